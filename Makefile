@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:  `make demo` (the main job on SciFact)  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# the public-data mirror sits beside the repository (../shared/data); override to use another
+SERENDIP_DATA_MIRROR ?= $(abspath ../shared/data)
+export SERENDIP_DATA_MIRROR
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+
+.PHONY: install demo test test-pg bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# CPU build of PyTorch first: a bare `torch` requirement would pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/serendip demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# the same suite with the `postgres` tests against a local server started on loopback
+test-pg: install
+	eval "$$(scripts/start_postgres.sh)" && $(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/retrieval_scifact.py
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) serendip-demo

@@ -1,0 +1,29 @@
+"""Entry point: ``serendip``. Heavy libraries (torch, transformers, faiss) are imported only inside
+the commands that need them, so ``serendip --help`` answers at once."""
+from __future__ import annotations
+
+import typer
+
+from serendip.cli import common, datasets_cmd, demo_cmd, eval_cmd, literature_cmd
+
+app = typer.Typer(name="serendip", no_args_is_help=True, add_completion=False,
+                  help="Serendip: a local-first research workbench.")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
+    common.STATE["debug"] = debug
+
+
+literature_cmd.register(app)
+app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(datasets_cmd.app, name="datasets")
+demo_cmd.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

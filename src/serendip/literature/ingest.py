@@ -1,0 +1,152 @@
+"""Ingestion: read files with the registered readers, deduplicate, store in batches, report.
+
+Each batch of records is written in one transaction, so a killed ingest leaves only whole records
+(the next ingest of the same file adds the rest and skips what is stored). Bad records never stop the
+run: each is reported with file, line or record and reason, and kept in the report.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, update
+
+from serendip.errors import ParseError, SerendipError
+from serendip.literature.dedupe import Deduplicator, Keys
+from serendip.literature.readers import get_reader
+from serendip.literature.record import ParseIssue, Record
+from serendip.workspace.schema import ingest_reports, records
+
+BATCH = 2000
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. ``errors`` lists one line per skipped record (file, line/record, reason)."""
+
+    id: int | None = None
+    paths: list[str] = field(default_factory=list)
+    format: str = "auto"
+    ingested: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        n = self.ingested + self.duplicates + self.failed
+        return n / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "paths": self.paths, "format": self.format, "ingested": self.ingested,
+                "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
+                "seconds": round(self.seconds, 3)}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to ingest: each path as given; a folder that is not a BEIR corpus yields its files.
+
+    Raises
+    ------
+    ParseError
+        If a path does not exist.
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise ParseError("no such file or folder", file=str(p))
+        if p.is_dir() and not any((p / n).exists() for n in ("corpus.jsonl", "corpus.jsonl.gz")):
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        else:
+            out.append(p)
+    return out
+
+
+def _row(rec: Record, keys: Keys, ingest_id: int) -> dict:
+    title_key = keys.title_year.rsplit("|", 1)[0] if keys.title_year else None
+    return {
+        "pmid": rec.pmid, "doi": rec.doi, "pmcid": rec.pmcid, "source_id": keys.source_id,
+        "title_key": title_key, "year": rec.year, "title": rec.title, "abstract": rec.abstract or None,
+        "journal": rec.journal, "source_file": rec.source_file, "source_format": rec.source_format,
+        "ingest_id": ingest_id, "data": rec.to_dict(),
+    }
+
+
+def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestReport):
+    batch: list[Record] = []
+    for item in items:
+        if isinstance(item, ParseIssue):
+            report.failed += 1
+            report.errors.append(str(item))
+            continue
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
+           progress: Callable[[int], None] | None = None, batch_size: int = BATCH) -> IngestReport:
+    """Ingest files into the workspace database.
+
+    Parameters
+    ----------
+    engine : the workspace's SQLAlchemy engine.
+    paths : files or folders; a folder holding ``corpus.jsonl[.gz]`` is one BEIR corpus.
+    fmt : a reader name from :data:`serendip.literature.readers.READERS`, or ``"auto"`` to sniff.
+    progress : called with the number of records handled since the last call (for a progress bar).
+
+    Returns
+    -------
+    IngestReport, also stored in table ``ingest_reports``.
+
+    Raises
+    ------
+    ParseError
+        If a path is missing or its format cannot be recognised. A file that cannot be read at all is
+        reported as one error and the other files are still ingested.
+    """
+    files = expand_paths(paths)
+    report = IngestReport(paths=[str(p) for p in files], format=fmt)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        report.id = conn.execute(insert(ingest_reports).values(
+            started_at=datetime.now(timezone.utc), status="running", paths=report.paths, format=fmt,
+            ingested=0, duplicates=0, failed=0, errors=[])).inserted_primary_key[0]
+    status = "failed"
+    try:
+        for path in files:
+            try:
+                reader = get_reader(fmt, path)
+                stream = reader.read(path)
+                for batch in _batched(stream, batch_size, report):
+                    with engine.begin() as conn:
+                        new, dups = Deduplicator(conn).split(batch)
+                        if new:
+                            conn.execute(insert(records), [_row(r, k, report.id) for r, k in new])
+                    report.ingested += len(new)
+                    report.duplicates += len(dups)
+                    if progress:
+                        progress(len(batch))
+            except ParseError as exc:  # the whole file is unreadable: report it, go on with the others
+                report.failed += 1
+                report.errors.append(str(exc))
+        status = "done"
+    finally:
+        report.seconds = time.perf_counter() - t0
+        try:
+            with engine.begin() as conn:
+                conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
+                    finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
+                    duplicates=report.duplicates, failed=report.failed, errors=report.errors))
+        except Exception:  # noqa: BLE001 - never mask the original error while recording the report
+            if status == "done":
+                raise
+    return report

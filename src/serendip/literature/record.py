@@ -1,0 +1,129 @@
+"""The bibliographic record every reader produces, and the issue a reader reports for a bad record.
+
+Plain dataclasses (not pydantic) so that ingest stays above 5,000 records/s; ``to_dict``/``from_dict``
+give the JSON form stored in the workspace database.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Author:
+    """One author: a person (``family``/``given``) or a collective name (``collective``).
+
+    ``orcid`` is in normal form ``0000-0002-1825-0097`` (see :func:`serendip.literature.normalize.orcid`).
+    ``affiliations`` keeps every affiliation of this author, in document order.
+    """
+
+    family: str | None = None
+    given: str | None = None
+    collective: str | None = None
+    affiliations: list[str] = field(default_factory=list)
+    orcid: str | None = None
+
+    @property
+    def display(self) -> str:
+        if self.collective:
+            return self.collective
+        return ", ".join(p for p in (self.family, self.given) if p)
+
+
+@dataclass(slots=True)
+class AbstractSection:
+    """One section of a (possibly structured) abstract.
+
+    ``label`` is the label as displayed by the source (PubMed ``Label``, e.g. "MATERIALS AND METHODS");
+    ``category`` the source's controlled category (PubMed ``NlmCategory``, e.g. "METHODS"); both may be
+    None for an unstructured abstract.
+    """
+
+    text: str
+    label: str | None = None
+    category: str | None = None
+
+
+@dataclass(slots=True)
+class Record:
+    """A bibliographic record as read from a file.
+
+    Identifiers are normalised by the readers: ``pmid`` digits only, ``doi`` lower-case without
+    ``https://doi.org/``, ``pmcid`` as ``PMC123``. ``source_key`` is the record's key in its source
+    (BibTeX citation key, BEIR ``_id``, RIS ``ID``...). ``source_line`` is the 1-based line where the
+    record starts in ``source_file`` (None where the format has no meaningful line, e.g. gzip XML).
+    ``extra`` holds format-specific fields (booktitle, raw date string, html title...).
+    """
+
+    title: str | None = None
+    abstract_sections: list[AbstractSection] = field(default_factory=list)
+    pmid: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    source_key: str | None = None
+    authors: list[Author] = field(default_factory=list)
+    journal: str | None = None
+    year: int | None = None
+    month: int | None = None
+    mesh_terms: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    publication_types: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    vernacular_title: str | None = None
+    source_file: str | None = None
+    source_format: str | None = None
+    source_line: int | None = None
+    source_index: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def abstract(self) -> str:
+        """Plain abstract text: the section texts joined by one space, in order ("" if none)."""
+        return " ".join(s.text for s in self.abstract_sections if s.text)
+
+    @property
+    def label(self) -> str:
+        """A short human-readable reference for error messages: PMID, DOI, key or record number."""
+        if self.pmid:
+            return f"PMID {self.pmid}"
+        if self.doi:
+            return f"DOI {self.doi}"
+        if self.source_key:
+            return f"key {self.source_key}"
+        return f"record {self.source_index}" if self.source_index is not None else "record"
+
+    def search_text(self) -> str:
+        """Text indexed for BM25: title, vernacular title and abstract, joined by spaces."""
+        parts = [self.title or "", self.vernacular_title or "", self.abstract]
+        return " ".join(p.strip() for p in parts if p and p.strip())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Record":
+        d = dict(d)
+        d["authors"] = [Author(**a) for a in d.get("authors") or []]
+        d["abstract_sections"] = [AbstractSection(**s) for s in d.get("abstract_sections") or []]
+        return cls(**d)
+
+
+@dataclass(slots=True)
+class ParseIssue:
+    """A record a reader could not read: reported, skipped, never silently dropped.
+
+    ``line`` is 1-based in ``file`` where known; ``record`` names the record (key, PMID or number).
+    """
+
+    file: str
+    reason: str
+    line: int | None = None
+    record: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.record:
+            where.append(f"record {self.record}")
+        return f"{', '.join(where)}: {self.reason}"

@@ -1,0 +1,45 @@
+"""Database tables of a workspace (SQLAlchemy 2 Core tables; migrations in ``migrations/``).
+
+The same schema runs on SQLite (the embedded default) and PostgreSQL.
+"""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+ingest_reports = Table(
+    "ingest_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    # running | done | failed (a 'running' row left behind means the ingest was killed)
+    Column("status", String(16), nullable=False),
+    Column("paths", JSON, nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("ingested", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("errors", JSON, nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pmid", String(32), index=True),
+    Column("doi", String(255), index=True),
+    Column("pmcid", String(32)),
+    # identity from an id-keyed source (e.g. "beir:4983", "jsonl:abc"); citation keys are not identities
+    Column("source_id", String(300), index=True),
+    Column("title_key", String(255), index=True),
+    Column("year", Integer),
+    Column("title", Text),
+    Column("abstract", Text),
+    Column("journal", Text),
+    Column("source_file", Text),
+    Column("source_format", String(32)),
+    Column("ingest_id", Integer, ForeignKey("ingest_reports.id"), index=True),
+    Column("data", JSON, nullable=False),
+)

@@ -1,0 +1,305 @@
+"""The :class:`Workspace`: one folder (config, SQLite database or a PostgreSQL URL, indexes, models,
+runs) and the Python API that the ``serendip`` CLI wraps.
+
+Layout::
+
+    <workspace>/
+      serendip.toml      config (database URL, dense model)
+      serendip.db        SQLite database (absent when the config names another database)
+      indexes/bm25/      BM25 index (bm25s arrays + ids)
+      indexes/dense/     embeddings.npy + ids.json + meta.json
+      models/  runs/  reports/
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from serendip.errors import ConfigError, IndexNotBuilt, WorkspaceError
+from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
+from serendip.workspace.database import make_engine, upgrade
+from serendip.workspace.schema import ingest_reports, records
+
+DEFAULT_DIR = "serendip-workspace"
+FOLDERS = ("indexes", "models", "runs", "reports")
+MODES = ("bm25", "dense", "hybrid")
+
+
+def default_path() -> Path:
+    """``$SERENDIP_WORKSPACE`` or ``./serendip-workspace``."""
+    return Path(os.environ.get("SERENDIP_WORKSPACE", DEFAULT_DIR))
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result. ``score`` is the mode's score (BM25, cosine, or fused), higher is better."""
+
+    rank: int
+    record_id: int
+    score: float
+    title: str | None
+    year: int | None
+    journal: str | None
+    pmid: str | None
+    doi: str | None
+    source_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class IndexReport:
+    records: int
+    bm25_docs: int
+    dense_added: int
+    dense_total: int
+    dense_skipped: list[str]
+    seconds: float
+
+
+class Workspace:
+    """A Serendip workspace. Create with :meth:`init`, open with :meth:`open`.
+
+    Raises :class:`WorkspaceError` when the folder is not a workspace or its database can't be used.
+    """
+
+    def __init__(self, path: Path, config: WorkspaceConfig, engine: Engine):
+        self.path = path
+        self.config = config
+        self.engine = engine
+        self._searcher = None
+
+    # -- creation --------------------------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | Path | None = None, database: str | None = None) -> "Workspace":
+        """Create (or re-open) a workspace at ``path`` and migrate its database to the newest schema.
+
+        ``database`` is a SQLAlchemy URL (e.g. ``postgresql+psycopg://user@127.0.0.1/db``); None keeps
+        the embedded SQLite file ``serendip.db`` in the folder.
+        """
+        path = Path(path) if path is not None else default_path()
+        cfg_path = path / CONFIG_NAME
+        if cfg_path.exists():
+            ws = cls.open(path)
+            if database and ws.config.database != database:
+                raise ConfigError(f"{cfg_path}: workspace already uses database "
+                                  f"{ws.config.database or 'sqlite (serendip.db)'}")
+            return ws
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(f"{path} exists and is not a folder")
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in FOLDERS:
+            (path / sub).mkdir(exist_ok=True)
+        config = WorkspaceConfig(database=database)
+        engine = make_engine(cls._url(path, config))
+        upgrade(engine)
+        config.dump(cfg_path)
+        return cls(path, config, engine)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> "Workspace":
+        """Open an existing workspace folder (default: :func:`default_path`) and migrate its database."""
+        path = Path(path) if path is not None else default_path()
+        cfg_path = path / CONFIG_NAME
+        if not cfg_path.exists():
+            raise WorkspaceError(f"{path} is not a Serendip workspace (no {CONFIG_NAME}); "
+                                 f"create one with `serendip init {path}`")
+        config = WorkspaceConfig.load(cfg_path)
+        engine = make_engine(cls._url(path, config))
+        upgrade(engine)
+        for sub in FOLDERS:
+            (path / sub).mkdir(exist_ok=True)
+        return cls(path, config, engine)
+
+    @staticmethod
+    def _url(path: Path, config: WorkspaceConfig) -> str:
+        return config.database or f"sqlite:///{(path / 'serendip.db').resolve()}"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- literature ------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], fmt: str = "auto",
+               progress: Callable[[int], None] | None = None):
+        """Ingest files (see :func:`serendip.literature.ingest.ingest`); returns an ``IngestReport``.
+
+        The report is also stored in the database and written to ``reports/ingest-<id>.json``.
+        """
+        from serendip.literature.ingest import ingest
+
+        report = ingest(self.engine, paths, fmt=fmt, progress=progress)
+        out = self.path / "reports" / f"ingest-{report.id}.json"
+        out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        return report
+
+    def count(self) -> int:
+        """Number of stored records."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(records)).scalar_one()
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every ingest report, oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(ingest_reports).order_by(ingest_reports.c.id))]
+
+    def records(self, ids: Iterable[int] | None = None):
+        """Stored records as :class:`~serendip.literature.record.Record` objects, by id order."""
+        from serendip.literature.record import Record
+
+        stmt = select(records.c.id, records.c.data).order_by(records.c.id)
+        if ids is not None:
+            stmt = stmt.where(records.c.id.in_(list(ids)))
+        with self.engine.connect() as conn:
+            for rid, data in conn.execute(stmt):
+                yield rid, Record.from_dict(data)
+
+    # -- retrieval -------------------------------------------------------------------------------
+    @property
+    def index_dir(self) -> Path:
+        return self.path / "indexes"
+
+    def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
+              on_total: Callable[[int], None] | None = None) -> IndexReport:
+        """Build the BM25 index over every record and add records not yet embedded to the dense index.
+
+        Old embeddings are kept (incremental); BM25 is rebuilt from all records (fast). Records with
+        neither title nor abstract get no vector and are listed in ``dense_skipped``.
+        """
+        import time
+
+        from serendip.retrieval.bm25 import BM25Index
+        from serendip.retrieval.dense import DenseIndex
+
+        t0 = time.perf_counter()
+        ids: list[str] = []
+        texts: list[str] = []
+        titles: list[str | None] = []
+        abstracts: list[str | None] = []
+        for rid, rec in self.records():
+            ids.append(str(rid))
+            texts.append(rec.search_text())
+            titles.append(rec.title)
+            abstracts.append(rec.abstract)
+        if not ids:
+            raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
+        bm25 = BM25Index.build(ids, texts)
+        bm25.save(self.index_dir / "bm25")
+        added, total, skipped = 0, 0, []
+        if dense:
+            ddir = self.index_dir / "dense"
+            if (ddir / "meta.json").exists():
+                dindex = DenseIndex.load(ddir)
+            else:
+                dindex = DenseIndex(model=self.config.retrieval.dense_model)
+            present = set(dindex.ids)
+            todo = [i for i, rid in enumerate(ids) if rid not in present]
+            if on_total:
+                on_total(len(todo))
+            rep = dindex.add([ids[i] for i in todo], [titles[i] for i in todo],
+                             [abstracts[i] for i in todo], progress=progress)
+            dindex.save(ddir)
+            added, total, skipped = rep.added, len(dindex.ids), list(rep.skipped)
+        self._searcher = None
+        return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
+
+    def searcher(self):
+        """The loaded :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index)."""
+        if self._searcher is None:
+            from serendip.retrieval.bm25 import BM25Index
+            from serendip.retrieval.dense import DenseIndex
+            from serendip.retrieval.searcher import Searcher
+
+            bdir, ddir = self.index_dir / "bm25", self.index_dir / "dense"
+            if not bdir.exists():
+                raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
+            dense = DenseIndex.load(ddir) if (ddir / "meta.json").exists() else None
+            self._searcher = Searcher(BM25Index.load(bdir), dense)
+        return self._searcher
+
+    def search(self, query: str, mode: str = "hybrid", k: int = 10) -> list[Hit]:
+        """Search the indexed records.
+
+        Parameters
+        ----------
+        query : free text.
+        mode : "bm25", "dense" or "hybrid" (fusion chosen on SciFact train, see retrieval.searcher).
+        k : number of hits, >= 1.
+
+        Raises
+        ------
+        ConfigError for an unknown mode or k < 1; IndexNotBuilt when ``serendip index`` has not run
+        (or, for dense/hybrid, was run without the dense index).
+        """
+        if mode not in MODES:
+            raise ConfigError(f"unknown search mode {mode!r}; expected one of: {', '.join(MODES)}")
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
+        searcher = self.searcher()
+        if mode != "bm25" and searcher.dense is None:
+            raise IndexNotBuilt("no dense index: run `serendip index` (without --no-dense) first")
+        scored = searcher.search(query, mode=mode, k=k)
+        return self._hits(scored)
+
+    def _hits(self, scored: list[tuple[str, float]]) -> list[Hit]:
+        if not scored:
+            return []
+        ids = [int(i) for i, _ in scored]
+        cols = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
+                records.c.doi, records.c.source_id)
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(select(*cols).where(records.c.id.in_(ids)))}
+        hits = []
+        for rank, (rid, score) in enumerate(scored, 1):
+            r = rows.get(int(rid))
+            if r is None:  # index is older than the database (record deleted): skip, never invent
+                continue
+            hits.append(Hit(rank, r.id, float(score), r.title, r.year, r.journal, r.pmid, r.doi, r.source_id))
+        return hits
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def evaluate(self, dataset: str = "scifact", split: str = "test",
+                 modes: Iterable[str] = MODES, progress: Callable[[int], None] | None = None,
+                 on_total: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
+        """Evaluate retrieval on a BEIR dataset from the registry: nDCG@10, Recall@100, MRR@10 per mode.
+
+        The dataset's corpus is ingested into this workspace if it is not there yet (re-ingest adds
+        nothing), the indexes are brought up to date, and each query of ``split`` that has judgements
+        is run with k=100. Metrics are computed with ranx (Bassani 2022).
+        """
+        from serendip.datasets import resolve
+        from serendip.retrieval.evaluate import evaluate_run, load_beir_qrels, load_beir_queries
+
+        files = resolve(dataset)
+        corpus = next(p for rel, p in files.items() if "corpus.jsonl" in rel and "claims" not in rel)
+        qrels_path = next((p for rel, p in files.items() if rel.endswith(f"qrels/{split}.tsv")), None)
+        if qrels_path is None:
+            raise ConfigError(f"dataset {dataset!r} has no qrels for split {split!r}")
+        queries_path = next(p for rel, p in files.items() if rel.endswith("queries.jsonl"))
+        self.ingest([corpus], fmt="beir")
+        self.index(progress=progress, on_total=on_total)
+        qrels = load_beir_qrels(qrels_path)
+        queries = load_beir_queries(queries_path)
+        qids = [q for q in qrels if q in queries]
+        with self.engine.connect() as conn:
+            to_doc = {str(rid): sid.split(":", 1)[1] for rid, sid in conn.execute(
+                select(records.c.id, records.c.source_id).where(records.c.source_id.like("beir:%")))}
+        searcher = self.searcher()
+        results: dict[str, dict[str, float]] = {}
+        for mode in modes:
+            ranked = searcher.search_batch([queries[q] for q in qids], mode=mode, k=100)
+            run = {q: {to_doc[d]: float(s) for d, s in hits if d in to_doc} for q, hits in zip(qids, ranked)}
+            results[mode] = evaluate_run(qrels, run)
+        return results

@@ -1,0 +1,53 @@
+"""The CLI wraps the API: exit codes, one-line errors, JSON output, no heavy imports for --help."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+
+runner = CliRunner()
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys; from serendip.cli.app import app; "
+            "from typer.testing import CliRunner; r = CliRunner().invoke(app, ['--help']); "
+            "assert r.exit_code == 0, r.output; "
+            "heavy = [m for m in ('torch', 'transformers', 'faiss', 'sentence_transformers', 'rdkit') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_init_ingest_index_search_json(tmp_path):
+    ws = tmp_path / "ws"
+    docs = tmp_path / "d.jsonl"
+    docs.write_text("\n".join(json.dumps(d) for d in [
+        {"id": "1", "title": "Aspirin and colorectal cancer", "abstract": "Aspirin lowered adenoma recurrence."},
+        {"id": "2", "title": "Statins and muscle pain", "abstract": "Myalgia was as common on placebo."},
+    ]) + "\n")
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(docs), "-w", str(ws), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout[r.stdout.index("{"):])["ingested"] == 2
+    r = runner.invoke(app, ["index", "-w", str(ws), "--no-dense"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["search", "aspirin adenoma", "--mode", "bm25", "-k", "1", "--json", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.stdout)
+    assert len(hits) == 1 and hits[0]["title"] == "Aspirin and colorectal cancer"
+
+
+def test_errors_exit_2_without_traceback(tmp_path):
+    r = runner.invoke(app, ["search", "x", "-w", str(tmp_path / "none")])
+    assert r.exit_code == 2
+    assert "Traceback" not in r.output and "not a Serendip workspace" in r.output
+    ws = tmp_path / "ws"
+    runner.invoke(app, ["init", str(ws)])
+    r = runner.invoke(app, ["ingest", str(tmp_path / "missing.ris"), "-w", str(ws)])
+    assert r.exit_code == 2 and "missing.ris" in r.output
+    r = runner.invoke(app, ["ingest", str(tmp_path), "--format", "docx", "-w", str(ws)])
+    assert r.exit_code == 2 and "unknown format 'docx'" in r.output
