@@ -16,10 +16,13 @@ def list_() -> None:
 
     with handle_errors():
         table = Table()
-        for col in ("name", "files", "licence", "found", "description"):
-            table.add_column(col, overflow="fold")
+        table.add_column("name", no_wrap=True)
+        table.add_column("files", justify="right")
+        table.add_column("found")
+        table.add_column("licence", max_width=28, overflow="ellipsis", no_wrap=True)
+        table.add_column("description", max_width=60, overflow="ellipsis", no_wrap=True)
         for ds in list_datasets():
-            table.add_row(ds.name, str(len(ds.files)), ds.licence, status(ds.name), ds.description)
+            table.add_row(ds.name, str(len(ds.files)), status(ds.name), ds.licence, ds.description)
         console.print(table)
 
 
@@ -29,5 +32,5 @@ def fetch(name: str = typer.Argument(..., help="Dataset name, e.g. scifact.")) -
     from serendip.datasets import fetch as fetch_
 
     with handle_errors():
-        for rel, path in fetch_(name).items():
-            console.print(f"{rel}\t{path}", highlight=False)
+        for rel, loc in fetch_(name).items():
+            console.print(f"{rel}\t{loc.path}\t({loc.origin})", highlight=False)

@@ -1,0 +1,32 @@
+"""Registered public datasets: what they are, and where their files are (mirror, cache, download).
+
+Typical use::
+
+    from serendip import datasets
+
+    paths = datasets.resolve("scifact")          # {"scifact/qrels/test.tsv": Path(...), ...}
+    datasets.status("bc5cdr")                    # "mirror" | "cache" | "missing"
+    for ds in datasets.list_datasets():
+        print(ds.name, len(ds.files), ds.licence)
+"""
+from __future__ import annotations
+
+from serendip.datasets.registry import DataFile, Dataset, catalog, get, list_datasets, load_catalog, names
+from serendip.datasets.store import (
+    CACHE_ENV,
+    MIRROR_ENV,
+    Located,
+    cache_dir,
+    fetch,
+    locate,
+    mirror_dir,
+    resolve,
+    sha256_file,
+    status,
+)
+
+__all__ = [
+    "DataFile", "Dataset", "catalog", "get", "list_datasets", "load_catalog", "names",
+    "CACHE_ENV", "MIRROR_ENV", "Located", "cache_dir", "fetch", "locate", "mirror_dir", "resolve",
+    "sha256_file", "status",
+]
