@@ -33,5 +33,5 @@ def test_export_formats_ingest_auto(mirror, tmp_path):
         rep = ws.ingest([mirror / "medline" / name])  # format sniffed
         counts[name] = rep.ingested + rep.duplicates
         assert rep.failed == 0, rep.errors
-    assert counts == {"sample.nbib": 4, "sample.ris": 99, "sample.bib": 10}
+    assert counts == {"sample.nbib": 4, "sample.ris": 100, "sample.bib": 10}
     ws.close()

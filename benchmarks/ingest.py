@@ -1,0 +1,126 @@
+"""Ingest throughput and memory: the MEDLINE sample (604 records) and a ~100k-record PubMed XML file
+made by replicating the sample with new PMIDs and DOIs.
+
+Each ingest runs in a fresh subprocess (fresh SQLite workspace) so that its peak RSS is its own; a
+10k-record file is ingested the same way to show memory is flat in file size. The baseline, in the same
+run, is a bare lxml ``iterparse`` pass over the same file (parsing only, no fields, no database).
+
+Usage: ``python benchmarks/ingest.py [--replicas 166]`` (SERENDIP_DATA_MIRROR must be set).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rows  # noqa: E402
+
+CHILD = r"""
+import json, resource, sys, time
+from serendip.workspace.workspace import Workspace
+ws = Workspace.init(sys.argv[1])
+t = time.perf_counter()
+rep = ws.ingest([sys.argv[2]])
+wall = time.perf_counter() - t
+print(json.dumps({"ingested": rep.ingested, "duplicates": rep.duplicates, "failed": rep.failed,
+                  "wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+BARE = r"""
+import gzip, json, resource, sys, time
+from lxml import etree
+t = time.perf_counter(); n = 0
+with gzip.open(sys.argv[1], "rb") as fh:
+    for _, el in etree.iterparse(fh, tag="PubmedArticle", resolve_entities=False, no_network=True):
+        n += 1
+        el.clear()
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+print(json.dumps({"n": n, "wall_s": time.perf_counter() - t,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def replicate(sample: Path, out: Path, replicas: int) -> int:
+    """Write ``replicas`` copies of every PubmedArticle of ``sample`` with new PMIDs and DOIs."""
+    from lxml import etree
+
+    tree = etree.parse(gzip.open(sample, "rb"), etree.XMLParser(resolve_entities=False, no_network=True))
+    arts = tree.getroot().findall("PubmedArticle")
+    n = 0
+    with gzip.open(out, "wb", compresslevel=1) as fh:
+        fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<PubmedArticleSet>\n')
+        for r in range(replicas):
+            for i, art in enumerate(arts):
+                pmid = str(50_000_000 + r * 10_000 + i)
+                a = etree.fromstring(etree.tostring(art))
+                a.find("MedlineCitation/PMID").text = pmid
+                for aid in a.findall("PubmedData/ArticleIdList/ArticleId"):
+                    if aid.get("IdType") == "pubmed":
+                        aid.text = pmid
+                    elif aid.get("IdType") == "doi" and aid.text:
+                        aid.text = f"{aid.text}.r{r}"
+                for el in a.findall("MedlineCitation/Article/ELocationID"):
+                    if el.get("EIdType") == "doi" and el.text:
+                        el.text = f"{el.text}.r{r}"
+                fh.write(etree.tostring(a))
+                fh.write(b"\n")
+                n += 1
+        fh.write(b"</PubmedArticleSet>\n")
+    return n
+
+
+def run_child(code: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--replicas", type=int, default=166, help="copies of the 604-record sample (166 -> 100,264)")
+    args = ap.parse_args()
+    mirror = Path(os.environ["SERENDIP_DATA_MIRROR"])
+    sample = mirror / "medline" / "pubmed_sample.xml.gz"
+    t_all = time.perf_counter()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        small = run_child(CHILD, str(tmp / "ws-sample"), str(sample))
+        bare_small = run_child(BARE, str(sample))
+        assert small["ingested"] == 604, small
+        rows.append(_rows.row("ingest", "medline-sample", "all", 604, "serendip-ingest", "records_per_s",
+                              604 / small["wall_s"], baseline=("lxml-iterparse-only", bare_small["n"] / bare_small["wall_s"]),
+                              wall_s=small["wall_s"], peak_rss_mb=small["peak_rss_mb"]))
+        sizes = {}
+        for reps in (max(1, args.replicas // 10), args.replicas):
+            f = tmp / f"replicated-{reps}.xml.gz"
+            n = replicate(sample, f, reps)
+            res = run_child(CHILD, str(tmp / f"ws-{reps}"), str(f))
+            bare = run_child(BARE, str(f))
+            assert res["ingested"] == n and res["failed"] == 0, res
+            sizes[n] = res
+            print(f"{n:,} records: {n / res['wall_s']:,.0f} records/s, peak RSS {res['peak_rss_mb']:.0f} MB "
+                  f"(bare lxml parse {bare['n'] / bare['wall_s']:,.0f} records/s)")
+            rows.append(_rows.row("ingest", "medline-sample-replicated", "all", n, "serendip-ingest",
+                                  "records_per_s", n / res["wall_s"],
+                                  baseline=("lxml-iterparse-only", bare["n"] / bare["wall_s"]),
+                                  wall_s=res["wall_s"], peak_rss_mb=res["peak_rss_mb"]))
+        (n_small, r_small), (n_big, r_big) = sorted(sizes.items())
+        rows.append(_rows.row("ingest", "medline-sample-replicated", "all", n_big, "serendip-ingest",
+                              "peak_rss_ratio_big_vs_small", r_big["peak_rss_mb"] / r_small["peak_rss_mb"],
+                              baseline=(f"peak RSS at {n_small:,} records (MB)", r_small["peak_rss_mb"]),
+                              wall_s=r_big["wall_s"], peak_rss_mb=r_big["peak_rss_mb"]))
+    _rows.write("ingest", rows, wall_s=time.perf_counter() - t_all)
+    for r in rows:
+        print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""CSV / TSV reader (Excel, Scopus, Web of Science, Rayyan, asreview-style tables).
+
+Read with Python's :mod:`csv` (RFC 4180 quoting: ``""`` inside quotes is one quote, a quoted field may
+hold the delimiter and line breaks), ``encoding="utf-8-sig"`` so an Excel BOM does not stick to the
+first column name (molgenis#6492), ``newline=""`` so embedded line breaks stay inside their field, and
+the delimiter detected among ``,`` ``;`` and tab (European Excel writes ``;``: asreview#302) by
+:class:`csv.Sniffer`, checked against the header line and otherwise chosen by counting. Column names
+are matched case-insensitively through :data:`DEFAULT_COLUMNS` or a user mapping.
+
+``strict=True`` makes a stray quote an error instead of silently swallowing the following rows into one
+field; such a row is reported and reading resumes on the line after the row's first line.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from serendip.errors import ConfigError, DataError, ParseError
+from serendip.literature import normalize as norm
+from serendip.literature.readers import READERS
+from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
+
+#: Record field -> accepted column names (compared case-insensitively, whitespace collapsed)
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "ti", "article title", "document title", "primary_title"),
+    "abstract": ("abstract", "ab", "abstract note", "notes_abstract"),
+    "authors": ("authors", "author", "au", "author full names"),
+    "year": ("year", "py", "publication year", "publication_year"),
+    "doi": ("doi", "do"),
+    "pmid": ("pmid", "pubmed id", "pubmed_id"),
+    "journal": ("journal", "source title", "jo", "journal_name", "publication title"),
+    "keywords": ("keywords", "kw", "author keywords"),
+    "source_key": ("id", "record id", "key"),
+}
+_DELIMITERS = ",;\t"
+_SNIFF_BYTES = 64 * 1024
+_COLLECTIVE = re.compile(r"\b(?:group|collaboration|consortium|committee|network|investigators|"
+                         r"society|association|organi[sz]ation|team|council|working party|"
+                         r"task force|panel|study|trialists)\b", re.I)
+_INITIALS = re.compile(r"(?:[A-Z]\.?-?){1,4}")
+
+
+def _key(name: str) -> str:
+    return " ".join(name.replace("\ufeff", "").split()).casefold()
+
+
+def parse_person(text: str) -> Author | None:
+    """Parse one author name: ``"Family, Given"``, ``"Given Family"`` or ``"Family Initials"``.
+
+    Parameters
+    ----------
+    text : str
+        One name. A name with a comma is ``Family, Given`` (``Family, Given, Suffix`` gives family
+        ``"Family, Suffix"``, as the BibTeX reader does); without one, the last word is the family
+        name unless it is initials (``"Smith JA"``, PubMed/Scopus style), then the words before it are.
+        A name with a word such as "Group", "Consortium", "Collaboration" is a collective.
+
+    Returns
+    -------
+    Author or None
+        None for a blank name.
+    """
+    text = norm.collapse_ws(text)
+    if not text:
+        return None
+    if "," not in text and _COLLECTIVE.search(text):
+        return Author(collective=text)
+    if "," in text:
+        family, _, given = (p.strip() for p in text.partition(","))
+        if "," in given:  # "Family, Given, Jr." (RIS specification form)
+            given, _, suffix = (p.strip() for p in given.partition(","))
+            family = f"{family}, {suffix}" if suffix else family
+        return Author(family=family or None, given=given or None)
+    words = text.split(" ")
+    if len(words) == 1:
+        return Author(family=text)
+    if _INITIALS.fullmatch(words[-1]) and not _INITIALS.fullmatch(words[0]):
+        return Author(family=" ".join(words[:-1]), given=words[-1])
+    return Author(family=words[-1], given=" ".join(words[:-1]))
+
+
+def split_authors(value: str | None) -> list[Author]:
+    """Split an authors cell on ``;`` and parse each name with :func:`parse_person`."""
+    if not value:
+        return []
+    return [a for part in value.split(";") if (a := parse_person(part))]
+
+
+def _delimiter(sample: str, header: str) -> str:
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+        if found in header:
+            return found
+    except csv.Error:
+        pass
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _lines(text: str) -> list[str]:
+    """Physical lines with their ends, split as ``open(newline="")`` does (\\r\\n, \\r or \\n)."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+
+
+@READERS.register("csv", "tsv")
+class CSVReader:
+    """Read a delimited table with one record per row.
+
+    Parameters
+    ----------
+    mapping : dict of str to str, optional
+        Record field -> column name, for columns the default synonyms do not cover (fields: title,
+        abstract, authors, year, doi, pmid, journal, keywords, source_key). Other fields keep the
+        defaults.
+
+    Raises
+    ------
+    ConfigError
+        ``mapping`` names an unknown field.
+    """
+
+    name = "csv"
+
+    def __init__(self, mapping: dict[str, str] | None = None):
+        unknown = set(mapping or {}) - set(DEFAULT_COLUMNS)
+        if unknown:
+            raise ConfigError(f"unknown field(s) in the column mapping: {', '.join(sorted(unknown))}; "
+                              f"expected: {', '.join(DEFAULT_COLUMNS)}")
+        self.mapping = dict(mapping or {})
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """True for a ``.csv``/``.tsv``/``.tab`` file, or a head whose first line has a delimiter and
+        a title or abstract column name."""
+        if path.suffix.lower() in (".csv", ".tsv", ".tab"):
+            return True
+        first = head.decode("utf-8", errors="ignore").lstrip("\ufeff").split("\n", 1)[0]
+        if not any(d in first for d in _DELIMITERS):
+            return False
+        cols = {_key(c.strip('"')) for c in re.split(r"[,;\t]", first)}
+        return bool(cols & set(DEFAULT_COLUMNS["title"] + DEFAULT_COLUMNS["abstract"]))
+
+    def columns(self, header: list[str], file: str) -> dict[str, int]:
+        """Map record fields to column positions.
+
+        Raises
+        ------
+        DataError
+            A mapped column is missing, or neither a title nor an abstract column exists.
+        """
+        keys = [_key(h) for h in header]
+        found: dict[str, int] = {}
+        for field, synonyms in DEFAULT_COLUMNS.items():
+            if field in self.mapping:
+                wanted = _key(self.mapping[field])
+                if wanted not in keys:
+                    raise DataError(f"{file}: column {self.mapping[field]!r} (mapped to {field}) not "
+                                    f"found; columns are: {', '.join(h.strip() for h in header)}")
+                found[field] = keys.index(wanted)
+                continue
+            for syn in synonyms:
+                if syn in keys:
+                    found[field] = keys.index(syn)
+                    break
+        if "title" not in found and "abstract" not in found:
+            raise DataError(f"{file}: no title or abstract column found (columns: "
+                            f"{', '.join(h.strip() for h in header)}); pass a column mapping")
+        return found
+
+    def read(self, path: Path) -> Iterator[Record | ParseIssue]:
+        """Yield one :class:`Record` per data row, or a :class:`ParseIssue` for a row skipped.
+
+        Parameters
+        ----------
+        path : Path
+            A UTF-8 delimited text file (BOM, CRLF and quoted line breaks accepted).
+
+        Yields
+        ------
+        Record or ParseIssue
+            ``source_line`` is the 1-based line where the row starts (embedded line breaks counted),
+            ``source_index`` the 0-based data-row position (skipped rows counted). Skipped with an
+            issue: a row with a different number of fields than the header, a row with a quoting
+            error, a row with neither title nor abstract. Blank rows (all cells empty) are not
+            records.
+
+        Raises
+        ------
+        ParseError
+            The file cannot be read, is not UTF-8, or has no header row.
+        DataError
+            A mapped column is missing, or there is no title/abstract column.
+        """
+        file = str(path)
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
+        except OSError as exc:
+            raise ParseError(f"cannot read file: {exc}", file=file) from None
+        lines = _lines(text)
+        start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+        if start is None:
+            raise ParseError("empty file: no header row", file=file)
+        delim = _delimiter(text[:_SNIFF_BYTES], lines[start])
+        rows = self._rows(lines, start, delim, file)
+        _, header = next(rows)
+        if isinstance(header, str):
+            raise ParseError(f"header row cannot be read: {header}", file=file, line=start + 1)
+        cols = self.columns(header, file)
+        index = 0
+        for line, row in rows:
+            if isinstance(row, list) and not any(c.strip() for c in row):
+                continue
+            yield self._record(row, header, cols, file, line, index)
+            index += 1
+
+    @staticmethod
+    def _rows(lines: list[str], start: int, delim: str, file: str):
+        """Yield ``(start_line, fields)`` or ``(start_line, error message)``; resume after an error."""
+        pos = start
+        while pos < len(lines):
+            reader = csv.reader(iter(lines[pos:]), delimiter=delim, strict=True)
+            consumed = 0
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield pos + consumed + 1, f"CSV quoting error: {exc}"
+                    pos += consumed + 1  # resume on the line after the bad row's first line
+                    break
+                line = pos + consumed + 1
+                consumed = reader.line_num
+                if row:
+                    yield line, row
+
+    def _record(self, row, header: list[str], cols: dict[str, int], file: str, line: int,
+                index: int) -> Record | ParseIssue:
+        if isinstance(row, str):
+            return ParseIssue(file=file, line=line, record=str(index + 1),
+                              reason=f"row skipped: {row}")
+        if len(row) != len(header):
+            return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
+                f"row skipped: {len(row)} fields, the header has {len(header)}"))
+
+        def cell(field: str) -> str | None:
+            return norm.collapse_ws(row[cols[field]]) if field in cols else None
+
+        rec = Record(source_file=file, source_format=self.name, source_index=index, source_line=line)
+        rec.title = cell("title")
+        abstract = cell("abstract")
+        if not rec.title and not abstract:
+            return ParseIssue(file=file, line=line, record=str(index + 1),
+                              reason="row skipped: no title and no abstract")
+        if abstract:
+            rec.abstract_sections = [AbstractSection(text=abstract)]
+        rec.authors = split_authors(cell("authors"))
+        rec.year = norm.first_year(cell("year"))
+        rec.journal = cell("journal")
+        rec.source_key = cell("source_key")
+        for field, fn in (("doi", norm.doi), ("pmid", norm.pmid)):
+            raw = cell(field)
+            setattr(rec, field, fn(raw))
+            if raw and getattr(rec, field) is None:
+                rec.extra[f"{field}_raw"] = raw
+        kw = cell("keywords")
+        rec.keywords = [k for part in (kw or "").split(";") if (k := norm.collapse_ws(part))]
+        return rec

@@ -1,0 +1,195 @@
+"""JSON Lines reader: one JSON object per line (https://jsonlines.org), plain or gzip-compressed.
+
+Keys (case-sensitive, first present wins): ``title``; ``abstract`` or ``text`` (a string, or a list of
+sentences joined by one space); ``authors`` (a list of names or of ``{"family", "given"}`` /
+``{"name"}`` objects, or one ``;``-separated string); ``year``; ``month``; ``doi``; ``pmid``;
+``pmcid``; ``journal``; ``keywords``; ``mesh`` / ``mesh_terms``; ``id`` / ``_id`` / ``doc_id``.
+Each line is decoded and parsed on its own, so one bad line (invalid JSON, invalid UTF-8, not an
+object) is reported with its line number and the other lines are kept.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from serendip.errors import ParseError
+from serendip.literature import normalize as norm
+from serendip.literature.readers import READERS
+from serendip.literature.readers.csv_table import parse_person, split_authors
+from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
+
+_ID_KEYS = ("id", "_id", "doc_id")
+_KNOWN = {"title", "abstract", "text", "authors", "year", "month", "doi", "pmid", "pmcid", "journal",
+          "keywords", "mesh", "mesh_terms", *_ID_KEYS}
+
+
+def open_lines(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading bytes, un-gzipping it when it starts with the gzip magic bytes.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be opened.
+    """
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc}", file=str(path)) from None
+
+
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """Yield ``(line number, object)`` for each non-blank line, or ``(line number, error)``.
+
+    A line that is not valid UTF-8, not valid JSON or not a JSON object gives an error message
+    instead of an object. A corrupt or truncated gzip stream ends the iteration with one error.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be opened.
+    """
+    with open_lines(path) as fh:
+        no = 0
+        try:
+            for no, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw.decode("utf-8-sig" if no == 1 else "utf-8"))
+                except UnicodeDecodeError as exc:
+                    yield no, f"not UTF-8 ({exc.reason} at byte {exc.start})"
+                    continue
+                except json.JSONDecodeError as exc:
+                    yield no, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                    continue
+                if not isinstance(obj, dict):
+                    yield no, f"a JSON {type(obj).__name__}, not an object"
+                    continue
+                yield no, obj
+        except (OSError, EOFError, zlib.error) as exc:
+            yield no + 1, f"cannot read further ({exc}); reading stopped"
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = " ".join(v for v in value if isinstance(v, str))
+    if value is None:
+        return None
+    return norm.collapse_ws(str(value))
+
+
+def _authors(value: Any) -> list[Author]:
+    if isinstance(value, str):
+        return split_authors(value)
+    out: list[Author] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            author = parse_person(item)
+        elif isinstance(item, dict):
+            if item.get("family") or item.get("given") or item.get("collective"):
+                author = Author(family=_text(item.get("family")), given=_text(item.get("given")),
+                                collective=_text(item.get("collective")),
+                                orcid=norm.orcid(item.get("orcid")))
+            else:
+                author = parse_person(str(item.get("name") or ""))
+        else:
+            author = None
+        if author:
+            out.append(author)
+    return out
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(";")
+    return [t for v in value if (t := _text(v))] if isinstance(value, list) else []
+
+
+def _first(obj: dict[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if obj.get(k) not in (None, "", []):
+            return obj[k]
+    return None
+
+
+def record_from_object(obj: dict[str, Any], rec: Record) -> Record:
+    """Fill ``rec`` from one JSON object with the keys described in the module docstring.
+
+    Unknown keys are kept in ``rec.extra``; an identifier that does not normalise is kept there as
+    ``<name>_raw``. Never raises for odd value types: a value of the wrong type is ignored.
+    """
+    rec.title = _text(obj.get("title"))
+    abstract = _text(_first(obj, "abstract", "text"))
+    if abstract:
+        rec.abstract_sections = [AbstractSection(text=abstract)]
+    rec.authors = _authors(obj.get("authors"))
+    rec.year = norm.first_year(_text(obj.get("year")))
+    month = obj.get("month")
+    rec.month = month if isinstance(month, int) and 1 <= month <= 12 else None
+    rec.journal = _text(obj.get("journal"))
+    rec.keywords = _strings(obj.get("keywords"))
+    rec.mesh_terms = _strings(_first(obj, "mesh_terms", "mesh"))
+    key = _first(obj, *_ID_KEYS)
+    rec.source_key = None if key is None else str(key)
+    for field, fn in (("doi", norm.doi), ("pmid", norm.pmid), ("pmcid", norm.pmcid)):
+        raw = _text(obj.get(field))
+        setattr(rec, field, fn(raw))
+        if raw and getattr(rec, field) is None:
+            rec.extra[f"{field}_raw"] = raw
+    for k, v in obj.items():
+        if k not in _KNOWN:
+            rec.extra[k] = v
+    return rec
+
+
+@READERS.register("jsonl")
+class JSONLReader:
+    """Read JSON Lines files of bibliographic records."""
+
+    name = "jsonl"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """True when the first non-blank line of ``head`` is a JSON object (or, when cut off by the
+        4 KiB head, starts like one: ``{"key":``)."""
+        text = head.decode("utf-8", errors="ignore").lstrip("\ufeff").lstrip()
+        if not text.startswith("{"):
+            return False
+        first, sep, _ = text.partition("\n")
+        try:
+            return isinstance(json.loads(first), dict)
+        except json.JSONDecodeError:
+            return not sep and text[1:].lstrip().startswith('"')
+
+    def read(self, path: Path) -> Iterator[Record | ParseIssue]:
+        """Yield one :class:`Record` per JSON object line, or a :class:`ParseIssue` for a bad line.
+
+        Parameters
+        ----------
+        path : Path
+            A ``.jsonl`` file, plain or gzip-compressed (detected by its magic bytes).
+
+        Yields
+        ------
+        Record or ParseIssue
+            ``source_line`` is the 1-based line, ``source_index`` the 0-based position among
+            non-blank lines (bad ones counted). Blank lines are skipped.
+
+        Raises
+        ------
+        ParseError
+            The file cannot be opened.
+        """
+        file = str(path)
+        for index, (line, obj) in enumerate(json_objects(path)):
+            if isinstance(obj, str):
+                yield ParseIssue(file=file, line=line, record=str(index + 1),
+                                 reason=f"line skipped: {obj}")
+                continue
+            yield record_from_object(obj, Record(source_file=file, source_format=self.name,
+                                                 source_index=index, source_line=line))
