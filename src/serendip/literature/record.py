@@ -93,8 +93,10 @@ class Record:
         return f"record {self.source_index}" if self.source_index is not None else "record"
 
     def search_text(self) -> str:
-        """Text indexed for BM25: title, vernacular title and abstract, joined by spaces."""
-        parts = [self.title or "", self.vernacular_title or "", self.abstract]
+        """Text indexed for BM25: title, vernacular title (when it differs from the title) and abstract,
+        joined by spaces."""
+        vern = self.vernacular_title if self.vernacular_title != self.title else None
+        parts = [self.title or "", vern or "", self.abstract]
         return " ".join(p.strip() for p in parts if p and p.strip())
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,231 @@
+"""MEDLINE / PubMed text format reader (``.nbib``, ``.txt``: ``PMID- ``, ``TI  - `` ...).
+
+Format (NLM, "MEDLINE/PubMed Data Element (Field) Descriptions",
+https://www.nlm.nih.gov/bsd/mms/medlineelements.html): each line is a tag left-justified in four
+columns, ``-``, a space and the value; a value continues on the following lines indented by six
+spaces; records are separated by blank lines and start with ``PMID-``. Line ends LF, CRLF or CR;
+UTF-8 (a BOM is allowed); plain or gzip.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from serendip.errors import ParseError
+from serendip.literature import normalize as norm
+from serendip.literature.readers import READERS, read_head
+from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
+
+_TAG = re.compile(r"([A-Z][A-Z0-9]{0,3}) *-(?: (.*)|)$")
+_BAD_BYTES = re.compile("[\udc80-\udcff]")  # undecodable bytes under errors="surrogateescape"
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+
+
+@dataclass(slots=True)
+class _Raw:
+    """One record's fields as read: ``[line, tag, value parts]`` in file order."""
+
+    start: int
+    fields: list[list] = field(default_factory=list)
+    error: tuple[int, str] | None = None
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    raw = gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=None)
+
+
+def _raw_records(lines) -> Iterator[_Raw]:
+    """Group numbered lines into raw records; a record ends at a blank line or a new ``PMID-``."""
+    cur: _Raw | None = None
+    for lineno, line in enumerate(lines, 1):
+        line = line.rstrip("\n")
+        if not line.strip():
+            if cur is not None:
+                yield cur
+                cur = None
+            continue
+        m = None if line[0] in " \t" else _TAG.match(line)
+        if m and m.group(1) == "PMID" and cur is not None and cur.fields:
+            yield cur
+            cur = None
+        if cur is None:
+            cur = _Raw(start=lineno)
+        if _BAD_BYTES.search(line):
+            cur.error = cur.error or (lineno, "bytes that are not valid UTF-8")
+        if line[0] in " \t":  # continuation of the previous field's value
+            if cur.fields:
+                cur.fields[-1][2].append(line.strip())
+            else:
+                cur.error = cur.error or (lineno, "continuation line without a preceding tag line")
+        elif m is None:
+            cur.error = cur.error or (lineno, f"not a 'TAG - value' line: {line[:40]!r}")
+        else:
+            cur.fields.append([lineno, m.group(1), [m.group(2) or ""]])
+    if cur is not None:
+        yield cur
+
+
+def _person(value: str, full: bool) -> Author:
+    """Author from ``FAU`` ("Casbon, James A") or ``AU`` ("Casbon JA")."""
+    if full:
+        family, _, given = value.partition(",")
+    else:
+        family, _, given = value.rpartition(" ") if " " in value else (value, "", "")
+    return Author(family=family.strip() or None, given=given.strip() or None)
+
+
+def _mesh(value: str) -> tuple[str, bool, list[str]]:
+    """``MH`` value "Information Storage and Retrieval/*methods" -> (descriptor, major, qualifiers).
+
+    Qualifiers keep ``*`` as a suffix for major topics ("methods*"), as the XML reader does.
+    """
+    name, *quals = value.split("/")
+    major = name.startswith("*")
+    return name.lstrip("*").strip(), major, [
+        q.lstrip("*").strip() + ("*" if q.startswith("*") else "") for q in quals]
+
+
+def _typed_id(values: list[str], kind: str) -> list[str]:
+    """``LID``/``AID`` values ending with ``[kind]`` ("10.1186/x [doi]"), the suffix removed."""
+    suffix = f"[{kind}]"
+    return [v[: -len(suffix)].strip() for v in values if v.endswith(suffix)]
+
+
+def _date(rec: Record, value: str) -> None:
+    rec.extra["pub_date_raw"] = value
+    rec.year = norm.first_year(value)
+    parts = value.split()
+    if len(parts) > 1 and parts[0].isdigit():
+        rec.month = _MONTHS.get(parts[1][:3].lower())
+
+
+def build_record(raw: _Raw, rec: Record) -> None:
+    """Fill ``rec`` from the fields of one raw record (see module docstring for the tags).
+
+    ``AD`` lines after an ``FAU``/``AU``/``CN`` line belong to that author; ``AD`` lines before any
+    author (older records) are the first author's affiliation, as NLM's XML has them.
+    """
+    authors: list[Author] = []
+    early_ad: list[str] = []
+    awaiting_au = False  # the last author came from FAU; its AU (short form) may follow
+    values: dict[str, list[str]] = {}
+    mesh = []
+    for _, tag, parts in raw.fields:
+        value = " ".join(" ".join(parts).split())
+        if tag == "AU" and awaiting_au:  # short form of the FAU just read: same person
+            awaiting_au = False
+            continue
+        if tag in ("FAU", "AU"):
+            if value:
+                authors.append(_person(value, full=tag == "FAU"))
+            awaiting_au = tag == "FAU" and bool(value)
+            continue
+        if tag not in ("AD", "AUID"):
+            awaiting_au = False
+        if tag == "CN":
+            if value:
+                authors.append(Author(collective=value))
+        elif tag == "AD":
+            if value:
+                (authors[-1].affiliations if authors else early_ad).append(value)
+        elif tag == "AUID":
+            if authors and authors[-1].orcid is None and "orcid" in value.lower():
+                authors[-1].orcid = norm.orcid(value)
+        elif tag == "MH":
+            if value:
+                mesh.append(_mesh(value))
+        else:
+            values.setdefault(tag, []).append(value)
+    if early_ad and authors:
+        authors[0].affiliations[:0] = early_ad
+    elif early_ad:
+        rec.extra["affiliations"] = early_ad
+    rec.authors = authors
+    if mesh:
+        rec.mesh_terms = [m[0] for m in mesh]
+        rec.extra["mesh"] = [list(m) for m in mesh]
+    _fill(rec, values)
+
+
+def _fill(rec: Record, values: dict[str, list[str]]) -> None:
+    def first(tag: str) -> str | None:
+        return next((v for v in values.get(tag, []) if v), None)
+
+    rec.pmid = norm.pmid(first("PMID"))
+    rec.title = " ".join(v for v in values.get("TI", []) if v) or None
+    rec.vernacular_title = first("TT")
+    if rec.title and rec.title.lower().rstrip(".") == "[not available]":
+        rec.extra["title_not_available"] = rec.title
+        rec.title = rec.vernacular_title  # as the PubMed XML reader does
+    abstract = " ".join(v for v in values.get("AB", []) if v)
+    rec.abstract_sections = [AbstractSection(text=abstract)] if abstract else []
+    rec.journal = first("JT") or first("TA")
+    if first("DP"):
+        _date(rec, first("DP"))
+    rec.keywords = [v for v in values.get("OT", []) if v]
+    rec.publication_types = [v for v in values.get("PT", []) if v]
+    rec.language = [v for v in values.get("LA", []) if v]
+    dois = _typed_id(values.get("LID", []), "doi") + _typed_id(values.get("AID", []), "doi")
+    rec.doi = next(filter(None, map(norm.doi, dois)), None)
+    rec.pmcid = next(filter(None, map(norm.pmcid, values.get("PMC", []))), None)
+    for key, tag in (("volume", "VI"), ("issue", "IP"), ("pages", "PG"), ("journal_abbrev", "TA")):
+        if first(tag):
+            rec.extra[key] = first(tag)
+
+
+@READERS.register("medline", "nbib")
+class MedlineTextReader:
+    """Read the MEDLINE/PubMed text format (PubMed "Save > Format: PubMed", ``.nbib``)."""
+
+    name = "medline"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """Whether a line of ``head`` starts with ``PMID- ``."""
+        return head.startswith((b"PMID- ", b"\xef\xbb\xbfPMID- ")) or b"\nPMID- " in head
+
+    def read(self, path: Path) -> Iterator[Record | ParseIssue]:
+        """Yield a :class:`Record` per record, a :class:`ParseIssue` per unreadable one.
+
+        ``source_line`` is the record's first line (1-based), ``source_index`` its 0-based position
+        among the records of the file. A record with a malformed line, bytes that are not UTF-8 or
+        no PMID is skipped with an issue naming the file, line and record (PMID or 1-based number).
+
+        Raises
+        ------
+        ParseError
+            The file has text but no line starting with ``PMID- `` in its first 64 KiB (not MEDLINE
+            text at all).
+        OSError
+            The file cannot be opened.
+        """
+        path = Path(path)
+        file = str(path)
+        head = read_head(path, 65536)
+        if head.strip() and not self.sniff(path, head.replace(b"\r", b"\n")):
+            raise ParseError("not MEDLINE text: no line starting with 'PMID- ' in the first 64 KiB",
+                             file=file)
+        with _open_text(path) as fh:
+            for index, raw in enumerate(_raw_records(fh)):
+                rec = Record(source_file=file, source_format="medline", source_index=index,
+                             source_line=raw.start)
+                if raw.error is None:
+                    build_record(raw, rec)
+                pmid = rec.pmid or next((norm.pmid(" ".join(p)) for _, t, p in raw.fields
+                                         if t == "PMID"), None)
+                name = f"PMID {pmid}" if pmid else str(index + 1)
+                if raw.error is not None:
+                    yield ParseIssue(file=file, line=raw.error[0], record=name,
+                                     reason=f"record skipped: {raw.error[1]}")
+                elif rec.pmid is None:
+                    yield ParseIssue(file=file, line=raw.start, record=name,
+                                     reason="record skipped: missing or non-numeric PMID")
+                else:
+                    yield rec

@@ -1,0 +1,61 @@
+"""Fusion functions: RRF (Cormack et al. 2009) and convex min-max (Bruch et al. 2023)."""
+from __future__ import annotations
+
+import pytest
+
+from serendip.errors import ConfigError
+from serendip.retrieval.fusion import FUSION, convex, normalise, rrf
+
+
+def test_rrf_hand_computed():
+    lex = {"a": 9.0, "b": 5.0, "c": 1.0}
+    sem = {"b": 0.9, "d": 0.8}
+    fused = rrf([lex, sem])
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert fused["d"] == pytest.approx(1 / 62)
+    assert fused["c"] == pytest.approx(1 / 63)
+    assert list(fused) == ["b", "a", "d", "c"]  # ordered best first
+
+
+def test_rrf_uses_order_not_scale():
+    assert list(rrf([{"x": 1000.0, "y": 999.0}])) == list(rrf([{"x": 0.2, "y": 0.1}]))
+    assert rrf([{"x": 1.0}], k=0)["x"] == pytest.approx(1.0)
+    with pytest.raises(ConfigError):
+        rrf([{"x": 1.0}], k=-1)
+
+
+def test_convex_minmax_and_absent_docs():
+    lex = {"a": 10.0, "b": 6.0, "c": 2.0}   # -> 1.0, 0.5, 0.0
+    sem = {"b": 0.8, "d": 0.4}              # -> 1.0, 0.0
+    fused = convex([lex, sem], [0.4, 0.6])
+    assert fused["a"] == pytest.approx(0.4 * 1.0)            # absent from sem: 0 there
+    assert fused["b"] == pytest.approx(0.4 * 0.5 + 0.6 * 1.0)
+    assert fused["c"] == pytest.approx(0.0)
+    assert fused["d"] == pytest.approx(0.0)
+    assert list(fused)[:2] == ["b", "a"]
+
+
+def test_convex_weights_rescaled_and_validated():
+    a, b = {"x": 1.0, "y": 0.0}, {"y": 1.0, "x": 0.0}
+    assert convex([a, b], [2, 2]) == convex([a, b], [0.5, 0.5])
+    with pytest.raises(ConfigError):
+        convex([a, b], [1.0])
+    with pytest.raises(ConfigError):
+        convex([a, b], [-1.0, 2.0])
+    with pytest.raises(ConfigError):
+        convex([a, b], [0.0, 0.0])
+
+
+def test_normalise_edge_cases():
+    assert normalise({}) == {}
+    assert normalise({"x": 3.0, "y": 3.0}) == {"x": 1.0, "y": 1.0}
+    assert normalise({"x": 3.0}, "none") == {"x": 3.0}
+    with pytest.raises(ConfigError):
+        normalise({"x": 1.0}, "zscore")
+
+
+def test_registry():
+    assert FUSION.get("rrf") is rrf and FUSION.get("CONVEX") is convex
+    with pytest.raises(ConfigError):
+        FUSION.get("borda")
