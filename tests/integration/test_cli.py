@@ -51,3 +51,45 @@ def test_errors_exit_2_without_traceback(tmp_path):
     assert r.exit_code == 2 and "missing.ris" in r.output
     r = runner.invoke(app, ["ingest", str(tmp_path), "--format", "docx", "-w", str(ws)])
     assert r.exit_code == 2 and "unknown format 'docx'" in r.output
+
+
+def test_csv_column_mapping_from_cli(tmp_path):
+    ws = tmp_path / "ws"
+    runner.invoke(app, ["init", str(ws)])
+    table = tmp_path / "t.csv"
+    table.write_text("Headline,Summary,Published\nZinc and the common cold,Zinc lozenges shortened colds.,2011\n")
+    r = runner.invoke(app, ["ingest", str(table), "-w", str(ws), "--map", "title=Headline",
+                            "--map", "abstract=Summary", "--map", "year=Published", "--json"])
+    assert r.exit_code == 0, r.output
+    from serendip.workspace.workspace import Workspace
+    recs = [rec for _, rec in Workspace.open(ws).records()]
+    assert [(x.title, x.abstract, x.year) for x in recs] == [
+        ("Zinc and the common cold", "Zinc lozenges shortened colds.", 2011)]
+    r = runner.invoke(app, ["ingest", str(table), "-w", str(ws), "--map", "colour=Headline"])
+    assert r.exit_code == 2 and "colour" in r.output
+    r = runner.invoke(app, ["ingest", str(table), "-w", str(ws), "--map", "title"])
+    assert r.exit_code == 2 and "FIELD=COLUMN" in r.output
+
+
+def test_big_file_is_parsed_in_a_child_process(tmp_path, monkeypatch):
+    """Files over PREFETCH_BYTES go through the child-process reader: same records, same errors."""
+    import json as _json
+
+    import serendip.literature.ingest as ingest_mod
+    from serendip.workspace.workspace import Workspace
+
+    monkeypatch.setattr(ingest_mod, "PREFETCH_BYTES", 10)
+    f = tmp_path / "d.jsonl"
+    lines = [_json.dumps({"id": str(i), "title": f"Title {i}", "abstract": "x"}) for i in range(1200)]
+    lines.insert(700, "{broken")
+    f.write_text("\n".join(lines) + "\n")
+    ws = Workspace.init(tmp_path / "ws")
+    rep = ws.ingest([f])
+    assert (rep.ingested, rep.failed) == (1200, 1)
+    assert "line 701" in rep.errors[0]
+    assert [r.title for _, r in ws.records()][:3] == ["Title 0", "Title 1", "Title 2"]
+    bad = tmp_path / "bomb.xml"
+    bad.write_text('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>\n'
+                   "<PubmedArticleSet>&lol2;</PubmedArticleSet>\n" + " " * 100)
+    rep = ws.ingest([bad])
+    assert rep.failed == 1 and "bomb.xml" in rep.errors[0] and "entit" in rep.errors[0].lower()

@@ -26,13 +26,23 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
            fmt: str = typer.Option("auto", "--format", "-f", help="One of: " + ", ".join(FORMATS)),
            workspace: Optional[Path] = WorkspaceOpt,
+           columns: Optional[list[str]] = typer.Option(None, "--map", help="CSV/TSV column mapping FIELD=COLUMN, e.g. --map title=Headline (repeatable)."),
            json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Ingest PubMed/MEDLINE XML, MEDLINE text, BibTeX, RIS, CSV/TSV, JSONL or a BEIR corpus."""
+    from serendip.errors import ConfigError
+
     with handle_errors():
+        mapping = {}
+        for item in columns or []:
+            field, sep, column = item.partition("=")
+            if not sep or not field.strip() or not column.strip():
+                raise ConfigError(f"--map expects FIELD=COLUMN, got {item!r}")
+            mapping[field.strip()] = column.strip()
         ws = open_workspace(workspace)
         with rate_progress("records") as bar:
             task = bar.add_task("ingest", total=None)
-            report = ws.ingest(paths, fmt=fmt, progress=lambda n: bar.advance(task, n))
+            report = ws.ingest(paths, fmt=fmt, progress=lambda n: bar.advance(task, n),
+                               mapping=mapping or None)
         if json_out:
             console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
             return

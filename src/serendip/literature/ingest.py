@@ -17,11 +17,14 @@ from sqlalchemy import Engine, insert, update
 
 from serendip.errors import ParseError, SerendipError
 from serendip.literature.dedupe import Deduplicator, Keys
+from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import get_reader
 from serendip.literature.record import ParseIssue, Record
 from serendip.workspace.schema import ingest_reports, records
 
 BATCH = 2000
+#: files larger than this are parsed in a child process (see :mod:`serendip.literature.prefetch`)
+PREFETCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -93,7 +96,8 @@ def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestRepo
 
 
 def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
-           progress: Callable[[int], None] | None = None, batch_size: int = BATCH) -> IngestReport:
+           progress: Callable[[int], None] | None = None, batch_size: int = BATCH,
+           options: dict | None = None) -> IngestReport:
     """Ingest files into the workspace database.
 
     Parameters
@@ -102,6 +106,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     paths : files or folders; a folder holding ``corpus.jsonl[.gz]`` is one BEIR corpus.
     fmt : a reader name from :data:`serendip.literature.readers.READERS`, or ``"auto"`` to sniff.
     progress : called with the number of records handled since the last call (for a progress bar).
+    options : reader options, e.g. ``{"mapping": {"title": "Headline"}}`` (CSV column mapping).
 
     Returns
     -------
@@ -124,8 +129,9 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     try:
         for path in files:
             try:
-                reader = get_reader(fmt, path)
-                stream = reader.read(path)
+                reader = get_reader(fmt, path, options)
+                big = path.is_file() and path.stat().st_size > PREFETCH_BYTES
+                stream = read_in_child(reader.name, path, options) if big else reader.read(path)
                 for batch in _batched(stream, batch_size, report):
                     with engine.begin() as conn:
                         new, dups = Deduplicator(conn).split(batch)

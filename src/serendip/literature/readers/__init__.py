@@ -64,15 +64,18 @@ def read_head(path: Path, n: int = 4096) -> bytes:
         return fh.read(n)
 
 
-def get_reader(fmt: str, path: Path | None = None):
+def get_reader(fmt: str, path: Path | None = None, options: dict | None = None):
     """Return a reader instance for ``fmt`` (or sniff ``path`` when ``fmt == "auto"``).
 
-    Raises :class:`ConfigError` for an unknown format, :class:`ParseError` when ``auto`` recognises
-    nothing.
+    ``options`` are passed to the reader's constructor (e.g. ``{"mapping": {"title": "Headline"}}``
+    for CSV).
+
+    Raises :class:`ConfigError` for an unknown format or options the reader does not take,
+    :class:`ParseError` when ``auto`` recognises nothing.
     """
     _load()
     if fmt != "auto":
-        return READERS.get(fmt)()
+        return _make(READERS.get(fmt), options)
     if path is None:
         raise ConfigError("format 'auto' needs a path to sniff")
     head = b"" if path.is_dir() else read_head(path)
@@ -80,11 +83,20 @@ def get_reader(fmt: str, path: Path | None = None):
         if name in READERS:
             reader = READERS.get(name)()
             if reader.sniff(path, head):
-                return reader
+                return _make(type(reader), options)
     raise ParseError(
         "could not recognise the format; pass --format with one of: " + ", ".join(READERS.keys()),
         file=str(path),
     )
+
+
+def _make(cls, options: dict | None):
+    if not options:
+        return cls()
+    try:
+        return cls(**options)
+    except TypeError:
+        raise ConfigError(f"format {cls.name!r} takes no options {sorted(options)}") from None
 
 
 def formats() -> list[str]:
