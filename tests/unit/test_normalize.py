@@ -47,3 +47,13 @@ def test_registry_unknown_name_lists_choices():
         reg.get("zzz")
     with pytest.raises(ValueError):
         reg.register("a")(2)
+
+
+def test_record_pickles_exactly():
+    import pickle
+
+    rec = Record(title="T", abstract_sections=[AbstractSection("One.", "L", "C")],
+                 authors=[Author(family="Doe", affiliations=["X"], orcid="0000-0002-1825-0097"),
+                          Author(collective="Group")], year=2001, mesh_terms=["Humans"],
+                 source_file="f.xml", source_line=3, source_index=0, extra={"a": [1, 2]})
+    assert pickle.loads(pickle.dumps(rec)) == rec

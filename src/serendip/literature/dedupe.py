@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, select
 
 from serendip.literature.normalize import title_key
 from serendip.literature.record import Record
@@ -31,12 +31,10 @@ class Keys:
     source_id: str | None
     title_year: str | None
 
-    def conflicts(self, other: "Keys") -> bool:
-        return any(
-            a is not None and b is not None and a != b
-            for a, b in ((self.pmid, other.pmid), (self.doi, other.doi),
-                         (self.source_id, other.source_id))
-        )
+    @property
+    def id_mask(self) -> int:
+        """Bit mask of the identifiers present: 1 PMID, 2 DOI, 4 source id."""
+        return (1 if self.pmid else 0) | (2 if self.doi else 0) | (4 if self.source_id else 0)
 
 
 def keys_of(rec: Record) -> Keys:
@@ -50,47 +48,56 @@ def keys_of(rec: Record) -> Keys:
 
 
 class Deduplicator:
-    """Finds, for a batch of records, which are duplicates of stored records or of each other."""
+    """Finds, for a batch of records, which are duplicates of stored records or of each other.
+
+    A title + year match counts unless identifiers conflict. Two records conflict when both carry
+    the same kind of identifier with different values (equal values were caught by the identifier
+    rules already), so a title match is a duplicate iff some stored record with that title and year
+    lacks every identifier kind the new record has: ``stored_mask & new_mask == 0``. Only the distinct
+    masks per title are fetched (at most 8), so thousands of "Reply" letters cost nothing extra.
+    """
 
     def __init__(self, conn: Connection):
         self.conn = conn
 
-    def _stored(self, column, values: set[str]) -> dict[str, list[Keys]]:
-        out: dict[str, list[Keys]] = {}
-        vals = [v for v in values if v]
+    def _ids(self, column, values: set[str]) -> set[str]:
+        vals = sorted(v for v in values if v)
+        found: set[str] = set()
         for i in range(0, len(vals), 500):
-            chunk = vals[i:i + 500]
-            if column is records.c.title_key:
-                stmt = select(records.c.pmid, records.c.doi, records.c.source_id, records.c.title_key,
-                              records.c.year).where(column.in_([c.split("|", 1)[0] for c in chunk]))
-            else:
-                stmt = select(records.c.pmid, records.c.doi, records.c.source_id, records.c.title_key,
-                              records.c.year).where(column.in_(chunk))
-            for pmid, doi, sid, tk, year in self.conn.execute(stmt):
-                k = Keys(pmid, doi, sid, f"{tk}|{year or ''}" if tk else None)
-                key = {records.c.pmid: pmid, records.c.doi: doi, records.c.source_id: sid,
-                       records.c.title_key: k.title_year}[column]
-                out.setdefault(key, []).append(k)
+            found.update(v for (v,) in self.conn.execute(select(column).where(column.in_(vals[i:i + 500]))))
+        return found
+
+    def _title_masks(self, title_years: set[str]) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        tks = sorted({ty.rsplit("|", 1)[0] for ty in title_years})
+        mask = (case((records.c.pmid.is_(None), 0), else_=1)
+                + case((records.c.doi.is_(None), 0), else_=2)
+                + case((records.c.source_id.is_(None), 0), else_=4))
+        for i in range(0, len(tks), 500):
+            stmt = (select(records.c.title_key, records.c.year, mask).distinct()
+                    .where(records.c.title_key.in_(tks[i:i + 500])))
+            for tk, year, m in self.conn.execute(stmt):
+                out.setdefault(f"{tk}|{year or ''}", set()).add(int(m))
         return out
 
     def split(self, batch: list[Record]) -> tuple[list[tuple[Record, Keys]], list[tuple[Record, str]]]:
         """Split a batch into (new records with their keys, duplicates with the reason)."""
         keys = [keys_of(r) for r in batch]
-        by_pmid = self._stored(records.c.pmid, {k.pmid for k in keys if k.pmid})
-        by_doi = self._stored(records.c.doi, {k.doi for k in keys if k.doi})
-        by_sid = self._stored(records.c.source_id, {k.source_id for k in keys if k.source_id})
-        by_title = self._stored(records.c.title_key, {k.title_year for k in keys if k.title_year})
+        pmids = self._ids(records.c.pmid, {k.pmid for k in keys if k.pmid})
+        dois = self._ids(records.c.doi, {k.doi for k in keys if k.doi})
+        sids = self._ids(records.c.source_id, {k.source_id for k in keys if k.source_id})
+        titles = self._title_masks({k.title_year for k in keys if k.title_year})
         new: list[tuple[Record, Keys]] = []
         dups: list[tuple[Record, str]] = []
         for rec, k in zip(batch, keys):
             reason = None
-            if k.pmid and k.pmid in by_pmid:
+            if k.pmid and k.pmid in pmids:
                 reason = f"PMID {k.pmid}"
-            elif k.doi and k.doi in by_doi:
+            elif k.doi and k.doi in dois:
                 reason = f"DOI {k.doi}"
-            elif k.source_id and k.source_id in by_sid:
+            elif k.source_id and k.source_id in sids:
                 reason = f"id {k.source_id}"
-            elif k.title_year and any(not k.conflicts(o) for o in by_title.get(k.title_year, [])):
+            elif k.title_year and any(m & k.id_mask == 0 for m in titles.get(k.title_year, ())):
                 reason = "same title and year"
             if reason:
                 dups.append((rec, reason))
@@ -98,11 +105,11 @@ class Deduplicator:
             new.append((rec, k))
             # later records of the same batch see this one as stored
             if k.pmid:
-                by_pmid.setdefault(k.pmid, []).append(k)
+                pmids.add(k.pmid)
             if k.doi:
-                by_doi.setdefault(k.doi, []).append(k)
+                dois.add(k.doi)
             if k.source_id:
-                by_sid.setdefault(k.source_id, []).append(k)
+                sids.add(k.source_id)
             if k.title_year:
-                by_title.setdefault(k.title_year, []).append(k)
+                titles.setdefault(k.title_year, set()).add(k.id_mask)
         return new, dups

@@ -6,7 +6,7 @@ run: each is reported with file, line or record and reason, and kept in the repo
 """
 from __future__ import annotations
 
-import json
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -120,6 +120,10 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     """
     files = expand_paths(paths)
     report = IngestReport(paths=[str(p) for p in files], format=fmt)
+    # Automatic garbage collection rescans every live object as records pile up and cost half of the
+    # ingest time; records hold no reference cycles, so collect young objects once per batch instead.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     t0 = time.perf_counter()
     with engine.begin() as conn:
         report.id = conn.execute(insert(ingest_reports).values(
@@ -139,6 +143,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
                             conn.execute(insert(records), [_row(r, k, report.id) for r, k in new])
                     report.ingested += len(new)
                     report.duplicates += len(dups)
+                    gc.collect(1)
                     if progress:
                         progress(len(batch))
             except ParseError as exc:  # the whole file is unreadable: report it, go on with the others
@@ -146,6 +151,8 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
                 report.errors.append(str(exc))
         status = "done"
     finally:
+        if gc_was_enabled:
+            gc.enable()
         report.seconds = time.perf_counter() - t0
         try:
             with engine.begin() as conn:

@@ -8,6 +8,7 @@ _DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
 _ORCID_DIGITS = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])\s*$", re.I)
 _WS = re.compile(r"\s+")
+_NON_ALNUM = re.compile(r"[\W_]+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 
 
@@ -75,6 +76,5 @@ def title_key(title: str | None) -> str | None:
     """
     if not title:
         return None
-    t = unicodedata.normalize("NFKC", title).casefold()
-    t = "".join(ch for ch in t if ch.isalnum())
+    t = _NON_ALNUM.sub("", unicodedata.normalize("NFKC", title).casefold())
     return t or None

@@ -19,7 +19,11 @@ QUEUE_CHUNKS = 8  # at most 8 x 500 records in flight
 
 
 def _child(fmt_name: str, options: dict | None, path: str, q, parent_pid: int) -> None:
+    import gc
+
     from serendip.literature.readers import get_reader
+
+    gc.disable()  # see ingest(): records hold no cycles; automatic GC only rescans them
 
     def put(item) -> None:
         while True:
@@ -38,6 +42,7 @@ def _child(fmt_name: str, options: dict | None, path: str, q, parent_pid: int) -
             if len(chunk) >= CHUNK:
                 put(("items", chunk))
                 chunk = []
+                gc.collect(1)
         if chunk:
             put(("items", chunk))
         put(("done", None))
