@@ -108,3 +108,12 @@ def test_parity_with_bare_bm25s_on_scifact(mirror):
                   "β-catenin Wnt colon cancer", "IL-6 sepsis mortality"):
         q = [t for t in tok(query) if t in ref.vocab_dict]
         assert np.allclose(ours.scores(query), ref.get_scores(q), atol=1e-6), query
+
+
+def test_documents_without_tokens(tmp_path):
+    only_stopwords = BM25Index.build(["a", "b"], ["", "the of"])
+    assert only_stopwords.search("the", 3) == [] and only_stopwords.scores("x").shape == (2,)
+    only_stopwords.save(tmp_path / "s")
+    assert BM25Index.load(tmp_path / "s").ids == ["a", "b"]
+    mixed = BM25Index.build(["a", "b"], ["alpha", None])
+    assert [d for d, _ in mixed.search("alpha", 3)] == ["a"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ class FakeEncoder:
 # -- model resolution ---------------------------------------------------------------------------------
 def test_resolve_default_model_offline():
     path = resolve_model()
-    assert (tmp := __import__("pathlib").Path(path) / "model.safetensors").is_file(), tmp
+    assert (Path(path) / "model.safetensors").is_file()
     assert resolve_model("all-MiniLM-L6-v2") == path
 
 

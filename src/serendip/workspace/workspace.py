@@ -207,14 +207,25 @@ class Workspace:
                 dindex = DenseIndex.load(ddir)
             else:
                 dindex = DenseIndex(model=self.config.retrieval.dense_model)
-            present = set(dindex.ids)
+            # records with nothing to embed are reported once, then remembered, not re-reported
+            no_text_file = ddir / "no_text.json"
+            no_text = set(json.loads(no_text_file.read_text())) if no_text_file.exists() else set()
+            present = set(dindex.ids) | no_text
             todo = [i for i, rid in enumerate(ids) if rid not in present]
             if on_total:
                 on_total(len(todo))
+            seen = [0]
+
+            def _step(done: int, _total: int) -> None:
+                if progress:
+                    progress(done - seen[0])
+                seen[0] = done
+
             rep = dindex.add([ids[i] for i in todo], [titles[i] for i in todo],
-                             [abstracts[i] for i in todo], progress=progress)
+                             [abstracts[i] for i in todo], progress=_step)
             dindex.save(ddir)
-            added, total, skipped = rep.added, len(dindex.ids), list(rep.skipped)
+            added, total, skipped = len(rep.added), len(dindex.ids), list(rep.no_text)
+            no_text_file.write_text(json.dumps(sorted(no_text | set(skipped), key=int)))
         self._searcher = None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 

@@ -1,0 +1,220 @@
+"""BM25 index over (id, text) pairs: our tokenizer in front of bm25s' eager sparse scoring.
+
+Scoring is BM25 (Robertson & Zaragoza 2009, "The Probabilistic Relevance Framework: BM25 and Beyond")
+in Lucene's variant (``method="lucene"``: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), no (k1 + 1)
+numerator factor; Kamphuis et al. 2020, "Which BM25 do you mean?"), computed by bm25s (Lù 2024,
+arXiv:2407.03618), which stores every (term, doc) score in a CSC matrix at index time.
+
+We tokenize with :mod:`serendip.retrieval.tokenizer`, build the vocabulary ourselves and hand bm25s token
+id lists, so a query with words the corpus never saw simply drops them (no error). Files: bm25s' own
+``save`` (``*.index.npy``, ``vocab.index.json``, ``params.index.json``; no pickle) plus ``ids.json`` and
+``serendip_bm25.json`` (tokenizer settings). An index over zero documents (or documents without a single token) is allowed and finds nothing.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from serendip.errors import DataError, IndexNotBuilt
+from serendip.retrieval.tokenizer import Tokenizer, get_tokenizer
+
+__all__ = ["BM25Index"]
+
+_META = "serendip_bm25.json"
+_IDS = "ids.json"
+_FORMAT = 1
+
+
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest positive ``scores``, descending (ties by lower index)."""
+    n = scores.shape[0]
+    if k <= 0 or n == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=scores.dtype)
+    if k < n:
+        idx = np.argpartition(-scores, k - 1)[:k]
+    else:
+        idx = np.arange(n)
+    vals = scores[idx]
+    order = np.lexsort((idx, -vals))
+    idx, vals = idx[order], vals[order]
+    keep = vals > 0
+    return idx[keep], vals[keep]
+
+
+class BM25Index:
+    """Lexical BM25 index mapping document ids to scores.
+
+    Build with :meth:`build`; query with :meth:`search` / :meth:`search_many`; persist with
+    :meth:`save` / :meth:`load`.
+
+    Attributes
+    ----------
+    ids : list of str
+        Document ids, in index order (row ``i`` of bm25s' matrix is ``ids[i]``).
+    k1, b : float
+        BM25 parameters (defaults 1.2 and 0.75, the values of Robertson et al. and Lucene's default).
+    method : str
+        bm25s scoring variant ("lucene", "robertson", "atire", "bm25l", "bm25+").
+    tokenizer : Tokenizer
+        The tokenizer applied to documents and queries.
+    """
+
+    def __init__(self, ids: list[str], retriever, vocab: dict[str, int], tokenizer: Tokenizer,
+                 k1: float, b: float, method: str):
+        self.ids = ids
+        self._retriever = retriever
+        self._vocab = vocab
+        self.tokenizer = tokenizer
+        self.k1 = k1
+        self.b = b
+        self.method = method
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # -- building ----------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str | None], *, k1: float = 1.2, b: float = 0.75,
+              method: str = "lucene", tokenizer: Tokenizer | None = None) -> "BM25Index":
+        """Tokenize and index ``texts``.
+
+        Parameters
+        ----------
+        ids : sequence of str, length n_docs
+            Unique document ids.
+        texts : sequence of str or None, length n_docs
+            Text to index per document (e.g. ``Record.search_text()``); None/"" gives an empty document.
+        k1, b : float
+            BM25 term-frequency saturation and length normalisation.
+        method : str
+            bm25s variant; "lucene" by default.
+        tokenizer : Tokenizer, optional
+            Defaults to :func:`serendip.retrieval.tokenizer.get_tokenizer` (stemmed, Lucene stopwords).
+
+        Returns
+        -------
+        BM25Index
+
+        Raises
+        ------
+        DataError
+            If ``ids`` and ``texts`` differ in length or ``ids`` has duplicates.
+        """
+        import bm25s
+
+        ids = [str(i) for i in ids]
+        if len(ids) != len(texts):
+            raise DataError(f"BM25 build: {len(ids)} ids but {len(texts)} texts")
+        seen: set[str] = set()
+        for doc_id in ids:
+            if doc_id in seen:
+                raise DataError(f"BM25 build: duplicate document id {doc_id!r}")
+            seen.add(doc_id)
+        tok = tokenizer or get_tokenizer(True)
+        vocab: dict[str, int] = {}
+        corpus_ids: list[list[int]] = []
+        for text in texts:
+            row = []
+            for t in tok(text):
+                i = vocab.get(t)
+                if i is None:
+                    i = vocab[t] = len(vocab)
+                row.append(i)
+            corpus_ids.append(row)
+        retriever = None
+        if vocab:  # no documents, or none with a single token: nothing can match, no matrix needed
+            retriever = bm25s.BM25(k1=k1, b=b, method=method)
+            # bm25s adds the empty token "" to the vocabulary (used for documents/queries with no tokens)
+            retriever.index((corpus_ids, dict(vocab)), show_progress=False)
+            vocab = retriever.vocab_dict
+        return cls(ids, retriever, vocab, tok, k1, b, method)
+
+    # -- searching ---------------------------------------------------------------------------------------
+    def query_token_ids(self, query: str) -> list[int]:
+        """Vocabulary ids of the query's tokens; tokens absent from the corpus are dropped."""
+        vocab = self._vocab
+        return [vocab[t] for t in self.tokenizer(query) if t in vocab]
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document: float32 array of shape (n_docs,), 0 where no term matches."""
+        if self._retriever is None:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        tids = self.query_token_ids(query)
+        if not tids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self._retriever.get_scores_from_ids(tids)
+
+    def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """Top-``k`` documents for ``query``.
+
+        Parameters
+        ----------
+        query : str
+            Free text, tokenized like the documents.
+        k : int
+            Maximum number of results.
+
+        Returns
+        -------
+        list of (doc_id, score)
+            At most ``k`` pairs with score > 0, best first (ties broken by index order).
+        """
+        if self._retriever is None or k <= 0:
+            return []
+        tids = self.query_token_ids(query)
+        if not tids:
+            return []
+        idx, vals = _top_k(self._retriever.get_scores_from_ids(tids), k)
+        ids = self.ids
+        return [(ids[i], float(v)) for i, v in zip(idx.tolist(), vals.tolist())]
+
+    def search_many(self, queries: Sequence[str], k: int = 10) -> list[list[tuple[str, float]]]:
+        """:meth:`search` for each query, in order."""
+        return [self.search(q, k) for q in queries]
+
+    # -- persistence ------------------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> None:
+        """Write the index to ``folder`` (created if needed); see the module docstring for the files."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._retriever is not None:
+            self._retriever.save(str(folder), show_progress=False)
+        (folder / _IDS).write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
+        meta = {"format": _FORMAT, "k1": self.k1, "b": self.b, "method": self.method,
+                "n_docs": len(self.ids), "has_matrix": self._retriever is not None,
+                "tokenizer": self.tokenizer.config()}
+        (folder / _META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "BM25Index":
+        """Read an index written by :meth:`save`.
+
+        Raises
+        ------
+        IndexNotBuilt
+            If ``folder`` holds no BM25 index.
+        DataError
+            If the files disagree (id count vs. matrix size) or the format is unknown.
+        """
+        import bm25s
+
+        folder = Path(folder)
+        meta_path = folder / _META
+        if not meta_path.is_file():
+            raise IndexNotBuilt(f"no BM25 index in {folder} (run `serendip index`)")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != _FORMAT:
+            raise DataError(f"{meta_path}: unknown BM25 index format {meta.get('format')!r}")
+        ids = json.loads((folder / _IDS).read_text(encoding="utf-8"))
+        tok = Tokenizer.from_config(meta["tokenizer"])
+        retriever, vocab = None, {}
+        if meta.get("has_matrix", bool(ids)):
+            retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+            vocab = retriever.vocab_dict
+            if retriever.scores["num_docs"] != len(ids):
+                raise DataError(f"{folder}: {len(ids)} ids but the BM25 matrix has "
+                                f"{retriever.scores['num_docs']} documents")
+        return cls(ids, retriever, vocab, tok, meta["k1"], meta["b"], meta["method"])
