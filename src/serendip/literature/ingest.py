@@ -70,6 +70,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def _stream(reader, path: Path, options: dict | None) -> Iterator[Record | ParseIssue]:
+    """The reader's records; a big file is parsed in a child process while this one stores (same
+    records, same order)."""
+    if not (path.is_file() and path.stat().st_size > PREFETCH_BYTES):
+        return reader.read(path)
+    return read_in_child(reader.name, path, options)
+
+
 def _row(rec: Record, keys: Keys, ingest_id: int) -> dict:
     title_key = keys.title_year.rsplit("|", 1)[0] if keys.title_year else None
     return {
@@ -134,8 +142,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
         for path in files:
             try:
                 reader = get_reader(fmt, path, options)
-                big = path.is_file() and path.stat().st_size > PREFETCH_BYTES
-                stream = read_in_child(reader.name, path, options) if big else reader.read(path)
+                stream = _stream(reader, path, options)
                 for batch in _batched(stream, batch_size, report):
                     with engine.begin() as conn:
                         new, dups = Deduplicator(conn).split(batch)

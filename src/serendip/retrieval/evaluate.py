@@ -44,6 +44,10 @@ _MODE_ANCHORS = {
     "scifact": {"bm25": ["bm25_beir_multifield", "bm25_anserini_flat", "bm25s_lucene_k1.2_b0.75"],
                 "dense": ["all-MiniLM-L6-v2"], "hybrid": []},
 }
+_LABELS = {"bm25_beir_multifield": ("BM25, BEIR paper", "Thakur et al. 2021"),
+           "bm25_anserini_flat": ("BM25 flat, Anserini", "Anserini regressions"),
+           "bm25s_lucene_k1.2_b0.75": ("BM25S Lucene", "Lù 2024"),
+           "all-MiniLM-L6-v2": ("all-MiniLM-L6-v2, MTEB", "Muennighoff et al. 2023")}
 
 
 def anchors_for(dataset: str, mode: str) -> list[dict[str, object]]:
@@ -52,7 +56,8 @@ def anchors_for(dataset: str, mode: str) -> list[dict[str, object]]:
     out = []
     for name in _MODE_ANCHORS.get(dataset, {}).get(mode, []):
         a = ANCHORS[name]
-        out.append({"name": name, "value": a["value"], "source": str(a["source"]).split(",")[0]})
+        label, short = _LABELS.get(name, (name, str(a["source"]).split(",")[0]))
+        out.append({"name": label, "value": a["value"], "source": short})
     return out
 
 

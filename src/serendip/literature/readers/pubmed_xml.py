@@ -45,10 +45,18 @@ _MEDLINE_MONTH = re.compile(r"^\s*\d{4}\s+([A-Za-z]{3})")
 _ENTITY_DECL = re.compile(r"<!\s*ENTITY", re.I)
 
 
+try:  # ISA-L's gzip decoder is about 3x faster than zlib's on big PubMed files
+    from isal import igzip as _gzip
+    from isal.isal_zlib import error as _GzipError
+except ImportError:  # pragma: no cover - isal is a dependency; stdlib fallback
+    _gzip = gzip
+    _GzipError = zlib.error
+
+
 def _open(path: Path) -> IO[bytes]:
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    return _gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
 def _decode_prolog(data: bytes) -> str:
@@ -516,7 +524,7 @@ class PubmedXMLReader:
                     raise ParseError(f"XML syntax error: {exc.msg}", file=file, line=line) from exc
                 yield ParseIssue(file=file, line=line, reason=(
                     f"XML syntax error: {exc.msg}; reading stopped after {index} records"))
-            except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip stream
+            except (OSError, EOFError, zlib.error, _GzipError) as exc:  # truncated or corrupt gzip stream
                 if index == 0:
                     raise ParseError(f"cannot read: {exc}", file=file) from exc
                 yield ParseIssue(file=file, line=last_line, reason=(
