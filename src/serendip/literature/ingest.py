@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, update
 
-from serendip.errors import ParseError, SerendipError
+from serendip.errors import ParseError
 from serendip.literature.dedupe import Deduplicator, Keys
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import get_reader

