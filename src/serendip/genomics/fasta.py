@@ -1,0 +1,635 @@
+"""FASTA and FASTQ reading with validation: Biopython's parsers, plus what they leave out.
+
+Parsing is Biopython's (``Bio.SeqIO.parse(handle, "fasta")`` and
+``Bio.SeqIO.QualityIO.FastqGeneralIterator``; Cock et al., Bioinformatics 25:1422, 2009; FASTQ as in
+Cock et al., Nucleic Acids Res. 38:1767, 2010). Around them this module adds:
+
+* plain or gzip input, chosen by the gzip magic bytes ``1f 8b`` (not by the file name);
+* text decoded as UTF-8 (a byte-order mark is dropped) with universal newlines, so CR LF and lone CR
+  line ends never leave a ``"\\r"`` in an id, a description or a sequence (pyfaidx#141, vsearch#370);
+* the 1-based line number of every record's header, counted by a line-tracking handle that Biopython
+  reads through (Biopython reports no line numbers);
+* blank lines or stray text before the first record (Biopython's ``fasta`` parser refuses the file):
+  blank lines are ignored, other text is reported as one issue and skipped;
+* an alphabet check on every sequence line: ``"iupac"`` (default; the IUPAC-IUB nucleotide codes
+  A C G T U R Y S W K M B D H V N, Cornish-Bowden, Nucleic Acids Res. 13:3021, 1985),
+  ``"ACGTN"`` (strict) or ``"protein"`` (the 20 amino acids, B Z J X U O and the stop ``*``), all
+  case-insensitive. A record with a character outside the alphabet is skipped and reported with the
+  file, the record id, the line and column of the first bad character and the character itself.
+  Internal spaces or tabs in a sequence line count as bad characters (Biopython would silently drop
+  them); whitespace at the end of a line is ignored;
+* soft-masking (lower case, as RepeatMasker/UCSC write it) kept by default (``softmask="keep"``) or
+  folded to upper case (``softmask="fold"``); the lower-case fraction of the sequence as read is
+  reported on every record either way;
+* FASTQ: wrapped records, zero-length reads and quality lines starting with ``@`` or holding ``+``
+  are Biopython's; quality characters outside ``!``..``~`` (PHRED+33 printable range) are reported
+  like bad sequence characters. A structural FASTQ error (sequence and quality of different lengths,
+  a missing ``+`` line) cannot be resynchronised: it is reported with the line where it was found and
+  reading stops there; the records before it are kept.
+
+Typical use::
+
+    records, issues = read_sequences("reads.fa.gz")
+    for issue in issues:
+        print(issue)          # "reads.fa.gz, line 10, record seq4: invalid character '#' ..."
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import string
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from serendip.errors import ConfigError, DataError, ParseError
+from serendip.models.example import Example
+from serendip.models.registries import DATA_READERS
+
+__all__ = [
+    "ALPHABETS",
+    "Issue",
+    "Sequence",
+    "iter_sequences",
+    "read_fasta_examples",
+    "read_sequences",
+    "sniff_format",
+    "softmasked_fraction",
+]
+
+#: Alphabet name -> allowed upper-case characters (lower case is always allowed too).
+#: ``iupac``: IUPAC-IUB nucleotide codes (Cornish-Bowden 1985, Table 1) plus U;
+#: ``acgtn``: unambiguous bases and N; ``protein``: IUPAC amino-acid codes with the stop ``*``.
+ALPHABETS: dict[str, str] = {
+    "iupac": "ACGTURYSWKMBDHVN",
+    "acgtn": "ACGTN",
+    "protein": "ACDEFGHIKLMNPQRSTVWYBZJXUO*",
+}
+
+_LOWER = string.ascii_lowercase.encode()
+_GZIP_MAGIC = b"\x1f\x8b"
+
+Alphabet = Literal["iupac", "ACGTN", "acgtn", "protein"]
+Softmask = Literal["keep", "fold"]
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A record (or part of a file) that was skipped, with where and why.
+
+    Attributes
+    ----------
+    file : str
+        The file, as given.
+    reason : str
+        What is wrong, in one sentence.
+    line : int or None
+        1-based line of the problem (the bad character's line for an alphabet error).
+    record : str or None
+        The record id, where one was read.
+    char : str or None
+        The offending character, for alphabet and quality errors.
+    column : int or None
+        1-based column of ``char`` in ``line``.
+    """
+
+    file: str
+    reason: str
+    line: int | None = None
+    record: str | None = None
+    char: str | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.record:
+            where.append(f"record {self.record}")
+        return f"{', '.join(where)}: {self.reason}"
+
+    def to_error(self) -> ParseError:
+        """The same information as a :class:`~serendip.errors.ParseError` (for callers that raise)."""
+        return ParseError(self.reason, file=self.file, line=self.line, record=self.record)
+
+
+@dataclass(slots=True)
+class Sequence:
+    """One validated FASTA/FASTQ record.
+
+    Attributes
+    ----------
+    id : str
+        The first word of the header (after ``>`` or ``@``).
+    description : str
+        The rest of the header after the id and its separating whitespace ("" when none).
+    seq : str
+        The sequence, line breaks removed; case as in the file with ``softmask="keep"``, upper case
+        with ``softmask="fold"``. May be empty (a zero-length read).
+    line : int
+        1-based line of the record's header in the file.
+    softmasked_fraction : float
+        Lower-case characters / length of the sequence as read (before any folding), in [0, 1];
+        0.0 for an empty sequence.
+    quality : str or None
+        FASTQ quality string (PHRED+33 characters, same length as ``seq``); None for FASTA.
+    """
+
+    id: str
+    description: str
+    seq: str
+    line: int
+    softmasked_fraction: float
+    quality: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+
+def softmasked_fraction(seq: str) -> float:
+    """Fraction of lower-case (soft-masked) characters in ``seq``; 0.0 for an empty sequence.
+
+    Parameters
+    ----------
+    seq : str
+        ASCII sequence, any case.
+
+    Returns
+    -------
+    float
+        ``n_lower / len(seq)`` in [0, 1].
+    """
+    if not seq:
+        return 0.0
+    raw = seq.encode("ascii", "replace")
+    return (len(raw) - len(raw.translate(None, _LOWER))) / len(raw)
+
+
+# -------------------------------------------------------------------------------------- file access
+
+
+def _alphabet(name: str) -> tuple[str, re.Pattern[str]]:
+    key = str(name).lower()
+    if key not in ALPHABETS:
+        raise ConfigError(f"alphabet {name!r} is not known; expected one of: iupac, ACGTN, protein")
+    allowed = ALPHABETS[key]
+    bad = re.compile("[^" + re.escape(allowed + allowed.lower()) + "]")
+    return key, bad
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    """Open ``path`` as UTF-8 text with universal newlines, un-gzipping by magic bytes."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        # returned open: the caller closes it (``with _open_text(...)``)
+        raw = gzip.open(path, "rb") if magic == _GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc}", file=str(path)) from None
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None)
+
+
+def sniff_format(path: str | Path, max_lines: int = 100) -> Literal["fasta", "fastq"] | None:
+    """``"fasta"`` or ``"fastq"`` from the first line starting with ``>`` or ``@``.
+
+    Only the first ``max_lines`` non-blank lines are looked at (a few lines of text before the first
+    record are allowed; :func:`iter_sequences` reports them).
+
+    Returns
+    -------
+    str or None
+        None for an empty (or all-blank) file.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be read, or none of its first ``max_lines`` non-blank lines starts with
+        ``>`` or ``@`` (the message quotes the first one).
+    """
+    path = Path(path)
+    first: tuple[int, str] | None = None
+    seen = 0
+    with _open_text(path) as fh:
+        try:
+            for no, line in enumerate(fh, 1):
+                if line[:1] == ">":
+                    return "fasta"
+                if line[:1] == "@":
+                    return "fastq"
+                text = line.strip()
+                if not text:
+                    continue
+                first = first or (no, text)
+                seen += 1
+                if seen >= max_lines:
+                    break
+        except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+            raise ParseError(f"cannot read file: {exc}", file=str(path)) from None
+    if first is not None:
+        raise ParseError(f"not FASTA or FASTQ: no line starts with '>' or '@' (line {first[0]} starts "
+                         f"with {first[1][:20]!r})", file=str(path), line=first[0])
+    return None
+
+
+class _TrackedLines:
+    """A read-only text handle that counts lines and keeps the lines of the record being read.
+
+    Biopython reads through it (``readline`` and iteration only). ``buffer`` holds
+    ``(line number, text)`` since the last :meth:`take`; ``eof`` says the stream is exhausted.
+    """
+
+    def __init__(self, stream: io.TextIOBase):
+        self._stream = stream
+        self.lineno = 0
+        self.buffer: list[tuple[int, str]] = []
+        self.eof = False
+        self._pending: tuple[int, str] | None = None
+
+    # the handle protocol Biopython needs
+    def read(self, n: int = -1) -> str:
+        if n == 0:
+            return ""
+        raise io.UnsupportedOperation("read")
+
+    def readline(self) -> str:
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+            self.buffer.append(item)
+            return item[1]
+        line = self._stream.readline()
+        if not line:
+            self.eof = True
+            return ""
+        self.lineno += 1
+        self.buffer.append((self.lineno, line))
+        return line
+
+    def __iter__(self) -> _TrackedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    # helpers for this module
+    def skip_to(self, marker: str) -> tuple[int, int, int]:
+        """Skip lines until one starting with ``marker``; it is read again by the next ``readline``.
+
+        Returns (first, last, count) of the skipped non-blank lines (0, 0, 0 when none).
+        """
+        first = last = count = 0
+        while True:
+            line = self._stream.readline()
+            if not line:
+                self.eof = True
+                break
+            self.lineno += 1
+            if line[0] == marker:
+                self._pending = (self.lineno, line)
+                break
+            if line.strip():
+                first = first or self.lineno
+                last = self.lineno
+                count += 1
+        return first, last, count
+
+    def take(self) -> list[tuple[int, str]]:
+        """Lines of the record just returned by the parser (the next header, if read, stays)."""
+        if self.eof or len(self.buffer) < 2:
+            lines, self.buffer = self.buffer, []
+        else:
+            lines, self.buffer = self.buffer[:-1], self.buffer[-1:]
+        return lines
+
+
+def _check_lines(lines: list[tuple[int, str]], bad: re.Pattern[str]) -> tuple[int, int, str] | None:
+    """(line, 1-based column, char) of the first character matching ``bad``; trailing space ignored."""
+    for no, text in lines:
+        m = bad.search(text.rstrip())
+        if m:
+            return no, m.start() + 1, m.group()
+    return None
+
+
+_BAD_QUAL = re.compile(r"[^!-~]")
+
+
+def _split_title(title: str) -> tuple[str, str]:
+    parts = title.split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def iter_sequences(path: str | Path, *, alphabet: Alphabet | str = "iupac", softmask: Softmask = "keep",
+                   fmt: Literal["auto", "fasta", "fastq"] = "auto") -> Iterator[Sequence | Issue]:
+    """Yield every valid record of a FASTA or FASTQ file as a :class:`Sequence`, and an :class:`Issue`
+    for each record skipped, in file order.
+
+    Parameters
+    ----------
+    path : str or Path
+        FASTA or FASTQ file, plain or gzip-compressed (detected by magic bytes).
+    alphabet : {"iupac", "ACGTN", "protein"}, default="iupac"
+        Allowed sequence characters, case-insensitive (see :data:`ALPHABETS`).
+    softmask : {"keep", "fold"}, default="keep"
+        Keep lower-case (soft-masked) bases, or fold them to upper case. The reported
+        ``softmasked_fraction`` is that of the sequence as read either way.
+    fmt : {"auto", "fasta", "fastq"}, default="auto"
+        ``auto`` picks from the first line starting with ``>`` (FASTA) or ``@`` (FASTQ); see
+        :func:`sniff_format`.
+
+    Yields
+    ------
+    Sequence or Issue
+        An issue names the file, the record id, the 1-based line (of the bad character for an
+        alphabet error) and the reason; the rest of the file is still read, except after a
+        structural FASTQ error or an undecodable/corrupt stream (reported, then reading stops).
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``alphabet``, ``softmask`` or ``fmt``.
+    ParseError
+        The file cannot be opened, or ``auto`` finds no line starting with ``>`` or ``@``.
+    """
+    path = Path(path)
+    alpha_name, bad = _alphabet(alphabet)
+    if softmask not in ("keep", "fold"):
+        raise ConfigError(f"softmask must be 'keep' or 'fold', got {softmask!r}")
+    if fmt == "auto":
+        found = sniff_format(path)
+        if found is None:
+            return
+        fmt = found
+    if fmt not in ("fasta", "fastq"):
+        raise ConfigError(f"fmt must be 'auto', 'fasta' or 'fastq', got {fmt!r}")
+    fold = softmask == "fold"
+    file = str(path)
+    with _open_text(path) as stream:
+        handle = _TrackedLines(stream)
+        try:
+            first, last, count = handle.skip_to(">" if fmt == "fasta" else "@")
+            if count:
+                span = f"lines {first}-{last}" if last > first else f"line {first}"
+                yield Issue(file, f"{count} line(s) of text before the first record skipped ({span})",
+                            line=first)
+            if handle._pending is None:
+                return
+            if fmt == "fasta":
+                yield from _fasta(handle, file, bad, alpha_name, fold)
+            else:
+                yield from _fastq(handle, file, bad, alpha_name, fold)
+        except (UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
+            yield Issue(file, f"cannot read past this point ({type(exc).__name__}: {exc}); "
+                              f"reading stopped", line=handle.lineno + 1)
+
+
+def _fasta(handle: _TrackedLines, file: str, bad: re.Pattern[str], alpha_name: str,
+           fold: bool) -> Iterator[Sequence | Issue]:
+    from Bio import SeqIO
+
+    for rec in SeqIO.parse(handle, "fasta"):
+        lines = handle.take()
+        head_no, head = lines[0]
+        rid, description = _split_title(head[1:])
+        if not rid:
+            yield Issue(file, "header has no record id", line=head_no)
+            continue
+        hit = _check_lines(lines[1:], bad)
+        if hit:
+            yield _bad_char(file, rid, hit, alpha_name)
+            continue
+        seq = str(rec.seq)
+        frac = softmasked_fraction(seq)
+        yield Sequence(rid, description, seq.upper() if fold else seq, head_no, frac)
+
+
+def _bad_char(file: str, rid: str, hit: tuple[int, int, str], alpha_name: str) -> Issue:
+    no, col, ch = hit
+    what = {"iupac": "an IUPAC nucleotide code", "acgtn": "one of A C G T N",
+            "protein": "an IUPAC amino-acid code"}[alpha_name]
+    return Issue(file, f"invalid character {ch!r} at column {col} (not {what}); record skipped",
+                 line=no, record=rid, char=ch, column=col)
+
+
+def _fastq(handle: _TrackedLines, file: str, bad: re.Pattern[str], alpha_name: str,
+           fold: bool) -> Iterator[Sequence | Issue]:
+    from Bio.SeqIO.QualityIO import FastqGeneralIterator
+
+    it = FastqGeneralIterator(handle)
+    while True:
+        try:
+            title, seq, qual = next(it)
+        except StopIteration:
+            return
+        except ValueError as exc:
+            lines = handle.buffer
+            rid = _split_title(lines[0][1][1:])[0] if lines and lines[0][1][:1] == "@" else None
+            yield Issue(file, f"malformed FASTQ ({exc}); reading stopped", line=handle.lineno,
+                        record=rid or None)
+            return
+        lines = handle.take()
+        head_no = lines[0][0]
+        rid, description = _split_title(title)
+        if not rid:
+            yield Issue(file, "header has no record id", line=head_no)
+            continue
+        plus = next((i for i in range(1, len(lines)) if lines[i][1][:1] == "+"), len(lines))
+        hit = _check_lines(lines[1:plus], bad)
+        if hit:
+            yield _bad_char(file, rid, hit, alpha_name)
+            continue
+        qhit = _check_lines(lines[plus + 1:], _BAD_QUAL)
+        if qhit:
+            no, col, ch = qhit
+            yield Issue(file, f"invalid quality character {ch!r} at column {col} (PHRED+33 uses "
+                              f"'!'..'~'); record skipped", line=no, record=rid, char=ch, column=col)
+            continue
+        frac = softmasked_fraction(seq)
+        yield Sequence(rid, description, seq.upper() if fold else seq, head_no, frac, quality=qual)
+
+
+def read_sequences(path: str | Path, *, alphabet: Alphabet | str = "iupac", softmask: Softmask = "keep",
+                   fmt: Literal["auto", "fasta", "fastq"] = "auto") -> tuple[list[Sequence], list[Issue]]:
+    """Read a whole FASTA/FASTQ file: ``(valid records, issues)``.
+
+    Same parameters, checks and errors as :func:`iter_sequences` (which streams); this collects.
+
+    Returns
+    -------
+    records : list of Sequence
+        Valid records in file order.
+    issues : list of Issue
+        One per skipped record (or skipped text), in file order.
+    """
+    records: list[Sequence] = []
+    issues: list[Issue] = []
+    for item in iter_sequences(path, alphabet=alphabet, softmask=softmask, fmt=fmt):
+        (records if isinstance(item, Sequence) else issues).append(item)
+    return records, issues
+
+
+# ---------------------------------------------------------------------------------- data reader
+
+def _read_label_table(path: Path, id_column: str, label_column: str) -> dict[str, str]:
+    """id -> label from a CSV/TSV side table (delimiter sniffed among comma, tab, semicolon)."""
+    file = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read label table: {exc}", file=file) from None
+    first = text.split("\n", 1)[0]
+    delim = max(",\t;", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    header = next(reader, None)
+    if header is None:
+        raise DataError(f"label table {file} is empty")
+    names = [h.strip() for h in header]
+    missing = [c for c in (id_column, label_column) if c not in names]
+    if missing:
+        raise DataError(f"label table {file} has no column {missing[0]!r}; columns: {', '.join(names)}")
+    i_id, i_lab = names.index(id_column), names.index(label_column)
+    out: dict[str, str] = {}
+    for row in reader:
+        no = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) <= max(i_id, i_lab):
+            raise ParseError(f"row has {len(row)} fields, expected {len(names)}", file=file, line=no)
+        rid, lab = row[i_id].strip(), row[i_lab].strip()
+        if rid in out and out[rid] != lab:
+            raise ParseError(f"id {rid!r} has two labels ({out[rid]!r} and {lab!r})", file=file, line=no)
+        out[rid] = lab
+    return out
+
+
+@DATA_READERS.register("fasta", "fastq", "fa", "fna", "fq")
+def read_fasta_examples(path: str | Path, *, label: str | None = "label",
+                        label_from_header: str | None = None, labels: str | Path | None = None,
+                        id_column: str = "id", label_column: str = "label",
+                        alphabet: Alphabet | str = "iupac", softmask: Softmask = "keep",
+                        issues: list[Issue] | None = None) -> list[Example]:
+    """Read a FASTA/FASTQ file into :class:`~serendip.models.example.Example` objects (the ``fasta``
+    data reader; also registered as ``fastq``, ``fa``, ``fna`` and ``fq`` so file suffixes resolve).
+
+    Each valid record gives one example: ``text`` = sequence, ``id`` = record id,
+    ``source`` = ``"<file> line <header line>"``, ``meta`` = ``{"description", "softmasked_fraction"}``.
+
+    Parameters
+    ----------
+    path : str or Path
+        FASTA or FASTQ, plain or gzip.
+    label : str or None, default="label"
+        Without ``label_from_header`` or ``labels``: the header key holding the label, as a
+        ``KEY=VALUE`` word after the id (``>seq7 label=promoter``). None reads unlabelled examples
+        (``label=None``; e.g. sequences to predict on), as ``label=None`` does for the table readers.
+    label_from_header : str, optional
+        Regular expression searched in the header line (without ``>``); the label is its group
+        ``label`` if named, else group 1, else the whole match.
+    labels : str or Path, optional
+        Side table (CSV, TSV or ``;``-separated, with a header) mapping ``id_column`` to
+        ``label_column``. Cannot be combined with ``label_from_header``.
+    id_column, label_column : str, default="id", "label"
+        Column names in ``labels``.
+    alphabet, softmask
+        As in :func:`iter_sequences`.
+    issues : list, optional
+        Skipped records are appended here as :class:`Issue` objects; without a list each one is
+        emitted as a :class:`UserWarning` (never dropped silently). A record without a label
+        (no match, no ``KEY=``, id missing from the table) and an empty sequence are issues too.
+
+    Returns
+    -------
+    list of Example
+        In file order; labels are strings (class names).
+
+    Raises
+    ------
+    ConfigError
+        ``labels`` and ``label_from_header`` both given, or an invalid regular expression.
+    DataError
+        No example could be read, or the label table lacks a column.
+    ParseError
+        The file or the label table cannot be read, or the table gives one id two labels.
+    """
+    path = Path(path)
+    if labels is not None and label_from_header is not None:
+        raise ConfigError("give either labels (a side table) or label_from_header (a regex), not both")
+    pattern = None
+    if label_from_header is not None:
+        try:
+            pattern = re.compile(label_from_header)
+        except re.error as exc:
+            raise ConfigError(f"label_from_header is not a valid regular expression: {exc}") from None
+    table = _read_label_table(Path(labels), id_column, label_column) if labels is not None else None
+    labelled = label is not None or pattern is not None or table is not None
+    key = re.compile(r"(?:^|\s)" + re.escape(label) + r"=(\S+)") if label else None
+
+    found: list[Issue] = []
+    out: list[Example] = []
+    for item in iter_sequences(path, alphabet=alphabet, softmask=softmask):
+        if isinstance(item, Issue):
+            found.append(item)
+            continue
+        if not item.seq:
+            found.append(Issue(str(path), "empty sequence; record skipped", line=item.line, record=item.id))
+            continue
+        value = None
+        if labelled:
+            value = _label_of(item, pattern, table, key)
+            if value is None:
+                how = (f"id not in label table {labels}" if table is not None else
+                       f"header does not match {label_from_header!r}" if pattern is not None else
+                       f"no {label}=VALUE in the header")
+                found.append(Issue(str(path), f"no label ({how}); record skipped", line=item.line,
+                                   record=item.id))
+                continue
+        out.append(Example(text=item.seq, label=value, id=item.id, source=f"{path} line {item.line}",
+                           meta={"description": item.description,
+                                 "softmasked_fraction": item.softmasked_fraction}))
+    if issues is not None:
+        issues.extend(found)
+    else:
+        for issue in found:
+            warnings.warn(str(issue), UserWarning, stacklevel=2)
+    if not out:
+        raise DataError(f"{path}: no usable records ({len(found)} skipped"
+                        + (f"; first: {found[0]}" if found else "") + ")")
+    return out
+
+
+def _label_of(rec: Sequence, pattern: re.Pattern[str] | None, table: dict[str, str] | None,
+              key: re.Pattern[str] | None) -> str | None:
+    if table is not None:
+        return table.get(rec.id) or None
+    title = f"{rec.id} {rec.description}".rstrip()
+    if pattern is None:
+        m = key.search(rec.description) if key is not None else None
+        return m.group(1) if m else None
+    m = pattern.search(title)
+    if not m:
+        return None
+    if "label" in m.re.groupindex:
+        value = m.group("label")
+    elif m.re.groups:
+        value = m.group(1)
+    else:
+        value = m.group(0)
+    return value or None
+
