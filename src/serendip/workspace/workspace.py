@@ -29,6 +29,8 @@ from serendip.workspace.schema import ingest_reports, records
 DEFAULT_DIR = "serendip-workspace"
 FOLDERS = ("indexes", "models", "runs", "reports")
 MODES = ("bm25", "dense", "hybrid")
+_HIT_COLUMNS = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
+                records.c.doi, records.c.source_id)
 
 
 def default_path() -> Path:
@@ -75,6 +77,7 @@ class Workspace:
         self.config = config
         self.engine = engine
         self._searcher = None
+        self._meta: dict[int, tuple] | None = None
 
     # -- creation --------------------------------------------------------------------------------
     @classmethod
@@ -227,6 +230,7 @@ class Workspace:
             added, total, skipped = len(rep.added), len(dindex.ids), list(rep.no_text)
             no_text_file.write_text(json.dumps(sorted(no_text | set(skipped), key=int)))
         self._searcher = None
+        self._meta = None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
     def searcher(self):
@@ -267,20 +271,29 @@ class Workspace:
         scored = searcher.search(query, mode=mode, k=k)
         return self._hits(scored)
 
+    def _hit_metadata(self) -> dict[int, tuple]:
+        """Display fields of every record, read once per loaded index (one query), so a search costs
+        no database round trip: about 0.1 KB per record."""
+        if self._meta is None:
+            with self.engine.connect() as conn:
+                self._meta = {r[0]: tuple(r[1:]) for r in conn.execute(select(*_HIT_COLUMNS))}
+        return self._meta
+
     def _hits(self, scored: list[tuple[str, float]]) -> list[Hit]:
         if not scored:
             return []
-        ids = [int(i) for i, _ in scored]
-        cols = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
-                records.c.doi, records.c.source_id)
-        with self.engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(select(*cols).where(records.c.id.in_(ids)))}
+        meta = self._hit_metadata()
+        missing = [int(i) for i, _ in scored if int(i) not in meta]
+        if missing:  # ingested after the metadata was read: fetch just those
+            with self.engine.connect() as conn:
+                for r in conn.execute(select(*_HIT_COLUMNS).where(records.c.id.in_(missing))):
+                    meta[r[0]] = tuple(r[1:])
         hits = []
         for rank, (rid, score) in enumerate(scored, 1):
-            r = rows.get(int(rid))
-            if r is None:  # index is older than the database (record deleted): skip, never invent
+            row = meta.get(int(rid))
+            if row is None:  # index is older than the database (record deleted): skip, never invent
                 continue
-            hits.append(Hit(rank, r.id, float(score), r.title, r.year, r.journal, r.pmid, r.doi, r.source_id))
+            hits.append(Hit(rank, int(rid), float(score), *row))
         return hits
 
     # -- evaluation ------------------------------------------------------------------------------
