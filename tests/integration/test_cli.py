@@ -93,3 +93,36 @@ def test_big_file_is_parsed_in_a_child_process(tmp_path, monkeypatch):
                    "<PubmedArticleSet>&lol2;</PubmedArticleSet>\n" + " " * 100)
     rep = ws.ingest([bad])
     assert rep.failed == 1 and "bomb.xml" in rep.errors[0] and "entit" in rep.errors[0].lower()
+
+
+def test_bad_workspace_paths_and_datasets_exit_2(tmp_path, monkeypatch):
+    afile = tmp_path / "regular_file"
+    afile.write_text("x")
+    r = runner.invoke(app, ["init", str(afile / "sub")])
+    assert r.exit_code == 2 and "cannot create workspace folder" in r.output
+    monkeypatch.setenv("SERENDIP_CACHE", str(tmp_path / "cache"))
+    for name, needle in (("medline-sample", "not a BEIR retrieval benchmark"), ("nonexistent", "unknown dataset")):
+        r = runner.invoke(app, ["eval", "retrieval", "--dataset", name])
+        assert r.exit_code == 2 and needle in r.output, r.output
+    assert not (tmp_path / "cache").exists()  # nothing created for a rejected dataset
+    r = runner.invoke(app, ["eval", "retrieval", "--dataset", "scifact", "--split", "dev"])
+    assert r.exit_code == 2 and "no qrels for split 'dev'" in r.output
+
+
+def test_queries_without_terms_and_default_mode(tmp_path):
+    ws = tmp_path / "ws"
+    docs = tmp_path / "d.jsonl"
+    docs.write_text(json.dumps({"id": "1", "title": "Aspirin and colorectal cancer"}) + "\n")
+    runner.invoke(app, ["init", str(ws)])
+    runner.invoke(app, ["ingest", str(docs), "-w", str(ws)])
+    runner.invoke(app, ["index", "-w", str(ws), "--no-dense"])
+    for q in ("", "?!.,;:"):
+        r = runner.invoke(app, ["search", q, "-w", str(ws)])
+        assert r.exit_code == 2 and "no searchable terms" in r.output
+    cfg = ws / "serendip.toml"
+    cfg.write_text(cfg.read_text().replace('default_mode = "hybrid"', 'default_mode = "bm25"'))
+    r = runner.invoke(app, ["search", "aspirin", "-w", str(ws), "--json"])  # no dense index: bm25 works
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["title"] == "Aspirin and colorectal cancer"
+    cfg.write_text(cfg.read_text().replace('default_mode = "bm25"', 'default_mode = "fuzzy"'))
+    r = runner.invoke(app, ["search", "aspirin", "-w", str(ws)])
+    assert r.exit_code == 2 and "default_mode" in r.output

@@ -34,7 +34,14 @@ def write_jsonl(path: Path, docs, bad_line_at: int | None = None) -> Path:
 def test_init_creates_layout_and_migrates(workspace):
     for sub in ("indexes", "models", "runs", "reports"):
         assert (workspace.path / sub).is_dir()
-    assert current_revision(workspace.engine) == "0001"
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    from serendip.workspace.database import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert current_revision(workspace.engine) == ScriptDirectory.from_config(cfg).get_current_head()
     assert workspace.count() == 0
     # reopening an existing workspace keeps its config and data
     again = Workspace.open(workspace.path)

@@ -22,13 +22,12 @@ def demo(workspace: Path = typer.Option(Path("serendip-demo"), "--workspace", "-
     claims for bm25/dense/hybrid beside the published figures, and run three example searches."""
     from serendip.cli.eval_cmd import results_table
     from serendip.cli.literature_cmd import print_hits
-    from serendip.datasets import resolve
+    from serendip.datasets import beir_files
     from serendip.workspace.workspace import Workspace
 
     t0 = time.perf_counter()
     with handle_errors():
-        files = resolve(dataset)
-        corpus = next(p for rel, p in files.items() if rel.endswith("corpus.jsonl.gz") and "claims" not in rel)
+        corpus, _, _ = beir_files(dataset, "test")
         console.print(f"[bold]1/4[/] dataset {dataset}: {corpus}")
         ws = Workspace.init(workspace)
         with rate_progress("records") as bar:

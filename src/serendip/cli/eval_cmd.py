@@ -40,9 +40,11 @@ def retrieval(dataset: str = typer.Option("scifact", "--dataset", help="A BEIR d
                                                        help="Evaluation workspace (default: $SERENDIP_CACHE/eval-<dataset>)."),
               json_out: bool = typer.Option(False, "--json", help="Print one JSON object {mode: {metric: value}}.")) -> None:
     """nDCG@10, Recall@100 and MRR@10 for bm25, dense and hybrid, beside the published figures."""
+    from serendip.datasets import check_beir
     from serendip.workspace.workspace import Workspace
 
     with handle_errors():
+        check_beir(dataset, split)  # before creating any folder
         ws = Workspace.init(workspace or eval_workspace_path(dataset))
         with rate_progress("records") as bar:
             task = bar.add_task("embed", total=0)

@@ -68,7 +68,7 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
 
 
 def search(query: str = typer.Argument(..., help="Free-text query."),
-           mode: str = typer.Option("hybrid", "--mode", "-m", help="bm25 | dense | hybrid"),
+           mode: Optional[str] = typer.Option(None, "--mode", "-m", help="bm25 | dense | hybrid (default: the workspace's retrieval.default_mode, hybrid)"),
            k: int = typer.Option(10, "-k", help="Number of results."),
            workspace: Optional[Path] = WorkspaceOpt,
            json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
@@ -79,7 +79,8 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
         if json_out:
             print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
             return
-        print_hits(hits, f"{mode}: {query}")
+        shown = query if len(query) <= 80 else query[:77] + "..."
+        print_hits(hits, f"{mode or ws.config.retrieval.default_mode}: {shown}")
 
 
 def print_hits(hits, title: str) -> None:

@@ -11,6 +11,7 @@ Typical use::
 """
 from __future__ import annotations
 
+from serendip.datasets.beir import beir_files, beir_names, check_beir
 from serendip.datasets.registry import DataFile, Dataset, catalog, get, list_datasets, load_catalog, names
 from serendip.datasets.store import (
     CACHE_ENV,
@@ -26,6 +27,7 @@ from serendip.datasets.store import (
 )
 
 __all__ = [
+    "beir_files", "beir_names", "check_beir",
     "DataFile", "Dataset", "catalog", "get", "list_datasets", "load_catalog", "names",
     "CACHE_ENV", "MIRROR_ENV", "Located", "cache_dir", "fetch", "locate", "mirror_dir", "resolve",
     "sha256_file", "status",

@@ -4,7 +4,7 @@ Rules (in order):
 
 1. A record sharing its PMID, DOI or source id (an id-keyed source such as a BEIR ``_id``) with a stored
    record is a duplicate.
-2. Otherwise, a record whose normalised title (:func:`serendip.literature.normalize.title_key`) and year
+2. Otherwise, a record whose normalised title (or, without a title, normalised abstract) (:func:`serendip.literature.normalize.title_key`) and year
    equal a stored record's is a duplicate, unless the two carry conflicting identifiers (both have a
    PMID, DOI or source id and they differ) - two different works may share a title such as "Summary".
 
@@ -12,6 +12,7 @@ Lookups are batched (one ``IN`` query per key per batch) so memory stays flat in
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, case, select
@@ -43,6 +44,9 @@ def keys_of(rec: Record) -> Keys:
         source_id = f"{rec.source_format}:{rec.source_key}"
     tk = title_key(rec.title)
     tk = tk[:200] if tk else None  # index column is 255 wide; 200 chars of letters is identity enough
+    if tk is None:  # no title: the abstract's normalised text stands in (hashed to fit the column)
+        ak = title_key(rec.abstract)
+        tk = "abstract:" + hashlib.sha1(ak.encode()).hexdigest() if ak else None
     title_year = f"{tk}|{rec.year or ''}" if tk else None
     return Keys(rec.pmid, rec.doi, source_id, title_year)
 

@@ -7,6 +7,7 @@ run: each is reported with file, line or record and reason, and kept in the repo
 from __future__ import annotations
 
 import gc
+import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, update
 
-from serendip.errors import ParseError
+from serendip.errors import ConfigError, ParseError
+from serendip.workspace.locks import ingest_lock
 from serendip.literature.dedupe import Deduplicator, Keys
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import get_reader
@@ -23,6 +25,9 @@ from serendip.literature.record import ParseIssue, Record
 from serendip.workspace.schema import ingest_reports, records
 
 BATCH = 2000
+#: a record whose title + abstract exceed this is reported and skipped (a real abstract is < 10,000
+#: characters; a 50 MB one would make indexing take gigabytes of memory)
+MAX_RECORD_CHARS = 1_000_000
 #: files larger than this are parsed in a child process (see :mod:`serendip.literature.prefetch`)
 PREFETCH_BYTES = 4 * 1024 * 1024
 
@@ -70,6 +75,28 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def _readers_for(files: list[Path], fmt: str, options: dict | None) -> list:
+    """Pick every file's reader before anything is written, so bad options fail up front.
+
+    Options (a CSV column mapping) go to the readers that take them; it is an error only if none does.
+    A file whose format cannot be recognised gets its ParseError in place of a reader.
+    """
+    out = []
+    for path in files:
+        try:
+            reader = get_reader(fmt, path)
+        except ParseError as exc:
+            out.append((exc, None))
+            continue
+        takes = bool(options) and all(k in inspect.signature(type(reader)).parameters for k in options)
+        out.append((get_reader(reader.name, path, options) if takes else reader, options if takes else None))
+    if options and not any(o for _, o in out):
+        names = sorted({r.name for r, _ in out if not isinstance(r, ParseError)})
+        raise ConfigError(f"reader options {sorted(options)} apply to none of the inputs "
+                          f"(formats: {', '.join(names) or 'none recognised'}); they are for CSV/TSV")
+    return out
+
+
 def _stream(reader, path: Path, options: dict | None) -> Iterator[Record | ParseIssue]:
     """The reader's records; a big file is parsed in a child process while this one stores (same
     records, same order)."""
@@ -94,6 +121,14 @@ def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestRepo
         if isinstance(item, ParseIssue):
             report.failed += 1
             report.errors.append(str(item))
+            continue
+        n_chars = len(item.title or "") + len(item.vernacular_title or "") + sum(
+            len(sec.text) for sec in item.abstract_sections)
+        if n_chars > MAX_RECORD_CHARS:
+            report.failed += 1
+            where = f"line {item.source_line}, " if item.source_line else ""
+            report.errors.append(f"{item.source_file}: {where}{item.label}: title and abstract hold "
+                                 f"{n_chars:,} characters, over the {MAX_RECORD_CHARS:,} limit; skipped")
             continue
         batch.append(item)
         if len(batch) >= size:
@@ -127,6 +162,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
         reported as one error and the other files are still ingested.
     """
     files = expand_paths(paths)
+    readers = _readers_for(files, fmt, options)
     report = IngestReport(paths=[str(p) for p in files], format=fmt)
     # Automatic garbage collection rescans every live object as records pile up and cost half of the
     # ingest time; records hold no reference cycles, so collect young objects once per batch instead.
@@ -139,10 +175,15 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
             ingested=0, duplicates=0, failed=0, errors=[])).inserted_primary_key[0]
     status = "failed"
     try:
-        for path in files:
+        lock = ingest_lock(engine)
+        lock.__enter__()
+        for path, (reader, reader_options) in zip(files, readers):
+            if isinstance(reader, ParseError):  # format not recognised: reported, others go on
+                report.failed += 1
+                report.errors.append(str(reader))
+                continue
             try:
-                reader = get_reader(fmt, path, options)
-                stream = _stream(reader, path, options)
+                stream = _stream(reader, path, reader_options)
                 for batch in _batched(stream, batch_size, report):
                     with engine.begin() as conn:
                         new, dups = Deduplicator(conn).split(batch)
@@ -158,6 +199,8 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
                 report.errors.append(str(exc))
         status = "done"
     finally:
+        if "lock" in locals():
+            lock.__exit__(None, None, None)
         if gc_was_enabled:
             gc.enable()
         report.seconds = time.perf_counter() - t0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from serendip.errors import ConfigError
@@ -15,7 +17,7 @@ class RetrievalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    default_mode: str = "hybrid"
+    default_mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
 
 
 class WorkspaceConfig(BaseModel):

@@ -97,12 +97,23 @@ class Workspace:
             return ws
         if path.exists() and not path.is_dir():
             raise WorkspaceError(f"{path} exists and is not a folder")
-        path.mkdir(parents=True, exist_ok=True)
-        for sub in FOLDERS:
-            (path / sub).mkdir(exist_ok=True)
+        created = not path.exists()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            for sub in FOLDERS:
+                (path / sub).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace folder {path}: {exc.strerror}") from None
         config = WorkspaceConfig(database=database)
-        engine = make_engine(cls._url(path, config))
-        upgrade(engine)
+        try:
+            engine = make_engine(cls._url(path, config))
+            upgrade(engine)
+        except WorkspaceError:
+            if created:  # leave nothing behind from a workspace that could not be made
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         config.dump(cfg_path)
         return cls(path, config, engine)
 
@@ -208,6 +219,11 @@ class Workspace:
             ddir = self.index_dir / "dense"
             if (ddir / "meta.json").exists():
                 dindex = DenseIndex.load(ddir)
+                wanted = self.config.retrieval.dense_model
+                if dindex.model != wanted:
+                    raise ConfigError(
+                        f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
+                        f"for {wanted!r}; delete {ddir} to re-embed every record with the new model")
             else:
                 dindex = DenseIndex(model=self.config.retrieval.dense_model)
             # records with nothing to embed are reported once, then remembered, not re-reported
@@ -247,24 +263,28 @@ class Workspace:
             self._searcher = Searcher(BM25Index.load(bdir), dense)
         return self._searcher
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10) -> list[Hit]:
+    def search(self, query: str, mode: str | None = None, k: int = 10) -> list[Hit]:
         """Search the indexed records.
 
         Parameters
         ----------
         query : free text.
-        mode : "bm25", "dense" or "hybrid" (fusion chosen on SciFact train, see retrieval.searcher).
+        mode : "bm25", "dense" or "hybrid" (fusion chosen on SciFact train, see retrieval.searcher);
+            None uses the workspace's ``retrieval.default_mode`` (hybrid unless configured).
         k : number of hits, >= 1.
 
         Raises
         ------
-        ConfigError for an unknown mode or k < 1; IndexNotBuilt when ``serendip index`` has not run
+        ConfigError for an unknown mode, k < 1 or a query without letters or digits; IndexNotBuilt when ``serendip index`` has not run
         (or, for dense/hybrid, was run without the dense index).
         """
+        mode = mode or self.config.retrieval.default_mode
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}; expected one of: {', '.join(MODES)}")
         if k < 1:
             raise ConfigError(f"k must be >= 1, got {k}")
+        if not any(ch.isalnum() for ch in query):
+            raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
         searcher = self.searcher()
         if mode != "bm25" and searcher.dense is None:
             raise IndexNotBuilt("no dense index: run `serendip index` (without --no-dense) first")
@@ -309,12 +329,9 @@ class Workspace:
         from serendip.datasets import resolve
         from serendip.retrieval.evaluate import evaluate_run, load_beir_qrels, load_beir_queries
 
-        files = resolve(dataset)
-        corpus = next(p for rel, p in files.items() if "corpus.jsonl" in rel and "claims" not in rel)
-        qrels_path = next((p for rel, p in files.items() if rel.endswith(f"qrels/{split}.tsv")), None)
-        if qrels_path is None:
-            raise ConfigError(f"dataset {dataset!r} has no qrels for split {split!r}")
-        queries_path = next(p for rel, p in files.items() if rel.endswith("queries.jsonl"))
+        from serendip.datasets import beir_files
+
+        corpus, queries_path, qrels_path = beir_files(dataset, split)
         self.ingest([corpus], fmt="beir")
         self.index(progress=progress, on_total=on_total)
         qrels = load_beir_qrels(qrels_path)

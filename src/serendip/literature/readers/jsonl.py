@@ -23,6 +23,8 @@ from serendip.literature.readers.csv_table import parse_person, split_authors
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _ID_KEYS = ("id", "_id", "doc_id")
+#: longest line read as one record; longer lines are reported and skipped, never held whole in memory
+MAX_LINE_BYTES = 16 * 1024 * 1024
 _KNOWN = {"title", "abstract", "text", "authors", "year", "month", "doi", "pmid", "pmcid", "journal",
           "keywords", "mesh", "mesh_terms", *_ID_KEYS}
 
@@ -57,7 +59,18 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     with open_lines(path) as fh:
         no = 0
         try:
-            for no, raw in enumerate(fh, 1):
+            while True:
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    break
+                no += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    # an over-long line: skip to its end without holding it in memory
+                    while raw and not raw.endswith(b"\n"):
+                        raw = fh.readline(1 << 20)
+                    yield no, (f"line longer than {MAX_LINE_BYTES:,} bytes (no record is that large); "
+                               "skipped")
+                    continue
                 if not raw.strip():
                     continue
                 try:
