@@ -153,7 +153,23 @@ def test_malformed_midway_keeps_records_before(tmp_path):
     assert [r.pmid for r in recs] == ["31", "32"]
     assert len(issues) == 1
     assert issues[0].line == 8 and "syntax error" in issues[0].reason
-    assert "after 2 records" in issues[0].reason
+    assert issues[0].record == "3" and "record skipped" in issues[0].reason
+
+
+def test_malformed_record_in_the_middle_keeps_records_after(tmp_path):
+    body = (_article("41") + "<PubmedArticle><MedlineCitation><PMID>42</PMID>\n<Article><ArticleTitle>"
+            "Broken <i>title</ArticleTitle></Article></MedlineCitation></PubmedArticle>\n"
+            + _article("43") + _article("44"))
+    path = _write(tmp_path / "mid.xml", body)
+    recs, issues = _read(path)
+    assert [r.pmid for r in recs] == ["41", "43", "44"]
+    assert len(issues) == 1 and issues[0].file == str(path) and issues[0].record == "2"
+    assert "syntax error" in issues[0].reason
+    lines = path.read_text().splitlines()
+    assert "Broken <i>title" in lines[issues[0].line - 1]  # the line named is the broken one
+    assert [r.source_index for r in recs] == [0, 2, 3]
+    assert all("<PMID>" + r.pmid in lines[r.source_line - 1] or "PubmedArticle" in lines[r.source_line - 1]
+               for r in recs)
 
 
 def test_truncated_gzip_keeps_records_before(tmp_path):
@@ -167,12 +183,12 @@ def test_truncated_gzip_keeps_records_before(tmp_path):
     assert issues[0].line is not None and issues[0].line >= recs[-1].source_line
 
 
-def test_malformed_before_any_record_raises(tmp_path):
+def test_malformed_first_record_is_reported_with_its_line(tmp_path):
     path = tmp_path / "bad.xml"
     path.write_text(PROLOG + "<PubmedArticleSet>\n<PubmedArticle><PMID>1</PMID></Oops>\n")
-    with pytest.raises(ParseError) as err:
-        list(PubmedXMLReader().read(path))
-    assert err.value.line == 4 and err.value.file == str(path)
+    items = list(PubmedXMLReader().read(path))
+    assert len(items) == 1 and isinstance(items[0], ParseIssue)
+    assert items[0].line == 4 and items[0].file == str(path)
 
 
 @pytest.mark.parametrize("content", ["", "PMID- 1\nTI  - not xml\n", "<?xml version='1.0'?>\n"])

@@ -482,8 +482,8 @@ class PubmedXMLReader:
 
         Records keep file order; ``source_index`` is the 0-based position among record elements and
         ``source_line`` the line of the record's start tag. An issue's ``record`` is the 1-based
-        record number (or its PMID). A syntax error midway yields the records before it and then one
-        issue naming the error's line.
+        record number (or its PMID). A record with an XML syntax error gives one issue naming its
+        line; the records before and after it are still read (see :func:`resume_records`).
 
         Raises
         ------
@@ -501,6 +501,7 @@ class PubmedXMLReader:
                              "MedlineCitationSet", file=file)
         index = 0
         last_line = None
+        syntax_error = None
         with _open(path) as fh:
             events = etree.iterparse(
                 fh, events=("end",), tag=tags, resolve_entities=False, no_network=True,
@@ -519,16 +520,26 @@ class PubmedXMLReader:
                         while el.getprevious() is not None:
                             del parent[0]
             except etree.XMLSyntaxError as exc:
-                line = exc.lineno if exc.lineno else last_line
-                if index == 0:
-                    raise ParseError(f"XML syntax error: {exc.msg}", file=file, line=line) from exc
-                yield ParseIssue(file=file, line=line, reason=(
-                    f"XML syntax error: {exc.msg}; reading stopped after {index} records"))
+                syntax_error = exc
             except (OSError, EOFError, zlib.error, _GzipError) as exc:  # truncated or corrupt gzip stream
                 if index == 0:
                     raise ParseError(f"cannot read: {exc}", file=file) from exc
                 yield ParseIssue(file=file, line=last_line, reason=(
                     f"cannot read further ({exc}); reading stopped after {index} records"))
+        if syntax_error is None:
+            return
+        # A streaming parser cannot go on after a syntax error: re-read the file record by record
+        # from the failing one, so that only the broken record is lost.
+        resumed = 0
+        for item in resume_records(path, root_name, index):
+            resumed += 1
+            yield item
+        if resumed == 0:
+            line = syntax_error.lineno or last_line
+            if index == 0:
+                raise ParseError(f"XML syntax error: {syntax_error.msg}", file=file, line=line)
+            yield ParseIssue(file=file, line=line, reason=(
+                f"XML syntax error: {syntax_error.msg}; reading stopped after {index} records"))
 
     @staticmethod
     def _record(el, file: str, index: int) -> Record | ParseIssue:
@@ -542,3 +553,71 @@ class PubmedXMLReader:
                               record=f"PMID {pmid}" if pmid else str(index + 1),
                               reason=f"<{el.tag}> skipped: {exc}")
         return rec
+
+
+def _record_pieces(path: Path, root_name: str) -> Iterator[tuple[int, bytes]]:
+    """Raw bytes of each record element with its 1-based start line, cut at record start tags.
+
+    Streams the (decompressed) file with a bounded buffer. A piece runs from one record start tag to
+    the next (the last one to the end of the file).
+    """
+    tags = _RECORD_TAGS[root_name]
+    start_re = re.compile(rb"<(?:" + b"|".join(t.encode() for t in tags) + rb")[\s>/]")
+    with _open(path) as fh:
+        buf = b""
+        buf_line = 1  # line of buf[0]
+        eof = False
+        while not eof:
+            try:
+                block = fh.read(1 << 20)
+            except (OSError, EOFError, zlib.error, _GzipError):
+                block = b""
+            eof = not block
+            buf += block
+            starts = [m.start() for m in start_re.finditer(buf)]
+            if not eof and starts:
+                starts_done, keep_from = starts[:-1], starts[-1]
+            elif eof:
+                starts_done, keep_from = starts, len(buf)
+            else:
+                starts_done, keep_from = [], max(0, len(buf) - 64)
+            bounds = starts_done + [keep_from]
+            pos, line = 0, buf_line
+            for a, b in zip(bounds, bounds[1:]):
+                line += buf.count(b"\n", pos, a)
+                pos = a
+                yield line, buf[a:b]
+            buf_line = line + buf.count(b"\n", pos, keep_from)
+            buf = buf[keep_from:]
+
+
+def resume_records(path: Path, root_name: str, start: int) -> Iterator[Record | ParseIssue]:
+    """Records ``start``, ``start + 1``, ... of a PubMed XML file, each parsed on its own.
+
+    Used after a syntax error stopped the streaming parser: a record that does not parse gives a
+    :class:`ParseIssue` with its line; the others are read as usual. Entity declarations were
+    already refused by :func:`check_prolog`; undefined entities stay errors (never expanded).
+    """
+    file = str(path)
+    tags = _RECORD_TAGS[root_name]
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False, remove_comments=True, remove_pis=True)
+    for index, (line, piece) in enumerate(_record_pieces(path, root_name)):
+        if index < start:
+            continue
+        # cut after the record's own end tag (drops whitespace and the root's end tag)
+        ends = [piece.rfind(b"</" + t.encode() + b">") + len(t) + 3 for t in tags
+                if piece.rfind(b"</" + t.encode() + b">") >= 0]
+        body = piece[:max(ends)] if ends else piece
+        try:
+            el = etree.fromstring(body, parser)
+        except etree.XMLSyntaxError as exc:
+            yield ParseIssue(file=file, line=line + (exc.lineno or 1) - 1, record=str(index + 1),
+                             reason=f"XML syntax error: {exc.msg}; record skipped")
+            continue
+        item = PubmedXMLReader._record(el, file, index)
+        if isinstance(item, Record):
+            item.source_line = line
+        else:
+            item.line = line
+        yield item
