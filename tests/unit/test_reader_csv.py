@@ -118,3 +118,15 @@ def test_sniff(tmp_path):
 
 def test_parse_person_with_suffix():
     assert parse_person("Osei, Kwabena, Jr.") == Author(family="Osei, Jr.", given="Kwabena")
+
+
+def test_non_utf8_row_is_reported_and_others_kept(tmp_path):
+    from serendip.literature.readers.csv_table import CSVReader
+    from serendip.literature.record import ParseIssue
+
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"title,year\nCaf\xe9 and sleep,2001\nPlain ASCII title,2002\n")
+    items = list(CSVReader().read(path))
+    assert [type(i).__name__ for i in items] == ["ParseIssue", "Record"]
+    assert isinstance(items[0], ParseIssue) and items[0].line == 2 and "byte 0xE9" in items[0].reason
+    assert items[1].title == "Plain ASCII title"

@@ -20,7 +20,7 @@ from pathlib import Path
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import READERS
-from serendip.literature.readers.textio import read_utf8
+from serendip.literature.readers.textio import bad_bytes, read_utf8_lenient
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 #: Record field -> accepted column names (compared case-insensitively, whitespace collapsed)
@@ -195,7 +195,7 @@ class CSVReader:
             A mapped column is missing, or there is no title/abstract column.
         """
         file = str(path)
-        text = read_utf8(path)
+        text = read_utf8_lenient(path)  # rows with non-UTF-8 bytes are reported one by one
         lines = _lines(text)
         start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
         if start is None:
@@ -205,6 +205,9 @@ class CSVReader:
         _, header = next(rows)
         if isinstance(header, str):
             raise ParseError(f"header row cannot be read: {header}", file=file, line=start + 1)
+        if (bad := bad_bytes("".join(header))) is not None:
+            raise ParseError(f"header row is not UTF-8 text ({bad}); save the file as UTF-8",
+                             file=file, line=start + 1)
         cols = self.columns(header, file)
         index = 0
         for line, row in rows:
@@ -242,6 +245,9 @@ class CSVReader:
         if len(row) != len(header):
             return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
                 f"row skipped: {len(row)} fields, the header has {len(header)}"))
+        if (bad := bad_bytes("".join(row))) is not None:
+            return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
+                f"row skipped: not UTF-8 text ({bad}); save the file as UTF-8"))
 
         def cell(field: str) -> str | None:
             return norm.collapse_ws(row[cols[field]]) if field in cols else None
