@@ -15,6 +15,19 @@ from serendip.errors import WorkspaceError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def _json_dumps(obj) -> str:
+    """JSON for the database's JSON columns: orjson (several times faster than ``json``), falling
+    back to ``json`` for what orjson refuses (e.g. non-string keys)."""
+    import json
+
+    import orjson
+
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL journaling and foreign keys on.
 
@@ -25,7 +38,7 @@ def make_engine(url: str) -> Engine:
     """
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps)
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -36,7 +49,7 @@ def make_engine(url: str) -> Engine:
                 cur.close()
 
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
     except Exception as exc:  # ArgumentError, NoSuchModuleError, ImportError of the driver
         raise WorkspaceError(f"cannot use database URL {url!r}: {exc}") from exc
 
