@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from serendip.cli import common, datasets_cmd, demo_cmd, eval_cmd, literature_cmd
+from serendip.cli import common, datasets_cmd, demo_cmd, eval_cmd, literature_cmd, models_cmd, pretrain_cmd
 
 app = typer.Typer(name="serendip", no_args_is_help=True, add_completion=False,
                   help="Serendip: a local-first research workbench.")
@@ -19,6 +19,8 @@ literature_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(datasets_cmd.app, name="datasets")
 demo_cmd.register(app)
+models_cmd.register(app)
+pretrain_cmd.register(app)
 
 
 def main() -> None:

@@ -4,7 +4,17 @@ The same schema runs on SQLite (the embedded default) and PostgreSQL.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -42,4 +52,23 @@ records = Table(
     Column("source_format", String(32)),
     Column("ingest_id", Integer, ForeignKey("ingest_reports.id"), index=True),
     Column("data", JSON, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    # "<UTC yyyymmdd-HHMMSS>-<6 hex>", also the run folder's name
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False, default="finetune"),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("finished_at", DateTime(timezone=True)),
+    # running | done | failed (a 'running' row left behind means the run was killed)
+    Column("status", String(16), nullable=False),
+    Column("task", String(32)),
+    Column("backbone", Text),
+    Column("config", JSON, nullable=False),
+    Column("metrics", JSON),
+    Column("path", Text, nullable=False),
+    Column("error", Text),
 )

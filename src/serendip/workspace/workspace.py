@@ -326,7 +326,6 @@ class Workspace:
         nothing), the indexes are brought up to date, and each query of ``split`` that has judgements
         is run with k=100. Metrics are computed with ranx (Bassani 2022).
         """
-        from serendip.datasets import resolve
         from serendip.retrieval.evaluate import evaluate_run, load_beir_qrels, load_beir_queries
 
         from serendip.datasets import beir_files

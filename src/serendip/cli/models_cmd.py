@@ -1,0 +1,216 @@
+"""``serendip finetune CONFIG``, ``serendip predict --run ID INPUT``, ``serendip runs list | show ID``.
+
+Thin wrappers over :func:`serendip.models.train.finetune`, :func:`serendip.models.predict.predict` and
+:mod:`serendip.models.runs`; torch and transformers are imported only when a command runs.
+
+Without ``-w``, the default workspace ($SERENDIP_WORKSPACE or ./serendip-workspace) is used when it
+exists; otherwise ``finetune`` writes to the config's ``output.run_dir`` and records no database row,
+and ``predict`` / ``runs show`` need a run folder path instead of an id.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from serendip.cli.common import (
+    WorkspaceOpt,
+    console,
+    err_console,
+    handle_errors,
+    rate_progress,
+)
+
+runs_app = typer.Typer(no_args_is_help=True, help="Fine-tuning runs recorded in the workspace.")
+
+
+def _workspace(path: Path | None, *, required: bool = False):
+    """The workspace at ``path``; without a path, the default one if it exists (else None, or the
+    'not a workspace' error when ``required``)."""
+    from serendip.workspace.config import CONFIG_NAME
+    from serendip.workspace.workspace import Workspace, default_path
+
+    if path is not None:
+        return Workspace.open(path)
+    default = default_path()
+    if (default / CONFIG_NAME).is_file() or required:
+        return Workspace.open(default)
+    return None
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def finetune_cmd(
+    config: Path = typer.Argument(..., help="Fine-tuning config (.toml or .yaml)."),
+    set_: list[str] = typer.Option(None, "--set", help="Override a config key: key=value "
+                                   "(e.g. training.lr=3e-5, peft.method=lora). Repeatable."),
+    workspace: Path | None = WorkspaceOpt,
+    no_merge: bool = typer.Option(False, "--no-merge", help="Save the LoRA/AdaLoRA adapter only "
+                                  "(do not merge it into the backbone)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run's metrics as JSON."),
+) -> None:
+    """Fine-tune a model as CONFIG says; writes a run folder (and a row in the workspace's runs)."""
+    from serendip.models.config import apply_overrides, load_config
+    from serendip.models.train import finetune
+
+    with handle_errors():
+        cfg = apply_overrides(load_config(config), set_ or [])
+        ws = _workspace(workspace)
+        with rate_progress("steps") as bar:
+            task_id = bar.add_task("fine-tuning", total=None)
+
+            def progress(done: int, total: int, info: dict) -> None:
+                bar.update(task_id, completed=done, total=total)
+                if "dev" in info:
+                    metrics = info["dev"]
+                    shown = ", ".join(f"{k} {_num(metrics.get(k))}" for k in
+                                      dict.fromkeys([cfg.training.early_stopping.metric or "",
+                                                     "mcc", "f1_macro", "f1", "rmse", "accuracy"])
+                                      if k and k in metrics)
+                    bar.console.print(f"epoch {info['epoch']}: dev {shown}", highlight=False)
+
+            result = finetune(cfg, ws, progress=progress, merge=not no_merge)
+        if json_out:
+            print(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
+                              **_summary_metrics(result.metrics)}, ensure_ascii=False))
+            return
+        m = result.metrics
+        sel = m["selection"]
+        console.print(f"run [bold]{result.run_id}[/] done: {result.run_dir}", highlight=False)
+        console.print(f"trainable parameters: {result.trainable_params:,} of "
+                      f"{result.total_params:,} ({result.trainable_fraction:.2%})", highlight=False)
+        console.print(f"best dev {sel['metric']}: {_num(sel['best_value'])} (epoch "
+                      f"{sel['best_epoch']})", highlight=False)
+        if m.get("test"):
+            shown = {k: v for k, v in m["test"].items()
+                     if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
+            console.print("test: " + ", ".join(f"{k} {_num(v)}" for k, v in shown.items()),
+                          highlight=False)
+        for note in m.get("notes", []):
+            err_console.print(f"note: {note}", highlight=False)
+
+
+def _summary_metrics(metrics: dict) -> dict:
+    from serendip.models.runs import _strict
+
+    return _strict({"selection": metrics.get("selection"), "best": metrics.get("best"),
+                    "test": metrics.get("test"), "trainable_params": metrics.get("trainable_params"),
+                    "total_params": metrics.get("total_params"),
+                    "trainable_fraction": metrics.get("trainable_fraction"),
+                    "notes": metrics.get("notes", [])})
+
+
+def predict_cmd(
+    input_path: Path = typer.Argument(..., help="Input file: CSV, TSV, JSONL, FASTA/FASTQ ..."),
+    run: str = typer.Option(..., "--run", help="Run id (in the workspace) or run folder."),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Output CSV (default: <input name>.predictions.csv here)."),
+    workspace: Path | None = WorkspaceOpt,
+    batch_size: int = typer.Option(32, "--batch-size", help="Examples per batch."),
+    fmt: str | None = typer.Option(None, "--format", help="Input format (default: from the suffix)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Predict every example of INPUT with a fine-tuned run; write a CSV of labels and probabilities."""
+    from serendip.models.predict import predict
+    from serendip.models.runs import resolve_run
+
+    with handle_errors():
+        ws = _workspace(workspace)
+        run_dir = resolve_run(run, ws)
+        out = output or Path(f"{input_path.name.split('.')[0]}.predictions.csv")
+        with rate_progress("examples") as bar:
+            task_id = bar.add_task("predicting", total=None)
+            report = predict(run_dir, input_path, out, batch_size=batch_size, format=fmt,
+                             progress=lambda done, total: bar.update(task_id, completed=done,
+                                                                     total=total))
+        if json_out:
+            print(json.dumps(report.to_dict(), ensure_ascii=False))
+            return
+        console.print(f"{report.n} prediction(s) written to {report.output}", highlight=False)
+        for issue in report.skipped:
+            err_console.print(f"skipped: {issue}", highlight=False)
+
+
+@runs_app.command("list")
+def runs_list(workspace: Path | None = WorkspaceOpt,
+              json_out: bool = typer.Option(False, "--json", help="Print the runs as JSON.")) -> None:
+    """Runs of the workspace, newest first."""
+    from serendip.models.runs import list_runs
+
+    with handle_errors():
+        ws = _workspace(workspace, required=True)
+        infos = list_runs(ws)
+        if json_out:
+            print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, default=str))
+            return
+        table = Table()
+        for col in ("id", "name", "status", "task", "backbone", "created (UTC)", "dev", "test"):
+            table.add_column(col, no_wrap=col in ("id", "status"), overflow="ellipsis",
+                             max_width=40 if col == "backbone" else None)
+        for i in infos:
+            m = i.metrics or {}
+            sel = m.get("selection_metric")
+            dev = f"{sel} {_num(m.get(f'dev_{sel}'))}" if sel else "-"
+            test = f"{sel} {_num(m.get(f'test_{sel}'))}" if sel and f"test_{sel}" in m else "-"
+            created = i.created_at.strftime("%Y-%m-%d %H:%M") if i.created_at else "-"
+            table.add_row(i.id, i.name, i.status, i.task or "-", Path(i.backbone or "-").name,
+                          created, dev, test)
+        console.print(table)
+        if not infos:
+            err_console.print("no runs yet: `serendip finetune CONFIG` makes one")
+
+
+@runs_app.command("show")
+def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will do) or run folder."),
+              workspace: Path | None = WorkspaceOpt,
+              json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """One run: status, files, selection, dev and test metrics."""
+    from serendip.models.runs import read_json, read_run, resolve_run
+
+    with handle_errors():
+        ws = _workspace(workspace)
+        run_dir = resolve_run(run, ws)
+        info = read_run(run_dir)
+        metrics_file = run_dir / "metrics.json"
+        metrics = read_json(metrics_file) if metrics_file.is_file() else None
+        if json_out:
+            print(json.dumps({**info.to_dict(), "summary": _summary_metrics(metrics)
+                              if metrics else None}, ensure_ascii=False, default=str))
+            return
+        console.print(f"[bold]{info.id}[/] {info.name}  status: {info.status}", highlight=False)
+        console.print(f"folder: {info.path}\ntask: {info.task}  backbone: {info.backbone}",
+                      highlight=False)
+        if info.error:
+            console.print(f"error: {info.error}", highlight=False)
+        if metrics:
+            sel = metrics["selection"]
+            console.print(f"selection: {sel['metric']} ({sel['mode']}), best epoch "
+                          f"{sel['best_epoch']} of {sel['epochs_run']}; trainable parameters "
+                          f"{metrics['trainable_params']:,} ({metrics['trainable_fraction']:.2%})",
+                          highlight=False)
+            table = Table()
+            table.add_column("metric")
+            table.add_column("dev (best)", justify="right")
+            table.add_column("test", justify="right")
+            best, test = metrics.get("best") or {}, metrics.get("test") or {}
+            keys = [k for k in dict.fromkeys([*best, *test])
+                    if isinstance(best.get(k, test.get(k)), (int, float))
+                    and not isinstance(best.get(k, test.get(k)), bool)]
+            for k in keys:
+                table.add_row(k, _num(best.get(k)), _num(test.get(k)))
+            console.print(table)
+            for note in metrics.get("notes", []):
+                console.print(f"note: {note}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("finetune")(finetune_cmd)
+    app.command("predict")(predict_cmd)
+    app.add_typer(runs_app, name="runs")

@@ -1,0 +1,219 @@
+"""Masked-language-model pre-training (serendip.models.pretrain) and `serendip pretrain`."""
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from serendip.errors import ConfigError
+from serendip.models.pretrain import (
+    PretrainConfig,
+    apply_pretrain_overrides,
+    load_pretrain_config,
+    pretrain,
+)
+
+MOTIFS = ["ACGTTGCA", "TTTAAACC", "GGGCCCAT"]
+
+
+def _synthetic_fasta(path: Path, n: int = 60, seed: int = 1) -> Path:
+    """Two records of ~n*7 bp built mostly from three motifs (learnable in a few steps)."""
+    rng = random.Random(seed)
+    seq = "".join(rng.choice(MOTIFS) if rng.random() < 0.7 else rng.choice("ACGT") for _ in range(n))
+    path.write_text(f">s1 synthetic\n{seq}\n>s2\n{seq[::-1].lower()}\n")
+    return path
+
+
+def _tiny(fasta: Path, out: Path, **training) -> PretrainConfig:
+    return PretrainConfig.model_validate({
+        "kind": "dna",
+        "data": {"inputs": [str(fasta)], "heldout": 0.1},
+        "windows": {"length": 48, "stride": 24},
+        "tokenizer": {"kind": "kmer", "k": 3},
+        "model": {"size": "tiny", "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
+                  "max_position_embeddings": 64},
+        "training": {"max_steps": 20, "batch_size": 8, "lr": 3e-3, "eval_every": 10, **training},
+        "output": {"dir": str(out)},
+    })
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pretrain")
+    fasta = _synthetic_fasta(tmp / "syn.fa")
+    cfg = _tiny(fasta, tmp / "model")
+    return cfg, pretrain(cfg), fasta
+
+
+def test_loss_decreases_and_metrics_reported(tiny_run):
+    result = tiny_run[1]
+    assert result.steps == 20 and len(result.losses) == 20
+    first, last = sum(result.losses[:5]) / 5, sum(result.losses[-5:]) / 5
+    assert last < first - 0.1, result.losses
+    assert result.final_loss == result.losses[-1]
+    assert [e["step"] for e in result.evals] == [10, 20]
+    assert 0.0 <= result.heldout["accuracy"] <= 1.0 and result.heldout["perplexity"] > 1.0
+    assert result.heldout["masked_tokens"] > 0
+    assert set(result.baseline) >= {"method", "accuracy", "perplexity"}
+    assert result.steps_per_s > 0 and result.tokens_per_s > 0 and result.tokens_seen > 0
+
+
+def test_output_folder_and_report(tiny_run):
+    cfg, result, fasta = tiny_run
+    out = result.output_dir
+    assert out == cfg.output.dir
+    for name in ("config.json", "model.safetensors", "tokenizer_config.json", "kmer_tokenizer.json",
+                 "pretrain_report.json"):
+        assert (out / name).is_file(), name
+    assert not out.with_name(out.name + ".partial").exists()
+    report = json.loads((out / "pretrain_report.json").read_text())
+    import hashlib
+
+    assert report["inputs"][0]["sha256"] == hashlib.sha256(fasta.read_bytes()).hexdigest()
+    assert report["steps"] == 20 and report["loss_curve"] == result.losses
+    assert report["masking"]["span"] == 3  # k-mer tokenizer: DNABERT span masking of k tokens
+    assert report["data"]["records"] == 2 and report["data"]["windows_heldout"] > 0
+    assert report["tokenizer"] == {"class": "KmerTokenizer", "kind": "kmer", "size": 69, "k": 3}
+    assert report["config"]["training"]["seed"] == 0
+
+
+def test_folder_loads_as_sequence_classifier(tiny_run):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from serendip.models.tokenizers import load_tokenizer
+
+    out = tiny_run[1].output_dir
+    tok = load_tokenizer(out)
+    from transformers import AutoTokenizer
+
+    assert type(AutoTokenizer.from_pretrained(out)) is type(tok)  # registered by load_tokenizer
+    model = AutoModelForSequenceClassification.from_pretrained(out, num_labels=2)
+    batch = tok(["ACGTTGCAACGT", "TTTAAACC"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert logits.shape == (2, 2)
+    # the encoder weights are the pre-trained ones
+    from safetensors.torch import load_file
+
+    saved = load_file(str(out / "model.safetensors"))
+    key = "bert.embeddings.word_embeddings.weight"
+    assert torch.equal(model.state_dict()[key], saved[key])
+
+
+def test_same_seed_same_final_loss(tiny_run, tmp_path):
+    cfg, first, _ = tiny_run
+    again = pretrain(cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": tmp_path / "m2"})}))
+    assert again.losses == first.losses
+    assert again.final_loss == first.final_loss
+
+
+def test_existing_output_needs_overwrite(tiny_run):
+    cfg = tiny_run[0]
+    with pytest.raises(ConfigError, match="overwrite"):
+        pretrain(cfg)
+
+
+def test_continued_pretraining_from_folder(tiny_run, tmp_path):
+    cfg, first, _ = tiny_run
+    data = cfg.model_dump(mode="python")
+    data["model"]["init_from"] = first.output_dir
+    data["training"].update(max_steps=3, eval_every=100)
+    data["output"]["dir"] = tmp_path / "cont"
+    result = pretrain(PretrainConfig.model_validate(data))
+    report = json.loads((result.output_dir / "pretrain_report.json").read_text())
+    assert report["model"]["init_from"] == str(first.output_dir)
+    assert report["model"]["parameters"] == first.n_parameters
+    assert result.losses[0] < first.losses[0]  # starts from the trained weights
+
+
+def test_text_bpe_pretraining(tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    docs = tmp_path / "docs.jsonl"
+    sentences = ["aspirin lowers the risk of colorectal adenoma", "statins cause muscle pain in some patients",
+                 "vitamin d does not prevent fractures", "metformin lowers blood glucose"]
+    docs.write_text("\n".join(json.dumps({"id": i, "abstract": s}) for i, s in enumerate(sentences * 4)) + "\n")
+    cfg = PretrainConfig.model_validate({
+        "kind": "text", "data": {"inputs": [str(docs)], "text_column": "abstract", "block_tokens": 16,
+                                 "heldout": 0.2},
+        "tokenizer": {"vocab_size": 300},
+        "model": {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 32},
+        "training": {"max_steps": 4, "batch_size": 4},
+        "output": {"dir": str(tmp_path / "text-model")}})
+    result = pretrain(cfg)
+    assert result.report["tokenizer"]["kind"] == "bpe" and result.report["masking"]["span"] == 1
+    assert result.report["data"]["documents_heldout"] == 3
+    tok = AutoTokenizer.from_pretrained(result.output_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(result.output_dir, num_labels=3)
+    assert model(**tok(["aspirin and statins"], return_tensors="pt")).logits.shape == (1, 3)
+
+
+def test_config_errors_and_overrides(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "dna"\n[training]\nlrr = 1e-3\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'training.lrr'.*allowed here: .*lr"):
+        load_pretrain_config(bad)
+    good = tmp_path / "sub" / "p.toml"
+    good.parent.mkdir()
+    good.write_text('kind = "dna"\n[data]\ninputs = ["g.fa"]\n[output]\ndir = "out"\n')
+    cfg = load_pretrain_config(good)
+    assert cfg.data.inputs == [good.parent.resolve() / "g.fa"]
+    assert cfg.output.dir == good.parent.resolve() / "out"
+    cfg2 = apply_pretrain_overrides(cfg, ["training.max_steps=7", "model.size=small", "windows.reverse_complement=false"])
+    assert (cfg2.training.max_steps, cfg2.model.size, cfg2.windows.reverse_complement) == (7, "small", False)
+    assert cfg.training.max_steps is None  # not modified
+    with pytest.raises(ConfigError, match="model.size"):
+        apply_pretrain_overrides(cfg, ["model.size=huge"])
+    with pytest.raises(ConfigError, match="kmer tokenizer is for kind='dna'"):
+        apply_pretrain_overrides(cfg, ["kind=text", "tokenizer.kind=kmer"])
+    with pytest.raises(ConfigError, match="no input"):
+        pretrain(PretrainConfig(output={"dir": tmp_path / "x"}))
+    with pytest.raises(ConfigError, match="max_position_embeddings"):
+        pretrain(PretrainConfig.model_validate({
+            "data": {"inputs": [str(_synthetic_fasta(tmp_path / "s.fa"))]}, "windows": {"length": 200},
+            "model": {"max_position_embeddings": 64}, "output": {"dir": str(tmp_path / "y")}}))
+    assert not (tmp_path / "y").exists() and not (tmp_path / "y.partial").exists()
+
+
+def test_cli_pretrain(tmp_path):
+    from serendip.cli.app import app
+
+    fasta = _synthetic_fasta(tmp_path / "syn.fa", n=30)
+    out = tmp_path / "cli-model"
+    args = ["pretrain", "--fasta", str(fasta), "--max-steps", "3", "--out", str(out), "--json",
+            "--set", "windows.length=40", "--set", "tokenizer.k=3", "--set", "model.hidden_size=32",
+            "--set", "model.intermediate_size=64", "--set", "model.max_position_embeddings=64"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    assert data["steps"] == 3 and Path(data["output_dir"]) == out
+    assert (out / "model.safetensors").is_file()
+    again = CliRunner().invoke(app, args)  # exists, no --overwrite: one-line error, exit 2
+    assert again.exit_code == 2
+    assert "overwrite" in again.output and "Traceback" not in again.output
+
+
+@pytest.mark.data
+def test_pretrain_ecoli_slice(mirror, tmp_path, monkeypatch):
+    """~10 steps on the first 20 kb of the E. coli K-12 genome from the mirror."""
+    monkeypatch.setenv("SERENDIP_DATA_MIRROR", str(mirror))
+    cfg = PretrainConfig.model_validate({
+        "kind": "dna", "data": {"dataset": "genomes", "dataset_files": "*ecoli*", "max_bp": 20_000},
+        "windows": {"length": 128}, "tokenizer": {"k": 6},
+        "model": {"size": "tiny", "max_position_embeddings": 128},
+        "training": {"max_steps": 10, "batch_size": 8, "eval_every": 100},
+        "output": {"dir": str(tmp_path / "ecoli")}})
+    result = pretrain(cfg)
+    report = result.report
+    assert report["data"]["bp"] == 20_000 and report["data"]["bp_available"] == 4_641_652
+    assert report["inputs"][0]["sha256"] == "1cecb103582e2453c74578ba94388d3a0c7c387db53666caca4509fe055de2a8"
+    # 19,000 bp of training sequence in 128-bp windows (148 + 1 flush with the end), both strands
+    assert report["data"]["windows_train"] == 2 * 149
+    assert report["tokenizer"]["size"] == 4 ** 6 + 5 and report["masking"]["span"] == 6
+    assert len(result.losses) == 10 and all(math.isfinite(x) for x in result.losses)
+    assert result.heldout["masked_tokens"] > 0
