@@ -1,7 +1,9 @@
-"""``serendip finetune CONFIG``, ``serendip predict --run ID INPUT``, ``serendip runs list | show ID``.
+"""``serendip finetune CONFIG``, ``serendip tune TUNE_CONFIG``, ``serendip predict --run ID INPUT``,
+``serendip runs list | show ID``.
 
-Thin wrappers over :func:`serendip.models.train.finetune`, :func:`serendip.models.predict.predict` and
-:mod:`serendip.models.runs`; torch and transformers are imported only when a command runs.
+Thin wrappers over :func:`serendip.models.train.finetune`, :func:`serendip.models.tune.tune`,
+:func:`serendip.models.predict.predict` and :mod:`serendip.models.runs`; optuna, torch and transformers are imported only when a command
+runs.
 
 Without ``-w``, the default workspace ($SERENDIP_WORKSPACE or ./serendip-workspace) is used when it
 exists; otherwise ``finetune`` writes to the config's ``output.run_dir`` and records no database row,
@@ -105,6 +107,61 @@ def _summary_metrics(metrics: dict) -> dict:
                     "total_params": metrics.get("total_params"),
                     "trainable_fraction": metrics.get("trainable_fraction"),
                     "notes": metrics.get("notes", [])})
+
+
+def tune_cmd(
+    config: Path = typer.Argument(..., help="Tune file (.toml or .yaml): `config` (the fine-tuning "
+                                  "config), n_trials, timeout_s, seed, pruner, [space]."),
+    trials: int | None = typer.Option(None, "--trials", min=1, help="Number of trials "
+                                      "(overrides n_trials)."),
+    timeout: float | None = typer.Option(None, "--timeout", min=1, help="Stop starting trials "
+                                         "after this many seconds (overrides timeout_s)."),
+    set_: list[str] = typer.Option(None, "--set", help="Override a fine-tuning config key: "
+                                   "key=value (e.g. training.epochs=5). Repeatable."),
+    workspace: Path | None = WorkspaceOpt,
+    json_out: bool = typer.Option(False, "--json", help="Print the result and trials as JSON."),
+) -> None:
+    """Search hyper-parameters with Optuna (TPE, pruning on the per-epoch dev metric); every trial
+    is a fine-tuning run. Results: <runs>/tune-<id>/ (tune.json, trials.json, trials.csv)."""
+    from serendip.models.config import apply_overrides
+    from serendip.models.tune import check_space, load_tune_config, tune
+
+    with handle_errors():
+        tcfg, cfg = load_tune_config(config)
+        if set_:
+            cfg = apply_overrides(cfg, set_)
+            check_space(cfg, tcfg.space)
+        updates = {k: v for k, v in (("n_trials", trials), ("timeout_s", timeout)) if v is not None}
+        if updates:
+            tcfg = tcfg.model_copy(update=updates)
+        ws = _workspace(workspace)
+
+        def on_trial(row: dict) -> None:
+            if json_out:
+                return
+            params = ", ".join(f"{k}={_num(v)}" for k, v in row["params"].items())
+            value = f" {_num(row['value'])}" if row["value"] is not None else ""
+            extra = f" ({row['error']})" if row.get("error") else ""
+            err_console.print(f"trial {row['number']}: {row['state']}{value} [{params}] "
+                              f"run {row['run_id'] or '-'}{extra}", highlight=False)
+
+        result = tune(cfg, tcfg, ws, on_trial=on_trial)
+        if json_out:
+            print(json.dumps({**result.to_dict(), "trials": result.trials}, ensure_ascii=False,
+                             default=str))
+        else:
+            console.print(f"tune [bold]{result.id}[/]: {len(result.trials)} trial(s), "
+                          f"{result.count('complete')} complete, {result.count('pruned')} pruned, "
+                          f"{result.count('fail')} failed; results in {result.path}",
+                          highlight=False)
+            if result.best_value is not None:
+                console.print(f"best dev {result.metric}: {_num(result.best_value)} (trial "
+                              f"{result.best_trial}, run {result.best_run_id})", highlight=False)
+                for k, v in result.best_params.items():
+                    console.print(f"  {k} = {v!r}", highlight=False)
+        if result.best_value is None:
+            err_console.print("[bold red]error:[/] no trial completed", highlight=False)
+            raise typer.Exit(1)
 
 
 def predict_cmd(
@@ -212,5 +269,6 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
 
 def register(app: typer.Typer) -> None:
     app.command("finetune")(finetune_cmd)
+    app.command("tune")(tune_cmd)
     app.command("predict")(predict_cmd)
     app.add_typer(runs_app, name="runs")
