@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+if str(Path(__file__).parent) not in sys.path:  # shared test helpers (models_helpers.py)
+    sys.path.insert(0, str(Path(__file__).parent))
 SHARED = REPO.parent / "shared"
 
 
@@ -38,3 +41,15 @@ def _offline(monkeypatch):
     """Tests never reach a model hub."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    tiny models run fastest on one thread, and several OpenMP threads on shared cores spin-wait (a 10x
+    slowdown when another process is busy); restored afterwards."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

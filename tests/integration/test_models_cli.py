@@ -1,5 +1,5 @@
 """``serendip finetune``, ``serendip predict`` and ``serendip runs list | show`` through Typer's CliRunner,
-on a tiny BERT built in the test (2 layers, hidden size 32, character vocabulary)."""
+on a tiny BERT built in the test (models_helpers.py: 2 layers, hidden size 32, character vocabulary)."""
 from __future__ import annotations
 
 import csv
@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from models_helpers import dna, make_backbone, write_rows
 from typer.testing import CliRunner
 
 from serendip.cli.app import app
@@ -15,50 +16,8 @@ from serendip.cli.app import app
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and several OpenMP threads on shared cores spin-wait
-    (a 10x slowdown when another process is busy); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def make_backbone(folder: Path) -> Path:
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = list("ACGTN")
-    vocab = {t: i for i, t in enumerate(specials + chars + ["##" + c for c in chars])}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=1000))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                            cls_token="[CLS]", sep_token="[SEP]",
-                            mask_token="[MASK]").save_pretrained(str(folder))
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=64,
-                         max_position_embeddings=64)).save_pretrained(str(folder))
-    return folder
-
-
-def dna(rng: random.Random, positive: bool, n: int = 16) -> str:
-    s = [rng.choice("ACGT") for _ in range(n)]
-    if positive:
-        i = rng.randrange(0, n - 4)
-        s[i:i + 4] = list("GGGG")
-    else:
-        s = [c if c != "G" else rng.choice("ACT") for c in s]
-    return "".join(s)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +25,9 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     make_backbone(root / "backbone")
     rng = random.Random(0)
-    with open(root / "train.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", "sequence", "promoter"])
-        for i in range(60):
-            w.writerow([f"s{i}", dna(rng, bool(i % 2)), "yes" if i % 2 else "no"])
+    write_rows(root / "train.csv",
+               [[f"s{i}", dna(rng, bool(i % 2)), "yes" if i % 2 else "no"] for i in range(60)],
+               header=("name", "sequence", "promoter"))
     (root / "finetune.toml").write_text(
         'task = "binary"\nbackbone = "backbone"\n\n'
         '[data]\ntrain = "train.csv"\n'

@@ -1,5 +1,5 @@
 """Run folders, the workspace's runs table, and prediction from a saved run (tiny BERT, see
-test_models_train.py for the model and the data)."""
+models_helpers.py for the model and the data)."""
 from __future__ import annotations
 
 import csv
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from models_helpers import dna, make_backbone, write_rows
 
 from serendip.errors import DataError, SerendipError
 from serendip.models.config import FineTuneConfig
@@ -27,58 +28,7 @@ from serendip.models.runs import (
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and several OpenMP threads on shared cores spin-wait
-    (a 10x slowdown when another process is busy); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def make_backbone(folder: Path) -> Path:
-    """A randomly initialised 2-layer BERT with a character WordPiece tokenizer (A C G T N)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = list("ACGTN")
-    vocab = {t: i for i, t in enumerate(specials + chars + ["##" + c for c in chars])}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=1000))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                            cls_token="[CLS]", sep_token="[SEP]",
-                            mask_token="[MASK]").save_pretrained(str(folder))
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=64,
-                         max_position_embeddings=64)).save_pretrained(str(folder))
-    return folder
-
-
-def dna(rng: random.Random, positive: bool, n: int = 16) -> str:
-    s = [rng.choice("ACGT") for _ in range(n)]
-    if positive:
-        i = rng.randrange(0, n - 4)
-        s[i:i + 4] = list("GGGG")
-    else:
-        s = [c if c != "G" else rng.choice("ACT") for c in s]
-    return "".join(s)
-
-
-def write_csv(path: Path, rows: list[list[str]], header=("id", "text", "label")) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +40,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     backbone = make_backbone(root / "backbone")
     rng = random.Random(0)
-    train = write_csv(root / "train.csv",
+    train = write_rows(root / "train.csv",
                       [[f"s{i}", dna(rng, bool(i % 2)), str(i % 2)] for i in range(60)])
     ws = Workspace.init(root / "ws")
     cfg = FineTuneConfig.model_validate({
@@ -191,7 +141,7 @@ def test_saved_model_predicts_exactly_as_in_memory(trained, tmp_path):
 
     result = trained["result"]
     test = result.splits.test
-    inp = write_csv(tmp_path / "in.csv", [[ex.id, ex.text, ex.label] for ex in test])
+    inp = write_rows(tmp_path / "in.csv", [[ex.id, ex.text, ex.label] for ex in test])
     seen = []
     report = predict(result.run_dir, inp, tmp_path / "out.csv", batch_size=8,
                      progress=lambda done, total: seen.append((done, total)))
@@ -226,7 +176,7 @@ def test_predict_on_fasta_gives_per_sequence_probabilities(trained, tmp_path):
 def test_predict_refuses_an_unseen_label(trained, tmp_path):
     from serendip.models.predict import predict
 
-    inp = write_csv(tmp_path / "in.csv", [["a", "ACGTACGT", "1"], ["b", "GGGGACGT", "maybe"]])
+    inp = write_rows(tmp_path / "in.csv", [["a", "ACGTACGT", "1"], ["b", "GGGGACGT", "maybe"]])
     with pytest.raises(DataError, match=r"'b'.*label 'maybe'"):
         predict(trained["result"].run_dir, inp, tmp_path / "out.csv")
 
@@ -234,13 +184,13 @@ def test_predict_refuses_an_unseen_label(trained, tmp_path):
 def test_predict_without_labels_and_empty_input(trained, tmp_path):
     from serendip.models.predict import predict
 
-    inp = write_csv(tmp_path / "u.csv", [["a", "ACGTACGT"], ["b", "GGGGACGT"]], header=("id", "text"))
+    inp = write_rows(tmp_path / "u.csv", [["a", "ACGTACGT"], ["b", "GGGGACGT"]], header=("id", "text"))
     report = predict(trained["result"].run_dir, inp, tmp_path / "u_out.csv")
     assert report.n == 2 and report.columns == ["id", "prediction", "p_0", "p_1"]
-    empty = write_csv(tmp_path / "e.csv", [], header=("id", "text"))
+    empty = write_rows(tmp_path / "e.csv", [], header=("id", "text"))
     with pytest.raises(DataError, match="no examples to predict"):
         predict(trained["result"].run_dir, empty, tmp_path / "e_out.csv")
-    notext = write_csv(tmp_path / "n.csv", [["a", "x"]], header=("id", "sequence"))
+    notext = write_rows(tmp_path / "n.csv", [["a", "x"]], header=("id", "sequence"))
     with pytest.raises(DataError, match="no column 'text'"):
         predict(trained["result"].run_dir, notext, tmp_path / "n_out.csv")
 
@@ -257,7 +207,7 @@ def test_adapter_only_run_predicts_like_its_in_memory_model(trained, tmp_path):
     info = json.loads((result.run_dir / "model.json").read_text())
     assert info["format"] == "adapter" and not (result.run_dir / "model").exists()
     test = result.splits.test
-    inp = write_csv(tmp_path / "in.csv", [[ex.id, ex.text, ex.label] for ex in test])
+    inp = write_rows(tmp_path / "in.csv", [[ex.id, ex.text, ex.label] for ex in test])
     predict(result.run_dir, inp, tmp_path / "out.csv", batch_size=8)
     _, saved = _probs(tmp_path / "out.csv")
     memory = predict_examples(ModelBundle(result.model, result.tokenizer, result.task,

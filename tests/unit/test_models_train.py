@@ -12,80 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from models_helpers import config, dna, make_backbone, write_csv
 
 from serendip.errors import ConfigError, DataError
-from serendip.models.config import FineTuneConfig
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and several OpenMP threads on shared cores spin-wait
-    (a 10x slowdown when another process is busy); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-# -- tiny backbone and data ------------------------------------------------------------------------
-def make_backbone(folder: Path) -> Path:
-    """A randomly initialised 2-layer BERT with a character WordPiece tokenizer (A C G T N)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = list("ACGTN")
-    vocab = {t: i for i, t in enumerate(specials + chars + ["##" + c for c in chars])}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=1000))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                            cls_token="[CLS]", sep_token="[SEP]",
-                            mask_token="[MASK]").save_pretrained(str(folder))
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
-    BertModel(cfg).save_pretrained(str(folder))
-    return folder
-
-
-def dna(rng: random.Random, positive: bool, n: int = 16) -> str:
-    s = [rng.choice("ACGT") for _ in range(n)]
-    if positive:
-        i = rng.randrange(0, n - 4)
-        s[i:i + 4] = list("GGGG")
-    else:
-        s = [c if c != "G" else rng.choice("ACT") for c in s]
-    return "".join(s)
-
-
-def write_csv(path: Path, n: int, seed: int = 0, labels: tuple[str, str] = ("0", "1")) -> Path:
-    rng = random.Random(seed)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["id", "text", "label"])
-        for i in range(n):
-            w.writerow([f"s{i}", dna(rng, bool(i % 2)), labels[i % 2]])
-    return path
-
-
-def config(train: Path, backbone: Path, run_dir: Path, **sections) -> FineTuneConfig:
-    data = {"train": str(train), "split": {"dev": 0.2, "test": 0.2}}
-    data.update(sections.pop("data", {}))
-    training = {"epochs": 6, "batch_size": 8, "lr": 3e-3, "early_stopping": {"patience": None}}
-    training.update(sections.pop("training", {}))
-    return FineTuneConfig.model_validate({
-        "data": data, "task": sections.pop("task", "binary"), "backbone": str(backbone),
-        "training": training, "output": {"run_dir": str(run_dir), "plots": False,
-                                         **sections.pop("output", {})},
-        **sections})
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

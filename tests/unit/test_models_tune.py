@@ -1,4 +1,4 @@
-"""`serendip tune`: Optuna search over fine-tuning runs of the tiny BERT of test_models_train."""
+"""`serendip tune`: Optuna search over fine-tuning runs of the tiny BERT of models_helpers."""
 from __future__ import annotations
 
 import csv
@@ -13,15 +13,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("optuna")
 
-from test_models_train import config, make_backbone, write_csv
+from models_helpers import config, make_backbone, write_csv
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

