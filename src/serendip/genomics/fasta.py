@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Literal
 
 from serendip.errors import ConfigError, DataError, ParseError
+from serendip.issues import Issue as BaseIssue
 from serendip.models.example import Example
 from serendip.models.registries import DATA_READERS
 
@@ -81,8 +82,8 @@ Softmask = Literal["keep", "fold"]
 # ------------------------------------------------------------------------------------------ results
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+@dataclass(slots=True)
+class Issue(BaseIssue):
     """A record (or part of a file) that was skipped, with where and why.
 
     Attributes
@@ -101,24 +102,8 @@ class Issue:
         1-based column of ``char`` in ``line``.
     """
 
-    file: str
-    reason: str
-    line: int | None = None
-    record: str | None = None
     char: str | None = None
     column: int | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.record:
-            where.append(f"record {self.record}")
-        return f"{', '.join(where)}: {self.reason}"
-
-    def to_error(self) -> ParseError:
-        """The same information as a :class:`~serendip.errors.ParseError` (for callers that raise)."""
-        return ParseError(self.reason, file=self.file, line=self.line, record=self.record)
 
 
 @dataclass(slots=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from serendip.issues import Issue
+
 
 @dataclass(slots=True)
 class Author:
@@ -142,21 +144,5 @@ def _rebuild(title, sections, pmid, doi, pmcid, source_key, authors, *rest) -> R
 
 
 @dataclass(slots=True)
-class ParseIssue:
-    """A record a reader could not read: reported, skipped, never silently dropped.
-
-    ``line`` is 1-based in ``file`` where known; ``record`` names the record (key, PMID or number).
-    """
-
-    file: str
-    reason: str
-    line: int | None = None
-    record: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.record:
-            where.append(f"record {self.record}")
-        return f"{', '.join(where)}: {self.reason}"
+class ParseIssue(Issue):
+    """A bibliographic record a reader could not read (see :class:`serendip.issues.Issue`)."""

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from serendip.errors import ConfigError, DataError, ParseError
+from serendip.issues import Issue
 from serendip.models.example import Example
 from serendip.models.registries import DATA_READERS
 from serendip.models.tasks import Task, example_name, make_task
@@ -66,22 +67,9 @@ class ClassImbalanceWarning(UserWarning):
     """A class holds under 5 % of the training labels (see :data:`IMBALANCE_THRESHOLD`)."""
 
 
-@dataclass
-class DataIssue:
+@dataclass(slots=True)
+class DataIssue(Issue):
     """A row that was skipped: the file, its 1-based line, the record id where known, and why."""
-
-    file: str
-    reason: str
-    line: int | None = None
-    record: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.record:
-            where.append(f"record {self.record}")
-        return f"{', '.join(where)}: {self.reason}"
 
 
 @dataclass
