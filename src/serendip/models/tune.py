@@ -45,7 +45,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,27 +280,6 @@ def check_space(cfg: Any, space: Mapping[str, Any]) -> None:
             apply_params(cfg, {key: value})
 
 
-def _read_mapping(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the tune file: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    if suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    if suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    raise ConfigError(f"{path}: unknown tune file format {path.suffix!r}; use .toml, .yaml or .yml")
-
-
 def parse_tune_config(data: Any, where: str = "tune config") -> TuneConfig:
     """Validate a mapping as a :class:`TuneConfig` (ConfigError naming the key otherwise)."""
     if not isinstance(data, dict):
@@ -323,10 +301,10 @@ def load_tune_config(path: str | Path) -> tuple[TuneConfig, Any]:
         An unreadable file, an unknown or bad key (named), no ``config``, or a search-space key that
         the fine-tuning config does not have.
     """
-    from serendip.models.config import load_config
+    from serendip.models.config import load_config, read_config_file
 
     path = Path(path)
-    tcfg = parse_tune_config(_read_mapping(path), str(path))
+    tcfg = parse_tune_config(read_config_file(path), str(path))
     if tcfg.config is None:
         raise ConfigError(f"{path}: config: required key missing (the fine-tuning config file)")
     if not tcfg.config.is_absolute():
