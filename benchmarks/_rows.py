@@ -1,7 +1,9 @@
 """Benchmark rows in the format of ../shared/DESIGN.md, shared by every script in benchmarks/.
 
-``row(...)`` builds one row; ``write(script, rows)`` rewrites ``benchmarks/results/<script>.json`` and
-appends the rows as a table to ``benchmarks/RESULTS.md``.
+``row(...)`` builds one row; ``write(script, rows)`` merges the rows into
+``benchmarks/results/<script>.json`` (a row replaces the stored row with the same dataset, split, method and
+metric; rows of other datasets or methods are kept, so a run on one task does not erase another task's
+figures) and appends the rows as a table to ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
 
@@ -48,10 +50,29 @@ def row(benchmark: str, dataset: str, split: str, n: int, method: str, metric: s
     }
 
 
+def row_key(r: dict) -> tuple:
+    """The identity of a row in results/<script>.json: (dataset, split, method, metric)."""
+    return (r["dataset"], r["split"], r["method"], r["metric"])
+
+
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` with every row whose :func:`row_key` is in ``new`` replaced, then the other new rows
+    appended (order of first appearance kept)."""
+    fresh = {row_key(r): r for r in new}
+    out = [fresh.pop(row_key(r), r) for r in old]
+    return out + [r for r in new if row_key(r) in fresh]
+
+
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
-    """Rewrite results/<script>.json and append the rows to RESULTS.md."""
+    """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md.
+
+    Raises ValueError when the stored JSON is not a list of rows (it is never overwritten then)."""
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"{script}.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    path = HERE / "results" / f"{script}.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    if not isinstance(old, list):
+        raise ValueError(f"{path}: expected a JSON list of benchmark rows; not overwriting it")
+    path.write_text(json.dumps(merge_rows(old, rows), indent=2) + "\n", encoding="utf-8")
     md = HERE / "RESULTS.md"
     if not md.exists():
         md.write_text("# Benchmark results\n\nRows are appended by the scripts in this folder; "

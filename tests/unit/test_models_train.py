@@ -6,6 +6,7 @@ a few epochs separate them. Every run takes a second or two on a CPU.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -275,3 +276,50 @@ def test_unknown_selection_metric_is_refused_before_training(tiny):
     with pytest.raises(ConfigError, match="'auroc'.*roc_auc"):
         finetune(cfg)
     assert not runs.exists()
+
+
+# -- test-time augmentation ------------------------------------------------------------------------
+def test_reverse_complement_test_time_averaging_is_used_in_evaluation_and_predict(tiny):
+    """With ``test_time = true`` the test metrics and ``serendip predict`` use the mean of the logits
+    of each sequence and its reverse complement; training data are not augmented when ``train`` is
+    false."""
+    from serendip.genomics.revcomp import reverse_complement
+    from serendip.models.predict import load_run_model, predict_examples
+    from serendip.models.tasks import make_task
+    from serendip.models.train import finetune, model_outputs
+
+    cfg = config(tiny["train"], tiny["backbone"], tiny["root"] / "runs",
+                 augmentations=[{"name": "reverse_complement", "train": False, "test_time": True}],
+                 training={"epochs": 2})
+    r = finetune(cfg)
+    assert r.metrics["test_time_augmentations"] == ["reverse_complement"]
+    report = json.loads((r.run_dir / "augment_report.json").read_text())
+    assert report["n_after"] == report["n_original"]  # train = false: no copies
+    bundle = load_run_model(r.run_dir, device="cpu")
+    assert len(bundle.views) == 1
+    test = list(r.splits.test)
+    averaged = model_outputs(bundle, test)
+    plain = model_outputs(dataclasses.replace(bundle, views=()), test)
+    rc = model_outputs(dataclasses.replace(bundle, views=()),
+                       [dataclasses.replace(e, text=reverse_complement(e.text)) for e in test])
+    np.testing.assert_allclose(averaged, (plain + rc) / 2, rtol=0, atol=1e-12)
+    assert not np.allclose(plain, rc)  # the views differ, so the average is not a no-op
+    task = make_task("binary")
+    metrics = task.evaluate(test, averaged, bundle.label_space)
+    assert metrics["mcc"] == pytest.approx(r.metrics["test"]["mcc"], abs=1e-9)
+    scores = predict_examples(bundle, test).scores
+    e = np.exp(averaged - averaged.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(scores, e / e.sum(axis=1, keepdims=True), atol=1e-12)
+
+
+def test_test_time_needs_a_deterministic_view(tiny):
+    from serendip.models.train import finetune
+
+    cfg = config(tiny["train"], tiny["backbone"], tiny["root"] / "runs",
+                 augmentations=[{"name": "random_substitution", "test_time": True}],
+                 training={"epochs": 1})
+    with pytest.raises(ConfigError, match="random_substitution.*test_time"):
+        finetune(cfg)
+    with pytest.raises(Exception, match="would do nothing"):
+        config(tiny["train"], tiny["backbone"], tiny["root"] / "runs",
+               augmentations=[{"name": "reverse_complement", "train": False}])

@@ -66,6 +66,16 @@ class ReverseComplement:
     def __init__(self, rna: bool = False):
         self.rna = rna
 
+    def view(self, text: str) -> str:
+        """The reverse complement of ``text`` (test-time averaging view).
+
+        Raises
+        ------
+        DataError
+            A character that is not an IUPAC nucleotide code (named with its position).
+        """
+        return reverse_complement(text, rna=self.rna)
+
     def apply(self, examples: Seq[Example], rng: np.random.Generator | int | None = None) -> list[Example]:
         """One new example per example (``id`` + ``":rc"``); ``rng`` is unused (deterministic).
 

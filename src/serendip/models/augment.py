@@ -10,6 +10,11 @@ built with its parameters and called on the *original* training examples::
         def apply(self, examples: list[Example], rng: numpy.random.Generator) -> list[Example]:
             ...  # NEW examples only; the originals are kept by the caller
 
+An augmentation that also defines a deterministic ``view(text: str) -> str`` (reverse complement does;
+random substitution does not) can be used for test-time averaging: :func:`build_views` turns the
+config entries marked ``test_time`` into those functions, and
+:func:`serendip.models.train.model_outputs` averages the outputs over the original and each view.
+
 Each augmentation gets its own ``numpy.random.Generator``, spawned from ``seed`` with
 :class:`numpy.random.SeedSequence` in list order, so results are reproducible and adding an
 augmentation at the end of the list does not change what the earlier ones produce. Augmentations
@@ -20,7 +25,7 @@ DNA, SMILES enumeration for molecules) and live in those packages.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,7 +35,8 @@ from serendip.errors import ConfigError
 from serendip.models.example import Example
 from serendip.models.registries import AUGMENTATIONS
 
-__all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "build_augmentation"]
+__all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "build_augmentation", "build_views",
+           "test_time_specs"]
 
 
 @dataclass
@@ -77,7 +83,7 @@ def _spec(entry: Mapping[str, Any] | str, position: int) -> tuple[str, dict[str,
         entry = entry.model_dump()
     if not isinstance(entry, Mapping) or "name" not in entry:
         raise ConfigError(f"augmentations[{position}]: expected {{name, params}}; got {entry!r}")
-    extra = set(entry) - {"name", "params"}
+    extra = set(entry) - {"name", "params", "train", "test_time"}
     if extra:
         raise ConfigError(f"augmentations[{position}]: unknown key {min(extra)!r} "
                           f"(put options under 'params')")
@@ -116,7 +122,8 @@ def apply_augmentations(train: Sequence[Example], names_with_params: Sequence[Ma
         The training split (unchanged; the result is a new list).
     names_with_params : sequence of dict or str
         ``[{"name": "reverse_complement", "params": {"p": 0.5}}, ...]`` (or bare names), applied in
-        order, each to the original training examples.
+        order, each to the original training examples; entries with ``"train": False`` (test-time
+        only) are skipped.
     eval_sets : sequence of sequences of Example
         Dev and test splits. An augmented example whose ``text`` equals the text of any of their
         examples is dropped (it would leak an evaluation input into training) and counted.
@@ -138,7 +145,8 @@ def apply_augmentations(train: Sequence[Example], names_with_params: Sequence[Ma
     """
     originals = list(train)
     report = AugmentReport(seed=seed, n_original=len(originals))
-    specs = [_spec(entry, i) for i, entry in enumerate(names_with_params)]
+    specs = [_spec(entry, i) for i, entry in enumerate(names_with_params)
+             if isinstance(entry, str) or _entry(entry).get("train", True)]
     augs = [(name, params, build_augmentation(name, params)) for name, params in specs]
     eval_texts = {ex.text for exs in eval_sets for ex in exs}
     original_ids = {id(ex) for ex in originals}
@@ -171,3 +179,34 @@ def apply_augmentations(train: Sequence[Example], names_with_params: Sequence[Ma
     result = originals + added
     report.n_after = len(result)
     return result, report
+
+
+def _entry(entry: Any) -> dict[str, Any]:
+    return entry.model_dump() if hasattr(entry, "model_dump") else dict(entry)
+
+
+def test_time_specs(entries: Sequence[Any]) -> list[dict[str, Any]]:
+    """``{name, params}`` of the config entries marked ``test_time``."""
+    return [{"name": e["name"], "params": e.get("params") or {}}
+            for e in map(_entry, entries) if e.get("test_time", False)]
+
+
+def build_views(specs: Sequence[Mapping[str, Any]]) -> tuple[Callable[[str], str], ...]:
+    """The test-time views (functions text -> text) of ``[{name, params}, ...]``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown augmentation, or one without a deterministic ``view(text)`` method (a random
+        augmentation cannot be averaged over reproducibly).
+    """
+    views = []
+    for i, spec in enumerate(specs):
+        name, params = _spec(spec, i)
+        aug = build_augmentation(name, params)
+        view = getattr(aug, "view", None)
+        if not callable(view):
+            raise ConfigError(f"augmentation {name!r} has no deterministic view(text) method, so it "
+                              f"cannot be used with test_time = true")
+        views.append(view)
+    return tuple(views)

@@ -199,10 +199,26 @@ class ImbalanceConfig(_Strict):
 
 
 class AugmentationConfig(_Strict):
-    """An AUGMENTATIONS name and its constructor parameters."""
+    """An AUGMENTATIONS name and its constructor parameters.
+
+    ``train``: add augmented copies to the training split (default). ``test_time``: also average the
+    model's outputs over the original input and its augmented view at evaluation and prediction time
+    (only for augmentations with a deterministic ``view(text)``, e.g. ``reverse_complement``; see
+    :func:`serendip.models.augment.build_views`). ``train = false, test_time = true`` uses it at test
+    time only.
+    """
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+    train: bool = True
+    test_time: bool = False
+
+    @model_validator(mode="after")
+    def _used(self) -> AugmentationConfig:
+        if not (self.train or self.test_time):
+            raise ValueError(f"augmentation {self.name!r} has train = false and test_time = false: "
+                             f"it would do nothing; remove it or set one of them")
+        return self
 
     @model_validator(mode="before")
     @classmethod

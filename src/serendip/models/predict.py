@@ -124,8 +124,11 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
                         f"label space needs {n_out}")
     model.to(device)
     model.eval()
+    from serendip.models.augment import build_views
+
+    views = build_views(info.get("test_time_augmentations") or [])
     return ModelBundle(model, tokenizer, task, space, int(labels["max_length"]),
-                       labels.get("target_scaling"), device)
+                       labels.get("target_scaling"), device, views)
 
 
 def predict_examples(bundle: Any, examples: Sequence[Example], *, batch_size: int = 32,

@@ -145,6 +145,9 @@ class ModelBundle:
     max_length: int
     target_scaling: dict[str, float] | None = None
     device: str = "cpu"
+    #: test-time views (text -> text, e.g. the reverse complement): outputs are averaged over the
+    #: original input and each view (see :func:`model_outputs`)
+    views: tuple[Callable[[str], str], ...] = ()
 
 
 # -- seeding and determinism -----------------------------------------------------------------------
@@ -498,7 +501,20 @@ def model_outputs(bundle: ModelBundle, examples: Sequence[Example], *, batch_siz
 
     Examples are processed in order, ``batch_size`` at a time, in eval mode with gradients off, so the
     same model and batch size give the same numbers.
+
+    With test-time views (``bundle.views``, from augmentations marked ``test_time``), the outputs are
+    the mean of the outputs of the original inputs and of each view of ``text`` (``text_pair`` is
+    left as it is): logits are averaged for classification, values for regression. Token tasks take
+    no views (refused when the run is configured).
     """
+    if bundle.views and not bundle.task.per_token:
+        plain = model_outputs(dataclasses.replace(bundle, views=()), examples, batch_size=batch_size,
+                              progress=progress, _feats=_feats)
+        total = np.array(plain, dtype=np.float64, copy=True)
+        for view in bundle.views:
+            viewed = [dataclasses.replace(ex, text=view(ex.text)) for ex in examples]
+            total += model_outputs(dataclasses.replace(bundle, views=()), viewed, batch_size=batch_size)
+        return total / (1 + len(bundle.views))
     import torch
 
     model, task = bundle.model, bundle.task
@@ -786,7 +802,7 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
               merge: bool) -> RunResult:
     import torch
 
-    from serendip.models.augment import apply_augmentations
+    from serendip.models.augment import apply_augmentations, build_views, test_time_specs
     from serendip.models.data import load_splits_from_config
     from serendip.models.imbalance import resample
     from serendip.models.runs import RunFolder, data_fingerprints, package_versions
@@ -805,8 +821,13 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
             raise ConfigError(f"imbalance.method = {cfg.imbalance.method!r} needs one class per "
                               f"example; the {task.name} task has none. Use class_weight or focal")
         train, resample_report = resample(train, cfg.imbalance.method, seed=tr.seed)
-    train, augment_report = apply_augmentations(train, [a.model_dump() for a in cfg.augmentations],
+    train, augment_report = apply_augmentations(train, cfg.augmentations,
                                                 eval_sets=(splits.dev, splits.test), seed=tr.seed)
+    tta = test_time_specs(cfg.augmentations)
+    if tta and task.per_token:
+        raise ConfigError(f"test_time augmentation ({', '.join(a['name'] for a in tta)}) needs a "
+                          f"sequence-level task; the {task.name} task labels tokens")
+    views = build_views(tta)
     if not train:
         raise DataError("the training split is empty")
     scaling = None
@@ -884,7 +905,7 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
         generator = torch.Generator().manual_seed(tr.seed)
-        bundle = ModelBundle(model, tokenizer, task, space, tr.max_length, scaling, device)
+        bundle = ModelBundle(model, tokenizer, task, space, tr.max_length, scaling, device, views)
 
         history: list[dict[str, Any]] = []
         dev_metrics: list[dict[str, Any]] = []
@@ -1014,7 +1035,8 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
         run.write_json("model.json", {
             "format": model_format, "head": _head(task), "backbone": backbone,
             "backbone_name": cfg.backbone.name, "tokenizer": tok_folder,
-            "peft": cfg.peft.model_dump() if peft_used else None, "device": device})
+            "peft": cfg.peft.model_dump() if peft_used else None, "device": device,
+            "test_time_augmentations": tta})
 
         plot_split, plot_examples, plot_outputs = "test", splits.test, test_outputs
         if test_outputs is None and dev_feats:
@@ -1034,6 +1056,7 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
             "trainable_params": trainable, "total_params": total,
             "trainable_fraction": trainable / total if total else 0.0,
             "peft": cfg.peft.method, "loss": loss_info, "merge_check": merge_check,
+            "test_time_augmentations": [a["name"] for a in tta],
             "sizes": {"train": len(train), "dev": len(splits.dev), "test": len(splits.test)},
             "device": device, "steps": step, "wall_s": time.perf_counter() - t_start,
             "notes": notes,
