@@ -33,7 +33,8 @@ name):
 Budgets: ``--pretrain-minutes`` and ``--finetune-minutes`` are turned into a number of pre-training
 steps and of fine-tuning epochs by a short timing probe (a few optimisation steps of the same model
 on random tokens of the same shape; the engines take step/epoch counts, not wall-clock limits). Data
-reading and tokenisation are outside the budget; the measured wall times are reported as rows
+reading and tokenisation are outside the budget (``--pretrain-steps`` and ``--finetune-epochs`` fix the
+counts instead, for runs on a shared or different machine; the names then give steps and epochs); the measured wall times are reported as rows
 (``pretrain_wall_s``, ``finetune_wall_s``). ``--subset N`` trains every method on a seeded sample of N
 training sequences (dev and test stay whole); method names then say so, as they always say the model
 size and budgets (e.g. ``transformer-scratch (tiny, ft 5 min, subset 5000)``), so a smoke run is never
@@ -120,6 +121,8 @@ class Options:
     window: int = 120
     pretrain_minutes: float = 60.0
     finetune_minutes: float = 60.0
+    pretrain_steps: int | None = None  # fixed step count instead of the probed budget
+    finetune_epochs: int | None = None  # fixed epoch count instead of the probed budget
     subset: int | None = None
     cnn_epochs: int = 30
     device: str | None = None
@@ -265,9 +268,13 @@ def _pretrain(opts: Options, name: str, data: dict[str, Any], tokens: int, seed:
 
     if name in opts.cache:
         return opts.cache[name]
-    steps, sec = _steps_for(opts, opts.pretrain_minutes, "mlm", tokens, PT_BATCH)
-    print(f"    pre-training {name}: probe {sec * 1000:.0f} ms/step -> {steps} steps for "
-          f"{opts.pretrain_minutes:g} min", flush=True)
+    if opts.pretrain_steps:
+        steps, sec = opts.pretrain_steps, float("nan")
+        print(f"    pre-training {name}: {steps} steps (fixed)", flush=True)
+    else:
+        steps, sec = _steps_for(opts, opts.pretrain_minutes, "mlm", tokens, PT_BATCH)
+        print(f"    pre-training {name}: probe {sec * 1000:.0f} ms/step -> {steps} steps for "
+              f"{opts.pretrain_minutes:g} min", flush=True)
     out = opts.workdir / f"pretrained-{name}"
     cfg = PretrainConfig.model_validate({
         "kind": "dna", "data": {**data, "heldout": 0.05},
@@ -313,12 +320,16 @@ def _finetune(splits: GueSplits, seed: int, opts: Options, backbone: Path, tag: 
             _write_csv(data_dir / f"{s}.csv", splits[s])
     longest = max(len(e.text) for s in ("train", "dev", "test") for e in splits[s])
     tokens = longest - opts.k + 3
-    _, sec = _steps_for(opts, 1.0, "cls", tokens, FT_BATCH)
-    steps_per_epoch = math.ceil(len(splits["train"]) / FT_BATCH)
-    epoch_s = sec * (steps_per_epoch + math.ceil(len(splits["dev"]) / FT_BATCH) / 3)
-    epochs = max(1, min(FT_MAX_EPOCHS, int(BUDGET_SAFETY * opts.finetune_minutes * 60 / epoch_s)))
-    print(f"    fine-tuning: probe {sec * 1000:.0f} ms/step, ~{epoch_s:.0f} s/epoch -> {epochs} epoch(s) "
-          f"for {opts.finetune_minutes:g} min", flush=True)
+    if opts.finetune_epochs:
+        epochs, sec = opts.finetune_epochs, float("nan")
+        print(f"    fine-tuning: {epochs} epoch(s) (fixed)", flush=True)
+    else:
+        _, sec = _steps_for(opts, 1.0, "cls", tokens, FT_BATCH)
+        steps_per_epoch = math.ceil(len(splits["train"]) / FT_BATCH)
+        epoch_s = sec * (steps_per_epoch + math.ceil(len(splits["dev"]) / FT_BATCH) / 3)
+        epochs = max(1, min(FT_MAX_EPOCHS, int(BUDGET_SAFETY * opts.finetune_minutes * 60 / epoch_s)))
+        print(f"    fine-tuning: probe {sec * 1000:.0f} ms/step, ~{epoch_s:.0f} s/epoch -> {epochs} "
+              f"epoch(s) for {opts.finetune_minutes:g} min", flush=True)
     cfg = FineTuneConfig.model_validate({
         "data": {"train": str(data_dir / "train.csv"), "dev": str(data_dir / "dev.csv"),
                  "test": str(data_dir / "test.csv")},
@@ -358,7 +369,7 @@ def transformer_scratch(splits: GueSplits, seed: int, opts: Options) -> MethodRe
 def transformer_pretrain_genomes(splits: GueSplits, seed: int, opts: Options) -> MethodResult:
     """(d) pre-trained on the bacterial genomes (``genomes`` dataset), then fine-tuned."""
     tokens = opts.window - opts.k + 3
-    folder, info = _pretrain(opts, f"genomes-{opts.model_size}-{opts.pretrain_minutes:g}min",
+    folder, info = _pretrain(opts, f"genomes-{opts.model_size}-{_pt_budget(opts)}",
                              {"dataset": "genomes", "dataset_files": "*.fna.gz"}, -(-tokens // 32) * 32, seed)
     res = _finetune(splits, seed, opts, folder, "pretrain-genomes")
     res.extra.update(info)
@@ -374,7 +385,7 @@ def transformer_pretrain_task(splits: GueSplits, seed: int, opts: Options) -> Me
     longest = max(len(e.text) for e in splits["train"])
     tokens = min(longest, opts.window) - opts.k + 3
     folder, info = _pretrain(opts, f"{splits.task}-train-{opts.subset or 'all'}"
-                             f"-{opts.model_size}-{opts.pretrain_minutes:g}min",
+                             f"-{opts.model_size}-{_pt_budget(opts)}",
                              {"inputs": [str(fasta)]}, -(-tokens // 32) * 32, seed)
     res = _finetune(splits, seed, opts, folder, "pretrain-task")
     res.extra.update(info)
@@ -394,12 +405,20 @@ LETTERS = dict(zip("abcde", METHODS))
 BASELINE = "kmer6-tfidf-logreg"
 
 
+def _pt_budget(opts: Options) -> str:
+    return f"{opts.pretrain_steps}steps" if opts.pretrain_steps else f"{opts.pretrain_minutes:g}min"
+
+
 def method_label(name: str, opts: Options) -> str:
     """The method name written in the rows: with model size, budgets and subset where they apply."""
     sub = _subset_tag(opts)
     if name.startswith("transformer-"):
-        pt = "" if name == "transformer-scratch" else f", pt {opts.pretrain_minutes:g} min"
-        return f"{name} ({opts.model_size}{pt}, ft {opts.finetune_minutes:g} min{sub})"
+        pt_budget = (f"{opts.pretrain_steps} steps" if opts.pretrain_steps
+                     else f"{opts.pretrain_minutes:g} min")
+        ft_budget = (f"{opts.finetune_epochs} epochs" if opts.finetune_epochs
+                     else f"{opts.finetune_minutes:g} min")
+        pt = "" if name == "transformer-scratch" else f", pt {pt_budget}"
+        return f"{name} ({opts.model_size}{pt}, ft {ft_budget}{sub})"
     return f"{name} ({sub[2:]})" if sub else name
 
 
@@ -441,6 +460,11 @@ def main() -> None:
     ap.add_argument("--subset", type=int, default=None, help="train on N sampled training sequences (smoke)")
     ap.add_argument("--pretrain-minutes", type=float, default=60.0)
     ap.add_argument("--finetune-minutes", type=float, default=60.0)
+    ap.add_argument("--pretrain-steps", type=int, default=None,
+                    help="fixed pre-training steps (instead of --pretrain-minutes' probed count)")
+    ap.add_argument("--finetune-epochs", type=int, default=None,
+                    help="fixed fine-tuning epochs (instead of --finetune-minutes' probed count)")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     ap.add_argument("--model-size", default="tiny", choices=("tiny", "small", "base"))
     ap.add_argument("--window", type=int, default=120, help="pre-training window, bp")
     ap.add_argument("--cnn-epochs", type=int, default=30)
@@ -455,7 +479,12 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     opts = Options(workdir=workdir, model_size=args.model_size, window=args.window,
                    pretrain_minutes=args.pretrain_minutes, finetune_minutes=args.finetune_minutes,
-                   subset=args.subset, cnn_epochs=args.cnn_epochs, device=args.device)
+                   subset=args.subset, cnn_epochs=args.cnn_epochs, device=args.device,
+                   pretrain_steps=args.pretrain_steps, finetune_epochs=args.finetune_epochs)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     print(f"work folder {workdir}")
 
     t_all = time.perf_counter()
@@ -496,6 +525,8 @@ def main() -> None:
                 rows.append(_rows.row(BENCH, f"gue/{task}", "dev", n_dev, name,
                                       f"selected_{pname}", pval, seed=args.seed))
             for xname, xval in res.extra.items():
+                if not math.isfinite(xval):  # e.g. no probe with fixed step counts
+                    continue
                 print(f"    {xname}: {xval:.4g}")
                 rows.append(_rows.row(BENCH, f"gue/{task}", "train", n_train, name, xname, xval,
                                       seed=args.seed))
