@@ -60,3 +60,30 @@ def test_learns_a_motif_and_is_seeded():
 def test_rejects_unseen_dev_labels():
     with pytest.raises(ValueError, match="dev labels"):
         train_cnn((["ACGT", "TTTT"], [0, 1]), (["ACGT"], [2]), epochs=1)
+
+
+def test_custom_loss_and_dev_metric_are_used():
+    import torch
+
+    from serendip.genomics.cnn import train_cnn
+
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACGT"), 16)) for _ in range(20)]
+    labels = [i % 2 for i in range(20)]
+    calls = {"loss": 0, "metric": []}
+    ce = torch.nn.CrossEntropyLoss()
+
+    def loss(logits, y):
+        calls["loss"] += 1
+        assert logits.shape[1] == 2 and y.dtype == torch.long
+        return ce(logits, y)
+
+    def metric(y, logits):
+        calls["metric"].append(len(calls["metric"]))
+        assert logits.shape == (len(y), 2)
+        return [0.1, 0.9, 0.5][len(calls["metric"]) - 1]
+
+    model = train_cnn((seqs, labels), (seqs[:6], labels[:6]), seed=0, epochs=3, batch_size=8,
+                      patience=None, loss=loss, dev_metric=metric)
+    assert calls["loss"] == 3 * 3  # 20 rows in batches of 8: 3 per epoch
+    assert model.best_epoch == 2 and model.best_dev_mcc == 0.9

@@ -122,7 +122,7 @@ def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[st
               seed: int = 0, epochs: int = 30, *, batch_size: int = 64, lr: float = 1e-3,
               weight_decay: float = 1e-2, patience: int | None = 4, channels: int = 64,
               kernel_size: int = 7, dropout: float = 0.2, max_seconds: float | None = None,
-              log: Any = None) -> TrainedCNN:
+              log: Any = None, loss: Any = None, dev_metric: Any = None) -> TrainedCNN:
     """Train a :class:`SequenceCNN` with early stopping on dev MCC.
 
     Parameters
@@ -140,6 +140,16 @@ def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[st
         Stop after the epoch during which this much training time has passed.
     log : callable, optional
         Receives one line per epoch.
+    loss : callable, optional
+        ``loss(logits, targets) -> scalar tensor`` with logits (batch, n_classes) float32 and targets
+        (batch,) int64 class indices (into the sorted training labels), e.g. a class-weighted
+        ``torch.nn.CrossEntropyLoss`` or :class:`serendip.models.imbalance.FocalLoss`. Default: plain
+        cross-entropy.
+    dev_metric : callable, optional
+        ``dev_metric(y_dev, logits) -> float`` (higher is better) with y_dev (n_dev,) int64 class
+        indices and logits (n_dev, n_classes) float32; selects the best epoch (it is what the
+        history's ``dev_mcc`` and ``best_dev_mcc`` then hold). Default: MCC of the argmax
+        (``sklearn.metrics.matthews_corrcoef``).
 
     Returns
     -------
@@ -167,7 +177,7 @@ def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[st
     torch.manual_seed(seed)
     model = SequenceCNN(len(classes), channels, kernel_size, dropout)
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = loss if loss is not None else nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
     result = TrainedCNN(model, classes, length, best_epoch=0, best_dev_mcc=-np.inf)
     best_state = None
@@ -182,14 +192,15 @@ def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[st
             idx = order[lo:lo + batch_size]
             if len(idx) < 2:  # BatchNorm needs more than one example
                 continue
-            loss = loss_fn(model(x_train[idx]), y_train[idx])
+            batch_loss = loss_fn(model(x_train[idx]), y_train[idx])
             optim.zero_grad(set_to_none=True)
-            loss.backward()
+            batch_loss.backward()
             optim.step()
-            total += float(loss.detach()) * len(idx)
+            total += float(batch_loss.detach()) * len(idx)
             seen += len(idx)
-        pred = result.logits(dev_seqs).argmax(axis=1)
-        mcc = float(matthews_corrcoef(y_dev, pred))
+        dev_logits = result.logits(dev_seqs)
+        mcc = float(dev_metric(y_dev, dev_logits) if dev_metric is not None
+                    else matthews_corrcoef(y_dev, dev_logits.argmax(axis=1)))
         row = {"epoch": epoch, "train_loss": total / max(seen, 1), "dev_mcc": mcc,
                "seconds": time.perf_counter() - t0}
         result.history.append(row)

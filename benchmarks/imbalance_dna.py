@@ -1,0 +1,412 @@
+"""Class imbalance on DNA: class weights and focal loss against plain cross-entropy, 5 % positives.
+
+Derived split ("gue/prom_core_all (5% positives)"): the official GUE ``prom_core_all`` train/dev/test
+files (human core promoters, 70 bp, about 50 % positives; registry entry ``gue/prom_core_all``,
+sha256-checked by :func:`serendip.genomics.gue.load_gue`) reduced by
+:func:`serendip.genomics.imbalanced.imbalanced_splits` with ``fraction=0.05``, ``seed=--split-seed``
+(default 0): in each split separately every negative (label 0) is kept and a seeded random sample of
+``round(N_neg * 0.05 / 0.95)`` positives (label 1) is drawn without replacement, original row order
+kept. With seed 0:
+
+=======  ======  =========  =========  ==========
+split    rows    negatives  positives  % positive
+=======  ======  =========  =========  ==========
+train    24,953  23,705     1,248      5.00
+dev       3,096   2,941       155      5.01
+test      3,107   2,952       155      4.99
+=======  ======  =========  =========  ==========
+
+No row moves between splits, so the derived splits share sequences only where the official ones do
+(train/test: 8 distinct sequences after the derivation, of the official 42); they are kept, as in
+``dna_gue.py``. The test split is scored whole.
+
+Arms (``--arms``), all trained by the engine (:func:`serendip.models.train.finetune`, task
+``binary``, positive label ``1``) with the same model, data, seeds, epochs and selection; only the
+``imbalance`` section of the :class:`~serendip.models.config.FineTuneConfig` differs:
+
+* ``ce`` - plain cross-entropy (``imbalance.method = "none"``);
+* ``class_weight`` - cross-entropy weighted by scikit-learn's "balanced" weights ``n / (2 n_k)``
+  computed by the engine on the derived training split (about 0.53 for negatives, 10.0 for positives);
+* ``focal`` - softmax focal loss (Lin et al., ICCV 2017), gamma 2 (the paper's value) and **no alpha**
+  (the engine's default, ``focal_alpha = None``). Chosen so that the arm measures the focusing term
+  alone, apart from the re-weighting the ``class_weight`` arm measures;
+* ``focal-cw`` (optional) - focal loss, gamma 2, with alpha = the same balanced class weights
+  (computed here on the derived training split, given to the engine as ``focal_alpha``);
+* ``oversample`` (optional) - random oversampling of the positives to the negatives' count
+  (``imbalance.method = "oversample"``, seeded by the training seed; an epoch is then ~1.9x longer).
+
+Model: the tiny BERT of ``dna_gue.py`` (128 hidden, 2 layers; overlapping 6-mer tokenizer of
+``serendip pretrain``) from random weights (the folder made by ``dna_gue._scratch_folder``, whose init
+is seeded by the run seed, so every arm of a seed starts from the same weights), full fine-tuning,
+AdamW, peak lr ``dna_gue.FT_LR`` (3e-4), 6 % warm-up then linear decay, batch 32, ``--epochs`` epochs
+(default 3: one epoch of the 24,953 training rows takes about 2 minutes on the 2 shared CPU cores, one
+thread, so 3 arms x 2 seeds x 3 epochs fit in about 35 minutes). Selection: after every epoch the dev split is scored and the epoch with the best **dev
+PR-AUC** (average precision of the positive class; threshold-free, so it favours no arm's calibration)
+is kept; early stopping after 2 epochs without improvement. The same for every arm.
+
+Second model (``--models cnn``): the small CNN of :mod:`serendip.genomics.cnn` (``dna_gue.py``
+method (b)), trained on the same derived split with the same arms: plain cross-entropy; cross-entropy
+with the same balanced weights (:func:`serendip.models.imbalance.class_weights`); softmax focal loss,
+gamma 2, no alpha (:class:`serendip.models.imbalance.FocalLoss`); ``focal-cw``; ``oversample``
+(:func:`serendip.models.imbalance.resample`). AdamW lr 1e-3, batch 64, at most ``--cnn-epochs``
+epochs, best epoch by dev PR-AUC, patience 4. It trains in about a minute, so more seeds fit; its
+rows are named ``cnn-3conv <arm> (select dev PR-AUC)``.
+
+Baseline (run in the same script; every row's ``baseline`` is the plain one's value of the same
+metric): overlapping 6-mer counts (4,096 features) + TF-IDF + L2 logistic regression, as ``dna_gue``
+(a), without and with ``class_weight="balanced"``; C chosen from ``dna_gue.C_GRID`` by dev PR-AUC (the
+same criterion as the transformers). Deterministic (lbfgs), so it is run once (seed 0).
+
+Metrics on the derived test split, from the predicted labels (argmax of the two logits, i.e. positive
+probability > 0.5) and positive-class scores with scikit-learn: ``recall_pos``, ``precision_pos``,
+``f1_pos`` (class 1; precision 0 when nothing is predicted positive), ``pr_auc``
+(``average_precision_score``), ``roc_auc``, ``mcc``; for the transformers they are checked against the
+engine's own test metrics. Rows per seed (method name ends ``[seed s]``) and the mean over seeds
+(``[mean of seeds ...]``, ``seed`` null); also dev PR-AUC of the selected epoch, selected epoch and
+training wall time. No published figure exists for this derived split (``anchor`` null).
+
+Recorded run (2124 s, 2 CPU cores shared with another benchmark)::
+
+    SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/imbalance_dna.py \\
+        --seeds 0,1 --epochs 3 --arms ce,class_weight,focal --threads 1
+
+Usage::
+
+    SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/imbalance_dna.py \\
+        [--seeds 0,1] [--epochs 3] [--arms ce,class_weight,focal] [--subset N] [--threads 1] \\
+        [--workdir DIR] [--no-write]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rows
+import dna_gue
+
+from serendip.genomics.gue import GueSplits, load_gue
+from serendip.genomics.imbalanced import imbalanced_splits
+from serendip.genomics.kmers import kmer_counts
+
+BENCH = "imbalance_dna"
+TASK = "prom_core_all"
+FRACTION = 0.05
+DATASET = "gue/prom_core_all (5% positives)"
+#: arm name -> the engine's ``imbalance`` section ("focal-cw" gets its alpha filled in at run time)
+ARMS: dict[str, dict[str, Any]] = {
+    "ce": {"method": "none"},
+    "class_weight": {"method": "class_weight"},
+    "focal": {"method": "focal", "focal_gamma": 2.0},
+    "focal-cw": {"method": "focal", "focal_gamma": 2.0, "focal_alpha": "balanced"},
+    "oversample": {"method": "oversample"},
+}
+DEFAULT_ARMS = ("ce", "class_weight", "focal")
+SELECTION = "pr_auc"
+PATIENCE = 2
+METRICS = ("recall_pos", "precision_pos", "f1_pos", "pr_auc", "roc_auc", "mcc")
+BASELINE = "kmer6-tfidf-logreg"
+
+
+def derived_splits(split_seed: int = 0) -> tuple[GueSplits, Any]:
+    """The official prom_core_all splits reduced to 5 % positives (see the module docstring)."""
+    official = load_gue(TASK)
+    splits, report = imbalanced_splits(official, FRACTION, split_seed)
+    from serendip.genomics.gue import split_report
+
+    return GueSplits(TASK, splits, split_report(splits)), report
+
+
+def scores(y: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """Positive-class metrics of int labels ``y``, ``pred`` (shape (n,), 0/1) and float positive-class
+    scores ``score`` (shape (n,)); see the module docstring."""
+    from sklearn.metrics import (
+        average_precision_score,
+        f1_score,
+        matthews_corrcoef,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    return {"recall_pos": recall_score(y, pred, pos_label=1, zero_division=0),
+            "precision_pos": precision_score(y, pred, pos_label=1, zero_division=0),
+            "f1_pos": f1_score(y, pred, pos_label=1, zero_division=0),
+            "pr_auc": average_precision_score(y, score), "roc_auc": roc_auc_score(y, score),
+            "mcc": matthews_corrcoef(y, pred)}
+
+
+def _labels(exs) -> np.ndarray:
+    return np.fromiter((int(e.label) for e in exs), dtype=np.int64, count=len(exs))
+
+
+def logreg(splits: GueSplits, balanced: bool) -> dict[str, Any]:
+    """6-mer TF-IDF + logistic regression; C by dev PR-AUC. Returns test scores, chosen C, wall s."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+
+    t = time.perf_counter()
+    X = {s: kmer_counts([e.text for e in splits[s]], 6) for s in ("train", "dev", "test")}
+    y = {s: _labels(splits[s]) for s in X}
+    tfidf = TfidfTransformer().fit(X["train"])
+    Z = {s: tfidf.transform(m) for s, m in X.items()}
+    best = None
+    for C in dna_gue.C_GRID:
+        clf = LogisticRegression(C=C, max_iter=5000, random_state=0,
+                                 class_weight="balanced" if balanced else None).fit(Z["train"], y["train"])
+        ap = average_precision_score(y["dev"], clf.predict_proba(Z["dev"])[:, 1])
+        print(f"    C={C:<5} dev PR-AUC {ap:.4f}", flush=True)
+        if best is None or ap > best[0]:
+            best = (ap, C, clf)
+    ap, C, clf = best
+    test = scores(y["test"], clf.predict(Z["test"]), clf.predict_proba(Z["test"])[:, 1])
+    return {"test": test, "dev_pr_auc": ap, "C": C, "wall_s": time.perf_counter() - t}
+
+
+def _imbalance_section(arm: str, splits: GueSplits) -> dict[str, Any]:
+    sec = dict(ARMS[arm])
+    if sec.get("focal_alpha") == "balanced":
+        from serendip.models.imbalance import class_weights
+
+        # label-space order of the binary task with positive label "1": ["0", "1"]
+        sec["focal_alpha"] = [float(w) for w in class_weights([e.label for e in splits["train"]], ["0", "1"])]
+    return sec
+
+
+def transformer(splits: GueSplits, arm: str, seed: int, epochs: int, opts: dna_gue.Options,
+                data_dir: Path) -> dict[str, Any]:
+    """Fine-tune the scratch tiny BERT with the arm's imbalance setting; test scores and run facts."""
+    from serendip.models.config import FineTuneConfig
+    from serendip.models.train import ModelBundle, finetune, model_outputs
+
+    backbone = dna_gue._scratch_folder(opts, seed)
+    cfg = FineTuneConfig.model_validate({
+        "data": {"train": str(data_dir / "train.csv"), "dev": str(data_dir / "dev.csv"),
+                 "test": str(data_dir / "test.csv")},
+        "task": {"name": "binary", "params": {"positive_label": "1"}}, "backbone": str(backbone),
+        "imbalance": _imbalance_section(arm, splits),
+        "training": {"epochs": epochs, "batch_size": dna_gue.FT_BATCH, "lr": dna_gue.FT_LR,
+                     "warmup_ratio": 0.06, "max_length": dna_gue._max_positions(opts), "seed": seed,
+                     "device": opts.device,
+                     "early_stopping": {"metric": SELECTION, "mode": "max", "patience": PATIENCE}},
+        "output": {"run_dir": str(opts.workdir / "runs"), "name": f"{TASK}-5pct-{arm}-seed{seed}",
+                   "plots": False, "save_model": False}})
+    t0 = time.perf_counter()
+    last = {"t": t0}
+
+    def progress(step: int, total: int, info: dict[str, Any]) -> None:
+        if "dev" in info:
+            d = info["dev"]
+            now = time.perf_counter()
+            print(f"      epoch {info['epoch']}: step {step}/{total}, {now - last['t']:.0f} s; dev "
+                  f"PR-AUC {d['pr_auc']:.4f} recall(1) {d['per_class']['1']['recall']:.4f} "
+                  f"MCC {d['mcc']:.4f}", flush=True)
+            last["t"] = now
+
+    run = finetune(cfg, progress=progress)
+    wall = time.perf_counter() - t0
+    test_exs = run.splits.test
+    if [e.text for e in test_exs] != [e.text for e in splits["test"]]:
+        raise RuntimeError("the engine read a different test split; scores would not be on the derived split")
+    bundle = ModelBundle(run.model, run.tokenizer, run.task, run.label_space, run.max_length,
+                         device=str(next(run.model.parameters()).device))
+    logits = model_outputs(bundle, test_exs, batch_size=128)
+    pred = run.task.predict(logits, run.label_space)
+    pos = list(run.label_space.classes).index("1")
+    y_pred = np.asarray([int(lab) for lab in pred.labels])
+    test = scores(_labels(splits["test"]), y_pred, np.asarray(pred.scores)[:, pos])
+    eng = run.metrics["test"]
+    for mine, theirs in (("recall_pos", eng["per_class"]["1"]["recall"]),
+                         ("precision_pos", eng["per_class"]["1"]["precision"]),
+                         ("pr_auc", eng["pr_auc"]), ("roc_auc", eng["roc_auc"]), ("mcc", eng["mcc"])):
+        if abs(test[mine] - theirs) > 1e-6:
+            print(f"      WARNING: {mine} {test[mine]:.6f} here, {theirs:.6f} in the engine's test metrics")
+    sel = run.metrics["selection"]
+    return {"test": test, "dev_pr_auc": sel["best_value"], "best_epoch": sel["best_epoch"],
+            "epochs_run": sel["epochs_run"], "wall_s": wall, "loss": run.metrics["loss"],
+            "train_rows": run.metrics["sizes"]["train"]}
+
+
+def _softmax_pos(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True))[:, 1]
+
+
+def cnn_loss(arm: str, train_labels: list[int]) -> Any:
+    """The CNN's loss for an arm, from :mod:`serendip.models.imbalance` (None: plain cross-entropy)."""
+    import torch
+
+    from serendip.models.imbalance import FocalLoss, class_weights
+
+    if arm in ("ce", "oversample"):
+        return None
+    weights = class_weights(train_labels, [0, 1])
+    if arm == "class_weight":
+        return torch.nn.CrossEntropyLoss(weight=torch.as_tensor(weights, dtype=torch.float32))
+    if arm == "focal":
+        return FocalLoss(2.0)
+    if arm == "focal-cw":
+        return FocalLoss(2.0, [float(w) for w in weights])
+    raise ValueError(f"unknown arm {arm!r}")
+
+
+def cnn(splits: GueSplits, arm: str, seed: int, epochs: int) -> dict[str, Any]:
+    """The small CNN of :mod:`serendip.genomics.cnn` with the arm's loss (or oversampling with the
+    engine's :func:`serendip.models.imbalance.resample`), best epoch by dev PR-AUC."""
+    from sklearn.metrics import average_precision_score
+
+    from serendip.genomics.cnn import train_cnn
+    from serendip.models.imbalance import resample
+
+    train = list(splits["train"])
+    if arm == "oversample":
+        train, _ = resample(train, "oversample", seed=seed)
+    y_train = [int(e.label) for e in train]
+    t0 = time.perf_counter()
+    model = train_cnn(([e.text for e in train], y_train),
+                      ([e.text for e in splits["dev"]], _labels(splits["dev"]).tolist()), seed=seed,
+                      epochs=epochs, batch_size=dna_gue.CNN_BATCH, lr=dna_gue.CNN_LR,
+                      patience=dna_gue.CNN_PATIENCE, loss=cnn_loss(arm, y_train),
+                      dev_metric=lambda y, logits: average_precision_score(y, _softmax_pos(logits)))
+    wall = time.perf_counter() - t0
+    logits = model.logits([e.text for e in splits["test"]])
+    test = scores(_labels(splits["test"]), logits.argmax(axis=1), _softmax_pos(logits))
+    return {"test": test, "dev_pr_auc": model.best_dev_mcc, "best_epoch": model.best_epoch,
+            "epochs_run": len(model.history), "wall_s": wall, "loss": arm, "train_rows": len(train)}
+
+
+def subset_train(splits: GueSplits, n: int | None, seed: int) -> GueSplits:
+    """Smoke runs: ``n`` training rows drawn (seeded, order kept; ~5 % positives in expectation);
+    dev and test whole."""
+    return dna_gue.subset_splits(splits, n, seed)
+
+
+def _names(value: str, allowed) -> list[str]:
+    out = [p.strip() for p in value.split(",") if p.strip()]
+    bad = [p for p in out if p not in allowed]
+    if bad:
+        raise SystemExit(f"unknown {bad[0]!r}; choose from {', '.join(allowed)}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0,1", help="training seeds, comma-separated")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated of {', '.join(ARMS)}")
+    ap.add_argument("--models", default="bert", help="comma-separated of bert (the engine's tiny BERT), "
+                    "cnn (the small CNN, same losses)")
+    ap.add_argument("--cnn-epochs", type=int, default=30, help="at most this many CNN epochs")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the k-mer logistic regressions")
+    ap.add_argument("--split-seed", type=int, default=0, help="seed of the positive sample")
+    ap.add_argument("--subset", type=int, default=None, help="train on N sampled derived training rows (smoke)")
+    ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    arms = _names(args.arms, ARMS)
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="imbalance_dna-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    opts = dna_gue.Options(workdir=workdir, model_size="tiny", subset=args.subset, device=args.device)
+    print(f"work folder {workdir}")
+
+    t_all = time.perf_counter()
+    splits, report = derived_splits(args.split_seed)
+    print(f"derived split (seed {args.split_seed}): {report}")
+    print(f"  overlap: {splits.report}")
+    splits = subset_train(splits, args.subset, args.split_seed)
+    sub = f", subset {args.subset}" if args.subset else ""
+    if args.subset:
+        n1 = int(_labels(splits["train"]).sum())
+        print(f"  SUBSET: training on {len(splits['train'])} rows ({n1} positive); dev/test whole")
+    data_dir = workdir / f"data-{TASK}-5pct-s{args.split_seed}{'-subset' + str(args.subset) if args.subset else ''}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for s in ("train", "dev", "test"):
+        dna_gue._write_csv(data_dir / f"{s}.csv", splits[s])
+    n = {s: len(splits[s]) for s in ("train", "dev", "test")}
+
+    rows: list[dict] = []
+    table: list[tuple[str, str, dict[str, float]]] = []
+    base: dict[str, float] | None = None
+
+    base_name = BASELINE + (f" ({sub[2:]})" if sub else "")
+
+    def add(method: str, seed: Any, test: dict[str, float], wall: float | None, extra: dict[str, float]):
+        for m in METRICS:
+            bl = None if base is None or method == base_name else (base_name, base[m])
+            rows.append(_rows.row(BENCH, DATASET, "test", n["test"], method, m, test[m], baseline=bl,
+                                  seed=seed, wall_s=wall))
+        for k, v in extra.items():
+            split = "dev" if k.startswith(("dev_", "selected_")) else "train"
+            rows.append(_rows.row(BENCH, DATASET, split, n[split], method, k, v, seed=seed))
+
+    if not args.no_baseline:
+        for balanced in (False, True):
+            name = BASELINE + (' class_weight="balanced"' if balanced else "") + (f" ({sub[2:]})" if sub else "")
+            print(f"  {name}", flush=True)
+            res = logreg(splits, balanced)
+            if not balanced:
+                base = res["test"]
+            t = res["test"]
+            print("    test " + "  ".join(f"{m} {t[m]:.4f}" for m in METRICS) + f"  (C={res['C']}, "
+                  f"{res['wall_s']:.0f} s)", flush=True)
+            table.append((name, "0", t))
+            add(name, 0, t, res["wall_s"], {"dev_pr_auc": res["dev_pr_auc"], "selected_C": res["C"]})
+
+    models = _names(args.models, ("bert", "cnn"))
+    per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
+    labels = {("bert", arm): f"tiny-bert-scratch {arm} ({args.epochs} ep, select dev PR-AUC{sub})"
+              for arm in arms}
+    labels.update({("cnn", arm): f"cnn-3conv {arm} (select dev PR-AUC{sub})" for arm in arms})
+    runs = [(model, arm) for model in models for arm in arms]
+    for seed in seeds:  # seed-major: every arm of seed 0 before seed 1
+        for model, arm in runs:
+            label = labels[model, arm]
+            print(f"  {label} seed {seed}", flush=True)
+            res = (transformer(splits, arm, seed, args.epochs, opts, data_dir) if model == "bert"
+                   else cnn(splits, arm, seed, args.cnn_epochs))
+            t = res["test"]
+            print("    test " + "  ".join(f"{m} {t[m]:.4f}" for m in METRICS) +
+                  f"  (best epoch {res['best_epoch']} of {res['epochs_run']}, dev PR-AUC "
+                  f"{res['dev_pr_auc']:.4f}, {res['wall_s']:.0f} s, {res['train_rows']} training rows; "
+                  f"loss {res['loss']})", flush=True)
+            per_arm.setdefault((model, arm), []).append(t)
+            table.append((label, str(seed), t))
+            add(f"{label} [seed {seed}]", seed, t, res["wall_s"],
+                {"dev_pr_auc": res["dev_pr_auc"], "selected_best_epoch": res["best_epoch"] or 0,
+                 "selected_epochs_run": res["epochs_run"], "finetune_wall_s": res["wall_s"]})
+    if len(seeds) > 1:
+        for key in runs:
+            mean = {m: float(np.mean([r[m] for r in per_arm[key]])) for m in METRICS}
+            table.append((labels[key], "mean", mean))
+            add(f"{labels[key]} [mean of seeds {','.join(map(str, seeds))}]", None, mean, None, {})
+
+    wall_all = time.perf_counter() - t_all
+    print(f"\nderived test split: {n['test']} rows, {int(_labels(splits['test']).sum())} positive")
+    print("| method | seed | " + " | ".join(METRICS) + " |")
+    print("|---|---|" + "---|" * len(METRICS))
+    for name, seed, t in table:
+        print(f"| {name} | {seed} | " + " | ".join(f"{t[m]:.4f}" for m in METRICS) + " |")
+    print(f"total {wall_all:.0f} s, peak RSS {_rows.peak_rss_mb():.0f} MB")
+    if not args.no_write:
+        _rows.write(BENCH, rows, wall_s=wall_all)
+
+
+if __name__ == "__main__":
+    main()
