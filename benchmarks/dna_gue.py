@@ -34,7 +34,10 @@ Budgets: ``--pretrain-minutes`` and ``--finetune-minutes`` are turned into a num
 steps and of fine-tuning epochs by a short timing probe (a few optimisation steps of the same model
 on random tokens of the same shape; the engines take step/epoch counts, not wall-clock limits). Data
 reading and tokenisation are outside the budget (``--pretrain-steps`` and ``--finetune-epochs`` fix the
-counts instead, for runs on a shared or different machine; the names then give steps and epochs); the measured wall times are reported as rows
+counts instead, for runs on a shared or different machine; the names then give steps and epochs; a
+pre-trained model already in ``--workdir`` with the same config and input sha256s is reused, its
+recorded wall time reported); ``--rc-tta`` scores (c)-(e) with test-time reverse-complement averaging
+(the engine's ``test_time`` augmentation; dev selection included); the measured wall times are reported as rows
 (``pretrain_wall_s``, ``finetune_wall_s``). ``--subset N`` trains every method on a seeded sample of N
 training sequences (dev and test stay whole); method names then say so, as they always say the model
 size and budgets (e.g. ``transformer-scratch (tiny, ft 5 min, subset 5000)``), so a smoke run is never
@@ -122,6 +125,7 @@ class Options:
     pretrain_minutes: float = 60.0
     finetune_minutes: float = 60.0
     pretrain_steps: int | None = None  # fixed step count instead of the probed budget
+    rc_tta: bool = False  # average logits over each dev/test sequence and its reverse complement
     finetune_epochs: int | None = None  # fixed epoch count instead of the probed budget
     subset: int | None = None
     cnn_epochs: int = 30
@@ -284,19 +288,46 @@ def _pretrain(opts: Options, name: str, data: dict[str, Any], tokens: int, seed:
         "training": {"max_steps": steps, "batch_size": PT_BATCH, "eval_every": max(100, steps // 5),
                      "seed": seed, "device": opts.device},
         "output": {"dir": str(out), "overwrite": True}})
-    t = time.perf_counter()
-    res = pretrain(cfg, log=lambda m: print(f"      {m}", flush=True))
-    wall = time.perf_counter() - t
-    info = {"pretrain_wall_s": wall, "pretrain_steps": res.steps, "pretrain_probe_s_per_step": sec,
-            "pretrain_s_per_step": 1.0 / res.steps_per_s if res.steps_per_s else float("nan"),
-            "pretrain_heldout_perplexity": res.heldout.get("perplexity", float("nan")),
-            "pretrain_heldout_accuracy": res.heldout.get("accuracy", float("nan")),
-            "pretrain_unigram_perplexity": res.baseline.get("perplexity", float("nan"))}
-    print(f"    pre-trained in {wall:.0f} s ({res.steps} steps, {res.steps_per_s:.2f} steps/s); held-out "
+    done = _finished_pretrain(out, cfg)
+    if done is not None:
+        print(f"    reusing {out}: same config and inputs, pre-trained {done['wall_s']:.0f} s on "
+              f"{done['date']}", flush=True)
+        wall, steps, steps_per_s = done["wall_s"], done["steps"], done["throughput"]["steps_per_s"]
+        heldout, baseline = done.get("heldout") or {}, done.get("baseline") or {}
+    else:
+        t = time.perf_counter()
+        res = pretrain(cfg, log=lambda m: print(f"      {m}", flush=True))
+        wall = time.perf_counter() - t
+        steps, steps_per_s, heldout, baseline = res.steps, res.steps_per_s, res.heldout, res.baseline
+    info = {"pretrain_wall_s": wall, "pretrain_steps": steps, "pretrain_probe_s_per_step": sec,
+            "pretrain_s_per_step": 1.0 / steps_per_s if steps_per_s else float("nan"),
+            "pretrain_heldout_perplexity": heldout.get("perplexity", float("nan")),
+            "pretrain_heldout_accuracy": heldout.get("accuracy", float("nan")),
+            "pretrain_unigram_perplexity": baseline.get("perplexity", float("nan"))}
+    print(f"    pre-trained in {wall:.0f} s ({steps} steps, {steps_per_s:.2f} steps/s); held-out "
           f"perplexity {info['pretrain_heldout_perplexity']:.1f} (unigram "
           f"{info['pretrain_unigram_perplexity']:.1f})", flush=True)
     opts.cache[name] = (out, info)
     return out, info
+
+
+def _finished_pretrain(out: Path, cfg: Any) -> dict[str, Any] | None:
+    """The ``pretrain_report.json`` of a finished pre-training in ``out`` made with the same config
+    and the same input bytes (sha256), else None (then it is trained again)."""
+    import hashlib
+    import json
+
+    report_path = out / "pretrain_report.json"
+    if not (report_path.exists() and (out / "config.json").exists()):
+        return None
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    if report.get("config") != cfg.to_dict():
+        return None
+    for item in report.get("inputs") or []:
+        path = Path(item["path"])
+        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != item["sha256"]:
+            return None
+    return report
 
 
 def _write_csv(path: Path, exs) -> None:
@@ -334,6 +365,8 @@ def _finetune(splits: GueSplits, seed: int, opts: Options, backbone: Path, tag: 
         "data": {"train": str(data_dir / "train.csv"), "dev": str(data_dir / "dev.csv"),
                  "test": str(data_dir / "test.csv")},
         "task": "binary", "backbone": str(backbone),
+        "augmentations": ([{"name": "reverse_complement", "train": False, "test_time": True}]
+                          if opts.rc_tta else []),
         "training": {"epochs": epochs, "batch_size": FT_BATCH, "lr": FT_LR, "warmup_ratio": 0.06,
                      "max_length": _max_positions(opts), "seed": seed, "device": opts.device,
                      "early_stopping": {"patience": FT_PATIENCE}},
@@ -347,8 +380,11 @@ def _finetune(splits: GueSplits, seed: int, opts: Options, backbone: Path, tag: 
         if got != [e.text for e in splits[s]]:
             raise RuntimeError(f"fine-tuning read a different {s} split ({len(got)} rows, expected "
                                f"{len(splits[s])}); scores would not be on the official split")
+    from serendip.models.augment import build_views, test_time_specs
+
     bundle = ModelBundle(run.model, run.tokenizer, run.task, run.label_space, run.max_length,
-                         device=str(next(run.model.parameters()).device))
+                         device=str(next(run.model.parameters()).device),
+                         views=build_views(test_time_specs(cfg.augmentations)))
     pred = {}
     for s in ("dev", "test"):
         outputs = model_outputs(bundle, getattr(run.splits, s), batch_size=128)
@@ -418,7 +454,8 @@ def method_label(name: str, opts: Options) -> str:
         ft_budget = (f"{opts.finetune_epochs} epochs" if opts.finetune_epochs
                      else f"{opts.finetune_minutes:g} min")
         pt = "" if name == "transformer-scratch" else f", pt {pt_budget}"
-        return f"{name} ({opts.model_size}{pt}, ft {ft_budget}{sub})"
+        tta = ", rc test-time avg" if opts.rc_tta else ""
+        return f"{name} ({opts.model_size}{pt}, ft {ft_budget}{tta}{sub})"
     return f"{name} ({sub[2:]})" if sub else name
 
 
@@ -465,6 +502,8 @@ def main() -> None:
     ap.add_argument("--finetune-epochs", type=int, default=None,
                     help="fixed fine-tuning epochs (instead of --finetune-minutes' probed count)")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    ap.add_argument("--rc-tta", action="store_true",
+                    help="(c)-(e): average logits over each dev/test sequence and its reverse complement")
     ap.add_argument("--model-size", default="tiny", choices=("tiny", "small", "base"))
     ap.add_argument("--window", type=int, default=120, help="pre-training window, bp")
     ap.add_argument("--cnn-epochs", type=int, default=30)
@@ -480,7 +519,8 @@ def main() -> None:
     opts = Options(workdir=workdir, model_size=args.model_size, window=args.window,
                    pretrain_minutes=args.pretrain_minutes, finetune_minutes=args.finetune_minutes,
                    subset=args.subset, cnn_epochs=args.cnn_epochs, device=args.device,
-                   pretrain_steps=args.pretrain_steps, finetune_epochs=args.finetune_epochs)
+                   pretrain_steps=args.pretrain_steps, finetune_epochs=args.finetune_epochs,
+                   rc_tta=args.rc_tta)
     if args.threads:
         import torch
 
