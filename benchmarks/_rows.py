@@ -1,8 +1,8 @@
 """Benchmark rows in the format of ../shared/DESIGN.md, shared by every script in benchmarks/.
 
 ``row(...)`` builds one row; ``write(script, rows)`` merges the rows into
-``benchmarks/results/<script>.json`` (a row replaces the stored row with the same dataset, split, method and
-metric; rows of other datasets or methods are kept, so a run on one task does not erase another task's
+``benchmarks/results/<script>.json`` (a run's rows replace the stored rows with the same dataset, split,
+method, metric, seed and n; other rows are kept, so a run on one task does not erase another task's
 figures) and appends the rows as a table to ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
@@ -51,28 +51,36 @@ def row(benchmark: str, dataset: str, split: str, n: int, method: str, metric: s
 
 
 def row_key(r: dict) -> tuple:
-    """The identity of a row in results/<script>.json: (dataset, split, method, metric)."""
-    return (r["dataset"], r["split"], r["method"], r["metric"])
+    """The identity of a row in results/<script>.json: (dataset, split, method, metric, seed, n)."""
+    return (r["dataset"], r["split"], r["method"], r["metric"], r.get("seed"), r.get("n"))
 
 
 def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
-    """``old`` with every row whose :func:`row_key` is in ``new`` replaced, then the other new rows
-    appended (order of first appearance kept)."""
-    fresh = {row_key(r): r for r in new}
-    out = [fresh.pop(row_key(r), r) for r in old]
-    return out + [r for r in new if row_key(r) in fresh]
+    """``old`` without the rows whose :func:`row_key` occurs in ``new``, then every row of ``new``
+    (a run's rows replace all stored rows with the same keys, and none of its rows is dropped)."""
+    fresh = {row_key(r) for r in new}
+    return [r for r in old if row_key(r) not in fresh] + list(new)
 
 
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
     """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md.
 
-    Raises ValueError when the stored JSON is not a list of rows (it is never overwritten then)."""
+    Raises ValueError when ``rows`` is empty or the stored JSON is not a list of rows (nothing is
+    written then). The JSON is replaced atomically (written to a temporary file, then renamed)."""
+    if not rows:
+        raise ValueError(f"{script}: no result rows to write (nothing was run)")
     (HERE / "results").mkdir(exist_ok=True)
     path = HERE / "results" / f"{script}.json"
-    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    if not isinstance(old, list):
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); not overwriting it") from None
+    if not isinstance(old, list) or not all(isinstance(r, dict) and {"dataset", "split", "method",
+                                                                     "metric"} <= set(r) for r in old):
         raise ValueError(f"{path}: expected a JSON list of benchmark rows; not overwriting it")
-    path.write_text(json.dumps(merge_rows(old, rows), indent=2) + "\n", encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(merge_rows(old, rows), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
     md = HERE / "RESULTS.md"
     if not md.exists():
         md.write_text("# Benchmark results\n\nRows are appended by the scripts in this folder; "
@@ -88,3 +96,30 @@ def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
                      f"{r['value']} | {r['seed']} | {b} | {a} | {r['wall_s']} | {r['peak_rss_mb']} |")
     with md.open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--subset 0`` would otherwise mean "everything")."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated integers (e.g. seeds ``0,1,2``), at least one."""
+    import argparse
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values

@@ -494,14 +494,14 @@ def main() -> None:
                     help="letters a-e or names, comma- or space-separated: " +
                          ", ".join(f"{k}={v}" for k, v in LETTERS.items()))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--subset", type=int, default=None, help="train on N sampled training sequences (smoke)")
+    ap.add_argument("--subset", type=_rows.positive_int, default=None, help="train on N sampled training sequences (smoke)")
     ap.add_argument("--pretrain-minutes", type=float, default=60.0)
     ap.add_argument("--finetune-minutes", type=float, default=60.0)
     ap.add_argument("--pretrain-steps", type=int, default=None,
                     help="fixed pre-training steps (instead of --pretrain-minutes' probed count)")
     ap.add_argument("--finetune-epochs", type=int, default=None,
                     help="fixed fine-tuning epochs (instead of --finetune-minutes' probed count)")
-    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    ap.add_argument("--threads", type=_rows.positive_int, default=None, help="torch intra-op threads")
     ap.add_argument("--rc-tta", action="store_true",
                     help="(c)-(e): average logits over each dev/test sequence and its reverse complement")
     ap.add_argument("--model-size", default="tiny", choices=("tiny", "small", "base"))

@@ -132,10 +132,11 @@ def run_task(task: str, seeds: list[int], epochs: int, subset: int | None) -> li
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", default=",".join(TASKS))
-    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2], help="comma-separated")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--subset", type=int, default=None, help="train on N sampled sequences (smoke)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads")
+    ap.add_argument("--subset", type=_rows.positive_int, default=None,
+                    help="train on N sampled sequences (smoke)")
+    ap.add_argument("--threads", type=_rows.positive_int, default=None, help="torch threads")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     if args.threads:
@@ -143,11 +144,13 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     load_domains()
-    tasks = [t for t in args.tasks.split(",") if t]
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = set(tasks) - set(TASKS)
+    if not tasks:
+        raise SystemExit(f"no task given; choose from {', '.join(TASKS)}")
     if unknown:
         raise SystemExit(f"unknown task(s) {sorted(unknown)}; choose from {', '.join(TASKS)}")
-    seeds = [int(s) for s in args.seeds.split(",") if s]
+    seeds = args.seeds
     t0 = time.perf_counter()
     rows = []
     for task in tasks:

@@ -299,7 +299,7 @@ def _names(value: str, allowed) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="0,1", help="training seeds, comma-separated")
+    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1], help="training seeds, comma-separated")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated of {', '.join(ARMS)}")
     ap.add_argument("--models", default="bert", help="comma-separated of bert (the engine's tiny BERT), "
@@ -307,14 +307,15 @@ def main() -> None:
     ap.add_argument("--cnn-epochs", type=int, default=30, help="at most this many CNN epochs")
     ap.add_argument("--no-baseline", action="store_true", help="skip the k-mer logistic regressions")
     ap.add_argument("--split-seed", type=int, default=0, help="seed of the positive sample")
-    ap.add_argument("--subset", type=int, default=None, help="train on N sampled derived training rows (smoke)")
-    ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads")
+    ap.add_argument("--subset", type=_rows.positive_int, default=None, help="train on N sampled derived training rows (smoke)")
+    ap.add_argument("--threads", type=_rows.positive_int, default=1, help="torch / BLAS threads")
     ap.add_argument("--device", default=None)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
     args = ap.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    seeds = args.seeds
     arms = _names(args.arms, ARMS)
+    models = _names(args.models, ("bert", "cnn"))
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -369,7 +370,6 @@ def main() -> None:
             table.append((name, "0", t))
             add(name, 0, t, res["wall_s"], {"dev_pr_auc": res["dev_pr_auc"], "selected_C": res["C"]})
 
-    models = _names(args.models, ("bert", "cnn"))
     per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
     labels = {("bert", arm): f"tiny-bert-scratch {arm} ({args.epochs} ep, select dev PR-AUC{sub})"
               for arm in arms}

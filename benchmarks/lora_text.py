@@ -455,13 +455,13 @@ def select(args, splits: Splits, data_dir: Path, workdir: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2], help="comma-separated training seeds")
     ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    ap.add_argument("--subset", type=int, default=None, help="N training and N test pairs (smoke run)")
+    ap.add_argument("--subset", type=_rows.positive_int, default=None, help="N training and N test pairs (smoke run)")
     ap.add_argument("--workdir", type=Path, default=None, help="JSONL files and run folders "
                     "(default: a new temporary folder)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
-    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ap.add_argument("--threads", type=_rows.positive_int, default=1, help="torch intra-op threads")
     ap.add_argument("--split-seed", type=int, default=0, help="seed of the engine dev split")
     ap.add_argument("--arms", default="baseline,full,lora", help="comma-separated: baseline,full,lora")
     ap.add_argument("--full-lr", type=float, default=FULL_LR)
@@ -481,7 +481,14 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    seeds = args.seeds
+    arm_names = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = [a for a in arm_names if a not in ("baseline", "full", "lora")]
+    if unknown or not arm_names:
+        what = f"unknown {unknown[0]!r}" if unknown else "none given"
+        raise SystemExit(f"--arms: {what}; choose from baseline, full, lora (lora2 comes with "
+                         f"--lora2-lr)")
+    args.arms = ",".join(arm_names)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lora_text-"))
     repo = Path(__file__).resolve().parents[1]
     if workdir.resolve().is_relative_to(repo):

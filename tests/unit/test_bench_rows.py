@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import _rows  # noqa: E402
 
 
-def _r(dataset, method, metric, value):
-    return _rows.row("b", dataset, "test", 10, method, metric, value)
+def _r(dataset, method, metric, value, seed=0, n=10):
+    return _rows.row("b", dataset, "test", n, method, metric, value, seed=seed)
 
 
 def test_merge_replaces_same_key_and_keeps_the_rest():
@@ -21,7 +21,18 @@ def test_merge_replaces_same_key_and_keeps_the_rest():
     new = [_r("gue/a", "m2", "mcc", 0.9), _r("gue/c", "m1", "mcc", 0.5)]
     out = _rows.merge_rows(old, new)
     assert [(r["dataset"], r["method"], r["value"]) for r in out] == [
-        ("gue/a", "m1", 0.1), ("gue/a", "m2", 0.9), ("gue/b", "m1", 0.3), ("gue/c", "m1", 0.5)]
+        ("gue/a", "m1", 0.1), ("gue/b", "m1", 0.3), ("gue/a", "m2", 0.9), ("gue/c", "m1", 0.5)]
+
+
+def test_rows_differing_by_seed_or_n_are_all_kept_and_rerun_replaces_them():
+    run1 = [_r("d", "m", "mcc", 0.1, seed=0), _r("d", "m", "mcc", 0.2, seed=1),
+            _r("d", "m", "rps", 5.0, n=604), _r("d", "m", "rps", 6.0, n=9664)]
+    stored = _rows.merge_rows([], run1)
+    assert len(stored) == 4
+    run2 = [_r("d", "m", "mcc", 0.3, seed=0), _r("d", "m", "mcc", 0.4, seed=1)]
+    again = _rows.merge_rows(stored, run2)
+    assert sorted((r["metric"], r["seed"], r["n"], r["value"]) for r in again) == [
+        ("mcc", 0, 10, 0.3), ("mcc", 1, 10, 0.4), ("rps", 0, 604, 5.0), ("rps", 0, 9664, 6.0)]
 
 
 def test_write_merges_into_the_json_and_appends_to_results_md(tmp_path, monkeypatch):
@@ -31,7 +42,21 @@ def test_write_merges_into_the_json_and_appends_to_results_md(tmp_path, monkeypa
     rows = json.loads((tmp_path / "results" / "s.json").read_text())
     assert [r["dataset"] for r in rows] == ["gue/a", "gue/b"]
     assert (tmp_path / "RESULTS.md").read_text().count("## s —") == 2
-    (tmp_path / "results" / "s.json").write_text('{"not": "rows"}')
-    with pytest.raises(ValueError, match="not overwriting"):
-        _rows.write("s", [_r("gue/c", "m1", "mcc", 0.3)])
-    assert json.loads((tmp_path / "results" / "s.json").read_text()) == {"not": "rows"}
+    for bad in ('{"not": "rows"}', "[1, 2]", "{broken"):
+        (tmp_path / "results" / "s.json").write_text(bad)
+        with pytest.raises(ValueError, match="not overwriting"):
+            _rows.write("s", [_r("gue/c", "m1", "mcc", 0.3)])
+        assert (tmp_path / "results" / "s.json").read_text() == bad
+    with pytest.raises(ValueError, match="no result rows"):
+        _rows.write("s", [])
+
+
+def test_argument_types():
+    import argparse
+
+    assert _rows.int_list("0, 1,2") == [0, 1, 2]
+    assert _rows.positive_int("3") == 3
+    for fn, bad in ((_rows.int_list, "a,b"), (_rows.int_list, ""), (_rows.positive_int, "0"),
+                    (_rows.positive_int, "-5"), (_rows.positive_int, "x")):
+        with pytest.raises(argparse.ArgumentTypeError):
+            fn(bad)

@@ -323,3 +323,33 @@ def test_test_time_needs_a_deterministic_view(tiny):
     with pytest.raises(Exception, match="would do nothing"):
         config(tiny["train"], tiny["backbone"], tiny["root"] / "runs",
                augmentations=[{"name": "reverse_complement", "train": False}])
+
+
+def test_test_time_view_failure_is_named_before_training_and_skipped_at_predict(tiny, tmp_path):
+    """A dev/test sequence the reverse complement cannot take is a DataError naming it, before any
+    training; at predict time the record is skipped and reported, the others predicted."""
+    from models_helpers import write_rows
+
+    from serendip.models.predict import predict
+    from serendip.models.train import finetune
+
+    rng = random.Random(3)
+    rows = [[f"s{i}", dna(rng, bool(i % 2)), str(i % 2)] for i in range(40)]
+    bad_test = write_rows(tmp_path / "test.csv", rows[30:] + [["badX", "ACGTXACGTACGTACG", "1"]])
+    train = write_rows(tmp_path / "train.csv", rows[:30])
+    aug = [{"name": "reverse_complement", "train": False, "test_time": True}]
+    cfg = config(train, tiny["backbone"], tmp_path / "runs", augmentations=aug,
+                 data={"test": str(bad_test), "split": {"dev": 0.2}, "columns": {"id": "id"}},
+                 training={"epochs": 1})
+    with pytest.raises(DataError, match=r"1 test example\(s\).*'badX'.*'X'"):
+        finetune(cfg)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    good_test = write_rows(tmp_path / "good.csv", rows[30:])
+    r = finetune(config(train, tiny["backbone"], tmp_path / "runs", augmentations=aug,
+                        data={"test": str(good_test), "split": {"dev": 0.2}, "columns": {"id": "id"}},
+                        training={"epochs": 1}))
+    report = predict(r.run_dir, bad_test, tmp_path / "pred.csv")
+    assert report.n == 10 and len(report.skipped) == 1 and "badX" in report.skipped[0]
+    assert "'X'" in report.skipped[0]
+    with open(tmp_path / "pred.csv", encoding="utf-8") as fh:
+        assert [row["id"] for row in csv.DictReader(fh)] == [f"s{i}" for i in range(30, 40)]

@@ -36,7 +36,7 @@ from serendip.models.example import Example
 from serendip.models.registries import AUGMENTATIONS
 
 __all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "build_augmentation", "build_views",
-           "test_time_specs"]
+           "test_time_specs", "view_failures"]
 
 
 @dataclass
@@ -210,3 +210,22 @@ def build_views(specs: Sequence[Mapping[str, Any]]) -> tuple[Callable[[str], str
                               f"cannot be used with test_time = true")
         views.append(view)
     return tuple(views)
+
+
+def view_failures(examples: Sequence[Example], views: Sequence[Callable[[str], str]]
+                  ) -> list[tuple[int, str]]:
+    """``(index, message)`` of every example whose ``text`` a view cannot transform (e.g. a character
+    that has no reverse complement); the message names the example (id, else source). Empty when all
+    pass or there are no views."""
+    from serendip.errors import DataError
+    from serendip.models.tasks import example_name
+
+    failed = []
+    for i, ex in enumerate(examples):
+        for view in views:
+            try:
+                view(ex.text)
+            except DataError as exc:
+                failed.append((i, f"example {example_name(ex)}: {exc}"))
+                break
+    return failed

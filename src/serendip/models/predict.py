@@ -249,6 +249,8 @@ def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path,
     ------
     RunNotFound, DataError, ConfigError, ParseError
         See :func:`load_run_model` and :func:`read_input`; a batch size below 1 is a ConfigError.
+        With a test-time augmentation, records it cannot transform are skipped and listed in
+        ``skipped`` (DataError when none is left).
     """
     from serendip.models.runs import read_json
 
@@ -261,6 +263,19 @@ def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path,
     examples, has_labels, skipped = read_input(input_path, bundle.task, bundle.label_space,
                                                labels.get("columns"), format=format,
                                                options=options)
+    if bundle.views:  # test-time augmentation: a record it cannot take is reported and skipped
+        from serendip.issues import Issue
+        from serendip.models.augment import view_failures
+
+        failed = view_failures(examples, bundle.views)
+        if failed:
+            bad = {i for i, _ in failed}
+            skipped += [Issue(str(input_path), msg, record=examples[i].id or str(i + 1))
+                        for i, msg in failed]
+            examples = [ex for i, ex in enumerate(examples) if i not in bad]
+            if not examples:
+                raise DataError(f"{input_path}: no example can take the run's test-time "
+                                f"augmentation ({'; '.join(str(s) for s in skipped[:3])})")
     preds = predict_examples(bundle, examples, batch_size=batch_size, progress=progress)
     task, space = bundle.task, bundle.label_space
     sep = getattr(task, "sep", ";")

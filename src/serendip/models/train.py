@@ -54,7 +54,14 @@ import numpy as np
 
 from serendip.errors import ConfigError, DataError, SerendipError
 from serendip.models.example import Example
-from serendip.models.tasks import IGNORE_INDEX, LabelSpace, Task, TokenTask, make_task
+from serendip.models.tasks import (
+    IGNORE_INDEX,
+    LabelSpace,
+    Task,
+    TokenTask,
+    example_name,
+    make_task,
+)
 
 __all__ = [
     "GRAD_CLIP_NORM",
@@ -512,7 +519,12 @@ def model_outputs(bundle: ModelBundle, examples: Sequence[Example], *, batch_siz
                               progress=progress, _feats=_feats)
         total = np.array(plain, dtype=np.float64, copy=True)
         for view in bundle.views:
-            viewed = [dataclasses.replace(ex, text=view(ex.text)) for ex in examples]
+            viewed = []
+            for ex in examples:
+                try:
+                    viewed.append(dataclasses.replace(ex, text=view(ex.text)))
+                except DataError as exc:
+                    raise DataError(f"example {example_name(ex)}: {exc}") from None
             total += model_outputs(dataclasses.replace(bundle, views=()), viewed, batch_size=batch_size)
         return total / (1 + len(bundle.views))
     import torch
@@ -802,7 +814,12 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
               merge: bool) -> RunResult:
     import torch
 
-    from serendip.models.augment import apply_augmentations, build_views, test_time_specs
+    from serendip.models.augment import (
+        apply_augmentations,
+        build_views,
+        test_time_specs,
+        view_failures,
+    )
     from serendip.models.data import load_splits_from_config
     from serendip.models.imbalance import resample
     from serendip.models.runs import RunFolder, data_fingerprints, package_versions
@@ -828,6 +845,12 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
         raise ConfigError(f"test_time augmentation ({', '.join(a['name'] for a in tta)}) needs a "
                           f"sequence-level task; the {task.name} task labels tokens")
     views = build_views(tta)
+    for split_name, exs in (("dev", splits.dev), ("test", splits.test)):
+        failed = view_failures(exs, views)
+        if failed:
+            shown = "; ".join(msg for _, msg in failed[:3])
+            raise DataError(f"{len(failed)} {split_name} example(s) cannot take the test-time "
+                            f"augmentation ({', '.join(a['name'] for a in tta)}): {shown}")
     if not train:
         raise DataError("the training split is empty")
     scaling = None
