@@ -29,8 +29,14 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def cases_dir() -> Path:
-    """``../shared/cases``: small real-world inputs with their right values (see CASES.md)."""
-    path = Path(os.environ.get("SERENDIP_CASES", SHARED / "cases"))
+    """``../shared/cases``: small real-world inputs with their right values (see CASES.md).
+
+    ``SERENDIP_CASES`` if set; else ``cases`` beside the repository's ``../shared``; else ``cases``
+    beside the data mirror (``$SERENDIP_DATA_MIRROR/../cases``, for a clone made elsewhere)."""
+    mirror = _mirror()
+    candidates = [SHARED / "cases"] + ([mirror.parent / "cases"] if mirror else [])
+    default = next((c for c in candidates if c.is_dir()), candidates[0])
+    path = Path(os.environ.get("SERENDIP_CASES", default))
     if not path.is_dir():
         pytest.skip(f"cases folder {path} not found (it sits beside the repository as ../shared/cases)")
     return path
