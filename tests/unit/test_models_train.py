@@ -307,7 +307,9 @@ def test_reverse_complement_test_time_averaging_is_used_in_evaluation_and_predic
     task = make_task("binary")
     metrics = task.evaluate(test, averaged, bundle.label_space)
     assert metrics["mcc"] == pytest.approx(r.metrics["test"]["mcc"], abs=1e-9)
-    scores = predict_examples(bundle, test).scores
+    seen = []
+    scores = predict_examples(bundle, test, batch_size=4, progress=lambda d, t: seen.append((d, t))).scores
+    assert seen[-1] == (2 * len(test), 2 * len(test)) and seen == sorted(seen)  # both passes
     e = np.exp(averaged - averaged.max(axis=1, keepdims=True))
     np.testing.assert_allclose(scores, e / e.sum(axis=1, keepdims=True), atol=1e-12)
 

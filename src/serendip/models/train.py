@@ -515,18 +515,27 @@ def model_outputs(bundle: ModelBundle, examples: Sequence[Example], *, batch_siz
     no views (refused when the run is configured).
     """
     if bundle.views and not bundle.task.per_token:
+        passes = 1 + len(bundle.views)
+
+        def pass_progress(k: int) -> Callable[[int, int], None] | None:
+            # one bar over all passes: done/total in examples x passes
+            if progress is None:
+                return None
+            return lambda done, n: progress(k * n + done, passes * n)
+
         plain = model_outputs(dataclasses.replace(bundle, views=()), examples, batch_size=batch_size,
-                              progress=progress, _feats=_feats)
+                              progress=pass_progress(0), _feats=_feats)
         total = np.array(plain, dtype=np.float64, copy=True)
-        for view in bundle.views:
+        for k, view in enumerate(bundle.views, start=1):
             viewed = []
             for ex in examples:
                 try:
                     viewed.append(dataclasses.replace(ex, text=view(ex.text)))
                 except DataError as exc:
                     raise DataError(f"example {example_name(ex)}: {exc}") from None
-            total += model_outputs(dataclasses.replace(bundle, views=()), viewed, batch_size=batch_size)
-        return total / (1 + len(bundle.views))
+            total += model_outputs(dataclasses.replace(bundle, views=()), viewed, batch_size=batch_size,
+                                   progress=pass_progress(k))
+        return total / passes
     import torch
 
     model, task = bundle.model, bundle.task
