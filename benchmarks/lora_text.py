@@ -137,7 +137,7 @@ FULL_LR = 5e-5
 LORA_R, LORA_LR, LORA_TARGETS = 8, 1e-3, ALL_LINEAR
 BATCH, MAX_LENGTH, WARMUP, PATIENCE = 16, 256, 0.1, 3
 DEFAULT_EPOCHS = 4
-#: learning-rate / LoRA grid of --select (engine dev split only; not run for the reported figures)
+#: learning-rate / LoRA grid of --select (engine dev split only, seed 0; ``--grid`` picks entries)
 SELECT_GRID: list[dict[str, Any]] = [
     {"arm": "full", "lr": 3e-5}, {"arm": "full", "lr": 5e-5}, {"arm": "full", "lr": 1e-4},
     {"arm": "lora", "lr": 5e-4, "r": 8, "targets": ALL_LINEAR},
@@ -440,17 +440,39 @@ def _arms(args) -> list[Arm]:
     return [a for a in arms if a.name in keep or (a.name == "lora2" and "lora" in keep)]
 
 
-def select(args, splits: Splits, data_dir: Path, workdir: Path) -> None:
-    """Dev-only grid (seed 0): prints the engine's best dev macro F1 per setting; reads no test."""
+def select(args, splits: Splits, data_dir: Path, workdir: Path) -> list[dict]:
+    """Dev-only grid (seed 0) over the ``SELECT_GRID`` entries ``args.grid`` (indices; all when
+    None): prints the engine's best-epoch dev macro F1 per setting and the best setting per arm, and
+    returns one ``dev`` row per setting (metric ``f1_macro_select``). No test file is given to the
+    engine, so no test figure exists to be seen."""
     print("SELECTION on the engine dev split only (no test file given to the engine)")
-    for g in SELECT_GRID:
+    picked = [SELECT_GRID[i] for i in (args.grid if args.grid is not None else range(len(SELECT_GRID)))]
+    rows, best = [], {}
+    for g in picked:
         arm = (Arm("full", g["lr"], {"method": "none"}) if g["arm"] == "full"
                else Arm("lora", g["lr"], lora_peft(g["r"], g["targets"])))
+        label = arm.label(args.epochs, args.subset)
         res = finetune_arm(arm, 0, args.epochs, data_dir, workdir, with_test=False)
-        print(f"  {arm.label(args.epochs, args.subset)}: dev macro F1 {res['best']['f1_macro']:.4f} "
-              f"(per epoch {', '.join(f'{v:.3f}' for v in res['dev_history'])}; best epoch "
-              f"{res['best_epoch']} of {res['epochs_run']}; trainable {res['fraction']:.4%}; "
+        f1 = res["best"]["f1_macro"]
+        print(f"  {label}: dev macro F1 {f1:.4f} (per epoch {', '.join(f'{v:.3f}' for v in res['dev_history'])}; "
+              f"best epoch {res['best_epoch']} of {res['epochs_run']}; trainable {res['fraction']:.4%}; "
               f"{res['wall_s']:.0f} s)", flush=True)
+        rows.append(_rows.row(BENCH, DATASET, "dev", len(splits.dev), label, "f1_macro_select", f1,
+                              seed=0, wall_s=res["wall_s"]))
+        if arm.name not in best or f1 > best[arm.name][1]:
+            best[arm.name] = (label, f1)
+    for name, (label, f1) in best.items():
+        print(f"  best {name} on dev (of the settings run here): {label} ({f1:.4f})")
+    return rows
+
+
+def _grid_indices(text: str) -> list[int]:
+    """``--grid``: comma-separated indices into SELECT_GRID."""
+    idx = _rows.int_list(text)
+    bad = [i for i in idx if not 0 <= i < len(SELECT_GRID)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"grid index {bad[0]} out of range 0..{len(SELECT_GRID) - 1}")
+    return idx
 
 
 def main() -> None:
@@ -474,6 +496,8 @@ def main() -> None:
     ap.add_argument("--budget-minutes", type=float, default=None,
                     help="start another seed round only if it should end within this many minutes")
     ap.add_argument("--select", action="store_true", help="run the dev-only selection grid and stop")
+    ap.add_argument("--grid", type=_grid_indices, default=None,
+                    help="with --select: comma-separated indices of SELECT_GRID to run (default: all)")
     args = ap.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -505,7 +529,9 @@ def main() -> None:
     for name in ("train", "dev", "test"):
         write_jsonl(data_dir / f"{name}.jsonl", getattr(splits, name))
     if args.select:
-        select(args, splits, data_dir, workdir)
+        sel_rows = select(args, splits, data_dir, workdir)
+        if not args.no_write:
+            _rows.write(BENCH, sel_rows, time.perf_counter() - t_all)
         return
 
     y_test = [p["label"] for p in splits.test]
