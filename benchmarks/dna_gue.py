@@ -36,7 +36,9 @@ on random tokens of the same shape; the engines take step/epoch counts, not wall
 reading and tokenisation are outside the budget (``--pretrain-steps`` and ``--finetune-epochs`` fix the
 counts instead, for runs on a shared or different machine; the names then give steps and epochs; a
 pre-trained model already in ``--workdir`` with the same config and input sha256s is reused, its
-recorded wall time reported); ``--rc-tta`` scores (c)-(e) with test-time reverse-complement averaging
+recorded wall time reported; ``--pretrain-seed S`` pre-trains with seed S whatever ``--seed`` is, so
+further fine-tuning seeds can reuse one finished pre-training - its seed is then a ``pretrain_seed``
+row beside the method's rows); ``--rc-tta`` scores (c)-(e) with test-time reverse-complement averaging
 (the engine's ``test_time`` augmentation; dev selection included); the measured wall times are reported as rows
 (``pretrain_wall_s``, ``finetune_wall_s``). ``--subset N`` trains every method on a seeded sample of N
 training sequences (dev and test stay whole); method names then say so, as they always say the model
@@ -127,6 +129,7 @@ class Options:
     pretrain_steps: int | None = None  # fixed step count instead of the probed budget
     rc_tta: bool = False  # average logits over each dev/test sequence and its reverse complement
     finetune_epochs: int | None = None  # fixed epoch count instead of the probed budget
+    pretrain_seed: int | None = None  # pre-training seed when it is not the run's --seed
     subset: int | None = None
     cnn_epochs: int = 30
     device: str | None = None
@@ -272,6 +275,8 @@ def _pretrain(opts: Options, name: str, data: dict[str, Any], tokens: int, seed:
 
     if name in opts.cache:
         return opts.cache[name]
+    if opts.pretrain_seed is not None:
+        seed = opts.pretrain_seed
     if opts.pretrain_steps:
         steps, sec = opts.pretrain_steps, float("nan")
         print(f"    pre-training {name}: {steps} steps (fixed)", flush=True)
@@ -303,7 +308,8 @@ def _pretrain(opts: Options, name: str, data: dict[str, Any], tokens: int, seed:
             "pretrain_s_per_step": 1.0 / steps_per_s if steps_per_s else float("nan"),
             "pretrain_heldout_perplexity": heldout.get("perplexity", float("nan")),
             "pretrain_heldout_accuracy": heldout.get("accuracy", float("nan")),
-            "pretrain_unigram_perplexity": baseline.get("perplexity", float("nan"))}
+            "pretrain_unigram_perplexity": baseline.get("perplexity", float("nan")),
+            "pretrain_seed": seed}
     print(f"    pre-trained in {wall:.0f} s ({steps} steps, {steps_per_s:.2f} steps/s); held-out "
           f"perplexity {info['pretrain_heldout_perplexity']:.1f} (unigram "
           f"{info['pretrain_unigram_perplexity']:.1f})", flush=True)
@@ -501,6 +507,9 @@ def main() -> None:
                     help="fixed pre-training steps (instead of --pretrain-minutes' probed count)")
     ap.add_argument("--finetune-epochs", type=int, default=None,
                     help="fixed fine-tuning epochs (instead of --finetune-minutes' probed count)")
+    ap.add_argument("--pretrain-seed", type=int, default=None,
+                    help="seed of (d)/(e) pre-training (default: --seed); with a --workdir holding a "
+                         "finished pre-training of that seed, fine-tuning seeds vary over one encoder")
     ap.add_argument("--threads", type=_rows.positive_int, default=None, help="torch intra-op threads")
     ap.add_argument("--rc-tta", action="store_true",
                     help="(c)-(e): average logits over each dev/test sequence and its reverse complement")
@@ -520,7 +529,7 @@ def main() -> None:
                    pretrain_minutes=args.pretrain_minutes, finetune_minutes=args.finetune_minutes,
                    subset=args.subset, cnn_epochs=args.cnn_epochs, device=args.device,
                    pretrain_steps=args.pretrain_steps, finetune_epochs=args.finetune_epochs,
-                   rc_tta=args.rc_tta)
+                   rc_tta=args.rc_tta, pretrain_seed=args.pretrain_seed)
     if args.threads:
         import torch
 

@@ -104,6 +104,16 @@ def test_bad_values_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match="data.train: required key missing"):
         load_config(write(tmp_path / "e.toml", 'task = "binary"\n[data]\nformat = "csv"\n'))
 
+    # an augmentation is checked against the registry when the file is read, not when training starts
+    with pytest.raises(ConfigError, match="augmentations\\[0\\].name: unknown augmentation "
+                                          "'revers_complement'; registered: .*reverse_complement"):
+        load_config(write(tmp_path / "f.toml", TOML.replace('"reverse_complement"', '"revers_complement"')))
+    # a string is not a boolean ("yes" is not silently read as true)
+    with pytest.raises(ConfigError, match="augmentations\\[0\\].test_time: Input should be a valid boolean"):
+        load_config(write(tmp_path / "g.toml", TOML.replace("params = {p = 0.5}", 'test_time = "yes"')))
+    cfg = load_config(write(tmp_path / "h.toml", TOML.replace("params = {p = 0.5}", "test_time = true")))
+    assert cfg.augmentations[0].test_time is True and cfg.augmentations[0].train is True
+
 
 def test_syntax_errors_and_formats(tmp_path):
     with pytest.raises(ConfigError, match="invalid TOML.*line 2"):

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from serendip.errors import ConfigError
 
@@ -201,6 +201,8 @@ class ImbalanceConfig(_Strict):
 class AugmentationConfig(_Strict):
     """An AUGMENTATIONS name and its constructor parameters.
 
+    ``name`` must be registered when the config is validated (domain packages are imported first);
+    ``train`` and ``test_time`` must be true/false (a string such as ``"yes"`` is refused).
     ``train``: add augmented copies to the training split (default). ``test_time``: also average the
     model's outputs over the original input and its augmented view at evaluation and prediction time
     (only for augmentations with a deterministic ``view(text)``, e.g. ``reverse_complement``; see
@@ -210,8 +212,21 @@ class AugmentationConfig(_Strict):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
-    train: bool = True
-    test_time: bool = False
+    train: StrictBool = True
+    test_time: StrictBool = False
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        # the domain packages register their augmentations on import (serendip.models.plugins)
+        from serendip.models.plugins import load_domains
+        from serendip.models.registries import AUGMENTATIONS
+
+        load_domains()
+        if name not in AUGMENTATIONS:
+            known = ", ".join(sorted(AUGMENTATIONS.keys())) or "none"
+            raise ValueError(f"unknown augmentation {name!r}; registered: {known}")
+        return name
 
     @model_validator(mode="after")
     def _used(self) -> AugmentationConfig:
