@@ -123,3 +123,18 @@ def int_list(text: str) -> list[int]:
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values
+
+
+def run_main(main) -> None:
+    """Call a script's ``main()``; a Serendip error (missing data mirror, bad dataset file, bad
+    config) ends the script with its one-line message on stderr and exit status 2, not a traceback.
+    Other exceptions propagate (they are bugs and keep their traceback)."""
+    import sys
+
+    from serendip.errors import SerendipError
+
+    try:
+        main()
+    except SerendipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -462,6 +462,8 @@ def method_label(name: str, opts: Options) -> str:
         pt = "" if name == "transformer-scratch" else f", pt {pt_budget}"
         tta = ", rc test-time avg" if opts.rc_tta else ""
         return f"{name} ({opts.model_size}{pt}, ft {ft_budget}{tta}{sub})"
+    if name == "cnn-3conv" and opts.cnn_epochs != 30:  # the default cap keeps the plain name
+        sub = f", max {opts.cnn_epochs} ep{sub}"
     return f"{name} ({sub[2:]})" if sub else name
 
 
@@ -592,4 +594,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _rows.run_main(main)

@@ -83,7 +83,9 @@ def run_task(task: str, seeds: list[int], epochs: int, subset: int | None) -> li
     y = {"dev": np.array([int(e.label) for e in dev]), "test": np.array([int(e.label) for e in test])}
     seqs = {"dev": [e.text for e in dev], "test": [e.text for e in test]}
     views = build_views(RC)
-    tag = f" (subset {subset})" if subset else ""
+    # the epoch cap is named when it is not the default 30 (the rows of the default keep their name)
+    tag = "".join(f" ({t})" for t in ([f"subset {subset}"] if subset else [])
+                  + ([f"max {epochs} ep"] if epochs != 30 else []))
     rows, per_arm = [], {a: [] for a in ARMS}
     for seed in seeds:
         augmented, report = rc_training_set(train, dev, test, seed)
@@ -163,4 +165,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _rows.run_main(main)

@@ -373,7 +373,8 @@ def main() -> None:
     per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
     labels = {("bert", arm): f"tiny-bert-scratch {arm} ({args.epochs} ep, select dev PR-AUC{sub})"
               for arm in arms}
-    labels.update({("cnn", arm): f"cnn-3conv {arm} (select dev PR-AUC{sub})" for arm in arms})
+    cap = f", max {args.cnn_epochs} ep" if args.cnn_epochs != 30 else ""  # default cap: name unchanged
+    labels.update({("cnn", arm): f"cnn-3conv {arm} (select dev PR-AUC{cap}{sub})" for arm in arms})
     runs = [(model, arm) for model in models for arm in arms]
     for seed in seeds:  # seed-major: every arm of seed 0 before seed 1
         for model, arm in runs:
@@ -409,4 +410,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _rows.run_main(main)

@@ -663,4 +663,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _rows.run_main(main)

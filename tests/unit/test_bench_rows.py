@@ -60,3 +60,21 @@ def test_argument_types():
                     (_rows.positive_int, "-5"), (_rows.positive_int, "x")):
         with pytest.raises(argparse.ArgumentTypeError):
             fn(bad)
+
+
+def test_run_main_turns_a_serendip_error_into_one_line_and_exit_2(capsys):
+    from serendip.errors import ConfigError
+
+    def bad():
+        raise ConfigError("SERENDIP_DATA_MIRROR=/nope is not a folder")
+
+    with pytest.raises(SystemExit) as info:
+        _rows.run_main(bad)
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: SERENDIP_DATA_MIRROR=/nope is not a folder\n"
+
+    def bug():
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):  # not a Serendip error: a bug, keeps its traceback
+        _rows.run_main(bug)
