@@ -111,30 +111,51 @@ def positive_int(text: str) -> int:
     return value
 
 
-def int_list(text: str) -> list[int]:
-    """argparse type: comma-separated integers (e.g. seeds ``0,1,2``), at least one."""
+def seed(text: str) -> int:
+    """argparse type: a seed, a whole number in 0 .. 2**32 - 1 (numpy's and torch's range)."""
     import argparse
 
-    parts = [p.strip() for p in text.split(",") if p.strip()]
     try:
-        values = [int(p) for p in parts]
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-    if not values:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"a seed must be between 0 and 2**32 - 1, got {value}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated distinct whole numbers >= 0 (seeds ``0,1,2``, grid indices),
+    at least one; an empty item (``1,,2``) or a repeated one is refused, not dropped."""
+    import argparse
+
+    parts = [p.strip() for p in text.split(",")]
+    if parts == [""]:
         raise argparse.ArgumentTypeError("expected at least one number")
+    if "" in parts:
+        raise argparse.ArgumentTypeError(f"empty item in {text!r}")
+    values = [seed(p) for p in parts]
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{repeated[0]} is given twice in {text!r}")
     return values
+
+
+class UsageError(Exception):
+    """A bad command-line choice found after parsing (unknown task, method or arm)."""
 
 
 def run_main(main) -> None:
     """Call a script's ``main()``; a Serendip error (missing data mirror, bad dataset file, bad
-    config) ends the script with its one-line message on stderr and exit status 2, not a traceback.
-    Other exceptions propagate (they are bugs and keep their traceback)."""
+    config) or a :class:`UsageError` ends the script with its one-line message on stderr and exit
+    status 2 (as argparse's own errors), not a traceback. Other exceptions propagate (they are bugs
+    and keep their traceback)."""
     import sys
 
     from serendip.errors import SerendipError
 
     try:
         main()
-    except SerendipError as exc:
+    except (SerendipError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

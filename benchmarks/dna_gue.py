@@ -490,7 +490,7 @@ def _names(values: list[str], choices: dict[str, str], all_names) -> list[str]:
         for part in filter(None, (p.strip() for p in v.split(","))):
             name = choices.get(part, part)
             if name not in all_names:
-                raise SystemExit(f"unknown {part!r}; choose from {', '.join([*choices, *all_names])}")
+                raise _rows.UsageError(f"unknown {part!r}; choose from {', '.join([*choices, *all_names])}")
             out.append(name)
     return out
 
@@ -501,7 +501,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["a"],
                     help="letters a-e or names, comma- or space-separated: " +
                          ", ".join(f"{k}={v}" for k, v in LETTERS.items()))
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=_rows.seed, default=0)
     ap.add_argument("--subset", type=_rows.positive_int, default=None, help="train on N sampled training sequences (smoke)")
     ap.add_argument("--pretrain-minutes", type=float, default=60.0)
     ap.add_argument("--finetune-minutes", type=float, default=60.0)
@@ -509,7 +509,7 @@ def main() -> None:
                     help="fixed pre-training steps (instead of --pretrain-minutes' probed count)")
     ap.add_argument("--finetune-epochs", type=int, default=None,
                     help="fixed fine-tuning epochs (instead of --finetune-minutes' probed count)")
-    ap.add_argument("--pretrain-seed", type=int, default=None,
+    ap.add_argument("--pretrain-seed", type=_rows.seed, default=None,
                     help="seed of (d)/(e) pre-training (default: --seed); with a --workdir holding a "
                          "finished pre-training of that seed, fine-tuning seeds vary over one encoder")
     ap.add_argument("--threads", type=_rows.positive_int, default=None, help="torch intra-op threads")

@@ -293,7 +293,7 @@ def _names(value: str, allowed) -> list[str]:
     out = [p.strip() for p in value.split(",") if p.strip()]
     bad = [p for p in out if p not in allowed]
     if bad:
-        raise SystemExit(f"unknown {bad[0]!r}; choose from {', '.join(allowed)}")
+        raise _rows.UsageError(f"unknown {bad[0]!r}; choose from {', '.join(allowed)}")
     return out
 
 
@@ -306,7 +306,7 @@ def main() -> None:
                     "cnn (the small CNN, same losses)")
     ap.add_argument("--cnn-epochs", type=int, default=30, help="at most this many CNN epochs")
     ap.add_argument("--no-baseline", action="store_true", help="skip the k-mer logistic regressions")
-    ap.add_argument("--split-seed", type=int, default=0, help="seed of the positive sample")
+    ap.add_argument("--split-seed", type=_rows.seed, default=0, help="seed of the positive sample")
     ap.add_argument("--subset", type=_rows.positive_int, default=None, help="train on N sampled derived training rows (smoke)")
     ap.add_argument("--threads", type=_rows.positive_int, default=1, help="torch / BLAS threads")
     ap.add_argument("--device", default=None)

@@ -484,7 +484,7 @@ def main() -> None:
                     "(default: a new temporary folder)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
     ap.add_argument("--threads", type=_rows.positive_int, default=1, help="torch intra-op threads")
-    ap.add_argument("--split-seed", type=int, default=0, help="seed of the engine dev split")
+    ap.add_argument("--split-seed", type=_rows.seed, default=0, help="seed of the engine dev split")
     ap.add_argument("--arms", default="baseline,full,lora", help="comma-separated: baseline,full,lora")
     ap.add_argument("--full-lr", type=float, default=FULL_LR)
     ap.add_argument("--lora-lr", type=float, default=LORA_LR)
@@ -499,6 +499,8 @@ def main() -> None:
     ap.add_argument("--grid", type=_grid_indices, default=None,
                     help="with --select: comma-separated indices of SELECT_GRID to run (default: all)")
     args = ap.parse_args()
+    if args.grid is not None and not args.select:
+        ap.error("--grid picks entries of the --select grid; give --select too")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -510,13 +512,13 @@ def main() -> None:
     unknown = [a for a in arm_names if a not in ("baseline", "full", "lora")]
     if unknown or not arm_names:
         what = f"unknown {unknown[0]!r}" if unknown else "none given"
-        raise SystemExit(f"--arms: {what}; choose from baseline, full, lora (lora2 comes with "
+        raise _rows.UsageError(f"--arms: {what}; choose from baseline, full, lora (lora2 comes with "
                          f"--lora2-lr)")
     args.arms = ",".join(arm_names)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lora_text-"))
     repo = Path(__file__).resolve().parents[1]
     if workdir.resolve().is_relative_to(repo):
-        raise SystemExit(f"--workdir {workdir} is inside the repository; use a folder outside it")
+        raise _rows.UsageError(f"--workdir {workdir} is inside the repository; use a folder outside it")
     data_dir = workdir / f"data-split{args.split_seed}{f'-subset{args.subset}' if args.subset else ''}"
     data_dir.mkdir(parents=True, exist_ok=True)
     print(f"work folder {workdir}; torch threads {torch.get_num_threads()}")

@@ -56,8 +56,12 @@ def test_argument_types():
 
     assert _rows.int_list("0, 1,2") == [0, 1, 2]
     assert _rows.positive_int("3") == 3
+    assert _rows.seed("0") == 0 and _rows.seed(str(2**32 - 1)) == 2**32 - 1
     for fn, bad in ((_rows.int_list, "a,b"), (_rows.int_list, ""), (_rows.positive_int, "0"),
-                    (_rows.positive_int, "-5"), (_rows.positive_int, "x")):
+                    (_rows.positive_int, "-5"), (_rows.positive_int, "x"),
+                    # an empty or repeated item is refused, not dropped or run twice
+                    (_rows.int_list, "1,,2"), (_rows.int_list, "1,1"), (_rows.int_list, "0,-1"),
+                    (_rows.seed, "-1"), (_rows.seed, str(2**32)), (_rows.seed, "x")):
         with pytest.raises(argparse.ArgumentTypeError):
             fn(bad)
 
@@ -72,6 +76,13 @@ def test_run_main_turns_a_serendip_error_into_one_line_and_exit_2(capsys):
         _rows.run_main(bad)
     assert info.value.code == 2
     assert capsys.readouterr().err == "error: SERENDIP_DATA_MIRROR=/nope is not a folder\n"
+
+    def unknown_task():
+        raise _rows.UsageError("unknown task(s) ['nope']; choose from prom_core_all, tf0")
+
+    with pytest.raises(SystemExit) as info:
+        _rows.run_main(unknown_task)
+    assert info.value.code == 2 and capsys.readouterr().err.startswith("error: unknown task(s) ['nope']")
 
     def bug():
         raise KeyError("x")

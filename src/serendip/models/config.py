@@ -98,7 +98,7 @@ class SplitConfig(_Strict):
 
     dev: float = Field(0.1, ge=0.0, lt=1.0)
     test: float = Field(0.1, ge=0.0, lt=1.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     stratify: bool | None = None  # None: stratify single-label tasks
 
     @model_validator(mode="after")
@@ -273,7 +273,7 @@ class TrainingConfig(_Strict):
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
     max_length: int = Field(128, ge=1)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     deterministic: bool = True
     device: str | None = None  # None: "cuda" if available else "cpu", recorded in the run
 

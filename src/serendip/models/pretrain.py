@@ -201,7 +201,7 @@ class TrainingSection(_Strict):
     mlm_probability: float = Field(0.15, gt=0.0, lt=1.0)
     mask_span: int | None = Field(None, ge=1)
     eval_every: int = Field(100, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     device: str | None = None  # None: "cuda" if available else "cpu"
     bf16: bool = False  # bfloat16 autocast (GPU)
 

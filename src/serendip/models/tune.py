@@ -191,7 +191,7 @@ class TuneConfig(_Strict):
     config: Path | None = None
     n_trials: int | None = Field(20, ge=1)
     timeout_s: float | None = Field(None, gt=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     direction: Literal["maximize", "minimize"] | None = None
     name: str | None = None
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)
