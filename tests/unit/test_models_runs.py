@@ -191,8 +191,11 @@ def test_predict_without_labels_and_empty_input(trained, tmp_path):
     with pytest.raises(DataError, match="no examples to predict"):
         predict(trained["result"].run_dir, empty, tmp_path / "e_out.csv")
     notext = write_rows(tmp_path / "n.csv", [["a", "x"]], header=("id", "sequence"))
-    with pytest.raises(DataError, match="no column 'text'"):
+    with pytest.raises(DataError, match="no column 'text'") as info:
         predict(trained["result"].run_dir, notext, tmp_path / "n_out.csv")
+    # the hint fits predict (which has no column option): rename the input's column
+    assert "rename the column in the input file" in str(info.value)
+    assert "Set the column mapping" not in str(info.value)
 
 
 def test_adapter_only_run_predicts_like_its_in_memory_model(trained, tmp_path):

@@ -18,6 +18,7 @@ one. Labels are not needed; when the input has them, a label the model was not t
 from __future__ import annotations
 
 import csv
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -189,7 +190,14 @@ def read_input(path: str | Path, task: Task, space: LabelSpace | None,
     columns = _reader_columns(dict(columns or {}))
     options = dict(options or {})
     skipped: list[Any] = []
-    examples = _read(path, format, {**columns, "label": None}, skipped, options)
+    try:
+        examples = _read(path, format, {**columns, "label": None}, skipped, options)
+    except DataError as exc:
+        # the readers' hint names a config key; predict takes the run's mapping, not a config
+        msg = re.sub(r"Set the column mapping \(data\.columns\.(\w+)\)\.",
+                     r"The run was trained with that name for its \1 column (data.columns.\1 of its "
+                     r"config); rename the column in the input file to match.", str(exc))
+        raise DataError(msg) from None
     if not examples:
         why = "; ".join(str(i) for i in skipped[:3])
         raise DataError(f"{path}: no examples to predict on" + (f" ({why})" if why else ""))
