@@ -1,0 +1,32 @@
+"""benchmarks/imbalance_dna.py: each arm is compared with plain cross-entropy seed by seed."""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+pytest.importorskip("torch")
+import imbalance_dna  # noqa: E402
+
+
+def test_paired_differences_are_taken_seed_by_seed():
+    per_arm = {("cnn", "ce"): [{"recall_pos": 0.2, "pr_auc": 0.36}, {"recall_pos": 0.1, "pr_auc": 0.30}],
+               ("cnn", "class_weight"): [{"recall_pos": 0.5, "pr_auc": 0.37},
+                                         {"recall_pos": 0.4, "pr_auc": 0.29}]}
+    runs = [("cnn", "ce"), ("cnn", "class_weight")]
+    out = imbalance_dna.paired_vs_ce(per_arm, runs, [0, 1])
+    assert list(out) == [("cnn", "class_weight")]
+    st = out["cnn", "class_weight"]
+    assert st["recall_pos_minus_ce"] == pytest.approx(0.3)
+    assert st["recall_pos_minus_ce_sd"] == pytest.approx(0.0, abs=1e-12)
+    assert st["recall_pos_seeds_higher"] == 2
+    # +0.01 and -0.01: mean 0, one seed higher, sd of the differences (not of the arms)
+    assert st["pr_auc_minus_ce"] == pytest.approx(0.0, abs=1e-12)
+    assert st["pr_auc_minus_ce_sd"] == pytest.approx(math.sqrt(2) * 0.01)
+    assert st["pr_auc_seeds_higher"] == 1
+    # no ce arm: nothing to pair with
+    assert imbalance_dna.paired_vs_ce({("cnn", "focal"): [{"recall_pos": 1, "pr_auc": 1}]},
+                                      [("cnn", "focal")], [0]) == {}
