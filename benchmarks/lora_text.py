@@ -132,9 +132,9 @@ NOINFO_K = 2
 #: all linear layers of a BERT encoder (suffix match: attention.self.query/key/value,
 #: attention.output.dense, intermediate.dense, output.dense, pooler.dense)
 ALL_LINEAR = ["query", "key", "value", "dense"]
-#: learning rates: conventional values, not searched (see the module docstring)
-FULL_LR = 5e-5
-LORA_R, LORA_LR, LORA_TARGETS = 8, 1e-3, ALL_LINEAR
+#: defaults: the settings the dev-only grid (--select, seed 0) picked per arm (see the module docstring)
+FULL_LR = 1e-4
+LORA_R, LORA_LR, LORA_TARGETS = 16, 1e-3, ["query", "value"]
 BATCH, MAX_LENGTH, WARMUP, PATIENCE = 16, 256, 0.1, 3
 DEFAULT_EPOCHS = 4
 #: learning-rate / LoRA grid of --select (engine dev split only, seed 0; ``--grid`` picks entries)
@@ -489,7 +489,8 @@ def main() -> None:
     ap.add_argument("--full-lr", type=float, default=FULL_LR)
     ap.add_argument("--lora-lr", type=float, default=LORA_LR)
     ap.add_argument("--lora-r", type=int, default=LORA_R)
-    ap.add_argument("--lora-targets", default="all", help="'all' (every linear layer) or e.g. query,value")
+    ap.add_argument("--lora-targets", default=",".join(LORA_TARGETS),
+                    help="'all' (every linear layer) or e.g. query,value")
     ap.add_argument("--lora2-lr", type=float, default=None, help="a second LoRA arm (with --lora2-r/-targets)")
     ap.add_argument("--lora2-r", type=int, default=16)
     ap.add_argument("--lora2-targets", default="query,value")
