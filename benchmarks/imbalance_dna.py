@@ -65,10 +65,18 @@ engine's own test metrics. Rows per seed (method name ends ``[seed s]``) and the
 (``[mean of seeds ...]``, ``seed`` null); also dev PR-AUC of the selected epoch, selected epoch and
 training wall time. No published figure exists for this derived split (``anchor`` null).
 
-Recorded run (2124 s, 2 CPU cores shared with another benchmark)::
+Paired comparison: with ``ce`` among the arms and more than one seed, each other arm's recall and
+PR-AUC minus those of ``ce`` with the same model and seed, averaged over the seeds, with the standard
+deviation of those differences and the number of seeds where the arm is higher (rows named ``... [minus
+ce, paired over seeds ...]``, metrics ``<metric>_minus_ce``, ``_minus_ce_sd``, ``_seeds_higher``).
+
+Recorded runs (2 CPU cores shared with other benchmarks)::
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/imbalance_dna.py \\
-        --seeds 0,1 --epochs 3 --arms ce,class_weight,focal --threads 1
+        --seeds 0,1 --epochs 3 --arms ce,class_weight,focal --threads 1          # 2124 s
+    SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/imbalance_dna.py --models cnn \\
+        --arms ce,class_weight,focal,focal-cw,oversample --seeds 0,1,2,3,4,5,6,7,8,9 \\
+        --no-baseline --threads 1                                                 # 2999 s
 
 Usage::
 
