@@ -176,6 +176,28 @@ def test_offline_download_failure_names_url(monkeypatch, tmp_path):
     assert calls == [(f.url, f"sha256:{f.sha256}", "delaney.csv", tmp_path / "cache" / "datasets" / "moleculenet")]
 
 
+def test_download_failure_gives_the_root_cause_and_marks_a_cut(monkeypatch, tmp_path):
+    def offline(url, **kwargs):
+        try:
+            raise OSError("[Errno -3] Temporary failure in name resolution")
+        except OSError as exc:
+            raise ConnectionError("HTTPSConnectionPool(host='x', port=443): " + "retries " * 80) from exc
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    with pytest.raises(DatasetNotFound) as err:
+        datasets.resolve("esol")
+    msg = str(err.value)
+    assert "failed (OSError: [Errno -3] Temporary failure in name resolution (raised as ConnectionError))" in msg
+
+    def long_failure(url, **kwargs):
+        raise RuntimeError("z" * 1000)
+
+    monkeypatch.setattr(pooch, "retrieve", long_failure)
+    with pytest.raises(DatasetNotFound) as err:
+        datasets.resolve("esol")
+    assert "z ... [cut])" in str(err.value) and "z" * 1000 not in str(err.value)
+
+
 def test_download_goes_into_cache_then_cache_hit(monkeypatch, tmp_path):
     cache = tmp_path / "cache" / "datasets"
     _write(cache, "toy/sub/b.txt", b"b\n")  # the file without a URL is already cached

@@ -197,6 +197,20 @@ def _not_found(ds: Dataset, f: DataFile, mirror: Path | None, cache: Path, other
     )
 
 
+def _failure_text(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` of a download failure, with the innermost cause (e.g. the name-resolution
+    error inside requests' ConnectionError) when there is one; longer than ``limit`` characters, it
+    is cut and ends with "... [cut]" so the cut is visible."""
+    root, seen = exc, {id(exc)}
+    while (nxt := root.__cause__ or root.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        root = nxt
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if root is not exc:
+        text = f"{type(root).__name__}: {root}".strip() + f" (raised as {type(exc).__name__})"
+    return text if len(text) <= limit else text[: limit - 9].rstrip() + " ... [cut]"
+
+
 def _download(ds: Dataset, f: DataFile, mirror: Path | None, cache: Path, others: int) -> Path:
     import pooch  # lazily: pulls in requests
 
@@ -213,8 +227,7 @@ def _download(ds: Dataset, f: DataFile, mirror: Path | None, cache: Path, others
             f"(see {ds.provenance or ds.homepage}) and set {MIRROR_ENV}."
         ) from exc
     except Exception as exc:  # network errors (requests/OSError), refused URLs, ...
-        failure = f"{type(exc).__name__}: {exc}".strip()
-        raise _not_found(ds, f, mirror, cache, others, failure[:300]) from exc
+        raise _not_found(ds, f, mirror, cache, others, _failure_text(exc)) from exc
     return Path(got)
 
 
