@@ -484,14 +484,17 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
             "f1": f1_score(y_true, y_pred, pos_label=1)}
 
 
-def _names(values: list[str], choices: dict[str, str], all_names) -> list[str]:
+def _names(values: list[str], choices: dict[str, str], all_names, option: str) -> list[str]:
     out = []
     for v in values:
         for part in filter(None, (p.strip() for p in v.split(","))):
             name = choices.get(part, part)
             if name not in all_names:
-                raise _rows.UsageError(f"unknown {part!r}; choose from {', '.join([*choices, *all_names])}")
+                raise _rows.UsageError(f"{option}: unknown {part!r}; choose from "
+                                       f"{', '.join([*choices, *all_names])}")
             out.append(name)
+    if not out:
+        raise _rows.UsageError(f"{option}: none given")
     return out
 
 
@@ -523,8 +526,8 @@ def main() -> None:
                     help="model folders, CSVs, runs (default: a new temporary folder)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
     args = ap.parse_args()
-    tasks = _names(args.tasks, {}, TASKS)
-    methods = _names(args.methods, LETTERS, METHODS)
+    tasks = _names(args.tasks, {}, TASKS, "--tasks")
+    methods = _names(args.methods, LETTERS, METHODS, "--methods")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dna_gue-"))
     workdir.mkdir(parents=True, exist_ok=True)
     opts = Options(workdir=workdir, model_size=args.model_size, window=args.window,

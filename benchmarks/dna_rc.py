@@ -149,9 +149,9 @@ def main() -> None:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = set(tasks) - set(TASKS)
     if not tasks:
-        raise _rows.UsageError(f"no task given; choose from {', '.join(TASKS)}")
+        raise _rows.UsageError(f"--tasks: no task given; choose from {', '.join(TASKS)}")
     if unknown:
-        raise _rows.UsageError(f"unknown task(s) {sorted(unknown)}; choose from {', '.join(TASKS)}")
+        raise _rows.UsageError(f"--tasks: unknown task(s) {sorted(unknown)}; choose from {', '.join(TASKS)}")
     seeds = args.seeds
     t0 = time.perf_counter()
     rows = []

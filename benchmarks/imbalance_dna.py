@@ -321,11 +321,12 @@ def subset_train(splits: GueSplits, n: int | None, seed: int) -> GueSplits:
     return dna_gue.subset_splits(splits, n, seed)
 
 
-def _names(value: str, allowed) -> list[str]:
+def _names(value: str, allowed, option: str) -> list[str]:
     out = [p.strip() for p in value.split(",") if p.strip()]
     bad = [p for p in out if p not in allowed]
-    if bad:
-        raise _rows.UsageError(f"unknown {bad[0]!r}; choose from {', '.join(allowed)}")
+    if bad or not out:
+        what = f"unknown {bad[0]!r}" if bad else "none given"
+        raise _rows.UsageError(f"{option}: {what}; choose from {', '.join(allowed)}")
     return out
 
 
@@ -346,8 +347,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
     args = ap.parse_args()
     seeds = args.seeds
-    arms = _names(args.arms, ARMS)
-    models = _names(args.models, ("bert", "cnn"))
+    arms = _names(args.arms, ARMS, "--arms")
+    models = _names(args.models, ("bert", "cnn"), "--models")
 
     import torch
     from threadpoolctl import threadpool_limits
