@@ -141,6 +141,14 @@ def int_list(text: str) -> list[int]:
     return values
 
 
+def finish(script: str, rows: list[dict], wall_s: float, *, no_write: bool = False) -> None:
+    """The end of a benchmark run: print the total wall time (seconds) and peak RSS (MiB), then
+    :func:`write` the rows unless ``no_write`` (``--no-write``: print only)."""
+    print(f"total {wall_s:.0f} s, peak RSS {peak_rss_mb():.0f} MB")
+    if not no_write:
+        write(script, rows, wall_s=wall_s)
+
+
 class UsageError(Exception):
     """A bad command-line choice found after parsing (unknown task, method or arm)."""
 

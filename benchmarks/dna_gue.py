@@ -591,9 +591,7 @@ def main() -> None:
                 print(f"    test without the {int((~keep).sum())} rows whose sequence is in train: "
                       f"MCC {sub['mcc']:.4f}")
     wall_all = time.perf_counter() - t_all
-    print(f"total {wall_all:.0f} s, peak RSS {_rows.peak_rss_mb():.0f} MB")
-    if not args.no_write:
-        _rows.write(BENCH, rows, wall_s=wall_all)
+    _rows.finish(BENCH, rows, wall_all, no_write=args.no_write)
 
 
 if __name__ == "__main__":

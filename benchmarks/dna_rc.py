@@ -159,9 +159,7 @@ def main() -> None:
         print(task, flush=True)
         rows += run_task(task, seeds, args.epochs, args.subset)
     wall = time.perf_counter() - t0
-    print(f"total {wall:.0f} s, peak RSS {_rows.peak_rss_mb():.0f} MB")
-    if not args.no_write:
-        _rows.write(BENCH, rows, wall_s=wall)
+    _rows.finish(BENCH, rows, wall, no_write=args.no_write)
 
 
 if __name__ == "__main__":

@@ -445,9 +445,7 @@ def main() -> None:
     print("|---|---|" + "---|" * len(METRICS))
     for name, seed, t in table:
         print(f"| {name} | {seed} | " + " | ".join(f"{t[m]:.4f}" for m in METRICS) + " |")
-    print(f"total {wall_all:.0f} s, peak RSS {_rows.peak_rss_mb():.0f} MB")
-    if not args.no_write:
-        _rows.write(BENCH, rows, wall_s=wall_all)
+    _rows.finish(BENCH, rows, wall_all, no_write=args.no_write)
 
 
 if __name__ == "__main__":

@@ -660,9 +660,7 @@ def main() -> None:
                                       "f1_macro_gap_vs_full", gap, seed=done[0],
                                       baseline=(f"{labels['full']} (mean of seeds {tag})", means["full"])))
     wall_all = time.perf_counter() - t_all
-    print(f"total {wall_all:.0f} s, peak RSS {_rows.peak_rss_mb():.0f} MB")
-    if not args.no_write:
-        _rows.write(BENCH, rows, wall_s=wall_all)
+    _rows.finish(BENCH, rows, wall_all, no_write=args.no_write)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,15 @@ def test_write_merges_into_the_json_and_appends_to_results_md(tmp_path, monkeypa
         _rows.write("s", [])
 
 
+def test_finish_prints_totals_and_writes_unless_no_write(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_rows, "HERE", tmp_path)
+    _rows.finish("f", [_r("gue/a", "m1", "mcc", 0.1)], 12.4, no_write=True)
+    assert capsys.readouterr().out.startswith("total 12 s, peak RSS ")
+    assert not (tmp_path / "results" / "f.json").exists()
+    _rows.finish("f", [_r("gue/a", "m1", "mcc", 0.1)], 12.4)
+    assert [r["value"] for r in json.loads((tmp_path / "results" / "f.json").read_text())] == [0.1]
+
+
 def test_argument_types():
     import argparse
 
