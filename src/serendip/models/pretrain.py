@@ -73,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from serendip.errors import ConfigError, DataError
 from serendip.models.config import (
+    Seed,
     apply_overrides,
     describe_validation_error,
     read_config_file,
@@ -201,7 +202,7 @@ class TrainingSection(_Strict):
     mlm_probability: float = Field(0.15, gt=0.0, lt=1.0)
     mask_span: int | None = Field(None, ge=1)
     eval_every: int = Field(100, ge=1)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Seed = 0
     device: str | None = None  # None: "cuda" if available else "cpu"
     bf16: bool = False  # bfloat16 autocast (GPU)
 

@@ -53,6 +53,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serendip.errors import ConfigError, DataError, SerendipError
+from serendip.models.config import Seed
 
 __all__ = [
     "CategoricalDistribution",
@@ -191,7 +192,7 @@ class TuneConfig(_Strict):
     config: Path | None = None
     n_trials: int | None = Field(20, ge=1)
     timeout_s: float | None = Field(None, gt=0)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Seed = 0
     direction: Literal["maximize", "minimize"] | None = None
     name: str | None = None
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)
