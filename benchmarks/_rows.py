@@ -63,13 +63,24 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
 
 
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
-    """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md.
+    """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md,
+    holding an exclusive lock on ``results/.<script>.lock`` (POSIX ``flock``) meanwhile.
 
     Raises ValueError when ``rows`` is empty or the stored JSON is not a list of rows (nothing is
     written then). The JSON is replaced atomically (written to a temporary file, then renamed)."""
     if not rows:
         raise ValueError(f"{script}: no result rows to write (nothing was run)")
+    import fcntl
+
     (HERE / "results").mkdir(exist_ok=True)
+    # runs of one script often end side by side (seeds in parallel): one writer at a time, so the
+    # read-merge-replace below never loses the other run's rows
+    with (HERE / "results" / f".{script}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _write_locked(script, rows, wall_s)
+
+
+def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
     path = HERE / "results" / f"{script}.json"
     try:
         old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
@@ -167,3 +178,34 @@ def run_main(main) -> None:
     except (SerendipError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def paired_bootstrap(metric, y_true, preds_a, preds_b, *, n_boot: int = 2000, seed: int = 0
+                     ) -> dict[str, float]:
+    """Paired percentile bootstrap over the evaluation rows of ``B - A``, where ``A`` is the mean of
+    ``metric(y, p)`` over the arrays ``p`` in ``preds_a`` (e.g. the baseline; one array, or one per
+    seed) and ``B`` the same over ``preds_b`` (the method, one array per training seed).
+
+    ``y_true`` and every prediction array have shape (n,); ``metric(y, p) -> float`` (e.g.
+    ``sklearn.metrics.matthews_corrcoef``). Each of ``n_boot`` resamples draws n row indices with
+    replacement (numpy ``default_rng(seed)``) and scores every array on the same rows, so the spread is
+    that of the test sample with the training seeds held fixed (Efron & Tibshirani 1993, ch. 13;
+    paired, as in Koehn 2004). Returns ``diff`` (B - A on all rows), ``ci95_low`` / ``ci95_high`` (2.5th
+    / 97.5th percentiles of the resampled differences) and ``frac_not_higher`` (share of resamples with
+    B - A <= 0, a one-sided bootstrap p-value). Raises ValueError on empty or mismatched inputs."""
+    import numpy as np
+
+    y = np.asarray(y_true)
+    groups = [[np.asarray(p) for p in preds] for preds in (preds_a, preds_b)]
+    if not len(y) or not all(groups) or any(p.shape != y.shape for g in groups for p in g):
+        raise ValueError(f"paired_bootstrap: need predictions of shape {y.shape} in both groups")
+
+    def diff(idx):
+        a, b = (float(np.mean([metric(y[idx], p[idx]) for p in g])) for g in groups)
+        return b - a
+
+    rng = np.random.default_rng(seed)
+    boots = np.array([diff(rng.integers(0, len(y), len(y))) for _ in range(n_boot)])
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"diff": diff(np.arange(len(y))), "ci95_low": float(low), "ci95_high": float(high),
+            "frac_not_higher": float(np.mean(boots <= 0))}

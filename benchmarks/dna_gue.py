@@ -45,6 +45,17 @@ training sequences (dev and test stay whole); method names then say so, as they 
 size and budgets (e.g. ``transformer-scratch (tiny, ft 5 min, subset 5000)``), so a smoke run is never
 mistaken for a headline row.
 
+Uncertainty: every method's dev/test predictions are saved under ``<workdir>/predictions/<task>/``
+(with the sha256 of the split sequences they belong to). Beside each method's rows, when (a) ran in
+the same run, a paired bootstrap over the test rows (:func:`_rows.paired_bootstrap`, :data:`N_BOOT`
+resamples, seed 0) gives ``mcc_minus_baseline`` with its 95 % interval (``_ci95_low``, ``_ci95_high``)
+and ``_frac_not_higher``, the share of resamples where the method's MCC is not above (a)'s: the
+spread due to the 1,000 (tf0) or 5,920 (prom_core_all) test sequences, which more training seeds do not
+shrink. ``--pool-seeds 0,1,2,...`` trains nothing: it reads the predictions that separate runs (one
+``--seed`` each, e.g. side by side on two cores) saved in ``--workdir`` and writes, per method, the MCC
+mean and sd over those seeds (``[mean of seeds ...]`` rows, ``seed`` null), the number of seeds above
+(a)'s mean, and the same paired bootstrap for the seed-mean MCC minus (a)'s.
+
 Metrics: Matthews correlation coefficient (``sklearn.metrics.matthews_corrcoef``, the metric GUE
 reports), accuracy, F1 of class ``1``. Values are on the [-1, 1] / [0, 1] scale; the paper's MCC x 100
 figures are divided by 100 for the anchors. Every row's baseline is method (a)'s test MCC in the same
@@ -59,6 +70,9 @@ Usage::
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/dna_gue.py \\
         [--tasks prom_core_all,tf0] [--methods a,b,c,d,e] [--pretrain-minutes 60] \\
         [--finetune-minutes 60] [--subset N] [--workdir DIR]
+    # then, over the seeds run with that --workdir (and the same budget options):
+    python benchmarks/dna_gue.py --tasks tf0 --methods a,d --pretrain-steps 4000 --finetune-epochs 4 \\
+        --workdir DIR --pool-seeds 0,1,2,3,4
 """
 from __future__ import annotations
 
@@ -498,6 +512,93 @@ def _names(values: list[str], choices: dict[str, str], all_names, option: str) -
     return out
 
 
+# -- saved predictions, paired bootstrap against (a), pooling seeds ---------------------------------
+#: bootstrap resamples of the test rows for the ``mcc_minus_baseline`` CI rows
+N_BOOT = 2000
+
+
+def _texts_sha(exs) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(e.text for e in exs).encode()).hexdigest()
+
+
+def predictions_path(opts: Options, task: str, label: str, seed: int) -> Path:
+    """``<workdir>/predictions/<task>/<method label, filesystem-safe>-seed<seed>.npz``."""
+    import re
+
+    return opts.workdir / "predictions" / task / f"{re.sub(r'[^A-Za-z0-9.]+', '-', label).strip('-')}-seed{seed}.npz"
+
+
+def save_predictions(path: Path, pred: dict[str, np.ndarray], splits: GueSplits) -> None:
+    """Write the dev/test label arrays with the sha256 of the split sequences they belong to."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{s: pred[s] for s in ("dev", "test")},
+             **{f"{s}_sha256": np.array(_texts_sha(splits[s])) for s in ("dev", "test")})
+
+
+def load_predictions(path: Path, splits: GueSplits) -> dict[str, np.ndarray]:
+    """The arrays written by :func:`save_predictions`. Raises :class:`_rows.UsageError` naming the
+    file when it is missing or was made on other dev/test sequences."""
+    if not path.exists():
+        raise _rows.UsageError(f"{path}: no saved predictions (run that method and seed with this "
+                               "--workdir first)")
+    with np.load(path) as z:
+        for s in ("dev", "test"):
+            if str(z[f"{s}_sha256"]) != _texts_sha(splits[s]):
+                raise _rows.UsageError(f"{path}: made on other {s} sequences than gue/{splits.task}'s")
+        return {s: z[s] for s in ("dev", "test")}
+
+
+def bootstrap_rows(task: str, n_test: int, name: str, y_test: np.ndarray, base: list[np.ndarray],
+                   preds: list[np.ndarray], seed: int | None) -> list[dict]:
+    """Rows ``mcc_minus_baseline`` and its paired-bootstrap ``_ci95_low`` / ``_ci95_high`` /
+    ``_frac_not_higher`` (see :func:`_rows.paired_bootstrap`; ``base`` = method (a)'s test
+    predictions, ``preds`` = this method's, one array per seed)."""
+    from sklearn.metrics import matthews_corrcoef
+
+    b = _rows.paired_bootstrap(matthews_corrcoef, y_test, base, preds, n_boot=N_BOOT, seed=0)
+    print(f"    MCC minus (a): {b['diff']:+.4f}, paired bootstrap 95 % CI [{b['ci95_low']:+.4f}, "
+          f"{b['ci95_high']:+.4f}], not higher in {b['frac_not_higher']:.1%} of {N_BOOT} resamples", flush=True)
+    metric = {"diff": "mcc_minus_baseline", "ci95_low": "mcc_minus_baseline_ci95_low",
+              "ci95_high": "mcc_minus_baseline_ci95_high", "frac_not_higher": "mcc_minus_baseline_frac_not_higher"}
+    return [_rows.row(BENCH, f"gue/{task}", "test", n_test, name, metric[k], v, seed=seed)
+            for k, v in b.items()]
+
+
+def pool_seeds(tasks: list[str], methods: list[str], seeds: list[int], opts: Options) -> list[dict]:
+    """Rows over the saved predictions of ``seeds`` (no training): per method the test MCC mean and
+    sd over the seeds and, for every method but (a), the paired bootstrap of its seed-mean MCC minus
+    (a)'s (which must be among ``methods``) and the number of seeds whose MCC is above (a)'s mean."""
+    from sklearn.metrics import matthews_corrcoef
+
+    if BASELINE not in methods:
+        raise _rows.UsageError(f"--pool-seeds: include (a) {BASELINE} in --methods, the baseline")
+    tag = f"[mean of seeds {','.join(map(str, seeds))}]"
+    rows = []
+    for task in tasks:
+        splits = load_gue(task)
+        y = _labels(splits["test"])
+        got = {key: [load_predictions(predictions_path(opts, task, method_label(key, opts), s), splits)["test"]
+                     for s in seeds] for key in methods}
+        base_mean = float(np.mean([matthews_corrcoef(y, p) for p in got[BASELINE]]))
+        for key in methods:
+            name = f"{method_label(key, opts)} {tag}"
+            mccs = [matthews_corrcoef(y, p) for p in got[key]]
+            sd = float(np.std(mccs, ddof=1)) if len(mccs) > 1 else 0.0
+            print(f"{task} {name}: test MCC {np.mean(mccs):.4f} (sd {sd:.4f}; "
+                  + ", ".join(f"{m:.4f}" for m in mccs) + ")", flush=True)
+            baseline = None if key == BASELINE else (f"{method_label(BASELINE, opts)} {tag}", base_mean)
+            rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(y), name, "mcc", float(np.mean(mccs)),
+                                  baseline=baseline, anchor=ANCHORS.get(task), seed=None))
+            rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(y), name, "mcc_sd", sd, seed=None))
+            if key != BASELINE:
+                rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(y), name, "seeds_higher_than_baseline",
+                                      sum(m > base_mean for m in mccs), seed=None))
+                rows += bootstrap_rows(task, len(y), name, y, got[BASELINE], got[key], None)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), help="comma- or space-separated")
@@ -524,10 +625,15 @@ def main() -> None:
     ap.add_argument("--device", default=None, help="torch device for (c)-(e) (default: cuda if available)")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="model folders, CSVs, runs (default: a new temporary folder)")
+    ap.add_argument("--pool-seeds", type=_rows.int_list, default=None,
+                    help="train nothing: pool the predictions saved in --workdir by earlier runs of "
+                         "these seeds (mean, sd, paired bootstrap against (a))")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
     args = ap.parse_args()
     tasks = _names(args.tasks, {}, TASKS, "--tasks")
     methods = _names(args.methods, LETTERS, METHODS, "--methods")
+    if args.pool_seeds is not None and args.workdir is None:
+        raise _rows.UsageError("--pool-seeds needs the --workdir the runs saved their predictions in")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dna_gue-"))
     workdir.mkdir(parents=True, exist_ok=True)
     opts = Options(workdir=workdir, model_size=args.model_size, window=args.window,
@@ -535,6 +641,11 @@ def main() -> None:
                    subset=args.subset, cnn_epochs=args.cnn_epochs, device=args.device,
                    pretrain_steps=args.pretrain_steps, finetune_epochs=args.finetune_epochs,
                    rc_tta=args.rc_tta, pretrain_seed=args.pretrain_seed)
+    if args.pool_seeds is not None:
+        t = time.perf_counter()
+        rows = pool_seeds(tasks, methods, args.pool_seeds, opts)
+        _rows.finish(BENCH, rows, time.perf_counter() - t, no_write=args.no_write)
+        return
     if args.threads:
         import torch
 
@@ -553,7 +664,7 @@ def main() -> None:
         y = {s: _labels(splits[s]) for s in ("dev", "test")}
         in_train = {e.text for e in splits["train"]}  # the training sequences used (subset or all)
         keep = np.array([e.text not in in_train for e in splits["test"]])
-        base_mcc = None
+        base_mcc, base_pred = None, None
         for key in methods:
             name = method_label(key, opts)
             print(f"  {name}", flush=True)
@@ -562,8 +673,9 @@ def main() -> None:
             wall = time.perf_counter() - t
             test = scores(y["test"], res.pred["test"])
             dev = scores(y["dev"], res.pred["dev"])
+            save_predictions(predictions_path(opts, task, name, args.seed), res.pred, splits)
             if key == BASELINE:
-                base_mcc = test["mcc"]
+                base_mcc, base_pred = test["mcc"], res.pred["test"]
             baseline = None if key == BASELINE or base_mcc is None else (method_label(BASELINE, opts), base_mcc)
             print(f"    test MCC {test['mcc']:.4f}  acc {test['accuracy']:.4f}  F1 {test['f1']:.4f}  "
                   f"(dev MCC {dev['mcc']:.4f}; {res.params}; {wall:.1f} s)", flush=True)
@@ -584,6 +696,8 @@ def main() -> None:
                 print(f"    {xname}: {xval:.4g}")
                 rows.append(_rows.row(BENCH, f"gue/{task}", "train", n_train, name, xname, xval,
                                       seed=args.seed))
+            if base_pred is not None and key != BASELINE:
+                rows += bootstrap_rows(task, n_test, name, y["test"], [base_pred], [res.pred["test"]], args.seed)
             if not keep.all():
                 sub = scores(y["test"][keep], res.pred["test"][keep])
                 rows.append(_rows.row(BENCH, f"gue/{task}", "test-not-in-train", int(keep.sum()), name,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import dna_gue  # noqa: E402
+import dna_gue
 
 
 def test_method_labels_name_the_budgets(tmp_path):
@@ -42,3 +43,71 @@ def test_pretrain_seed_overrides_the_run_seed_of_the_pretraining(tmp_path, monke
     opts = dna_gue.Options(workdir=tmp_path, pretrain_steps=10)  # default: the run's seed
     _, info = dna_gue._pretrain(opts, "y", {"inputs": [str(fa)]}, 100, seed=3)
     assert seen == [0, 3] and info["pretrain_seed"] == 3
+
+
+def _splits():
+    from serendip.genomics.gue import GueSplits
+
+    def exs(prefix, labels):
+        return [SimpleNamespace(text=f"{prefix}{i}ACGT", label=str(lab)) for i, lab in enumerate(labels)]
+
+    labels = [0, 1] * 20
+    return GueSplits("tf0", {"train": exs("T", labels), "dev": exs("D", labels), "test": exs("X", labels)}, {})
+
+
+def test_saved_predictions_round_trip_and_are_tied_to_their_split(tmp_path):
+    import numpy as np
+    import pytest
+
+    splits = _splits()
+    opts = dna_gue.Options(workdir=tmp_path, pretrain_steps=4000, finetune_epochs=4)
+    path = dna_gue.predictions_path(opts, "tf0", dna_gue.method_label("transformer-pretrain-genomes", opts), 3)
+    assert path == tmp_path / "predictions" / "tf0" / "transformer-pretrain-genomes-tiny-pt-4000-steps-ft-4-epochs-seed3.npz"
+    pred = {"dev": np.arange(40) % 2, "test": np.ones(40, dtype=np.int64)}
+    dna_gue.save_predictions(path, pred, splits)
+    got = dna_gue.load_predictions(path, splits)
+    assert all(np.array_equal(got[s], pred[s]) for s in ("dev", "test"))
+    other = _splits()
+    other["test"][0].text = "GGGG"
+    with pytest.raises(dna_gue._rows.UsageError, match="other test sequences"):
+        dna_gue.load_predictions(path, other)
+    with pytest.raises(dna_gue._rows.UsageError, match="no saved predictions"):
+        dna_gue.load_predictions(tmp_path / "missing.npz", splits)
+
+
+def test_pool_seeds_means_and_bootstraps_against_the_baseline(tmp_path, monkeypatch):
+    import numpy as np
+    import pytest
+
+    splits = _splits()
+    monkeypatch.setattr(dna_gue, "load_gue", lambda task: splits)
+    monkeypatch.setattr(dna_gue, "N_BOOT", 200)
+    opts = dna_gue.Options(workdir=tmp_path, pretrain_steps=4000, finetune_epochs=4)
+    y = np.array([0, 1] * 20)
+
+    def wrong(n):  # y with its first n labels flipped
+        return np.concatenate([1 - y[:n], y[n:]])
+
+    saved = {("kmer6-tfidf-logreg", 0): wrong(8), ("kmer6-tfidf-logreg", 1): wrong(8),
+             ("transformer-pretrain-genomes", 0): wrong(2), ("transformer-pretrain-genomes", 1): wrong(4)}
+    for (key, seed), test in saved.items():
+        dna_gue.save_predictions(dna_gue.predictions_path(opts, "tf0", dna_gue.method_label(key, opts), seed),
+                                 {"dev": y, "test": test}, splits)
+    rows = dna_gue.pool_seeds(["tf0"], ["kmer6-tfidf-logreg", "transformer-pretrain-genomes"], [0, 1], opts)
+    got = {(r["method"].split(" (")[0].split(" [")[0], r["metric"]): r for r in rows}
+    from sklearn.metrics import matthews_corrcoef as mcc
+
+    base, d = mcc(y, wrong(8)), (mcc(y, wrong(2)) + mcc(y, wrong(4))) / 2
+    assert got[("kmer6-tfidf-logreg", "mcc")]["value"] == pytest.approx(base, abs=1e-4)
+    assert got[("transformer-pretrain-genomes", "mcc")]["value"] == pytest.approx(d, abs=1e-4)
+    assert got[("transformer-pretrain-genomes", "mcc")]["method"].endswith("[mean of seeds 0,1]")
+    assert got[("transformer-pretrain-genomes", "mcc")]["seed"] is None
+    assert got[("transformer-pretrain-genomes", "mcc_minus_baseline")]["value"] == pytest.approx(d - base, abs=1e-4)
+    assert got[("transformer-pretrain-genomes", "seeds_higher_than_baseline")]["value"] == 2
+    low = got[("transformer-pretrain-genomes", "mcc_minus_baseline_ci95_low")]["value"]
+    high = got[("transformer-pretrain-genomes", "mcc_minus_baseline_ci95_high")]["value"]
+    assert low <= d - base <= high
+    with pytest.raises(dna_gue._rows.UsageError, match="include \\(a\\)"):
+        dna_gue.pool_seeds(["tf0"], ["transformer-pretrain-genomes"], [0, 1], opts)
+    with pytest.raises(dna_gue._rows.UsageError, match="seed2.npz: no saved predictions"):
+        dna_gue.pool_seeds(["tf0"], ["kmer6-tfidf-logreg", "transformer-pretrain-genomes"], [0, 2], opts)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import _rows  # noqa: E402
+import _rows
 
 
 def _r(dataset, method, metric, value, seed=0, n=10):
@@ -98,3 +98,42 @@ def test_run_main_turns_a_serendip_error_into_one_line_and_exit_2(capsys):
 
     with pytest.raises(KeyError):  # not a Serendip error: a bug, keeps its traceback
         _rows.run_main(bug)
+
+
+def test_writers_in_parallel_lose_no_rows(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(_rows, "HERE", tmp_path)
+    threads = [threading.Thread(target=_rows.write, args=("p", [_r(f"gue/{i}", "m", "mcc", i / 10)]))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = json.loads((tmp_path / "results" / "p.json").read_text())
+    assert sorted(r["dataset"] for r in rows) == [f"gue/{i}" for i in range(8)]
+
+
+def test_paired_bootstrap_difference_ci_and_one_sided_share():
+    import numpy as np
+    from sklearn.metrics import accuracy_score
+
+    y = np.array([0, 1] * 100)
+    base = y.copy()
+    base[:40] = 1 - base[:40]  # accuracy 0.8
+    better = y.copy()
+    better[:10] = 1 - better[:10]  # accuracy 0.95, wrong only where base is wrong too
+    out = _rows.paired_bootstrap(accuracy_score, y, [base], [better], n_boot=500)
+    assert out["diff"] == pytest.approx(0.15)
+    assert 0.09 < out["ci95_low"] < 0.15 < out["ci95_high"] < 0.21
+    assert out["frac_not_higher"] == 0.0
+    same = _rows.paired_bootstrap(accuracy_score, y, [base], [base], n_boot=50)
+    assert same["diff"] == same["ci95_low"] == same["ci95_high"] == 0.0 and same["frac_not_higher"] == 1.0
+    # the method side is the mean over its seeds: (0.95 + 0.8) / 2 - 0.8
+    assert _rows.paired_bootstrap(accuracy_score, y, [base], [better, base], n_boot=50)["diff"] == pytest.approx(0.075)
+    # deterministic for a seed
+    assert out == _rows.paired_bootstrap(accuracy_score, y, [base], [better], n_boot=500)
+    with pytest.raises(ValueError, match="shape"):
+        _rows.paired_bootstrap(accuracy_score, y, [base], [better[:-1]])
+    with pytest.raises(ValueError, match="shape"):
+        _rows.paired_bootstrap(accuracy_score, y, [base], [])
