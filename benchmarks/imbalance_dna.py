@@ -44,6 +44,12 @@ thread, so 3 arms x 2 seeds x 3 epochs fit in about 35 minutes). Selection: afte
 PR-AUC** (average precision of the positive class; threshold-free, so it favours no arm's calibration)
 is kept; early stopping after 2 epochs without improvement. The same for every arm.
 
+Pre-trained encoder (``--backbone DIR``): the bert arms fine-tune the model folder DIR instead of
+random weights, e.g. ``dna_gue.py``'s ``pretrained-genomes-tiny-4000steps`` (method (d)'s encoder,
+masked-language-model pre-trained on the bacterial genomes, same 6-mer tokenizer); every arm and seed
+starts from the same weights (the classification head is initialised by the run seed); rows are named
+``tiny-bert-pretrained[<DIR name>] <arm> ...``.
+
 Second model (``--models cnn``): the small CNN of :mod:`serendip.genomics.cnn` (``dna_gue.py``
 method (b)), trained on the same derived split with the same arms: plain cross-entropy; cross-entropy
 with the same balanced weights (:func:`serendip.models.imbalance.class_weights`); softmax focal loss,
@@ -213,12 +219,14 @@ def _imbalance_section(arm: str, splits: GueSplits) -> dict[str, Any]:
 
 
 def transformer(splits: GueSplits, arm: str, seed: int, epochs: int, opts: dna_gue.Options,
-                data_dir: Path) -> dict[str, Any]:
-    """Fine-tune the scratch tiny BERT with the arm's imbalance setting; test scores and run facts."""
+                data_dir: Path, backbone: Path | None = None) -> dict[str, Any]:
+    """Fine-tune the tiny BERT with the arm's imbalance setting; test scores and run facts. The
+    encoder is ``backbone`` (a pre-trained model folder, ``--backbone``) or, when None, the scratch
+    one of ``dna_gue`` (random weights seeded by ``seed``)."""
     from serendip.models.config import FineTuneConfig
     from serendip.models.train import ModelBundle, finetune, model_outputs
 
-    backbone = dna_gue._scratch_folder(opts, seed)
+    backbone = backbone or dna_gue._scratch_folder(opts, seed)
     cfg = FineTuneConfig.model_validate({
         "data": {"train": str(data_dir / "train.csv"), "dev": str(data_dir / "dev.csv"),
                  "test": str(data_dir / "test.csv")},
@@ -337,6 +345,9 @@ def main() -> None:
     ap.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated of {', '.join(ARMS)}")
     ap.add_argument("--models", default="bert", help="comma-separated of bert (the engine's tiny BERT), "
                     "cnn (the small CNN, same losses)")
+    ap.add_argument("--backbone", type=Path, default=None,
+                    help="bert arms: fine-tune this pre-trained model folder (6-mer tokenizer, e.g. "
+                         "dna_gue's pretrained-genomes-tiny-4000steps) instead of random weights")
     ap.add_argument("--cnn-epochs", type=int, default=30, help="at most this many CNN epochs")
     ap.add_argument("--no-baseline", action="store_true", help="skip the k-mer logistic regressions")
     ap.add_argument("--split-seed", type=_rows.seed, default=0, help="seed of the positive sample")
@@ -349,6 +360,8 @@ def main() -> None:
     seeds = args.seeds
     arms = _names(args.arms, ARMS, "--arms")
     models = _names(args.models, ("bert", "cnn"), "--models")
+    if args.backbone is not None and not (args.backbone / "config.json").is_file():
+        raise _rows.UsageError(f"--backbone {args.backbone}: not a model folder (no config.json)")
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -404,8 +417,8 @@ def main() -> None:
             add(name, 0, t, res["wall_s"], {"dev_pr_auc": res["dev_pr_auc"], "selected_C": res["C"]})
 
     per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
-    labels = {("bert", arm): f"tiny-bert-scratch {arm} ({args.epochs} ep, select dev PR-AUC{sub})"
-              for arm in arms}
+    bert = f"tiny-bert-pretrained[{args.backbone.name}]" if args.backbone else "tiny-bert-scratch"
+    labels = {("bert", arm): f"{bert} {arm} ({args.epochs} ep, select dev PR-AUC{sub})" for arm in arms}
     cap = f", max {args.cnn_epochs} ep" if args.cnn_epochs != 30 else ""  # default cap: name unchanged
     labels.update({("cnn", arm): f"cnn-3conv {arm} (select dev PR-AUC{cap}{sub})" for arm in arms})
     runs = [(model, arm) for model in models for arm in arms]
@@ -413,7 +426,7 @@ def main() -> None:
         for model, arm in runs:
             label = labels[model, arm]
             print(f"  {label} seed {seed}", flush=True)
-            res = (transformer(splits, arm, seed, args.epochs, opts, data_dir) if model == "bert"
+            res = (transformer(splits, arm, seed, args.epochs, opts, data_dir, args.backbone) if model == "bert"
                    else cnn(splits, arm, seed, args.cnn_epochs))
             t = res["test"]
             print("    test " + "  ".join(f"{m} {t[m]:.4f}" for m in METRICS) +

@@ -30,3 +30,9 @@ def test_paired_differences_are_taken_seed_by_seed():
     # no ce arm: nothing to pair with
     assert imbalance_dna.paired_vs_ce({("cnn", "focal"): [{"recall_pos": 1, "pr_auc": 1}]},
                                       [("cnn", "focal")], [0]) == {}
+
+
+def test_backbone_must_be_a_model_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["imbalance_dna.py", "--backbone", str(tmp_path), "--no-write"])
+    with pytest.raises(imbalance_dna._rows.UsageError, match="not a model folder"):
+        imbalance_dna.main()

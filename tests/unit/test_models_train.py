@@ -309,7 +309,9 @@ def test_reverse_complement_test_time_averaging_is_used_in_evaluation_and_predic
     assert metrics["mcc"] == pytest.approx(r.metrics["test"]["mcc"], abs=1e-9)
     seen = []
     scores = predict_examples(bundle, test, batch_size=4, progress=lambda d, t: seen.append((d, t))).scores
-    assert seen[-1] == (2 * len(test), 2 * len(test)) and seen == sorted(seen)  # both passes
+    # counted in examples over both passes: half-way after the plain pass, n/n only at the end
+    assert seen[-1] == (len(test), len(test)) and seen == sorted(seen) and {t for _, t in seen} == {len(test)}
+    assert (len(test) // 2, len(test)) in seen and seen.count((len(test), len(test))) == 1
     e = np.exp(averaged - averaged.max(axis=1, keepdims=True))
     np.testing.assert_allclose(scores, e / e.sum(axis=1, keepdims=True), atol=1e-12)
 

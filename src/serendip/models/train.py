@@ -507,7 +507,8 @@ def model_outputs(bundle: ModelBundle, examples: Sequence[Example], *, batch_siz
         Per-word logits for token tasks (NaN rows: words lost to truncation).
 
     Examples are processed in order, ``batch_size`` at a time, in eval mode with gradients off, so the
-    same model and batch size give the same numbers.
+    same model and batch size give the same numbers. ``progress(done, total)`` is called after each
+    batch, in examples (with test-time views: the share of all passes done, in examples).
 
     With test-time views (``bundle.views``, from augmentations marked ``test_time``), the outputs are
     the mean of the outputs of the original inputs and of each view of ``text`` (``text_pair`` is
@@ -518,10 +519,11 @@ def model_outputs(bundle: ModelBundle, examples: Sequence[Example], *, batch_siz
         passes = 1 + len(bundle.views)
 
         def pass_progress(k: int) -> Callable[[int, int], None] | None:
-            # one bar over all passes: done/total in examples x passes
+            # one bar over all passes, counted in examples: the share of all passes done, rounded
+            # down, so n examples read "n/n" only when every view has been scored
             if progress is None:
                 return None
-            return lambda done, n: progress(k * n + done, passes * n)
+            return lambda done, n: progress((k * n + done) // passes, n)
 
         plain = model_outputs(dataclasses.replace(bundle, views=()), examples, batch_size=batch_size,
                               progress=pass_progress(0), _feats=_feats)
