@@ -62,6 +62,12 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     return [r for r in old if row_key(r) not in fresh] + list(new)
 
 
+def dump_rows(rows: list[dict]) -> str:
+    """The text of a results/<script>.json: a JSON list with one row per line (a third of the size of
+    indented JSON, and a new run's rows are whole lines in a diff)."""
+    return "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n"
+
+
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
     """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md,
     holding an exclusive lock on ``results/.<script>.lock`` (POSIX ``flock``) meanwhile.
@@ -90,7 +96,7 @@ def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
                                                                      "metric"} <= set(r) for r in old):
         raise ValueError(f"{path}: expected a JSON list of benchmark rows; not overwriting it")
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(merge_rows(old, rows), indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(dump_rows(merge_rows(old, rows)), encoding="utf-8")
     tmp.replace(path)
     md = HERE / "RESULTS.md"
     if not md.exists():

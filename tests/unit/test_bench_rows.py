@@ -137,3 +137,10 @@ def test_paired_bootstrap_difference_ci_and_one_sided_share():
         _rows.paired_bootstrap(accuracy_score, y, [base], [better[:-1]])
     with pytest.raises(ValueError, match="shape"):
         _rows.paired_bootstrap(accuracy_score, y, [base], [])
+
+
+def test_results_json_has_one_row_per_line_and_reads_back():
+    rows = [_r("gue/a", "m1", "mcc", 0.1), _r("gue/b", "méthode", "mcc", 0.2)]
+    text = _rows.dump_rows(rows)
+    assert json.loads(text) == rows
+    assert text.count("\n") == len(rows) + 2 and "méthode" in text
