@@ -506,6 +506,8 @@ def _names(values: list[str], choices: dict[str, str], all_names, option: str) -
             if name not in all_names:
                 raise _rows.UsageError(f"{option}: unknown {part!r}; choose from "
                                        f"{', '.join([*choices, *all_names])}")
+            if name in out:
+                raise _rows.UsageError(f"{option}: {part!r} is given twice")
             out.append(name)
     if not out:
         raise _rows.UsageError(f"{option}: none given")
@@ -538,16 +540,34 @@ def save_predictions(path: Path, pred: dict[str, np.ndarray], splits: GueSplits)
 
 
 def load_predictions(path: Path, splits: GueSplits) -> dict[str, np.ndarray]:
-    """The arrays written by :func:`save_predictions`. Raises :class:`_rows.UsageError` naming the
-    file when it is missing or was made on other dev/test sequences."""
-    if not path.exists():
+    """The arrays written by :func:`save_predictions`: ``"dev"`` and ``"test"``, int64 label arrays of
+    shape (n_split,). Raises :class:`_rows.UsageError` naming the file when it is missing, is not such
+    a file (unreadable, not an ``.npz``, keys or shapes other than :func:`save_predictions` writes,
+    labels outside the split's), or was made on other dev/test sequences. Read without pickle."""
+    import zipfile
+
+    if not path.is_file():
         raise _rows.UsageError(f"{path}: no saved predictions (run that method and seed with this "
-                               "--workdir first)")
-    with np.load(path) as z:
-        for s in ("dev", "test"):
-            if str(z[f"{s}_sha256"]) != _texts_sha(splits[s]):
-                raise _rows.UsageError(f"{path}: made on other {s} sequences than gue/{splits.task}'s")
-        return {s: z[s] for s in ("dev", "test")}
+                               "--workdir and the same budget options first)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            got = {k: z[k] for k in ("dev", "test", "dev_sha256", "test_sha256")}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise _rows.UsageError(f"{path}: not a predictions file written by this script ({exc})") from None
+    out = {}
+    for s in ("dev", "test"):
+        if str(got[f"{s}_sha256"]) != _texts_sha(splits[s]):
+            raise _rows.UsageError(f"{path}: made on other {s} sequences than gue/{splits.task}'s")
+        pred, labels = got[s], _labels(splits[s])
+        if pred.shape != labels.shape or pred.dtype.kind not in "iu":
+            raise _rows.UsageError(f"{path}: {s} predictions have shape {pred.shape} and dtype {pred.dtype}, "
+                                   f"expected integer labels of shape {labels.shape}")
+        unknown = sorted(set(np.unique(pred).tolist()) - set(np.unique(labels).tolist()))
+        if unknown:
+            raise _rows.UsageError(f"{path}: {s} predictions hold label(s) {unknown} that gue/{splits.task} "
+                                   "does not have")
+        out[s] = pred.astype(np.int64)
+    return out
 
 
 def bootstrap_rows(task: str, n_test: int, name: str, y_test: np.ndarray, base: list[np.ndarray],
@@ -632,8 +652,11 @@ def main() -> None:
     args = ap.parse_args()
     tasks = _names(args.tasks, {}, TASKS, "--tasks")
     methods = _names(args.methods, LETTERS, METHODS, "--methods")
-    if args.pool_seeds is not None and args.workdir is None:
-        raise _rows.UsageError("--pool-seeds needs the --workdir the runs saved their predictions in")
+    if args.pool_seeds is not None and (args.workdir is None or not args.workdir.is_dir()):
+        raise _rows.UsageError(f"--pool-seeds needs the --workdir the runs saved their predictions in"
+                               f"{'' if args.workdir is None else f' ({args.workdir} is not a folder)'}")
+    if args.workdir is not None and args.workdir.exists() and not args.workdir.is_dir():
+        raise _rows.UsageError(f"--workdir {args.workdir}: not a folder")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dna_gue-"))
     workdir.mkdir(parents=True, exist_ok=True)
     opts = Options(workdir=workdir, model_size=args.model_size, window=args.window,

@@ -329,12 +329,35 @@ def subset_train(splits: GueSplits, n: int | None, seed: int) -> GueSplits:
     return dna_gue.subset_splits(splits, n, seed)
 
 
+def check_backbone(path: Path, k: int) -> None:
+    """Refuse (:class:`_rows.UsageError`) a ``--backbone`` that is not a model folder with the
+    overlapping ``k``-mer tokenizer of ``serendip pretrain`` (``tokenizer_config.json``:
+    ``tokenizer_class`` ``KmerTokenizer``, ``k``), the tokenisation every arm here shares; a text
+    model would otherwise run on DNA and be reported as a DNA encoder."""
+    import json
+
+    if not (path / "config.json").is_file():
+        raise _rows.UsageError(f"--backbone {path}: not a model folder (no config.json)")
+    try:
+        tok = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        tok = {}
+    if not isinstance(tok, dict) or tok.get("tokenizer_class") != "KmerTokenizer" or tok.get("k") != k:
+        got = (tok.get("tokenizer_class"), tok.get("k")) if isinstance(tok, dict) else (None, None)
+        raise _rows.UsageError(f"--backbone {path}: not a {k}-mer DNA model (its tokenizer_config.json "
+                               f"gives tokenizer_class {got[0]!r}, k {got[1]!r}; expected 'KmerTokenizer', "
+                               f"{k}, as made by serendip pretrain)")
+
+
 def _names(value: str, allowed, option: str) -> list[str]:
     out = [p.strip() for p in value.split(",") if p.strip()]
     bad = [p for p in out if p not in allowed]
     if bad or not out:
         what = f"unknown {bad[0]!r}" if bad else "none given"
         raise _rows.UsageError(f"{option}: {what}; choose from {', '.join(allowed)}")
+    twice = [p for i, p in enumerate(out) if p in out[:i]]
+    if twice:
+        raise _rows.UsageError(f"{option}: {twice[0]!r} is given twice")
     return out
 
 
@@ -360,8 +383,8 @@ def main() -> None:
     seeds = args.seeds
     arms = _names(args.arms, ARMS, "--arms")
     models = _names(args.models, ("bert", "cnn"), "--models")
-    if args.backbone is not None and not (args.backbone / "config.json").is_file():
-        raise _rows.UsageError(f"--backbone {args.backbone}: not a model folder (no config.json)")
+    if args.backbone is not None:
+        check_backbone(args.backbone, dna_gue.Options(workdir=Path(".")).k)
 
     import torch
     from threadpoolctl import threadpool_limits

@@ -111,3 +111,42 @@ def test_pool_seeds_means_and_bootstraps_against_the_baseline(tmp_path, monkeypa
         dna_gue.pool_seeds(["tf0"], ["transformer-pretrain-genomes"], [0, 1], opts)
     with pytest.raises(dna_gue._rows.UsageError, match="seed2.npz: no saved predictions"):
         dna_gue.pool_seeds(["tf0"], ["kmer6-tfidf-logreg", "transformer-pretrain-genomes"], [0, 2], opts)
+
+
+def test_a_bad_predictions_file_is_named_not_a_traceback(tmp_path):
+    import numpy as np
+    import pytest
+
+    splits = _splits()
+    good = {"dev": np.arange(40) % 2, "test": np.arange(40) % 2}
+    path = tmp_path / "p.npz"
+    bad_files = {
+        "random bytes": lambda: path.write_bytes(bytes(range(256)) * 16),
+        "empty": lambda: path.write_bytes(b""),
+        "truncated": lambda: (dna_gue.save_predictions(path, good, splits),
+                              path.write_bytes(path.read_bytes()[:300])),
+        "no sha keys": lambda: np.savez(path, dev=good["dev"], test=good["test"]),
+    }
+    for make in bad_files.values():
+        make()
+        with pytest.raises(dna_gue._rows.UsageError, match="not a predictions file"):
+            dna_gue.load_predictions(path, splits)
+    for pred, match in ((np.zeros(10, dtype=np.int64), "shape \\(10,\\)"),
+                        (np.full(40, 0.5), "dtype float64"),
+                        (np.full(40, 7), "label\\(s\\) \\[7\\]")):
+        dna_gue.save_predictions(path, {"dev": good["dev"], "test": pred}, splits)
+        with pytest.raises(dna_gue._rows.UsageError, match=match):
+            dna_gue.load_predictions(path, splits)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(dna_gue._rows.UsageError, match="no saved predictions"):
+        dna_gue.load_predictions(path, splits)
+
+
+def test_a_method_given_twice_is_refused():
+    import pytest
+
+    with pytest.raises(dna_gue._rows.UsageError, match="'a' is given twice"):
+        dna_gue._names(["a,d", "a"], dna_gue.LETTERS, dna_gue.METHODS, "--methods")
+    with pytest.raises(dna_gue._rows.UsageError, match="given twice"):
+        dna_gue._names(["a,kmer6-tfidf-logreg"], dna_gue.LETTERS, dna_gue.METHODS, "--methods")

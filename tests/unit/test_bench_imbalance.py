@@ -36,3 +36,24 @@ def test_backbone_must_be_a_model_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["imbalance_dna.py", "--backbone", str(tmp_path), "--no-write"])
     with pytest.raises(imbalance_dna._rows.UsageError, match="not a model folder"):
         imbalance_dna.main()
+
+
+def test_backbone_must_have_the_kmer_tokenizer(tmp_path):
+    import json
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(imbalance_dna._rows.UsageError, match="not a 6-mer DNA model"):
+        imbalance_dna.check_backbone(tmp_path, 6)  # no tokenizer_config.json
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer"}))
+    with pytest.raises(imbalance_dna._rows.UsageError, match="'BertTokenizer', k None"):
+        imbalance_dna.check_backbone(tmp_path, 6)  # a text model
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "KmerTokenizer", "k": 3}))
+    with pytest.raises(imbalance_dna._rows.UsageError, match="k 3"):
+        imbalance_dna.check_backbone(tmp_path, 6)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "KmerTokenizer", "k": 6}))
+    imbalance_dna.check_backbone(tmp_path, 6)
+
+
+def test_an_arm_given_twice_is_refused():
+    with pytest.raises(imbalance_dna._rows.UsageError, match="'ce' is given twice"):
+        imbalance_dna._names("ce,class_weight,ce", imbalance_dna.ARMS, "--arms")
