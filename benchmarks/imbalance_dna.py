@@ -76,6 +76,12 @@ PR-AUC minus those of ``ce`` with the same model and seed, averaged over the see
 deviation of those differences and the number of seeds where the arm is higher (rows named ``... [minus
 ce, paired over seeds ...]``, metrics ``<metric>_minus_ce``, ``_minus_ce_sd``, ``_seeds_higher``).
 
+Pooling runs: ``--pool-seeds 0,1,2,3,4`` (with the same ``--models``, ``--arms``, ``--backbone``,
+``--epochs``, ``--cnn-epochs`` and ``--subset`` as the runs) trains nothing; it reads the per-seed rows
+those runs (e.g. seeds 0-2 and 3-4 in two processes) stored in ``results/imbalance_dna.json`` and writes
+the means and paired differences over all the seeds, as one run over them would (values as stored,
+rounded to 4 decimals; the mean rows carry no k-mer baseline).
+
 Recorded runs (2 CPU cores shared with other benchmarks)::
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/imbalance_dna.py \\
@@ -329,6 +335,65 @@ def subset_train(splits: GueSplits, n: int | None, seed: int) -> GueSplits:
     return dna_gue.subset_splits(splits, n, seed)
 
 
+def arm_labels(arms: list[str], epochs: int, cnn_epochs: int, subset: int | None,
+               backbone: Path | None) -> dict[tuple[str, str], str]:
+    """(model, arm) -> the method name of its rows (model ``bert`` or ``cnn``); every option that
+    changes a run is in the name, so runs made with other options are never pooled together."""
+    sub = f", subset {subset}" if subset else ""
+    bert = f"tiny-bert-pretrained[{backbone.name}]" if backbone else "tiny-bert-scratch"
+    labels = {("bert", arm): f"{bert} {arm} ({epochs} ep, select dev PR-AUC{sub})" for arm in arms}
+    cap = f", max {cnn_epochs} ep" if cnn_epochs != 30 else ""  # default cap: name unchanged
+    labels.update({("cnn", arm): f"cnn-3conv {arm} (select dev PR-AUC{cap}{sub})" for arm in arms})
+    return labels
+
+
+def stored_per_seed(stored: list[dict], labels: dict[tuple[str, str], str], runs: list[tuple[str, str]],
+                    seeds: list[int]) -> tuple[dict[tuple[str, str], list[dict[str, float]]], int]:
+    """The test metrics of the per-seed rows ``<label> [seed s]`` in ``stored`` (rows of
+    ``results/imbalance_dna.json``; values as stored, rounded to 4 decimals) for every run and seed,
+    and the test-split size. Raises :class:`_rows.UsageError` naming the first run and seed missing."""
+    have = {(r["method"], r["metric"]): r for r in stored
+            if r.get("dataset") == DATASET and r.get("split") == "test"}
+    per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
+    n_test = 0
+    for key in runs:
+        for seed in seeds:
+            name = f"{labels[key]} [seed {seed}]"
+            missing = [m for m in METRICS if (name, m) not in have]
+            if missing:
+                raise _rows.UsageError(f"--pool-seeds: no stored {missing[0]} row for {name!r} in "
+                                       f"results/{BENCH}.json (run that seed with the same options first)")
+            per_arm.setdefault(key, []).append({m: have[name, m]["value"] for m in METRICS})
+            n_test = have[name, METRICS[0]]["n"]
+    return per_arm, n_test
+
+
+def summary_rows(labels: dict[tuple[str, str], str], runs: list[tuple[str, str]], seeds: list[int],
+                 per_arm: dict[tuple[str, str], list[dict[str, float]]], n_test: int,
+                 baseline: tuple[str, dict[str, float]] | None = None) -> tuple[list[dict], list[tuple]]:
+    """Rows of the mean over seeds of each run (``[mean of seeds ...]``, ``seed`` null) and of the
+    paired differences against ``ce`` (:func:`paired_vs_ce`), printed as they are made; also the
+    (name, "mean", metrics) lines of the summary table. ``baseline`` = (name, test metrics) of the
+    plain k-mer regression when it ran."""
+    tag = ",".join(map(str, seeds))
+    rows, table = [], []
+    for key in runs:
+        mean = {m: float(np.mean([r[m] for r in per_arm[key]])) for m in METRICS}
+        table.append((labels[key], "mean", mean))
+        for m in METRICS:
+            bl = None if baseline is None else (baseline[0], baseline[1][m])
+            rows.append(_rows.row(BENCH, DATASET, "test", n_test, f"{labels[key]} [mean of seeds {tag}]", m,
+                                  mean[m], baseline=bl, seed=None))
+    for key, stats in paired_vs_ce(per_arm, runs, seeds).items():
+        name = f"{labels[key]} [minus ce, paired over seeds {tag}]"
+        for metric, value in stats.items():
+            rows.append(_rows.row(BENCH, DATASET, "test", n_test, name, metric, value, seed=seeds[0]))
+        print(f"  {labels[key]} minus ce, paired over {len(seeds)} seeds: " + "; ".join(
+            f"{m} {stats[m + '_minus_ce']:+.4f} (sd {stats[m + '_minus_ce_sd']:.4f}, higher in "
+            f"{stats[m + '_seeds_higher']:.0f})" for m in PAIRED_METRICS), flush=True)
+    return rows, table
+
+
 def check_backbone(path: Path, k: int) -> None:
     """Refuse (:class:`_rows.UsageError`) a ``--backbone`` that is not a model folder with the
     overlapping ``k``-mer tokenizer of ``serendip pretrain`` (``tokenizer_config.json``:
@@ -378,6 +443,10 @@ def main() -> None:
     ap.add_argument("--threads", type=_rows.positive_int, default=1, help="torch / BLAS threads")
     ap.add_argument("--device", default=None)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--pool-seeds", type=_rows.int_list, default=None,
+                    help="train nothing: means and paired differences against ce over these seeds, "
+                         "from the per-seed rows stored in results/imbalance_dna.json by earlier runs "
+                         "with the same options")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results")
     args = ap.parse_args()
     seeds = args.seeds
@@ -385,6 +454,21 @@ def main() -> None:
     models = _names(args.models, ("bert", "cnn"), "--models")
     if args.backbone is not None:
         check_backbone(args.backbone, dna_gue.Options(workdir=Path(".")).k)
+    if args.pool_seeds is not None:
+        import json
+
+        labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone)
+        runs = [(model, arm) for model in models for arm in arms]
+        path = _rows.HERE / "results" / f"{BENCH}.json"
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        t = time.perf_counter()
+        per_arm, n_test = stored_per_seed(stored, labels, runs, args.pool_seeds)
+        rows, table = summary_rows(labels, runs, args.pool_seeds, per_arm, n_test)
+        for name, _, mean in table:
+            print(f"  {name} [mean of seeds {','.join(map(str, args.pool_seeds))}]: " +
+                  "  ".join(f"{m} {mean[m]:.4f}" for m in METRICS))
+        _rows.finish(BENCH, rows, time.perf_counter() - t, no_write=args.no_write)
+        return
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -440,10 +524,7 @@ def main() -> None:
             add(name, 0, t, res["wall_s"], {"dev_pr_auc": res["dev_pr_auc"], "selected_C": res["C"]})
 
     per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
-    bert = f"tiny-bert-pretrained[{args.backbone.name}]" if args.backbone else "tiny-bert-scratch"
-    labels = {("bert", arm): f"{bert} {arm} ({args.epochs} ep, select dev PR-AUC{sub})" for arm in arms}
-    cap = f", max {args.cnn_epochs} ep" if args.cnn_epochs != 30 else ""  # default cap: name unchanged
-    labels.update({("cnn", arm): f"cnn-3conv {arm} (select dev PR-AUC{cap}{sub})" for arm in arms})
+    labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone)
     runs = [(model, arm) for model in models for arm in arms]
     for seed in seeds:  # seed-major: every arm of seed 0 before seed 1
         for model, arm in runs:
@@ -462,18 +543,10 @@ def main() -> None:
                 {"dev_pr_auc": res["dev_pr_auc"], "selected_best_epoch": res["best_epoch"] or 0,
                  "selected_epochs_run": res["epochs_run"], "finetune_wall_s": res["wall_s"]})
     if len(seeds) > 1:
-        for key in runs:
-            mean = {m: float(np.mean([r[m] for r in per_arm[key]])) for m in METRICS}
-            table.append((labels[key], "mean", mean))
-            add(f"{labels[key]} [mean of seeds {','.join(map(str, seeds))}]", None, mean, None, {})
-        paired = paired_vs_ce(per_arm, runs, seeds)
-        for key, stats in paired.items():
-            name = f"{labels[key]} [minus ce, paired over seeds {','.join(map(str, seeds))}]"
-            for metric, value in stats.items():
-                rows.append(_rows.row(BENCH, DATASET, "test", n["test"], name, metric, value, seed=seeds[0]))
-            print(f"  {labels[key]} minus ce, paired over {len(seeds)} seeds: " + "; ".join(
-                f"{m} {stats[m + '_minus_ce']:+.4f} (sd {stats[m + '_minus_ce_sd']:.4f}, higher in "
-                f"{stats[m + '_seeds_higher']:.0f})" for m in PAIRED_METRICS), flush=True)
+        more, means = summary_rows(labels, runs, seeds, per_arm, n["test"],
+                                   None if base is None else (base_name, base))
+        rows += more
+        table += means
 
     wall_all = time.perf_counter() - t_all
     print(f"\nderived test split: {n['test']} rows, {int(_labels(splits['test']).sum())} positive")

@@ -57,3 +57,23 @@ def test_backbone_must_have_the_kmer_tokenizer(tmp_path):
 def test_an_arm_given_twice_is_refused():
     with pytest.raises(imbalance_dna._rows.UsageError, match="'ce' is given twice"):
         imbalance_dna._names("ce,class_weight,ce", imbalance_dna.ARMS, "--arms")
+
+
+def test_pooling_stored_per_seed_rows_matches_a_run_over_all_seeds():
+    labels = imbalance_dna.arm_labels(["ce", "class_weight"], 3, 30, None, None)
+    runs = [("cnn", "ce"), ("cnn", "class_weight")]
+    assert labels["cnn", "ce"] == "cnn-3conv ce (select dev PR-AUC)"
+    values = {("ce", 0): 0.30, ("ce", 1): 0.40, ("class_weight", 0): 0.35, ("class_weight", 1): 0.38}
+    stored = [imbalance_dna._rows.row(imbalance_dna.BENCH, imbalance_dna.DATASET, "test", 3107,
+                                      f"{labels['cnn', arm]} [seed {seed}]", m, v, seed=seed)
+              for (arm, seed), v in values.items() for m in imbalance_dna.METRICS]
+    per_arm, n_test = imbalance_dna.stored_per_seed(stored, labels, runs, [0, 1])
+    assert n_test == 3107 and [r["pr_auc"] for r in per_arm["cnn", "class_weight"]] == [0.35, 0.38]
+    rows, table = imbalance_dna.summary_rows(labels, runs, [0, 1], per_arm, n_test)
+    got = {(r["method"], r["metric"]): r["value"] for r in rows}
+    paired = "cnn-3conv class_weight (select dev PR-AUC) [minus ce, paired over seeds 0,1]"
+    assert got[paired, "pr_auc_minus_ce"] == pytest.approx((0.05 - 0.02) / 2)
+    assert got[paired, "pr_auc_seeds_higher"] == 1
+    assert got["cnn-3conv ce (select dev PR-AUC) [mean of seeds 0,1]", "pr_auc"] == pytest.approx(0.35)
+    with pytest.raises(imbalance_dna._rows.UsageError, match=r"\[seed 2\]"):
+        imbalance_dna.stored_per_seed(stored, labels, runs, [0, 2])
