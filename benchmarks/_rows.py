@@ -70,7 +70,9 @@ def dump_rows(rows: list[dict]) -> str:
 
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
     """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md,
-    holding an exclusive lock on ``results/.<script>.lock`` (POSIX ``flock``) meanwhile.
+    holding an exclusive lock on ``results/.write.lock`` (POSIX ``flock``) meanwhile. RESULTS.md is
+    first moved to ``results/archive/RESULTS-NN.md`` when the new table would take it past
+    :data:`MAX_FILE_BYTES`; a JSON past it is written with a warning on stderr.
 
     Raises ValueError when ``rows`` is empty or the stored JSON is not a list of rows (nothing is
     written then). The JSON is replaced atomically (written to a temporary file, then renamed)."""
@@ -79,9 +81,9 @@ def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
     import fcntl
 
     (HERE / "results").mkdir(exist_ok=True)
-    # runs of one script often end side by side (seeds in parallel): one writer at a time, so the
-    # read-merge-replace below never loses the other run's rows
-    with (HERE / "results" / f".{script}.lock").open("w") as lock:
+    # runs often end side by side (seeds in parallel): one writer at a time, so the read-merge-replace
+    # below never loses the other run's rows and RESULTS.md is appended and rotated whole
+    with (HERE / "results" / ".write.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         _write_locked(script, rows, wall_s)
 
@@ -96,12 +98,36 @@ def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
                                                                      "metric"} <= set(r) for r in old):
         raise ValueError(f"{path}: expected a JSON list of benchmark rows; not overwriting it")
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dump_rows(merge_rows(old, rows)), encoding="utf-8")
+    text = dump_rows(merge_rows(old, rows))
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+    if len(text.encode()) > MAX_FILE_BYTES:
+        import sys
+
+        print(f"WARNING: {path} is now {len(text.encode()) / 1e6:.2f} MB, over the {MAX_FILE_BYTES / 1e6:.1f} MB "
+              "kept per committed file: drop superseded rows before committing it", file=sys.stderr)
     md = HERE / "RESULTS.md"
+    lines = _md_table(script, rows, wall_s)
+    if md.exists() and md.stat().st_size + len(lines.encode()) > MAX_FILE_BYTES:
+        archive = HERE / "results" / "archive"
+        archive.mkdir(exist_ok=True)
+        k = 1 + len(list(archive.glob("RESULTS-*.md")))
+        md.replace(archive / f"RESULTS-{k:02d}.md")
     if not md.exists():
         md.write_text("# Benchmark results\n\nRows are appended by the scripts in this folder; "
-                      "`results/<script>.json` holds the latest run of each.\n", encoding="utf-8")
+                      "`results/<script>.json` holds the latest run of each; older tables are in "
+                      "`results/archive/RESULTS-NN.md`.\n", encoding="utf-8")
+    with md.open("a", encoding="utf-8") as fh:
+        fh.write(lines)
+
+
+#: Largest committed results file (bytes): RESULTS.md is moved to results/archive/ before it would
+#: pass this; a results/<script>.json past it gets a warning (it holds the latest row of every key)
+MAX_FILE_BYTES = 900_000
+
+
+def _md_table(script: str, rows: list[dict], wall_s: float | None) -> str:
+    """The RESULTS.md section of one run: a heading (script, date, commit, hardware, wall s), a table."""
     lines = [f"\n## {script} — {rows[0]['date'] if rows else ''} — commit {git_sha()} — {hardware()}"
              + (f" — {wall_s:.0f} s" if wall_s else "") + "\n",
              "| dataset | split | n | method | metric | value | seed | baseline | anchor | wall_s | peak RSS MB |",
@@ -111,8 +137,7 @@ def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
         a = f"{r['anchor']['name']}: {r['anchor']['value']} ({r['anchor']['source']})" if r["anchor"] else "-"
         lines.append(f"| {r['dataset']} | {r['split']} | {r['n']} | {r['method']} | {r['metric']} | "
                      f"{r['value']} | {r['seed']} | {b} | {a} | {r['wall_s']} | {r['peak_rss_mb']} |")
-    with md.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def positive_int(text: str) -> int:

@@ -89,6 +89,14 @@ Recorded runs (2 CPU cores shared with other benchmarks)::
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/imbalance_dna.py --models cnn \\
         --arms ce,class_weight,focal,focal-cw,oversample --seeds 0,1,2,3,4,5,6,7,8,9 \\
         --no-baseline --threads 1                                                 # 2999 s
+    # the same CNN arms on 2,500 and 6,250 sampled derived training rows (k-mer baselines included)
+    ... --models cnn --arms ce,class_weight,focal,focal-cw,oversample --seeds 0,1,2,3,4,5,6,7,8,9 \
+        --subset 2500 --threads 1                                                 # 371 s (6250: 751 s)
+    # the genome-pre-trained encoder of dna_gue (d), seeds in two processes, then pooled
+    ... --backbone DIR/pretrained-genomes-tiny-4000steps --arms ce,class_weight,focal-cw --epochs 3 \
+        --no-baseline --threads 1 --seeds 0,1,2                                   # 2651 s (3,4: 1422 s)
+    ... --backbone DIR/pretrained-genomes-tiny-4000steps --arms ce,class_weight,focal-cw --epochs 3 \
+        --pool-seeds 0,1,2,3,4
 
 Usage::
 

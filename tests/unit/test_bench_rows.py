@@ -144,3 +144,18 @@ def test_results_json_has_one_row_per_line_and_reads_back():
     text = _rows.dump_rows(rows)
     assert json.loads(text) == rows
     assert text.count("\n") == len(rows) + 2 and "méthode" in text
+
+
+def test_results_md_is_archived_before_it_passes_the_size_limit(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_rows, "HERE", tmp_path)
+    monkeypatch.setattr(_rows, "MAX_FILE_BYTES", 1000)
+    for i in range(6):
+        _rows.write("s", [_r(f"gue/{i}", "m", "mcc", i / 10)])
+    md = (tmp_path / "RESULTS.md").read_text()
+    archived = sorted((tmp_path / "results" / "archive").glob("RESULTS-*.md"))
+    assert archived and all(p.stat().st_size <= 1000 for p in [*archived, tmp_path / "RESULTS.md"])
+    # every run's table is in exactly one of the files, none lost or split
+    texts = [p.read_text() for p in archived] + [md]
+    assert sum(t.count("## s —") for t in texts) == 6
+    assert all(sum(f"| gue/{i} |" in t for t in texts) == 1 for i in range(6))
+    assert "WARNING" in capsys.readouterr().err  # the JSON (6 rows) is past 1,000 bytes
