@@ -62,6 +62,29 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     return [r for r in old if row_key(r) not in fresh] + list(new)
 
 
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a results/<script>.json ([] when it does not exist). Raises ValueError naming the
+    file when it is not a JSON list of rows with the keys :func:`row_key` reads and a finite number
+    (not a bool) as ``value``."""
+    import math
+
+    if not path.exists():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a JSON list of benchmark rows")  # noqa: TRY004 - a bad file
+    for i, r in enumerate(rows):
+        if not (isinstance(r, dict) and {"dataset", "split", "method", "metric", "value"} <= set(r)):
+            raise ValueError(f"{path}: row {i} is not a benchmark row (dataset, split, method, metric, value)")
+        v = r["value"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"{path}: row {i} ({r['method']!r}, {r['metric']!r}) has value {v!r}, not a finite number")
+    return rows
+
+
 def dump_rows(rows: list[dict]) -> str:
     """The text of a results/<script>.json: a JSON list with one row per line (a third of the size of
     indented JSON, and a new run's rows are whole lines in a diff)."""
@@ -71,13 +94,20 @@ def dump_rows(rows: list[dict]) -> str:
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
     """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md,
     holding an exclusive lock on ``results/.write.lock`` (POSIX ``flock``) meanwhile. RESULTS.md is
-    first moved to ``results/archive/RESULTS-NN.md`` when the new table would take it past
+    first moved to ``results/archive/RESULTS-NNN.md`` when the new table would take it past
     :data:`MAX_FILE_BYTES`; a JSON past it is written with a warning on stderr.
 
-    Raises ValueError when ``rows`` is empty or the stored JSON is not a list of rows (nothing is
-    written then). The JSON is replaced atomically (written to a temporary file, then renamed)."""
+    Raises ValueError when ``rows`` is empty or holds a non-finite value, or the stored JSON is not a
+    list of rows (see :func:`read_rows`); nothing is written then. The JSON is replaced atomically
+    (written to a temporary file, then renamed)."""
     if not rows:
         raise ValueError(f"{script}: no result rows to write (nothing was run)")
+    import math
+
+    bad = [f"{r['method']!r} {r['metric']!r} = {r['value']!r}" for r in rows
+           if not isinstance(r["value"], (int, float)) or not math.isfinite(r["value"])]
+    if bad:  # NaN / inf are not JSON, and a reader could not tell them from a figure
+        raise ValueError(f"{script}: {len(bad)} row(s) without a finite value, nothing written: {'; '.join(bad[:3])}")
     import fcntl
 
     (HERE / "results").mkdir(exist_ok=True)
@@ -91,12 +121,9 @@ def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
 def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
     path = HERE / "results" / f"{script}.json"
     try:
-        old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); not overwriting it") from None
-    if not isinstance(old, list) or not all(isinstance(r, dict) and {"dataset", "split", "method",
-                                                                     "metric"} <= set(r) for r in old):
-        raise ValueError(f"{path}: expected a JSON list of benchmark rows; not overwriting it")
+        old = read_rows(path)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; not overwriting it") from None
     tmp = path.with_name(f".{path.name}.tmp")
     text = dump_rows(merge_rows(old, rows))
     tmp.write_text(text, encoding="utf-8")
@@ -104,21 +131,26 @@ def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
     if len(text.encode()) > MAX_FILE_BYTES:
         import sys
 
-        print(f"WARNING: {path} is now {len(text.encode()) / 1e6:.2f} MB, over the {MAX_FILE_BYTES / 1e6:.1f} MB "
-              "kept per committed file: drop superseded rows before committing it", file=sys.stderr)
+        print(f"WARNING: {path} is now {len(text.encode()):,} bytes, over the {MAX_FILE_BYTES:,} "
+              "bytes kept per committed file: drop superseded rows before committing it", file=sys.stderr)
     md = HERE / "RESULTS.md"
     lines = _md_table(script, rows, wall_s)
-    if md.exists() and md.stat().st_size + len(lines.encode()) > MAX_FILE_BYTES:
+    if md.exists() and md.stat().st_size + len(lines.encode()) > MAX_FILE_BYTES - len(_MD_HEADER.encode()):
+        import re
+
         archive = HERE / "results" / "archive"
         archive.mkdir(exist_ok=True)
-        k = 1 + len(list(archive.glob("RESULTS-*.md")))
-        md.replace(archive / f"RESULTS-{k:02d}.md")
+        taken = [int(m.group(1)) for f in archive.iterdir() if (m := re.fullmatch(r"RESULTS-(\d+)\.md", f.name))]
+        target = archive / f"RESULTS-{max(taken, default=0) + 1:03d}.md"  # never an existing name
+        md.replace(target)
     if not md.exists():
-        md.write_text("# Benchmark results\n\nRows are appended by the scripts in this folder; "
-                      "`results/<script>.json` holds the latest run of each; older tables are in "
-                      "`results/archive/RESULTS-NN.md`.\n", encoding="utf-8")
+        md.write_text(_MD_HEADER, encoding="utf-8")
     with md.open("a", encoding="utf-8") as fh:
         fh.write(lines)
+
+
+_MD_HEADER = ("# Benchmark results\n\nRows are appended by the scripts in this folder; `results/<script>.json` "
+              "holds the latest run of each; older tables are in `results/archive/RESULTS-NNN.md`.\n")
 
 
 #: Largest committed results file (bytes): RESULTS.md is moved to results/archive/ before it would

@@ -344,10 +344,11 @@ def subset_train(splits: GueSplits, n: int | None, seed: int) -> GueSplits:
 
 
 def arm_labels(arms: list[str], epochs: int, cnn_epochs: int, subset: int | None,
-               backbone: Path | None) -> dict[tuple[str, str], str]:
+               backbone: Path | None, split_seed: int = 0) -> dict[tuple[str, str], str]:
     """(model, arm) -> the method name of its rows (model ``bert`` or ``cnn``); every option that
-    changes a run is in the name, so runs made with other options are never pooled together."""
-    sub = f", subset {subset}" if subset else ""
+    changes a run is in the name (a non-default split seed too), so runs made with other options are
+    never pooled together. A ``--backbone`` is named by its folder's name."""
+    sub = (f", split seed {split_seed}" if split_seed else "") + (f", subset {subset}" if subset else "")
     bert = f"tiny-bert-pretrained[{backbone.name}]" if backbone else "tiny-bert-scratch"
     labels = {("bert", arm): f"{bert} {arm} ({epochs} ep, select dev PR-AUC{sub})" for arm in arms}
     cap = f", max {cnn_epochs} ep" if cnn_epochs != 30 else ""  # default cap: name unchanged
@@ -372,7 +373,9 @@ def stored_per_seed(stored: list[dict], labels: dict[tuple[str, str], str], runs
                 raise _rows.UsageError(f"--pool-seeds: no stored {missing[0]} row for {name!r} in "
                                        f"results/{BENCH}.json (run that seed with the same options first)")
             per_arm.setdefault(key, []).append({m: have[name, m]["value"] for m in METRICS})
-            n_test = have[name, METRICS[0]]["n"]
+            n_test = have[name, METRICS[0]].get("n")
+            if isinstance(n_test, bool) or not isinstance(n_test, int):
+                raise _rows.UsageError(f"results/{BENCH}.json: row {name!r} has n {n_test!r}, not a count")
     return per_arm, n_test
 
 
@@ -463,12 +466,14 @@ def main() -> None:
     if args.backbone is not None:
         check_backbone(args.backbone, dna_gue.Options(workdir=Path(".")).k)
     if args.pool_seeds is not None:
-        import json
-
-        labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone)
+        if len(args.pool_seeds) < 2:
+            raise _rows.UsageError("--pool-seeds: give at least two seeds to pool")
+        labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone, args.split_seed)
         runs = [(model, arm) for model in models for arm in arms]
-        path = _rows.HERE / "results" / f"{BENCH}.json"
-        stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        try:
+            stored = _rows.read_rows(_rows.HERE / "results" / f"{BENCH}.json")
+        except ValueError as exc:
+            raise _rows.UsageError(str(exc)) from None
         t = time.perf_counter()
         per_arm, n_test = stored_per_seed(stored, labels, runs, args.pool_seeds)
         rows, table = summary_rows(labels, runs, args.pool_seeds, per_arm, n_test)
@@ -532,7 +537,7 @@ def main() -> None:
             add(name, 0, t, res["wall_s"], {"dev_pr_auc": res["dev_pr_auc"], "selected_C": res["C"]})
 
     per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
-    labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone)
+    labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone, args.split_seed)
     runs = [(model, arm) for model in models for arm in arms]
     for seed in seeds:  # seed-major: every arm of seed 0 before seed 1
         for model, arm in runs:

@@ -69,7 +69,7 @@ def test_pooling_stored_per_seed_rows_matches_a_run_over_all_seeds():
               for (arm, seed), v in values.items() for m in imbalance_dna.METRICS]
     per_arm, n_test = imbalance_dna.stored_per_seed(stored, labels, runs, [0, 1])
     assert n_test == 3107 and [r["pr_auc"] for r in per_arm["cnn", "class_weight"]] == [0.35, 0.38]
-    rows, table = imbalance_dna.summary_rows(labels, runs, [0, 1], per_arm, n_test)
+    rows, _ = imbalance_dna.summary_rows(labels, runs, [0, 1], per_arm, n_test)
     got = {(r["method"], r["metric"]): r["value"] for r in rows}
     paired = "cnn-3conv class_weight (select dev PR-AUC) [minus ce, paired over seeds 0,1]"
     assert got[paired, "pr_auc_minus_ce"] == pytest.approx((0.05 - 0.02) / 2)
@@ -77,3 +77,25 @@ def test_pooling_stored_per_seed_rows_matches_a_run_over_all_seeds():
     assert got["cnn-3conv ce (select dev PR-AUC) [mean of seeds 0,1]", "pr_auc"] == pytest.approx(0.35)
     with pytest.raises(imbalance_dna._rows.UsageError, match=r"\[seed 2\]"):
         imbalance_dna.stored_per_seed(stored, labels, runs, [0, 2])
+
+
+def test_pool_seeds_refuses_one_seed_and_a_damaged_results_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(imbalance_dna._rows, "HERE", tmp_path)
+    (tmp_path / "results").mkdir()
+    argv = ["imbalance_dna.py", "--models", "cnn", "--arms", "ce,class_weight", "--no-write", "--pool-seeds"]
+    monkeypatch.setattr(sys, "argv", [*argv, "0"])
+    with pytest.raises(imbalance_dna._rows.UsageError, match="at least two seeds"):
+        imbalance_dna.main()
+    monkeypatch.setattr(sys, "argv", [*argv, "0,1"])
+    for bad, match in (("{broken", "not valid JSON"), ("null", "JSON list"),
+                       ('[{"dataset": "d", "split": "test", "method": "m", "metric": "x", "value": "0.3"}]',
+                        "not a finite number")):
+        (tmp_path / "results" / "imbalance_dna.json").write_text(bad)
+        with pytest.raises(imbalance_dna._rows.UsageError, match=match):
+            imbalance_dna.main()
+
+
+def test_a_non_default_split_seed_is_in_the_names():
+    assert imbalance_dna.arm_labels(["ce"], 3, 30, 2500, None, 7)["cnn", "ce"] == \
+        "cnn-3conv ce (select dev PR-AUC, split seed 7, subset 2500)"
+    assert imbalance_dna.arm_labels(["ce"], 3, 30, None, None)["cnn", "ce"] == "cnn-3conv ce (select dev PR-AUC)"

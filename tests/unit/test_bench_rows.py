@@ -159,3 +159,26 @@ def test_results_md_is_archived_before_it_passes_the_size_limit(tmp_path, monkey
     assert sum(t.count("## s —") for t in texts) == 6
     assert all(sum(f"| gue/{i} |" in t for t in texts) == 1 for i in range(6))
     assert "WARNING" in capsys.readouterr().err  # the JSON (6 rows) is past 1,000 bytes
+
+
+def test_archive_numbers_never_reuse_a_name_and_bad_rows_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(_rows, "HERE", tmp_path)
+    monkeypatch.setattr(_rows, "MAX_FILE_BYTES", 800)
+    for i in range(4):
+        _rows.write("s", [_r(f"gue/{i}", "m", "mcc", i / 10)])
+    archive = tmp_path / "results" / "archive"
+    first = sorted(archive.glob("RESULTS-*.md"))
+    assert len(first) >= 2
+    kept = first[-1].read_text()
+    first[0].unlink()  # a removed archive must not make the next one overwrite the last
+    for i in range(4, 8):
+        _rows.write("s", [_r(f"gue/{i}", "m", "mcc", i / 10)])
+    assert first[-1].read_text() == kept
+    with pytest.raises(ValueError, match="without a finite value"):
+        _rows.write("s", [_r("gue/x", "m", "mcc", float("nan"))])
+    path = tmp_path / "results" / "s.json"
+    true_value = '[{"dataset": 1, "split": 1, "method": "m", "metric": "x", "value": true}]'
+    for bad, match in (("[1]", "row 0 is not"), (true_value, "not a finite number"), ("{}", "JSON list")):
+        path.write_text(bad)
+        with pytest.raises(ValueError, match=match):
+            _rows.read_rows(path)
