@@ -99,7 +99,7 @@ Recorded runs (2 CPU cores shared with other benchmarks)::
         --pool-seeds 0,1,2,3,4
     # replication of ce vs focal-cw on fresh seeds (5,6,7 and 8,9 side by side), then pooled
     ... --backbone DIR/pretrained-genomes-tiny-4000steps --arms ce,focal-cw --epochs 3 \
-        --no-baseline --threads 1 --seeds 5,6,7                                   # 1433 s (8,9: ~950 s)
+        --no-baseline --threads 1 --seeds 5,6,7                                   # 1433 s (8,9: 964 s)
     ... --backbone DIR/pretrained-genomes-tiny-4000steps --arms ce,focal-cw --epochs 3 \
         --pool-seeds 5,6,7,8,9        # and --pool-seeds 0,1,2,3,4,5,6,7,8,9
 
