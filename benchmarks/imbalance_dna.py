@@ -77,10 +77,11 @@ deviation of those differences and the number of seeds where the arm is higher (
 ce, paired over seeds ...]``, metrics ``<metric>_minus_ce``, ``_minus_ce_sd``, ``_seeds_higher``).
 
 Pooling runs: ``--pool-seeds 0,1,2,3,4`` (with the same ``--models``, ``--arms``, ``--backbone``,
-``--epochs``, ``--cnn-epochs`` and ``--subset`` as the runs) trains nothing; it reads the per-seed rows
-those runs (e.g. seeds 0-2 and 3-4 in two processes) stored in ``results/imbalance_dna.json`` and writes
-the means and paired differences over all the seeds, as one run over them would (values as stored,
-rounded to 4 decimals; the mean rows carry no k-mer baseline).
+``--split-seed``, ``--epochs``, ``--cnn-epochs`` and ``--subset`` as the runs) trains nothing; it reads
+the per-seed rows those runs (e.g. seeds 0-2 and 3-4 in two processes) stored in
+``results/imbalance_dna.json`` and writes the means and paired differences over all the seeds, as one
+run over them would (values as stored, rounded to 4 decimals; the mean rows carry no k-mer baseline,
+and replace those of a run over the same seeds).
 
 Recorded runs (2 CPU cores shared with other benchmarks)::
 
