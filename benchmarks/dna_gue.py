@@ -605,7 +605,7 @@ def pool_seeds(tasks: list[str], methods: list[str], seeds: list[int], opts: Opt
         for key in methods:
             name = f"{method_label(key, opts)} {tag}"
             mccs = [matthews_corrcoef(y, p) for p in got[key]]
-            sd = float(np.std(mccs, ddof=1)) if len(mccs) > 1 else 0.0
+            sd = float(np.std(mccs, ddof=1))  # main() asks for two seeds or more
             print(f"{task} {name}: test MCC {np.mean(mccs):.4f} (sd {sd:.4f}; "
                   + ", ".join(f"{m:.4f}" for m in mccs) + ")", flush=True)
             baseline = None if key == BASELINE else (f"{method_label(BASELINE, opts)} {tag}", base_mean)
@@ -652,6 +652,8 @@ def main() -> None:
     args = ap.parse_args()
     tasks = _names(args.tasks, {}, TASKS, "--tasks")
     methods = _names(args.methods, LETTERS, METHODS, "--methods")
+    if args.pool_seeds is not None and len(args.pool_seeds) < 2:
+        raise _rows.UsageError("--pool-seeds: give at least two seeds to pool (one run already has its rows)")
     if args.pool_seeds is not None and (args.workdir is None or not args.workdir.is_dir()):
         raise _rows.UsageError(f"--pool-seeds needs the --workdir the runs saved their predictions in"
                                f"{'' if args.workdir is None else f' ({args.workdir} is not a folder)'}")

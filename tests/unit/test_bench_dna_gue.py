@@ -150,3 +150,12 @@ def test_a_method_given_twice_is_refused():
         dna_gue._names(["a,d", "a"], dna_gue.LETTERS, dna_gue.METHODS, "--methods")
     with pytest.raises(dna_gue._rows.UsageError, match="given twice"):
         dna_gue._names(["a,kmer6-tfidf-logreg"], dna_gue.LETTERS, dna_gue.METHODS, "--methods")
+
+
+def test_pool_seeds_needs_two_seeds(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.setattr(sys, "argv", ["dna_gue.py", "--methods", "a,d", "--pool-seeds", "0",
+                                      "--workdir", str(tmp_path), "--no-write"])
+    with pytest.raises(dna_gue._rows.UsageError, match="at least two seeds"):
+        dna_gue.main()
