@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from serendip.cli import common, datasets_cmd, demo_cmd, eval_cmd, literature_cmd, models_cmd, pretrain_cmd
+from serendip.cli import (
+    common,
+    datasets_cmd,
+    demo_cmd,
+    eval_cmd,
+    literature_cmd,
+    models_cmd,
+    pretrain_cmd,
+)
 
 app = typer.Typer(name="serendip", no_args_is_help=True, add_completion=False,
                   help="Serendip: a local-first research workbench.")

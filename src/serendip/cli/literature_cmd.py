@@ -8,7 +8,14 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from serendip.cli.common import WorkspaceOpt, console, err_console, handle_errors, open_workspace, rate_progress
+from serendip.cli.common import (
+    WorkspaceOpt,
+    console,
+    err_console,
+    handle_errors,
+    open_workspace,
+    rate_progress,
+)
 
 FORMATS = ["auto", "pubmed", "medline", "bibtex", "ris", "csv", "jsonl", "beir"]
 

@@ -12,7 +12,15 @@ Typical use::
 from __future__ import annotations
 
 from serendip.datasets.beir import beir_files, beir_names, check_beir
-from serendip.datasets.registry import DataFile, Dataset, catalog, get, list_datasets, load_catalog, names
+from serendip.datasets.registry import (
+    DataFile,
+    Dataset,
+    catalog,
+    get,
+    list_datasets,
+    load_catalog,
+    names,
+)
 from serendip.datasets.store import (
     CACHE_ENV,
     MIRROR_ENV,

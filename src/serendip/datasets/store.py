@@ -15,12 +15,11 @@ the file and where to get it.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from serendip.core.files import sha256_file
 from serendip.datasets.registry import DataFile, Dataset, get
 from serendip.errors import ConfigError, DataError, DatasetNotFound
 
@@ -81,33 +80,6 @@ def cache_dir() -> Path:
 
 
 # ------------------------------------------------------------------------------------------ hashes
-
-_HASHES: dict[tuple[str, int, int, int], str] = {}
-_HASH_LOCK = threading.Lock()
-
-
-def sha256_file(path: str | Path) -> str:
-    """Return the hex sha256 of a file, hashing it at most once per process while it is unchanged.
-
-    The result is kept per (resolved path, size, modification time, inode), so an edited or replaced
-    file is hashed again.
-    """
-    p = Path(path).resolve()
-    st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns, st.st_ino)
-    with _HASH_LOCK:
-        hit = _HASHES.get(key)
-    if hit is not None:
-        return hit
-    digest = hashlib.sha256()
-    with p.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    with _HASH_LOCK:
-        _HASHES[key] = value
-    return value
-
 
 def _check(ds: Dataset, f: DataFile, path: Path, origin: str) -> None:
     actual = sha256_file(path)

@@ -17,11 +17,11 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, update
 
 from serendip.errors import ConfigError, ParseError
-from serendip.workspace.locks import ingest_lock
 from serendip.literature.dedupe import Deduplicator, Keys
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import get_reader
 from serendip.literature.record import ParseIssue, Record
+from serendip.workspace.locks import ingest_lock
 from serendip.workspace.schema import ingest_reports, records
 
 BATCH = 2000

@@ -31,15 +31,12 @@ their registries when the run is built (domain packages may register more), not 
 from __future__ import annotations
 
 import tomllib
-import types
-import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+from pydantic import BaseModel as PydanticModel
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     ValidationError,
@@ -47,6 +44,7 @@ from pydantic import (
     model_validator,
 )
 
+from serendip.core.config import StrictModel, describe_validation_error, validate_config
 from serendip.errors import ConfigError
 
 __all__ = [
@@ -79,8 +77,8 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+_Strict = StrictModel
+_M = TypeVar("_M", bound=PydanticModel)
 
 
 def _name_shorthand(value: Any) -> Any:
@@ -309,107 +307,6 @@ class FineTuneConfig(_Strict):
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings), for the run record."""
         return self.model_dump(mode="json")
-
-
-# -- error messages ------------------------------------------------------------------------------
-def _dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The BaseModel inside ``annotation`` (itself, Optional[...], list[...]); else None."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, list):
-        for arg in typing.get_args(annotation):
-            found = _model_of(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def _field_model(model: type[BaseModel] | None, part: Any) -> tuple[bool, type[BaseModel] | None]:
-    """Whether ``part`` is a field of ``model``, and the BaseModel that field holds (else None)."""
-    if model is None or str(part) not in model.model_fields:
-        return False, None
-    return True, _model_of(model.model_fields[str(part)].annotation)
-
-
-def _allowed_keys(loc: Sequence[Any], root_model: type[BaseModel] = FineTuneConfig) -> list[str] | None:
-    """Field names of the model at ``loc`` (the path to the unknown key's parent), if one."""
-    model: type[BaseModel] | None = root_model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        known, model = _field_model(model, part)
-        if not known:
-            return None
-    return sorted(model.model_fields) if model is not None else None
-
-
-def _clean_loc(loc: Sequence[Any], root_model: type[BaseModel] = FineTuneConfig) -> list[Any]:
-    """Drop pydantic's union-branch labels (``'list[float]'``, ``'float'``) from a location."""
-    keep: list[Any] = []
-    model: type[BaseModel] | None = root_model
-    for part in loc:
-        if isinstance(part, int):
-            keep.append(part)
-            continue
-        known, sub = _field_model(model, part)
-        if known:
-            keep.append(part)
-            model = sub
-        elif model is None and keep and not any(c in str(part) for c in "[]-") and str(part) not in (
-                "float", "int", "str", "bool", "list", "dict"):
-            keep.append(part)  # a key inside a free-form table
-        elif model is not None:
-            keep.append(part)  # unknown key of a model (extra_forbidden)
-            model = None
-    return keep
-
-
-def describe_validation_error(exc: ValidationError, root_model: type[BaseModel]) -> str:
-    """One line for a pydantic error on ``root_model``: dotted keys, allowed keys for unknown ones,
-    missing keys, and each bad value with its reason."""
-    lines: dict[str, list[str]] = {}
-    for err in exc.errors():
-        loc = _clean_loc(err["loc"], root_model)
-        key = _dotted(loc) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1], root_model)
-            hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
-            lines.setdefault(f"unknown key {key!r}{hint}", [])
-        elif err["type"] == "missing":
-            lines.setdefault(f"{key}: required key missing", [])
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            value = err.get("input")
-            got = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-            lines.setdefault(key, []).append(f"{msg}{got}")
-    # several union branches failing on one key read as one sentence
-    return "; ".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head
-                     for head, msgs in lines.items())
-
-
-_M = typing.TypeVar("_M", bound=BaseModel)
-
-
-def validate_config(data: Any, where: str, root_model: type[_M]) -> _M:
-    """``data`` validated as ``root_model``; ConfigError starting with ``where`` otherwise."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: the configuration must be a table/mapping; got "
-                          f"{type(data).__name__}")
-    try:
-        return root_model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {describe_validation_error(exc, root_model)}") from None
 
 
 # -- files and overrides -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from serendip.core.files import read_text
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.issues import Issue
 from serendip.models.example import Example
@@ -153,15 +154,6 @@ class DataSplits:
 
 
 # -- readers -----------------------------------------------------------------------------------
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read file: {exc.strerror or exc}") from None
-
-
 def _find_column(header: Sequence[str], wanted: str, path: Path, role: str) -> int:
     """Index of column ``wanted`` in ``header``: exact match, else a unique case-insensitive one."""
     if wanted in header:
@@ -207,7 +199,7 @@ def _read_delimited(path: str | Path, delimiter: str, *, text: str = "text",
                     label: str | None = "label", text_pair: str | None = None, id: str | None = None,
                     issues: list[DataIssue] | None = None) -> list[Example]:
     path = Path(path)
-    content = _read_text(path)
+    content = read_text(path)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -306,7 +298,7 @@ def read_jsonl(path: str | Path, *, text: str = "text", label: str | None = "lab
         Not UTF-8.
     """
     path = Path(path)
-    content = _read_text(path)
+    content = read_text(path)
     wanted = {"text": text, "label": label, "text_pair": text_pair, "id": id}
     required = [role for role in ("text", "label") if wanted[role] is not None]
     seen_keys: dict[str, int] = defaultdict(int)

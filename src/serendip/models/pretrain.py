@@ -55,8 +55,8 @@ it (the k-mer tokenizer loads with :func:`serendip.models.tokenizers.load_tokeni
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-import hashlib
 import json
 import math
 import os
@@ -69,8 +69,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from serendip.core.config import StrictModel
+from serendip.core.files import sha256_file
 from serendip.errors import ConfigError, DataError
 from serendip.models.config import (
     Seed,
@@ -79,6 +81,7 @@ from serendip.models.config import (
     read_config_file,
     validate_config,
 )
+from serendip.models.optim import make_optimizer
 
 __all__ = [
     "LEARNING_RATES",
@@ -116,8 +119,7 @@ _TEXT_SUFFIXES = {".txt", ".text"}
 _TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+_Strict = StrictModel
 
 
 class DataSection(_Strict):
@@ -315,14 +317,6 @@ class PretrainResult:
 
 
 # -- data -------------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_inputs(cfg: PretrainConfig) -> list[Path]:
     """The input files of ``cfg`` (``data.inputs``, then the matching files of ``data.dataset``),
     checked to exist, and the output folder checked to be free (cheap; :func:`pretrain` calls it).
@@ -382,9 +376,9 @@ def _read_strings(path: Path, cfg: PretrainConfig, issues: list[str]) -> list[tu
         issues.extend(str(b) for b in bad)
         return [(f"{path.name}:{r.id}", r.seq) for r in records if r.seq]
     if fmt == "txt":
-        from serendip.models.data import _read_text
+        from serendip.core.files import read_text
 
-        lines = _read_text(path).splitlines()
+        lines = read_text(path).splitlines()
         return [(f"{path.name}:{i}", line.strip()) for i, line in enumerate(lines, 1) if line.strip()]
     from serendip.models.data import read_examples
 
@@ -798,23 +792,13 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         warmup = (cfg.training.warmup_steps if cfg.training.warmup_steps is not None
                   else int(cfg.training.warmup_ratio * total))
         lr = cfg.training.lr or (5e-5 if cfg.model.init_from is not None else LEARNING_RATES[cfg.model.size])
-        decay, no_decay = [], []
-        for name, param in model.named_parameters():
-            (no_decay if param.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(param)
-        optim = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.training.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-
-        def schedule(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / (warmup + 1)
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(optim, schedule)
+        optim, sched = make_optimizer(model, lr=lr, weight_decay=cfg.training.weight_decay,
+                                      warmup_steps=warmup, total_steps=total)
 
         def autocast() -> Any:
             if cfg.training.bf16:
                 return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-            return _NullContext()
+            return contextlib.nullcontext()
 
         def evaluate(step: int) -> dict[str, float]:
             if not held_batches:
@@ -925,14 +909,6 @@ def _describe_data(cfg: PretrainConfig, st: dict[str, Any]) -> str:
             f"{st['documents_heldout']:,} held-out")
 
 
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _report(cfg: PretrainConfig, files: list[Path], corpus: _Corpus, issues: list[str], tokenizer: Any,
             model: Any, span: int, result: PretrainResult, device: Any) -> dict[str, Any]:
     import torch
@@ -941,7 +917,7 @@ def _report(cfg: PretrainConfig, files: list[Path], corpus: _Corpus, issues: lis
     return {
         "kind": cfg.kind,
         "config": cfg.to_dict(),
-        "inputs": [{"path": str(p), "sha256": _sha256(p), "bytes": p.stat().st_size} for p in files],
+        "inputs": [{"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files],
         "data": corpus.stats,
         "skipped": {"count": len(issues), "first": issues[:20]},
         "tokenizer": {"class": type(tokenizer).__name__, "kind": cfg.tokenizer_kind(), "size": len(tokenizer),

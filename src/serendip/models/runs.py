@@ -23,7 +23,6 @@ the error) when it ends. A ``running`` row left behind means the process was kil
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -36,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from serendip.core.files import sha256_file
 from serendip.errors import SerendipError
 from serendip.models.metrics import json_safe
 
@@ -69,15 +69,6 @@ def new_run_id(now: datetime | None = None) -> str:
     """``"20261201-142530-a1b2c3"``: UTC time of ``now`` (default: now) and 6 random hex digits."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def data_fingerprints(paths: Mapping[str, str | Path | None]) -> dict[str, Any]:

@@ -922,22 +922,11 @@ def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
         trackers = _Trackers(cfg, run)
         notes.extend(trackers.notes)
 
-        # optimizer and schedule
-        decay, no_decay = [], []
-        for name, p in model.named_parameters():
-            if p.requires_grad:
-                (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
-                 else decay).append(p)
-        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": tr.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=tr.lr)
-        warmup = int(tr.warmup_ratio * total_steps)
+        from serendip.models.optim import make_optimizer
 
-        def lr_lambda(step: int) -> float:
-            if warmup and step < warmup:
-                return step / warmup
-            return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+        optimizer, scheduler = make_optimizer(model, lr=tr.lr, weight_decay=tr.weight_decay,
+                                              warmup_steps=int(tr.warmup_ratio * total_steps),
+                                              total_steps=total_steps)
         generator = torch.Generator().manual_seed(tr.seed)
         bundle = ModelBundle(model, tokenizer, task, space, tr.max_length, scaling, device, views)
 

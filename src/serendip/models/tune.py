@@ -50,8 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from serendip.core.config import StrictModel, describe_validation_error
 from serendip.errors import ConfigError, DataError, SerendipError
 from serendip.models.config import Seed
 
@@ -70,8 +71,7 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel
 
 
 # -- distributions -----------------------------------------------------------------------------------
@@ -206,30 +206,6 @@ class TuneConfig(_Strict):
 
 
 # -- reading and checking -------------------------------------------------------------------------------
-def _describe(exc: ValidationError) -> str:
-    parts: dict[str, list[str]] = {}
-    for err in exc.errors():
-        # drop the discriminator tags pydantic puts in the location ('float', 'function-after[...]')
-        loc = [str(p) for p in err["loc"]
-               if not (isinstance(p, str) and (p in ("float", "int", "categorical", "str", "bool",
-                                                     "none", "literal['auto']")
-                                               or "[" in p))]
-        key = ".".join(loc) or "(top level)"
-        # a space key holds dots itself: show it quoted
-        if len(loc) >= 2 and loc[0] == "space":
-            key = f"space.{loc[1]!r}" + "".join(f".{p}" for p in loc[2:])
-        if err["type"] == "extra_forbidden":
-            parts.setdefault(f"unknown key {key}", [])
-        elif err["type"] == "missing":
-            parts.setdefault(f"{key}: required key missing", [])
-        else:
-            value = err.get("input")
-            got = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-            parts.setdefault(key, []).append(err["msg"].removeprefix("Value error, ") + got)
-    return "; ".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head
-                     for head, msgs in parts.items())
-
-
 def _toml_value(value: Any) -> str:
     """``value`` written as an override value (TOML syntax; None as ``null``)."""
     if value is None:
@@ -288,7 +264,7 @@ def parse_tune_config(data: Any, where: str = "tune config") -> TuneConfig:
     try:
         return TuneConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
+        raise ConfigError(f"{where}: {describe_validation_error(exc, TuneConfig)}") from None
 
 
 def load_tune_config(path: str | Path) -> tuple[TuneConfig, Any]:

@@ -20,7 +20,6 @@ when the HNSW graph was built, ``hnsw.faiss`` (FAISS' own format).
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serendip.core.files import sha256_file
 from serendip.errors import ConfigError, DataError, IndexNotBuilt, SerendipError
 
 __all__ = ["DEFAULT_MODEL", "MINILM_SHA256", "AddReport", "DenseIndex", "doc_text", "load_model",
@@ -56,14 +56,6 @@ Encoder = Callable[[list[str], int], np.ndarray]
 _verified: dict[str, str] = {}
 _models: dict[str, object] = {}
 _lock = threading.Lock()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def resolve_model(name_or_path: str = DEFAULT_MODEL) -> str:
@@ -110,7 +102,7 @@ def resolve_model(name_or_path: str = DEFAULT_MODEL) -> str:
         raise SerendipError(f"bundled model weights missing: {weights}")
     key = str(weights)
     if key not in _verified:
-        digest = _sha256(weights)
+        digest = sha256_file(weights)
         if digest != MINILM_SHA256:
             raise SerendipError(
                 f"bundled model weights {weights} have sha256 {digest}, expected {MINILM_SHA256}; "

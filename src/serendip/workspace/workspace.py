@@ -326,9 +326,12 @@ class Workspace:
         nothing), the indexes are brought up to date, and each query of ``split`` that has judgements
         is run with k=100. Metrics are computed with ranx (Bassani 2022).
         """
-        from serendip.retrieval.evaluate import evaluate_run, load_beir_qrels, load_beir_queries
-
         from serendip.datasets import beir_files
+        from serendip.retrieval.evaluate import (
+            evaluate_run,
+            load_beir_qrels,
+            load_beir_queries,
+        )
 
         corpus, queries_path, qrels_path = beir_files(dataset, split)
         self.ingest([corpus], fmt="beir")

@@ -42,9 +42,9 @@ from bibtexparser.model import (
 )
 from pylatexenc.latex2text import LatexNodes2Text
 
+from serendip.core.files import read_text
 from serendip.literature import normalize as norm
 from serendip.literature.readers import READERS
-from serendip.literature.readers.textio import read_utf8
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _SNIFF = re.compile(rb"^\s*@\s*\w+\s*[{(]", re.M)
@@ -323,7 +323,7 @@ class BibTeXReader:
             The file cannot be read or is not valid UTF-8.
         """
         file = str(path)
-        text = read_utf8(path)
+        text = read_text(path)
         library = bibtexparser.parse_string(text, parse_stack=[])
         macros, bad_strings = self._macros(library.blocks, file)
         index = 0

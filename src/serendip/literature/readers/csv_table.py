@@ -17,10 +17,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from serendip.core.files import bad_bytes, read_text_lenient
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import READERS
-from serendip.literature.readers.textio import bad_bytes, read_utf8_lenient
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 #: Record field -> accepted column names (compared case-insensitively, whitespace collapsed)
@@ -195,7 +195,7 @@ class CSVReader:
             A mapped column is missing, or there is no title/abstract column.
         """
         file = str(path)
-        text = read_utf8_lenient(path)  # rows with non-UTF-8 bytes are reported one by one
+        text = read_text_lenient(path)  # rows with non-UTF-8 bytes are reported one by one
         lines = _lines(text)
         start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
         if start is None:
