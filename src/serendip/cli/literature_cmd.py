@@ -17,7 +17,13 @@ from serendip.cli.common import (
     rate_progress,
 )
 
-FORMATS = ["auto", "pubmed", "medline", "bibtex", "ris", "csv", "jsonl", "beir"]
+
+def _format_help() -> str:
+    """``--format`` help, from the reader registry: ``auto`` and each format with its label."""
+    from serendip.literature.readers import reader_specs
+
+    return "auto (sniff each file) or one of: " + ", ".join(
+        f"{'/'.join((s.name, *s.aliases))} ({s.label})" for s in reader_specs())
 
 
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),
@@ -31,20 +37,15 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
 
 
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
-           fmt: str = typer.Option("auto", "--format", "-f", help="One of: " + ", ".join(FORMATS)),
+           fmt: str = typer.Option("auto", "--format", "-f", help=_format_help()),
            workspace: Optional[Path] = WorkspaceOpt,
            columns: Optional[list[str]] = typer.Option(None, "--map", help="CSV/TSV column mapping FIELD=COLUMN, e.g. --map title=Headline (repeatable)."),
            json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Ingest PubMed/MEDLINE XML, MEDLINE text, BibTeX, RIS, CSV/TSV, JSONL or a BEIR corpus."""
-    from serendip.errors import ConfigError
+    """Ingest literature files (the formats of --format), sniffing each file's format by default."""
+    from serendip.literature.ingest import column_mapping
 
     with handle_errors():
-        mapping = {}
-        for item in columns or []:
-            field, sep, column = item.partition("=")
-            if not sep or not field.strip() or not column.strip():
-                raise ConfigError(f"--map expects FIELD=COLUMN, got {item!r}")
-            mapping[field.strip()] = column.strip()
+        mapping = column_mapping(columns or [])
         ws = open_workspace(workspace)
         with rate_progress("records") as bar:
             task = bar.add_task("ingest", total=None)
@@ -55,8 +56,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
             return
         for line in report.errors:
             err_console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
-        console.print(f"ingested {report.ingested}, duplicates {report.duplicates}, failed {report.failed} "
-                      f"({report.records_per_s:,.0f} records/s); report #{report.id} kept in the workspace")
+        console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
 
 
 def index(workspace: Optional[Path] = WorkspaceOpt,
@@ -102,14 +102,15 @@ def print_hits(hits, title: str) -> None:
 
 def reports(workspace: Optional[Path] = WorkspaceOpt) -> None:
     """List the ingest reports kept in the workspace."""
+    from serendip.literature.ingest import REPORT_COLUMNS, report_row
+
     with handle_errors():
         ws = open_workspace(workspace)
         table = Table()
-        for col in ("#", "started", "status", "ingested", "duplicates", "failed", "paths"):
+        for col in REPORT_COLUMNS:
             table.add_column(col, overflow="fold")
-        for r in ws.reports():
-            table.add_row(str(r["id"]), str(r["started_at"])[:19], r["status"], str(r["ingested"]),
-                          str(r["duplicates"]), str(r["failed"]), ", ".join(r["paths"]))
+        for stored in ws.reports():
+            table.add_row(*report_row(stored))
         console.print(table)
 
 

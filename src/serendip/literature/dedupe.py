@@ -18,11 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, case, select
 
 from serendip.literature.normalize import title_key
+from serendip.literature.readers import id_keyed_formats
 from serendip.literature.record import Record
 from serendip.workspace.schema import records
-
-#: formats whose record id is an identity (a citation key is not: case C11)
-ID_KEYED_FORMATS = {"beir", "jsonl"}
 
 
 @dataclass(slots=True)
@@ -38,9 +36,16 @@ class Keys:
         return (1 if self.pmid else 0) | (2 if self.doi else 0) | (4 if self.source_id else 0)
 
 
-def keys_of(rec: Record) -> Keys:
+def keys_of(rec: Record, id_keyed: frozenset[str] | None = None) -> Keys:
+    """A record's duplicate-detection keys.
+
+    Its ``source_key`` counts as an identity only for the formats in ``id_keyed`` (default: those
+    whose reader declares ``id_keyed``, e.g. a BEIR ``_id``; a citation key is not: case C11).
+    """
+    if id_keyed is None:
+        id_keyed = id_keyed_formats()
     source_id = None
-    if rec.source_key and rec.source_format in ID_KEYED_FORMATS:
+    if rec.source_key and rec.source_format in id_keyed:
         source_id = f"{rec.source_format}:{rec.source_key}"
     tk = title_key(rec.title)
     tk = tk[:200] if tk else None  # index column is 255 wide; 200 chars of letters is identity enough
@@ -86,7 +91,8 @@ class Deduplicator:
 
     def split(self, batch: list[Record]) -> tuple[list[tuple[Record, Keys]], list[tuple[Record, str]]]:
         """Split a batch into (new records with their keys, duplicates with the reason)."""
-        keys = [keys_of(r) for r in batch]
+        id_keyed = id_keyed_formats()
+        keys = [keys_of(r, id_keyed) for r in batch]
         pmids = self._ids(records.c.pmid, {k.pmid for k in keys if k.pmid})
         dois = self._ids(records.c.doi, {k.doi for k in keys if k.doi})
         sids = self._ids(records.c.source_id, {k.source_id for k in keys if k.source_id})

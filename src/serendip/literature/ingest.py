@@ -7,7 +7,6 @@ run: each is reported with file, line or record and reason, and kept in the repo
 from __future__ import annotations
 
 import gc
-import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from sqlalchemy import Engine, insert, update
 from serendip.errors import ConfigError, ParseError
 from serendip.literature.dedupe import Deduplicator, Keys
 from serendip.literature.prefetch import read_in_child
-from serendip.literature.readers import get_reader
+from serendip.literature.readers import reader_spec, reader_specs, sniff_format
 from serendip.literature.record import ParseIssue, Record
 from serendip.workspace.locks import ingest_lock
 from serendip.workspace.schema import ingest_reports, records
@@ -55,6 +54,49 @@ class IngestReport:
                 "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
                 "seconds": round(self.seconds, 3)}
 
+    def summary(self) -> str:
+        """One line: ``"ingested 12, duplicates 3, failed 1 (2,400 records/s)"``."""
+        return (f"ingested {self.ingested}, duplicates {self.duplicates}, failed {self.failed} "
+                f"({self.records_per_s:,.0f} records/s)")
+
+
+#: the columns of :func:`report_row`, for a table of stored ingest reports
+REPORT_COLUMNS = ("#", "started", "status", "ingested", "duplicates", "failed", "paths")
+
+
+def report_row(stored: dict) -> tuple[str, ...]:
+    """One stored ingest report (a row of table ``ingest_reports``, as ``Workspace.reports()`` gives)
+    as the strings of :data:`REPORT_COLUMNS`: start time to the second, paths joined by ``", "``."""
+    return (str(stored["id"]), str(stored["started_at"])[:19], stored["status"], str(stored["ingested"]),
+            str(stored["duplicates"]), str(stored["failed"]), ", ".join(stored["paths"]))
+
+
+def column_mapping(items: Iterable[str]) -> dict[str, str]:
+    """A CSV/TSV column mapping from ``FIELD=COLUMN`` strings (``serendip ingest --map``).
+
+    Parameters
+    ----------
+    items : iterable of str
+        E.g. ``["title=Headline", "abstract = Summary"]``; spaces around either side are dropped.
+
+    Returns
+    -------
+    dict of str to str
+        Record field -> column name (a later item for one field wins); empty for no items.
+
+    Raises
+    ------
+    ConfigError
+        An item without ``=`` or with an empty side.
+    """
+    mapping: dict[str, str] = {}
+    for item in items:
+        field_name, sep, column = item.partition("=")
+        if not sep or not field_name.strip() or not column.strip():
+            raise ConfigError(f"--map expects FIELD=COLUMN, got {item!r}")
+        mapping[field_name.strip()] = column.strip()
+    return mapping
+
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files to ingest: each path as given; a folder that is not a BEIR corpus yields its files.
@@ -84,16 +126,18 @@ def _readers_for(files: list[Path], fmt: str, options: dict | None) -> list:
     out = []
     for path in files:
         try:
-            reader = get_reader(fmt, path)
+            spec = reader_spec(fmt) if fmt != "auto" else sniff_format(path)
         except ParseError as exc:
             out.append((exc, None))
             continue
-        takes = bool(options) and all(k in inspect.signature(type(reader)).parameters for k in options)
-        out.append((get_reader(reader.name, path, options) if takes else reader, options if takes else None))
+        takes = bool(options) and all(k in spec.options for k in options)
+        out.append((spec.make(options if takes else None), options if takes else None))
     if options and not any(o for _, o in out):
         names = sorted({r.name for r, _ in out if not isinstance(r, ParseError)})
+        takers = [s.name for s in reader_specs() if all(k in s.options for k in options)]
         raise ConfigError(f"reader options {sorted(options)} apply to none of the inputs "
-                          f"(formats: {', '.join(names) or 'none recognised'}); they are for CSV/TSV")
+                          f"(formats: {', '.join(names) or 'none recognised'}); they are for "
+                          f"{', '.join(takers) or 'no format'}")
     return out
 
 

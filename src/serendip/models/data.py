@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import inspect
-import io
 import json
 import warnings
 from collections import defaultdict
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from serendip.core.files import read_text
+from serendip.core.formats import delimited_rows, format_for_path, suffix_map
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.issues import Issue
 from serendip.models.example import Example
@@ -49,6 +49,7 @@ __all__ = [
     "check_imbalance",
     "find_duplicates",
     "load_splits",
+    "format_of_path",
     "load_splits_from_config",
     "read_csv",
     "read_examples",
@@ -59,8 +60,9 @@ __all__ = [
 
 #: A class under this fraction of the training labels raises :class:`ClassImbalanceWarning`.
 IMBALANCE_THRESHOLD = 0.05
-#: File suffix -> reader name, when no format is given (other suffixes are looked up as names).
-SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+#: File suffix -> reader name, when no format is given (other suffixes are looked up as names; see
+#: :func:`format_of_path`).
+SUFFIX_FORMATS = suffix_map([("csv", [".csv"]), ("tsv", [".tsv", ".tab"]), ("jsonl", [".jsonl", ".ndjson"])])
 _SPLITS = ("train", "dev", "test")
 
 
@@ -200,7 +202,7 @@ def _read_delimited(path: str | Path, delimiter: str, *, text: str = "text",
                     issues: list[DataIssue] | None = None) -> list[Example]:
     path = Path(path)
     content = read_text(path)
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    reader = delimited_rows(content, delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -354,6 +356,17 @@ def _accepted(func: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in params}
 
 
+def format_of_path(path: str | Path) -> str:
+    """The data-reader name a file's suffix gives: :data:`SUFFIX_FORMATS` (``.csv``, ``.tsv``/``.tab``,
+    ``.jsonl``/``.ndjson``, by :func:`serendip.core.formats.format_for_path`), else the last suffix
+    itself without its dot (``"fasta"``: a domain reader registered under that name), else ``""``.
+
+    The name is not checked against :data:`DATA_READERS` (see :func:`read_examples`).
+    """
+    path = Path(path)
+    return format_for_path(path, SUFFIX_FORMATS) or path.suffix.lower().lstrip(".")
+
+
 def read_examples(path: str | Path, format: str | None = None, *,
                   columns: Mapping[str, str | None] | None = None,
                   issues: list[DataIssue] | None = None, **options: Any) -> list[Example]:
@@ -381,7 +394,7 @@ def read_examples(path: str | Path, format: str | None = None, *,
     """
     path = Path(path)
     if format is None:
-        format = SUFFIX_FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip("."))
+        format = format_of_path(path)
         if not format or format not in DATA_READERS:
             raise ConfigError(f"{path}: cannot tell the data format from the suffix {path.suffix!r}; "
                               f"set data.format to one of: {', '.join(DATA_READERS.keys())}")

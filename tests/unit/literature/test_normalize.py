@@ -1,8 +1,9 @@
+import pytest
+
+from serendip.errors import ConfigError
 from serendip.literature import normalize as n
 from serendip.literature.record import AbstractSection, Author, Record
 from serendip.registry import Registry
-from serendip.errors import ConfigError
-import pytest
 
 
 def test_doi_forms():

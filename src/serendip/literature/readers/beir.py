@@ -16,8 +16,8 @@ from pathlib import Path
 
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS
-from serendip.literature.readers.jsonl import json_objects
+from serendip.literature.readers import register_reader
+from serendip.literature.readers.jsonl import indexed_objects
 from serendip.literature.record import AbstractSection, ParseIssue, Record
 
 CORPUS_NAMES = ("corpus.jsonl", "corpus.jsonl.gz")
@@ -34,7 +34,7 @@ def corpus_file(path: Path) -> Path | None:
     return path
 
 
-@READERS.register("beir")
+@register_reader("beir", label="BEIR corpus: a folder or its corpus.jsonl", priority=10, id_keyed=True)
 class BEIRReader:
     """Read a BEIR corpus (a folder holding ``corpus.jsonl(.gz)``, or the file itself)."""
 
@@ -77,11 +77,11 @@ class BEIRReader:
         if corpus is None:
             raise ParseError(f"no {' or '.join(CORPUS_NAMES)} in this folder", file=str(path))
         file = str(corpus)
-        for index, (line, obj) in enumerate(json_objects(corpus)):
-            if isinstance(obj, str):
-                yield ParseIssue(file=file, line=line, record=str(index + 1),
-                                 reason=f"line skipped: {obj}")
+        for item in indexed_objects(corpus):
+            if isinstance(item, ParseIssue):
+                yield item
                 continue
+            index, line, obj = item
             doc_id = obj.get("_id")
             if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()) or isinstance(
                     doc_id, (dict, list, bool)):

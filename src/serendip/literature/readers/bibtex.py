@@ -44,7 +44,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 from serendip.core.files import read_text
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS
+from serendip.literature.readers import register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _SNIFF = re.compile(rb"^\s*@\s*\w+\s*[{(]", re.M)
@@ -288,7 +288,7 @@ def _keywords(values: list[str]) -> list[str]:
     return out
 
 
-@READERS.register("bibtex", "bib")
+@register_reader("bibtex", label="BibTeX", aliases=("bib",), suffixes=(".bib", ".bibtex"), priority=40)
 class BibTeXReader:
     """Read BibTeX files into :class:`Record` objects (one per ``@entry``)."""
 

@@ -3,8 +3,8 @@
 Read with Python's :mod:`csv` (RFC 4180 quoting: ``""`` inside quotes is one quote, a quoted field may
 hold the delimiter and line breaks), ``encoding="utf-8-sig"`` so an Excel BOM does not stick to the
 first column name (molgenis#6492), ``newline=""`` so embedded line breaks stay inside their field, and
-the delimiter detected among ``,`` ``;`` and tab (European Excel writes ``;``: asreview#302) by
-:class:`csv.Sniffer`, checked against the header line and otherwise chosen by counting. Column names
+the delimiter detected among ``,`` ``;`` and tab by the shared rule
+:func:`serendip.core.formats.sniff_delimiter` (European Excel writes ``;``: asreview#302). Column names
 are matched case-insensitively through :data:`DEFAULT_COLUMNS` or a user mapping.
 
 ``strict=True`` makes a stray quote an error instead of silently swallowing the following rows into one
@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from serendip.core.files import bad_bytes, read_text_lenient
+from serendip.core.formats import DELIMITERS, delimited_rows, sniff_delimiter
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS
+from serendip.literature.readers import register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 #: Record field -> accepted column names (compared case-insensitively, whitespace collapsed)
@@ -35,7 +36,6 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "keywords": ("keywords", "kw", "author keywords"),
     "source_key": ("id", "record id", "key"),
 }
-_DELIMITERS = ",;\t"
 _SNIFF_BYTES = 64 * 1024
 _COLLECTIVE = re.compile(r"\b(?:group|collaboration|consortium|committee|network|investigators|"
                          r"society|association|organi[sz]ation|team|council|working party|"
@@ -89,24 +89,13 @@ def split_authors(value: str | None) -> list[Author]:
     return [a for part in value.split(";") if (a := parse_person(part))]
 
 
-def _delimiter(sample: str, header: str) -> str:
-    try:
-        found = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
-        if found in header:
-            return found
-    except csv.Error:
-        pass
-    counts = {d: header.count(d) for d in _DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _lines(text: str) -> list[str]:
     """Physical lines with their ends, split as ``open(newline="")`` does (\\r\\n, \\r or \\n)."""
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
-@READERS.register("csv", "tsv")
+@register_reader("csv", label="CSV/TSV table", aliases=("tsv",), suffixes=(".csv", ".tsv", ".tab"),
+                 suffix_is_enough=True, priority=90)
 class CSVReader:
     """Read a delimited table with one record per row.
 
@@ -133,12 +122,10 @@ class CSVReader:
         self.mapping = dict(mapping or {})
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        """True for a ``.csv``/``.tsv``/``.tab`` file, or a head whose first line has a delimiter and
-        a title or abstract column name."""
-        if path.suffix.lower() in (".csv", ".tsv", ".tab"):
-            return True
+        """True for a head whose first line has a delimiter and a title or abstract column name (a
+        ``.csv``/``.tsv``/``.tab`` file is a table whatever its header: ``suffix_is_enough``)."""
         first = head.decode("utf-8", errors="ignore").lstrip("\ufeff").split("\n", 1)[0]
-        if not any(d in first for d in _DELIMITERS):
+        if not any(d in first for d in DELIMITERS):
             return False
         cols = {_key(c.strip('"')) for c in re.split(r"[,;\t]", first)}
         return bool(cols & set(DEFAULT_COLUMNS["title"] + DEFAULT_COLUMNS["abstract"]))
@@ -200,7 +187,7 @@ class CSVReader:
         start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
         if start is None:
             raise ParseError("empty file: no header row", file=file)
-        delim = _delimiter(text[:_SNIFF_BYTES], lines[start])
+        delim = sniff_delimiter(text[:_SNIFF_BYTES], lines[start])
         rows = self._rows(lines, start, delim, file)
         _, header = next(rows)
         if isinstance(header, str):
@@ -221,7 +208,7 @@ class CSVReader:
         """Yield ``(start_line, fields)`` or ``(start_line, error message)``; resume after an error."""
         pos = start
         while pos < len(lines):
-            reader = csv.reader(iter(lines[pos:]), delimiter=delim, strict=True)
+            reader = delimited_rows(lines[pos:], delim, strict=True)
             consumed = 0
             while True:
                 try:

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS
+from serendip.literature.readers import register_reader
 from serendip.literature.readers.csv_table import parse_person, split_authors
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
@@ -87,6 +87,25 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 yield no, obj
         except (OSError, EOFError, zlib.error) as exc:
             yield no + 1, f"cannot read further ({exc}); reading stopped"
+
+
+def indexed_objects(path: Path) -> Iterator[tuple[int, int, dict[str, Any]] | ParseIssue]:
+    """:func:`json_objects` for a reader: ``(index, line, object)`` per object, and a
+    :class:`ParseIssue` (file, line, 1-based record number, ``"line skipped: ..."``) per bad line.
+
+    ``index`` is the 0-based position among non-blank lines, bad ones counted.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be opened.
+    """
+    file = str(path)
+    for index, (line, obj) in enumerate(json_objects(path)):
+        if isinstance(obj, str):
+            yield ParseIssue(file=file, line=line, record=str(index + 1), reason=f"line skipped: {obj}")
+        else:
+            yield index, line, obj
 
 
 def _text(value: Any) -> str | None:
@@ -161,7 +180,8 @@ def record_from_object(obj: dict[str, Any], rec: Record) -> Record:
     return rec
 
 
-@READERS.register("jsonl")
+@register_reader("jsonl", label="JSON Lines", suffixes=(".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"),
+                 priority=60, id_keyed=True)
 class JSONLReader:
     """Read JSON Lines files of bibliographic records."""
 
@@ -199,10 +219,10 @@ class JSONLReader:
             The file cannot be opened.
         """
         file = str(path)
-        for index, (line, obj) in enumerate(json_objects(path)):
-            if isinstance(obj, str):
-                yield ParseIssue(file=file, line=line, record=str(index + 1),
-                                 reason=f"line skipped: {obj}")
+        for item in indexed_objects(path):
+            if isinstance(item, ParseIssue):
+                yield item
                 continue
+            index, line, obj = item
             yield record_from_object(obj, Record(source_file=file, source_format=self.name,
                                                  source_index=index, source_line=line))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS, read_head
+from serendip.literature.readers import read_head, register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _TAG = re.compile(r"([A-Z][A-Z0-9]{0,3}) *-(?: (.*)|)$")
@@ -181,7 +181,8 @@ def _fill(rec: Record, values: dict[str, list[str]]) -> None:
             rec.extra[key] = first(tag)
 
 
-@READERS.register("medline", "nbib")
+@register_reader("medline", label="MEDLINE text, .nbib", aliases=("nbib",),
+                 suffixes=(".nbib", ".medline", ".nbib.gz", ".medline.gz"), priority=30)
 class MedlineTextReader:
     """Read the MEDLINE/PubMed text format (PubMed "Save > Format: PubMed", ``.nbib``)."""
 

@@ -26,7 +26,7 @@ from lxml import etree
 
 from serendip.errors import ParseError, UnsafeXMLError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS
+from serendip.literature.readers import register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 #: record elements per root element
@@ -463,7 +463,8 @@ def parse_record(el, rec: Record) -> None:
         raise ValueError("missing or non-numeric PMID")
 
 
-@READERS.register("pubmed", "pubmed-xml")
+@register_reader("pubmed", label="PubMed/MEDLINE XML", aliases=("pubmed-xml",),
+                 suffixes=(".xml", ".xml.gz"), priority=20)
 class PubmedXMLReader:
     """Read PubMed XML (``PubmedArticleSet`` / ``MedlineCitationSet``; ``.xml`` or ``.xml.gz``).
 

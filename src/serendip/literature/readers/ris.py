@@ -21,7 +21,7 @@ import rispy
 
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import READERS
+from serendip.literature.readers import register_reader
 from serendip.literature.readers.csv_table import parse_person
 from serendip.literature.record import AbstractSection, ParseIssue, Record
 
@@ -128,7 +128,7 @@ def _split(lines: Iterator[str], file: str) -> Iterator[_Chunk | ParseIssue]:
         yield ParseIssue(file=file, line=stray, reason=_STRAY)
 
 
-@READERS.register("ris")
+@register_reader("ris", label="RIS", suffixes=(".ris",), priority=50)
 class RISReader:
     """Read RIS files into :class:`Record` objects (one per ``TY  -`` ... ``ER  -``)."""
 

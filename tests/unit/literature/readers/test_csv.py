@@ -113,7 +113,8 @@ def test_sniff(tmp_path):
     path = write(tmp_path, "Title\tAbstract\nA\tB\n", name="x.txt")
     assert CSVReader().sniff(path, read_head(path))
     assert not CSVReader().sniff(path, b"PMID- 123\nTI  - x\n")
-    assert CSVReader().sniff(tmp_path / "y.tsv", b"")
+    odd = write(tmp_path, "Headline\tSummary\nA\tB\n", name="y.tsv")  # the suffix alone decides
+    assert not CSVReader().sniff(odd, read_head(odd)) and get_reader("auto", odd).name == "csv"
 
 
 def test_parse_person_with_suffix():
