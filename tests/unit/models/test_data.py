@@ -11,6 +11,7 @@ from serendip.errors import ConfigError, DataError, ParseError
 from serendip.models.data import (
     ClassImbalanceWarning,
     find_duplicates,
+    format_of_path,
     load_splits,
     read_csv,
     read_examples,
@@ -197,3 +198,12 @@ def test_load_splits_from_config(tmp_path):
                                                    'split = {dev = 0.2, test = 0.2, seed = 1}\n'))
     s = load_splits_from_config(cfg.data, "binary")
     assert s.report.sizes == {"train": 12, "dev": 4, "test": 4} and s.report.seed == 1
+
+
+@pytest.mark.parametrize("name, fmt", [
+    ("a.csv", "csv"), ("a.TSV", "tsv"), ("a.tab", "tsv"), ("a.jsonl", "jsonl"), ("a.ndjson", "jsonl"),
+    ("a.fasta", "fasta"),  # any other suffix is looked up as a reader name (a domain registers it)
+    ("a.csv.gz", "gz"), ("README", ""),
+])
+def test_format_of_path(name, fmt):
+    assert format_of_path(name) == fmt
