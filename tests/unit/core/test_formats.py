@@ -5,7 +5,12 @@ import csv
 
 import pytest
 
-from serendip.core.formats import delimited_rows, format_for_path, sniff_delimiter, suffix_map
+from serendip.core.formats import (
+    delimited_rows,
+    format_for_path,
+    sniff_delimiter,
+    suffix_map,
+)
 
 SUFFIXES = suffix_map([("pubmed", [".xml", ".XML.gz"]), ("csv", [".csv", ".tsv"]), ("jsonl", [".jsonl"])])
 
