@@ -17,7 +17,7 @@ from pathlib import Path
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import register_reader
-from serendip.literature.readers.jsonl import indexed_objects
+from serendip.literature.readers.jsonl import records_from_lines
 from serendip.literature.record import AbstractSection, ParseIssue, Record
 
 CORPUS_NAMES = ("corpus.jsonl", "corpus.jsonl.gz")
@@ -76,29 +76,25 @@ class BEIRReader:
         corpus = corpus_file(path)
         if corpus is None:
             raise ParseError(f"no {' or '.join(CORPUS_NAMES)} in this folder", file=str(path))
-        file = str(corpus)
-        for item in indexed_objects(corpus):
-            if isinstance(item, ParseIssue):
-                yield item
-                continue
-            index, line, obj = item
-            doc_id = obj.get("_id")
-            if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()) or isinstance(
-                    doc_id, (dict, list, bool)):
-                yield ParseIssue(file=file, line=line, record=str(index + 1),
-                                 reason='line skipped: no "_id" (a BEIR document needs one)')
-                continue
-            bad = [k for k in ("title", "text") if not isinstance(obj.get(k), (str, type(None)))]
-            if bad:
-                yield ParseIssue(file=file, line=line, record=str(doc_id), reason=(
-                    f'line skipped: "{bad[0]}" is a JSON {type(obj[bad[0]]).__name__}, not a string'))
-                continue
-            rec = Record(source_file=file, source_format=self.name, source_index=index,
-                         source_line=line, source_key=str(doc_id).strip())
-            rec.title = norm.collapse_ws(obj.get("title"))
-            text = norm.collapse_ws(obj.get("text"))
-            if text:
-                rec.abstract_sections = [AbstractSection(text=text)]
-            if isinstance(obj.get("metadata"), dict) and obj["metadata"]:
-                rec.extra["metadata"] = obj["metadata"]
-            yield rec
+        yield from records_from_lines(corpus, lambda obj, index, line: self._record(obj, str(corpus), index, line))
+
+    def _record(self, obj: dict, file: str, index: int, line: int) -> Record | ParseIssue:
+        """One corpus line's record, or an issue: no ``_id``, a title or text that is not a string."""
+        doc_id = obj.get("_id")
+        if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()) or isinstance(
+                doc_id, (dict, list, bool)):
+            return ParseIssue(file=file, line=line, record=str(index + 1),
+                              reason='line skipped: no "_id" (a BEIR document needs one)')
+        bad = [k for k in ("title", "text") if not isinstance(obj.get(k), (str, type(None)))]
+        if bad:
+            return ParseIssue(file=file, line=line, record=str(doc_id), reason=(
+                f'line skipped: "{bad[0]}" is a JSON {type(obj[bad[0]]).__name__}, not a string'))
+        rec = Record(source_file=file, source_format=self.name, source_index=index,
+                     source_line=line, source_key=str(doc_id).strip())
+        rec.title = norm.collapse_ws(obj.get("title"))
+        text = norm.collapse_ws(obj.get("text"))
+        if text:
+            rec.abstract_sections = [AbstractSection(text=text)]
+        if isinstance(obj.get("metadata"), dict) and obj["metadata"]:
+            rec.extra["metadata"] = obj["metadata"]
+        return rec

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -89,11 +89,13 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             yield no + 1, f"cannot read further ({exc}); reading stopped"
 
 
-def indexed_objects(path: Path) -> Iterator[tuple[int, int, dict[str, Any]] | ParseIssue]:
-    """:func:`json_objects` for a reader: ``(index, line, object)`` per object, and a
-    :class:`ParseIssue` (file, line, 1-based record number, ``"line skipped: ..."``) per bad line.
+def records_from_lines(path: Path, build: Callable[[dict[str, Any], int, int], Record | ParseIssue]
+                       ) -> Iterator[Record | ParseIssue]:
+    """Run ``build(object, index, line)`` on each JSON object line of ``path`` and yield what it
+    returns; yield a :class:`ParseIssue` (file, line, 1-based record number, ``"line skipped: ..."``)
+    for each bad line (see :func:`json_objects`).
 
-    ``index`` is the 0-based position among non-blank lines, bad ones counted.
+    ``index`` is the 0-based position among non-blank lines (bad ones counted), ``line`` 1-based.
 
     Raises
     ------
@@ -105,7 +107,7 @@ def indexed_objects(path: Path) -> Iterator[tuple[int, int, dict[str, Any]] | Pa
         if isinstance(obj, str):
             yield ParseIssue(file=file, line=line, record=str(index + 1), reason=f"line skipped: {obj}")
         else:
-            yield index, line, obj
+            yield build(obj, index, line)
 
 
 def _text(value: Any) -> str | None:
@@ -219,10 +221,5 @@ class JSONLReader:
             The file cannot be opened.
         """
         file = str(path)
-        for item in indexed_objects(path):
-            if isinstance(item, ParseIssue):
-                yield item
-                continue
-            index, line, obj = item
-            yield record_from_object(obj, Record(source_file=file, source_format=self.name,
-                                                 source_index=index, source_line=line))
+        yield from records_from_lines(path, lambda obj, index, line: record_from_object(obj, Record(
+            source_file=file, source_format=self.name, source_index=index, source_line=line)))
