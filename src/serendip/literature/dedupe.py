@@ -5,8 +5,9 @@ Rules (in order):
 1. A record sharing its PMID, DOI or source id (an id-keyed source such as a BEIR ``_id``) with a stored
    record is a duplicate.
 2. Otherwise, a record whose normalised title (or, without a title, normalised abstract)
-   (:func:`serendip.literature.normalize.title_key`) and year equal a stored record's is a duplicate, unless the two carry conflicting identifiers (both have a
-   PMID, DOI or source id and they differ) - two different works may share a title such as "Summary".
+   (:func:`serendip.literature.normalize.title_key`) and year equal a stored record's is a duplicate,
+   unless the two carry conflicting identifiers (both have a PMID, DOI or source id and they differ) -
+   two different works may share a title such as "Summary".
 
 Lookups are batched (one ``IN`` query per key per batch) so memory stays flat in file size.
 """
