@@ -19,11 +19,17 @@ from serendip.cli.common import (
 
 
 def _format_help() -> str:
-    """``--format`` help, from the reader registry: ``auto`` and each format with its label."""
-    from serendip.literature.readers import reader_specs
+    """``--format`` help, from the reader registry: ``auto`` and each format with its label. A reader
+    module that fails to import is named here (and raised when ``ingest`` runs), so the rest of the
+    CLI still starts."""
+    from serendip.literature.readers import ReaderImportError, reader_specs
 
+    try:
+        specs = reader_specs()
+    except ReaderImportError as exc:
+        return f"auto (sniff each file) or a format name; the formats cannot be listed: {exc}"
     return "auto (sniff each file) or one of: " + ", ".join(
-        f"{'/'.join((s.name, *s.aliases))} ({s.label})" for s in reader_specs())
+        f"{'/'.join((s.name, *s.aliases))} ({s.label})" for s in specs)
 
 
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),

@@ -4,8 +4,8 @@ A reader module registers its class with :func:`register_reader`, which records 
 :class:`ReaderSpec`: the format name and aliases, the file suffixes, how ``auto`` tries it, whether
 its record ids are identities (for duplicate detection), and a one-line label for help text. Nothing
 else lists the formats: ``serendip ingest --format`` choices, auto-sniffing and duplicate detection
-read the registry, and every module in this package is imported on first use, so a new format is a
-new module. A module that fails to import raises :class:`ReaderImportError` naming it and why.
+read the registry, and every module in this package is imported on first use (except helper modules
+whose name starts with ``_``), so a new format is a new module. A module that fails to import raises :class:`ReaderImportError` naming it and why.
 
 A reader class has
 

@@ -167,3 +167,19 @@ def test_unknown_format_lists_the_registered_ones():
 
     with pytest.raises(ConfigError, match="expected one of: .*beir.*csv.*ris"):
         readers.get_reader("endnote")
+
+
+def test_cli_starts_and_ingest_fails_cleanly_with_a_broken_reader_module(fresh_registry, tmp_path):
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+    from serendip.cli.literature_cmd import _format_help
+
+    (fresh_registry / "toy_broken.py").write_text("raise RuntimeError('half-installed')\n")
+    assert "toy_broken failed to import (RuntimeError: half-installed)" in _format_help()
+    data = tmp_path / "refs.ris"
+    data.write_text(_RIS.format("One"))
+    assert CliRunner().invoke(app, ["init", str(tmp_path / "ws")]).exit_code == 0
+    result = CliRunner().invoke(app, ["ingest", str(data), "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 2
+    assert "toy_broken failed to import" in result.output and "Traceback" not in result.output
