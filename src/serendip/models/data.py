@@ -1,4 +1,5 @@
-"""Training data: table readers (CSV, TSV, JSON Lines), train/dev/test splits and their report.
+"""Training data: train/dev/test splits and their report (the table readers are in
+:mod:`serendip.models.example_readers`, re-exported here).
 
 Readers are registered in :data:`~serendip.models.registries.DATA_READERS` and share one call form::
 
@@ -21,9 +22,6 @@ never dropped) and classes under 5 % of the training labels, which also raise a
 """
 from __future__ import annotations
 
-import csv
-import inspect
-import json
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -31,12 +29,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serendip.core.files import read_text
-from serendip.core.formats import delimited_rows, format_for_path, suffix_map
-from serendip.errors import ConfigError, DataError, ParseError
-from serendip.issues import Issue
+from serendip.errors import DataError
 from serendip.models.example import Example
-from serendip.models.registries import DATA_READERS
+from serendip.models.example_readers import (  # noqa: F401  (re-exported: one import path for callers)
+    SUFFIX_FORMATS,
+    DataIssue,
+    _accepted,
+    format_of_path,
+    read_csv,
+    read_examples,
+    read_jsonl,
+    read_tsv,
+)
 from serendip.models.tasks import Task, example_name, make_task
 
 __all__ = [
@@ -60,9 +64,6 @@ __all__ = [
 
 #: A class under this fraction of the training labels raises :class:`ClassImbalanceWarning`.
 IMBALANCE_THRESHOLD = 0.05
-#: File suffix -> reader name, when no format is given (other suffixes are looked up as names; see
-#: :func:`format_of_path`).
-SUFFIX_FORMATS = suffix_map([("csv", [".csv"]), ("tsv", [".tsv", ".tab"]), ("jsonl", [".jsonl", ".ndjson"])])
 _SPLITS = ("train", "dev", "test")
 
 
@@ -71,10 +72,6 @@ class ClassImbalanceWarning(UserWarning):
 
 
 @dataclass(slots=True)
-class DataIssue(Issue):
-    """A row that was skipped: the file, its 1-based line, the record id where known, and why."""
-
-
 @dataclass
 class Duplicate:
     """A text found in two splits.
@@ -153,261 +150,6 @@ class DataSplits:
 
     def as_dict(self) -> dict[str, list[Example]]:
         return {"train": self.train, "dev": self.dev, "test": self.test}
-
-
-# -- readers -----------------------------------------------------------------------------------
-def _find_column(header: Sequence[str], wanted: str, path: Path, role: str) -> int:
-    """Index of column ``wanted`` in ``header``: exact match, else a unique case-insensitive one."""
-    if wanted in header:
-        return list(header).index(wanted)
-    folded = [i for i, h in enumerate(header) if h.strip().casefold() == wanted.strip().casefold()]
-    if len(folded) == 1:
-        return folded[0]
-    raise DataError(f"{path}: no column {wanted!r} (the {role} column); the columns are: "
-                    f"{', '.join(map(repr, header))}. Set the column mapping (data.columns.{role}).")
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _make_example(path: Path, line: int, text: Any, label: Any, pair: Any, rid: Any,
-                  *, label_col: str | None, text_col: str, issues: list[DataIssue] | None
-                  ) -> Example | None:
-    """An Example, or None after recording an issue (empty text, empty label, text not a string)."""
-    def issue(reason: str) -> None:
-        if issues is not None:
-            issues.append(DataIssue(str(path), reason, line=line,
-                                    record=None if _blank(rid) else str(rid)))
-
-    if _blank(text):
-        issue(f"empty text (column {text_col!r}); row skipped")
-        return None
-    if not isinstance(text, str):
-        issue(f"text (column {text_col!r}) is {type(text).__name__}, not a string; row skipped")
-        return None
-    if label_col is not None and _blank(label):
-        issue(f"empty label (column {label_col!r}); row skipped")
-        return None
-    if pair is not None and not isinstance(pair, str):
-        issue(f"text_pair is {type(pair).__name__}, not a string; row skipped")
-        return None
-    return Example(text=text, label=label, text_pair=None if _blank(pair) else pair,
-                   id=f"{path.name}:{line}" if _blank(rid) else str(rid),
-                   source=f"{path}, line {line}", meta={"file": str(path), "line": line})
-
-
-def _read_delimited(path: str | Path, delimiter: str, *, text: str = "text",
-                    label: str | None = "label", text_pair: str | None = None, id: str | None = None,
-                    issues: list[DataIssue] | None = None) -> list[Example]:
-    path = Path(path)
-    content = read_text(path)
-    reader = delimited_rows(content, delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError(f"{path}: the file is empty (no header row)") from None
-    except csv.Error as exc:
-        raise ParseError(str(exc), file=str(path), line=1) from None
-    cols = {"text": _find_column(header, text, path, "text")}
-    for role, name in (("label", label), ("text_pair", text_pair), ("id", id)):
-        if name is not None:
-            cols[role] = _find_column(header, name, path, role)
-    examples: list[Example] = []
-    last = reader.line_num
-    while True:
-        start = last + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise ParseError(str(exc), file=str(path), line=reader.line_num) from None
-        last = reader.line_num
-        if not row or all(not c.strip() for c in row):
-            continue  # blank line: not a record
-        if len(row) != len(header):
-            if issues is not None:
-                issues.append(DataIssue(str(path), f"{len(row)} fields where the header has "
-                                        f"{len(header)} (an unquoted {delimiter!r}?); row skipped",
-                                        line=start))
-            continue
-        values = {role: row[i] for role, i in cols.items()}
-        ex = _make_example(path, start, values["text"], values.get("label"), values.get("text_pair"),
-                           values.get("id"), label_col=label, text_col=text, issues=issues)
-        if ex is not None:
-            examples.append(ex)
-    return examples
-
-
-@DATA_READERS.register("csv")
-def read_csv(path: str | Path, *, text: str = "text", label: str | None = "label",
-             text_pair: str | None = None, id: str | None = None,
-             issues: list[DataIssue] | None = None, delimiter: str = ",") -> list[Example]:
-    """Examples from a CSV file with a header row (RFC 4180 quoting, UTF-8 with optional BOM).
-
-    Parameters
-    ----------
-    path : str or Path
-    text, label, text_pair, id : str or None
-        Column names (an exact match, else a unique case-insensitive one). ``label=None``: no labels.
-        Without an ``id`` column an example's id is ``"<file name>:<line>"``.
-    issues : list, optional
-        Receives a :class:`DataIssue` per skipped row (empty text or label, wrong field count).
-    delimiter : str, default ","
-
-    Returns
-    -------
-    list of Example
-        Labels as the file's strings (the task parses them); ``source`` ``"<path>, line <n>"``;
-        ``meta`` ``{"file", "line"}``.
-
-    Raises
-    ------
-    DataError
-        The file is unreadable or empty, or a named column is missing (names file and column).
-    ParseError
-        Not UTF-8, or a CSV syntax error (names file and line).
-    """
-    return _read_delimited(path, delimiter, text=text, label=label, text_pair=text_pair, id=id,
-                           issues=issues)
-
-
-@DATA_READERS.register("tsv")
-def read_tsv(path: str | Path, *, text: str = "text", label: str | None = "label",
-             text_pair: str | None = None, id: str | None = None,
-             issues: list[DataIssue] | None = None) -> list[Example]:
-    """Examples from a tab-separated file with a header row; as :func:`read_csv`."""
-    return _read_delimited(path, "\t", text=text, label=label, text_pair=text_pair, id=id,
-                           issues=issues)
-
-
-@DATA_READERS.register("jsonl", "ndjson")
-def read_jsonl(path: str | Path, *, text: str = "text", label: str | None = "label",
-               text_pair: str | None = None, id: str | None = None,
-               issues: list[DataIssue] | None = None) -> list[Example]:
-    """Examples from JSON Lines: one JSON object per line (blank lines ignored).
-
-    Labels keep their JSON type (a string, a number, a list of classes or tags). A line that is not
-    valid JSON or not an object, or lacks a key, is skipped and reported in ``issues``; a key absent
-    from *every* record raises :class:`DataError` naming the file and the key.
-
-    Raises
-    ------
-    DataError
-        Unreadable file, no records, or a named key in no record.
-    ParseError
-        Not UTF-8.
-    """
-    path = Path(path)
-    content = read_text(path)
-    wanted = {"text": text, "label": label, "text_pair": text_pair, "id": id}
-    required = [role for role in ("text", "label") if wanted[role] is not None]
-    seen_keys: dict[str, int] = defaultdict(int)
-    pending: list[DataIssue] = []
-    examples: list[Example] = []
-    n_records = 0
-    first_keys: list[str] = []
-    for lineno, raw in enumerate(content.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            pending.append(DataIssue(str(path), f"invalid JSON ({exc.msg} at column {exc.colno}); "
-                                     f"line skipped", line=lineno))
-            continue
-        if not isinstance(obj, dict):
-            pending.append(DataIssue(str(path), f"a JSON {type(obj).__name__}, not an object; "
-                                     f"line skipped", line=lineno))
-            continue
-        n_records += 1
-        if not first_keys:
-            first_keys = list(obj)
-        for role, key in wanted.items():
-            if key is not None and key in obj:
-                seen_keys[role] += 1
-        missing = [wanted[r] for r in required if wanted[r] not in obj]
-        if missing:
-            pending.append(DataIssue(str(path), f"no key {missing[0]!r}; record skipped", line=lineno,
-                                     record=None if _blank(obj.get(id)) else str(obj.get(id))))
-            continue
-        ex = _make_example(path, lineno, obj.get(text), obj.get(label) if label else None,
-                           obj.get(text_pair) if text_pair else None, obj.get(id) if id else None,
-                           label_col=label, text_col=text, issues=pending)
-        if ex is not None:
-            examples.append(ex)
-    if n_records:
-        for role, key in wanted.items():
-            if key is not None and seen_keys[role] == 0:
-                raise DataError(f"{path}: no record has the key {key!r} (the {role} column); the "
-                                f"first record's keys are: {', '.join(map(repr, first_keys))}. "
-                                f"Set the column mapping (data.columns.{role}).")
-    if issues is not None:
-        issues.extend(pending)
-    return examples
-
-
-def _accepted(func: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The subset of ``options`` that ``func`` accepts (all of them if it takes ``**kwargs``)."""
-    params = inspect.signature(func).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return dict(options)
-    return {k: v for k, v in options.items() if k in params}
-
-
-def format_of_path(path: str | Path) -> str:
-    """The data-reader name a file's suffix gives: :data:`SUFFIX_FORMATS` (``.csv``, ``.tsv``/``.tab``,
-    ``.jsonl``/``.ndjson``, by :func:`serendip.core.formats.format_for_path`), else the last suffix
-    itself without its dot (``"fasta"``: a domain reader registered under that name), else ``""``.
-
-    The name is not checked against :data:`DATA_READERS` (see :func:`read_examples`).
-    """
-    path = Path(path)
-    return format_for_path(path, SUFFIX_FORMATS) or path.suffix.lower().lstrip(".")
-
-
-def read_examples(path: str | Path, format: str | None = None, *,
-                  columns: Mapping[str, str | None] | None = None,
-                  issues: list[DataIssue] | None = None, **options: Any) -> list[Example]:
-    """Read one data file with the reader registered for ``format``.
-
-    Parameters
-    ----------
-    path : str or Path
-    format : str, optional
-        A :data:`DATA_READERS` name; default from the suffix (``.csv``, ``.tsv``/``.tab``,
-        ``.jsonl``/``.ndjson``, else the suffix itself, e.g. ``fasta`` when a domain registered it).
-    columns : mapping, optional
-        ``{"text": ..., "label": ..., "text_pair": ..., "id": ...}`` column names.
-    issues : list, optional
-        Receives the skipped rows (passed on when the reader accepts ``issues``).
-    **options
-        Reader options (e.g. ``delimiter``).
-
-    Raises
-    ------
-    ConfigError
-        Unknown format, or a column or option the reader does not take.
-    DataError, ParseError
-        From the reader.
-    """
-    path = Path(path)
-    if format is None:
-        format = format_of_path(path)
-        if not format or format not in DATA_READERS:
-            raise ConfigError(f"{path}: cannot tell the data format from the suffix {path.suffix!r}; "
-                              f"set data.format to one of: {', '.join(DATA_READERS.keys())}")
-    reader = DATA_READERS.get(format)
-    given = {k: v for k, v in (columns or {}).items()}
-    kwargs = {**given, **options}
-    accepted = _accepted(reader, kwargs)
-    refused = sorted(set(kwargs) - set(accepted))
-    if refused:
-        raise ConfigError(f"the {format!r} reader takes no option {refused[0]!r}")
-    if issues is not None and "issues" in _accepted(reader, {"issues": None}):
-        accepted["issues"] = issues
-    return reader(path, **accepted)
 
 
 # -- splits ------------------------------------------------------------------------------------
@@ -604,50 +346,16 @@ def load_splits(train: str | Path, dev: str | Path | None = None, test: str | Pa
     """
     task_obj = make_task(task) if task is not None else None
     report = SplitReport(seed=seed)
-    files = {"train": train, "dev": dev, "test": test}
     loaded: dict[str, list[Example]] = {}
-    for name, path in files.items():
-        if path is None:
-            continue
-        before = len(report.issues)
-        examples = read_examples(path, format, columns=columns, issues=report.issues,
-                                 **dict(options or {}))
-        if task_obj is not None:
-            kept = []
-            for ex in examples:
-                try:
-                    task_obj.prepare(ex)
-                except DataError as exc:
-                    meta = ex.meta or {}
-                    reason = str(exc).removeprefix(f"example {example_name(ex)}: ")
-                    report.issues.append(DataIssue(str(meta.get("file", path)),
-                                                   f"{reason}; row skipped",
-                                                   line=meta.get("line"), record=ex.id))
-                    continue
-                kept.append(ex)
-            examples = kept
-        if not examples:
-            skipped = report.issues[before:]
-            why = "; ".join(str(i) for i in skipped[:3]) if skipped else "no data rows"
-            raise DataError(f"{path}: no usable examples in the {name} file ({len(skipped)} row(s) "
-                            f"skipped: {why})")
-        loaded[name] = examples
-        report.origin[name] = f"file {path}"
+    for name, path in {"train": train, "dev": dev, "test": test}.items():
+        if path is not None:
+            loaded[name] = _read_split_file(name, path, task_obj, report, format=format,
+                                            columns=columns, options=options)
+            report.origin[name] = f"file {path}"
     if stratify is None:
         stratify = task_obj.stratifiable if task_obj is not None else all(
             isinstance(ex.label, str) for ex in loaded["train"])
-    carve_dev = dev_fraction if "dev" not in loaded else 0.0
-    carve_test = test_fraction if "test" not in loaded else 0.0
-    report.dev_fraction, report.test_fraction = carve_dev, carve_test
-    report.stratified = bool(stratify) and (carve_dev > 0 or carve_test > 0)
-    tr, dv, te = split_examples(loaded["train"], dev=carve_dev, test=carve_test, seed=seed,
-                                stratify=bool(stratify))
-    splits = {"train": tr, "dev": loaded.get("dev", dv), "test": loaded.get("test", te)}
-    for name, fraction in (("dev", carve_dev), ("test", carve_test)):
-        if name not in loaded:
-            report.origin[name] = (f"carved from train: {fraction:.0%}, seed {seed}"
-                                   f"{', stratified' if report.stratified else ''}"
-                                   if fraction else "none")
+    splits = _carve(loaded, report, dev_fraction, test_fraction, seed, bool(stratify))
     for name in _SPLITS:
         report.sizes[name] = len(splits[name])
         counts = (task_obj.label_counts(splits[name]) if task_obj is not None else
@@ -658,6 +366,51 @@ def load_splits(train: str | Path, dev: str | Path | None = None, test: str | Pa
     report.rare_classes = check_imbalance(splits["train"], task_obj, threshold=imbalance_threshold,
                                           stacklevel=3)
     return DataSplits(splits["train"], splits["dev"], splits["test"], report)
+
+
+def _read_split_file(name: str, path: str | Path, task_obj: Task | None, report: SplitReport, *,
+                     format: str | None, columns: Mapping[str, str | None] | None,
+                     options: Mapping[str, Any] | None) -> list[Example]:
+    """The usable examples of one split's file; rows the task refuses go to ``report.issues``."""
+    before = len(report.issues)
+    examples = read_examples(path, format, columns=columns, issues=report.issues, **dict(options or {}))
+    if task_obj is not None:
+        kept = []
+        for ex in examples:
+            try:
+                task_obj.prepare(ex)
+            except DataError as exc:
+                meta = ex.meta or {}
+                reason = str(exc).removeprefix(f"example {example_name(ex)}: ")
+                report.issues.append(DataIssue(str(meta.get("file", path)), f"{reason}; row skipped",
+                                               line=meta.get("line"), record=ex.id))
+                continue
+            kept.append(ex)
+        examples = kept
+    if not examples:
+        skipped = report.issues[before:]
+        why = "; ".join(str(i) for i in skipped[:3]) if skipped else "no data rows"
+        raise DataError(f"{path}: no usable examples in the {name} file ({len(skipped)} row(s) "
+                        f"skipped: {why})")
+    return examples
+
+
+def _carve(loaded: Mapping[str, list[Example]], report: SplitReport, dev_fraction: float,
+           test_fraction: float, seed: int, stratify: bool) -> dict[str, list[Example]]:
+    """Dev/test carved from train where no file gave them; the carving recorded in ``report``."""
+    carve_dev = dev_fraction if "dev" not in loaded else 0.0
+    carve_test = test_fraction if "test" not in loaded else 0.0
+    report.dev_fraction, report.test_fraction = carve_dev, carve_test
+    report.stratified = stratify and (carve_dev > 0 or carve_test > 0)
+    tr, dv, te = split_examples(loaded["train"], dev=carve_dev, test=carve_test, seed=seed,
+                                stratify=stratify)
+    splits = {"train": tr, "dev": loaded.get("dev", dv), "test": loaded.get("test", te)}
+    for name, fraction in (("dev", carve_dev), ("test", carve_test)):
+        if name not in loaded:
+            report.origin[name] = (f"carved from train: {fraction:.0%}, seed {seed}"
+                                   f"{', stratified' if report.stratified else ''}"
+                                   if fraction else "none")
+    return splits
 
 
 def load_splits_from_config(data: Any, task: Task | str | None = None) -> DataSplits:
