@@ -69,8 +69,9 @@ probability > 0.5) and positive-class scores with scikit-learn: ``recall_pos``, 
 (``average_precision_score``), ``roc_auc``, ``mcc``; for the transformers they are checked against the
 engine's own test metrics. Rows per seed (method name ends ``[seed s]``) and the mean over seeds
 (``[mean of seeds ...]``, ``seed`` null, ``seeds`` listed, the sample standard deviation in ``sd``; the
-per-seed rows then move to ``results/archive/imbalance_dna-per-seed.json.gz``); also dev PR-AUC of the selected epoch, selected epoch and
-training wall time. No published figure exists for this derived split (``anchor`` null).
+per-seed rows then move to ``results/archive/imbalance_dna-per-seed.json.gz``); also dev PR-AUC of the
+selected epoch, selected epoch and training wall time. No published figure exists for this derived
+split (``anchor`` null).
 
 Paired comparison: with ``ce`` among the arms and more than one seed, each other arm's recall and
 PR-AUC minus those of ``ce`` with the same model and seed, averaged over the seeds, with the standard
@@ -80,9 +81,9 @@ ce, paired over seeds ...]``, metrics ``<metric>_minus_ce`` with the sd in ``sd`
 Pooling runs: ``--pool-seeds 0,1,2,3,4`` (with the same ``--models``, ``--arms``, ``--backbone``,
 ``--split-seed``, ``--epochs``, ``--cnn-epochs`` and ``--subset`` as the runs) trains nothing; it reads
 the per-seed rows those runs (e.g. seeds 0-2 and 3-4 in two processes) stored in
-``results/imbalance_dna.json`` or its archive (:func:`_rows.read_all_rows`) and writes the means and paired differences over all the seeds, as one
-run over them would (values as stored, rounded to 4 decimals; the mean rows carry no k-mer baseline,
-and replace those of a run over the same seeds).
+``results/imbalance_dna.json`` or its archive (:func:`_rows.read_all_rows`) and writes the means and
+paired differences over all the seeds, as one run over them would (values as stored, rounded to 4
+decimals; the mean rows carry no k-mer baseline, and replace those of a run over the same seeds).
 
 Recorded runs (2 CPU cores shared with other benchmarks)::
 

@@ -76,7 +76,8 @@ data order; the data and splits are the same for every seed. Runs go seed by see
 seed 0, then seed 1, ...); with ``--budget-minutes`` a new seed round starts only if the slowest
 round so far would still end within the budget, so every arm reports the same seeds. Rows: each
 seed's test metrics (method ``... (seed N)``), their mean over the seeds run (``seeds`` listed, the
-sample standard deviation in ``sd``; the per-seed rows then move to ``results/archive/``), the best-epoch dev macro F1 and the selected epoch, the trainable fraction
+sample standard deviation in ``sd``; the per-seed rows then move to ``results/archive/``), the
+best-epoch dev macro F1 and the selected epoch, the trainable fraction
 (``RunResult.trainable_params / total_params``), parameter counts, the mean training wall time
 (``train_wall_s``: model loading to the scored test split), and ``f1_macro_gap_vs_full`` = LoRA mean
 minus full-ft mean (the must-show: >= -0.02 with a trainable fraction < 0.02).

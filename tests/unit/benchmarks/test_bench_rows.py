@@ -175,7 +175,8 @@ def test_pooled_rows_move_the_per_seed_detail_to_the_archive(tmp_path, monkeypat
     assert len(_rows.read_all_rows("s")) == 8
     # a rerun of an archived seed replaces its archived row when read back, none is duplicated
     _rows.write("s", [_rows.row("b", "d", "test", 10, "m", "mcc", 0.55, settings={"lr": 0.1}, seed=0)])
-    again = [r for r in _rows.read_all_rows("s") if r["seed"] == 0 and r["split"] == "test" and r["settings"]["lr"] == 0.1]
+    again = [r for r in _rows.read_all_rows("s")
+             if r["seed"] == 0 and r["split"] == "test" and r["settings"]["lr"] == 0.1]
     assert [r["value"] for r in again] == [0.55]
     monkeypatch.setattr(_rows, "MAX_JSON_BYTES", 100)
     _rows.write("s", [other])

@@ -56,7 +56,8 @@ def test_entries_are_grouped_newest_first_with_mean_and_sd_over_seeds():
 
 
 def test_a_mean_over_seeds_shows_the_mean_of_differing_baselines():
-    rows = [_row("m", "mcc", 0.6, seed=0, baseline=("base", 0.5)), _row("m", "mcc", 0.8, seed=1, baseline=("base", 0.7))]
+    rows = [_row("m", "mcc", 0.6, seed=0, baseline=("base", 0.5)),
+            _row("m", "mcc", 0.8, seed=1, baseline=("base", 0.7))]
     (entry,) = results_page.headline_lines("toy", rows)
     assert entry["baseline"] == {"method": "base", "settings": None, "value": 0.6, "seeds": [0, 1]}
 
