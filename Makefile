@@ -8,7 +8,7 @@ export SERENDIP_DATA_MIRROR
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: install demo test test-pg bench clean
+.PHONY: install demo test test-pg bench results clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ test: install
 test-pg: install
 	eval "$$(scripts/start_postgres.sh)" && $(BIN)/python -m pytest -q
 
+# each benchmark merges its rows into benchmarks/results/<script>.json and regenerates RESULTS.md
 bench: install
 	$(BIN)/python benchmarks/retrieval_scifact.py
 	$(BIN)/python benchmarks/ingest.py
+
+# regenerate benchmarks/RESULTS.md from benchmarks/results/*.json (no benchmark is run)
+results:
+	$(BIN)/python benchmarks/results_page.py
 
 clean:
 	rm -rf $(VENV) serendip-demo

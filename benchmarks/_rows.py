@@ -1,9 +1,16 @@
 """Benchmark rows in the format of ../shared/DESIGN.md, shared by every script in benchmarks/.
 
 ``row(...)`` builds one row; ``write(script, rows)`` merges the rows into
-``benchmarks/results/<script>.json`` (a run's rows replace the stored rows with the same dataset, split,
-method, metric, seed and n; other rows are kept, so a run on one task does not erase another task's
-figures) and appends the rows as a table to ``benchmarks/RESULTS.md``.
+``benchmarks/results/<script>.json`` (a run's rows replace the stored rows with the same key, see
+:func:`row_key`; other rows are kept, so a run on one task does not erase another task's figures),
+moves per-seed detail that a pooled row now summarises to ``results/archive/<script>-per-seed.json.gz``
+and regenerates ``benchmarks/RESULTS.md`` from all the results files (:mod:`results_page`).
+
+Configuration lives in row fields: ``method`` names the method, ``settings`` holds its options
+(model size, budgets, learning rate, subset...), ``seeds`` the seeds a pooled row (mean over seeds,
+paired difference) summarises and ``sd`` the standard deviation over them; a label that still packs
+its configuration (``"cnn-3conv ce (select dev PR-AUC) [seed 0]"``) is split into those fields by
+:func:`_row_fields.normalise` when written.
 """
 from __future__ import annotations
 
@@ -35,24 +42,45 @@ def hardware() -> str:
 
 
 def row(benchmark: str, dataset: str, split: str, n: int, method: str, metric: str, value: float, *,
-        baseline: tuple[str, float] | None = None, anchor: tuple[str, float, str] | None = None,
-        seed: int = 0, wall_s: float | None = None, peak_rss_mb: float | None = None) -> dict:
-    """One result row; ``baseline`` = (method, value) run in the same script; ``anchor`` = (name, value,
-    source) of a published figure, or None where none is published."""
-    return {
-        "benchmark": benchmark, "dataset": dataset, "split": split, "n": n, "method": method,
-        "metric": metric, "value": round(float(value), 4), "seed": seed,
+        settings: dict | None = None, baseline: tuple[str, float] | None = None,
+        anchor: tuple[str, float, str] | None = None, seed: int | None = 0, seeds: list[int] | None = None,
+        sd: float | None = None, wall_s: float | None = None, peak_rss_mb: float | None = None) -> dict:
+    """One result row; ``settings`` = the method's options (str -> str / number / bool; None: not
+    given, the label is split when written, see :func:`_row_fields.normalise`); ``baseline`` = (method,
+    value) run in the same script; ``anchor`` = (name, value, source) of a published figure, or None
+    where none is published; ``seeds`` = the seeds a pooled row summarises (``seed`` is then None) and
+    ``sd`` the sample standard deviation of the metric over them."""
+    r = {"benchmark": benchmark, "dataset": dataset, "split": split, "n": n, "method": method}
+    if settings is not None:
+        r["settings"] = dict(settings)
+    r.update({
+        "metric": metric, "value": round(float(value), 4), "sd": None if sd is None else round(float(sd), 4),
+        "seed": None if seeds else seed, "seeds": None if seeds is None else [int(s) for s in seeds],
         "baseline": None if baseline is None else {"method": baseline[0], "value": round(float(baseline[1]), 4)},
         "anchor": None if anchor is None else {"name": anchor[0], "value": anchor[1], "source": anchor[2]},
         "hardware": hardware(), "wall_s": None if wall_s is None else round(wall_s, 2),
         "peak_rss_mb": round(peak_rss_mb if peak_rss_mb is not None else globals()["peak_rss_mb"](), 1),
         "commit": git_sha(), "date": _dt.date.today().isoformat(),
-    }
+    })
+    return r
+
+
+def settings_key(r: dict) -> str:
+    """A row's ``settings`` as canonical JSON text (sorted keys; ``{}`` when it has none)."""
+    return json.dumps(r.get("settings") or {}, sort_keys=True)
+
+
+def config_key(r: dict) -> tuple:
+    """What a row measured, seeds aside: (benchmark, dataset, method, settings)."""
+    return (r.get("benchmark"), r["dataset"], r["method"], settings_key(r))
 
 
 def row_key(r: dict) -> tuple:
-    """The identity of a row in results/<script>.json: (dataset, split, method, metric, seed, n)."""
-    return (r["dataset"], r["split"], r["method"], r["metric"], r.get("seed"), r.get("n"))
+    """The identity of a row in results/<script>.json: (dataset, split, method, settings, metric, seed,
+    seeds, n)."""
+    seeds = r.get("seeds")
+    return (r["dataset"], r["split"], r["method"], settings_key(r), r["metric"], r.get("seed"),
+            None if seeds is None else tuple(seeds), r.get("n"))
 
 
 def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
@@ -62,26 +90,55 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     return [r for r in old if row_key(r) not in fresh] + list(new)
 
 
-def read_rows(path: Path) -> list[dict]:
-    """The rows of a results/<script>.json ([] when it does not exist). Raises ValueError naming the
-    file when it is not a JSON list of rows with the keys :func:`row_key` reads and a finite number
-    (not a bool) as ``value``."""
+def _finite(v) -> bool:
     import math
 
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def _row_problem(r) -> str | None:
+    """Why ``r`` is not a valid stored row, or None."""
+    if not (isinstance(r, dict) and {"dataset", "split", "method", "metric", "value"} <= set(r)):
+        return "is not a benchmark row (dataset, split, method, metric, value)"
+    what = f"({r['method']!r}, {r['metric']!r})"
+    if not _finite(r["value"]):
+        return f"{what} has value {r['value']!r}, not a finite number"
+    settings = r.get("settings")
+    if settings is not None and not (isinstance(settings, dict) and all(
+            isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in settings.items())):
+        return f"{what} has settings {settings!r}, not an object of names to plain values"
+    seeds = r.get("seeds")
+    if seeds is not None and not (isinstance(seeds, list) and seeds
+                                  and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        return f"{what} has seeds {seeds!r}, not a list of whole numbers"
+    if r.get("sd") is not None and not _finite(r["sd"]):
+        return f"{what} has sd {r['sd']!r}, not a finite number"
+    return None
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a results/<script>.json, or of a gzip'ed JSON list such as
+    ``results/archive/<script>-per-seed.json.gz`` ([] when it does not exist). Raises ValueError
+    naming the file when it is not a JSON list of rows with the keys :func:`row_key` reads, a finite
+    number (not a bool) as ``value`` and, where present, ``settings`` an object of plain values,
+    ``seeds`` a non-empty list of whole numbers and ``sd`` a finite number."""
     if not path.exists():
         return []
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            import gzip
+
+            raw = gzip.decompress(raw)
+        rows = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(rows, list):
         raise ValueError(f"{path}: expected a JSON list of benchmark rows")  # noqa: TRY004 - a bad file
     for i, r in enumerate(rows):
-        if not (isinstance(r, dict) and {"dataset", "split", "method", "metric", "value"} <= set(r)):
-            raise ValueError(f"{path}: row {i} is not a benchmark row (dataset, split, method, metric, value)")
-        v = r["value"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"{path}: row {i} ({r['method']!r}, {r['metric']!r}) has value {v!r}, not a finite number")
+        problem = _row_problem(r)
+        if problem:
+            raise ValueError(f"{path}: row {i} {problem}")
     return rows
 
 
@@ -91,85 +148,99 @@ def dump_rows(rows: list[dict]) -> str:
     return "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows) + "\n]\n"
 
 
+def write_gzip_rows(path: Path, rows: list[dict]) -> None:
+    """``rows`` as :func:`dump_rows` text, gzip'ed reproducibly (no name, mtime 0), replacing ``path``
+    atomically."""
+    import gzip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(gzip.compress(dump_rows(rows).encode("utf-8"), compresslevel=9, mtime=0))
+    tmp.replace(path)
+
+
+def archive_path(script: str) -> Path:
+    """``results/archive/<script>-per-seed.json.gz``: per-seed rows a pooled row summarises."""
+    return HERE / "results" / "archive" / f"{script}-per-seed.json.gz"
+
+
+def split_detail(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """``rows`` as (kept, detail): a one-seed row is detail when a pooled row of the same
+    :func:`config_key` (any split or metric) lists its seed in ``seeds``; the order is kept."""
+    pooled: dict[tuple, set[int]] = {}
+    for r in rows:
+        if r.get("seeds"):
+            pooled.setdefault(config_key(r), set()).update(r["seeds"])
+    kept, detail = [], []
+    for r in rows:
+        is_detail = not r.get("seeds") and r.get("seed") in pooled.get(config_key(r), ())
+        (detail if is_detail else kept).append(r)
+    return kept, detail
+
+
+def read_all_rows(script: str) -> list[dict]:
+    """Every stored row of ``script``: the archived per-seed rows, then results/<script>.json (a row of
+    the JSON replaces an archived one with the same :func:`row_key`). Raises ValueError as
+    :func:`read_rows`."""
+    return merge_rows(read_rows(archive_path(script)), read_rows(HERE / "results" / f"{script}.json"))
+
+
 def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
-    """Merge the rows into results/<script>.json (see :func:`merge_rows`) and append them to RESULTS.md,
-    holding an exclusive lock on ``results/.write.lock`` (POSIX ``flock``) meanwhile. RESULTS.md is
-    first moved to ``results/archive/RESULTS-NNN.md`` when the new table would take it past
-    :data:`MAX_FILE_BYTES`; a JSON past it is written with a warning on stderr.
+    """Merge the rows into results/<script>.json (see :func:`merge_rows`; every row normalised by
+    :func:`_row_fields.normalise` first), move per-seed detail (:func:`split_detail`) to
+    :func:`archive_path`, then regenerate RESULTS.md (:func:`results_page.write_page`), holding an
+    exclusive lock on ``results/.write.lock`` (POSIX ``flock``) meanwhile. A JSON past
+    :data:`MAX_JSON_BYTES` is written with a warning on stderr. ``wall_s`` is printed by
+    :func:`finish` and kept for callers; the rows carry their own times.
 
     Raises ValueError when ``rows`` is empty or holds a non-finite value, or the stored JSON is not a
     list of rows (see :func:`read_rows`); nothing is written then. The JSON is replaced atomically
     (written to a temporary file, then renamed)."""
     if not rows:
         raise ValueError(f"{script}: no result rows to write (nothing was run)")
-    import math
-
-    bad = [f"{r['method']!r} {r['metric']!r} = {r['value']!r}" for r in rows
-           if not isinstance(r["value"], (int, float)) or not math.isfinite(r["value"])]
+    bad = [f"{r['method']!r} {r['metric']!r} = {r['value']!r}" for r in rows if not _finite(r["value"])]
     if bad:  # NaN / inf are not JSON, and a reader could not tell them from a figure
         raise ValueError(f"{script}: {len(bad)} row(s) without a finite value, nothing written: {'; '.join(bad[:3])}")
     import fcntl
 
+    import _row_fields
+
+    rows = [_row_fields.normalise(r) for r in rows]
     (HERE / "results").mkdir(exist_ok=True)
     # runs often end side by side (seeds in parallel): one writer at a time, so the read-merge-replace
-    # below never loses the other run's rows and RESULTS.md is appended and rotated whole
+    # below never loses the other run's rows
     with (HERE / "results" / ".write.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _write_locked(script, rows, wall_s)
+        _write_locked(script, rows)
 
 
-def _write_locked(script: str, rows: list[dict], wall_s: float | None) -> None:
+def _write_locked(script: str, rows: list[dict]) -> None:
+    import results_page
+
     path = HERE / "results" / f"{script}.json"
     try:
         old = read_rows(path)
+        archived = read_rows(archive_path(script))
     except ValueError as exc:
         raise ValueError(f"{exc}; not overwriting it") from None
+    kept, detail = split_detail(merge_rows(old, rows))
+    if detail:
+        write_gzip_rows(archive_path(script), merge_rows(archived, detail))
     tmp = path.with_name(f".{path.name}.tmp")
-    text = dump_rows(merge_rows(old, rows))
+    text = dump_rows(kept)
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    if len(text.encode()) > MAX_FILE_BYTES:
+    if len(text.encode()) > MAX_JSON_BYTES:
         import sys
 
-        print(f"WARNING: {path} is now {len(text.encode()):,} bytes, over the {MAX_FILE_BYTES:,} "
-              "bytes kept per committed file: drop superseded rows before committing it", file=sys.stderr)
-    md = HERE / "RESULTS.md"
-    lines = _md_table(script, rows, wall_s)
-    if md.exists() and md.stat().st_size + len(lines.encode()) > MAX_FILE_BYTES - len(_MD_HEADER.encode()):
-        import re
-
-        archive = HERE / "results" / "archive"
-        archive.mkdir(exist_ok=True)
-        taken = [int(m.group(1)) for f in archive.iterdir() if (m := re.fullmatch(r"RESULTS-(\d+)\.md", f.name))]
-        target = archive / f"RESULTS-{max(taken, default=0) + 1:03d}.md"  # never an existing name
-        md.replace(target)
-    if not md.exists():
-        md.write_text(_MD_HEADER, encoding="utf-8")
-    with md.open("a", encoding="utf-8") as fh:
-        fh.write(lines)
+        print(f"WARNING: {path} is now {len(text.encode()):,} bytes, over the {MAX_JSON_BYTES:,} "
+              "bytes kept per committed results file: pool the per-seed rows (their pooled rows move "
+              "them to results/archive/) or drop superseded rows before committing it", file=sys.stderr)
+    results_page.write_page(HERE)
 
 
-_MD_HEADER = ("# Benchmark results\n\nRows are appended by the scripts in this folder; `results/<script>.json` "
-              "holds the latest run of each; older tables are in `results/archive/RESULTS-NNN.md`.\n")
-
-
-#: Largest committed results file (bytes): RESULTS.md is moved to results/archive/ before it would
-#: pass this; a results/<script>.json past it gets a warning (it holds the latest row of every key)
-MAX_FILE_BYTES = 900_000
-
-
-def _md_table(script: str, rows: list[dict], wall_s: float | None) -> str:
-    """The RESULTS.md section of one run: a heading (script, date, commit, hardware, wall s), a table."""
-    lines = [f"\n## {script} — {rows[0]['date'] if rows else ''} — commit {git_sha()} — {hardware()}"
-             + (f" — {wall_s:.0f} s" if wall_s else "") + "\n",
-             "| dataset | split | n | method | metric | value | seed | baseline | anchor | wall_s | peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        b = f"{r['baseline']['method']}: {r['baseline']['value']}" if r["baseline"] else "-"
-        a = f"{r['anchor']['name']}: {r['anchor']['value']} ({r['anchor']['source']})" if r["anchor"] else "-"
-        lines.append(f"| {r['dataset']} | {r['split']} | {r['n']} | {r['method']} | {r['metric']} | "
-                     f"{r['value']} | {r['seed']} | {b} | {a} | {r['wall_s']} | {r['peak_rss_mb']} |")
-    return "\n".join(lines) + "\n"
+#: Largest committed results/<script>.json (bytes); a JSON past it gets a warning when written
+MAX_JSON_BYTES = 200_000
 
 
 def positive_int(text: str) -> int:

@@ -610,11 +610,10 @@ def pool_seeds(tasks: list[str], methods: list[str], seeds: list[int], opts: Opt
                   + ", ".join(f"{m:.4f}" for m in mccs) + ")", flush=True)
             baseline = None if key == BASELINE else (f"{method_label(BASELINE, opts)} {tag}", base_mean)
             rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(y), name, "mcc", float(np.mean(mccs)),
-                                  baseline=baseline, anchor=ANCHORS.get(task), seed=None))
-            rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(y), name, "mcc_sd", sd, seed=None))
+                                  baseline=baseline, anchor=ANCHORS.get(task), seeds=seeds, sd=sd))
             if key != BASELINE:
                 rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(y), name, "seeds_higher_than_baseline",
-                                      sum(m > base_mean for m in mccs), seed=None))
+                                      sum(m > base_mean for m in mccs), seeds=seeds))
                 rows += bootstrap_rows(task, len(y), name, y, got[BASELINE], got[key], None)
     return rows
 

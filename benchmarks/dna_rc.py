@@ -123,11 +123,9 @@ def run_task(task: str, seeds: list[int], epochs: int, subset: int | None) -> li
             m, sd = float(np.mean(per_arm[arm])), float(np.std(per_arm[arm], ddof=1))
             print(f"  {arm:<13} mean test MCC {m:.4f} (sd {sd:.4f}, seeds {seeds})")
             method = f"cnn-3conv {arm}{tag} (mean of seeds {','.join(map(str, seeds))})"
-            rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(test), method, "mcc", m,
-                                  baseline=None if arm == "none" else ("cnn-3conv none (mean)", none_mean),
-                                  seed=seeds[0]))
-            rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(test), method, "mcc_sd", sd,
-                                  seed=seeds[0]))
+            rows.append(_rows.row(BENCH, f"gue/{task}", "test", len(test), method, "mcc", m, seeds=seeds, sd=sd,
+                                  baseline=None if arm == "none" else (f"cnn-3conv none{tag} (mean of seeds "
+                                                                       f"{','.join(map(str, seeds))})", none_mean)))
     return rows
 
 

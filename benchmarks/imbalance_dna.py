@@ -68,20 +68,22 @@ probability > 0.5) and positive-class scores with scikit-learn: ``recall_pos``, 
 ``f1_pos`` (class 1; precision 0 when nothing is predicted positive), ``pr_auc``
 (``average_precision_score``), ``roc_auc``, ``mcc``; for the transformers they are checked against the
 engine's own test metrics. Rows per seed (method name ends ``[seed s]``) and the mean over seeds
-(``[mean of seeds ...]``, ``seed`` null); also dev PR-AUC of the selected epoch, selected epoch and
-training wall time. No published figure exists for this derived split (``anchor`` null).
+(``[mean of seeds ...]``, ``seed`` null, ``seeds`` listed, the sample standard deviation in ``sd``; the
+per-seed rows then move to ``results/archive/imbalance_dna-per-seed.json.gz``); also dev PR-AUC of the
+selected epoch, selected epoch and training wall time. No published figure exists for this derived
+split (``anchor`` null).
 
 Paired comparison: with ``ce`` among the arms and more than one seed, each other arm's recall and
 PR-AUC minus those of ``ce`` with the same model and seed, averaged over the seeds, with the standard
 deviation of those differences and the number of seeds where the arm is higher (rows named ``... [minus
-ce, paired over seeds ...]``, metrics ``<metric>_minus_ce``, ``_minus_ce_sd``, ``_seeds_higher``).
+ce, paired over seeds ...]``, metrics ``<metric>_minus_ce`` with the sd in ``sd``, ``_seeds_higher``).
 
 Pooling runs: ``--pool-seeds 0,1,2,3,4`` (with the same ``--models``, ``--arms``, ``--backbone``,
 ``--split-seed``, ``--epochs``, ``--cnn-epochs`` and ``--subset`` as the runs) trains nothing; it reads
 the per-seed rows those runs (e.g. seeds 0-2 and 3-4 in two processes) stored in
-``results/imbalance_dna.json`` and writes the means and paired differences over all the seeds, as one
-run over them would (values as stored, rounded to 4 decimals; the mean rows carry no k-mer baseline,
-and replace those of a run over the same seeds).
+``results/imbalance_dna.json`` or its archive (:func:`_rows.read_all_rows`) and writes the means and
+paired differences over all the seeds, as one run over them would (values as stored, rounded to 4
+decimals; the mean rows carry no k-mer baseline, and replace those of a run over the same seeds).
 
 Recorded runs (2 CPU cores shared with other benchmarks)::
 
@@ -122,6 +124,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _row_fields
 import _rows
 import dna_gue
 
@@ -365,21 +368,27 @@ def arm_labels(arms: list[str], epochs: int, cnn_epochs: int, subset: int | None
 def stored_per_seed(stored: list[dict], labels: dict[tuple[str, str], str], runs: list[tuple[str, str]],
                     seeds: list[int]) -> tuple[dict[tuple[str, str], list[dict[str, float]]], int]:
     """The test metrics of the per-seed rows ``<label> [seed s]`` in ``stored`` (rows of
-    ``results/imbalance_dna.json``; values as stored, rounded to 4 decimals) for every run and seed,
-    and the test-split size. Raises :class:`_rows.UsageError` naming the first run and seed missing."""
-    have = {(r["method"], r["metric"]): r for r in stored
-            if r.get("dataset") == DATASET and r.get("split") == "test"}
+    ``results/imbalance_dna.json`` and its archive, their configuration in fields or still in the
+    label, see :func:`_row_fields.normalise`; values as stored, rounded to 4 decimals) for every run and
+    seed, and the test-split size. Raises :class:`_rows.UsageError` naming the first run and seed
+    missing."""
+    def key(r: dict) -> tuple:
+        return r["method"], _rows.settings_key(r), r.get("seed")
+
+    have = {(key(r), r["metric"]): r for r in map(_row_fields.normalise, stored)
+            if r.get("dataset") == DATASET and r.get("split") == "test" and not r.get("seeds")}
     per_arm: dict[tuple[str, str], list[dict[str, float]]] = {}
     n_test = 0
-    for key in runs:
+    for run in runs:
         for seed in seeds:
-            name = f"{labels[key]} [seed {seed}]"
-            missing = [m for m in METRICS if (name, m) not in have]
+            name = f"{labels[run]} [seed {seed}]"
+            want = key(_row_fields.normalise({"method": name, "metric": "", "value": 0, "seed": seed}))
+            missing = [m for m in METRICS if (want, m) not in have]
             if missing:
                 raise _rows.UsageError(f"--pool-seeds: no stored {missing[0]} row for {name!r} in "
                                        f"results/{BENCH}.json (run that seed with the same options first)")
-            per_arm.setdefault(key, []).append({m: have[name, m]["value"] for m in METRICS})
-            n_test = have[name, METRICS[0]].get("n")
+            per_arm.setdefault(run, []).append({m: have[want, m]["value"] for m in METRICS})
+            n_test = have[want, METRICS[0]].get("n")
             if isinstance(n_test, bool) or not isinstance(n_test, int):
                 raise _rows.UsageError(f"results/{BENCH}.json: row {name!r} has n {n_test!r}, not a count")
     return per_arm, n_test
@@ -399,12 +408,17 @@ def summary_rows(labels: dict[tuple[str, str], str], runs: list[tuple[str, str]]
         table.append((labels[key], "mean", mean))
         for m in METRICS:
             bl = None if baseline is None else (baseline[0], baseline[1][m])
+            sd = float(np.std([r[m] for r in per_arm[key]], ddof=1)) if len(seeds) > 1 else None
             rows.append(_rows.row(BENCH, DATASET, "test", n_test, f"{labels[key]} [mean of seeds {tag}]", m,
-                                  mean[m], baseline=bl, seed=None))
+                                  mean[m], baseline=bl, seeds=seeds, sd=sd))
     for key, stats in paired_vs_ce(per_arm, runs, seeds).items():
         name = f"{labels[key]} [minus ce, paired over seeds {tag}]"
         for metric, value in stats.items():
-            rows.append(_rows.row(BENCH, DATASET, "test", n_test, name, metric, value, seed=seeds[0]))
+            if metric.endswith("_sd"):  # the sd of <metric>, written in its row
+                continue
+            sd = stats.get(f"{metric}_sd")
+            rows.append(_rows.row(BENCH, DATASET, "test", n_test, name, metric, value, seeds=seeds,
+                                  sd=sd if sd is not None and np.isfinite(sd) else None))
         print(f"  {labels[key]} minus ce, paired over {len(seeds)} seeds: " + "; ".join(
             f"{m} {stats[m + '_minus_ce']:+.4f} (sd {stats[m + '_minus_ce_sd']:.4f}, higher in "
             f"{stats[m + '_seeds_higher']:.0f})" for m in PAIRED_METRICS), flush=True)
@@ -477,7 +491,7 @@ def main() -> None:
         labels = arm_labels(arms, args.epochs, args.cnn_epochs, args.subset, args.backbone, args.split_seed)
         runs = [(model, arm) for model in models for arm in arms]
         try:
-            stored = _rows.read_rows(_rows.HERE / "results" / f"{BENCH}.json")
+            stored = _rows.read_all_rows(BENCH)
         except ValueError as exc:
             raise _rows.UsageError(str(exc)) from None
         t = time.perf_counter()

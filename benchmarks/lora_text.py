@@ -75,8 +75,9 @@ Seeds: 0, 1, 2 by default (``--seeds``); the seed sets the head and LoRA initial
 data order; the data and splits are the same for every seed. Runs go seed by seed (every arm runs
 seed 0, then seed 1, ...); with ``--budget-minutes`` a new seed round starts only if the slowest
 round so far would still end within the budget, so every arm reports the same seeds. Rows: each
-seed's test metrics (method ``... (seed N)``), their mean (and standard deviation, ``*_sd``) over the
-seeds run, the best-epoch dev macro F1 and the selected epoch, the trainable fraction
+seed's test metrics (method ``... (seed N)``), their mean over the seeds run (``seeds`` listed, the
+sample standard deviation in ``sd``; the per-seed rows then move to ``results/archive/``), the
+best-epoch dev macro F1 and the selected epoch, the trainable fraction
 (``RunResult.trainable_params / total_params``), parameter counts, the mean training wall time
 (``train_wall_s``: model loading to the scored test split), and ``f1_macro_gap_vs_full`` = LoRA mean
 minus full-ft mean (the must-show: >= -0.02 with a trainable fraction < 0.02).
@@ -119,6 +120,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _row_fields
 import _rows
 
 BENCH = "lora_text"
@@ -612,16 +614,14 @@ def main() -> None:
         for metric in rs[0]["scores"]:
             vals = [r["scores"][metric] for r in rs]
             rows.append(_rows.row(BENCH, DATASET, "test", n_test, mean_name, metric, statistics.mean(vals),
-                                  seed=done[0], wall_s=statistics.mean(r["wall_s"] for r in rs),
+                                  seeds=done, sd=statistics.stdev(vals) if len(vals) > 1 else None,
+                                  wall_s=statistics.mean(r["wall_s"] for r in rs),
                                   baseline=base if metric == "f1_macro" else None,
                                   anchor=ACC_ANCHOR if metric == "accuracy" else None))
-            if len(vals) > 1:
-                rows.append(_rows.row(BENCH, DATASET, "test", n_test, mean_name, f"{metric}_sd",
-                                      statistics.stdev(vals), seed=done[0]))
         for metric, value in (("trainable_fraction", rs[0]["fraction"]),
                               ("trainable_params", rs[0]["trainable"]), ("total_params", rs[0]["total"]),
                               ("train_wall_s", statistics.mean(r["wall_s"] for r in rs))):
-            rows.append(_rows.row(BENCH, DATASET, "train", n_train, mean_name, metric, value, seed=done[0]))
+            rows.append(_rows.row(BENCH, DATASET, "train", n_train, mean_name, metric, value, seeds=done))
         means[arm.name] = statistics.mean(r["scores"]["f1_macro"] for r in rs)
 
     print(f"\nSUMMARY (test = the official dev claims, {n_test} pairs; seeds {tag or 'none'})")
@@ -640,10 +640,10 @@ def main() -> None:
     if "full" not in means and done:
         # full fine-tuning not run now: its stored mean over the same seeds, same lr and epochs
         full_ref = Arm("full", args.full_lr, {"method": "none"}).label(args.epochs, args.subset)
-        stored = _rows.HERE / "results" / f"{BENCH}.json"
-        for r in json.loads(stored.read_text(encoding="utf-8")) if stored.exists() else []:
-            if (r["method"] == f"{full_ref} (mean of seeds {tag})" and r["metric"] == "f1_macro"
-                    and r["split"] == "test" and r["n"] == n_test):
+        want = _row_fields.split_label(f"{full_ref} (mean of seeds {tag})")
+        for r in map(_row_fields.normalise, _rows.read_all_rows(BENCH)):
+            if ((r["method"], r["settings"], r["seeds"]) == (want["method"], want["settings"], want["seeds"])
+                    and r["metric"] == "f1_macro" and r["split"] == "test" and r["n"] == n_test):
                 means["full"] = r["value"]
                 print(f"  full-ft not run now: its stored result is used for the gap "
                       f"({r['method']}, {r['date']}, commit {r['commit']}: {r['value']:.4f})")
@@ -657,7 +657,7 @@ def main() -> None:
                 print(f"  {arm.name} - full: {gap * 100:+.2f} macro-F1 points, {frac:.2%} trainable: must-show "
                       f"{'MET' if ok else 'NOT MET'} (under 2 % trainable and within 2 points)")
                 rows.append(_rows.row(BENCH, DATASET, "test", n_test, f"{labels[arm.name]} (mean of seeds {tag})",
-                                      "f1_macro_gap_vs_full", gap, seed=done[0],
+                                      "f1_macro_gap_vs_full", gap, seeds=done,
                                       baseline=(f"{labels['full']} (mean of seeds {tag})", means["full"])))
     wall_all = time.perf_counter() - t_all
     _rows.finish(BENCH, rows, wall_all, no_write=args.no_write)

@@ -1,5 +1,5 @@
 """benchmarks/_rows.py: rows of one run are merged into results/<script>.json, not written over the
-figures of other tasks."""
+figures of other tasks; per-seed detail moves to results/archive/ and RESULTS.md is regenerated."""
 from __future__ import annotations
 
 import json
@@ -35,13 +35,14 @@ def test_rows_differing_by_seed_or_n_are_all_kept_and_rerun_replaces_them():
         ("mcc", 0, 10, 0.3), ("mcc", 1, 10, 0.4), ("rps", 0, 604, 5.0), ("rps", 0, 9664, 6.0)]
 
 
-def test_write_merges_into_the_json_and_appends_to_results_md(tmp_path, monkeypatch):
+def test_write_merges_into_the_json_and_regenerates_results_md(tmp_path, monkeypatch):
     monkeypatch.setattr(_rows, "HERE", tmp_path)
     _rows.write("s", [_r("gue/a", "m1", "mcc", 0.1)])
     _rows.write("s", [_r("gue/b", "m1", "mcc", 0.2)])
     rows = json.loads((tmp_path / "results" / "s.json").read_text())
     assert [r["dataset"] for r in rows] == ["gue/a", "gue/b"]
-    assert (tmp_path / "RESULTS.md").read_text().count("## s —") == 2
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert md.count("## s\n") == 1 and "| gue/a |" in md and "| gue/b |" in md
     for bad in ('{"not": "rows"}', "[1, 2]", "{broken"):
         (tmp_path / "results" / "s.json").write_text(bad)
         with pytest.raises(ValueError, match="not overwriting"):
@@ -146,39 +147,53 @@ def test_results_json_has_one_row_per_line_and_reads_back():
     assert text.count("\n") == len(rows) + 2 and "méthode" in text
 
 
-def test_results_md_is_archived_before_it_passes_the_size_limit(tmp_path, monkeypatch, capsys):
+def test_configuration_packed_in_a_label_is_written_as_fields(tmp_path, monkeypatch):
     monkeypatch.setattr(_rows, "HERE", tmp_path)
-    monkeypatch.setattr(_rows, "MAX_FILE_BYTES", 1000)
-    for i in range(6):
-        _rows.write("s", [_r(f"gue/{i}", "m", "mcc", i / 10)])
-    md = (tmp_path / "RESULTS.md").read_text()
-    archived = sorted((tmp_path / "results" / "archive").glob("RESULTS-*.md"))
-    assert archived and all(p.stat().st_size <= 1000 for p in [*archived, tmp_path / "RESULTS.md"])
-    # every run's table is in exactly one of the files, none lost or split
-    texts = [p.read_text() for p in archived] + [md]
-    assert sum(t.count("## s —") for t in texts) == 6
-    assert all(sum(f"| gue/{i} |" in t for t in texts) == 1 for i in range(6))
-    assert "WARNING" in capsys.readouterr().err  # the JSON (6 rows) is past 1,000 bytes
+    _rows.write("s", [_r("gue/a", "cnn-3conv ce (select dev PR-AUC, subset 2500) [seed 3]", "pr_auc", 0.3, seed=3),
+                      _rows.row("b", "gue/a", "test", 10, "cnn-3conv", "mcc", 0.5, settings={"subset": 7})])
+    rows = json.loads((tmp_path / "results" / "s.json").read_text())
+    assert [(r["method"], r["settings"], r["seed"], r["seeds"]) for r in rows] == [
+        ("cnn-3conv ce", {"select": "dev PR-AUC", "subset": 2500}, 3, None), ("cnn-3conv", {"subset": 7}, 0, None)]
 
 
-def test_archive_numbers_never_reuse_a_name_and_bad_rows_are_refused(tmp_path, monkeypatch):
+def test_pooled_rows_move_the_per_seed_detail_to_the_archive(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_rows, "HERE", tmp_path)
-    monkeypatch.setattr(_rows, "MAX_FILE_BYTES", 800)
-    for i in range(4):
-        _rows.write("s", [_r(f"gue/{i}", "m", "mcc", i / 10)])
-    archive = tmp_path / "results" / "archive"
-    first = sorted(archive.glob("RESULTS-*.md"))
-    assert len(first) >= 2
-    kept = first[-1].read_text()
-    first[0].unlink()  # a removed archive must not make the next one overwrite the last
-    for i in range(4, 8):
-        _rows.write("s", [_r(f"gue/{i}", "m", "mcc", i / 10)])
-    assert first[-1].read_text() == kept
+    per_seed = [_rows.row("b", "d", split, 10, "m", metric, 0.1 * seed, settings={"lr": 0.1}, seed=seed)
+                for seed in (0, 1, 2) for split, metric in (("test", "mcc"), ("dev", "mcc"))]
+    other = _rows.row("b", "d", "test", 10, "m", "mcc", 0.9, settings={"lr": 0.2}, seed=0)
+    _rows.write("s", [*per_seed, other])
+    assert len(json.loads((tmp_path / "results" / "s.json").read_text())) == 7
+    pooled = _rows.row("b", "d", "test", 10, "m", "mcc", 0.1, settings={"lr": 0.1}, seeds=[0, 1], sd=0.07)
+    _rows.write("s", [pooled])
+    kept = _rows.read_rows(tmp_path / "results" / "s.json")
+    archived = _rows.read_rows(_rows.archive_path("s"))
+    # seeds 0 and 1 of lr 0.1 (test and dev) are summarised; seed 2 and lr 0.2 stay
+    assert sorted((r["settings"]["lr"], r["seed"], r["split"]) for r in archived) == [
+        (0.1, 0, "dev"), (0.1, 0, "test"), (0.1, 1, "dev"), (0.1, 1, "test")]
+    assert sorted(((r["settings"]["lr"], r["seed"], r["seeds"]) for r in kept), key=str) == [
+        (0.1, 2, None), (0.1, 2, None), (0.1, None, [0, 1]), (0.2, 0, None)]
+    assert len(_rows.read_all_rows("s")) == 8
+    # a rerun of an archived seed replaces its archived row when read back, none is duplicated
+    _rows.write("s", [_rows.row("b", "d", "test", 10, "m", "mcc", 0.55, settings={"lr": 0.1}, seed=0)])
+    again = [r for r in _rows.read_all_rows("s")
+             if r["seed"] == 0 and r["split"] == "test" and r["settings"]["lr"] == 0.1]
+    assert [r["value"] for r in again] == [0.55]
+    monkeypatch.setattr(_rows, "MAX_JSON_BYTES", 100)
+    _rows.write("s", [other])
+    assert "WARNING" in capsys.readouterr().err
+
+
+def test_bad_rows_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(_rows, "HERE", tmp_path)
     with pytest.raises(ValueError, match="without a finite value"):
         _rows.write("s", [_r("gue/x", "m", "mcc", float("nan"))])
     path = tmp_path / "results" / "s.json"
+    path.parent.mkdir()
     true_value = '[{"dataset": 1, "split": 1, "method": "m", "metric": "x", "value": true}]'
-    for bad, match in (("[1]", "row 0 is not"), (true_value, "not a finite number"), ("{}", "JSON list")):
+    row = '{"dataset": 1, "split": 1, "method": "m", "metric": "x", "value": 1, '
+    for bad, match in (("[1]", "row 0 is not"), (true_value, "not a finite number"), ("{}", "JSON list"),
+                       ("[" + row + '"settings": [1]}]', "settings"), ("[" + row + '"seeds": []}]', "seeds"),
+                       ("[" + row + '"sd": "x"}]', "sd")):
         path.write_text(bad)
         with pytest.raises(ValueError, match=match):
             _rows.read_rows(path)
