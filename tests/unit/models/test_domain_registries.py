@@ -36,7 +36,7 @@ def _entries() -> list[tuple[str, str]]:
     import serendip.models.tokenizers  # noqa: F401
 
     load_domains()
-    return [(reg, name) for reg in REGISTRIES for name in ALL[reg].keys()]
+    return [(reg, name) for reg in REGISTRIES for name in ALL[reg]]
 
 
 # -- tokenizers ---------------------------------------------------------------------------------------
@@ -93,7 +93,8 @@ def _dna_corpus(kind: Any, tmp: Path) -> None:
     # record a: 3 windows of 8 bp and their reverse complements; record b: all N, dropped
     assert corpus.train[:2] == ["ACGTACGT", "ACGTACGT"] and len(corpus.train) == 6
     assert corpus.stats["windows_dropped_ambiguous"] == 1 and held == []
-    assert [len(a) for a in train] == [8 - 3 + 1 + 2] * 6
+    assert [len(a) for a in train] == [8 - 3 + 1 + 2] * 6 and issues == []
+    assert "1 dropped as ambiguous" in kind.describe(cfg, corpus.stats)
 
 
 # -- data readers -----------------------------------------------------------------------------------------
