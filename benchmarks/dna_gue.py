@@ -211,7 +211,7 @@ def _probe_seconds(opts: Options, kind: str, tokens: int, batch: int, steps: int
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
 
-    from serendip.models.pretraining.masking import mlm_loss as _mlm_loss
+    from serendip.models.pretrain.masking import mlm_loss as _mlm_loss
 
     vocab = 4 ** opts.k + 5
     cfg = BertConfig(vocab_size=vocab, max_position_embeddings=_max_positions(opts), type_vocab_size=2,

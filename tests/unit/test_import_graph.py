@@ -80,7 +80,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 def test_the_walk_sees_the_package():
     names = {_module_name(p) for p in MODULES}
-    assert {"serendip.models.pretraining.run", "serendip.genomics.corpus", "serendip.registry"} <= names
+    assert {"serendip.models.pretrain.run", "serendip.genomics.corpus", "serendip.registry"} <= names
 
 
 def test_the_walk_finds_every_kind_of_import(tmp_path):

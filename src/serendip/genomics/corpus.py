@@ -21,7 +21,7 @@ from pydantic import Field
 from serendip.core.config import StrictModel
 from serendip.errors import ConfigError
 from serendip.genomics.revcomp import reverse_complement
-from serendip.models.pretraining.corpus import (
+from serendip.models.pretrain.corpus import (
     TABLE_SUFFIXES,
     TEXT_SUFFIXES,
     CorpusKind,
@@ -33,7 +33,7 @@ from serendip.models.pretraining.corpus import (
 from serendip.models.registries import PRETRAIN_CORPORA
 
 if TYPE_CHECKING:
-    from serendip.models.pretraining.config import PretrainConfig
+    from serendip.models.pretrain.config import PretrainConfig
 
 __all__ = ["FASTA_SUFFIXES", "DnaCorpus", "WindowsSection", "count_ambiguous", "dna_windows"]
 

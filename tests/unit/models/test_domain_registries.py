@@ -32,7 +32,7 @@ def case(registry: str, *names: str) -> Callable[[Case], Case]:
 def _entries() -> list[tuple[str, str]]:
     import serendip.models.augment
     import serendip.models.data
-    import serendip.models.pretraining
+    import serendip.models.pretrain
     import serendip.models.tokenizers  # noqa: F401
 
     load_domains()
@@ -59,9 +59,9 @@ def _kmer(factory: Any, tmp: Path) -> None:
 
 # -- pre-training corpora -------------------------------------------------------------------------------
 def _corpus_run(kind_name: str, data: dict[str, Any], tokenizer: dict[str, Any], windows: Any = None):
-    from serendip.models.pretraining.config import PretrainConfig, corpus_kind
-    from serendip.models.pretraining.corpus import load_corpus
-    from serendip.models.pretraining.run import _tokenizer_for
+    from serendip.models.pretrain.config import PretrainConfig, corpus_kind
+    from serendip.models.pretrain.corpus import load_corpus
+    from serendip.models.pretrain.run import _tokenizer_for
 
     cfg = PretrainConfig.model_validate({"kind": kind_name, "data": data, "tokenizer": tokenizer,
                                          **({"windows": windows} if windows else {})})

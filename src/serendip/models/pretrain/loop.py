@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from serendip.errors import ConfigError, DataError
 from serendip.models.optim import make_optimizer
-from serendip.models.pretraining.config import LEARNING_RATES
-from serendip.models.pretraining.evaluation import evaluate_heldout
-from serendip.models.pretraining.masking import make_batch, mlm_loss
+from serendip.models.pretrain.config import LEARNING_RATES
+from serendip.models.pretrain.evaluation import evaluate_heldout
+from serendip.models.pretrain.masking import make_batch, mlm_loss
 
 if TYPE_CHECKING:
-    from serendip.models.pretraining.config import PretrainConfig
+    from serendip.models.pretrain.config import PretrainConfig
 
 __all__ = ["LoopResult", "TrainingPlan", "build_model", "load_init_model", "plan_training", "train_mlm"]
 

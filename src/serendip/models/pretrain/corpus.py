@@ -20,7 +20,7 @@ from serendip.errors import ConfigError, DataError
 from serendip.models.registries import PRETRAIN_CORPORA
 
 if TYPE_CHECKING:
-    from serendip.models.pretraining.config import PretrainConfig
+    from serendip.models.pretrain.config import PretrainConfig
 
 __all__ = [
     "TABLE_SUFFIXES",

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from serendip.models.pretraining.masking import mlm_loss
+from serendip.models.pretrain.masking import mlm_loss
 
 __all__ = ["autocast_for", "evaluate_heldout", "unigram_baseline"]
 

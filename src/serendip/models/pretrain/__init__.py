@@ -62,7 +62,7 @@ it (a domain's tokenizer, such as the k-mer one, loads with :func:`serendip.mode
 """
 from __future__ import annotations
 
-from serendip.models.pretraining.config import (
+from serendip.models.pretrain.config import (
     LEARNING_RATES,
     SIZES,
     DataSection,
@@ -76,9 +76,9 @@ from serendip.models.pretraining.config import (
     load_pretrain_config,
     pretrain_config_from_options,
 )
-from serendip.models.pretraining.corpus import CorpusKind, CorpusSplit, check_inputs
-from serendip.models.pretraining.report import PretrainResult
-from serendip.models.pretraining.run import pretrain
+from serendip.models.pretrain.corpus import CorpusKind, CorpusSplit, check_inputs
+from serendip.models.pretrain.report import PretrainResult
+from serendip.models.pretrain.run import pretrain
 
 __all__ = [
     "LEARNING_RATES",

@@ -11,22 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from serendip.errors import DataError
-from serendip.models.pretraining.config import PretrainConfig, corpus_kind
-from serendip.models.pretraining.corpus import (
+from serendip.models.pretrain.config import PretrainConfig, corpus_kind
+from serendip.models.pretrain.corpus import (
     CorpusKind,
     CorpusSplit,
     check_inputs,
     load_corpus,
 )
-from serendip.models.pretraining.evaluation import autocast_for, unigram_baseline
-from serendip.models.pretraining.loop import (
+from serendip.models.pretrain.evaluation import autocast_for, unigram_baseline
+from serendip.models.pretrain.loop import (
     build_model,
     load_init_model,
     plan_training,
     train_mlm,
 )
-from serendip.models.pretraining.masking import make_batch, make_collator
-from serendip.models.pretraining.report import PretrainResult, build_report
+from serendip.models.pretrain.masking import make_batch, make_collator
+from serendip.models.pretrain.report import PretrainResult, build_report
 
 __all__ = ["pretrain"]
 

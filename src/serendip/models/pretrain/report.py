@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from serendip.core.files import sha256_file
 
 if TYPE_CHECKING:
-    from serendip.models.pretraining.config import PretrainConfig
-    from serendip.models.pretraining.corpus import CorpusSplit
+    from serendip.models.pretrain.config import PretrainConfig
+    from serendip.models.pretrain.corpus import CorpusSplit
 
 __all__ = ["PretrainResult", "build_report"]
 
