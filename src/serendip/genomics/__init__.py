@@ -2,7 +2,7 @@
 
 Importing this package registers, in the engine's registries (:mod:`serendip.models.registries`):
 
-* ``DATA_READERS["fasta"]`` (aliases ``fastq``, ``fa``, ``fna``, ``fq``): :func:`serendip.genomics.fasta.read_fasta_examples`;
+* ``DATA_READERS["fasta"]`` (aliases ``fastq``, ``fa``, ``fna``, ``fq``): :func:`serendip.genomics.fasta_reader.read_fasta_examples`;
 * ``AUGMENTATIONS["reverse_complement"]`` and ``AUGMENTATIONS["random_substitution"]``
   (:mod:`serendip.genomics.augment`);
 * ``TOKENIZERS["kmer"]``: the DNABERT-style overlapping k-mer tokenizer
@@ -25,9 +25,9 @@ from serendip.genomics.fasta import (
     Issue,
     Sequence,
     iter_sequences,
-    read_fasta_examples,
     read_sequences,
 )
+from serendip.genomics.fasta_reader import read_fasta_examples
 from serendip.genomics.gue import GUE_TASKS, GueSplitReport, GueSplits, load_gue
 from serendip.genomics.kmers import kmer_counts, kmer_vocabulary
 from serendip.genomics.revcomp import complement, reverse_complement
