@@ -86,14 +86,9 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         say(f"model: {n_params:,} parameters on {device}")
 
         span = cfg.training.mask_span or int(getattr(tokenizer, "mask_span", 1))
-        special = sorted(set(tokenizer.all_special_ids))
         collator = make_collator(tokenizer, cfg.training.mlm_probability, span, seed)
-        held_collator = make_collator(tokenizer, cfg.training.mlm_probability, span, seed + 1)
+        held_batches, baseline = _heldout(cfg, tokenizer, span, train_ids, held_ids, max_tokens)
         bs = cfg.training.batch_size
-        special_ids = torch.tensor(special, dtype=torch.long)
-        held_batches = [make_batch(held_ids[i:i + bs], tokenizer.pad_token_id, special_ids, held_collator,
-                                   max_tokens) for i in range(0, len(held_ids), bs)]
-        baseline = unigram_baseline(train_ids, len(tokenizer), special, held_batches)
 
         plan = plan_training(cfg, len(train_ids))
         say(f"training: {plan.total} steps of {bs} (≈{plan.total / plan.steps_per_epoch:.2f} epochs), "
@@ -119,6 +114,21 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+def _heldout(cfg: PretrainConfig, tokenizer: Any, span: int, train_ids: list[Any], held_ids: list[Any],
+             max_tokens: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The held-out batches, masked once with their own seed (``training.seed + 1``), and the
+    unigram baseline on those masks."""
+    import torch
+
+    special = sorted(set(tokenizer.all_special_ids))
+    special_ids = torch.tensor(special, dtype=torch.long)
+    collator = make_collator(tokenizer, cfg.training.mlm_probability, span, cfg.training.seed + 1)
+    bs = cfg.training.batch_size
+    batches = [make_batch(held_ids[i:i + bs], tokenizer.pad_token_id, special_ids, collator, max_tokens)
+               for i in range(0, len(held_ids), bs)]
+    return batches, unigram_baseline(train_ids, len(tokenizer), special, batches)
 
 
 def _encode(kind: CorpusKind, tokenizer: Any, corpus: CorpusSplit, cfg: PretrainConfig, max_tokens: int,
