@@ -12,9 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from serendip.core.config import StrictModel, validate_config
+from serendip.core.config import StrictModel, describe_validation_error, validate_config
 from serendip.errors import ConfigError
 from serendip.models.config import Seed, apply_overrides, read_config_file
 from serendip.models.registries import PRETRAIN_CORPORA, TOKENIZERS
@@ -149,6 +156,18 @@ class OutputSection(StrictModel):
     overwrite: bool = False
 
 
+def _options(model: type[BaseModel], value: Any) -> BaseModel:
+    """``value`` (a mapping, a model or None) validated as ``model``; ValueError naming each bad key."""
+    if isinstance(value, model):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    try:
+        return model.model_validate(value or {})
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc, model)) from None
+
+
 class PretrainConfig(StrictModel):
     """A whole pre-training run. ``windows``: the options of the corpus kind (its ``options_model``;
     for dna :class:`serendip.genomics.corpus.WindowsSection`), kept as given for a kind without one."""
@@ -174,12 +193,23 @@ class PretrainConfig(StrictModel):
     @classmethod
     def _corpus_options(cls, value: Any, info: ValidationInfo) -> Any:
         kind = info.data.get("kind")
-        options = getattr(corpus_kind(kind), "options_model", None) if kind else None
-        if options is None or isinstance(value, options):
+        if kind is None:
             return value
-        if hasattr(value, "model_dump"):
-            value = value.model_dump()
-        return options.model_validate(value or {})
+        options = corpus_kind(kind).options_model
+        if options is not None:
+            return _options(options, value)
+        if value:  # a kind without options keeps a table that another kind takes (a left-over)
+            models = [k.options_model for _, k in PRETRAIN_CORPORA.items() if k.options_model is not None]
+            errors = []
+            for model in models:
+                try:
+                    _options(model, value)
+                    return value
+                except ValueError as exc:
+                    errors.append(str(exc))
+            raise ValueError(f"kind {kind!r} takes no windows options"
+                             + (f" and the table is not valid for another kind: {errors[0]}" if errors else ""))
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> PretrainConfig:
