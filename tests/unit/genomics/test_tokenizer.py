@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,23 @@ def test_kmer_fast_ids_match_tokenizer(kmer3):
     assert [a.tolist() for a in fast] == kmer3(seqs)["input_ids"]
     tok6 = gt.make_kmer_tokenizer(k=6)
     assert tok6.fast_ids(seqs)[0].tolist() == tok6(seqs[0])["input_ids"]
+
+
+def test_saved_kmer_folder_loads_in_a_fresh_process(tmp_path, kmer3):
+    """The engine's register_auto_classes (called before loading a backbone) finds the domain's class."""
+    import os
+    import subprocess
+    import sys
+
+    kmer3.save_pretrained(tmp_path)
+    code = ("from serendip.models.tokenizers import register_auto_classes\n"
+            "register_auto_classes()\n"
+            "from transformers import AutoTokenizer\n"
+            f"t = AutoTokenizer.from_pretrained({str(tmp_path)!r})\n"
+            "print(type(t).__name__, t('ACGTAC')['input_ids'])\n")
+    src = str(Path(gt.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "KmerTokenizer [2, 11, 32, 49, 54, 3]"
