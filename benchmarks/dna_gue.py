@@ -211,7 +211,7 @@ def _probe_seconds(opts: Options, kind: str, tokens: int, batch: int, steps: int
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
 
-    from serendip.models.pretrain import _mlm_loss
+    from serendip.models.pretrain.masking import mlm_loss as _mlm_loss
 
     vocab = 4 ** opts.k + 5
     cfg = BertConfig(vocab_size=vocab, max_position_embeddings=_max_positions(opts), type_vocab_size=2,
@@ -264,7 +264,7 @@ def _scratch_folder(opts: Options, seed: int) -> Path:
     import torch
     from transformers import BertConfig, BertForMaskedLM
 
-    from serendip.models.tokenizers import make_kmer_tokenizer
+    from serendip.genomics.tokenizer import make_kmer_tokenizer
 
     folder = opts.workdir / f"scratch-{opts.model_size}-k{opts.k}-seed{seed}"
     if not (folder / "config.json").exists():

@@ -9,12 +9,37 @@ A new reader, tokenizer, fusion method or dataset is a new entry, not a new ``if
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 from serendip.errors import ConfigError
 
 T = TypeVar("T")
+
+#: Callables returning ``{module: why it failed to import}`` (the domain loader adds one), read when
+#: a name is unknown: a missing entry may be missing because its package failed to import.
+_FAILURE_SOURCES: list[Callable[[], Mapping[str, str]]] = []
+
+
+def add_failure_source(source: Callable[[], Mapping[str, str]]) -> None:
+    """Let unknown-name errors of every :class:`Registry` name the packages that failed to import.
+
+    Parameters
+    ----------
+    source : callable
+        Returns ``{module name: "ExceptionType: message"}`` when called (e.g. the domain loader's
+        :data:`serendip.models.plugins.DOMAIN_ERRORS`); added once.
+    """
+    if source not in _FAILURE_SOURCES:
+        _FAILURE_SOURCES.append(source)
+
+
+def import_failures() -> dict[str, str]:
+    """``{module: why}`` of every package that failed to import, from the registered sources."""
+    out: dict[str, str] = {}
+    for source in _FAILURE_SOURCES:
+        out.update(source())
+    return out
 
 
 class Registry(Generic[T]):
@@ -39,12 +64,21 @@ class Registry(Generic[T]):
         self.register(name)(obj)
 
     def get(self, name: str) -> T:
+        """The entry ``name`` (any case).
+
+        Raises
+        ------
+        ConfigError
+            Unknown name: the message lists the registered names and, when a package that may have
+            registered it failed to import, which one and why.
+        """
         try:
             return self._items[name.lower()]
         except KeyError:
-            raise ConfigError(
-                f"unknown {self.kind} {name!r}; expected one of: {', '.join(sorted(self._items))}"
-            ) from None
+            known = ", ".join(sorted(self._items)) or "none"
+            failed = "; ".join(f"{mod} failed to import: {why}" for mod, why in sorted(import_failures().items()))
+            raise ConfigError(f"unknown {self.kind} {name!r}; expected one of: {known}"
+                              + (f" ({failed})" if failed else "")) from None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._items

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from serendip.genomics.fasta import read_fasta_examples, read_sequences
+from serendip.genomics.fasta import read_sequences
+from serendip.genomics.fasta_reader import read_fasta_examples
 
 
 @pytest.fixture()

@@ -11,70 +11,14 @@ from rich.table import Table
 from serendip.cli.common import console, handle_errors, rate_progress
 
 
-def _put(data: dict[str, Any], dotted: str, value: Any) -> None:
-    node = data
-    *parents, last = dotted.split(".")
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[last] = value
-
-
-def build_config(config: Path | None, *, fasta: list[Path] | None = None, inputs: list[Path] | None = None,
-                 dataset: str | None = None, dataset_files: str | None = None, kind: str | None = None,
-                 size: str | None = None, max_steps: int | None = None, out: Path | None = None,
-                 overwrite: bool = False, seed: int | None = None, device: str | None = None,
-                 overrides: list[str] | None = None) -> Any:
-    """The run's :class:`~serendip.models.pretrain.PretrainConfig`: the file (or defaults), then the
-    flags, then ``--set key=value`` overrides (applied last)."""
-    from serendip.errors import ConfigError
-    from serendip.models.pretrain import (
-        PretrainConfig,
-        apply_pretrain_overrides,
-        load_pretrain_config,
-    )
-
-    cfg = load_pretrain_config(config) if config is not None else PretrainConfig()
-    data = cfg.model_dump(mode="python")
-    files = [*(fasta or []), *(inputs or [])]
-    if files:
-        _put(data, "data.inputs", files)
-    if fasta and kind is None:
-        kind = "dna"
-    for key, value in (("kind", kind), ("data.dataset", dataset), ("data.dataset_files", dataset_files),
-                       ("model.size", size), ("training.max_steps", max_steps), ("output.dir", out),
-                       ("training.seed", seed), ("training.device", device)):
-        if value is not None:
-            _put(data, key, value)
-    if overwrite:
-        _put(data, "output.overwrite", True)
-    from pydantic import ValidationError
-
-    from serendip.models.pretrain import _describe
-
-    try:
-        cfg = PretrainConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"options: {_describe(exc)}") from None
-    return apply_pretrain_overrides(cfg, overrides or []) if overrides else cfg
-
-
 def results_table(result: Any) -> Table:
-    """Held-out masked-token metrics beside the unigram baseline, and throughput."""
-    table = Table(title=f"Pre-training: {result.steps} steps, final training loss {result.final_loss:.4f}",
-                  title_justify="left")
+    """Held-out masked-token metrics beside the unigram baseline, and throughput
+    (:meth:`~serendip.models.pretrain.PretrainResult.summary_rows`)."""
+    table = Table(title=result.title(), title_justify="left")
     for col in ("held-out (masked tokens)", "model", "unigram baseline"):
         table.add_column(col)
-    if result.heldout:
-        base = result.baseline or {}
-        table.add_row("accuracy", f"{result.heldout['accuracy']:.4f}",
-                      f"{base['accuracy']:.4f}" if base else "-")
-        table.add_row("perplexity", f"{result.heldout['perplexity']:.2f}",
-                      f"{base['perplexity']:.2f}" if base else "-")
-        table.add_row("masked tokens", str(result.heldout["masked_tokens"]), "")
-    else:
-        table.add_row("(no held-out data)", "-", "-")
-    table.add_row("steps/s | tokens/s", f"{result.steps_per_s:.2f} | {result.tokens_per_s:,.0f}", "")
-    table.add_row("parameters", f"{result.n_parameters:,}", "")
+    for row in result.summary_rows():
+        table.add_row(*row)
     return table
 
 
@@ -99,11 +43,16 @@ def pretrain_command(
     Saves a Hugging Face model folder (weights, tokenizer, pretrain_report.json) that fine-tuning
     can start from; reports held-out masked-token accuracy and perplexity beside a unigram baseline."""
     with handle_errors():
-        cfg = build_config(config, fasta=fasta, inputs=inputs, dataset=dataset, dataset_files=dataset_files,
-                           kind=kind, size=size, max_steps=max_steps, out=out, overwrite=overwrite, seed=seed,
-                           device=device, overrides=set_)
-        from serendip.models.pretrain import check_inputs, pretrain
+        from serendip.models.pretrain import (
+            check_inputs,
+            pretrain,
+            pretrain_config_from_options,
+        )
 
+        cfg = pretrain_config_from_options(
+            config, fasta=fasta, inputs=inputs, dataset=dataset, dataset_files=dataset_files, kind=kind,
+            size=size, max_steps=max_steps, out=out, overwrite=overwrite, seed=seed, device=device,
+            overrides=set_)
         check_inputs(cfg)  # missing files, a taken output folder: fail before the progress bar
         with rate_progress("steps") as bar:
             task = bar.add_task("pretrain", total=None)

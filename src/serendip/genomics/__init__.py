@@ -2,11 +2,14 @@
 
 Importing this package registers, in the engine's registries (:mod:`serendip.models.registries`):
 
-* ``DATA_READERS["fasta"]`` (aliases ``fastq``, ``fa``, ``fna``, ``fq``): :func:`serendip.genomics.fasta.read_fasta_examples`;
+* ``DATA_READERS["fasta"]`` (aliases ``fastq``, ``fa``, ``fna``, ``fq``): :func:`serendip.genomics.fasta_reader.read_fasta_examples`;
 * ``AUGMENTATIONS["reverse_complement"]`` and ``AUGMENTATIONS["random_substitution"]``
-  (:mod:`serendip.genomics.augment`).
+  (:mod:`serendip.genomics.augment`);
+* ``TOKENIZERS["kmer"]``: the DNABERT-style overlapping k-mer tokenizer
+  (:mod:`serendip.genomics.tokenizer`);
+* ``PRETRAIN_CORPORA["dna"]``: genomes cut into windows for pre-training (:mod:`serendip.genomics.corpus`).
 
-Biopython and SciPy are imported only inside the functions that use them.
+Biopython, SciPy, ``tokenizers`` and ``transformers`` are imported only inside the functions that use them.
 
 Modules: :mod:`~serendip.genomics.fasta` (``read_sequences``, ``iter_sequences``, ``Sequence``,
 ``Issue``), :mod:`~serendip.genomics.kmers` (``kmers``, ``kmer_counts``, ``kmer_vocabulary``; the function
@@ -16,26 +19,26 @@ Modules: :mod:`~serendip.genomics.fasta` (``read_sequences``, ``iter_sequences``
 """
 from __future__ import annotations
 
-from serendip.genomics import augment  # noqa: F401  (registers augmentations)
+from serendip.genomics import augment, corpus, tokenizer  # noqa: F401  (register their entries)
 from serendip.genomics.fasta import (
     ALPHABETS,
     Issue,
     Sequence,
     iter_sequences,
-    read_fasta_examples,
     read_sequences,
 )
-from serendip.genomics.gue import GUE_TASKS, GueSplits, SplitReport, load_gue
+from serendip.genomics.fasta_reader import read_fasta_examples
+from serendip.genomics.gue import GUE_TASKS, GueSplitReport, GueSplits, load_gue
 from serendip.genomics.kmers import kmer_counts, kmer_vocabulary
 from serendip.genomics.revcomp import complement, reverse_complement
 
 __all__ = [
     "ALPHABETS",
     "GUE_TASKS",
+    "GueSplitReport",
     "GueSplits",
     "Issue",
     "Sequence",
-    "SplitReport",
     "complement",
     "iter_sequences",
     "kmer_counts",

@@ -118,6 +118,41 @@ class TrainedCNN:
         return np.asarray(self.classes)[idx]
 
 
+def _class_indices(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[str], Sequence[Any]]
+                   ) -> tuple[list[Any], list[int], np.ndarray]:
+    """Sorted training classes, training class indices, dev class indices (int64 array)."""
+    labels, dev_labels = list(train[1]), list(dev[1])
+    if not list(train[0]) or not list(dev[0]):
+        raise ValueError("train_cnn needs non-empty train and dev splits")
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ValueError(f"train_cnn needs at least 2 classes in the training labels; found {classes}")
+    index = {c: i for i, c in enumerate(classes)}
+    unseen = sorted({lab for lab in dev_labels if lab not in index}, key=str)
+    if unseen:
+        raise ValueError(f"dev labels not in the training labels: {unseen}")
+    return classes, [index[lab] for lab in labels], np.asarray([index[lab] for lab in dev_labels])
+
+
+def _train_epoch(model: Any, x: Any, y: Any, order: Any, batch_size: int, loss_fn: Any, optim: Any
+                 ) -> tuple[float, int]:
+    """One pass in ``order``; (summed loss x batch size, examples seen). Batches of one are skipped
+    (BatchNorm needs more than one example)."""
+    model.train()
+    total, seen = 0.0, 0
+    for lo in range(0, len(order), batch_size):
+        idx = order[lo:lo + batch_size]
+        if len(idx) < 2:
+            continue
+        batch_loss = loss_fn(model(x[idx]), y[idx])
+        optim.zero_grad(set_to_none=True)
+        batch_loss.backward()
+        optim.step()
+        total += float(batch_loss.detach()) * len(idx)
+        seen += len(idx)
+    return total, seen
+
+
 def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[str], Sequence[Any]],
               seed: int = 0, epochs: int = 30, *, batch_size: int = 64, lr: float = 1e-3,
               weight_decay: float = 1e-2, patience: int | None = 4, channels: int = 64,
@@ -158,21 +193,11 @@ def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[st
     """
     from sklearn.metrics import matthews_corrcoef
 
-    seqs, labels = list(train[0]), list(train[1])
-    dev_seqs, dev_labels = list(dev[0]), list(dev[1])
-    if not seqs or not dev_seqs:
-        raise ValueError("train_cnn needs non-empty train and dev splits")
-    classes = sorted(set(labels))
-    if len(classes) < 2:
-        raise ValueError(f"train_cnn needs at least 2 classes in the training labels; found {classes}")
-    index = {c: i for i, c in enumerate(classes)}
-    unseen = sorted({lab for lab in dev_labels if lab not in index}, key=str)
-    if unseen:
-        raise ValueError(f"dev labels not in the training labels: {unseen}")
+    seqs, dev_seqs = list(train[0]), list(dev[0])
+    classes, y_train_list, y_dev = _class_indices(train, dev)
     length = max(len(s) for s in seqs)
     x_train = torch.from_numpy(one_hot(seqs, length))
-    y_train = torch.tensor([index[lab] for lab in labels], dtype=torch.long)
-    y_dev = np.asarray([index[lab] for lab in dev_labels])
+    y_train = torch.tensor(y_train_list, dtype=torch.long)
 
     torch.manual_seed(seed)
     model = SequenceCNN(len(classes), channels, kernel_size, dropout)
@@ -185,19 +210,8 @@ def train_cnn(train: tuple[Sequence[str], Sequence[Any]], dev: tuple[Sequence[st
     t_start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(seqs), generator=gen)
-        total, seen = 0.0, 0
-        for lo in range(0, len(seqs), batch_size):
-            idx = order[lo:lo + batch_size]
-            if len(idx) < 2:  # BatchNorm needs more than one example
-                continue
-            batch_loss = loss_fn(model(x_train[idx]), y_train[idx])
-            optim.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            optim.step()
-            total += float(batch_loss.detach()) * len(idx)
-            seen += len(idx)
+        total, seen = _train_epoch(model, x_train, y_train, torch.randperm(len(seqs), generator=gen),
+                                   batch_size, loss_fn, optim)
         dev_logits = result.logits(dev_seqs)
         mcc = float(dev_metric(y_dev, dev_logits) if dev_metric is not None
                     else matthews_corrcoef(y_dev, dev_logits.argmax(axis=1)))

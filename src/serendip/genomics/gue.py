@@ -9,7 +9,7 @@ arXiv:2306.15006). Each task is three files ``{train,dev,test}.csv`` (here gzip-
 The official splits hold exact duplicate sequences, inside a split and across splits (e.g.
 ``prom_core_all``: 148 duplicate rows inside train, 42 distinct sequences shared by train and test).
 They are **reported, not removed**: the official test set stays as published so figures compare with
-the paper's. :func:`load_gue` returns the splits with a :class:`SplitReport`, and marks each example
+the paper's. :func:`load_gue` returns the splits with a :class:`GueSplitReport`, and marks each example
 whose sequence also occurs in another split (``meta["also_in"]``), so a caller can score the subset
 without them as well.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from serendip.errors import DataError, ParseError
 from serendip.models.example import Example
 
-__all__ = ["GUE_TASKS", "GueSplits", "SplitReport", "load_gue", "read_gue_csv", "split_report"]
+__all__ = ["GUE_TASKS", "GueSplitReport", "GueSplits", "load_gue", "read_gue_csv", "split_report"]
 
 #: Task names with a registry entry ``gue/<name>`` (the official GUE path in brackets in the docs).
 GUE_TASKS = ("prom_core_all", "tf0", "prom_core_tata", "prom_300_tata", "mouse0", "mouse2", "mouse3",
@@ -35,7 +35,7 @@ _BASES = frozenset("ACGTN")
 
 
 @dataclass(slots=True)
-class SplitReport:
+class GueSplitReport:
     """Duplicate sequences inside and across the splits of a task.
 
     Attributes
@@ -67,9 +67,9 @@ class SplitReport:
 
 
 class GueSplits(dict):
-    """``dict[split, list[Example]]`` (train, dev, test) with ``task`` and ``report`` (:class:`SplitReport`)."""
+    """``dict[split, list[Example]]`` (train, dev, test) with ``task`` and ``report`` (:class:`GueSplitReport`)."""
 
-    def __init__(self, task: str, splits: dict[str, list[Example]], report: SplitReport):
+    def __init__(self, task: str, splits: dict[str, list[Example]], report: GueSplitReport):
         super().__init__(splits)
         self.task = task
         self.report = report
@@ -141,7 +141,7 @@ def read_gue_csv(path: str | Path, split: str | None = None) -> list[Example]:
     return out
 
 
-def split_report(splits: dict[str, list[Example]]) -> SplitReport:
+def split_report(splits: dict[str, list[Example]]) -> GueSplitReport:
     """Count duplicate and label-conflicting sequences inside and across splits.
 
     Parameters
@@ -151,9 +151,9 @@ def split_report(splits: dict[str, list[Example]]) -> SplitReport:
 
     Returns
     -------
-    SplitReport
+    GueSplitReport
     """
-    rep = SplitReport()
+    rep = GueSplitReport()
     labels: dict[str, dict[str, set]] = {}
     for name, exs in splits.items():
         counts = Counter(e.text for e in exs)

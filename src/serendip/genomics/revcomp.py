@@ -62,23 +62,7 @@ def complement(seq: str, *, rna: bool = False) -> str:
 
 
 def reverse_complement(seq: str, *, rna: bool = False) -> str:
-    """Reverse complement of ``seq``, case kept (``"ACGTnn" -> "nnACGT"``, ``"AAR" -> "YTT"``).
-
-    Parameters
-    ----------
-    seq : str
-        IUPAC nucleotide codes (any case) and ``-``.
-    rna : bool, default=False
-        Complement A to U instead of T.
-
-    Returns
-    -------
-    str
-        Same length as ``seq``.
-
-    Raises
-    ------
-    DataError
-        A character is not an IUPAC nucleotide code (named with its 1-based position in ``seq``).
-    """
+    """Reverse complement of ``seq``, case kept (``"ACGTnn" -> "nnACGT"``, ``"AAR" -> "YTT"``):
+    :func:`complement` (same parameters, same :class:`DataError` for a non-IUPAC character), reversed;
+    the result has the length of ``seq``."""
     return complement(seq, rna=rna)[::-1]

@@ -9,14 +9,18 @@ entry point names a module to import).
 
 A domain that is present but fails to import (a missing optional dependency) is recorded in
 :data:`DOMAIN_ERRORS`, not raised: only a run that needs that domain fails, with the registry's
-"unknown ... expected one of" message.
+"unknown ... expected one of" message, which then names the domain and why it failed to import
+(:func:`serendip.registry.add_failure_source`).
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Mapping
 
-__all__ = ["DOMAIN_ERRORS", "KNOWN_DOMAINS", "load_domains"]
+from serendip.registry import add_failure_source
+
+__all__ = ["DOMAIN_ERRORS", "KNOWN_DOMAINS", "domain_errors", "load_domains"]
 
 #: Domain packages imported by :func:`load_domains` when installed (a list of names, not code paths).
 KNOWN_DOMAINS: tuple[str, ...] = ("serendip.genomics", "serendip.chem", "serendip.kg")
@@ -28,14 +32,22 @@ DOMAIN_ERRORS: dict[str, str] = {}
 _loaded: list[str] | None = None
 
 
+def domain_errors() -> Mapping[str, str]:
+    """The current :data:`DOMAIN_ERRORS` (read by every registry's unknown-name message)."""
+    return DOMAIN_ERRORS
+
+
+add_failure_source(domain_errors)
+
+
 def _candidates() -> list[str]:
     names = list(KNOWN_DOMAINS)
     try:
         from importlib.metadata import entry_points
 
         names += [ep.value.split(":", 1)[0] for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    except Exception:  # pragma: no cover - broken metadata must not stop training
-        pass
+    except Exception as exc:  # pragma: no cover - broken metadata must not stop training
+        DOMAIN_ERRORS[f"entry points {ENTRY_POINT_GROUP!r}"] = f"{type(exc).__name__}: {exc}"
     return list(dict.fromkeys(names))
 
 

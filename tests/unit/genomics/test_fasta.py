@@ -11,10 +11,10 @@ from serendip.errors import ConfigError, DataError, ParseError
 from serendip.genomics.fasta import (
     Issue,
     iter_sequences,
-    read_fasta_examples,
     read_sequences,
     sniff_format,
 )
+from serendip.genomics.fasta_reader import read_fasta_examples
 from serendip.models.example import Example
 from serendip.models.registries import DATA_READERS
 

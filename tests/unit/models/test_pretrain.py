@@ -217,3 +217,40 @@ def test_pretrain_ecoli_slice(mirror, tmp_path, monkeypatch):
     assert report["tokenizer"]["size"] == 4 ** 6 + 5 and report["masking"]["span"] == 6
     assert len(result.losses) == 10 and all(math.isfinite(x) for x in result.losses)
     assert result.heldout["masked_tokens"] > 0
+
+
+def test_config_from_options(tmp_path):
+    from serendip.models.pretrain import pretrain_config_from_options
+
+    fasta = _synthetic_fasta(tmp_path / "g.fa")
+    cfg = pretrain_config_from_options(fasta=[fasta], size="small", max_steps=5, out=tmp_path / "o",
+                                       overwrite=True, seed=3, overrides=["windows.length=64"])
+    assert (cfg.kind, cfg.data.inputs, cfg.model.size, cfg.training.max_steps) == ("dna", [fasta], "small", 5)
+    assert (cfg.output.dir, cfg.output.overwrite, cfg.training.seed) == (tmp_path / "o", True, 3)
+    assert type(cfg.windows).__name__ == "WindowsSection" and cfg.windows.length == 64
+    assert cfg.tokenizer_kind() == "kmer"
+    text = pretrain_config_from_options(kind="text", dataset="genomes", dataset_files="*ecoli*")
+    assert (text.kind, text.data.dataset, text.tokenizer_kind()) == ("text", "genomes", "bpe")
+    with pytest.raises(ConfigError, match=r"^options: kind: unknown pre-training corpus kind 'protein'; "
+                                          r"expected one of: dna, text"):
+        pretrain_config_from_options(kind="protein")
+    with pytest.raises(ConfigError, match=r"windows: length: .*greater than or equal to 8.*; unknown key "
+                                          r"'lenght'; allowed here: length, max_ambiguous"):
+        pretrain_config_from_options(overrides=["windows.lenght=3", "windows.length=2"])
+    with pytest.raises(ConfigError, match="kind 'text' takes no windows options"):
+        pretrain_config_from_options(kind="text", overrides=["windows.lenght=3"])
+
+
+def test_summary_rows():
+    from serendip.models.pretrain import PretrainResult
+
+    result = PretrainResult(output_dir=Path("m"), steps=3, final_loss=1.23456, losses=[2.0, 1.5, 1.23456],
+                            evals=[], heldout={"accuracy": 0.5, "perplexity": 12.345, "masked_tokens": 40},
+                            baseline={"accuracy": 0.25, "perplexity": 20.0}, n_parameters=12345,
+                            tokens_seen=900, steps_per_s=1.5, tokens_per_s=450.0, wall_s=2.0)
+    assert result.title() == "Pre-training: 3 steps, final training loss 1.2346"
+    assert result.summary_rows() == [("accuracy", "0.5000", "0.2500"), ("perplexity", "12.35", "20.00"),
+                                     ("masked tokens", "40", ""), ("steps/s | tokens/s", "1.50 | 450", ""),
+                                     ("parameters", "12,345", "")]
+    result.heldout = {}
+    assert result.summary_rows()[0] == ("(no held-out data)", "-", "-")

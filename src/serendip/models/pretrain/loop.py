@@ -1,0 +1,170 @@
+"""The model and the training loop of pre-training.
+
+:func:`build_model` makes a ``transformers.BertForMaskedLM`` from randomly initialised weights (seeded)
+or takes the model continued from ``model.init_from``; :func:`train_mlm` runs a plain PyTorch loop
+(AdamW with linear warm-up then linear decay, :func:`serendip.models.optim.make_optimizer`; gradient
+clipping at ``training.max_grad_norm``) over full batches of shuffled sequences, evaluating the
+held-out batches every ``training.eval_every`` steps and at the end.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from serendip.errors import ConfigError, DataError
+from serendip.models.optim import make_optimizer
+from serendip.models.pretrain.config import LEARNING_RATES
+from serendip.models.pretrain.evaluation import evaluate_heldout
+from serendip.models.pretrain.masking import make_batch, mlm_loss
+
+if TYPE_CHECKING:
+    from serendip.models.pretrain.config import PretrainConfig
+
+__all__ = ["LoopResult", "TrainingPlan", "build_model", "load_init_model", "plan_training", "train_mlm"]
+
+
+def load_init_model(cfg: PretrainConfig) -> tuple[Any, int]:
+    """The masked LM of ``model.init_from`` (None without one) and the most tokens a sequence may have.
+
+    RoBERTa-style models offset positions by the padding index, so they take two tokens fewer than
+    their ``max_position_embeddings``.
+    """
+    if cfg.model.init_from is None:
+        return None, cfg.model.max_position_embeddings
+    from transformers import AutoModelForMaskedLM
+
+    model = AutoModelForMaskedLM.from_pretrained(str(cfg.model.init_from), local_files_only=True)
+    max_tokens = int(model.config.max_position_embeddings)
+    if model.config.model_type in ("roberta", "xlm-roberta", "camembert"):
+        max_tokens -= 2
+    return model, max_tokens
+
+
+def build_model(cfg: PretrainConfig, tokenizer: Any, init_model: Any) -> Any:
+    """``init_model`` (checked to cover the tokenizer), or a new ``BertForMaskedLM`` of the config's
+    dims seeded with ``training.seed``.
+
+    Raises
+    ------
+    ConfigError
+        The tokenizer has more tokens than the continued model's vocabulary, or bad dims.
+    """
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    if init_model is not None:
+        if len(tokenizer) > init_model.config.vocab_size:
+            raise ConfigError(f"{cfg.model.init_from}: tokenizer has {len(tokenizer)} tokens, model "
+                              f"vocabulary {init_model.config.vocab_size}")
+        return init_model
+    bert_cfg = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=cfg.model.max_position_embeddings,
+                          hidden_dropout_prob=cfg.model.dropout, attention_probs_dropout_prob=cfg.model.dropout,
+                          type_vocab_size=2, pad_token_id=tokenizer.pad_token_id, **cfg.model.dims())
+    torch.manual_seed(cfg.training.seed)
+    return BertForMaskedLM(bert_cfg)
+
+
+@dataclass
+class TrainingPlan:
+    """Steps, warm-up steps, peak learning rate, batch size and steps per epoch of a run."""
+
+    total: int
+    warmup: int
+    lr: float
+    batch_size: int
+    steps_per_epoch: int
+
+
+def plan_training(cfg: PretrainConfig, n_train: int) -> TrainingPlan:
+    """``training.max_steps`` (else ``epochs`` over ``n_train`` sequences), warm-up (``warmup_steps``,
+    else ``warmup_ratio`` of the steps) and the peak lr (``training.lr``, else 5e-5 when continuing,
+    else :data:`LEARNING_RATES` by size)."""
+    t = cfg.training
+    steps_per_epoch = math.ceil(n_train / t.batch_size)
+    total = t.max_steps or max(1, math.ceil(t.epochs * steps_per_epoch))
+    warmup = t.warmup_steps if t.warmup_steps is not None else int(t.warmup_ratio * total)
+    lr = t.lr or (5e-5 if cfg.model.init_from is not None else LEARNING_RATES[cfg.model.size])
+    return TrainingPlan(total=total, warmup=warmup, lr=lr, batch_size=t.batch_size,
+                        steps_per_epoch=steps_per_epoch)
+
+
+@dataclass
+class LoopResult:
+    """Training losses per step (nats), held-out evaluations, tokens seen, seconds spent in steps."""
+
+    losses: list[float] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
+    tokens_seen: int = 0
+    train_time: float = 0.0
+
+
+def _step(model: Any, batch: dict[str, Any], optim: Any, sched: Any, max_grad_norm: float,
+          autocast: Callable[[], Any]) -> float:
+    import torch
+
+    with autocast():
+        loss, _logits, _gold = mlm_loss(model, batch)
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optim.step()
+    sched.step()
+    return float(loss.detach())
+
+
+def train_mlm(cfg: PretrainConfig, model: Any, train_ids: list[Any], held_batches: list[dict[str, Any]],
+              collator: Any, plan: TrainingPlan, device: Any, autocast: Callable[[], Any], width: int, *,
+              progress: Callable[[int, int, float], None] | None, say: Callable[[str], None]
+              ) -> tuple[LoopResult, dict[str, float]]:
+    """Run ``plan.total`` optimisation steps; the loop's record and the final held-out evaluation.
+
+    ``width``: the most tokens a padded batch may have. Batches are full: the sequences are shuffled (seeded) and an epoch's remainder opens the next one.
+
+    Raises
+    ------
+    DataError
+        The training loss is not finite (the message suggests a lower ``training.lr``).
+    """
+    import torch
+
+    pad_id = collator.tokenizer.pad_token_id
+    special_ids = torch.tensor(sorted(set(collator.tokenizer.all_special_ids)), dtype=torch.long)
+    optim, sched = make_optimizer(model, lr=plan.lr, weight_decay=cfg.training.weight_decay,
+                                  warmup_steps=plan.warmup, total_steps=plan.total)
+    shuffle = torch.Generator().manual_seed(cfg.training.seed)
+    order: list[int] = []
+    run = LoopResult()
+    model.train()
+    for step in range(1, plan.total + 1):
+        while len(order) < plan.batch_size:
+            order += torch.randperm(len(train_ids), generator=shuffle).tolist()
+        picked, order = order[:plan.batch_size], order[plan.batch_size:]
+        t0 = time.perf_counter()
+        batch = make_batch([train_ids[i] for i in picked], pad_id, special_ids, collator, width)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        value = _step(model, batch, optim, sched, cfg.training.max_grad_norm, autocast)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        run.train_time += time.perf_counter() - t0
+        run.tokens_seen += int(batch["attention_mask"].sum())
+        if not math.isfinite(value):
+            raise DataError(f"training loss became {value} at step {step}; lower training.lr")
+        run.losses.append(value)
+        if progress is not None:
+            progress(step, plan.total, value)
+        if step % cfg.training.eval_every == 0 and step != plan.total:
+            _evaluate(model, held_batches, device, step, autocast, run, say)
+    return run, _evaluate(model, held_batches, device, plan.total, autocast, run, say)
+
+
+def _evaluate(model: Any, batches: list[dict[str, Any]], device: Any, step: int, autocast: Callable[[], Any],
+              run: LoopResult, say: Callable[[str], None]) -> dict[str, float]:
+    row = evaluate_heldout(model, batches, device, step, autocast)
+    if row:
+        say(f"held-out at step {step}: loss {row['loss']:.4f}, accuracy {row['accuracy']:.4f}, "
+            f"perplexity {row['perplexity']:.2f}")
+        run.evals.append(row)
+    return row

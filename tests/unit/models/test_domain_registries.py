@@ -1,0 +1,175 @@
+"""Registry meta-tests: every entry of TOKENIZERS, PRETRAIN_CORPORA, DATA_READERS and AUGMENTATIONS
+(after the domains are loaded) is exercised for real on tiny inputs; an entry without a case fails
+with "no test case for <kind> <name>" (PyKEEN's MetaTestCase habit)."""
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from serendip.models.example import Example
+from serendip.models.plugins import load_domains
+from serendip.models.registries import ALL
+
+REGISTRIES = ("tokenizers", "pretrain_corpora", "data_readers", "augmentations")
+
+Case = Callable[[Any, Path], None]
+CASES: dict[tuple[str, str], Case] = {}
+
+
+def case(registry: str, *names: str) -> Callable[[Case], Case]:
+    def deco(fn: Case) -> Case:
+        for name in names:
+            CASES[(registry, name)] = fn
+        return fn
+    return deco
+
+
+def _entries() -> list[tuple[str, str]]:
+    import serendip.models.augment
+    import serendip.models.data
+    import serendip.models.pretrain
+    import serendip.models.tokenizers  # noqa: F401
+
+    load_domains()
+    return [(reg, name) for reg in REGISTRIES for name in ALL[reg]]
+
+
+# -- tokenizers ---------------------------------------------------------------------------------------
+@case("tokenizers", "bpe")
+def _bpe(factory: Any, tmp: Path) -> None:
+    docs = ["the cat sat on the mat", "the dog sat on the log"] * 4
+    tok = factory(docs, kind="text", vocab_size=300, min_frequency=2)
+    ids = tok("the cat sat")["input_ids"]
+    assert ids[0] == tok.cls_token_id == 2 and ids[-1] == tok.sep_token_id == 3
+    assert tok.decode(ids, skip_special_tokens=True) == "the cat sat"
+
+
+@case("tokenizers", "kmer")
+def _kmer(factory: Any, tmp: Path) -> None:
+    tok = factory(None, kind="dna", k=2)
+    assert len(tok) == 4 ** 2 + 5
+    # AC = 5 + 1, CG = 5 + 6, GT = 5 + 11 (base-4 value of the k-mer, after 5 special tokens)
+    assert tok("ACGT")["input_ids"] == [2, 6, 11, 16, 3]
+
+
+# -- pre-training corpora -------------------------------------------------------------------------------
+def _corpus_run(kind_name: str, data: dict[str, Any], tokenizer: dict[str, Any], windows: Any = None):
+    from serendip.models.pretrain.config import PretrainConfig, corpus_kind
+    from serendip.models.pretrain.corpus import load_corpus
+    from serendip.models.pretrain.run import _tokenizer_for
+
+    cfg = PretrainConfig.model_validate({"kind": kind_name, "data": data, "tokenizer": tokenizer,
+                                         **({"windows": windows} if windows else {})})
+    kind = corpus_kind(kind_name)
+    corpus, issues = load_corpus(kind, cfg, list(cfg.data.inputs), random.Random(0))
+    tok = _tokenizer_for(cfg, corpus)
+    train, held = kind.encode(tok, corpus, cfg, 64, continued=False, say=lambda _m: None)
+    return cfg, kind, corpus, issues, train, held
+
+
+@case("pretrain_corpora", "text")
+def _text_corpus(kind: Any, tmp: Path) -> None:
+    docs = tmp / "docs.txt"
+    docs.write_text("\n".join(f"document number {i} about cats and dogs" for i in range(10)) + "\n\n")
+    cfg, kind, corpus, issues, train, held = _corpus_run(
+        "text", {"inputs": [str(docs)], "heldout": 0.2, "block_tokens": 8}, {"vocab_size": 300})
+    assert (len(corpus.train), len(corpus.heldout)) == (8, 2) and issues == []
+    assert all(len(a) <= 8 and a[0] == 2 and a[-1] == 3 for a in train) and held
+    assert "10 documents" in kind.describe(cfg, corpus.stats)
+
+
+@case("pretrain_corpora", "dna")
+def _dna_corpus(kind: Any, tmp: Path) -> None:
+    fasta = tmp / "g.fa"
+    fasta.write_text(">a\nACGTACGTAAAACCCCGGGGTTTT\n>b\nNNNNNNNN\n")
+    cfg, kind, corpus, issues, train, held = _corpus_run(
+        "dna", {"inputs": [str(fasta)], "heldout": 0.0}, {"k": 3},
+        {"length": 8, "stride": 8, "reverse_complement": True})
+    # record a: 3 windows of 8 bp and their reverse complements; record b: all N, dropped
+    assert corpus.train[:2] == ["ACGTACGT", "ACGTACGT"] and len(corpus.train) == 6
+    assert corpus.stats["windows_dropped_ambiguous"] == 1 and held == []
+    assert [len(a) for a in train] == [8 - 3 + 1 + 2] * 6 and issues == []
+    assert "1 dropped as ambiguous" in kind.describe(cfg, corpus.stats)
+
+
+# -- data readers -----------------------------------------------------------------------------------------
+def _read(name: str, path: Path) -> list[Example]:
+    from serendip.models.data import read_examples
+
+    issues: list[Any] = []
+    out = read_examples(path, name, issues=issues)
+    assert issues == []
+    return out
+
+
+@case("data_readers", "csv")
+def _csv(reader: Any, tmp: Path) -> None:
+    path = tmp / "d.csv"
+    path.write_text('text,label\nACGT,pos\n"TT,GA",neg\n')
+    assert [(e.text, e.label) for e in reader(path)] == [("ACGT", "pos"), ("TT,GA", "neg")]
+    assert [e.text for e in _read("csv", path)] == ["ACGT", "TT,GA"]
+
+
+@case("data_readers", "tsv")
+def _tsv(reader: Any, tmp: Path) -> None:
+    path = tmp / "d.tsv"
+    path.write_text("text\tlabel\nACGT\tpos\nTT,GA\tneg\n")
+    assert [(e.text, e.label) for e in reader(path)] == [("ACGT", "pos"), ("TT,GA", "neg")]
+
+
+@case("data_readers", "jsonl", "ndjson")
+def _jsonl(reader: Any, tmp: Path) -> None:
+    path = tmp / "d.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in ({"text": "a b", "label": 1.5},
+                                                      {"text": "c", "label": ["x", "y"]})) + "\n\n")
+    assert [(e.text, e.label) for e in reader(path)] == [("a b", 1.5), ("c", ["x", "y"])]
+
+
+@case("data_readers", "fasta", "fa", "fna")
+def _fasta(reader: Any, tmp: Path) -> None:
+    path = tmp / "d.fa"
+    path.write_text(">s1 label=promoter\nACGT\nAC\n>s2 label=other\nttga\n")
+    got = reader(path)
+    assert [(e.id, e.text, e.label) for e in got] == [("s1", "ACGTAC", "promoter"), ("s2", "ttga", "other")]
+
+
+@case("data_readers", "fastq", "fq")
+def _fastq(reader: Any, tmp: Path) -> None:
+    path = tmp / "d.fq"
+    path.write_text("@r1 label=a\nACGT\n+\nIIII\n@r2 label=b\nGG\n+\nII\n")
+    assert [(e.id, e.text, e.label) for e in reader(path)] == [("r1", "ACGT", "a"), ("r2", "GG", "b")]
+
+
+# -- augmentations ---------------------------------------------------------------------------------------
+@case("augmentations", "reverse_complement")
+def _revcomp(cls: Any, tmp: Path) -> None:
+    new = cls().apply([Example(text="AACGt", label="x", id="e1")], rng=0)
+    assert [(e.text, e.label, e.id) for e in new] == [("aCGTT", "x", "e1:rc")]
+    assert new[0].meta["augmentation"] == "reverse_complement"
+
+
+@case("augmentations", "random_substitution")
+def _substitution(cls: Any, tmp: Path) -> None:
+    src = Example(text="ACGTACGTAC", label="x", id="e1")
+    new = cls(rate=1.0, copies=2).apply([src], rng=0)
+    assert len(new) == 2 and all(len(e.text) == 10 and e.label == "x" for e in new)
+    assert all(a != b for e in new for a, b in zip(e.text, src.text))  # rate 1: every base changes
+    assert cls(rate=0.0).apply([src], rng=0)[0].text == src.text
+
+
+@pytest.mark.parametrize(("registry", "name"), _entries())
+def test_registry_entry(registry: str, name: str, tmp_path: Path) -> None:
+    fn = CASES.get((registry, name))
+    if fn is None:
+        pytest.fail(f"no test case for {ALL[registry].kind} {name}")
+    fn(ALL[registry].get(name), tmp_path)
+
+
+def test_every_case_names_a_registered_entry() -> None:
+    """A case for a name no longer registered is stale."""
+    assert set(CASES) <= set(_entries())
