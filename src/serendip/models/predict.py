@@ -67,15 +67,16 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
     """
     import torch
 
-    from serendip.models.plugins import load_domains
-    from serendip.models.runs import read_json, read_run
-    from serendip.models.train import (
-        ModelBundle,
-        _auto_class,
-        _quiet_hf,
+    from serendip.models.backbone import (
         load_backbone,
+        load_tokenizer,
+        quiet_hf,
         resolve_backbone,
     )
+    from serendip.models.heads import auto_model_class, head_of
+    from serendip.models.inference import ModelBundle
+    from serendip.models.plugins import load_domains
+    from serendip.models.runs import read_json, read_run
 
     run_dir = Path(run_dir)
     read_run(run_dir)
@@ -88,15 +89,10 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
     fmt = info.get("format")
     if fmt in ("merged", "full"):
         folder = run_dir / "model"
-        from transformers import AutoTokenizer
-
-        from serendip.models.tokenizers import register_auto_classes
-
-        register_auto_classes()  # the k-mer tokenizer of `serendip pretrain`
-
-        with _quiet_hf():
-            model = _auto_class(info["head"]).from_pretrained(str(folder), local_files_only=True)
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        tokenizer = load_tokenizer(str(folder))
+        with quiet_hf():
+            model = auto_model_class(info.get("head") or head_of(task).model_kind).from_pretrained(
+                str(folder), local_files_only=True)
     elif fmt == "adapter":
         from peft import PeftModel
 
@@ -107,15 +103,9 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
             raise ConfigError(f"run {run_dir} saved only a PEFT adapter; its backbone {backbone} is "
                               f"not a local model folder any more") from None
         base, _ = load_backbone(backbone, task, space)
-        from transformers import AutoTokenizer
-
-        from serendip.models.tokenizers import register_auto_classes
-
-        register_auto_classes()  # the k-mer tokenizer of `serendip pretrain`
-
-        with _quiet_hf():
+        tokenizer = load_tokenizer(str(run_dir / "adapter"))
+        with quiet_hf():
             model = PeftModel.from_pretrained(base, str(run_dir / "adapter"))
-            tokenizer = AutoTokenizer.from_pretrained(str(run_dir / "adapter"), local_files_only=True)
     else:
         raise DataError(f"run {run_dir} saved no model (output.save_model was false); train again "
                         f"with it on to predict")
@@ -136,7 +126,7 @@ def predict_examples(bundle: Any, examples: Sequence[Example], *, batch_size: in
                      progress: Callable[[int, int], None] | None = None) -> Predictions:
     """Decoded predictions of ``examples`` (see :meth:`Task.predict`): labels and, for classification,
     probabilities of shape (n, K), float64."""
-    from serendip.models.train import model_outputs
+    from serendip.models.inference import model_outputs
 
     outputs = model_outputs(bundle, examples, batch_size=batch_size, progress=progress)
     return bundle.task.predict(outputs, bundle.label_space, examples)

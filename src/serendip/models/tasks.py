@@ -7,7 +7,9 @@ A :class:`Task` knows, for one kind of problem,
 * its label encoding: a :class:`LabelSpace` fitted on the *training* labels only
   (:meth:`Task.fit_labels`), then :meth:`Task.encode` for targets - an unseen label raises
   :class:`~serendip.errors.DataError` naming the label and the example, never a made-up id;
-* its loss (``cross_entropy``, ``bce_with_logits`` or ``mse``), its Hugging Face ``problem_type``, its
+* its loss (a :data:`~serendip.models.registries.LOSSES` name: ``cross_entropy``, ``bce_with_logits``,
+  ``mse``), its head (a :data:`~serendip.models.registries.HEADS` name: ``sequence``, ``regression``,
+  ``token``; how inputs, targets and outputs are shaped), its Hugging Face ``problem_type``, its
   metric bundle (a :data:`~serendip.models.registries.METRICS` name) and the metric used by default
   for early stopping;
 * how model outputs become labels (:meth:`Task.predict`: argmax over the class axis, the last axis,
@@ -202,8 +204,12 @@ class Task:
         Registry name.
     label_kind : {"class", "classes", "float", "tags"}
         One class name per example; a set of class names; a number; one tag per token.
-    loss : {"cross_entropy", "bce_with_logits", "mse"}
-        Loss on the model outputs (PyTorch ``CrossEntropyLoss``, ``BCEWithLogitsLoss``, ``MSELoss``).
+    loss : str
+        Name of the loss in :data:`~serendip.models.registries.LOSSES` (``cross_entropy``,
+        ``bce_with_logits``, ``mse`` or one a domain registers).
+    head : str
+        Name of the head in :data:`~serendip.models.registries.HEADS` (``sequence``, ``regression``,
+        ``token`` or one a domain registers): the model class and the shapes of targets and outputs.
     problem_type : str
         ``config.problem_type`` of a Hugging Face ``AutoModelForSequenceClassification`` (None for
         token classification, which uses ``AutoModelForTokenClassification``).
@@ -222,6 +228,7 @@ class Task:
     name: ClassVar[str] = ""
     label_kind: ClassVar[str] = "class"
     loss: ClassVar[str] = "cross_entropy"
+    head: ClassVar[str] = "sequence"
     problem_type: ClassVar[str | None] = "single_label_classification"
     metrics: ClassVar[str] = "classification"
     primary_metric: ClassVar[str] = "f1_macro"
@@ -502,6 +509,7 @@ class RegressionTask(Task):
     name = "regression"
     label_kind = "float"
     loss = "mse"
+    head = "regression"
     problem_type = "regression"
     metrics = "regression"
     primary_metric = "rmse"
@@ -572,6 +580,7 @@ class TokenTask(Task):
     name = "token"
     label_kind = "tags"
     loss = "cross_entropy"
+    head = "token"
     problem_type = None
     metrics = "token"
     primary_metric = "f1"

@@ -331,8 +331,8 @@ class TuneResult:
 
 def _selection(cfg: Any) -> tuple[str, str]:
     from serendip.models.plugins import load_domains
+    from serendip.models.selection import selection_metric as selection
     from serendip.models.tasks import make_task
-    from serendip.models.train import _selection as selection
 
     load_domains()
     return selection(cfg, make_task(cfg.task.name, **cfg.task.params))
@@ -431,8 +431,9 @@ def tune(cfg: Any, tune_cfg: TuneConfig, workspace: Any = None, *,
     """
     import optuna
 
+    from serendip.models.recording import base_dir as _base_dir
     from serendip.models.runs import new_run_id
-    from serendip.models.train import _base_dir, finetune
+    from serendip.models.train import finetune
 
     check_space(cfg, tune_cfg.space)
     if cfg.data.dev is None and cfg.data.split.dev <= 0:
