@@ -88,8 +88,8 @@ def load_tokenizer(folder: str) -> Any:
 def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
                   tokenizer_folder: str | None = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from a local folder, with a fresh head of ``task.num_outputs(space)``
-    outputs (the model class of the task's head), the task's ``problem_type`` and ``id2label`` from
-    the label space.
+    outputs (the model class of the task's head), the task's ``problem_type`` and, when there is one
+    output per class, ``id2label`` from the label space.
 
     Raises
     ------
@@ -100,10 +100,11 @@ def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
     from serendip.models.heads import head_of
 
     head = head_of(task)
-    kwargs: dict[str, Any] = {"num_labels": task.num_outputs(space), "local_files_only": True}
+    n_out = task.num_outputs(space)
+    kwargs: dict[str, Any] = {"num_labels": n_out, "local_files_only": True}
     if task.problem_type is not None:
         kwargs["problem_type"] = task.problem_type
-    if space is not None:
+    if space is not None and len(space) == n_out:  # one output per class: name the outputs
         kwargs["id2label"] = dict(enumerate(space.classes))
         kwargs["label2id"] = {c: i for i, c in enumerate(space.classes)}
     tokenizer = load_tokenizer(tokenizer_folder or folder)

@@ -86,6 +86,14 @@ def _name_shorthand(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+def _registered_name(registry: Any, name: str) -> str:
+    """``name`` (lower-cased) when ``registry`` holds it; else a ValueError listing the choices."""
+    if name not in registry:
+        raise ValueError(f"unknown {registry.kind} {name!r}; expected one of: "
+                         f"{', '.join(registry.keys())}")
+    return name.lower()
+
+
 class ColumnsConfig(_Strict):
     """Column (or JSON key) names; ``label`` None (``null`` in YAML): unlabelled data."""
 
@@ -179,12 +187,20 @@ class PeftConfig(_Strict):
     architecture (``query``/``value`` for BERT-like models such as MiniLM).
     """
 
-    method: Literal["none", "lora", "adalora"] = "none"
+    method: str = "none"
     r: int = Field(8, ge=1)
     alpha: float = Field(16.0, gt=0.0)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     target_modules: list[str] | None = None
     adalora: AdaLoraSettings = Field(default_factory=AdaLoraSettings)
+
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        import serendip.models.peft_methods  # noqa: F401  (registers the PEFT methods)
+        from serendip.models.registries import PEFT_METHODS
+
+        return _registered_name(PEFT_METHODS, name)
 
     @model_validator(mode="before")
     @classmethod
@@ -198,9 +214,16 @@ class ImbalanceConfig(_Strict):
     ``focal_alpha``: None, one float, or one weight per class (in label-space order).
     """
 
-    method: Literal["none", "class_weight", "focal", "oversample", "undersample"] = "none"
+    method: str = "none"
     focal_gamma: float = Field(2.0, ge=0.0)
     focal_alpha: list[float] | float | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from serendip.models.imbalance import IMBALANCE_METHODS
+
+        return _registered_name(IMBALANCE_METHODS, name)
 
     @model_validator(mode="before")
     @classmethod

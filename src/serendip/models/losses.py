@@ -20,7 +20,10 @@ from typing import Any
 
 from serendip.errors import ConfigError
 from serendip.models.example import Example
-from serendip.models.registries import IMBALANCE_METHODS, LOSSES
+from serendip.models.imbalance import (
+    IMBALANCE_METHODS,  # registers the imbalance methods
+)
+from serendip.models.registries import LOSSES
 from serendip.models.tasks import IGNORE_INDEX, LabelSpace, Task
 
 __all__ = ["BCEWithLogits", "CrossEntropy", "Loss", "LossInputs", "MeanSquaredError", "build_loss"]
@@ -165,8 +168,6 @@ def build_loss(task: Task, imbalance: Any, train: Sequence[Example], space: Labe
     DataError
         Class weights with a class that has no training example.
     """
-    import serendip.models.imbalance  # noqa: F401  (registers the imbalance methods)
-
     loss_cls = LOSSES.get(task.loss)
     method = IMBALANCE_METHODS.get(imbalance.method)()
     loss_fn, extra = method.make_loss(loss_cls, LossInputs(task, train, space, train_targets),

@@ -12,6 +12,7 @@ from typing import Any
 from serendip.errors import ConfigError, DataError
 from serendip.models.example import Example
 from serendip.models.heads import head_of
+from serendip.models.imbalance import IMBALANCE_METHODS
 from serendip.models.tasks import LabelSpace, Task
 
 __all__ = ["RunData", "check_labels", "prepare_data", "test_time_views"]
@@ -86,8 +87,6 @@ def prepare_data(cfg: Any, task: Task) -> RunData:
     """
     from serendip.models.augment import apply_augmentations
     from serendip.models.data import load_splits_from_config
-    from serendip.models.imbalance import IMBALANCE_METHODS
-
     seed = cfg.training.seed
     splits = load_splits_from_config(cfg.data, task)
     space = task.fit_labels(splits.train)

@@ -60,6 +60,7 @@ from serendip.models.backbone import (
 from serendip.models.heads import head_of
 from serendip.models.inference import ModelBundle, model_outputs
 from serendip.models.loop import GRAD_CLIP_NORM, EncodedSplits, train_loop
+from serendip.models.losses import build_loss
 from serendip.models.peft_methods import apply_peft, merge_peft, peft_method
 from serendip.models.prepare import RunData, prepare_data
 from serendip.models.recording import base_dir
@@ -263,7 +264,6 @@ def _encode_splits(task: Task, tokenizer: Any, data: RunData, max_length: int, n
 
 def _finetune(cfg: Any, task: Task, workspace: Any, progress: Progress | None,
               merge: bool) -> RunResult:
-    from serendip.models.losses import build_loss
     from serendip.models.runs import RunFolder
 
     t_start = time.perf_counter()
