@@ -31,7 +31,8 @@ from serendip.errors import ConfigError, DataError, ParseError
 from serendip.models.example import Example
 from serendip.models.tasks import LabelSpace, Predictions, Task, example_name, make_task
 
-__all__ = ["PredictReport", "load_run_model", "predict", "predict_examples", "read_input"]
+__all__ = ["PredictReport", "default_output_path", "load_run_model", "predict", "predict_examples",
+           "read_input"]
 
 _DEFAULT_COLUMNS = {"text": "text", "label": "label", "text_pair": None, "id": None}
 
@@ -206,6 +207,12 @@ def read_input(path: str | Path, task: Task, space: LabelSpace | None,
                 ex.label = label
             has_labels = True
     return examples, has_labels, skipped
+
+
+def default_output_path(input_path: str | Path) -> Path:
+    """Where predictions of ``input_path`` go by default: ``<name up to the first dot>.predictions.csv``
+    in the current folder (``data/test.fa.gz`` -> ``test.predictions.csv``)."""
+    return Path(f"{Path(input_path).name.split('.')[0]}.predictions.csv")
 
 
 def _fmt(value: Any) -> str:

@@ -75,7 +75,26 @@ _Strict = StrictModel
 
 
 # -- distributions -----------------------------------------------------------------------------------
-class FloatDistribution(_Strict):
+class _RangeDistribution(_Strict):
+    """A number in ``[low, high]`` (subclasses set the field types); ``log`` needs ``low > 0``."""
+
+    @model_validator(mode="after")
+    def _check(self) -> _RangeDistribution:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log = true needs low > 0 (got {self.low})")
+        self._check_step()
+        return self
+
+    def _check_step(self) -> None:
+        """ValueError when ``step`` does not fit ``log``."""
+
+    def candidates(self) -> list[Any]:
+        return [self.low, self.high]
+
+
+class FloatDistribution(_RangeDistribution):
     """A float in ``[low, high]``; ``log``: sampled on a log scale; ``step``: a grid (not with log)."""
 
     type: Literal["float"]
@@ -84,21 +103,12 @@ class FloatDistribution(_Strict):
     log: bool = False
     step: float | None = Field(None, gt=0)
 
-    @model_validator(mode="after")
-    def _check(self) -> FloatDistribution:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"log = true needs low > 0 (got {self.low})")
+    def _check_step(self) -> None:
         if self.log and self.step is not None:
             raise ValueError("log and step cannot be used together")
-        return self
-
-    def candidates(self) -> list[Any]:
-        return [self.low, self.high]
 
 
-class IntDistribution(_Strict):
+class IntDistribution(_RangeDistribution):
     """An integer in ``[low, high]`` by ``step``; ``log``: sampled on a log scale (step 1 only)."""
 
     type: Literal["int"]
@@ -107,18 +117,9 @@ class IntDistribution(_Strict):
     step: int = Field(1, ge=1)
     log: bool = False
 
-    @model_validator(mode="after")
-    def _check(self) -> IntDistribution:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"log = true needs low > 0 (got {self.low})")
+    def _check_step(self) -> None:
         if self.log and self.step != 1:
             raise ValueError("log = true needs step = 1")
-        return self
-
-    def candidates(self) -> list[Any]:
-        return [self.low, self.high]
 
 
 class CategoricalDistribution(_Strict):
