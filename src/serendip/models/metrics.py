@@ -101,6 +101,39 @@ def _macro(values: np.ndarray, present: np.ndarray) -> float:
     return _f(np.mean(np.nan_to_num(values[present], nan=0.0)))
 
 
+def _ranking_metrics(y_score: Any, t: np.ndarray, k: int, out: dict[str, Any],
+                     notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class ROC-AUC and average precision (NaN where undefined) of the class ids ``t`` given
+    ``y_score`` (None: all NaN); sets ``out["roc_auc"]`` / ``out["pr_auc"]`` (the positive class's
+    for K=2, the mean over defined classes otherwise)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    roc = np.full(k, np.nan)
+    ap = np.full(k, np.nan)
+    if y_score is None:
+        return roc, ap
+    scores = _positive_scores(y_score, k)
+    if len(scores) != len(t):
+        raise DataError(f"y_score has {len(scores)} rows; y_true has {len(t)}")
+    for i in range(k):
+        positives = t == i
+        if positives.any():
+            ap[i] = average_precision_score(positives, scores[:, i])
+        if positives.any() and not positives.all():
+            roc[i] = roc_auc_score(positives, scores[:, i])
+    if k == 2:
+        out["roc_auc"] = _f(roc[1])
+        out["pr_auc"] = _f(ap[1])
+        if np.isnan(roc[1]):
+            notes.append("ROC-AUC is undefined: y_true holds one class only")
+    else:
+        defined = ~np.isnan(roc)
+        out["roc_auc"] = _f(np.mean(roc[defined])) if defined.any() else NAN
+        defined = ~np.isnan(ap)
+        out["pr_auc"] = _f(np.mean(ap[defined])) if defined.any() else NAN
+    return roc, ap
+
+
 @METRICS.register("classification")
 def classification_metrics(y_true: Sequence, y_pred: Sequence, y_score: Any = None,
                            labels: Sequence | None = None) -> dict[str, Any]:
@@ -136,11 +169,7 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence, y_score: Any = No
         Inputs of different lengths, no examples, a label not in ``labels``, or ``y_score`` of the
         wrong shape.
     """
-    from sklearn.metrics import (
-        average_precision_score,
-        matthews_corrcoef,
-        roc_auc_score,
-    )
+    from sklearn.metrics import matthews_corrcoef
 
     n = _check_lengths(y_true=y_true, y_pred=y_pred)
     if labels is None:
@@ -182,28 +211,7 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence, y_score: Any = No
         "f1_macro": _macro(f1, present),
         "mcc": mcc,
     }
-    roc = np.full(k, np.nan)
-    ap = np.full(k, np.nan)
-    if y_score is not None:
-        scores = _positive_scores(y_score, k)
-        if len(scores) != n:
-            raise DataError(f"y_score has {len(scores)} rows; y_true has {n}")
-        for i in range(k):
-            positives = t == i
-            if positives.any():
-                ap[i] = average_precision_score(positives, scores[:, i])
-            if positives.any() and not positives.all():
-                roc[i] = roc_auc_score(positives, scores[:, i])
-        if k == 2:
-            out["roc_auc"] = _f(roc[1])
-            out["pr_auc"] = _f(ap[1])
-            if np.isnan(roc[1]):
-                notes.append("ROC-AUC is undefined: y_true holds one class only")
-        else:
-            defined = ~np.isnan(roc)
-            out["roc_auc"] = _f(np.mean(roc[defined])) if defined.any() else NAN
-            defined = ~np.isnan(ap)
-            out["pr_auc"] = _f(np.mean(ap[defined])) if defined.any() else NAN
+    roc, ap = _ranking_metrics(y_score, t, k, out, notes)
     out["per_class"] = {
         str(lab): {"precision": _f(precision[i]), "recall": _f(recall[i]), "f1": _f(f1[i]),
                    "support": int(support[i]),
