@@ -221,6 +221,63 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _drop_viewless(examples: list[Example], views: Any, input_path: Path, skipped: list
+                   ) -> list[Example]:
+    """The examples every test-time view can take; the others are added to ``skipped``.
+
+    Raises
+    ------
+    DataError
+        No example is left.
+    """
+    from serendip.issues import Issue
+    from serendip.models.augment import view_failures
+
+    failed = view_failures(examples, views)
+    if not failed:
+        return examples
+    bad = {i for i, _ in failed}
+    skipped += [Issue(str(input_path), msg, record=examples[i].id or str(i + 1)) for i, msg in failed]
+    kept = [ex for i, ex in enumerate(examples) if i not in bad]
+    if not kept:
+        raise DataError(f"{input_path}: no example can take the run's test-time "
+                        f"augmentation ({'; '.join(str(s) for s in skipped[:3])})")
+    return kept
+
+
+def _write_predictions(output_csv: Path, task: Task, space: LabelSpace | None,
+                       examples: Sequence[Example], preds: Predictions, has_labels: bool) -> list[str]:
+    """Write the predictions CSV (UTF-8, atomically); returns its header: ``id``, ``label`` (with
+    labels), ``prediction`` and ``p_<class>`` per class when there are probabilities. Lists of
+    labels are joined by spaces for per-token tasks, else by the task's ``sep`` (default ``;``)."""
+    sep = getattr(task, "sep", ";")
+    header = ["id"] + (["label"] if has_labels else []) + ["prediction"]
+    with_scores = preds.scores is not None and space is not None
+    if with_scores:
+        header += [f"p_{c}" for c in space.classes]
+
+    def show(label: Any) -> str:
+        if isinstance(label, (list, tuple)):
+            return (" " if task.per_token else sep).join(map(str, label))
+        return _fmt(label)
+
+    output_csv.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output_csv.with_name(f".{output_csv.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i, ex in enumerate(examples):
+            row = [ex.id if ex.id is not None else str(i + 1)]
+            if has_labels:
+                row.append(show(ex.label))
+            row.append(show(preds.labels[i]))
+            if with_scores:
+                row += [_fmt(v) for v in preds.scores[i]]
+            writer.writerow(row)
+    tmp.replace(output_csv)
+    return header
+
+
 def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path, *,
             batch_size: int = 32, format: str | None = None, device: str | None = None,
             options: Mapping[str, Any] | None = None,
@@ -269,43 +326,9 @@ def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path,
                                                labels.get("columns"), format=format,
                                                options=options)
     if bundle.views:  # test-time augmentation: a record it cannot take is reported and skipped
-        from serendip.issues import Issue
-        from serendip.models.augment import view_failures
-
-        failed = view_failures(examples, bundle.views)
-        if failed:
-            bad = {i for i, _ in failed}
-            skipped += [Issue(str(input_path), msg, record=examples[i].id or str(i + 1))
-                        for i, msg in failed]
-            examples = [ex for i, ex in enumerate(examples) if i not in bad]
-            if not examples:
-                raise DataError(f"{input_path}: no example can take the run's test-time "
-                                f"augmentation ({'; '.join(str(s) for s in skipped[:3])})")
+        examples = _drop_viewless(examples, bundle.views, input_path, skipped)
     preds = predict_examples(bundle, examples, batch_size=batch_size, progress=progress)
-    task, space = bundle.task, bundle.label_space
-    sep = getattr(task, "sep", ";")
-    header = ["id"] + (["label"] if has_labels else []) + ["prediction"]
-    if preds.scores is not None and space is not None:
-        header += [f"p_{c}" for c in space.classes]
-
-    def show(label: Any) -> str:
-        if isinstance(label, (list, tuple)):
-            return (" " if task.per_token else sep).join(map(str, label))
-        return _fmt(label)
-
-    output_csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output_csv.with_name(f".{output_csv.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for i, ex in enumerate(examples):
-            row = [ex.id if ex.id is not None else str(i + 1)]
-            if has_labels:
-                row.append(show(ex.label))
-            row.append(show(preds.labels[i]))
-            if preds.scores is not None and space is not None:
-                row += [_fmt(v) for v in preds.scores[i]]
-            writer.writerow(row)
-    tmp.replace(output_csv)
+    header = _write_predictions(output_csv, bundle.task, bundle.label_space, examples, preds,
+                                has_labels)
     return PredictReport(str(run_dir), str(input_path), str(output_csv), len(examples), has_labels,
                          header, [str(s) for s in skipped], time.perf_counter() - t0)
