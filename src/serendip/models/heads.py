@@ -10,8 +10,10 @@ A task names its head (``Task.head``); the engine asks the head, never the task 
 * ``token`` - one output row per word (``AutoModelForTokenClassification``): sub-word pieces aligned
   with :meth:`TokenTask.align_labels`, per-word logits gathered with :meth:`TokenTask.word_logits`.
 
-A new head subclasses :class:`Head` and registers itself (``@HEADS.register("mine")``); a task with
-``head = "mine"`` then trains with it.
+A new head subclasses :class:`Head` (the ``sequence`` entry itself), overrides what differs
+(:meth:`Head.targets`, :meth:`Head.collect`, :meth:`Head.finish`, :meth:`Head.auto_class` for
+another model class ...) and registers itself (``@HEADS.register("mine")``); a task with
+``head = "mine"`` then trains, evaluates and predicts with it.
 """
 from __future__ import annotations
 
