@@ -8,25 +8,29 @@
   cleared) and its orthogonal regularisation (weight ``orth_reg_weight``) is added to the task loss,
   as ``peft`` does when the model computes the loss itself.
 
-An entry is a class with ``wrap(model, peft_cfg, head, total_steps)``, ``regularizer(model)`` (a
-term added to the loss, or None) and ``after_step(model, step)``. The head of the task is trained in
+An entry is a class with ``adapter`` (True when it trains an adapter that is saved on its own and
+merged into the exported model), ``wrap(model, peft_cfg, head, total_steps)``,
+``regularizer(model)`` (a term added to the loss, or None) and ``after_step(model, step)``. The head of the task is trained in
 full (PEFT's ``modules_to_save`` for SEQ_CLS / TOKEN_CLS).
 """
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 from serendip.errors import ConfigError
 from serendip.models.registries import PEFT_METHODS
 from serendip.models.tasks import Task
 
-__all__ = ["AdaLoraMethod", "FullFineTuning", "LoraMethod", "apply_peft", "merge_peft", "peft_method"]
+__all__ = ["AdaLoraMethod", "FullFineTuning", "LoraMethod", "apply_peft", "merge_peft", "peft_method",
+           "uses_adapter"]
 
 
 @PEFT_METHODS.register("none")
 class FullFineTuning:
     """Every parameter trains; nothing is wrapped, nothing is added to the loss."""
+
+    adapter: ClassVar[bool] = False
 
     def wrap(self, model: Any, peft_cfg: Any, head: Any, total_steps: int) -> Any:
         return model
@@ -41,6 +45,8 @@ class FullFineTuning:
 @PEFT_METHODS.register("lora")
 class LoraMethod(FullFineTuning):
     """LoRA adapters of rank ``r`` on ``target_modules`` (the update scaled by ``alpha / r``)."""
+
+    adapter = True
 
     def peft_config(self, peft_cfg: Any, common: dict[str, Any], total_steps: int) -> Any:
         from peft import LoraConfig
@@ -106,6 +112,11 @@ class AdaLoraMethod(LoraMethod):
 def peft_method(name: str) -> FullFineTuning:
     """A new instance of the registered PEFT method ``name`` (ConfigError listing the choices)."""
     return PEFT_METHODS.get(name)()
+
+
+def uses_adapter(peft_cfg: Any) -> bool:
+    """Whether the PEFT method of ``peft_cfg`` trains an adapter (saved alone, merged on export)."""
+    return PEFT_METHODS.get(peft_cfg.method).adapter
 
 
 def apply_peft(model: Any, peft_cfg: Any, task: Task, total_steps: int) -> Any:

@@ -78,10 +78,10 @@ def merged_model(cfg: Any, bundle: ModelBundle, probe: tuple[Sequence[Example], 
     """``(exported model, merge check)``: PEFT weights merged into a copy when PEFT was used and
     ``merge``, checked on ``probe`` (examples and their features: dev, else test); else the trained
     model itself and no check."""
-    from serendip.models.peft_methods import merge_peft
+    from serendip.models.peft_methods import merge_peft, uses_adapter
 
     model = bundle.model
-    exported = merge_peft(model) if (cfg.peft.method != "none" and merge) else model
+    exported = merge_peft(model) if (uses_adapter(cfg.peft) and merge) else model
     if exported is model:
         return model, None
     return exported, _merge_check(bundle, exported, probe[0], probe[1], cfg.training.batch_size)
@@ -92,11 +92,12 @@ def save_model(run: Any, cfg: Any, model: Any, exported: Any, tokenizer: Any,
     """Save what ``cfg.output.save_model`` asks; returns the format saved: ``"full"``, ``"merged"``
     (with the adapter alone in ``adapter/``), ``"adapter"``, or None (a note says why)."""
     from serendip.models.backbone import quiet_hf, save_pretrained
+    from serendip.models.peft_methods import uses_adapter
 
     if not cfg.output.save_model:
         notes.append("output.save_model = false: no model saved (prediction needs one)")
         return None
-    peft_used = cfg.peft.method != "none"
+    peft_used = uses_adapter(cfg.peft)
     if peft_used:
         adapter_dir = run.path / "adapter"
         with quiet_hf():

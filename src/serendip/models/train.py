@@ -61,7 +61,12 @@ from serendip.models.heads import head_of
 from serendip.models.inference import ModelBundle, model_outputs
 from serendip.models.loop import GRAD_CLIP_NORM, EncodedSplits, train_loop
 from serendip.models.losses import build_loss
-from serendip.models.peft_methods import apply_peft, merge_peft, peft_method
+from serendip.models.peft_methods import (
+    apply_peft,
+    merge_peft,
+    peft_method,
+    uses_adapter,
+)
 from serendip.models.prepare import RunData, prepare_data
 from serendip.models.recording import base_dir
 from serendip.models.selection import Selection, check_metric_name, selection_metric
@@ -345,7 +350,7 @@ def _export_and_record(run: Any, cfg: Any, bundle: ModelBundle, built: _Model, d
     else:
         notes.append("no test split: no test metrics")
     model_format = save_model(run, cfg, bundle.model, exported, built.tokenizer, notes)
-    peft_used = cfg.peft.method != "none"
+    peft_used = uses_adapter(cfg.peft)
     run.write_json("model.json", {
         "format": model_format, "head": head_of(task).model_kind, "backbone": built.backbone,
         "backbone_name": cfg.backbone.name, "tokenizer": built.tokenizer_folder,
