@@ -234,6 +234,7 @@ def test_peft_method(name, backbone):
     trainable, total = count_parameters(wrapped)
     assert fraction_ok(trainable / total)
     method = PEFT_METHODS.get(name)()
+    assert method.adapter == hasattr(wrapped, "merge_and_unload")
     reg = method.regularizer(wrapped)
     assert reg is None or math.isfinite(reg.item())
     ids = torch.tensor([[2, 5, 6, 3]])
