@@ -2,8 +2,9 @@
 ``serendip runs list | show ID``.
 
 Thin wrappers over :func:`serendip.models.train.finetune`, :func:`serendip.models.tune.tune`,
-:func:`serendip.models.predict.predict` and :mod:`serendip.models.runs`; optuna, torch and transformers are imported only when a command
-runs.
+:func:`serendip.models.predict.predict`, :mod:`serendip.models.runs` and
+:mod:`serendip.models.summaries`: they parse, call and print. optuna, torch and transformers are
+imported only when a command runs.
 
 Without ``-w``, the default workspace ($SERENDIP_WORKSPACE or ./serendip-workspace) is used when it
 exists; otherwise ``finetune`` writes to the config's ``output.run_dir`` and records no database row,
@@ -60,6 +61,7 @@ def finetune_cmd(
 ) -> None:
     """Fine-tune a model as CONFIG says; writes a run folder (and a row in the workspace's runs)."""
     from serendip.models.config import apply_overrides, load_config
+    from serendip.models.summaries import metrics_summary, numeric_metrics
     from serendip.models.train import finetune
 
     with handle_errors():
@@ -81,7 +83,7 @@ def finetune_cmd(
             result = finetune(cfg, ws, progress=progress, merge=not no_merge)
         if json_out:
             print(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
-                              **_summary_metrics(result.metrics)}, ensure_ascii=False))
+                              **metrics_summary(result.metrics)}, ensure_ascii=False))
             return
         m = result.metrics
         sel = m["selection"]
@@ -91,22 +93,10 @@ def finetune_cmd(
         console.print(f"best dev {sel['metric']}: {_num(sel['best_value'])} (epoch "
                       f"{sel['best_epoch']})", highlight=False)
         if m.get("test"):
-            shown = {k: v for k, v in m["test"].items()
-                     if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
-            console.print("test: " + ", ".join(f"{k} {_num(v)}" for k, v in shown.items()),
-                          highlight=False)
+            console.print("test: " + ", ".join(f"{k} {_num(v)}" for k, v in
+                                               numeric_metrics(m["test"]).items()), highlight=False)
         for note in m.get("notes", []):
             err_console.print(f"note: {note}", highlight=False)
-
-
-def _summary_metrics(metrics: dict) -> dict:
-    from serendip.models.runs import _strict
-
-    return _strict({"selection": metrics.get("selection"), "best": metrics.get("best"),
-                    "test": metrics.get("test"), "trainable_params": metrics.get("trainable_params"),
-                    "total_params": metrics.get("total_params"),
-                    "trainable_fraction": metrics.get("trainable_fraction"),
-                    "notes": metrics.get("notes", [])})
 
 
 def tune_cmd(
@@ -175,13 +165,13 @@ def predict_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Predict every example of INPUT with a fine-tuned run; write a CSV of labels and probabilities."""
-    from serendip.models.predict import predict
+    from serendip.models.predict import default_output_path, predict
     from serendip.models.runs import resolve_run
 
     with handle_errors():
         ws = _workspace(workspace)
         run_dir = resolve_run(run, ws)
-        out = output or Path(f"{input_path.name.split('.')[0]}.predictions.csv")
+        out = output or default_output_path(input_path)
         with rate_progress("examples") as bar:
             task_id = bar.add_task("predicting", total=None)
             report = predict(run_dir, input_path, out, batch_size=batch_size, format=fmt,
@@ -212,10 +202,10 @@ def runs_list(workspace: Path | None = WorkspaceOpt,
             table.add_column(col, no_wrap=col in ("id", "status"), overflow="ellipsis",
                              max_width=40 if col == "backbone" else None)
         for i in infos:
-            m = i.metrics or {}
-            sel = m.get("selection_metric")
-            dev = f"{sel} {_num(m.get(f'dev_{sel}'))}" if sel else "-"
-            test = f"{sel} {_num(m.get(f'test_{sel}'))}" if sel and f"test_{sel}" in m else "-"
+            head = i.summary()
+            sel = head["metric"]
+            dev = f"{sel} {_num(head['dev'])}" if sel else "-"
+            test = f"{sel} {_num(head['test'])}" if sel and head["test"] is not None else "-"
             created = i.created_at.strftime("%Y-%m-%d %H:%M") if i.created_at else "-"
             table.add_row(i.id, i.name, i.status, i.task or "-", Path(i.backbone or "-").name,
                           created, dev, test)
@@ -230,6 +220,7 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
               json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """One run: status, files, selection, dev and test metrics."""
     from serendip.models.runs import read_json, read_run, resolve_run
+    from serendip.models.summaries import metric_table, metrics_summary
 
     with handle_errors():
         ws = _workspace(workspace)
@@ -238,7 +229,7 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
         metrics_file = run_dir / "metrics.json"
         metrics = read_json(metrics_file) if metrics_file.is_file() else None
         if json_out:
-            print(json.dumps({**info.to_dict(), "summary": _summary_metrics(metrics)
+            print(json.dumps({**info.to_dict(), "summary": metrics_summary(metrics)
                               if metrics else None}, ensure_ascii=False, default=str))
             return
         console.print(f"[bold]{info.id}[/] {info.name}  status: {info.status}", highlight=False)
@@ -256,12 +247,8 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
             table.add_column("metric")
             table.add_column("dev (best)", justify="right")
             table.add_column("test", justify="right")
-            best, test = metrics.get("best") or {}, metrics.get("test") or {}
-            keys = [k for k in dict.fromkeys([*best, *test])
-                    if isinstance(best.get(k, test.get(k)), (int, float))
-                    and not isinstance(best.get(k, test.get(k)), bool)]
-            for k in keys:
-                table.add_row(k, _num(best.get(k)), _num(test.get(k)))
+            for name, best, test in metric_table(metrics):
+                table.add_row(name, _num(best), _num(test))
             console.print(table)
             for note in metrics.get("notes", []):
                 console.print(f"note: {note}", highlight=False)

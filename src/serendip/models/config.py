@@ -33,7 +33,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel as PydanticModel
 from pydantic import (
@@ -171,41 +171,69 @@ class AdaLoraSettings(_Strict):
         return self
 
 
-class PeftConfig(_Strict):
-    """Parameter-efficient fine-tuning: none (full fine-tuning), LoRA (Hu et al. 2021) or AdaLoRA.
+class _MethodChoice(_Strict):
+    """A section whose ``method`` is a name in an engine registry (a bare string is the method).
+
+    Subclasses name the registry (``_registry``) and the module that fills it (``_entries``); an
+    unknown name is refused with the registered choices.
+    """
+
+    _entries: ClassVar[str] = ""
+    _registry: ClassVar[str] = ""
+
+    method: str = "none"
+
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        import importlib
+
+        from serendip.models import registries
+
+        importlib.import_module(cls._entries)  # registers the entries
+        registry = getattr(registries, cls._registry)
+        if name not in registry:
+            raise ValueError(f"unknown {registry.kind} {name!r}; expected one of: "
+                             f"{', '.join(registry.keys())}")
+        return name.lower()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value
+
+
+class PeftConfig(_MethodChoice):
+    """Parameter-efficient fine-tuning: ``method`` a PEFT_METHODS name - none (full fine-tuning),
+    LoRA (Hu et al. 2021) or AdaLoRA (see :mod:`serendip.models.peft_methods`).
 
     ``r``, ``alpha`` (``lora_alpha``; the update is scaled by alpha / r) and ``dropout`` apply to
     both; AdaLoRA ranks come from ``adalora``. ``target_modules`` None: PEFT's default for the
     architecture (``query``/``value`` for BERT-like models such as MiniLM).
     """
 
-    method: Literal["none", "lora", "adalora"] = "none"
+    _entries: ClassVar[str] = "serendip.models.peft_methods"
+    _registry: ClassVar[str] = "PEFT_METHODS"
+
     r: int = Field(8, ge=1)
     alpha: float = Field(16.0, gt=0.0)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     target_modules: list[str] | None = None
     adalora: AdaLoraSettings = Field(default_factory=AdaLoraSettings)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _short(cls, value: Any) -> Any:
-        return {"method": value} if isinstance(value, str) else value
 
-
-class ImbalanceConfig(_Strict):
-    """How to counter class imbalance (see :mod:`serendip.models.imbalance`).
+class ImbalanceConfig(_MethodChoice):
+    """How to counter class imbalance: ``method`` an IMBALANCE_METHODS name (see
+    :mod:`serendip.models.imbalance`).
 
     ``focal_alpha``: None, one float, or one weight per class (in label-space order).
     """
 
-    method: Literal["none", "class_weight", "focal", "oversample", "undersample"] = "none"
+    _entries: ClassVar[str] = "serendip.models.imbalance"
+    _registry: ClassVar[str] = "IMBALANCE_METHODS"
+
     focal_gamma: float = Field(2.0, ge=0.0)
     focal_alpha: list[float] | float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short(cls, value: Any) -> Any:
-        return {"method": value} if isinstance(value, str) else value
 
 
 class AugmentationConfig(_Strict):

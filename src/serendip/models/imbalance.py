@@ -7,6 +7,11 @@
   torch is imported inside the functions only.
 * :func:`resample` - random over- or under-sampling of the *training* examples with a seed, returning
   new lists and a :class:`ResampleReport` of class counts before and after.
+* the ``imbalance.method`` entries of :data:`~serendip.models.registries.IMBALANCE_METHODS`
+  (``none``, ``class_weight``, ``focal``, ``oversample``, ``undersample``): each says how it resamples
+  the training split (:meth:`NoRebalancing.resample`) and which form of the task's loss it builds
+  (:meth:`NoRebalancing.make_loss`, with the loss's :meth:`~serendip.models.losses.Loss.balanced_weights`
+  or :meth:`~serendip.models.losses.Loss.focal`).
 
 References
 ----------
@@ -27,20 +32,23 @@ import numpy as np
 
 from serendip.errors import ConfigError, DataError
 from serendip.models.example import Example
+from serendip.models.registries import IMBALANCE_METHODS
 
 __all__ = [
     "IMBALANCE_METHODS",
+    "ClassWeighting",
     "FocalLoss",
+    "FocalWeighting",
+    "NoRebalancing",
+    "Oversampling",
     "ResampleReport",
     "class_weights",
     "focal_loss",
     "pos_weights",
     "resample",
     "sigmoid_focal_loss",
+    "Undersampling",
 ]
-
-#: The strategies a config may name (``imbalance.method``).
-IMBALANCE_METHODS = ("none", "class_weight", "focal", "oversample", "undersample")
 
 
 def class_weights(labels: Sequence[Hashable], classes: Sequence[Hashable]) -> np.ndarray:
@@ -332,3 +340,57 @@ def resample(examples: Sequence[Example], method: str, *, seed: int = 0,
     for ex in out:
         after[str(label_of(ex))] += 1
     return out, ResampleReport(method, seed, before, dict(sorted(after.items())), added, removed)
+
+
+# -- the imbalance.method entries ------------------------------------------------------------------
+@IMBALANCE_METHODS.register("none")
+class NoRebalancing:
+    """The training split as it is and the task's loss unweighted."""
+
+    def resample(self, train: Sequence[Example], task: Any, seed: int
+                 ) -> tuple[list[Example], ResampleReport | None]:
+        """``(training examples, report or None)``; here the examples unchanged and no report."""
+        return list(train), None
+
+    def make_loss(self, loss_cls: Any, inputs: Any, cfg: Any) -> tuple[Any, dict[str, Any]]:
+        """``(loss callable, record entries)`` from the task's LOSSES class ``loss_cls``."""
+        return loss_cls(), {}
+
+
+@IMBALANCE_METHODS.register("class_weight")
+class ClassWeighting(NoRebalancing):
+    """The loss weighted by class: balanced class weights, or ``pos_weight`` for multi-label."""
+
+    def make_loss(self, loss_cls: Any, inputs: Any, cfg: Any) -> tuple[Any, dict[str, Any]]:
+        weight, record = loss_cls.balanced_weights(inputs)
+        return loss_cls(weight), record
+
+
+@IMBALANCE_METHODS.register("focal")
+class FocalWeighting(NoRebalancing):
+    """The focal form of the loss with ``focal_gamma`` and ``focal_alpha`` (Lin et al. 2017)."""
+
+    def make_loss(self, loss_cls: Any, inputs: Any, cfg: Any) -> tuple[Any, dict[str, Any]]:
+        loss = loss_cls.focal(inputs, cfg.focal_gamma, cfg.focal_alpha)
+        return loss, {"focal_gamma": cfg.focal_gamma, "focal_alpha": cfg.focal_alpha}
+
+
+@IMBALANCE_METHODS.register("oversample")
+class Oversampling(NoRebalancing):
+    """Random copies of the smaller classes' training examples (:func:`resample`)."""
+
+    method = "oversample"
+
+    def resample(self, train: Sequence[Example], task: Any, seed: int
+                 ) -> tuple[list[Example], ResampleReport | None]:
+        if task.label_kind != "class":
+            raise ConfigError(f"imbalance.method = {self.method!r} needs one class per example; the "
+                              f"{task.name} task has none. Use class_weight or focal")
+        return resample(train, self.method, seed=seed)
+
+
+@IMBALANCE_METHODS.register("undersample")
+class Undersampling(Oversampling):
+    """A random subset of each larger class's training examples (:func:`resample`)."""
+
+    method = "undersample"

@@ -101,6 +101,67 @@ def _macro(values: np.ndarray, present: np.ndarray) -> float:
     return _f(np.mean(np.nan_to_num(values[present], nan=0.0)))
 
 
+def _per_class(labels: Sequence[str], precision: np.ndarray, recall: np.ndarray, f1: np.ndarray,
+               support: np.ndarray, ranking: tuple[np.ndarray, np.ndarray] | None
+               ) -> dict[str, dict[str, Any]]:
+    """``{label: {precision, recall, f1, support[, roc_auc, pr_auc]}}`` from per-class arrays."""
+    return {
+        lab: {"precision": _f(precision[j]), "recall": _f(recall[j]), "f1": _f(f1[j]),
+              "support": int(support[j]),
+              **({"roc_auc": _f(ranking[0][j]), "pr_auc": _f(ranking[1][j])}
+                 if ranking is not None else {})}
+        for j, lab in enumerate(labels)
+    }
+
+
+def _indicator_matrices(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true`` and ``y_pred`` as boolean (n, K) arrays (DataError unless both are 0/1 of one
+    shape with n > 0)."""
+    t = np.asarray(y_true)
+    p = np.asarray(y_pred)
+    if t.ndim != 2 or t.shape != p.shape:
+        raise DataError(f"y_true {t.shape} and y_pred {p.shape} must both have shape (n, K)")
+    if t.shape[0] == 0:
+        raise DataError("cannot compute metrics on 0 examples")
+    for name, a in (("y_true", t), ("y_pred", p)):
+        if not np.isin(a, (0, 1)).all():
+            raise DataError(f"{name} must hold only 0 and 1 (a label indicator matrix)")
+    return t.astype(bool), p.astype(bool)
+
+
+def _ranking_metrics(y_score: Any, t: np.ndarray, k: int, out: dict[str, Any],
+                     notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class ROC-AUC and average precision (NaN where undefined) of the class ids ``t`` given
+    ``y_score`` (None: all NaN); sets ``out["roc_auc"]`` / ``out["pr_auc"]`` (the positive class's
+    for K=2, the mean over defined classes otherwise)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    roc = np.full(k, np.nan)
+    ap = np.full(k, np.nan)
+    if y_score is None:
+        return roc, ap
+    scores = _positive_scores(y_score, k)
+    if len(scores) != len(t):
+        raise DataError(f"y_score has {len(scores)} rows; y_true has {len(t)}")
+    for i in range(k):
+        positives = t == i
+        if positives.any():
+            ap[i] = average_precision_score(positives, scores[:, i])
+        if positives.any() and not positives.all():
+            roc[i] = roc_auc_score(positives, scores[:, i])
+    if k == 2:
+        out["roc_auc"] = _f(roc[1])
+        out["pr_auc"] = _f(ap[1])
+        if np.isnan(roc[1]):
+            notes.append("ROC-AUC is undefined: y_true holds one class only")
+    else:
+        defined = ~np.isnan(roc)
+        out["roc_auc"] = _f(np.mean(roc[defined])) if defined.any() else NAN
+        defined = ~np.isnan(ap)
+        out["pr_auc"] = _f(np.mean(ap[defined])) if defined.any() else NAN
+    return roc, ap
+
+
 @METRICS.register("classification")
 def classification_metrics(y_true: Sequence, y_pred: Sequence, y_score: Any = None,
                            labels: Sequence | None = None) -> dict[str, Any]:
@@ -136,11 +197,7 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence, y_score: Any = No
         Inputs of different lengths, no examples, a label not in ``labels``, or ``y_score`` of the
         wrong shape.
     """
-    from sklearn.metrics import (
-        average_precision_score,
-        matthews_corrcoef,
-        roc_auc_score,
-    )
+    from sklearn.metrics import matthews_corrcoef
 
     n = _check_lengths(y_true=y_true, y_pred=y_pred)
     if labels is None:
@@ -182,34 +239,9 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence, y_score: Any = No
         "f1_macro": _macro(f1, present),
         "mcc": mcc,
     }
-    roc = np.full(k, np.nan)
-    ap = np.full(k, np.nan)
-    if y_score is not None:
-        scores = _positive_scores(y_score, k)
-        if len(scores) != n:
-            raise DataError(f"y_score has {len(scores)} rows; y_true has {n}")
-        for i in range(k):
-            positives = t == i
-            if positives.any():
-                ap[i] = average_precision_score(positives, scores[:, i])
-            if positives.any() and not positives.all():
-                roc[i] = roc_auc_score(positives, scores[:, i])
-        if k == 2:
-            out["roc_auc"] = _f(roc[1])
-            out["pr_auc"] = _f(ap[1])
-            if np.isnan(roc[1]):
-                notes.append("ROC-AUC is undefined: y_true holds one class only")
-        else:
-            defined = ~np.isnan(roc)
-            out["roc_auc"] = _f(np.mean(roc[defined])) if defined.any() else NAN
-            defined = ~np.isnan(ap)
-            out["pr_auc"] = _f(np.mean(ap[defined])) if defined.any() else NAN
-    out["per_class"] = {
-        str(lab): {"precision": _f(precision[i]), "recall": _f(recall[i]), "f1": _f(f1[i]),
-                   "support": int(support[i]),
-                   **({"roc_auc": _f(roc[i]), "pr_auc": _f(ap[i])} if y_score is not None else {})}
-        for i, lab in enumerate(labels)
-    }
+    roc, ap = _ranking_metrics(y_score, t, k, out, notes)
+    out["per_class"] = _per_class([str(lab) for lab in labels], precision, recall, f1, support,
+                                  (roc, ap) if y_score is not None else None)
     out["confusion_matrix"] = cm.tolist()
     out["labels"] = [str(lab) for lab in labels]
     out["notes"] = notes
@@ -246,17 +278,7 @@ def multilabel_metrics(y_true: Any, y_pred: Any, y_score: Any = None,
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    t = np.asarray(y_true)
-    p = np.asarray(y_pred)
-    if t.ndim != 2 or t.shape != p.shape:
-        raise DataError(f"y_true {t.shape} and y_pred {p.shape} must both have shape (n, K)")
-    if t.shape[0] == 0:
-        raise DataError("cannot compute metrics on 0 examples")
-    for name, a in (("y_true", t), ("y_pred", p)):
-        if not np.isin(a, (0, 1)).all():
-            raise DataError(f"{name} must hold only 0 and 1 (a label indicator matrix)")
-    t = t.astype(bool)
-    p = p.astype(bool)
+    t, p = _indicator_matrices(y_true, y_pred)
     n, k = t.shape
     labels = [str(x) for x in labels] if labels is not None else [str(j) for j in range(k)]
     if len(labels) != k:
@@ -297,12 +319,8 @@ def multilabel_metrics(y_true: Any, y_pred: Any, y_score: Any = None,
                 roc[j] = roc_auc_score(t[:, j], s[:, j])
         out["roc_auc"] = _f(np.nanmean(roc)) if (~np.isnan(roc)).any() else NAN
         out["pr_auc"] = _f(np.nanmean(ap)) if (~np.isnan(ap)).any() else NAN
-    out["per_class"] = {
-        lab: {"precision": _f(precision[j]), "recall": _f(recall[j]), "f1": _f(f1[j]),
-              "support": int(support[j]),
-              **({"roc_auc": _f(roc[j]), "pr_auc": _f(ap[j])} if y_score is not None else {})}
-        for j, lab in enumerate(labels)
-    }
+    out["per_class"] = _per_class(labels, precision, recall, f1, support,
+                                  (roc, ap) if y_score is not None else None)
     out["labels"] = labels
     out["notes"] = notes
     return out

@@ -31,7 +31,8 @@ from serendip.errors import ConfigError, DataError, ParseError
 from serendip.models.example import Example
 from serendip.models.tasks import LabelSpace, Predictions, Task, example_name, make_task
 
-__all__ = ["PredictReport", "load_run_model", "predict", "predict_examples", "read_input"]
+__all__ = ["PredictReport", "default_output_path", "load_run_model", "predict", "predict_examples",
+           "read_input"]
 
 _DEFAULT_COLUMNS = {"text": "text", "label": "label", "text_pair": None, "id": None}
 
@@ -67,15 +68,16 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
     """
     import torch
 
-    from serendip.models.plugins import load_domains
-    from serendip.models.runs import read_json, read_run
-    from serendip.models.train import (
-        ModelBundle,
-        _auto_class,
-        _quiet_hf,
+    from serendip.models.backbone import (
         load_backbone,
+        load_tokenizer,
+        quiet_hf,
         resolve_backbone,
     )
+    from serendip.models.heads import auto_model_class, head_of
+    from serendip.models.inference import ModelBundle
+    from serendip.models.plugins import load_domains
+    from serendip.models.runs import read_json, read_run
 
     run_dir = Path(run_dir)
     read_run(run_dir)
@@ -88,15 +90,10 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
     fmt = info.get("format")
     if fmt in ("merged", "full"):
         folder = run_dir / "model"
-        from transformers import AutoTokenizer
-
-        from serendip.models.tokenizers import register_auto_classes
-
-        register_auto_classes()  # the k-mer tokenizer of `serendip pretrain`
-
-        with _quiet_hf():
-            model = _auto_class(info["head"]).from_pretrained(str(folder), local_files_only=True)
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        tokenizer = load_tokenizer(str(folder))
+        with quiet_hf():
+            model = auto_model_class(info.get("head") or head_of(task).model_kind).from_pretrained(
+                str(folder), local_files_only=True)
     elif fmt == "adapter":
         from peft import PeftModel
 
@@ -107,15 +104,9 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
             raise ConfigError(f"run {run_dir} saved only a PEFT adapter; its backbone {backbone} is "
                               f"not a local model folder any more") from None
         base, _ = load_backbone(backbone, task, space)
-        from transformers import AutoTokenizer
-
-        from serendip.models.tokenizers import register_auto_classes
-
-        register_auto_classes()  # the k-mer tokenizer of `serendip pretrain`
-
-        with _quiet_hf():
+        tokenizer = load_tokenizer(str(run_dir / "adapter"))
+        with quiet_hf():
             model = PeftModel.from_pretrained(base, str(run_dir / "adapter"))
-            tokenizer = AutoTokenizer.from_pretrained(str(run_dir / "adapter"), local_files_only=True)
     else:
         raise DataError(f"run {run_dir} saved no model (output.save_model was false); train again "
                         f"with it on to predict")
@@ -136,7 +127,7 @@ def predict_examples(bundle: Any, examples: Sequence[Example], *, batch_size: in
                      progress: Callable[[int, int], None] | None = None) -> Predictions:
     """Decoded predictions of ``examples`` (see :meth:`Task.predict`): labels and, for classification,
     probabilities of shape (n, K), float64."""
-    from serendip.models.train import model_outputs
+    from serendip.models.inference import model_outputs
 
     outputs = model_outputs(bundle, examples, batch_size=batch_size, progress=progress)
     return bundle.task.predict(outputs, bundle.label_space, examples)
@@ -218,10 +209,73 @@ def read_input(path: str | Path, task: Task, space: LabelSpace | None,
     return examples, has_labels, skipped
 
 
+def default_output_path(input_path: str | Path) -> Path:
+    """Where predictions of ``input_path`` go by default: ``<name up to the first dot>.predictions.csv``
+    in the current folder (``data/test.fa.gz`` -> ``test.predictions.csv``)."""
+    return Path(f"{Path(input_path).name.split('.')[0]}.predictions.csv")
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     return str(value)
+
+
+def _drop_viewless(examples: list[Example], views: Any, input_path: Path, skipped: list
+                   ) -> list[Example]:
+    """The examples every test-time view can take; the others are added to ``skipped``.
+
+    Raises
+    ------
+    DataError
+        No example is left.
+    """
+    from serendip.issues import Issue
+    from serendip.models.augment import view_failures
+
+    failed = view_failures(examples, views)
+    if not failed:
+        return examples
+    bad = {i for i, _ in failed}
+    skipped += [Issue(str(input_path), msg, record=examples[i].id or str(i + 1)) for i, msg in failed]
+    kept = [ex for i, ex in enumerate(examples) if i not in bad]
+    if not kept:
+        raise DataError(f"{input_path}: no example can take the run's test-time "
+                        f"augmentation ({'; '.join(str(s) for s in skipped[:3])})")
+    return kept
+
+
+def _write_predictions(output_csv: Path, task: Task, space: LabelSpace | None,
+                       examples: Sequence[Example], preds: Predictions, has_labels: bool) -> list[str]:
+    """Write the predictions CSV (UTF-8, atomically); returns its header: ``id``, ``label`` (with
+    labels), ``prediction`` and ``p_<class>`` per class when there are probabilities. Lists of
+    labels are joined by spaces for per-token tasks, else by the task's ``sep`` (default ``;``)."""
+    sep = getattr(task, "sep", ";")
+    header = ["id"] + (["label"] if has_labels else []) + ["prediction"]
+    with_scores = preds.scores is not None and space is not None
+    if with_scores:
+        header += [f"p_{c}" for c in space.classes]
+
+    def show(label: Any) -> str:
+        if isinstance(label, (list, tuple)):
+            return (" " if task.per_token else sep).join(map(str, label))
+        return _fmt(label)
+
+    output_csv.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output_csv.with_name(f".{output_csv.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i, ex in enumerate(examples):
+            row = [ex.id if ex.id is not None else str(i + 1)]
+            if has_labels:
+                row.append(show(ex.label))
+            row.append(show(preds.labels[i]))
+            if with_scores:
+                row += [_fmt(v) for v in preds.scores[i]]
+            writer.writerow(row)
+    tmp.replace(output_csv)
+    return header
 
 
 def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path, *,
@@ -272,43 +326,9 @@ def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path,
                                                labels.get("columns"), format=format,
                                                options=options)
     if bundle.views:  # test-time augmentation: a record it cannot take is reported and skipped
-        from serendip.issues import Issue
-        from serendip.models.augment import view_failures
-
-        failed = view_failures(examples, bundle.views)
-        if failed:
-            bad = {i for i, _ in failed}
-            skipped += [Issue(str(input_path), msg, record=examples[i].id or str(i + 1))
-                        for i, msg in failed]
-            examples = [ex for i, ex in enumerate(examples) if i not in bad]
-            if not examples:
-                raise DataError(f"{input_path}: no example can take the run's test-time "
-                                f"augmentation ({'; '.join(str(s) for s in skipped[:3])})")
+        examples = _drop_viewless(examples, bundle.views, input_path, skipped)
     preds = predict_examples(bundle, examples, batch_size=batch_size, progress=progress)
-    task, space = bundle.task, bundle.label_space
-    sep = getattr(task, "sep", ";")
-    header = ["id"] + (["label"] if has_labels else []) + ["prediction"]
-    if preds.scores is not None and space is not None:
-        header += [f"p_{c}" for c in space.classes]
-
-    def show(label: Any) -> str:
-        if isinstance(label, (list, tuple)):
-            return (" " if task.per_token else sep).join(map(str, label))
-        return _fmt(label)
-
-    output_csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output_csv.with_name(f".{output_csv.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for i, ex in enumerate(examples):
-            row = [ex.id if ex.id is not None else str(i + 1)]
-            if has_labels:
-                row.append(show(ex.label))
-            row.append(show(preds.labels[i]))
-            if preds.scores is not None and space is not None:
-                row += [_fmt(v) for v in preds.scores[i]]
-            writer.writerow(row)
-    tmp.replace(output_csv)
+    header = _write_predictions(output_csv, bundle.task, bundle.label_space, examples, preds,
+                                has_labels)
     return PredictReport(str(run_dir), str(input_path), str(output_csv), len(examples), has_labels,
                          header, [str(s) for s in skipped], time.perf_counter() - t0)

@@ -199,6 +199,15 @@ class RunInfo:
             values["config"] = {}
         return cls(**values)
 
+    def summary(self) -> dict[str, Any]:
+        """The headline of a finished run, from its record: ``metric`` (the selection metric, or
+        None), ``dev`` (its best dev value) and ``test`` (its test value; None when not scored)."""
+        m = self.metrics or {}
+        metric = m.get("selection_metric")
+        if not metric:
+            return {"metric": None, "dev": None, "test": None}
+        return {"metric": metric, "dev": m.get(f"dev_{metric}"), "test": m.get(f"test_{metric}")}
+
 
 def _row(info: RunInfo) -> dict[str, Any]:
     data = {k: getattr(info, k) for k in ("id", "name", "kind", "created_at", "finished_at", "status",

@@ -48,13 +48,20 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
-
-from serendip.core.config import StrictModel, describe_validation_error
 from serendip.errors import ConfigError, DataError, SerendipError
-from serendip.models.config import Seed
+from serendip.models.tune_config import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    PrunerConfig,
+    TuneConfig,
+    apply_params,
+    check_space,
+    load_tune_config,
+    parse_tune_config,
+)
 
 __all__ = [
     "CategoricalDistribution",
@@ -69,229 +76,6 @@ __all__ = [
     "parse_tune_config",
     "tune",
 ]
-
-
-_Strict = StrictModel
-
-
-# -- distributions -----------------------------------------------------------------------------------
-class FloatDistribution(_Strict):
-    """A float in ``[low, high]``; ``log``: sampled on a log scale; ``step``: a grid (not with log)."""
-
-    type: Literal["float"]
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> FloatDistribution:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"log = true needs low > 0 (got {self.low})")
-        if self.log and self.step is not None:
-            raise ValueError("log and step cannot be used together")
-        return self
-
-    def candidates(self) -> list[Any]:
-        return [self.low, self.high]
-
-
-class IntDistribution(_Strict):
-    """An integer in ``[low, high]`` by ``step``; ``log``: sampled on a log scale (step 1 only)."""
-
-    type: Literal["int"]
-    low: int
-    high: int
-    step: int = Field(1, ge=1)
-    log: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> IntDistribution:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"log = true needs low > 0 (got {self.low})")
-        if self.log and self.step != 1:
-            raise ValueError("log = true needs step = 1")
-        return self
-
-    def candidates(self) -> list[Any]:
-        return [self.low, self.high]
-
-
-class CategoricalDistribution(_Strict):
-    """One of ``choices`` (numbers, strings, booleans or null)."""
-
-    type: Literal["categorical"]
-    choices: list[bool | int | float | str | None] = Field(min_length=1)
-
-    def candidates(self) -> list[Any]:
-        return list(self.choices)
-
-
-Distribution = Annotated[FloatDistribution | IntDistribution | CategoricalDistribution,
-                         Field(discriminator="type")]
-
-
-# -- pruners ------------------------------------------------------------------------------------------
-class PrunerConfig(_Strict):
-    """Which Optuna pruner stops unpromising trials, and its settings (unused ones are ignored)."""
-
-    type: Literal["none", "median", "successive_halving", "threshold"] = "median"
-    # median
-    n_startup_trials: int = Field(1, ge=0)
-    n_warmup_steps: int = Field(0, ge=0)
-    interval_steps: int = Field(1, ge=1)
-    # successive halving
-    min_resource: int | Literal["auto"] = 1
-    reduction_factor: int = Field(3, ge=2)
-    min_early_stopping_rate: int = Field(0, ge=0)
-    # threshold
-    lower: float | None = None
-    upper: float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short(cls, value: Any) -> Any:
-        return {"type": value} if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _check(self) -> PrunerConfig:
-        if self.type == "threshold" and self.lower is None and self.upper is None:
-            raise ValueError("the threshold pruner needs lower and/or upper")
-        return self
-
-    def build(self) -> Any:
-        import optuna
-
-        p = optuna.pruners
-        if self.type == "none":
-            return p.NopPruner()
-        if self.type == "median":
-            return p.MedianPruner(n_startup_trials=self.n_startup_trials,
-                                  n_warmup_steps=self.n_warmup_steps,
-                                  interval_steps=self.interval_steps)
-        if self.type == "successive_halving":
-            return p.SuccessiveHalvingPruner(min_resource=self.min_resource,
-                                             reduction_factor=self.reduction_factor,
-                                             min_early_stopping_rate=self.min_early_stopping_rate)
-        return p.ThresholdPruner(lower=self.lower, upper=self.upper,
-                                 n_warmup_steps=self.n_warmup_steps)
-
-
-class TuneConfig(_Strict):
-    """A hyper-parameter search (see the module docstring for the file format).
-
-    ``config``: the fine-tuning config file (None when the config is given in Python).
-    ``n_trials`` / ``timeout_s``: stop after that many trials / seconds (at least one of them).
-    ``direction`` None: "maximize" or "minimize" as the selection metric's mode says.
-    """
-
-    config: Path | None = None
-    n_trials: int | None = Field(20, ge=1)
-    timeout_s: float | None = Field(None, gt=0)
-    seed: Seed = 0
-    direction: Literal["maximize", "minimize"] | None = None
-    name: str | None = None
-    pruner: PrunerConfig = Field(default_factory=PrunerConfig)
-    space: dict[str, Distribution] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> TuneConfig:
-        if self.n_trials is None and self.timeout_s is None:
-            raise ValueError("give n_trials or timeout_s (or both); otherwise the search never ends")
-        return self
-
-
-# -- reading and checking -------------------------------------------------------------------------------
-def _toml_value(value: Any) -> str:
-    """``value`` written as an override value (TOML syntax; None as ``null``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value)
-                                                         else ("inf" if value > 0 else "-inf"))
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise ConfigError(f"cannot set a config key to {value!r}")
-
-
-def apply_params(cfg: Any, params: Mapping[str, Any]) -> Any:
-    """A copy of the FineTuneConfig ``cfg`` with dotted keys set (``{"training.lr": 1e-4}``).
-
-    Raises
-    ------
-    ConfigError
-        An unknown key or a value of the wrong type; the message names the key.
-    """
-    from serendip.models.config import apply_overrides
-
-    for key, value in params.items():
-        try:
-            cfg = apply_overrides(cfg, [f"{key}={_toml_value(value)}"])
-        except ConfigError as exc:
-            raise ConfigError(f"search space key {key!r} = {value!r}: {exc}") from None
-    return cfg
-
-
-def check_space(cfg: Any, space: Mapping[str, Any]) -> None:
-    """Check that every search-space key exists in the fine-tuning config and accepts the ends of its
-    range (every choice of a categorical).
-
-    Raises
-    ------
-    ConfigError
-        Naming the first bad key (``search space key 'training.lrr' ...``).
-    """
-    for key, dist in space.items():
-        if not key or any(not part for part in key.split(".")):
-            raise ConfigError(f"search space key {key!r}: expected a dotted config key such as "
-                              f"'training.lr'")
-        for value in dist.candidates():
-            apply_params(cfg, {key: value})
-
-
-def parse_tune_config(data: Any, where: str = "tune config") -> TuneConfig:
-    """Validate a mapping as a :class:`TuneConfig` (ConfigError naming the key otherwise)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: the tune settings must be a table/mapping")
-    try:
-        return TuneConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {describe_validation_error(exc, TuneConfig)}") from None
-
-
-def load_tune_config(path: str | Path) -> tuple[TuneConfig, Any]:
-    """Read a tune file; return ``(tune_config, finetune_config)``, the search space checked.
-
-    ``config`` (required in a file) is read relative to the tune file's folder.
-
-    Raises
-    ------
-    ConfigError
-        An unreadable file, an unknown or bad key (named), no ``config``, or a search-space key that
-        the fine-tuning config does not have.
-    """
-    from serendip.models.config import load_config, read_config_file
-
-    path = Path(path)
-    tcfg = parse_tune_config(read_config_file(path), str(path))
-    if tcfg.config is None:
-        raise ConfigError(f"{path}: config: required key missing (the fine-tuning config file)")
-    if not tcfg.config.is_absolute():
-        tcfg.config = path.resolve().parent / tcfg.config
-    cfg = load_config(tcfg.config)
-    try:
-        check_space(cfg, tcfg.space)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    return tcfg, cfg
 
 
 # -- the search -----------------------------------------------------------------------------------------
@@ -331,8 +115,8 @@ class TuneResult:
 
 def _selection(cfg: Any) -> tuple[str, str]:
     from serendip.models.plugins import load_domains
+    from serendip.models.selection import selection_metric as selection
     from serendip.models.tasks import make_task
-    from serendip.models.train import _selection as selection
 
     load_domains()
     return selection(cfg, make_task(cfg.task.name, **cfg.task.params))
@@ -431,110 +215,27 @@ def tune(cfg: Any, tune_cfg: TuneConfig, workspace: Any = None, *,
     """
     import optuna
 
-    from serendip.models.runs import new_run_id
-    from serendip.models.train import _base_dir, finetune
+    from serendip.models.recording import base_dir
 
     check_space(cfg, tune_cfg.space)
     if cfg.data.dev is None and cfg.data.split.dev <= 0:
         raise ConfigError("tuning needs a dev split to score trials: give data.dev or "
                           "data.split.dev > 0")
     metric, mode = _selection(cfg)
-    direction = tune_cfg.direction or ("maximize" if mode == "max" else "minimize")
-
-    tune_id = new_run_id()
-    study_name = f"tune-{tune_id}"
-    base = _base_dir(cfg, workspace)
-    folder = (Path(base) / study_name).resolve()
-    try:
-        folder.mkdir(parents=True, exist_ok=False)
-    except OSError as exc:
-        raise SerendipError(f"cannot create the tune folder {folder}: {exc.strerror or exc}") from None
-    storage = f"sqlite:///{folder / 'study.db'}" if workspace is not None else None
+    result = _new_result(tune_cfg, Path(base_dir(cfg, workspace)), metric, mode, workspace)
     keys = list(tune_cfg.space)
-
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.create_study(
-            study_name=study_name, storage=storage, direction=direction,
-            sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed),
-            pruner=tune_cfg.pruner.build())
+            study_name=result.study_name, storage=result.storage, direction=result.direction,
+            sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed), pruner=tune_cfg.pruner.build())
         study.set_user_attr("metric", metric)
-
-        def suggest(trial: Any) -> dict[str, Any]:
-            params: dict[str, Any] = {}
-            for key, d in tune_cfg.space.items():
-                if isinstance(d, FloatDistribution):
-                    params[key] = trial.suggest_float(key, d.low, d.high, log=d.log, step=d.step)
-                elif isinstance(d, IntDistribution):
-                    params[key] = trial.suggest_int(key, d.low, d.high, step=d.step, log=d.log)
-                else:
-                    params[key] = trial.suggest_categorical(key, d.choices)
-            return params
-
-        def objective(trial: Any) -> float:
-            params = suggest(trial)
-            name = f"{study_name}-{trial.number}"
-            epochs: list[int] = []
-
-            def report(done: int, total: int, info: Mapping[str, Any]) -> None:
-                if progress is not None:
-                    progress(done, total, info)
-                if "dev" not in info:
-                    return
-                epoch = int(info["epoch"])
-                epochs.append(epoch)
-                trial.set_user_attr("epochs", epoch)
-                value = info.get(metric)
-                if value is None or not math.isfinite(float(value)):
-                    return
-                trial.report(float(value), epoch)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after epoch {epoch}: dev {metric} "
-                                             f"{float(value):.4g}")
-
-            try:
-                trial_cfg = apply_params(cfg, params)
-                trial_cfg = trial_cfg.model_copy(
-                    update={"output": trial_cfg.output.model_copy(update={"name": name})})
-                result = finetune(trial_cfg, workspace, progress=report)
-            except optuna.TrialPruned as exc:
-                run_dir = _find_run(Path(base), name)
-                if run_dir is not None:
-                    trial.set_user_attr("run_id", run_dir.name)
-                    _mark_pruned(run_dir, workspace, str(exc))
-                raise
-            except DataError:
-                raise
-            except SerendipError as exc:
-                run_dir = _find_run(Path(base), name)
-                if run_dir is not None:
-                    trial.set_user_attr("run_id", run_dir.name)
-                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
-                raise _TrialFailed(str(exc)) from exc
-            trial.set_user_attr("run_id", result.run_id)
-            value = result.metrics["selection"]["best_value"]
-            if value is None or not math.isfinite(float(value)):
-                trial.set_user_attr("error", f"dev {metric} was never finite")
-                return float("nan")  # Optuna records the trial as failed
-            return float(value)
-
-        result = TuneResult(id=tune_id, path=folder, study_name=study_name, metric=metric,
-                            direction=direction, best_value=None, best_params=None,
-                            best_trial=None, best_run_id=None, storage=storage)
-
-        def refresh() -> None:
-            result.trials = _trial_rows(study, keys)
-            done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-            if done:
-                best = study.best_trial
-                result.best_value, result.best_trial = best.value, best.number
-                result.best_params = {k: best.params[k] for k in keys if k in best.params}
-                result.best_run_id = best.user_attrs.get("run_id")
-            _write_results(folder, result, tune_cfg, keys)
+        objective = _Objective(cfg, tune_cfg, workspace, Path(base_dir(cfg, workspace)),
+                               result.study_name, metric, progress)
 
         def after_trial(study_: Any, frozen: Any) -> None:
-            refresh()
+            _refresh(study, result, tune_cfg, keys)
             if on_trial is not None:
                 row = next((r for r in result.trials if r["number"] == frozen.number), None)
                 if row is not None:
@@ -542,7 +243,108 @@ def tune(cfg: Any, tune_cfg: TuneConfig, workspace: Any = None, *,
 
         study.optimize(objective, n_trials=tune_cfg.n_trials, timeout=tune_cfg.timeout_s,
                        catch=(_TrialFailed,), callbacks=[after_trial], gc_after_trial=True)
-        refresh()
+        _refresh(study, result, tune_cfg, keys)
     finally:
         optuna.logging.set_verbosity(verbosity)
     return result
+
+
+def _new_result(tune_cfg: TuneConfig, base: Path, metric: str, mode: str, workspace: Any
+                ) -> TuneResult:
+    """An empty result with a new id and its folder ``<base>/tune-<id>`` made."""
+    from serendip.models.runs import new_run_id
+
+    tune_id = new_run_id()
+    study_name = f"tune-{tune_id}"
+    folder = (base / study_name).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise SerendipError(f"cannot create the tune folder {folder}: {exc.strerror or exc}") from None
+    storage = f"sqlite:///{folder / 'study.db'}" if workspace is not None else None
+    direction = tune_cfg.direction or ("maximize" if mode == "max" else "minimize")
+    return TuneResult(id=tune_id, path=folder, study_name=study_name, metric=metric,
+                      direction=direction, best_value=None, best_params=None, best_trial=None,
+                      best_run_id=None, storage=storage)
+
+
+def _refresh(study: Any, result: TuneResult, tune_cfg: TuneConfig, keys: list[str]) -> None:
+    """Update ``result`` from the study (trials, best so far) and rewrite the result files."""
+    import optuna
+
+    result.trials = _trial_rows(study, keys)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if done:
+        best = study.best_trial
+        result.best_value, result.best_trial = best.value, best.number
+        result.best_params = {k: best.params[k] for k in keys if k in best.params}
+        result.best_run_id = best.user_attrs.get("run_id")
+    _write_results(result.path, result, tune_cfg, keys)
+
+
+class _Objective:
+    """One trial: a fine-tuning run with the sampled values; its best dev value is the objective.
+
+    The dev value of every epoch is reported to Optuna, and a pruned trial's run is marked
+    ``pruned``; a failed run (not a data error) fails the trial only."""
+
+    def __init__(self, cfg: Any, tune_cfg: TuneConfig, workspace: Any, base: Path, study_name: str,
+                 metric: str, progress: Callable[[int, int, Mapping[str, Any]], None] | None):
+        self.cfg, self.space, self.workspace, self.base = cfg, tune_cfg.space, workspace, base
+        self.study_name, self.metric, self.progress = study_name, metric, progress
+
+    def _reporter(self, trial: Any) -> Callable[[int, int, Mapping[str, Any]], None]:
+        import optuna
+
+        def report(done: int, total: int, info: Mapping[str, Any]) -> None:
+            if self.progress is not None:
+                self.progress(done, total, info)
+            if "dev" not in info:
+                return
+            epoch = int(info["epoch"])
+            trial.set_user_attr("epochs", epoch)
+            value = info.get(self.metric)
+            if value is None or not math.isfinite(float(value)):
+                return
+            trial.report(float(value), epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {epoch}: dev {self.metric} "
+                                         f"{float(value):.4g}")
+
+        return report
+
+    def _run_id(self, trial: Any, name: str) -> Path | None:
+        run_dir = _find_run(self.base, name)
+        if run_dir is not None:
+            trial.set_user_attr("run_id", run_dir.name)
+        return run_dir
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        from serendip.models.train import finetune
+
+        params = {key: d.suggest(trial, key) for key, d in self.space.items()}
+        name = f"{self.study_name}-{trial.number}"
+        try:
+            trial_cfg = apply_params(self.cfg, params)
+            trial_cfg = trial_cfg.model_copy(
+                update={"output": trial_cfg.output.model_copy(update={"name": name})})
+            result = finetune(trial_cfg, self.workspace, progress=self._reporter(trial))
+        except optuna.TrialPruned as exc:
+            run_dir = self._run_id(trial, name)
+            if run_dir is not None:
+                _mark_pruned(run_dir, self.workspace, str(exc))
+            raise
+        except DataError:
+            raise
+        except SerendipError as exc:
+            self._run_id(trial, name)
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+            raise _TrialFailed(str(exc)) from exc
+        trial.set_user_attr("run_id", result.run_id)
+        value = result.metrics["selection"]["best_value"]
+        if value is None or not math.isfinite(float(value)):
+            trial.set_user_attr("error", f"dev {self.metric} was never finite")
+            return float("nan")  # Optuna records the trial as failed
+        return float(value)

@@ -81,12 +81,13 @@ def test_missing_trackers_are_noted_not_fatal(trained):
 
 
 def test_failed_run_is_marked_failed(trained, monkeypatch):
+    import serendip.models.loop as loop_mod
     import serendip.models.train as train_mod
 
     def boom(*args, **kwargs):
         raise SerendipError("disk full (simulated)")
 
-    monkeypatch.setattr(train_mod, "_history_row", boom)
+    monkeypatch.setattr(loop_mod, "history_row", boom)
     with pytest.raises(SerendipError, match="simulated"):
         train_mod.finetune(trained["cfg"], trained["ws"])
     failed = list_runs(trained["ws"], status="failed")

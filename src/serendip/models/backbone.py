@@ -1,0 +1,138 @@
+"""The backbone of a fine-tuning run: a local Hugging Face model folder, loaded offline with a fresh
+head (the model class comes from the task's head, :mod:`serendip.models.heads`), and its tokenizer.
+
+Nothing is downloaded: a backbone is a local folder holding ``config.json``, or the bundled
+``sentence-transformers/all-MiniLM-L6-v2`` (sha256-checked by
+:func:`serendip.retrieval.dense.resolve_model`).
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from serendip.errors import ConfigError
+from serendip.models.tasks import LabelSpace, Task
+
+__all__ = ["count_parameters", "load_backbone", "quiet_hf", "resolve_backbone", "save_pretrained"]
+
+
+@contextlib.contextmanager
+def quiet_hf() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars and peft's deprecation chatter."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", message=".*deprecated.*")
+            yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def resolve_backbone(name: str) -> str:
+    """A local model folder for ``name``: a folder path (holding ``config.json``) or the bundled
+    default (``sentence-transformers/all-MiniLM-L6-v2``, sha256-checked by
+    :func:`serendip.retrieval.dense.resolve_model`).
+
+    Raises
+    ------
+    ConfigError
+        Neither a local model folder nor the bundled default (hub downloads are off).
+    """
+    path = Path(str(name)).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"backbone folder {path} has no config.json (not a Hugging Face model "
+                              f"folder)")
+        return str(path.resolve())
+    from serendip.retrieval.dense import _DEFAULT_ALIASES, resolve_model
+
+    if str(name).lower() in _DEFAULT_ALIASES:
+        return resolve_model(str(name))
+    raise ConfigError(f"backbone {name!r} is not a local folder; model hub downloads are off in "
+                      f"Serendip. Give the path of a local Hugging Face model folder, or use the "
+                      f"bundled 'sentence-transformers/all-MiniLM-L6-v2'.")
+
+
+def load_tokenizer(folder: str) -> Any:
+    """``AutoTokenizer`` from a local folder (the k-mer tokenizer of ``serendip pretrain`` included).
+
+    Raises
+    ------
+    ConfigError
+        The folder holds no loadable tokenizer.
+    """
+    from transformers import AutoTokenizer
+
+    from serendip.models.tokenizers import register_auto_classes
+
+    register_auto_classes()  # the k-mer tokenizer of `serendip pretrain`
+    with quiet_hf():
+        try:
+            return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"cannot load a tokenizer from {folder}: {exc}") from None
+
+
+def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
+                  tokenizer_folder: str | None = None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` from a local folder, with a fresh head of ``task.num_outputs(space)``
+    outputs (the model class of the task's head), the task's ``problem_type`` and, when there is one
+    output per class, ``id2label`` from the label space.
+
+    Raises
+    ------
+    ConfigError
+        The folder holds no loadable model or tokenizer (the message names the folder), or the head
+        needs a fast tokenizer and the folder has a slow one.
+    """
+    from serendip.models.heads import head_of
+
+    head = head_of(task)
+    n_out = task.num_outputs(space)
+    kwargs: dict[str, Any] = {"num_labels": n_out, "local_files_only": True}
+    if task.problem_type is not None:
+        kwargs["problem_type"] = task.problem_type
+    if space is not None and len(space) == n_out:  # one output per class: name the outputs
+        kwargs["id2label"] = dict(enumerate(space.classes))
+        kwargs["label2id"] = {c: i for i, c in enumerate(space.classes)}
+    tokenizer = load_tokenizer(tokenizer_folder or folder)
+    with quiet_hf():
+        try:
+            model = head.auto_class().from_pretrained(folder, **kwargs)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"cannot load a model from {folder}: {exc}") from None
+    if head.needs_fast_tokenizer and not getattr(tokenizer, "is_fast", False):
+        raise ConfigError(f"the {task.name} task needs a fast tokenizer (word ids); {folder} has a "
+                          f"slow one")
+    if tokenizer.pad_token_id is None:
+        raise ConfigError(f"the tokenizer in {tokenizer_folder or folder} has no padding token")
+    return model, tokenizer
+
+
+def count_parameters(model: Any) -> tuple[int, int]:
+    """``(trainable, total)`` numbers of parameters (elements) of ``model``."""
+    trainable = total = 0
+    for p in model.parameters():
+        total += p.numel()
+        if p.requires_grad:
+            trainable += p.numel()
+    return trainable, total
+
+
+def save_pretrained(obj: Any, folder: Path) -> None:
+    """``obj.save_pretrained(folder)`` as safetensors when the object supports it."""
+    params = inspect.signature(obj.save_pretrained).parameters
+    kwargs = {"safe_serialization": True} if "safe_serialization" in params else {}
+    obj.save_pretrained(str(folder), **kwargs)
