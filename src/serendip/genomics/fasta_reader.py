@@ -7,12 +7,12 @@ table of ids and labels (CSV, TSV or ``;``-separated).
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 import warnings
 from pathlib import Path
 
+from serendip.core.files import read_text
+from serendip.core.formats import delimited_rows, sniff_delimiter
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.genomics.fasta import Alphabet, Issue, Sequence, Softmask, iter_sequences
 from serendip.models.example import Example
@@ -22,17 +22,12 @@ __all__ = ["read_fasta_examples"]
 
 
 def _read_label_table(path: Path, id_column: str, label_column: str) -> dict[str, str]:
-    """id -> label from a CSV/TSV side table (delimiter sniffed among comma, tab, semicolon)."""
+    """id -> label from a CSV/TSV side table (delimiter by the shared rule,
+    :func:`serendip.core.formats.sniff_delimiter`)."""
     file = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
-    except OSError as exc:
-        raise ParseError(f"cannot read label table: {exc}", file=file) from None
+    text = read_text(path)
     first = text.split("\n", 1)[0]
-    delim = max(",\t;", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    reader = delimited_rows(text, sniff_delimiter(text[:65536], first))
     header = next(reader, None)
     if header is None:
         raise DataError(f"label table {file} is empty")

@@ -140,10 +140,10 @@ def _reader_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
 
 def _read(path: Path, fmt: str | None, columns: Mapping[str, Any], issues: list,
           options: Mapping[str, Any]) -> list[Example]:
-    from serendip.models.data import SUFFIX_FORMATS, _accepted, read_examples
+    from serendip.models.data import _accepted, format_of_path, read_examples
     from serendip.models.registries import DATA_READERS
 
-    name = fmt or SUFFIX_FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip("."))
+    name = fmt or format_of_path(path)
     cols = dict(columns)
     if name in DATA_READERS:  # pass only the columns this reader takes (the input format may differ)
         cols = _accepted(DATA_READERS.get(name), cols)
