@@ -201,7 +201,7 @@ def main() -> None:
     # -- BM25 through the Workspace API (index lookup + record metadata from the database) --------------
     import tempfile
 
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.init(Path(tmp) / "ws")

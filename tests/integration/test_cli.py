@@ -61,7 +61,7 @@ def test_csv_column_mapping_from_cli(tmp_path):
     r = runner.invoke(app, ["ingest", str(table), "-w", str(ws), "--map", "title=Headline",
                             "--map", "abstract=Summary", "--map", "year=Published", "--json"])
     assert r.exit_code == 0, r.output
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
     recs = [rec for _, rec in Workspace.open(ws).records()]
     assert [(x.title, x.abstract, x.year) for x in recs] == [
         ("Zinc and the common cold", "Zinc lozenges shortened colds.", 2011)]
@@ -76,7 +76,7 @@ def test_big_file_is_parsed_in_a_child_process(tmp_path, monkeypatch):
     import json as _json
 
     import serendip.literature.ingest as ingest_mod
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     monkeypatch.setattr(ingest_mod, "PREFETCH_BYTES", 10)
     f = tmp_path / "d.jsonl"
