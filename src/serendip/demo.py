@@ -51,6 +51,8 @@ class DemoReport:
         Records in the BM25 index, vectors in the dense index, vectors embedded by this run.
     index_s : float
         Seconds the index step took (as :class:`~serendip.workbench.IndexReport` measured it).
+    queries : int
+        Judged queries of ``split`` evaluated (300 for SciFact test).
     rows : list of dict
         One per mode: ``mode``, ``ndcg@10``, ``recall@100``, ``mrr@10`` (floats in [0, 1]) and
         ``anchors`` (published figures: name, value, source); see
@@ -73,13 +75,15 @@ class DemoReport:
     dense_total: int
     dense_added: int
     index_s: float
+    queries: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     examples: list[tuple[str, list[Any]]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
 def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress: Progress | None = None,
-        on_total: OnTotal | None = None, queries: list[str] | None = None, k: int = 3) -> DemoReport:
+        on_total: OnTotal | None = None, example_queries: list[str] | None = None,
+        k: int = 3) -> DemoReport:
     """Run the demo on ``dataset`` in the workspace folder ``workspace`` (created if needed).
 
     Parameters
@@ -89,7 +93,7 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
         A BEIR dataset of the registry (``serendip datasets list``).
     progress, on_total : callable, optional
         Progress hooks, called with the stage name ("ingest", "embed") and a count.
-    queries : list of str, optional
+    example_queries : list of str, optional
         Example searches (default: :data:`EXAMPLE_QUERIES`); ``k`` hits each.
 
     Returns
@@ -102,11 +106,17 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
         From resolving the dataset, ingesting, or opening the workspace.
     """
     from serendip.datasets import beir_files
-    from serendip.retrieval.evaluate import results_rows
+    from serendip.retrieval.evaluate import (
+        load_beir_qrels,
+        load_beir_queries,
+        results_rows,
+    )
     from serendip.workbench import Workspace
 
     t0 = time.perf_counter()
-    corpus, _, _ = beir_files(dataset, DEMO_SPLIT)
+    corpus, queries_path, qrels_path = beir_files(dataset, DEMO_SPLIT)
+    questions = load_beir_queries(queries_path)
+    n_queries = sum(1 for q in load_beir_qrels(qrels_path) if q in questions)
     ws = Workspace.init(workspace)
     try:
         rep = ws.ingest([corpus], fmt="beir", progress=_stage(progress, "ingest"))
@@ -115,11 +125,11 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
         t_index = time.perf_counter()
         results = ws.evaluate(dataset, split=DEMO_SPLIT)
         t_eval = time.perf_counter()
-        examples = [(q, ws.search(q, mode=EXAMPLE_MODE, k=k)) for q in (queries or EXAMPLE_QUERIES)]
+        examples = [(q, ws.search(q, mode=EXAMPLE_MODE, k=k)) for q in (example_queries or EXAMPLE_QUERIES)]
         t_end = time.perf_counter()
         return DemoReport(
             dataset, DEMO_SPLIT, Path(corpus), ws.path, rep.ingested, rep.duplicates, rep.failed,
-            ws.count(), irep.bm25_docs, irep.dense_total, irep.dense_added, irep.seconds,
+            ws.count(), irep.bm25_docs, irep.dense_total, irep.dense_added, irep.seconds, n_queries,
             rows=results_rows(results, dataset), examples=examples,
             timings={"ingest": t_ingest - t0, "index": t_index - t_ingest, "evaluate": t_eval - t_index,
                      "examples": t_end - t_eval, "total": t_end - t0})

@@ -34,8 +34,8 @@ def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
                   f"{report.duplicates}, failed {report.failed}; {report.records} records stored")
     console.print(f"[bold]3/4[/] indexes: BM25 {report.bm25_docs} records, dense {report.dense_total} vectors "
                   f"({report.dense_added} embedded now) in {report.index_s:.0f} s")
-    console.print(f"[bold]4/4[/] evaluation on the {report.dataset} {report.split} claims (BEIR "
-                  f"{report.split} qrels):")
+    console.print(f"[bold]4/4[/] evaluation on the {report.queries} {report.dataset} {report.split} claims "
+                  f"(BEIR {report.split} qrels):")
     console.print(results_table(report.rows, report.dataset, report.split))
     for query, hits in report.examples:
         print_hits(hits, f"{EXAMPLE_MODE}: {query}")
