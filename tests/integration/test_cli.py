@@ -171,3 +171,10 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     for mode in mode_names():
         assert f"│ {mode} " in r.output
     assert "hybrid: vitamin D supplementation" in r.output and "demo done" in r.output
+
+
+def test_eval_unknown_mode_exits_2_before_any_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SERENDIP_CACHE", str(tmp_path / "cache"))
+    r = runner.invoke(app, ["eval", "retrieval", "--mode", "fuzzy"])
+    assert r.exit_code == 2 and "unknown retrieval mode 'fuzzy'; expected one of: bm25, dense, hybrid" in r.output
+    assert not (tmp_path / "cache").exists()
