@@ -24,7 +24,7 @@ import _rows  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
-from serendip.workspace.workspace import Workspace
+from serendip.workbench import Workspace
 ws = Workspace.init(sys.argv[1])
 t = time.perf_counter()
 rep = ws.ingest([sys.argv[2]])

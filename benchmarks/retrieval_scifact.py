@@ -1,6 +1,7 @@
 """Retrieval on SciFact (BEIR test split, 300 queries, 5,183 abstracts): quality, speed, memory.
 
-Measured per mode (bm25, dense, hybrid with the default fusion, and both fusions explicitly):
+Measured per registered retrieval mode (bm25, dense, hybrid with the default fusion; the list comes from
+``serendip.retrieval.modes.RETRIEVAL_MODES``) and hybrid with each other fusion method explicitly:
 nDCG@10, Recall@100, MRR@10 (ranx), query throughput (q/s, one query at a time through
 ``Searcher.search``, k=10), p50/p95 latency (median of 3 rounds; the 1-minute load average is
 recorded because the machine may be shared), index build time and peak RSS. BM25 query throughput through our
@@ -34,9 +35,16 @@ import _rows  # noqa: E402
 import _scifact_tune as sf  # noqa: E402
 
 from serendip.retrieval.bm25 import BM25Index  # noqa: E402
-from serendip.retrieval.evaluate import (ANCHORS, evaluate_run, load_beir_qrels,  # noqa: E402
-                                         load_beir_queries, run_from_results)
-from serendip.retrieval.searcher import DEFAULT_ALPHA, DEFAULT_FUSION, Searcher  # noqa: E402
+from serendip.retrieval.evaluate import (  # noqa: E402
+    ANCHORS,
+    evaluate_run,
+    load_beir_qrels,
+    load_beir_queries,
+    run_from_results,
+)
+from serendip.retrieval.fusion import fusion_names  # noqa: E402
+from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names  # noqa: E402
+from serendip.retrieval.searcher import Searcher  # noqa: E402
 
 BENCH = "retrieval_scifact"
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
@@ -130,11 +138,11 @@ def main() -> None:
 
     # -- quality per mode ---------------------------------------------------------------------------------
     quality = {}
-    default = f"hybrid-{DEFAULT_FUSION} (default" + (f", alpha={DEFAULT_ALPHA}" if DEFAULT_FUSION == "convex"
-                                                     else "") + f", N={searcher.candidates})"
-    other = "rrf" if DEFAULT_FUSION == "convex" else "convex"
-    modes = [("bm25", "bm25", None), ("dense", "dense", None), (default, "hybrid", None),
-             (f"hybrid-{other} (N={searcher.candidates})", "hybrid", other)]
+    # every registered retrieval mode (hybrid with the searcher's default fusion), then hybrid with each
+    # other fusion method explicitly
+    modes = [(RETRIEVAL_MODES.get(name).bench_label(searcher), name, None) for name in mode_names()]
+    modes += [(f"hybrid-{other} (N={searcher.candidates})", "hybrid", other)
+              for other in fusion_names() if other != searcher.fusion]
     for label, mode, fusion in modes:
         t = time.perf_counter()
         res = searcher.search_batch(qtexts, mode=mode, k=100, fusion=fusion)
@@ -143,17 +151,15 @@ def main() -> None:
         print(f"{label:36s} {quality[label]}  ({wall:.1f}s for {len(qids)} queries, batched)")
         for metric in METRICS:
             baseline = ("bm25s-bare", bare_metrics[metric]) if label == "bm25" else ("bm25", quality["bm25"][metric])
-            anchor = None
-            if metric == "ndcg@10":
-                anchor = _anchor("bm25_beir_multifield") if label == "bm25" else (
-                    _anchor("all-MiniLM-L6-v2") if label == "dense" else None)
+            published = RETRIEVAL_MODES.get(mode).anchors.get("scifact", ()) if fusion is None else ()
+            anchor = _anchor(published[0]) if metric == "ndcg@10" and published else None
             rows.append(_rows.row(BENCH, "scifact", "test", len(qids), label, metric, quality[label][metric],
                                   baseline=baseline, anchor=anchor, wall_s=wall))
     rows.append(_rows.row(BENCH, "scifact", "test", len(qids), "bm25s-bare", "ndcg@10",
                           bare_metrics["ndcg@10"], anchor=_anchor("bm25s_lucene_k1.2_b0.75")))
 
     # -- latency per mode (one query at a time, k=10) -------------------------------------------------------
-    for label, mode, fusion in modes[:3]:
+    for label, mode, fusion in modes[:len(mode_names())]:
         qps, p50, p95 = _latencies(lambda q: searcher.search(q, mode=mode, k=10, fusion=fusion), qtexts)
         print(f"{label:36s} {qps:8.1f} q/s  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
         for metric, value in (("queries_per_s", qps), ("latency_p50_ms", p50), ("latency_p95_ms", p95)):
@@ -201,7 +207,7 @@ def main() -> None:
     # -- BM25 through the Workspace API (index lookup + record metadata from the database) --------------
     import tempfile
 
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.init(Path(tmp) / "ws")

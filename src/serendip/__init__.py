@@ -9,7 +9,7 @@ __all__ = ["__version__", "Workspace"]
 
 def __getattr__(name: str):  # lazy re-export, keeps `import serendip` cheap
     if name == "Workspace":
-        from serendip.workspace.workspace import Workspace
+        from serendip.workbench import Workspace
 
         return Workspace
     raise AttributeError(name)

@@ -5,7 +5,7 @@ import csv
 
 import numpy as np
 
-from serendip.workspace.workspace import Workspace
+from serendip.workbench import Workspace
 
 
 def _queries(path):

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from serendip.workspace.workspace import Workspace
+from serendip.workbench import Workspace
 
 
 def _pg_database():

@@ -61,7 +61,7 @@ def test_csv_column_mapping_from_cli(tmp_path):
     r = runner.invoke(app, ["ingest", str(table), "-w", str(ws), "--map", "title=Headline",
                             "--map", "abstract=Summary", "--map", "year=Published", "--json"])
     assert r.exit_code == 0, r.output
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
     recs = [rec for _, rec in Workspace.open(ws).records()]
     assert [(x.title, x.abstract, x.year) for x in recs] == [
         ("Zinc and the common cold", "Zinc lozenges shortened colds.", 2011)]
@@ -76,7 +76,7 @@ def test_big_file_is_parsed_in_a_child_process(tmp_path, monkeypatch):
     import json as _json
 
     import serendip.literature.ingest as ingest_mod
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     monkeypatch.setattr(ingest_mod, "PREFETCH_BYTES", 10)
     f = tmp_path / "d.jsonl"
@@ -126,3 +126,55 @@ def test_queries_without_terms_and_default_mode(tmp_path):
     cfg.write_text(cfg.read_text().replace('default_mode = "bm25"', 'default_mode = "fuzzy"'))
     r = runner.invoke(app, ["search", "aspirin", "-w", str(ws)])
     assert r.exit_code == 2 and "default_mode" in r.output
+
+
+def _tiny_beir(tmp_path, monkeypatch):
+    """A four-abstract BEIR dataset standing in for SciFact (``beir_files`` patched to return it)."""
+    import serendip.datasets as datasets
+
+    folder = tmp_path / "tiny-beir"
+    (folder / "qrels").mkdir(parents=True)
+    docs = [("d1", "Vitamin D and fractures", "Vitamin D did not reduce fractures in older adults."),
+            ("d2", "TNF-α in rheumatoid arthritis", "Anti-TNF therapy lowered joint inflammation."),
+            ("d3", "CRISPR off-target edits", "Sequencing found rare off-target edits in human cells."),
+            ("d4", "Gut microbiota and obesity", "Germ-free mice colonised with obese donors gained fat.")]
+    (folder / "corpus.jsonl").write_text("\n".join(
+        json.dumps({"_id": i, "title": t, "text": a}) for i, t, a in docs) + "\n")
+    (folder / "queries.jsonl").write_text("\n".join(
+        json.dumps({"_id": q, "text": text}) for q, text in
+        [("q1", "vitamin D fracture risk"), ("q2", "genome editing errors")]) + "\n")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    files = (folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / "test.tsv")
+    monkeypatch.setattr(datasets, "beir_files", lambda name, split="test": files)
+
+
+def test_demo_run_report_and_cli(tmp_path, monkeypatch):
+    """`serendip demo` prints what serendip.demo.run returns: steps, one table row per mode, examples."""
+    from serendip.demo import EXAMPLE_QUERIES, DemoReport, run
+    from serendip.retrieval.modes import mode_names
+
+    _tiny_beir(tmp_path, monkeypatch)
+    stages: dict[str, int] = {}
+    report = run(tmp_path / "demo", "tiny", progress=lambda s, n: stages.__setitem__(s, stages.get(s, 0) + n))
+    assert isinstance(report, DemoReport)
+    assert (report.ingested, report.records, report.bm25_docs, report.dense_total) == (4, 4, 4, 4)
+    assert stages == {"ingest": 4, "embed": 4}
+    assert [r["mode"] for r in report.rows] == mode_names()
+    assert all(r["ndcg@10"] == 1.0 for r in report.rows)  # each query's one relevant abstract ranks first
+    assert [q for q, _ in report.examples] == EXAMPLE_QUERIES
+    assert report.examples[0][1][0].title == "Vitamin D and fractures"
+    assert report.queries == 2
+    assert set(report.timings) == {"ingest", "index", "evaluate", "examples", "total"}
+    r = runner.invoke(app, ["demo", "-w", str(tmp_path / "demo"), "--dataset", "tiny"])
+    assert r.exit_code == 0, r.output
+    assert "ingested 0, duplicates 4" in r.output and "evaluation on the 2 tiny test claims" in r.output
+    for mode in mode_names():
+        assert f"│ {mode} " in r.output
+    assert "hybrid: vitamin D supplementation" in r.output and "demo done" in r.output
+
+
+def test_eval_unknown_mode_exits_2_before_any_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SERENDIP_CACHE", str(tmp_path / "cache"))
+    r = runner.invoke(app, ["eval", "retrieval", "--mode", "fuzzy"])
+    assert r.exit_code == 2 and "unknown retrieval mode 'fuzzy'; expected one of: bm25, dense, hybrid" in r.output
+    assert not (tmp_path / "cache").exists()

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from serendip.errors import ConfigError
-from serendip.workspace.workspace import Workspace
+from serendip.workbench import Workspace
 
 
 def test_records_without_title_are_deduplicated_by_abstract(tmp_path):
@@ -26,7 +26,7 @@ def test_concurrent_ingests_of_one_file_store_each_record_once(tmp_path):
     f.write_text("\n".join(json.dumps({"title": f"Work {i}", "year": 2000}) for i in range(6000)) + "\n")
     ws_path = tmp_path / "ws"
     Workspace.init(ws_path).close()
-    code = ("import sys; from serendip.workspace.workspace import Workspace; "
+    code = ("import sys; from serendip.workbench import Workspace; "
             "r = Workspace.open(sys.argv[1]).ingest([sys.argv[2]]); print(r.ingested, r.duplicates)")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(ws_path), str(f)], stdout=subprocess.PIPE,
                               text=True) for _ in range(2)]

@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from serendip.workspace.workspace import Workspace
+from serendip.workbench import Workspace
 
 N = 60_000
 
@@ -26,7 +26,7 @@ def test_kill_mid_ingest_leaves_whole_records(tmp_path):
                                  "abstract": f"Abstract text of record {i}. " * 5, "year": 1990 + i % 30}) + "\n")
     ws_path = tmp_path / "ws"
     Workspace.init(ws_path).close()
-    code = ("import sys; from serendip.workspace.workspace import Workspace; "
+    code = ("import sys; from serendip.workbench import Workspace; "
             "Workspace.open(sys.argv[1]).ingest([sys.argv[2]], fmt='jsonl')")
     proc = subprocess.Popen([sys.executable, "-c", code, str(ws_path), str(src)])
     ws = Workspace.open(ws_path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from serendip.workspace.workspace import Workspace
+from serendip.workbench import Workspace
 
 
 @pytest.mark.data

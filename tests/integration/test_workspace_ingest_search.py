@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from serendip.errors import ConfigError, IndexNotBuilt, WorkspaceError
+from serendip.workbench import Workspace
 from serendip.workspace.database import current_revision
-from serendip.workspace.workspace import Workspace
 
 DOCS = [
     {"id": "a1", "title": "Vitamin D supplementation and fracture risk in older adults",
@@ -34,8 +34,8 @@ def write_jsonl(path: Path, docs, bad_line_at: int | None = None) -> Path:
 def test_init_creates_layout_and_migrates(workspace):
     for sub in ("indexes", "models", "runs", "reports"):
         assert (workspace.path / sub).is_dir()
-    from alembic.script import ScriptDirectory
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     from serendip.workspace.database import MIGRATIONS
 

@@ -16,13 +16,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.text import Text
+from typer.core import TyperCommand
+
+from serendip.workspace.paths import WORKSPACE_HELP
 
 console = Console()
 err_console = Console(stderr=True)
 STATE = {"debug": False}
 
-WorkspaceOpt = typer.Option(None, "--workspace", "-w",
-                            help="Workspace folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace).")
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help=WORKSPACE_HELP)
 
 
 @contextlib.contextmanager
@@ -57,7 +59,36 @@ def rate_progress(unit: str = "records") -> Progress:
                     RateColumn(unit), TimeElapsedColumn(), console=err_console)
 
 
-def open_workspace(path: Path | None):
-    from serendip.workspace.workspace import Workspace
+def open_workspace(path: Path | None, *, required: bool = True):
+    """The workspace at ``path``, else the default one (the one policy:
+    :func:`serendip.workspace.paths.resolve_workspace_path`); None when ``required`` is False and the
+    default folder is not a workspace."""
+    from serendip.workbench import Workspace
+    from serendip.workspace.paths import resolve_workspace_path
 
-    return Workspace.open(path)
+    folder = resolve_workspace_path(path, required=required)
+    return Workspace.open(folder) if folder is not None else None
+
+
+def modes_help() -> str:
+    """The registered retrieval modes with their one-line descriptions, read now (not at import)."""
+    from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
+
+    return "; ".join(f"{name}: {RETRIEVAL_MODES.get(name).description}" if RETRIEVAL_MODES.get(name).description
+                     else name for name in mode_names())
+
+
+class RegistryHelpCommand(TyperCommand):
+    """A command whose ``--mode`` help lists the registered retrieval modes each time help is shown
+    or arguments are parsed, so a mode registered after import (a plugin, a test) appears in
+    ``--help``. The option's own help text is kept as the first sentence."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.name in ("mode", "modes"):
+                base = getattr(param, "_base_help", None)
+                if base is None:
+                    base = param._base_help = param.help or ""
+                param.help = f"{base} Registered modes: {modes_help()}."
+        return params

@@ -2,55 +2,61 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from serendip.cli.common import console, handle_errors, rate_progress
+from serendip.cli.common import (
+    RegistryHelpCommand,
+    console,
+    handle_errors,
+    rate_progress,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate Serendip on public benchmarks.")
 
 
-def eval_workspace_path(dataset: str) -> Path:
-    """Default evaluation workspace: ``$SERENDIP_CACHE/eval-<dataset>`` (kept apart from your own)."""
-    base = Path(os.environ.get("SERENDIP_CACHE", Path.home() / ".cache" / "serendip"))
-    return base / f"eval-{dataset.replace('/', '_')}"
-
-
-def results_table(results: dict[str, dict[str, float]], dataset: str, split: str) -> Table:
-    """Metrics per mode, with the published anchors (nDCG@10) beside them."""
-    from serendip.retrieval.evaluate import anchors_for
-
+def results_table(rows: list[dict[str, Any]], dataset: str, split: str) -> Table:
+    """Metrics per mode (rows of :func:`serendip.retrieval.evaluate.results_rows`), with the published
+    anchors (nDCG@10) beside them."""
     table = Table(title=f"Retrieval on {dataset} ({split})", title_justify="left")
     for col in ("mode", "nDCG@10", "Recall@100", "MRR@10", "published nDCG@10 (source)"):
         table.add_column(col)
-    for mode, m in results.items():
-        anchors = "; ".join(f"{a['value']:.3f} {a['name']} ({a['source']})" for a in anchors_for(dataset, mode))
-        table.add_row(mode, f"{m['ndcg@10']:.4f}", f"{m['recall@100']:.4f}", f"{m['mrr@10']:.4f}", anchors or "-")
+    for row in rows:
+        anchors = "; ".join(f"{a['value']:.3f} {a['name']} ({a['source']})" for a in row["anchors"])
+        table.add_row(row["mode"], f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}", f"{row['mrr@10']:.4f}",
+                      anchors or "-")
     return table
 
 
-@app.command("retrieval")
+@app.command("retrieval", cls=RegistryHelpCommand)
 def retrieval(dataset: str = typer.Option("scifact", "--dataset", help="A BEIR dataset from `serendip datasets list`."),
               split: str = typer.Option("test", "--split"),
+              modes: Optional[list[str]] = typer.Option(None, "--mode", "-m",
+                                                        help="Mode to evaluate (repeatable; default: every registered mode)."),
               workspace: Optional[Path] = typer.Option(None, "--workspace", "-w",
                                                        help="Evaluation workspace (default: $SERENDIP_CACHE/eval-<dataset>)."),
               json_out: bool = typer.Option(False, "--json", help="Print one JSON object {mode: {metric: value}}.")) -> None:
-    """nDCG@10, Recall@100 and MRR@10 for bm25, dense and hybrid, beside the published figures."""
+    """nDCG@10, Recall@100 and MRR@10 for each registered retrieval mode, beside the published figures."""
     from serendip.datasets import check_beir
-    from serendip.workspace.workspace import Workspace
+    from serendip.retrieval.evaluate import results_rows
+    from serendip.retrieval.modes import RETRIEVAL_MODES
+    from serendip.workbench import Workspace
+    from serendip.workspace.paths import eval_workspace_path
 
     with handle_errors():
+        for mode in modes or []:
+            RETRIEVAL_MODES.get(mode)  # an unknown mode fails before any folder is made
         check_beir(dataset, split)  # before creating any folder
         ws = Workspace.init(workspace or eval_workspace_path(dataset))
         with rate_progress("records") as bar:
             task = bar.add_task("embed", total=0)
-            results = ws.evaluate(dataset, split=split, progress=lambda n: bar.advance(task, n),
+            results = ws.evaluate(dataset, split=split, modes=modes or None,
+                                  progress=lambda n: bar.advance(task, n),
                                   on_total=lambda n: bar.update(task, total=n))
         if json_out:
             print(json.dumps({m: {k: round(v, 4) for k, v in r.items()} for m, r in results.items()}))
         else:
-            console.print(results_table(results, dataset, split))
+            console.print(results_table(results_rows(results, dataset), dataset, split))

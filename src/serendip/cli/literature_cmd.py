@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from serendip.cli.common import (
+    RegistryHelpCommand,
     WorkspaceOpt,
     console,
     err_console,
@@ -35,7 +36,7 @@ def _format_help() -> str:
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),
          database: Optional[str] = typer.Option(None, "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/db (default: SQLite in the folder).")) -> None:
     """Create a workspace: database (migrated with Alembic) and folders for indexes, models, runs."""
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     with handle_errors():
         ws = Workspace.init(path, database=database)
@@ -81,7 +82,8 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
 
 
 def search(query: str = typer.Argument(..., help="Free-text query."),
-           mode: Optional[str] = typer.Option(None, "--mode", "-m", help="bm25 | dense | hybrid (default: the workspace's retrieval.default_mode, hybrid)"),
+           mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
+                                              "workspace's retrieval.default_mode, hybrid)."),
            k: int = typer.Option(10, "-k", help="Number of results."),
            workspace: Optional[Path] = WorkspaceOpt,
            json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
@@ -97,6 +99,7 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
 
 
 def print_hits(hits, title: str) -> None:
+    """A table of search hits: rank, score, year, identifier, title."""
     table = Table(title=title, title_justify="left")
     for col in ("#", "score", "year", "id", "title"):
         table.add_column(col, overflow="fold")
@@ -124,5 +127,5 @@ def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(ingest)
     app.command()(index)
-    app.command()(search)
+    app.command(cls=RegistryHelpCommand)(search)
     app.command()(reports)

@@ -33,15 +33,9 @@ runs_app = typer.Typer(no_args_is_help=True, help="Fine-tuning runs recorded in 
 def _workspace(path: Path | None, *, required: bool = False):
     """The workspace at ``path``; without a path, the default one if it exists (else None, or the
     'not a workspace' error when ``required``)."""
-    from serendip.workspace.config import CONFIG_NAME
-    from serendip.workspace.workspace import Workspace, default_path
+    from serendip.cli.common import open_workspace
 
-    if path is not None:
-        return Workspace.open(path)
-    default = default_path()
-    if (default / CONFIG_NAME).is_file() or required:
-        return Workspace.open(default)
-    return None
+    return open_workspace(path, required=required)
 
 
 def _num(value: Any) -> str:

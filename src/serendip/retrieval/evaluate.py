@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from serendip.errors import DataError, ParseError
+from serendip.retrieval.modes import RETRIEVAL_MODES
 
-__all__ = ["ANCHORS", "anchors_for", "evaluate_run", "load_beir_qrels", "load_beir_queries", "run_from_results"]
+__all__ = ["ANCHORS", "anchors_for", "results_rows", "evaluate_run", "load_beir_qrels", "load_beir_queries", "run_from_results"]
 
 #: Published SciFact (BEIR test split, 300 queries) nDCG@10 figures to compare our runs against.
 ANCHORS: dict[str, dict[str, object]] = {
@@ -39,11 +40,8 @@ ANCHORS: dict[str, dict[str, object]] = {
 }
 
 
-#: which anchors stand beside which mode, per dataset
-_MODE_ANCHORS = {
-    "scifact": {"bm25": ["bm25_beir_multifield", "bm25_anserini_flat", "bm25s_lucene_k1.2_b0.75"],
-                "dense": ["all-MiniLM-L6-v2"], "hybrid": []},
-}
+#: short display label and source of each anchor (which mode an anchor stands beside is the mode's own
+#: ``anchors`` field, see :mod:`serendip.retrieval.modes`)
 _LABELS = {"bm25_beir_multifield": ("BM25, BEIR paper", "Thakur et al. 2021"),
            "bm25_anserini_flat": ("BM25 flat, Anserini", "Anserini regressions"),
            "bm25s_lucene_k1.2_b0.75": ("BM25S Lucene", "Lù 2024"),
@@ -52,13 +50,26 @@ _LABELS = {"bm25_beir_multifield": ("BM25, BEIR paper", "Thakur et al. 2021"),
 
 def anchors_for(dataset: str, mode: str) -> list[dict[str, object]]:
     """Published nDCG@10 figures to show beside ``mode`` on ``dataset``: dicts with name, value,
-    source (short). Empty where none is published for that exact method."""
+    source (short). Empty where none is published for that exact method.
+
+    Raises
+    ------
+    ConfigError
+        If ``mode`` is not a registered retrieval mode.
+    """
     out = []
-    for name in _MODE_ANCHORS.get(dataset, {}).get(mode, []):
+    for name in RETRIEVAL_MODES.get(mode).anchors.get(dataset, ()):
         a = ANCHORS[name]
         label, short = _LABELS.get(name, (name, str(a["source"]).split(",")[0]))
         out.append({"name": label, "value": a["value"], "source": short})
     return out
+
+
+def results_rows(results: Mapping[str, Mapping[str, float]], dataset: str) -> list[dict[str, object]]:
+    """One row per evaluated mode: ``{"mode", "ndcg@10", "recall@100", "mrr@10", "anchors"}`` with the
+    published figures of :func:`anchors_for` beside the measured ones, in the order of ``results``."""
+    return [{"mode": mode, **{m: float(metrics[m]) for m in ("ndcg@10", "recall@100", "mrr@10")},
+             "anchors": anchors_for(dataset, mode)} for mode, metrics in results.items()]
 
 
 def load_beir_qrels(path: str | Path) -> dict[str, dict[str, int]]:

@@ -1,11 +1,16 @@
 """Fusion of ranked runs (e.g. BM25 + dense) into one ranking.
 
-A *run* is ``{doc_id: score}`` for one query (higher is better). Every function returns
-``{doc_id: fused score}`` ordered best first (ties by doc id), so ``list(result)[:k]`` is the top k.
+A *run* is ``{doc_id: score}`` for one query (higher is better). Every fusion method has the one
+signature ``fuse(runs, weights=None, **options) -> {doc_id: fused score}``: ``weights`` holds one
+non-negative weight per run (None: equal weights) and ``options`` the method's own settings (RRF's
+``k``, convex's ``norm``). The result is ordered best first (ties by doc id), so ``list(result)[:k]``
+is the top k. Methods are :class:`FusionMethod` entries of :data:`FUSION` (aliases allowed);
+:func:`fusion_names` lists the canonical names.
 
 * ``rrf`` — Reciprocal Rank Fusion, Cormack, Clarke & Büttcher 2009, "Reciprocal rank fusion outperforms
-  Condorcet and individual rank learning methods" (SIGIR): ``sum_r 1 / (k + rank_r(d))`` with 1-based
-  ranks and k = 60. A document absent from a run contributes nothing for that run.
+  Condorcet and individual rank learning methods" (SIGIR): ``sum_r w_r / (k + rank_r(d))`` with 1-based
+  ranks, k = 60 and ``w_r`` = 1 (weights, when given, are rescaled to average 1: weighted RRF as in
+  Elasticsearch/OpenSearch). A document absent from a run contributes nothing for that run.
 * ``convex`` — convex combination of normalised scores, Bruch, Gai & Ingber 2023, "An Analysis of Fusion
   Functions for Hybrid Retrieval" (ACM TOIS): ``sum_r w_r * phi_r(s_r(d))`` with ``phi`` = min-max over
   the run's returned documents. A document absent from a run scores 0 for that run (the normalised
@@ -13,16 +18,62 @@ A *run* is ``{doc_id: score}`` for one query (higher is better). Every function 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from serendip.errors import ConfigError
 from serendip.registry import Registry
 
-__all__ = ["FUSION", "convex", "rrf", "normalise"]
-
-FUSION: Registry = Registry("fusion method")
+__all__ = ["FUSION", "FusionMethod", "Run", "convex", "fusion_names", "normalise", "register_fusion", "rrf"]
 
 Run = Mapping[str, float]
+#: ``fuse(runs, weights=None, **options) -> {doc_id: fused score}``, best first
+FuseFn = Callable[..., dict[str, float]]
+
+
+@dataclass(frozen=True)
+class FusionMethod:
+    """One fusion method: its canonical ``name``, the ``fuse`` function (the one signature above) and
+    the ``reference`` (paper) it implements."""
+
+    name: str
+    fuse: FuseFn
+    reference: str
+
+    def __call__(self, runs: Sequence[Run], weights: Sequence[float] | None = None,
+                 **options) -> dict[str, float]:
+        return self.fuse(runs, weights, **options)
+
+
+#: name (or alias) -> :class:`FusionMethod`
+FUSION: Registry[FusionMethod] = Registry("fusion method")
+
+
+def register_fusion(name: str, *aliases: str, reference: str) -> Callable[[FuseFn], FuseFn]:
+    """Decorator: register ``fuse`` under ``name`` (and ``aliases``) in :data:`FUSION`; returns the
+    function unchanged."""
+    def deco(fn: FuseFn) -> FuseFn:
+        FUSION.register(name, *aliases)(FusionMethod(name.lower(), fn, reference))
+        return fn
+
+    return deco
+
+
+def fusion_names() -> list[str]:
+    """Canonical names of the registered fusion methods (no aliases), sorted."""
+    return sorted({method.name for _, method in FUSION.items()})
+
+
+def _check_weights(weights: Sequence[float] | None, n_runs: int, method: str) -> list[float]:
+    """``weights`` as floats (all 1.0 when None); ConfigError on a wrong count, a negative weight or
+    all zeros."""
+    if weights is None:
+        return [1.0] * n_runs
+    if len(weights) != n_runs:
+        raise ConfigError(f"{method} fusion: {len(weights)} weights for {n_runs} runs")
+    if any(w < 0 for w in weights) or (n_runs and sum(weights) <= 0):
+        raise ConfigError(f"{method} fusion weights must be >= 0 and not all 0, got {list(weights)}")
+    return [float(w) for w in weights]
 
 
 def _ordered(scores: dict[str, float]) -> dict[str, float]:
@@ -33,14 +84,16 @@ def _ranked_ids(run: Run) -> list[str]:
     return [d for d, _ in sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-@FUSION.register("rrf", "reciprocal-rank")
-def rrf(runs: Sequence[Run], k: int = 60) -> dict[str, float]:
+@register_fusion("rrf", "reciprocal-rank", reference="Cormack, Clarke & Büttcher 2009 (SIGIR)")
+def rrf(runs: Sequence[Run], weights: Sequence[float] | None = None, k: int = 60) -> dict[str, float]:
     """Reciprocal Rank Fusion (Cormack et al. 2009).
 
     Parameters
     ----------
     runs : sequence of mapping
         Each ``{doc_id: score}``; only the order within a run matters (descending score, ties by id).
+    weights : sequence of float, optional
+        One non-negative weight per run, rescaled to average 1 (default: all 1, the paper's RRF).
     k : int
         Rank constant, 60 as in the paper; must be >= 0.
 
@@ -52,14 +105,17 @@ def rrf(runs: Sequence[Run], k: int = 60) -> dict[str, float]:
     Raises
     ------
     ConfigError
-        If ``k`` is negative.
+        If ``k`` is negative, or on a wrong number of weights, a negative weight or all zeros.
     """
     if k < 0:
         raise ConfigError(f"rrf k must be >= 0, got {k}")
+    ws = _check_weights(weights, len(runs), "rrf")
+    mean = (sum(ws) / len(ws)) if ws else 1.0
     fused: dict[str, float] = {}
-    for run in runs:
+    for run, w in zip(runs, ws):
+        w = w / mean
         for rank, doc in enumerate(_ranked_ids(run), 1):
-            fused[doc] = fused.get(doc, 0.0) + 1.0 / (k + rank)
+            fused[doc] = fused.get(doc, 0.0) + w / (k + rank)
     return _ordered(fused)
 
 
@@ -91,7 +147,7 @@ def normalise(run: Run, norm: str = "minmax") -> dict[str, float]:
     return {d: (float(s) - lo) / span for d, s in run.items()}
 
 
-@FUSION.register("convex", "linear")
+@register_fusion("convex", "linear", reference="Bruch, Gai & Ingber 2023 (ACM TOIS)")
 def convex(runs: Sequence[Run], weights: Sequence[float] | None = None, norm: str = "minmax") -> dict[str, float]:
     """Convex combination of normalised scores (Bruch et al. 2023).
 
@@ -116,12 +172,7 @@ def convex(runs: Sequence[Run], weights: Sequence[float] | None = None, norm: st
     ConfigError
         If the number of weights differs from the number of runs, a weight is negative, or all are 0.
     """
-    if weights is None:
-        weights = [1.0] * len(runs)
-    if len(weights) != len(runs):
-        raise ConfigError(f"convex fusion: {len(weights)} weights for {len(runs)} runs")
-    if any(w < 0 for w in weights) or (runs and sum(weights) <= 0):
-        raise ConfigError(f"convex fusion weights must be >= 0 and not all 0, got {list(weights)}")
+    weights = _check_weights(weights, len(runs), "convex")
     total = float(sum(weights)) or 1.0
     fused: dict[str, float] = {}
     for run, w in zip(runs, weights):

@@ -1,4 +1,4 @@
-"""One entry point for BM25, dense and hybrid search over a :class:`BM25Index` and a :class:`DenseIndex`.
+"""One entry point for every retrieval mode (:mod:`.modes`) over a :class:`BM25Index` and a :class:`DenseIndex`.
 
 Hybrid search takes the top ``candidates`` documents of each index and fuses them (:mod:`.fusion`).
 
@@ -17,10 +17,10 @@ from serendip.errors import ConfigError, IndexNotBuilt
 from serendip.retrieval.bm25 import BM25Index
 from serendip.retrieval.dense import DenseIndex
 from serendip.retrieval.fusion import FUSION
+from serendip.retrieval.modes import RETRIEVAL_MODES, RetrievalMode
 
-__all__ = ["MODES", "DEFAULT_FUSION", "DEFAULT_ALPHA", "DEFAULT_CANDIDATES", "Searcher"]
+__all__ = ["DEFAULT_FUSION", "DEFAULT_ALPHA", "DEFAULT_CANDIDATES", "Searcher"]
 
-MODES = ("bm25", "dense", "hybrid")
 #: Default hybrid fusion; chosen on SciFact TRAIN (see module docstring).
 DEFAULT_FUSION = "convex"
 #: Weight of the dense run in convex fusion (BM25 gets 1 - alpha); tuned on SciFact TRAIN.
@@ -30,17 +30,17 @@ DEFAULT_CANDIDATES = 1000
 
 
 class Searcher:
-    """Search a BM25 index, a dense index, or both.
+    """Search a BM25 index, a dense index, or both, with any registered retrieval mode.
 
     Parameters
     ----------
     bm25 : BM25Index
     dense : DenseIndex or None
-        Needed for "dense" and "hybrid" modes.
+        Needed by the modes whose ``needs`` name "dense" ("dense" and "hybrid").
     fusion : str
-        Default fusion method for hybrid mode ("rrf" or "convex"; see :data:`fusion.FUSION`).
+        Default fusion method for hybrid mode (a name of :data:`fusion.FUSION`).
     alpha : float
-        Dense weight for convex fusion, in [0, 1].
+        Dense weight for convex fusion, in [0, 1] (weights ``[1 - alpha, alpha]`` for (BM25, dense)).
     candidates : int
         Depth taken from each index in hybrid mode.
     rrf_k : int
@@ -61,27 +61,41 @@ class Searcher:
             raise ConfigError(f"candidates must be >= 1, got {candidates}")
         self.bm25 = bm25
         self.dense = dense
-        self.fusion = fusion
+        self.fusion = FUSION.get(fusion).name
         self.alpha = float(alpha)
         self.candidates = int(candidates)
         self.rrf_k = int(rrf_k)
+        #: per fusion method, the options passed with the (BM25, dense) runs
+        self.fusion_options: dict[str, dict] = {"convex": {"weights": [1.0 - self.alpha, self.alpha]},
+                                                "rrf": {"k": self.rrf_k}}
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _check(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ConfigError(f"unknown search mode {mode!r}; expected one of: {', '.join(MODES)}")
-        if mode != "bm25" and self.dense is None:
-            raise IndexNotBuilt(f"{mode} search needs the dense index (run `serendip index --dense`)")
+    def parts(self) -> set[str]:
+        """The index parts loaded: "bm25", and "dense" when a dense index is present."""
+        return {"bm25"} | ({"dense"} if self.dense is not None else set())
 
-    def _fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]], k: int,
-              fusion: str | None) -> list[tuple[str, float]]:
-        name = (fusion or self.fusion).lower()
-        fn = FUSION.get(name)
-        runs = [dict(lex), dict(sem)]
-        if fn is FUSION.get("rrf"):
-            fused = fn(runs, k=self.rrf_k)
-        else:
-            fused = fn(runs, [1.0 - self.alpha, self.alpha])
+    def mode(self, mode: str) -> RetrievalMode:
+        """The registered mode ``mode``, checked against the loaded index parts.
+
+        Raises
+        ------
+        ConfigError
+            Unknown mode (the message lists the registered ones).
+        IndexNotBuilt
+            The mode needs an index part that is not loaded.
+        """
+        found = RETRIEVAL_MODES.get(mode)
+        missing = sorted(set(found.needs) - self.parts())
+        if missing:
+            raise IndexNotBuilt(f"{found.name} search needs the {' and '.join(missing)} index "
+                                f"(run `serendip index` without --no-{missing[0]})")
+        return found
+
+    def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]], k: int,
+             fusion: str | None = None) -> list[tuple[str, float]]:
+        """Fuse a BM25 run and a dense run with ``fusion`` (default: the searcher's); top ``k``."""
+        method = FUSION.get(fusion or self.fusion)
+        fused = method([dict(lex), dict(sem)], **self.fusion_options.get(method.name, {}))
         return list(fused.items())[:k]
 
     # -- API --------------------------------------------------------------------------------------------
@@ -92,7 +106,8 @@ class Searcher:
         Parameters
         ----------
         query : str
-        mode : {"bm25", "dense", "hybrid"}
+        mode : str
+            A name of :data:`serendip.retrieval.modes.RETRIEVAL_MODES` ("bm25", "dense", "hybrid", ...).
         k : int
         fusion : str, optional
             Overrides the searcher's fusion method for this call (hybrid only).
@@ -107,16 +122,9 @@ class Searcher:
         ConfigError
             Unknown mode or fusion.
         IndexNotBuilt
-            Dense or hybrid mode without a dense index.
+            A mode that needs the dense index without one.
         """
-        self._check(mode)
-        if mode == "bm25":
-            return self.bm25.search(query, k)
-        if mode == "dense":
-            return self.dense.search(query, k)
-        n = max(self.candidates, k)
-        qv = self.dense.encode_queries([query])
-        return self._fuse(self.bm25.search(query, n), self.dense.search_vectors(qv, n)[0], k, fusion)
+        return self.mode(mode).run(self, query, k, fusion=fusion)
 
     def search_batch(self, queries: Sequence[str], mode: str = "bm25", k: int = 10,
                      fusion: str | None = None, batch_size: int = 64) -> list[list[tuple[str, float]]]:
@@ -127,14 +135,4 @@ class Searcher:
         list of list of (doc_id, score)
             One result list per query, in input order.
         """
-        self._check(mode)
-        queries = list(queries)
-        if mode == "bm25":
-            return self.bm25.search_many(queries, k)
-        qv = self.dense.encode_queries(queries, batch_size=batch_size)
-        if mode == "dense":
-            return self.dense.search_vectors(qv, k)
-        n = max(self.candidates, k)
-        sem = self.dense.search_vectors(qv, n)
-        lex = self.bm25.search_many(queries, n)
-        return [self._fuse(a, b, k, fusion) for a, b in zip(lex, sem)]
+        return self.mode(mode).run_batch(self, list(queries), k, fusion=fusion, batch_size=batch_size)

@@ -1,47 +1,76 @@
-"""Workspace configuration (``serendip.toml`` in the workspace folder), validated by pydantic."""
+"""Workspace configuration (``serendip.toml`` in the workspace folder), validated by pydantic.
+
+``retrieval.default_mode`` names a retrieval mode. The storage layer does not know the retrieval modes
+(arrows run down: ``workspace/`` imports neither ``retrieval/`` nor ``literature/``), so the caller
+that opens a workspace passes the registered names (``mode_choices``) and the schema checks the value
+against them, listing the choices in the error.
+"""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError, ValidationInfo, field_validator
 
+from serendip.core.config import StrictModel, describe_validation_error
 from serendip.errors import ConfigError
+from serendip.workspace.paths import CONFIG_NAME
 
-CONFIG_NAME = "serendip.toml"
+__all__ = ["CONFIG_NAME", "RetrievalConfig", "WorkspaceConfig"]
 
 
-class RetrievalConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RetrievalConfig(StrictModel):
+    """``dense_model``: sentence-transformers model name or local path; ``default_mode``: the retrieval
+    mode used when a search names none."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    default_mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
+    default_mode: str = "hybrid"
+
+    @field_validator("default_mode")
+    @classmethod
+    def _known_mode(cls, value: str, info: ValidationInfo) -> str:
+        choices = (info.context or {}).get("mode_choices")
+        if choices is not None and value not in choices:
+            raise ValueError(f"unknown retrieval mode {value!r}; expected one of: {', '.join(choices)}")
+        return value
 
 
-class WorkspaceConfig(BaseModel):
+class WorkspaceConfig(StrictModel):
     """``database``: SQLAlchemy URL; None means ``sqlite:///<workspace>/serendip.db``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     database: str | None = None
     retrieval: RetrievalConfig = RetrievalConfig()
 
     @classmethod
-    def load(cls, path: Path) -> "WorkspaceConfig":
-        """Read and validate a config file. Raises ConfigError naming the file and the bad key."""
+    def load(cls, path: Path, mode_choices: Iterable[str] | None = None) -> "WorkspaceConfig":
+        """Read and validate a config file.
+
+        Parameters
+        ----------
+        path : Path
+            The ``serendip.toml`` file.
+        mode_choices : iterable of str, optional
+            Names of the registered retrieval modes; ``retrieval.default_mode`` must be one of them
+            (not checked when None).
+
+        Raises
+        ------
+        ConfigError
+            Naming the file and every bad key (with the allowed keys or values).
+        """
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+        context = {"mode_choices": sorted(mode_choices)} if mode_choices is not None else None
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context=context)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path}: {loc}: {first['msg']}") from exc
+            raise ConfigError(f"{path}: {describe_validation_error(exc, cls)}") from None
 
     def dump(self, path: Path) -> None:
+        """Write the config as TOML to ``path``."""
         lines = []
         if self.database:
             lines.append(f'database = "{self.database}"')

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def trained(tmp_path_factory):
     """One LoRA run (merged export) in a workspace, plus its in-memory result."""
     from serendip.models.train import finetune
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     root = tmp_path_factory.mktemp("runs")
     backbone = make_backbone(root / "backbone")

@@ -64,7 +64,7 @@ def test_search_writes_trials_and_best_params_in_space(tiny):
 
 def test_pruner_stops_trials_and_marks_their_runs(tiny, tmp_path):
     from serendip.models.tune import TuneConfig, tune
-    from serendip.workspace.workspace import Workspace
+    from serendip.workbench import Workspace
 
     ws = Workspace.init(tmp_path / "ws")
     # an MCC above 2 is impossible: every trial is pruned after its first epoch

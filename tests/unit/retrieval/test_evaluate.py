@@ -6,8 +6,13 @@ import math
 import pytest
 
 from serendip.errors import DataError, ParseError
-from serendip.retrieval.evaluate import (ANCHORS, evaluate_run, load_beir_qrels, load_beir_queries,
-                                         run_from_results)
+from serendip.retrieval.evaluate import (
+    ANCHORS,
+    evaluate_run,
+    load_beir_qrels,
+    load_beir_queries,
+    run_from_results,
+)
 
 
 def test_ndcg_hand_computed():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from serendip.errors import ConfigError
-from serendip.retrieval.fusion import FUSION, convex, normalise, rrf
+from serendip.retrieval.fusion import FUSION, convex, fusion_names, normalise, rrf
 
 
 def test_rrf_hand_computed():
@@ -55,7 +55,21 @@ def test_normalise_edge_cases():
         normalise({"x": 1.0}, "zscore")
 
 
+def test_weighted_rrf():
+    lex, sem = {"a": 2.0, "b": 1.0}, {"b": 2.0, "a": 1.0}
+    assert rrf([lex, sem], [1.0, 1.0]) == rrf([lex, sem])  # equal weights: the paper's RRF
+    fused = rrf([lex, sem], [3.0, 1.0])  # rescaled to average 1: 1.5 and 0.5
+    assert fused["a"] == pytest.approx(1.5 / 61 + 0.5 / 62)
+    assert list(fused) == ["a", "b"]
+    with pytest.raises(ConfigError):
+        rrf([lex, sem], [1.0])
+
+
 def test_registry():
-    assert FUSION.get("rrf") is rrf and FUSION.get("CONVEX") is convex
+    assert FUSION.get("rrf").fuse is rrf and FUSION.get("CONVEX").fuse is convex
+    assert FUSION.get("linear").name == "convex" and FUSION.get("reciprocal-rank").name == "rrf"
+    assert fusion_names() == ["convex", "rrf"]
+    runs = [{"x": 1.0, "y": 0.0}, {"y": 1.0, "x": 0.5}]
+    assert FUSION.get("convex")(runs, [0.5, 0.5]) == convex(runs, [0.5, 0.5])  # one call signature
     with pytest.raises(ConfigError):
         FUSION.get("borda")

@@ -1,41 +1,32 @@
-"""The :class:`Workspace`: one folder (config, SQLite database or a PostgreSQL URL, indexes, models,
-runs) and the Python API that the ``serendip`` CLI wraps.
+"""The :class:`Workspace` façade: the Python API that the ``serendip`` CLI wraps.
 
-Layout::
-
-    <workspace>/
-      serendip.toml      config (database URL, dense model)
-      serendip.db        SQLite database (absent when the config names another database)
-      indexes/bm25/      BM25 index (bm25s arrays + ids)
-      indexes/dense/     embeddings.npy + ids.json + meta.json
-      models/  runs/  reports/
+It sits above the layers it drives and calls only down into them: the storage layer
+(:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
+readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
+Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
+``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json).
 """
 from __future__ import annotations
 
 import json
-import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from serendip.errors import ConfigError, IndexNotBuilt, WorkspaceError
-from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
-from serendip.workspace.database import make_engine, upgrade
-from serendip.workspace.schema import ingest_reports, records
+from serendip.errors import ConfigError, IndexNotBuilt
+from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
+from serendip.workspace.config import WorkspaceConfig
+from serendip.workspace.schema import records
+from serendip.workspace.store import WorkspaceStore
 
-DEFAULT_DIR = "serendip-workspace"
-FOLDERS = ("indexes", "models", "runs", "reports")
-MODES = ("bm25", "dense", "hybrid")
+__all__ = ["Hit", "IndexReport", "Workspace"]
+
 _HIT_COLUMNS = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
                 records.c.doi, records.c.source_id)
-
-
-def default_path() -> Path:
-    """``$SERENDIP_WORKSPACE`` or ``./serendip-workspace``."""
-    return Path(os.environ.get("SERENDIP_WORKSPACE", DEFAULT_DIR))
 
 
 @dataclass(slots=True)
@@ -58,6 +49,9 @@ class Hit:
 
 @dataclass(slots=True)
 class IndexReport:
+    """What :meth:`Workspace.index` did: records indexed, vectors added/total, records with no text,
+    wall time in seconds."""
+
     records: int
     bm25_docs: int
     dense_added: int
@@ -69,75 +63,45 @@ class IndexReport:
 class Workspace:
     """A Serendip workspace. Create with :meth:`init`, open with :meth:`open`.
 
-    Raises :class:`WorkspaceError` when the folder is not a workspace or its database can't be used.
+    Raises :class:`WorkspaceError` when the folder is not a workspace or its database can't be used,
+    :class:`ConfigError` when its config is invalid (e.g. an unregistered ``retrieval.default_mode``).
     """
 
-    def __init__(self, path: Path, config: WorkspaceConfig, engine: Engine):
-        self.path = path
-        self.config = config
-        self.engine = engine
+    def __init__(self, store: WorkspaceStore):
+        self.store = store
         self._searcher = None
         self._meta: dict[int, tuple] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    @property
+    def config(self) -> WorkspaceConfig:
+        return self.store.config
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
 
     # -- creation --------------------------------------------------------------------------------
     @classmethod
     def init(cls, path: str | Path | None = None, database: str | None = None) -> "Workspace":
-        """Create (or re-open) a workspace at ``path`` and migrate its database to the newest schema.
+        """Create (or re-open) a workspace at ``path`` (default:
+        :func:`serendip.workspace.paths.default_workspace_path`) and migrate its database.
 
         ``database`` is a SQLAlchemy URL (e.g. ``postgresql+psycopg://user@127.0.0.1/db``); None keeps
         the embedded SQLite file ``serendip.db`` in the folder.
         """
-        path = Path(path) if path is not None else default_path()
-        cfg_path = path / CONFIG_NAME
-        if cfg_path.exists():
-            ws = cls.open(path)
-            if database and ws.config.database != database:
-                raise ConfigError(f"{cfg_path}: workspace already uses database "
-                                  f"{ws.config.database or 'sqlite (serendip.db)'}")
-            return ws
-        if path.exists() and not path.is_dir():
-            raise WorkspaceError(f"{path} exists and is not a folder")
-        created = not path.exists()
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            for sub in FOLDERS:
-                (path / sub).mkdir(exist_ok=True)
-        except OSError as exc:
-            raise WorkspaceError(f"cannot create workspace folder {path}: {exc.strerror}") from None
-        config = WorkspaceConfig(database=database)
-        try:
-            engine = make_engine(cls._url(path, config))
-            upgrade(engine)
-        except WorkspaceError:
-            if created:  # leave nothing behind from a workspace that could not be made
-                import shutil
-
-                shutil.rmtree(path, ignore_errors=True)
-            raise
-        config.dump(cfg_path)
-        return cls(path, config, engine)
+        return cls(WorkspaceStore.create(path, database, mode_names()))
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> "Workspace":
-        """Open an existing workspace folder (default: :func:`default_path`) and migrate its database."""
-        path = Path(path) if path is not None else default_path()
-        cfg_path = path / CONFIG_NAME
-        if not cfg_path.exists():
-            raise WorkspaceError(f"{path} is not a Serendip workspace (no {CONFIG_NAME}); "
-                                 f"create one with `serendip init {path}`")
-        config = WorkspaceConfig.load(cfg_path)
-        engine = make_engine(cls._url(path, config))
-        upgrade(engine)
-        for sub in FOLDERS:
-            (path / sub).mkdir(exist_ok=True)
-        return cls(path, config, engine)
-
-    @staticmethod
-    def _url(path: Path, config: WorkspaceConfig) -> str:
-        return config.database or f"sqlite:///{(path / 'serendip.db').resolve()}"
+        """Open an existing workspace folder (default: the default workspace) and migrate its database."""
+        return cls(WorkspaceStore.open(path, mode_names()))
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.store.close()
 
     def __enter__(self) -> "Workspace":
         return self
@@ -164,13 +128,11 @@ class Workspace:
 
     def count(self) -> int:
         """Number of stored records."""
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(records)).scalar_one()
+        return self.store.count()
 
     def reports(self) -> list[dict[str, Any]]:
         """Every ingest report, oldest first."""
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(ingest_reports).order_by(ingest_reports.c.id))]
+        return self.store.ingest_reports()
 
     def records(self, ids: Iterable[int] | None = None):
         """Stored records as :class:`~serendip.literature.record.Record` objects, by id order."""
@@ -195,10 +157,7 @@ class Workspace:
         Old embeddings are kept (incremental); BM25 is rebuilt from all records (fast). Records with
         neither title nor abstract get no vector and are listed in ``dense_skipped``.
         """
-        import time
-
         from serendip.retrieval.bm25 import BM25Index
-        from serendip.retrieval.dense import DenseIndex
 
         t0 = time.perf_counter()
         ids: list[str] = []
@@ -212,42 +171,50 @@ class Workspace:
             abstracts.append(rec.abstract)
         if not ids:
             raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
-        bm25 = BM25Index.build(ids, texts)
-        bm25.save(self.index_dir / "bm25")
+        BM25Index.build(ids, texts).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
-            ddir = self.index_dir / "dense"
-            if (ddir / "meta.json").exists():
-                dindex = DenseIndex.load(ddir)
-                wanted = self.config.retrieval.dense_model
-                if dindex.model != wanted:
-                    raise ConfigError(
-                        f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
-                        f"for {wanted!r}; delete {ddir} to re-embed every record with the new model")
-            else:
-                dindex = DenseIndex(model=self.config.retrieval.dense_model)
-            # records with nothing to embed are reported once, then remembered, not re-reported
-            no_text_file = ddir / "no_text.json"
-            no_text = set(json.loads(no_text_file.read_text())) if no_text_file.exists() else set()
-            present = set(dindex.ids) | no_text
-            todo = [i for i, rid in enumerate(ids) if rid not in present]
-            if on_total:
-                on_total(len(todo))
-            seen = [0]
-
-            def _step(done: int, _total: int) -> None:
-                if progress:
-                    progress(done - seen[0])
-                seen[0] = done
-
-            rep = dindex.add([ids[i] for i in todo], [titles[i] for i in todo],
-                             [abstracts[i] for i in todo], progress=_step)
-            dindex.save(ddir)
-            added, total, skipped = len(rep.added), len(dindex.ids), list(rep.no_text)
-            no_text_file.write_text(json.dumps(sorted(no_text | set(skipped), key=int)))
+            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total)
         self._searcher = None
         self._meta = None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
+
+    def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
+                     progress: Callable[[int], None] | None,
+                     on_total: Callable[[int], None] | None) -> tuple[int, int, list[str]]:
+        """Embed the records not yet in the dense index; (added, total vectors, records with no text)."""
+        from serendip.retrieval.dense import DenseIndex
+
+        ddir = self.index_dir / "dense"
+        if (ddir / "meta.json").exists():
+            dindex = DenseIndex.load(ddir)
+            wanted = self.config.retrieval.dense_model
+            if dindex.model != wanted:
+                raise ConfigError(
+                    f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
+                    f"for {wanted!r}; delete {ddir} to re-embed every record with the new model")
+        else:
+            dindex = DenseIndex(model=self.config.retrieval.dense_model)
+        # records with nothing to embed are reported once, then remembered, not re-reported
+        no_text_file = ddir / "no_text.json"
+        no_text = set(json.loads(no_text_file.read_text())) if no_text_file.exists() else set()
+        present = set(dindex.ids) | no_text
+        todo = [i for i, rid in enumerate(ids) if rid not in present]
+        if on_total:
+            on_total(len(todo))
+        seen = [0]
+
+        def _step(done: int, _total: int) -> None:
+            if progress:
+                progress(done - seen[0])
+            seen[0] = done
+
+        rep = dindex.add([ids[i] for i in todo], [titles[i] for i in todo],
+                         [abstracts[i] for i in todo], progress=_step)
+        dindex.save(ddir)
+        skipped = list(rep.no_text)
+        no_text_file.write_text(json.dumps(sorted(no_text | set(skipped), key=int)))
+        return len(rep.added), len(dindex.ids), skipped
 
     def searcher(self):
         """The loaded :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index)."""
@@ -269,27 +236,24 @@ class Workspace:
         Parameters
         ----------
         query : free text.
-        mode : "bm25", "dense" or "hybrid" (fusion chosen on SciFact train, see retrieval.searcher);
+        mode : a registered retrieval mode (:func:`serendip.retrieval.modes.mode_names`: "bm25",
+            "dense", "hybrid" built in; hybrid's fusion chosen on SciFact train, see retrieval.searcher);
             None uses the workspace's ``retrieval.default_mode`` (hybrid unless configured).
         k : number of hits, >= 1.
 
         Raises
         ------
-        ConfigError for an unknown mode, k < 1 or a query without letters or digits; IndexNotBuilt when ``serendip index`` has not run
-        (or, for dense/hybrid, was run without the dense index).
+        ConfigError for an unknown mode (the registered ones listed), k < 1 or a query without letters
+        or digits; IndexNotBuilt when ``serendip index`` has not run (or, for a mode that needs the
+        dense index, was run without it).
         """
         mode = mode or self.config.retrieval.default_mode
-        if mode not in MODES:
-            raise ConfigError(f"unknown search mode {mode!r}; expected one of: {', '.join(MODES)}")
+        RETRIEVAL_MODES.get(mode)
         if k < 1:
             raise ConfigError(f"k must be >= 1, got {k}")
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
-        searcher = self.searcher()
-        if mode != "bm25" and searcher.dense is None:
-            raise IndexNotBuilt("no dense index: run `serendip index` (without --no-dense) first")
-        scored = searcher.search(query, mode=mode, k=k)
-        return self._hits(scored)
+        return self._hits(self.searcher().search(query, mode=mode, k=k))
 
     def _hit_metadata(self) -> dict[int, tuple]:
         """Display fields of every record, read once per loaded index (one query), so a search costs
@@ -317,11 +281,12 @@ class Workspace:
         return hits
 
     # -- evaluation ------------------------------------------------------------------------------
-    def evaluate(self, dataset: str = "scifact", split: str = "test",
-                 modes: Iterable[str] = MODES, progress: Callable[[int], None] | None = None,
+    def evaluate(self, dataset: str = "scifact", split: str = "test", modes: Iterable[str] | None = None,
+                 progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
         """Evaluate retrieval on a BEIR dataset from the registry: nDCG@10, Recall@100, MRR@10 per mode.
 
+        ``modes`` defaults to every registered retrieval mode (:func:`~serendip.retrieval.modes.mode_names`).
         The dataset's corpus is ingested into this workspace if it is not there yet (re-ingest adds
         nothing), the indexes are brought up to date, and each query of ``split`` that has judgements
         is run with k=100. Metrics are computed with ranx (Bassani 2022).
@@ -333,6 +298,9 @@ class Workspace:
             load_beir_queries,
         )
 
+        modes = list(modes) if modes is not None else mode_names()
+        for mode in modes:
+            RETRIEVAL_MODES.get(mode)  # an unknown name fails before the corpus is ingested
         corpus, queries_path, qrels_path = beir_files(dataset, split)
         self.ingest([corpus], fmt="beir")
         self.index(progress=progress, on_total=on_total)
