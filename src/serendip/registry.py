@@ -91,3 +91,11 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         return sorted(self._items.items())
+
+    def canonical_items(self) -> list[tuple[str, T]]:
+        """One ``(name, entry)`` per entry, under the name it was first registered with (aliases
+        left out), in registration order."""
+        seen: dict[int, tuple[str, T]] = {}
+        for name, obj in self._items.items():
+            seen.setdefault(id(obj), (name, obj))
+        return list(seen.values())

@@ -22,24 +22,18 @@ from serendip.core.config import StrictModel
 from serendip.errors import ConfigError
 from serendip.genomics.revcomp import reverse_complement
 from serendip.models.pretrain.corpus import (
-    TABLE_SUFFIXES,
-    TEXT_SUFFIXES,
     CorpusKind,
     CorpusSplit,
     encode_sequences,
-    file_suffix,
     read_documents,
 )
-from serendip.models.registries import PRETRAIN_CORPORA
+from serendip.models.registries import DATA_READERS, PRETRAIN_CORPORA
 
 if TYPE_CHECKING:
     from serendip.models.pretrain.config import PretrainConfig
 
-__all__ = ["FASTA_SUFFIXES", "DnaCorpus", "WindowsSection", "count_ambiguous", "dna_windows"]
+__all__ = ["DnaCorpus", "WindowsSection", "count_ambiguous", "dna_windows"]
 
-#: Suffixes read as FASTA/FASTQ (a ``.gz`` after them is allowed).
-FASTA_SUFFIXES = frozenset({".fa", ".fasta", ".fna", ".ffn", ".frn", ".faa", ".fas", ".fq", ".fastq", ".seq"})
-_FASTA_FORMATS = ("fasta", "fastq", "fa", "fna", "fq")
 
 Items = list[tuple[str, str]]
 
@@ -80,11 +74,13 @@ class DnaCorpus(CorpusKind):
     options_model = WindowsSection
 
     def read(self, path: Path, cfg: PretrainConfig, issues: list[str]) -> Items:
-        fmt = cfg.data.format
-        suffix = file_suffix(path)
-        if fmt is None and (suffix in FASTA_SUFFIXES or suffix not in TEXT_SUFFIXES | TABLE_SUFFIXES):
-            fmt = "fasta"
-        if fmt not in _FASTA_FORMATS:
+        from serendip.genomics.fasta_reader import read_fasta_examples
+        from serendip.models.data import format_of_path
+
+        fmt = cfg.data.format or format_of_path(path)
+        # FASTA/FASTQ by format or declared suffix; a file whose suffix no reader declares is read
+        # as FASTA too (genomes come as .fa, .fna, .seq, .dna, ...); a table or .txt as documents
+        if fmt in DATA_READERS and DATA_READERS.get(fmt) is not read_fasta_examples:
             return read_documents(path, cfg, issues)
         from serendip.genomics.fasta import read_sequences
 

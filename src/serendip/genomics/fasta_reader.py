@@ -16,9 +16,10 @@ from serendip.core.formats import delimited_rows, sniff_delimiter
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.genomics.fasta import Alphabet, Issue, Sequence, Softmask, iter_sequences
 from serendip.models.example import Example
+from serendip.models.example_readers import with_suffixes
 from serendip.models.registries import DATA_READERS
 
-__all__ = ["read_fasta_examples"]
+__all__ = ["FASTA_SUFFIXES", "read_fasta_examples"]
 
 
 def _read_label_table(path: Path, id_column: str, label_column: str) -> dict[str, str]:
@@ -50,7 +51,13 @@ def _read_label_table(path: Path, id_column: str, label_column: str) -> dict[str
     return out
 
 
+#: Suffixes read as FASTA/FASTQ, plain or compressed (``.gz``, ``.bgz``).
+FASTA_SUFFIXES = tuple(s + z for s in (".fa", ".fasta", ".fna", ".ffn", ".frn", ".faa", ".fas", ".fq",
+                                       ".fastq", ".seq") for z in ("", ".gz", ".bgz"))
+
+
 @DATA_READERS.register("fasta", "fastq", "fa", "fna", "fq")
+@with_suffixes(*FASTA_SUFFIXES)
 def read_fasta_examples(path: str | Path, *, label: str | None = "label",
                         label_from_header: str | None = None, labels: str | Path | None = None,
                         id_column: str = "id", label_column: str = "label",

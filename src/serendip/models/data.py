@@ -32,13 +32,14 @@ from typing import Any
 from serendip.errors import DataError
 from serendip.models.example import Example
 from serendip.models.example_readers import (  # noqa: F401  (re-exported: one import path for callers)
-    SUFFIX_FORMATS,
     DataIssue,
     _accepted,
+    data_suffix_map,
     format_of_path,
     read_csv,
     read_examples,
     read_jsonl,
+    read_lines,
     read_tsv,
 )
 from serendip.models.tasks import Task, example_name, make_task

@@ -30,12 +30,33 @@ from serendip.issues import Issue
 from serendip.models.example import Example
 from serendip.models.registries import DATA_READERS
 
-__all__ = ["SUFFIX_FORMATS", "DataIssue", "format_of_path", "read_csv", "read_examples", "read_jsonl",
+__all__ = ["DataIssue", "data_suffix_map", "format_of_path", "read_csv", "read_examples", "read_jsonl",
            "read_tsv"]
 
-#: File suffix -> reader name, when no format is given (other suffixes are looked up as names; see
-#: :func:`format_of_path`).
-SUFFIX_FORMATS = suffix_map([("csv", [".csv"]), ("tsv", [".tsv", ".tab"]), ("jsonl", [".jsonl", ".ndjson"])])
+
+
+def with_suffixes(*suffixes: str) -> Callable[[Callable], Callable]:
+    """Declare the file suffixes (with the dot, e.g. ``".csv"``, ``".fa.gz"``) a data reader takes
+    when no format is given; :func:`data_suffix_map` collects them from :data:`DATA_READERS`, so a
+    domain's reader brings its suffixes with its registration."""
+    def deco(reader: Callable) -> Callable:
+        reader.suffixes = tuple(suffixes)  # type: ignore[attr-defined]
+        return reader
+
+    return deco
+
+
+def data_suffix_map() -> dict[str, str]:
+    """Suffix -> data-reader name, from the suffixes each registered reader declares (see
+    :func:`with_suffixes`; the name is the one the reader was registered with first).
+
+    Raises
+    ------
+    ValueError
+        Two readers declare one suffix (a registration error).
+    """
+    return suffix_map((name, getattr(reader, "suffixes", ()))
+                      for name, reader in DATA_READERS.canonical_items())
 
 
 class DataIssue(Issue):
@@ -127,6 +148,7 @@ def _read_delimited(path: str | Path, delimiter: str, *, text: str = "text",
 
 
 @DATA_READERS.register("csv")
+@with_suffixes(".csv")
 def read_csv(path: str | Path, *, text: str = "text", label: str | None = "label",
              text_pair: str | None = None, id: str | None = None,
              issues: list[DataIssue] | None = None, delimiter: str = ",") -> list[Example]:
@@ -160,6 +182,7 @@ def read_csv(path: str | Path, *, text: str = "text", label: str | None = "label
 
 
 @DATA_READERS.register("tsv")
+@with_suffixes(".tsv", ".tab")
 def read_tsv(path: str | Path, *, text: str = "text", label: str | None = "label",
              text_pair: str | None = None, id: str | None = None,
              issues: list[DataIssue] | None = None) -> list[Example]:
@@ -169,6 +192,7 @@ def read_tsv(path: str | Path, *, text: str = "text", label: str | None = "label
 
 
 @DATA_READERS.register("jsonl", "ndjson")
+@with_suffixes(".jsonl", ".ndjson")
 def read_jsonl(path: str | Path, *, text: str = "text", label: str | None = "label",
                text_pair: str | None = None, id: str | None = None,
                issues: list[DataIssue] | None = None) -> list[Example]:
@@ -234,6 +258,26 @@ def read_jsonl(path: str | Path, *, text: str = "text", label: str | None = "lab
     return examples
 
 
+@DATA_READERS.register("txt", "text")
+@with_suffixes(".txt", ".text")
+def read_lines(path: str | Path, *, issues: list[DataIssue] | None = None) -> list[Example]:
+    """One unlabelled example per non-blank line of a plain-text file (a pre-training corpus).
+
+    Each example's ``id`` is its 1-based line number and ``text`` the line stripped of surrounding
+    white space. ``issues`` is accepted for the common call form; no line is ever skipped but the
+    blank ones, which are not records.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be read or is not UTF-8 text.
+    """
+    del issues  # blank lines are not records; nothing to report
+    path = Path(path)
+    return [Example(text=line.strip(), id=str(i), source=f"{path} line {i}", meta={"file": str(path), "line": i})
+            for i, line in enumerate(read_text(path).splitlines(), 1) if line.strip()]
+
+
 def _accepted(func: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
     """The subset of ``options`` that ``func`` accepts (all of them if it takes ``**kwargs``)."""
     params = inspect.signature(func).parameters
@@ -243,14 +287,15 @@ def _accepted(func: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def format_of_path(path: str | Path) -> str:
-    """The data-reader name a file's suffix gives: :data:`SUFFIX_FORMATS` (``.csv``, ``.tsv``/``.tab``,
-    ``.jsonl``/``.ndjson``, by :func:`serendip.core.formats.format_for_path`), else the last suffix
-    itself without its dot (``"fasta"``: a domain reader registered under that name), else ``""``.
+    """The data-reader name a file's suffix gives: the reader that declares it (:func:`data_suffix_map`:
+    ``.csv``, ``.tsv``/``.tab``, ``.jsonl``/``.ndjson``, ``.txt``, a domain's, e.g. ``.fa.gz``; by
+    :func:`serendip.core.formats.format_for_path`), else the last suffix itself without its dot
+    (a reader registered under that name), else ``""``.
 
     The name is not checked against :data:`DATA_READERS` (see :func:`read_examples`).
     """
     path = Path(path)
-    return format_for_path(path, SUFFIX_FORMATS) or path.suffix.lower().lstrip(".")
+    return format_for_path(path, data_suffix_map()) or path.suffix.lower().lstrip(".")
 
 
 def read_examples(path: str | Path, format: str | None = None, *,

@@ -130,6 +130,18 @@ def _jsonl(reader: Any, tmp: Path) -> None:
     assert [(e.text, e.label) for e in reader(path)] == [("a b", 1.5), ("c", ["x", "y"])]
 
 
+@case("data_readers", "txt", "text")
+def _txt(reader: Any, tmp: Path) -> None:
+    path = tmp / "corpus.txt"
+    path.write_text("\ufefffirst doc\n\n  second doc  \n")
+    got = reader(path)
+    assert [(e.id, e.text, e.label) for e in got] == [("1", "first doc", None), ("3", "second doc", None)]
+    assert [e.text for e in _read("txt", path)] == ["first doc", "second doc"]
+    from serendip.models.data import format_of_path
+
+    assert format_of_path(path) == "txt" and format_of_path(tmp / "g.fna.gz") == "fasta"
+
+
 @case("data_readers", "fasta", "fa", "fna")
 def _fasta(reader: Any, tmp: Path) -> None:
     path = tmp / "d.fa"

@@ -23,23 +23,15 @@ if TYPE_CHECKING:
     from serendip.models.pretrain.config import PretrainConfig
 
 __all__ = [
-    "TABLE_SUFFIXES",
-    "TEXT_SUFFIXES",
     "CorpusKind",
     "CorpusSplit",
     "TextCorpus",
     "check_inputs",
     "encode_blocks",
     "encode_sequences",
-    "file_suffix",
     "load_corpus",
     "read_documents",
 ]
-
-#: Suffixes read as one document a line.
-TEXT_SUFFIXES = frozenset({".txt", ".text"})
-#: Suffixes read by a table reader of :data:`~serendip.models.registries.DATA_READERS`.
-TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".tab", ".jsonl", ".ndjson"})
 
 Items = list[tuple[str, str]]
 
@@ -89,34 +81,28 @@ def check_inputs(cfg: PretrainConfig) -> list[Path]:
     return files
 
 
-def file_suffix(path: Path) -> str:
-    """The lower-case format suffix of ``path``, a ``.gz``/``.bgz`` compression suffix skipped."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bgz"):
-        suffixes = suffixes[:-1]
-    return suffixes[-1] if suffixes else ""
-
-
 def read_documents(path: Path, cfg: PretrainConfig, issues: list[str]) -> Items:
-    """(name, document) pairs of one file, in file order: ``.txt`` one document a line, else the
-    ``data.text_column`` of a :data:`DATA_READERS` reader (``data.format``, else from the suffix).
-    Skipped records are appended to ``issues`` as strings."""
-    fmt = cfg.data.format
-    suffix = file_suffix(path)
-    if fmt is None and suffix in TEXT_SUFFIXES:
-        fmt = "txt"
-    if fmt == "txt":
-        from serendip.core.files import read_text
+    """(name, document) pairs of one file, in file order, read by the :data:`DATA_READERS` reader of
+    ``data.format``, else of the file's suffix (:func:`~serendip.models.data.format_of_path`: ``.txt``
+    one document a line, a table's ``data.text_column``, a domain's format). Skipped records are
+    appended to ``issues`` as strings.
 
-        lines = read_text(path).splitlines()
-        return [(f"{path.name}:{i}", line.strip()) for i, line in enumerate(lines, 1) if line.strip()]
-    from serendip.models.data import read_examples
+    Raises
+    ------
+    ConfigError
+        No reader for the format or suffix.
+    DataError, ParseError
+        From the reader.
+    """
+    from serendip.models.data import _accepted, format_of_path, read_examples
     from serendip.models.registries import DATA_READERS
 
-    if fmt is None and suffix not in TABLE_SUFFIXES and suffix.lstrip(".") in DATA_READERS:
-        fmt = suffix.lstrip(".")  # e.g. a domain's reader for "x.fa.gz"
+    fmt = cfg.data.format or format_of_path(path)
+    columns = {"text": cfg.data.text_column, "label": None}
+    if fmt in DATA_READERS:  # only the columns this reader takes (a .txt file has none)
+        columns = _accepted(DATA_READERS.get(fmt), columns)
     found: list[Any] = []
-    examples = read_examples(path, fmt, columns={"text": cfg.data.text_column, "label": None}, issues=found)
+    examples = read_examples(path, cfg.data.format, columns=columns, issues=found)
     issues.extend(str(b) for b in found)
     return [(f"{path.name}:{ex.id or i}", ex.text) for i, ex in enumerate(examples, 1) if ex.text]
 
