@@ -78,17 +78,32 @@ def modes_help() -> str:
                      else name for name in mode_names())
 
 
+def corpus_kinds_help() -> str:
+    """The registered pre-training corpus kinds (domains loaded first), read now (not at import)."""
+    from serendip.models.plugins import load_domains
+    from serendip.models.registries import PRETRAIN_CORPORA
+
+    load_domains()
+    return ", ".join(name for name, _ in PRETRAIN_CORPORA.canonical_items())
+
+
+#: option name -> the function giving its registered choices (help text built when shown)
+REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help}
+
+
 class RegistryHelpCommand(TyperCommand):
-    """A command whose ``--mode`` help lists the registered retrieval modes each time help is shown
-    or arguments are parsed, so a mode registered after import (a plugin, a test) appears in
-    ``--help``. The option's own help text is kept as the first sentence."""
+    """A command whose registry-backed options (:data:`REGISTRY_CHOICES`: ``--mode``, ``--kind``)
+    list the registered entries each time help is shown or arguments are parsed, so an entry
+    registered after import (a plugin, a test) appears in ``--help``. The option's own help text is
+    kept as the first sentence."""
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
         for param in params:
-            if param.name in ("mode", "modes"):
+            choices = REGISTRY_CHOICES.get(param.name or "")
+            if choices is not None:
                 base = getattr(param, "_base_help", None)
                 if base is None:
                     base = param._base_help = param.help or ""
-                param.help = f"{base} Registered modes: {modes_help()}."
+                param.help = f"{base} Registered: {choices()}."
         return params

@@ -8,7 +8,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from serendip.cli.common import console, handle_errors, rate_progress
+from serendip.cli.common import (
+    RegistryHelpCommand,
+    console,
+    handle_errors,
+    rate_progress,
+)
 
 
 def results_table(result: Any) -> Table:
@@ -28,7 +33,7 @@ def pretrain_command(
         inputs: list[Path] | None = typer.Option(None, "--input", help="Other input file: .txt, .jsonl, .csv, .tsv (repeatable)."),
         dataset: str | None = typer.Option(None, "--dataset", help="A registered dataset, e.g. genomes."),
         dataset_files: str | None = typer.Option(None, "--dataset-files", help="Glob on the dataset's files, e.g. '*ecoli*'."),
-        kind: str | None = typer.Option(None, "--kind", help="dna or text."),
+        kind: str | None = typer.Option(None, "--kind", help="Corpus kind (default: the config's kind, else dna)."),
         size: str | None = typer.Option(None, "--size", help="tiny, small or base."),
         max_steps: int | None = typer.Option(None, "--max-steps", help="Optimisation steps."),
         out: Path | None = typer.Option(None, "--out", help="Output model folder."),
@@ -75,4 +80,4 @@ def pretrain_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("pretrain")(pretrain_command)
+    app.command("pretrain", cls=RegistryHelpCommand)(pretrain_command)
