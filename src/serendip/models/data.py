@@ -1,17 +1,8 @@
 """Training data: train/dev/test splits and their report (the table readers are in
 :mod:`serendip.models.example_readers`, re-exported here).
 
-Readers are registered in :data:`~serendip.models.registries.DATA_READERS` and share one call form::
-
-    read(path, *, text="text", label="label", text_pair=None, id=None, issues=None, **options)
-        -> list[Example]
-
-``text``, ``label``, ``text_pair`` and ``id`` name the columns (keys, for JSON Lines); ``label=None``
-reads unlabelled data. A missing column raises :class:`~serendip.errors.DataError` naming the file
-and the column; a row with an empty text or label is skipped and appended to ``issues`` (a list of
-:class:`DataIssue` naming file and line) - reported, never silently dropped. A domain reader
-(``fasta``, registered by :mod:`serendip.genomics`) may take other options; :func:`read_examples`
-passes each reader only the options its signature accepts and ``issues`` when it takes it.
+Files are read by the :data:`~serendip.models.registries.DATA_READERS` entry of their format (see
+:mod:`serendip.models.example_readers` for the call form and the skipped-row rule).
 
 :func:`load_splits` reads the train file and, when given, the dev and test files; a split without a
 file is carved out of the training file by :func:`split_examples` (seeded, stratified on the class
