@@ -72,6 +72,7 @@ class DnaCorpus(CorpusKind):
     name = "dna"
     default_tokenizer = "kmer"
     options_model = WindowsSection
+    bpe_alphabet = "ACGTN"
 
     def read(self, path: Path, cfg: PretrainConfig, issues: list[str]) -> Items:
         from serendip.genomics.fasta_reader import read_fasta_examples

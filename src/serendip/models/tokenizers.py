@@ -1,9 +1,10 @@
 """Tokenizers for pre-training, registered in :data:`~serendip.models.registries.TOKENIZERS`.
 
 * ``"bpe"`` (here) - byte-pair encoding (Sennrich et al., ACL 2016) trained with the Hugging Face
-  ``tokenizers`` library on the training texts: byte-level (as GPT-2/RoBERTa) for ``kind="text"``;
-  for ``kind="dna"`` the whole upper-cased sequence is one "word" with no pre-tokenization, as in
-  DNABERT-2 (Zhou et al., ICLR 2024), over the alphabet ``ACGTN`` plus ``[UNK]``.
+  ``tokenizers`` library on the training texts: byte-level (as GPT-2/RoBERTa) by default; over a
+  closed symbol ``alphabet`` that a corpus kind declares (``CorpusKind.bpe_alphabet``, e.g.
+  ``ACGTN`` for DNA) the whole upper-cased sequence is one "word" with no pre-tokenization, as in
+  DNABERT-2 (Zhou et al., ICLR 2024), and other characters become ``[UNK]``.
 * Domains register their own: ``"kmer"`` (DNABERT-style overlapping k-mers) comes from
   :mod:`serendip.genomics.tokenizer` once :func:`serendip.models.plugins.load_domains` has run.
 
@@ -13,7 +14,7 @@ it fine-tunes like any BERT checkpoint.
 
 Factories in the registry share one call form::
 
-    TOKENIZERS.get(name)(texts, *, kind="dna" | "text", k=6, vocab_size=4096, min_frequency=2)
+    TOKENIZERS.get(name)(texts, *, kind="text", alphabet=None, k=6, vocab_size=4096, min_frequency=2)
 
 ``texts`` is an iterable of training strings; options a tokenizer does not use are ignored. A
 factory may carry two attributes the engine reads:
@@ -137,21 +138,22 @@ def load_tokenizer(path: str | Path) -> Any:
 
 @TOKENIZERS.register("bpe")
 def train_bpe_tokenizer(texts: Iterable[str], *, vocab_size: int = 4096, min_frequency: int = 2,
-                        kind: str = "text", **_unused: Any) -> Any:
+                        alphabet: str | None = None, **_unused: Any) -> Any:
     """Train a BPE tokenizer on ``texts`` (the ``bpe`` factory).
 
     Parameters
     ----------
     texts : iterable of str
-        Training strings (documents or DNA windows); read once.
+        Training strings (documents or sequence windows); read once.
     vocab_size : int, default=4096
         Target vocabulary size including the five special tokens (and, for text, the 256 byte
         symbols); the trained vocabulary may be smaller when the data has fewer merges to offer.
     min_frequency : int, default=2
         A pair is merged only if it occurs at least this often.
-    kind : {"text", "dna"}
-        ``text``: byte-level BPE (no ``[UNK]`` ever needed). ``dna``: no pre-tokenization, input
-        upper-cased, initial alphabet ``ACGTN``; other characters become ``[UNK]``.
+    alphabet : str, optional
+        None: byte-level BPE (no ``[UNK]`` ever needed). A string of upper-case symbols (``"ACGTN"``):
+        no pre-tokenization, white space removed, input upper-cased, the symbols as the initial
+        alphabet; any other character becomes ``[UNK]``.
 
     Returns
     -------
@@ -162,7 +164,7 @@ def train_bpe_tokenizer(texts: Iterable[str], *, vocab_size: int = 4096, min_fre
     Raises
     ------
     ConfigError
-        ``kind`` unknown or ``vocab_size`` too small.
+        ``alphabet`` not upper-case letters, or ``vocab_size`` too small.
     DataError
         ``texts`` is empty.
     """
@@ -177,11 +179,12 @@ def train_bpe_tokenizer(texts: Iterable[str], *, vocab_size: int = 4096, min_fre
     from tokenizers.models import BPE
     from transformers import PreTrainedTokenizerFast
 
-    if kind not in ("text", "dna"):
-        raise ConfigError(f"kind must be 'text' or 'dna', got {kind!r}")
-    floor = len(SPECIAL_TOKENS) + (256 if kind == "text" else 5)
+    if alphabet is not None and not (alphabet.isalpha() and alphabet.isupper()):
+        raise ConfigError(f"a BPE alphabet is upper-case letters (e.g. 'ACGTN'), got {alphabet!r}")
+    floor = len(SPECIAL_TOKENS) + (256 if alphabet is None else len(alphabet))
     if vocab_size <= floor:
-        raise ConfigError(f"tokenizer.vocab_size must exceed {floor} for {kind} BPE, got {vocab_size}")
+        what = "byte-level" if alphabet is None else f"{alphabet!r}-alphabet"
+        raise ConfigError(f"tokenizer.vocab_size must exceed {floor} for {what} BPE, got {vocab_size}")
     n_seen = 0
 
     def counted(items: Iterable[str]) -> Iterable[str]:
@@ -190,7 +193,7 @@ def train_bpe_tokenizer(texts: Iterable[str], *, vocab_size: int = 4096, min_fre
             n_seen += 1
             yield item
 
-    if kind == "text":
+    if alphabet is None:
         tok = Tokenizer(BPE(unk_token=None))
         tok.normalizer = normalizers.NFC()
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -203,11 +206,11 @@ def train_bpe_tokenizer(texts: Iterable[str], *, vocab_size: int = 4096, min_fre
         tok = Tokenizer(BPE(unk_token="[UNK]", fuse_unk=True))
         tok.normalizer = normalizers.Sequence(
             [normalizers.Replace(Regex(r"\s+"), "")]
-            + [normalizers.Replace(c, c.upper()) for c in "acgtn"])
+            + [normalizers.Replace(c, c.upper()) for c in alphabet.lower()])
         tok.decoder = None
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                      special_tokens=list(SPECIAL_TOKENS), initial_alphabet=list("ACGTN"),
-                                      limit_alphabet=5, show_progress=False)
+                                      special_tokens=list(SPECIAL_TOKENS), initial_alphabet=list(alphabet),
+                                      limit_alphabet=len(alphabet), show_progress=False)
     tok.train_from_iterator(counted(texts), trainer=trainer)
     if n_seen == 0:
         raise DataError("no training texts for the BPE tokenizer")

@@ -131,6 +131,20 @@ def test_continued_pretraining_from_folder(tiny_run, tmp_path):
     assert result.losses[0] < first.losses[0]  # starts from the trained weights
 
 
+def test_dna_bpe_pretraining_uses_the_corpus_kinds_alphabet(tmp_path):
+    """``kind = "dna"`` with ``tokenizer.kind = "bpe"``: the DNA corpus declares the BPE alphabet
+    (ACGTN, no pre-tokenization), so the tokenizer holds no byte-level symbols and reads lower case."""
+    cfg = _tiny(_synthetic_fasta(tmp_path / "syn.fa"), tmp_path / "m", max_steps=2)
+    cfg = apply_pretrain_overrides(cfg, ['tokenizer.kind="bpe"', "tokenizer.vocab_size=40"])
+    result = pretrain(cfg)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(result.output_dir)
+    assert result.report["tokenizer"]["kind"] == "bpe" and len(tok) <= 40
+    assert set("ACGTN") <= set(tok.get_vocab()) and "Ġ" not in tok.get_vocab()
+    assert tok("acgtacgt")["input_ids"] == tok("ACGTACGT")["input_ids"]
+
+
 def test_text_bpe_pretraining(tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

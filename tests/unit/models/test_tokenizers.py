@@ -23,7 +23,7 @@ def test_bpe_dna_trains_and_round_trips(tmp_path):
     motifs = ["TATAAT", "TTGACA", "GGAGG"]
     seqs = ["".join(rng.choice(motifs) if rng.random() < 0.6 else rng.choice("ACGT") for _ in range(60))
             for _ in range(40)]
-    tok = tk.train_bpe_tokenizer(seqs, vocab_size=80, kind="dna")
+    tok = tk.train_bpe_tokenizer(seqs, vocab_size=80, alphabet="ACGTN")
     assert 5 + 5 < len(tok) <= 80
     assert [tok.convert_tokens_to_ids(t) for t in tk.SPECIAL_TOKENS] == [0, 1, 2, 3, 4]
     enc = tok(seqs[0])
@@ -40,7 +40,7 @@ def test_bpe_text_trains_and_round_trips(tmp_path):
     from transformers import AutoTokenizer
 
     docs = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog met"] * 5
-    tok = tk.TOKENIZERS.get("bpe")(docs, kind="text", vocab_size=300, min_frequency=2)
+    tok = tk.TOKENIZERS.get("bpe")(docs, vocab_size=300, min_frequency=2)
     text = "the cat met the dog: naïve café"
     ids = tok(text)["input_ids"]
     assert tok.decode(ids, skip_special_tokens=True) == text  # byte-level: no [UNK], exact
@@ -52,8 +52,10 @@ def test_bpe_text_trains_and_round_trips(tmp_path):
 
 def test_bpe_errors():
     with pytest.raises(DataError):
-        tk.train_bpe_tokenizer([], vocab_size=400, kind="text")
+        tk.train_bpe_tokenizer([], vocab_size=400)
     with pytest.raises(ConfigError, match="vocab_size"):
-        tk.train_bpe_tokenizer(["abc"], vocab_size=100, kind="text")
-    with pytest.raises(ConfigError, match="kind"):
-        tk.train_bpe_tokenizer(["abc"], vocab_size=400, kind="protein")
+        tk.train_bpe_tokenizer(["abc"], vocab_size=100)
+    with pytest.raises(ConfigError, match="vocab_size must exceed 10 for 'ACGTN'-alphabet"):
+        tk.train_bpe_tokenizer(["ACGT"], vocab_size=10, alphabet="ACGTN")
+    with pytest.raises(ConfigError, match="alphabet"):
+        tk.train_bpe_tokenizer(["abc"], vocab_size=400, alphabet="acgt")

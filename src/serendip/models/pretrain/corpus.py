@@ -161,11 +161,15 @@ class CorpusKind:
         The TOKENIZERS name used when ``tokenizer.kind`` is not set.
     options_model : pydantic model class or None
         Validates the ``[windows]`` table of the config (None: the table is kept as given, unused).
+    bpe_alphabet : str or None
+        The closed symbol alphabet a ``bpe`` tokenizer is trained over (``"ACGTN"`` for DNA); None:
+        byte-level BPE.
     """
 
     name: ClassVar[str] = ""
     default_tokenizer: ClassVar[str] = "bpe"
     options_model: ClassVar[Any] = None
+    bpe_alphabet: ClassVar[str | None] = None
 
     def read(self, path: Path, cfg: PretrainConfig, issues: list[str]) -> Items:
         """(name, string) pairs of one input file, in file order."""

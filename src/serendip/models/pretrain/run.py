@@ -157,7 +157,8 @@ def _tokenizer_for(cfg: PretrainConfig, corpus: CorpusSplit) -> Any:
     if cfg.model.init_from is not None:
         return load_tokenizer(cfg.model.init_from)
     factory = TOKENIZERS.get(cfg.tokenizer_kind())
-    return factory(corpus.train, kind=cfg.kind, k=cfg.tokenizer.k, vocab_size=cfg.tokenizer.vocab_size,
+    return factory(corpus.train, kind=cfg.kind, alphabet=corpus_kind(cfg.kind).bpe_alphabet,
+                   k=cfg.tokenizer.k, vocab_size=cfg.tokenizer.vocab_size,
                    min_frequency=cfg.tokenizer.min_frequency)
 
 
