@@ -2,14 +2,10 @@
 real; a newly registered entry without a case fails ('no test case for <kind> <name>')."""
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 
 from serendip.errors import ConfigError, IndexNotBuilt
-from serendip.retrieval.bm25 import BM25Index
-from serendip.retrieval.dense import DenseIndex
 from serendip.retrieval.evaluate import ANCHORS
 from serendip.retrieval.fusion import FUSION, fusion_names
 from serendip.retrieval.modes import (
@@ -21,25 +17,13 @@ from serendip.retrieval.modes import (
 )
 from serendip.retrieval.searcher import Searcher
 
-
-def _first_word_encoder(texts, batch_size):
-    """Pseudo-embeddings keyed by the first word: a query equals the doc vector sharing its first word."""
-    out = []
-    for t in texts:
-        seed = int.from_bytes(hashlib.sha256(t.split()[0].lower().encode()).digest()[:8], "little")
-        out.append(np.random.default_rng(seed).standard_normal(16))
-    return np.asarray(out, dtype=np.float32)
-
-
 IDS = ["a", "b", "c", "d"]
 TITLES = ["metformin cancer risk", "sleep memory consolidation", "vitamin fractures trial", "crispr screens"]
 
 
 @pytest.fixture(scope="module")
-def searcher() -> Searcher:
-    dense = DenseIndex(encoder=_first_word_encoder)
-    dense.add(IDS, TITLES, [""] * len(IDS))
-    return Searcher(BM25Index.build(IDS, TITLES), dense)
+def searcher(make_searcher) -> Searcher:
+    return make_searcher(IDS, TITLES)
 
 
 def case_for(kind: str, name: str, cases: dict):

@@ -1,35 +1,20 @@
 """Searcher: modes, fusion choice, batch = single, errors."""
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 
 from serendip.errors import ConfigError, IndexNotBuilt
-from serendip.retrieval.bm25 import BM25Index
-from serendip.retrieval.dense import DenseIndex
 from serendip.retrieval.fusion import convex, rrf
 from serendip.retrieval.searcher import DEFAULT_FUSION, Searcher
-
-
-def _enc(texts, batch_size):
-    out = []
-    for t in texts:
-        seed = int.from_bytes(hashlib.sha256(t.split()[0].lower().encode()).digest()[:8], "little")
-        out.append(np.random.default_rng(seed).standard_normal(16))
-    return np.asarray(out, dtype=np.float32)
-
 
 IDS = ["a", "b", "c", "d"]
 TITLES = ["metformin cancer", "sleep memory", "vitamin fractures", "crispr screens"]
 
 
 @pytest.fixture(scope="module")
-def searcher():
-    dense = DenseIndex(encoder=_enc)
-    dense.add(IDS, TITLES, [""] * 4)
-    return Searcher(BM25Index.build(IDS, TITLES), dense)
+def searcher(make_searcher):
+    return make_searcher(IDS, TITLES)
 
 
 def test_modes(searcher):
