@@ -224,17 +224,30 @@ class CSVReader:
                 if row:
                     yield line, row
 
-    def _record(self, row, header: list[str], cols: dict[str, int], file: str, line: int,
-                index: int) -> Record | ParseIssue:
+    @staticmethod
+    def checked_row(row, header: list[str], file: str, line: int, index: int) -> list[str] | ParseIssue:
+        """The row's fields, or the :class:`ParseIssue` that skips it (a quoting error, another number
+        of fields than the header, bytes that are not UTF-8). One empty field more than the header
+        is a trailing delimiter (Scopus ends every data row with one), not a field: it is dropped.
+        """
         if isinstance(row, str):
             return ParseIssue(file=file, line=line, record=str(index + 1),
                               reason=f"row skipped: {row}")
+        if len(row) == len(header) + 1 and not row[-1].strip():
+            row = row[:-1]
         if len(row) != len(header):
             return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
                 f"row skipped: {len(row)} fields, the header has {len(header)}"))
         if (bad := bad_bytes("".join(row))) is not None:
             return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
                 f"row skipped: not UTF-8 text ({bad}); save the file as UTF-8"))
+        return row
+
+    def _record(self, row, header: list[str], cols: dict[str, int], file: str, line: int,
+                index: int) -> Record | ParseIssue:
+        row = self.checked_row(row, header, file, line, index)
+        if isinstance(row, ParseIssue):
+            return row
 
         def cell(field: str) -> str | None:
             return norm.collapse_ws(row[cols[field]]) if field in cols else None

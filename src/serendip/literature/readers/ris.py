@@ -31,17 +31,26 @@ FIELD_TAGS: dict[str, tuple[str, ...]] = {
     "abstract": ("AB", "N2"),
     "journal": ("JF", "JO", "T2", "JA", "J2", "J1", "BT"),
     "date": ("PY", "Y1", "DA", "Y2"),
-    "doi": ("DO", "M3", "DI"),
+    "doi": ("DO", "DI", "L3", "M3"),
 }
 AUTHOR_TAGS = ("AU", "A1")
 #: secondary/tertiary/subsidiary authors (editors, series editors...) go to ``extra``
 OTHER_AUTHOR_TAGS = {"A2": "secondary_authors", "A3": "tertiary_authors", "A4": "subsidiary_authors",
                      "ED": "editors"}
 _LIST_TAGS = ["AU", "A1", "A2", "A3", "A4", "ED", "KW", "UR", "L1", "L2", "L3", "L4", "LK", "SN",
-              "LA", "N1", "AD", "C1", "C2"]
+              "LA", "N1", "AD", "C1", "C2", "AN", "PM", "U1", "U2", "U3", "U4", "U5"]
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -(?: |$)")
-_PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/|"
-                         r"europepmc\.org/(?:abstract|article)/MED/)(\d+)", re.I)
+_PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/(?:\?term=)?|ncbi\.nlm\.nih\.gov/pubmed/?(?:\?term=)?|"
+                         r"europepmc\.org/(?:abstract|article)/MED/)(\d+)\b", re.I)
+#: an Ovid link to a MEDLINE segment (``D=medl``, ``medc``, ``prem``, ``mesx``...): its ``AN`` is the PMID
+_OVID_MEDLINE_URL = re.compile(r"ovid\w*\.com/.*[?&]D=(?:med|mes|prem)\w*&(?:.*&)?AN=(\d{1,8})\b", re.I)
+#: a labelled PMID in a note or accession field: "PMID: 123", "PubMed ID 123", Cochrane's "PUBMED 123"
+_PMID_LABEL = re.compile(r"\b(?:[Pp][Mm][Ii][Dd]|[Pp]ub[Mm]ed\s*I[Dd]|PUBMED(?:\s*ID)?)\s*[:=]?\s*(\d{1,8})\b")
+#: tags where exporters write a labelled PMID (Ovid/Embase U1-U5 and N1, Cochrane AN, "PM" lines)
+_PMID_NOTE_TAGS = ("PM", "AN", "U1", "U2", "U3", "U4", "U5", "N1", "ID")
+#: a database (``DB``/``DP``) whose bare ``AN`` accession number is the PMID (Ovid, EBSCO); never
+#: a bare ``ID``, which EndNote fills with its own record number
+_MEDLINE_DB = re.compile(r"medline|pubmed", re.I)
 _PMC_URL = re.compile(r"/(PMC\d+)\b", re.I)
 _URL_TAGS = ("UR", "L1", "L2", "L3", "L4", "LK")
 
@@ -231,14 +240,37 @@ class RISReader:
 
     @staticmethod
     def _ids_from_urls(rec: Record, raw: dict) -> None:
-        """PMID / PMCID from PubMed, PMC and Europe PMC links, when the links agree on one."""
+        """PMID / PMCID from every place exports put them, when those places agree on one.
+
+        PMID: PubMed and Europe PMC links (``pubmed/123``, ``?term=123``), Ovid links into a MEDLINE
+        segment (``D=medl&...&AN=123``), a labelled value in ``PM``, ``AN``, ``ID``, ``U1``-``U5``,
+        ``N1`` (``PMID: 123``, Cochrane's ``PUBMED 123``), a bare ``PM`` number, and a bare ``AN``
+        number when the record's database (``DB``/``DP``) is MEDLINE or PubMed (Ovid, EBSCO). Places that disagree
+        give no PMID; their values are kept in ``extra["pmid_candidates"]``. The DOI, when no DOI tag
+        holds one, is read from a ``doi.org`` link.
+        """
         urls = [u for tag in _URL_TAGS for u in _as_list(raw.get(tag))]
-        pmids = {m.group(1) for u in urls for m in _PUBMED_URL.finditer(u)}
+        pmids = {m.group(1) for u in urls for pat in (_PUBMED_URL, _OVID_MEDLINE_URL)
+                 for m in pat.finditer(u)}
+        pmids |= {m.group(1) for tag in _PMID_NOTE_TAGS for v in _as_list(raw.get(tag))
+                  for m in _PMID_LABEL.finditer(v)}
+        database = " ".join(_as_list(raw.get("DB")) + _as_list(raw.get("DP")))
+        bare_tags = ("PM", "AN") if _MEDLINE_DB.search(database) and "embase" not in database.lower() \
+            else ("PM",)
+        pmids |= {v.strip() for tag in bare_tags for v in _as_list(raw.get(tag))
+                  if re.fullmatch(r"\s*\d{1,8}\s*", v)}
+        pmids = {p.lstrip("0") for p in pmids if p.strip("0")}
         pmcids = {m.group(1).upper() for u in urls for m in _PMC_URL.finditer(u)}
         if len(pmids) == 1:
             rec.pmid = norm.pmid(pmids.pop())
+        elif pmids:
+            rec.extra["pmid_candidates"] = sorted(pmids, key=int)
         if len(pmcids) == 1:
             rec.pmcid = norm.pmcid(pmcids.pop())
+        if rec.doi is None:
+            dois = {d for u in urls if (d := norm.doi(u))}
+            if len(dois) == 1:
+                rec.doi = dois.pop()
 
     @staticmethod
     def _extra(rec: Record, raw: dict, date: str | None) -> None:
@@ -262,3 +294,9 @@ class RISReader:
         doi_raw = _first(raw, ("DO",))[1]
         if doi_raw and not rec.doi:
             rec.extra["doi_raw"] = doi_raw
+        for tag, key in (("DB", "database"), ("DP", "database_provider")):
+            if (v := _first(raw, (tag,))[1]):
+                rec.extra[key] = v
+        accessions = [v for v in (norm.collapse_ws(a) for a in _as_list(raw.get("AN"))) if v]
+        if accessions:
+            rec.extra["accession_numbers"] = accessions

@@ -61,6 +61,18 @@ CASES: dict[str, ReaderCase] = {
                         ("First", "Last"), bad_line=2, bad_record="2"),
     "csv": ReaderCase("refs.csv", "Title,Abstract\nFirst,a\nToo,many,fields\nLast,c\n",
                       ("First", "Last"), bad_line=3, bad_record="2"),
+    "scopus": ReaderCase("scopus.csv", "Authors,Title,Year,Source title,EID\n"
+                         "Smith J.,First,2020,J One,2-s2.0-1,\nJones B.,Broken,2020,\n"
+                         "Lee K.,Last,2021,J Two,2-s2.0-3,\n",
+                         ("First", "Last"), bad_line=3, bad_record="2"),
+    "wos-tab": ReaderCase("savedrecs.txt", "PT\tAU\tTI\tSO\tPY\tUT\n"
+                          "J\tSmith, J\tFirst\tJ ONE\t2020\tWOS:1\t\nJ\tJones, B\tBroken\t\n"
+                          "J\tLee, K\tLast\tJ TWO\t2021\tWOS:3\t\n",
+                          ("First", "Last"), bad_line=3, bad_record="2"),
+    "wos": ReaderCase("wos.txt", "FN Clarivate Analytics Web of Science\nVR 1.0\n"
+                      "PT J\nTI First\nUT WOS:1\nER\n\nPT J\nTI Unclosed\n\n"
+                      "PT J\nTI Last\n   continued\nUT WOS:3\nER\n\nEF\n",
+                      ("First", "Last continued"), bad_line=8, bad_record="2"),
 }
 
 
