@@ -10,6 +10,13 @@ exporter used. rispy's default mapping scatters one meaning over several keys (`
 explicit (:data:`FIELD_TAGS`), following the RIS specification (Research Information Systems,
 *RIS Format Specifications*, 2012) and the tag use of the exporters above. Continuation lines (any
 line without a tag) are joined to the previous value with one space, as rispy does.
+
+Exporter variants (fixtures in tests/fixtures/exports/): EBSCO writes the DOI in ``L3`` and the
+database's accession number in ``AN`` (the PMID when ``DB`` is MEDLINE; CINAHL adds ``PMID: ...`` to
+``N1``); Ovid writes the accession number in ``AN`` (the PMID for Ovid MEDLINE, an Embase number for
+Embase) and links ``ovidweb.cgi?...D=<segment>...&AN=...``; Embase puts ``PMID: ...`` in a ``U1``-``U5``
+field; Cochrane CENTRAL writes ``ID  - CN-...`` (the ``source_key``) and ``AN  - PUBMED <pmid>``. The
+database and provider (``DB``, ``DP``) and every ``AN`` are kept in ``extra``.
 """
 from __future__ import annotations
 
@@ -40,12 +47,13 @@ OTHER_AUTHOR_TAGS = {"A2": "secondary_authors", "A3": "tertiary_authors", "A4": 
 _LIST_TAGS = ["AU", "A1", "A2", "A3", "A4", "ED", "KW", "UR", "L1", "L2", "L3", "L4", "LK", "SN",
               "LA", "N1", "AD", "C1", "C2", "AN", "PM", "U1", "U2", "U3", "U4", "U5"]
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -(?: |$)")
-_PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/(?:\?term=)?|ncbi\.nlm\.nih\.gov/pubmed/?(?:\?term=)?|"
-                         r"europepmc\.org/(?:abstract|article)/MED/)(\d+)\b", re.I)
+_PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/(?:\?term=)?|"
+                         r"ncbi\.nlm\.nih\.gov/pubmed/?(?:\?term=)?|europepmc\.org/(?:abstract|article)/MED/)(\d+)\b", re.I)
 #: an Ovid link to a MEDLINE segment (``D=medl``, ``medc``, ``prem``, ``mesx``...): its ``AN`` is the PMID
 _OVID_MEDLINE_URL = re.compile(r"ovid\w*\.com/.*[?&]D=(?:med|mes|prem)\w*&(?:.*&)?AN=(\d{1,8})\b", re.I)
 #: a labelled PMID in a note or accession field: "PMID: 123", "PubMed ID 123", Cochrane's "PUBMED 123"
-_PMID_LABEL = re.compile(r"\b(?:[Pp][Mm][Ii][Dd]|[Pp]ub[Mm]ed\s*I[Dd]|PUBMED(?:\s*ID)?)\s*[:=]?\s*(\d{1,8})\b")
+_PMID_LABEL = re.compile(r"\b(?:[Pp][Mm][Ii][Dd]|[Pp]ub[Mm]ed\s*I[Dd]|PUBMED(?:\s*ID)?)"
+                         r"\s*[:=]?\s*(\d{1,8})\b")
 #: tags where exporters write a labelled PMID (Ovid/Embase U1-U5 and N1, Cochrane AN, "PM" lines)
 _PMID_NOTE_TAGS = ("PM", "AN", "U1", "U2", "U3", "U4", "U5", "N1", "ID")
 #: a database (``DB``/``DP``) whose bare ``AN`` accession number is the PMID (Ovid, EBSCO); never
@@ -245,9 +253,9 @@ class RISReader:
         PMID: PubMed and Europe PMC links (``pubmed/123``, ``?term=123``), Ovid links into a MEDLINE
         segment (``D=medl&...&AN=123``), a labelled value in ``PM``, ``AN``, ``ID``, ``U1``-``U5``,
         ``N1`` (``PMID: 123``, Cochrane's ``PUBMED 123``), a bare ``PM`` number, and a bare ``AN``
-        number when the record's database (``DB``/``DP``) is MEDLINE or PubMed (Ovid, EBSCO). Places that disagree
-        give no PMID; their values are kept in ``extra["pmid_candidates"]``. The DOI, when no DOI tag
-        holds one, is read from a ``doi.org`` link.
+        number when the record's database (``DB``/``DP``) is MEDLINE or PubMed (Ovid, EBSCO).
+        Places that disagree give no PMID; their values are kept in ``extra["pmid_candidates"]``.
+        The DOI, when no DOI tag holds one, is read from a ``doi.org`` link (one DOI only).
         """
         urls = [u for tag in _URL_TAGS for u in _as_list(raw.get(tag))]
         pmids = {m.group(1) for u in urls for pat in (_PUBMED_URL, _OVID_MEDLINE_URL)
@@ -288,7 +296,8 @@ class RISReader:
             v = _first(raw, (tag,))[1]
             if v:
                 rec.extra[key] = v
-        urls = [u.strip() for tag in _URL_TAGS for u in _as_list(raw.get(tag)) if u.strip()]
+        urls = [u.strip() for tag in _URL_TAGS for u in _as_list(raw.get(tag))
+                if u.strip() and not u.strip().startswith("10.")]  # EBSCO's L3 holds a bare DOI
         if urls:
             rec.extra["urls"] = urls
         doi_raw = _first(raw, ("DO",))[1]
