@@ -11,7 +11,9 @@ RFC 4180 quoting, a UTF-8 BOM, and on many exports a trailing comma on every dat
 header (one empty field more: dropped, see :meth:`CSVReader.checked_row`). Authors are written two
 ways: ``Authors`` is ``"Asampong E., Gyeke M.D.P."`` (comma-separated, initials with dots) in older
 exports and ``"Asampong, E.; Gyeke, M.D.P."`` in newer ones; ``Author full names`` (since 2022) is
-``"Asampong, Emmanuel (57190000000); Gyeke, Mavis D. (57190000001)"``, preferred when present.
+``"Asampong, Emmanuel (57190000000); Gyeke, Mavis D. (57190000001)"``, preferred when present;
+``Authors with affiliations`` (``"Asampong E., Univ Ghana, Accra, Ghana; ..."``) gives each author
+their addresses.
 ``EID`` (``2-s2.0-85041...``) is the record's ``source_key`` and an identity.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from serendip.literature.readers.csv_table import CSVReader, parse_person
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _FULL_NAME = re.compile(r"^(.*?)\s*\((\d+)\)\s*$")
+_INITIALS_ONLY = re.compile(r"(?:[A-Z]\.?-?\s?)+")
 #: Scopus's placeholders for an empty cell
 _EMPTY = {"[no author name available]", "[no abstract available]", "[no title available]"}
 #: Scopus column (case-folded) -> ``extra`` key, values kept as they are
@@ -66,10 +69,32 @@ def scopus_authors(authors: str | None, full_names: str | None) -> tuple[list[Au
                 people.append(author)
                 ids.append(sid or "")
         return people, ids if any(ids) else []
+    return [a for name in _short_names(authors) if (a := parse_person(name))], []
+
+
+def _short_names(authors: str | None) -> list[str]:
+    """The names of an ``Authors`` cell as written (``"Last F.M."`` or ``"Last, F.M."``)."""
     if not authors or authors.strip().casefold() in _EMPTY:
-        return [], []
-    names = _parts(authors) if ";" in authors else [p for p in authors.split(",") if p.strip()]
-    return [a for name in names if (a := parse_person(name))], []
+        return []
+    commas = [p.strip() for p in authors.split(",") if p.strip()]
+    if ";" in authors or any(_INITIALS_ONLY.fullmatch(p) for p in commas):  # "Park, S." is one name
+        return _parts(authors)
+    return commas
+
+
+def add_affiliations(authors: list[Author], short_names: list[str], with_affiliations: str | None) -> None:
+    """Give each author the addresses of ``Authors with affiliations`` (``"Last F., Address; ..."``,
+    one entry per author and address) whose entry starts with its name as the ``Authors`` cell writes
+    it. Nothing is assigned when the two cells do not list the same authors, nor to a name that two
+    authors share."""
+    if len(short_names) != len(authors):
+        return
+    entries = _parts(with_affiliations)
+    for author, short in zip(authors, short_names):
+        if short_names.count(short) > 1:
+            continue
+        author.affiliations += [address for entry in entries if entry.startswith(short + ",")
+                                if (address := entry[len(short) + 1:].strip())]
 
 
 @register_reader("scopus", label="Scopus CSV export", aliases=("scopus-csv",), priority=80, id_keyed=True)
@@ -122,6 +147,7 @@ class ScopusReader(CSVReader):
                               reason="row skipped: no title and no abstract")
         rec.authors, author_ids = scopus_authors(cell("authors"), cell("author full names"))
         author_ids = author_ids or _parts(cell("author(s) id"))
+        add_affiliations(rec.authors, _short_names(cell("authors")), cell("authors with affiliations"))
         rec.year = norm.first_year(cell("year"))
         rec.journal = cell("source title")
         rec.source_key = cell("eid")

@@ -20,6 +20,8 @@ ZIKA = "Emerging trends of Zika apprehension in an epidemic setting"
 SAFE = ("Efforts are underway to scale-up the facial cleanliness and environmental improvement "
         "components of the SAFE strategy.")
 PNTD = "PLoS Neglected Tropical Diseases"
+SPH = "School of Public Health, University of Ghana, Legon, Accra, Ghana"
+ALBERTA = "Department of Human Ecology, University of Alberta, Edmonton, AB, Canada"
 LEPROSY = "Leprosy is a condition that has long been associated with stigma and discrimination."
 
 
@@ -41,16 +43,15 @@ def scopus() -> list[Record]:
                abstract=(f'Background: {LEPROSY[:-1]}, "even when" infected persons have been cured, in '
                          "Ghana. Methods: A qualitative study. © 2018 Asampong et al."),
                doi="10.1371/journal.pntd.0006219", source_key="2-s2.0-85041488237",
-               authors=[A("Asampong", "Emmanuel"), A("Gyeke", "Mavis Dako"), A("Oduro", "Razak")],
+               authors=[A("Asampong", "Emmanuel", [SPH]), A("Gyeke", "Mavis Dako", [SPH]),
+                        A("Oduro", "Razak", [ALBERTA, SPH])],
                journal=PNTD, year=2018, keywords=["leprosy", "stigma", "caregivers"],
                publication_types=["Article"], language=["English"],
                extra={"volume": "12", "issue": "1", "article_number": "e0006219", "issn": "19352727",
                       "publisher": "Public Library of Science", "journal_abbrev": "PLoS Negl. Trop. Dis.",
                       "index_keywords": ["adult", "Ghana", "human", "leprosy", "social stigma"],
                       "urls": [link.format("85041488237", "0006219", "0f0e")],
-                      "affiliations": ["School of Public Health, University of Ghana, Legon, Accra, Ghana",
-                                       "Department of Human Ecology, University of Alberta, Edmonton, AB, "
-                                       "Canada"],
+                      "affiliations": [SPH, ALBERTA],
                       "scopus_author_ids": ["57190000001", "57190000002", "57190000003"]}),
         record("scopus.csv", "scopus", 1, 4, title=TRACHOMA, abstract=SAFE, pmid="29370169",
                doi="10.1371/journal.pntd.0006178", source_key="2-s2.0-85041433212",
@@ -216,6 +217,18 @@ def test_scopus_newer_author_form_and_header_with_a_trailing_comma(tmp_path):
                                                          ("Smith", "J.A.")]
     assert (rec.title, rec.year, rec.journal, rec.source_key, rec.extra) == (
         "A title", 2023, "J", "2-s2.0-1", {"urls": ["https://s/1"]})
+
+
+def test_scopus_affiliations_go_to_their_authors_only_when_unambiguous(tmp_path):
+    path = tmp_path / "scopus.csv"
+    path.write_text('Authors,Authors with affiliations,Title,Source title,EID\n'
+                    '"Lee, K.; Kim, J.; Lee, K.","Kim, J., Seoul Natl Univ, Seoul; Lee, K., Korea Univ, Seoul",'
+                    'T,J,2-s2.0-1\n'
+                    '"Park, S.","Park, S., Yonsei Univ; Park, S., KAIST; Choi, H., Elsewhere",U,J,2-s2.0-2\n',
+                    encoding="utf-8")
+    first, second = get_reader("scopus").read(path)
+    assert [a.affiliations for a in first.authors] == [[], ["Seoul Natl Univ, Seoul"], []]  # two "Lee, K."
+    assert [a.affiliations for a in second.authors] == [["Yonsei Univ", "KAIST"]]
 
 
 def test_scopus_older_author_form_without_full_names(tmp_path):
