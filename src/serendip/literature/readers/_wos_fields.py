@@ -7,11 +7,11 @@ the layout differs (one row per record with a header of tags, or one ``TAG value
 (authors, addresses) is one ``"; "``-separated string, as the tab-delimited export writes it, and
 calls :func:`wos_record`.
 
-Mapped: ``TI`` title, ``AF`` (else ``AU``) authors with ``CA`` group authors, ``C1`` affiliations per
-author, ``SO`` journal (``JI`` abbreviation in ``extra``), ``PY`` year, ``PD`` month, ``DI`` DOI,
-``PM`` PMID, ``AB`` abstract, ``DE`` author keywords, ``ID`` Keywords Plus (``extra``), ``LA``
-language, ``DT`` document types, ``UT`` accession number (``source_key``), ``VL IS BP EP AR SN EI PU
-PT`` to ``extra``.
+Mapped: ``TI`` title, ``AF`` (else ``AU``) authors with ``CA`` group authors, ``C1`` affiliations
+and ``OI`` ORCID iDs per author, ``SO`` journal (``JI`` abbreviation in ``extra``), ``PY`` year,
+``PD`` month, ``DI`` DOI, ``PM`` PMID, ``AB`` abstract, ``DE`` author keywords, ``ID`` Keywords Plus
+(``extra``), ``LA`` language, ``DT`` document types, ``UT`` accession number (``source_key``),
+``VL IS BP EP AR SN EI PU PT PD`` to ``extra``.
 """
 from __future__ import annotations
 
@@ -73,8 +73,21 @@ def _authors(values: dict[str, str]) -> list[Author]:
         if (author := parse_person(name)) is not None:
             author.affiliations = list(where.get(name, []))
             authors.append(author)
+    _orcids(authors, values.get("OI"))
     authors += [Author(collective=group) for group in _split(values.get("CA"))]
     return authors
+
+
+def _orcids(authors: list[Author], oi: str | None) -> None:
+    """Set ORCID iDs from ``OI`` (``"Solomon, Anthony/0000-0001-7101-6649; ..."``): each goes to the
+    one author whose ``Family, Given`` starts with the name given (none when two authors match)."""
+    for entry in _split(oi):
+        name, _, value = entry.rpartition("/")
+        if not (orcid := norm.orcid(value)):
+            continue
+        matches = [a for a in authors if a.display.casefold().startswith(name.strip().casefold())]
+        if len(matches) == 1:
+            matches[0].orcid = orcid
 
 
 def wos_record(values: dict[str, str], rec: Record) -> Record:

@@ -88,7 +88,8 @@ def wos(name: str, fmt: str, lines: tuple[int, int, int]) -> list[Record]:
                authors=[A("Delea", "Maryann G.", [emory, "London Sch Hyg & Trop Med, Dept Dis Control, "
                                                   "London, England."]),
                         A("Solomon", "Hiwote", [emory]),
-                        A("Solomon", "Anthony W.", ["WHO, Dept Control Neglected Trop Dis, Geneva, Switzerland."]),
+                        Author("Solomon", "Anthony W.", orcid="0000-0001-7101-6649",
+                               affiliations=["WHO, Dept Control Neglected Trop Dis, Geneva, Switzerland."]),
                         A("Freeman", "Matthew C.", [emory])],
                journal="PLOS NEGLECTED TROPICAL DISEASES", year=2018, month=1, publication_types=["Review"],
                language=["English"],
@@ -173,7 +174,7 @@ def cochrane() -> list[Record]:
 EXPORTS = {
     "scopus.csv": ("scopus", scopus),
     "wos_savedrecs.txt": ("wos-tab", lambda: wos("wos_savedrecs.txt", "wos-tab", (2, 3, 4))),
-    "wos_plain.txt": ("wos", lambda: wos("wos_plain.txt", "wos", (3, 49, 84))),
+    "wos_plain.txt": ("wos", lambda: wos("wos_plain.txt", "wos", (3, 49, 85))),
     "ebsco.ris": ("ris", ebsco),
     "ovid.ris": ("ris", ovid),
     "cochrane_central.ris": ("ris", cochrane),
