@@ -8,10 +8,10 @@ the layout differs (one row per record with a header of tags, or one ``TAG value
 calls :func:`wos_record`.
 
 Mapped: ``TI`` title, ``AF`` (else ``AU``) authors with ``CA`` group authors, ``C1`` affiliations
-and ``OI`` ORCID iDs per author, ``SO`` journal (``JI`` abbreviation in ``extra``), ``PY`` year,
-``PD`` month, ``DI`` DOI, ``PM`` PMID, ``AB`` abstract, ``DE`` author keywords, ``ID`` Keywords Plus
-(``extra``), ``LA`` language, ``DT`` document types, ``UT`` accession number (``source_key``),
-``VL IS BP EP AR SN EI PU PT PD`` to ``extra``.
+and ``OI`` ORCID iDs per author, ``SO`` journal (``JI`` abbreviation in ``extra``), ``PY`` year (the
+``EA`` early-access date's when there is no ``PY``), ``PD`` month, ``DI`` DOI, ``PM`` PMID, ``AB``
+abstract, ``DE`` author keywords, ``ID`` Keywords Plus (``extra``), ``LA`` language, ``DT`` document
+types, ``UT`` accession number (``source_key``), ``VL IS BP EP AR SN EI PU PT PD`` to ``extra``.
 """
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def wos_record(values: dict[str, str], rec: Record) -> Record:
         rec.abstract_sections = [AbstractSection(text=abstract)]
     rec.authors = _authors(values)
     rec.journal = get("SO")
-    rec.year = norm.first_year(get("PY"))
+    rec.year = norm.first_year(get("PY")) or norm.first_year(get("EA"))  # early access: no PY yet
     rec.month = _month(get("PD"))
     rec.source_key = get("UT")
     for tag, field, fn in (("DI", "doi", norm.doi), ("PM", "pmid", norm.pmid)):

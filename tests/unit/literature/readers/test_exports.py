@@ -37,7 +37,8 @@ def record(name: str, fmt: str, index: int, line: int, abstract: str | None = No
 
 
 def scopus() -> list[Record]:
-    link = "https://www.scopus.com/inward/record.uri?eid=2-s2.0-{}&doi=10.1371%2fjournal.pntd.{}&partnerID=40&md5={}"
+    link = ("https://www.scopus.com/inward/record.uri?eid=2-s2.0-{}&doi=10.1371%2fjournal.pntd.{}"
+            "&partnerID=40&md5={}")
     return [
         record("scopus.csv", "scopus", 0, 2, title=CAREGIVERS, pmid="29377890",
                abstract=(f'Background: {LEPROSY[:-1]}, "even when" infected persons have been cured, in '
@@ -69,19 +70,23 @@ def scopus() -> list[Record]:
 
 
 def wos(name: str, fmt: str, lines: tuple[int, int, int]) -> list[Record]:
-    ghana, emory = "Univ Ghana, ", "Emory Univ, Dept Environm Hlth, Rollins Sch Publ Hlth, Atlanta, GA 30322 USA."
+    ghana = "Univ Ghana, "
+    emory = "Emory Univ, Dept Environm Hlth, Rollins Sch Publ Hlth, Atlanta, GA 30322 USA."
     return [
         record(name, fmt, 0, lines[0], title=CAREGIVERS, pmid="29377890",
-               abstract=f"Background {LEPROSY} Conclusion People affected by leprosy in Ghana are stigmatized.",
+               abstract=(f"Background {LEPROSY} Conclusion People affected by leprosy in Ghana are "
+                         "stigmatized."),
                doi="10.1371/journal.pntd.0006219", source_key="WOS:000424022700066",
                authors=[A("Asampong", "Emmanuel", [ghana + "Sch Publ Hlth, Dept Social & Behav Sci, Legon, "
                                                    "Accra, Ghana."]),
-                        A("Gyeke", "Mavis Dako Plusminus", [ghana + "Dept Social Work, Legon, Accra, Ghana."]),
+                        A("Gyeke", "Mavis Dako Plusminus",
+                          [ghana + "Dept Social Work, Legon, Accra, Ghana."]),
                         A("Oduro", "Razak", ["Univ Alberta, Dept Human Ecol, Edmonton, AB, Canada."])],
                journal="PLOS NEGLECTED TROPICAL DISEASES", year=2018, month=1, keywords=["leprosy", "stigma"],
                publication_types=["Article"], language=["English"],
                extra={"keywords_plus": ["MENTAL-HEALTH", "STIGMA", "INDIA"], "volume": "12", "issue": "1",
-                      "article_number": "e0006219", "issn": "1935-2735", "publisher": "PUBLIC LIBRARY SCIENCE",
+                      "article_number": "e0006219", "issn": "1935-2735",
+                      "publisher": "PUBLIC LIBRARY SCIENCE",
                       "type": "J", "journal_abbrev": "Plos Neglect. Trop. Dis.", "date": "JAN"}),
         record(name, fmt, 1, lines[1], title=TRACHOMA, abstract=SAFE, pmid="29370169",
                doi="10.1371/journal.pntd.0006178", source_key="WOS:000424022700040",
@@ -117,14 +122,17 @@ def ebsco() -> list[Record]:
                       "database": "CINAHL Complete", "database_provider": "EBSCOhost",
                       "accession_numbers": ["128012345"]}),  # a CINAHL AN is not a PMID
         record("ebsco.ris", "ris", 1, 25, title=TRACHOMA + ".", abstract=SAFE, pmid="29370169",
-               doi="10.1371/journal.pntd.0006178", authors=[A("Delea", "Maryann G."), A("Freeman", "Matthew C.")],
+               doi="10.1371/journal.pntd.0006178",
+               authors=[A("Delea", "Maryann G."), A("Freeman", "Matthew C.")],
                journal=PNTD, year=2018, month=1, keywords=["Trachoma/prevention & control"],
                extra={"type": "JOUR", "date": "2018/01/25/", "volume": "12", "issue": "1",
-                      "start_page": "e0006178", "urls": [url.format("mdc", "29370169")], "database": "MEDLINE",
+                      "start_page": "e0006178", "urls": [url.format("mdc", "29370169")],
+                      "database": "MEDLINE",
                       "database_provider": "EBSCOhost", "accession_numbers": ["29370169"]}),
         record("ebsco.ris", "ris", 2, 44, title=ZIKA + ".", doi="10.1371/journal.pntd.0006167",  # UR doi.org
                authors=[A("Fritzell", "Camille")], journal=PNTD, year=2018,
-               extra={"type": "JOUR", "date": "2018", "urls": ["https://doi.org/10.1371/journal.pntd.0006167"],
+               extra={"type": "JOUR", "date": "2018",
+                      "urls": ["https://doi.org/10.1371/journal.pntd.0006167"],
                       "database": "Academic Search Complete", "database_provider": "EBSCOhost",
                       "accession_numbers": ["127654321"]}),
     ]
@@ -133,21 +141,27 @@ def ebsco() -> list[Record]:
 def ovid() -> list[Record]:
     url = "http://ovidsp.ovid.com/ovidweb.cgi?T=JS&PAGE=reference&D={}&NEWS=N&AN={}"
     return [
-        record("ovid.ris", "ris", 0, 1, title=CAREGIVERS + ".", abstract=f"BACKGROUND: {LEPROSY}", pmid="29377890",
+        record("ovid.ris", "ris", 0, 1, title=CAREGIVERS + ".", abstract=f"BACKGROUND: {LEPROSY}",
+               pmid="29377890",
                authors=[A("Asampong", "Emmanuel"), A("Gyeke", "Mavis Dako Plusminus"), A("Oduro", "Razak")],
-               journal="PLoS neglected tropical diseases", year=2018, keywords=["Caregivers/px [Psychology]", "Ghana"],
-               extra={"type": "JOUR", "date": "2018//", "volume": "12", "issue": "1", "start_page": "e0006219",
+               journal="PLoS neglected tropical diseases", year=2018,
+               keywords=["Caregivers/px [Psychology]", "Ghana"],
+               extra={"type": "JOUR", "date": "2018//", "volume": "12", "issue": "1",
+                      "start_page": "e0006219",
                       "urls": [url.format("medl", "29377890")], "database": "Ovid MEDLINE(R) ALL",
                       "accession_numbers": ["29377890"]}),
         record("ovid.ris", "ris", 1, 23, title=TRACHOMA, abstract=SAFE, pmid="29370169",  # from U1, not AN
                doi="10.1371/journal.pntd.0006178", authors=[A("Delea", "M.G."), A("Solomon", "H.")],
                journal=PNTD, year=2018,
-               extra={"type": "JOUR", "date": "2018//", "volume": "12", "issue": "1", "start_page": "e0006178",
+               extra={"type": "JOUR", "date": "2018//", "volume": "12", "issue": "1",
+                      "start_page": "e0006178",
                       "urls": [url.format("emexb", "620456789")], "database": "Embase",
                       "accession_numbers": ["620456789"]}),
-        record("ovid.ris", "ris", 2, 44, title=ZIKA + ".", pmid="29370170", authors=[A("Fritzell", "Camille")],
+        record("ovid.ris", "ris", 2, 44, title=ZIKA + ".", pmid="29370170",
+               authors=[A("Fritzell", "Camille")],
                journal="PLoS neglected tropical diseases", year=2018,
-               extra={"type": "JOUR", "date": "2018//", "urls": ["https://www.ncbi.nlm.nih.gov/pubmed/?term=29370170"],
+               extra={"type": "JOUR", "date": "2018//",
+                      "urls": ["https://www.ncbi.nlm.nih.gov/pubmed/?term=29370170"],
                       "database": "Ovid MEDLINE(R) ALL", "accession_numbers": ["29370170"]}),
     ]
 
@@ -164,7 +178,8 @@ def cochrane() -> list[Record]:
                       "accession_numbers": ["PUBMED 29377890", "EMBASE 620412345"]}),
         record("cochrane_central.ris", "ris", 1, 20, source_key="CN-02012345",
                title="Sanitation and water supply coverage thresholds associated with active trachoma",
-               authors=[A("Garn", "JV")], journal="American journal of tropical medicine and hygiene", year=2017,
+               authors=[A("Garn", "JV")], journal="American journal of tropical medicine and hygiene",
+               year=2017,
                extra={"type": "CONF", "date": "2017", "volume": "97", "issue": "5 Supplement 1",
                       "start_page": "120", "urls": [url.format("CN-02012345")],
                       "accession_numbers": ["EMBASE 619876543"]}),  # no PubMed line: no PMID
@@ -223,7 +238,8 @@ def test_scopus_newer_author_form_and_header_with_a_trailing_comma(tmp_path):
 def test_scopus_affiliations_go_to_their_authors_only_when_unambiguous(tmp_path):
     path = tmp_path / "scopus.csv"
     path.write_text('Authors,Authors with affiliations,Title,Source title,EID\n'
-                    '"Lee, K.; Kim, J.; Lee, K.","Kim, J., Seoul Natl Univ, Seoul; Lee, K., Korea Univ, Seoul",'
+                    '"Lee, K.; Kim, J.; Lee, K.",'
+                    '"Kim, J., Seoul Natl Univ, Seoul; Lee, K., Korea Univ, Seoul",'
                     'T,J,2-s2.0-1\n'
                     '"Park, S.","Park, S., Yonsei Univ; Park, S., KAIST; Choi, H., Elsewhere",U,J,2-s2.0-2\n',
                     encoding="utf-8")
@@ -277,13 +293,21 @@ def test_wos_utf16_tab_export_reads_the_same_records(tmp_path):
 def test_wos_text_reports_a_broken_record_and_keeps_the_rest(tmp_path):
     path = tmp_path / "wos.txt"
     path.write_text("FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nTI One\nER\n\nstray words\n"
-                    "PT J\nTI Two\n  indented by two\nXX\n!bad line\nER\n\nPT J\nAB Only an abstract\nER\nEF\n",
+                    "PT J\nTI Two\n  indented by two\nXX\n!bad line\nER\n\n"
+                    "PT J\nAB Only an abstract\nER\nEF\n",
                     encoding="utf-8")
     out = list(get_reader("wos").read(path))
     assert [getattr(o, "title", None) for o in out] == ["One", None, None, None]
     assert [(o.line, o.record) for o in out[1:3]] == [(7, None), (8, "2")]
     assert "line 12 is neither a field tag nor an indented continuation" in out[2].reason
     assert out[3].abstract == "Only an abstract" and out[3].source_index == 2
+
+
+def test_wos_early_access_record_takes_its_year_from_ea(tmp_path):
+    path = tmp_path / "savedrecs.txt"
+    path.write_text("PT\tAU\tTI\tPY\tEA\tUT\nJ\tLee, K\tT\t\tMAR 2021\tWOS:1\t\n", encoding="utf-8")
+    (rec,) = get_reader("auto", path).read(path)
+    assert (rec.year, rec.month, rec.source_key) == (2021, None, "WOS:1")
 
 
 def test_wos_tab_without_a_header_of_tags_is_refused(tmp_path):
