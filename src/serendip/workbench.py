@@ -4,7 +4,8 @@ It sits above the layers it drives and calls only down into them: the storage la
 (:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
 Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
-``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json).
+``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json),
+each with a ``manifest.json`` and replaced whole on every write (:mod:`serendip.retrieval.index_files`).
 """
 from __future__ import annotations
 
@@ -78,6 +79,11 @@ class IndexStatus:
         return self.not_indexed == 0
 
 
+def _has_index(folder: Path) -> bool:
+    """Whether ``folder`` holds an index, whole or damaged (its description or its manifest)."""
+    return any((folder / name).is_file() for name in ("meta.json", "serendip_bm25.json", "manifest.json"))
+
+
 class Workspace:
     """A Serendip workspace. Create with :meth:`init`, open with :meth:`open`.
 
@@ -116,7 +122,9 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> "Workspace":
-        """Open an existing workspace folder (default: the default workspace) and migrate its database."""
+        """Open an existing workspace folder (default: the default workspace); its database is migrated
+        only when its schema is behind. A folder this process cannot write opens read-only: search and
+        evaluate work, ingest and index raise :class:`~serendip.errors.WorkspaceReadOnly`."""
         return cls(WorkspaceStore.open(path, mode_names()))
 
     def close(self) -> None:
@@ -223,7 +231,7 @@ class Workspace:
         from serendip.retrieval.index_files import read_index_json
 
         ddir = self.index_dir / "dense"
-        if (ddir / "meta.json").exists() and not rebuild:
+        if _has_index(ddir) and not rebuild:
             dindex = DenseIndex.load(ddir)
             wanted = self.config.retrieval.dense_model
             if dindex.model != wanted:
@@ -262,7 +270,7 @@ class Workspace:
             bdir, ddir = self.index_dir / "bm25", self.index_dir / "dense"
             if not bdir.exists():
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
-            dense = DenseIndex.load(ddir) if (ddir / "meta.json").exists() else None
+            dense = DenseIndex.load(ddir) if _has_index(ddir) else None
             self._searcher = Searcher(BM25Index.load(bdir), dense)
         return self._searcher
 
@@ -314,7 +322,7 @@ class Workspace:
         if status.fresh:
             return
         if auto:
-            self.index(dense=(self.index_dir / "dense" / "meta.json").exists())
+            self.index(dense=_has_index(self.index_dir / "dense"))
             return
         warnings.warn(StaleIndexWarning(
             f"{status.not_indexed} record(s) ingested after the last index are not searched; "
@@ -404,7 +412,11 @@ class Workspace:
             RETRIEVAL_MODES.get(mode)  # an unknown name fails before the corpus is ingested
         corpus, queries_path, qrels_path = beir_files(dataset, split)
         if self.store.read_only:  # evaluate what is there, if it is complete
-            if not self.index_status().fresh:
+            try:
+                fresh = self.index_status().fresh
+            except IndexNotBuilt:
+                self.store.require_writable(f"evaluate (ingesting and indexing {dataset})")
+            if not fresh:
                 self.store.require_writable("evaluate (indexing the records ingested after the last index)")
         else:
             self.ingest([corpus], fmt="beir")
