@@ -237,7 +237,8 @@ class Workspace:
             if dindex.model != wanted:
                 raise ConfigError(
                     f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
-                    f"for {wanted!r}; delete {ddir} to re-embed every record with the new model")
+                    f"for {wanted!r}; run `serendip index --rebuild` to re-embed every record with the new "
+                    f"model")
         else:
             dindex = DenseIndex(model=self.config.retrieval.dense_model)
         # records with nothing to embed are reported once, then remembered, not re-reported
