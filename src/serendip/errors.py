@@ -51,3 +51,16 @@ class WorkspaceError(SerendipError):
 
 class IndexNotBuilt(SerendipError):
     """A search was asked for before `serendip index` built the needed index."""
+
+
+class IndexDamaged(SerendipError):
+    """An index file is missing, cut short or unreadable; the message names it and
+    `serendip index --rebuild`."""
+
+
+class WorkspaceReadOnly(WorkspaceError):
+    """A write (ingest, index) was asked of a workspace opened without write access."""
+
+
+class StaleIndexWarning(UserWarning):
+    """A search ran on an index built before the newest records were ingested."""

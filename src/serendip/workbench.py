@@ -4,12 +4,15 @@ It sits above the layers it drives and calls only down into them: the storage la
 (:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
 Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
-``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json).
+``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json),
+each with a ``manifest.json`` and replaced whole on every write (:mod:`serendip.retrieval.index_files`).
 """
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,14 +20,17 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from serendip.errors import ConfigError, IndexNotBuilt
+from serendip.errors import ConfigError, IndexNotBuilt, StaleIndexWarning
 from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
-from serendip.workspace.config import WorkspaceConfig
+from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
 from serendip.workspace.schema import records
 from serendip.workspace.store import WorkspaceStore
 
-__all__ = ["Hit", "IndexReport", "Workspace"]
+__all__ = ["Hit", "IndexReport", "IndexStatus", "Workspace"]
 
+#: seconds a search trusts the last index-freshness check (records ingested by another process are
+#: noticed at most this late)
+STATUS_TTL_S = 0.25
 _HIT_COLUMNS = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
                 records.c.doi, records.c.source_id)
 
@@ -60,6 +66,24 @@ class IndexReport:
     seconds: float
 
 
+@dataclass(slots=True)
+class IndexStatus:
+    """How the index stands against the database: ``indexed_up_to`` is the highest record id the BM25
+    index holds, ``not_indexed`` the records ingested after it (ids above it) that a search misses."""
+
+    indexed_up_to: int
+    not_indexed: int
+
+    @property
+    def fresh(self) -> bool:
+        return self.not_indexed == 0
+
+
+def _has_index(folder: Path) -> bool:
+    """Whether ``folder`` holds an index, whole or damaged (its description or its manifest)."""
+    return any((folder / name).is_file() for name in ("meta.json", "serendip_bm25.json", "manifest.json"))
+
+
 class Workspace:
     """A Serendip workspace. Create with :meth:`init`, open with :meth:`open`.
 
@@ -71,6 +95,7 @@ class Workspace:
         self.store = store
         self._searcher = None
         self._meta: dict[int, tuple] | None = None
+        self._status: tuple[float, tuple | None, IndexStatus] | None = None  # (time, change token, status)
 
     @property
     def path(self) -> Path:
@@ -97,7 +122,9 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> "Workspace":
-        """Open an existing workspace folder (default: the default workspace) and migrate its database."""
+        """Open an existing workspace folder (default: the default workspace); its database is migrated
+        only when its schema is behind. A folder this process cannot write opens read-only: search and
+        evaluate work, ingest and index raise :class:`~serendip.errors.WorkspaceReadOnly`."""
         return cls(WorkspaceStore.open(path, mode_names()))
 
     def close(self) -> None:
@@ -120,6 +147,8 @@ class Workspace:
         """
         from serendip.literature.ingest import ingest
 
+        self.store.require_writable("ingest")
+        self._status = None
         report = ingest(self.engine, paths, fmt=fmt, progress=progress,
                         options={"mapping": mapping} if mapping else None)
         out = self.path / "reports" / f"ingest-{report.id}.json"
@@ -151,14 +180,29 @@ class Workspace:
         return self.path / "indexes"
 
     def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
-              on_total: Callable[[int], None] | None = None) -> IndexReport:
+              on_total: Callable[[int], None] | None = None, rebuild: bool = False) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
-        Old embeddings are kept (incremental); BM25 is rebuilt from all records (fast). Records with
-        neither title nor abstract get no vector and are listed in ``dense_skipped``.
+        Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
+        with ``dense=False``, drops the dense index); BM25 is rebuilt from all records (fast). Records
+        with neither title nor abstract get no vector and are listed in ``dense_skipped``. Each index
+        folder is replaced whole once written (a crash leaves the old index or none).
+
+        Raises
+        ------
+        WorkspaceReadOnly
+            The workspace was opened without write access.
+        IndexNotBuilt
+            The workspace holds no records.
+        IndexDamaged
+            The dense index on disk is damaged (without ``rebuild``).
         """
         from serendip.retrieval.bm25 import BM25Index
 
+        self.store.require_writable("index")
+        self._searcher, self._meta, self._status = None, None, None
+        if rebuild and not dense:
+            shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
         t0 = time.perf_counter()
         ids: list[str] = []
         texts: list[str] = []
@@ -174,30 +218,32 @@ class Workspace:
         BM25Index.build(ids, texts).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
-            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total)
-        self._searcher = None
-        self._meta = None
+            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild)
+        self._searcher, self._meta, self._status = None, None, None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
                      progress: Callable[[int], None] | None,
-                     on_total: Callable[[int], None] | None) -> tuple[int, int, list[str]]:
+                     on_total: Callable[[int], None] | None,
+                     rebuild: bool = False) -> tuple[int, int, list[str]]:
         """Embed the records not yet in the dense index; (added, total vectors, records with no text)."""
         from serendip.retrieval.dense import DenseIndex
+        from serendip.retrieval.index_files import read_index_json
 
         ddir = self.index_dir / "dense"
-        if (ddir / "meta.json").exists():
+        if _has_index(ddir) and not rebuild:
             dindex = DenseIndex.load(ddir)
             wanted = self.config.retrieval.dense_model
             if dindex.model != wanted:
                 raise ConfigError(
                     f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
-                    f"for {wanted!r}; delete {ddir} to re-embed every record with the new model")
+                    f"for {wanted!r}; run `serendip index --rebuild` to re-embed every record with the new "
+                    f"model")
         else:
             dindex = DenseIndex(model=self.config.retrieval.dense_model)
         # records with nothing to embed are reported once, then remembered, not re-reported
         no_text_file = ddir / "no_text.json"
-        no_text = set(json.loads(no_text_file.read_text())) if no_text_file.exists() else set()
+        no_text = set(read_index_json(no_text_file)) if no_text_file.exists() and not rebuild else set()
         present = set(dindex.ids) | no_text
         todo = [i for i, rid in enumerate(ids) if rid not in present]
         if on_total:
@@ -211,9 +257,8 @@ class Workspace:
 
         rep = dindex.add([ids[i] for i in todo], [titles[i] for i in todo],
                          [abstracts[i] for i in todo], progress=_step)
-        dindex.save(ddir)
         skipped = list(rep.no_text)
-        no_text_file.write_text(json.dumps(sorted(no_text | set(skipped), key=int)))
+        dindex.save(ddir, extra_json={no_text_file.name: sorted(no_text | set(skipped), key=int)})
         return len(rep.added), len(dindex.ids), skipped
 
     def searcher(self):
@@ -226,12 +271,70 @@ class Workspace:
             bdir, ddir = self.index_dir / "bm25", self.index_dir / "dense"
             if not bdir.exists():
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
-            dense = DenseIndex.load(ddir) if (ddir / "meta.json").exists() else None
+            dense = DenseIndex.load(ddir) if _has_index(ddir) else None
             self._searcher = Searcher(BM25Index.load(bdir), dense)
         return self._searcher
 
+    def index_status(self) -> IndexStatus:
+        """How many records were ingested after the last index (ids above the BM25 index's highest).
+
+        Cheap enough for every search: the answer is kept for :data:`STATUS_TTL_S` seconds (an ingest
+        through this object clears it), then a stat of the SQLite files decides whether to ask the
+        database again: one range count on the primary key, only when they changed (always, on
+        another database).
+
+        Raises
+        ------
+        IndexNotBuilt
+            No index has been built.
+        IndexDamaged
+            The BM25 id list is damaged.
+        """
+        now = time.monotonic()
+        if self._status is not None and now - self._status[0] < STATUS_TTL_S:
+            return self._status[2]
+        token = self.store.change_token()
+        if token is not None and self._status is not None and self._status[1] == token:
+            self._status = (now, token, self._status[2])
+            return self._status[2]
+        if self._searcher is not None:
+            ids = self._searcher.bm25.ids
+        else:
+            from serendip.retrieval.index_files import read_index_json
+
+            bdir = self.index_dir / "bm25"
+            if not (bdir / "ids.json").exists():
+                raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
+            ids = read_index_json(bdir / "ids.json")
+        upto = max((int(i) for i in ids), default=0)
+        status = IndexStatus(upto, self.store.records_after(upto))
+        self._status = (now, token, status)
+        return status
+
+    def _ensure_fresh(self) -> None:
+        """Before a search: index first (``retrieval.auto_index``, writable workspace) when records
+        were ingested after the last index or none was built; else warn (:class:`StaleIndexWarning`)."""
+        auto = self.config.retrieval.auto_index and not self.store.read_only
+        if auto and not (self.index_dir / "bm25").exists():
+            self.index(dense=True)
+            return
+        self.searcher()  # load the index first: the status then reads its ids from memory
+        status = self.index_status()
+        if status.fresh:
+            return
+        if auto:
+            self.index(dense=_has_index(self.index_dir / "dense"))
+            return
+        warnings.warn(StaleIndexWarning(
+            f"{status.not_indexed} record(s) ingested after the last index are not searched; "
+            f"run `serendip index` (or set retrieval.auto_index = true in {CONFIG_NAME})"), stacklevel=3)
+
     def search(self, query: str, mode: str | None = None, k: int = 10) -> list[Hit]:
         """Search the indexed records.
+
+        Records ingested after the last index are missed: the search warns
+        (:class:`~serendip.errors.StaleIndexWarning`, with their number), or, when the config sets
+        ``retrieval.auto_index``, brings the index up to date first.
 
         Parameters
         ----------
@@ -245,7 +348,7 @@ class Workspace:
         ------
         ConfigError for an unknown mode (the registered ones listed), k < 1 or a query without letters
         or digits; IndexNotBuilt when ``serendip index`` has not run (or, for a mode that needs the
-        dense index, was run without it).
+        dense index, was run without it); IndexDamaged when an index file is damaged.
         """
         mode = mode or self.config.retrieval.default_mode
         RETRIEVAL_MODES.get(mode)
@@ -253,6 +356,7 @@ class Workspace:
             raise ConfigError(f"k must be >= 1, got {k}")
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
+        self._ensure_fresh()
         return self._hits(self.searcher().search(query, mode=mode, k=k))
 
     def _hit_metadata(self) -> dict[int, tuple]:
@@ -289,7 +393,13 @@ class Workspace:
         ``modes`` defaults to every registered retrieval mode (:func:`~serendip.retrieval.modes.mode_names`).
         The dataset's corpus is ingested into this workspace if it is not there yet (re-ingest adds
         nothing), the indexes are brought up to date, and each query of ``split`` that has judgements
-        is run with k=100. Metrics are computed with ranx (Bassani 2022).
+        is run with k=100. Metrics are computed with ranx (Bassani 2022). A workspace opened read-only
+        is evaluated as it stands when it holds the corpus and its index is up to date.
+
+        Raises
+        ------
+        WorkspaceReadOnly
+            Read-only, and the corpus is not ingested or the index is behind.
         """
         from serendip.datasets import beir_files
         from serendip.retrieval.evaluate import (
@@ -302,14 +412,24 @@ class Workspace:
         for mode in modes:
             RETRIEVAL_MODES.get(mode)  # an unknown name fails before the corpus is ingested
         corpus, queries_path, qrels_path = beir_files(dataset, split)
-        self.ingest([corpus], fmt="beir")
-        self.index(progress=progress, on_total=on_total)
+        if self.store.read_only:  # evaluate what is there, if it is complete
+            try:
+                fresh = self.index_status().fresh
+            except IndexNotBuilt:
+                self.store.require_writable(f"evaluate (ingesting and indexing {dataset})")
+            if not fresh:
+                self.store.require_writable("evaluate (indexing the records ingested after the last index)")
+        else:
+            self.ingest([corpus], fmt="beir")
+            self.index(progress=progress, on_total=on_total)
         qrels = load_beir_qrels(qrels_path)
         queries = load_beir_queries(queries_path)
         qids = [q for q in qrels if q in queries]
         with self.engine.connect() as conn:
             to_doc = {str(rid): sid.split(":", 1)[1] for rid, sid in conn.execute(
                 select(records.c.id, records.c.source_id).where(records.c.source_id.like("beir:%")))}
+        if not to_doc:
+            self.store.require_writable(f"evaluate (ingesting the {dataset} corpus)")
         searcher = self.searcher()
         results: dict[str, dict[str, float]] = {}
         for mode in modes:

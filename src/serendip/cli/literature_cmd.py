@@ -67,14 +67,16 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
 
 
 def index(workspace: Optional[Path] = WorkspaceOpt,
-          dense: bool = typer.Option(True, "--dense/--no-dense", help="Also build the dense (embedding) index.")) -> None:
+          dense: bool = typer.Option(True, "--dense/--no-dense", help="Also build the dense (embedding) index."),
+          rebuild: bool = typer.Option(False, "--rebuild", help="Drop the indexes and build them again from "
+                                       "every record (after a damaged-index error, or a model change).")) -> None:
     """Build the BM25 index and embed records not yet in the dense index (incremental)."""
     with handle_errors():
         ws = open_workspace(workspace)
         with rate_progress("records") as bar:
             task = bar.add_task("embed", total=0)
             rep = ws.index(dense=dense, progress=lambda n: bar.advance(task, n),
-                           on_total=lambda n: bar.update(task, total=n))
+                           on_total=lambda n: bar.update(task, total=n), rebuild=rebuild)
         for rid in rep.dense_skipped:
             err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
         console.print(f"BM25: {rep.bm25_docs} records; dense: {rep.dense_added} embedded now, "
@@ -87,10 +89,21 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
            k: int = typer.Option(10, "-k", help="Number of results."),
            workspace: Optional[Path] = WorkspaceOpt,
            json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
-    """Search the workspace."""
+    """Search the workspace (warns when records were ingested after the last `serendip index`)."""
+    import warnings
+
+    from serendip.errors import StaleIndexWarning
+
     with handle_errors():
         ws = open_workspace(workspace)
-        hits = ws.search(query, mode=mode, k=k)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StaleIndexWarning)
+            hits = ws.search(query, mode=mode, k=k)
+        for warning in caught:
+            if issubclass(warning.category, StaleIndexWarning):
+                err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         if json_out:
             print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
             return

@@ -8,7 +8,8 @@ arXiv:2407.03618), which stores every (term, doc) score in a CSC matrix at index
 We tokenize with :mod:`serendip.retrieval.tokenizer`, build the vocabulary ourselves and hand bm25s token
 id lists, so a query with words the corpus never saw simply drops them (no error). Files: bm25s' own
 ``save`` (``*.index.npy``, ``vocab.index.json``, ``params.index.json``; no pickle) plus ``ids.json`` and
-``serendip_bm25.json`` (tokenizer settings). An index over zero documents (or documents without a single token) is allowed and finds nothing.
+``serendip_bm25.json`` (tokenizer settings) and ``manifest.json`` (sizes; see :mod:`.index_files`).
+An index over zero documents (or documents without a single token) is allowed and finds nothing.
 """
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from serendip.errors import DataError, IndexNotBuilt
+from serendip.retrieval.index_files import (
+    MANIFEST,
+    check_manifest,
+    damaged,
+    read_index_json,
+    replace_folder,
+)
 from serendip.retrieval.tokenizer import Tokenizer, get_tokenizer
 
 __all__ = ["BM25Index"]
@@ -26,6 +34,9 @@ __all__ = ["BM25Index"]
 _META = "serendip_bm25.json"
 _IDS = "ids.json"
 _FORMAT = 1
+#: the files bm25s writes and reads
+_BM25S_FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "vocab.index.json",
+                "params.index.json")
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,16 +188,17 @@ class BM25Index:
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
-        """Write the index to ``folder`` (created if needed); see the module docstring for the files."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        if self._retriever is not None:
-            self._retriever.save(str(folder), show_progress=False)
-        (folder / _IDS).write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
-        meta = {"format": _FORMAT, "k1": self.k1, "b": self.b, "method": self.method,
-                "n_docs": len(self.ids), "has_matrix": self._retriever is not None,
-                "tokenizer": self.tokenizer.config()}
-        (folder / _META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        """Write the index to ``folder`` (see the module docstring for the files), replacing any index
+        there whole: the parts go to a fresh folder that is swapped in last
+        (:func:`serendip.retrieval.index_files.replace_folder`), so a crash leaves the old index or none."""
+        with replace_folder(folder) as tmp:
+            if self._retriever is not None:
+                self._retriever.save(str(tmp), show_progress=False)
+            (tmp / _IDS).write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
+            meta = {"format": _FORMAT, "k1": self.k1, "b": self.b, "method": self.method,
+                    "n_docs": len(self.ids), "has_matrix": self._retriever is not None,
+                    "tokenizer": self.tokenizer.config()}
+            (tmp / _META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: str | Path) -> "BM25Index":
@@ -196,25 +208,60 @@ class BM25Index:
         ------
         IndexNotBuilt
             If ``folder`` holds no BM25 index.
+        IndexDamaged
+            If a file is missing, cut short or unreadable, or the files disagree (id count vs. matrix
+            size); the message names the file and ``serendip index --rebuild``.
         DataError
-            If the files disagree (id count vs. matrix size) or the format is unknown.
+            If the format is unknown (written by a newer Serendip).
         """
         import bm25s
 
         folder = Path(folder)
         meta_path = folder / _META
         if not meta_path.is_file():
+            if (folder / MANIFEST).is_file():  # the rest of an index is there
+                raise damaged(meta_path, "missing")
             raise IndexNotBuilt(f"no BM25 index in {folder} (run `serendip index`)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        check_manifest(folder)
+        meta = read_index_json(meta_path)
+        if not isinstance(meta, dict) or "tokenizer" not in meta:
+            raise damaged(meta_path, "not a BM25 index description")
         if meta.get("format") != _FORMAT:
             raise DataError(f"{meta_path}: unknown BM25 index format {meta.get('format')!r}")
-        ids = json.loads((folder / _IDS).read_text(encoding="utf-8"))
-        tok = Tokenizer.from_config(meta["tokenizer"])
+        ids = read_index_json(folder / _IDS)
+        if not isinstance(ids, list):
+            raise damaged(folder / _IDS, "not a list of ids")
+        try:
+            tok = Tokenizer.from_config(meta["tokenizer"])
+            k1, b, method = meta["k1"], meta["b"], meta["method"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise damaged(meta_path, f"bad entry {exc}") from None
         retriever, vocab = None, {}
         if meta.get("has_matrix", bool(ids)):
-            retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+            try:
+                retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+            except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+                raise damaged(_bm25s_file(folder, exc), exc) from None
             vocab = retriever.vocab_dict
             if retriever.scores["num_docs"] != len(ids):
-                raise DataError(f"{folder}: {len(ids)} ids but the BM25 matrix has "
-                                f"{retriever.scores['num_docs']} documents")
-        return cls(ids, retriever, vocab, tok, meta["k1"], meta["b"], meta["method"])
+                raise damaged(folder / _IDS, f"{len(ids)} ids but the BM25 matrix has "
+                                             f"{retriever.scores['num_docs']} documents")
+        return cls(ids, retriever, vocab, tok, k1, b, method)
+
+
+def _bm25s_file(folder: Path, exc: BaseException) -> Path:
+    """The bm25s file an error of ``bm25s.BM25.load`` is about: the one it names, else the first of
+    its files that is missing or does not parse, else the folder."""
+    named = getattr(exc, "filename", None)
+    if named:
+        return Path(named)
+    for name in _BM25S_FILES:
+        path = folder / name
+        try:
+            if name.endswith(".json"):
+                json.loads(path.read_text(encoding="utf-8"))
+            else:
+                np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return path
+    return folder

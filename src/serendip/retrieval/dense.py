@@ -16,7 +16,8 @@ Search: vectors are float32 and L2-normalised, so the inner product is the cosin
 graph (Malkov & Yashunin 2018; ``IndexHNSWFlat``, inner product, M=32, efConstruction=128, efSearch=128).
 
 Files: ``embeddings.npy`` (float32, (n, dim)), ``ids.json``, ``meta.json`` (model, dim, text rule) and,
-when the HNSW graph was built, ``hnsw.faiss`` (FAISS' own format).
+when the HNSW graph was built, ``hnsw.faiss`` (FAISS' own format); ``manifest.json`` (sizes) is written
+last and the folder swapped in whole (:mod:`.index_files`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ import numpy as np
 
 from serendip.core.files import sha256_file
 from serendip.errors import ConfigError, DataError, IndexNotBuilt, SerendipError
+from serendip.retrieval.index_files import (
+    MANIFEST,
+    check_manifest,
+    damaged,
+    read_index_json,
+    replace_folder,
+)
 
 __all__ = ["DEFAULT_MODEL", "MINILM_SHA256", "AddReport", "DenseIndex", "doc_text", "load_model",
            "resolve_model"]
@@ -382,24 +390,31 @@ class DenseIndex:
         return self.search_vectors(self.encode_queries([query]), k)[0]
 
     # -- persistence ------------------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> None:
-        """Write ``embeddings.npy``, ``ids.json``, ``meta.json`` (and ``hnsw.faiss`` if built) to ``folder``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "embeddings.npy", self.embeddings, allow_pickle=False)
-        (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
-        meta = {"format": _FORMAT, "model": self.model, "dim": self.dim, "n": len(self.ids),
-                "normalized": True, "title_abstract_sep": TITLE_ABSTRACT_SEP,
-                "exact_threshold": self.exact_threshold, "backend": self.backend,
-                "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
-        (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        hnsw_path = folder / "hnsw.faiss"
-        if self._hnsw is not None:
-            import faiss
+    def save(self, folder: str | Path, extra_json: dict[str, object] | None = None) -> None:
+        """Write ``embeddings.npy``, ``ids.json``, ``meta.json`` (and ``hnsw.faiss`` if built) to
+        ``folder``, replacing any index there whole: the parts go to a fresh folder swapped in last
+        (:func:`serendip.retrieval.index_files.replace_folder`), so a crash leaves the old index or none.
 
-            faiss.write_index(self._hnsw, str(hnsw_path))
-        elif hnsw_path.exists():
-            hnsw_path.unlink()
+        Parameters
+        ----------
+        folder : str or Path
+        extra_json : dict, optional
+            File name -> JSON-serialisable value, written into the same folder (and swapped in with it).
+        """
+        with replace_folder(folder) as tmp:
+            np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
+            (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
+            meta = {"format": _FORMAT, "model": self.model, "dim": self.dim, "n": len(self.ids),
+                    "normalized": True, "title_abstract_sep": TITLE_ABSTRACT_SEP,
+                    "exact_threshold": self.exact_threshold, "backend": self.backend,
+                    "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            for name, value in (extra_json or {}).items():
+                (tmp / name).write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+            if self._hnsw is not None:
+                import faiss
+
+                faiss.write_index(self._hnsw, str(tmp / "hnsw.faiss"))
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None,
@@ -410,22 +425,37 @@ class DenseIndex:
         ------
         IndexNotBuilt
             If ``folder`` has no dense index.
+        IndexDamaged
+            If a file is missing, cut short or unreadable, or the files disagree (row count vs. ids,
+            dimension vs. meta); the message names the file and ``serendip index --rebuild``.
         DataError
-            If the files are inconsistent (row count vs. ids, dimension vs. meta, non-unit vectors).
+            If the format is unknown (written by a newer Serendip).
         """
         folder = Path(folder)
         meta_path = folder / "meta.json"
         if not meta_path.is_file():
+            if (folder / MANIFEST).is_file():  # the rest of an index is there
+                raise damaged(meta_path, "missing")
             raise IndexNotBuilt(f"no dense index in {folder} (run `serendip index --dense`)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        check_manifest(folder)
+        meta = read_index_json(meta_path)
+        if not isinstance(meta, dict) or "model" not in meta:
+            raise damaged(meta_path, "not a dense index description")
         if meta.get("format") != _FORMAT:
             raise DataError(f"{meta_path}: unknown dense index format {meta.get('format')!r}")
-        emb = np.load(folder / "embeddings.npy", allow_pickle=False)
-        ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-        if emb.ndim != 2 or emb.shape[0] != len(ids):
-            raise DataError(f"{folder}: {len(ids)} ids but embeddings of shape {emb.shape}")
+        emb_path = folder / "embeddings.npy"
+        try:
+            emb = np.load(emb_path, allow_pickle=False)
+        except FileNotFoundError:
+            raise damaged(emb_path, "missing") from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise damaged(emb_path, exc) from None
+        ids = read_index_json(folder / "ids.json")
+        if not isinstance(ids, list) or emb.ndim != 2 or emb.shape[0] != len(ids):
+            raise damaged(emb_path, f"{len(ids) if isinstance(ids, list) else '?'} ids in ids.json but "
+                                    f"embeddings of shape {emb.shape}")
         if ids and emb.shape[1] != meta.get("dim"):
-            raise DataError(f"{folder}: embeddings have dimension {emb.shape[1]}, meta says {meta.get('dim')}")
+            raise damaged(emb_path, f"embeddings have dimension {emb.shape[1]}, meta.json says {meta.get('dim')}")
         self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold)
         self.embeddings = np.ascontiguousarray(emb, dtype=np.float32)
         self.ids = list(ids)
@@ -434,7 +464,10 @@ class DenseIndex:
         if hnsw_path.is_file() and len(ids) > exact_threshold:
             import faiss
 
-            index = faiss.read_index(str(hnsw_path))
+            try:
+                index = faiss.read_index(str(hnsw_path))
+            except RuntimeError as exc:
+                raise damaged(hnsw_path, str(exc).splitlines()[-1] if str(exc) else exc) from None
             if index.ntotal == len(ids):
                 self._hnsw = index
         return self

@@ -22,10 +22,12 @@ __all__ = ["CONFIG_NAME", "RetrievalConfig", "WorkspaceConfig"]
 
 class RetrievalConfig(StrictModel):
     """``dense_model``: sentence-transformers model name or local path; ``default_mode``: the retrieval
-    mode used when a search names none."""
+    mode used when a search names none; ``auto_index``: a search that finds records ingested after the
+    last index builds the index first (False: it warns and searches the old index)."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     default_mode: str = "hybrid"
+    auto_index: bool = False
 
     @field_validator("default_mode")
     @classmethod
@@ -75,5 +77,6 @@ class WorkspaceConfig(StrictModel):
         if self.database:
             lines.append(f'database = "{self.database}"')
         lines += ["", "[retrieval]", f'dense_model = "{self.retrieval.dense_model}"',
-                  f'default_mode = "{self.retrieval.default_mode}"', ""]
+                  f'default_mode = "{self.retrieval.default_mode}"',
+                  f"auto_index = {'true' if self.retrieval.auto_index else 'false'}", ""]
         path.write_text("\n".join(lines), encoding="utf-8")

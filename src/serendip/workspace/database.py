@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
-from serendip.errors import WorkspaceError
+from serendip.errors import WorkspaceError, WorkspaceReadOnly
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -28,8 +28,28 @@ def _json_dumps(obj) -> str:
         return json.dumps(obj, ensure_ascii=False)
 
 
-def make_engine(url: str) -> Engine:
+def sqlite_read_only_url(db_file: Path) -> str:
+    """A URL that opens the SQLite file ``db_file`` read-only (``mode=ro``), writing nothing beside it.
+
+    With no ``-wal`` file beside it (a cleanly closed WAL database) the file is also opened
+    ``immutable=1``, since SQLite cannot create the ``-shm`` index on a read-only folder; with a non-empty
+    ``-wal`` file the committed pages in it are read through the existing ``-shm``.
+    """
+    wal = db_file.with_name(db_file.name + "-wal")
+    immutable = "" if wal.is_file() and wal.stat().st_size > 0 else "&immutable=1"
+    return f"sqlite:///file:{db_file.resolve()}?mode=ro{immutable}&uri=true"
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL journaling and foreign keys on.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL.
+    read_only : bool, default=False
+        The URL opens the database read-only (e.g. :func:`sqlite_read_only_url`): the journal mode is
+        left as the file has it (setting it would be a write).
 
     Raises
     ------
@@ -43,8 +63,9 @@ def make_engine(url: str) -> Engine:
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
                 cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
+                if not read_only:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
 
@@ -70,7 +91,36 @@ def upgrade(engine: Engine) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None for an empty database); a read, never a write."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:  # OperationalError: unreadable file, server down
+        raise WorkspaceError(f"cannot read database {engine.url!r}: {exc}") from exc
+
+
+def head_revision() -> str:
+    """The newest Alembic revision this Serendip ships (the schema :func:`upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def ensure_schema(engine: Engine, *, read_only: bool = False, where: str = "") -> None:
+    """Migrate the database to :func:`head_revision` only when it is behind; a current schema costs
+    one read and no write.
+
+    Raises
+    ------
+    WorkspaceError
+        The database cannot be read or migrated; with ``read_only``, its schema is not current
+        (``where`` names the workspace in the message).
+    """
+    if current_revision(engine) == head_revision():
+        return
+    if read_only:
+        raise WorkspaceReadOnly(f"workspace {where or engine.url} is read-only and its database schema is not "
+                             f"current: open it once with write access to migrate it")
+    upgrade(engine)

@@ -13,6 +13,7 @@ Layout::
 """
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,13 +22,21 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from serendip.errors import ConfigError, WorkspaceError
+from serendip.errors import ConfigError, WorkspaceError, WorkspaceReadOnly
 from serendip.workspace.config import WorkspaceConfig
-from serendip.workspace.database import make_engine, upgrade
+from serendip.workspace.database import (
+    ensure_schema,
+    make_engine,
+    sqlite_read_only_url,
+    upgrade,
+)
 from serendip.workspace.paths import CONFIG_NAME, FOLDERS, resolve_workspace_path
 from serendip.workspace.schema import ingest_reports, records
 
-__all__ = ["WorkspaceStore"]
+__all__ = ["SQLITE_NAME", "WorkspaceStore"]
+
+#: the embedded SQLite database file of a workspace
+SQLITE_NAME = "serendip.db"
 
 
 @dataclass
@@ -37,6 +46,8 @@ class WorkspaceStore:
     path: Path
     config: WorkspaceConfig
     engine: Engine
+    #: opened without write access (folder or database file not writable): reads only
+    read_only: bool = False
 
     @classmethod
     def create(cls, path: str | Path | None = None, database: str | None = None,
@@ -92,12 +103,19 @@ class WorkspaceStore:
     @classmethod
     def open(cls, path: str | Path | None = None,
              mode_choices: Iterable[str] | None = None) -> "WorkspaceStore":
-        """Open an existing workspace folder (default: the default workspace) and migrate its database.
+        """Open an existing workspace folder (default: the default workspace), migrating its database
+        only when its schema is behind.
+
+        A folder (or SQLite file) this process cannot write is opened read-only (:attr:`read_only`):
+        the SQLite file with ``mode=ro``, nothing created or migrated; searching works, writes raise
+        :class:`~serendip.errors.WorkspaceReadOnly` (:meth:`require_writable`).
 
         Raises
         ------
         WorkspaceError
             ``path`` holds no ``serendip.toml``, or its database cannot be used.
+        WorkspaceReadOnly
+            Read-only, and the database schema is not current (it needs a migration).
         ConfigError
             The config is invalid (every bad key named).
         """
@@ -107,15 +125,33 @@ class WorkspaceStore:
             raise WorkspaceError(f"{path} is not a Serendip workspace (no {CONFIG_NAME}); "
                                  f"create one with `serendip init {path}`")
         config = WorkspaceConfig.load(cfg_path, mode_choices)
-        engine = make_engine(cls._url(path, config))
-        upgrade(engine)
-        for sub in FOLDERS:
-            (path / sub).mkdir(exist_ok=True)
-        return cls(path, config, engine)
+        read_only = not cls._writable(path, config)
+        if read_only and not config.database:
+            engine = make_engine(sqlite_read_only_url(path / SQLITE_NAME), read_only=True)
+        else:
+            engine = make_engine(cls._url(path, config))
+        ensure_schema(engine, read_only=read_only, where=str(path))
+        if not read_only:
+            for sub in FOLDERS:
+                (path / sub).mkdir(exist_ok=True)
+        return cls(path, config, engine, read_only)
+
+    @staticmethod
+    def _writable(path: Path, config: WorkspaceConfig) -> bool:
+        """Whether this process may write the folder (and its SQLite file, when it keeps one)."""
+        if not os.access(path, os.W_OK):
+            return False
+        db_file = path / SQLITE_NAME
+        return bool(config.database) or not db_file.exists() or os.access(db_file, os.W_OK)
+
+    def require_writable(self, action: str) -> None:
+        """Raise :class:`~serendip.errors.WorkspaceReadOnly` naming ``action`` when opened read-only."""
+        if self.read_only:
+            raise WorkspaceReadOnly(f"workspace {self.path} is read-only: {action} needs write access")
 
     @staticmethod
     def _url(path: Path, config: WorkspaceConfig) -> str:
-        return config.database or f"sqlite:///{(path / 'serendip.db').resolve()}"
+        return config.database or f"sqlite:///{(path / SQLITE_NAME).resolve()}"
 
     def close(self) -> None:
         """Release the database connections."""
@@ -125,6 +161,28 @@ class WorkspaceStore:
         """Number of stored records."""
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(records)).scalar_one()
+
+    def records_after(self, record_id: int) -> int:
+        """Number of records whose id is above ``record_id`` (one range count on the primary key, so
+        it costs in proportion to the records it finds, not to the table)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(records)
+                                .where(records.c.id > record_id)).scalar_one()
+
+    def change_token(self) -> tuple | None:
+        """A cheap fingerprint of the embedded SQLite files (size and modification time of
+        ``serendip.db`` and its ``-wal``): any committed write changes it. None for another database
+        (the caller then asks the database)."""
+        if self.config.database:
+            return None
+        token = []
+        for name in (SQLITE_NAME, SQLITE_NAME + "-wal"):
+            try:
+                st = os.stat(self.path / name)
+                token.append((st.st_size, st.st_mtime_ns, st.st_ino))
+            except OSError:
+                token.append(None)
+        return tuple(token)
 
     def ingest_reports(self) -> list[dict[str, Any]]:
         """Every ingest report row, oldest first."""

@@ -1,0 +1,111 @@
+"""Opening a workspace: a current schema is not migrated, and a folder without write access opens
+read-only (SQLite ``mode=ro``), where only writes fail and say so."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from serendip.errors import WorkspaceError, WorkspaceReadOnly
+from serendip.workbench import Workspace
+from serendip.workspace import database as database_module
+from serendip.workspace import store as store_module
+from serendip.workspace.store import WorkspaceStore
+
+DOCS = [{"id": "a1", "title": "Aspirin and colorectal cancer", "abstract": "Aspirin lowered adenoma recurrence."},
+        {"id": "a2", "title": "Statins and muscle pain", "abstract": "Myalgia was as common on placebo."}]
+
+
+@pytest.fixture
+def built(tmp_path) -> Path:
+    """A closed workspace with two records and a BM25 index."""
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join(json.dumps(d) for d in DOCS) + "\n")
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.ingest([docs])
+        ws.index(dense=False)
+    return tmp_path / "ws"
+
+
+def no_write_access(monkeypatch, folder: Path) -> None:
+    """Deny write access under ``folder`` as os.access reports it (tests may run as root, whom
+    chmod does not stop)."""
+    real = os.access
+    root = str(folder.resolve())
+
+    def access(path, mode, *args, **kwargs):
+        if mode & os.W_OK and str(Path(path).resolve()).startswith(root):
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.os, "access", access)
+
+
+def test_a_current_schema_is_opened_without_migrating(built, monkeypatch):
+    def refuse(engine):
+        raise AssertionError("upgrade called on a current schema")
+
+    monkeypatch.setattr(database_module, "upgrade", refuse)
+    store = WorkspaceStore.open(built)
+    assert not store.read_only and store.count() == 2
+    store.close()
+
+
+def test_read_only_open_reads_and_refuses_writes(built, monkeypatch):
+    no_write_access(monkeypatch, built)
+    before = sorted(p.name for p in built.iterdir())
+    with Workspace.open(built) as ws:
+        assert ws.store.read_only and ws.count() == 2
+        assert [h.title for h in ws.search("aspirin adenoma", mode="bm25", k=1)] == [DOCS[0]["title"]]
+        for call, action in ((lambda: ws.ingest([built / "x.jsonl"]), "ingest"),
+                             (lambda: ws.index(dense=False), "index")):
+            with pytest.raises(WorkspaceReadOnly) as exc:
+                call()
+            assert str(exc.value) == f"workspace {built} is read-only: {action} needs write access"
+        with pytest.raises(Exception, match="readonly"), ws.engine.begin() as conn:  # the database too
+            conn.execute(text("DELETE FROM records"))
+    assert sorted(p.name for p in built.iterdir()) == before  # no -wal/-shm or folder created
+
+
+def test_read_only_with_an_old_schema_says_it_needs_write_access(built, monkeypatch):
+    with sqlite3.connect(built / "serendip.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    no_write_access(monkeypatch, built)
+    with pytest.raises(WorkspaceReadOnly, match="open it once with write access"):
+        WorkspaceStore.open(built)
+
+
+def test_an_old_schema_is_migrated_when_writable(built):
+    with sqlite3.connect(built / "serendip.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0001'")
+        conn.execute("DROP TABLE runs")
+    store = WorkspaceStore.open(built)
+    assert database_module.current_revision(store.engine) == database_module.head_revision()
+    store.close()
+
+
+def test_unreadable_database_is_a_workspace_error(built):
+    (built / "serendip.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(WorkspaceError, match="serendip.db"):
+        WorkspaceStore.open(built)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through chmod; covered by the os.access case")
+def test_chmod_read_only_folder_is_searchable(built):
+    modes = {p: p.stat().st_mode for p in [built, *built.rglob("*")]}
+    try:
+        for p in modes:
+            p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
+        with Workspace.open(built) as ws:
+            assert ws.store.read_only
+            assert ws.search("statins myalgia", mode="bm25", k=1)[0].title == DOCS[1]["title"]
+            with pytest.raises(WorkspaceReadOnly, match="ingest needs write access"):
+                ws.ingest([built / "x.jsonl"])
+    finally:
+        for p, mode in modes.items():
+            p.chmod(stat.S_IMODE(mode))
