@@ -139,12 +139,13 @@ class TextEncoding:
     how: str
 
     @property
-    def is_utf8(self) -> bool:
-        return self.name in ("utf-8", "utf-8-sig")
+    def label(self) -> str:
+        """The encoding's name for people: ``"utf-8"`` also for ``"utf-8-sig"``."""
+        return self.name.removesuffix("-sig")
 
     def describe(self) -> str:
         """E.g. ``"cp1252 (detected by charset-normalizer)"``, for the ingest report."""
-        return f"{self.name} ({self.how})"
+        return f"{self.label} ({self.how})"
 
 
 def check_encoding(name: str) -> str:
@@ -304,16 +305,14 @@ def text_lines(path: str | Path, encoding: str | TextEncoding | None = None) -> 
     Raises
     ------
     ConfigError, ParseError
-        As :func:`detect_encoding`; also a gzip stream damaged further on (naming the last line read).
+        As :func:`detect_encoding`; also a gzip stream damaged further on.
     """
     with open_text(path, encoding) as fh:
-        no = 0
         try:
-            for line in fh:
-                no += 1
-                yield line
+            yield from fh
         except (OSError, EOFError, zlib.error) as exc:
-            raise ParseError(f"damaged gzip stream after line {no}: {exc}", file=str(path)) from None
+            raise ParseError(f"damaged gzip stream ({exc}); the records before it were read",
+                             file=str(path)) from None
 
 
 def read_text_lenient(path: str | Path, encoding: str | TextEncoding | None = None) -> str:
@@ -349,5 +348,5 @@ def bad_text_reason(text: str, encoding: str | TextEncoding) -> str | None:
     bad = bad_bytes(text)
     if bad is None:
         return None
-    name = encoding.name if isinstance(encoding, TextEncoding) else encoding
+    name = encoding.label if isinstance(encoding, TextEncoding) else encoding
     return f"not {name} text ({bad}); if the file is in another encoding, pass it: {_ENCODING_HINT}"
