@@ -33,7 +33,7 @@ from typing import IO
 
 from serendip.errors import ConfigError, ParseError
 
-__all__ = ["SAMPLE_BYTES", "TextEncoding", "bad_bytes", "bad_text_reason", "check_encoding",
+__all__ = ["SAMPLE_BYTES", "TextEncoding", "bad_bytes", "bad_text_reason", "bom_encoding", "check_encoding",
            "detect_encoding", "open_binary", "open_text", "read_sample", "read_text",
            "read_text_lenient", "sha256_file", "text_lines"]
 
@@ -196,6 +196,12 @@ def read_sample(path: str | Path, n: int = SAMPLE_BYTES) -> bytes:
             raise ParseError(f"damaged gzip stream: {exc}", file=str(path)) from None
 
 
+def bom_encoding(head: bytes) -> str | None:
+    """The codec named by the byte-order mark ``head`` starts with (``"utf-8-sig"``, ``"utf-16"``,
+    ``"utf-32"``), or None."""
+    return next((name for bom, name in _BOMS if head.startswith(bom)), None)
+
+
 def _utf16_by_nuls(sample: bytes) -> str | None:
     """``"utf-16-le"`` / ``"utf-16-be"`` when NUL bytes fill the odd / even positions of a text that
     is mostly ASCII in UTF-16 (and almost never the other positions), else None."""
@@ -266,9 +272,8 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
     given = check_encoding(encoding) if encoding else None
     if sample is None:
         sample = read_sample(path)
-    for bom, name in _BOMS:
-        if sample.startswith(bom):
-            return TextEncoding(name, "byte-order mark")
+    if (name := bom_encoding(sample)) is not None:
+        return TextEncoding(name, "byte-order mark")
     if given is not None:
         return TextEncoding("utf-8-sig" if given == "utf-8" else given, "--encoding")
     if (utf16 := _utf16_by_nuls(sample)) is not None:

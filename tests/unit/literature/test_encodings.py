@@ -138,3 +138,16 @@ def test_cli_encoding_option(tmp_path):
     ok = runner.invoke(app, ["ingest", str(path), "-w", str(ws), "--encoding", "cp1252"])
     assert ok.exit_code == 0, ok.output
     assert "ingested 3" in ok.output and "as cp1252 (--encoding)" in ok.output
+
+
+def test_json_lines_in_utf16_with_bom_and_gzip(tmp_path):
+    import json
+
+    objs = [{"title": "Café workers’ sleep – “night shifts”", "authors": ["Müller, Jürgen"], "year": 2019},
+            {"title": "Plain ASCII", "year": 2015}]
+    text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs)
+    plain, utf16 = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    plain.write_text(text, encoding="utf-8")
+    utf16.write_bytes(gzip.compress(codecs.BOM_UTF16_LE + text.encode("utf-16-le")))
+    assert sniff_format(utf16).name == "jsonl"
+    assert _fields(list(get_reader("jsonl").read(utf16))) == _fields(list(get_reader("jsonl").read(plain)))
