@@ -38,6 +38,7 @@ __all__ = ["SAMPLE_BYTES", "TextEncoding", "bad_bytes", "bad_text_reason", "bom_
            "read_text_lenient", "sha256_file", "text_lines"]
 
 _HASHES: dict[tuple[str, int, int, int], str] = {}
+_DETECTED: dict[tuple, "TextEncoding"] = {}
 _HASH_LOCK = threading.Lock()
 _CHUNK = 1 << 20  # 1 MiB
 
@@ -250,6 +251,9 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
                     sample: bytes | None = None) -> TextEncoding:
     """The encoding to read the text file ``path`` with (see the module docstring for the order).
 
+    The answer is kept per file version (resolved path, size, mtime, inode) and ``encoding`` in this
+    process, so the sniffer, ingest's report and the reader read the sample and decide once.
+
     Parameters
     ----------
     path : str or Path
@@ -270,8 +274,28 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
     if isinstance(encoding, TextEncoding):
         return encoding
     given = check_encoding(encoding) if encoding else None
-    if sample is None:
+    key = None
+    if sample is None:  # the sniffer, ingest and the reader ask in turn: detect once per file version
+        try:
+            st = Path(path).stat()
+            key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino, given)
+        except OSError:
+            pass
+        with _HASH_LOCK:
+            hit = _DETECTED.get(key) if key else None
+        if hit is not None:
+            return hit
         sample = read_sample(path)
+    found = _detect(path, given, sample)
+    if key is not None:
+        with _HASH_LOCK:
+            if len(_DETECTED) >= 4096:
+                _DETECTED.clear()
+            _DETECTED[key] = found
+    return found
+
+
+def _detect(path: str | Path, given: str | None, sample: bytes) -> TextEncoding:
     if (name := bom_encoding(sample)) is not None:
         return TextEncoding(name, "byte-order mark")
     if given is not None:
