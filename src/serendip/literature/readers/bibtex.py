@@ -42,12 +42,7 @@ from bibtexparser.model import (
 )
 from pylatexenc.latex2text import LatexNodes2Text
 
-from serendip.core.files import (
-    bad_bytes,
-    bad_text_reason,
-    detect_encoding,
-    read_text_lenient,
-)
+from serendip.core import files
 from serendip.literature import normalize as norm
 from serendip.literature.readers import register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
@@ -296,11 +291,8 @@ def _keywords(values: list[str]) -> list[str]:
 @register_reader("bibtex", label="BibTeX", aliases=("bib",),
                  suffixes=(".bib", ".bibtex", ".bib.gz", ".bibtex.gz"), priority=40)
 class BibTeXReader:
-    """Read BibTeX files into :class:`Record` objects (one per ``@entry``).
-
-    ``encoding``: the file's text encoding (``--encoding``); None detects it
-    (:func:`serendip.core.files.detect_encoding`).
-    """
+    """Read BibTeX files into :class:`Record` objects (one per ``@entry``); ``encoding``: the file's
+    (``--encoding``), None to detect it (:func:`serendip.core.files.detect_encoding`)."""
 
     name = "bibtex"
 
@@ -338,8 +330,8 @@ class BibTeXReader:
             ``--encoding``).
         """
         file = str(path)
-        encoding = detect_encoding(path, self.encoding)
-        text = read_text_lenient(path, encoding)  # entries with undecodable bytes are reported
+        encoding = files.detect_encoding(path, self.encoding)
+        text = files.read_text_lenient(path, encoding)  # entries with undecodable bytes are reported
         library = bibtexparser.parse_string(text, parse_stack=[])
         macros, bad_strings = self._macros(library.blocks, file)
         index = 0
@@ -351,11 +343,10 @@ class BibTeXReader:
             if isinstance(block, String) and id(block) in bad_strings:
                 yield bad_strings[id(block)]
             elif isinstance(block, Entry):
-                if (bad := bad_text_reason(block.raw or "", encoding)) is not None:
-                    yield ParseIssue(file=file, line=None if block.start_line is None else block.start_line + 1,
-                                     record=block.key, reason=f"entry skipped: {bad}")
-                else:
-                    yield self._entry(block, macros, file, index)
+                bad = files.bad_text_reason(block.raw or "", encoding)
+                line = None if block.start_line is None else block.start_line + 1
+                yield self._entry(block, macros, file, index) if bad is None else ParseIssue(
+                    file=file, line=line, record=block.key, reason=f"entry skipped: {bad}")
                 index += 1
             elif isinstance(block, ParsingFailedBlock):
                 m = _BLOCK_TYPE.match(block.raw or "")
@@ -375,7 +366,7 @@ class BibTeXReader:
             if not isinstance(block, String):
                 continue
             try:
-                if (undecodable := bad_bytes(block.value)) is not None:
+                if (undecodable := files.bad_bytes(block.value)) is not None:
                     raise BibValueError(f"bytes the file's encoding cannot decode ({undecodable})", 0)
                 macros[block.key.lower()] = _expand(parse_value(block.value), macros)
             except (BibValueError, KeyError) as exc:

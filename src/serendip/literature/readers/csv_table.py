@@ -3,8 +3,8 @@
 Read with Python's :mod:`csv` (RFC 4180 quoting: ``""`` inside quotes is one quote, a quoted field may
 hold the delimiter and line breaks), the text opened by :func:`serendip.core.files.read_text_lenient`
 (encoding from a BOM, UTF-16, ``--encoding`` or detection; gzip by magic bytes) so an Excel BOM does
-not stick to the first column name (molgenis#6492), ``newline=""`` so embedded line breaks stay inside their field, and
-the delimiter detected among ``,`` ``;`` and tab by the shared rule
+not stick to the first column name (molgenis#6492), ``newline=""`` so embedded line breaks stay
+inside their field, and the delimiter detected among ``,`` ``;`` and tab by the shared rule
 :func:`serendip.core.formats.sniff_delimiter` (European Excel writes ``;``: asreview#302). Column names
 are matched case-insensitively through :data:`DEFAULT_COLUMNS` or a user mapping.
 

@@ -194,7 +194,8 @@ class MedlineTextReader:
         ``source_line`` is the record's first line (1-based), ``source_index`` its 0-based position
         among the records of the file (plain or gzip, any encoding
         :func:`~serendip.core.files.detect_encoding` finds or ``encoding`` names). A record with a
-        malformed line, bytes its encoding cannot decode or no PMID is skipped with an issue naming the file, line and record (PMID or 1-based number).
+        malformed line, bytes its encoding cannot decode or no PMID is skipped with an issue naming
+        the file, line and record (PMID or 1-based number).
 
         Raises
         ------
