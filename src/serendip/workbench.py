@@ -138,10 +138,13 @@ class Workspace:
 
     # -- literature ------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], fmt: str = "auto",
-               progress: Callable[[int], None] | None = None, mapping: dict[str, str] | None = None):
+               progress: Callable[[int], None] | None = None, mapping: dict[str, str] | None = None,
+               encoding: str | None = None):
         """Ingest files (see :func:`serendip.literature.ingest.ingest`); returns an ``IngestReport``.
 
         ``mapping`` (CSV/TSV only): record field -> column name, e.g. ``{"title": "Headline"}``.
+        ``encoding``: the text encoding of files without a byte-order mark (e.g. ``"cp1252"``);
+        None detects each file's.
 
         The report is also stored in the database and written to ``reports/ingest-<id>.json``.
         """
@@ -150,7 +153,7 @@ class Workspace:
         self.store.require_writable("ingest")
         self._status = None
         report = ingest(self.engine, paths, fmt=fmt, progress=progress,
-                        options={"mapping": mapping} if mapping else None)
+                        options={"mapping": mapping} if mapping else None, encoding=encoding)
         out = self.path / "reports" / f"ingest-{report.id}.json"
         out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         return report

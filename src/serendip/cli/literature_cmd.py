@@ -47,6 +47,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
            fmt: str = typer.Option("auto", "--format", "-f", help=_format_help()),
            workspace: Optional[Path] = WorkspaceOpt,
            columns: Optional[list[str]] = typer.Option(None, "--map", help="CSV/TSV column mapping FIELD=COLUMN, e.g. --map title=Headline (repeatable)."),
+           encoding: Optional[str] = typer.Option(None, "--encoding", help="Text encoding of files without a byte-order mark, e.g. cp1252 or latin-1 (default: detected per file)."),
            json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Ingest literature files (the formats of --format), sniffing each file's format by default."""
     from serendip.literature.ingest import column_mapping
@@ -57,12 +58,15 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
         with rate_progress("records") as bar:
             task = bar.add_task("ingest", total=None)
             report = ws.ingest(paths, fmt=fmt, progress=lambda n: bar.advance(task, n),
-                               mapping=mapping or None)
+                               mapping=mapping or None, encoding=encoding)
         if json_out:
             console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
             return
         for line in report.errors:
             err_console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+        for file, used in report.encodings.items():
+            if not used.startswith("utf-8"):
+                console.print(f"read {file} as {used}", highlight=False, soft_wrap=True)
         console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, update
 
+from serendip.core.files import check_encoding, detect_encoding
 from serendip.errors import ConfigError, ParseError
 from serendip.literature.dedupe import Deduplicator, Keys
 from serendip.literature.prefetch import read_in_child
@@ -43,6 +44,8 @@ class IngestReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: file -> the text encoding it was read with and how it was chosen (text formats only)
+    encodings: dict[str, str] = field(default_factory=dict)
 
     @property
     def records_per_s(self) -> float:
@@ -52,7 +55,7 @@ class IngestReport:
     def to_dict(self) -> dict:
         return {"id": self.id, "paths": self.paths, "format": self.format, "ingested": self.ingested,
                 "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "encodings": self.encodings}
 
     def summary(self) -> str:
         """One line: ``"ingested 12, duplicates 3, failed 1 (2,400 records/s)"``."""
@@ -117,22 +120,34 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _readers_for(files: list[Path], fmt: str, options: dict | None) -> list:
+def _readers_for(files: list[Path], fmt: str, options: dict | None, encoding: str | None = None,
+                 encodings: dict[str, str] | None = None) -> list:
     """Pick every file's reader before anything is written, so bad options fail up front.
 
     Options (a CSV column mapping) go to the readers that take them; it is an error only if none does.
-    A file whose format cannot be recognised gets its ParseError in place of a reader.
+    ``encoding`` (``--encoding``) goes to every reader of a text format (one taking ``encoding``),
+    and the encoding each such file is read with is put in ``encodings`` (file -> description).
+    A file whose format or text encoding cannot be told gets its ParseError in place of a reader.
     """
     out = []
+    any_took = False
     for path in files:
         try:
-            spec = reader_spec(fmt) if fmt != "auto" else sniff_format(path)
+            spec = reader_spec(fmt) if fmt != "auto" else sniff_format(path, encoding)
+            takes = bool(options) and all(k in spec.options for k in options)
+            any_took |= takes
+            reader_options = dict(options) if takes else {}
+            if "encoding" in spec.options and path.is_file():
+                used = detect_encoding(path, encoding)
+                if encodings is not None:
+                    encodings[str(path)] = used.describe()
+                if encoding:
+                    reader_options["encoding"] = encoding
         except ParseError as exc:
             out.append((exc, None))
             continue
-        takes = bool(options) and all(k in spec.options for k in options)
-        out.append((spec.make(options if takes else None), options if takes else None))
-    if options and not any(o for _, o in out):
+        out.append((spec.make(reader_options or None), reader_options or None))
+    if options and not any_took:
         names = sorted({r.name for r, _ in out if not isinstance(r, ParseError)})
         takers = [s.name for s in reader_specs() if all(k in s.options for k in options)]
         raise ConfigError(f"reader options {sorted(options)} apply to none of the inputs "
@@ -184,7 +199,7 @@ def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestRepo
 
 def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
            progress: Callable[[int], None] | None = None, batch_size: int = BATCH,
-           options: dict | None = None) -> IngestReport:
+           options: dict | None = None, encoding: str | None = None) -> IngestReport:
     """Ingest files into the workspace database.
 
     Parameters
@@ -194,6 +209,9 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     fmt : a reader name from :data:`serendip.literature.readers.READERS`, or ``"auto"`` to sniff.
     progress : called with the number of records handled since the last call (for a progress bar).
     options : reader options, e.g. ``{"mapping": {"title": "Headline"}}`` (CSV column mapping).
+    encoding : the text encoding of files without a byte-order mark (``--encoding``, e.g.
+        ``"cp1252"``); None detects each file's (:func:`serendip.core.files.detect_encoding`). The
+        encoding each text file is read with is in the report's ``encodings``.
 
     Returns
     -------
@@ -202,12 +220,16 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     Raises
     ------
     ParseError
-        If a path is missing or its format cannot be recognised. A file that cannot be read at all is
-        reported as one error and the other files are still ingested.
+        If a path is missing. A file whose format or encoding cannot be told, or that cannot be read
+        at all, is reported as one error and the other files are still ingested.
+    ConfigError
+        ``encoding`` is not a text encoding, or no input takes the reader ``options``.
     """
     files = expand_paths(paths)
-    readers = _readers_for(files, fmt, options)
+    if encoding:
+        encoding = check_encoding(encoding)
     report = IngestReport(paths=[str(p) for p in files], format=fmt)
+    readers = _readers_for(files, fmt, options, encoding, report.encodings)
     # Automatic garbage collection rescans every live object as records pile up and cost half of the
     # ingest time; records hold no reference cycles, so collect young objects once per batch instead.
     gc_was_enabled = gc.isenabled()

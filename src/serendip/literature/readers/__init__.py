@@ -11,7 +11,8 @@ A reader class has
 
 * ``name: str`` - the format name (the spec's name);
 * ``sniff(path: Path, head: bytes) -> bool`` - the content sniffer: whether ``auto`` should pick it
-  (``head`` = first 4 KiB, already un-gzipped; ``path`` may be a folder);
+  (``head`` = first 4 KiB, already un-gzipped and re-encoded as UTF-8 by :func:`read_head`;
+  ``path`` may be a folder);
 * ``read(path: Path) -> Iterator[Record | ParseIssue]`` - yield every record in file order, and a
   :class:`ParseIssue` (file, 1-based line or record, reason) for each record it must skip; the rest of
   the file is still read. Only a file that cannot be read at all raises :class:`ParseError`;
@@ -22,7 +23,7 @@ the format has lines, ``source_line``.
 """
 from __future__ import annotations
 
-import gzip
+import codecs
 import importlib
 import inspect
 import pkgutil
@@ -31,6 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from serendip.core.files import (
+    BAD_BYTES_HANDLER,
+    SAMPLE_BYTES,
+    TextEncoding,
+    detect_encoding,
+    read_sample,
+)
 from serendip.core.formats import format_for_path, suffix_map
 from serendip.errors import ConfigError, ParseError
 from serendip.literature.record import ParseIssue, Record
@@ -202,32 +210,51 @@ def id_keyed_formats() -> frozenset[str]:
     return frozenset(s.name for s in reader_specs() if s.id_keyed)
 
 
-def read_head(path: Path, n: int = 4096) -> bytes:
-    """First ``n`` bytes of ``path``, transparently un-gzipped."""
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    opener = gzip.open if magic == b"\x1f\x8b" else open
-    with opener(path, "rb") as fh:
-        return fh.read(n)
-
-
-def sniff_format(path: Path) -> ReaderSpec:
-    """The format of ``path``: the first content sniffer (by priority) that recognises it, else the
-    format whose declared suffix alone is enough (a ``.csv`` file).
+def read_head(path: Path, n: int = 4096, encoding: str | TextEncoding | None = None) -> bytes:
+    """First ``n`` bytes of ``path`` un-gzipped, as UTF-8: text in another encoding (a byte-order
+    mark, UTF-16, a legacy encoding or ``encoding``: :func:`~serendip.core.files.detect_encoding`) is
+    decoded and re-encoded, a byte-order mark dropped, an undecodable byte made ``?``, so that
+    sniffers compare UTF-8 bytes.
 
     Raises
     ------
     ParseError
-        Nothing recognises the file; the message lists the formats.
+        The file cannot be read, or its text encoding cannot be told.
+    """
+    sample = read_sample(path, max(n, SAMPLE_BYTES))
+    enc = detect_encoding(path, encoding, sample)
+    if enc.name == "utf-8":
+        return sample[:n]
+    decoder = codecs.getincrementaldecoder(enc.name)(errors=BAD_BYTES_HANDLER)
+    return decoder.decode(sample, final=False).encode("utf-8", errors="replace")[:n]
+
+
+def sniff_format(path: Path, encoding: str | None = None) -> ReaderSpec:
+    """The format of ``path``: the first content sniffer (by priority) that recognises it, else the
+    format whose declared suffix alone is enough (a ``.csv`` file). The sniffers see the head of
+    the un-gzipped content as UTF-8 (:func:`read_head`; ``encoding`` is the user's ``--encoding``).
+
+    Raises
+    ------
+    ParseError
+        Nothing recognises the file (the message lists the formats), or the file's text encoding
+        cannot be told and no sniffer recognises its raw bytes.
     """
     specs = reader_specs()
-    head = b"" if path.is_dir() else read_head(path)
+    encoding_error: ParseError | None = None
+    try:
+        head = b"" if path.is_dir() else read_head(path, encoding=encoding)
+    except ParseError as exc:  # sniff the raw bytes; say why if nothing recognises them
+        encoding_error = exc
+        head = read_sample(path, 4096)
     for spec in specs:
         if spec.sniffs(path, head):
             return spec
     by_suffix = format_for_path(path, suffix_map((s.name, s.suffixes) for s in specs if s.suffix_is_enough))
     if by_suffix is not None and not path.is_dir():
         return READERS.get(by_suffix)
+    if encoding_error is not None:
+        raise encoding_error
     raise ParseError(
         "could not recognise the format; pass --format with one of: " + ", ".join(READERS.keys()),
         file=str(path),

@@ -42,7 +42,7 @@ from bibtexparser.model import (
 )
 from pylatexenc.latex2text import LatexNodes2Text
 
-from serendip.core.files import read_text
+from serendip.core import files
 from serendip.literature import normalize as norm
 from serendip.literature.readers import register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
@@ -288,11 +288,16 @@ def _keywords(values: list[str]) -> list[str]:
     return out
 
 
-@register_reader("bibtex", label="BibTeX", aliases=("bib",), suffixes=(".bib", ".bibtex"), priority=40)
+@register_reader("bibtex", label="BibTeX", aliases=("bib",),
+                 suffixes=(".bib", ".bibtex", ".bib.gz", ".bibtex.gz"), priority=40)
 class BibTeXReader:
-    """Read BibTeX files into :class:`Record` objects (one per ``@entry``)."""
+    """Read BibTeX files into :class:`Record` objects (one per ``@entry``); ``encoding``: the file's
+    (``--encoding``), None to detect it (:func:`serendip.core.files.detect_encoding`)."""
 
     name = "bibtex"
+
+    def __init__(self, encoding: str | None = None):
+        self.encoding = encoding
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when ``head`` has a line starting with ``@type{`` (or ``@type(``)."""
@@ -304,7 +309,8 @@ class BibTeXReader:
         Parameters
         ----------
         path : Path
-            A UTF-8 ``.bib`` file (a BOM is accepted).
+            A ``.bib`` file, plain or gzip-compressed (by its magic bytes), in any encoding
+            :func:`~serendip.core.files.detect_encoding` finds or ``encoding`` names.
 
         Yields
         ------
@@ -315,15 +321,17 @@ class BibTeXReader:
             bibtexparser cannot split, a missing ``,`` between fields, an undefined ``@string`` macro
             in a field that is read (in an informational field such as ``publisher`` it is listed in
             ``extra["undefined_macros"]`` instead), one read field given twice with different values,
-            an author name that cannot be parsed.
+            an author name that cannot be parsed, bytes the file's encoding cannot decode.
 
         Raises
         ------
         ParseError
-            The file cannot be read or is not valid UTF-8.
+            The file cannot be read, or its encoding cannot be told (the message suggests
+            ``--encoding``).
         """
         file = str(path)
-        text = read_text(path)
+        encoding = files.detect_encoding(path, self.encoding)
+        text = files.read_text_lenient(path, encoding)  # entries with undecodable bytes are reported
         library = bibtexparser.parse_string(text, parse_stack=[])
         macros, bad_strings = self._macros(library.blocks, file)
         index = 0
@@ -335,7 +343,10 @@ class BibTeXReader:
             if isinstance(block, String) and id(block) in bad_strings:
                 yield bad_strings[id(block)]
             elif isinstance(block, Entry):
-                yield self._entry(block, macros, file, index)
+                bad = files.bad_text_reason(block.raw or "", encoding)
+                line = None if block.start_line is None else block.start_line + 1
+                yield self._entry(block, macros, file, index) if bad is None else ParseIssue(
+                    file=file, line=line, record=block.key, reason=f"entry skipped: {bad}")
                 index += 1
             elif isinstance(block, ParsingFailedBlock):
                 m = _BLOCK_TYPE.match(block.raw or "")
@@ -355,6 +366,8 @@ class BibTeXReader:
             if not isinstance(block, String):
                 continue
             try:
+                if (undecodable := files.bad_bytes(block.value)) is not None:
+                    raise BibValueError(f"bytes the file's encoding cannot decode ({undecodable})", 0)
                 macros[block.key.lower()] = _expand(parse_value(block.value), macros)
             except (BibValueError, KeyError) as exc:
                 reason = exc.reason if isinstance(exc, BibValueError) else (

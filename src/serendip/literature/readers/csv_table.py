@@ -1,9 +1,10 @@
 """CSV / TSV reader (Excel, Scopus, Web of Science, Rayyan, asreview-style tables).
 
 Read with Python's :mod:`csv` (RFC 4180 quoting: ``""`` inside quotes is one quote, a quoted field may
-hold the delimiter and line breaks), ``encoding="utf-8-sig"`` so an Excel BOM does not stick to the
-first column name (molgenis#6492), ``newline=""`` so embedded line breaks stay inside their field, and
-the delimiter detected among ``,`` ``;`` and tab by the shared rule
+hold the delimiter and line breaks), the text opened by :func:`serendip.core.files.read_text_lenient`
+(encoding from a BOM, UTF-16, ``--encoding`` or detection; gzip by magic bytes) so an Excel BOM does
+not stick to the first column name (molgenis#6492), ``newline=""`` so embedded line breaks stay
+inside their field, and the delimiter detected among ``,`` ``;`` and tab by the shared rule
 :func:`serendip.core.formats.sniff_delimiter` (European Excel writes ``;``: asreview#302). Column names
 are matched case-insensitively through :data:`DEFAULT_COLUMNS` or a user mapping.
 
@@ -17,7 +18,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from serendip.core.files import bad_bytes, read_text_lenient
+from serendip.core.files import bad_text_reason, detect_encoding, read_text_lenient
 from serendip.core.formats import DELIMITERS, delimited_rows, sniff_delimiter
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.literature import normalize as norm
@@ -94,7 +95,8 @@ def _lines(text: str) -> list[str]:
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
-@register_reader("csv", label="CSV/TSV table", aliases=("tsv",), suffixes=(".csv", ".tsv", ".tab"),
+@register_reader("csv", label="CSV/TSV table", aliases=("tsv",),
+                 suffixes=(".csv", ".tsv", ".tab", ".csv.gz", ".tsv.gz", ".tab.gz"),
                  suffix_is_enough=True, priority=90)
 class CSVReader:
     """Read a delimited table with one record per row.
@@ -114,7 +116,8 @@ class CSVReader:
 
     name = "csv"
 
-    def __init__(self, mapping: dict[str, str] | None = None):
+    def __init__(self, mapping: dict[str, str] | None = None, encoding: str | None = None):
+        self.encoding = encoding  # the file's text encoding (--encoding); None: detected
         unknown = set(mapping or {}) - set(DEFAULT_COLUMNS)
         if unknown:
             raise ConfigError(f"unknown field(s) in the column mapping: {', '.join(sorted(unknown))}; "
@@ -163,7 +166,9 @@ class CSVReader:
         Parameters
         ----------
         path : Path
-            A UTF-8 delimited text file (BOM, CRLF and quoted line breaks accepted).
+            A delimited text file, plain or gzip-compressed (by its magic bytes), in any encoding
+            :func:`~serendip.core.files.detect_encoding` finds or ``encoding`` names (BOM, CRLF and
+            quoted line breaks accepted).
 
         Yields
         ------
@@ -177,12 +182,14 @@ class CSVReader:
         Raises
         ------
         ParseError
-            The file cannot be read, is not UTF-8, or has no header row.
+            The file cannot be read, its encoding cannot be told, or it has no header row (or one
+            with bytes its encoding cannot decode).
         DataError
             A mapped column is missing, or there is no title/abstract column.
         """
         file = str(path)
-        text = read_text_lenient(path)  # rows with non-UTF-8 bytes are reported one by one
+        encoding = detect_encoding(path, self.encoding)
+        text = read_text_lenient(path, encoding)  # rows with undecodable bytes are reported one by one
         lines = _lines(text)
         start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
         if start is None:
@@ -192,15 +199,17 @@ class CSVReader:
         _, header = next(rows)
         if isinstance(header, str):
             raise ParseError(f"header row cannot be read: {header}", file=file, line=start + 1)
-        if (bad := bad_bytes("".join(header))) is not None:
-            raise ParseError(f"header row is not UTF-8 text ({bad}); save the file as UTF-8",
-                             file=file, line=start + 1)
+        if (bad := bad_text_reason("".join(header), encoding)) is not None:
+            raise ParseError(f"header row skipped: {bad}", file=file, line=start + 1)
         cols = self.columns(header, file)
         index = 0
         for line, row in rows:
             if isinstance(row, list) and not any(c.strip() for c in row):
                 continue
-            yield self._record(row, header, cols, file, line, index)
+            if isinstance(row, list) and (bad := bad_text_reason("".join(row), encoding)) is not None:
+                yield ParseIssue(file=file, line=line, record=str(index + 1), reason=f"row skipped: {bad}")
+            else:
+                yield self._record(row, header, cols, file, line, index)
             index += 1
 
     @staticmethod
@@ -227,7 +236,7 @@ class CSVReader:
     @staticmethod
     def checked_row(row, header: list[str], file: str, line: int, index: int) -> list[str] | ParseIssue:
         """The row's fields, or the :class:`ParseIssue` that skips it (a quoting error, another number
-        of fields than the header, bytes that are not UTF-8). One empty field more than the header
+        of fields than the header; undecodable bytes are reported by :meth:`read`). One empty field more than the header
         is a trailing delimiter (Scopus ends every data row with one), not a field: it is dropped.
         """
         if isinstance(row, str):
@@ -238,9 +247,6 @@ class CSVReader:
         if len(row) != len(header):
             return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
                 f"row skipped: {len(row)} fields, the header has {len(header)}"))
-        if (bad := bad_bytes("".join(row))) is not None:
-            return ParseIssue(file=file, line=line, record=str(index + 1), reason=(
-                f"row skipped: not UTF-8 text ({bad}); save the file as UTF-8"))
         return row
 
     def _record(self, row, header: list[str], cols: dict[str, int], file: str, line: int,

@@ -9,14 +9,19 @@ object) is reported with its line number and the other lines are kept.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from serendip.errors import ParseError
+from serendip.core.files import (
+    TextEncoding,
+    bom_encoding,
+    open_binary,
+    open_text,
+    read_sample,
+)
 from serendip.literature import normalize as norm
 from serendip.literature.readers import register_reader
 from serendip.literature.readers.csv_table import parse_person, split_authors
@@ -29,20 +34,36 @@ _KNOWN = {"title", "abstract", "text", "authors", "year", "month", "doi", "pmid"
           "keywords", "mesh", "mesh_terms", *_ID_KEYS}
 
 
+class _Utf8Lines:
+    """A text stream's lines as UTF-8 bytes (``readline(limit)``, like a binary file)."""
+
+    def __init__(self, text: IO[str]):
+        self.text = text
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self.text.readline(limit).encode("utf-8", errors="surrogatepass")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.text.close()
+
+
 def open_lines(path: Path) -> IO[bytes]:
-    """Open ``path`` for reading bytes, un-gzipping it when it starts with the gzip magic bytes.
+    """Open ``path`` for reading bytes, un-gzipping it when it starts with the gzip magic bytes; a
+    UTF-16 or UTF-32 file (with its byte-order mark: Windows PowerShell writes those) is re-encoded
+    as UTF-8, the encoding of JSON text otherwise (RFC 8259).
 
     Raises
     ------
     ParseError
         The file cannot be opened.
     """
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-        return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-    except OSError as exc:
-        raise ParseError(f"cannot read file: {exc}", file=str(path)) from None
+    name = bom_encoding(read_sample(path, 4))
+    if name in ("utf-16", "utf-32"):
+        return _Utf8Lines(open_text(path, TextEncoding(name, "byte-order mark")))
+    return open_binary(path)
 
 
 def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:

@@ -4,24 +4,23 @@ Format (NLM, "MEDLINE/PubMed Data Element (Field) Descriptions",
 https://www.nlm.nih.gov/bsd/mms/medlineelements.html): each line is a tag left-justified in four
 columns, ``-``, a space and the value; a value continues on the following lines indented by six
 spaces; records are separated by blank lines and start with ``PMID-``. Line ends LF, CRLF or CR;
-UTF-8 (a BOM is allowed); plain or gzip.
+any encoding :func:`serendip.core.files.detect_encoding` finds or ``--encoding`` names (UTF-8 with
+or without BOM in practice); plain or gzip.
 """
 from __future__ import annotations
 
-import gzip
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from serendip.core.files import bad_bytes, detect_encoding, text_lines
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import read_head, register_reader
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _TAG = re.compile(r"([A-Z][A-Z0-9]{0,3}) *-(?: (.*)|)$")
-_BAD_BYTES = re.compile("[\udc80-\udcff]")  # undecodable bytes under errors="surrogateescape"
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 
@@ -33,13 +32,6 @@ class _Raw:
     start: int
     fields: list[list] = field(default_factory=list)
     error: tuple[int, str] | None = None
-
-
-def _open_text(path: Path) -> io.TextIOWrapper:
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    raw = gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=None)
 
 
 def _raw_records(lines) -> Iterator[_Raw]:
@@ -58,8 +50,9 @@ def _raw_records(lines) -> Iterator[_Raw]:
             cur = None
         if cur is None:
             cur = _Raw(start=lineno)
-        if _BAD_BYTES.search(line):
-            cur.error = cur.error or (lineno, "bytes that are not valid UTF-8")
+        if (bad := bad_bytes(line)) is not None:
+            cur.error = cur.error or (lineno, f"bytes its text encoding cannot decode ({bad}); if the file "
+                                      "is not UTF-8, pass its encoding, e.g. --encoding cp1252")
         if line[0] in " \t":  # continuation of the previous field's value
             if cur.fields:
                 cur.fields[-1][2].append(line.strip())
@@ -188,6 +181,9 @@ class MedlineTextReader:
 
     name = "medline"
 
+    def __init__(self, encoding: str | None = None):
+        self.encoding = encoding  # the file's text encoding (--encoding); None: detected
+
     def sniff(self, path: Path, head: bytes) -> bool:
         """Whether a line of ``head`` starts with ``PMID- ``."""
         return head.startswith((b"PMID- ", b"\xef\xbb\xbfPMID- ")) or b"\nPMID- " in head
@@ -196,37 +192,37 @@ class MedlineTextReader:
         """Yield a :class:`Record` per record, a :class:`ParseIssue` per unreadable one.
 
         ``source_line`` is the record's first line (1-based), ``source_index`` its 0-based position
-        among the records of the file. A record with a malformed line, bytes that are not UTF-8 or
-        no PMID is skipped with an issue naming the file, line and record (PMID or 1-based number).
+        among the records of the file (plain or gzip, any encoding
+        :func:`~serendip.core.files.detect_encoding` finds or ``encoding`` names). A record with a
+        malformed line, bytes its encoding cannot decode or no PMID is skipped with an issue naming
+        the file, line and record (PMID or 1-based number).
 
         Raises
         ------
         ParseError
-            The file has text but no line starting with ``PMID- `` in its first 64 KiB (not MEDLINE
-            text at all).
-        OSError
-            The file cannot be opened.
+            The file cannot be read, its encoding cannot be told, or it has text but no line
+            starting with ``PMID- `` in its first 64 KiB (not MEDLINE text at all).
         """
         path = Path(path)
         file = str(path)
-        head = read_head(path, 65536)
+        encoding = detect_encoding(path, self.encoding)
+        head = read_head(path, 65536, encoding)
         if head.strip() and not self.sniff(path, head.replace(b"\r", b"\n")):
             raise ParseError("not MEDLINE text: no line starting with 'PMID- ' in the first 64 KiB",
                              file=file)
-        with _open_text(path) as fh:
-            for index, raw in enumerate(_raw_records(fh)):
-                rec = Record(source_file=file, source_format="medline", source_index=index,
-                             source_line=raw.start)
-                if raw.error is None:
-                    build_record(raw, rec)
-                pmid = rec.pmid or next((norm.pmid(" ".join(p)) for _, t, p in raw.fields
-                                         if t == "PMID"), None)
-                name = f"PMID {pmid}" if pmid else str(index + 1)
-                if raw.error is not None:
-                    yield ParseIssue(file=file, line=raw.error[0], record=name,
-                                     reason=f"record skipped: {raw.error[1]}")
-                elif rec.pmid is None:
-                    yield ParseIssue(file=file, line=raw.start, record=name,
-                                     reason="record skipped: missing or non-numeric PMID")
-                else:
-                    yield rec
+        for index, raw in enumerate(_raw_records(text_lines(path, encoding))):
+            rec = Record(source_file=file, source_format="medline", source_index=index,
+                         source_line=raw.start)
+            if raw.error is None:
+                build_record(raw, rec)
+            pmid = rec.pmid or next((norm.pmid(" ".join(p)) for _, t, p in raw.fields
+                                     if t == "PMID"), None)
+            name = f"PMID {pmid}" if pmid else str(index + 1)
+            if raw.error is not None:
+                yield ParseIssue(file=file, line=raw.error[0], record=name,
+                                 reason=f"record skipped: {raw.error[1]}")
+            elif rec.pmid is None:
+                yield ParseIssue(file=file, line=raw.start, record=name,
+                                 reason="record skipped: missing or non-numeric PMID")
+            else:
+                yield rec

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import rispy
 
-from serendip.errors import ParseError
+from serendip.core.files import bad_text_reason, detect_encoding, text_lines
 from serendip.literature import normalize as norm
 from serendip.literature.readers import register_reader
 from serendip.literature.readers.csv_table import parse_person
@@ -145,11 +145,18 @@ def _split(lines: Iterator[str], file: str) -> Iterator[_Chunk | ParseIssue]:
         yield ParseIssue(file=file, line=stray, reason=_STRAY)
 
 
-@register_reader("ris", label="RIS", suffixes=(".ris",), priority=50)
+@register_reader("ris", label="RIS", suffixes=(".ris", ".ris.gz"), priority=50)
 class RISReader:
-    """Read RIS files into :class:`Record` objects (one per ``TY  -`` ... ``ER  -``)."""
+    """Read RIS files into :class:`Record` objects (one per ``TY  -`` ... ``ER  -``).
+
+    ``encoding``: the file's text encoding (``--encoding``); None detects it
+    (:func:`serendip.core.files.detect_encoding`).
+    """
 
     name = "ris"
+
+    def __init__(self, encoding: str | None = None):
+        self.encoding = encoding
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when a line of ``head`` starts with ``TY  - `` (a UTF-8 BOM is allowed)."""
@@ -162,7 +169,9 @@ class RISReader:
         Parameters
         ----------
         path : Path
-            A UTF-8 RIS file (BOM and CRLF accepted).
+            A RIS file, plain or gzip-compressed (by its magic bytes), in any encoding
+            :func:`~serendip.core.files.detect_encoding` finds or ``encoding`` names (BOM and CRLF
+            accepted).
 
         Yields
         ------
@@ -171,31 +180,29 @@ class RISReader:
             ``source_index`` the 0-based position among records (skipped ones counted),
             ``source_key`` the ``ID`` tag. An issue is yielded for a record without ``ER  -``
             (before the next ``TY  -`` or the end of file), for text outside any record, and for a
-            record rispy cannot parse.
+            record rispy cannot parse, and for a record holding bytes its encoding cannot decode.
 
         Raises
         ------
         ParseError
-            The file cannot be read or is not valid UTF-8.
+            The file cannot be read, or its encoding cannot be told (the message suggests
+            ``--encoding``).
         """
         file = str(path)
-        try:
-            fh = open(path, encoding="utf-8-sig", newline=None)
-        except OSError as exc:
-            raise ParseError(f"cannot read file: {exc}", file=file) from None
+        encoding = detect_encoding(path, self.encoding)
         index = 0
         parser = rispy.RisParser(mapping=_Identity(), list_tags=_LIST_TAGS, delimiter_tags_mapping={},
                                  enforce_list_tags=False)
-        with fh:
-            try:
-                for item in _split(fh, file):
-                    if isinstance(item, ParseIssue):
-                        yield item
-                        continue
-                    yield self._record(parser, item, file, index)
-                    index += 1
-            except UnicodeDecodeError as exc:
-                raise ParseError(f"not UTF-8 text ({exc.reason})", file=file) from None
+        for item in _split(text_lines(path, encoding), file):
+            if isinstance(item, ParseIssue):
+                yield item
+                continue
+            if (bad := bad_text_reason("".join(item.lines), encoding)) is not None:
+                yield ParseIssue(file=file, line=item.line, record=str(index + 1),
+                                 reason=f"record skipped: {bad}")
+            else:
+                yield self._record(parser, item, file, index)
+            index += 1
 
     def _record(self, parser: rispy.RisParser, chunk: _Chunk, file: str,
                 index: int) -> Record | ParseIssue:

@@ -103,8 +103,8 @@ class ScopusReader(CSVReader):
 
     name = "scopus"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, encoding: str | None = None) -> None:
+        super().__init__(encoding=encoding)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when the header row holds ``Title``, ``Source title`` and ``EID`` or ``Link`` columns."""

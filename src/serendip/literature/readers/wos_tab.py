@@ -38,6 +38,9 @@ class WosTabReader:
 
     name = "wos-tab"
 
+    def __init__(self, encoding: str | None = None) -> None:
+        self.encoding = encoding  # the file's text encoding (--encoding); None: BOM, then detected
+
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when the first line is tab-separated field tags starting ``PT`` or ``FN`` and holding
         ``TI`` and ``UT`` (or ``AU``) (UTF-8 or UTF-16 with a BOM)."""
@@ -70,7 +73,7 @@ class WosTabReader:
             The file cannot be read, or its first line is not a header of field tags.
         """
         file = str(path)
-        lines = _LINE_END.split(read_text_lenient(path))
+        lines = _LINE_END.split(read_text_lenient(path, self.encoding))
         start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
         header = _header(lines[start]) if start is not None else []
         if not header or not all(is_tag(t) for t in header):

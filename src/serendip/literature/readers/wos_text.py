@@ -110,6 +110,9 @@ class WosTextReader:
 
     name = "wos"
 
+    def __init__(self, encoding: str | None = None) -> None:
+        self.encoding = encoding  # the file's text encoding (--encoding); None: BOM, then detected
+
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when the first line is ``FN <exporter>`` followed by ``VR``, or a ``PT <type>`` line
         (UTF-8, or UTF-16 with a BOM)."""
@@ -141,7 +144,7 @@ class WosTextReader:
             The file cannot be read.
         """
         file = str(path)
-        lines = _LINE_END.split(read_text_lenient(path))
+        lines = _LINE_END.split(read_text_lenient(path, self.encoding))
         index = 0
         for item in _split(lines, file):
             if isinstance(item, ParseIssue):

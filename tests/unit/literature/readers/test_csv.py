@@ -125,9 +125,10 @@ def test_non_utf8_row_is_reported_and_others_kept(tmp_path):
     from serendip.literature.readers.csv_table import CSVReader
     from serendip.literature.record import ParseIssue
 
-    path = tmp_path / "latin1.csv"
-    path.write_bytes(b"title,year\nCaf\xe9 and sleep,2001\nPlain ASCII title,2002\n")
+    # a UTF-8 file (valid "\u00fc" on the last row) with one stray Latin-1 byte: that row only is reported
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(b"title,year\nCaf\xe9 and sleep,2001\nPlain ASCII title,2002\nM\xc3\xbcller study,2003\n")
     items = list(CSVReader().read(path))
-    assert [type(i).__name__ for i in items] == ["ParseIssue", "Record"]
+    assert [type(i).__name__ for i in items] == ["ParseIssue", "Record", "Record"]
     assert isinstance(items[0], ParseIssue) and items[0].line == 2 and "byte 0xE9" in items[0].reason
-    assert items[1].title == "Plain ASCII title"
+    assert items[1].title == "Plain ASCII title" and items[2].title == "M\u00fcller study"

@@ -334,3 +334,35 @@ def test_ris_pmid_places(tmp_path, lines, pmid, candidates):
     path.write_text("\n".join(["TY  - JOUR", "TI  - T", *lines, "ER  - ", ""]), encoding="utf-8")
     (rec,) = list(get_reader("ris").read(path))
     assert rec.pmid == pmid and rec.extra.get("pmid_candidates") == candidates
+
+
+@pytest.mark.parametrize("name", EXPORTS)
+@pytest.mark.parametrize("variant", ["utf-16-le-bom", "gzip", "gzip utf-16", "cp1252 + --encoding"])
+def test_export_variants_read_the_same_records(tmp_path, name, variant):
+    """Web of Science saves UTF-16 LE with a BOM; any export may be gzip'ed; a legacy single-byte
+    file read with ``encoding=`` (``--encoding``): the same records, every field, as the original."""
+    import codecs
+    import gzip
+
+    fmt, _ = EXPORTS[name]
+    text = (FIXTURES / name).read_text(encoding="utf-8-sig")  # the export's own BOM, if any, dropped
+    utf16 = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    options = {}
+    if variant == "cp1252 + --encoding":
+        try:
+            raw = text.encode("cp1252")
+        except UnicodeEncodeError:
+            pytest.skip(f"{name} holds characters CP1252 cannot encode")
+        options = {"encoding": "cp1252"}
+    else:
+        raw = {"utf-16-le-bom": utf16, "gzip": gzip.compress(text.encode()),
+               "gzip utf-16": gzip.compress(utf16)}[variant]
+    path = tmp_path / name
+    path.write_bytes(raw)
+    spec = reader_spec(fmt)
+    assert get_reader("auto", path).name == fmt
+    got = [r.to_dict() for r in spec.make(options).read(path)]
+    want = [r.to_dict() for r in get_reader(fmt).read(FIXTURES / name)]
+    for rec in want:
+        rec["source_file"] = str(path)
+    assert got == want

@@ -107,10 +107,12 @@ def test_bad_records_skipped_with_location(tmp_path):
 
 def test_invalid_utf8_reported(tmp_path):
     path = tmp_path / "u.nbib"
-    path.write_bytes(b"PMID- 1\nTI  - caf\xe9\n\nPMID- 2\nTI  - ok\n")
+    # a UTF-8 file (valid "\u00fc" in record 2) with one stray Latin-1 byte in record 1
+    path.write_bytes(b"PMID- 1\nTI  - caf\xe9\n\nPMID- 2\nTI  - M\xc3\xbcller ok\n")
     recs, issues = _read(path)
     assert [r.pmid for r in recs] == ["2"]
-    assert len(issues) == 1 and issues[0].line == 2 and "UTF-8" in issues[0].reason
+    assert len(issues) == 1 and issues[0].line == 2 and "byte 0xE9" in issues[0].reason
+    assert "--encoding" in issues[0].reason
 
 
 def test_old_style_record_affiliation_goes_to_first_author(tmp_path):

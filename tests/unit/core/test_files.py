@@ -1,0 +1,119 @@
+"""The text opener (serendip.core.files): encoding detection, gzip by magic bytes, bad bytes kept
+as lone surrogates, and a clear error when the encoding cannot be told."""
+from __future__ import annotations
+
+import codecs
+import gzip
+
+import pytest
+
+from serendip.core.files import (
+    SAMPLE_BYTES,
+    TextEncoding,
+    bad_bytes,
+    bad_text_reason,
+    check_encoding,
+    detect_encoding,
+    open_text,
+    read_sample,
+    read_text_lenient,
+    text_lines,
+)
+from serendip.errors import ConfigError, ParseError
+
+TEXT = "TI  - Café workers’ sleep – “night shifts” in Zürich\nAU  - Müller, Jürgen\n"
+
+
+@pytest.mark.parametrize(("data", "name"), [
+    (codecs.BOM_UTF8 + TEXT.encode(), "utf-8-sig"),
+    (codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16"),
+    (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
+    (codecs.BOM_UTF32_LE + TEXT.encode("utf-32-le"), "utf-32"),
+    (codecs.BOM_UTF32_BE + TEXT.encode("utf-32-be"), "utf-32"),
+])
+def test_byte_order_marks(tmp_path, data, name):
+    path = tmp_path / "f.txt"
+    path.write_bytes(data)
+    assert detect_encoding(path) == TextEncoding(name, "byte-order mark")
+    assert read_text_lenient(path) == TEXT
+    # a byte-order mark wins over --encoding
+    assert detect_encoding(path, "cp1252").name == name
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_by_nul_pattern(tmp_path, codec):
+    path = tmp_path / "f.txt"
+    path.write_bytes(TEXT.encode(codec))
+    assert detect_encoding(path) == TextEncoding(codec, "NUL pattern")
+    assert "".join(text_lines(path)) == TEXT
+
+
+def test_utf8_and_legacy_detection(tmp_path):
+    utf8 = tmp_path / "u.txt"
+    utf8.write_bytes(TEXT.encode())
+    assert detect_encoding(utf8) == TextEncoding("utf-8", "UTF-8 check")
+    legacy = tmp_path / "w.txt"
+    legacy.write_bytes((TEXT * 3).encode("cp1252"))
+    assert detect_encoding(legacy) == TextEncoding("cp1252", "detected by charset-normalizer")
+    assert read_text_lenient(legacy) == TEXT * 3
+    latin1 = tmp_path / "l.txt"
+    latin1.write_bytes(("Caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00fcber\n" * 3).encode("latin-1"))
+    assert read_text_lenient(latin1) == "Caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00fcber\n" * 3
+
+
+def test_mostly_utf8_with_a_stray_byte_stays_utf8(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_bytes(TEXT.encode() + b"TI  - caf\xe9\n")
+    enc = detect_encoding(path)
+    assert enc.name == "utf-8"
+    text = read_text_lenient(path, enc)
+    assert text.startswith(TEXT) and bad_bytes(text) == "byte 0xE9"
+    reason = bad_text_reason(text, enc)
+    assert "not utf-8 text (byte 0xE9)" in reason and "--encoding" in reason
+    assert "\ufffd" not in text  # never a silent replacement character
+
+
+def test_given_encoding_and_unknown_names(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_bytes(TEXT.encode("cp1252"))
+    assert detect_encoding(path, "Windows-1252") == TextEncoding("cp1252", "--encoding")
+    assert detect_encoding(path, "latin-1").name == "iso8859-1"
+    assert check_encoding("UTF8") == "utf-8"
+    for wrong in ("klingon", "base64"):
+        with pytest.raises(ConfigError, match="unknown text encoding.*--encoding cp1252"):
+            detect_encoding(path, wrong)
+
+
+def test_gzip_by_magic_bytes_not_name(tmp_path):
+    path = tmp_path / "export.txt"  # no .gz suffix
+    path.write_bytes(gzip.compress(codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le")))
+    assert detect_encoding(path).name == "utf-16"
+    with open_text(path) as fh:
+        assert fh.read() == TEXT
+
+
+def test_damaged_gzip_names_the_file_and_line(tmp_path):
+    data = gzip.compress(("TI  - line\n" * 20000).encode())
+    path = tmp_path / "cut.ris.gz"
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ParseError, match=r"cut\.ris\.gz.*damaged gzip stream"):
+        list(text_lines(path))
+
+
+def test_undeterminable_encoding_says_so(tmp_path):
+    path = tmp_path / "odd.ris"
+    path.write_bytes(b"TY  - JOUR\nTI  - " + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 1, 2, 3, 4]) * 30 + b"\nER  - \n")
+    with pytest.raises(ParseError) as err:
+        detect_encoding(path)
+    assert "odd.ris" in str(err.value) and "cannot tell the text encoding" in str(err.value)
+    assert "--encoding cp1252" in str(err.value)
+
+
+def test_detection_reads_a_sample_only(tmp_path):
+    # legacy bytes after the first 64 KiB do not change the choice (and are not read to choose)
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * (SAMPLE_BYTES + 10) + "é".encode("cp1252"))
+    assert len(read_sample(path)) == SAMPLE_BYTES
+    enc = detect_encoding(path)
+    assert enc.name == "utf-8"
+    assert bad_bytes(read_text_lenient(path, enc)) == "byte 0xE9"
