@@ -204,3 +204,14 @@ def test_stored_form_written_before_the_new_fields_still_loads():
            "mesh_terms": ["Humans"], "extra": {"mesh": [["Humans", True, []]]}}
     rec = Record.from_dict(old)
     assert rec.authors == [Author(family="Doe", given="J")] and rec.mesh_headings == []
+
+
+def test_jsonl_structured_author_keeps_initials_and_suffix(tmp_path):
+    from serendip.literature.readers.jsonl import JSONLReader
+
+    rec = Record(title="T", authors=[Author(family="Ware", given="John E", initials="JE", suffix="Jr"),
+                                     Author(family="Okafor", initials="CN")])
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(rec.to_dict()) + "\n", encoding="utf-8")
+    (back,) = _records(JSONLReader(), path)
+    assert back.authors == rec.authors
