@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from serendip.literature.record import Author
 
 _DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -107,8 +111,8 @@ def as_initials(text: str | None, *, bare: bool = True) -> str | None:
     it is not initials (a given name: "Jan", "Björn A.").
 
     Dotted forms ("J.", "J.A.", "J. A.", "J.-P.") always count; ``bare`` also accepts 1-3 upper-case
-    letters without dots ("JA", PubMed/Scopus style; "L C") - callers turn it off when the whole name is in
-    capitals ("LEE, IAN"), where such a word may be a given name.
+    letters without dots ("JA", PubMed/Scopus style; "L C") - callers turn it off when the whole
+    name is in capitals ("LEE, IAN"), where such a word may be a given name.
     """
     if not text:
         return None
@@ -118,7 +122,7 @@ def as_initials(text: str | None, *, bare: bool = True) -> str | None:
     return None
 
 
-def parse_person(text: str | None):
+def parse_person(text: str | None) -> Author | None:
     """Parse one author name written as text into an :class:`~serendip.literature.record.Author`.
 
     Parameters
@@ -136,6 +140,7 @@ def parse_person(text: str | None):
     Author or None
         None for a blank name.
     """
+    # imported here: record.py is the model, this module the rules (record.py imports nothing from here)
     from serendip.literature.record import Author
 
     text = collapse_ws(text)
@@ -158,14 +163,14 @@ def parse_person(text: str | None):
     if suffix:
         words = words[:-1]
     if len(words) == 1:
-        return Author(family=text, suffix=suffix)
+        return Author(family=words[0])
     if as_initials(words[-1]) and not as_initials(words[0]):
         return person(" ".join(words[:-1]), words[-1], suffix=suffix)
     return person(words[-1], " ".join(words[:-1]), suffix=suffix)
 
 
 def person(family: str | None, given: str | None, *, initials: str | None = None,
-           suffix: str | None = None):
+           suffix: str | None = None) -> Author:
     """An :class:`~serendip.literature.record.Author` from name parts as a source splits them: a
     ``given`` that is only initials ("J.A.", "JA") is stored as ``initials``, not as the given name
     (bare upper-case letters count only when ``family`` is not itself all capitals)."""

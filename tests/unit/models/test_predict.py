@@ -46,7 +46,7 @@ def _text_tokenizer(folder):
 def test_run_alphabet_from_the_saved_tokenizer(tmp_path):
     from transformers import AutoTokenizer
 
-    from serendip.models.predict import run_alphabet
+    from serendip.models.alphabet import run_alphabet
 
     dna_tok = AutoTokenizer.from_pretrained(str(make_backbone(tmp_path / "b")), local_files_only=True)
     assert run_alphabet(dna_tok) == frozenset("ACGTN")
@@ -55,8 +55,8 @@ def test_run_alphabet_from_the_saved_tokenizer(tmp_path):
 
 
 def test_run_alphabet_of_kmer_and_bpe_dna_tokenizers():
+    from serendip.models.alphabet import run_alphabet
     from serendip.models.plugins import load_domains
-    from serendip.models.predict import run_alphabet
     from serendip.models.registries import TOKENIZERS
 
     load_domains()
@@ -68,7 +68,7 @@ def test_run_alphabet_of_kmer_and_bpe_dna_tokenizers():
 
 
 def test_check_alphabet_skips_a_stray_record_and_refuses_a_foreign_file(tmp_path):
-    from serendip.models.predict import check_alphabet
+    from serendip.models.alphabet import check_alphabet
 
     abc = frozenset("ACGTN")
     dna_rows = [Example("ACGTacgtNN", id="s1"), Example("GATTACA\n", id="s2"),
