@@ -183,7 +183,19 @@ class Record:
         d["authors"] = [Author(**a) for a in d.get("authors") or []]
         d["abstract_sections"] = [AbstractSection(**s) for s in d.get("abstract_sections") or []]
         d["mesh_headings"] = [MeshHeading.from_dict(h) for h in d.get("mesh_headings") or []]
+        extra = d.get("extra")
+        if not d["mesh_headings"] and isinstance(extra, dict) and extra.get("mesh"):
+            d["extra"] = dict(extra)
+            d["mesh_headings"] = _old_mesh(d["extra"].pop("mesh"))
         return cls(**d)
+
+
+def _old_mesh(rows: list) -> list[MeshHeading]:
+    """Headings stored before :attr:`Record.mesh_headings` existed, as ``extra["mesh"]`` rows
+    ``[descriptor, major, ["qualifier*", ...]]`` (a trailing ``*`` marked a major qualifier)."""
+    return [MeshHeading(name, bool(major), [MeshQualifier(q.rstrip("*"), q.endswith("*"))
+                                            for q in quals])
+            for name, major, quals in rows]
 
 
 def _rebuild(title, sections, pmid, doi, pmcid, source_key, authors, *rest) -> Record:

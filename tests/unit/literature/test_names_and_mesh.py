@@ -203,7 +203,14 @@ def test_stored_form_written_before_the_new_fields_still_loads():
                                                     "affiliations": [], "orcid": None}],
            "mesh_terms": ["Humans"], "extra": {"mesh": [["Humans", True, []]]}}
     rec = Record.from_dict(old)
-    assert rec.authors == [Author(family="Doe", given="J")] and rec.mesh_headings == []
+    assert rec.authors == [Author(family="Doe", given="J")]
+    # the old extra["mesh"] rows become headings with flags; the stars leave the names
+    old["extra"]["mesh"].append(["Sleep", False, ["physiology*", "methods"]])
+    rec = Record.from_dict(old)
+    assert rec.mesh_headings == [MeshHeading("Humans", True),
+                                 MeshHeading("Sleep", False, [MeshQualifier("physiology", True),
+                                                              MeshQualifier("methods", False)])]
+    assert "mesh" not in rec.extra and "mesh" in old["extra"]  # the input dict is not changed
 
 
 def test_jsonl_structured_author_keeps_initials_and_suffix(tmp_path):
