@@ -56,8 +56,10 @@ def test_finetune_runs_list_show_predict(project, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
     assert [(x["id"], x["status"], x["task"]) for x in rows] == [(run_id, "done", "binary")]
-    r = runner.invoke(app, ["runs", "list", "-w", ws])
+    r = runner.invoke(app, ["runs", "list", "-w", ws], env={"COLUMNS": "80"})
     assert r.exit_code == 0 and "done" in r.stdout
+    assert run_id in r.stdout and "…" not in r.stdout  # the whole id, at 80 columns
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
     r = runner.invoke(app, ["runs", "show", run_id[:17], "-w", ws])
     assert r.exit_code == 0, r.output
@@ -76,12 +78,24 @@ def test_finetune_runs_list_show_predict(project, tmp_path, monkeypatch):
     assert set(rows[0]) == {"id", "prediction", "p_no", "p_yes"}
     assert abs(float(rows[0]["p_no"]) + float(rows[0]["p_yes"]) - 1) < 1e-9
 
-    # unseen label at predict time: exit 2, one line naming it, no traceback
-    bad = tmp_path / "bad.csv"
-    bad.write_text("name,sequence,promoter\nq1,ACGT,maybe\n", encoding="utf-8")
-    r = runner.invoke(app, ["predict", "--run", run_id, str(bad), "-o", str(tmp_path / "b.csv"),
+    # a label column predict does not need (here with a label the run never saw): ignored, noted
+    other = tmp_path / "other.csv"
+    other.write_text("name,sequence,promoter\nq1,ACGT,maybe\n", encoding="utf-8")
+    r = runner.invoke(app, ["predict", "--run", run_id, str(other), "-o", str(tmp_path / "b.csv"),
                             "-w", ws])
-    assert r.exit_code == 2 and "'maybe'" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 0, r.output
+    assert "label column ignored" in r.output and "'maybe'" in r.output
+    with open(tmp_path / "b.csv", newline="") as fh:
+        assert [x["id"] for x in csv.DictReader(fh)] == ["q1"]
+
+    # English text given to this DNA run: exit 2, one message naming the file and the first record
+    essay = tmp_path / "essay.csv"
+    essay.write_text("name,sequence\nintro,The promoter region was sequenced twice.\n"
+                     "method,Reads were aligned with default settings.\n", encoding="utf-8")
+    r = runner.invoke(app, ["predict", "--run", run_id, str(essay), "-o", str(tmp_path / "e.csv"),
+                            "-w", ws])
+    assert r.exit_code == 2 and "essay.csv" in r.output and "'intro'" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "e.csv").exists()
 
 
 def test_cli_errors_exit_2(project, tmp_path, monkeypatch):

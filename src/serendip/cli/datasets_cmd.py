@@ -1,7 +1,11 @@
 """``serendip datasets list | fetch NAME``."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from serendip.cli.common import console, handle_errors
@@ -15,15 +19,21 @@ def list_() -> None:
     from serendip.datasets import list_datasets, status
 
     with handle_errors():
-        table = Table()
-        table.add_column("name", no_wrap=True)
-        table.add_column("files", justify="right")
-        table.add_column("found")
-        table.add_column("licence", max_width=28, overflow="ellipsis", no_wrap=True)
-        table.add_column("description", max_width=60, overflow="ellipsis", no_wrap=True)
-        for ds in list_datasets():
-            table.add_row(ds.name, str(len(ds.files)), status(ds.name), ds.licence, ds.description)
-        console.print(table)
+        console.print(datasets_table(list_datasets(), status))
+
+
+def datasets_table(datasets: list, status: Callable[[str], str]) -> Table:
+    """The ``datasets list`` table, readable at 80 columns: names are never cut short (the column is
+    as wide as the longest name), licence and description share one column and wrap."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", no_wrap=True, min_width=max([len(d.name) for d in datasets] + [4]))
+    table.add_column("files", justify="right", no_wrap=True)
+    table.add_column("found", no_wrap=True)
+    table.add_column("licence / description", overflow="fold")
+    for ds in datasets:
+        table.add_row(ds.name, str(len(ds.files)), status(ds.name),
+                      f"{escape(ds.licence)}\n[dim]{escape(ds.description)}[/dim]")
+    return table
 
 
 @app.command("fetch")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from serendip.cli.common import (
@@ -177,6 +178,37 @@ def predict_cmd(
         console.print(f"{report.n} prediction(s) written to {report.output}", highlight=False)
         for issue in report.skipped:
             err_console.print(f"skipped: {issue}", highlight=False)
+        for note in report.notes:
+            err_console.print(f"note: {note}", highlight=False)
+
+
+def runs_table(infos: list) -> Table:
+    """The ``runs list`` table, readable at 80 columns with nothing cut short: the id (which is the
+    UTC creation time, ``YYYYMMDD-HHMMSS-xxxxxx``), status and dev / test scores never wrap; task,
+    backbone and the run's name (when it differs from the id) share the one column that wraps."""
+    from rich import box
+
+    rows = []
+    for i in infos:
+        head = i.summary()
+        sel = head["metric"]
+        scores = "-"
+        if sel:
+            scores = f"{sel} {_num(head['dev'])}" + (
+                f" / {_num(head['test'])}" if head["test"] is not None else "")
+        about = [escape(i.task or "-"), escape(Path(i.backbone or "-").name)]
+        if i.name and i.name != i.id:
+            about.append(f"[dim]{escape(i.name)}[/dim]")
+        rows.append((i.id, i.status, "\n".join(about), scores))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    for col, values in zip(("id", "status"), zip(*rows) if rows else ((), ())):
+        table.add_column(col, no_wrap=True, min_width=max([len(v) for v in values] + [len(col)]))
+    table.add_column("task / backbone / name", overflow="fold")
+    table.add_column("dev / test", no_wrap=True,
+                     min_width=max([len(r[3]) for r in rows] + [len("dev / test")]))
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 @runs_app.command("list")
@@ -191,19 +223,7 @@ def runs_list(workspace: Path | None = WorkspaceOpt,
         if json_out:
             print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, default=str))
             return
-        table = Table()
-        for col in ("id", "name", "status", "task", "backbone", "created (UTC)", "dev", "test"):
-            table.add_column(col, no_wrap=col in ("id", "status"), overflow="ellipsis",
-                             max_width=40 if col == "backbone" else None)
-        for i in infos:
-            head = i.summary()
-            sel = head["metric"]
-            dev = f"{sel} {_num(head['dev'])}" if sel else "-"
-            test = f"{sel} {_num(head['test'])}" if sel and head["test"] is not None else "-"
-            created = i.created_at.strftime("%Y-%m-%d %H:%M") if i.created_at else "-"
-            table.add_row(i.id, i.name, i.status, i.task or "-", Path(i.backbone or "-").name,
-                          created, dev, test)
-        console.print(table)
+        console.print(runs_table(infos))
         if not infos:
             err_console.print("no runs yet: `serendip finetune CONFIG` makes one")
 

@@ -15,6 +15,11 @@ from serendip.issues import Issue
 class Author:
     """One author: a person (``family``/``given``) or a collective name (``collective``).
 
+    ``given`` is the given name as the source spells it ("James A"); ``initials`` the initials as the
+    source gives them, letters only ("JA": PubMed ``<Initials>``, MEDLINE ``AU``), also when the source
+    has nothing more ("Smith, J.A." -> given None, initials "JA"). ``suffix`` is a generational suffix
+    in normal form ("Jr", "Sr", "II", "III", "IV", "2nd"...; see
+    :func:`serendip.literature.normalize.name_suffix`), never glued to ``family`` or ``given``.
     ``orcid`` is in normal form ``0000-0002-1825-0097`` (see :func:`serendip.literature.normalize.orcid`).
     ``affiliations`` keeps every affiliation of this author, in document order.
     """
@@ -24,12 +29,46 @@ class Author:
     collective: str | None = None
     affiliations: list[str] = field(default_factory=list)
     orcid: str | None = None
+    initials: str | None = None
+    suffix: str | None = None
 
     @property
     def display(self) -> str:
+        """"Family, Given, Suffix" (initials when there is no given name), or the collective name."""
         if self.collective:
             return self.collective
-        return ", ".join(p for p in (self.family, self.given) if p)
+        return ", ".join(p for p in (self.family, self.given or self.initials, self.suffix) if p)
+
+
+@dataclass(slots=True)
+class MeshQualifier:
+    """A MeSH qualifier (subheading) of a heading; ``major``: marked as a major topic (``*``)."""
+
+    name: str
+    major: bool = False
+
+
+@dataclass(slots=True)
+class MeshHeading:
+    """One MeSH heading: descriptor, its major-topic flag and its qualifiers, each with its own flag.
+
+    MEDLINE text ``MH  - Neoplasms/*drug therapy`` and PubMed XML ``MajorTopicYN="Y"`` both give
+    ``MeshHeading("Neoplasms", False, [MeshQualifier("drug therapy", True)])``; no ``*`` is kept in
+    any name (NLM, MEDLINE/PubMed Data Element Descriptions, MH).
+    """
+
+    descriptor: str
+    major: bool = False
+    qualifiers: list[MeshQualifier] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"descriptor": self.descriptor, "major": self.major,
+                "qualifiers": [{"name": q.name, "major": q.major} for q in self.qualifiers]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "MeshHeading":
+        return cls(d["descriptor"], bool(d.get("major")),
+                   [MeshQualifier(q["name"], bool(q.get("major"))) for q in d.get("qualifiers") or []])
 
 
 @dataclass(slots=True)
@@ -54,6 +93,8 @@ class Record:
     ``https://doi.org/``, ``pmcid`` as ``PMC123``. ``source_key`` is the record's key in its source
     (BibTeX citation key, BEIR ``_id``, RIS ``ID``...). ``source_line`` is the 1-based line where the
     record starts in ``source_file`` (None where the format has no meaningful line, e.g. gzip XML).
+    ``mesh_terms`` are the plain descriptor names users see; ``mesh_headings`` the same headings with
+    qualifiers and major-topic flags (empty when the source gives descriptors only).
     ``extra`` holds format-specific fields (booktitle, raw date string, html title...).
     """
 
@@ -77,6 +118,7 @@ class Record:
     source_line: int | None = None
     source_index: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    mesh_headings: list[MeshHeading] = field(default_factory=list)
 
     @property
     def abstract(self) -> str:
@@ -110,13 +152,15 @@ class Record:
                                   for s in self.abstract_sections],
             "pmid": self.pmid, "doi": self.doi, "pmcid": self.pmcid, "source_key": self.source_key,
             "authors": [{"family": a.family, "given": a.given, "collective": a.collective,
-                         "affiliations": list(a.affiliations), "orcid": a.orcid} for a in self.authors],
+                         "affiliations": list(a.affiliations), "orcid": a.orcid,
+                         "initials": a.initials, "suffix": a.suffix} for a in self.authors],
             "journal": self.journal, "year": self.year, "month": self.month,
             "mesh_terms": list(self.mesh_terms), "keywords": list(self.keywords),
             "publication_types": list(self.publication_types), "language": list(self.language),
             "vernacular_title": self.vernacular_title, "source_file": self.source_file,
             "source_format": self.source_format, "source_line": self.source_line,
             "source_index": self.source_index, "extra": self.extra,
+            "mesh_headings": [h.to_dict() for h in self.mesh_headings],
         }
 
     def __reduce__(self):
@@ -125,22 +169,40 @@ class Record:
         return (_rebuild, (
             self.title, tuple((s.text, s.label, s.category) for s in self.abstract_sections),
             self.pmid, self.doi, self.pmcid, self.source_key,
-            tuple((a.family, a.given, a.collective, a.affiliations, a.orcid) for a in self.authors),
+            tuple((a.family, a.given, a.collective, a.affiliations, a.orcid, a.initials, a.suffix)
+                  for a in self.authors),
             self.journal, self.year, self.month, self.mesh_terms, self.keywords, self.publication_types,
             self.language, self.vernacular_title, self.source_file, self.source_format, self.source_line,
-            self.source_index, self.extra))
+            self.source_index, self.extra,
+            tuple((h.descriptor, h.major, tuple((q.name, q.major) for q in h.qualifiers))
+                  for h in self.mesh_headings)))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Record":
         d = dict(d)
         d["authors"] = [Author(**a) for a in d.get("authors") or []]
         d["abstract_sections"] = [AbstractSection(**s) for s in d.get("abstract_sections") or []]
+        d["mesh_headings"] = [MeshHeading.from_dict(h) for h in d.get("mesh_headings") or []]
+        extra = d.get("extra")
+        if not d["mesh_headings"] and isinstance(extra, dict) and extra.get("mesh"):
+            d["extra"] = dict(extra)
+            d["mesh_headings"] = _old_mesh(d["extra"].pop("mesh"))
         return cls(**d)
 
 
+def _old_mesh(rows: list) -> list[MeshHeading]:
+    """Headings stored before :attr:`Record.mesh_headings` existed, as ``extra["mesh"]`` rows
+    ``[descriptor, major, ["qualifier*", ...]]`` (a trailing ``*`` marked a major qualifier)."""
+    return [MeshHeading(name, bool(major), [MeshQualifier(q.rstrip("*"), q.endswith("*"))
+                                            for q in quals])
+            for name, major, quals in rows]
+
+
 def _rebuild(title, sections, pmid, doi, pmcid, source_key, authors, *rest) -> Record:
+    *rest, headings = rest
     return Record(title, [AbstractSection(*s) for s in sections], pmid, doi, pmcid, source_key,
-                  [Author(*a) for a in authors], *rest)
+                  [Author(*a) for a in authors], *rest,
+                  [MeshHeading(d, m, [MeshQualifier(*q) for q in qs]) for d, m, qs in headings])
 
 
 @dataclass(slots=True)

@@ -12,8 +12,14 @@ names, predicts in batches, in file order, and writes one CSV row per example::
 (multi-label); a regression run writes the value in ``prediction`` and no probability column; a token
 run writes the space-separated tags. Floats are written with Python's ``repr`` (17 significant
 digits), so the file holds the exact float64 values. ``label`` is written when every input example has
-one. Labels are not needed; when the input has them, a label the model was not trained on raises
-:class:`~serendip.errors.DataError` naming the label and the example.
+one. Labels are not needed: a label column is echoed only when every example has a label the run
+knows, else it is ignored and the report says why (``notes``).
+
+Inputs are checked against the run's symbol alphabet (:func:`run_alphabet`: the characters of its saved
+tokenizer's vocabulary when that is a small closed set of letters, as for a DNA run's ``ACGTN``
+character, k-mer or BPE tokenizer); a record with another character is skipped and reported, and a
+file in which more than half of the records are so (English text given to a DNA run) is refused
+with a :class:`~serendip.errors.DataError` naming the file and the first such record.
 """
 from __future__ import annotations
 
@@ -28,11 +34,12 @@ from typing import Any
 import numpy as np
 
 from serendip.errors import ConfigError, DataError, ParseError
+from serendip.models.alphabet import check_alphabet, run_alphabet
 from serendip.models.example import Example
 from serendip.models.tasks import LabelSpace, Predictions, Task, example_name, make_task
 
-__all__ = ["PredictReport", "default_output_path", "load_run_model", "predict", "predict_examples",
-           "read_input"]
+__all__ = ["PredictReport", "check_alphabet", "default_output_path", "load_run_model", "predict",
+           "predict_examples", "read_input", "run_alphabet"]
 
 _DEFAULT_COLUMNS = {"text": "text", "label": "label", "text_pair": None, "id": None}
 
@@ -49,6 +56,7 @@ class PredictReport:
     columns: list[str]
     skipped: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,17 +173,19 @@ def _check_label(task: Task, space: LabelSpace | None, ex: Example) -> Any:
 
 def read_input(path: str | Path, task: Task, space: LabelSpace | None,
                columns: Mapping[str, Any] | None = None, *, format: str | None = None,
-               options: Mapping[str, Any] | None = None) -> tuple[list[Example], bool, list[Any]]:
+               options: Mapping[str, Any] | None = None,
+               notes: list[str] | None = None) -> tuple[list[Example], bool, list[Any]]:
     """Read an input file to predict on: ``(examples, has_labels, skipped)``.
 
-    Every readable example is returned (unlabelled read). When the file also reads with labels,
-    those labels are checked against the run: an unseen label raises DataError naming it and the
-    example; ``has_labels`` is True when every example has one (then ``examples[i].label`` is set).
+    Every readable example is returned (unlabelled read). When the file also reads with labels and
+    every example has one the run knows, ``has_labels`` is True and ``examples[i].label`` is set;
+    otherwise the label column is not needed and is ignored, with the reason appended to ``notes``
+    (a label the model was not trained on, one the task cannot parse, rows without a label).
 
     Raises
     ------
     DataError
-        No example in the file, an unseen label, a missing text column.
+        No example in the file, a missing text column.
     """
     path = Path(path)
     columns = _reader_columns(dict(columns or {}))
@@ -201,11 +211,19 @@ def read_input(path: str | Path, task: Task, space: LabelSpace | None,
         labelled = None
     has_labels = False
     if labelled:
-        parsed = [(ex, _check_label(task, space, ex)) for ex in labelled]
+        try:
+            parsed = [_check_label(task, space, ex) for ex in labelled]
+        except (DataError, ValueError) as exc:
+            if notes is not None:
+                notes.append(f"{path}: label column ignored (not needed to predict): {exc}")
+            return examples, False, skipped
         if len(labelled) == len(examples) and all(a.id == b.id for a, b in zip(labelled, examples)):
-            for ex, (_, label) in zip(examples, parsed):
+            for ex, label in zip(examples, parsed):
                 ex.label = label
             has_labels = True
+        elif notes is not None:
+            notes.append(f"{path}: label column ignored: {len(examples) - len(labelled)} of "
+                         f"{len(examples)} example(s) have no usable label")
     return examples, has_labels, skipped
 
 
@@ -310,7 +328,8 @@ def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path,
     Raises
     ------
     RunNotFound, DataError, ConfigError, ParseError
-        See :func:`load_run_model` and :func:`read_input`; a batch size below 1 is a ConfigError.
+        See :func:`load_run_model`, :func:`read_input` and :func:`check_alphabet` (inputs not in
+        the run's alphabet); a batch size below 1 is a ConfigError.
         With a test-time augmentation, records it cannot transform are skipped and listed in
         ``skipped`` (DataError when none is left).
     """
@@ -322,13 +341,15 @@ def predict(run_dir: str | Path, input_path: str | Path, output_csv: str | Path,
     run_dir, input_path, output_csv = Path(run_dir), Path(input_path), Path(output_csv)
     bundle = load_run_model(run_dir, device=device)
     labels = read_json(run_dir / "label_space.json")
+    notes: list[str] = []
     examples, has_labels, skipped = read_input(input_path, bundle.task, bundle.label_space,
                                                labels.get("columns"), format=format,
-                                               options=options)
+                                               options=options, notes=notes)
+    examples = check_alphabet(examples, run_alphabet(bundle.tokenizer), input_path, skipped)
     if bundle.views:  # test-time augmentation: a record it cannot take is reported and skipped
         examples = _drop_viewless(examples, bundle.views, input_path, skipped)
     preds = predict_examples(bundle, examples, batch_size=batch_size, progress=progress)
     header = _write_predictions(output_csv, bundle.task, bundle.label_space, examples, preds,
                                 has_labels)
     return PredictReport(str(run_dir), str(input_path), str(output_csv), len(examples), has_labels,
-                         header, [str(s) for s in skipped], time.perf_counter() - t0)
+                         header, [str(s) for s in skipped], time.perf_counter() - t0, notes)

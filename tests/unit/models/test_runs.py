@@ -174,12 +174,15 @@ def test_predict_on_fasta_gives_per_sequence_probabilities(trained, tmp_path):
     assert {r["prediction"] for r in rows} <= {"0", "1"}
 
 
-def test_predict_refuses_an_unseen_label(trained, tmp_path):
+def test_predict_ignores_a_label_column_with_an_unseen_label(trained, tmp_path):
+    """Issue 13: predict does not need labels; an unseen one no longer refuses the file, the column
+    is ignored and the report says why (naming the example and the label)."""
     from serendip.models.predict import predict
 
     inp = write_rows(tmp_path / "in.csv", [["a", "ACGTACGT", "1"], ["b", "GGGGACGT", "maybe"]])
-    with pytest.raises(DataError, match=r"'b'.*label 'maybe'"):
-        predict(trained["result"].run_dir, inp, tmp_path / "out.csv")
+    report = predict(trained["result"].run_dir, inp, tmp_path / "out.csv")
+    assert report.n == 2 and not report.has_labels
+    assert len(report.notes) == 1 and re.search(r"'b'.*label 'maybe'", report.notes[0])
 
 
 def test_predict_without_labels_and_empty_input(trained, tmp_path):

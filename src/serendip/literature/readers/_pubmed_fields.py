@@ -10,7 +10,13 @@ import re
 from lxml import etree
 
 from serendip.literature import normalize as norm
-from serendip.literature.record import AbstractSection, Author, Record
+from serendip.literature.record import (
+    AbstractSection,
+    Author,
+    MeshHeading,
+    MeshQualifier,
+    Record,
+)
 
 __all__ = ["parse_record"]
 
@@ -78,7 +84,7 @@ def _pub_date(pub_date, extra: dict) -> tuple[int | None, int | None]:
 
 def _author(a) -> Author | None:
     """One ``Author`` element (children read in one pass), or None when it names nobody."""
-    family = given = initials = collective = orcid = None
+    family = given = initials = suffix = collective = orcid = None
     affs: list[str] = []
     for c in a:
         tag = c.tag
@@ -88,6 +94,8 @@ def _author(a) -> Author | None:
             given = _text(c)
         elif tag == "Initials":
             initials = _text(c)
+        elif tag == "Suffix":
+            suffix = _text(c)
         elif tag == "AffiliationInfo":
             for x in c:
                 if x.tag == "Affiliation":
@@ -99,10 +107,10 @@ def _author(a) -> Author | None:
                 orcid = norm.orcid(c.text)
         elif tag == "CollectiveName":
             collective = _text(c)
-    given = given or initials
-    if not (family or given or collective):
+    if not (family or given or initials or collective):
         return None
-    return Author(family=family, given=given, collective=collective, affiliations=affs, orcid=orcid)
+    return Author(family=family, given=given, collective=collective, affiliations=affs, orcid=orcid,
+                  initials=initials, suffix=norm.name_suffix(suffix) or suffix)
 
 
 def _authors(author_list) -> list[Author]:
@@ -140,26 +148,21 @@ def _abstract(abstract, extra: dict) -> list[AbstractSection]:
     return sections
 
 
-def _mesh(mesh_list, extra: dict) -> list[str]:
-    """Descriptor names; ``extra["mesh"]`` keeps each heading as ``[descriptor, major, qualifiers]``
-    with major topics marked ``*`` in the qualifier strings (as in MEDLINE text: ``"methods*"``)."""
+def _mesh(mesh_list) -> list[MeshHeading]:
+    """Every ``MeshHeading``: descriptor and qualifiers, each with its ``MajorTopicYN`` flag."""
     if mesh_list is None:
         return []
-    terms: list[str] = []
-    details: list[list] = []
-    quals: list[str] = []
+    headings: list[MeshHeading] = []
+    current: MeshHeading | None = None
     for c in mesh_list.iter("DescriptorName", "QualifierName"):
         if c.tag == "DescriptorName":
             name = _text(c)
-            quals = []
-            if name:
-                terms.append(name)
-                details.append([name, c.get("MajorTopicYN") == "Y", quals])
-        else:
-            quals.append((c.text or "").strip() + ("*" if c.get("MajorTopicYN") == "Y" else ""))
-    if details:
-        extra["mesh"] = details
-    return terms
+            current = MeshHeading(name, c.get("MajorTopicYN") == "Y") if name else None
+            if current is not None:
+                headings.append(current)
+        elif current is not None and (name := _text(c)):
+            current.qualifiers.append(MeshQualifier(name, c.get("MajorTopicYN") == "Y"))
+    return headings
 
 
 def _ids(data, id_type: str) -> list[str]:
@@ -216,7 +219,8 @@ def _from_citation(mc, pubmed_data, rec: Record) -> None:
         elif tag == "Article":
             art = c
         elif tag == "MeshHeadingList":
-            rec.mesh_terms = _mesh(c, rec.extra)
+            rec.mesh_headings = _mesh(c)
+            rec.mesh_terms = [h.descriptor for h in rec.mesh_headings]
         elif tag == "KeywordList":
             rec.keywords += [t for t in (_text(x) for x in c if x.tag == "Keyword") if t]
         elif tag == "VernacularTitle":  # before the 2025 DTD moved it into Article

@@ -57,7 +57,7 @@ _MACRO_NAME = re.compile(r"[^\s#,={}\"()]+")
 _FIELD_START = re.compile(r"([A-Za-z][\w\-:.]*)\s*=")
 _ENTRY_KEY = re.compile(r"@\s*\w+\s*[{(]\s*([^,\s}]+)")
 _LATEX_HINT = re.compile(r"[\\{}$~`]|--|''")
-_SUFFIX = re.compile(r"(?:jr|sr|ii|iii|iv)\.?", re.I)
+_SUFFIX = re.compile(r"(?:jr|sr|ii|iii|iv|junior|senior|2nd|3rd|4th)\.?", re.I)
 _ESCAPED = re.compile(r"\\([_%&#$])")
 _URL_MACRO = re.compile(r"\\url\s*")
 _BLOCK_TYPE = re.compile(r"\s*@\s*(\w+)")
@@ -115,7 +115,11 @@ def _closing_brace(text: str, i: int) -> int:
 
 
 def _closing_quote(text: str, i: int) -> int:
-    """Index of the ``"`` closing the quote at ``text[i]`` (quotes inside braces do not count)."""
+    """Index of the ``"`` closing the quote at ``text[i]``.
+
+    Quotes inside braces do not count, nor does the umlaut command ``\\"`` ("M\\"uller"): a quote after
+    an odd number of backslashes is TeX's accent, as bibtexparser's splitter also reads it.
+    """
     depth = 0
     for j in range(i + 1, len(text)):
         c = text[j]
@@ -123,9 +127,17 @@ def _closing_quote(text: str, i: int) -> int:
             depth += 1
         elif c == "}":
             depth -= 1
-        elif c == '"' and depth == 0:
+        elif c == '"' and depth == 0 and _backslashes_before(text, j) % 2 == 0:
             return j
     raise BibValueError("unterminated quoted value", i)
+
+
+def _backslashes_before(text: str, j: int) -> int:
+    """How many backslashes immediately precede ``text[j]``."""
+    n = 0
+    while j - n - 1 >= 0 and text[j - n - 1] == "\\":
+        n += 1
+    return n
 
 
 def parse_value(text: str) -> list[_Part]:
@@ -255,11 +267,11 @@ def parse_authors(value: str) -> list[Author]:
         if jr and _SUFFIX.fullmatch(" ".join(first)) and not _SUFFIX.fullmatch(" ".join(jr)):
             first, jr = jr, first  # Scopus writes "Last, First, Jr." (BibTeX: "Last, Jr, First")
         family = latex_to_text(" ".join(parts.von + parts.last))
-        if jr:
-            family = f"{family}, {latex_to_text(' '.join(jr))}"
-        given = latex_to_text(" ".join(first))
-        if family or given:
-            authors.append(Author(family=family, given=given))
+        jr_text = latex_to_text(" ".join(jr)) if jr else None
+        author = norm.person(family, latex_to_text(" ".join(first)),
+                             suffix=norm.name_suffix(jr_text) or jr_text)
+        if author.family or author.given or author.initials:
+            authors.append(author)
     return authors
 
 

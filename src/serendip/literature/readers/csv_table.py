@@ -38,10 +38,6 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "source_key": ("id", "record id", "key"),
 }
 _SNIFF_BYTES = 64 * 1024
-_COLLECTIVE = re.compile(r"\b(?:group|collaboration|consortium|committee|network|investigators|"
-                         r"society|association|organi[sz]ation|team|council|working party|"
-                         r"task force|panel|study|trialists)\b", re.I)
-_INITIALS = re.compile(r"(?:[A-Z]\.?-?){1,4}")
 
 
 def _key(name: str) -> str:
@@ -49,38 +45,9 @@ def _key(name: str) -> str:
 
 
 def parse_person(text: str) -> Author | None:
-    """Parse one author name: ``"Family, Given"``, ``"Given Family"`` or ``"Family Initials"``.
-
-    Parameters
-    ----------
-    text : str
-        One name. A name with a comma is ``Family, Given`` (``Family, Given, Suffix`` gives family
-        ``"Family, Suffix"``, as the BibTeX reader does); without one, the last word is the family
-        name unless it is initials (``"Smith JA"``, PubMed/Scopus style), then the words before it are.
-        A name with a word such as "Group", "Consortium", "Collaboration" is a collective.
-
-    Returns
-    -------
-    Author or None
-        None for a blank name.
-    """
-    text = norm.collapse_ws(text)
-    if not text:
-        return None
-    if "," not in text and _COLLECTIVE.search(text):
-        return Author(collective=text)
-    if "," in text:
-        family, _, given = (p.strip() for p in text.partition(","))
-        if "," in given:  # "Family, Given, Jr." (RIS specification form)
-            given, _, suffix = (p.strip() for p in given.partition(","))
-            family = f"{family}, {suffix}" if suffix else family
-        return Author(family=family or None, given=given or None)
-    words = text.split(" ")
-    if len(words) == 1:
-        return Author(family=text)
-    if _INITIALS.fullmatch(words[-1]) and not _INITIALS.fullmatch(words[0]):
-        return Author(family=" ".join(words[:-1]), given=words[-1])
-    return Author(family=words[-1], given=" ".join(words[:-1]))
+    """Parse one author name (see :func:`serendip.literature.normalize.parse_person`: initials and a
+    suffix are kept in their own fields)."""
+    return norm.parse_person(text)
 
 
 def split_authors(value: str | None) -> list[Author]:

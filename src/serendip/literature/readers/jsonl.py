@@ -148,9 +148,12 @@ def _authors(value: Any) -> list[Author]:
             author = parse_person(item)
         elif isinstance(item, dict):
             if item.get("family") or item.get("given") or item.get("collective"):
+                suffix = _text(item.get("suffix"))
                 author = Author(family=_text(item.get("family")), given=_text(item.get("given")),
                                 collective=_text(item.get("collective")),
-                                orcid=norm.orcid(item.get("orcid")))
+                                orcid=norm.orcid(item.get("orcid")),
+                                initials=_text(item.get("initials")),
+                                suffix=norm.name_suffix(suffix) or suffix)
             else:
                 author = parse_person(str(item.get("name") or ""))
         else:

@@ -18,7 +18,14 @@ from serendip.core.files import bad_bytes, detect_encoding, text_lines
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import read_head, register_reader
-from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
+from serendip.literature.record import (
+    AbstractSection,
+    Author,
+    MeshHeading,
+    MeshQualifier,
+    ParseIssue,
+    Record,
+)
 
 _TAG = re.compile(r"([A-Z][A-Z0-9]{0,3}) *-(?: (.*)|)$")
 _MONTHS = {m: i for i, m in enumerate(
@@ -67,23 +74,28 @@ def _raw_records(lines) -> Iterator[_Raw]:
 
 
 def _person(value: str, full: bool) -> Author:
-    """Author from ``FAU`` ("Casbon, James A") or ``AU`` ("Casbon JA")."""
-    if full:
-        family, _, given = value.partition(",")
-    else:
-        family, _, given = value.rpartition(" ") if " " in value else (value, "", "")
-    return Author(family=family.strip() or None, given=given.strip() or None)
+    """Author from ``FAU`` ("Casbon, James A", "King, Martin Luther, Jr") or ``AU`` ("Casbon JA",
+    "King ML Jr"): initials and suffix in their own fields (:func:`normalize.parse_person`)."""
+    if full and "," not in value:  # a one-word FAU ("Plato") is a family name
+        return Author(family=value.strip() or None)
+    return norm.parse_person(value) or Author()
 
 
-def _mesh(value: str) -> tuple[str, bool, list[str]]:
-    """``MH`` value "Information Storage and Retrieval/*methods" -> (descriptor, major, qualifiers).
+def _add_short_form(author: Author, value: str) -> None:
+    """Fill ``author`` (read from ``FAU``) with the initials (and suffix) of its ``AU`` short form."""
+    short = norm.parse_person(value)
+    if short is None or short.family != author.family:
+        return
+    author.initials = author.initials or short.initials
+    author.suffix = author.suffix or short.suffix
 
-    Qualifiers keep ``*`` as a suffix for major topics ("methods*"), as the XML reader does.
-    """
+
+def _mesh(value: str) -> MeshHeading:
+    """``MH`` value "Neoplasms/*drug therapy" or "*Aspirin" -> :class:`MeshHeading`, the ``*`` of a
+    major topic turned into the ``major`` flag of the descriptor or qualifier it marks."""
     name, *quals = value.split("/")
-    major = name.startswith("*")
-    return name.lstrip("*").strip(), major, [
-        q.lstrip("*").strip() + ("*" if q.startswith("*") else "") for q in quals]
+    return MeshHeading(name.lstrip("*").strip(), name.startswith("*"), [
+        MeshQualifier(q.lstrip("*").strip(), q.startswith("*")) for q in quals if q.strip("* ")])
 
 
 def _typed_id(values: list[str], kind: str) -> list[str]:
@@ -115,6 +127,7 @@ def build_record(raw: _Raw, rec: Record) -> None:
         value = " ".join(" ".join(parts).split())
         if tag == "AU" and awaiting_au:  # short form of the FAU just read: same person
             awaiting_au = False
+            _add_short_form(authors[-1], value)
             continue
         if tag in ("FAU", "AU"):
             if value:
@@ -143,8 +156,8 @@ def build_record(raw: _Raw, rec: Record) -> None:
         rec.extra["affiliations"] = early_ad
     rec.authors = authors
     if mesh:
-        rec.mesh_terms = [m[0] for m in mesh]
-        rec.extra["mesh"] = [list(m) for m in mesh]
+        rec.mesh_terms = [m.descriptor for m in mesh]
+        rec.mesh_headings = mesh
     _fill(rec, values)
 
 

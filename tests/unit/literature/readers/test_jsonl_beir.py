@@ -60,12 +60,12 @@ def test_jsonl_field_variants(tmp_path):
     assert issues == []
     assert (a.pmid, a.title, a.abstract, a.year, a.mesh_terms, a.doi, a.extra) == (
         "1341608", "T one", "S1. S2.", 1992, ["Humans", "Male"], "10.1000/abc", {"source": "cohen"})
-    assert a.authors == [Author(family="Ciavarella", given="A"), Author(family="Borgnino", given="L C")]
+    assert a.authors == [Author(family="Ciavarella", initials="A"), Author(family="Borgnino", initials="LC")]
     assert (b.source_key, b.year, b.month, b.keywords, b.pmid, b.extra, b.journal) == (
         "7", 1990, 4, ["a", "b"], None, {"pmid_raw": "n/a"}, "J")
-    assert b.authors == [Author(family="Doe", given="Jane"), Author(family="Roe", given="R")]
+    assert b.authors == [Author(family="Doe", given="Jane"), Author(family="Roe", initials="R")]
     assert c.authors == [Author(family="Fam", given="Giv", orcid="0000-0002-1825-0097"),
-                         Author(family="Smith", given="JA"), Author(collective="Group X")]
+                         Author(family="Smith", initials="JA"), Author(collective="Group X")]
 
 
 def test_beir_folder_file_and_bad_lines(tmp_path):

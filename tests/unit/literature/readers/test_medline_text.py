@@ -8,7 +8,7 @@ import pytest
 from serendip.errors import ParseError
 from serendip.literature.readers import get_reader
 from serendip.literature.readers.medline_text import MedlineTextReader
-from serendip.literature.record import ParseIssue, Record
+from serendip.literature.record import MeshHeading, MeshQualifier, ParseIssue, Record
 
 NEW_STYLE = """PMID- 30000001
 OWN - NLM
@@ -61,12 +61,13 @@ def test_all_fields(tmp_path):
     assert (r.pmid, r.doi, r.pmcid) == ("30000001", "10.5555/abc.2019", "PMC777")
     assert r.title == "A title that runs over two lines." and r.vernacular_title == "Ein Titel."
     assert r.abstract == "First line of the abstract and its second line."
-    assert [(a.family, a.given, a.collective, a.orcid, a.affiliations) for a in r.authors] == [
-        ("Nakamura-Ferreira", "Ilse Marie", None, "0000-0002-1825-0097",
+    assert [(a.family, a.given, a.initials, a.collective, a.orcid, a.affiliations)
+            for a in r.authors] == [
+        ("Nakamura-Ferreira", "Ilse Marie", "IM", None, "0000-0002-1825-0097",
          ["Department A, Invented University.", "Centre B, Invented Institute."]),
-        ("Holt", "Arno", None, None, []),
-        (None, None, "Invented Study Group", None, []),
-        ("Smith", "J", None, None, []),
+        ("Holt", "Arno", "A", None, None, []),
+        (None, None, None, "Invented Study Group", None, []),
+        ("Smith", None, "J", None, None, []),  # AU with no FAU: initials, not a given name
     ]
     assert (r.year, r.month, r.extra["pub_date_raw"]) == (2019, 9, "2019 Sep-Oct")
     assert r.language == ["ger", "eng"]
@@ -74,8 +75,11 @@ def test_all_fields(tmp_path):
     assert r.journal == "Invented Journal" and r.extra["journal_abbrev"] == "Invent J"
     assert (r.extra["volume"], r.extra["issue"], r.extra["pages"]) == ("12", "3", "100-9")
     assert r.mesh_terms == ["Sleep", "Information Storage and Retrieval"]
-    assert r.extra["mesh"] == [["Sleep", True, []],
-                               ["Information Storage and Retrieval", False, ["methods*", "standards"]]]
+    assert r.mesh_headings == [
+        MeshHeading("Sleep", True, []),
+        MeshHeading("Information Storage and Retrieval", False,
+                    [MeshQualifier("methods", True), MeshQualifier("standards", False)])]
+    assert "mesh" not in r.extra
     assert r.keywords == ["parsing", "tests"]
     assert (r.source_format, r.source_line, r.source_index) == ("medline", 1, 0)
 
@@ -119,8 +123,8 @@ def test_old_style_record_affiliation_goes_to_first_author(tmp_path):
     path = tmp_path / "o.nbib"
     path.write_text("PMID- 9\nAD  - Somewhere.\nAU  - Doe J\nAU  - Roe A\n")
     (r,), _ = _read(path)
-    assert [(a.family, a.given, a.affiliations) for a in r.authors] == [
-        ("Doe", "J", ["Somewhere."]), ("Roe", "A", [])]
+    assert [(a.family, a.given, a.initials, a.affiliations) for a in r.authors] == [
+        ("Doe", None, "J", ["Somewhere."]), ("Roe", None, "A", [])]
 
 
 def test_not_medline_raises_and_empty_reads_nothing(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from serendip.errors import ParseError, UnsafeXMLError
 from serendip.literature.readers import get_reader
 from serendip.literature.readers.pubmed_xml import PubmedXMLReader, check_prolog
-from serendip.literature.record import ParseIssue, Record
+from serendip.literature.record import MeshHeading, MeshQualifier, ParseIssue, Record
 
 PROLOG = ('<?xml version="1.0" encoding="UTF-8"?>\n'
           '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
@@ -85,12 +85,15 @@ def test_all_fields(tmp_path):
     assert [(s.label, s.category, s.text) for s in r.abstract_sections] == [
         ("AIM", "OBJECTIVE", "To test parsing."), (None, None, "Second part.")]
     assert "Invented." not in r.abstract and r.extra["abstract_copyright"] == "(c) Invented."
-    assert [(a.family, a.given, a.collective, a.orcid) for a in r.authors] == [
-        ("Doe", "JQ", None, "0000-0002-1825-0097"), (None, None, "Invented Study Group", None)]
+    assert [(a.family, a.given, a.initials, a.collective, a.orcid) for a in r.authors] == [
+        ("Doe", None, "JQ", None, "0000-0002-1825-0097"),  # <Initials> only: not a given name
+        (None, None, None, "Invented Study Group", None)]
     assert (r.journal, r.year, r.month) == ("Invented Journal of Tests", 2011, 9)
     assert (r.extra["volume"], r.extra["issue"], r.extra["pages"]) == ("7", "2", "1-9")
     assert r.mesh_terms == ["Humans", "Sleep"]
-    assert r.extra["mesh"] == [["Humans", True, []], ["Sleep", False, ["physiology*"]]]
+    assert r.mesh_headings == [MeshHeading("Humans", True, []),
+                               MeshHeading("Sleep", False, [MeshQualifier("physiology", True)])]
+    assert "mesh" not in r.extra
     assert r.keywords == ["parsing", "tests"]
     assert r.publication_types == ["Journal Article"] and r.language == ["eng"]
     assert (r.source_format, r.source_index, r.source_line) == ("pubmed", 0, 4)

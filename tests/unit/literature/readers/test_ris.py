@@ -79,7 +79,7 @@ ER  -
     r = recs[0]
     assert r.source_key == "k1" and r.title == "Primary title" and r.abstract == "Abstract from N2."
     assert r.authors == [Author(family="Kowalczyk-Berg", given="Ada"),
-                         Author(family="Osei, Jr.", given="Kwabena")]
+                         Author(family="Osei", given="Kwabena", suffix="Jr")]
     assert r.extra["secondary_authors"] == ["Editor, Ed"]
     assert (r.year, r.month, r.journal, r.doi) == (2020, 11, "Book title as container", "10.5555/abc.1")
     assert r.language == ["English"] and r.extra["type"] == "CHAP"
