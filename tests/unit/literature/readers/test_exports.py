@@ -25,8 +25,10 @@ ALBERTA = "Department of Human Ecology, University of Alberta, Edmonton, AB, Can
 LEPROSY = "Leprosy is a condition that has long been associated with stigma and discrimination."
 
 
-def A(family, given=None, affiliations=(), collective=None) -> Author:  # noqa: N802 - reads as a name
-    return Author(family=family, given=given, collective=collective, affiliations=list(affiliations))
+def A(family, given=None, affiliations=(), collective=None, initials=None) -> Author:  # noqa: N802
+    """An expected author (reads as a name); ``initials`` for names given as initials only."""
+    return Author(family=family, given=given, collective=collective, affiliations=list(affiliations),
+                  initials=initials)
 
 
 def record(name: str, fmt: str, index: int, line: int, abstract: str | None = None, **fields) -> Record:
@@ -151,7 +153,7 @@ def ovid() -> list[Record]:
                       "urls": [url.format("medl", "29377890")], "database": "Ovid MEDLINE(R) ALL",
                       "accession_numbers": ["29377890"]}),
         record("ovid.ris", "ris", 1, 23, title=TRACHOMA, abstract=SAFE, pmid="29370169",  # from U1, not AN
-               doi="10.1371/journal.pntd.0006178", authors=[A("Delea", "M.G."), A("Solomon", "H.")],
+               doi="10.1371/journal.pntd.0006178", authors=[A("Delea", initials="MG"), A("Solomon", initials="H")],
                journal=PNTD, year=2018,
                extra={"type": "JOUR", "date": "2018//", "volume": "12", "issue": "1",
                       "start_page": "e0006178",
@@ -171,14 +173,14 @@ def cochrane() -> list[Record]:
     return [
         record("cochrane_central.ris", "ris", 0, 1, title=CAREGIVERS, abstract=f"BACKGROUND: {LEPROSY}",
                pmid="29377890", doi="10.1371/journal.pntd.0006219", source_key="CN-01468342",
-               authors=[A("Asampong", "E"), A("Oduro", "R")], journal="PLoS neglected tropical diseases",
+               authors=[A("Asampong", initials="E"), A("Oduro", initials="R")], journal="PLoS neglected tropical diseases",
                year=2018, keywords=["Caregivers", "*Leprosy"],
                extra={"type": "JOUR", "date": "2018", "volume": "12", "issue": "1", "start_page": "e0006219",
                       "urls": [url.format("CN-01468342")],
                       "accession_numbers": ["PUBMED 29377890", "EMBASE 620412345"]}),
         record("cochrane_central.ris", "ris", 1, 20, source_key="CN-02012345",
                title="Sanitation and water supply coverage thresholds associated with active trachoma",
-               authors=[A("Garn", "JV")], journal="American journal of tropical medicine and hygiene",
+               authors=[A("Garn", initials="JV")], journal="American journal of tropical medicine and hygiene",
                year=2017,
                extra={"type": "CONF", "date": "2017", "volume": "97", "issue": "5 Supplement 1",
                       "start_page": "120", "urls": [url.format("CN-02012345")],
@@ -229,8 +231,8 @@ def test_scopus_newer_author_form_and_header_with_a_trailing_comma(tmp_path):
                     encoding="utf-8")
     assert get_reader("auto", path).name == "scopus"
     (rec,) = list(get_reader("scopus").read(path))
-    assert [(a.family, a.given) for a in rec.authors] == [("van der Berg", "K."), ("O'Neil", "J.-P."),
-                                                         ("Smith", "J.A.")]
+    assert [(a.family, a.given, a.initials) for a in rec.authors] == [
+        ("van der Berg", None, "K"), ("O'Neil", None, "JP"), ("Smith", None, "JA")]
     assert (rec.title, rec.year, rec.journal, rec.source_key, rec.extra) == (
         "A title", 2023, "J", "2-s2.0-1", {"urls": ["https://s/1"]})
 
@@ -253,7 +255,8 @@ def test_scopus_older_author_form_without_full_names(tmp_path):
     path.write_text('Authors,Author(s) ID,Title,Source title,EID\n'
                     '"Asampong E., Gyeke M.D.P.","1;2;",T,J,2-s2.0-9,\n', encoding="utf-8")
     (rec,) = list(get_reader("scopus").read(path))
-    assert [(a.family, a.given) for a in rec.authors] == [("Asampong", "E."), ("Gyeke", "M.D.P.")]
+    assert [(a.family, a.given, a.initials) for a in rec.authors] == [
+        ("Asampong", None, "E"), ("Gyeke", None, "MDP")]
     assert rec.extra == {"scopus_author_ids": ["1", "2"]}
 
 
