@@ -137,11 +137,12 @@ class Workspace:
         self.close()
 
     # -- literature ------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[str | Path], fmt: str = "auto",
+    def ingest(self, paths: str | Path | Iterable[str | Path], fmt: str = "auto",
                progress: Callable[[int], None] | None = None, mapping: dict[str, str] | None = None,
                encoding: str | None = None):
         """Ingest files (see :func:`serendip.literature.ingest.ingest`); returns an ``IngestReport``.
 
+        ``paths``: files or folders; one path may be given alone (``ws.ingest("refs.ris")``).
         ``mapping`` (CSV/TSV only): record field -> column name, e.g. ``{"title": "Headline"}``.
         ``encoding``: the text encoding of files without a byte-order mark (e.g. ``"cp1252"``);
         None detects each file's.
@@ -152,6 +153,8 @@ class Workspace:
 
         self.store.require_writable("ingest")
         self._status = None
+        if isinstance(paths, (str, Path)):  # one path, not an iterable of its characters
+            paths = [paths]
         report = ingest(self.engine, paths, fmt=fmt, progress=progress,
                         options={"mapping": mapping} if mapping else None, encoding=encoding)
         out = self.path / "reports" / f"ingest-{report.id}.json"

@@ -67,6 +67,15 @@ def test_ingest_twice_adds_nothing(workspace, tmp_path):
     assert json.loads((workspace.path / "reports" / f"ingest-{rep.id}.json").read_text())["ingested"] == 4
 
 
+def test_one_path_given_alone_is_one_file_not_its_characters(workspace, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "b.jsonl", DOCS[:2])
+    (tmp_path / "b").write_text("not a reference file\n")  # would be read if "b.jsonl" were iterated
+    for path in ("b.jsonl", Path("b.jsonl")):
+        report = workspace.ingest(path)
+        assert report.failed == 0 and report.ingested + report.duplicates == 2
+
+
 def test_bad_record_in_middle_is_reported_and_the_rest_kept(workspace, tmp_path):
     f = write_jsonl(tmp_path / "mixed.jsonl", DOCS, bad_line_at=2)
     rep = workspace.ingest([f])

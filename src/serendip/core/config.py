@@ -108,6 +108,7 @@ def describe_validation_error(exc: ValidationError, root_model: type[BaseModel])
             msg = err["msg"].removeprefix("Value error, ")
             value = err.get("input")
             got = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+            got = "" if msg.endswith(got) else got  # a nested model's message already says it
             lines.setdefault(key, []).append(f"{msg}{got}")
     # several union branches failing on one key read as one sentence
     return "; ".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head

@@ -78,11 +78,15 @@ class DnaCorpus(CorpusKind):
         from serendip.genomics.fasta_reader import read_fasta_examples
         from serendip.models.data import format_of_path
 
-        fmt = cfg.data.format or format_of_path(path)
-        # FASTA/FASTQ by format or declared suffix; a file whose suffix no reader declares is read
-        # as FASTA too (genomes come as .fa, .fna, .seq, .dna, ...); a table or .txt as documents
-        if fmt in DATA_READERS and DATA_READERS.get(fmt) is not read_fasta_examples:
-            return read_documents(path, cfg, issues)
+        if cfg.data.format is not None:  # given: must be a registered reader (ConfigError otherwise)
+            if DATA_READERS.get(cfg.data.format) is not read_fasta_examples:
+                return read_documents(path, cfg, issues)
+        else:
+            # FASTA/FASTQ by declared suffix; a file whose suffix no reader declares is read as FASTA
+            # too (genomes come as .fa, .fna, .seq, .dna, ...); a table or .txt as documents
+            fmt = format_of_path(path)
+            if fmt in DATA_READERS and DATA_READERS.get(fmt) is not read_fasta_examples:
+                return read_documents(path, cfg, issues)
         from serendip.genomics.fasta import read_sequences
 
         records, bad = read_sequences(path)

@@ -121,6 +121,33 @@ class DataConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     options: dict[str, Any] = Field(default_factory=dict)  # extra reader options
 
+    @field_validator("format")
+    @classmethod
+    def _registered(cls, fmt: str | None) -> str | None:
+        return None if fmt is None else registered_name("DATA_READERS", "serendip.models.example_readers", fmt)
+
+
+def registered_name(registry: str, entries: str, name: str) -> str:
+    """``name`` lower-cased when it is an entry of the engine registry ``registry`` (an attribute of
+    :mod:`serendip.models.registries`), after importing ``entries`` (the engine module that fills it)
+    and the installed domains (:func:`~serendip.models.plugins.load_domains`), which add theirs.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name: the message lists the registered ones and any domain that failed to import
+        (a ``ValueError``, so pydantic reports it under the config key).
+    """
+    import importlib
+
+    from serendip.models import registries
+    from serendip.models.plugins import load_domains
+
+    importlib.import_module(entries)
+    load_domains()
+    getattr(registries, registry).get(name)
+    return name.lower()
+
 
 class TaskConfig(_Strict):
     """A TASKS name and its parameters (e.g. ``positive_label``, ``sep``, ``threshold``, ``scheme``)."""
@@ -132,6 +159,11 @@ class TaskConfig(_Strict):
     @classmethod
     def _short(cls, value: Any) -> Any:
         return _name_shorthand(value)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        return registered_name("TASKS", "serendip.models.tasks", name)
 
 
 class BackboneConfig(_Strict):
@@ -186,16 +218,7 @@ class _MethodChoice(_Strict):
     @field_validator("method")
     @classmethod
     def _registered(cls, name: str) -> str:
-        import importlib
-
-        from serendip.models import registries
-
-        importlib.import_module(cls._entries)  # registers the entries
-        registry = getattr(registries, cls._registry)
-        if name not in registry:
-            raise ValueError(f"unknown {registry.kind} {name!r}; expected one of: "
-                             f"{', '.join(registry.keys())}")
-        return name.lower()
+        return registered_name(cls._registry, cls._entries, name)
 
     @model_validator(mode="before")
     @classmethod
@@ -256,15 +279,7 @@ class AugmentationConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _registered(cls, name: str) -> str:
-        # the domain packages register their augmentations on import (serendip.models.plugins)
-        from serendip.models.plugins import load_domains
-        from serendip.models.registries import AUGMENTATIONS
-
-        load_domains()
-        if name not in AUGMENTATIONS:
-            known = ", ".join(sorted(AUGMENTATIONS.keys())) or "none"
-            raise ValueError(f"unknown augmentation {name!r}; registered: {known}")
-        return name
+        return registered_name("AUGMENTATIONS", "serendip.models.augment", name)
 
     @model_validator(mode="after")
     def _used(self) -> AugmentationConfig:

@@ -106,13 +106,23 @@ def test_bad_values_name_the_key(tmp_path):
 
     # an augmentation is checked against the registry when the file is read, not when training starts
     with pytest.raises(ConfigError, match="augmentations\\[0\\].name: unknown augmentation "
-                                          "'revers_complement'; registered: .*reverse_complement"):
+                                          "'revers_complement'; expected one of: .*reverse_complement"):
         load_config(write(tmp_path / "f.toml", TOML.replace('"reverse_complement"', '"revers_complement"')))
     # a string is not a boolean ("yes" is not silently read as true)
     with pytest.raises(ConfigError, match="augmentations\\[0\\].test_time: Input should be a valid boolean"):
         load_config(write(tmp_path / "g.toml", TOML.replace("params = {p = 0.5}", 'test_time = "yes"')))
     cfg = load_config(write(tmp_path / "h.toml", TOML.replace("params = {p = 0.5}", "test_time = true")))
     assert cfg.augmentations[0].test_time is True and cfg.augmentations[0].train is True
+
+
+def test_unknown_task_is_refused_with_the_other_errors_when_the_file_is_read(tmp_path):
+    text = ('task = "nonsense"\n[data]\ntrain = "t.csv"\nbogus = 1\n[peft]\nmethod = "nonsense"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "two.toml", text))
+    message = str(err.value)
+    assert message.startswith(str(tmp_path / "two.toml"))
+    assert "task.name: unknown task 'nonsense'; expected one of: binary, multiclass" in message
+    assert "unknown key 'data.bogus'" in message and "peft.method: unknown PEFT method 'nonsense'" in message
 
 
 def test_syntax_errors_and_formats(tmp_path):

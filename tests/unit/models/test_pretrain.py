@@ -268,3 +268,16 @@ def test_summary_rows():
                                      ("parameters", "12,345", "")]
     result.heldout = {}
     assert result.summary_rows()[0] == ("(no held-out data)", "-", "-")
+
+
+def test_unknown_tokenizer_and_data_format_are_refused_when_the_config_is_read(tmp_path):
+    """Every error of the file at once, before any data is read (not after a progress bar)."""
+    path = tmp_path / "pt.toml"
+    path.write_text('kind = "dna"\n[data]\ninputs = ["g.fa"]\nformat = "nonsense"\n'
+                    '[tokenizer]\nkind = "nonsense"\n[windows]\nlenght = 3\n')
+    with pytest.raises(ConfigError) as err:
+        load_pretrain_config(path)
+    message = str(err.value)
+    assert "tokenizer.kind: unknown tokenizer 'nonsense'; expected one of: bpe, kmer" in message
+    assert "data.format: unknown data format 'nonsense'; expected one of:" in message
+    assert "fasta" in message and "unknown key 'lenght'" in message

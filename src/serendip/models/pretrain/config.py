@@ -23,7 +23,7 @@ from pydantic import (
 
 from serendip.core.config import StrictModel, describe_validation_error, validate_config
 from serendip.errors import ConfigError
-from serendip.models.config import Seed, apply_overrides, read_config_file
+from serendip.models.config import Seed, apply_overrides, read_config_file, registered_name
 from serendip.models.registries import PRETRAIN_CORPORA, TOKENIZERS
 
 __all__ = [
@@ -90,6 +90,11 @@ class DataSection(StrictModel):
     max_heldout_windows: int = Field(256, ge=1)
     block_tokens: int = Field(128, ge=8)  # text: tokens per training block, special tokens included
 
+    @field_validator("format")
+    @classmethod
+    def _registered(cls, fmt: str | None) -> str | None:
+        return None if fmt is None else registered_name("DATA_READERS", "serendip.models.example_readers", fmt)
+
 
 class TokenizerSection(StrictModel):
     """A TOKENIZERS name (None: the corpus kind's default, ``kmer`` for dna, ``bpe`` for text) and its
@@ -100,6 +105,18 @@ class TokenizerSection(StrictModel):
     vocab_size: int = Field(4096, ge=16)
     min_frequency: int = Field(2, ge=1)
     path: Path | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str | None) -> str | None:
+        """A TOKENIZERS name (domains loaded first): refused with the others when the file is read."""
+        if kind is None:
+            return None
+        from serendip.models.plugins import load_domains
+
+        load_domains()
+        TOKENIZERS.get(kind)  # ConfigError (a ValueError) listing the registered tokenizers
+        return kind.lower()
 
 
 class ModelSection(StrictModel):
