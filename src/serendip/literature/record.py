@@ -55,6 +55,11 @@ class Record:
     (BibTeX citation key, BEIR ``_id``, RIS ``ID``...). ``source_line`` is the 1-based line where the
     record starts in ``source_file`` (None where the format has no meaningful line, e.g. gzip XML).
     ``extra`` holds format-specific fields (booktitle, raw date string, html title...).
+
+    A stored record that several inputs contributed to (see :mod:`serendip.literature.merge`) lists
+    them in ``sources`` (one dict per copy: ``file``, ``format``, ``key``, ``line``, ``index``) and
+    keeps, per field, the conflicting values that lost to the primary one in ``alternatives``
+    (field name -> list of values in the stored JSON form). Both are empty for a record as read.
     """
 
     title: str | None = None
@@ -77,6 +82,8 @@ class Record:
     source_line: int | None = None
     source_index: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    alternatives: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def abstract(self) -> str:
@@ -117,6 +124,8 @@ class Record:
             "vernacular_title": self.vernacular_title, "source_file": self.source_file,
             "source_format": self.source_format, "source_line": self.source_line,
             "source_index": self.source_index, "extra": self.extra,
+            "sources": [dict(s) for s in self.sources],
+            "alternatives": {k: list(v) for k, v in self.alternatives.items()},
         }
 
     def __reduce__(self):
@@ -128,7 +137,7 @@ class Record:
             tuple((a.family, a.given, a.collective, a.affiliations, a.orcid) for a in self.authors),
             self.journal, self.year, self.month, self.mesh_terms, self.keywords, self.publication_types,
             self.language, self.vernacular_title, self.source_file, self.source_format, self.source_line,
-            self.source_index, self.extra))
+            self.source_index, self.extra, self.sources, self.alternatives))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Record":
