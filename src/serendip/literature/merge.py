@@ -8,13 +8,13 @@ merged field by field in their stored JSON form (:meth:`Record.to_dict`):
   classes of "the same value" (equal title keys, equal abstract text, equal author family names...);
   each class keeps its best member, the best class is the primary value and the others are kept in
   ``alternatives`` and reported. "Best" is a fixed order per field (:data:`_RANK`): the earliest year,
-  the longer journal name, the more structured abstract, the richer author list, then the value
+  the longer journal name (then the one in title case), the more structured abstract, the richer author list, then the value
   itself, so no tie depends on which copy came first.
 * **Lists** (MeSH, keywords, publication types, languages): kept as they are when every copy has
   the same list, otherwise their union (case-insensitively), sorted.
 * **Authors of one list** (same family names): per author, the longer given name, every
   affiliation (sorted union) and any ORCID.
-* ``extra``: every key; where copies differ, the smallest value in JSON order.
+* ``extra``: every key (sorted); where copies differ, the smallest value in JSON order.
 * ``sources``: every contributing copy (file, format, key, line, index), sorted; the record's own
   ``source_*`` fields are those of the first.
 
@@ -60,7 +60,7 @@ _CLASS: dict[str, Callable[[Any], Any]] = {
     "authors": lambda v: tuple(_family(a) for a in v),
 }
 _RANK: dict[str, Callable[[Any], Any]] = {
-    "title": _text_rank, "vernacular_title": _text_rank, "journal": lambda v: (len(v), v),
+    "title": _text_rank, "vernacular_title": _text_rank, "journal": lambda v: (len(v), sum(c.isupper() for c in v), v),
     "abstract_sections": lambda v: (sum(1 for s in v if s.get("label")), len(_abstract_text(v)), _dump(v)),
     "authors": lambda v: (len(v), sum(len(a.get("given") or "") for a in v),
                           sum(len(a.get("affiliations") or ()) for a in v), _dump(v)),
@@ -79,10 +79,12 @@ def _max_by(rank: Callable[[Any], Any], a: Any, b: Any) -> Any:
 def _merge_author(a: dict, b: dict) -> dict:
     """One author from two copies with the same family name."""
     out = {}
-    for k in ("family", "given", "collective", "orcid"):
+    for k in ("family", "given", "collective", "affiliations", "orcid"):
         va, vb = a.get(k), b.get(k)
-        out[k] = vb if not va else va if not vb else _max_by(lambda s: (len(s.encode()), s), va, vb)
-    out["affiliations"] = _union_list(a.get("affiliations") or [], b.get("affiliations") or [])
+        if k == "affiliations":
+            out[k] = _union_list(va or [], vb or [])
+        else:
+            out[k] = vb if not va else va if not vb else _max_by(lambda s: (len(s.encode()), s), va, vb)
     return out
 
 
@@ -167,7 +169,7 @@ def merge_dicts(stored: dict, incoming: dict) -> tuple[dict, list[tuple[str, Any
     extra = dict(stored.get("extra") or {})
     for k, v in (incoming.get("extra") or {}).items():
         extra[k] = v if k not in extra else min(extra[k], v, key=_dump)
-    merged["extra"] = extra
+    merged["extra"] = {k: extra[k] for k in sorted(extra)}
     srcs = {_source_order(e): e for e in (*sources_of(stored), *sources_of(incoming))}
     merged["sources"] = [srcs[k] for k in sorted(srcs)]
     for k, f in _SOURCE_FIELDS:
