@@ -115,8 +115,8 @@ def store_batch(conn: Connection, batch: list[Record], ingest_id: int) -> BatchO
         index.add(cand)
     # one fetch for the stored records the batch (as read) matches; a match that only appears after
     # an in-batch merge changed some keys is fetched on its own (rare)
-    first = {m[0].target.row_id for k in keys if (m := index.match(k))}
-    fetched = _fetch_data(conn, first)
+    first = {m[0].target.row_id for k in keys if (m := index.match(k))} if stored else set()
+    fetched = _fetch_data(conn, first) if first else {}
     for cand in stored:
         cand.target.data = fetched.get(cand.target.row_id)
     out = BatchOutcome()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, and_, select
 
 from serendip.literature.normalize import title_key
 from serendip.literature.readers import id_keyed_formats
@@ -92,6 +92,11 @@ class Keys:
     first_page: str | None = None
 
     @property
+    def id_mask(self) -> int:
+        """Bit mask of the identifiers present: 1 PMID, 2 DOI, 4 source id."""
+        return (1 if self.pmid else 0) | (2 if self.doi else 0) | (4 if self.source_id else 0)
+
+    @property
     def title_key(self) -> str | None:
         return self.title_year.rsplit("|", 1)[0] if self.title_year else None
 
@@ -125,6 +130,7 @@ class Candidate:
     target: Any
     order: tuple[int, int]
     keys: Keys
+    indexed: set = field(default_factory=set)
 
 
 def _conflict(a: str | None, b: str | None) -> bool:
@@ -151,28 +157,37 @@ def same_work(k: Keys, c: Keys) -> str | None:
     return None
 
 
+def _index_keys(k: Keys) -> list[tuple]:
+    """Where a record is filed: by each identifier, and by title + year with its identifier mask (a
+    title match needs the masks disjoint, so thousands of same-title records with other identifiers
+    are never looked at)."""
+    out = [(kind, v) for kind, v in (("s", k.source_id), ("p", k.pmid), ("d", k.doi)) if v]
+    if k.title_year:
+        out.append(("t", k.title_year, k.id_mask))
+    return out
+
+
 @dataclass
 class CandidateIndex:
     """Candidates by key value, for one batch: stored rows fetched in bulk plus the batch's own records."""
 
-    by_key: dict[tuple[str, str], list[Candidate]] = field(default_factory=dict)
+    by_key: dict[tuple, list[Candidate]] = field(default_factory=dict)
 
     def add(self, cand: Candidate) -> None:
         """Index ``cand`` under its key values; call again after its keys changed (a merge): entries
         under old values stay, harmlessly, since :func:`same_work` rechecks the current keys."""
-        k = cand.keys
-        for kind, value in (("s", k.source_id), ("p", k.pmid), ("d", k.doi), ("t", k.title_year)):
-            if value:
-                lst = self.by_key.setdefault((kind, value), [])
-                if not any(c is cand for c in lst):
-                    lst.append(cand)
+        for key in _index_keys(cand.keys):
+            if key not in cand.indexed:
+                cand.indexed.add(key)
+                self.by_key.setdefault(key, []).append(cand)
 
     def match(self, k: Keys) -> tuple[Candidate, str] | None:
         """The candidate ``k`` duplicates and why, by the module's rules in order, or None."""
-        for kind, value in (("s", k.source_id), ("p", k.pmid), ("d", k.doi), ("t", k.title_year)):
-            if not value:
-                continue
-            for cand in sorted(self.by_key.get((kind, value), ()), key=lambda c: c.order):
+        lookups = [(kind, v) for kind, v in (("s", k.source_id), ("p", k.pmid), ("d", k.doi)) if v]
+        if k.title_year:
+            lookups += [("t", k.title_year, m) for m in range(8) if m & k.id_mask == 0]
+        for key in lookups:
+            for cand in sorted(self.by_key.get(key, ()), key=lambda c: c.order):
                 reason = same_work(k, cand.keys)
                 if reason:
                     return cand, reason
@@ -183,21 +198,35 @@ _LIGHT = (records.c.id, records.c.pmid, records.c.doi, records.c.source_id, reco
           records.c.year, records.c.title, records.c.first_author, records.c.first_page)
 
 
+def _fetch(conn: Connection, where, seen: dict[int, Candidate]) -> None:
+    for row in conn.execute(select(*_LIGHT).where(where)):
+        if row.id not in seen:
+            ty = f"{row.title_key}|{row.year or ''}" if row.title_key else None
+            seen[row.id] = Candidate(row.id, (0, row.id), Keys(
+                row.pmid, row.doi, row.source_id, ty, row.title, row.first_author, row.first_page))
+
+
 def stored_candidates(conn: Connection, keys: list[Keys]) -> list[Candidate]:
-    """Stored rows sharing a PMID, DOI, source id or title key with any of ``keys`` (light columns
-    only; one query per key kind per 500 values)."""
-    wanted = ((records.c.pmid, {k.pmid for k in keys if k.pmid}),
-              (records.c.doi, {k.doi for k in keys if k.doi}),
-              (records.c.source_id, {k.source_id for k in keys if k.source_id}),
-              (records.c.title_key, {k.title_key for k in keys if k.title_key}))
+    """Stored rows sharing a PMID, DOI or source id with any of ``keys``, and rows sharing a title
+    key with a record none of whose identifiers is stored, with no identifier that record also has
+    (the only ones a title match may join). Light columns only; one query per key kind (title keys:
+    per identifier mask, at most 8) per 500 values."""
     seen: dict[int, Candidate] = {}
-    for column, values in wanted:
+    for column, values in ((records.c.pmid, {k.pmid for k in keys if k.pmid}),
+                           (records.c.doi, {k.doi for k in keys if k.doi}),
+                           (records.c.source_id, {k.source_id for k in keys if k.source_id})):
         vals = sorted(values)
         for i in range(0, len(vals), _CHUNK):
-            for row in conn.execute(select(*_LIGHT).where(or_(column.in_(vals[i:i + _CHUNK])))):
-                if row.id in seen:
-                    continue
-                ty = f"{row.title_key}|{row.year or ''}" if row.title_key else None
-                seen[row.id] = Candidate(row.id, (0, row.id), Keys(
-                    row.pmid, row.doi, row.source_id, ty, row.title, row.first_author, row.first_page))
+            _fetch(conn, column.in_(vals[i:i + _CHUNK]), seen)
+    found = {v for c in seen.values() for v in (c.keys.pmid, c.keys.source_id) if v}
+    by_mask: dict[int, set[str]] = {}
+    for k in keys:
+        if k.title_key and not (k.pmid in found or k.source_id in found):
+            by_mask.setdefault(k.id_mask, set()).add(k.title_key)
+    for mask, values in sorted(by_mask.items()):
+        free = [col.is_(None) for bit, col in ((1, records.c.pmid), (2, records.c.doi),
+                                               (4, records.c.source_id)) if mask & bit]
+        vals = sorted(values)
+        for i in range(0, len(vals), _CHUNK):
+            _fetch(conn, and_(records.c.title_key.in_(vals[i:i + _CHUNK]), *free), seen)
     return list(seen.values())
