@@ -84,3 +84,26 @@ def test_ingesting_a_file_again_changes_nothing(exports, tmp_path):
         assert [r.to_dict() for _, r in ws.records()] == before
     finally:
         ws.close()
+
+
+def test_a_record_stored_before_merging_existed_is_merged(exports, tmp_path):
+    """Rows stored before migration 0003 have no sources list and no first author or page."""
+    from sqlalchemy import select, update
+
+    from serendip.workspace.schema import records
+
+    ws = Workspace.init(tmp_path / "ws")
+    try:
+        ws.ingest([exports[0]])  # RIS
+        with ws.engine.begin() as conn:
+            for rid, data in conn.execute(select(records.c.id, records.c.data)).all():
+                data = {k: v for k, v in data.items() if k not in ("sources", "alternatives")}
+                conn.execute(update(records).where(records.c.id == rid).values(
+                    data=data, first_author=None, first_page=None))
+        rep = ws.ingest([exports[2]])  # MEDLINE
+        assert (rep.ingested, rep.duplicates, rep.merged) == (0, 3, 3)
+        for _, rec in ws.records():
+            assert sorted(Path(s["file"]).name for s in rec.sources) == ["papers.nbib", "papers.ris"]
+            assert rec.pmid and rec.mesh_terms
+    finally:
+        ws.close()
