@@ -90,15 +90,18 @@ def test_bad_record_in_middle_is_reported_and_the_rest_kept(workspace, tmp_path)
 def test_dedupe_by_doi_and_by_title_year_across_files(workspace, tmp_path):
     workspace.ingest([write_jsonl(tmp_path / "one.jsonl", DOCS[:2])])
     other = [
-        # same DOI, other id and casing: a duplicate
-        {"id": "x1", "title": "Something else", "doi": "https://doi.org/10.5555/VITD.2019.1"},
+        # same DOI, other id and casing, the title without its last words: a duplicate
+        {"id": "x1", "title": "VITAMIN D SUPPLEMENTATION AND FRACTURE RISK",
+         "doi": "https://doi.org/10.5555/VITD.2019.1"},
+        # same DOI, a clearly different title (a chapter under a book's DOI): another work
+        {"id": "x2", "title": "Something else", "doi": "https://doi.org/10.5555/VITD.2019.1"},
         # same title (other punctuation/case) and year, no identifiers: a duplicate
         {"title": "tnf-α Blockade in Rheumatoid Arthritis.", "year": 2015},
         # same title, other year: a different work
         {"title": "TNF-α blockade in rheumatoid arthritis", "year": 2016},
     ]
     rep = workspace.ingest([write_jsonl(tmp_path / "two.jsonl", other)])
-    assert (rep.ingested, rep.duplicates) == (1, 2)
+    assert (rep.ingested, rep.duplicates) == (2, 2)
 
 
 def test_same_title_different_ids_are_kept(workspace, tmp_path):

@@ -17,12 +17,12 @@ from sqlalchemy import Engine, insert, update
 
 from serendip.core.files import check_encoding, detect_encoding
 from serendip.errors import ConfigError, ParseError
-from serendip.literature.dedupe import Deduplicator, Keys
+from serendip.literature.batch_store import store_batch
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import reader_spec, reader_specs, sniff_format
 from serendip.literature.record import ParseIssue, Record
 from serendip.workspace.locks import ingest_lock
-from serendip.workspace.schema import ingest_reports, records
+from serendip.workspace.schema import ingest_reports
 
 BATCH = 2000
 #: a record whose title + abstract exceed this is reported and skipped (a real abstract is < 10,000
@@ -46,6 +46,10 @@ class IngestReport:
     seconds: float = 0.0
     #: file -> the text encoding it was read with and how it was chosen (text formats only)
     encodings: dict[str, str] = field(default_factory=dict)
+    #: duplicates that filled fields of the stored record (see :mod:`serendip.literature.merge`)
+    merged: int = 0
+    #: one line per conflicting value kept as an alternative (file, record, field, both values)
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def records_per_s(self) -> float:
@@ -55,12 +59,16 @@ class IngestReport:
     def to_dict(self) -> dict:
         return {"id": self.id, "paths": self.paths, "format": self.format, "ingested": self.ingested,
                 "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
-                "seconds": round(self.seconds, 3), "encodings": self.encodings}
+                "merged": self.merged, "conflicts": self.conflicts, "seconds": round(self.seconds, 3),
+                "encodings": self.encodings}
 
     def summary(self) -> str:
-        """One line: ``"ingested 12, duplicates 3, failed 1 (2,400 records/s)"``."""
+        """One line: ``"ingested 12, duplicates 3, failed 1 (2,400 records/s)"``; with
+        ``"; 2 merged into stored records, 1 conflicting value kept"`` after it when there were any."""
+        merged = (f"; {self.merged} merged into stored records, {len(self.conflicts)} conflicting "
+                  f"value{'s' if len(self.conflicts) != 1 else ''} kept" if self.merged or self.conflicts else "")
         return (f"ingested {self.ingested}, duplicates {self.duplicates}, failed {self.failed} "
-                f"({self.records_per_s:,.0f} records/s)")
+                f"({self.records_per_s:,.0f} records/s){merged}")
 
 
 #: the columns of :func:`report_row`, for a table of stored ingest reports
@@ -164,16 +172,6 @@ def _stream(reader, path: Path, options: dict | None) -> Iterator[Record | Parse
     return read_in_child(reader.name, path, options)
 
 
-def _row(rec: Record, keys: Keys, ingest_id: int) -> dict:
-    title_key = keys.title_year.rsplit("|", 1)[0] if keys.title_year else None
-    return {
-        "pmid": rec.pmid, "doi": rec.doi, "pmcid": rec.pmcid, "source_id": keys.source_id,
-        "title_key": title_key, "year": rec.year, "title": rec.title, "abstract": rec.abstract or None,
-        "journal": rec.journal, "source_file": rec.source_file, "source_format": rec.source_format,
-        "ingest_id": ingest_id, "data": rec.to_dict(),
-    }
-
-
 def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestReport):
     batch: list[Record] = []
     for item in items:
@@ -252,11 +250,11 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
                 stream = _stream(reader, path, reader_options)
                 for batch in _batched(stream, batch_size, report):
                     with engine.begin() as conn:
-                        new, dups = Deduplicator(conn).split(batch)
-                        if new:
-                            conn.execute(insert(records), [_row(r, k, report.id) for r, k in new])
-                    report.ingested += len(new)
-                    report.duplicates += len(dups)
+                        stored = store_batch(conn, batch, report.id)
+                    report.ingested += stored.new
+                    report.duplicates += stored.duplicates
+                    report.merged += stored.merged
+                    report.conflicts.extend(stored.conflicts)
                     gc.collect(1)
                     if progress:
                         progress(len(batch))
@@ -274,7 +272,8 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
             with engine.begin() as conn:
                 conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
                     finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
-                    duplicates=report.duplicates, failed=report.failed, errors=report.errors))
+                    duplicates=report.duplicates, failed=report.failed, errors=report.errors,
+                    merged=report.merged, conflicts=report.conflicts))
         except Exception:  # noqa: BLE001 - never mask the original error while recording the report
             if status == "done":
                 raise

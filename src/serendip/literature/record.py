@@ -96,6 +96,11 @@ class Record:
     ``mesh_terms`` are the plain descriptor names users see; ``mesh_headings`` the same headings with
     qualifiers and major-topic flags (empty when the source gives descriptors only).
     ``extra`` holds format-specific fields (booktitle, raw date string, html title...).
+
+    A stored record that several inputs contributed to (see :mod:`serendip.literature.merge`) lists
+    them in ``sources`` (one dict per copy: ``file``, ``format``, ``key``, ``line``, ``index``) and
+    keeps, per field, the conflicting values that lost to the primary one in ``alternatives``
+    (field name -> list of values in the stored JSON form). Both are empty for a record as read.
     """
 
     title: str | None = None
@@ -119,6 +124,8 @@ class Record:
     source_index: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     mesh_headings: list[MeshHeading] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    alternatives: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def abstract(self) -> str:
@@ -161,6 +168,8 @@ class Record:
             "source_format": self.source_format, "source_line": self.source_line,
             "source_index": self.source_index, "extra": self.extra,
             "mesh_headings": [h.to_dict() for h in self.mesh_headings],
+            "sources": [dict(s) for s in self.sources],
+            "alternatives": {k: list(v) for k, v in self.alternatives.items()},
         }
 
     def __reduce__(self):
@@ -175,7 +184,8 @@ class Record:
             self.language, self.vernacular_title, self.source_file, self.source_format, self.source_line,
             self.source_index, self.extra,
             tuple((h.descriptor, h.major, tuple((q.name, q.major) for q in h.qualifiers))
-                  for h in self.mesh_headings)))
+                  for h in self.mesh_headings),
+            self.sources, self.alternatives))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Record":
@@ -199,10 +209,11 @@ def _old_mesh(rows: list) -> list[MeshHeading]:
 
 
 def _rebuild(title, sections, pmid, doi, pmcid, source_key, authors, *rest) -> Record:
-    *rest, headings = rest
+    *rest, headings, sources, alternatives = rest
     return Record(title, [AbstractSection(*s) for s in sections], pmid, doi, pmcid, source_key,
                   [Author(*a) for a in authors], *rest,
-                  [MeshHeading(d, m, [MeshQualifier(*q) for q in qs]) for d, m, qs in headings])
+                  [MeshHeading(d, m, [MeshQualifier(*q) for q in qs]) for d, m, qs in headings],
+                  sources, alternatives)
 
 
 @dataclass(slots=True)

@@ -32,6 +32,9 @@ ingest_reports = Table(
     Column("duplicates", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
     Column("errors", JSON, nullable=False),
+    # incoming records that filled fields of a stored one; conflicting values kept as alternatives
+    Column("merged", Integer, nullable=False, default=0, server_default="0"),
+    Column("conflicts", JSON),
 )
 
 records = Table(
@@ -52,6 +55,9 @@ records = Table(
     Column("source_format", String(32)),
     Column("ingest_id", Integer, ForeignKey("ingest_reports.id"), index=True),
     Column("data", JSON, nullable=False),
+    # duplicate-detection evidence beside title + year (NULL: unknown, never blocks a match)
+    Column("first_author", String(64)),
+    Column("first_page", String(32)),
 )
 
 runs = Table(

@@ -81,9 +81,18 @@ def test_read_only_with_an_old_schema_says_it_needs_write_access(built, monkeypa
 
 
 def test_an_old_schema_is_migrated_when_writable(built):
-    with sqlite3.connect(built / "serendip.db") as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '0001'")
-        conn.execute("DROP TABLE runs")
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{built / 'serendip.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(database_module.MIGRATIONS))
+    with engine.begin() as conn:  # the schema of a workspace made before 0002 (runs) and 0003
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    engine.dispose()
+    assert database_module.current_revision(database_module.make_engine(f"sqlite:///{built / 'serendip.db'}")) == "0001"
     store = WorkspaceStore.open(built)
     assert database_module.current_revision(store.engine) == database_module.head_revision()
     store.close()

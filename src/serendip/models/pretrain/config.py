@@ -23,7 +23,12 @@ from pydantic import (
 
 from serendip.core.config import StrictModel, describe_validation_error, validate_config
 from serendip.errors import ConfigError
-from serendip.models.config import Seed, apply_overrides, read_config_file, registered_name
+from serendip.models.config import (
+    Seed,
+    apply_overrides,
+    read_config_file,
+    registered_name,
+)
 from serendip.models.registries import PRETRAIN_CORPORA, TOKENIZERS
 
 __all__ = [

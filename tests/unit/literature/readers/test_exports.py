@@ -216,6 +216,13 @@ def test_export_ingested_through_a_workspace_keeps_every_field(tmp_path, name):
         stored = [r.to_dict() for _, r in ws.records()]
     want = [r.to_dict() for r in expected()]
     assert (report.ingested, report.failed, report.errors) == (len(want), 0, [])
+    # each stored record lists the one copy it came from (merge provenance); every other field as read
+    for rec, exp in zip(stored, want):
+        assert rec.pop("sources") == [{"file": exp["source_file"], "format": exp["source_format"],
+                                       "key": exp["source_key"], "line": exp["source_line"],
+                                       "index": exp["source_index"]}]
+        assert rec.pop("alternatives") == {}
+        exp.pop("sources"), exp.pop("alternatives")
     assert stored == want
 
 

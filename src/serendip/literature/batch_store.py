@@ -1,0 +1,167 @@
+"""Storing one batch of incoming records: new works inserted, copies of stored works merged into them.
+
+One call per batch inside the batch's transaction, with a fixed number of queries whatever the batch
+holds: candidate lookups per key kind (:func:`serendip.literature.dedupe.stored_candidates`), one
+fetch of the matched stored records' JSON, one bulk insert and one bulk update.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from serendip.literature.dedupe import (
+    Candidate,
+    CandidateIndex,
+    Keys,
+    keys_of,
+    stored_candidates,
+)
+from serendip.literature.merge import already_merged, merge_dicts, source_entry
+from serendip.literature.readers import id_keyed_formats
+from serendip.literature.record import Record
+from serendip.workspace.schema import records
+
+#: a value shown in a conflict line is cut to this many characters
+SHOW_CHARS = 80
+
+
+@dataclass
+class BatchOutcome:
+    """What :func:`store_batch` did: ``new`` records inserted, ``duplicates`` records that were
+    copies of a stored (or earlier) one, of which ``merged`` changed it, and one ``conflicts`` line
+    per conflicting value kept as an alternative."""
+
+    new: int = 0
+    duplicates: int = 0
+    merged: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Target:
+    """A record being written by this batch: a stored row (``row_id``) or a new one (None)."""
+
+    row_id: int | None
+    data: dict[str, Any] | None
+    keys: Keys | None = None
+    changed: bool = False
+
+
+def _keys_of_merged(data: dict, id_keyed: frozenset[str]) -> Keys:
+    """Keys of a (possibly merged) stored copy; its source id is the smallest id-keyed source."""
+    k = keys_of(Record.from_dict(data), id_keyed)
+    ids = sorted(f"{s['format']}:{s['key']}" for s in data.get("sources") or ()
+                 if s.get("key") and s.get("format") in id_keyed)
+    if ids:
+        k.source_id = ids[0]
+    return k
+
+
+def row_of(data: dict, keys: Keys) -> dict:
+    """The ``records`` row (without ``id`` and ``ingest_id``) for a stored copy in JSON form."""
+    abstract = " ".join(s["text"] for s in data.get("abstract_sections") or () if s.get("text"))
+    return {"pmid": data.get("pmid"), "doi": data.get("doi"), "pmcid": data.get("pmcid"),
+            "source_id": keys.source_id, "title_key": keys.title_key, "year": data.get("year"),
+            "title": data.get("title"), "abstract": abstract or None, "journal": data.get("journal"),
+            "source_file": data.get("source_file"), "source_format": data.get("source_format"),
+            "first_author": keys.first_author, "first_page": keys.first_page, "data": data}
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, list):  # an abstract (sections) or an author list
+        v = " ".join(s.get("text") or "" for s in v) if v and "text" in v[0] else "; ".join(
+            a.get("family") or a.get("collective") or "" for a in v)
+    s = str(v)
+    return repr(s if len(s) <= SHOW_CHARS else s[:SHOW_CHARS - 1] + "…")
+
+
+def _conflict_lines(rec: Record, target: _Target, conflicts: list) -> list[str]:
+    into = f"record {target.row_id}" if target.row_id is not None else "a record of the same batch"
+    where = f"{rec.source_file}: line {rec.source_line}, " if rec.source_line else f"{rec.source_file}: "
+    return [f"{where}{rec.label} merged into {into}: {f} kept {_show(primary)}, alternative "
+            + ", ".join(_show(a) for a in alts) for f, primary, alts in conflicts]
+
+
+def _fetch_data(conn: Connection, ids: set[int]) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    vals = sorted(ids)
+    for i in range(0, len(vals), 500):
+        stmt = select(records.c.id, records.c.data).where(records.c.id.in_(vals[i:i + 500]))
+        out.update((rid, data) for rid, data in conn.execute(stmt))
+    return out
+
+
+def store_batch(conn: Connection, batch: list[Record], ingest_id: int) -> BatchOutcome:
+    """Insert the new works of ``batch`` and merge its copies of stored works into them.
+
+    Parameters
+    ----------
+    conn : an open connection inside the batch's transaction.
+    batch : records as read, in file order.
+    ingest_id : the running ingest's report id (stored on inserted rows).
+
+    Returns
+    -------
+    BatchOutcome
+    """
+    id_keyed = id_keyed_formats()
+    keys = [keys_of(r, id_keyed) for r in batch]
+    index = CandidateIndex()
+    stored = stored_candidates(conn, keys)
+    for cand in stored:
+        cand.target = _Target(cand.target, None, cand.keys)
+        index.add(cand)
+    # one fetch for the stored records the batch (as read) matches; a match that only appears after
+    # an in-batch merge changed some keys is fetched on its own (rare)
+    first = {m[0].target.row_id for k in keys if (m := index.match(k))} if stored else set()
+    fetched = _fetch_data(conn, first) if first else {}
+    for cand in stored:
+        cand.target.data = fetched.get(cand.target.row_id)
+    out = BatchOutcome()
+    new: list[_Target] = []
+    for i, (rec, k) in enumerate(zip(batch, keys)):
+        m = index.match(k)
+        incoming = rec.to_dict()
+        if m is None:
+            incoming["sources"] = [source_entry(incoming)]
+            target = _Target(None, incoming, k)
+            new.append(target)
+            index.add(Candidate(target, (1, i), k))
+            continue
+        cand = m[0]
+        target = cand.target
+        if target.data is None:
+            target.data = _fetch_data(conn, {target.row_id})[target.row_id]
+        out.duplicates += 1
+        if already_merged(target.data, incoming):
+            continue
+        merged, conflicts = merge_dicts(target.data, incoming)
+        out.conflicts.extend(_conflict_lines(rec, target, conflicts))
+        if merged != target.data:
+            out.merged += 1
+            target.data, target.changed = merged, True
+            cand.keys = target.keys = _keys_of_merged(merged, id_keyed)
+            index.add(cand)
+    _write(conn, new, [c.target for c in stored if c.target.changed], ingest_id)
+    out.new = len(new)
+    return out
+
+
+_UPDATED = ("pmid", "doi", "pmcid", "source_id", "title_key", "year", "title", "abstract", "journal",
+            "source_file", "source_format", "first_author", "first_page", "data")
+
+
+def _write(conn: Connection, new: list[_Target], changed: list[_Target], ingest_id: int) -> None:
+    """One bulk insert of the new records, one bulk update of the stored records merges changed."""
+    if new:
+        conn.execute(insert(records), [{**row_of(t.data, t.keys), "ingest_id": ingest_id} for t in new])
+    if changed:
+        stmt = update(records).where(records.c.id == bindparam("row_id")).values(
+            {c: bindparam(f"v_{c}") for c in _UPDATED})
+        rows = []
+        for t in changed:
+            row = row_of(t.data, t.keys)
+            rows.append({"row_id": t.row_id, **{f"v_{c}": row[c] for c in _UPDATED}})
+        conn.execute(stmt, rows)
