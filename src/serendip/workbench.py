@@ -111,17 +111,19 @@ class Workspace:
 
     # -- literature ------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], fmt: str = "auto",
-               progress: Callable[[int], None] | None = None, mapping: dict[str, str] | None = None):
+               progress: Callable[[int], None] | None = None, mapping: dict[str, str] | None = None,
+               on_wait: Callable[[str], None] | None = None):
         """Ingest files (see :func:`serendip.literature.ingest.ingest`); returns an ``IngestReport``.
 
         ``mapping`` (CSV/TSV only): record field -> column name, e.g. ``{"title": "Headline"}``.
+        ``on_wait``: told when this ingest waits for another's lock (default: a logging warning).
 
         The report is also stored in the database and written to ``reports/ingest-<id>.json``.
         """
         from serendip.literature.ingest import ingest
 
         report = ingest(self.engine, paths, fmt=fmt, progress=progress,
-                        options={"mapping": mapping} if mapping else None)
+                        options={"mapping": mapping} if mapping else None, on_wait=on_wait)
         out = self.path / "reports" / f"ingest-{report.id}.json"
         out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         return report
