@@ -68,7 +68,7 @@ class LockHolder:
 
     @classmethod
     def me(cls) -> "LockHolder":
-        return cls(os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        return cls(os.getpid(), socket.gethostname(), datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def describe(self) -> str:
         if self.pid is None:
@@ -90,7 +90,9 @@ class LockHolder:
         return False
 
     def as_app_name(self) -> str:
-        return f"{_APP_PREFIX} pid={self.pid} host={self.host} started={self.started}"[:63]
+        """``serendip-ingest pid=.. started=.. host=..`` (PostgreSQL keeps 63 bytes: a long host name is
+        cut, and then not recognised as this host)."""
+        return f"{_APP_PREFIX} pid={self.pid} started={self.started} host={self.host}"[:63]
 
     @classmethod
     def from_app_name(cls, name: str | None) -> "LockHolder":
