@@ -40,6 +40,8 @@ def _encode(item):
 
 
 _PR_SET_PDEATHSIG = 1
+#: ask the kernel to kill the child when the parent dies (Linux); the pipe watch works without it
+USE_PDEATHSIG = True
 
 
 def die_with_parent(parent_pid: int, watch_fd: int | None = None) -> None:
@@ -49,7 +51,7 @@ def die_with_parent(parent_pid: int, watch_fd: int | None = None) -> None:
     a daemon thread blocks reading ``watch_fd``, the read end of a pipe whose write end only the parent
     holds, and calls ``os._exit`` at end-of-file. A parent already gone exits at once.
     """
-    if sys.platform.startswith("linux"):
+    if USE_PDEATHSIG and sys.platform.startswith("linux"):
         try:
             import ctypes
 
