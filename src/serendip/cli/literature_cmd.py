@@ -1,7 +1,9 @@
 """``serendip init | ingest | index | search | reports``."""
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -54,7 +56,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
     a usage error."""
     from serendip.literature.ingest import column_mapping
 
-    with handle_errors():
+    with handle_errors(), terminate_as_exit():
         mapping = column_mapping(columns or [])
         ws = open_workspace(workspace)
         with rate_progress("records") as bar:
@@ -69,6 +71,25 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
             print_ingest_report(report)
     if report.failed_files:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def terminate_as_exit():
+    """While the block runs, SIGTERM ends the process through ``SystemExit(143)``: the batch in
+    progress rolls back, the lock is released, the parsing child is stopped and the report is marked
+    interrupted, as on Ctrl-C (outside the main thread, nothing changes)."""
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def print_ingest_report(report) -> None:

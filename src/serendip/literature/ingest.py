@@ -213,7 +213,17 @@ def _counted(items: Iterator[Record | ParseIssue], entry: FileReport) -> Iterato
 def _store_file(engine: Engine, reader, path: Path, reader_options: dict | None, report: IngestReport,
                 entry: FileReport, progress: Callable[[int], None] | None, batch_size: int) -> None:
     """Read one file and store its records, a batch per transaction (the counts go in ``report``)."""
-    stream = _counted(_stream(reader, path, reader_options), entry)
+    source = _stream(reader, path, reader_options)
+    try:
+        _store_batches(engine, _counted(source, entry), report, progress, batch_size)
+    finally:  # stop a parsing child now, even when storing failed or the ingest was interrupted
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report: IngestReport,
+                   progress: Callable[[int], None] | None, batch_size: int) -> None:
     for batch in _batched(stream, batch_size, report):
         with engine.begin() as conn:
             new, dups = Deduplicator(conn).split(batch)
@@ -316,6 +326,9 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
         for path, (reader, reader_options) in zip(files, readers):
             _ingest_one(engine, path, reader, reader_options, fmt, report, progress, batch_size)
         status = "done"
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM in the CLI: stored batches are kept
+        status = "interrupted"
+        raise
     finally:
         if locked:
             lock.__exit__(None, None, None)

@@ -82,6 +82,10 @@ def _child(fmt_name: str, options: dict | None, path: str, q, parent_pid: int,
 
     from serendip.literature.readers import get_reader
 
+    # the parent's Python handlers are inherited by fork: a SIGTERM (terminate()) must end the child
+    # at once, and Ctrl-C reaches the parent, which then stops the child
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if watch_fds is not None:
         os.close(watch_fds[1])  # only the parent keeps the write end
     die_with_parent(parent_pid, watch_fds[0] if watch_fds else None)
