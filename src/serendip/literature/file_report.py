@@ -18,7 +18,8 @@ class FileReport:
     """One input file of an ingest.
 
     ``read`` counts the records the reader yielded; ``failed`` the bad records skipped (unparsable
-    ones, which ``read`` does not count, and records over the size limit); ``error`` is set when the file failed whole; ``warnings`` holds other notes (empty file).
+    ones, which ``read`` does not count, and records over the size limit); ``error`` is set when the
+    file failed whole; ``warnings`` holds other notes (empty file, no record found).
     """
 
     path: str

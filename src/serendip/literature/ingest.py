@@ -237,6 +237,8 @@ def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report
 
 
 def _fail_whole(report: IngestReport, entry: FileReport, error: Exception | str) -> None:
+    """Mark ``entry`` failed whole: its reason in ``entry.error``, one line ``<path>: <reason>`` in
+    ``report.errors`` and one more in ``report.failed`` (as a whole-file failure always counted)."""
     message = str(error)
     entry.error = message.removeprefix(f"{entry.path}: ")
     report.failed += 1

@@ -68,7 +68,8 @@ class LockHolder:
 
     @classmethod
     def me(cls) -> "LockHolder":
-        return cls(os.getpid(), socket.gethostname(), datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return cls(os.getpid(), socket.gethostname(), started)
 
     def describe(self) -> str:
         if self.pid is None:
@@ -220,7 +221,8 @@ def _file_lock(path: str, waiter: _Waiter) -> Iterator[None]:
 
 _PG_HOLDER = text(
     "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = CAST(:k AS oid) AND l.objsubid = 1 "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = CAST(:k AS oid) "
+    "AND l.objsubid = 1 "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 
 
