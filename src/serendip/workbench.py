@@ -139,13 +139,14 @@ class Workspace:
     # -- literature ------------------------------------------------------------------------------
     def ingest(self, paths: str | Path | Iterable[str | Path], fmt: str = "auto",
                progress: Callable[[int], None] | None = None, mapping: dict[str, str] | None = None,
-               encoding: str | None = None):
+               encoding: str | None = None, on_wait: Callable[[str], None] | None = None):
         """Ingest files (see :func:`serendip.literature.ingest.ingest`); returns an ``IngestReport``.
 
         ``paths``: files or folders; one path may be given alone (``ws.ingest("refs.ris")``).
         ``mapping`` (CSV/TSV only): record field -> column name, e.g. ``{"title": "Headline"}``.
         ``encoding``: the text encoding of files without a byte-order mark (e.g. ``"cp1252"``);
         None detects each file's.
+        ``on_wait``: told when this ingest waits for another's lock (default: a logging warning).
 
         The report is also stored in the database and written to ``reports/ingest-<id>.json``.
         """
@@ -156,7 +157,8 @@ class Workspace:
         if isinstance(paths, (str, Path)):  # one path, not an iterable of its characters
             paths = [paths]
         report = ingest(self.engine, paths, fmt=fmt, progress=progress,
-                        options={"mapping": mapping} if mapping else None, encoding=encoding)
+                        options={"mapping": mapping} if mapping else None, encoding=encoding,
+                        on_wait=on_wait)
         out = self.path / "reports" / f"ingest-{report.id}.json"
         out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         return report

@@ -1,7 +1,9 @@
 """``serendip init | ingest | index | search | reports``."""
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -49,25 +51,76 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
            columns: Optional[list[str]] = typer.Option(None, "--map", help="CSV/TSV column mapping FIELD=COLUMN, e.g. --map title=Headline (repeatable)."),
            encoding: Optional[str] = typer.Option(None, "--encoding", help="Text encoding of files without a byte-order mark, e.g. cp1252 or latin-1 (default: detected per file)."),
            json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Ingest literature files (the formats of --format), sniffing each file's format by default."""
+    """Ingest literature files (the formats of --format), sniffing each file's format by default.
+
+    Exit status 0 when every file was read, 1 when some file failed whole (the others are kept), 2 for
+    a usage error."""
     from serendip.literature.ingest import column_mapping
 
-    with handle_errors():
+    with handle_errors(), terminate_as_exit():
         mapping = column_mapping(columns or [])
         ws = open_workspace(workspace)
         with rate_progress("records") as bar:
             task = bar.add_task("ingest", total=None)
             report = ws.ingest(paths, fmt=fmt, progress=lambda n: bar.advance(task, n),
-                               mapping=mapping or None, encoding=encoding)
+                               mapping=mapping or None, encoding=encoding,
+                               on_wait=lambda msg: err_console.print(f"[yellow]waiting:[/] {msg}",
+                                                                     highlight=False))
         if json_out:
             console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
-            return
-        for line in report.errors:
+        else:
+            print_ingest_report(report)
+    if report.failed_files:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def terminate_as_exit():
+    """While the block runs, SIGTERM ends the process through ``SystemExit(143)``: the batch in
+    progress rolls back, the lock is released, the parsing child is stopped and the report is marked
+    interrupted, as on Ctrl-C (outside the main thread, nothing changes)."""
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def print_ingest_report(report) -> None:
+    """Skipped records and warnings on stderr; the per-file table and the totals on stdout; the files
+    that failed whole, named on stderr last."""
+    from serendip.literature.file_report import FILE_COLUMNS
+
+    failed = report.failed_files
+    whole = {f.error_line() for f in failed}
+    for line in report.errors:
+        if line not in whole:
             err_console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
-        for file, used in report.encodings.items():
-            if not used.startswith("utf-8"):
-                console.print(f"read {file} as {used}", highlight=False, soft_wrap=True)
-        console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
+    for line in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    for file, used in report.encodings.items():
+        if not used.startswith("utf-8"):
+            console.print(f"read {file} as {used}", highlight=False, soft_wrap=True)
+    table = Table()
+    for col in FILE_COLUMNS:
+        table.add_column(col, overflow="fold", justify="right" if col in FILE_COLUMNS[2:6] else "left")
+    for entry in report.files:
+        table.add_row(*entry.row())
+    console.print(table)
+    console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
+    for entry in failed:
+        err_console.print(f"[bold red]failed:[/] {entry.error_line()}", highlight=False, soft_wrap=True)
+    if failed:
+        err_console.print(f"[bold red]{len(failed)} of {len(report.files)} input file(s) failed whole[/]"
+                          f" ({', '.join(f.path for f in failed)}); the records of the others were kept",
+                          highlight=False, soft_wrap=True)
 
 
 def index(workspace: Optional[Path] = WorkspaceOpt,

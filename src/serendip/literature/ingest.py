@@ -16,8 +16,9 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, update
 
 from serendip.core.files import check_encoding, detect_encoding
-from serendip.errors import ConfigError, ParseError
+from serendip.errors import ConfigError, ParseError, SerendipError
 from serendip.literature.batch_store import store_batch
+from serendip.literature.file_report import FileReport, is_empty, no_record_error
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import reader_spec, reader_specs, sniff_format
 from serendip.literature.record import ParseIssue, Record
@@ -44,12 +45,23 @@ class IngestReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    files: list[FileReport] = field(default_factory=list)
     #: file -> the text encoding it was read with and how it was chosen (text formats only)
     encodings: dict[str, str] = field(default_factory=dict)
     #: duplicates that filled fields of the stored record (see :mod:`serendip.literature.merge`)
     merged: int = 0
     #: one line per conflicting value kept as an alternative (file, record, field, both values)
     conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def failed_files(self) -> list[FileReport]:
+        """The files that failed whole (nothing, or only a part before the failure, ingested)."""
+        return [f for f in self.files if f.failed_whole]
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per file warning (an empty file, no record found)."""
+        return [f"{f.path}: {w}" for f in self.files for w in f.warnings]
 
     @property
     def records_per_s(self) -> float:
@@ -59,8 +71,9 @@ class IngestReport:
     def to_dict(self) -> dict:
         return {"id": self.id, "paths": self.paths, "format": self.format, "ingested": self.ingested,
                 "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
-                "merged": self.merged, "conflicts": self.conflicts, "seconds": round(self.seconds, 3),
-                "encodings": self.encodings}
+                "merged": self.merged, "conflicts": self.conflicts, "encodings": self.encodings,
+                "seconds": round(self.seconds, 3), "files": [f.to_dict() for f in self.files],
+                "failed_files": [f.path for f in self.failed_files], "warnings": self.warnings}
 
     def summary(self) -> str:
         """One line: ``"ingested 12, duplicates 3, failed 1 (2,400 records/s)"``; with
@@ -154,6 +167,9 @@ def _readers_for(files: list[Path], fmt: str, options: dict | None, encoding: st
         except ParseError as exc:
             out.append((exc, None))
             continue
+        except (OSError, EOFError) as exc:  # cannot be opened or un-gzipped to sniff: fails whole
+            out.append((ParseError(f"cannot be read ({exc})", file=str(path)), None))
+            continue
         out.append((spec.make(reader_options or None), reader_options or None))
     if options and not any_took:
         names = sorted({r.name for r, _ in out if not isinstance(r, ParseError)})
@@ -195,9 +211,88 @@ def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestRepo
         yield batch
 
 
+#: what makes one file fail whole (the other files are still ingested): a reader refusing the file, or
+#: a file that cannot be opened, decompressed or decoded
+WHOLE_FILE_ERRORS = (SerendipError, OSError, UnicodeError, EOFError)
+
+
+def _counted(items: Iterator[Record | ParseIssue], entry: FileReport) -> Iterator[Record | ParseIssue]:
+    for item in items:
+        if not isinstance(item, ParseIssue):
+            entry.read += 1
+        yield item
+
+
+def _store_file(engine: Engine, reader, path: Path, reader_options: dict | None, report: IngestReport,
+                entry: FileReport, progress: Callable[[int], None] | None, batch_size: int) -> None:
+    """Read one file and store its records, a batch per transaction (the counts go in ``report``)."""
+    source = _stream(reader, path, reader_options)
+    try:
+        _store_batches(engine, _counted(source, entry), report, progress, batch_size)
+    finally:  # stop a parsing child now, even when storing failed or the ingest was interrupted
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report: IngestReport,
+                   progress: Callable[[int], None] | None, batch_size: int) -> None:
+    for batch in _batched(stream, batch_size, report):
+        with engine.begin() as conn:
+            stored = store_batch(conn, batch, report.id)
+        report.ingested += stored.new
+        report.duplicates += stored.duplicates
+        report.merged += stored.merged
+        report.conflicts.extend(stored.conflicts)
+        gc.collect(1)
+        if progress:
+            progress(len(batch))
+
+
+def _fail_whole(report: IngestReport, entry: FileReport, error: Exception | str) -> None:
+    """Mark ``entry`` failed whole: its reason in ``entry.error``, one line ``<path>: <reason>`` in
+    ``report.errors`` and one more in ``report.failed`` (as a whole-file failure always counted)."""
+    message = str(error)
+    entry.error = message.removeprefix(f"{entry.path}: ")
+    report.failed += 1
+    report.errors.append(message if message.startswith(entry.path) else f"{entry.path}: {message}")
+
+
+def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None, fmt: str,
+                report: IngestReport, progress: Callable[[int], None] | None, batch_size: int) -> None:
+    """Ingest one file into ``report`` and add its :class:`FileReport`; a file that fails whole is
+    reported (``report.failed`` + 1, one line in ``report.errors``), never raised."""
+    unrecognised = isinstance(reader, ParseError)
+    entry = FileReport(str(path), fmt if unrecognised else reader.name)
+    report.files.append(entry)
+    if is_empty(path):
+        entry.warnings.append("empty file: nothing to ingest")
+        return
+    if unrecognised:  # format not recognised: reported, the others go on
+        _fail_whole(report, entry, reader)
+        return
+    before = (report.ingested, report.duplicates, report.failed)
+    error: Exception | str | None = None
+    try:
+        _store_file(engine, reader, path, reader_options, report, entry, progress, batch_size)
+    except WHOLE_FILE_ERRORS as exc:  # unreadable: report it, keep what came before, go on
+        error = exc
+    entry.ingested = report.ingested - before[0]
+    entry.duplicates = report.duplicates - before[1]
+    entry.failed = report.failed - before[2]
+    if error is None and entry.read == 0:
+        if fmt != "auto":
+            error = no_record_error(fmt)
+        else:
+            entry.warnings.append(f"no record found (read as {entry.format})")
+    if error is not None:
+        _fail_whole(report, entry, error)
+
+
 def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
            progress: Callable[[int], None] | None = None, batch_size: int = BATCH,
-           options: dict | None = None, encoding: str | None = None) -> IngestReport:
+           options: dict | None = None, encoding: str | None = None,
+           on_wait: Callable[[str], None] | None = None) -> IngestReport:
     """Ingest files into the workspace database.
 
     Parameters
@@ -210,18 +305,24 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     encoding : the text encoding of files without a byte-order mark (``--encoding``, e.g.
         ``"cp1252"``); None detects each file's (:func:`serendip.core.files.detect_encoding`). The
         encoding each text file is read with is in the report's ``encodings``.
+    on_wait : told, in one sentence, when this ingest waits for another's lock (see
+        :func:`serendip.workspace.locks.ingest_lock`).
 
     Returns
     -------
-    IngestReport, also stored in table ``ingest_reports``.
+    IngestReport, also stored in table ``ingest_reports``, with one
+    :class:`~serendip.literature.file_report.FileReport` per file in ``files``.
 
     Raises
     ------
     ParseError
-        If a path is missing. A file whose format or encoding cannot be told, or that cannot be read
-        at all, is reported as one error and the other files are still ingested.
+        If a path is missing.
     ConfigError
-        ``encoding`` is not a text encoding, or no input takes the reader ``options``.
+        An unknown format, ``encoding`` not a text encoding, or reader options no input takes.
+
+    A file that fails whole (format not recognised, unreadable, rejected by its reader, or no record
+    found by a format given explicitly) is reported as one error, keeps the records stored before the
+    failure, and the other files are still ingested. An empty file is skipped with a warning.
     """
     files = expand_paths(paths)
     if encoding:
@@ -238,43 +339,34 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
             started_at=datetime.now(timezone.utc), status="running", paths=report.paths, format=fmt,
             ingested=0, duplicates=0, failed=0, errors=[])).inserted_primary_key[0]
     status = "failed"
+    lock = ingest_lock(engine, on_wait=on_wait)
+    locked = False
     try:
-        lock = ingest_lock(engine)
         lock.__enter__()
+        locked = True
         for path, (reader, reader_options) in zip(files, readers):
-            if isinstance(reader, ParseError):  # format not recognised: reported, others go on
-                report.failed += 1
-                report.errors.append(str(reader))
-                continue
-            try:
-                stream = _stream(reader, path, reader_options)
-                for batch in _batched(stream, batch_size, report):
-                    with engine.begin() as conn:
-                        stored = store_batch(conn, batch, report.id)
-                    report.ingested += stored.new
-                    report.duplicates += stored.duplicates
-                    report.merged += stored.merged
-                    report.conflicts.extend(stored.conflicts)
-                    gc.collect(1)
-                    if progress:
-                        progress(len(batch))
-            except ParseError as exc:  # the whole file is unreadable: report it, go on with the others
-                report.failed += 1
-                report.errors.append(str(exc))
+            _ingest_one(engine, path, reader, reader_options, fmt, report, progress, batch_size)
         status = "done"
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM in the CLI: stored batches are kept
+        status = "interrupted"
+        raise
     finally:
-        if "lock" in locals():
+        if locked:
             lock.__exit__(None, None, None)
         if gc_was_enabled:
             gc.enable()
         report.seconds = time.perf_counter() - t0
-        try:
-            with engine.begin() as conn:
-                conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
-                    finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
-                    duplicates=report.duplicates, failed=report.failed, errors=report.errors,
-                    merged=report.merged, conflicts=report.conflicts))
-        except Exception:  # noqa: BLE001 - never mask the original error while recording the report
-            if status == "done":
-                raise
+        for attempt in (1, 2):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
+                        finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
+                        duplicates=report.duplicates, failed=report.failed, errors=report.errors,
+                        merged=report.merged, conflicts=report.conflicts))
+                break
+            except Exception:  # noqa: BLE001 - never mask the original error while recording the report
+                if attempt == 1:  # an interrupted commit can leave a pooled connection unusable
+                    engine.dispose()
+                elif status == "done":
+                    raise
     return report

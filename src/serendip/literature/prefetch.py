@@ -3,19 +3,25 @@ deduplicate + insert) then run on two cores at once.
 
 The child sends chunks of ``Record | ParseIssue`` through a bounded queue, so memory stays flat in
 file size, and the records arrive in file order. An exception raised by the reader in the child is
-re-raised in the parent. If the parent dies (e.g. a killed ingest), the child notices within a second
-and exits instead of waiting forever on a full queue.
+re-raised in the parent. The child dies with its parent (a killed ingest): on Linux the kernel kills it
+(``PR_SET_PDEATHSIG``); everywhere, a thread watching a pipe whose only writer is the parent sees
+end-of-file when the parent goes, and ends the child, even one stuck flushing its queue. The child never
+holds the workspace's ingest lock (see :mod:`serendip.workspace.locks`).
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 
+from serendip.errors import ParseError
 from serendip.literature.record import Record
 
 CHUNK = 500
@@ -33,11 +39,56 @@ def _encode(item):
     return item
 
 
-def _child(fmt_name: str, options: dict | None, path: str, q, parent_pid: int) -> None:
+_PR_SET_PDEATHSIG = 1
+#: ask the kernel to kill the child when the parent dies (Linux); the pipe watch works without it
+USE_PDEATHSIG = True
+
+
+def die_with_parent(parent_pid: int, watch_fd: int | None = None) -> None:
+    """Make this (forked) process end when its parent ``parent_pid`` ends.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` through ctypes. Portable fallback (and a second guard):
+    a daemon thread blocks reading ``watch_fd``, the read end of a pipe whose write end only the parent
+    holds, and calls ``os._exit`` at end-of-file. A parent already gone exits at once.
+    """
+    if USE_PDEATHSIG and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the pipe watch still works
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the guard was set
+        os._exit(0)
+    if watch_fd is not None:
+        def watch() -> None:
+            while True:
+                try:
+                    if not os.read(watch_fd, 1):
+                        break
+                except InterruptedError:
+                    continue
+                except OSError:
+                    break
+            os._exit(0)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _child(fmt_name: str, options: dict | None, path: str, q, parent_pid: int,
+           watch_fds: tuple[int, int] | None = None) -> None:
     import gc
 
     from serendip.literature.readers import get_reader
 
+    # the parent's Python handlers are inherited by fork: a SIGTERM (terminate()) must end the child
+    # at once, and Ctrl-C reaches the parent, which then stops the child
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if watch_fds is not None:
+        os.close(watch_fds[1])  # only the parent keeps the write end
+    die_with_parent(parent_pid, watch_fds[0] if watch_fds else None)
     gc.disable()  # see ingest(): records hold no cycles; automatic GC only rescans them
 
     def put(item) -> None:
@@ -75,15 +126,21 @@ def read_in_child(fmt_name: str, path: Path, options: dict | None = None) -> Ite
     """
     ctx = mp.get_context("fork")
     q = ctx.Queue(maxsize=QUEUE_CHUNKS)
-    proc = ctx.Process(target=_child, args=(fmt_name, options, str(path), q, os.getpid()), daemon=True)
-    proc.start()
+    watch_r, watch_w = os.pipe()
+    proc = ctx.Process(target=_child, args=(fmt_name, options, str(path), q, os.getpid(),
+                                            (watch_r, watch_w)), daemon=True)
+    try:
+        proc.start()
+    finally:
+        os.close(watch_r)
     try:
         while True:
             try:
                 kind, payload = q.get(timeout=5.0)
             except queue.Empty:
                 if not proc.is_alive():
-                    raise RuntimeError(f"reader process for {path} died (exit code {proc.exitcode})")
+                    raise ParseError(f"the reader process died (exit code {proc.exitcode}); the records "
+                                     "before it are kept", file=str(path))
                 continue
             if kind == "items":
                 for item in payload:
@@ -93,7 +150,11 @@ def read_in_child(fmt_name: str, path: Path, options: dict | None = None) -> Ite
             else:
                 break
     finally:
+        os.close(watch_w)  # the child sees end-of-file and ends, even if it is blocked on the queue
         if proc.is_alive():
             proc.terminate()
         proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
         q.close()

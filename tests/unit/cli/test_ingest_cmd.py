@@ -1,0 +1,87 @@
+"""``serendip ingest``: exit 1 when an input fails whole (named, the rest kept), a per-file summary,
+warnings for empty files, exit 2 for usage errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+
+runner = CliRunner()
+RIS = "TY  - JOUR\nTI  - Zinc lozenges and the common cold\nPY  - 2011\nER  - \n"
+
+
+@pytest.fixture()
+def ws(tmp_path):
+    path = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(path)]).exit_code == 0
+    return path
+
+
+def _files(tmp_path):
+    good = tmp_path / "a.ris"
+    good.write_text(RIS)
+    bad = tmp_path / "b.csv"
+    bad.write_text("name,year\nA,2011\n")
+    after = tmp_path / "c.jsonl"
+    after.write_text(json.dumps({"id": "c1", "title": "Vitamin D and falls"}) + "\n")
+    return good, bad, after
+
+
+def test_failed_input_exits_1_names_it_and_keeps_the_rest(ws, tmp_path):
+    good, bad, after = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(good), str(bad), str(after), "-w", str(ws)])
+    assert r.exit_code == 1, r.output
+    assert "failed: " in r.output and "b.csv: no title or abstract column" in r.output
+    assert "1 of 3 input file(s) failed whole" in r.output
+    assert "ingested 2, duplicates 0, failed 1" in r.output
+    for col in ("file", "format", "read", "ingested", "duplicates", "failed", "status"):
+        assert col in r.output
+    assert "FAILED" in r.output and "Traceback" not in r.output
+    from serendip.workbench import Workspace
+    with Workspace.open(ws) as w:
+        assert sorted(rec.title for _, rec in w.records()) == ["Vitamin D and falls",
+                                                               "Zinc lozenges and the common cold"]
+
+
+def test_all_good_exits_0_with_a_summary_line_per_file(ws, tmp_path, monkeypatch):
+    _files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["ingest", "a.ris", "c.jsonl", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.output.splitlines() if "a.ris" in ln or "c.jsonl" in ln]
+    assert [ln.replace("│", " ").split() for ln in lines] == [["a.ris", "ris", "1", "1", "0", "0", "ok"],
+                                                              ["c.jsonl", "jsonl", "1", "1", "0", "0", "ok"]]
+
+
+def test_json_report_lists_files_and_exits_1(ws, tmp_path):
+    good, bad, _ = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(good), str(bad), "-w", str(ws), "--json"])
+    assert r.exit_code == 1
+    report = json.loads(r.stdout[r.stdout.index("{"):])
+    assert report["failed_files"] == [str(bad)]
+    assert [(f["format"], f["read"], f["ingested"]) for f in report["files"]] == [("ris", 1, 1), ("csv", 0, 0)]
+
+
+def test_explicit_format_finding_nothing_exits_1(ws, tmp_path):
+    _, _, after = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(after), "--format", "ris", "-w", str(ws)])
+    assert r.exit_code == 1
+    assert "format 'ris' (given with --format) found no record" in r.output
+
+
+def test_empty_file_warns_and_exits_0(ws, tmp_path):
+    empty = tmp_path / "empty.ris"
+    empty.write_text("")
+    r = runner.invoke(app, ["ingest", str(empty), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "warning:" in r.output and "empty file" in r.output
+
+
+def test_usage_errors_still_exit_2(ws, tmp_path):
+    good, _, _ = _files(tmp_path)
+    assert runner.invoke(app, ["ingest", str(good), "--format", "docx", "-w", str(ws)]).exit_code == 2
+    assert runner.invoke(app, ["ingest", str(tmp_path / "missing.ris"), "-w", str(ws)]).exit_code == 2
+    assert runner.invoke(app, ["ingest", str(good), "--map", "nope", "-w", str(ws)]).exit_code == 2
