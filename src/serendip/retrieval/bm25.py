@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from serendip.errors import DataError, IndexNotBuilt
+from serendip.errors import DataError
 from serendip.retrieval.index_files import (
-    MANIFEST,
-    check_manifest,
     damaged,
+    load_index_meta,
     read_index_json,
     replace_folder,
 )
@@ -218,16 +217,8 @@ class BM25Index:
 
         folder = Path(folder)
         meta_path = folder / _META
-        if not meta_path.is_file():
-            if (folder / MANIFEST).is_file():  # the rest of an index is there
-                raise damaged(meta_path, "missing")
-            raise IndexNotBuilt(f"no BM25 index in {folder} (run `serendip index`)")
-        check_manifest(folder)
-        meta = read_index_json(meta_path)
-        if not isinstance(meta, dict) or "tokenizer" not in meta:
-            raise damaged(meta_path, "not a BM25 index description")
-        if meta.get("format") != _FORMAT:
-            raise DataError(f"{meta_path}: unknown BM25 index format {meta.get('format')!r}")
+        meta = load_index_meta(folder, _META, kind="BM25", required_key="tokenizer", fmt=_FORMAT,
+                               not_built=f"no BM25 index in {folder} (run `serendip index`)")
         ids = read_index_json(folder / _IDS)
         if not isinstance(ids, list):
             raise damaged(folder / _IDS, "not a list of ids")

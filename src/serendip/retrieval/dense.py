@@ -31,11 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from serendip.core.files import sha256_file
-from serendip.errors import ConfigError, DataError, IndexNotBuilt, SerendipError
+from serendip.errors import ConfigError, DataError, SerendipError
 from serendip.retrieval.index_files import (
-    MANIFEST,
-    check_manifest,
     damaged,
+    load_index_meta,
     read_index_json,
     replace_folder,
 )
@@ -432,17 +431,8 @@ class DenseIndex:
             If the format is unknown (written by a newer Serendip).
         """
         folder = Path(folder)
-        meta_path = folder / "meta.json"
-        if not meta_path.is_file():
-            if (folder / MANIFEST).is_file():  # the rest of an index is there
-                raise damaged(meta_path, "missing")
-            raise IndexNotBuilt(f"no dense index in {folder} (run `serendip index --dense`)")
-        check_manifest(folder)
-        meta = read_index_json(meta_path)
-        if not isinstance(meta, dict) or "model" not in meta:
-            raise damaged(meta_path, "not a dense index description")
-        if meta.get("format") != _FORMAT:
-            raise DataError(f"{meta_path}: unknown dense index format {meta.get('format')!r}")
+        meta = load_index_meta(folder, "meta.json", kind="dense", required_key="model", fmt=_FORMAT,
+                               not_built=f"no dense index in {folder} (run `serendip index --dense`)")
         emb_path = folder / "embeddings.npy"
         try:
             emb = np.load(emb_path, allow_pickle=False)

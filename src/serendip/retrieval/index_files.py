@@ -22,9 +22,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from serendip.errors import IndexDamaged
+from serendip.errors import DataError, IndexDamaged, IndexNotBuilt
 
-__all__ = ["MANIFEST", "REBUILD_HINT", "atomic_write_text", "check_manifest", "damaged", "read_index_json",
+__all__ = ["MANIFEST", "REBUILD_HINT", "atomic_write_text", "check_manifest", "damaged", "load_index_meta",
+           "read_index_json",
            "replace_folder"]
 
 MANIFEST = "manifest.json"
@@ -152,3 +153,48 @@ def check_manifest(folder: str | Path) -> None:
             raise damaged(part, "missing") from None
         if got != size:
             raise damaged(part, f"{got} bytes, the index wrote {size}")
+
+
+def load_index_meta(folder: str | Path, meta_name: str, *, kind: str, required_key: str, fmt: int,
+                    not_built: str) -> dict:
+    """The description file ``meta_name`` of an index folder, checked: present, the manifest's parts
+    whole (:func:`check_manifest`), a JSON object holding ``required_key``, written in format ``fmt``.
+
+    Parameters
+    ----------
+    folder : path
+        The index folder.
+    meta_name : str
+        Its description file (``"meta.json"``).
+    kind : str
+        The index in words, for messages (``"BM25"``, ``"dense"``).
+    required_key : str
+        A key every description of this kind holds.
+    fmt : int
+        The format number this Serendip writes.
+    not_built : str
+        The message of :class:`IndexNotBuilt` when the folder holds no index at all.
+
+    Raises
+    ------
+    IndexNotBuilt
+        No index (no description and no manifest).
+    IndexDamaged
+        A part is missing, cut short or unreadable (names the file and ``serendip index --rebuild``).
+    DataError
+        An unknown format number (an index written by a newer Serendip).
+    """
+    folder = Path(folder)
+    meta_path = folder / meta_name
+    if not meta_path.is_file():
+        if (folder / MANIFEST).is_file():  # the rest of an index is there
+            raise damaged(meta_path, "missing")
+        raise IndexNotBuilt(not_built)
+    check_manifest(folder)
+    meta = read_index_json(meta_path)
+    if not isinstance(meta, dict) or required_key not in meta:
+        raise damaged(meta_path, f"not a {kind} index description")
+    if meta.get("format") != fmt:
+        raise DataError(f"{meta_path}: unknown {kind} index format {meta.get('format')!r}")
+    return meta
+
