@@ -234,10 +234,10 @@ class CSVReader:
         if abstract:
             rec.abstract_sections = [AbstractSection(text=abstract)]
         rec.authors = split_authors(cell("authors"))
-        rec.year = norm.first_year(cell("year"))
         rec.journal = cell("journal")
         rec.source_key = cell("source_key")
-        for field, fn in (("doi", norm.doi), ("pmid", norm.pmid)):
+        # a value that does not parse is kept as written in extra["<field>_raw"], never dropped
+        for field, fn in (("year", norm.first_year), ("doi", norm.doi), ("pmid", norm.pmid)):
             raw = cell(field)
             setattr(rec, field, fn(raw))
             if raw and getattr(rec, field) is None:

@@ -85,9 +85,10 @@ def test_missing_columns_raise(tmp_path):
 
 
 def test_invalid_identifiers_are_kept_raw(tmp_path):
-    recs, _ = read(write(tmp_path, "title,doi,pmid\nA,n/a,PMID:x\n"))
-    assert (recs[0].doi, recs[0].pmid) == (None, None)
-    assert recs[0].extra == {"doi_raw": "n/a", "pmid_raw": "PMID:x"}
+    recs, _ = read(write(tmp_path, "title,doi,pmid,year\nA,n/a,PMID:x,notayear\nB,,,Spring 1990\n"))
+    assert (recs[0].doi, recs[0].pmid, recs[0].year) == (None, None, None)
+    assert recs[0].extra == {"year_raw": "notayear", "doi_raw": "n/a", "pmid_raw": "PMID:x"}
+    assert (recs[1].year, recs[1].extra) == (1990, {})
 
 
 @pytest.mark.parametrize("text, author", [
