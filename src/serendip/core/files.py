@@ -10,8 +10,10 @@
 * :func:`open_binary` / :func:`read_sample` - a file's bytes, un-gzipped when it starts with the gzip
   magic bytes (whatever its name).
 * :func:`detect_encoding` / :func:`open_text` / :func:`text_lines` - the text opener of every literature
-  reader: the encoding from a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE), else UTF-16 without
-  a mark when the NUL bytes show it, else the user's ``--encoding``, else UTF-8 when the first 64 KiB
+  reader: the encoding from a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE), else UTF-8 when
+  the file is valid UTF-8 holding non-ASCII text (a ``--encoding`` meant for the legacy files of an
+  ingest does not garble its UTF-8 ones), else the user's ``--encoding``, else UTF-16 without a mark
+  when the NUL bytes show it, else UTF-8 when the first 64 KiB
   (:data:`SAMPLE_BYTES`) are UTF-8 (or mostly: a few bad bytes among valid multi-byte characters),
   else a legacy encoding chosen by charset-normalizer on that sample. Decoding never stores a
   replacement character: a byte the encoding cannot decode becomes a lone surrogate (U+DC00 + byte)
@@ -218,6 +220,16 @@ def _utf16_by_nuls(sample: bytes) -> str | None:
     return None
 
 
+def _strict_utf8_non_ascii(sample: bytes) -> bool:
+    """Whether ``sample`` decodes as UTF-8 with no error (a sequence cut at its end allowed) and
+    holds at least one non-ASCII character."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return not text.isascii()
+
+
 def _mostly_utf8(sample: bytes) -> bool:
     """Whether ``sample`` is UTF-8, allowing a few bad bytes among more valid multi-byte characters
     (a damaged UTF-8 file, not a legacy one). A sequence cut at the end of the sample is fine."""
@@ -259,7 +271,8 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
     path : str or Path
         The file (plain or gzip-compressed).
     encoding : str, TextEncoding or None
-        The user's ``--encoding`` (used unless a byte-order mark says otherwise), or an encoding
+        The user's ``--encoding`` (used unless a byte-order mark says otherwise or the file is valid
+        UTF-8 holding non-ASCII text), or an encoding
         already detected (returned as is), or None to detect.
     sample : bytes, optional
         The first :data:`SAMPLE_BYTES` un-gzipped bytes, when already read.
@@ -298,6 +311,10 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
 def _detect(path: str | Path, given: str | None, sample: bytes) -> TextEncoding:
     if (name := bom_encoding(sample)) is not None:
         return TextEncoding(name, "byte-order mark")
+    if given is not None and given not in ("utf-8", "utf-8-sig") and _strict_utf8_non_ascii(sample):
+        # valid UTF-8 holding non-ASCII text is UTF-8 (legacy text almost never decodes so): a
+        # --encoding meant for the legacy files of an ingest must not garble its UTF-8 ones
+        return TextEncoding("utf-8", "valid UTF-8, --encoding not applied")
     if given is not None:
         return TextEncoding("utf-8-sig" if given == "utf-8" else given, "--encoding")
     if (utf16 := _utf16_by_nuls(sample)) is not None:

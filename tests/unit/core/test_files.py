@@ -117,3 +117,21 @@ def test_detection_reads_a_sample_only(tmp_path):
     enc = detect_encoding(path)
     assert enc.name == "utf-8"
     assert bad_bytes(read_text_lenient(path, enc)) == "byte 0xE9"
+
+
+def test_given_encoding_does_not_garble_a_valid_utf8_file(tmp_path):
+    """``--encoding cp1252`` for a multi-file ingest: a UTF-8 file among them stays UTF-8 (its
+    non-ASCII text would otherwise become mojibake, 'CafÃ©'); an ASCII or CP1252 file takes it."""
+    from serendip.core.files import detect_encoding, read_text_lenient
+
+    utf8 = tmp_path / "u.ris"
+    utf8.write_bytes("TI  - Café study of Müller “quoted”\n".encode())
+    legacy = tmp_path / "l.ris"
+    legacy.write_bytes("TI  - Café study of Müller\n".encode("cp1252"))
+    ascii_ = tmp_path / "a.ris"
+    ascii_.write_bytes(b"TI  - Plain\n")
+    assert detect_encoding(utf8, "cp1252").name == "utf-8"
+    assert read_text_lenient(utf8, "cp1252") == "TI  - Café study of Müller “quoted”\n"
+    assert detect_encoding(legacy, "cp1252").name == "cp1252"
+    assert read_text_lenient(legacy, "cp1252") == "TI  - Café study of Müller\n"
+    assert detect_encoding(ascii_, "cp1252").name == "cp1252"
