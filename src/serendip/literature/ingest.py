@@ -283,6 +283,9 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
     if error is None and entry.read == 0:
         if fmt != "auto":
             error = no_record_error(fmt)
+        elif entry.failed:  # every record it holds was skipped: nothing of this file is stored
+            error = (f"none of its {entry.failed} record(s) could be read (each is listed above as "
+                     f"skipped)")
         else:
             entry.warnings.append(f"no record found (read as {entry.format})")
     if error is not None:

@@ -75,6 +75,17 @@ def test_sniffed_format_with_no_record_warns(ws, tmp_path):
     assert rep.warnings == [f"{header_only}: no record found (read as csv)"]
 
 
+def test_file_whose_every_record_is_skipped_fails_whole(ws, tmp_path):
+    good = tmp_path / "good.ris"
+    good.write_text(RIS)
+    truncated = tmp_path / "trunc.ris"
+    truncated.write_text("TY  - JOUR\nTI  - Truncated\nPY  - 2020\n")  # no ER line: its one record is skipped
+    rep = ws.ingest([good, truncated])
+    assert [f.path for f in rep.failed_files] == [str(truncated)]
+    assert "none of its 1 record(s) could be read" in rep.failed_files[0].error
+    assert rep.warnings == [] and ws.count() == 1  # not also "no record found"
+
+
 def test_empty_files_warn_and_do_not_fail(ws, tmp_path):
     empty = tmp_path / "empty.ris"
     empty.write_text("")
