@@ -292,6 +292,23 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
         _fail_whole(report, entry, error)
 
 
+def _close_dead_reports(engine: Engine, current: int) -> None:
+    """Reports still ``running`` while this ingest holds the lock belong to ingests that died (killed,
+    power lost): mark them ``interrupted`` with the records they did store (whole batches)."""
+    from sqlalchemy import func, select
+
+    from serendip.workspace.schema import records
+
+    with engine.begin() as conn:
+        dead = conn.execute(select(ingest_reports.c.id).where(
+            ingest_reports.c.status == "running", ingest_reports.c.id != current)).scalars().all()
+        for report_id in dead:
+            stored = conn.execute(select(func.count()).select_from(records).where(
+                records.c.ingest_id == report_id)).scalar_one()
+            conn.execute(update(ingest_reports).where(ingest_reports.c.id == report_id).values(
+                status="interrupted", ingested=stored, finished_at=datetime.now(timezone.utc)))
+
+
 def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
            progress: Callable[[int], None] | None = None, batch_size: int = BATCH,
            options: dict | None = None, encoding: str | None = None,
@@ -347,6 +364,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     try:
         lock.__enter__()
         locked = True
+        _close_dead_reports(engine, report.id)
         for path, (reader, reader_options) in zip(files, readers):
             _ingest_one(engine, path, reader, reader_options, fmt, report, progress, batch_size)
         status = "done"

@@ -143,3 +143,20 @@ def test_file_failing_midway_keeps_its_stored_batches_and_the_next_file(ws, tmp_
     assert first_entry.failed_whole and "Input/output error" in first_entry.error
     assert (first_entry.read, first_entry.ingested) == (50, 40)  # two whole batches were stored
     assert after_entry.ingested == 2 and ws.count() == 42
+
+
+def test_report_of_a_dead_ingest_is_closed_by_the_next_one(ws, tmp_path):
+    """A killed ingest leaves its report 'running'; the next ingest (holding the lock, so the other
+    one is dead) marks it 'interrupted' with the records it did store."""
+    from sqlalchemy import update
+
+    from serendip.workspace.schema import ingest_reports
+
+    first = ws.ingest([_jsonl(tmp_path / "a.jsonl", 3)])
+    with ws.engine.begin() as conn:  # as a SIGKILL would leave it
+        conn.execute(update(ingest_reports).where(ingest_reports.c.id == first.id).values(
+            status="running", ingested=0, finished_at=None))
+    second = ws.ingest([_jsonl(tmp_path / "b.jsonl", 2, start=3)])
+    rows = {r["id"]: r for r in ws.reports()}
+    assert (rows[first.id]["status"], rows[first.id]["ingested"]) == ("interrupted", 3)
+    assert (rows[second.id]["status"], rows[second.id]["ingested"]) == ("done", 2)
