@@ -59,3 +59,32 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def fresh_pg_database():
+    """``fresh_pg_database()`` -> the URL of a new, empty database on the server named by
+    SERENDIP_TEST_PG_URL (the test is skipped without one); every database made is dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("SERENDIP_TEST_PG_URL")
+    if not base:
+        pytest.skip("SERENDIP_TEST_PG_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(f"serendip_test_{uuid.uuid4().hex[:12]}")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{names[-1]}"'))
+        return make_url(base).set(database=names[-1]).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+

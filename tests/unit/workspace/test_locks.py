@@ -13,10 +13,9 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 import serendip.workspace.locks as locks
@@ -29,17 +28,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db.sqlite'}"
         return
-    base = os.environ.get("SERENDIP_TEST_PG_URL")
-    if not base:
-        pytest.skip("SERENDIP_TEST_PG_URL is not set")
-    name = f"serendip_lock_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield request.getfixturevalue("fresh_pg_database")()
 
 
 @pytest.fixture()
