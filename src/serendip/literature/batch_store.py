@@ -19,9 +19,10 @@ from serendip.literature.dedupe import (
     stored_candidates,
 )
 from serendip.literature.merge import already_merged, merge_dicts, source_entry
-from serendip.literature.readers import id_keyed_formats
+from serendip.literature.readers import id_keyed_formats, source_id_of
 from serendip.literature.record import Record
 from serendip.workspace.schema import records
+from serendip.workspace.store import count_changes
 
 #: a value shown in a conflict line is cut to this many characters
 SHOW_CHARS = 80
@@ -52,7 +53,7 @@ class _Target:
 def _keys_of_merged(data: dict, id_keyed: frozenset[str]) -> Keys:
     """Keys of a (possibly merged) stored copy; its source id is the smallest id-keyed source."""
     k = keys_of(Record.from_dict(data), id_keyed)
-    ids = sorted(f"{s['format']}:{s['key']}" for s in data.get("sources") or ()
+    ids = sorted(source_id_of(s["format"], s["key"]) for s in data.get("sources") or ()
                  if s.get("key") and s.get("format") in id_keyed)
     if ids:
         k.source_id = ids[0]
@@ -154,12 +155,14 @@ _UPDATED = ("pmid", "doi", "pmcid", "source_id", "title_key", "year", "title", "
 
 
 def _write(conn: Connection, new: list[_Target], changed: list[_Target], ingest_id: int) -> None:
-    """One bulk insert of the new records, one bulk update of the stored records merges changed."""
+    """One bulk insert of the new records, one bulk update of the stored records merges changed
+    (stamped with the workspace's new ``changes`` count, so indexes know they are stale)."""
     if new:
         conn.execute(insert(records), [{**row_of(t.data, t.keys), "ingest_id": ingest_id} for t in new])
     if changed:
+        revision = count_changes(conn, len(changed))
         stmt = update(records).where(records.c.id == bindparam("row_id")).values(
-            {c: bindparam(f"v_{c}") for c in _UPDATED})
+            {**{c: bindparam(f"v_{c}") for c in _UPDATED}, "revision": revision})
         rows = []
         for t in changed:
             row = row_of(t.data, t.keys)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from serendip.literature.normalize import title_key
-from serendip.literature.readers import id_keyed_formats
+from serendip.literature.readers import id_keyed_formats, source_id_of
 from serendip.literature.record import Record
 from serendip.workspace.schema import records
 
@@ -111,7 +111,7 @@ def keys_of(rec: Record, id_keyed: frozenset[str] | None = None) -> Keys:
         id_keyed = id_keyed_formats()
     source_id = None
     if rec.source_key and rec.source_format in id_keyed:
-        source_id = f"{rec.source_format}:{rec.source_key}"
+        source_id = source_id_of(rec.source_format, rec.source_key)
     tk = title_key(rec.title)
     tk = tk[:200] if tk else None  # index column is 255 wide; 200 chars of letters is identity enough
     if tk is None:  # no title: the abstract's normalised text stands in (hashed to fit the column)

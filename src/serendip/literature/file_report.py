@@ -12,16 +12,19 @@ from dataclasses import asdict, dataclass, field
 from serendip.errors import ParseError
 
 #: the columns of :meth:`FileReport.row`, for a per-file summary table
-FILE_COLUMNS = ("file", "format", "read", "ingested", "duplicates", "failed", "status")
+FILE_COLUMNS = ("file", "format", "read", "ingested", "duplicates", "skipped", "status")
 
 
 @dataclass
 class FileReport:
     """One input file of an ingest.
 
-    ``read`` counts the records the reader yielded; ``failed`` the bad records skipped (unparsable
-    ones, which ``read`` does not count, and records over the size limit); ``error`` is set when the
-    file failed whole; ``warnings`` holds other notes (empty file, no record found).
+    ``read`` counts the records the reader yielded; ``skipped`` the bad records skipped (unparsable
+    ones, which ``read`` does not count, and records over the size limit); ``failed`` is ``skipped``
+    plus one when the file failed whole; ``error`` is set when the file failed whole; ``warnings``
+    holds other notes (empty file, no record found). ``deleted``, ``kept`` and ``not_found`` count the
+    PMIDs of its ``<DeleteCitation>`` (PubMed update files): records deleted, records kept because
+    another file holds them, PMIDs the workspace does not hold.
     """
 
     path: str
@@ -32,6 +35,21 @@ class FileReport:
     failed: int = 0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    skipped: int = 0
+    deleted: int = 0
+    kept: int = 0
+    not_found: int = 0
+
+    @property
+    def has_deletions(self) -> bool:
+        return bool(self.deleted or self.kept or self.not_found)
+
+    def deletion_note(self) -> str:
+        """``"deleted 2, kept 1 (other files hold it), not found 1"``; empty without deletions."""
+        if not self.has_deletions:
+            return ""
+        return (f"deleted {self.deleted}, kept {self.kept} (other files hold {'it' if self.kept == 1 else 'them'}), "
+                f"not found {self.not_found}")
 
     @property
     def failed_whole(self) -> bool:
@@ -53,7 +71,7 @@ class FileReport:
     def row(self) -> tuple[str, ...]:
         """The strings of :data:`FILE_COLUMNS`."""
         return (self.path, self.format, str(self.read), str(self.ingested), str(self.duplicates),
-                str(self.failed), self.status())
+                str(self.skipped), self.status())
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, insert, update
 from serendip.core.files import check_encoding, detect_encoding
 from serendip.errors import ConfigError, ParseError, SerendipError
 from serendip.literature.batch_store import store_batch
+from serendip.literature.deletions import CitationDeletion, apply_deletions
 from serendip.literature.file_report import FileReport, is_empty, no_record_error
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import reader_spec, reader_specs, sniff_format
@@ -35,7 +36,11 @@ PREFETCH_BYTES = 4 * 1024 * 1024
 
 @dataclass
 class IngestReport:
-    """What an ingest did. ``errors`` lists one line per skipped record (file, line/record, reason)."""
+    """What an ingest did. ``errors`` lists one line per skipped record (file, line/record, reason)
+    and per file that failed whole; ``failed`` counts both, ``skipped`` the records alone (and
+    :attr:`files_failed` the files). ``deleted``, ``kept`` and ``not_found`` tell what the PubMed
+    ``<DeleteCitation>`` PMIDs did (:mod:`serendip.literature.deletions`): ``kept`` holds one line per
+    record kept because other files hold it."""
 
     id: int | None = None
     paths: list[str] = field(default_factory=list)
@@ -52,6 +57,15 @@ class IngestReport:
     merged: int = 0
     #: one line per conflicting value kept as an alternative (file, record, field, both values)
     conflicts: list[str] = field(default_factory=list)
+    skipped: int = 0
+    deleted: int = 0
+    kept: list[str] = field(default_factory=list)
+    not_found: int = 0
+
+    @property
+    def files_failed(self) -> int:
+        """The number of files that failed whole."""
+        return len(self.failed_files)
 
     @property
     def failed_files(self) -> list[FileReport]:
@@ -65,7 +79,7 @@ class IngestReport:
 
     @property
     def records_per_s(self) -> float:
-        n = self.ingested + self.duplicates + self.failed
+        n = self.ingested + self.duplicates + self.skipped
         return n / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict:
@@ -73,26 +87,40 @@ class IngestReport:
                 "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
                 "merged": self.merged, "conflicts": self.conflicts, "encodings": self.encodings,
                 "seconds": round(self.seconds, 3), "files": [f.to_dict() for f in self.files],
-                "failed_files": [f.path for f in self.failed_files], "warnings": self.warnings}
+                "failed_files": [f.path for f in self.failed_files], "warnings": self.warnings,
+                "files_failed": self.files_failed, "skipped": self.skipped, "deleted": self.deleted,
+                "kept": self.kept, "not_found": self.not_found}
 
     def summary(self) -> str:
-        """One line: ``"ingested 12, duplicates 3, failed 1 (2,400 records/s)"``; with
-        ``"; 2 merged into stored records, 1 conflicting value kept"`` after it when there were any."""
+        """One line: ``"ingested 12, duplicates 3, records skipped 1, files failed 0 (2,400
+        records/s)"``; with ``"; 2 merged into stored records, 1 conflicting value kept"`` and
+        ``"; deleted 2, kept 1 (other files hold it), not found 1"`` after it when there were any."""
         merged = (f"; {self.merged} merged into stored records, {len(self.conflicts)} conflicting "
                   f"value{'s' if len(self.conflicts) != 1 else ''} kept" if self.merged or self.conflicts else "")
-        return (f"ingested {self.ingested}, duplicates {self.duplicates}, failed {self.failed} "
-                f"({self.records_per_s:,.0f} records/s){merged}")
+        deleted = ""
+        if self.deleted or self.kept or self.not_found:
+            deleted = (f"; deleted {self.deleted}, kept {len(self.kept)} (other files hold "
+                       f"{'it' if len(self.kept) == 1 else 'them'}), not found {self.not_found}")
+        return (f"ingested {self.ingested}, duplicates {self.duplicates}, records skipped {self.skipped}, "
+                f"files failed {self.files_failed} ({self.records_per_s:,.0f} records/s){merged}{deleted}")
 
 
 #: the columns of :func:`report_row`, for a table of stored ingest reports
-REPORT_COLUMNS = ("#", "started", "status", "ingested", "duplicates", "failed", "paths")
+REPORT_COLUMNS = ("#", "started", "status", "ingested", "duplicates", "deleted", "files failed",
+                  "records skipped", "paths")
 
 
 def report_row(stored: dict) -> tuple[str, ...]:
     """One stored ingest report (a row of table ``ingest_reports``, as ``Workspace.reports()`` gives)
-    as the strings of :data:`REPORT_COLUMNS`: start time to the second, paths joined by ``", "``."""
+    as the strings of :data:`REPORT_COLUMNS`: start time to the second, paths joined by ``", "``. A
+    report stored before the split (``skipped`` NULL) shows its total under files failed, as
+    ``"<n> (files + records)"``, and ``"-"`` under records skipped."""
+    skipped = stored.get("skipped")
+    failed = stored["failed"] or 0
+    files = f"{failed} (files + records)" if skipped is None else str(failed - skipped)
     return (str(stored["id"]), str(stored["started_at"])[:19], stored["status"], str(stored["ingested"]),
-            str(stored["duplicates"]), str(stored["failed"]), ", ".join(stored["paths"]))
+            str(stored["duplicates"]), str(stored.get("deleted") or 0), files,
+            "-" if skipped is None else str(skipped), ", ".join(stored["paths"]))
 
 
 def column_mapping(items: Iterable[str]) -> dict[str, str]:
@@ -193,12 +221,20 @@ def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestRepo
     for item in items:
         if isinstance(item, ParseIssue):
             report.failed += 1
+            report.skipped += 1
             report.errors.append(str(item))
+            continue
+        if isinstance(item, CitationDeletion):  # applied after the records read before it are stored
+            if batch:
+                yield batch
+                batch = []
+            yield item
             continue
         n_chars = len(item.title or "") + len(item.vernacular_title or "") + sum(
             len(sec.text) for sec in item.abstract_sections)
         if n_chars > MAX_RECORD_CHARS:
             report.failed += 1
+            report.skipped += 1
             where = f"line {item.source_line}, " if item.source_line else ""
             report.errors.append(f"{item.source_file}: {where}{item.label}: title and abstract hold "
                                  f"{n_chars:,} characters, over the {MAX_RECORD_CHARS:,} limit; skipped")
@@ -218,7 +254,7 @@ WHOLE_FILE_ERRORS = (SerendipError, OSError, UnicodeError, EOFError)
 
 def _counted(items: Iterator[Record | ParseIssue], entry: FileReport) -> Iterator[Record | ParseIssue]:
     for item in items:
-        if not isinstance(item, ParseIssue):
+        if isinstance(item, Record):
             entry.read += 1
         yield item
 
@@ -238,6 +274,9 @@ def _store_file(engine: Engine, reader, path: Path, reader_options: dict | None,
 def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report: IngestReport,
                    progress: Callable[[int], None] | None, batch_size: int) -> None:
     for batch in _batched(stream, batch_size, report):
+        if isinstance(batch, CitationDeletion):
+            _delete(engine, batch, report)
+            continue
         with engine.begin() as conn:
             stored = store_batch(conn, batch, report.id)
         report.ingested += stored.new
@@ -247,6 +286,15 @@ def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report
         gc.collect(1)
         if progress:
             progress(len(batch))
+
+
+def _delete(engine: Engine, deletion: CitationDeletion, report: IngestReport) -> None:
+    """Apply one ``<DeleteCitation>`` in its own transaction and count what it did in ``report``."""
+    with engine.begin() as conn:
+        outcome = apply_deletions(conn, deletion)
+    report.deleted += len(outcome.deleted)
+    report.kept.extend(outcome.kept)
+    report.not_found += len(outcome.not_found)
 
 
 def _fail_whole(report: IngestReport, entry: FileReport, error: Exception | str) -> None:
@@ -271,7 +319,8 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
     if unrecognised:  # format not recognised: reported, the others go on
         _fail_whole(report, entry, reader)
         return
-    before = (report.ingested, report.duplicates, report.failed)
+    before = (report.ingested, report.duplicates, report.failed, report.skipped, report.deleted,
+              len(report.kept), report.not_found)
     error: Exception | str | None = None
     try:
         _store_file(engine, reader, path, reader_options, report, entry, progress, batch_size)
@@ -280,11 +329,14 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
     entry.ingested = report.ingested - before[0]
     entry.duplicates = report.duplicates - before[1]
     entry.failed = report.failed - before[2]
-    if error is None and entry.read == 0:
+    entry.skipped = report.skipped - before[3]
+    entry.deleted, entry.kept = report.deleted - before[4], len(report.kept) - before[5]
+    entry.not_found = report.not_found - before[6]
+    if error is None and entry.read == 0 and not entry.has_deletions:
         if fmt != "auto":
             error = no_record_error(fmt)
-        elif entry.failed:  # every record it holds was skipped: nothing of this file is stored
-            error = (f"none of its {entry.failed} record(s) could be read (each is listed above as "
+        elif entry.skipped:  # every record it holds was skipped: nothing of this file is stored
+            error = (f"none of its {entry.skipped} record(s) could be read (each is listed above as "
                      f"skipped)")
         else:
             entry.warnings.append(f"no record found (read as {entry.format})")
@@ -383,7 +435,8 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
                     conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
                         finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
                         duplicates=report.duplicates, failed=report.failed, errors=report.errors,
-                        merged=report.merged, conflicts=report.conflicts))
+                        merged=report.merged, conflicts=report.conflicts, deleted=report.deleted,
+                        skipped=report.skipped))
                 break
             except Exception:  # noqa: BLE001 - never mask the original error while recording the report
                 if attempt == 1:  # an interrupted commit can leave a pooled connection unusable

@@ -35,6 +35,10 @@ ingest_reports = Table(
     # incoming records that filled fields of a stored one; conflicting values kept as alternatives
     Column("merged", Integer, nullable=False, default=0, server_default="0"),
     Column("conflicts", JSON),
+    # records deleted (PubMed DeleteCitation) and bad records skipped (``failed`` also counts the files
+    # that failed whole); ``skipped`` is NULL on reports written before migration 0004
+    Column("deleted", Integer, nullable=False, default=0, server_default="0"),
+    Column("skipped", Integer),
 )
 
 records = Table(
@@ -58,6 +62,16 @@ records = Table(
     # duplicate-detection evidence beside title + year (NULL: unknown, never blocks a match)
     Column("first_author", String(64)),
     Column("first_page", String(32)),
+    # the ``changes`` counter when this row was last changed in place (NULL: as inserted)
+    Column("revision", Integer),
+)
+
+#: named counters; ``changes`` counts records changed in place or deleted (index freshness)
+workspace_counters = Table(
+    "workspace_counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", Integer, nullable=False),
 )
 
 runs = Table(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 
 from serendip.errors import ConfigError, WorkspaceError, WorkspaceReadOnly
 from serendip.workspace.config import WorkspaceConfig
@@ -31,12 +31,25 @@ from serendip.workspace.database import (
     upgrade,
 )
 from serendip.workspace.paths import CONFIG_NAME, FOLDERS, resolve_workspace_path
-from serendip.workspace.schema import ingest_reports, records
+from serendip.workspace.schema import ingest_reports, records, workspace_counters
 
-__all__ = ["SQLITE_NAME", "WorkspaceStore"]
+__all__ = ["SQLITE_NAME", "WorkspaceStore", "count_changes"]
 
 #: the embedded SQLite database file of a workspace
 SQLITE_NAME = "serendip.db"
+
+
+def count_changes(conn: Connection, n: int) -> int:
+    """Add ``n`` to the workspace's ``changes`` counter (records changed in place or deleted) inside
+    the caller's transaction, and return its new value (the revision to stamp changed rows with).
+
+    The counter only grows, so an index that remembers the value it saw knows it is stale after
+    any later change (see ``Workspace.index_status``).
+    """
+    counter = workspace_counters.c
+    conn.execute(update(workspace_counters).where(counter.name == "changes")
+                 .values(value=counter.value + n))
+    return conn.execute(select(counter.value).where(counter.name == "changes")).scalar_one()
 
 
 @dataclass
@@ -168,6 +181,19 @@ class WorkspaceStore:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(records)
                                 .where(records.c.id > record_id)).scalar_one()
+
+    def changes(self) -> int:
+        """The ``changes`` counter: records changed in place or deleted since the workspace was made."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(workspace_counters.c.value)
+                                 .where(workspace_counters.c.name == "changes")).scalar_one_or_none()
+        return value or 0
+
+    def revised_after(self, changes: int) -> list[int]:
+        """Ids of the records changed in place after the counter stood at ``changes``."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(records.c.id).where(records.c.revision > changes)
+                                     .order_by(records.c.id)).scalars())
 
     def change_token(self) -> tuple | None:
         """A cheap fingerprint of the embedded SQLite files (size and modification time of

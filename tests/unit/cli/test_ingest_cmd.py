@@ -36,8 +36,8 @@ def test_failed_input_exits_1_names_it_and_keeps_the_rest(ws, tmp_path):
     assert r.exit_code == 1, r.output
     assert "failed: " in r.output and "b.csv: no title or abstract column" in r.output
     assert "1 of 3 input file(s) failed whole" in r.output
-    assert "ingested 2, duplicates 0, failed 1" in r.output
-    for col in ("file", "format", "read", "ingested", "duplicates", "failed", "status"):
+    assert "ingested 2, duplicates 0, records skipped 0, files failed 1" in r.output
+    for col in ("file", "format", "read", "ingested", "duplicates", "skipped", "status"):
         assert col in r.output
     assert "FAILED" in r.output and "Traceback" not in r.output
     from serendip.workbench import Workspace

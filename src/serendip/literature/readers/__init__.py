@@ -45,7 +45,7 @@ from serendip.literature.record import ParseIssue, Record
 from serendip.registry import Registry
 
 __all__ = ["READERS", "Reader", "ReaderImportError", "ReaderSpec", "formats", "get_reader",
-           "id_keyed_formats", "read_head", "reader_spec", "reader_specs", "register_reader", "sniff_format"]
+           "id_keyed_formats", "read_head", "source_id_of", "reader_spec", "reader_specs", "register_reader", "sniff_format"]
 
 
 class Reader(Protocol):
@@ -85,6 +85,11 @@ class ReaderSpec:
     id_keyed : bool
         Whether a record's ``source_key`` is an identity, so two records with one key are one record
         (a BEIR ``_id``); a BibTeX citation key is not (case C11).
+    id_namespace : str or None
+        The prefix of the source id made from an id-keyed record's key (:func:`source_id_of`): None
+        for the format name (``"beir:4983"``); ``""`` when the key names its own database, as a Web of
+        Science accession ``WOS:000424022700066`` does, so that two layouts of one export (plain text
+        and tab-delimited) give one id and the id is shown without a doubled prefix.
     """
 
     name: str
@@ -95,6 +100,7 @@ class ReaderSpec:
     suffix_is_enough: bool = False
     priority: int = 50
     id_keyed: bool = False
+    id_namespace: str | None = None
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -123,11 +129,14 @@ class ReaderSpec:
 
 READERS: Registry[ReaderSpec] = Registry("format")
 _loaded = False
+#: format -> source-id prefix, for the formats that declare one (see ReaderSpec.id_namespace)
+_ID_NAMESPACES: dict[str, str] = {}
 
 
 def register_reader(name: str, *, label: str, aliases: tuple[str, ...] = (),
                     suffixes: tuple[str, ...] = (), suffix_is_enough: bool = False,
-                    priority: int = 50, id_keyed: bool = False) -> Callable[[type], type]:
+                    priority: int = 50, id_keyed: bool = False,
+                    id_namespace: str | None = None) -> Callable[[type], type]:
     """Class decorator: register a reader class under ``name`` and ``aliases`` with its
     :class:`ReaderSpec` (see its attributes for the parameters).
 
@@ -139,9 +148,12 @@ def register_reader(name: str, *, label: str, aliases: tuple[str, ...] = (),
     def deco(cls: type) -> type:
         spec = ReaderSpec(name=name, reader=cls, label=label, aliases=tuple(aliases),
                           suffixes=tuple(s.lower() for s in suffixes),
-                          suffix_is_enough=suffix_is_enough, priority=priority, id_keyed=id_keyed)
+                          suffix_is_enough=suffix_is_enough, priority=priority, id_keyed=id_keyed,
+                          id_namespace=id_namespace)
         suffix_map([(s.name, s.suffixes) for s in _unique_specs()] + [(name, spec.suffixes)])
         READERS.register(name, *aliases)(spec)
+        if id_namespace is not None:
+            _ID_NAMESPACES[name] = id_namespace
         return cls
 
     return deco
@@ -208,6 +220,14 @@ def formats() -> list[str]:
 def id_keyed_formats() -> frozenset[str]:
     """The formats whose record ids are identities (see :attr:`ReaderSpec.id_keyed`)."""
     return frozenset(s.name for s in reader_specs() if s.id_keyed)
+
+
+def source_id_of(fmt: str, key: str) -> str:
+    """The source id (``records.source_id``) of an id-keyed record of format ``fmt`` with ``key``:
+    ``"<namespace>:<key>"`` (``"beir:4983"``), or the key alone when its format's namespace is ``""``
+    (``"WOS:000424022700066"`` from either Web of Science layout)."""
+    namespace = _ID_NAMESPACES.get(fmt, fmt)
+    return f"{namespace}:{key}" if namespace else key
 
 
 def read_head(path: Path, n: int = 4096, encoding: str | TextEncoding | None = None) -> bytes:

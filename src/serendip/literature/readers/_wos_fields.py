@@ -46,6 +46,16 @@ def _split(value: str | None) -> list[str]:
     return [p for part in (value or "").split(";") if (p := norm.collapse_ws(part))]
 
 
+def accession(ut: str | None) -> str | None:
+    """A Web of Science accession number ``UT`` as WoS prints it, its database prefixed in capitals:
+    ``"WOS:000424022700066"``, ``"MEDLINE:29370169"``; a bare number gets ``WOS:``. It is the record's
+    source key and, with no format name before it, its source id in either export layout."""
+    if not ut:
+        return None
+    db, sep, number = ut.partition(":")
+    return f"{db.strip().upper()}:{number.strip()}" if sep else f"WOS:{ut}"
+
+
 def _month(pd: str | None) -> int | None:
     """The month of a ``PD`` value (``"JAN"``, ``"JAN 15"``, ``"JAN-FEB"``), or None (``"SPR"``)."""
     word = (pd or "").strip()[:3].upper()
@@ -115,7 +125,7 @@ def wos_record(values: dict[str, str], rec: Record) -> Record:
     rec.journal = get("SO")
     rec.year = norm.first_year(get("PY")) or norm.first_year(get("EA"))  # early access: no PY yet
     rec.month = _month(get("PD"))
-    rec.source_key = get("UT")
+    rec.source_key = accession(get("UT"))
     for tag, field, fn in (("DI", "doi", norm.doi), ("PM", "pmid", norm.pmid)):
         raw = get(tag)
         setattr(rec, field, fn(raw))

@@ -12,6 +12,10 @@ network, never substitutes entities and keeps libxml2's size limits (``huge_tree
 normal PubMed ``<!DOCTYPE ... "https://dtd.nlm.nih.gov/...">`` line is accepted and not fetched.
 An entity reference left unexpanded because of that (``&name;`` declared only in an external DTD)
 makes its record a :class:`ParseIssue`, never text.
+
+A ``<DeleteCitation>`` element (PubMed update files: the PMIDs PubMed withdrew, after the articles)
+is streamed like a record and yielded as a :class:`~serendip.literature.deletions.CitationDeletion`,
+which ingest applies to the stored records.
 """
 from __future__ import annotations
 
@@ -25,14 +29,16 @@ from typing import IO
 from lxml import etree
 
 from serendip.errors import ParseError, UnsafeXMLError
+from serendip.literature.deletions import CitationDeletion
 from serendip.literature.readers import register_reader
+from serendip.literature.normalize import pmid as norm_pmid
 from serendip.literature.readers._pubmed_fields import parse_record
 from serendip.literature.record import ParseIssue, Record
 
 #: record elements per root element
 _RECORD_TAGS = {
-    "PubmedArticleSet": ("PubmedArticle", "PubmedBookArticle"),
-    "MedlineCitationSet": ("MedlineCitation",),
+    "PubmedArticleSet": ("PubmedArticle", "PubmedBookArticle", "DeleteCitation"),
+    "MedlineCitationSet": ("MedlineCitation", "DeleteCitation"),
     "PubmedArticle": ("PubmedArticle",),
     "PubmedBookArticle": ("PubmedBookArticle",),
     "MedlineCitation": ("MedlineCitation",),
@@ -185,8 +191,9 @@ class PubmedXMLReader:
         return any(t in head for t in (b"<PubmedArticleSet", b"<MedlineCitationSet",
                                        b"<PubmedArticle"))
 
-    def read(self, path: Path) -> Iterator[Record | ParseIssue]:
-        """Yield a :class:`Record` per article, a :class:`ParseIssue` per unusable one.
+    def read(self, path: Path) -> Iterator[Record | ParseIssue | CitationDeletion]:
+        """Yield a :class:`Record` per article, a :class:`ParseIssue` per unusable one, and a
+        :class:`~serendip.literature.deletions.CitationDeletion` per ``<DeleteCitation>``.
 
         Records keep file order; ``source_index`` is the 0-based position among record elements and
         ``source_line`` the line of the record's start tag. An issue's ``record`` is the 1-based
@@ -208,6 +215,7 @@ class PubmedXMLReader:
             raise ParseError(f"root element <{root_name}> is not PubmedArticleSet or "
                              "MedlineCitationSet", file=file)
         index = 0
+        deletions = 0  # <DeleteCitation> elements yielded (they come after the records)
         last_line = None
         syntax_error = None
         with _open(path) as fh:
@@ -221,8 +229,12 @@ class PubmedXMLReader:
                     if parent is not None and parent.getparent() is not None:
                         continue  # a nested element of the same name, not a record
                     last_line = el.sourceline
-                    yield self._record(el, file, index)
-                    index += 1
+                    if el.tag == "DeleteCitation":
+                        yield deletion_of(el, file)
+                        deletions += 1
+                    else:
+                        yield self._record(el, file, index)
+                        index += 1
                     el.clear(keep_tail=True)
                     if parent is not None:
                         while el.getprevious() is not None:
@@ -239,7 +251,7 @@ class PubmedXMLReader:
         # A streaming parser cannot go on after a syntax error: re-read the file record by record
         # from the failing one, so that only the broken record is lost.
         resumed = 0
-        for item in resume_records(path, root_name, index):
+        for item in resume_records(path, root_name, index + deletions):
             resumed += 1
             yield item
         if resumed == 0:
@@ -261,6 +273,13 @@ class PubmedXMLReader:
                               record=f"PMID {pmid}" if pmid else str(index + 1),
                               reason=f"<{el.tag}> skipped: {exc}")
         return rec
+
+
+def deletion_of(el, file: str) -> CitationDeletion:
+    """The PMIDs of a ``<DeleteCitation>`` element (``<PMID Version="1">123</PMID>``...); a PMID that
+    is not digits is left out."""
+    pmids = [p for p in (norm_pmid(c.text) for c in el.iterchildren("PMID")) if p]
+    return CitationDeletion(file=file, line=el.sourceline, pmids=pmids)
 
 
 def _record_pieces(path: Path, root_name: str) -> Iterator[tuple[int, bytes]]:
@@ -322,6 +341,11 @@ def resume_records(path: Path, root_name: str, start: int) -> Iterator[Record | 
         except etree.XMLSyntaxError as exc:
             yield ParseIssue(file=file, line=line + (exc.lineno or 1) - 1, record=str(index + 1),
                              reason=f"XML syntax error: {exc.msg}; record skipped")
+            continue
+        if el.tag == "DeleteCitation":
+            deletion = deletion_of(el, file)
+            deletion.line = line
+            yield deletion
             continue
         item = PubmedXMLReader._record(el, file, index)
         if isinstance(item, Record):

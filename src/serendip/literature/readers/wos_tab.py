@@ -32,7 +32,7 @@ def _header(line: str) -> list[str]:
 
 
 @register_reader("wos-tab", label="Web of Science tab-delimited export", aliases=("wos-tsv",),
-                 priority=45, id_keyed=True)
+                 priority=45, id_keyed=True, id_namespace="")
 class WosTabReader:
     """Read a Web of Science tab-delimited export: one :class:`Record` per data row."""
 

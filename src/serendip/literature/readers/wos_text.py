@@ -104,7 +104,7 @@ def _split(lines: list[str], file: str) -> Iterator[_Chunk | ParseIssue]:
 
 
 @register_reader("wos", label="Web of Science plain-text export (FN/VR/ER)", aliases=("wos-text", "isi"),
-                 priority=45, id_keyed=True)
+                 priority=45, id_keyed=True, id_namespace="")
 class WosTextReader:
     """Read a Web of Science plain-text export: one :class:`Record` per ``PT`` ... ``ER`` block."""
 

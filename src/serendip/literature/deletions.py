@@ -1,0 +1,130 @@
+"""PubMed citation deletions (``<DeleteCitation>`` in PubMed update files) applied to stored records.
+
+NLM's daily update files (``PubmedArticleSet``) end with an optional ``<DeleteCitation>`` element
+listing the PMIDs PubMed has withdrawn (DTD: ``DeleteCitation (PMID+)``; see
+https://www.nlm.nih.gov/databases/download/pubmed_medline.html). The PubMed XML reader yields one
+:class:`CitationDeletion` per such element; ingest applies it, in its own transaction, to the records
+already stored (:func:`apply_deletions`):
+
+* every stored record with that PMID loses the copies that came from PubMed (formats in
+  :data:`PUBMED_FORMATS`: PubMed XML and MEDLINE text, both PubMed's own exports);
+* a record no other source holds is deleted;
+* a record another file also holds (a RIS, a BibTeX...) is kept with those sources; its merged fields
+  stay as they are (fields are not traced to the copy they came from), and the deleted PMID is noted
+  in ``extra["pubmed_deleted"]``;
+* a PMID no stored record has is counted as not found (an update file often deletes citations a
+  workspace never held): never an error.
+
+Each deletion or in-place change adds to the workspace's ``changes`` counter, so indexes know they
+are stale. Applying the same deletion again changes nothing (idempotent).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+
+from serendip.literature.merge import _SOURCE_FIELDS, sources_of
+from serendip.workspace.schema import records
+from serendip.workspace.store import count_changes
+
+#: the formats whose records are PubMed's own copies (removed by a PubMed deletion)
+PUBMED_FORMATS = frozenset({"pubmed", "medline"})
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class CitationDeletion:
+    """One ``<DeleteCitation>`` element: the PMIDs (digits) it lists, with its file and line."""
+
+    file: str
+    line: int | None
+    pmids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeletionOutcome:
+    """What :func:`apply_deletions` did: the PMIDs whose records were ``deleted``, one ``kept`` line per
+    record kept because another source holds it, and the PMIDs ``not_found`` in the workspace."""
+
+    deleted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+
+
+def _kept_line(pmid: str, row_id: int, rest: list[dict], deletion: CitationDeletion) -> str:
+    where = f"{deletion.file}: line {deletion.line}, " if deletion.line else f"{deletion.file}: "
+    files = sorted({Path(s.get("file") or "?").name for s in rest})
+    return (f"{where}PMID {pmid} deleted by PubMed: record {row_id} kept, still held by "
+            f"{', '.join(files)}")
+
+
+def _without_pubmed(data: dict, rest: list[dict], pmid: str) -> dict:
+    """``data`` with only the ``rest`` sources (its ``source_*`` fields from the first of them) and
+    ``pmid`` noted in ``extra["pubmed_deleted"]``."""
+    out = dict(data)
+    out["sources"] = rest
+    for k, f in _SOURCE_FIELDS:
+        out[f] = rest[0].get(k)
+    extra = dict(out.get("extra") or {})
+    extra["pubmed_deleted"] = sorted(set(extra.get("pubmed_deleted") or []) | {pmid})
+    out["extra"] = {k: extra[k] for k in sorted(extra)}
+    return out
+
+
+def apply_deletions(conn: Connection, deletion: CitationDeletion) -> DeletionOutcome:
+    """Apply one ``<DeleteCitation>`` to the stored records, inside the caller's transaction.
+
+    Parameters
+    ----------
+    conn : an open connection inside a transaction (the whole deletion commits or none of it).
+    deletion : the PMIDs to delete, and where they were read (for the report's lines).
+
+    Returns
+    -------
+    DeletionOutcome
+        PMIDs deleted and not found; one line per record kept because other sources hold it.
+    """
+    from serendip.literature.batch_store import _keys_of_merged, row_of
+    from serendip.literature.readers import id_keyed_formats
+
+    out = DeletionOutcome()
+    pmids = sorted(set(deletion.pmids))
+    rows: dict[str, list[tuple[int, dict]]] = {}
+    for i in range(0, len(pmids), _CHUNK):
+        stmt = select(records.c.id, records.c.pmid, records.c.data).where(
+            records.c.pmid.in_(pmids[i:i + _CHUNK])).order_by(records.c.id)
+        for rid, pmid, data in conn.execute(stmt):
+            rows.setdefault(pmid, []).append((rid, data))
+    gone: list[int] = []
+    changed: list[tuple[int, dict]] = []
+    for pmid in pmids:
+        if pmid not in rows:
+            out.not_found.append(pmid)
+            continue
+        for rid, data in rows[pmid]:
+            sources = sources_of(data)
+            rest = [s for s in sources if s.get("format") not in PUBMED_FORMATS]
+            if not rest:
+                gone.append(rid)
+                continue
+            out.kept.append(_kept_line(pmid, rid, rest, deletion))
+            new = _without_pubmed(data, rest, pmid)
+            if new != data:
+                changed.append((rid, new))
+        if any(rid in gone for rid, _ in rows[pmid]):
+            out.deleted.append(pmid)
+    if not gone and not changed:
+        return out
+    revision = count_changes(conn, len(gone) + len(changed))
+    for i in range(0, len(gone), _CHUNK):
+        conn.execute(delete(records).where(records.c.id.in_(gone[i:i + _CHUNK])))
+    if changed:
+        id_keyed = id_keyed_formats()
+        cols = ("source_id", "source_file", "source_format", "data")
+        stmt = update(records).where(records.c.id == bindparam("row_id")).values(
+            {**{c: bindparam(f"v_{c}") for c in cols}, "revision": revision})
+        conn.execute(stmt, [{"row_id": rid, **{f"v_{c}": row_of(new, _keys_of_merged(new, id_keyed))[c]
+                                                for c in cols}} for rid, new in changed])
+    return out
