@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from serendip.errors import ConfigError, IndexNotBuilt, StaleIndexWarning
+from serendip.index_status import CHANGES_FILE, IndexReport, IndexStatus
 from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
 from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
 from serendip.workspace.schema import records
@@ -31,6 +32,7 @@ __all__ = ["Hit", "IndexReport", "IndexStatus", "Workspace"]
 #: seconds a search trusts the last index-freshness check (records ingested by another process are
 #: noticed at most this late)
 STATUS_TTL_S = 0.25
+
 _HIT_COLUMNS = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
                 records.c.doi, records.c.source_id)
 
@@ -53,32 +55,6 @@ class Hit:
         return asdict(self)
 
 
-@dataclass(slots=True)
-class IndexReport:
-    """What :meth:`Workspace.index` did: records indexed, vectors added/total, records with no text,
-    wall time in seconds."""
-
-    records: int
-    bm25_docs: int
-    dense_added: int
-    dense_total: int
-    dense_skipped: list[str]
-    seconds: float
-
-
-@dataclass(slots=True)
-class IndexStatus:
-    """How the index stands against the database: ``indexed_up_to`` is the highest record id the BM25
-    index holds, ``not_indexed`` the records ingested after it (ids above it) that a search misses."""
-
-    indexed_up_to: int
-    not_indexed: int
-
-    @property
-    def fresh(self) -> bool:
-        return self.not_indexed == 0
-
-
 def _has_index(folder: Path) -> bool:
     """Whether ``folder`` holds an index, whole or damaged (its description or its manifest)."""
     return any((folder / name).is_file() for name in ("meta.json", "serendip_bm25.json", "manifest.json"))
@@ -95,6 +71,7 @@ class Workspace:
         self.store = store
         self._searcher = None
         self._meta: dict[int, tuple] | None = None
+        self._meta_changes = 0  # the change counter when _meta was read
         self._status: tuple[float, tuple | None, IndexStatus] | None = None  # (time, change token, status)
 
     @property
@@ -206,12 +183,15 @@ class Workspace:
             The dense index on disk is damaged (without ``rebuild``).
         """
         from serendip.retrieval.bm25 import BM25Index
+        from serendip.retrieval.index_files import atomic_write_text
 
         self.store.require_writable("index")
         self._searcher, self._meta, self._status = None, None, None
         if rebuild and not dense:
             shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
         t0 = time.perf_counter()
+        # read before the records: a change made while indexing leaves the index stale, never hidden
+        changes, indexed_changes = self.store.changes(), self._indexed_changes()
         ids: list[str] = []
         texts: list[str] = []
         titles: list[str | None] = []
@@ -226,15 +206,20 @@ class Workspace:
         BM25Index.build(ids, texts).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
-            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild)
+            revised = [str(i) for i in self.store.revised_after(indexed_changes)] if changes > indexed_changes else []
+            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild,
+                                                      revised)
+        atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps({"changes": changes}))
         self._searcher, self._meta, self._status = None, None, None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
                      progress: Callable[[int], None] | None,
                      on_total: Callable[[int], None] | None,
-                     rebuild: bool = False) -> tuple[int, int, list[str]]:
-        """Embed the records not yet in the dense index; (added, total vectors, records with no text)."""
+                     rebuild: bool = False, revised: list[str] = ()) -> tuple[int, int, list[str]]:
+        """Embed the records not yet in the dense index, after dropping the vectors of deleted records
+        and of ``revised`` ones (changed in place since the last index: embedded again); (added, total
+        vectors, records with no text)."""
         from serendip.retrieval.dense import DenseIndex
         from serendip.retrieval.index_files import read_index_json
 
@@ -252,6 +237,9 @@ class Workspace:
         # records with nothing to embed are reported once, then remembered, not re-reported
         no_text_file = ddir / "no_text.json"
         no_text = set(read_index_json(no_text_file)) if no_text_file.exists() and not rebuild else set()
+        stale = (set(dindex.ids) | no_text) - set(ids) | set(revised)  # deleted, or changed in place
+        dindex.remove(sorted(stale))
+        no_text -= stale
         present = set(dindex.ids) | no_text
         todo = [i for i, rid in enumerate(ids) if rid not in present]
         if on_total:
@@ -283,8 +271,17 @@ class Workspace:
             self._searcher = Searcher(BM25Index.load(bdir), dense)
         return self._searcher
 
+    def _indexed_changes(self) -> int:
+        """The change counter the last index saw (:data:`CHANGES_FILE`; 0 when absent)."""
+        from serendip.retrieval.index_files import read_index_json
+
+        path = self.index_dir / CHANGES_FILE
+        return int(read_index_json(path).get("changes", 0)) if path.exists() else 0
+
     def index_status(self) -> IndexStatus:
-        """How many records were ingested after the last index (ids above the BM25 index's highest).
+        """How many records were ingested after the last index (ids above the BM25 index's highest),
+        and how many were changed in place or deleted since (the workspace's change counter against
+        the one the index saw).
 
         Cheap enough for every search: the answer is kept for :data:`STATUS_TTL_S` seconds (an ingest
         through this object clears it), then a stat of the SQLite files decides whether to ask the
@@ -315,27 +312,33 @@ class Workspace:
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
             ids = read_index_json(bdir / "ids.json")
         upto = max((int(i) for i in ids), default=0)
-        status = IndexStatus(upto, self.store.records_after(upto))
+        changes = self.store.changes()
+        status = IndexStatus(upto, self.store.records_after(upto),
+                             max(0, changes - self._indexed_changes()), changes)
+        if changes != self._meta_changes:  # records changed or deleted: hit metadata is read again
+            self._meta = None
         self._status = (now, token, status)
         return status
 
-    def _ensure_fresh(self) -> None:
+    def _ensure_fresh(self) -> IndexStatus | None:
         """Before a search: index first (``retrieval.auto_index``, writable workspace) when records
-        were ingested after the last index or none was built; else warn (:class:`StaleIndexWarning`)."""
+        were ingested, changed or deleted after the last index or none was built; else warn
+        (:class:`StaleIndexWarning`) and return the stale status (None when the index is fresh)."""
         auto = self.config.retrieval.auto_index and not self.store.read_only
         if auto and not (self.index_dir / "bm25").exists():
             self.index(dense=True)
-            return
+            return None
         self.searcher()  # load the index first: the status then reads its ids from memory
         status = self.index_status()
         if status.fresh:
-            return
+            return None
         if auto:
             self.index(dense=_has_index(self.index_dir / "dense"))
-            return
+            return None
         warnings.warn(StaleIndexWarning(
-            f"{status.not_indexed} record(s) ingested after the last index are not searched; "
-            f"run `serendip index` (or set retrieval.auto_index = true in {CONFIG_NAME})"), stacklevel=3)
+            f"{status.describe()}; run `serendip index` (or set retrieval.auto_index = true in "
+            f"{CONFIG_NAME})"), stacklevel=3)
+        return status
 
     def search(self, query: str, mode: str | None = None, k: int = 10) -> list[Hit]:
         """Search the indexed records.
@@ -364,13 +367,16 @@ class Workspace:
             raise ConfigError(f"k must be >= 1, got {k}")
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
-        self._ensure_fresh()
-        return self._hits(self.searcher().search(query, mode=mode, k=k))
+        stale = self._ensure_fresh()
+        # a deleted record the index still holds is dropped from the hits: ask for as many more
+        extra = stale.changed if stale is not None else 0
+        return self._hits(self.searcher().search(query, mode=mode, k=k + extra))[:k]
 
     def _hit_metadata(self) -> dict[int, tuple]:
         """Display fields of every record, read once per loaded index (one query), so a search costs
         no database round trip: about 0.1 KB per record."""
         if self._meta is None:
+            self._meta_changes = self.store.changes()
             with self.engine.connect() as conn:
                 self._meta = {r[0]: tuple(r[1:]) for r in conn.execute(select(*_HIT_COLUMNS))}
         return self._meta
@@ -385,11 +391,11 @@ class Workspace:
                 for r in conn.execute(select(*_HIT_COLUMNS).where(records.c.id.in_(missing))):
                     meta[r[0]] = tuple(r[1:])
         hits = []
-        for rank, (rid, score) in enumerate(scored, 1):
+        for rid, score in scored:
             row = meta.get(int(rid))
             if row is None:  # index is older than the database (record deleted): skip, never invent
                 continue
-            hits.append(Hit(rank, int(rid), float(score), *row))
+            hits.append(Hit(len(hits) + 1, int(rid), float(score), *row))
         return hits
 
     # -- evaluation ------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def test_rebuild_without_dense_drops_the_dense_index(ws_path):
     r = runner.invoke(app, ["index", "--rebuild", "--no-dense", "-w", str(ws_path)])
     assert r.exit_code == 0, r.output
     assert not (ws_path / "indexes" / "dense").exists()
-    assert sorted(p.name for p in (ws_path / "indexes").iterdir()) == ["bm25"]
+    assert sorted(p.name for p in (ws_path / "indexes").iterdir()) == ["bm25", "changes.json"]
 
 
 def test_cli_read_only_workspace_searches_and_refuses_writes(ws_path, tmp_path, monkeypatch):

@@ -54,15 +54,14 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
     """Ingest literature files (the formats of --format), sniffing each file's format by default.
 
     Exit status 0 when every file was read, 1 when some file failed whole (the others are kept), 2 for
-    a usage error."""
+    a usage error (reported before anything is read, with no progress bar)."""
     from serendip.literature.ingest import column_mapping
 
     with handle_errors(), terminate_as_exit():
         mapping = column_mapping(columns or [])
         ws = open_workspace(workspace)
-        with rate_progress("records") as bar:
-            task = bar.add_task("ingest", total=None)
-            report = ws.ingest(paths, fmt=fmt, progress=lambda n: bar.advance(task, n),
+        with contextlib.ExitStack() as stack:
+            report = ws.ingest(paths, fmt=fmt, progress=_lazy_bar(stack, "ingest"),
                                mapping=mapping or None, encoding=encoding,
                                on_wait=lambda msg: err_console.print(f"[yellow]waiting:[/] {msg}",
                                                                      highlight=False))
@@ -72,6 +71,20 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
             print_ingest_report(report)
     if report.failed_files:
         raise typer.Exit(1)
+
+
+def _lazy_bar(stack: contextlib.ExitStack, description: str):
+    """A progress callback that starts its bar (closed with ``stack``) at the first records stored,
+    so that an error found while the inputs are checked is printed alone, before any bar."""
+    state: dict = {}
+
+    def advance(n: int) -> None:
+        if not state:
+            bar = stack.enter_context(rate_progress("records"))
+            state.update(bar=bar, task=bar.add_task(description, total=None))
+        state["bar"].advance(state["task"], n)
+
+    return advance
 
 
 @contextlib.contextmanager
@@ -108,11 +121,14 @@ def print_ingest_report(report) -> None:
     for file, used in report.encodings.items():
         if not used.startswith("utf-8"):
             console.print(f"read {file} as {used}", highlight=False, soft_wrap=True)
+    deletions = any(f.has_deletions for f in report.files)
     table = Table()
-    for col in FILE_COLUMNS:
+    for col in FILE_COLUMNS + (("PubMed deletions",) if deletions else ()):
         table.add_column(col, overflow="fold", justify="right" if col in FILE_COLUMNS[2:6] else "left")
     for entry in report.files:
-        table.add_row(*entry.row())
+        table.add_row(*entry.row(), *((entry.deletion_note(),) if deletions else ()))
+    for line in report.kept:
+        console.print(f"kept: {line}", highlight=False, soft_wrap=True)
     console.print(table)
     console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
     for entry in failed:

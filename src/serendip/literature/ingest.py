@@ -61,6 +61,8 @@ class IngestReport:
     deleted: int = 0
     kept: list[str] = field(default_factory=list)
     not_found: int = 0
+    #: warnings about the inputs as given (a folder holding no file), before the per-file ones
+    input_warnings: list[str] = field(default_factory=list)
 
     @property
     def files_failed(self) -> int:
@@ -74,8 +76,9 @@ class IngestReport:
 
     @property
     def warnings(self) -> list[str]:
-        """One line per file warning (an empty file, no record found)."""
-        return [f"{f.path}: {w}" for f in self.files for w in f.warnings]
+        """One line per input warning (a folder holding no file) and per file warning (an empty file,
+        no record found)."""
+        return [*self.input_warnings, *(f"{f.path}: {w}" for f in self.files for w in f.warnings)]
 
     @property
     def records_per_s(self) -> float:
@@ -150,8 +153,9 @@ def column_mapping(items: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files to ingest: each path as given; a folder that is not a BEIR corpus yields its files.
+def expand_paths(paths: Iterable[str | Path], empty: list[str] | None = None) -> list[Path]:
+    """Files to ingest: each path as given; a folder that is not a BEIR corpus yields its files
+    (hidden ones left out). A folder that yields none is named in ``empty`` when given.
 
     Raises
     ------
@@ -163,7 +167,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         if not p.exists():
             raise ParseError("no such file or folder", file=str(p))
         if p.is_dir() and not any((p / n).exists() for n in ("corpus.jsonl", "corpus.jsonl.gz")):
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+            found = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            if not found and empty is not None:
+                empty.append(str(p))
+            out.extend(found)
         else:
             out.append(p)
     return out
@@ -390,16 +397,21 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     ParseError
         If a path is missing.
     ConfigError
-        An unknown format, ``encoding`` not a text encoding, or reader options no input takes.
+        An unknown format, ``encoding`` empty or not a text encoding, or reader options no input takes.
 
     A file that fails whole (format not recognised, unreadable, rejected by its reader, or no record
     found by a format given explicitly) is reported as one error, keeps the records stored before the
     failure, and the other files are still ingested. An empty file is skipped with a warning.
     """
-    files = expand_paths(paths)
+    empty_folders: list[str] = []
+    files = expand_paths(paths, empty_folders)
+    if encoding is not None and not encoding.strip():
+        raise ConfigError("--encoding is empty: give a text encoding such as cp1252 or latin-1, or leave "
+                          "the option out to detect each file's")
     if encoding:
         encoding = check_encoding(encoding)
-    report = IngestReport(paths=[str(p) for p in files], format=fmt)
+    report = IngestReport(paths=[str(p) for p in files], format=fmt,
+                          input_warnings=[f"no files in {d}: nothing to ingest" for d in empty_folders])
     readers = _readers_for(files, fmt, options, encoding, report.encodings)
     # Automatic garbage collection rescans every live object as records pile up and cost half of the
     # ingest time; records hold no reference cycles, so collect young objects once per batch instead.

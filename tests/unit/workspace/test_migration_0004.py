@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from serendip.workspace.database import MIGRATIONS, current_revision
@@ -20,8 +21,15 @@ def _alembic(engine, target: str, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(cfg, target)
 
 
-def test_0004_upgrades_a_0003_database_with_records(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return request.getfixturevalue("fresh_pg_database")()
+
+
+def test_0004_upgrades_a_0003_database_with_records(db_url):
+    engine = create_engine(db_url)
     _alembic(engine, "0003")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO ingest_reports (id, started_at, status, paths, format, ingested, "

@@ -30,8 +30,8 @@ from lxml import etree
 
 from serendip.errors import ParseError, UnsafeXMLError
 from serendip.literature.deletions import CitationDeletion
-from serendip.literature.readers import register_reader
 from serendip.literature.normalize import pmid as norm_pmid
+from serendip.literature.readers import register_reader
 from serendip.literature.readers._pubmed_fields import parse_record
 from serendip.literature.record import ParseIssue, Record
 

@@ -1,0 +1,197 @@
+"""PubMed ``<DeleteCitation>`` applied to stored records: a record only PubMed held is deleted, one a RIS
+also holds is kept with the RIS as its source, an unknown PMID is counted as not found; the index is
+stale afterwards and a deleted record is never a hit; applying the update again changes nothing."""
+from __future__ import annotations
+
+import gzip
+import warnings
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from serendip.errors import StaleIndexWarning
+from serendip.literature.deletions import CitationDeletion
+from serendip.literature.readers.pubmed_xml import PubmedXMLReader
+from serendip.workbench import Workspace
+from serendip.workspace.schema import records
+
+PROLOG = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+          '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
+          '"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n')
+PAPERS = {  # PMID -> (title, abstract, first author)
+    "31000001": ("Aspirin and colorectal adenoma recurrence", "Aspirin lowered adenoma recurrence.", "Baron"),
+    "31000002": ("Zinc lozenges and the duration of the common cold", "Zinc shortened colds.", "Hemila"),
+    "31000003": ("Coffee consumption and liver fibrosis", "Coffee drinkers had less fibrosis.", "Wijarnpreecha"),
+    "31000004": ("Melatonin for the prevention of jet lag", "Melatonin shortened jet lag.", "Herxheimer"),
+}
+
+
+def article(pmid: str) -> str:
+    title, abstract, author = PAPERS[pmid]
+    return f"""<PubmedArticle>
+  <MedlineCitation Status="MEDLINE" Owner="NLM">
+    <PMID Version="1">{pmid}</PMID>
+    <Article PubModel="Print">
+      <Journal><JournalIssue CitedMedium="Print"><Volume>7</Volume>
+        <PubDate><Year>2019</Year><Month>Mar</Month></PubDate></JournalIssue>
+        <Title>Invented Journal of Tests</Title></Journal>
+      <ArticleTitle>{title}.</ArticleTitle>
+      <Abstract><AbstractText>{abstract}</AbstractText></Abstract>
+      <AuthorList><Author><LastName>{author}</LastName><Initials>J</Initials></Author></AuthorList>
+    </Article>
+  </MedlineCitation>
+  <PubmedData><ArticleIdList><ArticleId IdType="pubmed">{pmid}</ArticleId></ArticleIdList></PubmedData>
+</PubmedArticle>
+"""
+
+
+def pubmed_file(path: Path, pmids: list[str], deleted: list[str] = ()) -> Path:
+    body = "".join(article(p) for p in pmids)
+    if deleted:
+        body += "<DeleteCitation>\n" + "".join(f'  <PMID Version="1">{p}</PMID>\n' for p in deleted) + \
+            "</DeleteCitation>\n"
+    data = PROLOG + "<PubmedArticleSet>\n" + body + "</PubmedArticleSet>\n"
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(data.encode()))
+    else:
+        path.write_text(data, encoding="utf-8")
+    return path
+
+
+RIS = """TY  - JOUR
+TI  - Zinc lozenges and the duration of the common cold
+AU  - Hemila, J
+PY  - 2019
+JO  - Invented Journal of Tests
+ER  - 
+"""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def setup(request, tmp_path):
+    """A workspace (SQLite, or PostgreSQL when SERENDIP_TEST_PG_URL is set) with three PubMed articles
+    (one also in a RIS), and the update file that deletes 31000001 (PubMed only), 31000002 (also in
+    the RIS) and 39999999 (never stored), adding 31000004."""
+    baseline = pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002", "31000003"])
+    ris = tmp_path / "refs.ris"
+    ris.write_text(RIS, encoding="utf-8")
+    update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001", "31000002", "39999999"])
+    database = request.getfixturevalue("fresh_pg_database")() if request.param == "postgres" else None
+    ws = Workspace.init(tmp_path / "ws", database=database)
+    first = ws.ingest([baseline, ris])
+    assert (first.ingested, first.duplicates) == (3, 1)
+    yield ws, update
+    ws.close()
+
+
+def _stored(ws) -> dict:
+    return {rec.title: rec for _, rec in ws.records()}
+
+
+def test_reader_streams_delete_citation_after_the_records(tmp_path):
+    path = pubmed_file(tmp_path / "u.xml.gz", ["31000004"], ["31000001", "31000002"])
+    items = list(PubmedXMLReader().read(path))
+    assert [type(i).__name__ for i in items] == ["Record", "CitationDeletion"]
+    assert items[1].pmids == ["31000001", "31000002"] and items[1].line > items[0].source_line
+
+
+def test_delete_citation_read_again_after_a_broken_record(tmp_path):
+    path = pubmed_file(tmp_path / "u.xml", ["31000003", "31000004"], ["31000001"])
+    path.write_text(path.read_text().replace("<Volume>7</Volume>", "<Volume>7</Vol>", 1))
+    items = list(PubmedXMLReader().read(path))
+    kinds = [type(i).__name__ for i in items]
+    assert kinds == ["ParseIssue", "Record", "CitationDeletion"], kinds
+    assert items[2].pmids == ["31000001"]
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "parsed-in-child"])
+def test_update_deletes_keeps_and_counts_not_found(setup, in_child, monkeypatch):
+    import serendip.literature.ingest as ingest_module
+
+    if in_child:  # a big file is parsed in a child process: the deletion crosses the queue
+        monkeypatch.setattr(ingest_module, "PREFETCH_BYTES", 0)
+    ws, update = setup
+    rep = ws.ingest([update])
+    assert (rep.ingested, rep.deleted, rep.not_found, len(rep.kept)) == (1, 1, 1, 1)
+    assert "PMID 31000002" in rep.kept[0] and "refs.ris" in rep.kept[0]
+    entry = rep.files[0]
+    assert (entry.read, entry.deleted, entry.kept, entry.not_found, entry.status()) == (1, 1, 1, 1, "ok")
+    assert "deleted 1, kept 1" in rep.summary() and "not found 1" in rep.summary()
+    stored = _stored(ws)
+    assert sorted(stored) == ["Coffee consumption and liver fibrosis.",
+                              "Melatonin for the prevention of jet lag.",
+                              "Zinc lozenges and the duration of the common cold"]
+    kept = stored["Zinc lozenges and the duration of the common cold"]
+    assert kept.pmid == "31000002" and kept.abstract == "Zinc shortened colds."  # merged fields stay
+    assert [(Path(s["file"]).name, s["format"]) for s in kept.sources] == [("refs.ris", "ris")]
+    assert (kept.source_format, kept.extra["pubmed_deleted"]) == ("ris", ["31000002"])
+    assert ws.reports()[-1]["deleted"] == 1
+
+
+def test_rerun_is_idempotent(setup):
+    ws, update = setup
+    ws.ingest([update])
+    before = [r.to_dict() for _, r in ws.records()]
+    changes = ws.store.changes()
+    again = ws.ingest([update])
+    assert (again.ingested, again.duplicates, again.deleted, again.not_found, len(again.kept)) == (0, 1, 0, 2, 1)
+    assert [r.to_dict() for _, r in ws.records()] == before
+    assert ws.store.changes() == changes  # nothing changed: the index stays fresh
+
+
+def test_deleted_records_are_never_hits(setup):
+    ws, update = setup
+    ws.index(dense=False)
+    assert ws.search("aspirin adenoma", mode="bm25", k=3)[0].title.startswith("Aspirin")
+    ws.ingest([update])
+    status = ws.index_status()
+    assert not status.fresh and status.changed == 2 and status.not_indexed == 1
+    with pytest.warns(StaleIndexWarning, match=r"2 record\(s\) changed or deleted since the last index"):
+        hits = ws.search("aspirin adenoma", mode="bm25", k=3)
+    assert all(not (h.title or "").startswith("Aspirin") for h in hits)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    ws.index(dense=False)
+    assert ws.index_status().fresh
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hits = ws.search("aspirin adenoma", mode="bm25", k=3)
+    assert all(not (h.title or "").startswith("Aspirin") for h in hits)
+
+
+def test_hit_metadata_of_a_record_deleted_by_another_process_is_dropped(setup, tmp_path):
+    ws, update = setup
+    ws.index(dense=False)
+    assert ws.search("aspirin adenoma", mode="bm25", k=1)[0].title.startswith("Aspirin")  # metadata read
+    with Workspace.open(ws.path) as other:
+        other.ingest([update])
+    ws._status = None  # past the freshness check's time-to-live
+    with pytest.warns(StaleIndexWarning):
+        hits = ws.search("aspirin adenoma", mode="bm25", k=3)
+    assert all(not (h.title or "").startswith("Aspirin") for h in hits)
+
+
+def test_deletion_is_one_transaction(setup, monkeypatch):
+    """A failure while applying a deletion leaves every record as it was."""
+    import serendip.literature.deletions as deletions
+
+    ws, update = setup
+    with ws.engine.connect() as conn:
+        before = conn.execute(select(records.c.id, records.c.data).order_by(records.c.id)).all()
+
+    def fail(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(deletions, "count_changes", fail)
+    rep = ws.ingest([update])
+    assert rep.files[0].failed_whole and "disk full" in rep.files[0].error
+    with ws.engine.connect() as conn:
+        after = conn.execute(select(records.c.id, records.c.data).order_by(records.c.id)).all()
+    assert [r for r in after if r.id in {b.id for b in before}] == before
+
+
+def test_citation_deletion_keeps_only_digit_pmids(tmp_path):
+    path = tmp_path / "u.xml"
+    path.write_text(PROLOG + '<PubmedArticleSet><DeleteCitation><PMID Version="1">31000001</PMID>'
+                    '<PMID Version="1">abc</PMID></DeleteCitation></PubmedArticleSet>', encoding="utf-8")
+    assert list(PubmedXMLReader().read(path)) == [CitationDeletion(str(path), 3, ["31000001"])]
