@@ -121,15 +121,18 @@ def print_ingest_report(report) -> None:
     for file, used in report.encodings.items():
         if not used.startswith("utf-8"):
             console.print(f"read {file} as {used}", highlight=False, soft_wrap=True)
-    deletions = any(f.has_deletions for f in report.files)
     table = Table()
-    for col in FILE_COLUMNS + (("PubMed deletions",) if deletions else ()):
+    for col in FILE_COLUMNS:
         table.add_column(col, overflow="fold", justify="right" if col in FILE_COLUMNS[2:6] else "left")
     for entry in report.files:
-        table.add_row(*entry.row(), *((entry.deletion_note(),) if deletions else ()))
+        table.add_row(*entry.row())
     for line in report.kept:
         console.print(f"kept: {line}", highlight=False, soft_wrap=True)
     console.print(table)
+    for entry in report.files:  # PubMed update files: what their <DeleteCitation> did
+        if entry.has_deletions:
+            console.print(f"{entry.path}: PubMed deletions: {entry.deletion_note()}", highlight=False,
+                          soft_wrap=True)
     console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
     for entry in failed:
         err_console.print(f"[bold red]failed:[/] {entry.error_line()}", highlight=False, soft_wrap=True)

@@ -109,21 +109,28 @@ class IngestReport:
 
 
 #: the columns of :func:`report_row`, for a table of stored ingest reports
-REPORT_COLUMNS = ("#", "started", "status", "ingested", "duplicates", "deleted", "files failed",
-                  "records skipped", "paths")
+REPORT_COLUMNS = ("#", "started", "status", "ingested", "duplicates", "deleted", "failed", "paths")
+
+
+def _failed_cell(stored: dict) -> str:
+    """``"1 file, 2 records skipped"`` (the parts that are not zero; ``"0"`` for none); a report
+    stored before the split (``skipped`` NULL) gives its total as ``"3 (files + records)"``."""
+    failed, skipped = stored["failed"] or 0, stored.get("skipped")
+    if skipped is None:
+        return f"{failed} (files + records)" if failed else "0"
+    files = failed - skipped
+    parts = [f"{files} file{'s' if files != 1 else ''}" if files else "",
+             f"{skipped} record{'s' if skipped != 1 else ''} skipped" if skipped else ""]
+    return ", ".join(p for p in parts if p) or "0"
 
 
 def report_row(stored: dict) -> tuple[str, ...]:
     """One stored ingest report (a row of table ``ingest_reports``, as ``Workspace.reports()`` gives)
-    as the strings of :data:`REPORT_COLUMNS`: start time to the second, paths joined by ``", "``. A
-    report stored before the split (``skipped`` NULL) shows its total under files failed, as
-    ``"<n> (files + records)"``, and ``"-"`` under records skipped."""
-    skipped = stored.get("skipped")
-    failed = stored["failed"] or 0
-    files = f"{failed} (files + records)" if skipped is None else str(failed - skipped)
+    as the strings of :data:`REPORT_COLUMNS`: start time to the second, files failed whole and records
+    skipped told apart (:func:`_failed_cell`), paths joined by ``", "``."""
     return (str(stored["id"]), str(stored["started_at"])[:19], stored["status"], str(stored["ingested"]),
-            str(stored["duplicates"]), str(stored.get("deleted") or 0), files,
-            "-" if skipped is None else str(skipped), ", ".join(stored["paths"]))
+            str(stored["duplicates"]), str(stored.get("deleted") or 0), _failed_cell(stored),
+            ", ".join(stored["paths"]))
 
 
 def column_mapping(items: Iterable[str]) -> dict[str, str]:

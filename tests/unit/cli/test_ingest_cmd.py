@@ -85,3 +85,50 @@ def test_usage_errors_still_exit_2(ws, tmp_path):
     assert runner.invoke(app, ["ingest", str(good), "--format", "docx", "-w", str(ws)]).exit_code == 2
     assert runner.invoke(app, ["ingest", str(tmp_path / "missing.ris"), "-w", str(ws)]).exit_code == 2
     assert runner.invoke(app, ["ingest", str(good), "--map", "nope", "-w", str(ws)]).exit_code == 2
+
+
+def test_summary_splits_files_failed_and_records_skipped(ws, tmp_path, monkeypatch):
+    _files(tmp_path)
+    (tmp_path / "d.jsonl").write_text('{"id": "d1", "title": "Coffee and liver fibrosis"}\n{not json\n')
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["ingest", "a.ris", "b.csv", "d.jsonl", "-w", str(ws)])
+    assert r.exit_code == 1, r.output
+    assert "ingested 2, duplicates 0, records skipped 1, files failed 1" in r.output
+    row = next(ln for ln in r.output.splitlines() if "d.jsonl" in ln and "│" in ln)
+    assert row.replace("│", " ").split()[-2:] == ["1", "ok"]  # skipped 1, the file itself ok
+    listed = runner.invoke(app, ["reports", "-w", str(ws)], env={"COLUMNS": "200"})
+    assert "1 file, 1 record skipped" in listed.output, listed.output
+
+
+def test_empty_folder_warns(ws, tmp_path):
+    good, _, _ = _files(tmp_path)
+    (tmp_path / "nothing").mkdir()
+    r = runner.invoke(app, ["ingest", str(tmp_path / "nothing"), str(good), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "warning:" in r.output and f"no files in {tmp_path / 'nothing'}" in r.output
+
+
+def test_empty_encoding_is_a_usage_error_before_any_progress_bar(ws, tmp_path):
+    good, _, _ = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(good), "--encoding", "", "-w", str(ws)])
+    assert r.exit_code == 2 and "--encoding" in r.output and "━" not in r.output, r.output
+    for args in (["--format", "docx"], ["--encoding", "no-such-codec"]):
+        r = runner.invoke(app, ["ingest", str(good), *args, "-w", str(ws)])
+        assert r.exit_code == 2 and "error:" in r.output and "━" not in r.output, r.output
+    r = runner.invoke(app, ["ingest", str(tmp_path / "missing.ris"), "-w", str(ws)])
+    assert r.exit_code == 2 and "━" not in r.output
+
+
+def test_pubmed_deletions_in_the_per_file_summary(ws, tmp_path):
+    from literature_helpers import RIS as ZINC_RIS
+    from literature_helpers import pubmed_file
+
+    baseline = pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002"])
+    (tmp_path / "zinc.ris").write_text(ZINC_RIS)
+    update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001", "31000002", "39999999"])
+    assert runner.invoke(app, ["ingest", str(baseline), str(tmp_path / "zinc.ris"), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(update), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "update.xml: PubMed deletions: deleted 1, kept 1 (other files hold it), not found 1" in \
+        r.output.replace("\n", " ")
+    assert "kept: " in r.output and "PMID 31000002" in r.output and "zinc.ris" in r.output

@@ -160,3 +160,15 @@ def test_report_of_a_dead_ingest_is_closed_by_the_next_one(ws, tmp_path):
     rows = {r["id"]: r for r in ws.reports()}
     assert (rows[first.id]["status"], rows[first.id]["ingested"]) == ("interrupted", 3)
     assert (rows[second.id]["status"], rows[second.id]["ingested"]) == ("done", 2)
+
+
+def test_report_row_tells_files_failed_from_records_skipped():
+    from serendip.literature.ingest import REPORT_COLUMNS, report_row
+
+    base = {"id": 1, "started_at": "2026-12-04 10:00:00.123", "status": "done", "ingested": 5,
+            "duplicates": 0, "paths": ["a.ris", "b.csv"]}
+    new = report_row({**base, "failed": 3, "skipped": 2, "deleted": 4})
+    assert new == ("1", "2026-12-04 10:00:00", "done", "5", "0", "4", "1 file, 2 records skipped",
+                   "a.ris, b.csv") and len(new) == len(REPORT_COLUMNS)
+    assert report_row({**base, "failed": 0, "skipped": 0, "deleted": 0})[6] == "0"
+    assert report_row({**base, "failed": 3, "skipped": None})[6] == "3 (files + records)"  # before 0004
