@@ -191,7 +191,7 @@ class Workspace:
             shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
         t0 = time.perf_counter()
         # read before the records: a change made while indexing leaves the index stale, never hidden
-        changes, indexed_changes = self.store.changes(), self._indexed_changes()
+        changes, seen = self.store.changes(), self._indexed_changes()
         ids: list[str] = []
         texts: list[str] = []
         titles: list[str | None] = []
@@ -206,10 +206,12 @@ class Workspace:
         BM25Index.build(ids, texts).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
-            revised = [str(i) for i in self.store.revised_after(indexed_changes)] if changes > indexed_changes else []
+            revised = [str(i) for i in self.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
             added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild,
                                                       revised)
-        atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps({"changes": changes}))
+        # the dense index's own count moves only when it was brought up to date (not with --no-dense)
+        atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps(
+            {"changes": changes, "dense": changes if dense else seen["dense"]}))
         self._searcher, self._meta, self._status = None, None, None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
@@ -271,12 +273,14 @@ class Workspace:
             self._searcher = Searcher(BM25Index.load(bdir), dense)
         return self._searcher
 
-    def _indexed_changes(self) -> int:
-        """The change counter the last index saw (:data:`CHANGES_FILE`; 0 when absent)."""
+    def _indexed_changes(self) -> dict[str, int]:
+        """The change counter the last index saw (``"changes"``) and the last dense update saw
+        (``"dense"``), from :data:`CHANGES_FILE` (0 when absent)."""
         from serendip.retrieval.index_files import read_index_json
 
         path = self.index_dir / CHANGES_FILE
-        return int(read_index_json(path).get("changes", 0)) if path.exists() else 0
+        seen = read_index_json(path) if path.exists() else {}
+        return {"changes": int(seen.get("changes", 0)), "dense": int(seen.get("dense", seen.get("changes", 0)))}
 
     def index_status(self) -> IndexStatus:
         """How many records were ingested after the last index (ids above the BM25 index's highest),
@@ -314,7 +318,7 @@ class Workspace:
         upto = max((int(i) for i in ids), default=0)
         changes = self.store.changes()
         status = IndexStatus(upto, self.store.records_after(upto),
-                             max(0, changes - self._indexed_changes()), changes)
+                             max(0, changes - self._indexed_changes()["changes"]), changes)
         if changes != self._meta_changes:  # records changed or deleted: hit metadata is read again
             self._meta = None
         self._status = (now, token, status)

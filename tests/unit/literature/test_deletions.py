@@ -144,3 +144,25 @@ def test_citation_deletion_keeps_only_digit_pmids(tmp_path):
     path.write_text(PROLOG + '<PubmedArticleSet><DeleteCitation><PMID Version="1">31000001</PMID>'
                     '<PMID Version="1">abc</PMID></DeleteCitation></PubmedArticleSet>', encoding="utf-8")
     assert list(PubmedXMLReader().read(path)) == [CitationDeletion(str(path), 3, ["31000001"])]
+
+
+def test_index_drops_the_vectors_of_deleted_records(setup, monkeypatch):
+    import numpy as np
+
+    from serendip.retrieval.dense import DenseIndex
+
+    class FakeModel:
+        def encode(self, texts, batch_size=64, **_kwargs):
+            rows = np.ones((len(texts), 4), dtype=np.float32)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    monkeypatch.setattr("serendip.retrieval.dense.load_model", lambda name: FakeModel())
+    ws, update = setup
+    ws.index()
+    assert len(DenseIndex.load(ws.index_dir / "dense").ids) == 3
+    ws.ingest([update])
+    report = ws.index()
+    ids = set(DenseIndex.load(ws.index_dir / "dense").ids)
+    stored = {str(rid) for rid, _ in ws.records()}
+    assert ids == stored and report.dense_total == 3  # 1 deleted, 1 kept (embedded again), 1 new
+    assert report.dense_added == 2

@@ -82,3 +82,14 @@ def test_a_duplicate_that_changes_nothing_keeps_the_index_fresh(ws, model):
     rep = ws.ingest([ws.path.parent / "refs.ris"])  # the same file again
     assert (rep.duplicates, rep.merged) == (1, 0)
     assert ws.index_status().fresh and ws.store.changes() == 0
+
+
+def test_a_bm25_only_index_leaves_the_merged_record_to_the_next_dense_update(ws, model):
+    ws.index()
+    ws.ingest([ws.path.parent / "pubmed.nbib"])
+    ws.index(dense=False)
+    assert ws.index_status().fresh
+    model.seen.clear()
+    assert ws.index().dense_added == 1 and "time zones" in model.seen[0]
+    model.seen.clear()
+    assert ws.index().dense_added == 0 and model.seen == []
