@@ -277,7 +277,7 @@ class PubmedXMLReader:
 
 def deletion_of(el, file: str) -> CitationDeletion:
     """The PMIDs of a ``<DeleteCitation>`` element (``<PMID Version="1">123</PMID>``...); a PMID that
-    is not digits is left out."""
+    is not digits is left out. ``Version`` is not kept: stored records hold PMIDs without versions."""
     pmids = [p for p in (norm_pmid(c.text) for c in el.iterchildren("PMID")) if p]
     return CitationDeletion(file=file, line=el.sourceline, pmids=pmids)
 
