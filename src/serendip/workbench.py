@@ -372,8 +372,8 @@ class Workspace:
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
         stale = self._ensure_fresh()
-        # a deleted record the index still holds is dropped from the hits: ask for as many more
-        extra = stale.changed if stale is not None else 0
+        # a deleted record the index still holds is dropped from the hits: ask for as many more (capped)
+        extra = min(stale.changed, 1000) if stale is not None else 0
         return self._hits(self.searcher().search(query, mode=mode, k=k + extra))[:k]
 
     def _hit_metadata(self) -> dict[int, tuple]:
