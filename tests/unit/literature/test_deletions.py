@@ -166,3 +166,13 @@ def test_index_drops_the_vectors_of_deleted_records(setup, monkeypatch):
     stored = {str(rid) for rid, _ in ws.records()}
     assert ids == stored and report.dense_total == 3  # 1 deleted, 1 kept (embedded again), 1 new
     assert report.dense_added == 2
+
+
+@pytest.mark.parametrize("fmt", ["auto", "pubmed"])
+def test_an_update_file_with_only_deletions_is_not_empty(setup, tmp_path, fmt):
+    ws, _ = setup
+    only = pubmed_file(tmp_path / "deletions_only.xml", [], ["31000003"])
+    rep = ws.ingest([only], fmt=fmt)
+    entry = rep.files[0]
+    assert (entry.read, entry.deleted, entry.warnings, entry.error) == (0, 1, [], None)
+    assert "Coffee consumption and liver fibrosis." not in _stored(ws)

@@ -242,7 +242,7 @@ class PubmedXMLReader:
             except etree.XMLSyntaxError as exc:
                 syntax_error = exc
             except (OSError, EOFError, zlib.error, _GzipError) as exc:  # truncated or corrupt gzip stream
-                if index == 0:
+                if index + deletions == 0:
                     raise ParseError(f"cannot read: {exc}", file=file) from exc
                 yield ParseIssue(file=file, line=last_line, reason=(
                     f"cannot read further ({exc}); reading stopped after {index} records"))
@@ -256,7 +256,7 @@ class PubmedXMLReader:
             yield item
         if resumed == 0:
             line = syntax_error.lineno or last_line
-            if index == 0:
+            if index + deletions == 0:
                 raise ParseError(f"XML syntax error: {syntax_error.msg}", file=file, line=line)
             yield ParseIssue(file=file, line=line, reason=(
                 f"XML syntax error: {syntax_error.msg}; reading stopped after {index} records"))
