@@ -21,7 +21,7 @@ from serendip.literature.batch_store import store_batch
 from serendip.literature.file_report import FileReport, is_empty, no_record_error
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import reader_spec, reader_specs, sniff_format
-from serendip.literature.record import ParseIssue, Record
+from serendip.literature.record import ParseIssue, Record, record_label
 from serendip.workspace.locks import ingest_lock
 from serendip.workspace.schema import ingest_reports
 
@@ -180,28 +180,38 @@ def _readers_for(files: list[Path], fmt: str, options: dict | None, encoding: st
     return out
 
 
-def _stream(reader, path: Path, options: dict | None) -> Iterator[Record | ParseIssue]:
-    """The reader's records; a big file is parsed in a child process while this one stores (same
-    records, same order)."""
+def _stream(reader, path: Path, options: dict | None) -> Iterator[dict | ParseIssue]:
+    """The reader's records in their JSON form (:meth:`Record.to_dict`, what is stored and merged);
+    a big file is parsed in a child process while this one stores (same records, same order), and
+    the child's JSON arrives as dicts, never rebuilt into :class:`Record` objects."""
     if not (path.is_file() and path.stat().st_size > PREFETCH_BYTES):
-        return reader.read(path)
-    return read_in_child(reader.name, path, options)
+        return (item.to_dict() if isinstance(item, Record) else item for item in reader.read(path))
+    return read_in_child(reader.name, path, options, as_dicts=True)
 
 
-def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestReport):
-    batch: list[Record] = []
+def _too_long(item: dict) -> int:
+    """Characters of title, vernacular title and abstract when over :data:`MAX_RECORD_CHARS`, else 0."""
+    n_chars = len(item.get("title") or "") + len(item.get("vernacular_title") or "") + sum(
+        len(sec.get("text") or "") for sec in item.get("abstract_sections") or ())
+    return n_chars if n_chars > MAX_RECORD_CHARS else 0
+
+
+def _batched(items: Iterator[dict | ParseIssue], size: int, report: IngestReport):
+    """Lists of ``size`` records (JSON form); the consumer may empty a list once it is stored."""
+    batch: list[dict] = []
     for item in items:
         if isinstance(item, ParseIssue):
             report.failed += 1
             report.errors.append(str(item))
             continue
-        n_chars = len(item.title or "") + len(item.vernacular_title or "") + sum(
-            len(sec.text) for sec in item.abstract_sections)
-        if n_chars > MAX_RECORD_CHARS:
+        n_chars = _too_long(item)
+        if n_chars:
             report.failed += 1
-            where = f"line {item.source_line}, " if item.source_line else ""
-            report.errors.append(f"{item.source_file}: {where}{item.label}: title and abstract hold "
-                                 f"{n_chars:,} characters, over the {MAX_RECORD_CHARS:,} limit; skipped")
+            line = item.get("source_line")
+            where = f"line {line}, " if line else ""
+            report.errors.append(f"{item.get('source_file')}: {where}{record_label(item)}: title and "
+                                 f"abstract hold {n_chars:,} characters, over the {MAX_RECORD_CHARS:,} "
+                                 f"limit; skipped")
             continue
         batch.append(item)
         if len(batch) >= size:
@@ -216,7 +226,7 @@ def _batched(items: Iterator[Record | ParseIssue], size: int, report: IngestRepo
 WHOLE_FILE_ERRORS = (SerendipError, OSError, UnicodeError, EOFError)
 
 
-def _counted(items: Iterator[Record | ParseIssue], entry: FileReport) -> Iterator[Record | ParseIssue]:
+def _counted(items: Iterator[dict | ParseIssue], entry: FileReport) -> Iterator[dict | ParseIssue]:
     for item in items:
         if not isinstance(item, ParseIssue):
             entry.read += 1
@@ -235,7 +245,7 @@ def _store_file(engine: Engine, reader, path: Path, reader_options: dict | None,
             close()
 
 
-def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report: IngestReport,
+def _store_batches(engine: Engine, stream: Iterator[dict | ParseIssue], report: IngestReport,
                    progress: Callable[[int], None] | None, batch_size: int) -> None:
     for batch in _batched(stream, batch_size, report):
         with engine.begin() as conn:
@@ -244,9 +254,11 @@ def _store_batches(engine: Engine, stream: Iterator[Record | ParseIssue], report
         report.duplicates += stored.duplicates
         report.merged += stored.merged
         report.conflicts.extend(stored.conflicts)
+        n = len(batch)
+        batch.clear()  # free the batch's records before collecting: the collection then scans little
         gc.collect(1)
         if progress:
-            progress(len(batch))
+            progress(n)
 
 
 def _fail_whole(report: IngestReport, entry: FileReport, error: Exception | str) -> None:

@@ -45,6 +45,15 @@ def _text(el) -> str | None:
     return " ".join(raw.split()) or None
 
 
+def _leaf_or_text(el) -> str | None:
+    """:func:`_text` of an element, with the common case (no child element) inline: the hot loops
+    (authors, MeSH, lists) call this once per element, saving the general path's checks."""
+    if len(el):
+        return _text(el)
+    raw = el.text
+    return (" ".join(raw.split()) or None) if raw else None
+
+
 def _inner_html(el) -> str | None:
     """The element's content with its inline tags kept (only when it has child elements)."""
     if el is None or len(el) == 0:
@@ -82,35 +91,34 @@ def _pub_date(pub_date, extra: dict) -> tuple[int | None, int | None]:
     return year, month
 
 
+#: Author children read as text -> their slot in :func:`_author`
+_AUTHOR_TEXT = {"LastName": 0, "ForeName": 1, "Initials": 2, "Suffix": 3, "CollectiveName": 4}
+
+
 def _author(a) -> Author | None:
     """One ``Author`` element (children read in one pass), or None when it names nobody."""
-    family = given = initials = suffix = collective = orcid = None
+    vals = [None, None, None, None, None]  # family, given, initials, suffix, collective
+    orcid = None
     affs: list[str] = []
     for c in a:
         tag = c.tag
-        if tag == "LastName":
-            family = _text(c)
-        elif tag == "ForeName":
-            given = _text(c)
-        elif tag == "Initials":
-            initials = _text(c)
-        elif tag == "Suffix":
-            suffix = _text(c)
+        slot = _AUTHOR_TEXT.get(tag)
+        if slot is not None:
+            vals[slot] = _leaf_or_text(c)
         elif tag == "AffiliationInfo":
             for x in c:
                 if x.tag == "Affiliation":
-                    t = _text(x)
+                    t = _leaf_or_text(x)
                     if t:
                         affs.append(t)
         elif tag == "Identifier":
             if orcid is None and (c.get("Source") or "").upper() == "ORCID":
                 orcid = norm.orcid(c.text)
-        elif tag == "CollectiveName":
-            collective = _text(c)
+    family, given, initials, suffix, collective = vals
     if not (family or given or initials or collective):
         return None
-    return Author(family=family, given=given, collective=collective, affiliations=affs, orcid=orcid,
-                  initials=initials, suffix=norm.name_suffix(suffix) or suffix)
+    return Author(family, given, collective, affs, orcid, initials,
+                  (norm.name_suffix(suffix) or suffix) if suffix else suffix)
 
 
 def _authors(author_list) -> list[Author]:
@@ -156,11 +164,11 @@ def _mesh(mesh_list) -> list[MeshHeading]:
     current: MeshHeading | None = None
     for c in mesh_list.iter("DescriptorName", "QualifierName"):
         if c.tag == "DescriptorName":
-            name = _text(c)
-            current = MeshHeading(name, c.get("MajorTopicYN") == "Y") if name else None
+            name = _leaf_or_text(c)
+            current = MeshHeading(name, c.get("MajorTopicYN") == "Y", []) if name else None
             if current is not None:
                 headings.append(current)
-        elif current is not None and (name := _text(c)):
+        elif current is not None and (name := _leaf_or_text(c)):
             current.qualifiers.append(MeshQualifier(name, c.get("MajorTopicYN") == "Y"))
     return headings
 
