@@ -2,7 +2,8 @@
 
 One call per batch inside the batch's transaction, with a fixed number of queries whatever the batch
 holds: candidate lookups per key kind (:func:`serendip.literature.dedupe.stored_candidates`), one
-fetch of the matched stored records' JSON, one bulk insert and one bulk update.
+fetch of the matched stored records' JSON, one bulk insert and one bulk update. Incoming records are
+taken in their JSON form (as ingest passes them), so keys, rows and merges need no :class:`Record`.
 """
 from __future__ import annotations
 

@@ -177,12 +177,22 @@ def _mesh(mesh_list) -> list[MeshHeading]:
     return headings
 
 
-def _ids(data, id_type: str) -> list[str]:
-    """``ArticleIdList/ArticleId`` values of one IdType, direct children of ``data`` only."""
+def _ids(data) -> tuple[list[str], list[str]]:
+    """``ArticleIdList/ArticleId`` values of IdType ``doi`` and of IdType ``pmc`` (in document order),
+    direct children of ``data`` only; one pass for both."""
+    dois: list[str] = []
+    pmcs: list[str] = []
     if data is None:
-        return []
-    return [x.text for lst in data.getchildren() if lst.tag == "ArticleIdList"
-            for x in lst.getchildren() if x.get("IdType") == id_type and x.text]
+        return dois, pmcs
+    for lst in data.getchildren():
+        if lst.tag == "ArticleIdList":
+            for x in lst.getchildren():
+                id_type = x.get("IdType")
+                if id_type == "doi" or id_type == "pmc":
+                    text = x.text
+                    if text:
+                        (dois if id_type == "doi" else pmcs).append(text)
+    return dois, pmcs
 
 
 def _first_doi(candidates) -> str | None:
@@ -267,8 +277,9 @@ def _from_citation(mc, pubmed_data, rec: Record) -> None:
                 if x.tag == "MedlinePgn" and x.text:
                     rec.extra["pages"] = _text(x)
     _titles(rec, title, vern)
-    rec.doi = _first_doi(dois + _ids(pubmed_data, "doi"))
-    rec.pmcid = next(filter(None, map(norm.pmcid, _ids(pubmed_data, "pmc"))), None)
+    data_dois, pmcs = _ids(pubmed_data)
+    rec.doi = _first_doi(dois + data_dois)
+    rec.pmcid = next(filter(None, map(norm.pmcid, pmcs)), None)
 
 
 def _from_book(el, rec: Record) -> None:
@@ -293,9 +304,10 @@ def _from_book(el, rec: Record) -> None:
     rec.publication_types = [t for t in (_text(x) for x in doc.iterfind("PublicationType")) if t]
     rec.keywords = [t for t in (_text(x) for x in doc.iterfind("KeywordList/Keyword")) if t]
     data = el.find("PubmedBookData")
+    data_dois, pmcs = _ids(data)
     rec.doi = _first_doi([x.text for x in doc.iterfind("ArticleIdList/ArticleId")
-                          if x.get("IdType") == "doi"] + _ids(data, "doi"))
-    rec.pmcid = next(filter(None, map(norm.pmcid, _ids(data, "pmc"))), None)
+                          if x.get("IdType") == "doi"] + data_dois)
+    rec.pmcid = next(filter(None, map(norm.pmcid, pmcs)), None)
     rec.extra["book"] = True
 
 
