@@ -2,7 +2,8 @@
 
 One call per batch inside the batch's transaction, with a fixed number of queries whatever the batch
 holds: candidate lookups per key kind (:func:`serendip.literature.dedupe.stored_candidates`), one
-fetch of the matched stored records' JSON, one bulk insert and one bulk update.
+fetch of the matched stored records' JSON, one bulk insert and one bulk update. Incoming records are
+taken in their JSON form (as ingest passes them), so keys, rows and merges need no :class:`Record`.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from serendip.literature.dedupe import (
     Candidate,
     CandidateIndex,
     Keys,
-    keys_of,
+    keys_of_dict,
     stored_candidates,
 )
 from serendip.literature.merge import already_merged, merge_dicts, source_entry
 from serendip.literature.readers import id_keyed_formats, source_id_of
-from serendip.literature.record import Record
+from serendip.literature.record import Record, record_label
 from serendip.workspace.schema import records
 from serendip.workspace.store import count_changes
 
@@ -52,7 +53,7 @@ class _Target:
 
 def _keys_of_merged(data: dict, id_keyed: frozenset[str]) -> Keys:
     """Keys of a (possibly merged) stored copy; its source id is the smallest id-keyed source."""
-    k = keys_of(Record.from_dict(data), id_keyed)
+    k = keys_of_dict(data, id_keyed)
     ids = sorted(source_id_of(s["format"], s["key"]) for s in data.get("sources") or ()
                  if s.get("key") and s.get("format") in id_keyed)
     if ids:
@@ -78,10 +79,11 @@ def _show(v: Any) -> str:
     return repr(s if len(s) <= SHOW_CHARS else s[:SHOW_CHARS - 1] + "…")
 
 
-def _conflict_lines(rec: Record, target: _Target, conflicts: list) -> list[str]:
+def _conflict_lines(rec: dict, target: _Target, conflicts: list) -> list[str]:
     into = f"record {target.row_id}" if target.row_id is not None else "a record of the same batch"
-    where = f"{rec.source_file}: line {rec.source_line}, " if rec.source_line else f"{rec.source_file}: "
-    return [f"{where}{rec.label} merged into {into}: {f} kept {_show(primary)}, alternative "
+    line, file = rec.get("source_line"), rec.get("source_file")
+    where = f"{file}: line {line}, " if line else f"{file}: "
+    return [f"{where}{record_label(rec)} merged into {into}: {f} kept {_show(primary)}, alternative "
             + ", ".join(_show(a) for a in alts) for f, primary, alts in conflicts]
 
 
@@ -94,13 +96,16 @@ def _fetch_data(conn: Connection, ids: set[int]) -> dict[int, dict]:
     return out
 
 
-def store_batch(conn: Connection, batch: list[Record], ingest_id: int) -> BatchOutcome:
+def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_id: int) -> BatchOutcome:
     """Insert the new works of ``batch`` and merge its copies of stored works into them.
 
     Parameters
     ----------
     conn : an open connection inside the batch's transaction.
-    batch : records as read, in file order.
+    batch : records as read, in file order: each in its JSON form (:meth:`Record.to_dict`, as ingest
+        passes them: a parsing child sends that form, so no :class:`Record` is rebuilt) or a Record.
+        A dict is stored as the record's ``data`` (it gets a ``sources`` entry), so it must not be
+        shared with the caller's other uses.
     ingest_id : the running ingest's report id (stored on inserted rows).
 
     Returns
@@ -108,7 +113,8 @@ def store_batch(conn: Connection, batch: list[Record], ingest_id: int) -> BatchO
     BatchOutcome
     """
     id_keyed = id_keyed_formats()
-    keys = [keys_of(r, id_keyed) for r in batch]
+    batch = [r if isinstance(r, dict) else r.to_dict() for r in batch]
+    keys = [keys_of_dict(r, id_keyed) for r in batch]
     index = CandidateIndex()
     stored = stored_candidates(conn, keys)
     for cand in stored:
@@ -122,9 +128,8 @@ def store_batch(conn: Connection, batch: list[Record], ingest_id: int) -> BatchO
         cand.target.data = fetched.get(cand.target.row_id)
     out = BatchOutcome()
     new: list[_Target] = []
-    for i, (rec, k) in enumerate(zip(batch, keys)):
+    for i, (incoming, k) in enumerate(zip(batch, keys)):
         m = index.match(k)
-        incoming = rec.to_dict()
         if m is None:
             incoming["sources"] = [source_entry(incoming)]
             target = _Target(None, incoming, k)
@@ -139,7 +144,7 @@ def store_batch(conn: Connection, batch: list[Record], ingest_id: int) -> BatchO
         if already_merged(target.data, incoming):
             continue
         merged, conflicts = merge_dicts(target.data, incoming)
-        out.conflicts.extend(_conflict_lines(rec, target, conflicts))
+        out.conflicts.extend(_conflict_lines(incoming, target, conflicts))
         if merged != target.data:
             out.merged += 1
             target.data, target.changed = merged, True

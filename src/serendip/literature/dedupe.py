@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
@@ -47,8 +48,12 @@ def first_author_key(rec: Record) -> str | None:
     ``"Öztürk"`` and ``"{\\"O}zt{\\"u}rk"`` (as a reader decodes it) both give ``"ozturk"``; None
     when the record names no author. At most 64 characters (the column width).
     """
-    for a in rec.authors:
-        name = a.family or a.collective
+    return _author_key(a.family or a.collective for a in rec.authors)
+
+
+def _author_key(names: Iterable[str | None]) -> str | None:
+    """:func:`first_author_key` of the authors' family-or-collective names, in order."""
+    for name in names:
         if name:
             folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
             key = _NOT_LETTER.sub("", folded)[:64]
@@ -59,7 +64,11 @@ def first_author_key(rec: Record) -> str | None:
 def first_page(rec: Record) -> str | None:
     """The first page as exported (``extra["pages"]`` "123-30", ``extra["start_page"]``), lower-case,
     e.g. ``"123"`` or ``"e1002"``; None when absent or not page-like."""
-    raw = rec.extra.get("start_page") or rec.extra.get("pages")
+    return _first_page(rec.extra)
+
+
+def _first_page(extra: dict) -> str | None:
+    raw = extra.get("start_page") or extra.get("pages")
     if not isinstance(raw, str):
         return None
     m = _FIRST_PAGE.search(raw)
@@ -107,18 +116,34 @@ def keys_of(rec: Record, id_keyed: frozenset[str] | None = None) -> Keys:
     Its ``source_key`` counts as an identity only for the formats in ``id_keyed`` (default: those
     whose reader declares ``id_keyed``, e.g. a BEIR ``_id``; a citation key is not: case C11).
     """
+    return _keys(rec.pmid, rec.doi, rec.source_key, rec.source_format, rec.title, lambda: rec.abstract,
+                 rec.year, (a.family or a.collective for a in rec.authors), rec.extra, id_keyed)
+
+
+def keys_of_dict(d: dict[str, Any], id_keyed: frozenset[str] | None = None) -> Keys:
+    """:func:`keys_of` of a record in its JSON form (:meth:`Record.to_dict`, a stored ``data``),
+    without building the :class:`Record`: ``keys_of_dict(r.to_dict()) == keys_of(r)``."""
+    return _keys(d.get("pmid"), d.get("doi"), d.get("source_key"), d.get("source_format"), d.get("title"),
+                 lambda: " ".join(s["text"] for s in d.get("abstract_sections") or () if s.get("text")),
+                 d.get("year"), (a.get("family") or a.get("collective") for a in d.get("authors") or ()),
+                 d.get("extra") or {}, id_keyed)
+
+
+def _keys(pmid, doi, source_key, source_format, title, abstract, year, author_names, extra,
+          id_keyed: frozenset[str] | None) -> Keys:
+    """The :class:`Keys` of one record's fields (``abstract`` a callable: only needed without a title)."""
     if id_keyed is None:
         id_keyed = id_keyed_formats()
     source_id = None
-    if rec.source_key and rec.source_format in id_keyed:
-        source_id = source_id_of(rec.source_format, rec.source_key)
-    tk = title_key(rec.title)
+    if source_key and source_format in id_keyed:
+        source_id = source_id_of(source_format, source_key)
+    tk = title_key(title)
     tk = tk[:200] if tk else None  # index column is 255 wide; 200 chars of letters is identity enough
     if tk is None:  # no title: the abstract's normalised text stands in (hashed to fit the column)
-        ak = title_key(rec.abstract)
+        ak = title_key(abstract())
         tk = "abstract:" + hashlib.sha1(ak.encode()).hexdigest() if ak else None
-    title_year = f"{tk}|{rec.year or ''}" if tk else None
-    return Keys(rec.pmid, rec.doi, source_id, title_year, rec.title, first_author_key(rec), first_page(rec))
+    title_year = f"{tk}|{year or ''}" if tk else None
+    return Keys(pmid, doi, source_id, title_year, title, _author_key(author_names), _first_page(extra))
 
 
 @dataclass(slots=True)

@@ -135,13 +135,7 @@ class Record:
     @property
     def label(self) -> str:
         """A short human-readable reference for error messages: PMID, DOI, key or record number."""
-        if self.pmid:
-            return f"PMID {self.pmid}"
-        if self.doi:
-            return f"DOI {self.doi}"
-        if self.source_key:
-            return f"key {self.source_key}"
-        return f"record {self.source_index}" if self.source_index is not None else "record"
+        return _label(self.pmid, self.doi, self.source_key, self.source_index)
 
     def search_text(self) -> str:
         """Text indexed for BM25: title, vernacular title (when it differs from the title) and abstract,
@@ -198,6 +192,21 @@ class Record:
             d["extra"] = dict(extra)
             d["mesh_headings"] = _old_mesh(d["extra"].pop("mesh"))
         return cls(**d)
+
+
+def record_label(d: dict[str, Any]) -> str:
+    """:attr:`Record.label` of a record in its JSON form (:meth:`Record.to_dict`)."""
+    return _label(d.get("pmid"), d.get("doi"), d.get("source_key"), d.get("source_index"))
+
+
+def _label(pmid: str | None, doi: str | None, source_key: str | None, source_index: int | None) -> str:
+    if pmid:
+        return f"PMID {pmid}"
+    if doi:
+        return f"DOI {doi}"
+    if source_key:
+        return f"key {source_key}"
+    return f"record {source_index}" if source_index is not None else "record"
 
 
 def _old_mesh(rows: list) -> list[MeshHeading]:

@@ -2,6 +2,10 @@
 
 Element paths follow the NLM PubMed DTD (https://dtd.nlm.nih.gov/ncbi/pubmed/doc/out/250101/index.html)
 and the element descriptions at https://www.nlm.nih.gov/bsd/licensee/elements_descriptions.html.
+
+Speed (this runs once per record in ingest's parsing child, its busier process): children are walked
+with ``getchildren()`` (a quarter faster than iterating the element; the same nodes in the same order)
+and an element without child elements has its text read inline (:func:`_leaf_or_text`).
 """
 from __future__ import annotations
 
@@ -45,6 +49,15 @@ def _text(el) -> str | None:
     return " ".join(raw.split()) or None
 
 
+def _leaf_or_text(el) -> str | None:
+    """:func:`_text` of an element, with the common case (no child element) inline: the hot loops
+    (authors, MeSH, lists) call this once per element, saving the general path's checks."""
+    if len(el):
+        return _text(el)
+    raw = el.text
+    return (" ".join(raw.split()) or None) if raw else None
+
+
 def _inner_html(el) -> str | None:
     """The element's content with its inline tags kept (only when it has child elements)."""
     if el is None or len(el) == 0:
@@ -68,7 +81,7 @@ def _pub_date(pub_date, extra: dict) -> tuple[int | None, int | None]:
     """Year and month of a ``PubDate``: Year, else the first year in MedlineDate or Season."""
     if pub_date is None:
         return None, None
-    parts = {c.tag: c.text for c in pub_date}
+    parts = {c.tag: c.text for c in pub_date.getchildren()}
     medline, season = parts.get("MedlineDate"), parts.get("Season")
     if medline:
         extra["pub_date_raw"] = medline.strip()
@@ -82,42 +95,41 @@ def _pub_date(pub_date, extra: dict) -> tuple[int | None, int | None]:
     return year, month
 
 
+#: Author children read as text -> their slot in :func:`_author`
+_AUTHOR_TEXT = {"LastName": 0, "ForeName": 1, "Initials": 2, "Suffix": 3, "CollectiveName": 4}
+
+
 def _author(a) -> Author | None:
     """One ``Author`` element (children read in one pass), or None when it names nobody."""
-    family = given = initials = suffix = collective = orcid = None
+    vals = [None, None, None, None, None]  # family, given, initials, suffix, collective
+    orcid = None
     affs: list[str] = []
-    for c in a:
+    for c in a.getchildren():
         tag = c.tag
-        if tag == "LastName":
-            family = _text(c)
-        elif tag == "ForeName":
-            given = _text(c)
-        elif tag == "Initials":
-            initials = _text(c)
-        elif tag == "Suffix":
-            suffix = _text(c)
+        slot = _AUTHOR_TEXT.get(tag)
+        if slot is not None:
+            vals[slot] = _leaf_or_text(c)
         elif tag == "AffiliationInfo":
-            for x in c:
+            for x in c.getchildren():
                 if x.tag == "Affiliation":
-                    t = _text(x)
+                    t = _leaf_or_text(x)
                     if t:
                         affs.append(t)
         elif tag == "Identifier":
             if orcid is None and (c.get("Source") or "").upper() == "ORCID":
                 orcid = norm.orcid(c.text)
-        elif tag == "CollectiveName":
-            collective = _text(c)
+    family, given, initials, suffix, collective = vals
     if not (family or given or initials or collective):
         return None
-    return Author(family=family, given=given, collective=collective, affiliations=affs, orcid=orcid,
-                  initials=initials, suffix=norm.name_suffix(suffix) or suffix)
+    return Author(family, given, collective, affs, orcid, initials,
+                  (norm.name_suffix(suffix) or suffix) if suffix else suffix)
 
 
 def _authors(author_list) -> list[Author]:
     if author_list is None:
         return []
     out = []
-    for a in author_list:
+    for a in author_list.getchildren():
         # ValidYN="N": NLM found the name invalid (e.g. corrected by an erratum)
         if a.tag != "Author" or a.get("ValidYN") == "N":
             continue
@@ -132,7 +144,7 @@ def _abstract(abstract, extra: dict) -> list[AbstractSection]:
     if abstract is None:
         return []
     sections = []
-    for at in abstract:
+    for at in abstract.getchildren():
         tag = at.tag
         if tag == "AbstractText":
             text = _text(at)
@@ -156,21 +168,31 @@ def _mesh(mesh_list) -> list[MeshHeading]:
     current: MeshHeading | None = None
     for c in mesh_list.iter("DescriptorName", "QualifierName"):
         if c.tag == "DescriptorName":
-            name = _text(c)
-            current = MeshHeading(name, c.get("MajorTopicYN") == "Y") if name else None
+            name = _leaf_or_text(c)
+            current = MeshHeading(name, c.get("MajorTopicYN") == "Y", []) if name else None
             if current is not None:
                 headings.append(current)
-        elif current is not None and (name := _text(c)):
+        elif current is not None and (name := _leaf_or_text(c)):
             current.qualifiers.append(MeshQualifier(name, c.get("MajorTopicYN") == "Y"))
     return headings
 
 
-def _ids(data, id_type: str) -> list[str]:
-    """``ArticleIdList/ArticleId`` values of one IdType, direct children of ``data`` only."""
+def _ids(data) -> tuple[list[str], list[str]]:
+    """``ArticleIdList/ArticleId`` values of IdType ``doi`` and of IdType ``pmc`` (in document order),
+    direct children of ``data`` only; one pass for both."""
+    dois: list[str] = []
+    pmcs: list[str] = []
     if data is None:
-        return []
-    return [x.text for lst in data if lst.tag == "ArticleIdList"
-            for x in lst if x.get("IdType") == id_type and x.text]
+        return dois, pmcs
+    for lst in data.getchildren():
+        if lst.tag == "ArticleIdList":
+            for x in lst.getchildren():
+                id_type = x.get("IdType")
+                if id_type == "doi" or id_type == "pmc":
+                    text = x.text
+                    if text:
+                        (dois if id_type == "doi" else pmcs).append(text)
+    return dois, pmcs
 
 
 def _first_doi(candidates) -> str | None:
@@ -194,11 +216,11 @@ def _titles(rec: Record, title_el, vernacular_el) -> None:
 
 
 def _journal(journal, rec: Record) -> None:
-    for c in journal:
+    for c in journal.getchildren():
         if c.tag == "Title":
             rec.journal = _text(c)
         elif c.tag == "JournalIssue":
-            for x in c:
+            for x in c.getchildren():
                 tag = x.tag
                 if tag == "PubDate":
                     rec.year, rec.month = _pub_date(x, rec.extra)
@@ -212,7 +234,7 @@ def _from_citation(mc, pubmed_data, rec: Record) -> None:
     """Fill ``rec`` from a ``MedlineCitation`` (and its sibling ``PubmedData``, if any)."""
     art = None
     vern = None
-    for c in mc:
+    for c in mc.getchildren():
         tag = c.tag
         if tag == "PMID":
             rec.pmid = norm.pmid(c.text)
@@ -222,14 +244,14 @@ def _from_citation(mc, pubmed_data, rec: Record) -> None:
             rec.mesh_headings = _mesh(c)
             rec.mesh_terms = [h.descriptor for h in rec.mesh_headings]
         elif tag == "KeywordList":
-            rec.keywords += [t for t in (_text(x) for x in c if x.tag == "Keyword") if t]
+            rec.keywords += [t for t in (_leaf_or_text(x) for x in c.getchildren() if x.tag == "Keyword") if t]
         elif tag == "VernacularTitle":  # before the 2025 DTD moved it into Article
             vern = c
     if art is None:
         raise ValueError("MedlineCitation has no Article element")
     title = None
     dois = []
-    for c in art:
+    for c in art.getchildren():
         tag = c.tag
         if tag == "ArticleTitle":
             title = c
@@ -246,17 +268,18 @@ def _from_citation(mc, pubmed_data, rec: Record) -> None:
             if lang:
                 rec.language.append(lang)
         elif tag == "PublicationTypeList":
-            rec.publication_types = [t for t in (_text(x) for x in c) if t]
+            rec.publication_types = [t for t in (_leaf_or_text(x) for x in c.getchildren()) if t]
         elif tag == "ELocationID":
             if c.get("EIdType") == "doi":
                 dois.append(c.text)
         elif tag == "Pagination":
-            for x in c:
+            for x in c.getchildren():
                 if x.tag == "MedlinePgn" and x.text:
                     rec.extra["pages"] = _text(x)
     _titles(rec, title, vern)
-    rec.doi = _first_doi(dois + _ids(pubmed_data, "doi"))
-    rec.pmcid = next(filter(None, map(norm.pmcid, _ids(pubmed_data, "pmc"))), None)
+    data_dois, pmcs = _ids(pubmed_data)
+    rec.doi = _first_doi(dois + data_dois)
+    rec.pmcid = next(filter(None, map(norm.pmcid, pmcs)), None)
 
 
 def _from_book(el, rec: Record) -> None:
@@ -281,9 +304,10 @@ def _from_book(el, rec: Record) -> None:
     rec.publication_types = [t for t in (_text(x) for x in doc.iterfind("PublicationType")) if t]
     rec.keywords = [t for t in (_text(x) for x in doc.iterfind("KeywordList/Keyword")) if t]
     data = el.find("PubmedBookData")
+    data_dois, pmcs = _ids(data)
     rec.doi = _first_doi([x.text for x in doc.iterfind("ArticleIdList/ArticleId")
-                          if x.get("IdType") == "doi"] + _ids(data, "doi"))
-    rec.pmcid = next(filter(None, map(norm.pmcid, _ids(data, "pmc"))), None)
+                          if x.get("IdType") == "doi"] + data_dois)
+    rec.pmcid = next(filter(None, map(norm.pmcid, pmcs)), None)
     rec.extra["book"] = True
 
 
@@ -297,7 +321,7 @@ def parse_record(el, rec: Record) -> None:
     """
     if el.tag == "PubmedArticle":
         mc = data = None
-        for c in el:
+        for c in el.getchildren():
             if c.tag == "MedlineCitation":
                 mc = c
             elif c.tag == "PubmedData":
