@@ -237,6 +237,7 @@ class TantivyBM25Index:
         with replace_folder(folder) as tmp:
             _link_tantivy_files(self._folder, tmp)
             self._write_side_files(tmp)
+            _readable_by_all_who_read_the_folder(tmp)
         if self._owned:
             shutil.rmtree(self._folder, ignore_errors=True)
         self.__init__(folder, self._rows, self.tokenizer)
@@ -252,7 +253,9 @@ class TantivyBM25Index:
 
     @classmethod
     def load(cls, folder: str | Path) -> "TantivyBM25Index":
-        """Open an index written by :meth:`save` (memory-mapped; nothing is rebuilt).
+        """Open an index written by :meth:`save` (memory-mapped; nothing is rebuilt). Tantivy takes a
+        lock file in the folder to open it; from a folder this process cannot write (a read-only
+        workspace) its files are copied to a temporary folder first (about 150 bytes per document).
 
         Raises
         ------
@@ -278,7 +281,12 @@ class TantivyBM25Index:
         except (KeyError, TypeError, ValueError) as exc:
             raise damaged(folder / _META, f"bad entry {exc}") from None
         try:
-            index = cls(folder, rows, tok)
+            if os.access(folder, os.W_OK):
+                index = cls(folder, rows, tok)
+            else:  # Tantivy locks a file in the index folder to open it: read a private copy
+                copy = Path(tempfile.mkdtemp(prefix=f"{_BUILD_PREFIX}{os.getpid()}-"))
+                _link_tantivy_files(folder, copy)
+                index = cls(copy, rows, tok, owned=True)
             n_docs = index._searcher.num_docs
         except (ValueError, OSError, RuntimeError) as exc:
             raise damaged(_tantivy_file(folder, exc), exc) from None
@@ -328,8 +336,7 @@ class TantivyBM25Index:
             new = cls.__new__(cls)
             new._rows, new.ids, new.tokenizer = rows, [i for i in rows if i is not None], old.tokenizer
             new._write_side_files(tmp)
-            for lock in tmp.glob(".tantivy-*.lock"):
-                lock.unlink()
+            _readable_by_all_who_read_the_folder(tmp)
         del old
         return cls.load(folder)
 
@@ -365,6 +372,16 @@ def _remove_dead_builds(workdir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         except (ValueError, PermissionError):
             continue
+
+
+def _readable_by_all_who_read_the_folder(folder: Path) -> None:
+    """Give Tantivy's files the permissions of Serendip's (Tantivy writes ``meta.json`` and
+    ``.managed.json`` owner-only, through temporary files), so a shared read-only workspace reads them."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
 
 
 def _link_tantivy_files(src: Path, dest: Path) -> None:

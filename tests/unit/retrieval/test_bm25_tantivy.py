@@ -265,3 +265,26 @@ def test_rankings_agree_with_bm25s_on_scifact(mirror):
     overlap = [len({d for d, _ in a} & {d for d, _ in b}) / max(len(a), 1)
                for a, b in zip(runs[BM25Index], runs[TantivyBM25Index])]
     assert np.mean(overlap) >= 0.95, np.mean(overlap)
+
+
+def test_saved_files_readable_as_the_folder_and_opened_from_a_read_only_folder(tmp_path, monkeypatch):
+    import serendip.retrieval.bm25_tantivy as bt
+
+    folder = tmp_path / "bm25"
+    TantivyBM25Index.build(IDS, TEXTS).save(folder)
+    umask = os.umask(0)
+    os.umask(umask)
+    # Tantivy writes meta.json owner-only; a shared workspace needs it as readable as the other parts
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in folder.iterdir() if p.is_file())
+    # Tantivy takes a lock file to open an index: a folder we cannot write is read through a copy
+    real_access = os.access
+    monkeypatch.setattr(bt.os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
+    ix = TantivyBM25Index.load(folder)
+    assert ix._folder != folder and ix.search("metformin", 10) == TantivyBM25Index.build(IDS, TEXTS).search(
+        "metformin", 10)
+    copy = ix._folder
+    del ix
+    import gc
+
+    gc.collect()
+    assert not copy.exists()
