@@ -4,8 +4,9 @@ It sits above the layers it drives and calls only down into them: the storage la
 (:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
 Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
-``indexes/bm25/`` (bm25s arrays or a Tantivy index, + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json),
-each with a ``manifest.json`` and replaced whole on every write (:mod:`serendip.retrieval.index_files`).
+``indexes/bm25/`` (bm25s arrays or a Tantivy index, + ids) and ``indexes/dense/`` (embeddings.npy +
+ids.json + meta.json), each with a ``manifest.json`` and replaced whole on every write
+(:mod:`serendip.retrieval.index_files`).
 """
 from __future__ import annotations
 

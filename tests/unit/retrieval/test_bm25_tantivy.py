@@ -152,6 +152,14 @@ def _one_line_damaged(folder, name_part: str) -> None:
     assert "\n" not in msg and name_part in msg and "serendip index --rebuild" in msg
 
 
+def _replace_bytes(path, data: bytes) -> None:
+    """Put ``data`` at ``path`` as a new file: the old one may still be memory-mapped by an index object
+    of this process, and cutting a mapped file short in place would crash it (SIGBUS)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def test_damaged_or_partial_folders_give_one_line(tmp_path):
     def fresh(name):
         folder = tmp_path / name
@@ -165,12 +173,12 @@ def test_damaged_or_partial_folders_give_one_line(tmp_path):
 
     folder = fresh("truncated")
     seg = next(folder.glob("*.idx"))
-    seg.write_bytes(seg.read_bytes()[:3])
+    _replace_bytes(seg, seg.read_bytes()[:3])
     _one_line_damaged(folder, seg.name)
 
     folder = fresh("meta-garbage")  # same size, so the manifest passes; Tantivy cannot parse it
     meta = folder / "meta.json"
-    meta.write_bytes(b"x" * meta.stat().st_size)
+    _replace_bytes(meta, b"x" * meta.stat().st_size)
     _one_line_damaged(folder, "meta.json")
 
     folder = fresh("no-description")
@@ -288,3 +296,13 @@ def test_saved_files_readable_as_the_folder_and_opened_from_a_read_only_folder(t
 
     gc.collect()
     assert not copy.exists()
+
+
+def test_an_unknown_backend_in_the_config_names_the_choices(tmp_path):
+    from serendip.errors import ConfigError
+    from serendip.workspace.config import WorkspaceConfig
+
+    cfg = tmp_path / "serendip.toml"
+    cfg.write_text('[retrieval]\nbm25_backend = "lucene"\n')
+    with pytest.raises(ConfigError, match="bm25_backend.*'auto', 'bm25s' or 'tantivy'"):
+        WorkspaceConfig.load(cfg)
