@@ -4,8 +4,9 @@ It sits above the layers it drives and calls only down into them: the storage la
 (:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
 Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
-``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json),
-each with a ``manifest.json`` and replaced whole on every write (:mod:`serendip.retrieval.index_files`).
+``indexes/bm25/`` (bm25s arrays or a Tantivy index, + ids) and ``indexes/dense/`` (embeddings.npy +
+ids.json + meta.json), each with a ``manifest.json`` and replaced whole on every write
+(:mod:`serendip.retrieval.index_files`).
 """
 from __future__ import annotations
 
@@ -182,7 +183,7 @@ class Workspace:
         IndexDamaged
             The dense index on disk is damaged (without ``rebuild``).
         """
-        from serendip.retrieval.bm25 import BM25Index
+        from serendip.retrieval.bm25_backends import build_bm25
         from serendip.retrieval.index_files import atomic_write_text
 
         self.store.require_writable("index")
@@ -203,7 +204,8 @@ class Workspace:
             abstracts.append(rec.abstract)
         if not ids:
             raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
-        BM25Index.build(ids, texts).save(self.index_dir / "bm25")
+        build_bm25(ids, texts, self.config.retrieval.bm25_backend,
+                   workdir=self.index_dir).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
             revised = [str(i) for i in self.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
@@ -262,7 +264,7 @@ class Workspace:
     def searcher(self):
         """The loaded :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index)."""
         if self._searcher is None:
-            from serendip.retrieval.bm25 import BM25Index
+            from serendip.retrieval.bm25_backends import load_bm25
             from serendip.retrieval.dense import DenseIndex
             from serendip.retrieval.searcher import Searcher
 
@@ -270,7 +272,7 @@ class Workspace:
             if not bdir.exists():
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
             dense = DenseIndex.load(ddir) if _has_index(ddir) else None
-            self._searcher = Searcher(BM25Index.load(bdir), dense)
+            self._searcher = Searcher(load_bm25(bdir), dense)
         return self._searcher
 
     def _indexed_changes(self) -> dict[str, int]:

@@ -219,6 +219,9 @@ class BM25Index:
         meta_path = folder / _META
         meta = load_index_meta(folder, _META, kind="BM25", required_key="tokenizer", fmt=_FORMAT,
                                not_built=f"no BM25 index in {folder} (run `serendip index`)")
+        if meta.get("backend", "bm25s") != "bm25s":  # see serendip.retrieval.bm25_backends
+            raise DataError(f"{meta_path}: a {meta['backend']} BM25 index, not a bm25s one; open it with "
+                            f"serendip.retrieval.bm25_backends.load_bm25")
         ids = read_index_json(folder / _IDS)
         if not isinstance(ids, list):
             raise damaged(folder / _IDS, "not a list of ids")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ValidationError, ValidationInfo, field_validator
 
@@ -23,11 +24,14 @@ __all__ = ["CONFIG_NAME", "RetrievalConfig", "WorkspaceConfig"]
 class RetrievalConfig(StrictModel):
     """``dense_model``: sentence-transformers model name or local path; ``default_mode``: the retrieval
     mode used when a search names none; ``auto_index``: a search that finds records ingested after the
-    last index builds the index first (False: it warns and searches the old index)."""
+    last index builds the index first (False: it warns and searches the old index); ``bm25_backend``: the
+    engine of the BM25 index, ``"auto"`` (bm25s in memory for small corpora, Tantivy on disk above
+    ``serendip.retrieval.bm25_backends.TANTIVY_ABOVE`` records), ``"bm25s"`` or ``"tantivy"``."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     default_mode: str = "hybrid"
     auto_index: bool = False
+    bm25_backend: Literal["auto", "bm25s", "tantivy"] = "auto"
 
     @field_validator("default_mode")
     @classmethod
@@ -78,5 +82,6 @@ class WorkspaceConfig(StrictModel):
             lines.append(f'database = "{self.database}"')
         lines += ["", "[retrieval]", f'dense_model = "{self.retrieval.dense_model}"',
                   f'default_mode = "{self.retrieval.default_mode}"',
-                  f"auto_index = {'true' if self.retrieval.auto_index else 'false'}", ""]
+                  f"auto_index = {'true' if self.retrieval.auto_index else 'false'}",
+                  f'bm25_backend = "{self.retrieval.bm25_backend}"', ""]
         path.write_text("\n".join(lines), encoding="utf-8")
