@@ -270,7 +270,8 @@ class Workspace:
         return len(rep.added), len(dindex.ids), skipped
 
     def searcher(self):
-        """The loaded :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index)."""
+        """The :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index): the BM25 index
+        loaded, the dense one loaded on first use."""
         if self._searcher is None:
             from serendip.retrieval.bm25 import BM25Index
             from serendip.retrieval.dense import DenseIndex
@@ -279,7 +280,8 @@ class Workspace:
             bdir, ddir = self.index_dir / "bm25", self.index_dir / "dense"
             if not bdir.exists():
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
-            dense = DenseIndex.load(ddir) if _has_index(ddir) else None
+            # the dense index is opened on its first use: a BM25 search never reads it
+            dense = (lambda: DenseIndex.load(ddir)) if _has_index(ddir) else None
             self._searcher = Searcher(BM25Index.load(bdir), dense)
         return self._searcher
 

@@ -201,7 +201,8 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: str | Path) -> "BM25Index":
-        """Read an index written by :meth:`save`.
+        """Open an index written by :meth:`save`; bm25s' score matrix is memory-mapped (``mmap=True``):
+        a query reads the columns of its terms, not the whole matrix.
 
         Raises
         ------
@@ -230,7 +231,7 @@ class BM25Index:
         retriever, vocab = None, {}
         if meta.get("has_matrix", bool(ids)):
             try:
-                retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+                retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
             except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
                 raise damaged(_bm25s_file(folder, exc), exc) from None
             vocab = retriever.vocab_dict

@@ -1,0 +1,159 @@
+"""Approximate nearest-neighbour structures of the dense index (FAISS), built once, saved, memory-mapped.
+
+Two kinds, both over L2-normalised float32 vectors with the inner product (= cosine):
+
+- ``"hnsw"``: ``IndexHNSWFlat`` (Malkov & Yashunin 2018), M=32, efConstruction=128, efSearch=128 (FAISS
+  raises it to ``k`` when ``k`` is larger). Its scores are exact inner products (the vectors are stored
+  flat beside the graph).
+- ``"ivfpq"``: ``IndexIVFPQ`` (Jégou et al. 2011), ``nlist`` inverted lists (a power of two near
+  ``4 * sqrt(n)``, 64..4096) over a flat inner-product quantizer, PQ with 48 sub-quantizers of 8 bits
+  (384 / 48 = 8 dimensions each; 48 bytes per vector), trained on a fixed-seed sample of at most
+  ``40 * nlist`` vectors; ``nprobe`` 32. Its scores are PQ approximations, so :func:`search` re-scores
+  the ``max(4 k, 100)`` best candidates exactly from the (memory-mapped) embeddings and keeps the top
+  ``k``: the cosines reported are exact, and only the candidates' rows are read.
+
+Files (in the dense index folder): ``hnsw.faiss`` or ``ivfpq.faiss``, FAISS' own format, written after
+the structure is built or extended (:meth:`serendip.retrieval.dense.DenseIndex.save`). :func:`read`
+maps them instead of reading them: ``IO_FLAG_MMAP_IFC`` for HNSW (the stored vectors are a view of the
+file; the graph's neighbour lists are read) and ``IO_FLAG_MMAP`` for IVF-PQ (the inverted lists are a
+view of the file); both with ``IO_FLAG_READ_ONLY``. A mapped structure cannot grow (FAISS aborts the
+process on an add to a viewed vector), so :func:`writable` reads it again whole before an add.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from serendip.retrieval.index_files import damaged
+
+__all__ = ["ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
+           "PQ_M", "add", "build", "ivf_nlist", "params", "read", "search", "writable"]
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 128
+HNSW_EF_SEARCH = 128
+PQ_M = 48
+PQ_NBITS = 8
+IVF_NPROBE = 32
+#: training vectors per inverted list (FAISS warns below 39)
+IVF_TRAIN_PER_LIST = 40
+#: IVF-PQ: candidates re-scored exactly per query, ``max(RERANK_FACTOR * k, RERANK_MIN)``
+RERANK_FACTOR = 4
+RERANK_MIN = 100
+_SEED = 1234
+
+#: kind -> file name in the index folder
+ANN_FILES = {"hnsw": "hnsw.faiss", "ivfpq": "ivfpq.faiss"}
+ANN_KINDS = tuple(ANN_FILES)
+
+
+def ivf_nlist(n: int) -> int:
+    """Inverted lists for ``n`` vectors: the power of two nearest ``4 * sqrt(n)``, within 64..4096."""
+    target = 4 * math.sqrt(max(n, 1))
+    return int(min(4096, max(64, 2 ** round(math.log2(target)))))
+
+
+def params(kind: str, n: int) -> dict[str, int]:
+    """The settings of a structure of ``kind`` over ``n`` vectors (recorded in meta.json)."""
+    if kind == "hnsw":
+        return {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
+    return {"nlist": ivf_nlist(n), "pq_m": PQ_M, "pq_nbits": PQ_NBITS, "nprobe": IVF_NPROBE,
+            "rerank_factor": RERANK_FACTOR, "rerank_min": RERANK_MIN}
+
+
+def _pq_m(dim: int) -> int:
+    """Sub-quantizers for ``dim``: :data:`PQ_M` when it divides ``dim``, else the largest divisor below."""
+    return next(m for m in range(min(PQ_M, dim), 0, -1) if dim % m == 0)
+
+
+def build(kind: str, vectors: np.ndarray):
+    """A new FAISS structure of ``kind`` over ``vectors`` (float32, (n, dim), L2-normalised).
+
+    IVF-PQ is trained first on a fixed-seed sample (see the module docstring), so equal inputs give
+    equal structures.
+    """
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    elif kind == "ivfpq":
+        nlist = min(ivf_nlist(n), max(1, n // IVF_TRAIN_PER_LIST))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, _pq_m(dim), PQ_NBITS, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = _SEED
+        n_train = min(n, IVF_TRAIN_PER_LIST * nlist)
+        rows = np.sort(np.random.default_rng(_SEED).choice(n, n_train, replace=False))
+        index.train(np.ascontiguousarray(vectors[rows]))  # FAISS' wrapper keeps `quantizer` referenced
+    else:
+        raise ValueError(f"unknown ANN kind {kind!r}; expected one of {', '.join(ANN_KINDS)}")
+    add(index, vectors)
+    return index
+
+
+def add(index, vectors: np.ndarray, chunk: int = 65_536) -> None:
+    """Add ``vectors`` (float32, (m, dim)) to a writable structure, in chunks (bounded temporary memory)."""
+    for start in range(0, vectors.shape[0], chunk):
+        index.add(np.ascontiguousarray(vectors[start:start + chunk], dtype=np.float32))
+
+
+def read(path: str | Path, kind: str, *, mmap: bool = True):
+    """Read a saved structure; memory-mapped and read-only unless ``mmap`` is False.
+
+    Raises
+    ------
+    IndexDamaged
+        The file is missing or FAISS cannot parse it (names the file and ``serendip index --rebuild``).
+    """
+    import faiss
+
+    path = Path(path)
+    if not path.is_file():
+        raise damaged(path, "missing")
+    flags = 0
+    if mmap:
+        flags = faiss.IO_FLAG_READ_ONLY | (faiss.IO_FLAG_MMAP_IFC if kind == "hnsw" else faiss.IO_FLAG_MMAP)
+    try:
+        index = faiss.read_index(str(path), flags)
+    except (RuntimeError, MemoryError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise damaged(path, lines[-1] if lines else type(exc).__name__) from None
+    expected = faiss.IndexHNSWFlat if kind == "hnsw" else faiss.IndexIVFPQ
+    if not isinstance(index, expected):
+        raise damaged(path, f"a {type(index).__name__}, not the {expected.__name__} of a {kind} index")
+    return index
+
+
+def writable(index, path: str | Path | None, kind: str):
+    """``index`` itself, or, when it was memory-mapped from ``path``, a copy read whole (it can grow)."""
+    return index if path is None else read(path, kind, mmap=False)
+
+
+def search(index, kind: str, qvecs: np.ndarray, k: int, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` rows per query: (cosines float32 (q, k), row indices int64 (q, k), -1 where fewer).
+
+    HNSW returns exact inner products as they are; IVF-PQ candidates are re-scored from
+    ``embeddings`` (rows read on demand, so a memory-mapped array is touched only there).
+    """
+    if kind == "hnsw":
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        return index.search(qvecs, k)
+    index.nprobe = IVF_NPROBE
+    n_cand = min(index.ntotal, max(RERANK_FACTOR * k, RERANK_MIN))
+    _, cand = index.search(qvecs, n_cand)
+    sims = np.full((qvecs.shape[0], k), -np.inf, dtype=np.float32)
+    idx = np.full((qvecs.shape[0], k), -1, dtype=np.int64)
+    for row, (q, c) in enumerate(zip(qvecs, cand)):
+        c = c[c >= 0]
+        if c.size == 0:
+            continue
+        order = np.sort(c)  # ascending rows: sequential reads of a memory-mapped file
+        scores = np.asarray(embeddings[order], dtype=np.float32) @ q
+        top = np.lexsort((order, -scores))[:k]
+        sims[row, :top.size] = scores[top]
+        idx[row, :top.size] = order[top]
+    return sims, idx
