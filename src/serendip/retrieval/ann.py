@@ -6,8 +6,8 @@ Two kinds, both over L2-normalised float32 vectors with the inner product (= cos
   raises it to ``k`` when ``k`` is larger). Its scores are exact inner products (the vectors are stored
   flat beside the graph).
 - ``"ivfpq"``: ``IndexIVFPQ`` (Jégou et al. 2011), ``nlist`` inverted lists (a power of two near
-  ``4 * sqrt(n)``, 64..4096) over a flat inner-product quantizer, PQ with 48 sub-quantizers of 8 bits
-  (384 / 48 = 8 dimensions each; 48 bytes per vector), trained on a fixed-seed sample of at most
+  ``4 * sqrt(n)``, 64..4096) over a flat inner-product quantizer, PQ with one 8-bit sub-quantizer per
+  8 dimensions (48 for MiniLM's 384: 48 bytes per vector), trained on a fixed-seed sample of at most
   ``40 * nlist`` vectors; ``nprobe`` 32. Its scores are PQ approximations, so :func:`search` re-scores
   the ``max(4 k, 100)`` best candidates exactly from the (memory-mapped) embeddings and keeps the top
   ``k``: the cosines reported are exact, and only the candidates' rows are read.
@@ -29,12 +29,13 @@ import numpy as np
 from serendip.retrieval.index_files import damaged
 
 __all__ = ["ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
-           "PQ_M", "add", "build", "ivf_nlist", "params", "read", "search", "writable"]
+           "PQ_SUBVECTOR_DIM", "add", "build", "ivf_nlist", "params", "read", "search", "writable"]
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 128
 HNSW_EF_SEARCH = 128
-PQ_M = 48
+#: dimensions per PQ sub-quantizer (384 -> 48 sub-quantizers)
+PQ_SUBVECTOR_DIM = 8
 PQ_NBITS = 8
 IVF_NPROBE = 32
 #: training vectors per inverted list (FAISS warns below 39)
@@ -55,17 +56,24 @@ def ivf_nlist(n: int) -> int:
     return int(min(4096, max(64, 2 ** round(math.log2(target)))))
 
 
-def params(kind: str, n: int) -> dict[str, int]:
+def params(kind: str, n: int, dim: int) -> dict[str, int]:
     """The settings of a structure of ``kind`` over ``n`` vectors (recorded in meta.json)."""
     if kind == "hnsw":
         return {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
-    return {"nlist": ivf_nlist(n), "pq_m": PQ_M, "pq_nbits": PQ_NBITS, "nprobe": IVF_NPROBE,
+    return {"nlist": _nlist(n), "pq_m": _pq_m(dim), "pq_nbits": PQ_NBITS, "nprobe": IVF_NPROBE,
             "rerank_factor": RERANK_FACTOR, "rerank_min": RERANK_MIN}
 
 
 def _pq_m(dim: int) -> int:
-    """Sub-quantizers for ``dim``: :data:`PQ_M` when it divides ``dim``, else the largest divisor below."""
-    return next(m for m in range(min(PQ_M, dim), 0, -1) if dim % m == 0)
+    """Sub-quantizers for ``dim``: ``dim / PQ_SUBVECTOR_DIM`` when that divides, else the largest divisor
+    of ``dim`` below it (at least 1)."""
+    return next(m for m in range(max(1, dim // PQ_SUBVECTOR_DIM), 0, -1) if dim % m == 0)
+
+
+def _nlist(n: int) -> int:
+    """Inverted lists actually used for ``n`` vectors: :func:`ivf_nlist`, fewer when ``n`` is too small
+    to give each :data:`IVF_TRAIN_PER_LIST` training vectors."""
+    return min(ivf_nlist(n), max(1, n // IVF_TRAIN_PER_LIST))
 
 
 def build(kind: str, vectors: np.ndarray):
@@ -82,7 +90,7 @@ def build(kind: str, vectors: np.ndarray):
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     elif kind == "ivfpq":
-        nlist = min(ivf_nlist(n), max(1, n // IVF_TRAIN_PER_LIST))
+        nlist = _nlist(n)
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFPQ(quantizer, dim, nlist, _pq_m(dim), PQ_NBITS, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = _SEED

@@ -444,7 +444,7 @@ class DenseIndex:
                     "exact_threshold": self.exact_threshold, "ivfpq_threshold": self.ivfpq_threshold,
                     "backend": backend}
             if index is not None:
-                meta[backend] = ann.params(backend, len(self.ids))
+                meta[backend] = ann.params(backend, len(self.ids), self.dim)
                 meta["ann_file"] = ann.ANN_FILES[backend]
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
             for name, value in (extra_json or {}).items():
