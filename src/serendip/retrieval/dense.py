@@ -16,7 +16,7 @@ chosen by the number of vectors n and recorded in meta.json (:attr:`DenseIndex.b
 - n <= ``exact_threshold`` (:data:`EXACT_THRESHOLD`): "exact", a matrix product (in torch, see
   :meth:`DenseIndex.search_vectors`);
 - up to ``ivfpq_threshold`` (:data:`IVFPQ_THRESHOLD`): "hnsw", a FAISS HNSW graph;
-- above: "ivfpq", FAISS IVF-PQ with the candidates re-scored exactly (:mod:`.ann` has the settings).
+- above: "ivfpq", FAISS IVF-PQ with the candidates re-scored exactly (:mod:`.vector_search` has the settings).
 
 THRESHOLDS_NOTE
 
@@ -24,7 +24,7 @@ Files: ``embeddings.npy`` (float32, (n, dim)), ``ids.json``, ``meta.json`` (mode
 backend) and, for an ANN backend, ``hnsw.faiss`` or ``ivfpq.faiss`` (FAISS' own format), built or
 extended by :meth:`DenseIndex.save` so that every later process loads it instead of building it;
 ``manifest.json`` (sizes) is written last and the folder swapped in whole (:mod:`.index_files`).
-:meth:`DenseIndex.load` memory-maps ``embeddings.npy`` and the FAISS file (:func:`.ann.read`): a
+:meth:`DenseIndex.load` memory-maps ``embeddings.npy`` and the FAISS file (:func:`.vs.read`): a
 search reads the pages it touches, not the whole index.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 
 from serendip.core.files import sha256_file
 from serendip.errors import ConfigError, DataError, SerendipError
-from serendip.retrieval import ann
+from serendip.retrieval import vector_search as vs
 from serendip.retrieval.index_files import (
     damaged,
     load_index_meta,
@@ -65,9 +65,9 @@ TITLE_ABSTRACT_SEP = " "
 EXACT_THRESHOLD = 50_000
 #: above this many vectors, IVF-PQ instead of HNSW
 IVFPQ_THRESHOLD = 500_000
-HNSW_M = ann.HNSW_M
-HNSW_EF_CONSTRUCTION = ann.HNSW_EF_CONSTRUCTION
-HNSW_EF_SEARCH = ann.HNSW_EF_SEARCH
+HNSW_M = vs.HNSW_M
+HNSW_EF_CONSTRUCTION = vs.HNSW_EF_CONSTRUCTION
+HNSW_EF_SEARCH = vs.HNSW_EF_SEARCH
 _FORMAT = 1
 
 Encoder = Callable[[list[str], int], np.ndarray]
@@ -355,18 +355,18 @@ class DenseIndex:
 
         Built when there is none of this kind (or after :meth:`remove`); when rows were added since it
         was built or loaded, they are added to it (a memory-mapped one is first read whole, see
-        :func:`.ann.writable`), so a loaded graph is extended, not rebuilt.
+        :func:`.vs.writable`), so a loaded graph is extended, not rebuilt.
         """
         kind = self.backend
         if kind == "exact":
             return None
         n = len(self.ids)
         if self._ann is None or self._ann_kind != kind or self._ann.ntotal > n:
-            self._ann, self._ann_kind, self._ann_file = ann.build(kind, self.embeddings), kind, None
+            self._ann, self._ann_kind, self._ann_file = vs.build(kind, self.embeddings), kind, None
         elif self._ann.ntotal < n:
-            self._ann = ann.writable(self._ann, self._ann_file, kind)
+            self._ann = vs.writable(self._ann, self._ann_file, kind)
             self._ann_file = None
-            ann.add(self._ann, self.embeddings[self._ann.ntotal:])
+            vs.add(self._ann, self.embeddings[self._ann.ntotal:])
         return self._ann
 
     def search_vectors(self, qvecs: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
@@ -392,27 +392,15 @@ class DenseIndex:
         out: list[list[tuple[str, float]]] = []
         index = self.ann_index()
         if index is not None:
-            sims, idx = ann.search(index, self._ann_kind, qvecs, k, self.embeddings)
+            sims, idx = vs.search(index, self._ann_kind, qvecs, k, self.embeddings)
             for srow, irow in zip(sims, idx):
                 out.append([(ids[i], float(s)) for s, i in zip(srow.tolist(), irow.tolist()) if i >= 0])
             return out
-        import warnings
-
-        import torch
-
-        # The exact product runs in torch, i.e. in the same OpenMP pool as the query encoder: numpy's
-        # OpenBLAS threads spin after a product and starve torch's threads on small machines (SciFact,
-        # 2 cores: dense query p50 16 ms with numpy vs 8 ms with torch).
         if self._emb_t is None:
-            with warnings.catch_warnings():  # a read-only memory map: torch only reads it
-                warnings.simplefilter("ignore", UserWarning)
-                self._emb_t = torch.from_numpy(self.embeddings)
-        with torch.inference_mode():
-            for start in range(0, qvecs.shape[0], 256):
-                sims = torch.from_numpy(qvecs[start:start + 256]) @ self._emb_t.T
-                vals, idx = torch.topk(sims, k, dim=1)  # sorted, best first
-                for vrow, irow in zip(vals.tolist(), idx.tolist()):
-                    out.append([(ids[i], v) for v, i in zip(vrow, irow)])
+            self._emb_t = vs.exact_operand(self.embeddings)
+        sims, idx = vs.exact_search(self._emb_t, qvecs, k)
+        for vrow, irow in zip(sims.tolist(), idx.tolist()):
+            out.append([(ids[i], v) for v, i in zip(vrow, irow)])
         return out
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
@@ -444,21 +432,21 @@ class DenseIndex:
                     "exact_threshold": self.exact_threshold, "ivfpq_threshold": self.ivfpq_threshold,
                     "backend": backend}
             if index is not None:
-                meta[backend] = ann.params(backend, len(self.ids), self.dim)
-                meta["ann_file"] = ann.ANN_FILES[backend]
+                meta[backend] = vs.params(backend, len(self.ids), self.dim)
+                meta["ann_file"] = vs.ANN_FILES[backend]
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
             for name, value in (extra_json or {}).items():
                 (tmp / name).write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
             if index is not None:
                 import faiss
 
-                faiss.write_index(index, str(tmp / ann.ANN_FILES[backend]))
+                faiss.write_index(index, str(tmp / vs.ANN_FILES[backend]))
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None, exact_threshold: int = EXACT_THRESHOLD,
              ivfpq_threshold: int = IVFPQ_THRESHOLD) -> "DenseIndex":
         """Open an index written by :meth:`save`: ``embeddings.npy`` memory-mapped read-only, the FAISS
-        file of the backend the size selects memory-mapped too (:func:`.ann.read`); nothing is built.
+        file of the backend the size selects memory-mapped too (:func:`.vs.read`); nothing is built.
         An index saved without that file (by an older Serendip, or under other thresholds) builds it
         on its first search and saves it on the next :meth:`save` (``serendip index``).
 
@@ -496,9 +484,9 @@ class DenseIndex:
         self.ids = list(ids)
         self._pos = {d: i for i, d in enumerate(self.ids)}
         kind = self.backend
-        ann_path = folder / ann.ANN_FILES.get(kind, "")
+        ann_path = folder / vs.ANN_FILES.get(kind, "")
         if kind != "exact" and (ann_path.is_file() or meta.get("ann_file") == ann_path.name):
-            index = ann.read(ann_path, kind)
+            index = vs.read(ann_path, kind)
             if index.ntotal != len(ids) or index.d != emb.shape[1]:
                 raise damaged(ann_path, f"{index.ntotal} vectors of dimension {index.d}, but {len(ids)} ids "
                                         f"of dimension {emb.shape[1]}")

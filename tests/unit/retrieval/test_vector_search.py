@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from serendip.errors import IndexDamaged
-from serendip.retrieval import ann
+from serendip.retrieval import vector_search as ann
 from serendip.retrieval.dense import DenseIndex
 
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -36,7 +36,7 @@ for name in dir(faiss):
 for name in ("IndexHNSWFlat", "IndexIVFPQ", "IndexFlatIP", "IndexFlat"):
     getattr(faiss, name).__init__ = refuse
 faiss.index_factory = refuse
-from serendip.retrieval import ann
+from serendip.retrieval import vector_search as ann
 ann.build = refuse
 ann.add = refuse
 from serendip.retrieval.dense import DenseIndex
