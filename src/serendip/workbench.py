@@ -94,7 +94,6 @@ class Workspace:
     def __init__(self, store: WorkspaceStore):
         self.store = store
         self._searcher = None
-        self._meta: dict[int, tuple] | None = None
         self._status: tuple[float, tuple | None, IndexStatus] | None = None  # (time, change token, status)
 
     @property
@@ -208,7 +207,7 @@ class Workspace:
         from serendip.retrieval.bm25 import BM25Index
 
         self.store.require_writable("index")
-        self._searcher, self._meta, self._status = None, None, None
+        self._searcher, self._status = None, None
         if rebuild and not dense:
             shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
         t0 = time.perf_counter()
@@ -227,7 +226,7 @@ class Workspace:
         added, total, skipped = 0, 0, []
         if dense:
             added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild)
-        self._searcher, self._meta, self._status = None, None, None
+        self._searcher, self._status = None, None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
@@ -369,23 +368,14 @@ class Workspace:
         self._ensure_fresh()
         return self._hits(self.searcher().search(query, mode=mode, k=k))
 
-    def _hit_metadata(self) -> dict[int, tuple]:
-        """Display fields of every record, read once per loaded index (one query), so a search costs
-        no database round trip: about 0.1 KB per record."""
-        if self._meta is None:
-            with self.engine.connect() as conn:
-                self._meta = {r[0]: tuple(r[1:]) for r in conn.execute(select(*_HIT_COLUMNS))}
-        return self._meta
-
     def _hits(self, scored: list[tuple[str, float]]) -> list[Hit]:
+        """The hits' display fields, read for those records only (one primary-key lookup query), so
+        the cost of a search does not grow with the number of records."""
         if not scored:
             return []
-        meta = self._hit_metadata()
-        missing = [int(i) for i, _ in scored if int(i) not in meta]
-        if missing:  # ingested after the metadata was read: fetch just those
-            with self.engine.connect() as conn:
-                for r in conn.execute(select(*_HIT_COLUMNS).where(records.c.id.in_(missing))):
-                    meta[r[0]] = tuple(r[1:])
+        with self.engine.connect() as conn:
+            meta = {r[0]: tuple(r[1:]) for r in conn.execute(
+                select(*_HIT_COLUMNS).where(records.c.id.in_([int(i) for i, _ in scored])))}
         hits = []
         for rank, (rid, score) in enumerate(scored, 1):
             row = meta.get(int(rid))
