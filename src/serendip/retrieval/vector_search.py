@@ -15,8 +15,9 @@ Two approximate kinds, both over L2-normalised float32 vectors with the inner pr
   ``4 * sqrt(n)``, 64..4096) over a flat inner-product quantizer, PQ with one 8-bit sub-quantizer per
   8 dimensions (48 for MiniLM's 384: 48 bytes per vector), trained on a fixed-seed sample of at most
   ``40 * nlist`` vectors; ``nprobe`` 32. Its scores are PQ approximations, so :func:`search` re-scores
-  the ``max(4 k, 100)`` best candidates exactly from the (memory-mapped) embeddings and keeps the top
-  ``k``: the cosines reported are exact, and only the candidates' rows are read.
+  the ``k + 100`` best candidates exactly from the (memory-mapped) embeddings and keeps the
+  top ``k``: the cosines reported are exact, and only the candidates' rows are read (``4 k`` candidates
+  cost hybrid search, k=1000, 35 ms a query at 100k vectors for no gain in recall@10).
 
 Files (in the dense index folder): ``hnsw.faiss`` or ``ivfpq.faiss``, FAISS' own format, written after
 the structure is built or extended (:meth:`serendip.retrieval.dense.DenseIndex.save`). :func:`read`
@@ -51,9 +52,8 @@ PQ_TRAIN_PER_CENTROID = 64
 IVF_NPROBE = 32
 #: training vectors per inverted list (FAISS warns below 39)
 IVF_TRAIN_PER_LIST = 40
-#: IVF-PQ: candidates re-scored exactly per query, ``max(RERANK_FACTOR * k, RERANK_MIN)``
-RERANK_FACTOR = 4
-RERANK_MIN = 100
+#: IVF-PQ: candidates re-scored exactly per query, ``k + RERANK_EXTRA``
+RERANK_EXTRA = 100
 _SEED = 1234
 
 #: kind -> file name in the index folder
@@ -112,7 +112,7 @@ def params(kind: str, n: int, dim: int) -> dict[str, int]:
     if kind == "hnsw":
         return {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
     return {"nlist": _nlist(n), "pq_m": _pq_m(dim), "pq_nbits": PQ_NBITS, "nprobe": IVF_NPROBE,
-            "rerank_factor": RERANK_FACTOR, "rerank_min": RERANK_MIN}
+            "rerank_extra": RERANK_EXTRA}
 
 
 def _pq_m(dim: int) -> int:
@@ -206,7 +206,7 @@ def search(index, kind: str, qvecs: np.ndarray, k: int, embeddings: np.ndarray) 
         index.hnsw.efSearch = HNSW_EF_SEARCH
         return index.search(qvecs, k)
     index.nprobe = IVF_NPROBE
-    n_cand = min(index.ntotal, max(RERANK_FACTOR * k, RERANK_MIN))
+    n_cand = min(index.ntotal, k + RERANK_EXTRA)
     _, cand = index.search(qvecs, n_cand)
     sims = np.full((qvecs.shape[0], k), -np.inf, dtype=np.float32)
     idx = np.full((qvecs.shape[0], k), -1, dtype=np.int64)

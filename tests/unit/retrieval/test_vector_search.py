@@ -151,3 +151,17 @@ def test_a_damaged_ann_file_is_named_with_the_rebuild_hint(tmp_path, kind, exact
     path.unlink()  # missing
     with pytest.raises(IndexDamaged, match=f"{path.name}.*missing.*serendip index --rebuild"):
         DenseIndex.load(tmp_path / "dense", exact_threshold=exact_threshold, ivfpq_threshold=ivfpq_threshold)
+
+
+def test_exact_search_numpy_and_torch_agree():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    emb = rng.standard_normal((500, DIM)).astype(np.float32)
+    q = rng.standard_normal((7, DIM)).astype(np.float32)
+    for k in (1, 10, 500):
+        s_np, i_np = ann.exact_search(emb, q, k)
+        s_t, i_t = ann.exact_search(torch.from_numpy(emb), q, k)
+        assert s_np.shape == (7, k) and (k > 10 or np.array_equal(i_np, i_t))  # near-ties may swap
+        assert np.allclose(s_np, s_t, atol=1e-5) and np.all(np.diff(s_np, axis=1) <= 0)
+    s0, i0 = ann.exact_search(emb, q[:0], 3)
+    assert s0.shape == (0, 3) and i0.shape == (0, 3)

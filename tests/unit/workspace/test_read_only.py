@@ -97,8 +97,13 @@ def test_head_revision_read_from_the_scripts_equals_alembics():
     assert database_module.head_revision() == ScriptDirectory(str(database_module.MIGRATIONS)).get_current_head()
 
 
-def test_a_database_never_migrated_has_no_revision(tmp_path):
-    engine = database_module.make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_database_never_migrated_has_no_revision(tmp_path, backend, request):
+    """No alembic_version table: the failed SELECT is rolled back (PostgreSQL aborts the transaction),
+    the revision is None, and ensure_schema migrates."""
+    url = (request.getfixturevalue("fresh_pg_database")() if backend == "postgres"
+           else f"sqlite:///{tmp_path / 'empty.db'}")
+    engine = database_module.make_engine(url)
     assert database_module.current_revision(engine) is None
     database_module.ensure_schema(engine)
     assert database_module.current_revision(engine) == database_module.head_revision()
