@@ -233,6 +233,7 @@ class DenseIndex:
         self._ann = None  # FAISS structure over the first _ann.ntotal rows, kind _ann_kind
         self._ann_kind: str | None = None
         self._ann_file: Path | None = None  # the file _ann is memory-mapped from (read-only), if any
+        self._emb_file: Path | None = None  # the file self.embeddings maps, while unchanged since load
         self._emb_t = None  # torch view of self.embeddings (shares memory), built on first search
 
     def __len__(self) -> int:
@@ -329,6 +330,7 @@ class DenseIndex:
             raise DataError(f"embedding dimension {new.shape[1]} differs from the index's "
                             f"{self.embeddings.shape[1]}")
         self.embeddings = new if not self.ids else np.vstack([self.embeddings, new])
+        self._emb_file = None
         for doc_id in todo_ids:
             self._pos[doc_id] = len(self.ids)
             self.ids.append(doc_id)
@@ -342,7 +344,8 @@ class DenseIndex:
         if not drop:
             return 0
         keep = [i for i, d in enumerate(self.ids) if d not in drop]
-        self.embeddings = self.embeddings[keep]
+        self.embeddings = np.ascontiguousarray(self.embeddings[keep])
+        self._emb_file = None
         self.ids = [self.ids[i] for i in keep]
         self._pos = {d: i for i, d in enumerate(self.ids)}
         self._ann, self._ann_kind, self._ann_file = None, None, None  # rows moved: built again when used
@@ -424,7 +427,10 @@ class DenseIndex:
         """
         index = self.ann_index()  # before the folder is replaced: a mapped structure reads the old file
         with replace_folder(folder) as tmp:
-            np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
+            if self._emb_file is not None:  # unchanged since load: the same bytes, linked or copied
+                vs.link_or_copy(self._emb_file, tmp / "embeddings.npy")
+            else:
+                np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
             (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
             backend = self.backend
             meta = {"format": _FORMAT, "model": self.model, "dim": self.dim, "n": len(self.ids),
@@ -437,7 +443,9 @@ class DenseIndex:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
             for name, value in (extra_json or {}).items():
                 (tmp / name).write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-            if index is not None:
+            if self._ann_file is not None:  # mapped, unchanged: FAISS would write a reference to the old file
+                vs.link_or_copy(self._ann_file, tmp / vs.ANN_FILES[backend])
+            elif index is not None:
                 import faiss
 
                 faiss.write_index(index, str(tmp / vs.ANN_FILES[backend]))
@@ -481,6 +489,7 @@ class DenseIndex:
         self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold,
                    ivfpq_threshold=ivfpq_threshold)
         self.embeddings = emb
+        self._emb_file = emb_path if isinstance(emb, np.memmap) else None
         self.ids = list(ids)
         self._pos = {d: i for i, d in enumerate(self.ids)}
         kind = self.backend

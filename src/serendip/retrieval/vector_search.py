@@ -37,7 +37,7 @@ import numpy as np
 
 from serendip.retrieval.index_files import damaged
 
-__all__ = ["exact_operand", "exact_search", "ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
+__all__ = ["exact_operand", "exact_search", "link_or_copy", "ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
            "PQ_SUBVECTOR_DIM", "add", "build", "ivf_nlist", "params", "read", "search", "writable"]
 
 HNSW_M = 32
@@ -189,6 +189,18 @@ def read(path: str | Path, kind: str, *, mmap: bool = True):
     if not isinstance(index, expected):
         raise damaged(path, f"a {type(index).__name__}, not the {expected.__name__} of a {kind} index")
     return index
+
+
+def link_or_copy(src: str | Path, dest: str | Path) -> None:
+    """Put the bytes of ``src`` at ``dest``: a hard link (instant; the inode outlives the old folder's
+    removal), or a copy where links are refused (another file system)."""
+    import os
+    import shutil
+
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
 
 
 def writable(index, path: str | Path | None, kind: str):

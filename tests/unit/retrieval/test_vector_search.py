@@ -165,3 +165,19 @@ def test_exact_search_numpy_and_torch_agree():
         assert np.allclose(s_np, s_t, atol=1e-5) and np.all(np.diff(s_np, axis=1) <= 0)
     s0, i0 = ann.exact_search(emb, q[:0], 3)
     assert s0.shape == (0, 3) and i0.shape == (0, 3)
+
+
+@pytest.mark.parametrize("kind,exact_threshold,ivfpq_threshold", [("hnsw", 100, 10**9), ("ivfpq", 100, 1000)])
+def test_an_unchanged_loaded_index_saves_its_files_as_they_are(tmp_path, kind, exact_threshold, ivfpq_threshold):
+    """`serendip index` with nothing new re-saves a loaded (mapped) index: its files are linked or copied,
+    never re-written by FAISS from the mapping (an IVF-PQ written so points at the replaced file)."""
+    build_index(tmp_path, 10_000, exact_threshold, ivfpq_threshold)
+    folder = tmp_path / "dense"
+    before = {name: (folder / name).read_bytes() for name in ("embeddings.npy", ann.ANN_FILES[kind])}
+    q = np.load(tmp_path / "queries.npy")
+    idx = DenseIndex.load(folder, exact_threshold=exact_threshold, ivfpq_threshold=ivfpq_threshold)
+    expected = idx.search_vectors(q, 10)
+    idx.save(folder)
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    got = search_in_fresh_process(tmp_path, exact_threshold, ivfpq_threshold)
+    assert [[d for d, _ in row] for row in got["hits"]] == [[d for d, _ in row] for row in expected]
