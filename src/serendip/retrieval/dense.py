@@ -500,4 +500,5 @@ class DenseIndex:
                 raise damaged(ann_path, f"{index.ntotal} vectors of dimension {index.d}, but {len(ids)} ids "
                                         f"of dimension {emb.shape[1]}")
             self._ann, self._ann_kind, self._ann_file = index, kind, ann_path
+            vs.advise_random(self.embeddings)  # re-scoring reads scattered rows: no read-ahead
         return self

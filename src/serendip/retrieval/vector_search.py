@@ -37,7 +37,7 @@ import numpy as np
 
 from serendip.retrieval.index_files import damaged
 
-__all__ = ["exact_operand", "exact_search", "link_or_copy", "ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
+__all__ = ["exact_operand", "exact_search", "advise_random", "link_or_copy", "ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
            "PQ_SUBVECTOR_DIM", "add", "build", "ivf_nlist", "params", "read", "search", "writable"]
 
 HNSW_M = 32
@@ -189,6 +189,17 @@ def read(path: str | Path, kind: str, *, mmap: bool = True):
     if not isinstance(index, expected):
         raise damaged(path, f"a {type(index).__name__}, not the {expected.__name__} of a {kind} index")
     return index
+
+
+def advise_random(array: np.ndarray) -> None:
+    """Tell the kernel that a memory-mapped ``array`` is read at random rows (``MADV_RANDOM``), so a
+    page fault reads that page, not 128 KB around it: IVF-PQ re-scoring at 1M vectors otherwise pulled
+    the whole 1.5 GB file into memory within 230 queries. No-op for an in-memory array."""
+    import mmap
+
+    handle = getattr(array, "_mmap", None)
+    if handle is not None and hasattr(mmap, "MADV_RANDOM"):
+        handle.madvise(mmap.MADV_RANDOM)
 
 
 def link_or_copy(src: str | Path, dest: str | Path) -> None:

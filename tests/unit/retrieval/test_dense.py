@@ -129,7 +129,7 @@ def test_faiss_hnsw_agrees_with_exact(tmp_path):
     titles = [f"document number {i}" for i in range(n)]
     exact = DenseIndex(encoder=enc, exact_threshold=10**9)
     exact.add(ids, titles, [""] * n)
-    approx = DenseIndex(encoder=enc, exact_threshold=100)   # forces the FAISS HNSW path
+    approx = DenseIndex(encoder=enc, exact_threshold=100, ivfpq_threshold=10**9)  # the FAISS HNSW path
     approx.add(ids, titles, [""] * n)
     rng = np.random.default_rng(0)
     q = rng.standard_normal((50, 48)).astype(np.float32)
@@ -149,7 +149,7 @@ def test_faiss_hnsw_agrees_with_exact(tmp_path):
     # the built HNSW graph is saved and reloaded, not rebuilt
     approx.save(tmp_path / "h")
     assert (tmp_path / "h" / "hnsw.faiss").is_file()
-    again = DenseIndex.load(tmp_path / "h", encoder=enc, exact_threshold=100)
+    again = DenseIndex.load(tmp_path / "h", encoder=enc, exact_threshold=100, ivfpq_threshold=10**9)
     assert again._ann is not None and again.search_vectors(q[:5], 10) == r_approx[:5]
 
 

@@ -129,7 +129,7 @@ def test_incremental_add_after_load_extends_the_loaded_structure(tmp_path, kind,
 
 def test_remove_rebuilds_the_structure(tmp_path):
     build_index(tmp_path, 2000, 100, 10**9)
-    idx = DenseIndex.load(tmp_path / "dense", encoder=random_encoder, exact_threshold=100)
+    idx = DenseIndex.load(tmp_path / "dense", encoder=random_encoder, exact_threshold=100, ivfpq_threshold=10**9)
     assert idx.remove(["5"]) == 1 and idx._ann is None
     q = random_encoder(["doc 6"], 1)
     assert idx.search_vectors(q / np.linalg.norm(q), 1)[0][0][0] == "6" and idx._ann.ntotal == 1999
