@@ -13,18 +13,16 @@ a record with neither is skipped and reported (never a zero vector).
 Search: vectors are float32 and L2-normalised, so the inner product is the cosine. The backend is
 chosen by the number of vectors n and recorded in meta.json (:attr:`DenseIndex.backend`):
 
-- n <= ``exact_threshold`` (:data:`EXACT_THRESHOLD`): "exact", a matrix product (in torch, see
-  :meth:`DenseIndex.search_vectors`);
-- up to ``ivfpq_threshold`` (:data:`IVFPQ_THRESHOLD`): "hnsw", a FAISS HNSW graph;
-- above: "ivfpq", FAISS IVF-PQ with the candidates re-scored exactly (:mod:`.vector_search` has the settings).
-
-THRESHOLDS_NOTE
+n <= ``exact_threshold`` (:data:`EXACT_THRESHOLD`): "exact", a matrix product; up to
+``ivfpq_threshold`` (:data:`IVFPQ_THRESHOLD`): "hnsw", a FAISS HNSW graph; above: "ivfpq", FAISS IVF-PQ
+with the candidates re-scored exactly. Both thresholds are 50,000 (no HNSW band by default), as
+measured by ``benchmarks/dense_backends.py``: figures, settings and reasons in :mod:`.vector_search`.
 
 Files: ``embeddings.npy`` (float32, (n, dim)), ``ids.json``, ``meta.json`` (model, dim, text rule,
 backend) and, for an ANN backend, ``hnsw.faiss`` or ``ivfpq.faiss`` (FAISS' own format), built or
 extended by :meth:`DenseIndex.save` so that every later process loads it instead of building it;
 ``manifest.json`` (sizes) is written last and the folder swapped in whole (:mod:`.index_files`).
-:meth:`DenseIndex.load` memory-maps ``embeddings.npy`` and the FAISS file (:func:`.vs.read`): a
+:meth:`DenseIndex.load` memory-maps ``embeddings.npy`` and the FAISS file (:func:`.vector_search.read`): a
 search reads the pages it touches, not the whole index.
 """
 from __future__ import annotations
@@ -61,13 +59,10 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 
 #: Separator between title and abstract in :func:`doc_text` (BEIR's " ").
 TITLE_ABSTRACT_SEP = " "
-#: up to this many vectors, exact search; above, an ANN structure (see the module docstring)
+#: up to this many vectors, exact search; above, an ANN structure (measured: see the module docstring)
 EXACT_THRESHOLD = 50_000
-#: above this many vectors, IVF-PQ instead of HNSW
-IVFPQ_THRESHOLD = 500_000
-HNSW_M = vs.HNSW_M
-HNSW_EF_CONSTRUCTION = vs.HNSW_EF_CONSTRUCTION
-HNSW_EF_SEARCH = vs.HNSW_EF_SEARCH
+#: above this many vectors, IVF-PQ instead of HNSW (= EXACT_THRESHOLD: no HNSW band by default)
+IVFPQ_THRESHOLD = 50_000
 _FORMAT = 1
 
 Encoder = Callable[[list[str], int], np.ndarray]
