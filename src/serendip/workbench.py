@@ -4,7 +4,8 @@ It sits above the layers it drives and calls only down into them: the storage la
 (:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
 Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
-``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json),
+``indexes/bm25/`` (bm25s arrays + ids) and ``indexes/dense/`` (embeddings.npy + ids.json + meta.json,
+and ivfpq.faiss above 50,000 vectors),
 each with a ``manifest.json`` and replaced whole on every write (:mod:`serendip.retrieval.index_files`).
 """
 from __future__ import annotations
@@ -373,9 +374,12 @@ class Workspace:
         the cost of a search does not grow with the number of records."""
         if not scored:
             return []
+        wanted = [int(i) for i, _ in scored]
+        meta: dict[int, tuple] = {}
         with self.engine.connect() as conn:
-            meta = {r[0]: tuple(r[1:]) for r in conn.execute(
-                select(*_HIT_COLUMNS).where(records.c.id.in_([int(i) for i, _ in scored])))}
+            for start in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
+                meta.update((r[0], tuple(r[1:])) for r in conn.execute(
+                    select(*_HIT_COLUMNS).where(records.c.id.in_(wanted[start:start + 900]))))
         hits = []
         for rank, (rid, score) in enumerate(scored, 1):
             row = meta.get(int(rid))
