@@ -40,14 +40,14 @@ n       backend  recall@10  p50 ms  p95 ms    k=1000    build s     load s     d
 100k    hnsw     1.000      0.5     25        1.2 ms    199         0.74       320
 100k    ivfpq    0.9995     2.1     5         3.8 ms    15          0.12       155
 1M      exact    1          507     750       385 ms    0           1.41       1474
-1M      ivfpq    0.976      3.3     6         4.9 ms    324         1.34       1534
+1M      ivfpq    0.976      2.6     10        6.6 ms    353         2.14       1534
 ======  =======  =========  ======  ========  ========  ==========  =========  =======
 
 Exact search reads every vector
 per query, so its latency grows with n (about 6.7 ms at 100k on a quiet machine, issue 14; half that at
 50k): we keep it up to 50,000 vectors, where it is still a few milliseconds, needs nothing built and
 is exact. Above, IVF-PQ: recall@10 0.98-1.00 with exact cosines, a few ms a query, 48 bytes a vector
-beside the embeddings, and a build (15-41 s at 100k, 324 s at 1M, contended) small next to embedding
+beside the embeddings, and a build (15-41 s at 100k, 324-353 s at 1M, contended) small next to embedding
 the records (15-18 documents/s). HNSW answers faster (0.5 ms) but builds 5-13x slower, doubles the disk
 (it keeps its own copy of the vectors), loads slower (0.74 s at 100k) and at 1M was not run: extrapolated
 ~2,800 s to build here, and over 3 GB while building beside the in-memory embeddings.
