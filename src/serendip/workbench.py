@@ -5,8 +5,8 @@ It sits above the layers it drives and calls only down into them: the storage la
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
 Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
 ``indexes/bm25/`` (bm25s arrays or a Tantivy index, + ids) and ``indexes/dense/`` (embeddings.npy +
-ids.json + meta.json), each with a ``manifest.json`` and replaced whole on every write
-(:mod:`serendip.retrieval.index_files`).
+ids.json + meta.json, and ivfpq.faiss above 50,000 vectors), each with a ``manifest.json`` and replaced
+whole on every write (:mod:`serendip.retrieval.index_files`).
 """
 from __future__ import annotations
 
@@ -71,8 +71,6 @@ class Workspace:
     def __init__(self, store: WorkspaceStore):
         self.store = store
         self._searcher = None
-        self._meta: dict[int, tuple] | None = None
-        self._meta_changes = 0  # the change counter when _meta was read
         self._status: tuple[float, tuple | None, IndexStatus] | None = None  # (time, change token, status)
 
     @property
@@ -187,7 +185,7 @@ class Workspace:
         from serendip.retrieval.index_files import atomic_write_text
 
         self.store.require_writable("index")
-        self._searcher, self._meta, self._status = None, None, None
+        self._searcher, self._status = None, None
         if rebuild and not dense:
             shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
         t0 = time.perf_counter()
@@ -214,7 +212,7 @@ class Workspace:
         # the dense index's own count moves only when it was brought up to date (not with --no-dense)
         atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps(
             {"changes": changes, "dense": changes if dense else seen["dense"]}))
-        self._searcher, self._meta, self._status = None, None, None
+        self._searcher, self._status = None, None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
@@ -262,7 +260,8 @@ class Workspace:
         return len(rep.added), len(dindex.ids), skipped
 
     def searcher(self):
-        """The loaded :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index)."""
+        """The :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index): the BM25 index
+        loaded, the dense one loaded on first use."""
         if self._searcher is None:
             from serendip.retrieval.bm25_backends import load_bm25
             from serendip.retrieval.dense import DenseIndex
@@ -271,7 +270,8 @@ class Workspace:
             bdir, ddir = self.index_dir / "bm25", self.index_dir / "dense"
             if not bdir.exists():
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
-            dense = DenseIndex.load(ddir) if _has_index(ddir) else None
+            # the dense index is opened on its first use: a BM25 search never reads it
+            dense = (lambda: DenseIndex.load(ddir)) if _has_index(ddir) else None
             self._searcher = Searcher(load_bm25(bdir), dense)
         return self._searcher
 
@@ -321,8 +321,6 @@ class Workspace:
         changes = self.store.changes()
         status = IndexStatus(upto, self.store.records_after(upto),
                              max(0, changes - self._indexed_changes()["changes"]), changes)
-        if changes != self._meta_changes:  # records changed or deleted: hit metadata is read again
-            self._meta = None
         self._status = (now, token, status)
         return status
 
@@ -378,24 +376,17 @@ class Workspace:
         extra = min(stale.changed, 1000) if stale is not None else 0
         return self._hits(self.searcher().search(query, mode=mode, k=k + extra))[:k]
 
-    def _hit_metadata(self) -> dict[int, tuple]:
-        """Display fields of every record, read once per loaded index (one query), so a search costs
-        no database round trip: about 0.1 KB per record."""
-        if self._meta is None:
-            self._meta_changes = self.store.changes()
-            with self.engine.connect() as conn:
-                self._meta = {r[0]: tuple(r[1:]) for r in conn.execute(select(*_HIT_COLUMNS))}
-        return self._meta
-
     def _hits(self, scored: list[tuple[str, float]]) -> list[Hit]:
+        """The hits' display fields, read for those records only (one primary-key lookup query), so
+        the cost of a search does not grow with the number of records."""
         if not scored:
             return []
-        meta = self._hit_metadata()
-        missing = [int(i) for i, _ in scored if int(i) not in meta]
-        if missing:  # ingested after the metadata was read: fetch just those
-            with self.engine.connect() as conn:
-                for r in conn.execute(select(*_HIT_COLUMNS).where(records.c.id.in_(missing))):
-                    meta[r[0]] = tuple(r[1:])
+        wanted = [int(i) for i, _ in scored]
+        meta: dict[int, tuple] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
+                meta.update((r[0], tuple(r[1:])) for r in conn.execute(
+                    select(*_HIT_COLUMNS).where(records.c.id.in_(wanted[start:start + 900]))))
         hits = []
         for rid, score in scored:
             row = meta.get(int(rid))

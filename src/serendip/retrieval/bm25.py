@@ -10,6 +10,12 @@ id lists, so a query with words the corpus never saw simply drops them (no error
 ``save`` (``*.index.npy``, ``vocab.index.json``, ``params.index.json``; no pickle) plus ``ids.json`` and
 ``serendip_bm25.json`` (tokenizer settings) and ``manifest.json`` (sizes; see :mod:`.index_files`).
 An index over zero documents (or documents without a single token) is allowed and finds nothing.
+
+Loading (:meth:`BM25Index.load`) memory-maps bm25s' three CSC arrays and scores a query by adding, term
+after term, the stored scores of that term's column (what bm25s' ``get_scores_from_ids`` does, in the
+same order, so the float32 scores are identical): a query reads only its terms' columns, and neither
+bm25s nor its numba/scipy imports are loaded to search (variants with a non-occurrence array,
+"bm25l" and "bm25+", are loaded through ``bm25s.BM25.load(mmap=True)``).
 """
 from __future__ import annotations
 
@@ -33,9 +39,50 @@ __all__ = ["BM25Index"]
 _META = "serendip_bm25.json"
 _IDS = "ids.json"
 _FORMAT = 1
+#: bm25s variants whose scores add a per-term non-occurrence score (loaded through bm25s itself)
+_NONOCCURRENCE_METHODS = ("bm25l", "bm25+")
 #: the files bm25s writes and reads
 _BM25S_FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "vocab.index.json",
                 "params.index.json")
+
+
+class _MappedScores:
+    """bm25s' saved score matrix (CSC: ``data``, ``indices``, ``indptr``), memory-mapped, scored like
+    ``bm25s.BM25.get_scores_from_ids`` (same additions in the same order)."""
+
+    def __init__(self, folder: Path):
+        params = read_index_json(folder / "params.index.json")
+        try:
+            self.dtype = np.dtype(params.get("dtype", "float32"))
+            self.num_docs = int(params["num_docs"])
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise damaged(folder / "params.index.json", f"bad entry {exc}") from None
+        arrays = {}
+        for name in ("data", "indices", "indptr"):
+            path = folder / f"{name}.csc.index.npy"
+            try:
+                arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+            except FileNotFoundError:
+                raise damaged(path, "missing") from None
+            except (OSError, ValueError, EOFError) as exc:
+                raise damaged(path, exc) from None
+        self.data, self.indices, self.indptr = arrays["data"], arrays["indices"], arrays["indptr"]
+        if self.data.shape != self.indices.shape or self.indptr.ndim != 1 or \
+                (self.indptr.size and int(self.indptr[-1]) != self.data.size):
+            raise damaged(folder / "indptr.csc.index.npy", "the CSC arrays disagree in size")
+        vocab = read_index_json(folder / "vocab.index.json")
+        # bm25s adds "" (the token of empty texts) after the last column; every other term has one
+        if not isinstance(vocab, dict) or max((v for t, v in vocab.items() if t), default=-1) >= self.indptr.size - 1:
+            raise damaged(folder / "vocab.index.json", "not the vocabulary of this matrix")
+        self.vocab_dict = vocab
+
+    def get_scores_from_ids(self, token_ids: list[int]) -> np.ndarray:
+        scores = np.zeros(self.num_docs, dtype=self.dtype)
+        indptr, indices, data = self.indptr, self.indices, self.data
+        for t in token_ids:
+            start, end = int(indptr[t]), int(indptr[t + 1])
+            scores[indices[start:end]] += data[start:end]  # a column holds each document once
+        return scores
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +248,8 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: str | Path) -> "BM25Index":
-        """Read an index written by :meth:`save`.
+        """Open an index written by :meth:`save`; bm25s' score matrix is memory-mapped (``mmap=True``):
+        a query reads the columns of its terms, not the whole matrix.
 
         Raises
         ------
@@ -213,8 +261,6 @@ class BM25Index:
         DataError
             If the format is unknown (written by a newer Serendip).
         """
-        import bm25s
-
         folder = Path(folder)
         meta_path = folder / _META
         meta = load_index_meta(folder, _META, kind="BM25", required_key="tokenizer", fmt=_FORMAT,
@@ -232,14 +278,20 @@ class BM25Index:
             raise damaged(meta_path, f"bad entry {exc}") from None
         retriever, vocab = None, {}
         if meta.get("has_matrix", bool(ids)):
-            try:
-                retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
-            except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-                raise damaged(_bm25s_file(folder, exc), exc) from None
+            if method in _NONOCCURRENCE_METHODS:
+                import bm25s
+
+                try:
+                    retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
+                except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+                    raise damaged(_bm25s_file(folder, exc), exc) from None
+                num_docs = retriever.scores["num_docs"]
+            else:
+                retriever = _MappedScores(folder)
+                num_docs = retriever.num_docs
             vocab = retriever.vocab_dict
-            if retriever.scores["num_docs"] != len(ids):
-                raise damaged(folder / _IDS, f"{len(ids)} ids but the BM25 matrix has "
-                                             f"{retriever.scores['num_docs']} documents")
+            if num_docs != len(ids):
+                raise damaged(folder / _IDS, f"{len(ids)} ids but the BM25 matrix has {num_docs} documents")
         return cls(ids, retriever, vocab, tok, k1, b, method)
 
 

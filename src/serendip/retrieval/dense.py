@@ -10,14 +10,20 @@ over ``title + ". " + abstract`` on SciFact TRAIN qrels (nDCG@10 0.6602 vs 0.659
 whose abstract is empty, missing or whitespace-only is embedded from its title alone (no separator), and
 a record with neither is skipped and reported (never a zero vector).
 
-Search: vectors are float32 and L2-normalised, so the inner product is the cosine. Up to
-``exact_threshold`` vectors (default 50,000) we do an exact matrix product (in torch, see
-``search_vectors``); above it a FAISS HNSW
-graph (Malkov & Yashunin 2018; ``IndexHNSWFlat``, inner product, M=32, efConstruction=128, efSearch=128).
+Search: vectors are float32 and L2-normalised, so the inner product is the cosine. The backend is
+chosen by the number of vectors n and recorded in meta.json (:attr:`DenseIndex.backend`):
 
-Files: ``embeddings.npy`` (float32, (n, dim)), ``ids.json``, ``meta.json`` (model, dim, text rule) and,
-when the HNSW graph was built, ``hnsw.faiss`` (FAISS' own format); ``manifest.json`` (sizes) is written
-last and the folder swapped in whole (:mod:`.index_files`).
+n <= ``exact_threshold`` (:data:`EXACT_THRESHOLD`): "exact", a matrix product; up to
+``ivfpq_threshold`` (:data:`IVFPQ_THRESHOLD`): "hnsw", a FAISS HNSW graph; above: "ivfpq", FAISS IVF-PQ
+with the candidates re-scored exactly. Both thresholds are 50,000 (no HNSW band by default), as
+measured by ``benchmarks/dense_backends.py``: figures, settings and reasons in :mod:`.vector_search`.
+
+Files: ``embeddings.npy`` (float32, (n, dim)), ``ids.json``, ``meta.json`` (model, dim, text rule,
+backend) and, for an ANN backend, ``hnsw.faiss`` or ``ivfpq.faiss`` (FAISS' own format), built or
+extended by :meth:`DenseIndex.save` so that every later process loads it instead of building it;
+``manifest.json`` (sizes) is written last and the folder swapped in whole (:mod:`.index_files`).
+:meth:`DenseIndex.load` memory-maps ``embeddings.npy`` and the FAISS file (:func:`.vector_search.read`): a
+search reads the pages it touches, not the whole index.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import numpy as np
 
 from serendip.core.files import sha256_file
 from serendip.errors import ConfigError, DataError, SerendipError
+from serendip.retrieval import vector_search as vs
 from serendip.retrieval.index_files import (
     damaged,
     load_index_meta,
@@ -52,10 +59,10 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 
 #: Separator between title and abstract in :func:`doc_text` (BEIR's " ").
 TITLE_ABSTRACT_SEP = " "
+#: up to this many vectors, exact search; above, an ANN structure (measured: see the module docstring)
 EXACT_THRESHOLD = 50_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 128
-HNSW_EF_SEARCH = 128
+#: above this many vectors, IVF-PQ instead of HNSW (= EXACT_THRESHOLD: no HNSW band by default)
+IVFPQ_THRESHOLD = 50_000
 _FORMAT = 1
 
 Encoder = Callable[[list[str], int], np.ndarray]
@@ -196,25 +203,32 @@ class DenseIndex:
         ``encoder(texts, batch_size) -> float32 array (len(texts), dim)``; replaces the model (tests,
         other backends). Its output is L2-normalised here.
     exact_threshold : int
-        Above this many vectors, search uses a FAISS HNSW graph instead of the exact product.
+        Above this many vectors, search uses a FAISS structure instead of the exact product.
+    ivfpq_threshold : int
+        Above this many vectors, that structure is IVF-PQ instead of an HNSW graph.
 
     Attributes
     ----------
     ids : list of str
         Ids in row order of :attr:`embeddings`.
     embeddings : numpy.ndarray
-        float32 array of shape (n_docs, dim), L2-normalised rows.
+        float32 array of shape (n_docs, dim), L2-normalised rows (a read-only memory map after
+        :meth:`load`, an in-memory array once rows are added or removed).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, encoder: Encoder | None = None,
-                 exact_threshold: int = EXACT_THRESHOLD):
+                 exact_threshold: int = EXACT_THRESHOLD, ivfpq_threshold: int = IVFPQ_THRESHOLD):
         self.model = model
         self._encoder = encoder
         self.exact_threshold = int(exact_threshold)
+        self.ivfpq_threshold = int(ivfpq_threshold)
         self.ids: list[str] = []
         self._pos: dict[str, int] = {}
         self.embeddings = np.zeros((0, 0), dtype=np.float32)
-        self._hnsw = None
+        self._ann = None  # FAISS structure over the first _ann.ntotal rows, kind _ann_kind
+        self._ann_kind: str | None = None
+        self._ann_file: Path | None = None  # the file _ann is memory-mapped from (read-only), if any
+        self._emb_file: Path | None = None  # the file self.embeddings maps, while unchanged since load
         self._emb_t = None  # torch view of self.embeddings (shares memory), built on first search
 
     def __len__(self) -> int:
@@ -227,8 +241,11 @@ class DenseIndex:
 
     @property
     def backend(self) -> str:
-        """Search backend the current size selects: "exact" (numpy) or "hnsw" (FAISS); recorded in meta.json."""
-        return "hnsw" if len(self.ids) > self.exact_threshold else "exact"
+        """Search backend the current size selects: "exact", "hnsw" or "ivfpq"; recorded in meta.json."""
+        n = len(self.ids)
+        if n <= self.exact_threshold:
+            return "exact"
+        return "hnsw" if n <= self.ivfpq_threshold else "ivfpq"
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._pos
@@ -308,11 +325,11 @@ class DenseIndex:
             raise DataError(f"embedding dimension {new.shape[1]} differs from the index's "
                             f"{self.embeddings.shape[1]}")
         self.embeddings = new if not self.ids else np.vstack([self.embeddings, new])
+        self._emb_file = None
         for doc_id in todo_ids:
             self._pos[doc_id] = len(self.ids)
             self.ids.append(doc_id)
-        self._hnsw = None
-        self._emb_t = None
+        self._emb_t = None  # the ANN structure, if any, is extended with the new rows when next used
         report.added = todo_ids
         return report
 
@@ -322,24 +339,33 @@ class DenseIndex:
         if not drop:
             return 0
         keep = [i for i, d in enumerate(self.ids) if d not in drop]
-        self.embeddings = self.embeddings[keep]
+        self.embeddings = np.ascontiguousarray(self.embeddings[keep])
+        self._emb_file = None
         self.ids = [self.ids[i] for i in keep]
         self._pos = {d: i for i, d in enumerate(self.ids)}
-        self._hnsw = None
+        self._ann, self._ann_kind, self._ann_file = None, None, None  # rows moved: built again when used
         self._emb_t = None
         return len(drop)
 
     # -- searching --------------------------------------------------------------------------------------
-    def _hnsw_index(self):
-        if self._hnsw is None:
-            import faiss
+    def ann_index(self):
+        """The FAISS structure of the current ANN backend over every row (None for "exact").
 
-            index = faiss.IndexHNSWFlat(self.embeddings.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.add(np.ascontiguousarray(self.embeddings))
-            self._hnsw = index
-        self._hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-        return self._hnsw
+        Built when there is none of this kind (or after :meth:`remove`); when rows were added since it
+        was built or loaded, they are added to it (a memory-mapped one is first read whole, see
+        :func:`.vs.writable`), so a loaded graph is extended, not rebuilt.
+        """
+        kind = self.backend
+        if kind == "exact":
+            return None
+        n = len(self.ids)
+        if self._ann is None or self._ann_kind != kind or self._ann.ntotal > n:
+            self._ann, self._ann_kind, self._ann_file = vs.build(kind, self.embeddings), kind, None
+        elif self._ann.ntotal < n:
+            self._ann = vs.writable(self._ann, self._ann_file, kind)
+            self._ann_file = None
+            vs.add(self._ann, self.embeddings[self._ann.ntotal:])
+        return self._ann
 
     def search_vectors(self, qvecs: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
         """Top-``k`` ids per query vector.
@@ -362,24 +388,17 @@ class DenseIndex:
         k = min(k, n)
         ids = self.ids
         out: list[list[tuple[str, float]]] = []
-        if n > self.exact_threshold:
-            sims, idx = self._hnsw_index().search(qvecs, k)
+        index = self.ann_index()
+        if index is not None:
+            sims, idx = vs.search(index, self._ann_kind, qvecs, k, self.embeddings)
             for srow, irow in zip(sims, idx):
                 out.append([(ids[i], float(s)) for s, i in zip(srow.tolist(), irow.tolist()) if i >= 0])
             return out
-        import torch
-
-        # The exact product runs in torch, i.e. in the same OpenMP pool as the query encoder: numpy's
-        # OpenBLAS threads spin after a product and starve torch's threads on small machines (SciFact,
-        # 2 cores: dense query p50 16 ms with numpy vs 8 ms with torch).
         if self._emb_t is None:
-            self._emb_t = torch.from_numpy(self.embeddings)
-        with torch.inference_mode():
-            for start in range(0, qvecs.shape[0], 256):
-                sims = torch.from_numpy(qvecs[start:start + 256]) @ self._emb_t.T
-                vals, idx = torch.topk(sims, k, dim=1)  # sorted, best first
-                for vrow, irow in zip(vals.tolist(), idx.tolist()):
-                    out.append([(ids[i], v) for v, i in zip(vrow, irow)])
+            self._emb_t = vs.exact_operand(self.embeddings)
+        sims, idx = vs.exact_search(self._emb_t, qvecs, k)
+        for vrow, irow in zip(sims.tolist(), idx.tolist()):
+            out.append([(ids[i], v) for v, i in zip(vrow, irow)])
         return out
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
@@ -390,8 +409,9 @@ class DenseIndex:
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, folder: str | Path, extra_json: dict[str, object] | None = None) -> None:
-        """Write ``embeddings.npy``, ``ids.json``, ``meta.json`` (and ``hnsw.faiss`` if built) to
-        ``folder``, replacing any index there whole: the parts go to a fresh folder swapped in last
+        """Write ``embeddings.npy``, ``ids.json``, ``meta.json`` and, when the size selects an ANN
+        backend, its FAISS file (built or extended first, :meth:`ann_index`) to ``folder``, replacing
+        any index there whole: the parts go to a fresh folder swapped in last
         (:func:`serendip.retrieval.index_files.replace_folder`), so a crash leaves the old index or none.
 
         Parameters
@@ -400,25 +420,38 @@ class DenseIndex:
         extra_json : dict, optional
             File name -> JSON-serialisable value, written into the same folder (and swapped in with it).
         """
+        index = self.ann_index()  # before the folder is replaced: a mapped structure reads the old file
         with replace_folder(folder) as tmp:
-            np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
+            if self._emb_file is not None:  # unchanged since load: the same bytes, linked or copied
+                vs.link_or_copy(self._emb_file, tmp / "embeddings.npy")
+            else:
+                np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
             (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
+            backend = self.backend
             meta = {"format": _FORMAT, "model": self.model, "dim": self.dim, "n": len(self.ids),
                     "normalized": True, "title_abstract_sep": TITLE_ABSTRACT_SEP,
-                    "exact_threshold": self.exact_threshold, "backend": self.backend,
-                    "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
+                    "exact_threshold": self.exact_threshold, "ivfpq_threshold": self.ivfpq_threshold,
+                    "backend": backend}
+            if index is not None:
+                meta[backend] = vs.params(backend, len(self.ids), self.dim)
+                meta["ann_file"] = vs.ANN_FILES[backend]
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
             for name, value in (extra_json or {}).items():
                 (tmp / name).write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-            if self._hnsw is not None:
+            if self._ann_file is not None:  # mapped, unchanged: FAISS would write a reference to the old file
+                vs.link_or_copy(self._ann_file, tmp / vs.ANN_FILES[backend])
+            elif index is not None:
                 import faiss
 
-                faiss.write_index(self._hnsw, str(tmp / "hnsw.faiss"))
+                faiss.write_index(index, str(tmp / vs.ANN_FILES[backend]))
 
     @classmethod
-    def load(cls, folder: str | Path, encoder: Encoder | None = None,
-             exact_threshold: int = EXACT_THRESHOLD) -> "DenseIndex":
-        """Read an index written by :meth:`save`.
+    def load(cls, folder: str | Path, encoder: Encoder | None = None, exact_threshold: int = EXACT_THRESHOLD,
+             ivfpq_threshold: int = IVFPQ_THRESHOLD) -> "DenseIndex":
+        """Open an index written by :meth:`save`: ``embeddings.npy`` memory-mapped read-only, the FAISS
+        file of the backend the size selects memory-mapped too (:func:`.vs.read`); nothing is built.
+        An index saved without that file (by an older Serendip, or under other thresholds) builds it
+        on its first search and saves it on the next :meth:`save` (``serendip index``).
 
         Raises
         ------
@@ -435,7 +468,7 @@ class DenseIndex:
                                not_built=f"no dense index in {folder} (run `serendip index --dense`)")
         emb_path = folder / "embeddings.npy"
         try:
-            emb = np.load(emb_path, allow_pickle=False)
+            emb = np.load(emb_path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
             raise damaged(emb_path, "missing") from None
         except (OSError, ValueError, EOFError) as exc:
@@ -446,18 +479,21 @@ class DenseIndex:
                                     f"embeddings of shape {emb.shape}")
         if ids and emb.shape[1] != meta.get("dim"):
             raise damaged(emb_path, f"embeddings have dimension {emb.shape[1]}, meta.json says {meta.get('dim')}")
-        self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold)
-        self.embeddings = np.ascontiguousarray(emb, dtype=np.float32)
+        if emb.dtype != np.float32:  # not written by save(): read into memory as float32
+            emb = np.asarray(emb, dtype=np.float32)
+        self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold,
+                   ivfpq_threshold=ivfpq_threshold)
+        self.embeddings = emb
+        self._emb_file = emb_path if isinstance(emb, np.memmap) else None
         self.ids = list(ids)
         self._pos = {d: i for i, d in enumerate(self.ids)}
-        hnsw_path = folder / "hnsw.faiss"
-        if hnsw_path.is_file() and len(ids) > exact_threshold:
-            import faiss
-
-            try:
-                index = faiss.read_index(str(hnsw_path))
-            except RuntimeError as exc:
-                raise damaged(hnsw_path, str(exc).splitlines()[-1] if str(exc) else exc) from None
-            if index.ntotal == len(ids):
-                self._hnsw = index
+        kind = self.backend
+        ann_path = folder / vs.ANN_FILES.get(kind, "")
+        if kind != "exact" and (ann_path.is_file() or meta.get("ann_file") == ann_path.name):
+            index = vs.read(ann_path, kind)
+            if index.ntotal != len(ids) or index.d != emb.shape[1]:
+                raise damaged(ann_path, f"{index.ntotal} vectors of dimension {index.d}, but {len(ids)} ids "
+                                        f"of dimension {emb.shape[1]}")
+            self._ann, self._ann_kind, self._ann_file = index, kind, ann_path
+            vs.advise_random(self.embeddings)  # re-scoring reads scattered rows: no read-ahead
         return self

@@ -11,7 +11,7 @@ dense 0.645); see ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from serendip.errors import ConfigError, IndexNotBuilt
 from serendip.retrieval.bm25 import BM25Index
@@ -35,8 +35,10 @@ class Searcher:
     Parameters
     ----------
     bm25 : BM25Index
-    dense : DenseIndex or None
-        Needed by the modes whose ``needs`` name "dense" ("dense" and "hybrid").
+    dense : DenseIndex, or a callable returning one, or None
+        Needed by the modes whose ``needs`` name "dense" ("dense" and "hybrid"). A callable is called
+        on the first use of :attr:`dense` (once), so a BM25 search never loads the dense index (nor its
+        model) and is not stopped by a damaged one.
     fusion : str
         Default fusion method for hybrid mode (a name of :data:`fusion.FUSION`).
     alpha : float
@@ -52,7 +54,8 @@ class Searcher:
         On an unknown fusion name, alpha outside [0, 1] or candidates < 1.
     """
 
-    def __init__(self, bm25: BM25Index, dense: DenseIndex | None = None, *, fusion: str = DEFAULT_FUSION,
+    def __init__(self, bm25: BM25Index, dense: DenseIndex | Callable[[], DenseIndex] | None = None, *,
+                 fusion: str = DEFAULT_FUSION,
                  alpha: float = DEFAULT_ALPHA, candidates: int = DEFAULT_CANDIDATES, rrf_k: int = 60):
         FUSION.get(fusion)
         if not 0.0 <= alpha <= 1.0:
@@ -60,7 +63,7 @@ class Searcher:
         if candidates < 1:
             raise ConfigError(f"candidates must be >= 1, got {candidates}")
         self.bm25 = bm25
-        self.dense = dense
+        self._dense = dense
         self.fusion = FUSION.get(fusion).name
         self.alpha = float(alpha)
         self.candidates = int(candidates)
@@ -69,10 +72,22 @@ class Searcher:
         self.fusion_options: dict[str, dict] = {"convex": {"weights": [1.0 - self.alpha, self.alpha]},
                                                 "rrf": {"k": self.rrf_k}}
 
+    @property
+    def dense(self) -> DenseIndex | None:
+        """The dense index, loaded now if it was given as a callable (IndexDamaged etc. raise here)."""
+        if callable(self._dense) and not isinstance(self._dense, DenseIndex):
+            self._dense = self._dense()
+        return self._dense
+
+    @property
+    def dense_loaded(self) -> bool:
+        """Whether the dense index is in memory (False while it is a loader not yet called, or absent)."""
+        return isinstance(self._dense, DenseIndex)
+
     # -- helpers ----------------------------------------------------------------------------------------
     def parts(self) -> set[str]:
-        """The index parts loaded: "bm25", and "dense" when a dense index is present."""
-        return {"bm25"} | ({"dense"} if self.dense is not None else set())
+        """The index parts present: "bm25", and "dense" when a dense index (or its loader) is given."""
+        return {"bm25"} | ({"dense"} if self._dense is not None else set())
 
     def mode(self, mode: str) -> RetrievalMode:
         """The registered mode ``mode``, checked against the loaded index parts.

@@ -2,17 +2,25 @@
 
 SQLite (``sqlite:///path``) is the embedded default; any SQLAlchemy URL works, e.g.
 ``postgresql+psycopg://user@127.0.0.1:5432/db``. The schema is created and upgraded only through the
-Alembic revisions in ``migrations/versions`` (never ``metadata.create_all``).
+Alembic revisions in ``migrations/versions`` (never ``metadata.create_all``). Opening a database whose
+schema is current costs one ``SELECT`` of ``alembic_version`` compared with the head revision read from
+the revision files (:func:`ensure_schema`); Alembic is imported only to migrate.
 """
 from __future__ import annotations
 
+import ast
+import functools
+import re
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from serendip.errors import WorkspaceError, WorkspaceReadOnly
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: ``revision = "0003"`` / ``down_revision: str | None = "0002"`` lines of a revision file
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def _json_dumps(obj) -> str:
@@ -91,21 +99,56 @@ def upgrade(engine: Engine) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The database's Alembic revision (None for an empty database); a read, never a write."""
-    from alembic.runtime.migration import MigrationContext
+    """The database's Alembic revision (None for an empty database): one ``SELECT version_num FROM
+    alembic_version``, without Alembic; a read, never a write.
 
+    Raises
+    ------
+    WorkspaceError
+        The database cannot be read (unreadable file, server down).
+    """
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            try:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            except DBAPIError:
+                conn.rollback()
+                if not inspect(conn).has_table("alembic_version"):
+                    return None  # never migrated
+                raise
     except Exception as exc:  # OperationalError: unreadable file, server down
         raise WorkspaceError(f"cannot read database {engine.url!r}: {exc}") from exc
+    # several rows only on branched histories (not ours): a value no head equals, so Alembic decides
+    return rows[0] if len(rows) == 1 else (",".join(sorted(rows)) or None)
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest Alembic revision this Serendip ships (the schema :func:`upgrade` brings a database to)."""
-    from alembic.script import ScriptDirectory
+    """The newest Alembic revision this Serendip ships (the schema :func:`upgrade` brings a database to).
 
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    Read from the ``revision`` and ``down_revision`` lines of ``migrations/versions/*.py`` (the one
+    revision no other names as its parent), without importing Alembic or running its environment;
+    ``tests/unit/workspace`` checks it equals Alembic's own answer.
+
+    Raises
+    ------
+    WorkspaceError
+        The revision files do not name exactly one head.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(ast.literal_eval(found["revision"]))
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        parents.update(down if isinstance(down, (tuple, list)) else [down] if down else [])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise WorkspaceError(f"the migrations in {MIGRATIONS / 'versions'} have {len(heads)} heads "
+                             f"({', '.join(sorted(heads)) or 'none'}), expected one")
+    return heads.pop()
 
 
 def ensure_schema(engine: Engine, *, read_only: bool = False, where: str = "") -> None:

@@ -117,3 +117,43 @@ def test_documents_without_tokens(tmp_path):
     assert BM25Index.load(tmp_path / "s").ids == ["a", "b"]
     mixed = BM25Index.build(["a", "b"], ["alpha", None])
     assert [d for d, _ in mixed.search("alpha", 3)] == ["a"]
+
+
+@pytest.mark.parametrize("method", ["lucene", "robertson", "bm25+"])
+def test_loaded_index_scores_exactly_like_bm25s(tmp_path, method):
+    """The memory-mapped scorer gives bm25s' own float32 scores, bit for bit (repeated terms too)."""
+    import bm25s
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words, rng.integers(1, 40))) for _ in range(500)]
+    built = BM25Index.build([str(i) for i in range(500)], texts, method=method)
+    built.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    reference = bm25s.BM25.load(str(tmp_path / "bm25"), show_progress=False, verbosity=0)
+    for query in ("w1 w2 w3", "w7 w7 w250 w99", "w0", " ".join(words[:60]), "nothing here"):
+        tids = loaded.query_token_ids(query)
+        expected = reference.get_scores_from_ids(tids) if tids else np.zeros(500, dtype=np.float32)
+        got = loaded.scores(query)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), query
+        assert loaded.search(query, 10) == built.search(query, 10)
+
+
+def test_loading_for_search_maps_the_matrix_and_imports_no_bm25s(index, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    index.save(tmp_path / "bm25")
+    code = ("import json, sys\nimport numpy as np\nfrom serendip.retrieval.bm25 import BM25Index\n"
+            "idx = BM25Index.load(sys.argv[1])\n"
+            "print(json.dumps({'hits': idx.search('metformin cancer', 2), 'bm25s': 'bm25s' in sys.modules,\n"
+            "                  'mapped': isinstance(idx._retriever.data, np.memmap)}))\n")
+    src = Path(__file__).resolve().parents[3] / "src"
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bm25")], capture_output=True, text=True,
+                         timeout=120, env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["bm25s"] is False and got["mapped"] is True
+    assert [tuple(h) for h in got["hits"]] == [(d, pytest.approx(s)) for d, s in index.search("metformin cancer", 2)]

@@ -129,14 +129,14 @@ def test_faiss_hnsw_agrees_with_exact(tmp_path):
     titles = [f"document number {i}" for i in range(n)]
     exact = DenseIndex(encoder=enc, exact_threshold=10**9)
     exact.add(ids, titles, [""] * n)
-    approx = DenseIndex(encoder=enc, exact_threshold=100)   # forces the FAISS HNSW path
+    approx = DenseIndex(encoder=enc, exact_threshold=100, ivfpq_threshold=10**9)  # the FAISS HNSW path
     approx.add(ids, titles, [""] * n)
     rng = np.random.default_rng(0)
     q = rng.standard_normal((50, 48)).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     r_exact = exact.search_vectors(q, 10)
     r_approx = approx.search_vectors(q, 10)
-    assert approx._hnsw is not None and exact._hnsw is None
+    assert approx._ann is not None and exact._ann is None
     top1 = np.mean([a[0][0] == b[0][0] for a, b in zip(r_exact, r_approx)])
     overlap = np.mean([len({d for d, _ in a} & {d for d, _ in b}) / 10 for a, b in zip(r_exact, r_approx)])
     assert top1 >= 0.95 and overlap >= 0.9
@@ -149,8 +149,8 @@ def test_faiss_hnsw_agrees_with_exact(tmp_path):
     # the built HNSW graph is saved and reloaded, not rebuilt
     approx.save(tmp_path / "h")
     assert (tmp_path / "h" / "hnsw.faiss").is_file()
-    again = DenseIndex.load(tmp_path / "h", encoder=enc, exact_threshold=100)
-    assert again._hnsw is not None and again.search_vectors(q[:5], 10) == r_approx[:5]
+    again = DenseIndex.load(tmp_path / "h", encoder=enc, exact_threshold=100, ivfpq_threshold=10**9)
+    assert again._ann is not None and again.search_vectors(q[:5], 10) == r_approx[:5]
 
 
 # -- the real bundled model ---------------------------------------------------------------------------

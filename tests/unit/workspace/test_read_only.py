@@ -56,6 +56,60 @@ def test_a_current_schema_is_opened_without_migrating(built, monkeypatch):
     store.close()
 
 
+def test_a_current_schema_costs_one_select_and_no_migration_machinery(built, monkeypatch):
+    """The second open reads alembic_version once and never touches Alembic (no environment run,
+    no script directory, no migration context, no upgrade)."""
+    import alembic.command
+    import alembic.runtime.migration
+    import alembic.script
+    from sqlalchemy import event
+
+    calls = []
+
+    def refuse(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} called on a current schema")
+        return call
+
+    monkeypatch.setattr(database_module, "upgrade", refuse("upgrade"))
+    monkeypatch.setattr(alembic.command, "upgrade", refuse("alembic.command.upgrade"))
+    monkeypatch.setattr(alembic.runtime.migration.MigrationContext, "configure", refuse("MigrationContext"))
+    monkeypatch.setattr(alembic.script.ScriptDirectory, "__init__", refuse("ScriptDirectory"))
+    statements = []
+    real_make_engine = database_module.make_engine
+
+    def counting_engine(*args, **kwargs):
+        engine = real_make_engine(*args, **kwargs)
+        event.listen(engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: statements.append(statement))
+        return engine
+
+    monkeypatch.setattr(store_module, "make_engine", counting_engine)
+    store = WorkspaceStore.open(built)
+    assert statements == ["SELECT version_num FROM alembic_version"] and calls == []
+    store.close()
+
+
+def test_head_revision_read_from_the_scripts_equals_alembics():
+    from alembic.script import ScriptDirectory
+
+    assert database_module.head_revision() == ScriptDirectory(str(database_module.MIGRATIONS)).get_current_head()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_database_never_migrated_has_no_revision(tmp_path, backend, request):
+    """No alembic_version table: the failed SELECT is rolled back (PostgreSQL aborts the transaction),
+    the revision is None, and ensure_schema migrates."""
+    url = (request.getfixturevalue("fresh_pg_database")() if backend == "postgres"
+           else f"sqlite:///{tmp_path / 'empty.db'}")
+    engine = database_module.make_engine(url)
+    assert database_module.current_revision(engine) is None
+    database_module.ensure_schema(engine)
+    assert database_module.current_revision(engine) == database_module.head_revision()
+    engine.dispose()
+
+
 def test_read_only_open_reads_and_refuses_writes(built, monkeypatch):
     no_write_access(monkeypatch, built)
     before = sorted(p.name for p in built.iterdir())

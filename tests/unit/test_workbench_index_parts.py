@@ -1,0 +1,83 @@
+"""A search reads only the index parts its mode needs: BM25 never opens the dense index (nor its model),
+so a damaged dense index stops dense and hybrid searches only, with the one-line error."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serendip.errors import IndexDamaged
+from serendip.retrieval import dense as dense_module
+from serendip.retrieval.dense import DenseIndex
+from serendip.workbench import Workspace
+
+DOCS = [{"id": "a1", "title": "Aspirin and colorectal cancer", "abstract": "Aspirin lowered adenoma recurrence."},
+        {"id": "a2", "title": "Statins and muscle pain", "abstract": "Myalgia was as common on placebo."}]
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _encoder(texts, batch_size):
+    """Deterministic 8-dimensional pseudo-embeddings (no model)."""
+    return np.stack([np.random.default_rng(len(t)).standard_normal(8) for t in texts]).astype(np.float32)
+
+
+@pytest.fixture
+def ws_path(tmp_path) -> Path:
+    """A workspace with both indexes; the dense one built with a pseudo-encoder (no model)."""
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join(json.dumps(d) for d in DOCS) + "\n")
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.ingest([docs])
+        ws.index(dense=False)
+        dense = DenseIndex(encoder=_encoder)
+        rows = list(ws.records())
+        dense.add([str(r) for r, _ in rows], [rec.title for _, rec in rows], [rec.abstract for _, rec in rows])
+        dense.save(ws.index_dir / "dense")
+    return tmp_path / "ws"
+
+
+def test_bm25_search_never_loads_the_dense_index_or_model(ws_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dense index or model was loaded for a BM25 search")
+
+    monkeypatch.setattr(DenseIndex, "load", classmethod(refuse))
+    monkeypatch.setattr(dense_module, "load_model", refuse)
+    with Workspace.open(ws_path) as ws:
+        hits = ws.search("aspirin adenoma", mode="bm25", k=1)
+        assert [h.title for h in hits] == [DOCS[0]["title"]]
+        assert not ws.searcher().dense_loaded and "dense" in ws.searcher().parts()
+
+
+def test_a_damaged_dense_index_stops_only_the_modes_that_read_it(ws_path):
+    emb = ws_path / "indexes" / "dense" / "embeddings.npy"
+    data = emb.read_bytes()
+    emb.write_bytes(b"\0" * len(data))  # same size: the manifest passes, numpy cannot parse it
+    with Workspace.open(ws_path) as ws:
+        assert [h.title for h in ws.search("statins", mode="bm25", k=1)] == [DOCS[1]["title"]]
+        for mode in ("dense", "hybrid"):
+            with pytest.raises(IndexDamaged) as exc:
+                ws.search("statins", mode=mode, k=1)
+            msg = str(exc.value)
+            assert "\n" not in msg and str(emb) in msg and "serendip index --rebuild" in msg
+
+
+def test_cli_bm25_search_in_a_fresh_process_imports_no_dense_stack(ws_path):
+    """`serendip search --mode bm25` with a damaged dense index: exit 0, the hit printed, and neither
+    torch, sentence-transformers nor faiss imported."""
+    (ws_path / "indexes" / "dense" / "meta.json").write_text("{not json")
+    code = ("import json, sys\n"
+            "from serendip.cli.app import main\n"
+            "sys.argv = ['serendip', 'search', 'aspirin', '--mode', 'bm25', '-k', '1', '--json', '-w', sys.argv[1]]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    rc = exc.code or 0\nelse:\n    rc = 0\n"
+            "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'faiss', 'transformers') if m in sys.modules)\n"
+            "print(json.dumps({'rc': rc, 'heavy': heavy}))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(ws_path)], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    lines = out.stdout.strip().splitlines()
+    assert out.returncode == 0, out.stderr
+    hits, status = json.loads(lines[0]), json.loads(lines[-1])
+    assert status == {"rc": 0, "heavy": []} and hits[0]["title"] == DOCS[0]["title"]
