@@ -188,13 +188,19 @@ class Workspace:
         return self.path / "indexes"
 
     def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
-              on_total: Callable[[int], None] | None = None, rebuild: bool = False) -> IndexReport:
+              on_total: Callable[[int], None] | None = None, rebuild: bool = False,
+              encoder: str | None = None) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
         Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
         with ``dense=False``, drops the dense index); BM25 is rebuilt from all records (fast). Records
         with neither title nor abstract get no vector and are listed in ``dense_skipped``. Each index
         folder is replaced whole once written (a crash leaves the old index or none).
+
+        ``encoder`` (a name of :data:`serendip.retrieval.encoders.ENCODERS`; default: the config's
+        ``retrieval.encoder``, "torch") embeds the records; it is recorded in the index, and searches
+        embed queries with it. Vectors of two encoders are never mixed: adding to an index built with
+        another encoder is an error (``rebuild`` re-embeds everything with the new one).
 
         Raises
         ------
@@ -204,8 +210,13 @@ class Workspace:
             The workspace holds no records.
         IndexDamaged
             The dense index on disk is damaged (without ``rebuild``).
+        ConfigError
+            Unknown encoder, or one other than the existing dense index's (without ``rebuild``).
         """
         from serendip.retrieval.bm25 import BM25Index
+        from serendip.retrieval.encoders import ENCODERS
+
+        encoder = ENCODERS.get(encoder or self.config.retrieval.encoder).name
 
         self.store.require_writable("index")
         self._searcher, self._meta, self._status = None, None, None
@@ -226,14 +237,15 @@ class Workspace:
         BM25Index.build(ids, texts).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
-            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild)
+            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild,
+                                                      encoder)
         self._searcher, self._meta, self._status = None, None, None
         return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
 
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
                      progress: Callable[[int], None] | None,
                      on_total: Callable[[int], None] | None,
-                     rebuild: bool = False) -> tuple[int, int, list[str]]:
+                     rebuild: bool = False, encoder: str = "torch") -> tuple[int, int, list[str]]:
         """Embed the records not yet in the dense index; (added, total vectors, records with no text)."""
         from serendip.retrieval.dense import DenseIndex
         from serendip.retrieval.index_files import read_index_json
@@ -247,8 +259,14 @@ class Workspace:
                     f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
                     f"for {wanted!r}; run `serendip index --rebuild` to re-embed every record with the new "
                     f"model")
+            if dindex.encoder_name != encoder:
+                raise ConfigError(
+                    f"the dense index in {ddir} was built with the {dindex.encoder_name!r} encoder, not "
+                    f"{encoder!r}; vectors of two encoders are not mixed: run `serendip index --rebuild "
+                    f"--encoder {encoder}` to re-embed every record, or index with --encoder "
+                    f"{dindex.encoder_name}")
         else:
-            dindex = DenseIndex(model=self.config.retrieval.dense_model)
+            dindex = DenseIndex(model=self.config.retrieval.dense_model, encoder_name=encoder)
         # records with nothing to embed are reported once, then remembered, not re-reported
         no_text_file = ddir / "no_text.json"
         no_text = set(read_index_json(no_text_file)) if no_text_file.exists() and not rebuild else set()

@@ -197,6 +197,10 @@ class DenseIndex:
         other backends). Its output is L2-normalised here.
     exact_threshold : int
         Above this many vectors, search uses a FAISS HNSW graph instead of the exact product.
+    encoder_name : str
+        Backend that embeds texts with ``model``: a name of
+        :data:`serendip.retrieval.encoders.ENCODERS` ("torch", "onnx", "onnx-int8"); recorded in
+        ``meta.json`` so that queries are embedded with the encoder that built the index.
 
     Attributes
     ----------
@@ -207,9 +211,12 @@ class DenseIndex:
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, encoder: Encoder | None = None,
-                 exact_threshold: int = EXACT_THRESHOLD):
+                 exact_threshold: int = EXACT_THRESHOLD, encoder_name: str = "torch"):
         self.model = model
         self._encoder = encoder
+        from serendip.retrieval.encoders import ENCODERS
+
+        self.encoder_name = ENCODERS.get(encoder_name).name  # ConfigError listing the encoders
         self.exact_threshold = int(exact_threshold)
         self.ids: list[str] = []
         self._pos: dict[str, int] = {}
@@ -238,8 +245,9 @@ class DenseIndex:
         if self._encoder is not None:
             vecs = self._encoder(texts, batch_size)
         else:
-            vecs = load_model(self.model).encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                                 normalize_embeddings=True, show_progress_bar=False)
+            from serendip.retrieval.encoders import get_encoder
+
+            vecs = get_encoder(self.encoder_name, self.model).encode(texts, batch_size)
         vecs = np.asarray(vecs, dtype=np.float32)
         if vecs.ndim != 2 or vecs.shape[0] != len(texts):
             raise SerendipError(f"encoder returned shape {vecs.shape} for {len(texts)} texts")
@@ -403,7 +411,8 @@ class DenseIndex:
         with replace_folder(folder) as tmp:
             np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
             (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
-            meta = {"format": _FORMAT, "model": self.model, "dim": self.dim, "n": len(self.ids),
+            meta = {"format": _FORMAT, "model": self.model, "encoder": self.encoder_name, "dim": self.dim,
+                    "n": len(self.ids),
                     "normalized": True, "title_abstract_sep": TITLE_ABSTRACT_SEP,
                     "exact_threshold": self.exact_threshold, "backend": self.backend,
                     "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
@@ -446,7 +455,8 @@ class DenseIndex:
                                     f"embeddings of shape {emb.shape}")
         if ids and emb.shape[1] != meta.get("dim"):
             raise damaged(emb_path, f"embeddings have dimension {emb.shape[1]}, meta.json says {meta.get('dim')}")
-        self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold)
+        self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold,
+                   encoder_name=str(meta.get("encoder", "torch")))  # older indexes: torch
         self.embeddings = np.ascontiguousarray(emb, dtype=np.float32)
         self.ids = list(ids)
         self._pos = {d: i for i, d in enumerate(self.ids)}

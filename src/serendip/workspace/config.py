@@ -21,11 +21,14 @@ __all__ = ["CONFIG_NAME", "RetrievalConfig", "WorkspaceConfig"]
 
 
 class RetrievalConfig(StrictModel):
-    """``dense_model``: sentence-transformers model name or local path; ``default_mode``: the retrieval
-    mode used when a search names none; ``auto_index``: a search that finds records ingested after the
+    """``dense_model``: sentence-transformers model name or local path; ``encoder``: the backend that
+    embeds with it when an index is built (a name of ``serendip.retrieval.encoders.ENCODERS``: "torch",
+    "onnx", "onnx-int8"; checked when indexing, since storage does not import retrieval; a search uses
+    the encoder recorded in the index); ``default_mode``: the retrieval mode used when a search names none; ``auto_index``: a search that finds records ingested after the
     last index builds the index first (False: it warns and searches the old index)."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    encoder: str = "torch"
     default_mode: str = "hybrid"
     auto_index: bool = False
 
@@ -77,6 +80,7 @@ class WorkspaceConfig(StrictModel):
         if self.database:
             lines.append(f'database = "{self.database}"')
         lines += ["", "[retrieval]", f'dense_model = "{self.retrieval.dense_model}"',
+                  f'encoder = "{self.retrieval.encoder}"',
                   f'default_mode = "{self.retrieval.default_mode}"',
                   f"auto_index = {'true' if self.retrieval.auto_index else 'false'}", ""]
         path.write_text("\n".join(lines), encoding="utf-8")
