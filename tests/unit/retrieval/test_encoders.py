@@ -14,15 +14,26 @@ import pytest
 from serendip.errors import ConfigError
 from serendip.retrieval import encoders as enc_mod
 from serendip.retrieval.dense import DenseIndex, resolve_model
-from serendip.retrieval.encoders import ENCODERS, STConfig, encoder_names, get_encoder, length_batches
-from serendip.retrieval.onnx_export import ExportError, exported_model, model_fingerprint
+from serendip.retrieval.encoders import (
+    ENCODERS,
+    STConfig,
+    encoder_names,
+    get_encoder,
+    length_batches,
+)
+from serendip.retrieval.onnx_export import (
+    ExportError,
+    exported_model,
+    model_fingerprint,
+)
 
 LONG = " ".join(["Metformin lowers hepatic glucose output and may reduce the incidence of colorectal "
                  "cancer in patients with type 2 diabetes mellitus."] * 20)  # > 256 word pieces
 TEXTS = ["metformin and cancer risk", "Sleep deprivation impairs memory consolidation in adolescents.",
          "CRISPR screens identify essential genes", LONG, "x"]
-#: least cosine to the PyTorch vectors per encoder, on TEXTS (measured: onnx 1.0000, int8 0.979-0.997)
-MIN_COSINE = {"torch": 0.99999, "onnx": 0.9999, "onnx-int8": 0.97}
+#: least cosine to the PyTorch vectors per encoder, on TEXTS (measured: onnx 1.00000 on all five; int8
+#: 0.984 ("x") to 0.996; on 200 SciFact abstracts int8 >= 0.991)
+MIN_COSINE = {"torch": 0.99999, "onnx": 0.9999, "onnx-int8": 0.98}
 
 
 @pytest.fixture(scope="module")
