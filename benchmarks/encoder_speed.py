@@ -104,7 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=int, default=1000, help="corpus documents timed (seed 0)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=64, help="as `serendip index`")
     ap.add_argument("--chunk", type=int, default=250, help="documents per turn of each encoder")
     ap.add_argument("--encoders", default=",".join(n for n, _ in ENCODERS.canonical_items()))
     ap.add_argument("--no-ndcg", action="store_true", help="skip the full-corpus nDCG@10 passes")
