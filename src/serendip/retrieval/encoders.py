@@ -214,17 +214,20 @@ class OnnxEncoder:
 
 
 class TorchEncoder:
-    """sentence-transformers on PyTorch, CPU (:func:`serendip.retrieval.dense.load_model`)."""
+    """sentence-transformers on PyTorch, CPU (:func:`serendip.retrieval.dense.load_model`, which keeps
+    one model per process; looked up on each call, so this object holds no model of its own)."""
 
     def __init__(self, folder: str):
         from serendip.retrieval.dense import load_model
 
         self.folder = str(folder)
-        self.model = load_model(folder)
+        load_model(folder)  # load now (errors surface here), as the ONNX encoders do
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Embed ``texts`` (ST sorts by length inside): float32 array (len(texts), dim), L2-normalised."""
-        return self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
+        from serendip.retrieval import dense
+
+        return dense.load_model(self.folder).encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=False)
 
 
