@@ -164,13 +164,19 @@ class Workspace:
         return self.path / "indexes"
 
     def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
-              on_total: Callable[[int], None] | None = None, rebuild: bool = False) -> IndexReport:
+              on_total: Callable[[int], None] | None = None, rebuild: bool = False,
+              encoder: str | None = None) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
         Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
         with ``dense=False``, drops the dense index); BM25 is rebuilt from all records (fast). Records
         with neither title nor abstract get no vector and are listed in ``dense_skipped``. Each index
         folder is replaced whole once written (a crash leaves the old index or none).
+
+        ``encoder`` (a name of :data:`serendip.retrieval.encoders.ENCODERS`; default: the config's
+        ``retrieval.encoder``, "torch") embeds the records; it is recorded in the index, and searches
+        embed queries with it. Vectors of two encoders are never mixed: adding to an index built with
+        another encoder is an error (``rebuild`` re-embeds everything with the new one).
 
         Raises
         ------
@@ -180,9 +186,14 @@ class Workspace:
             The workspace holds no records.
         IndexDamaged
             The dense index on disk is damaged (without ``rebuild``).
+        ConfigError
+            Unknown encoder, or one other than the existing dense index's (without ``rebuild``).
         """
         from serendip.retrieval.bm25_backends import build_bm25
+        from serendip.retrieval.encoders import ENCODERS
         from serendip.retrieval.index_files import atomic_write_text
+
+        encoder = ENCODERS.get(encoder or self.config.retrieval.encoder).name
 
         self.store.require_writable("index")
         self._searcher, self._status = None, None
@@ -208,7 +219,7 @@ class Workspace:
         if dense:
             revised = [str(i) for i in self.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
             added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild,
-                                                      revised)
+                                                      revised, encoder)
         # the dense index's own count moves only when it was brought up to date (not with --no-dense)
         atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps(
             {"changes": changes, "dense": changes if dense else seen["dense"]}))
@@ -218,7 +229,8 @@ class Workspace:
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
                      progress: Callable[[int], None] | None,
                      on_total: Callable[[int], None] | None,
-                     rebuild: bool = False, revised: list[str] = ()) -> tuple[int, int, list[str]]:
+                     rebuild: bool = False, revised: list[str] = (), encoder: str = "torch"
+                     ) -> tuple[int, int, list[str]]:
         """Embed the records not yet in the dense index, after dropping the vectors of deleted records
         and of ``revised`` ones (changed in place since the last index: embedded again); (added, total
         vectors, records with no text)."""
@@ -234,8 +246,14 @@ class Workspace:
                     f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
                     f"for {wanted!r}; run `serendip index --rebuild` to re-embed every record with the new "
                     f"model")
+            if dindex.encoder_name != encoder:
+                raise ConfigError(
+                    f"the dense index in {ddir} was built with the {dindex.encoder_name!r} encoder, not "
+                    f"{encoder!r}; vectors of two encoders are not mixed: run `serendip index --rebuild "
+                    f"--encoder {encoder}` to re-embed every record, or index with --encoder "
+                    f"{dindex.encoder_name}")
         else:
-            dindex = DenseIndex(model=self.config.retrieval.dense_model)
+            dindex = DenseIndex(model=self.config.retrieval.dense_model, encoder_name=encoder)
         # records with nothing to embed are reported once, then remembered, not re-reported
         no_text_file = ddir / "no_text.json"
         no_text = set(read_index_json(no_text_file)) if no_text_file.exists() and not rebuild else set()

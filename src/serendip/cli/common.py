@@ -87,8 +87,17 @@ def corpus_kinds_help() -> str:
     return ", ".join(name for name, _ in PRETRAIN_CORPORA.canonical_items())
 
 
+def encoders_help() -> str:
+    """The registered dense encoders with their one-line descriptions, read now (not at import)."""
+    from serendip.retrieval.encoders import ENCODERS
+
+    return "; ".join(f"{name}: {spec.description}" if spec.description else name
+                     for name, spec in ENCODERS.canonical_items())
+
+
 #: option name -> the function giving its registered choices (help text built when shown)
-REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help}
+REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help,
+                    "encoder": encoders_help}
 
 
 class RegistryHelpCommand(TyperCommand):

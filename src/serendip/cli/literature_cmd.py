@@ -145,14 +145,17 @@ def print_ingest_report(report) -> None:
 def index(workspace: Optional[Path] = WorkspaceOpt,
           dense: bool = typer.Option(True, "--dense/--no-dense", help="Also build the dense (embedding) index."),
           rebuild: bool = typer.Option(False, "--rebuild", help="Drop the indexes and build them again from "
-                                       "every record (after a damaged-index error, or a model change).")) -> None:
+                                       "every record (after a damaged-index error, or a model change)."),
+          encoder: Optional[str] = typer.Option(None, "--encoder", help="Backend that embeds the records "
+                                                "(default: the workspace's retrieval.encoder, torch); "
+                                                "searches use the one the index was built with.")) -> None:
     """Build the BM25 index and embed records not yet in the dense index (incremental)."""
     with handle_errors():
         ws = open_workspace(workspace)
         with rate_progress("records") as bar:
             task = bar.add_task("embed", total=0)
             rep = ws.index(dense=dense, progress=lambda n: bar.advance(task, n),
-                           on_total=lambda n: bar.update(task, total=n), rebuild=rebuild)
+                           on_total=lambda n: bar.update(task, total=n), rebuild=rebuild, encoder=encoder)
         for rid in rep.dense_skipped:
             err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
         console.print(f"BM25: {rep.bm25_docs} records; dense: {rep.dense_added} embedded now, "
@@ -215,6 +218,6 @@ def reports(workspace: Optional[Path] = WorkspaceOpt) -> None:
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(ingest)
-    app.command()(index)
+    app.command(cls=RegistryHelpCommand)(index)
     app.command(cls=RegistryHelpCommand)(search)
     app.command()(reports)

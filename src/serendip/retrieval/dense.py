@@ -206,6 +206,10 @@ class DenseIndex:
         Above this many vectors, search uses a FAISS structure instead of the exact product.
     ivfpq_threshold : int
         Above this many vectors, that structure is IVF-PQ instead of an HNSW graph.
+    encoder_name : str
+        Backend that embeds texts with ``model``: a name of
+        :data:`serendip.retrieval.encoders.ENCODERS` ("torch", "onnx", "onnx-int8"); recorded in
+        ``meta.json`` so that queries are embedded with the encoder that built the index.
 
     Attributes
     ----------
@@ -217,9 +221,13 @@ class DenseIndex:
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, encoder: Encoder | None = None,
-                 exact_threshold: int = EXACT_THRESHOLD, ivfpq_threshold: int = IVFPQ_THRESHOLD):
+                 exact_threshold: int = EXACT_THRESHOLD, ivfpq_threshold: int = IVFPQ_THRESHOLD,
+                 encoder_name: str = "torch"):
         self.model = model
         self._encoder = encoder
+        from serendip.retrieval.encoders import ENCODERS
+
+        self.encoder_name = ENCODERS.get(encoder_name).name  # ConfigError listing the encoders
         self.exact_threshold = int(exact_threshold)
         self.ivfpq_threshold = int(ivfpq_threshold)
         self.ids: list[str] = []
@@ -255,8 +263,9 @@ class DenseIndex:
         if self._encoder is not None:
             vecs = self._encoder(texts, batch_size)
         else:
-            vecs = load_model(self.model).encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                                 normalize_embeddings=True, show_progress_bar=False)
+            from serendip.retrieval.encoders import get_encoder
+
+            vecs = get_encoder(self.encoder_name, self.model).encode(texts, batch_size)
         vecs = np.asarray(vecs, dtype=np.float32)
         if vecs.ndim != 2 or vecs.shape[0] != len(texts):
             raise SerendipError(f"encoder returned shape {vecs.shape} for {len(texts)} texts")
@@ -428,7 +437,8 @@ class DenseIndex:
                 np.save(tmp / "embeddings.npy", self.embeddings, allow_pickle=False)
             (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
             backend = self.backend
-            meta = {"format": _FORMAT, "model": self.model, "dim": self.dim, "n": len(self.ids),
+            meta = {"format": _FORMAT, "model": self.model, "encoder": self.encoder_name, "dim": self.dim,
+                    "n": len(self.ids),
                     "normalized": True, "title_abstract_sep": TITLE_ABSTRACT_SEP,
                     "exact_threshold": self.exact_threshold, "ivfpq_threshold": self.ivfpq_threshold,
                     "backend": backend}
@@ -482,7 +492,8 @@ class DenseIndex:
         if emb.dtype != np.float32:  # not written by save(): read into memory as float32
             emb = np.asarray(emb, dtype=np.float32)
         self = cls(model=meta["model"], encoder=encoder, exact_threshold=exact_threshold,
-                   ivfpq_threshold=ivfpq_threshold)
+                   ivfpq_threshold=ivfpq_threshold,
+                   encoder_name=str(meta.get("encoder", "torch")))  # older indexes: torch
         self.embeddings = emb
         self._emb_file = emb_path if isinstance(emb, np.memmap) else None
         self.ids = list(ids)

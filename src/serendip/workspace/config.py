@@ -22,13 +22,17 @@ __all__ = ["CONFIG_NAME", "RetrievalConfig", "WorkspaceConfig"]
 
 
 class RetrievalConfig(StrictModel):
-    """``dense_model``: sentence-transformers model name or local path; ``default_mode``: the retrieval
+    """``dense_model``: sentence-transformers model name or local path; ``encoder``: the backend that
+    embeds with it when an index is built (a name of ``serendip.retrieval.encoders.ENCODERS``: "torch",
+    "onnx", "onnx-int8"; checked when indexing, since storage does not import retrieval; a search uses
+    the encoder recorded in the index); ``default_mode``: the retrieval
     mode used when a search names none; ``auto_index``: a search that finds records ingested after the
     last index builds the index first (False: it warns and searches the old index); ``bm25_backend``: the
     engine of the BM25 index, ``"auto"`` (bm25s in memory for small corpora, Tantivy on disk above
     ``serendip.retrieval.bm25_backends.TANTIVY_ABOVE`` records), ``"bm25s"`` or ``"tantivy"``."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    encoder: str = "torch"
     default_mode: str = "hybrid"
     auto_index: bool = False
     bm25_backend: Literal["auto", "bm25s", "tantivy"] = "auto"
@@ -81,6 +85,7 @@ class WorkspaceConfig(StrictModel):
         if self.database:
             lines.append(f'database = "{self.database}"')
         lines += ["", "[retrieval]", f'dense_model = "{self.retrieval.dense_model}"',
+                  f'encoder = "{self.retrieval.encoder}"',
                   f'default_mode = "{self.retrieval.default_mode}"',
                   f"auto_index = {'true' if self.retrieval.auto_index else 'false'}",
                   f'bm25_backend = "{self.retrieval.bm25_backend}"', ""]

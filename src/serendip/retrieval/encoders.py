@@ -1,0 +1,271 @@
+"""Text encoders for the dense index: one registry, :data:`ENCODERS`, that the index, the config check,
+the CLI's ``--encoder`` choices and ``benchmarks/encoder_speed.py`` read.
+
+Built in:
+
+- ``torch``: sentence-transformers on PyTorch (the path of every index built before issue 14). ST sorts
+  each call's texts by length before batching.
+- ``onnx``: the same model exported to ONNX (fp32, ONNX Runtime's BERT fusions) and run by ONNX Runtime
+  (:mod:`.onnx_export`); pooling and normalisation done here.
+- ``onnx-int8``: the export with int8 weights (dynamic quantisation, per channel).
+
+The ONNX encoders tokenize with the ``tokenizers`` library (the folder's ``tokenizer.json``) and never
+import torch, transformers or sentence-transformers once the model is exported (the export itself, done
+once per model and cached, needs torch and transformers). They follow the folder's sentence-transformers
+configuration as ST does: texts lower-cased when ``do_lower_case``; truncation at ``max_seq_length``
+word pieces counting [CLS] and [SEP] (256 for all-MiniLM-L6-v2, not the tokenizer's own 512); the
+pooling of ``1_Pooling/config.json`` (mean over the attention mask for MiniLM; CLS, max and
+mean-sqrt-len also supported); L2 normalisation when ``modules.json`` lists a Normalize module (the
+index normalises every vector again anyway). Texts are sorted by token count and batched, so a batch of
+short texts is not padded to the longest abstract; output rows follow the input order.
+
+A new backend is one registration::
+
+    ENCODERS.add("openvino", EncoderSpec("openvino", load=my_loader, description="..."))
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from serendip.errors import ConfigError
+from serendip.registry import Registry
+
+__all__ = ["DEFAULT_ENCODER", "ENCODERS", "EncoderSpec", "OnnxEncoder", "STConfig", "TorchEncoder",
+           "encoder_names", "get_encoder", "length_batches"]
+
+DEFAULT_ENCODER = "torch"
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """One registered encoder backend.
+
+    Parameters
+    ----------
+    name : str
+        Name used by ``--encoder``, ``retrieval.encoder`` and the dense index's ``meta.json``.
+    load : callable
+        ``load(model_folder: str) -> encoder`` with ``encoder.encode(texts, batch_size)`` returning a
+        float32 array (len(texts), dim).
+    description : str
+        One line for ``--help``.
+    """
+
+    name: str
+    load: Callable[[str], object]
+    description: str = ""
+
+
+#: name -> :class:`EncoderSpec`
+ENCODERS: Registry[EncoderSpec] = Registry("encoder")
+
+
+def encoder_names() -> list[str]:
+    """Names of the registered encoders, sorted."""
+    return ENCODERS.keys()
+
+
+@dataclass(frozen=True)
+class STConfig:
+    """What a sentence-transformers folder says about tokenization, pooling and normalisation."""
+
+    max_seq_length: int
+    do_lower_case: bool
+    pooling: str  # "mean", "cls", "max" or "mean_sqrt_len"
+    normalize: bool
+
+    @classmethod
+    def read(cls, folder: str | Path) -> "STConfig":
+        """Read ``sentence_bert_config.json``, ``modules.json`` and the pooling module's ``config.json``.
+
+        Raises
+        ------
+        ConfigError
+            When a file is missing or unreadable, or the pooling mode is not one supported here.
+        """
+        folder = Path(folder)
+        try:
+            sbert = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+            modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+            pool_mod = next(m for m in modules if m.get("type", "").endswith(".Pooling"))
+            pool = json.loads((folder / pool_mod["path"] / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, StopIteration, KeyError, TypeError) as exc:
+            raise ConfigError(f"{folder} is not a sentence-transformers folder the ONNX encoder can read "
+                              f"(sentence_bert_config.json, modules.json with a Pooling module): {exc}") from None
+        modes = [m for m in ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens")
+                 if pool.get(f"pooling_mode_{m}")]
+        other = [k for k, v in pool.items() if k.startswith("pooling_mode_") and v
+                 and k[len("pooling_mode_"):] not in ("cls_token", "mean_tokens", "max_tokens",
+                                                      "mean_sqrt_len_tokens")]
+        if len(modes) != 1 or other:
+            raise ConfigError(f"{folder / pool_mod['path'] / 'config.json'}: the ONNX encoder supports one "
+                              f"pooling mode of cls, mean, max, mean_sqrt_len; found {modes + other}")
+        pooling = {"cls_token": "cls", "mean_tokens": "mean", "max_tokens": "max",
+                   "mean_sqrt_len_tokens": "mean_sqrt_len"}[modes[0]]
+        normalize = any(m.get("type", "").endswith(".Normalize") for m in modules)
+        return cls(int(sbert.get("max_seq_length") or 512), bool(sbert.get("do_lower_case", False)),
+                   pooling, normalize)
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
+    """Indices of texts grouped into batches of similar length (longest first).
+
+    Parameters
+    ----------
+    lengths : list of int
+        Token count per text.
+    batch_size : int
+
+    Returns
+    -------
+    list of numpy.ndarray
+        int64 index arrays, each at most ``batch_size`` long, covering ``range(len(lengths))`` once.
+    """
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    step = max(1, int(batch_size))
+    return [order[i:i + step] for i in range(0, len(order), step)]
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    """(batch, seq, dim) hidden states and (batch, seq) mask -> (batch, dim) float32, as ST's Pooling."""
+    m = mask[..., None].astype(hidden.dtype)
+    if mode == "cls":
+        return hidden[:, 0]
+    if mode == "max":
+        return np.where(m > 0, hidden, np.finfo(hidden.dtype).min).max(axis=1)
+    summed = (hidden * m).sum(axis=1)
+    counts = np.clip(m.sum(axis=1), 1e-9, None)
+    return summed / (np.sqrt(counts) if mode == "mean_sqrt_len" else counts)
+
+
+class OnnxEncoder:
+    """A sentence-transformers folder run by ONNX Runtime (see the module docstring).
+
+    Parameters
+    ----------
+    folder : str
+        Local sentence-transformers folder (with ``tokenizer.json``).
+    variant : {"fp32", "int8"}
+        Which export of :mod:`.onnx_export`.
+    threads : int, optional
+        ONNX Runtime intra-op threads (default: its own choice, the physical cores).
+
+    Raises
+    ------
+    ConfigError
+        The folder has no ``tokenizer.json`` or an unsupported pooling.
+    ExportError
+        The export failed.
+    """
+
+    def __init__(self, folder: str, variant: str = "fp32", threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from serendip.retrieval.onnx_export import exported_model
+
+        self.folder = str(folder)
+        self.config = STConfig.read(folder)
+        tok_file = Path(folder) / "tokenizer.json"
+        if not tok_file.is_file():
+            raise ConfigError(f"{tok_file} is missing: the ONNX encoder needs the fast tokenizer's file")
+        self.tokenizer = Tokenizer.from_file(str(tok_file))
+        self.tokenizer.enable_truncation(max_length=self.config.max_seq_length)
+        self.tokenizer.no_padding()
+        self.path = exported_model(folder, variant)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed ``texts``: float32 array (len(texts), dim), rows in input order."""
+        if self.config.do_lower_case:
+            texts = [t.lower() for t in texts]
+        encodings = self.tokenizer.encode_batch(list(texts))
+        out: np.ndarray | None = None
+        for idx in length_batches([len(e.ids) for e in encodings], batch_size):
+            width = max(len(encodings[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            types = np.zeros_like(ids)
+            for row, i in enumerate(idx):
+                enc = encodings[i]
+                n = len(enc.ids)
+                ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, enc.attention_mask, enc.type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            vecs = _pool(hidden, mask, self.config.pooling).astype(np.float32)
+            if self.config.normalize:
+                vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+            if out is None:
+                out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+            out[idx] = vecs
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+class TorchEncoder:
+    """sentence-transformers on PyTorch, CPU (:func:`serendip.retrieval.dense.load_model`, which keeps
+    one model per process; looked up on each call, so this object holds no model of its own)."""
+
+    def __init__(self, folder: str):
+        from serendip.retrieval.dense import load_model
+
+        self.folder = str(folder)
+        load_model(folder)  # load now (errors surface here), as the ONNX encoders do
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed ``texts`` (ST sorts by length inside): float32 array (len(texts), dim), L2-normalised."""
+        from serendip.retrieval import dense
+
+        return dense.load_model(self.folder).encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
+
+
+ENCODERS.add("torch", EncoderSpec("torch", TorchEncoder,
+                                  "sentence-transformers on PyTorch (reference, slowest)"))
+ENCODERS.add("onnx", EncoderSpec("onnx", lambda folder: OnnxEncoder(folder, "fp32"),
+                                 "ONNX Runtime, fp32 (same vectors as torch, cosine >= 0.9999)"))
+ENCODERS.add("onnx-int8", EncoderSpec("onnx-int8", lambda folder: OnnxEncoder(folder, "int8"),
+                                      "ONNX Runtime, int8 weights (fastest; vectors differ slightly)"))
+
+_loaded: dict[tuple[str, str], object] = {}
+_lock = threading.Lock()
+
+
+def get_encoder(name: str, model: str):
+    """The encoder ``name`` for ``model``, built once per process (thread-safe).
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`ENCODERS`.
+    model : str
+        Model name or local folder (:func:`serendip.retrieval.dense.resolve_model`).
+
+    Raises
+    ------
+    ConfigError
+        Unknown encoder (the message lists the registered ones) or model.
+    ExportError
+        The ONNX export failed.
+    """
+    from serendip.retrieval.dense import resolve_model
+
+    spec = ENCODERS.get(name)
+    folder = resolve_model(model)
+    key = (spec.name, folder)
+    with _lock:
+        encoder = _loaded.get(key)
+        if encoder is None:
+            encoder = _loaded[key] = spec.load(folder)
+    return encoder
