@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from serendip.errors import ConfigError, DataError, IndexNotBuilt, SerendipError
-from serendip.retrieval import dense
+from serendip.retrieval import dense, embedding_model
 from serendip.retrieval.dense import DenseIndex, doc_text, load_model, resolve_model
 
 
@@ -47,8 +47,8 @@ def test_unknown_model_refused_without_download():
 
 
 def test_sha_mismatch_raises(monkeypatch):
-    monkeypatch.setattr(dense, "MINILM_SHA256", "0" * 64)
-    monkeypatch.setattr(dense, "_verified", {})
+    monkeypatch.setattr(embedding_model, "MINILM_SHA256", "0" * 64)
+    monkeypatch.setattr(embedding_model, "_verified", {})
     with pytest.raises(SerendipError, match="sha256"):
         resolve_model()
 
