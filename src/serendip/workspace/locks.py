@@ -108,8 +108,9 @@ class _Waiter:
     """Says, at growing intervals, that an ingest waits for the lock; tracks how long a dead holder has
     been seen (for the stale-lock grace period)."""
 
-    def __init__(self, on_wait: Callable[[str], None] | None) -> None:
+    def __init__(self, on_wait: Callable[[str], None] | None, what: str = "ingest") -> None:
         self.on_wait = on_wait or _log.warning
+        self.what = what
         self.t0 = time.monotonic()
         self.next_notice = self.t0 + WAIT_NOTICE_S
         self.dead_since: dict[LockHolder, float] = {}
@@ -117,7 +118,7 @@ class _Waiter:
     def tick(self, holder: LockHolder) -> None:
         now = time.monotonic()
         if now >= self.next_notice:
-            self.on_wait(f"waiting for the workspace's ingest lock, held by {holder.describe()} "
+            self.on_wait(f"waiting for the workspace's {self.what} lock, held by {holder.describe()} "
                          f"({now - self.t0:.0f} s so far)")
             self.next_notice = now + WAIT_REPEAT_S
         time.sleep(POLL_S)
@@ -129,7 +130,7 @@ class _Waiter:
         return time.monotonic() - first >= STALE_GRACE_S
 
     def released(self, holder: LockHolder) -> None:
-        self.on_wait(f"released a stale ingest lock: its holder, pid {holder.pid}, no longer runs")
+        self.on_wait(f"released a stale {self.what} lock: its holder, pid {holder.pid}, no longer runs")
 
 
 @contextlib.contextmanager
@@ -149,6 +150,17 @@ def ingest_lock(engine: Engine, on_wait: Callable[[str], None] | None = None) ->
         with _pg_lock(engine, _Waiter(on_wait)):
             yield
     else:
+        yield
+
+
+@contextlib.contextmanager
+def index_lock(folder: str | os.PathLike, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the index lock of the workspace folder ``folder`` for the ``with`` block: an exclusive
+    ``flock`` on ``folder/indexes.lock`` (beside ``indexes/``), so that two ``serendip index`` runs on
+    this host never write the same index parts (or the dense checkpoint) at once; the second waits, and
+    is told so as an ingest is (``on_wait``). The kernel releases the lock when its process dies.
+    """
+    with _file_lock(os.path.join(folder, "indexes.lock"), _Waiter(on_wait, "index")):
         yield
 
 
