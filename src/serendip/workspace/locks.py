@@ -12,6 +12,9 @@ no longer exists (the lock kept alive by an orphaned descendant) is released aft
 :data:`STALE_GRACE_S`. A process forked while the lock is held (the parsing child of
 :mod:`serendip.literature.prefetch`) does not inherit it: its copy of the lock's file descriptor is
 replaced by ``/dev/null`` at fork, so the lock never outlives the ingest that took it.
+
+One ``serendip index`` at a time per workspace folder (:func:`index_lock`): the same file lock, on
+``<workspace>/indexes.lock``, around every index write (the index parts and the dense checkpoint).
 """
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ if hasattr(os, "register_at_fork"):
 
 @dataclass(frozen=True)
 class LockHolder:
-    """Who holds (or last held) the ingest lock, as the holder recorded it; ``None`` when not known."""
+    """Who holds (or last held) a lock, as the holder recorded it; ``None`` when not known."""
 
     pid: int | None = None
     host: str | None = None
@@ -71,12 +74,12 @@ class LockHolder:
         started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return cls(os.getpid(), socket.gethostname(), started)
 
-    def describe(self) -> str:
+    def describe(self, what: str = "ingest") -> str:
         if self.pid is None:
-            return "another ingest (holder unknown)"
+            return f"another {what} (holder unknown)"
         where = f" on {self.host}" if self.host and self.host != socket.gethostname() else ""
         since = f", since {self.started}" if self.started else ""
-        return f"ingest pid {self.pid}{where}{since}"
+        return f"{what} pid {self.pid}{where}{since}"
 
     def is_dead_here(self) -> bool:
         """True when the holder is a process of this host that no longer exists."""
@@ -118,7 +121,7 @@ class _Waiter:
     def tick(self, holder: LockHolder) -> None:
         now = time.monotonic()
         if now >= self.next_notice:
-            self.on_wait(f"waiting for the workspace's {self.what} lock, held by {holder.describe()} "
+            self.on_wait(f"waiting for the workspace's {self.what} lock, held by {holder.describe(self.what)} "
                          f"({now - self.t0:.0f} s so far)")
             self.next_notice = now + WAIT_REPEAT_S
         time.sleep(POLL_S)
