@@ -39,7 +39,8 @@ def test_time_left_is_blank_while_the_total_is_unknown():
     assert eta.render(known).plain.startswith("eta ")
 
 
-def test_index_opens_a_bar_per_long_step(tmp_path, monkeypatch):
+def _index_bars(tmp_path, monkeypatch) -> Progress:
+    """The Progress object of one ``serendip index`` over 30 records (fake model)."""
     monkeypatch.setattr("serendip.retrieval.dense.load_model", lambda name: FakeModel())
     built: list[Progress] = []
     real = literature_cmd.index_progress
@@ -60,8 +61,21 @@ def test_index_opens_a_bar_per_long_step(tmp_path, monkeypatch):
     r = runner.invoke(app, ["index", "-w", str(ws)])
     assert r.exit_code == 0, r.output
     (progress,) = built
+    return progress
+
+
+def test_index_opens_a_bar_per_long_step(tmp_path, monkeypatch):
+    progress = _index_bars(tmp_path, monkeypatch)
     steps = {t.description: (t.total, t.completed) for t in progress.tasks}
     assert steps == {"read records": (30, 30), "BM25": (30, 30), "embed": (30, 30)}
     assert any(isinstance(c, RateColumn) for c in progress.columns)
     assert any(isinstance(c, TimeRemainingColumn) for c in progress.columns)
     assert common.err_console is progress.console
+
+
+def test_the_ann_structure_gets_its_own_bar(tmp_path, monkeypatch):
+    from serendip.retrieval.dense import DenseIndex
+
+    monkeypatch.setattr(DenseIndex, "backend", property(lambda self: "hnsw" if len(self.ids) > 10 else "exact"))
+    steps = {t.description: (t.total, t.completed) for t in _index_bars(tmp_path, monkeypatch).tasks}
+    assert steps["hnsw index"] == (30, 30)
