@@ -94,6 +94,9 @@ class EmbeddingCheckpoint:
             stored = json.loads((self.folder / "key.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             stored = None
+        if stored is None and not any(self.folder.glob("shard-*.npy")):  # cut before its first shard
+            self.discard()
+            return {}
         if stored != self.key:
             self.notify(f"discarded the partial embeddings in {self.folder}: they were computed with "
                         f"{_describe(stored)}, this run uses {_describe(self.key)}")

@@ -127,3 +127,11 @@ def test_add_uses_known_vectors_in_input_order():
     index.add(ids, titles, abstracts, known=known, on_chunk=lambda got, vecs: chunks.append(got))
     assert len(again.texts) == 4 and chunks == [["1", "3", "4", "6"]]
     assert index.ids == clean.ids and np.array_equal(index.embeddings, clean.embeddings)
+
+
+def test_a_folder_cut_before_its_first_shard_is_removed_silently(tmp_path):
+    folder = tmp_path / "dense.partial"
+    folder.mkdir()
+    notes: list[str] = []
+    assert ckpt.EmbeddingCheckpoint(folder, KEY, notify=notes.append).resume() == {}
+    assert not folder.exists() and notes == []
