@@ -11,6 +11,7 @@ whole on every write (:mod:`serendip.retrieval.index_files`).
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 import warnings
@@ -21,14 +22,18 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from serendip.core.progress import CountingSequence, Steps, start_step
 from serendip.errors import ConfigError, IndexNotBuilt, StaleIndexWarning
 from serendip.index_status import CHANGES_FILE, IndexReport, IndexStatus
 from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
 from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
+from serendip.workspace.locks import index_lock
 from serendip.workspace.schema import records
 from serendip.workspace.store import WorkspaceStore
 
 __all__ = ["Hit", "IndexReport", "IndexStatus", "Workspace"]
+
+_log = logging.getLogger("serendip")
 
 #: seconds a search trusts the last index-freshness check (records ingested by another process are
 #: noticed at most this late)
@@ -165,7 +170,8 @@ class Workspace:
 
     def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
               on_total: Callable[[int], None] | None = None, rebuild: bool = False,
-              encoder: str | None = None) -> IndexReport:
+              encoder: str | None = None, steps: Steps | None = None,
+              notify: Callable[[str], None] | None = None) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
         Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
@@ -178,6 +184,11 @@ class Workspace:
         embed queries with it. Vectors of two encoders are never mixed: adding to an index built with
         another encoder is an error (``rebuild`` re-embeds everything with the new one).
 
+        Resumable: vectors are checkpointed as embedded (:mod:`serendip.retrieval.dense_checkpoint`); a
+        killed run embeds only the rest when run again. Runs hold the index lock (:func:`.index_lock`).
+        ``progress``/``on_total`` count the records embedded, ``steps`` (:mod:`serendip.core.progress`)
+        every long step; ``notify`` hears of lock waits and checkpoints (default: a logging warning).
+
         Raises
         ------
         WorkspaceReadOnly
@@ -189,16 +200,23 @@ class Workspace:
         ConfigError
             Unknown encoder, or one other than the existing dense index's (without ``rebuild``).
         """
-        from serendip.retrieval.bm25_backends import build_bm25
         from serendip.retrieval.encoders import ENCODERS
-        from serendip.retrieval.index_files import atomic_write_text
 
         encoder = ENCODERS.get(encoder or self.config.retrieval.encoder).name
 
         self.store.require_writable("index")
+        with index_lock(self.path, on_wait=notify or _log.warning):
+            return self._index_locked(dense, progress, on_total, rebuild, encoder, steps, notify or _log.warning)
+
+    def _index_locked(self, dense, progress, on_total, rebuild, encoder, steps, notify) -> IndexReport:
+        """:meth:`index`, once the index lock is held."""
+        from serendip.retrieval.bm25_backends import build_bm25
+        from serendip.retrieval.index_files import atomic_write_text
+
         self._searcher, self._status = None, None
         if rebuild and not dense:
             shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
+            shutil.rmtree(self.index_dir / "dense.partial", ignore_errors=True)
         t0 = time.perf_counter()
         # read before the records: a change made while indexing leaves the index stale, never hidden
         changes, seen = self.store.changes(), self._indexed_changes()
@@ -206,20 +224,24 @@ class Workspace:
         texts: list[str] = []
         titles: list[str | None] = []
         abstracts: list[str | None] = []
+        read = start_step(steps, "read records", self.count())
         for rid, rec in self.records():
+            if len(ids) % 1000 == 999:
+                read(1000)
             ids.append(str(rid))
             texts.append(rec.search_text())
             titles.append(rec.title)
             abstracts.append(rec.abstract)
         if not ids:
             raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
-        build_bm25(ids, texts, self.config.retrieval.bm25_backend,
-                   workdir=self.index_dir).save(self.index_dir / "bm25")
+        read(len(ids) % 1000)
+        build_bm25(ids, CountingSequence(texts, start_step(steps, "BM25", len(ids))),
+                   self.config.retrieval.bm25_backend, workdir=self.index_dir).save(self.index_dir / "bm25")
         added, total, skipped = 0, 0, []
         if dense:
             revised = [str(i) for i in self.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
             added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild,
-                                                      revised, encoder)
+                                                      revised, encoder, steps, notify)
         # the dense index's own count moves only when it was brought up to date (not with --no-dense)
         atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps(
             {"changes": changes, "dense": changes if dense else seen["dense"]}))
@@ -229,12 +251,14 @@ class Workspace:
     def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
                      progress: Callable[[int], None] | None,
                      on_total: Callable[[int], None] | None,
-                     rebuild: bool = False, revised: list[str] = (), encoder: str = "torch"
+                     rebuild: bool = False, revised: list[str] = (), encoder: str = "torch",
+                     steps: Steps | None = None, notify: Callable[[str], None] | None = None
                      ) -> tuple[int, int, list[str]]:
         """Embed the records not yet in the dense index, after dropping the vectors of deleted records
-        and of ``revised`` ones (changed in place since the last index: embedded again); (added, total
-        vectors, records with no text)."""
-        from serendip.retrieval.dense import DenseIndex
+        and of ``revised`` ones (changed in place since the last index: embedded again), checkpointed in
+        ``dense.partial`` and resumed from it; (added, total vectors, records with no text)."""
+        from serendip.retrieval import dense_checkpoint as ckpt
+        from serendip.retrieval.dense import TITLE_ABSTRACT_SEP, DenseIndex
         from serendip.retrieval.index_files import read_index_json
 
         ddir = self.index_dir / "dense"
@@ -262,8 +286,8 @@ class Workspace:
         no_text -= stale
         present = set(dindex.ids) | no_text
         todo = [i for i, rid in enumerate(ids) if rid not in present]
-        if on_total:
-            on_total(len(todo))
+        checkpoint = ckpt.EmbeddingCheckpoint(self.index_dir / "dense.partial", notify=notify, key={
+            "model": dindex.model, "encoder": dindex.encoder_name, "title_abstract_sep": TITLE_ABSTRACT_SEP})
         seen = [0]
 
         def _step(done: int, _total: int) -> None:
@@ -271,10 +295,16 @@ class Workspace:
                 progress(done - seen[0])
             seen[0] = done
 
-        rep = dindex.add([ids[i] for i in todo], [titles[i] for i in todo],
-                         [abstracts[i] for i in todo], progress=_step)
+        rep, _resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], [titles[i] for i in todo],
+                                             [abstracts[i] for i in todo], checkpoint, progress=_step,
+                                             on_total=on_total)
         skipped = list(rep.no_text)
+        if dindex.backend != "exact":  # the ANN structure, built or extended under its own bar
+            done = start_step(steps, f"{dindex.backend} index", len(dindex))
+            dindex.ann_index()
+            done(len(dindex))
         dindex.save(ddir, extra_json={no_text_file.name: sorted(no_text | set(skipped), key=int)})
+        checkpoint.discard()  # the finished index is in place
         return len(rep.added), len(dindex.ids), skipped
 
     def searcher(self):

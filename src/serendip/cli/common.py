@@ -14,6 +14,7 @@ from rich.progress import (
     ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.text import Text
 from typer.core import TyperCommand
@@ -53,10 +54,20 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} {self.unit}/s" if speed else f"? {self.unit}/s")
 
 
+class EtaColumn(TimeRemainingColumn):
+    """Time left at the current rate (``eta 0:01:23``); blank while the total is not known."""
+
+    def render(self, task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text.assemble("eta ", super().render(task))
+
+
 def rate_progress(unit: str = "records") -> Progress:
-    """A Rich progress bar on stderr showing count, total, rate (``unit``/s) and elapsed time."""
+    """A Rich progress bar on stderr showing count, total, rate (``unit``/s), elapsed time and the time
+    left (for a task whose total is known)."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    RateColumn(unit), TimeElapsedColumn(), console=err_console)
+                    RateColumn(unit), TimeElapsedColumn(), EtaColumn(), console=err_console)
 
 
 def open_workspace(path: Path | None, *, required: bool = True):

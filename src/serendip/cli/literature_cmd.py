@@ -150,16 +150,46 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
                                                 "(default: the workspace's retrieval.encoder, torch); "
                                                 "searches use the one the index was built with.")) -> None:
     """Build the BM25 index and embed records not yet in the dense index (incremental)."""
-    with handle_errors():
+    with handle_errors(), terminate_as_exit():  # SIGTERM: the embedded vectors are checkpointed first
         ws = open_workspace(workspace)
-        with rate_progress("records") as bar:
-            task = bar.add_task("embed", total=0)
-            rep = ws.index(dense=dense, progress=lambda n: bar.advance(task, n),
-                           on_total=lambda n: bar.update(task, total=n), rebuild=rebuild, encoder=encoder)
+        with index_progress() as bar:
+            rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
+                           notify=bar.note, rebuild=rebuild, encoder=encoder)
         for rid in rep.dense_skipped:
             err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
         console.print(f"BM25: {rep.bm25_docs} records; dense: {rep.dense_added} embedded now, "
                       f"{rep.dense_total} in index ({rep.seconds:.1f} s)")
+
+
+class IndexBars:
+    """The bars of ``serendip index``: one per long step (reading the records, BM25, embedding, the ANN
+    structure), each with its count, rate and time left (:func:`rate_progress`)."""
+
+    def __init__(self, progress) -> None:
+        self.progress = progress
+        self._embed = None
+
+    def step(self, name: str, total: int | None):
+        """A new bar; returns its ``advance(n)`` (the ``steps`` callback of :meth:`Workspace.index`)."""
+        task = self.progress.add_task(name, total=total)
+        return lambda n: self.progress.advance(task, n)
+
+    def embedding(self, total: int) -> None:
+        self._embed = self.step("embed", total)
+
+    def embedded(self, n: int) -> None:
+        if self._embed is not None:
+            self._embed(n)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def index_progress():
+    """:class:`IndexBars` on a :func:`rate_progress` display, shown for the ``with`` block."""
+    with rate_progress("records") as progress:
+        yield IndexBars(progress)
 
 
 def search(query: str = typer.Argument(..., help="Free-text query."),

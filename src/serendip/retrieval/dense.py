@@ -28,7 +28,7 @@ search reads the pages it touches, not the whole index.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,7 +196,9 @@ class DenseIndex:
 
     # -- adding -----------------------------------------------------------------------------------------
     def add(self, ids: Sequence[str], titles: Sequence[str | None], abstracts: Sequence[str | None],
-            batch_size: int = 64, progress: Callable[[int, int], None] | None = None) -> AddReport:
+            batch_size: int = 64, progress: Callable[[int, int], None] | None = None,
+            known: Mapping[str, np.ndarray] | None = None,
+            on_chunk: Callable[[list[str], np.ndarray], None] | None = None) -> AddReport:
         """Embed the records not already in the index (incremental: existing vectors are kept as is).
 
         Parameters
@@ -206,7 +208,12 @@ class DenseIndex:
         batch_size : int
             Texts per encoder call.
         progress : callable, optional
-            ``progress(done, total)`` after each batch (total = records to embed in this call).
+            ``progress(done, total)`` after each batch (total = records the encoder embeds in this call).
+        known : mapping of str to numpy.ndarray, optional
+            Vectors already computed (float32, (dim,), L2-normalised: an interrupted run's checkpoint,
+            :mod:`.dense_checkpoint`), used as they are instead of embedding those ids again.
+        on_chunk : callable, optional
+            ``on_chunk(ids, vectors)`` with each chunk the encoder embedded (float32, (m, dim)).
 
         Returns
         -------
@@ -240,13 +247,28 @@ class DenseIndex:
             todo_texts.append(text)
         if not todo_ids:
             return report
-        chunks = []
+        known = known or {}
+        have = [j for j, doc_id in enumerate(todo_ids) if doc_id in known]
+        fresh = [j for j, doc_id in enumerate(todo_ids) if doc_id not in known]
+        new = None  # rows in input order, resumed and freshly embedded alike
+        if have:
+            new = np.empty((len(todo_ids), len(known[todo_ids[have[0]]])), np.float32)
+            for j in have:
+                new[j] = known[todo_ids[j]]
         step = max(1, int(batch_size)) * 8
-        for start in range(0, len(todo_texts), step):
-            chunks.append(self._encode(todo_texts[start:start + step], batch_size))
+        for start in range(0, len(fresh), step):
+            rows = fresh[start:start + step]
+            vecs = self._encode([todo_texts[j] for j in rows], batch_size)
+            if new is None:
+                new = np.empty((len(todo_ids), vecs.shape[1]), np.float32)
+            if vecs.shape[1] != new.shape[1]:
+                raise DataError(f"embedding dimension {vecs.shape[1]} differs from the resumed vectors' "
+                                f"{new.shape[1]}")
+            new[rows] = vecs
+            if on_chunk is not None:
+                on_chunk([todo_ids[j] for j in rows], vecs)
             if progress is not None:
-                progress(min(start + step, len(todo_texts)), len(todo_texts))
-        new = np.vstack(chunks)
+                progress(min(start + step, len(fresh)), len(fresh))
         if self.embeddings.shape[0] and new.shape[1] != self.embeddings.shape[1]:
             raise DataError(f"embedding dimension {new.shape[1]} differs from the index's "
                             f"{self.embeddings.shape[1]}")

@@ -12,6 +12,9 @@ no longer exists (the lock kept alive by an orphaned descendant) is released aft
 :data:`STALE_GRACE_S`. A process forked while the lock is held (the parsing child of
 :mod:`serendip.literature.prefetch`) does not inherit it: its copy of the lock's file descriptor is
 replaced by ``/dev/null`` at fork, so the lock never outlives the ingest that took it.
+
+One ``serendip index`` at a time per workspace folder (:func:`index_lock`): the same file lock, on
+``<workspace>/indexes.lock``, around every index write (the index parts and the dense checkpoint).
 """
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ if hasattr(os, "register_at_fork"):
 
 @dataclass(frozen=True)
 class LockHolder:
-    """Who holds (or last held) the ingest lock, as the holder recorded it; ``None`` when not known."""
+    """Who holds (or last held) a lock, as the holder recorded it; ``None`` when not known."""
 
     pid: int | None = None
     host: str | None = None
@@ -71,12 +74,12 @@ class LockHolder:
         started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return cls(os.getpid(), socket.gethostname(), started)
 
-    def describe(self) -> str:
+    def describe(self, what: str = "ingest") -> str:
         if self.pid is None:
-            return "another ingest (holder unknown)"
+            return f"another {what} (holder unknown)"
         where = f" on {self.host}" if self.host and self.host != socket.gethostname() else ""
         since = f", since {self.started}" if self.started else ""
-        return f"ingest pid {self.pid}{where}{since}"
+        return f"{what} pid {self.pid}{where}{since}"
 
     def is_dead_here(self) -> bool:
         """True when the holder is a process of this host that no longer exists."""
@@ -108,8 +111,9 @@ class _Waiter:
     """Says, at growing intervals, that an ingest waits for the lock; tracks how long a dead holder has
     been seen (for the stale-lock grace period)."""
 
-    def __init__(self, on_wait: Callable[[str], None] | None) -> None:
+    def __init__(self, on_wait: Callable[[str], None] | None, what: str = "ingest") -> None:
         self.on_wait = on_wait or _log.warning
+        self.what = what
         self.t0 = time.monotonic()
         self.next_notice = self.t0 + WAIT_NOTICE_S
         self.dead_since: dict[LockHolder, float] = {}
@@ -117,7 +121,7 @@ class _Waiter:
     def tick(self, holder: LockHolder) -> None:
         now = time.monotonic()
         if now >= self.next_notice:
-            self.on_wait(f"waiting for the workspace's ingest lock, held by {holder.describe()} "
+            self.on_wait(f"waiting for the workspace's {self.what} lock, held by {holder.describe(self.what)} "
                          f"({now - self.t0:.0f} s so far)")
             self.next_notice = now + WAIT_REPEAT_S
         time.sleep(POLL_S)
@@ -129,7 +133,7 @@ class _Waiter:
         return time.monotonic() - first >= STALE_GRACE_S
 
     def released(self, holder: LockHolder) -> None:
-        self.on_wait(f"released a stale ingest lock: its holder, pid {holder.pid}, no longer runs")
+        self.on_wait(f"released a stale {self.what} lock: its holder, pid {holder.pid}, no longer runs")
 
 
 @contextlib.contextmanager
@@ -149,6 +153,17 @@ def ingest_lock(engine: Engine, on_wait: Callable[[str], None] | None = None) ->
         with _pg_lock(engine, _Waiter(on_wait)):
             yield
     else:
+        yield
+
+
+@contextlib.contextmanager
+def index_lock(folder: str | os.PathLike, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the index lock of the workspace folder ``folder`` for the ``with`` block: an exclusive
+    ``flock`` on ``folder/indexes.lock`` (beside ``indexes/``), so that two ``serendip index`` runs on
+    this host never write the same index parts (or the dense checkpoint) at once; the second waits, and
+    is told so as an ingest is (``on_wait``). The kernel releases the lock when its process dies.
+    """
+    with _file_lock(os.path.join(folder, "indexes.lock"), _Waiter(on_wait, "index")):
         yield
 
 

@@ -1,0 +1,81 @@
+"""Progress of the long CLI steps: every bar shows a rate and the time left (inspected on the Progress
+object the CLI builds, no timing), and ``serendip index`` opens one bar per long step."""
+from __future__ import annotations
+
+import contextlib
+import json
+
+import numpy as np
+from rich.progress import Progress, TimeRemainingColumn
+from typer.testing import CliRunner
+
+from serendip.cli import common, literature_cmd
+from serendip.cli.app import app
+from serendip.cli.common import EtaColumn, RateColumn, rate_progress
+
+runner = CliRunner()
+
+
+class FakeModel:
+    def encode(self, texts, batch_size=64, **_kwargs):
+        rows = np.asarray([[len(t), 1.0, (i % 3) + 1.0] for i, t in enumerate(texts)], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_every_bar_has_a_rate_and_a_time_left_column():
+    bar = rate_progress("records")
+    assert isinstance(bar, Progress)
+    assert any(isinstance(c, RateColumn) and c.unit == "records" for c in bar.columns)
+    assert any(isinstance(c, TimeRemainingColumn) for c in bar.columns)
+
+
+def test_time_left_is_blank_while_the_total_is_unknown():
+    bar = rate_progress("records")
+    eta = next(c for c in bar.columns if isinstance(c, EtaColumn))
+    bar.add_task("ingest", total=None)
+    bar.add_task("embed", total=100)
+    unknown, known = bar.tasks
+    assert eta.render(unknown).plain == ""
+    assert eta.render(known).plain.startswith("eta ")
+
+
+def _index_bars(tmp_path, monkeypatch) -> Progress:
+    """The Progress object of one ``serendip index`` over 30 records (fake model)."""
+    monkeypatch.setattr("serendip.retrieval.dense.load_model", lambda name: FakeModel())
+    built: list[Progress] = []
+    real = literature_cmd.index_progress
+
+    @contextlib.contextmanager
+    def spy():
+        with real() as bars:
+            built.append(bars.progress)
+            yield bars
+
+    monkeypatch.setattr(literature_cmd, "index_progress", spy)
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "title": f"Title {i}", "abstract": f"Text {i}."}) + "\n"
+                           for i in range(30)), encoding="utf-8")
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(src), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["index", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    (progress,) = built
+    return progress
+
+
+def test_index_opens_a_bar_per_long_step(tmp_path, monkeypatch):
+    progress = _index_bars(tmp_path, monkeypatch)
+    steps = {t.description: (t.total, t.completed) for t in progress.tasks}
+    assert steps == {"read records": (30, 30), "BM25": (30, 30), "embed": (30, 30)}
+    assert any(isinstance(c, RateColumn) for c in progress.columns)
+    assert any(isinstance(c, TimeRemainingColumn) for c in progress.columns)
+    assert common.err_console is progress.console
+
+
+def test_the_ann_structure_gets_its_own_bar(tmp_path, monkeypatch):
+    from serendip.retrieval.dense import DenseIndex
+
+    monkeypatch.setattr(DenseIndex, "backend", property(lambda self: "hnsw" if len(self.ids) > 10 else "exact"))
+    steps = {t.description: (t.total, t.completed) for t in _index_bars(tmp_path, monkeypatch).tasks}
+    assert steps["hnsw index"] == (30, 30)
