@@ -228,7 +228,7 @@ class PubmedXMLReader:
                     parent = el.getparent()
                     if parent is not None and parent.getparent() is not None:
                         continue  # a nested element of the same name, not a record
-                    last_line = el.sourceline
+                    last_line = start_line(el)
                     if el.tag == "DeleteCitation":
                         yield deletion_of(el, file)
                         deletions += 1
@@ -264,22 +264,42 @@ class PubmedXMLReader:
     @staticmethod
     def _record(el, file: str, index: int) -> Record | ParseIssue:
         rec = Record(source_file=file, source_format="pubmed", source_index=index,
-                     source_line=el.sourceline)
+                     source_line=start_line(el))
         try:
             parse_record(el, rec)
         except ValueError as exc:
             pmid = rec.pmid
-            return ParseIssue(file=file, line=el.sourceline,
+            return ParseIssue(file=file, line=start_line(el),
                               record=f"PMID {pmid}" if pmid else str(index + 1),
                               reason=f"<{el.tag}> skipped: {exc}")
         return rec
+
+
+#: libxml2 stores an element's line in 16 bits: from this line on it reports the line where the
+#: element's first text child ends instead (``xmlGetLineNo``; lxml's ``sourceline``)
+_LIBXML2_LINE_CAP = 65535
+
+
+def start_line(el) -> int | None:
+    """The 1-based line of ``el``'s start tag, right past line 65,535 too.
+
+    For an element that starts on or after line 65,535, libxml2 (2.9-2.14) answers with the last line
+    of the element's first text child (``el.text``, usually the newline and indentation after the
+    start tag), so ``el.sourceline`` is too large by the newlines in ``el.text``; they are taken off.
+    Exact for a start tag written on one line (as PubMed's ``<PubmedArticle>`` and
+    ``<DeleteCitation>`` are). Call it before the element is cleared.
+    """
+    line = el.sourceline
+    if line is not None and line >= _LIBXML2_LINE_CAP and el.text:
+        line -= el.text.count("\n")
+    return line
 
 
 def deletion_of(el, file: str) -> CitationDeletion:
     """The PMIDs of a ``<DeleteCitation>`` element (``<PMID Version="1">123</PMID>``...); a PMID that
     is not digits is left out. ``Version`` is not kept: stored records hold PMIDs without versions."""
     pmids = [p for p in (norm_pmid(c.text) for c in el.iterchildren("PMID")) if p]
-    return CitationDeletion(file=file, line=el.sourceline, pmids=pmids)
+    return CitationDeletion(file=file, line=start_line(el), pmids=pmids)
 
 
 def _record_pieces(path: Path, root_name: str) -> Iterator[tuple[int, bytes]]:

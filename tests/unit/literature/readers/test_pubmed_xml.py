@@ -345,3 +345,22 @@ def test_medline_sample_counts(mirror):
     assert len(with_text) == 540 and empty == ["30688251"]
     assert [r.source_index for r in recs] == list(range(604))
     assert all(r.title for r in recs)
+
+
+def test_record_lines_right_past_line_65535(tmp_path):
+    """libxml2 keeps element lines in 16 bits: past line 65,535 ``sourceline`` is the line where the
+    first text child ends. Records and a DeleteCitation there keep the line of their start tag."""
+    article = ("<PubmedArticle>\n  <MedlineCitation>\n    <PMID>{}</PMID>\n    <Article>\n"
+               "      <ArticleTitle>Title {}.</ArticleTitle>\n    </Article>\n  </MedlineCitation>\n"
+               "</PubmedArticle>\n")
+    body = ("\n" * 70_000 + article.format(1, 1) + "\n\n" + article.format(2, 2)
+            + "<DeleteCitation>\n  <PMID Version=\"1\">9</PMID>\n</DeleteCitation>\n")
+    path = _write(tmp_path / "big.xml", body)
+    lines = path.read_text().splitlines()
+    items = list(get_reader("pubmed").read(path))
+    records = [i for i in items if isinstance(i, Record)]
+    assert [r.pmid for r in records] == ["1", "2"]
+    for rec in records:
+        assert rec.source_line > 65_535 and lines[rec.source_line - 1] == "<PubmedArticle>"
+    deletion = [i for i in items if type(i).__name__ == "CitationDeletion"]
+    assert len(deletion) == 1 and lines[deletion[0].line - 1] == "<DeleteCitation>"
