@@ -143,6 +143,10 @@ def _hybrid_batch(searcher: "Searcher", queries: list[str], k: int, fusion: str 
 
 def _hybrid_label(searcher: "Searcher") -> str:
     alpha = f", alpha={searcher.alpha}" if searcher.fusion == "convex" else ""
+    if searcher.fusion == "convex" and getattr(searcher, "norm", "minmax") != "minmax":
+        alpha += f", norm={searcher.norm}"
+    if searcher.fusion == "rrf":
+        alpha = f", k={searcher.rrf_k}"
     return f"hybrid-{searcher.fusion} (default{alpha}, N={searcher.candidates})"
 
 

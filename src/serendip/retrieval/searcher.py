@@ -16,15 +16,19 @@ from collections.abc import Callable, Sequence
 from serendip.errors import ConfigError, IndexNotBuilt
 from serendip.retrieval.bm25 import BM25Index
 from serendip.retrieval.dense import DenseIndex
-from serendip.retrieval.fusion import FUSION
+from serendip.retrieval.fusion import FUSION, NORMALISATIONS
 from serendip.retrieval.modes import RETRIEVAL_MODES, RetrievalMode
 
-__all__ = ["DEFAULT_FUSION", "DEFAULT_ALPHA", "DEFAULT_CANDIDATES", "Searcher"]
+__all__ = ["DEFAULT_FUSION", "DEFAULT_ALPHA", "DEFAULT_CANDIDATES", "DEFAULT_NORM", "DEFAULT_RRF_K", "Searcher"]
 
 #: Default hybrid fusion; chosen on SciFact TRAIN (see module docstring).
 DEFAULT_FUSION = "convex"
 #: Weight of the dense run in convex fusion (BM25 gets 1 - alpha); tuned on SciFact TRAIN.
 DEFAULT_ALPHA = 0.45
+#: Score normalisation of convex fusion (a name of :data:`fusion.NORMALISATIONS`).
+DEFAULT_NORM = "minmax"
+#: RRF rank constant (Cormack et al. 2009).
+DEFAULT_RRF_K = 60
 #: Documents pulled from each index before fusion.
 DEFAULT_CANDIDATES = 1000
 
@@ -47,17 +51,22 @@ class Searcher:
         Depth taken from each index in hybrid mode.
     rrf_k : int
         RRF rank constant (60, Cormack et al. 2009).
+    norm : str
+        Score normalisation for convex fusion ("minmax", "zscore", "none").
 
     Raises
     ------
     ConfigError
-        On an unknown fusion name, alpha outside [0, 1] or candidates < 1.
+        On an unknown fusion name or normalisation, alpha outside [0, 1] or candidates < 1.
     """
 
     def __init__(self, bm25: BM25Index, dense: DenseIndex | Callable[[], DenseIndex] | None = None, *,
                  fusion: str = DEFAULT_FUSION,
-                 alpha: float = DEFAULT_ALPHA, candidates: int = DEFAULT_CANDIDATES, rrf_k: int = 60):
+                 alpha: float = DEFAULT_ALPHA, candidates: int = DEFAULT_CANDIDATES, rrf_k: int = DEFAULT_RRF_K,
+                 norm: str = DEFAULT_NORM):
         FUSION.get(fusion)
+        if norm not in NORMALISATIONS:
+            raise ConfigError(f"unknown score normalisation {norm!r}; expected one of: {', '.join(NORMALISATIONS)}")
         if not 0.0 <= alpha <= 1.0:
             raise ConfigError(f"alpha must be in [0, 1], got {alpha}")
         if candidates < 1:
@@ -68,8 +77,10 @@ class Searcher:
         self.alpha = float(alpha)
         self.candidates = int(candidates)
         self.rrf_k = int(rrf_k)
+        self.norm = norm
         #: per fusion method, the options passed with the (BM25, dense) runs
-        self.fusion_options: dict[str, dict] = {"convex": {"weights": [1.0 - self.alpha, self.alpha]},
+        self.fusion_options: dict[str, dict] = {"convex": {"weights": [1.0 - self.alpha, self.alpha],
+                                                           "norm": self.norm},
                                                 "rrf": {"k": self.rrf_k}}
 
     @property
