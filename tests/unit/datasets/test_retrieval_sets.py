@@ -16,7 +16,7 @@ from serendip.datasets.retrieval_sets import (
     register_retrieval_set,
     retrieval_set_names,
 )
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, DatasetNotFound
 
 #: name -> (source dataset, tune split, report split)
 CASES = {"scifact": ("scifact", "train", "test"), "bc5cdr-cid": ("bc5cdr", "tune", "test")}
@@ -99,7 +99,7 @@ def test_bc5cdr_cid_on_the_mirror():
     """The built set's size on the real BC5CDR files (skipped without the data mirror)."""
     try:
         files = store.resolve("bc5cdr")
-    except Exception as exc:  # noqa: BLE001 - no mirror, no cache, no network
+    except DatasetNotFound as exc:
         pytest.skip(f"BC5CDR files not available: {exc}")
     assert len(files) == 3
     data = RETRIEVAL_SETS.get("bc5cdr-cid").load()
