@@ -8,6 +8,11 @@ all-MiniLM-L6-v2 and Lucene BM25 (k1=1.2, b=0.75): convex fusion of min-max norm
 alpha was taken from a 0.05 grid (best 0.45, tied with 0.50 at four decimals) at candidate depth 1000
 (0.7313; depth 100: 0.7297). On TEST (300 claims) that gives nDCG@10 0.732 (RRF: 0.715; BM25 0.681;
 dense 0.645); see ``benchmarks/RESULTS.md``.
+
+``benchmarks/fusion_sets.py`` compares RRF (k 10/60/100) and convex fusion (alpha 0.3-0.8, min-max and
+z-score normalisation) on every registered retrieval set (SciFact; BC5CDR-CID, built from BC5CDR, see
+:mod:`serendip.datasets.retrieval_sets`) and picks a setting by the mean over sets of the tuning-split
+nDCG@10, so that the default is not tuned to one collection.
 """
 from __future__ import annotations
 
