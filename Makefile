@@ -33,6 +33,7 @@ test-pg: install
 # each benchmark merges its rows into benchmarks/results/<script>.json and regenerates RESULTS.md
 bench: install
 	$(BIN)/python benchmarks/retrieval_scifact.py
+	$(BIN)/python benchmarks/fusion_sets.py
 	$(BIN)/python benchmarks/ingest.py
 
 # regenerate benchmarks/RESULTS.md from benchmarks/results/*.json (no benchmark is run)

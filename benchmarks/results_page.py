@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 HEADLINE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "dna_gue": (("test",), ("mcc", "mcc_minus_baseline")),
     "dna_rc": (("test",), ("mcc",)),
+    "fusion_sets": (None, ("ndcg@10",)),
     "imbalance_dna": (("test",), ("pr_auc", "recall_pos", "pr_auc_minus_ce", "recall_pos_minus_ce")),
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "mrr@10", "index_build_s", "queries_per_s",

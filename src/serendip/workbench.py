@@ -403,7 +403,7 @@ class Workspace:
         ----------
         query : free text.
         mode : a registered retrieval mode (:func:`serendip.retrieval.modes.mode_names`: "bm25",
-            "dense", "hybrid" built in; hybrid's fusion chosen on SciFact train, see retrieval.searcher);
+            "dense", "hybrid" built in; hybrid's fusion chosen on SciFact and BC5CDR-CID, see retrieval.searcher);
             None uses the workspace's ``retrieval.default_mode`` (hybrid unless configured).
         k : number of hits, >= 1.
 

@@ -13,8 +13,12 @@ is the top k. Methods are :class:`FusionMethod` entries of :data:`FUSION` (alias
   Elasticsearch/OpenSearch). A document absent from a run contributes nothing for that run.
 * ``convex`` — convex combination of normalised scores, Bruch, Gai & Ingber 2023, "An Analysis of Fusion
   Functions for Hybrid Retrieval" (ACM TOIS): ``sum_r w_r * phi_r(s_r(d))`` with ``phi`` = min-max over
-  the run's returned documents. A document absent from a run scores 0 for that run (the normalised
-  minimum). A run whose scores are all equal normalises to 1 for each of its documents.
+  the run's returned documents (default), or ``norm="zscore"`` (``(s - mean) / sd`` over the run, as
+  compared in Bruch et al. 2023, Sec. 4) or ``"none"``. A document absent from a run scores that run's
+  lowest normalised score (0 with min-max). A run whose scores are all equal normalises to 1 (min-max)
+  or 0 (z-score) for each of its documents.
+
+:data:`NORMALISATIONS` lists the score normalisations ``convex`` accepts.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from serendip.errors import ConfigError
 from serendip.registry import Registry
 
-__all__ = ["FUSION", "FusionMethod", "Run", "convex", "fusion_names", "normalise", "register_fusion", "rrf"]
+__all__ = ["FUSION", "NORMALISATIONS", "FusionMethod", "Run", "convex", "fusion_names", "normalise", "register_fusion", "rrf"]
 
 Run = Mapping[str, float]
 #: ``fuse(runs, weights=None, **options) -> {doc_id: fused score}``, best first
@@ -119,6 +123,10 @@ def rrf(runs: Sequence[Run], weights: Sequence[float] | None = None, k: int = 60
     return _ordered(fused)
 
 
+#: score normalisations of :func:`normalise` (and ``convex``'s ``norm``)
+NORMALISATIONS = ("minmax", "zscore", "none")
+
+
 def normalise(run: Run, norm: str = "minmax") -> dict[str, float]:
     """Normalise one run's scores.
 
@@ -126,21 +134,26 @@ def normalise(run: Run, norm: str = "minmax") -> dict[str, float]:
     ----------
     run : mapping
         ``{doc_id: score}``.
-    norm : {"minmax", "none"}
-        "minmax": ``(s - min) / (max - min)`` over the run (all 1.0 when max == min); "none": unchanged.
+    norm : {"minmax", "zscore", "none"}
+        "minmax": ``(s - min) / (max - min)`` over the run (all 1.0 when max == min); "zscore":
+        ``(s - mean) / sd`` with the population standard deviation over the run (all 0.0 when sd == 0);
+        "none": unchanged.
 
     Raises
     ------
     ConfigError
         On an unknown ``norm``.
     """
-    if norm == "none":
+    if norm not in NORMALISATIONS:
+        raise ConfigError(f"unknown score normalisation {norm!r}; expected one of: {', '.join(NORMALISATIONS)}")
+    if norm == "none" or not run:
         return {d: float(s) for d, s in run.items()}
-    if norm != "minmax":
-        raise ConfigError(f"unknown score normalisation {norm!r}; expected 'minmax' or 'none'")
-    if not run:
-        return {}
-    lo, hi = min(run.values()), max(run.values())
+    values = [float(s) for s in run.values()]
+    if norm == "zscore":
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+        return {d: ((float(s) - mean) / sd if sd > 0 else 0.0) for d, s in run.items()}
+    lo, hi = min(values), max(values)
     if hi == lo:
         return {d: 1.0 for d in run}
     span = hi - lo
@@ -164,19 +177,20 @@ def convex(runs: Sequence[Run], weights: Sequence[float] | None = None, norm: st
     Returns
     -------
     dict
-        ``{doc_id: fused score in [0, 1]}`` (with "minmax"), best first; a doc missing from a run gets 0
-        for that run.
+        ``{doc_id: fused score}`` (in [0, 1] with "minmax"), best first; a doc missing from a run gets
+        that run's lowest normalised score (0 with "minmax").
 
     Raises
     ------
     ConfigError
-        If the number of weights differs from the number of runs, a weight is negative, or all are 0.
+        If the number of weights differs from the number of runs, a weight is negative, or all are 0,
+        or on an unknown ``norm``.
     """
     weights = _check_weights(weights, len(runs), "convex")
     total = float(sum(weights)) or 1.0
-    fused: dict[str, float] = {}
-    for run, w in zip(runs, weights):
-        w = w / total
-        for doc, s in normalise(run, norm).items():
-            fused[doc] = fused.get(doc, 0.0) + w * s
+    normed = [normalise(run, norm) for run in runs]
+    floors = [min(n.values(), default=0.0) for n in normed]
+    docs = dict.fromkeys(d for n in normed for d in n)
+    fused = {doc: sum(w / total * n.get(doc, floor) for n, w, floor in zip(normed, weights, floors))
+             for doc in docs}
     return _ordered(fused)

@@ -4,7 +4,14 @@ from __future__ import annotations
 import pytest
 
 from serendip.errors import ConfigError
-from serendip.retrieval.fusion import FUSION, convex, fusion_names, normalise, rrf
+from serendip.retrieval.fusion import (
+    FUSION,
+    NORMALISATIONS,
+    convex,
+    fusion_names,
+    normalise,
+    rrf,
+)
 
 
 def test_rrf_hand_computed():
@@ -51,8 +58,28 @@ def test_normalise_edge_cases():
     assert normalise({}) == {}
     assert normalise({"x": 3.0, "y": 3.0}) == {"x": 1.0, "y": 1.0}
     assert normalise({"x": 3.0}, "none") == {"x": 3.0}
-    with pytest.raises(ConfigError):
-        normalise({"x": 1.0}, "zscore")
+    with pytest.raises(ConfigError, match="expected one of: minmax, zscore, none"):
+        normalise({"x": 1.0}, "softmax")
+
+
+def test_zscore_normalisation():
+    z = normalise({"a": 3.0, "b": 1.0, "c": 2.0}, "zscore")  # mean 2, population sd sqrt(2/3)
+    sd = (2 / 3) ** 0.5
+    assert z == {"a": pytest.approx(1 / sd), "b": pytest.approx(-1 / sd), "c": pytest.approx(0.0)}
+    assert normalise({"x": 5.0, "y": 5.0}, "zscore") == {"x": 0.0, "y": 0.0}
+    assert normalise({}, "zscore") == {}
+    assert NORMALISATIONS == ("minmax", "zscore", "none")
+
+
+def test_convex_zscore_absent_doc_gets_the_runs_lowest_score():
+    lex = {"a": 3.0, "b": 1.0, "c": 2.0}   # z: 1.2247, -1.2247, 0
+    sem = {"c": 0.9, "d": 0.1}             # z: 1, -1
+    fused = convex([lex, sem], [0.5, 0.5], norm="zscore")
+    low_lex, low_sem = -(1.5 ** 0.5), -1.0
+    assert fused["a"] == pytest.approx(0.5 * 1.5 ** 0.5 + 0.5 * low_sem)   # absent from sem: its minimum
+    assert fused["d"] == pytest.approx(0.5 * low_lex + 0.5 * -1.0)         # absent from lex: its minimum
+    assert fused["c"] == pytest.approx(0.5 * 0.0 + 0.5 * 1.0)
+    assert list(fused) == ["c", "a", "b", "d"]
 
 
 def test_weighted_rrf():

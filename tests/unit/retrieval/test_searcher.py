@@ -59,3 +59,16 @@ def test_errors(searcher):
         Searcher(searcher.bm25, None, alpha=1.5)
     with pytest.raises(ConfigError):
         Searcher(searcher.bm25, None, fusion="nope")
+
+
+def test_convex_normalisation_option(searcher):
+    zs = Searcher(searcher.bm25, searcher.dense, norm="zscore")
+    q = "metformin sleep"
+    lex, sem = dict(zs.bm25.search(q, 1000)), dict(zs.dense.search(q, 1000))
+    expect = list(convex([lex, sem], [1 - zs.alpha, zs.alpha], norm="zscore").items())[:3]
+    assert zs.search(q, "hybrid", 3, fusion="convex") == expect
+
+
+def test_unknown_normalisation_is_a_config_error(searcher):
+    with pytest.raises(ConfigError, match="unknown score normalisation 'softmax'"):
+        Searcher(searcher.bm25, None, norm="softmax")
