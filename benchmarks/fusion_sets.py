@@ -7,7 +7,7 @@ b=0.75) and dense (all-MiniLM-L6-v2, the default "torch" encoder) runs of depth
 on those two runs; nDCG@10 and Recall@100 (ranx) per setting.
 
 Grid: RRF (Cormack et al. 2009) with k in {10, 60, 100}; convex fusion (Bruch et al. 2023) with the
-dense weight alpha in {0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8} (0.45 is today's default) and each score
+dense weight alpha in {0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8} (0.45 was the SciFact-only choice; 0.4 is the default chosen by this script) and each score
 normalisation of ``fusion.NORMALISATIONS`` except "none" (raw BM25 scores, 0-60, against cosines in
 [-1, 1] make the weight meaningless). The default is the setting with the highest MEAN over sets of
 the tuning-split nDCG@10; report-split figures are never used to choose.
