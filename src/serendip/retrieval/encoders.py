@@ -10,7 +10,7 @@ Built in:
 - ``onnx-int8``: the export with int8 weights (dynamic quantisation, per channel).
 - ``openvino-int8``: the export quantised to int8 weights and activations by NNCF (static, calibrated
   once on passages shipped with Serendip) and run by OpenVINO's CPU plugin
-  (:mod:`.openvino_encoder`; optional extra ``serendip[openvino]``). The fastest on CPU: about 4-5x
+  (:mod:`.openvino_encoder`; optional extra ``serendip[openvino]``). The fastest on CPU: about 4.5x
   torch on 2 cores with AVX-512 VNNI (``benchmarks/encoder_speed.py``).
 
 The ONNX and OpenVINO encoders (:class:`TokenEncoder`) tokenize with the ``tokenizers`` library (the folder's ``tokenizer.json``) and never
