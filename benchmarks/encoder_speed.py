@@ -1,9 +1,10 @@
 """Dense encoders side by side on SciFact: documents/s, cosine to the PyTorch vectors, nDCG@10.
 
 Every registered encoder (:data:`serendip.retrieval.encoders.ENCODERS`: ``torch`` = sentence-transformers
-on PyTorch, today's path; ``onnx`` = ONNX Runtime fp32; ``onnx-int8`` = dynamic int8) embeds the same
+on PyTorch, today's path; ``onnx`` = ONNX Runtime fp32; ``onnx-int8`` = dynamic int8; ``openvino-int8`` =
+OpenVINO static int8, when the ``openvino`` extra is installed) embeds the same
 fixed sample of SciFact corpus documents (``--sample`` documents drawn with seed 0, text =
-``title + " " + abstract`` as the dense index) with the same thread count (``--threads``, default 2) and
+``title + " " + abstract`` as the dense index) with the same thread count (``--threads``, default 2; torch's intra-op pool is set to it and printed) and
 batch size. The sample is cut into chunks and the encoders take turns on each chunk (rotating order),
 so a load change on a shared machine falls on all of them alike; documents/s = sample size / summed
 encode time, and the ratio to torch is the headline. The export (first use) and model load are timed
@@ -51,9 +52,14 @@ def make_encoder(name: str, folder: str, threads: int):
         import torch
 
         torch.set_num_threads(threads)
+        print(f"torch: {torch.get_num_threads()} intra-op threads", flush=True)
         return TorchEncoder(folder)
     if name in ("onnx", "onnx-int8"):
         return OnnxEncoder(folder, "int8" if name.endswith("int8") else "fp32", threads=threads)
+    if name == "openvino-int8":
+        from serendip.retrieval.openvino_encoder import OpenVinoEncoder
+
+        return OpenVinoEncoder(folder, threads=threads)
     return ENCODERS.get(name).load(folder)  # another registered backend, its own threading
 
 

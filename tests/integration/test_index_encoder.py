@@ -96,6 +96,6 @@ def test_cli_index_encoder_choices_come_from_the_registry(ws, toy_encoders):
     assert "Registered: torch:" in line and "onnx-int8:" in line and "toy-b: test encoder toy-b" in line
     bad = runner.invoke(app, ["index", "-w", str(ws.path), "--encoder", "openvino"])
     assert bad.exit_code == 2
-    assert "unknown encoder 'openvino'; expected one of: onnx, onnx-int8, torch, toy-a, toy-b" in " ".join(bad.output.split())
+    assert "unknown encoder 'openvino'; expected one of: onnx, onnx-int8, openvino-int8, torch, toy-a, toy-b" in " ".join(bad.output.split())
     ok = runner.invoke(app, ["index", "-w", str(ws.path), "--encoder", "toy-a"])
     assert ok.exit_code == 0, ok.output

@@ -8,8 +8,12 @@ Built in:
 - ``onnx``: the same model exported to ONNX (fp32, ONNX Runtime's BERT fusions) and run by ONNX Runtime
   (:mod:`.onnx_export`); pooling and normalisation done here.
 - ``onnx-int8``: the export with int8 weights (dynamic quantisation, per channel).
+- ``openvino-int8``: the export quantised to int8 weights and activations by NNCF (static, calibrated
+  once on passages shipped with Serendip) and run by OpenVINO's CPU plugin
+  (:mod:`.openvino_encoder`; optional extra ``serendip[openvino]``). The fastest on CPU: about 4.5x
+  torch on 2 cores with AVX-512 VNNI (``benchmarks/encoder_speed.py``).
 
-The ONNX encoders tokenize with the ``tokenizers`` library (the folder's ``tokenizer.json``) and never
+The ONNX and OpenVINO encoders (:class:`TokenEncoder`) tokenize with the ``tokenizers`` library (the folder's ``tokenizer.json``) and never
 import torch, transformers or sentence-transformers once the model is exported (the export itself, done
 once per model and cached, needs torch and transformers). They follow the folder's sentence-transformers
 configuration as ST does: texts lower-cased when ``do_lower_case``; truncation at ``max_seq_length``
@@ -36,8 +40,8 @@ import numpy as np
 from serendip.errors import ConfigError
 from serendip.registry import Registry
 
-__all__ = ["DEFAULT_ENCODER", "ENCODERS", "EncoderSpec", "OnnxEncoder", "STConfig", "TorchEncoder",
-           "encoder_names", "get_encoder", "length_batches"]
+__all__ = ["DEFAULT_ENCODER", "ENCODERS", "EncoderSpec", "OnnxEncoder", "STConfig", "TokenEncoder",
+           "TorchEncoder", "encoder_names", "get_encoder", "length_batches"]
 
 DEFAULT_ENCODER = "torch"
 
@@ -144,7 +148,77 @@ def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     return summed / (np.sqrt(counts) if mode == "mean_sqrt_len" else counts)
 
 
-class OnnxEncoder:
+class TokenEncoder:
+    """Tokenization, length batching, pooling and normalisation of a sentence-transformers folder (see
+    the module docstring); a backend subclasses it and supplies :meth:`_forward`.
+
+    Parameters
+    ----------
+    folder : str
+        Local sentence-transformers folder (with ``tokenizer.json``).
+    max_batch : int, optional
+        Largest batch run at once, whatever ``encode``'s ``batch_size`` (a backend faster on smaller
+        batches sets it); default: no cap.
+
+    Raises
+    ------
+    ConfigError
+        The folder has no ``tokenizer.json`` or an unsupported pooling.
+    """
+
+    def __init__(self, folder: str, max_batch: int | None = None):
+        from tokenizers import Tokenizer
+
+        self.folder = str(folder)
+        self.config = STConfig.read(folder)
+        tok_file = Path(folder) / "tokenizer.json"
+        if not tok_file.is_file():
+            raise ConfigError(f"{tok_file} is missing: the ONNX encoder needs the fast tokenizer's file")
+        self.tokenizer = Tokenizer.from_file(str(tok_file))
+        self.tokenizer.enable_truncation(max_length=self.config.max_seq_length)
+        self.tokenizer.no_padding()
+        self.max_batch = max_batch
+
+    def feeds(self, texts: list[str], batch_size: int):
+        """Yield (row indices, model inputs) per length batch of ``texts``.
+
+        The inputs are ``input_ids``, ``attention_mask`` and ``token_type_ids``: int64 arrays
+        (len(indices), longest text of the batch in word pieces), zero-padded.
+        """
+        if self.config.do_lower_case:
+            texts = [t.lower() for t in texts]
+        encodings = self.tokenizer.encode_batch(list(texts))
+        step = min(batch_size, self.max_batch) if self.max_batch else batch_size
+        for idx in length_batches([len(e.ids) for e in encodings], step):
+            width = max(len(encodings[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            types = np.zeros_like(ids)
+            for row, i in enumerate(idx):
+                enc = encodings[i]
+                n = len(enc.ids)
+                ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, enc.attention_mask, enc.type_ids
+            yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """Last hidden states, float32 (batch, seq, dim), of one batch of :meth:`feeds`."""
+        raise NotImplementedError
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed ``texts``: float32 array (len(texts), dim), rows in input order."""
+        out: np.ndarray | None = None
+        for idx, feed in self.feeds(texts, batch_size):
+            hidden = self._forward(feed)
+            vecs = _pool(hidden, feed["attention_mask"], self.config.pooling).astype(np.float32)
+            if self.config.normalize:
+                vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+            if out is None:
+                out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+            out[idx] = vecs
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+class OnnxEncoder(TokenEncoder):
     """A sentence-transformers folder run by ONNX Runtime (see the module docstring).
 
     Parameters
@@ -166,18 +240,10 @@ class OnnxEncoder:
 
     def __init__(self, folder: str, variant: str = "fp32", threads: int | None = None):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         from serendip.retrieval.onnx_export import exported_model
 
-        self.folder = str(folder)
-        self.config = STConfig.read(folder)
-        tok_file = Path(folder) / "tokenizer.json"
-        if not tok_file.is_file():
-            raise ConfigError(f"{tok_file} is missing: the ONNX encoder needs the fast tokenizer's file")
-        self.tokenizer = Tokenizer.from_file(str(tok_file))
-        self.tokenizer.enable_truncation(max_length=self.config.max_seq_length)
-        self.tokenizer.no_padding()
+        super().__init__(folder)
         self.path = exported_model(folder, variant)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -187,30 +253,8 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Embed ``texts``: float32 array (len(texts), dim), rows in input order."""
-        if self.config.do_lower_case:
-            texts = [t.lower() for t in texts]
-        encodings = self.tokenizer.encode_batch(list(texts))
-        out: np.ndarray | None = None
-        for idx in length_batches([len(e.ids) for e in encodings], batch_size):
-            width = max(len(encodings[i].ids) for i in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            types = np.zeros_like(ids)
-            for row, i in enumerate(idx):
-                enc = encodings[i]
-                n = len(enc.ids)
-                ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, enc.attention_mask, enc.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-            vecs = _pool(hidden, mask, self.config.pooling).astype(np.float32)
-            if self.config.normalize:
-                vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
-            if out is None:
-                out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
-            out[idx] = vecs
-        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
 
 
 class TorchEncoder:
@@ -236,7 +280,18 @@ ENCODERS.add("torch", EncoderSpec("torch", TorchEncoder,
 ENCODERS.add("onnx", EncoderSpec("onnx", lambda folder: OnnxEncoder(folder, "fp32"),
                                  "ONNX Runtime, fp32 (same vectors as torch, cosine >= 0.9999)"))
 ENCODERS.add("onnx-int8", EncoderSpec("onnx-int8", lambda folder: OnnxEncoder(folder, "int8"),
-                                      "ONNX Runtime, int8 weights (fastest; vectors differ slightly)"))
+                                      "ONNX Runtime, int8 weights (vectors differ slightly)"))
+
+
+def _load_openvino_int8(folder: str):
+    from serendip.retrieval.openvino_encoder import OpenVinoEncoder
+
+    return OpenVinoEncoder(folder)
+
+
+ENCODERS.add("openvino-int8", EncoderSpec("openvino-int8", _load_openvino_int8,
+                                          "OpenVINO, int8 weights and activations (fastest on CPU; needs "
+                                          "the 'openvino' extra; vectors differ slightly)"))
 
 _loaded: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()

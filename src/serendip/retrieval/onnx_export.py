@@ -4,8 +4,10 @@ The transformer of a local sentence-transformers folder (e.g. the bundled all-Mi
 on first use with torch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``, opset
 17), inputs ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64, (batch, seq)), output
 ``last_hidden_state`` (float32, (batch, seq, hidden)); pooling and normalisation are done by the caller
-(:mod:`.encoders`), as the folder's ``modules.json`` says. Two variants:
+(:mod:`.encoders`), as the folder's ``modules.json`` says. Three variants:
 
+- ``plain``: the export as traced (what OpenVINO's int8 quantisation starts from,
+  :mod:`.openvino_encoder`).
 - ``fp32``: the export with ONNX Runtime's BERT graph fusions (``onnxruntime.transformers.optimizer``:
   attention, skip layer norm, GELU), for BERT-type models; other model types are kept unfused.
 - ``int8``: the plain export quantised with ``onnxruntime.quantization.quantize_dynamic`` (int8 weights,
@@ -29,15 +31,15 @@ from pathlib import Path
 from serendip.core.files import sha256_file
 from serendip.errors import SerendipError
 
-__all__ = ["EXPORT_VERSION", "OPSET", "VARIANTS", "ExportError", "exported_model", "model_fingerprint",
-           "onnx_cache_dir"]
+__all__ = ["EXPORT_VERSION", "OPSET", "VARIANTS", "ExportError", "export_folder", "exported_model",
+           "model_fingerprint", "onnx_cache_dir"]
 
 #: Bumped whenever the exported graph would differ for the same model folder (keys the cache).
-EXPORT_VERSION = "serendip-onnx-1"
+EXPORT_VERSION = "serendip-onnx-2"  # 2: OpenVINO int8 files beside the ONNX ones (issue 14)
 OPSET = 17
 #: variant -> file name in the cache folder
-VARIANTS = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
-_PLAIN = "model-plain.onnx"
+VARIANTS = {"fp32": "model.onnx", "int8": "model-int8.onnx", "plain": "model-plain.onnx"}
+_PLAIN = VARIANTS["plain"]
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 _lock = threading.Lock()
@@ -168,6 +170,13 @@ def _quantise(plain: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
+def export_folder(folder: str | Path) -> Path:
+    """The cache folder of ``folder``'s exports: ``onnx_cache_dir() / <key>``, ``key`` hashing the model
+    folder's content, :data:`EXPORT_VERSION` and :data:`OPSET` (not created here)."""
+    key = hashlib.sha256(f"{model_fingerprint(folder)}|{EXPORT_VERSION}|{OPSET}".encode()).hexdigest()[:20]
+    return onnx_cache_dir() / key
+
+
 def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
     """The cached ONNX file of ``folder``'s transformer, exported (and fused / quantised) on first use.
 
@@ -175,7 +184,7 @@ def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
     ----------
     folder : str or Path
         A local sentence-transformers (Hugging Face) model folder.
-    variant : {"fp32", "int8"}
+    variant : {"fp32", "int8", "plain"}
         See the module docstring.
 
     Returns
@@ -194,8 +203,7 @@ def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}; expected one of: {', '.join(VARIANTS)}")
     folder = Path(folder).resolve()
-    key = hashlib.sha256(f"{model_fingerprint(folder)}|{EXPORT_VERSION}|{OPSET}".encode()).hexdigest()[:20]
-    target_dir = onnx_cache_dir() / key
+    target_dir = export_folder(folder)
     target = target_dir / VARIANTS[variant]
     if target.is_file():
         return target
@@ -209,7 +217,7 @@ def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
                 _export_plain(folder, plain)
             if variant == "fp32":
                 _fuse(folder, plain, target)
-            else:
+            elif variant == "int8":
                 _quantise(plain, target)
             _write_info(folder, target_dir)
         except Exception as exc:  # noqa: BLE001 - any failure of the exporters becomes one clear error
