@@ -133,6 +133,9 @@ def print_ingest_report(report) -> None:
         if entry.has_deletions:
             console.print(f"{entry.path}: PubMed deletions: {entry.deletion_note()}", highlight=False,
                           soft_wrap=True)
+        if entry.withdrawn:
+            console.print(f"{entry.path}: {entry.withdrawn} PubMed record(s) skipped: their PMID was withdrawn "
+                          f"by a DeleteCitation read before", highlight=False, soft_wrap=True)
     console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
     for entry in failed:
         err_console.print(f"[bold red]failed:[/] {entry.error_line()}", highlight=False, soft_wrap=True)

@@ -19,6 +19,7 @@ from serendip.literature.dedupe import (
     keys_of_dict,
     stored_candidates,
 )
+from serendip.literature.deletions import PUBMED_FORMATS, withdrawn_pmids
 from serendip.literature.merge import already_merged, merge_dicts, source_entry
 from serendip.literature.readers import id_keyed_formats, source_id_of
 from serendip.literature.record import Record, record_label
@@ -32,13 +33,16 @@ SHOW_CHARS = 80
 @dataclass
 class BatchOutcome:
     """What :func:`store_batch` did: ``new`` records inserted, ``duplicates`` records that were
-    copies of a stored (or earlier) one, of which ``merged`` changed it, and one ``conflicts`` line
-    per conflicting value kept as an alternative."""
+    copies of a stored (or earlier) one, of which ``merged`` changed it, one ``conflicts`` line per
+    conflicting value kept as an alternative, and the ``withdrawn`` PMIDs whose PubMed copies were
+    skipped (see :mod:`serendip.literature.deletions`)."""
 
     new: int = 0
     duplicates: int = 0
     merged: int = 0
     conflicts: list[str] = field(default_factory=list)
+    #: PMIDs of PubMed copies skipped because a ``<DeleteCitation>`` withdrew them
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -96,6 +100,22 @@ def _fetch_data(conn: Connection, ids: set[int]) -> dict[int, dict]:
     return out
 
 
+def _without_withdrawn(conn: Connection, batch: list[dict], out: BatchOutcome) -> list[dict]:
+    """``batch`` less the PubMed copies of PMIDs a ``<DeleteCitation>`` withdrew (their PMIDs go in
+    ``out.withdrawn``); one query (per 500 PMIDs) when the batch holds PubMed copies, none otherwise."""
+    pubmed = [r.get("pmid") for r in batch if r.get("source_format") in PUBMED_FORMATS and r.get("pmid")]
+    gone = withdrawn_pmids(conn, pubmed) if pubmed else set()
+    if not gone:
+        return batch
+    kept = []
+    for r in batch:
+        if r.get("source_format") in PUBMED_FORMATS and r.get("pmid") in gone:
+            out.withdrawn.append(r["pmid"])
+        else:
+            kept.append(r)
+    return kept
+
+
 def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_id: int) -> BatchOutcome:
     """Insert the new works of ``batch`` and merge its copies of stored works into them.
 
@@ -114,6 +134,8 @@ def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_i
     """
     id_keyed = id_keyed_formats()
     batch = [r if isinstance(r, dict) else r.to_dict() for r in batch]
+    out = BatchOutcome()
+    batch = _without_withdrawn(conn, batch, out)
     keys = [keys_of_dict(r, id_keyed) for r in batch]
     index = CandidateIndex()
     stored = stored_candidates(conn, keys)
@@ -126,7 +148,6 @@ def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_i
     fetched = _fetch_data(conn, first) if first else {}
     for cand in stored:
         cand.target.data = fetched.get(cand.target.row_id)
-    out = BatchOutcome()
     new: list[_Target] = []
     for i, (incoming, k) in enumerate(zip(batch, keys)):
         m = index.match(k)

@@ -13,20 +13,26 @@ already stored (:func:`apply_deletions`):
   stay as they are (fields are not traced to the copy they came from), and the deleted PMID is noted
   in ``extra["pubmed_deleted"]``;
 * a PMID no stored record has is counted as not found (an update file often deletes citations a
-  workspace never held): never an error.
+  workspace never held): never an error; one already withdrawn by an earlier deletion is counted as
+  already deleted;
+* every PMID is kept as a tombstone (table ``deleted_citations``): a PubMed copy of it read later, as
+  when an older baseline file is ingested after the update, is skipped and counted as withdrawn
+  (:func:`withdrawn_pmids`), so the stored records do not depend on the order of the files.
 
 Each deletion or in-place change adds to the workspace's ``changes`` counter, so indexes know they
 are stale. Applying the same deletion again changes nothing (idempotent).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from serendip.literature.merge import _SOURCE_FIELDS, sources_of
-from serendip.workspace.schema import records
+from serendip.workspace.schema import deleted_citations, records
 from serendip.workspace.store import count_changes
 
 #: the formats whose records are PubMed's own copies (removed by a PubMed deletion)
@@ -46,11 +52,31 @@ class CitationDeletion:
 @dataclass
 class DeletionOutcome:
     """What :func:`apply_deletions` did: the PMIDs whose records were ``deleted``, one ``kept`` line per
-    record kept because another source holds it, and the PMIDs ``not_found`` in the workspace."""
+    record kept because another source holds it, the PMIDs ``not_found`` in the workspace, and those
+    ``already_deleted`` (withdrawn by an earlier deletion: a re-applied update file)."""
 
     deleted: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
+    already_deleted: list[str] = field(default_factory=list)
+
+
+def withdrawn_pmids(conn: Connection, pmids: Iterable[str]) -> set[str]:
+    """The PMIDs among ``pmids`` that a ``<DeleteCitation>`` withdrew (tombstones in table
+    ``deleted_citations``); one query per 500 PMIDs."""
+    wanted = sorted({p for p in pmids if p})
+    out: set[str] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        stmt = select(deleted_citations.c.pmid).where(deleted_citations.c.pmid.in_(wanted[i:i + _CHUNK]))
+        out.update(conn.execute(stmt).scalars())
+    return out
+
+
+def _add_tombstones(conn: Connection, pmids: list[str], deletion: CitationDeletion) -> None:
+    if pmids:
+        now = datetime.now(timezone.utc)
+        conn.execute(insert(deleted_citations), [
+            {"pmid": p, "file": deletion.file, "line": deletion.line, "deleted_at": now} for p in pmids])
 
 
 def _kept_line(pmid: str, row_id: int, rest: list[dict], deletion: CitationDeletion) -> str:
@@ -84,7 +110,8 @@ def apply_deletions(conn: Connection, deletion: CitationDeletion) -> DeletionOut
     Returns
     -------
     DeletionOutcome
-        PMIDs deleted and not found; one line per record kept because other sources hold it.
+        PMIDs deleted, not found and already deleted; one line per record kept because other sources
+        hold it. Every PMID is kept as a tombstone (see :func:`withdrawn_pmids`).
     """
     from serendip.literature.batch_store import _keys_of_merged, row_of
     from serendip.literature.readers import id_keyed_formats
@@ -97,11 +124,13 @@ def apply_deletions(conn: Connection, deletion: CitationDeletion) -> DeletionOut
             records.c.pmid.in_(pmids[i:i + _CHUNK])).order_by(records.c.id)
         for rid, pmid, data in conn.execute(stmt):
             rows.setdefault(pmid, []).append((rid, data))
+    tombstoned = withdrawn_pmids(conn, pmids)
+    _add_tombstones(conn, [p for p in pmids if p not in tombstoned], deletion)
     gone: list[int] = []
     changed: list[tuple[int, dict]] = []
     for pmid in pmids:
         if pmid not in rows:
-            out.not_found.append(pmid)
+            (out.already_deleted if pmid in tombstoned else out.not_found).append(pmid)
             continue
         for rid, data in rows[pmid]:
             sources = sources_of(data)

@@ -24,7 +24,9 @@ class FileReport:
     plus one when the file failed whole; ``error`` is set when the file failed whole; ``warnings``
     holds other notes (empty file, no record found). ``deleted``, ``kept`` and ``not_found`` count the
     PMIDs of its ``<DeleteCitation>`` (PubMed update files): records deleted, records kept because
-    another file holds them, PMIDs the workspace does not hold.
+    another file holds them, PMIDs the workspace does not hold; ``already_deleted`` the PMIDs an earlier
+    deletion withdrew; ``withdrawn`` the PubMed copies in this file skipped because a deletion read
+    before withdrew their PMID.
     """
 
     path: str
@@ -39,17 +41,20 @@ class FileReport:
     deleted: int = 0
     kept: int = 0
     not_found: int = 0
+    already_deleted: int = 0
+    withdrawn: int = 0
 
     @property
     def has_deletions(self) -> bool:
-        return bool(self.deleted or self.kept or self.not_found)
+        return bool(self.deleted or self.kept or self.not_found or self.already_deleted)
 
     def deletion_note(self) -> str:
         """``"deleted 2, kept 1 (other files hold it), not found 1"``; empty without deletions."""
         if not self.has_deletions:
             return ""
-        return (f"deleted {self.deleted}, kept {self.kept} (other files hold {'it' if self.kept == 1 else 'them'}), "
+        note = (f"deleted {self.deleted}, kept {self.kept} (other files hold {'it' if self.kept == 1 else 'them'}), "
                 f"not found {self.not_found}")
+        return note + (f", already deleted {self.already_deleted}" if self.already_deleted else "")
 
     @property
     def failed_whole(self) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from serendip.errors import ConfigError, ParseError, SerendipError
 from serendip.literature.batch_store import store_batch
 from serendip.literature.deletions import CitationDeletion, apply_deletions
 from serendip.literature.file_report import FileReport, is_empty, no_record_error
+from serendip.literature.ingest_report import REPORT_COLUMNS, IngestReport, report_row  # noqa: F401
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.readers import reader_spec, reader_specs, sniff_format
 from serendip.literature.record import ParseIssue, Record, record_label
@@ -40,105 +40,6 @@ BATCH = 2000
 MAX_RECORD_CHARS = 1_000_000
 #: files larger than this are parsed in a child process (see :mod:`serendip.literature.prefetch`)
 PREFETCH_BYTES = 4 * 1024 * 1024
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did. ``errors`` lists one line per skipped record (file, line/record, reason)
-    and per file that failed whole; ``failed`` counts both, ``skipped`` the records alone (and
-    :attr:`files_failed` the files). ``deleted``, ``kept`` and ``not_found`` tell what the PubMed
-    ``<DeleteCitation>`` PMIDs did (:mod:`serendip.literature.deletions`): ``kept`` holds one line per
-    record kept because other files hold it."""
-
-    id: int | None = None
-    paths: list[str] = field(default_factory=list)
-    format: str = "auto"
-    ingested: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    files: list[FileReport] = field(default_factory=list)
-    #: file -> the text encoding it was read with and how it was chosen (text formats only)
-    encodings: dict[str, str] = field(default_factory=dict)
-    #: duplicates that filled fields of the stored record (see :mod:`serendip.literature.merge`)
-    merged: int = 0
-    #: one line per conflicting value kept as an alternative (file, record, field, both values)
-    conflicts: list[str] = field(default_factory=list)
-    skipped: int = 0
-    deleted: int = 0
-    kept: list[str] = field(default_factory=list)
-    not_found: int = 0
-    #: warnings about the inputs as given (a folder holding no file), before the per-file ones
-    input_warnings: list[str] = field(default_factory=list)
-
-    @property
-    def files_failed(self) -> int:
-        """The number of files that failed whole."""
-        return len(self.failed_files)
-
-    @property
-    def failed_files(self) -> list[FileReport]:
-        """The files that failed whole (nothing, or only a part before the failure, ingested)."""
-        return [f for f in self.files if f.failed_whole]
-
-    @property
-    def warnings(self) -> list[str]:
-        """One line per input warning (a folder holding no file) and per file warning (an empty file,
-        no record found)."""
-        return [*self.input_warnings, *(f"{f.path}: {w}" for f in self.files for w in f.warnings)]
-
-    @property
-    def records_per_s(self) -> float:
-        n = self.ingested + self.duplicates + self.skipped
-        return n / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "paths": self.paths, "format": self.format, "ingested": self.ingested,
-                "duplicates": self.duplicates, "failed": self.failed, "errors": self.errors,
-                "merged": self.merged, "conflicts": self.conflicts, "encodings": self.encodings,
-                "seconds": round(self.seconds, 3), "files": [f.to_dict() for f in self.files],
-                "failed_files": [f.path for f in self.failed_files], "warnings": self.warnings,
-                "files_failed": self.files_failed, "skipped": self.skipped, "deleted": self.deleted,
-                "kept": self.kept, "not_found": self.not_found}
-
-    def summary(self) -> str:
-        """One line: ``"ingested 12, duplicates 3, records skipped 1, files failed 0 (2,400
-        records/s)"``; with ``"; 2 merged into stored records, 1 conflicting value kept"`` and
-        ``"; deleted 2, kept 1 (other files hold it), not found 1"`` after it when there were any."""
-        merged = (f"; {self.merged} merged into stored records, {len(self.conflicts)} conflicting "
-                  f"value{'s' if len(self.conflicts) != 1 else ''} kept" if self.merged or self.conflicts else "")
-        deleted = ""
-        if self.deleted or self.kept or self.not_found:
-            deleted = (f"; deleted {self.deleted}, kept {len(self.kept)} (other files hold "
-                       f"{'it' if len(self.kept) == 1 else 'them'}), not found {self.not_found}")
-        return (f"ingested {self.ingested}, duplicates {self.duplicates}, records skipped {self.skipped}, "
-                f"files failed {self.files_failed} ({self.records_per_s:,.0f} records/s){merged}{deleted}")
-
-
-#: the columns of :func:`report_row`, for a table of stored ingest reports
-REPORT_COLUMNS = ("#", "started", "status", "ingested", "duplicates", "deleted", "failed", "paths")
-
-
-def _failed_cell(stored: dict) -> str:
-    """``"1 file, 2 records skipped"`` (the parts that are not zero; ``"0"`` for none); a report
-    stored before the split (``skipped`` NULL) gives its total as ``"3 (files + records)"``."""
-    failed, skipped = stored["failed"] or 0, stored.get("skipped")
-    if skipped is None:
-        return f"{failed} (files + records)" if failed else "0"
-    files = failed - skipped
-    parts = [f"{files} file{'s' if files != 1 else ''}" if files else "",
-             f"{skipped} record{'s' if skipped != 1 else ''} skipped" if skipped else ""]
-    return ", ".join(p for p in parts if p) or "0"
-
-
-def report_row(stored: dict) -> tuple[str, ...]:
-    """One stored ingest report (a row of table ``ingest_reports``, as ``Workspace.reports()`` gives)
-    as the strings of :data:`REPORT_COLUMNS`: start time to the second, files failed whole and records
-    skipped told apart (:func:`_failed_cell`), paths joined by ``", "``."""
-    return (str(stored["id"]), str(stored["started_at"])[:19], stored["status"], str(stored["ingested"]),
-            str(stored["duplicates"]), str(stored.get("deleted") or 0), _failed_cell(stored),
-            ", ".join(stored["paths"]))
 
 
 def column_mapping(items: Iterable[str]) -> dict[str, str]:
@@ -315,6 +216,7 @@ def _store_batches(engine: Engine, stream: Iterator[dict | ParseIssue], report: 
         report.duplicates += stored.duplicates
         report.merged += stored.merged
         report.conflicts.extend(stored.conflicts)
+        report.withdrawn.extend(stored.withdrawn)
         n = len(batch)
         batch.clear()  # free the batch's records before collecting: the collection then scans little
         gc.collect(1)
@@ -329,6 +231,7 @@ def _delete(engine: Engine, deletion: CitationDeletion, report: IngestReport) ->
     report.deleted += len(outcome.deleted)
     report.kept.extend(outcome.kept)
     report.not_found += len(outcome.not_found)
+    report.already_deleted += len(outcome.already_deleted)
 
 
 def _fail_whole(report: IngestReport, entry: FileReport, error: Exception | str) -> None:
@@ -354,7 +257,7 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
         _fail_whole(report, entry, reader)
         return
     before = (report.ingested, report.duplicates, report.failed, report.skipped, report.deleted,
-              len(report.kept), report.not_found)
+              len(report.kept), report.not_found, report.already_deleted, len(report.withdrawn))
     error: Exception | str | None = None
     try:
         _store_file(engine, reader, path, reader_options, report, entry, progress, batch_size)
@@ -366,6 +269,8 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
     entry.skipped = report.skipped - before[3]
     entry.deleted, entry.kept = report.deleted - before[4], len(report.kept) - before[5]
     entry.not_found = report.not_found - before[6]
+    entry.already_deleted = report.already_deleted - before[7]
+    entry.withdrawn = len(report.withdrawn) - before[8]
     if error is None and entry.read == 0 and not entry.has_deletions:
         if fmt != "auto":
             error = no_record_error(fmt)
@@ -434,7 +339,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     files = expand_paths(paths, empty_folders)
     if encoding is not None and not encoding.strip():
         raise ConfigError("--encoding is empty: give a text encoding such as cp1252 or latin-1, or leave "
-                          "the option out to detect each file's")
+                          "the option out to detect each file's encoding.")
     if encoding:
         encoding = check_encoding(encoding)
     report = IngestReport(paths=[str(p) for p in files], format=fmt,
@@ -475,7 +380,7 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
                         finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
                         duplicates=report.duplicates, failed=report.failed, errors=report.errors,
                         merged=report.merged, conflicts=report.conflicts, deleted=report.deleted,
-                        skipped=report.skipped))
+                        skipped=report.skipped, withdrawn=len(report.withdrawn)))
                 break
             except Exception:  # noqa: BLE001 - never mask the original error while recording the report
                 if attempt == 1:  # an interrupted commit can leave a pooled connection unusable

@@ -39,6 +39,8 @@ ingest_reports = Table(
     # that failed whole); ``skipped`` is NULL on reports written before migration 0004
     Column("deleted", Integer, nullable=False, default=0, server_default="0"),
     Column("skipped", Integer),
+    # PubMed copies skipped because a DeleteCitation withdrew their PMID (NULL before migration 0005)
+    Column("withdrawn", Integer),
 )
 
 records = Table(
@@ -91,4 +93,15 @@ runs = Table(
     Column("metrics", JSON),
     Column("path", Text, nullable=False),
     Column("error", Text),
+)
+
+#: PMIDs withdrawn by a PubMed ``<DeleteCitation>`` (tombstones): a PubMed copy of one read later (an
+#: older baseline file ingested after the update) is skipped, so the order of files does not matter
+deleted_citations = Table(
+    "deleted_citations",
+    metadata,
+    Column("pmid", String(32), primary_key=True),
+    Column("file", Text),
+    Column("line", Integer),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),
 )

@@ -84,7 +84,9 @@ def test_rerun_is_idempotent(setup):
     before = [r.to_dict() for _, r in ws.records()]
     changes = ws.store.changes()
     again = ws.ingest([update])
-    assert (again.ingested, again.duplicates, again.deleted, again.not_found, len(again.kept)) == (0, 1, 0, 2, 1)
+    assert (again.ingested, again.duplicates, again.deleted, again.not_found, len(again.kept)) == (0, 1, 0, 0, 1)
+    assert again.already_deleted == 2  # 31000001 (deleted before) and 39999999 (never stored)
+    assert "already deleted 2" in again.summary() and again.files[0].already_deleted == 2
     assert [r.to_dict() for _, r in ws.records()] == before
     assert ws.store.changes() == changes  # nothing changed: the index stays fresh
 
@@ -176,3 +178,49 @@ def test_an_update_file_with_only_deletions_is_not_empty(setup, tmp_path, fmt):
     entry = rep.files[0]
     assert (entry.read, entry.deleted, entry.warnings, entry.error) == (0, 1, [], None)
     assert "Coffee consumption and liver fibrosis." not in _stored(ws)
+
+
+def _canonical(ws) -> list[dict]:
+    """Stored records without what depends on when a file was read (ingest ids, source lines)."""
+    out = []
+    for _, rec in ws.records():
+        d = rec.to_dict()
+        d["sources"] = sorted((Path(s["file"]).name, s["format"], s.get("key")) for s in d.get("sources") or ())
+        out.append({k: v for k, v in d.items() if k not in ("source_file", "source_line")})
+    return sorted(out, key=lambda d: d["title"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_deleted_citation_stays_deleted_whatever_the_file_order(tmp_path, backend, request):
+    """An older baseline ingested after the update that withdrew one of its PMIDs does not bring the
+    record back: its PubMed copy is skipped and counted; both orders store the same records."""
+    baseline = pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002", "31000003"])
+    update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001", "39999999"])
+    stored = []
+    for order in ([baseline, update], [update, baseline]):
+        database = request.getfixturevalue("fresh_pg_database")() if backend == "postgres" else None
+        ws = Workspace.init(tmp_path / f"ws{len(stored)}", database=database)
+        reports = [ws.ingest([f]) for f in order]
+        stored.append(_canonical(ws))
+        assert sorted(r["pmid"] for r in stored[-1]) == ["31000002", "31000003", "31000004"]
+        last = reports[-1]
+        if order[0] is update:  # the baseline came second: its copy of 31000001 is skipped, reported
+            assert (last.ingested, last.withdrawn, last.files[0].withdrawn) == (2, ["31000001"], 1)
+            assert "1 PubMed copy skipped: withdrawn by a DeleteCitation" in last.summary()
+            assert ws.reports()[-1]["withdrawn"] == 1
+            assert reports[0].not_found == 2  # neither PMID was held when the update came
+        ws.close()
+    assert stored[0] == stored[1]
+
+
+def test_a_ris_copy_of_a_withdrawn_pmid_is_still_ingested(tmp_path):
+    """Only PubMed's own copies are withdrawn: a RIS record with that PMID is a source of its own."""
+    update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000002"])
+    ris = tmp_path / "refs.ris"
+    ris.write_text(RIS.replace("ER  - ", "PM  - 31000002\nER  - "), encoding="utf-8")
+    ws = Workspace.init(tmp_path / "ws")
+    ws.ingest([update])
+    rep = ws.ingest([ris])
+    assert (rep.ingested, rep.withdrawn) == (1, [])
+    assert "31000002" in {rec.pmid for _, rec in ws.records()}
+    ws.close()

@@ -57,7 +57,7 @@ def test_run_is_recorded_in_the_workspace(trained):
     from serendip.workspace.database import current_revision
 
     ws, result = trained["ws"], trained["result"]
-    assert current_revision(ws.engine) == "0004"  # 0002: runs; 0003-0004 (issue 13): merge keys, changes
+    assert current_revision(ws.engine) == "0005"  # 0002: runs; 0003-0005 (issue 13): merge keys, changes, tombstones
     assert result.run_dir.parent == (ws.path / "runs").resolve()
     (info,) = list_runs(ws, status="done")
     assert (info.id, info.name, info.status, info.task) == (result.run_id, "tiny-lora", "done",
