@@ -308,9 +308,37 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
     return found
 
 
+#: file signatures of binary formats researchers hand to ingest by mistake, with what to say
+_BINARY_MAGIC = (
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an .xlsx, .docx or .zip file)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls, .doc)"), (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x7fELF", "an executable"),
+)
+
+
+def binary_reason(sample: bytes) -> str | None:
+    """Why ``sample`` (a file's first bytes, un-gzipped, with no byte-order mark) is not text, or None.
+
+    A known binary signature (PNG, JPEG, GIF, PDF, ZIP/xlsx/docx, OLE2 .xls/.doc, SQLite, ELF) names
+    the kind; otherwise a NUL byte outside a UTF-16 pattern (no text encoding Serendip reads puts NUL
+    bytes in text) gives its offset.
+    """
+    for magic, kind in _BINARY_MAGIC:
+        if sample.startswith(magic):
+            return f"not a text file: {kind}"
+    nul = sample.find(b"\x00")
+    if nul >= 0 and _utf16_by_nuls(sample) is None:
+        return f"not a text file (binary content: a NUL byte at byte {nul})"
+    return None
+
+
 def _detect(path: str | Path, given: str | None, sample: bytes) -> TextEncoding:
     if (name := bom_encoding(sample)) is not None:
         return TextEncoding(name, "byte-order mark")
+    if not (given or "").startswith(("utf-16", "utf-32")) and (why := binary_reason(sample)):
+        raise ParseError(f"{why}; ingest reads text exports (RIS, BibTeX, CSV, MEDLINE, PubMed XML ...)",
+                         file=str(path))
     if given is not None and given not in ("utf-8", "utf-8-sig") and _strict_utf8_non_ascii(sample):
         # valid UTF-8 holding non-ASCII text is UTF-8 (legacy text almost never decodes so): a
         # --encoding meant for the legacy files of an ingest must not garble its UTF-8 ones

@@ -135,3 +135,28 @@ def test_given_encoding_does_not_garble_a_valid_utf8_file(tmp_path):
     assert detect_encoding(legacy, "cp1252").name == "cp1252"
     assert read_text_lenient(legacy, "cp1252") == "TI  - Café study of Müller\n"
     assert detect_encoding(ascii_, "cp1252").name == "cp1252"
+
+
+@pytest.mark.parametrize("data,why", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "a PNG image"),
+    (b"PK\x03\x04" + b"\x14\x00" * 50, "a ZIP archive"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + b"\x00\x01" * 40, "a PDF document"),
+    (b"TY  - JOUR\nTI  - x\x00\x17\x9a\x00\x00\x01random" * 20, "a NUL byte at byte 18"),
+])
+@pytest.mark.parametrize("given", [None, "cp1252"])
+def test_binary_files_are_not_text_whatever_the_encoding(tmp_path, data, why, given):
+    """A binary file is named as such, never sent to --encoding (a tester's PNG was told to try
+    --encoding cp1252); gzip'ed too."""
+    for name, payload in (("f.bin", data), ("f.bin.gz", gzip.compress(data))):
+        path = tmp_path / name
+        path.write_bytes(payload)
+        with pytest.raises(ParseError, match="not a text file") as err:
+            detect_encoding(path, given)
+        assert why in str(err.value) and "--encoding" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_utf16_text_is_not_binary(tmp_path):
+    path = tmp_path / "wos.txt"
+    path.write_bytes("FN Clarivate\nPT J\nTI Zinc\nER\n".encode("utf-16-le"))
+    assert detect_encoding(path).name == "utf-16-le"
+    assert detect_encoding(path, "utf-16-le").name == "utf-16-le"
