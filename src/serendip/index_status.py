@@ -18,8 +18,9 @@ CHANGES_FILE = "changes.json"
 
 @dataclass(slots=True)
 class IndexReport:
-    """What :meth:`Workspace.index` did: records indexed, vectors added/total, records with no text,
-    wall time in seconds."""
+    """What :meth:`Workspace.index` did: records indexed; ``dense_added`` vectors embedded by this run,
+    ``dense_resumed`` vectors read back from an interrupted run's checkpoint (not embedded again),
+    ``dense_total`` vectors in the index; records with no text; wall time in seconds."""
 
     records: int
     bm25_docs: int
@@ -27,6 +28,7 @@ class IndexReport:
     dense_total: int
     dense_skipped: list[str]
     seconds: float
+    dense_resumed: int = 0
 
 
 @dataclass(slots=True)

@@ -3,16 +3,13 @@
 It sits above the layers it drives and calls only down into them: the storage layer
 (:mod:`serendip.workspace`: folder, config, database), the literature layer (:mod:`serendip.literature`:
 readers, ingest) and the retrieval layer (:mod:`serendip.retrieval`: indexes, modes, evaluation).
-Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in
-``indexes/bm25/`` (bm25s arrays or a Tantivy index, + ids) and ``indexes/dense/`` (embeddings.npy +
-ids.json + meta.json, and ivfpq.faiss above 50,000 vectors), each with a ``manifest.json`` and replaced
-whole on every write (:mod:`serendip.retrieval.index_files`).
+Layout of a workspace folder: see :mod:`serendip.workspace.store`; the indexes live in ``indexes/``,
+built and checked by :mod:`serendip.indexing` (layout there).
 """
 from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -22,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from serendip.core.progress import CountingSequence, Steps, start_step
+from serendip import indexing
+from serendip.core.progress import Steps
 from serendip.errors import ConfigError, IndexNotBuilt, StaleIndexWarning
-from serendip.index_status import CHANGES_FILE, IndexReport, IndexStatus
+from serendip.index_status import IndexReport, IndexStatus
 from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
 from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
 from serendip.workspace.locks import index_lock
@@ -61,11 +59,6 @@ class Hit:
         return asdict(self)
 
 
-def _has_index(folder: Path) -> bool:
-    """Whether ``folder`` holds an index, whole or damaged (its description or its manifest)."""
-    return any((folder / name).is_file() for name in ("meta.json", "serendip_bm25.json", "manifest.json"))
-
-
 class Workspace:
     """A Serendip workspace. Create with :meth:`init`, open with :meth:`open`.
 
@@ -76,7 +69,7 @@ class Workspace:
     def __init__(self, store: WorkspaceStore):
         self.store = store
         self._searcher = None
-        self._status: tuple[float, tuple | None, IndexStatus] | None = None  # (time, change token, status)
+        self._status: dict[str, tuple[float, tuple | None, IndexStatus]] = {}  # part -> (time, token, status)
 
     @property
     def path(self) -> Path:
@@ -134,7 +127,7 @@ class Workspace:
         from serendip.literature.ingest import ingest
 
         self.store.require_writable("ingest")
-        self._status = None
+        self._status = {}
         if isinstance(paths, (str, Path)):  # one path, not an iterable of its characters
             paths = [paths]
         report = ingest(self.engine, paths, fmt=fmt, progress=progress,
@@ -185,7 +178,9 @@ class Workspace:
         another encoder is an error (``rebuild`` re-embeds everything with the new one).
 
         Resumable: vectors are checkpointed as embedded (:mod:`serendip.retrieval.dense_checkpoint`); a
-        killed run embeds only the rest when run again. Runs hold the index lock (:func:`.index_lock`).
+        killed run embeds only the rest when run again (the report's ``dense_added`` counts the vectors
+        this run embedded, ``dense_resumed`` those read back). Runs hold the index lock
+        (:func:`.index_lock`); the work is :func:`serendip.indexing.build_indexes`.
         ``progress``/``on_total`` count the records embedded, ``steps`` (:mod:`serendip.core.progress`)
         every long step; ``notify`` hears of lock waits and checkpoints (default: a logging warning).
 
@@ -205,111 +200,35 @@ class Workspace:
         encoder = ENCODERS.get(encoder or self.config.retrieval.encoder).name
 
         self.store.require_writable("index")
-        with index_lock(self.path, on_wait=notify or _log.warning):
-            return self._index_locked(dense, progress, on_total, rebuild, encoder, steps, notify or _log.warning)
+        notify = notify or _log.warning
+        with index_lock(self.path, on_wait=notify):
+            self._searcher, self._status = None, {}
+            try:
+                return indexing.build_indexes(self, dense, progress, on_total, rebuild, encoder, steps, notify)
+            finally:
+                self._searcher, self._status = None, {}
 
-    def _index_locked(self, dense, progress, on_total, rebuild, encoder, steps, notify) -> IndexReport:
-        """:meth:`index`, once the index lock is held."""
-        from serendip.retrieval.bm25_backends import build_bm25
-        from serendip.retrieval.index_files import atomic_write_text
+    def verify_index(self) -> dict[str, list]:
+        """Read every index file whole and compare its SHA-256 with the one recorded when it was written
+        (:func:`serendip.indexing.verify_indexes`): index part ("bm25", "dense") -> one
+        :class:`~serendip.retrieval.index_files.PartCheck` per file. In a writable workspace (under the
+        index lock) the new modification times of files found whole are recorded, so that loading
+        them skips the whole-file check again (e.g. after the folder was copied without its times).
 
-        self._searcher, self._status = None, None
-        if rebuild and not dense:
-            shutil.rmtree(self.index_dir / "dense", ignore_errors=True)
-            shutil.rmtree(self.index_dir / "dense.partial", ignore_errors=True)
-        t0 = time.perf_counter()
-        # read before the records: a change made while indexing leaves the index stale, never hidden
-        changes, seen = self.store.changes(), self._indexed_changes()
-        ids: list[str] = []
-        texts: list[str] = []
-        titles: list[str | None] = []
-        abstracts: list[str | None] = []
-        read = start_step(steps, "read records", self.count())
-        for rid, rec in self.records():
-            if len(ids) % 1000 == 999:
-                read(1000)
-            ids.append(str(rid))
-            texts.append(rec.search_text())
-            titles.append(rec.title)
-            abstracts.append(rec.abstract)
-        if not ids:
-            raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
-        read(len(ids) % 1000)
-        build_bm25(ids, CountingSequence(texts, start_step(steps, "BM25", len(ids))),
-                   self.config.retrieval.bm25_backend, workdir=self.index_dir).save(self.index_dir / "bm25")
-        added, total, skipped = 0, 0, []
-        if dense:
-            revised = [str(i) for i in self.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
-            added, total, skipped = self._index_dense(ids, titles, abstracts, progress, on_total, rebuild,
-                                                      revised, encoder, steps, notify)
-        # the dense index's own count moves only when it was brought up to date (not with --no-dense)
-        atomic_write_text(self.index_dir / CHANGES_FILE, json.dumps(
-            {"changes": changes, "dense": changes if dense else seen["dense"]}))
-        self._searcher, self._status = None, None
-        return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0)
-
-    def _index_dense(self, ids: list[str], titles: list[str | None], abstracts: list[str | None],
-                     progress: Callable[[int], None] | None,
-                     on_total: Callable[[int], None] | None,
-                     rebuild: bool = False, revised: list[str] = (), encoder: str = "torch",
-                     steps: Steps | None = None, notify: Callable[[str], None] | None = None
-                     ) -> tuple[int, int, list[str]]:
-        """Embed the records not yet in the dense index, after dropping the vectors of deleted records
-        and of ``revised`` ones (changed in place since the last index: embedded again), checkpointed in
-        ``dense.partial`` and resumed from it; (added, total vectors, records with no text)."""
-        from serendip.retrieval import dense_checkpoint as ckpt
-        from serendip.retrieval.dense import TITLE_ABSTRACT_SEP, DenseIndex
-        from serendip.retrieval.index_files import read_index_json
-
-        ddir = self.index_dir / "dense"
-        if _has_index(ddir) and not rebuild:
-            dindex = DenseIndex.load(ddir)
-            wanted = self.config.retrieval.dense_model
-            if dindex.model != wanted:
-                raise ConfigError(
-                    f"the dense index in {ddir} was built with {dindex.model!r} but the config asks "
-                    f"for {wanted!r}; run `serendip index --rebuild` to re-embed every record with the new "
-                    f"model")
-            if dindex.encoder_name != encoder:
-                raise ConfigError(
-                    f"the dense index in {ddir} was built with the {dindex.encoder_name!r} encoder, not "
-                    f"{encoder!r}; vectors of two encoders are not mixed: run `serendip index --rebuild "
-                    f"--encoder {encoder}` to re-embed every record, or index with --encoder "
-                    f"{dindex.encoder_name}")
-        else:
-            dindex = DenseIndex(model=self.config.retrieval.dense_model, encoder_name=encoder)
-        # records with nothing to embed are reported once, then remembered, not re-reported
-        no_text_file = ddir / "no_text.json"
-        no_text = set(read_index_json(no_text_file)) if no_text_file.exists() and not rebuild else set()
-        stale = (set(dindex.ids) | no_text) - set(ids) | set(revised)  # deleted, or changed in place
-        dindex.remove(sorted(stale))
-        no_text -= stale
-        present = set(dindex.ids) | no_text
-        todo = [i for i, rid in enumerate(ids) if rid not in present]
-        checkpoint = ckpt.EmbeddingCheckpoint(self.index_dir / "dense.partial", notify=notify, key={
-            "model": dindex.model, "encoder": dindex.encoder_name, "title_abstract_sep": TITLE_ABSTRACT_SEP})
-        seen = [0]
-
-        def _step(done: int, _total: int) -> None:
-            if progress:
-                progress(done - seen[0])
-            seen[0] = done
-
-        rep, _resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], [titles[i] for i in todo],
-                                             [abstracts[i] for i in todo], checkpoint, progress=_step,
-                                             on_total=on_total)
-        skipped = list(rep.no_text)
-        if dindex.backend != "exact":  # the ANN structure, built or extended under its own bar
-            done = start_step(steps, f"{dindex.backend} index", len(dindex))
-            dindex.ann_index()
-            done(len(dindex))
-        dindex.save(ddir, extra_json={no_text_file.name: sorted(no_text | set(skipped), key=int)})
-        checkpoint.discard()  # the finished index is in place
-        return len(rep.added), len(dindex.ids), skipped
+        Raises
+        ------
+        IndexNotBuilt
+            No index has been built.
+        """
+        if self.store.read_only:
+            return indexing.verify_indexes(self.index_dir)
+        with index_lock(self.path, on_wait=_log.warning):
+            return indexing.verify_indexes(self.index_dir, record_times=True)
 
     def searcher(self):
-        """The :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index): the BM25 index
-        loaded, the dense one loaded on first use."""
+        """The :class:`~serendip.retrieval.searcher.Searcher` (cached until the next index). Each index
+        part is loaded on its first use, so a damaged part stops only the modes that read it; an
+        absent dense index left incomplete by an interrupted ``serendip index`` is said to be so."""
         if self._searcher is None:
             from serendip.retrieval.bm25_backends import load_bm25
             from serendip.retrieval.dense import DenseIndex
@@ -318,24 +237,15 @@ class Workspace:
             bdir, ddir = self.index_dir / "bm25", self.index_dir / "dense"
             if not bdir.exists():
                 raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
-            # the dense index is opened on its first use: a BM25 search never reads it
-            dense = (lambda: DenseIndex.load(ddir)) if _has_index(ddir) else None
-            self._searcher = Searcher(load_bm25(bdir), dense)
+            dense = (lambda: DenseIndex.load(ddir)) if indexing.has_index(ddir) else None
+            why = indexing.dense_incomplete(self.index_dir, self.count) if dense is None else None
+            self._searcher = Searcher(lambda: load_bm25(bdir), dense, missing={"dense": why} if why else None)
         return self._searcher
 
-    def _indexed_changes(self) -> dict[str, int]:
-        """The change counter the last index saw (``"changes"``) and the last dense update saw
-        (``"dense"``), from :data:`CHANGES_FILE` (0 when absent)."""
-        from serendip.retrieval.index_files import read_index_json
-
-        path = self.index_dir / CHANGES_FILE
-        seen = read_index_json(path) if path.exists() else {}
-        return {"changes": int(seen.get("changes", 0)), "dense": int(seen.get("dense", seen.get("changes", 0)))}
-
-    def index_status(self) -> IndexStatus:
-        """How many records were ingested after the last index (ids above the BM25 index's highest),
-        and how many were changed in place or deleted since (the workspace's change counter against
-        the one the index saw).
+    def index_status(self, part: str = "bm25") -> IndexStatus:
+        """How many records were ingested after the last index (ids above the highest the index part
+        ``part`` holds: "bm25", which holds every record, or "dense"), and how many were changed in
+        place or deleted since (the workspace's change counter against the one that part saw).
 
         Cheap enough for every search: the answer is kept for :data:`STATUS_TTL_S` seconds (an ingest
         through this object clears it), then a stat of the SQLite files decides whether to ask the
@@ -347,45 +257,42 @@ class Workspace:
         IndexNotBuilt
             No index has been built.
         IndexDamaged
-            The BM25 id list is damaged.
+            The part's id list is damaged.
         """
         now = time.monotonic()
-        if self._status is not None and now - self._status[0] < STATUS_TTL_S:
-            return self._status[2]
+        cached = self._status.get(part)
+        if cached is not None and now - cached[0] < STATUS_TTL_S:
+            return cached[2]
         token = self.store.change_token()
-        if token is not None and self._status is not None and self._status[1] == token:
-            self._status = (now, token, self._status[2])
-            return self._status[2]
-        if self._searcher is not None:
-            ids = self._searcher.bm25.ids
-        else:
-            from serendip.retrieval.index_files import read_index_json
-
-            bdir = self.index_dir / "bm25"
-            if not (bdir / "ids.json").exists():
-                raise IndexNotBuilt(f"no index in {self.index_dir}: run `serendip index` first")
-            ids = read_index_json(bdir / "ids.json")
-        upto = max((int(i) for i in ids), default=0)
+        if token is not None and cached is not None and cached[1] == token:
+            self._status[part] = (now, token, cached[2])
+            return cached[2]
+        upto = max((int(i) for i in indexing.indexed_ids(self, part)), default=0)
         changes = self.store.changes()
-        status = IndexStatus(upto, self.store.records_after(upto),
-                             max(0, changes - self._indexed_changes()["changes"]), changes)
-        self._status = (now, token, status)
+        seen = indexing.indexed_changes(self.index_dir)["dense" if part == "dense" else "changes"]
+        status = IndexStatus(upto, self.store.records_after(upto), max(0, changes - seen), changes)
+        self._status[part] = (now, token, status)
         return status
 
-    def _ensure_fresh(self) -> IndexStatus | None:
-        """Before a search: index first (``retrieval.auto_index``, writable workspace) when records
-        were ingested, changed or deleted after the last index or none was built; else warn
-        (:class:`StaleIndexWarning`) and return the stale status (None when the index is fresh)."""
+    def _ensure_fresh(self, mode: str) -> IndexStatus | None:
+        """Before a search in ``mode``: index first (``retrieval.auto_index``, writable workspace) when
+        records were ingested, changed or deleted after the index part the mode reads (BM25 if it
+        reads it, else the dense index) was built, or none was; else warn (:class:`StaleIndexWarning`)
+        and return the stale status (None when that part is fresh)."""
         auto = self.config.retrieval.auto_index and not self.store.read_only
         if auto and not (self.index_dir / "bm25").exists():
             self.index(dense=True)
             return None
-        self.searcher()  # load the index first: the status then reads its ids from memory
-        status = self.index_status()
+        searcher = self.searcher()
+        needs = searcher.mode(mode).needs  # IndexNotBuilt for a part that is not there
+        part = "bm25" if "bm25" in needs or not needs else next(iter(sorted(needs)))
+        if part == "bm25":
+            searcher.bm25  # noqa: B018  (loaded first: the status then reads its ids from memory)
+        status = self.index_status(part)
         if status.fresh:
             return None
         if auto:
-            self.index(dense=_has_index(self.index_dir / "dense"))
+            self.index(dense=indexing.has_index(self.index_dir / "dense"))
             return None
         warnings.warn(StaleIndexWarning(
             f"{status.describe()}; run `serendip index` (or set retrieval.auto_index = true in "
@@ -411,7 +318,9 @@ class Workspace:
         ------
         ConfigError for an unknown mode (the registered ones listed), k < 1 or a query without letters
         or digits; IndexNotBuilt when ``serendip index`` has not run (or, for a mode that needs the
-        dense index, was run without it); IndexDamaged when an index file is damaged.
+        dense index, was run without it or interrupted: then how many records are embedded);
+        IndexDamaged when a file of an index part the mode reads is damaged (BM25 for "bm25" and
+        "hybrid", the dense index for "dense" and "hybrid").
         """
         mode = mode or self.config.retrieval.default_mode
         RETRIEVAL_MODES.get(mode)
@@ -419,7 +328,7 @@ class Workspace:
             raise ConfigError(f"k must be >= 1, got {k}")
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
-        stale = self._ensure_fresh()
+        stale = self._ensure_fresh(mode)
         # a deleted record the index still holds is dropped from the hits: ask for as many more (capped)
         extra = min(stale.changed, 1000) if stale is not None else 0
         return self._hits(self.searcher().search(query, mode=mode, k=k + extra))[:k]

@@ -128,6 +128,22 @@ def test_queries_without_terms_and_default_mode(tmp_path):
     assert r.exit_code == 2 and "default_mode" in r.output
 
 
+def test_a_query_with_no_indexed_term_prints_no_results(tmp_path):
+    """Stopwords only ("the of and"): BM25 finds nothing; the CLI says so instead of an empty table,
+    and --json gives an empty list and nothing else on stdout."""
+    ws = tmp_path / "ws"
+    docs = tmp_path / "d.jsonl"
+    docs.write_text(json.dumps({"id": "1", "title": "Aspirin and the colon", "abstract": "One of many."}) + "\n")
+    runner.invoke(app, ["init", str(ws)])
+    runner.invoke(app, ["ingest", str(docs), "-w", str(ws)])
+    runner.invoke(app, ["index", "-w", str(ws), "--no-dense"])
+    r = runner.invoke(app, ["search", "the of and", "--mode", "bm25", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines() == ["no results (bm25: the of and)"]
+    r = runner.invoke(app, ["search", "the of and", "--mode", "bm25", "--json", "-w", str(ws)])
+    assert r.exit_code == 0 and r.stdout == "[]\n"
+
+
 def _tiny_beir(tmp_path, monkeypatch):
     """A four-abstract BEIR dataset standing in for SciFact (``beir_files`` patched to return it)."""
     import serendip.datasets as datasets

@@ -157,6 +157,49 @@ def test_cli_damaged_index_file_is_one_line_and_rebuild_repairs_it(ws_path, dama
         assert r.exit_code == 0 and json.loads(r.stdout)[0]["title"] == DOCS[0]["title"]
 
 
+def test_cli_verify_reports_every_file_and_finds_damage_that_keeps_size_and_time(ws_path):
+    """`serendip index --verify` lists every part: a byte changed with the file's size and time kept is
+    named, exit 1; after `--rebuild`, every file is whole (the whole-file check of a part larger than
+    the bytes a load reads: tests/unit/retrieval/test_index_files.py)."""
+    r = runner.invoke(app, ["index", "--verify", "-w", str(ws_path)])
+    assert r.exit_code == 0, r.output
+    files = _index_files(ws_path)
+    for path in files:
+        if path.name != "manifest.json":
+            assert f"ok  indexes/{path.parent.name}/{path.name} (" in r.stdout, path
+    n = {part: sum(p.parent.name == part and p.name != "manifest.json" for p in files) for part in ("bm25", "dense")}
+    assert f"bm25: {n['bm25']} of {n['bm25']} file(s) whole" in r.stdout
+    assert f"dense: {n['dense']} of {n['dense']} file(s) whole" in r.stdout
+
+    ids = ws_path / "indexes" / "dense" / "ids.json"
+    st, data = ids.stat(), bytearray(ids.read_bytes())
+    data[len(data) // 2] = ord("9") if data[len(data) // 2] != ord("9") else ord("8")
+    ids.write_bytes(bytes(data))
+    os.utime(ids, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = runner.invoke(app, ["index", "--verify", "-w", str(ws_path)])
+    assert r.exit_code == 1, r.output
+    assert "DAMAGED  indexes/dense/ids.json (" in r.stdout
+    assert "dense: " in r.stdout and "1 damaged: run `serendip index --rebuild`" in r.stdout
+    assert runner.invoke(app, ["index", "--rebuild", "-w", str(ws_path)]).exit_code == 0
+    r = runner.invoke(app, ["index", "--verify", "-w", str(ws_path)])
+    assert r.exit_code == 0 and "DAMAGED" not in r.stdout
+    r = runner.invoke(app, ["index", "--verify", "--rebuild", "-w", str(ws_path)])
+    assert r.exit_code == 2 and "--verify builds nothing" in r.output
+
+
+def test_cli_damage_that_keeps_the_size_is_one_line_on_search(ws_path):
+    """A part rewritten in place with its size kept (here: the dense vectors) is caught when the index
+    loads (its time moved and its SHA-256 differs): one line naming it and the rebuild."""
+    emb = ws_path / "indexes" / "dense" / "embeddings.npy"
+    data = bytearray(emb.read_bytes())
+    data[-1] ^= 0xFF
+    emb.write_bytes(bytes(data))
+    r = runner.invoke(app, ["search", "aspirin", "-m", "dense", "-w", str(ws_path)])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert str(emb) in " ".join(r.output.split()) and "serendip index --rebuild" in r.output
+    assert runner.invoke(app, ["search", "aspirin", "-m", "bm25", "-w", str(ws_path)]).exit_code == 0
+
+
 def test_rebuild_without_dense_drops_the_dense_index(ws_path):
     r = runner.invoke(app, ["index", "--rebuild", "--no-dense", "-w", str(ws_path)])
     assert r.exit_code == 0, r.output

@@ -11,12 +11,18 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from serendip.cli.app import app
 from serendip.errors import IndexNotBuilt
+from serendip.retrieval import dense_checkpoint
+from serendip.retrieval import encoders as enc_mod
+from serendip.retrieval.encoders import ENCODERS, EncoderSpec
 from serendip.workbench import Workspace
 
 CHILD = Path(__file__).with_name("resume_child.py")
@@ -46,10 +52,10 @@ def _start(ws: Path, log: Path, block_at: int) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _finish(child: subprocess.Popen) -> str:
+def _finish(child: subprocess.Popen) -> tuple[str, str]:
     out, err = child.communicate(timeout=WAIT_S)
     assert child.returncode == 0, out + err
-    return err
+    return out, err
 
 
 def _calls(log: Path) -> list[int]:
@@ -83,19 +89,69 @@ def test_a_killed_index_resumes(tmp_path, sig):
     child.communicate(timeout=60)
     assert child.returncode == -sig if sig == signal.SIGKILL else child.returncode == 128 + sig
 
-    # shards are never an index: searches see no dense index yet, BM25 (built first) works
+    # shards are never an index: searches see no dense index yet, but are told it is incomplete and
+    # that `serendip index` resumes it; BM25 (built first) works
     assert not (ws / "indexes" / "dense").exists()
     with Workspace.open(ws) as opened:
-        with pytest.raises(IndexNotBuilt):
+        with pytest.raises(IndexNotBuilt, match=r"incomplete: an interrupted `serendip index` embedded "
+                                                r"1,024 of 1,300 records.*run `serendip index` to resume it"):
             opened.searcher().search("record", mode="dense")
         assert opened.search("topic", mode="bm25", k=1)
+    r = CliRunner().invoke(app, ["search", "record", "--mode", "dense", "-w", str(ws)])
+    assert r.exit_code == 2 and "--no-dense" not in r.output
+    assert "embedded 1,024 of 1,300 records" in " ".join(r.output.split())
 
     rerun_log = tmp_path / "rerun.log"
-    err = _finish(_start(ws, rerun_log, block_at=0))
+    out, err = _finish(_start(ws, rerun_log, block_at=0))
     assert _calls(rerun_log) == [N - 2 * CHUNK]  # only the records no shard held
     assert "resuming an interrupted index: 1,024 vector(s)" in " ".join(err.split())
+    # this run embedded the 276 others; the 1,024 read back are told apart, not counted as embedded
+    assert "dense: 276 embedded now, 1,024 resumed from the interrupted run, 1,300 in index" in out
     assert not partial.exists()
     clean_ids, clean_vectors = _vectors(clean)
     ids, vectors = _vectors(ws)
     assert ids == clean_ids and len(ids) == N
     assert np.array_equal(vectors, clean_vectors)
+
+
+class _StopAt:
+    """A fake encoder (16-dimensional vectors from each text's hash) that raises KeyboardInterrupt on
+    its call number ``stop_at`` (1-based; None: never), as a Ctrl-C in the middle of embedding."""
+
+    def __init__(self, stop_at: int | None):
+        self.stop_at, self.calls = stop_at, 0
+
+    def encode(self, texts, batch_size=64):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return np.asarray([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16) for t in texts],
+                          dtype=np.float32)
+
+
+def test_a_resumed_index_reports_what_it_embedded_and_what_it_resumed(tmp_path, monkeypatch):
+    """In process, through the API: IndexReport.dense_added counts the vectors this run embedded,
+    dense_resumed those read back from the checkpoint; between the runs a dense search says how far
+    the interrupted run got."""
+    monkeypatch.setattr(dense_checkpoint, "CHECKPOINT_S", 0.0)
+    fake = _StopAt(stop_at=2)
+    ENCODERS.add("fake-stop", EncoderSpec("fake-stop", lambda folder: fake, "test encoder"))
+    enc_mod._loaded.clear()
+    try:
+        src = tmp_path / "docs.jsonl"
+        src.write_text("".join(json.dumps({"id": f"r{i}", "title": f"Record {i}", "abstract": "Text."}) + "\n"
+                               for i in range(CHUNK + 88)), encoding="utf-8")
+        with Workspace.init(tmp_path / "ws") as ws:
+            ws.ingest([src])
+            with pytest.raises(KeyboardInterrupt):  # the first chunk of 512 is in a shard, the rest not
+                ws.index(encoder="fake-stop")
+            with pytest.raises(IndexNotBuilt, match="embedded 512 of 600 records"):
+                ws.search("record", mode="dense")
+            fake.stop_at = None
+            rep = ws.index(encoder="fake-stop")
+            assert (rep.dense_added, rep.dense_resumed, rep.dense_total) == (88, 512, 600)
+            again = ws.index(encoder="fake-stop")
+            assert (again.dense_added, again.dense_resumed, again.dense_total) == (0, 0, 600)
+    finally:
+        ENCODERS._items.pop("fake-stop")
+        enc_mod._loaded.clear()

@@ -1,5 +1,6 @@
 """A search reads only the index parts its mode needs: BM25 never opens the dense index (nor its model),
-so a damaged dense index stops dense and hybrid searches only, with the one-line error."""
+so a damaged dense index stops dense and hybrid searches only, and a damaged BM25 index bm25 and hybrid
+only, with the one-line error."""
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ from serendip.workbench import Workspace
 DOCS = [{"id": "a1", "title": "Aspirin and colorectal cancer", "abstract": "Aspirin lowered adenoma recurrence."},
         {"id": "a2", "title": "Statins and muscle pain", "abstract": "Myalgia was as common on placebo."}]
 SRC = Path(__file__).resolve().parents[2] / "src"
+_real_load = DenseIndex.__dict__["load"]  # the classmethod, to wrap with the pseudo-encoder
 
 
 def _encoder(texts, batch_size):
@@ -55,7 +57,7 @@ def test_bm25_search_never_loads_the_dense_index_or_model(ws_path, monkeypatch):
 def test_a_damaged_dense_index_stops_only_the_modes_that_read_it(ws_path):
     emb = ws_path / "indexes" / "dense" / "embeddings.npy"
     data = emb.read_bytes()
-    emb.write_bytes(b"\0" * len(data))  # same size: the manifest passes, numpy cannot parse it
+    emb.write_bytes(b"\0" * len(data))  # same size: the manifest's edge check names it
     with Workspace.open(ws_path) as ws:
         assert [h.title for h in ws.search("statins", mode="bm25", k=1)] == [DOCS[1]["title"]]
         for mode in ("dense", "hybrid"):
@@ -81,3 +83,38 @@ def test_cli_bm25_search_in_a_fresh_process_imports_no_dense_stack(ws_path):
     assert out.returncode == 0, out.stderr
     hits, status = json.loads(lines[0]), json.loads(lines[-1])
     assert status == {"rc": 0, "heavy": []} and hits[0]["title"] == DOCS[0]["title"]
+
+
+@pytest.mark.parametrize("part", ["data.csc.index.npy", "ids.json", "serendip_bm25.json"])
+def test_a_damaged_bm25_index_stops_only_the_modes_that_read_it(ws_path, monkeypatch, part):
+    """The mirror case: BM25 damage blocks bm25 and hybrid, never dense (whose freshness is then read
+    from the dense index itself)."""
+    monkeypatch.setattr(DenseIndex, "load", classmethod(
+        lambda cls, folder, **kw: _real_load.__func__(cls, folder, encoder=_encoder, **kw)))
+    bad = ws_path / "indexes" / "bm25" / part
+    bad.write_bytes(b"\0" * bad.stat().st_size)
+    with Workspace.open(ws_path) as ws:
+        hits = ws.search("statins", mode="dense", k=2)
+        assert sorted(h.title for h in hits) == sorted(d["title"] for d in DOCS)
+        for mode in ("bm25", "hybrid"):
+            with pytest.raises(IndexDamaged) as exc:
+                ws.search("statins", mode=mode, k=1)
+            msg = str(exc.value)
+            assert "\n" not in msg and str(bad) in msg and "serendip index --rebuild" in msg
+
+
+def test_dense_freshness_is_read_from_the_dense_index(ws_path, tmp_path, monkeypatch):
+    """A dense search warns about records the dense index lacks (here: ingested, then indexed with
+    --no-dense), which BM25's status would call fresh."""
+    from serendip.errors import StaleIndexWarning
+
+    monkeypatch.setattr(DenseIndex, "load", classmethod(
+        lambda cls, folder, **kw: _real_load.__func__(cls, folder, encoder=_encoder, **kw)))
+    late = tmp_path / "late.jsonl"
+    late.write_text(json.dumps({"id": "a3", "title": "Coffee and the liver", "abstract": "Less fibrosis."}) + "\n")
+    with Workspace.open(ws_path) as ws:
+        ws.ingest([late])
+        ws.index(dense=False)
+        assert ws.index_status().fresh and ws.index_status("dense").not_indexed == 1
+        with pytest.warns(StaleIndexWarning, match="1 record"):
+            ws.search("coffee", mode="dense", k=1)

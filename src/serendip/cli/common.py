@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,11 +64,81 @@ class EtaColumn(TimeRemainingColumn):
         return Text.assemble("eta ", super().render(task))
 
 
+#: seconds between two plain progress lines of a step when stderr is not a terminal
+PLAIN_EVERY_S = 10.0
+
+
+def _clock(seconds: float | None) -> str:
+    seconds = int(seconds or 0)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class RateProgress(Progress):
+    """A :class:`rich.progress.Progress` that, when its console is not a terminal (output redirected to a
+    file or a pipe, where Rich draws nothing until the end), prints plain lines instead: one per step
+    every :data:`PLAIN_EVERY_S` seconds (``embed: 1,024/5,000 records (20%), 512 records/s, eta
+    0:00:08``) and one when the step ends (``embed: 5,000 records done in 0:00:10, 500 records/s``).
+    On a terminal it is Rich's bar, unchanged."""
+
+    def __init__(self, *columns, unit: str, **kwargs):
+        super().__init__(*columns, **kwargs)
+        self.unit = unit
+        self.plain = not self.console.is_terminal
+        if self.plain:  # the lines say it all: no bars drawn at the end
+            self.live.transient = True
+        self._said: dict = {}  # task id -> (monotonic time, completed) of its last line
+
+    def advance(self, task_id, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._tell(task_id)
+
+    def update(self, task_id, **kwargs) -> None:
+        super().update(task_id, **kwargs)
+        self._tell(task_id)
+
+    def stop(self) -> None:
+        if not self.plain:
+            super().stop()
+            return
+        for task in self.tasks:  # steps of unknown length end here
+            if task.completed and self._said.get(task.id, (0, None))[1] != task.completed:
+                self._say(task, done=True)
+        if not self.disable:
+            self.live.stop()  # not Rich's blank line after the (undrawn) bars
+
+    def _tell(self, task_id) -> None:
+        if not self.plain:
+            return
+        task = self._tasks[task_id]
+        last_time, last_done = self._said.get(task_id, (task.start_time or time.monotonic(), None))
+        if task.total is not None and task.completed >= task.total:
+            if last_done != task.completed:
+                self._say(task, done=True)
+        elif time.monotonic() - last_time >= PLAIN_EVERY_S and last_done != task.completed:
+            self._say(task, done=False)
+
+    def _say(self, task, done: bool) -> None:
+        unit, elapsed = self.unit, task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else None
+        speed = f"{rate:,.0f} {unit}/s" if rate else f"? {unit}/s"
+        if done:
+            line = f"{task.description}: {task.completed:,.0f} {unit} done in {_clock(elapsed)}, {speed}"
+        elif task.total:
+            eta = f", eta {_clock((task.total - task.completed) / rate)}" if rate else ""
+            line = (f"{task.description}: {task.completed:,.0f}/{task.total:,.0f} {unit} "
+                    f"({100 * task.completed / task.total:.0f}%), {speed}{eta}")
+        else:
+            line = f"{task.description}: {task.completed:,.0f} {unit}, {speed}"
+        self._said[task.id] = (time.monotonic(), task.completed)
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def rate_progress(unit: str = "records") -> Progress:
     """A Rich progress bar on stderr showing count, total, rate (``unit``/s), elapsed time and the time
-    left (for a task whose total is known)."""
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    RateColumn(unit), TimeElapsedColumn(), EtaColumn(), console=err_console)
+    left (for a task whose total is known); plain lines every :data:`PLAIN_EVERY_S` seconds instead when
+    stderr is not a terminal (:class:`RateProgress`)."""
+    return RateProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        RateColumn(unit), TimeElapsedColumn(), EtaColumn(), console=err_console, unit=unit)
 
 
 def open_workspace(path: Path | None, *, required: bool = True):

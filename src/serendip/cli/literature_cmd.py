@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from serendip.cli.common import (
@@ -151,17 +152,54 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
                                        "every record (after a damaged-index error, or a model change)."),
           encoder: Optional[str] = typer.Option(None, "--encoder", help="Backend that embeds the records "
                                                 "(default: the workspace's retrieval.encoder, torch); "
-                                                "searches use the one the index was built with.")) -> None:
-    """Build the BM25 index and embed records not yet in the dense index (incremental)."""
+                                                "searches use the one the index was built with."),
+          verify: bool = typer.Option(False, "--verify", help="Build nothing: read every index file whole "
+                                      "and compare its SHA-256 with the one recorded when it was written "
+                                      "(exit 1 if a file is damaged).")) -> None:
+    """Build the BM25 index and embed records not yet in the dense index (incremental); or, with
+    --verify, check every index file whole."""
+    from serendip.errors import ConfigError
+
     with handle_errors(), terminate_as_exit():  # SIGTERM: the embedded vectors are checkpointed first
+        if verify and (rebuild or encoder or not dense):
+            raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder or --no-dense")
         ws = open_workspace(workspace)
-        with index_progress() as bar:
-            rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
-                           notify=bar.note, rebuild=rebuild, encoder=encoder)
-        for rid in rep.dense_skipped:
-            err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
-        console.print(f"BM25: {rep.bm25_docs} records; dense: {rep.dense_added} embedded now, "
-                      f"{rep.dense_total} in index ({rep.seconds:.1f} s)")
+        if verify:
+            damaged = print_verify_report(ws.verify_index(), ws.path)
+        else:
+            with index_progress() as bar:
+                rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
+                               notify=bar.note, rebuild=rebuild, encoder=encoder)
+            for rid in rep.dense_skipped:
+                err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
+            resumed = (f", {rep.dense_resumed:,} resumed from the interrupted run" if rep.dense_resumed else "")
+            console.print(f"BM25: {rep.bm25_docs:,} records; dense: {rep.dense_added:,} embedded now{resumed}, "
+                          f"{rep.dense_total:,} in index ({rep.seconds:.1f} s)", highlight=False, soft_wrap=True)
+            return
+    if damaged:
+        raise typer.Exit(1)
+
+
+def print_verify_report(found: dict, root: Path) -> int:
+    """One line per index file (``ok``, ``DAMAGED`` or ``unchecked``, its path under the workspace, its
+    size and what was found) and a last line per index part; returns the number of damaged files."""
+    bad = 0
+    for part, checks in found.items():
+        for check in checks:
+            shown = check.path.relative_to(root) if check.path.is_relative_to(root) else check.path
+            size = f"{check.size:,} bytes, " if check.size is not None else ""
+            label = {"ok": "ok", "damaged": "[bold red]DAMAGED[/]"}.get(check.status, "[yellow]unchecked[/]")
+            console.print(f"{label}  {shown} ({size}{check.detail})", highlight=False, soft_wrap=True)
+        counts = {status: sum(c.status == status for c in checks) for status in ("ok", "unchecked", "damaged")}
+        bad += counts["damaged"]
+        said = [f"{counts['ok']} of {len(checks)} file(s) whole"]
+        if counts["unchecked"]:
+            said.append(f"{counts['unchecked']} unchecked (no SHA-256 recorded: `serendip index --rebuild` "
+                        f"records them)")
+        if counts["damaged"]:
+            said.append(f"{counts['damaged']} damaged: run `serendip index --rebuild`")
+        console.print(f"{part}: {'; '.join(said)}", highlight=False, soft_wrap=True)
+    return bad
 
 
 class IndexBars:
@@ -220,6 +258,10 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
             print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
             return
         shown = query if len(query) <= 80 else query[:77] + "..."
+        if not hits:  # e.g. a BM25 query of stopwords only: say so, not an empty table
+            console.print(f"no results ({mode or ws.config.retrieval.default_mode}: {shown})", highlight=False,
+                          soft_wrap=True)
+            return
         print_hits(hits, f"{mode or ws.config.retrieval.default_mode}: {shown}")
 
 
@@ -236,16 +278,37 @@ def print_hits(hits, title: str) -> None:
 
 def reports(workspace: Optional[Path] = WorkspaceOpt) -> None:
     """List the ingest reports kept in the workspace."""
-    from serendip.literature.ingest import REPORT_COLUMNS, report_row
-
     with handle_errors():
         ws = open_workspace(workspace)
-        table = Table()
-        for col in REPORT_COLUMNS:
-            table.add_column(col, overflow="fold")
-        for stored in ws.reports():
-            table.add_row(*report_row(stored))
-        console.print(table)
+        for table in reports_tables(ws.reports()):
+            console.print(table)
+
+
+#: short headings of the report table's columns (:data:`~serendip.literature.ingest.REPORT_COLUMNS`)
+_REPORT_HEADINGS = {"duplicates": "dup.", "deleted": "del."}
+
+
+def reports_tables(stored: list[dict]) -> tuple[Table, Table]:
+    """The stored ingest reports as two tables that read at 80 columns: the counts (one row per report,
+    short headings explained in the caption, no vertical rules), then the input paths by report
+    number, one path per line (a path wider than the terminal is folded, never cut)."""
+    from serendip.literature.ingest import REPORT_COLUMNS, report_row
+
+    counts = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, caption_justify="left",
+                   caption="dup.: duplicates; del.: deleted by PubMed update files")
+    paths = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in REPORT_COLUMNS[:-1]:
+        numeric = col in ("#", "ingested", "duplicates", "deleted")
+        counts.add_column(_REPORT_HEADINGS.get(col, col), justify="right" if numeric else "left",
+                          no_wrap=col not in ("started", "failed"), overflow="fold",
+                          min_width=10 if col == "started" else None)
+    paths.add_column("#", justify="right", no_wrap=True)
+    paths.add_column(REPORT_COLUMNS[-1], overflow="fold")
+    for report in stored:
+        row = report_row(report, paths_sep="\n")
+        counts.add_row(*row[:-1])
+        paths.add_row(row[0], row[-1])
+    return counts, paths
 
 
 def register(app: typer.Typer) -> None:

@@ -111,10 +111,10 @@ def _failed_cell(stored: dict) -> str:
     return ", ".join(p for p in parts if p) or "0"
 
 
-def report_row(stored: dict) -> tuple[str, ...]:
+def report_row(stored: dict, paths_sep: str = ", ") -> tuple[str, ...]:
     """One stored ingest report (a row of table ``ingest_reports``, as ``Workspace.reports()`` gives)
     as the strings of :data:`REPORT_COLUMNS`: start time to the second, files failed whole and records
-    skipped told apart (:func:`_failed_cell`), paths joined by ``", "``."""
+    skipped told apart (:func:`_failed_cell`), paths joined by ``paths_sep``."""
     return (str(stored["id"]), str(stored["started_at"])[:19], stored["status"], str(stored["ingested"]),
             str(stored["duplicates"]), str(stored.get("deleted") or 0), _failed_cell(stored),
-            ", ".join(stored["paths"]))
+            paths_sep.join(stored["paths"]))

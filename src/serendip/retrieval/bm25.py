@@ -8,8 +8,8 @@ arXiv:2407.03618), which stores every (term, doc) score in a CSC matrix at index
 We tokenize with :mod:`serendip.retrieval.tokenizer`, build the vocabulary ourselves and hand bm25s token
 id lists, so a query with words the corpus never saw simply drops them (no error). Files: bm25s' own
 ``save`` (``*.index.npy``, ``vocab.index.json``, ``params.index.json``; no pickle) plus ``ids.json`` and
-``serendip_bm25.json`` (tokenizer settings) and ``manifest.json`` (sizes; see :mod:`.index_files`).
-An index over zero documents (or documents without a single token) is allowed and finds nothing.
+``serendip_bm25.json`` (tokenizer settings) and ``manifest.json`` (sizes, times, checksums; see
+:mod:`.index_files`). An index over zero documents (or documents without a single token) is allowed and finds nothing.
 
 Loading (:meth:`BM25Index.load`) memory-maps bm25s' three CSC arrays and scores a query by adding, term
 after term, the stored scores of that term's column (what bm25s' ``get_scores_from_ids`` does, in the
@@ -29,6 +29,7 @@ from serendip.errors import DataError
 from serendip.retrieval.index_files import (
     damaged,
     load_index_meta,
+    load_npy,
     read_index_json,
     replace_folder,
 )
@@ -59,13 +60,7 @@ class _MappedScores:
             raise damaged(folder / "params.index.json", f"bad entry {exc}") from None
         arrays = {}
         for name in ("data", "indices", "indptr"):
-            path = folder / f"{name}.csc.index.npy"
-            try:
-                arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
-            except FileNotFoundError:
-                raise damaged(path, "missing") from None
-            except (OSError, ValueError, EOFError) as exc:
-                raise damaged(path, exc) from None
+            arrays[name] = load_npy(folder / f"{name}.csc.index.npy")
         self.data, self.indices, self.indptr = arrays["data"], arrays["indices"], arrays["indptr"]
         if self.data.shape != self.indices.shape or self.indptr.ndim != 1 or \
                 (self.indptr.size and int(self.indptr[-1]) != self.data.size):

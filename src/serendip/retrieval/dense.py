@@ -21,7 +21,8 @@ measured by ``benchmarks/dense_backends.py``: figures, settings and reasons in :
 Files: ``embeddings.npy`` (float32, (n, dim)), ``ids.json``, ``meta.json`` (model, dim, text rule,
 backend) and, for an ANN backend, ``hnsw.faiss`` or ``ivfpq.faiss`` (FAISS' own format), built or
 extended by :meth:`DenseIndex.save` so that every later process loads it instead of building it;
-``manifest.json`` (sizes) is written last and the folder swapped in whole (:mod:`.index_files`).
+``manifest.json`` (sizes, times, checksums) is written last and the folder swapped in whole
+(:mod:`.index_files`).
 :meth:`DenseIndex.load` memory-maps ``embeddings.npy`` and the FAISS file (:func:`.vector_search.read`): a
 search reads the pages it touches, not the whole index.
 """
@@ -39,6 +40,7 @@ from serendip.retrieval import vector_search as vs
 from serendip.retrieval.index_files import (
     damaged,
     load_index_meta,
+    load_npy,
     read_index_json,
     replace_folder,
 )
@@ -416,12 +418,7 @@ class DenseIndex:
         meta = load_index_meta(folder, "meta.json", kind="dense", required_key="model", fmt=_FORMAT,
                                not_built=f"no dense index in {folder} (run `serendip index --dense`)")
         emb_path = folder / "embeddings.npy"
-        try:
-            emb = np.load(emb_path, mmap_mode="r", allow_pickle=False)
-        except FileNotFoundError:
-            raise damaged(emb_path, "missing") from None
-        except (OSError, ValueError, EOFError) as exc:
-            raise damaged(emb_path, exc) from None
+        emb = load_npy(emb_path)
         ids = read_index_json(folder / "ids.json")
         if not isinstance(ids, list) or emb.ndim != 2 or emb.shape[0] != len(ids):
             raise damaged(emb_path, f"{len(ids) if isinstance(ids, list) else '?'} ids in ids.json but "

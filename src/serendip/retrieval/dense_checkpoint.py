@@ -33,7 +33,7 @@ import numpy as np
 from serendip.retrieval.index_files import atomic_write_text
 
 __all__ = ["CHECKPOINT_RECORDS", "CHECKPOINT_S", "PARTIAL_NAME", "EmbeddingCheckpoint", "embed_resumable",
-           "text_hash"]
+           "partial_count", "text_hash"]
 
 #: the partial folder, beside the dense index folder
 PARTIAL_NAME = "dense.partial"
@@ -49,6 +49,18 @@ Notify = Callable[[str], None]
 def text_hash(text: str) -> str:
     """A short hash of the text embedded for a record (16 hex digits of BLAKE2b)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def partial_count(folder: str | Path) -> int:
+    """Vectors held by the complete shards of a partial folder (0 when there is none), read from the
+    shards' ``.npy`` headers only (cheap at any size); unreadable shards count 0."""
+    total = 0
+    for npy in Path(folder).glob("shard-*.npy"):
+        try:
+            total += int(np.load(npy, mmap_mode="r", allow_pickle=False).shape[0])
+        except (OSError, ValueError, EOFError, IndexError):
+            continue
+    return total
 
 
 def _describe(key: dict | None) -> str:

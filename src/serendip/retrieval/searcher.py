@@ -17,7 +17,7 @@ SciFact-only choice was 0.45; see :data:`DEFAULT_ALPHA`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from serendip.errors import ConfigError, IndexNotBuilt
 from serendip.retrieval.bm25 import BM25Index
@@ -46,11 +46,16 @@ class Searcher:
 
     Parameters
     ----------
-    bm25 : BM25Index
+    bm25 : BM25Index (or a Tantivy one), or a callable returning one
+        Needed by the modes whose ``needs`` name "bm25" ("bm25" and "hybrid"). A callable is called on
+        the first use of :attr:`bm25` (once), so a dense search is not stopped by a damaged BM25 index.
     dense : DenseIndex, or a callable returning one, or None
         Needed by the modes whose ``needs`` name "dense" ("dense" and "hybrid"). A callable is called
         on the first use of :attr:`dense` (once), so a BM25 search never loads the dense index (nor its
         model) and is not stopped by a damaged one.
+    missing : mapping of str to str, optional
+        Index part -> why it is absent (one sentence, said by :meth:`mode` to a mode that needs it);
+        default: run ``serendip index`` without ``--no-<part>``.
     fusion : str
         Default fusion method for hybrid mode (a name of :data:`fusion.FUSION`).
     alpha : float
@@ -68,10 +73,11 @@ class Searcher:
         On an unknown fusion name or normalisation, alpha outside [0, 1] or candidates < 1.
     """
 
-    def __init__(self, bm25: BM25Index, dense: DenseIndex | Callable[[], DenseIndex] | None = None, *,
+    def __init__(self, bm25: BM25Index | Callable[[], BM25Index],
+                 dense: DenseIndex | Callable[[], DenseIndex] | None = None, *,
                  fusion: str = DEFAULT_FUSION,
                  alpha: float = DEFAULT_ALPHA, candidates: int = DEFAULT_CANDIDATES, rrf_k: int = DEFAULT_RRF_K,
-                 norm: str = DEFAULT_NORM):
+                 norm: str = DEFAULT_NORM, missing: Mapping[str, str] | None = None):
         FUSION.get(fusion)
         if norm not in NORMALISATIONS:
             raise ConfigError(f"unknown score normalisation {norm!r}; expected one of: {', '.join(NORMALISATIONS)}")
@@ -79,8 +85,9 @@ class Searcher:
             raise ConfigError(f"alpha must be in [0, 1], got {alpha}")
         if candidates < 1:
             raise ConfigError(f"candidates must be >= 1, got {candidates}")
-        self.bm25 = bm25
+        self._bm25 = bm25
         self._dense = dense
+        self.missing = dict(missing or {})
         self.fusion = FUSION.get(fusion).name
         self.alpha = float(alpha)
         self.candidates = int(candidates)
@@ -90,6 +97,18 @@ class Searcher:
         self.fusion_options: dict[str, dict] = {"convex": {"weights": [1.0 - self.alpha, self.alpha],
                                                            "norm": self.norm},
                                                 "rrf": {"k": self.rrf_k}}
+
+    @property
+    def bm25(self) -> BM25Index:
+        """The BM25 index, loaded now if it was given as a callable (IndexDamaged etc. raise here)."""
+        if not hasattr(self._bm25, "search"):
+            self._bm25 = self._bm25()
+        return self._bm25
+
+    @property
+    def bm25_loaded(self) -> bool:
+        """Whether the BM25 index is in memory (False while it is a loader not yet called)."""
+        return hasattr(self._bm25, "search")
 
     @property
     def dense(self) -> DenseIndex | None:
@@ -116,13 +135,13 @@ class Searcher:
         ConfigError
             Unknown mode (the message lists the registered ones).
         IndexNotBuilt
-            The mode needs an index part that is not loaded.
+            The mode needs an index part that is not there (the reason given in ``missing``, if any).
         """
         found = RETRIEVAL_MODES.get(mode)
         missing = sorted(set(found.needs) - self.parts())
         if missing:
-            raise IndexNotBuilt(f"{found.name} search needs the {' and '.join(missing)} index "
-                                f"(run `serendip index` without --no-{missing[0]})")
+            why = self.missing.get(missing[0], f"run `serendip index` without --no-{missing[0]}")
+            raise IndexNotBuilt(f"{found.name} search needs the {' and '.join(missing)} index ({why})")
         return found
 
     def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]], k: int,

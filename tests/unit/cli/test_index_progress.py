@@ -79,3 +79,42 @@ def test_the_ann_structure_gets_its_own_bar(tmp_path, monkeypatch):
     monkeypatch.setattr(DenseIndex, "backend", property(lambda self: "hnsw" if len(self.ids) > 10 else "exact"))
     steps = {t.description: (t.total, t.completed) for t in _index_bars(tmp_path, monkeypatch).tasks}
     assert steps["hnsw index"] == (30, 30)
+
+
+def test_index_redirected_to_a_file_prints_plain_progress_lines(tmp_path, monkeypatch):
+    """Not a terminal (CliRunner, like a redirect to a file): instead of bars drawn only at the end, a
+    plain line per step every PLAIN_EVERY_S seconds (0 here: at every advance) and one when it ends."""
+    monkeypatch.setattr(common, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr("serendip.retrieval.dense.load_model", lambda name: FakeModel())
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "title": f"Title {i}", "abstract": f"Text {i}."}) + "\n"
+                           for i in range(1200)), encoding="utf-8")
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(src), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["index", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    assert "━" not in r.stderr  # no bar drawn
+    assert any(line.startswith("embed: 512/1,200 records (43%), ") and "records/s" in line for line in lines)
+    assert any(line.startswith("read records: 1,000/1,200 records (83%)") for line in lines)
+    for step in ("read records", "BM25", "embed"):
+        assert sum(line.startswith(f"{step}: 1,200 records done in ") for line in lines) == 1, r.stderr
+
+
+def test_plain_lines_wait_for_their_interval(monkeypatch):
+    """With the default interval, a quick step says only that it ended."""
+    import io
+
+    from rich.console import Console
+
+    monkeypatch.setattr(common, "err_console", Console(file=(out := io.StringIO()), width=100))
+    with rate_progress("records") as bar:
+        task = bar.add_task("embed", total=100)
+        for _ in range(100):
+            bar.advance(task, 1)
+        other = bar.add_task("ingest", total=None)
+        bar.advance(other, 7)
+    assert out.getvalue().splitlines()[0].startswith("embed: 100 records done in 0:00:00, ")
+    assert out.getvalue().splitlines()[1].startswith("ingest: 7 records done in 0:00:00, ")
+    assert len(out.getvalue().splitlines()) == 2

@@ -64,3 +64,31 @@ def test_runs_list_through_the_cli_at_80_columns(tmp_path):
     r = runner.invoke(app, ["runs", "list", "-w", str(ws)], env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
+
+
+def test_reports_at_80_columns(tmp_path):
+    """`serendip reports` (COLUMNS=80): no line wider than the terminal, no heading broken inside a
+    word, every count and path whole (a path wider than its column is folded onto the next lines,
+    never cut), the start time whole."""
+    import json
+
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    deep = tmp_path / "a-rather-long-folder-name-for-exports" / "from-the-reference-manager-2026"
+    deep.mkdir(parents=True)
+    files = [deep / "library_export_with_a_long_name.jsonl", tmp_path / "short.jsonl"]
+    for n, path in enumerate(files):
+        path.write_text("".join(json.dumps({"id": f"{n}-{i}", "title": f"Paper {n} {i}"}) + "\n" for i in range(3)))
+    assert runner.invoke(app, ["ingest", str(files[0]), "-w", str(ws)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", *map(str, files), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["reports", "-w", str(ws)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in r.stdout
+    header = next(line for line in lines if line.split()[:2] == ["#", "started"])
+    assert header.split() == ["#", "started", "status", "ingested", "dup.", "del.", "failed"]
+    assert "dup.: duplicates; del.: deleted" in r.stdout
+    rows = [line.split() for line in lines if line.split()[:1] in (["1"], ["2"]) and "done" in line]
+    assert [row[-5:] for row in rows] == [["done", "3", "0", "0", "0"], ["done", "3", "3", "0", "0"]]
+    body = "".join(line.strip() for line in lines)  # folded cells joined back
+    assert str(files[0]) in body.replace(" ", "") and str(files[1]) in r.stdout

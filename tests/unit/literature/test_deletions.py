@@ -116,7 +116,7 @@ def test_hit_metadata_of_a_record_deleted_by_another_process_is_dropped(setup, t
     assert ws.search("aspirin adenoma", mode="bm25", k=1)[0].title.startswith("Aspirin")  # metadata read
     with Workspace.open(ws.path) as other:
         other.ingest([update])
-    ws._status = None  # past the freshness check's time-to-live
+    ws._status = {}  # past the freshness check's time-to-live
     with pytest.warns(StaleIndexWarning):
         hits = ws.search("aspirin adenoma", mode="bm25", k=3)
     assert all(not (h.title or "").startswith("Aspirin") for h in hits)

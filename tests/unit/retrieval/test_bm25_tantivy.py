@@ -176,7 +176,7 @@ def test_damaged_or_partial_folders_give_one_line(tmp_path):
     _replace_bytes(seg, seg.read_bytes()[:3])
     _one_line_damaged(folder, seg.name)
 
-    folder = fresh("meta-garbage")  # same size, so the manifest passes; Tantivy cannot parse it
+    folder = fresh("meta-garbage")  # same size: the manifest's edge check names it
     meta = folder / "meta.json"
     _replace_bytes(meta, b"x" * meta.stat().st_size)
     _one_line_damaged(folder, "meta.json")

@@ -140,7 +140,7 @@ def test_a_damaged_ann_file_is_named_with_the_rebuild_hint(tmp_path, kind, exact
     build_index(tmp_path, 10_000, exact_threshold, ivfpq_threshold)
     path = tmp_path / "dense" / ann.ANN_FILES[kind]
     size = path.stat().st_size
-    path.write_bytes(b"\x07" * size)  # same size: the manifest passes, FAISS cannot parse it
+    path.write_bytes(b"\x07" * size)  # same size: the manifest's edge check names it
     with pytest.raises(IndexDamaged) as exc:
         DenseIndex.load(tmp_path / "dense", exact_threshold=exact_threshold, ivfpq_threshold=ivfpq_threshold)
     msg = str(exc.value)
