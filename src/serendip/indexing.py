@@ -111,8 +111,9 @@ def indexed_ids(ws: "Workspace", part: str) -> list:
 
 def build_indexes(ws: "Workspace", dense: bool, progress: Callable[[int], None] | None,
                   on_total: Callable[[int], None] | None, rebuild: bool, encoder: str,
-                  steps: Steps | None, notify: Callable[[str], None]) -> IndexReport:
-    """:meth:`Workspace.index <serendip.workbench.Workspace.index>`, once the index lock is held."""
+                  steps: Steps | None, notify: Callable[[str], None], runner=None) -> IndexReport:
+    """:meth:`Workspace.index <serendip.workbench.Workspace.index>`, once the index lock is held;
+    ``runner`` embeds the chunks elsewhere (:func:`serendip.retrieval.ray_embed.ray_chunk_runner`)."""
     from serendip.retrieval.bm25_backends import build_bm25
     from serendip.retrieval.index_files import atomic_write_text
 
@@ -144,7 +145,7 @@ def build_indexes(ws: "Workspace", dense: bool, progress: Callable[[int], None] 
     if dense:
         revised = [str(i) for i in ws.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
         added, resumed, total, skipped = _index_dense(ws, ids, titles, abstracts, progress, on_total, rebuild,
-                                                      revised, encoder, steps, notify)
+                                                      revised, encoder, steps, notify, runner)
     # the dense index's own count moves only when it was brought up to date (not with --no-dense)
     atomic_write_text(index_dir / CHANGES_FILE, json.dumps(
         {"changes": changes, "dense": changes if dense else seen["dense"]}))
@@ -178,7 +179,7 @@ def _open_dense(ws: "Workspace", ddir: Path, rebuild: bool, encoder: str):
 def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abstracts: list[str | None],
                  progress: Callable[[int], None] | None, on_total: Callable[[int], None] | None,
                  rebuild: bool, revised: list[str], encoder: str, steps: Steps | None,
-                 notify: Callable[[str], None]) -> tuple[int, int, int, list[str]]:
+                 notify: Callable[[str], None], runner=None) -> tuple[int, int, int, list[str]]:
     """Embed the records not yet in the dense index, after dropping the vectors of deleted records
     and of ``revised`` ones (changed in place since the last index: embedded again), checkpointed in
     ``dense.partial`` and resumed from it.
@@ -209,7 +210,7 @@ def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abst
 
     rep, resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], [titles[i] for i in todo],
                                         [abstracts[i] for i in todo], checkpoint, progress=_step,
-                                        on_total=on_total)
+                                        on_total=on_total, chunk_runner=runner)
     skipped = list(rep.no_text)
     if dindex.backend != "exact":  # the ANN structure, built or extended under its own bar
         done = start_step(steps, f"{dindex.backend} index", len(dindex))

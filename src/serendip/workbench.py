@@ -164,7 +164,7 @@ class Workspace:
     def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
               on_total: Callable[[int], None] | None = None, rebuild: bool = False,
               encoder: str | None = None, steps: Steps | None = None,
-              notify: Callable[[str], None] | None = None) -> IndexReport:
+              notify: Callable[[str], None] | None = None, ray: str | None = None) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
         Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
@@ -183,6 +183,8 @@ class Workspace:
         (:func:`.index_lock`); the work is :func:`serendip.indexing.build_indexes`.
         ``progress``/``on_total`` count the records embedded, ``steps`` (:mod:`serendip.core.progress`)
         every long step; ``notify`` hears of lock waits and checkpoints (default: a logging warning).
+        ``ray`` (an address: ``local``, ``auto``, ``HOST:PORT``) embeds through Ray tasks, giving the
+        same vectors (:mod:`serendip.retrieval.ray_embed`).
 
         Raises
         ------
@@ -201,10 +203,16 @@ class Workspace:
 
         self.store.require_writable("index")
         notify = notify or _log.warning
+        runner = None
+        if ray and dense:
+            from serendip.retrieval.ray_embed import ray_chunk_runner
+
+            runner = ray_chunk_runner(ray, encoder, self.config.retrieval.dense_model)
         with index_lock(self.path, on_wait=notify):
             self._searcher, self._status = None, {}
             try:
-                return indexing.build_indexes(self, dense, progress, on_total, rebuild, encoder, steps, notify)
+                return indexing.build_indexes(self, dense, progress, on_total, rebuild, encoder, steps, notify,
+                                              runner)
             finally:
                 self._searcher, self._status = None, {}
 

@@ -153,6 +153,10 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
           encoder: Optional[str] = typer.Option(None, "--encoder", help="Backend that embeds the records "
                                                 "(default: the workspace's retrieval.encoder, torch); "
                                                 "searches use the one the index was built with."),
+          ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Embed through Ray tasks "
+                                            "(same vectors): 'local' (a private Ray on this machine), 'auto' "
+                                            "(a cluster started here with `ray start`), HOST:PORT or "
+                                            "ray://HOST:PORT. Needs serendip[ray]."),
           verify: bool = typer.Option(False, "--verify", help="Build nothing: read every index file whole "
                                       "and compare its SHA-256 with the one recorded when it was written "
                                       "(exit 1 if a file is damaged).")) -> None:
@@ -161,15 +165,15 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
     from serendip.errors import ConfigError
 
     with handle_errors(), terminate_as_exit():  # SIGTERM: the embedded vectors are checkpointed first
-        if verify and (rebuild or encoder or not dense):
-            raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder or --no-dense")
+        if verify and (rebuild or encoder or ray or not dense):
+            raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder, --ray or --no-dense")
         ws = open_workspace(workspace)
         if verify:
             damaged = print_verify_report(ws.verify_index(), ws.path)
         else:
             with index_progress() as bar:
                 rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
-                               notify=bar.note, rebuild=rebuild, encoder=encoder)
+                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray)
             for rid in rep.dense_skipped:
                 err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
             resumed = (f", {rep.dense_resumed:,} resumed from the interrupted run" if rep.dense_resumed else "")

@@ -29,7 +29,7 @@ search reads the pages it touches, not the whole index.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,9 +185,14 @@ class DenseIndex:
             from serendip.retrieval.encoders import get_encoder
 
             vecs = get_encoder(self.encoder_name, self.model).encode(texts, batch_size)
+        return self._checked(vecs, len(texts))
+
+    @staticmethod
+    def _checked(vecs, n_texts: int) -> np.ndarray:
+        """Raw encoder output as float32 (n_texts, dim), L2-normalised; a wrong shape raises."""
         vecs = np.asarray(vecs, dtype=np.float32)
-        if vecs.ndim != 2 or vecs.shape[0] != len(texts):
-            raise SerendipError(f"encoder returned shape {vecs.shape} for {len(texts)} texts")
+        if vecs.ndim != 2 or vecs.shape[0] != n_texts:
+            raise SerendipError(f"encoder returned shape {vecs.shape} for {n_texts} texts")
         return _normalise(vecs)
 
     def encode_queries(self, queries: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -200,7 +205,8 @@ class DenseIndex:
     def add(self, ids: Sequence[str], titles: Sequence[str | None], abstracts: Sequence[str | None],
             batch_size: int = 64, progress: Callable[[int, int], None] | None = None,
             known: Mapping[str, np.ndarray] | None = None,
-            on_chunk: Callable[[list[str], np.ndarray], None] | None = None) -> AddReport:
+            on_chunk: Callable[[list[str], np.ndarray], None] | None = None,
+            chunk_runner: Callable[[list[list[str]], int], Iterable[np.ndarray]] | None = None) -> AddReport:
         """Embed the records not already in the index (incremental: existing vectors are kept as is).
 
         Parameters
@@ -216,6 +222,10 @@ class DenseIndex:
             :mod:`.dense_checkpoint`), used as they are instead of embedding those ids again.
         on_chunk : callable, optional
             ``on_chunk(ids, vectors)`` with each chunk the encoder embedded (float32, (m, dim)).
+        chunk_runner : callable, optional
+            ``chunk_runner(chunks, batch_size)`` yielding the raw vectors of each chunk of texts in
+            order, computed elsewhere (:func:`serendip.retrieval.ray_embed.ray_chunk_runner`) with
+            this index's encoder; the same chunks as the local path, normalised here alike.
 
         Returns
         -------
@@ -258,9 +268,13 @@ class DenseIndex:
             for j in have:
                 new[j] = known[todo_ids[j]]
         step = max(1, int(batch_size)) * 8
-        for start in range(0, len(fresh), step):
-            rows = fresh[start:start + step]
-            vecs = self._encode([todo_texts[j] for j in rows], batch_size)
+        chunks = [fresh[start:start + step] for start in range(0, len(fresh), step)]
+        texts = [[todo_texts[j] for j in rows] for rows in chunks]
+        encoded = ((self._encode(t, batch_size) for t in texts) if chunk_runner is None else
+                   (self._checked(v, len(t)) for t, v in zip(texts, chunk_runner(texts, batch_size))))
+        done = 0
+        for rows, vecs in zip(chunks, encoded):
+            done += len(rows)
             if new is None:
                 new = np.empty((len(todo_ids), vecs.shape[1]), np.float32)
             if vecs.shape[1] != new.shape[1]:
@@ -270,7 +284,7 @@ class DenseIndex:
             if on_chunk is not None:
                 on_chunk([todo_ids[j] for j in rows], vecs)
             if progress is not None:
-                progress(min(start + step, len(fresh)), len(fresh))
+                progress(done, len(fresh))
         if self.embeddings.shape[0] and new.shape[1] != self.embeddings.shape[1]:
             raise DataError(f"embedding dimension {new.shape[1]} differs from the index's "
                             f"{self.embeddings.shape[1]}")

@@ -177,12 +177,13 @@ class EmbeddingCheckpoint:
 def embed_resumable(dindex, ids: Sequence[str], titles: Sequence[str | None],
                     abstracts: Sequence[str | None], checkpoint: EmbeddingCheckpoint,
                     progress: Callable[[int, int], None] | None = None,
-                    on_total: Callable[[int], None] | None = None):
+                    on_total: Callable[[int], None] | None = None, chunk_runner=None):
     """Add the records to ``dindex`` (:meth:`DenseIndex.add`), reusing the vectors ``checkpoint`` holds for
     the same id and text and writing the new ones to it as they come.
 
     ``on_total`` is told how many records are embedded now (those not resumed); ``progress(done,
-    total)`` counts them. Returns ``(AddReport, number of vectors resumed)``; on an exception the rows
+    total)`` counts them; ``chunk_runner`` embeds elsewhere (see :meth:`DenseIndex.add`). Returns
+    ``(AddReport, number of vectors resumed)``; on an exception the rows
     computed so far are written as a shard before it propagates.
     """
     from serendip.retrieval.dense import doc_text
@@ -200,7 +201,7 @@ def embed_resumable(dindex, ids: Sequence[str], titles: Sequence[str | None],
     if on_total:
         on_total(sum(1 for i in hashes if i not in known and i not in dindex))
     try:
-        report = dindex.add(ids, titles, abstracts, progress=progress, known=known,
+        report = dindex.add(ids, titles, abstracts, progress=progress, known=known, chunk_runner=chunk_runner,
                             on_chunk=lambda got, vecs: checkpoint.add(got, [hashes[i] for i in got], vecs))
     except BaseException:
         with contextlib.suppress(Exception):
