@@ -9,6 +9,7 @@ from serendip.cli import (
     datasets_cmd,
     demo_cmd,
     eval_cmd,
+    evidence_cmd,
     literature_cmd,
     models_cmd,
     pretrain_cmd,
@@ -29,6 +30,7 @@ app.add_typer(datasets_cmd.app, name="datasets")
 demo_cmd.register(app)
 models_cmd.register(app)
 pretrain_cmd.register(app)
+evidence_cmd.register(app)
 
 
 def main() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
+from evidence_helpers import fixed_verifier as _verifier
 
 from serendip.errors import DataError
 from serendip.evidence import scifact_data as sd
-from serendip.evidence.verify import Verifier, as_scifact_prediction
+from serendip.evidence.verify import as_scifact_prediction
 
 CORPUS = {"11": {"title": "T11", "sentences": ["a0", "a1", "a2", "a3"]},
           "15": {"title": "T15", "sentences": ["b0", "b1"]},
@@ -51,33 +51,6 @@ def test_split_claims_is_by_claim_and_seeded():
     fit, held = sd.split_claims(claims, 0.1, seed=0)
     assert len(held) == 2 and not {c["id"] for c in fit} & {c["id"] for c in held}
     assert sd.split_claims(claims, 0.1, seed=0) == (fit, held)
-
-
-class _Space:
-    def __init__(self, classes):
-        self.classes = classes
-
-
-class _Bundle:
-    def __init__(self, classes):
-        self.label_space = _Space(classes)
-
-
-def _verifier(p_rationale: dict[str, float], label_rows: list[list[float]]) -> Verifier:
-    """A Verifier whose rationale model gives ``p_rationale[sentence]`` and whose label model gives the
-    rows of ``label_rows`` in turn (classes CONTRADICT, NEI, SUPPORT)."""
-    v = Verifier.__new__(Verifier)
-    v.selector, v.labeller = _Bundle(["other", "rationale"]), _Bundle(["CONTRADICT", "NEI", "SUPPORT"])
-    v.threshold, v.max_sentences, v.batch_size = 0.5, 2, 8
-    rows = iter(label_rows)
-
-    def probs(bundle, pairs):
-        if bundle is v.selector:
-            return np.array([[1 - p_rationale[s], p_rationale[s]] for _, s in pairs])
-        return np.array([next(rows) for _ in pairs])
-
-    v._probs = probs
-    return v
 
 
 def test_selection_threshold_cap_and_labels():
