@@ -92,7 +92,9 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
     dataset : str, default="scifact"
         A BEIR dataset of the registry (``serendip datasets list``).
     progress, on_total : callable, optional
-        Progress hooks, called with the stage name ("ingest", "embed") and a count.
+        Progress hooks, called with the stage name ("ingest", "embed") and a count; ``on_total`` tells
+        the ingest's total (the records it handled) when the ingest ends, so that its bar is finished
+        before the embedding starts.
     example_queries : list of str, optional
         Example searches (default: :data:`EXAMPLE_QUERIES`); ``k`` hits each.
 
@@ -119,7 +121,16 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
     n_queries = sum(1 for q in load_beir_qrels(qrels_path) if q in questions)
     ws = Workspace.init(workspace)
     try:
-        rep = ws.ingest([corpus], fmt="beir", progress=_stage(progress, "ingest"))
+        handled = [0]  # records the ingest handled: its stage's total, told when it ends
+
+        def ingest_progress(n: int) -> None:
+            handled[0] += n
+            if progress is not None:
+                progress("ingest", n)
+
+        rep = ws.ingest([corpus], fmt="beir", progress=ingest_progress)
+        if on_total is not None:  # the ingest is over: a bar of it is finished now, not after the others
+            on_total("ingest", handled[0])
         t_ingest = time.perf_counter()
         irep = ws.index(progress=_stage(progress, "embed"), on_total=_stage(on_total, "embed"))
         t_index = time.perf_counter()

@@ -171,10 +171,19 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
 
     _tiny_beir(tmp_path, monkeypatch)
     stages: dict[str, int] = {}
-    report = run(tmp_path / "demo", "tiny", progress=lambda s, n: stages.__setitem__(s, stages.get(s, 0) + n))
+    events: list[tuple[str, str, int]] = []
+
+    def progress(stage: str, n: int) -> None:
+        stages[stage] = stages.get(stage, 0) + n
+        events.append(("progress", stage, n))
+
+    report = run(tmp_path / "demo", "tiny", progress=progress,
+                 on_total=lambda stage, n: events.append(("total", stage, n)))
     assert isinstance(report, DemoReport)
     assert (report.ingested, report.records, report.bm25_docs, report.dense_total) == (4, 4, 4, 4)
     assert stages == {"ingest": 4, "embed": 4}
+    # the ingest's total is told when it ends, before the embedding starts (its bar finished first)
+    assert events.index(("total", "ingest", 4)) < min(i for i, e in enumerate(events) if e[1] == "embed")
     assert [r["mode"] for r in report.rows] == mode_names()
     assert all(r["ndcg@10"] == 1.0 for r in report.rows)  # each query's one relevant abstract ranks first
     assert [q for q, _ in report.examples] == EXAMPLE_QUERIES
@@ -184,6 +193,8 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     r = runner.invoke(app, ["demo", "-w", str(tmp_path / "demo"), "--dataset", "tiny"])
     assert r.exit_code == 0, r.output
     assert "ingested 0, duplicates 4" in r.output and "evaluation on the 2 tiny test claims" in r.output
+    # output redirected: the ingest's plain progress line ends with the ingest, before the embedding's
+    assert r.output.index("ingest: 4 records done") < r.output.index("embed: ") < r.output.index("1/4 dataset")
     for mode in mode_names():
         assert f"│ {mode} " in r.output
     assert "hybrid: vitamin D supplementation" in r.output and "demo done" in r.output

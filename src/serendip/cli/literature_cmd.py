@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -61,9 +62,8 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
     with handle_errors(), terminate_as_exit():
         mapping = column_mapping(columns or [])
         ws = open_workspace(workspace)
-        with contextlib.ExitStack() as stack:
-            report = ws.ingest(paths, fmt=fmt, progress=_lazy_bar(stack, "ingest"),
-                               mapping=mapping or None, encoding=encoding,
+        with LazyBar("ingest") as bar:  # finished and stopped before the report is printed
+            report = ws.ingest(paths, fmt=fmt, progress=bar, mapping=mapping or None, encoding=encoding,
                                on_wait=lambda msg: err_console.print(f"[yellow]waiting:[/] {msg}",
                                                                      highlight=False))
         if json_out:
@@ -74,18 +74,42 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
         raise typer.Exit(1)
 
 
-def _lazy_bar(stack: contextlib.ExitStack, description: str):
-    """A progress callback that starts its bar (closed with ``stack``) at the first records stored,
-    so that an error found while the inputs are checked is printed alone, before any bar."""
-    state: dict = {}
+class LazyBar:
+    """A progress callback (``bar(n)``: ``n`` more records handled) whose bar starts at the first
+    records stored, so that an error found while the inputs are checked is printed alone, before any
+    bar. Its elapsed time and rate count from when it was made (the start of the ingest), as the
+    summary's rate does. Used as a context manager: leaving the block finishes the bar (its total set to
+    its count: ``"ingest ━━━ 5,183/5,183"``, or the plain ``"ingest: 5,183 records done"`` line when
+    stderr is not a terminal) and stops it, so that nothing of it is drawn after the report printed
+    next."""
 
-    def advance(n: int) -> None:
-        if not state:
-            bar = stack.enter_context(rate_progress("records"))
-            state.update(bar=bar, task=bar.add_task(description, total=None))
-        state["bar"].advance(state["task"], n)
+    def __init__(self, description: str, unit: str = "records") -> None:
+        self.description, self.unit = description, unit
+        self.t0 = time.monotonic()  # the clock of Rich's Progress (Console.get_time)
+        self.bar = None
+        self.task = None
 
-    return advance
+    def __call__(self, n: int) -> None:
+        if self.bar is None:
+            self.bar = rate_progress(self.unit)
+            self.bar.start()
+            self.task = self.bar.add_task(self.description, total=None)
+            self.bar.tasks[-1].start_time = self.t0
+        self.bar.advance(self.task, n)
+
+    def __enter__(self) -> "LazyBar":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.bar is None:
+            return
+        if exc_type is None:  # finished: the count is the total, the rate is over the whole ingest
+            task = self.bar.tasks[-1]
+            self.bar.update(self.task, total=task.completed)
+            if task.finished_time:
+                task.finished_speed = task.completed / task.finished_time
+        self.bar.stop()
+        self.bar = None
 
 
 @contextlib.contextmanager
@@ -134,9 +158,8 @@ def print_ingest_report(report) -> None:
         if entry.has_deletions:
             console.print(f"{entry.path}: PubMed deletions: {entry.deletion_note()}", highlight=False,
                           soft_wrap=True)
-        if entry.withdrawn:
-            console.print(f"{entry.path}: {entry.withdrawn} PubMed record(s) skipped: their PMID was withdrawn "
-                          f"by a DeleteCitation read before", highlight=False, soft_wrap=True)
+        for note in entry.withdrawn_notes():  # PubMed copies of PMIDs a DeleteCitation withdrew
+            console.print(f"{entry.path}: {note}", highlight=False, soft_wrap=True)
     console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
     for entry in failed:
         err_console.print(f"[bold red]failed:[/] {entry.error_line()}", highlight=False, soft_wrap=True)

@@ -10,7 +10,9 @@
 * :func:`open_binary` / :func:`read_sample` - a file's bytes, un-gzipped when it starts with the gzip
   magic bytes (whatever its name).
 * :func:`detect_encoding` / :func:`open_text` / :func:`text_lines` - the text opener of every literature
-  reader: the encoding from a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE), else UTF-8 when
+  reader: the encoding from a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE); else a binary file
+  (a known signature, or a NUL byte outside a UTF-16 pattern: :mod:`serendip.core.binary`) is a
+  ParseError saying ``not a text file``, never advice to try ``--encoding``; else UTF-8 when
   the file is valid UTF-8 holding non-ASCII text (a ``--encoding`` meant for the legacy files of an
   ingest does not garble its UTF-8 ones), else the user's ``--encoding``, else UTF-16 without a mark
   when the NUL bytes show it, else UTF-8 when the first 64 KiB
@@ -33,11 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from serendip.core.binary import GZIP_MAGIC, binary_reason, is_gzipped, utf16_by_nuls
 from serendip.errors import ConfigError, ParseError
 
 __all__ = ["SAMPLE_BYTES", "TextEncoding", "bad_bytes", "bad_text_reason", "bom_encoding", "check_encoding",
            "detect_encoding", "open_binary", "open_text", "read_sample", "read_text",
-           "read_text_lenient", "sha256_file", "text_lines"]
+           "read_text_lenient", "refuse_binary", "sha256_file", "text_lines"]
 
 _HASHES: dict[tuple[str, int, int, int], str] = {}
 _DETECTED: dict[tuple, "TextEncoding"] = {}
@@ -96,7 +99,6 @@ def read_text(path: str | Path) -> str:
 
 #: how many leading (un-gzipped) bytes :func:`detect_encoding` looks at
 SAMPLE_BYTES = 64 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
 #: the decoding error handler: each undecodable byte b becomes the lone surrogate U+DC00 + b (as
 #: ``surrogateescape`` does for b >= 0x80, but also for the bytes of a broken UTF-16 unit)
 BAD_BYTES_HANDLER = "serendip-bad-bytes"
@@ -205,21 +207,6 @@ def bom_encoding(head: bytes) -> str | None:
     return next((name for bom, name in _BOMS if head.startswith(bom)), None)
 
 
-def _utf16_by_nuls(sample: bytes) -> str | None:
-    """``"utf-16-le"`` / ``"utf-16-be"`` when NUL bytes fill the odd / even positions of a text that
-    is mostly ASCII in UTF-16 (and almost never the other positions), else None."""
-    sample = sample[:len(sample) & ~1]
-    if len(sample) < 8:
-        return None
-    even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    half = len(sample) // 2
-    if odd > 0.3 * half and even < 0.02 * half:
-        return "utf-16-le"
-    if even > 0.3 * half and odd < 0.02 * half:
-        return "utf-16-be"
-    return None
-
-
 def _strict_utf8_non_ascii(sample: bytes) -> bool:
     """Whether ``sample`` decodes as UTF-8 with no error (a sequence cut at its end allowed) and
     holds at least one non-ASCII character."""
@@ -308,44 +295,39 @@ def detect_encoding(path: str | Path, encoding: str | TextEncoding | None = None
     return found
 
 
-#: file signatures of binary formats researchers hand to ingest by mistake, with what to say
-_BINARY_MAGIC = (
-    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-    (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an .xlsx, .docx or .zip file)"),
-    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls, .doc)"), (b"SQLite format 3\x00", "an SQLite database"),
-    (b"\x7fELF", "an executable"),
-)
+def refuse_binary(path: str | Path, sample: bytes | None = None, given: str | None = None) -> None:
+    """Raise when ``path`` is a binary file (:func:`serendip.core.binary.binary_reason` on its first
+    :data:`SAMPLE_BYTES`, un-gzipped; ``sample`` when already read); a file with a byte-order mark, or
+    read with a UTF-16/32 ``given`` encoding, is text.
 
-
-def binary_reason(sample: bytes) -> str | None:
-    """Why ``sample`` (a file's first bytes, un-gzipped, with no byte-order mark) is not text, or None.
-
-    A known binary signature (PNG, JPEG, GIF, PDF, ZIP/xlsx/docx, OLE2 .xls/.doc, SQLite, ELF) names
-    the kind; otherwise a NUL byte outside a UTF-16 pattern (no text encoding Serendip reads puts NUL
-    bytes in text) gives its offset.
+    Raises
+    ------
+    ParseError
+        ``"<path>: not a text file: a PNG image; ..."`` or ``"... (binary content: a NUL byte at byte
+        N)"`` (``once un-gzipped`` for a gzip file: N counts the un-gzipped bytes); also when the file
+        cannot be read.
     """
-    for magic, kind in _BINARY_MAGIC:
-        if sample.startswith(magic):
-            return f"not a text file: {kind}"
-    nul = sample.find(b"\x00")
-    if nul >= 0 and _utf16_by_nuls(sample) is None:
-        return f"not a text file (binary content: a NUL byte at byte {nul})"
-    return None
+    sample = read_sample(path) if sample is None else sample
+    if bom_encoding(sample) or (given or "").startswith(("utf-16", "utf-32")):
+        return
+    if (why := binary_reason(sample)) is not None:
+        if is_gzipped(path):
+            why = why.replace("not a text file", "not a text file once un-gzipped", 1)
+        raise ParseError(f"{why}; ingest reads text exports (RIS, BibTeX, CSV, MEDLINE, PubMed XML ...)",
+                         file=str(path))
 
 
 def _detect(path: str | Path, given: str | None, sample: bytes) -> TextEncoding:
     if (name := bom_encoding(sample)) is not None:
         return TextEncoding(name, "byte-order mark")
-    if not (given or "").startswith(("utf-16", "utf-32")) and (why := binary_reason(sample)):
-        raise ParseError(f"{why}; ingest reads text exports (RIS, BibTeX, CSV, MEDLINE, PubMed XML ...)",
-                         file=str(path))
+    refuse_binary(path, sample, given)
     if given is not None and given not in ("utf-8", "utf-8-sig") and _strict_utf8_non_ascii(sample):
         # valid UTF-8 holding non-ASCII text is UTF-8 (legacy text almost never decodes so): a
         # --encoding meant for the legacy files of an ingest must not garble its UTF-8 ones
         return TextEncoding("utf-8", "valid UTF-8, --encoding not applied")
     if given is not None:
         return TextEncoding("utf-8-sig" if given == "utf-8" else given, "--encoding")
-    if (utf16 := _utf16_by_nuls(sample)) is not None:
+    if (utf16 := utf16_by_nuls(sample)) is not None:
         return TextEncoding(utf16, "NUL pattern")
     if _mostly_utf8(sample):
         return TextEncoding("utf-8", "UTF-8 check")

@@ -19,7 +19,7 @@ from serendip.literature.dedupe import (
     keys_of_dict,
     stored_candidates,
 )
-from serendip.literature.deletions import PUBMED_FORMATS, withdrawn_pmids
+from serendip.literature.deletions import PUBMED_FORMATS, deleted_in, withdrawn_pmids
 from serendip.literature.merge import already_merged, merge_dicts, source_entry
 from serendip.literature.readers import id_keyed_formats, source_id_of
 from serendip.literature.record import Record, record_label
@@ -35,7 +35,10 @@ class BatchOutcome:
     """What :func:`store_batch` did: ``new`` records inserted, ``duplicates`` records that were
     copies of a stored (or earlier) one, of which ``merged`` changed it, one ``conflicts`` line per
     conflicting value kept as an alternative, and the ``withdrawn`` PMIDs whose PubMed copies were
-    skipped (see :mod:`serendip.literature.deletions`)."""
+    skipped (see :mod:`serendip.literature.deletions`): one ``withdrawn_lines`` line per copy (its
+    file, line and PMID, and the ``<DeleteCitation>`` that withdrew it) and ``withdrawn_by``, the
+    number of copies per ``<DeleteCitation>`` file (keyed ``"DeleteCitation in update.xml"``:
+    :func:`~serendip.literature.deletions.deleted_in`)."""
 
     new: int = 0
     duplicates: int = 0
@@ -43,6 +46,8 @@ class BatchOutcome:
     conflicts: list[str] = field(default_factory=list)
     #: PMIDs of PubMed copies skipped because a ``<DeleteCitation>`` withdrew them
     withdrawn: list[str] = field(default_factory=list)
+    withdrawn_lines: list[str] = field(default_factory=list)
+    withdrawn_by: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -100,19 +105,30 @@ def _fetch_data(conn: Connection, ids: set[int]) -> dict[int, dict]:
     return out
 
 
+def _withdrawn_line(rec: dict, file: str | None, line: int | None) -> str:
+    """``"base.xml: line 12, PMID 31000001: skipped: deleted by DeleteCitation in update.xml (line 40)"``."""
+    src_line, src_file = rec.get("source_line"), rec.get("source_file")
+    where = f"{src_file}: line {src_line}, " if src_line else f"{src_file}: "
+    return f"{where}{record_label(rec)}: skipped: deleted by {deleted_in(file, line)}"
+
+
 def _without_withdrawn(conn: Connection, batch: list[dict], out: BatchOutcome) -> list[dict]:
-    """``batch`` less the PubMed copies of PMIDs a ``<DeleteCitation>`` withdrew (their PMIDs go in
-    ``out.withdrawn``); one query (per 500 PMIDs) when the batch holds PubMed copies, none otherwise."""
+    """``batch`` less the PubMed copies of PMIDs a ``<DeleteCitation>`` withdrew (each reported in
+    ``out``); one query (per 500 PMIDs) when the batch holds PubMed copies, none otherwise."""
     pubmed = [r.get("pmid") for r in batch if r.get("source_format") in PUBMED_FORMATS and r.get("pmid")]
-    gone = withdrawn_pmids(conn, pubmed) if pubmed else set()
+    gone = withdrawn_pmids(conn, pubmed) if pubmed else {}
     if not gone:
         return batch
     kept = []
     for r in batch:
-        if r.get("source_format") in PUBMED_FORMATS and r.get("pmid") in gone:
-            out.withdrawn.append(r["pmid"])
-        else:
+        tomb = gone.get(r.get("pmid")) if r.get("source_format") in PUBMED_FORMATS else None
+        if tomb is None:
             kept.append(r)
+            continue
+        out.withdrawn.append(r["pmid"])
+        out.withdrawn_lines.append(_withdrawn_line(r, *tomb))
+        by = deleted_in(tomb[0])
+        out.withdrawn_by[by] = out.withdrawn_by.get(by, 0) + 1
     return kept
 
 

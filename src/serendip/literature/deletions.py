@@ -16,8 +16,9 @@ already stored (:func:`apply_deletions`):
   workspace never held): never an error; one already withdrawn by an earlier deletion is counted as
   already deleted;
 * every PMID is kept as a tombstone (table ``deleted_citations``): a PubMed copy of it read later, as
-  when an older baseline file is ingested after the update, is skipped and counted as withdrawn
-  (:func:`withdrawn_pmids`), so the stored records do not depend on the order of the files.
+  when an older baseline file is ingested after the update, is skipped and reported as ``skipped:
+  deleted by DeleteCitation in FILE`` (:func:`withdrawn_pmids`, :func:`deleted_in`), so the stored
+  records do not depend on the order of the files.
 
 Each deletion or in-place change adds to the workspace's ``changes`` counter, so indexes know they
 are stale. Applying the same deletion again changes nothing (idempotent).
@@ -61,15 +62,25 @@ class DeletionOutcome:
     already_deleted: list[str] = field(default_factory=list)
 
 
-def withdrawn_pmids(conn: Connection, pmids: Iterable[str]) -> set[str]:
+def withdrawn_pmids(conn: Connection, pmids: Iterable[str]) -> dict[str, tuple[str | None, int | None]]:
     """The PMIDs among ``pmids`` that a ``<DeleteCitation>`` withdrew (tombstones in table
-    ``deleted_citations``); one query per 500 PMIDs."""
+    ``deleted_citations``), each with the file and line of that ``<DeleteCitation>`` (None where not
+    recorded); one query per 500 PMIDs."""
     wanted = sorted({p for p in pmids if p})
-    out: set[str] = set()
+    out: dict[str, tuple[str | None, int | None]] = {}
+    cols = deleted_citations.c
     for i in range(0, len(wanted), _CHUNK):
-        stmt = select(deleted_citations.c.pmid).where(deleted_citations.c.pmid.in_(wanted[i:i + _CHUNK]))
-        out.update(conn.execute(stmt).scalars())
+        stmt = select(cols.pmid, cols.file, cols.line).where(cols.pmid.in_(wanted[i:i + _CHUNK]))
+        out.update((pmid, (file, line)) for pmid, file, line in conn.execute(stmt))
     return out
+
+
+def deleted_in(file: str | None, line: int | None = None) -> str:
+    """Where a PMID was withdrawn, for a report: ``"DeleteCitation in update.xml (line 40)"``; a
+    tombstone without its file gives ``"DeleteCitation of an earlier ingest"``."""
+    if not file:
+        return "DeleteCitation of an earlier ingest"
+    return f"DeleteCitation in {file}" + (f" (line {line})" if line else "")
 
 
 def _add_tombstones(conn: Connection, pmids: list[str], deletion: CitationDeletion) -> None:

@@ -26,7 +26,8 @@ class FileReport:
     PMIDs of its ``<DeleteCitation>`` (PubMed update files): records deleted, records kept because
     another file holds them, PMIDs the workspace does not hold; ``already_deleted`` the PMIDs an earlier
     deletion withdrew; ``withdrawn`` the PubMed copies in this file skipped because a deletion read
-    before withdrew their PMID.
+    before withdrew their PMID, and ``withdrawn_by`` the same per ``<DeleteCitation>`` file (keyed
+    ``"DeleteCitation in update.xml"``).
     """
 
     path: str
@@ -43,6 +44,7 @@ class FileReport:
     not_found: int = 0
     already_deleted: int = 0
     withdrawn: int = 0
+    withdrawn_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def has_deletions(self) -> bool:
@@ -55,6 +57,12 @@ class FileReport:
         note = (f"deleted {self.deleted}, kept {self.kept} (other files hold {'it' if self.kept == 1 else 'them'}), "
                 f"not found {self.not_found}")
         return note + (f", already deleted {self.already_deleted}" if self.already_deleted else "")
+
+    def withdrawn_notes(self) -> list[str]:
+        """One line per ``<DeleteCitation>`` file that withdrew PubMed copies in this file: ``"2 PubMed
+        records skipped: deleted by DeleteCitation in update.xml"``."""
+        return [f"{n} PubMed record{'s' if n != 1 else ''} skipped: deleted by {by}"
+                for by, n in self.withdrawn_by.items()]
 
     @property
     def failed_whole(self) -> bool:

@@ -11,28 +11,39 @@ on that form (:func:`serendip.literature.dedupe.keys_of_dict`). A stored batch i
 per-batch young-generation collection, so the collection no longer rescans its records. The SQLite
 settings are unchanged (WAL, ``synchronous=NORMAL``: a committed batch survives the process being
 killed); a larger ``wal_autocheckpoint`` or ``cache_size`` showed no gain (the cache only added memory).
+
+The inputs are checked before anything is written in :mod:`serendip.literature.ingest_inputs`; the
+report and its database row are :mod:`serendip.literature.ingest_report`.
 """
 from __future__ import annotations
 
 import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine
 
-from serendip.core.files import check_encoding, detect_encoding
-from serendip.errors import ConfigError, ParseError, SerendipError
+from serendip.errors import ParseError, SerendipError
 from serendip.literature.batch_store import store_batch
 from serendip.literature.deletions import CitationDeletion, apply_deletions
 from serendip.literature.file_report import FileReport, is_empty, no_record_error
-from serendip.literature.ingest_report import REPORT_COLUMNS, IngestReport, report_row  # noqa: F401
+from serendip.literature.ingest_inputs import column_mapping, expand_paths, prepare
+from serendip.literature.ingest_report import (
+    REPORT_COLUMNS,
+    IngestReport,
+    close_dead_reports,
+    open_report,
+    record_report,
+    report_row,
+)
 from serendip.literature.prefetch import read_in_child
-from serendip.literature.readers import reader_spec, reader_specs, sniff_format
 from serendip.literature.record import ParseIssue, Record, record_label
 from serendip.workspace.locks import ingest_lock
-from serendip.workspace.schema import ingest_reports
+
+#: the names importers take from here (the report and the inputs live in their own modules)
+__all__ = ["BATCH", "MAX_RECORD_CHARS", "PREFETCH_BYTES", "REPORT_COLUMNS", "WHOLE_FILE_ERRORS", "IngestReport",
+           "column_mapping", "expand_paths", "ingest", "report_row"]
 
 BATCH = 2000
 #: a record whose title + abstract exceed this is reported and skipped (a real abstract is < 10,000
@@ -40,95 +51,6 @@ BATCH = 2000
 MAX_RECORD_CHARS = 1_000_000
 #: files larger than this are parsed in a child process (see :mod:`serendip.literature.prefetch`)
 PREFETCH_BYTES = 4 * 1024 * 1024
-
-
-def column_mapping(items: Iterable[str]) -> dict[str, str]:
-    """A CSV/TSV column mapping from ``FIELD=COLUMN`` strings (``serendip ingest --map``).
-
-    Parameters
-    ----------
-    items : iterable of str
-        E.g. ``["title=Headline", "abstract = Summary"]``; spaces around either side are dropped.
-
-    Returns
-    -------
-    dict of str to str
-        Record field -> column name (a later item for one field wins); empty for no items.
-
-    Raises
-    ------
-    ConfigError
-        An item without ``=`` or with an empty side.
-    """
-    mapping: dict[str, str] = {}
-    for item in items:
-        field_name, sep, column = item.partition("=")
-        if not sep or not field_name.strip() or not column.strip():
-            raise ConfigError(f"--map expects FIELD=COLUMN, got {item!r}")
-        mapping[field_name.strip()] = column.strip()
-    return mapping
-
-
-def expand_paths(paths: Iterable[str | Path], empty: list[str] | None = None) -> list[Path]:
-    """Files to ingest: each path as given; a folder that is not a BEIR corpus yields its files
-    (hidden ones left out). A folder that yields none is named in ``empty`` when given.
-
-    Raises
-    ------
-    ParseError
-        If a path does not exist.
-    """
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if not p.exists():
-            raise ParseError("no such file or folder", file=str(p))
-        if p.is_dir() and not any((p / n).exists() for n in ("corpus.jsonl", "corpus.jsonl.gz")):
-            found = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
-            if not found and empty is not None:
-                empty.append(str(p))
-            out.extend(found)
-        else:
-            out.append(p)
-    return out
-
-
-def _readers_for(files: list[Path], fmt: str, options: dict | None, encoding: str | None = None,
-                 encodings: dict[str, str] | None = None) -> list:
-    """Pick every file's reader before anything is written, so bad options fail up front.
-
-    Options (a CSV column mapping) go to the readers that take them; it is an error only if none does.
-    ``encoding`` (``--encoding``) goes to every reader of a text format (one taking ``encoding``),
-    and the encoding each such file is read with is put in ``encodings`` (file -> description).
-    A file whose format or text encoding cannot be told gets its ParseError in place of a reader.
-    """
-    out = []
-    any_took = False
-    for path in files:
-        try:
-            spec = reader_spec(fmt) if fmt != "auto" else sniff_format(path, encoding)
-            takes = bool(options) and all(k in spec.options for k in options)
-            any_took |= takes
-            reader_options = dict(options) if takes else {}
-            if "encoding" in spec.options and path.is_file():
-                used = detect_encoding(path, encoding)
-                if encodings is not None:
-                    encodings[str(path)] = used.describe()
-                if encoding:
-                    reader_options["encoding"] = encoding
-        except ParseError as exc:
-            out.append((exc, None))
-            continue
-        except (OSError, EOFError) as exc:  # cannot be opened or un-gzipped to sniff: fails whole
-            out.append((ParseError(f"cannot be read ({exc})", file=str(path)), None))
-            continue
-        out.append((spec.make(reader_options or None), reader_options or None))
-    if options and not any_took:
-        names = sorted({r.name for r, _ in out if not isinstance(r, ParseError)})
-        takers = [s.name for s in reader_specs() if all(k in s.options for k in options)]
-        raise ConfigError(f"reader options {sorted(options)} apply to none of the inputs "
-                          f"(formats: {', '.join(names) or 'none recognised'}); they are for "
-                          f"{', '.join(takers) or 'no format'}")
-    return out
 
 
 def _stream(reader, path: Path, options: dict | None) -> Iterator[dict | ParseIssue]:
@@ -217,6 +139,9 @@ def _store_batches(engine: Engine, stream: Iterator[dict | ParseIssue], report: 
         report.merged += stored.merged
         report.conflicts.extend(stored.conflicts)
         report.withdrawn.extend(stored.withdrawn)
+        report.withdrawn_lines.extend(stored.withdrawn_lines)
+        for by, n_by in stored.withdrawn_by.items():
+            report.withdrawn_by[by] = report.withdrawn_by.get(by, 0) + n_by
         n = len(batch)
         batch.clear()  # free the batch's records before collecting: the collection then scans little
         gc.collect(1)
@@ -243,6 +168,27 @@ def _fail_whole(report: IngestReport, entry: FileReport, error: Exception | str)
     report.errors.append(message if message.startswith(entry.path) else f"{entry.path}: {message}")
 
 
+#: the counts of a :class:`FileReport` taken as the growth of the :class:`IngestReport` ones (lists by length)
+_FILE_COUNTS = ("ingested", "duplicates", "failed", "skipped", "deleted", "kept", "not_found", "already_deleted",
+                "withdrawn")
+
+
+def _counts(report: IngestReport) -> dict:
+    """The :data:`_FILE_COUNTS` of ``report`` (a list by its length) and a copy of ``withdrawn_by``."""
+    out: dict = {name: getattr(report, name) for name in _FILE_COUNTS}
+    out.update((name, len(v)) for name, v in list(out.items()) if isinstance(v, list))
+    out["withdrawn_by"] = dict(report.withdrawn_by)
+    return out
+
+
+def _set_file_counts(entry: FileReport, before: dict, after: dict) -> None:
+    """Set ``entry``'s counts to what its file added to the ingest's (``after`` less ``before``)."""
+    for name in _FILE_COUNTS:
+        setattr(entry, name, after[name] - before[name])
+    old = before["withdrawn_by"]
+    entry.withdrawn_by = {by: n - old.get(by, 0) for by, n in after["withdrawn_by"].items() if n != old.get(by, 0)}
+
+
 def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None, fmt: str,
                 report: IngestReport, progress: Callable[[int], None] | None, batch_size: int) -> None:
     """Ingest one file into ``report`` and add its :class:`FileReport`; a file that fails whole is
@@ -256,21 +202,13 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
     if unrecognised:  # format not recognised: reported, the others go on
         _fail_whole(report, entry, reader)
         return
-    before = (report.ingested, report.duplicates, report.failed, report.skipped, report.deleted,
-              len(report.kept), report.not_found, report.already_deleted, len(report.withdrawn))
+    before = _counts(report)
     error: Exception | str | None = None
     try:
         _store_file(engine, reader, path, reader_options, report, entry, progress, batch_size)
     except WHOLE_FILE_ERRORS as exc:  # unreadable: report it, keep what came before, go on
         error = exc
-    entry.ingested = report.ingested - before[0]
-    entry.duplicates = report.duplicates - before[1]
-    entry.failed = report.failed - before[2]
-    entry.skipped = report.skipped - before[3]
-    entry.deleted, entry.kept = report.deleted - before[4], len(report.kept) - before[5]
-    entry.not_found = report.not_found - before[6]
-    entry.already_deleted = report.already_deleted - before[7]
-    entry.withdrawn = len(report.withdrawn) - before[8]
+    _set_file_counts(entry, before, _counts(report))
     if error is None and entry.read == 0 and not entry.has_deletions:
         if fmt != "auto":
             error = no_record_error(fmt)
@@ -281,23 +219,6 @@ def _ingest_one(engine: Engine, path: Path, reader, reader_options: dict | None,
             entry.warnings.append(f"no record found (read as {entry.format})")
     if error is not None:
         _fail_whole(report, entry, error)
-
-
-def _close_dead_reports(engine: Engine, current: int) -> None:
-    """Reports still ``running`` while this ingest holds the lock belong to ingests that died (killed,
-    power lost): mark them ``interrupted`` with the records they did store (whole batches)."""
-    from sqlalchemy import func, select
-
-    from serendip.workspace.schema import records
-
-    with engine.begin() as conn:
-        dead = conn.execute(select(ingest_reports.c.id).where(
-            ingest_reports.c.status == "running", ingest_reports.c.id != current)).scalars().all()
-        for report_id in dead:
-            stored = conn.execute(select(func.count()).select_from(records).where(
-                records.c.ingest_id == report_id)).scalar_one()
-            conn.execute(update(ingest_reports).where(ingest_reports.c.id == report_id).values(
-                status="interrupted", ingested=stored, finished_at=datetime.now(timezone.utc)))
 
 
 def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
@@ -335,32 +256,20 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
     found by a format given explicitly) is reported as one error, keeps the records stored before the
     failure, and the other files are still ingested. An empty file is skipped with a warning.
     """
-    empty_folders: list[str] = []
-    files = expand_paths(paths, empty_folders)
-    if encoding is not None and not encoding.strip():
-        raise ConfigError("--encoding is empty: give a text encoding such as cp1252 or latin-1, or leave "
-                          "the option out to detect each file's encoding.")
-    if encoding:
-        encoding = check_encoding(encoding)
-    report = IngestReport(paths=[str(p) for p in files], format=fmt,
-                          input_warnings=[f"no files in {d}: nothing to ingest" for d in empty_folders])
-    readers = _readers_for(files, fmt, options, encoding, report.encodings)
+    files, readers, report = prepare(paths, fmt, options, encoding)
     # Automatic garbage collection rescans every live object as records pile up and cost half of the
     # ingest time; records hold no reference cycles, so collect young objects once per batch instead.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     t0 = time.perf_counter()
-    with engine.begin() as conn:
-        report.id = conn.execute(insert(ingest_reports).values(
-            started_at=datetime.now(timezone.utc), status="running", paths=report.paths, format=fmt,
-            ingested=0, duplicates=0, failed=0, errors=[])).inserted_primary_key[0]
+    open_report(engine, report)
     status = "failed"
     lock = ingest_lock(engine, on_wait=on_wait)
     locked = False
     try:
         lock.__enter__()
         locked = True
-        _close_dead_reports(engine, report.id)
+        close_dead_reports(engine, report.id)
         for path, (reader, reader_options) in zip(files, readers):
             _ingest_one(engine, path, reader, reader_options, fmt, report, progress, batch_size)
         status = "done"
@@ -373,18 +282,5 @@ def ingest(engine: Engine, paths: Iterable[str | Path], fmt: str = "auto",
         if gc_was_enabled:
             gc.enable()
         report.seconds = time.perf_counter() - t0
-        for attempt in (1, 2):
-            try:
-                with engine.begin() as conn:
-                    conn.execute(update(ingest_reports).where(ingest_reports.c.id == report.id).values(
-                        finished_at=datetime.now(timezone.utc), status=status, ingested=report.ingested,
-                        duplicates=report.duplicates, failed=report.failed, errors=report.errors,
-                        merged=report.merged, conflicts=report.conflicts, deleted=report.deleted,
-                        skipped=report.skipped, withdrawn=len(report.withdrawn)))
-                break
-            except Exception:  # noqa: BLE001 - never mask the original error while recording the report
-                if attempt == 1:  # an interrupted commit can leave a pooled connection unusable
-                    engine.dispose()
-                elif status == "done":
-                    raise
+        record_report(engine, report, status)
     return report

@@ -132,3 +132,97 @@ def test_pubmed_deletions_in_the_per_file_summary(ws, tmp_path):
     assert "update.xml: PubMed deletions: deleted 1, kept 1 (other files hold it), not found 1" in \
         r.output.replace("\n", " ")
     assert "kept: " in r.output and "PMID 31000002" in r.output and "zinc.ris" in r.output
+    again = runner.invoke(app, ["ingest", str(update), "-w", str(ws)])  # the same update file re-applied
+    assert again.exit_code == 0, again.output
+    assert "deleted 0, kept 1 (other files hold it), not found 0, already deleted 2" in \
+        again.output.replace("\n", " ")
+
+
+def test_a_withdrawn_copy_is_said_with_the_file_that_deleted_it(ws, tmp_path):
+    from literature_helpers import pubmed_file
+
+    update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001"])
+    baseline = pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002"])
+    assert runner.invoke(app, ["ingest", str(update), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(baseline), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert f"{baseline}: 1 PubMed record skipped: deleted by DeleteCitation in {update}" in r.output
+    report = json.loads(runner.invoke(app, ["ingest", str(baseline), "-w", str(ws), "--json"]).stdout)
+    assert report["withdrawn"] == ["31000001"] and report["files"][0]["withdrawn_by"] == {
+        f"DeleteCitation in {update}": 1}
+    assert "PMID 31000001: skipped: deleted by DeleteCitation in" in report["withdrawn_lines"][0]
+
+
+def _binaries(tmp_path):
+    """A PNG, an .xlsx (a ZIP), random bytes holding a NUL, and a gzip'ed PNG, as researchers hand them in."""
+    import gzip
+    import random
+
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    data = {"figure.png": png, "refs.xlsx": b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
+            "noise.bin": random.Random(0).randbytes(3000),  # its first NUL at byte 323
+            "figure.png.gz": gzip.compress(png)}
+    for name, payload in data.items():
+        (tmp_path / name).write_bytes(payload)
+    return [tmp_path / name for name in data]
+
+
+@pytest.mark.parametrize("fmt", ["auto", "pubmed", "jsonl", "ris", "beir"])
+def test_binary_inputs_are_named_not_text_whatever_the_format(ws, tmp_path, fmt):
+    """A binary file is 'not a text file' (with the byte of its binary content, counted un-gzipped for a
+    gzip file), never told to try --encoding, whatever --format says; the run goes on and exits 1."""
+    files = _binaries(tmp_path)
+    r = runner.invoke(app, ["ingest", *map(str, files), "--format", fmt, "-w", str(ws)])
+    assert r.exit_code == 1, r.output
+    failed = [ln for ln in r.output.splitlines() if ln.startswith("failed: ")]
+    assert len(failed) == len(files), r.output
+    for path, line in zip(files, failed):
+        assert line.startswith(f"failed: {path}: not a text file") and "--encoding" not in line, line
+    png, xlsx, noise, png_gz = failed
+    assert "a PNG image" in png and "a ZIP archive (an .xlsx" in xlsx
+    assert "(binary content: a NUL byte at byte 323)" in noise
+    assert "not a text file once un-gzipped: a PNG image" in png_gz
+
+
+def test_empty_encoding_message_is_a_whole_sentence(ws, tmp_path):
+    good, _, _ = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(good), "--encoding", "", "-w", str(ws)])
+    message = " ".join(r.output.split())
+    assert r.exit_code == 2 and message == (
+        "error: --encoding is empty: give a text encoding such as cp1252 or latin-1, or leave the option "
+        "out to detect each file's encoding."), r.output
+
+
+def test_progress_ends_before_the_report_when_not_a_terminal(ws, tmp_path):
+    """Output redirected: the plain 'ingest: N records done' line comes first, then the table and summary."""
+    good, _, after = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(good), str(after), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    done = r.output.index("ingest: 2 records done in ")
+    assert done < r.output.index("┃ file") < r.output.index("ingested 2, duplicates 0")
+    assert r.output.count("ingest: ") == 1
+
+
+def test_progress_bar_is_finished_and_stopped_before_the_report_on_a_terminal(ws, tmp_path, monkeypatch):
+    """On a terminal the bar is completed (N/N) and stopped before the per-file table: no bar is drawn
+    after it (stdout and stderr share one terminal here, as for a user)."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from serendip.cli import common, literature_cmd
+
+    screen = io.StringIO()
+    err = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    out = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(common, "err_console", err)
+    monkeypatch.setattr(literature_cmd, "err_console", err)
+    monkeypatch.setattr(literature_cmd, "console", out)
+    good, _, after = _files(tmp_path)
+    r = runner.invoke(app, ["ingest", str(good), str(after), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    table = text.index("┃ file")
+    assert "2/2" in text[:table], text  # the last frame of the bar shows it complete
+    assert re.search(r"(?m)^ingest ", text[table:]) is None, text  # nothing of the bar after the table

@@ -17,6 +17,7 @@ from serendip.core.files import (
     open_text,
     read_sample,
     read_text_lenient,
+    refuse_binary,
     text_lines,
 )
 from serendip.errors import ConfigError, ParseError
@@ -153,6 +154,19 @@ def test_binary_files_are_not_text_whatever_the_encoding(tmp_path, data, why, gi
         with pytest.raises(ParseError, match="not a text file") as err:
             detect_encoding(path, given)
         assert why in str(err.value) and "--encoding" not in str(err.value) and str(path) in str(err.value)
+        # the byte offset of a gzip file counts its un-gzipped bytes, and the message says so
+        assert ("once un-gzipped" in str(err.value)) == name.endswith(".gz")
+        with pytest.raises(ParseError, match="not a text file"):
+            refuse_binary(path)  # the same check, for the readers that use no text opener (XML, JSON)
+
+
+def test_text_files_are_not_refused_as_binary(tmp_path):
+    for name, data in (("u.ris", TEXT.encode()), ("w.ris", TEXT.encode("cp1252")),
+                       ("b.ris", codecs.BOM_UTF32_LE + TEXT.encode("utf-32-le")),
+                       ("n.ris.gz", gzip.compress(TEXT.encode("utf-16-le")))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert refuse_binary(path) is None
 
 
 def test_utf16_text_is_not_binary(tmp_path):

@@ -190,27 +190,60 @@ def _canonical(ws) -> list[dict]:
     return sorted(out, key=lambda d: d["title"])
 
 
+#: the same two files ingested in four ways: one file per ingest, or both in one ingest, either order
+ORDERS = {"baseline-then-update": (["baseline"], ["update"]), "update-then-baseline": (["update"], ["baseline"]),
+          "one-ingest-baseline-first": (["baseline", "update"],), "one-ingest-update-first": (["update", "baseline"],)}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_deleted_citation_stays_deleted_whatever_the_file_order(tmp_path, backend, request):
     """An older baseline ingested after the update that withdrew one of its PMIDs does not bring the
-    record back: its PubMed copy is skipped and counted; both orders store the same records."""
-    baseline = pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002", "31000003"])
-    update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001", "39999999"])
-    stored = []
-    for order in ([baseline, update], [update, baseline]):
+    record back: its PubMed copy is skipped and reported as deleted by the DeleteCitation of the update
+    file (count, per file, and one line per copy); every order stores the same records."""
+    files = {"baseline": pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002", "31000003"]),
+             "update": pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001", "39999999"])}
+    update = files["update"]
+    stored = {}
+    for name, ingests in ORDERS.items():
         database = request.getfixturevalue("fresh_pg_database")() if backend == "postgres" else None
-        ws = Workspace.init(tmp_path / f"ws{len(stored)}", database=database)
-        reports = [ws.ingest([f]) for f in order]
-        stored.append(_canonical(ws))
-        assert sorted(r["pmid"] for r in stored[-1]) == ["31000002", "31000003", "31000004"]
+        ws = Workspace.init(tmp_path / f"ws-{name}", database=database)
+        reports = [ws.ingest([files[f] for f in names]) for names in ingests]
+        stored[name] = _canonical(ws)
+        assert sorted(r["pmid"] for r in stored[name]) == ["31000002", "31000003", "31000004"], name
         last = reports[-1]
-        if order[0] is update:  # the baseline came second: its copy of 31000001 is skipped, reported
-            assert (last.ingested, last.withdrawn, last.files[0].withdrawn) == (2, ["31000001"], 1)
-            assert "1 PubMed copy skipped: withdrawn by a DeleteCitation" in last.summary()
+        base_entry = next(e for rep in reports for e in rep.files if e.path == str(files["baseline"]))
+        if name.startswith(("update-then", "one-ingest-update")):  # the baseline's copy is skipped, said
+            assert (last.withdrawn, base_entry.withdrawn) == (["31000001"], 1), name
+            assert base_entry.withdrawn_by == {f"DeleteCitation in {update}": 1}
+            assert base_entry.withdrawn_notes() == [
+                f"1 PubMed record skipped: deleted by DeleteCitation in {update}"]
+            assert f"1 PubMed copy skipped: deleted by DeleteCitation in {update}" in last.summary()
+            line = last.withdrawn_lines[0]
+            assert line.startswith(f"{files['baseline']}: ") and "PMID 31000001" in line, line
+            assert f"skipped: deleted by DeleteCitation in {update} (line " in line, line
+            assert last.to_dict()["withdrawn_lines"] == [line]
             assert ws.reports()[-1]["withdrawn"] == 1
-            assert reports[0].not_found == 2  # neither PMID was held when the update came
+        else:
+            assert all(rep.withdrawn == rep.withdrawn_lines == [] for rep in reports), name
+            assert (base_entry.withdrawn, base_entry.withdrawn_by) == (0, {}), name
         ws.close()
-    assert stored[0] == stored[1]
+    assert all(records == stored["baseline-then-update"] for records in stored.values())
+
+
+def test_a_withdrawn_pmid_skips_the_medline_text_copy_too(tmp_path):
+    """MEDLINE text (.nbib) is PubMed's own export too: its copy of a withdrawn PMID is skipped and said."""
+    update = pubmed_file(tmp_path / "update.xml", [], ["31000001"])
+    nbib = tmp_path / "export.nbib"
+    nbib.write_text("PMID- 31000001\nTI  - Aspirin and colorectal adenoma recurrence.\nDP  - 2019 Mar\n\n"
+                    "PMID- 31000003\nTI  - Coffee consumption and liver fibrosis.\nDP  - 2019 Mar\n",
+                    encoding="utf-8")
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.ingest([update])
+        rep = ws.ingest([nbib])
+        assert (rep.ingested, rep.withdrawn, rep.files[0].withdrawn) == (1, ["31000001"], 1)
+        assert rep.withdrawn_lines == [f"{nbib}: line 1, PMID 31000001: skipped: deleted by DeleteCitation "
+                                       f"in {update} (line 4)"]
+        assert [rec.pmid for _, rec in ws.records()] == ["31000003"]
 
 
 def test_a_ris_copy_of_a_withdrawn_pmid_is_still_ingested(tmp_path):
