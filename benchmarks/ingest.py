@@ -6,10 +6,16 @@ Each ingest runs in a fresh subprocess (fresh SQLite workspace) so that its peak
 run, is a bare lxml ``iterparse`` pass over the same file (parsing only, no fields, no database).
 
 Usage: ``python benchmarks/ingest.py [--replicas 166]`` (SERENDIP_DATA_MIRROR must be set).
+
+With ``--database URL`` (a PostgreSQL server) it compares instead, side by side, the two ways new
+records are inserted there: ``COPY`` (serendip.workspace.postgres) and executemany ``INSERT``, each
+ingest into a fresh database: ``python benchmarks/ingest.py --database
+postgresql+psycopg://postgres@127.0.0.1:54329/postgres --pg-replicas 16 166 [--partitions 8]``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -24,13 +30,25 @@ import _rows  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
+import serendip.literature.batch_store as bs
 from serendip.workbench import Workspace
-ws = Workspace.init(sys.argv[1])
+from serendip.workspace import postgres
+# optional: database URL, insert method (copy | executemany), partitions of records
+database, method, partitions = (sys.argv[3:] + ["", "", ""])[:3]
+postgres.COPY_ENABLED = method != "executemany"
+inserting = [0.0]
+def timed(conn, rows, insert=bs.insert_records):
+    t = time.perf_counter()
+    insert(conn, rows)
+    inserting[0] += time.perf_counter() - t
+bs.insert_records = timed
+ws = Workspace.init(sys.argv[1], database=database or None, partitions=int(partitions) if partitions else None)
 t = time.perf_counter()
 rep = ws.ingest([sys.argv[2]])
 wall = time.perf_counter() - t
 print(json.dumps({"ingested": rep.ingested, "duplicates": rep.duplicates, "failed": rep.failed,
-                  "wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "wall_s": wall, "insert_s": inserting[0],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 BARE = r"""
@@ -82,13 +100,89 @@ def run_child(code: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@contextlib.contextmanager
+def fresh_database(server: str):
+    """The URL of a new empty database on the PostgreSQL server ``server`` (a SQLAlchemy URL of any
+    database there), dropped on exit."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"serendip_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_rows(server: str, sample: Path, tmp: Path, replicas: list[int], partitions: int | None,
+                  runs: int = 2, contended: bool = False) -> list[dict]:
+    """Ingest of each replicated file into a fresh PostgreSQL database, new records inserted with
+    ``COPY`` vs executemany ``INSERT``: ``runs`` runs of each, alternating (executemany first), in
+    fresh subprocesses; rows: mean records/s of COPY with executemany as baseline, the same for the
+    time inside the insert alone, and the ingest speed-up of COPY (ratio of the means)."""
+    out = []
+    settings = {"database": "postgresql", "partitions": partitions or 0, "runs": runs, "contended": contended}
+    for reps in replicas:
+        f = tmp / f"replicated-{reps}.xml.gz"
+        n = replicate(sample, f, reps)
+        res: dict[str, list[dict]] = {"executemany": [], "copy": []}
+        for i in range(runs):
+            for method in res:
+                with fresh_database(server) as url:
+                    r = run_child(CHILD, str(tmp / f"ws-pg-{reps}-{method}-{i}"), str(f), url, method,
+                                  str(partitions or ""))
+                assert r["ingested"] == n and r["failed"] == 0, r
+                res[method].append(r)
+                print(f"{n:,} records, {method}, run {i + 1}: {n / r['wall_s']:,.0f} records/s ingest, "
+                      f"{n / r['insert_s']:,.0f} records/s inside the insert")
+        mean = {m: sum(n / r["wall_s"] for r in rs) / runs for m, rs in res.items()}
+        mean_insert = {m: sum(n / r["insert_s"] for r in rs) / runs for m, rs in res.items()}
+        wall = sum(r["wall_s"] for r in res["copy"]) / runs
+        rss = max(r["peak_rss_mb"] for r in res["copy"])
+        copy = {**settings, "insert": "copy"}
+        out += [_rows.row("ingest", "medline-sample-replicated", "all", n, "serendip-ingest", "records_per_s",
+                          mean["copy"], settings=copy, baseline=("executemany INSERT", mean["executemany"]),
+                          wall_s=wall, peak_rss_mb=rss),
+                _rows.row("ingest", "medline-sample-replicated", "all", n, "serendip-ingest",
+                          "insert_records_per_s", mean_insert["copy"], settings=copy,
+                          baseline=("executemany INSERT", mean_insert["executemany"]), wall_s=wall, peak_rss_mb=rss),
+                _rows.row("ingest", "medline-sample-replicated", "all", n, "serendip-ingest",
+                          "speedup_copy_vs_executemany", mean["copy"] / mean["executemany"], settings=settings,
+                          baseline=("executemany INSERT", 1.0), wall_s=wall, peak_rss_mb=rss)]
+        print(f"{n:,} records: COPY {mean['copy']:,.0f} vs executemany {mean['executemany']:,.0f} records/s "
+              f"(x{mean['copy'] / mean['executemany']:.2f}); inside the insert "
+              f"x{mean_insert['copy'] / mean_insert['executemany']:.2f}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--replicas", type=int, default=166, help="copies of the 604-record sample (166 -> 100,264)")
+    ap.add_argument("--database", help="a PostgreSQL server's SQLAlchemy URL: compare COPY with executemany "
+                    "INSERT there (fresh databases, dropped after) instead of the SQLite runs")
+    ap.add_argument("--partitions", type=int, help="with --database: records in this many hash partitions")
+    ap.add_argument("--pg-replicas", type=int, nargs="+", default=[16],
+                    help="with --database: file sizes in copies of the sample (16 -> 9,664; 166 -> 100,264)")
+    ap.add_argument("--contended", action="store_true", help="note that wall times were taken on a shared machine")
     args = ap.parse_args()
     mirror = Path(os.environ["SERENDIP_DATA_MIRROR"])
     sample = mirror / "medline" / "pubmed_sample.xml.gz"
     t_all = time.perf_counter()
+    if args.database:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = postgres_rows(args.database, sample, Path(tmp), args.pg_replicas, args.partitions,
+                                 contended=args.contended)
+        _rows.write("ingest", rows, wall_s=time.perf_counter() - t_all)
+        for r in rows:
+            print(json.dumps(r))
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -85,14 +85,17 @@ class Workspace:
 
     # -- creation --------------------------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | Path | None = None, database: str | None = None) -> "Workspace":
+    def init(cls, path: str | Path | None = None, database: str | None = None, *,
+             partitions: int | None = None) -> "Workspace":
         """Create (or re-open) a workspace at ``path`` (default:
         :func:`serendip.workspace.paths.default_workspace_path`) and migrate its database.
 
         ``database`` is a SQLAlchemy URL (e.g. ``postgresql+psycopg://user@127.0.0.1/db``); None keeps
-        the embedded SQLite file ``serendip.db`` in the folder.
+        the embedded SQLite file ``serendip.db`` in the folder. ``partitions`` (PostgreSQL, when the
+        workspace is made): ``records`` partitioned by hash of id into that many partitions (see
+        :meth:`WorkspaceStore.create`, which lists the errors raised).
         """
-        return cls(WorkspaceStore.create(path, database, mode_names()))
+        return cls(WorkspaceStore.create(path, database, mode_names(), partitions=partitions))
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> "Workspace":

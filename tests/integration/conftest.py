@@ -6,12 +6,14 @@ import pytest
 from serendip.workbench import Workspace
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("postgres-partitioned", marks=pytest.mark.postgres)])
 def workspace(request, tmp_path):
-    """A new empty workspace on each backend."""
+    """A new empty workspace on each backend (PostgreSQL also with ``records`` in 3 hash partitions)."""
     if request.param == "sqlite":
         ws = Workspace.init(tmp_path / "ws")
     else:
-        ws = Workspace.init(tmp_path / "ws", database=request.getfixturevalue("fresh_pg_database")())
+        ws = Workspace.init(tmp_path / "ws", database=request.getfixturevalue("fresh_pg_database")(),
+                            partitions=3 if request.param == "postgres-partitioned" else None)
     yield ws
     ws.close()

@@ -38,13 +38,16 @@ def _format_help() -> str:
 
 
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),
-         database: Optional[str] = typer.Option(None, "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/db (default: SQLite in the folder).")) -> None:
+         database: Optional[str] = typer.Option(None, "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/db (default: SQLite in the folder)."),
+         partitions: Optional[int] = typer.Option(None, "--partitions", help="PostgreSQL only, when the workspace is made: partition the records table by hash of id into N partitions (for 10^7+ records).")) -> None:
     """Create a workspace: database (migrated with Alembic) and folders for indexes, models, runs."""
     from serendip.workbench import Workspace
 
     with handle_errors():
-        ws = Workspace.init(path, database=database)
-        console.print(f"workspace ready at [bold]{ws.path}[/] ({ws.config.database or 'SQLite'}), {ws.count()} records")
+        ws = Workspace.init(path, database=database, partitions=partitions)
+        layout = f", records in {ws.config.partitions} partitions" if ws.config.partitions else ""
+        console.print(f"workspace ready at [bold]{ws.path}[/] ({ws.config.database or 'SQLite'}{layout}), "
+                      f"{ws.count()} records")
 
 
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),

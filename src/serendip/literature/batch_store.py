@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from serendip.literature.dedupe import (
     Candidate,
@@ -23,6 +23,7 @@ from serendip.literature.deletions import PUBMED_FORMATS, deleted_in, withdrawn_
 from serendip.literature.merge import already_merged, merge_dicts, source_entry
 from serendip.literature.readers import id_keyed_formats, source_id_of
 from serendip.literature.record import Record, record_label
+from serendip.workspace.postgres import insert_records
 from serendip.workspace.schema import records
 from serendip.workspace.store import count_changes
 
@@ -200,7 +201,7 @@ def _write(conn: Connection, new: list[_Target], changed: list[_Target], ingest_
     """One bulk insert of the new records, one bulk update of the stored records merges changed
     (stamped with the workspace's new ``changes`` count, so indexes know they are stale)."""
     if new:
-        conn.execute(insert(records), [{**row_of(t.data, t.keys), "ingest_id": ingest_id} for t in new])
+        insert_records(conn, [{**row_of(t.data, t.keys), "ingest_id": ingest_id} for t in new])
     if changed:
         revision = count_changes(conn, len(changed))
         stmt = update(records).where(records.c.id == bindparam("row_id")).values(

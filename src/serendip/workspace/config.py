@@ -12,13 +12,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from serendip.core.config import StrictModel, describe_validation_error
 from serendip.errors import ConfigError
 from serendip.workspace.paths import CONFIG_NAME
 
-__all__ = ["CONFIG_NAME", "RetrievalConfig", "WorkspaceConfig"]
+__all__ = ["CONFIG_NAME", "MAX_PARTITIONS", "RetrievalConfig", "WorkspaceConfig"]
+
+#: most hash partitions of ``records`` (the bound migration 0006 checks too)
+MAX_PARTITIONS = 1024
 
 
 class RetrievalConfig(StrictModel):
@@ -47,10 +50,22 @@ class RetrievalConfig(StrictModel):
 
 
 class WorkspaceConfig(StrictModel):
-    """``database``: SQLAlchemy URL; None means ``sqlite:///<workspace>/serendip.db``."""
+    """``database``: SQLAlchemy URL; None means ``sqlite:///<workspace>/serendip.db``. ``partitions``
+    (PostgreSQL only): the workspace's ``records`` table is partitioned by hash of ``id`` into this many
+    partitions, chosen when the workspace was made (migration 0006); None: one plain table."""
 
     database: str | None = None
+    partitions: int | None = Field(None, ge=2, le=MAX_PARTITIONS)
     retrieval: RetrievalConfig = RetrievalConfig()
+
+    @field_validator("partitions")
+    @classmethod
+    def _needs_postgresql(cls, value: int | None, info: ValidationInfo) -> int | None:
+        database = info.data.get("database") or ""
+        if value is not None and not database.startswith("postgresql"):
+            raise ValueError("partitioned records need a PostgreSQL database (database = "
+                             "\"postgresql+psycopg://...\"); SQLite keeps one records table")
+        return value
 
     @classmethod
     def load(cls, path: Path, mode_choices: Iterable[str] | None = None) -> "WorkspaceConfig":
@@ -84,6 +99,8 @@ class WorkspaceConfig(StrictModel):
         lines = []
         if self.database:
             lines.append(f'database = "{self.database}"')
+        if self.partitions:
+            lines.append(f"partitions = {self.partitions}")
         lines += ["", "[retrieval]", f'dense_model = "{self.retrieval.dense_model}"',
                   f'encoder = "{self.retrieval.encoder}"',
                   f'default_mode = "{self.retrieval.default_mode}"',

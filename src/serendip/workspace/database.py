@@ -83,13 +83,24 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         raise WorkspaceError(f"cannot use database URL {url!r}: {exc}") from exc
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database schema to the newest Alembic revision ("head")."""
+def upgrade(engine: Engine, *, records_partitions: int | None = None) -> None:
+    """Bring the database schema to the newest Alembic revision ("head").
+
+    ``records_partitions`` (PostgreSQL, a new database only): make ``records`` a table partitioned by
+    hash of ``id`` into that many partitions (revision 0006; raises on a database whose ``records``
+    holds rows).
+
+    Raises
+    ------
+    WorkspaceError
+        A migration failed (the transaction is rolled back, the database left as it was).
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["records_partitions"] = records_partitions
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn

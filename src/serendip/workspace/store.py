@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, func, select, update
 
+from serendip.core.config import describe_validation_error
 from serendip.errors import ConfigError, WorkspaceError, WorkspaceReadOnly
 from serendip.workspace.config import WorkspaceConfig
 from serendip.workspace.database import (
@@ -31,6 +33,7 @@ from serendip.workspace.database import (
     upgrade,
 )
 from serendip.workspace.paths import CONFIG_NAME, FOLDERS, resolve_workspace_path
+from serendip.workspace.postgres import records_partitions
 from serendip.workspace.schema import ingest_reports, records, workspace_counters
 
 __all__ = ["SQLITE_NAME", "WorkspaceStore", "count_changes"]
@@ -64,7 +67,8 @@ class WorkspaceStore:
 
     @classmethod
     def create(cls, path: str | Path | None = None, database: str | None = None,
-               mode_choices: Iterable[str] | None = None) -> "WorkspaceStore":
+               mode_choices: Iterable[str] | None = None, *,
+               partitions: int | None = None) -> "WorkspaceStore":
         """Create (or re-open) the workspace at ``path`` (default: the default workspace) and migrate
         its database to the newest schema.
 
@@ -76,6 +80,10 @@ class WorkspaceStore:
             SQLite file ``serendip.db`` in the folder.
         mode_choices : iterable of str, optional
             Registered retrieval modes, checked against ``retrieval.default_mode`` when re-opening.
+        partitions : int, optional
+            PostgreSQL only: partition ``records`` by hash of ``id`` into this many partitions (2 to
+            :data:`~serendip.workspace.config.MAX_PARTITIONS`; for 10^7+ records). Chosen when the
+            workspace is made; stored in the config as ``partitions``.
 
         Raises
         ------
@@ -83,7 +91,9 @@ class WorkspaceStore:
             The folder cannot be created or the database cannot be used (a folder created by this
             call is removed again).
         ConfigError
-            An existing workspace uses another database than ``database``.
+            An existing workspace uses another database than ``database``, or was made with another
+            partitioning than ``partitions`` (an existing workspace cannot be partitioned); ``partitions``
+            is out of range or given without a PostgreSQL database.
         """
         path = resolve_workspace_path(path)
         cfg_path = path / CONFIG_NAME
@@ -92,7 +102,18 @@ class WorkspaceStore:
             if database and store.config.database != database:
                 raise ConfigError(f"{cfg_path}: workspace already uses database "
                                   f"{store.config.database or 'sqlite (serendip.db)'}")
+            if partitions is not None and store.config.partitions != partitions:
+                store.close()
+                has = (f"{store.config.partitions} partitions" if store.config.partitions
+                       else "one unpartitioned records table")
+                raise ConfigError(f"{cfg_path}: workspace already has {has}; partitions are chosen when a "
+                                  f"workspace is created: make a new workspace with --partitions "
+                                  f"{partitions} and ingest into it")
             return store
+        try:
+            config = WorkspaceConfig(database=database, partitions=partitions)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, WorkspaceConfig)) from None
         if path.exists() and not path.is_dir():
             raise WorkspaceError(f"{path} exists and is not a folder")
         created = not path.exists()
@@ -102,10 +123,14 @@ class WorkspaceStore:
                 (path / sub).mkdir(exist_ok=True)
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace folder {path}: {exc.strerror}") from None
-        config = WorkspaceConfig(database=database)
         try:
             engine = make_engine(cls._url(path, config))
-            upgrade(engine)
+            upgrade(engine, records_partitions=config.partitions)
+            if config.partitions and records_partitions(engine) != config.partitions:
+                engine.dispose()
+                raise WorkspaceError(f"database {engine.url!r}: its records table is not in {config.partitions} "
+                                     f"partitions: the database was already migrated (by another "
+                                     f"workspace?); partitions are made only in an empty database")
         except WorkspaceError:
             if created:  # leave nothing behind from a workspace that could not be made
                 shutil.rmtree(path, ignore_errors=True)

@@ -17,17 +17,20 @@ from serendip.workbench import Workspace
 from serendip.workspace.schema import records
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("postgres-partitioned", marks=pytest.mark.postgres)])
 def setup(request, tmp_path):
-    """A workspace (SQLite, or PostgreSQL when SERENDIP_TEST_PG_URL is set) with three PubMed articles
+    """A workspace (SQLite, or PostgreSQL when SERENDIP_TEST_PG_URL is set, with ``records`` plain or
+    in 3 hash partitions) with three PubMed articles
     (one also in a RIS), and the update file that deletes 31000001 (PubMed only), 31000002 (also in
     the RIS) and 39999999 (never stored), adding 31000004."""
     baseline = pubmed_file(tmp_path / "baseline.xml", ["31000001", "31000002", "31000003"])
     ris = tmp_path / "refs.ris"
     ris.write_text(RIS, encoding="utf-8")
     update = pubmed_file(tmp_path / "update.xml", ["31000004"], ["31000001", "31000002", "39999999"])
-    database = request.getfixturevalue("fresh_pg_database")() if request.param == "postgres" else None
-    ws = Workspace.init(tmp_path / "ws", database=database)
+    database = request.getfixturevalue("fresh_pg_database")() if request.param != "sqlite" else None
+    ws = Workspace.init(tmp_path / "ws", database=database,
+                        partitions=3 if request.param == "postgres-partitioned" else None)
     first = ws.ingest([baseline, ris])
     assert (first.ingested, first.duplicates) == (3, 1)
     yield ws, update
@@ -195,7 +198,8 @@ ORDERS = {"baseline-then-update": (["baseline"], ["update"]), "update-then-basel
           "one-ingest-baseline-first": (["baseline", "update"],), "one-ingest-update-first": (["update", "baseline"],)}
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                                     pytest.param("postgres-partitioned", marks=pytest.mark.postgres)])
 def test_a_deleted_citation_stays_deleted_whatever_the_file_order(tmp_path, backend, request):
     """An older baseline ingested after the update that withdrew one of its PMIDs does not bring the
     record back: its PubMed copy is skipped and reported as deleted by the DeleteCitation of the update
@@ -205,8 +209,9 @@ def test_a_deleted_citation_stays_deleted_whatever_the_file_order(tmp_path, back
     update = files["update"]
     stored = {}
     for name, ingests in ORDERS.items():
-        database = request.getfixturevalue("fresh_pg_database")() if backend == "postgres" else None
-        ws = Workspace.init(tmp_path / f"ws-{name}", database=database)
+        database = request.getfixturevalue("fresh_pg_database")() if backend != "sqlite" else None
+        ws = Workspace.init(tmp_path / f"ws-{name}", database=database,
+                            partitions=3 if backend == "postgres-partitioned" else None)
         reports = [ws.ingest([files[f] for f in names]) for names in ingests]
         stored[name] = _canonical(ws)
         assert sorted(r["pmid"] for r in stored[name]) == ["31000002", "31000003", "31000004"], name
