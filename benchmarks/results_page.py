@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 HEADLINE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "dna_gue": (("test",), ("mcc", "mcc_minus_baseline")),
     "dna_rc": (("test",), ("mcc",)),
+    "evidence_rerank": (("test",), ("ndcg@10", "mrr@10", "latency_p50_ms", "latency_p95_ms")),
     "fusion_sets": (None, ("ndcg@10",)),
     "imbalance_dna": (("test",), ("pr_auc", "recall_pos", "pr_auc_minus_ce", "recall_pos_minus_ce")),
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),

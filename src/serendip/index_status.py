@@ -8,6 +8,7 @@ past the value the index saw, kept in :data:`CHANGES_FILE` beside the index fold
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["CHANGES_FILE", "IndexReport", "IndexStatus"]
 
@@ -20,7 +21,8 @@ CHANGES_FILE = "changes.json"
 class IndexReport:
     """What :meth:`Workspace.index` did: records indexed; ``dense_added`` vectors embedded by this run,
     ``dense_resumed`` vectors read back from an interrupted run's checkpoint (not embedded again),
-    ``dense_total`` vectors in the index; records with no text; wall time in seconds."""
+    ``dense_total`` vectors in the index; records with no text; wall time in seconds; ``passages``: the
+    passage index update (a :class:`serendip.evidence.passage_index.PassageReport`) when one was asked."""
 
     records: int
     bm25_docs: int
@@ -29,6 +31,7 @@ class IndexReport:
     dense_skipped: list[str]
     seconds: float
     dense_resumed: int = 0
+    passages: Any = None
 
 
 @dataclass(slots=True)

@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from serendip import indexing
-from serendip.core.progress import Steps
+from serendip.core.progress import Steps, start_step
 from serendip.errors import ConfigError, IndexNotBuilt, StaleIndexWarning
 from serendip.index_status import IndexReport, IndexStatus
 from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
+from serendip.retrieval.rerank import DEFAULT_RERANKER
 from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
 from serendip.workspace.locks import index_lock
 from serendip.workspace.schema import records
@@ -70,6 +71,7 @@ class Workspace:
         self.store = store
         self._searcher = None
         self._status: dict[str, tuple[float, tuple | None, IndexStatus]] = {}  # part -> (time, token, status)
+        self._rerankers: dict[tuple[str, str], Any] = {}  # (kind, run) -> reranker (serendip.reranking)
 
     @property
     def path(self) -> Path:
@@ -167,7 +169,8 @@ class Workspace:
     def index(self, dense: bool = True, progress: Callable[[int], None] | None = None,
               on_total: Callable[[int], None] | None = None, rebuild: bool = False,
               encoder: str | None = None, steps: Steps | None = None,
-              notify: Callable[[str], None] | None = None, ray: str | None = None) -> IndexReport:
+              notify: Callable[[str], None] | None = None, ray: str | None = None,
+              passages: bool = False) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
         Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
@@ -187,7 +190,9 @@ class Workspace:
         ``progress``/``on_total`` count the records embedded, ``steps`` (:mod:`serendip.core.progress`)
         every long step; ``notify`` hears of lock waits and checkpoints (default: a logging warning).
         ``ray`` (an address: ``local``, ``auto``, ``HOST:PORT``) embeds through Ray tasks, giving the
-        same vectors (:mod:`serendip.retrieval.ray_embed`).
+        same vectors (:mod:`serendip.retrieval.ray_embed`). ``passages`` also brings the passage index
+        up to date (sentences with offsets, :mod:`serendip.evidence.passage_index`; the report's
+        ``passages``).
 
         Raises
         ------
@@ -214,8 +219,13 @@ class Workspace:
         with index_lock(self.path, on_wait=notify):
             self._searcher, self._status = None, {}
             try:
-                return indexing.build_indexes(self, dense, progress, on_total, rebuild, encoder, steps, notify,
-                                              runner)
+                report = indexing.build_indexes(self, dense, progress, on_total, rebuild, encoder, steps, notify,
+                                                runner)
+                if passages:
+                    from serendip.evidence.passage_index import build_passages
+
+                    report.passages = build_passages(self, rebuild, start_step(steps, "passages", self.count()))
+                return report
             finally:
                 self._searcher, self._status = None, {}
 
@@ -310,8 +320,10 @@ class Workspace:
             f"{CONFIG_NAME})"), stacklevel=3)
         return status
 
-    def search(self, query: str, mode: str | None = None, k: int = 10) -> list[Hit]:
-        """Search the indexed records.
+    def search(self, query: str, mode: str | None = None, k: int = 10, *, rerank: str | Path | None = None,
+               rerank_k: int | None = None, reranker: str = DEFAULT_RERANKER,
+               rerank_weight: float | None = None) -> list[Hit]:
+        """Search the indexed records, optionally reranking the top candidates.
 
         Records ingested after the last index are missed: the search warns
         (:class:`~serendip.errors.StaleIndexWarning`, with their number), or, when the config sets
@@ -324,14 +336,26 @@ class Workspace:
             "dense", "hybrid" built in; hybrid's fusion chosen on SciFact and BC5CDR-CID, see retrieval.searcher);
             None uses the workspace's ``retrieval.default_mode`` (hybrid unless configured).
         k : number of hits, >= 1.
+        rerank : a run folder or run id of a reranker (None: no reranking). The mode's top
+            ``max(rerank_k, k)`` are re-scored and the hits are ordered by the reranker
+            (:mod:`serendip.reranking`); their ``score`` is then the reranker's.
+        rerank_k : candidates re-scored, >= 1; None: the reranker's tuned depth, else 50
+            (:func:`serendip.retrieval.rerank.reranker_defaults`).
+        reranker : a registered reranker kind (:data:`serendip.retrieval.rerank.RERANKERS`;
+            "cross-encoder", from :mod:`serendip.evidence`).
+        rerank_weight : the reranker's share of the final score, in [0, 1]; below 1, convex fusion with
+            the mode's score (:func:`serendip.retrieval.rerank.rerank`); None: the reranker's tuned
+            weight, else 1.
 
         Raises
         ------
-        ConfigError for an unknown mode (the registered ones listed), k < 1 or a query without letters
-        or digits; IndexNotBuilt when ``serendip index`` has not run (or, for a mode that needs the
-        dense index, was run without it or interrupted: then how many records are embedded);
-        IndexDamaged when a file of an index part the mode reads is damaged (BM25 for "bm25" and
-        "hybrid", the dense index for "dense" and "hybrid").
+        ConfigError for an unknown mode or reranker (the registered ones listed), k or rerank_k < 1, a
+        rerank_weight outside [0, 1], or a query without letters or digits; RunNotFound when
+        ``rerank`` names no folder or run, DataError when its run is not a reranker; IndexNotBuilt
+        when ``serendip index`` has not run (or, for a mode that needs the dense index, was run
+        without it or interrupted: then how many records are embedded); IndexDamaged when a file of
+        an index part the mode reads is damaged (BM25 for "bm25" and "hybrid", the dense index for
+        "dense" and "hybrid").
         """
         mode = mode or self.config.retrieval.default_mode
         RETRIEVAL_MODES.get(mode)
@@ -339,10 +363,19 @@ class Workspace:
             raise ConfigError(f"k must be >= 1, got {k}")
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
+        step = None
+        if rerank is not None:  # loaded (once per workspace object) before the search: a bad run fails first
+            from serendip.reranking import rerank_step
+
+            step = rerank_step(self, rerank, reranker, rerank_k, rerank_weight)
         stale = self._ensure_fresh(mode)
         # a deleted record the index still holds is dropped from the hits: ask for as many more (capped)
         extra = min(stale.changed, 1000) if stale is not None else 0
-        return self._hits(self.searcher().search(query, mode=mode, k=k + extra))[:k]
+        depth = max(k, step.k) if step is not None else k
+        scored = self.searcher().search(query, mode=mode, k=depth + extra)
+        if step is not None:
+            scored = step.apply(self, query, scored)
+        return self._hits(scored)[:k]
 
     def _hits(self, scored: list[tuple[str, float]]) -> list[Hit]:
         """The hits' display fields, read for those records only (one primary-key lookup query), so

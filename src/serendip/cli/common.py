@@ -177,9 +177,19 @@ def encoders_help() -> str:
                      for name, spec in ENCODERS.canonical_items())
 
 
+def rerankers_help() -> str:
+    """The registered rerankers (domains loaded first) with their one-line descriptions, read now."""
+    from serendip.models.plugins import load_domains
+    from serendip.retrieval.rerank import RERANKERS
+
+    load_domains()
+    return "; ".join(f"{name}: {spec.description}" if spec.description else name
+                     for name, spec in RERANKERS.canonical_items()) or "none (no domain registers one)"
+
+
 #: option name -> the function giving its registered choices (help text built when shown)
 REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help,
-                    "encoder": encoders_help}
+                    "encoder": encoders_help, "reranker": rerankers_help}
 
 
 class RegistryHelpCommand(TyperCommand):

@@ -21,6 +21,7 @@ from serendip.cli.common import (
     open_workspace,
     rate_progress,
 )
+from serendip.retrieval.rerank import DEFAULT_RERANK_K, DEFAULT_RERANKER
 
 
 def _format_help() -> str:
@@ -183,6 +184,9 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
                                             "(same vectors): 'local' (a private Ray on this machine), 'auto' "
                                             "(a cluster started here with `ray start`), HOST:PORT or "
                                             "ray://HOST:PORT. Needs serendip[ray]."),
+          passages: bool = typer.Option(False, "--passages", help="Also split the records into passages "
+                                        "(title, abstract sentences with character offsets) for the "
+                                        "evidence commands; new and changed records only."),
           verify: bool = typer.Option(False, "--verify", help="Build nothing: read every index file whole "
                                       "and compare its SHA-256 with the one recorded when it was written "
                                       "(exit 1 if a file is damaged).")) -> None:
@@ -191,23 +195,34 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
     from serendip.errors import ConfigError
 
     with handle_errors(), terminate_as_exit():  # SIGTERM: the embedded vectors are checkpointed first
-        if verify and (rebuild or encoder or ray or not dense):
-            raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder, --ray or --no-dense")
+        if verify and (rebuild or encoder or ray or passages or not dense):
+            raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder, --ray, --passages "
+                              "or --no-dense")
         ws = open_workspace(workspace)
         if verify:
             damaged = print_verify_report(ws.verify_index(), ws.path)
         else:
             with index_progress() as bar:
                 rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
-                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray)
+                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray, passages=passages)
             for rid in rep.dense_skipped:
                 err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
             resumed = (f", {rep.dense_resumed:,} resumed from the interrupted run" if rep.dense_resumed else "")
             console.print(f"BM25: {rep.bm25_docs:,} records; dense: {rep.dense_added:,} embedded now{resumed}, "
                           f"{rep.dense_total:,} in index ({rep.seconds:.1f} s)", highlight=False, soft_wrap=True)
+            if rep.passages is not None:
+                print_passage_report(rep.passages)
             return
     if damaged:
         raise typer.Exit(1)
+
+
+def print_passage_report(rep) -> None:
+    """The passage index update in one line, and each record the splitter failed on (stderr)."""
+    for line in rep.failed:
+        err_console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+    console.print(f"passages: {rep.passages:,} from {rep.records:,} records ({rep.split:,} split now, "
+                  f"{rep.kept:,} kept, {rep.removed:,} removed; {rep.seconds:.1f} s)", highlight=False, soft_wrap=True)
 
 
 def print_verify_report(found: dict, root: Path) -> int:
@@ -267,6 +282,15 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
            mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
                                               "workspace's retrieval.default_mode, hybrid)."),
            k: int = typer.Option(10, "-k", help="Number of results."),
+           rerank: Optional[str] = typer.Option(None, "--rerank", metavar="RUN_OR_PATH", help="Rerank the "
+                                                "mode's top candidates with this reranker run (a run folder "
+                                                "or a run id of the workspace)."),
+           rerank_k: Optional[int] = typer.Option(None, "--rerank-k", help="Candidates the reranker "
+                                                  f"re-scores (default: the run's tuned depth, else {DEFAULT_RERANK_K})."),
+           rerank_weight: Optional[float] = typer.Option(None, "--rerank-weight", help="The reranker's share of "
+                                                         "the score, 0-1; below 1 fused with the mode's (default: "
+                                                         "the run's tuned weight, else 1)."),
+           reranker: str = typer.Option(DEFAULT_RERANKER, "--reranker", help="Kind of reranker (with --rerank)."),
            workspace: Optional[Path] = WorkspaceOpt,
            json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
     """Search the workspace (warns when records were ingested after the last `serendip index`)."""
@@ -278,7 +302,8 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
         ws = open_workspace(workspace)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StaleIndexWarning)
-            hits = ws.search(query, mode=mode, k=k)
+            hits = ws.search(query, mode=mode, k=k, rerank=rerank, rerank_k=rerank_k, reranker=reranker,
+                             rerank_weight=rerank_weight)
         for warning in caught:
             if issubclass(warning.category, StaleIndexWarning):
                 err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
@@ -288,11 +313,13 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
             print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
             return
         shown = query if len(query) <= 80 else query[:77] + "..."
+        how = mode or ws.config.retrieval.default_mode
+        if rerank is not None:
+            how += f", reranked by {reranker}"
         if not hits:  # e.g. a BM25 query of stopwords only: say so, not an empty table
-            console.print(f"no results ({mode or ws.config.retrieval.default_mode}: {shown})", highlight=False,
-                          soft_wrap=True)
+            console.print(f"no results ({how}: {shown})", highlight=False, soft_wrap=True)
             return
-        print_hits(hits, f"{mode or ws.config.retrieval.default_mode}: {shown}")
+        print_hits(hits, f"{how}: {shown}")
 
 
 def print_hits(hits, title: str) -> None:

@@ -1,5 +1,12 @@
 """Evidence: passages, reranking, claim verification, cited answers and contradictions (issue 15).
 
 A domain package: it registers into the engine's and retrieval's registries and is never imported by
-them. :mod:`serendip.evidence.scifact_metrics` holds the official SciFact verification metrics.
+them; :func:`serendip.models.plugins.load_domains` imports it. Importing it registers the
+``cross-encoder`` reranker (:mod:`serendip.evidence.rerank`) in
+:data:`serendip.retrieval.rerank.RERANKERS`. Modules: :mod:`~serendip.evidence.passages` (sentence
+passages with offsets) and :mod:`~serendip.evidence.passage_index` (their index in a workspace),
+:mod:`~serendip.evidence.rerank` and :mod:`~serendip.evidence.rerank_data` (the reranker and its
+training pairs), :mod:`~serendip.evidence.scifact_metrics`, :mod:`~serendip.evidence.scifact_data` and
+:mod:`~serendip.evidence.verify` (claim verification).
 """
+from serendip.evidence import rerank as _rerank  # noqa: F401  (registers "cross-encoder")

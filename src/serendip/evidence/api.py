@@ -147,7 +147,7 @@ def verify_claim(ws, claim: str, k: int = 10, mode: str | None = None, *, verifi
     DataError
         A bad claim or no trained verifier. IndexNotBuilt: no index.
     """
-    from serendip.evidence.passages import record_passages
+    from serendip.evidence.passages import ABSTRACT, split_record
     from serendip.evidence.verify import Verifier
 
     claim = check_claim(claim)
@@ -159,8 +159,8 @@ def verify_claim(ws, claim: str, k: int = 10, mode: str | None = None, *, verifi
     if not hits and ws.count() == 0:
         raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
     texts = _abstracts(ws, [h.record_id for h in hits])
-    passages = {h.record_id: [p for p in record_passages(*texts.get(h.record_id, (None, None)))
-                              if p.field == "abstract"] for h in hits}
+    passages = {h.record_id: [p for p in split_record(*texts.get(h.record_id, (None, None)), record=str(h.record_id))
+                              if p.field == ABSTRACT] for h in hits}
     verdicts = verifier.verify(claim, [(str(h.record_id), [p.text for p in passages[h.record_id]]) for h in hits])
     out = []
     for h, v in zip(hits, verdicts):
