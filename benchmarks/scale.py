@@ -37,7 +37,9 @@ queries with the real encoder. The dense step therefore holds no model, and its 
 build less the encoder's (the embedding step's peak RSS is a row).
 
 Usage: ``python benchmarks/scale.py [--sizes 10000,100000,1000000] [--workdir /tmp/scale] [--keep]
-[--contended]``. ``--keep`` leaves the workspaces (e.g. for ``benchmarks/cold_start.py``).
+[--contended] [--embedded DIR/embedded.json]``. ``--keep`` leaves the workspaces (e.g. for
+``benchmarks/cold_start.py``); ``--embedded`` reuses the embedding sample of an earlier run (the same
+604 records: ids 1-604 are the first copy at every size).
 """
 from __future__ import annotations
 
@@ -313,10 +315,13 @@ def run_size(n_target: int, args, sample: Path, queries: Path, embedded: dict | 
              _row(n, "serendip-index-bm25", "peak_rss_anon_mb", bm["peak_anon_mb"], s_bm,
                   peak_rss_mb=bm["peak_rss_mb"]),
              _row(n, "serendip-index-bm25", "disk_mb", bdisk, s_bm, peak_rss_mb=bm["peak_rss_mb"])]
+    if embedded is None and args.embedded is not None:  # read now: the run that writes it may be under way
+        embedded = json.loads(args.embedded.read_text(encoding="utf-8"))
     if embedded is None:
         real = args.workdir / "real_vectors.npy"
         embedded = child(EMBED, str(ws), str(real), str(SAMPLE_RECORDS))
         embedded["file"] = str(real)
+        (args.workdir / "embedded.json").write_text(json.dumps(embedded), encoding="utf-8")
         print(f"embedding sample: {embedded['docs']} docs at {embedded['docs'] / embedded['wall_s']:.1f} docs/s "
               f"({embedded['encoder']}), model load {embedded['load_s']:.1f} s, peak RSS "
               f"{embedded['peak_rss_mb']:.0f} MB", flush=True)
@@ -397,6 +402,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=_rows.positive_int, default=3, help="cold CLI runs per mode")
     ap.add_argument("--keep", action="store_true", help="keep the workspaces in --workdir")
     ap.add_argument("--contended", action="store_true", help="note in each row that wall times are contended")
+    ap.add_argument("--embedded", type=Path, default=None,
+                    help="embedded.json of an earlier run's --workdir: reuse its embedding sample (vectors "
+                         "and figures) instead of embedding again")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     sample = Path(os.environ["SERENDIP_DATA_MIRROR"]) / "medline" / "pubmed_sample.xml.gz"
