@@ -248,25 +248,21 @@ def child(code: str, *args: str) -> dict:
 
 
 def cli_search(ws: Path, mode: str) -> tuple[float, float]:
-    """(wall s, peak RSS MiB from ``wait4``) of one ``serendip search`` process; checks that it
-    printed 10 hits. (The peak can inherit this small parent's across the fork; it is far larger.)"""
+    """(wall s, peak RSS MiB) of one ``serendip search`` process; checks that it printed 10 hits. Run
+    under ``/usr/bin/time -f %M``, whose fork gives the peak of the search process alone (``ru_maxrss``
+    of a child spawned from here would keep this parent's peak across the exec)."""
     import tempfile
 
-    env = child_env()
     cmd = [sys.executable, "-m", "serendip.cli.app", "search", COLD_QUERY, "--mode", mode, "-k", "10", "--json",
            "-w", str(ws)]
-    with tempfile.TemporaryFile() as err:
+    with tempfile.NamedTemporaryFile("r") as rss:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
-        stdout = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd], capture_output=True,
+                             env=child_env())
         wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout.close()
-        err.seek(0)
-        if proc.returncode or len(json.loads(stdout)) != 10:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+        if out.returncode or len(json.loads(out.stdout)) != 10:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr.decode()[-2000:]}")
+        return wall, int(rss.read().split()[-1]) / 1024
 
 
 def folder_mb(path: Path) -> float:
