@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
 
 MODES = ("bm25", "dense", "hybrid")
+STEPS = ("ingest", "bm25", "dense", "search")
 SAMPLE_RECORDS = 604
 COLD_QUERY = "aspirin lowers the risk of colorectal cancer"
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -106,8 +107,8 @@ from serendip.retrieval.encoders import get_encoder
 ws = Workspace.open(sys.argv[1]); m = int(sys.argv[3]); cfg = ws.config.retrieval
 recs = list(ws.records(range(1, m + 1)))
 texts = [doc_text(r.title, r.abstract) for _, r in recs]
-t = time.perf_counter(); enc = get_encoder(cfg.encoder, cfg.dense_model); load_s = time.perf_counter() - t
-enc.encode(texts[:8], 64)  # first call pays one-off set-up, not counted
+t = time.perf_counter(); enc = get_encoder(cfg.encoder, cfg.dense_model)
+enc.encode(texts[:8], 64); load_s = time.perf_counter() - t  # model load + first 8 texts, not in docs/s
 t = time.perf_counter(); v = np.asarray(enc.encode(texts, 64), dtype=np.float32); wall = time.perf_counter() - t
 np.save(sys.argv[2], v / np.linalg.norm(v, axis=1, keepdims=True))
 done(ids=[int(i) for i, _ in recs], docs=len(texts), wall_s=wall, load_s=load_s, encoder=cfg.encoder)
@@ -144,24 +145,32 @@ print(json.dumps({"vectors": n}))
 """
 
 DENSE = PRELUDE + r"""
+import serendip.retrieval.bm25_backends as bb
 from serendip.workbench import Workspace
 ws = Workspace.open(sys.argv[1]); marks = {}
+_build = bb.build_bm25
+def build(*a, **kw):  # timing only: when the BM25 index is saved, the dense part starts
+    index = _build(*a, **kw); save = index.save
+    def timed_save(folder):
+        save(folder); marks["bm25 saved"] = time.perf_counter(); PEAK.phase = "dense"
+    index.save = timed_save
+    return index
+bb.build_bm25 = build
 def steps(name, total):
     PEAK.phase = name; marks[name] = time.perf_counter()
     def advance(k):
         marks[name + " done"] = time.perf_counter()
         if name.endswith(" index"):
-            PEAK.phase = "save"
+            PEAK.phase = "dense save"
     return advance
-def notify(msg):
-    if msg.startswith("resuming"):
-        PEAK.phase = "dense vectors read back"; marks["resumed"] = time.perf_counter()
-t = time.perf_counter(); rep = ws.index(dense=True, steps=steps, notify=notify); wall = time.perf_counter() - t
+t = time.perf_counter(); rep = ws.index(dense=True, steps=steps); end = time.perf_counter()
 assert rep.dense_added == 0 and rep.dense_resumed == rep.dense_total, rep
 meta = json.load(open(ws.index_dir / "dense" / "meta.json"))
-ann = [k[:-len(" index")] for k in marks if k.endswith(" index")]
-ann_s = marks[ann[0] + " index done"] - marks[ann[0] + " index"] if ann else 0.0
-done(wall_s=wall, vectors=rep.dense_total, backend=meta["backend"], ann_build_s=ann_s)
+ann = [k for k in marks if k.endswith(" index")]
+ann_s = marks[ann[0] + " done"] - marks[ann[0]] if ann else 0.0
+dense_rss = max(v for k, v in PEAK.phases.items() if k.startswith("dense") or k.endswith(" index"))
+done(wall_s=end - t, dense_s=end - marks["bm25 saved"], bm25_s=marks["bm25 saved"] - t, vectors=rep.dense_total,
+     backend=meta["backend"], ann_build_s=ann_s, dense_phase_rss_mb=dense_rss)
 """
 
 WARM = PRELUDE + r"""
@@ -285,32 +294,57 @@ def _row(n: int, method: str, metric: str, value: float, settings: dict, **kw) -
 
 
 def run_size(n_target: int, args, sample: Path, queries: Path, embedded: dict | None) -> tuple[list[dict], dict]:
-    """Every step for one size (see the module docstring); the rows, and the embedding sample's
-    figures (measured here when ``embedded`` is None, i.e. on the first size)."""
+    """The steps ``args.steps`` for one size (see the module docstring); the rows, and the embedding
+    sample's figures (measured here when ``embedded`` is None and the dense step runs). Without the
+    ingest step, the workspace of an earlier ``--keep`` run in ``--workdir`` is used."""
     base = {"wall_times": "contended (shared 2-core machine)"} if args.contended else {}
-    reps = math.ceil(n_target / SAMPLE_RECORDS)
     tmp = args.workdir / f"n{n_target}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    xml, ws = tmp / "replicated.xml.gz", tmp / "ws"
-    n = replicate(sample, xml, reps)
-    ing = child(INGEST, str(ws), str(xml))
-    assert ing["ingested"] == n and ing["failed"] == 0, ing
-    xml.unlink()
-    print(f"[{n:,}] ingest {n / ing['wall_s']:,.0f} records/s, peak RSS {ing['peak_rss_mb']:.0f} MB", flush=True)
-    rows = [_row(n, "serendip-ingest", "records_per_s", n / ing["wall_s"], base, wall_s=ing["wall_s"],
-                 peak_rss_mb=ing["peak_rss_mb"])]
+    ws, rows = tmp / "ws", []
+    if "ingest" in args.steps:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        xml = tmp / "replicated.xml.gz"
+        n = replicate(sample, xml, math.ceil(n_target / SAMPLE_RECORDS))
+        ing = child(INGEST, str(ws), str(xml))
+        assert ing["ingested"] == n and ing["failed"] == 0, ing
+        xml.unlink()
+        print(f"[{n:,}] ingest {n / ing['wall_s']:,.0f} records/s, peak RSS {ing['peak_rss_mb']:.0f} MB", flush=True)
+        rows += [_row(n, "serendip-ingest", "records_per_s", n / ing["wall_s"], base, wall_s=ing["wall_s"],
+                      peak_rss_mb=ing["peak_rss_mb"]),
+                 _row(n, "serendip-workspace", "database_mb", (ws / "serendip.db").stat().st_size / 2**20, base,
+                      peak_rss_mb=ing["peak_rss_mb"])]
+    n = len(json.loads((ws / "indexes" / "bm25" / "ids.json").read_text())) if "ingest" not in args.steps else n
+    if "bm25" in args.steps:
+        rows += bm25_rows(n, ws, base)
+    if "dense" in args.steps:
+        got, embedded = dense_rows(n, ws, args, base, embedded)
+        rows += got
+    if "search" in args.steps:
+        bm25_backend = json.loads((ws / "indexes" / "bm25" / "serendip_bm25.json").read_text()).get("backend", "bm25s")
+        dense_backend = json.loads((ws / "indexes" / "dense" / "meta.json").read_text())["backend"]
+        rows += search_rows(n, ws, queries, args, base, bm25_backend, dense_backend)
+    if not args.keep:
+        shutil.rmtree(tmp)
+    return rows, embedded
+
+
+def bm25_rows(n: int, ws: Path, base: dict) -> list[dict]:
+    """Step 2: ``Workspace.index(dense=False)`` in a fresh process."""
     bm = child(BM25, str(ws))
     bdisk = folder_mb(ws / "indexes" / "bm25")
     print(f"[{n:,}] BM25 ({bm['backend']}) {bm['wall_s']:.1f} s, peak RSS {bm['peak_rss_mb']:.0f} MB "
           f"(anon {bm['peak_anon_mb']:.0f}), {bdisk:.0f} MB on disk", flush=True)
     s_bm = {**base, "bm25_backend": bm["backend"]}
-    rows += [_row(n, "serendip-index-bm25", "build_s", bm["wall_s"], s_bm, wall_s=bm["wall_s"],
-                  peak_rss_mb=bm["peak_rss_mb"]),
-             _row(n, "serendip-index-bm25", "peak_rss_mb", bm["peak_rss_mb"], s_bm, peak_rss_mb=bm["peak_rss_mb"]),
-             _row(n, "serendip-index-bm25", "peak_rss_anon_mb", bm["peak_anon_mb"], s_bm,
-                  peak_rss_mb=bm["peak_rss_mb"]),
-             _row(n, "serendip-index-bm25", "disk_mb", bdisk, s_bm, peak_rss_mb=bm["peak_rss_mb"])]
+    pk = {"peak_rss_mb": bm["peak_rss_mb"]}
+    return [_row(n, "serendip-index-bm25", "build_s", bm["wall_s"], s_bm, wall_s=bm["wall_s"], **pk),
+            _row(n, "serendip-index-bm25", "peak_rss_mb", bm["peak_rss_mb"], s_bm, **pk),
+            _row(n, "serendip-index-bm25", "peak_rss_anon_mb", bm["peak_anon_mb"], s_bm, **pk),
+            _row(n, "serendip-index-bm25", "disk_mb", bdisk, s_bm, **pk)]
+
+
+def dense_rows(n: int, ws: Path, args, base: dict, embedded: dict | None) -> tuple[list[dict], dict]:
+    """Step 3 (and the embedding sample, once per run): vectors into ``dense.partial``, then
+    ``Workspace.index()`` in a fresh process; any dense index there before is removed first."""
     if embedded is None and args.embedded is not None:  # read now: the run that writes it may be under way
         embedded = json.loads(args.embedded.read_text(encoding="utf-8"))
     if embedded is None:
@@ -319,43 +353,40 @@ def run_size(n_target: int, args, sample: Path, queries: Path, embedded: dict | 
         embedded["file"] = str(real)
         (args.workdir / "embedded.json").write_text(json.dumps(embedded), encoding="utf-8")
         print(f"embedding sample: {embedded['docs']} docs at {embedded['docs'] / embedded['wall_s']:.1f} docs/s "
-              f"({embedded['encoder']}), model load {embedded['load_s']:.1f} s, peak RSS "
+              f"({embedded['encoder']}), model load + first 8 texts {embedded['load_s']:.1f} s, peak RSS "
               f"{embedded['peak_rss_mb']:.0f} MB", flush=True)
+    for name in ("dense", "dense.partial"):
+        shutil.rmtree(ws / "indexes" / name, ignore_errors=True)
     prep = child(PREP, str(ws), embedded["file"], json.dumps(embedded["ids"]), str(Path(__file__).parent))
     de = child(DENSE, str(ws))
     assert de["vectors"] == prep["vectors"], (de, prep)
-    ddir = ws / "indexes" / "dense"
-    files = {p.name: p.stat().st_size / 2**20 for p in ddir.iterdir() if p.is_file()}
+    files = {p.name: p.stat().st_size / 2**20 for p in (ws / "indexes" / "dense").iterdir() if p.is_file()}
     docs_s = embedded["docs"] / embedded["wall_s"]
     s_de = {**base, "dense_backend": de["backend"], "encoder": embedded["encoder"],
             "vectors": f"{embedded['docs']} embedded (ids 1-{embedded['docs']}), the rest grown from them",
             "vectors_via": "dense.partial checkpoint (resumed, none embedded)"}
-    dense_s = de["wall_s"] - bm["wall_s"]
-    print(f"[{n:,}] index with dense ({de['backend']}) {de['wall_s']:.1f} s (dense part {dense_s:.1f} s, "
-          f"ANN {de['ann_build_s']:.1f} s), peak RSS {de['peak_rss_mb']:.0f} MB (anon {de['peak_anon_mb']:.0f}), "
-          f"phases {json.dumps({k: round(v) for k, v in de['phase_rss_mb'].items()})}, files MB "
+    print(f"[{n:,}] index with dense ({de['backend']}) {de['wall_s']:.1f} s: BM25 again {de['bm25_s']:.1f} s, "
+          f"dense part {de['dense_s']:.1f} s (ANN {de['ann_build_s']:.1f} s), peak RSS {de['peak_rss_mb']:.0f} MB "
+          f"(anon {de['peak_anon_mb']:.0f}; dense part {de['dense_phase_rss_mb']:.0f}), phases "
+          f"{json.dumps({k: round(v) for k, v in de['phase_rss_mb'].items()})}, files MB "
           f"{json.dumps({k: round(v, 1) for k, v in files.items()})}", flush=True)
     pk = {"peak_rss_mb": de["peak_rss_mb"]}
-    rows += [_row(n, "serendip-index-dense", "index_with_dense_s", de["wall_s"], s_de, wall_s=de["wall_s"], **pk),
-             _row(n, "serendip-index-dense", "dense_build_s", dense_s, s_de,
-                  baseline=("index without dense (s)", bm["wall_s"]), **pk),
-             _row(n, "serendip-index-dense", "ann_build_s", de["ann_build_s"], s_de, **pk),
-             _row(n, "serendip-index-dense", "peak_rss_mb", de["peak_rss_mb"], s_de, **pk),
-             _row(n, "serendip-index-dense", "peak_rss_anon_mb", de["peak_anon_mb"], s_de, **pk),
-             _row(n, "serendip-index-dense", "disk_mb", sum(files.values()), s_de, **pk),
-             _row(n, "serendip-index-dense", "embeddings_npy_mb", files.get("embeddings.npy", 0.0), s_de, **pk),
-             _row(n, "serendip-index-dense", "ann_file_mb",
-                  sum(v for k, v in files.items() if k.endswith(".faiss")), s_de, **pk),
-             _row(n, "embed-sample", "docs_per_s", docs_s, {**base, "encoder": embedded["encoder"],
-                  "docs": embedded["docs"], "batch_size": 64}, wall_s=embedded["wall_s"],
-                  peak_rss_mb=embedded["peak_rss_mb"]),
-             _row(n, "embed-sample", "extrapolated_full_embed_s", de["vectors"] / docs_s,
-                  {**base, "encoder": embedded["encoder"], "docs": embedded["docs"], "batch_size": 64},
-                  peak_rss_mb=embedded["peak_rss_mb"]),
-             _row(n, "serendip-workspace", "database_mb", (ws / "serendip.db").stat().st_size / 2**20, base)]
-    rows += search_rows(n, ws, queries, args, base, bm["backend"], de["backend"])
-    if not args.keep:
-        shutil.rmtree(tmp)
+    s_emb = {**base, "encoder": embedded["encoder"], "docs": embedded["docs"], "batch_size": 64}
+    rows = [_row(n, "serendip-index-dense", "index_with_dense_s", de["wall_s"], s_de, wall_s=de["wall_s"], **pk),
+            _row(n, "serendip-index-dense", "dense_build_s", de["dense_s"], s_de,
+                 baseline=("BM25 part of the same run (s)", de["bm25_s"]), **pk),
+            _row(n, "serendip-index-dense", "ann_build_s", de["ann_build_s"], s_de, **pk),
+            _row(n, "serendip-index-dense", "peak_rss_mb", de["peak_rss_mb"], s_de, **pk),
+            _row(n, "serendip-index-dense", "dense_part_rss_mb", de["dense_phase_rss_mb"], s_de, **pk),
+            _row(n, "serendip-index-dense", "peak_rss_anon_mb", de["peak_anon_mb"], s_de, **pk),
+            _row(n, "serendip-index-dense", "disk_mb", sum(files.values()), s_de, **pk),
+            _row(n, "serendip-index-dense", "embeddings_npy_mb", files.get("embeddings.npy", 0.0), s_de, **pk),
+            _row(n, "serendip-index-dense", "ann_file_mb",
+                 sum(v for k, v in files.items() if k.endswith(".faiss")), s_de, **pk),
+            _row(n, "embed-sample", "docs_per_s", docs_s, s_emb, wall_s=embedded["wall_s"],
+                 peak_rss_mb=embedded["peak_rss_mb"]),
+            _row(n, "embed-sample", "extrapolated_full_embed_s", de["vectors"] / docs_s, s_emb,
+                 peak_rss_mb=embedded["peak_rss_mb"])]
     return rows, embedded
 
 
@@ -398,11 +429,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=_rows.positive_int, default=3, help="cold CLI runs per mode")
     ap.add_argument("--keep", action="store_true", help="keep the workspaces in --workdir")
     ap.add_argument("--contended", action="store_true", help="note in each row that wall times are contended")
+    ap.add_argument("--steps", default=",".join(STEPS), help="some of: " + ", ".join(STEPS) + " (without "
+                    "ingest: the workspaces an earlier --keep run left in --workdir)")
     ap.add_argument("--embedded", type=Path, default=None,
                     help="embedded.json of an earlier run's --workdir: reuse its embedding sample (vectors "
                          "and figures) instead of embedding again")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    args.steps = args.steps.split(",")
+    if set(args.steps) - set(STEPS):
+        raise _rows.UsageError(f"unknown step(s) {sorted(set(args.steps) - set(STEPS))}; expected some of: "
+                               f"{', '.join(STEPS)}")
     sample = Path(os.environ["SERENDIP_DATA_MIRROR"]) / "medline" / "pubmed_sample.xml.gz"
     args.workdir.mkdir(parents=True, exist_ok=True)
     qfile = args.workdir / "queries.json"
