@@ -22,6 +22,22 @@ def test_help_imports_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_search_imports_no_literature_reader(tmp_path):
+    """The readers (bibtexparser, lxml, ...) are imported for ``ingest`` only, not by a search's start."""
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    code = ("import sys; from serendip.cli.app import app; "
+            "from typer.testing import CliRunner; "
+            f"r = CliRunner().invoke(app, ['search', 'aspirin', '--mode', 'bm25', '--json', '-w', {str(ws)!r}]); "
+            "assert r.exit_code == 2 and 'serendip index' in r.output, r.output; "
+            "print(sorted(m for m in ('bibtexparser', 'lxml', 'serendip.literature.readers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    r = runner.invoke(app, ["ingest", "--help"])  # the formats are still listed, when help is shown
+    flat = " ".join(r.output.replace("│", " ").split())
+    assert r.exit_code == 0 and "pubmed/pubmed-xml (PubMed/MEDLINE XML)" in flat and "auto (sniff each file)" in flat
+
+
 def test_init_ingest_index_search_json(tmp_path):
     ws = tmp_path / "ws"
     docs = tmp_path / "d.jsonl"

@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 
 from serendip.cli.common import (
+    REGISTRY_CHOICES,
     RegistryHelpCommand,
     WorkspaceOpt,
     console,
@@ -52,7 +53,7 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
 
 
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
-           fmt: str = typer.Option("auto", "--format", "-f", help=_format_help()),
+           fmt: str = typer.Option("auto", "--format", "-f", help="Input format."),
            workspace: Optional[Path] = WorkspaceOpt,
            columns: Optional[list[str]] = typer.Option(None, "--map", help="CSV/TSV column mapping FIELD=COLUMN, e.g. --map title=Headline (repeatable)."),
            encoding: Optional[str] = typer.Option(None, "--encoding", help="Text encoding of files without a byte-order mark, e.g. cp1252 or latin-1 (default: detected per file)."),
@@ -370,7 +371,9 @@ def reports_tables(stored: list[dict]) -> tuple[Table, Table]:
 
 def register(app: typer.Typer) -> None:
     app.command()(init)
-    app.command()(ingest)
+    # --format lists the readers when help is shown or ingest parses: other commands import none of them
+    REGISTRY_CHOICES["fmt"] = _format_help
+    app.command(cls=RegistryHelpCommand)(ingest)
     app.command(cls=RegistryHelpCommand)(index)
     app.command(cls=RegistryHelpCommand)(search)
     app.command()(reports)

@@ -178,13 +178,16 @@ class DenseIndex:
         return doc_id in self._pos
 
     # -- encoding ---------------------------------------------------------------------------------------
-    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int, queries: bool = False) -> np.ndarray:
         if self._encoder is not None:
             vecs = self._encoder(texts, batch_size)
         else:
             from serendip.retrieval.encoders import get_encoder
 
-            vecs = get_encoder(self.encoder_name, self.model).encode(texts, batch_size)
+            encoder = get_encoder(self.encoder_name, self.model)
+            # an encoder may embed queries by a lighter path (the torch one does: no sentence-transformers)
+            run = getattr(encoder, "encode_queries", encoder.encode) if queries else encoder.encode
+            vecs = run(texts, batch_size)
         return self._checked(vecs, len(texts))
 
     @staticmethod
@@ -199,7 +202,7 @@ class DenseIndex:
         """Embed queries: float32 array of shape (n_queries, dim), L2-normalised rows."""
         if not queries:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode([q if q.strip() else " " for q in queries], batch_size)
+        return self._encode([q if q.strip() else " " for q in queries], batch_size, queries=True)
 
     # -- adding -----------------------------------------------------------------------------------------
     def add(self, ids: Sequence[str], titles: Sequence[str | None], abstracts: Sequence[str | None],

@@ -7,13 +7,15 @@ re-exports these names.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import threading
 from pathlib import Path
 
 from serendip.core.files import sha256_file
 from serendip.errors import ConfigError, SerendipError
 
-__all__ = ["DEFAULT_MODEL", "MINILM_SHA256", "load_model", "resolve_model"]
+__all__ = ["DEFAULT_MODEL", "MINILM_SHA256", "load_model", "model_loaded", "resolve_model"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
@@ -72,7 +74,7 @@ def resolve_model(name_or_path: str = DEFAULT_MODEL) -> str:
         raise SerendipError(f"bundled model weights missing: {weights}")
     key = str(weights)
     if key not in _verified:
-        digest = sha256_file(weights)
+        digest = _weights_digest(weights)
         if digest != MINILM_SHA256:
             raise SerendipError(
                 f"bundled model weights {weights} have sha256 {digest}, expected {MINILM_SHA256}; "
@@ -80,6 +82,45 @@ def resolve_model(name_or_path: str = DEFAULT_MODEL) -> str:
             )
         _verified[key] = digest
     return str(folder)
+
+
+def _checks_file() -> Path:
+    """``$SERENDIP_CACHE/model-checks.json``, else ``~/.cache/serendip/model-checks.json``."""
+    base = os.environ.get("SERENDIP_CACHE", "").strip()
+    return (Path(base).expanduser() if base else Path.home() / ".cache" / "serendip") / "model-checks.json"
+
+
+def _weights_digest(weights: Path) -> str:
+    """sha256 of the weights file, remembered on disk (:func:`_checks_file`) under the file's path, size,
+    modification time and inode, so that a search in a new process does not read 90 MB again (as
+    :func:`serendip.retrieval.onnx_export.model_fingerprint`); a changed file is hashed again. The
+    caller compares the digest with the expected one every time."""
+    st = weights.stat()
+    stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+    path = _checks_file()
+    try:
+        memo = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    memo = memo if isinstance(memo, dict) else {}
+    entry = memo.get(str(weights))
+    if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("sha256"), str):
+        return entry["sha256"]
+    digest = sha256_file(weights)
+    memo[str(weights)] = {"stamp": stamp, "sha256": digest}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache only costs the hashing next time
+    return digest
+
+
+def model_loaded(name_or_path: str) -> bool:
+    """Whether :func:`load_model` has loaded the model of this folder in this process (no loading)."""
+    return str(Path(name_or_path).expanduser().resolve()) in _models
 
 
 def load_model(name_or_path: str = DEFAULT_MODEL):

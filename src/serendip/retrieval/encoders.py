@@ -29,6 +29,7 @@ A new backend is one registration::
 """
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from serendip.errors import ConfigError
 from serendip.registry import Registry
 
 __all__ = ["DEFAULT_ENCODER", "ENCODERS", "EncoderSpec", "OnnxEncoder", "STConfig", "TokenEncoder",
-           "TorchEncoder", "encoder_names", "get_encoder", "length_batches"]
+           "TorchEncoder", "TorchQueryEncoder", "encoder_names", "get_encoder", "length_batches"]
 
 DEFAULT_ENCODER = "torch"
 
@@ -56,7 +57,8 @@ class EncoderSpec:
         Name used by ``--encoder``, ``retrieval.encoder`` and the dense index's ``meta.json``.
     load : callable
         ``load(model_folder: str) -> encoder`` with ``encoder.encode(texts, batch_size)`` returning a
-        float32 array (len(texts), dim).
+        float32 array (len(texts), dim), and optionally ``encoder.encode_queries(texts, batch_size)``
+        (the same vectors by a path lighter to start, used for queries; default: ``encode``).
     description : str
         One line for ``--help``.
     """
@@ -259,20 +261,70 @@ class OnnxEncoder(TokenEncoder):
 
 class TorchEncoder:
     """sentence-transformers on PyTorch, CPU (:func:`serendip.retrieval.dense.load_model`, which keeps
-    one model per process; looked up on each call, so this object holds no model of its own)."""
+    one model per process; looked up on each call, so this object holds no model of its own).
+
+    Queries (:meth:`encode_queries`) in a process that has not loaded that model (a search) are run by
+    :class:`TorchQueryEncoder` instead: the same weights in PyTorch through ``transformers``' AutoModel,
+    with :class:`TokenEncoder`'s tokenization, pooling and normalisation (cosine >= 0.99999 to the
+    sentence-transformers vectors, ``tests/unit/retrieval/test_encoders.py``), without importing
+    sentence-transformers and what it pulls in (scikit-learn, SciPy): a cold ``serendip search --mode
+    dense`` is about 1.4x faster (``benchmarks/cold_start.py``). Once this process embedded documents
+    here, queries use the loaded model too (one copy of the weights).
+    """
 
     def __init__(self, folder: str):
-        from serendip.retrieval.dense import load_model
-
         self.folder = str(folder)
-        load_model(folder)  # load now (errors surface here), as the ONNX encoders do
+        self._documents = False  # whether encode() ran (the sentence-transformers model is loaded)
+        self._query: TorchQueryEncoder | None = None
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Embed ``texts`` (ST sorts by length inside): float32 array (len(texts), dim), L2-normalised."""
         from serendip.retrieval import dense
 
+        self._documents = True
         return dense.load_model(self.folder).encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=False)
+
+    def encode_queries(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed queries: float32 array (len(texts), dim), L2-normalised (see the class docstring)."""
+        from serendip.retrieval.embedding_model import model_loaded
+
+        if self._documents or model_loaded(self.folder):
+            return self.encode(texts, batch_size)
+        with self._lock:
+            if self._query is None:
+                self._query = TorchQueryEncoder(self.folder)
+        return self._query.encode(list(texts), batch_size)
+
+
+class TorchQueryEncoder(TokenEncoder):
+    """A sentence-transformers folder's transformer run by ``transformers.AutoModel`` in PyTorch (CPU,
+    inference mode), with :class:`TokenEncoder`'s tokenization, pooling and normalisation: the
+    sentence-transformers computation without sentence-transformers (see :class:`TorchEncoder`).
+
+    Raises
+    ------
+    ConfigError
+        The folder has no ``tokenizer.json`` or an unsupported pooling.
+    """
+
+    def __init__(self, folder: str):
+        super().__init__(folder)
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in the CLI's output
+        self._torch = torch
+        self.model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
+        self._inputs = set(inspect.signature(self.model.forward).parameters)
+
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            out = self.model(**{k: torch.from_numpy(v) for k, v in feed.items() if k in self._inputs})
+        return out.last_hidden_state.float().numpy()
 
 
 ENCODERS.add("torch", EncoderSpec("torch", TorchEncoder,

@@ -53,6 +53,22 @@ def test_sha_mismatch_raises(monkeypatch):
         resolve_model()
 
 
+def test_weights_check_is_remembered_on_disk(tmp_path, monkeypatch):
+    """The weights' sha256 is read from the disk memo while the file is unchanged, hashed again once it
+    changes; a memo never stands in for the comparison (test_sha_mismatch_raises)."""
+    monkeypatch.setenv("SERENDIP_CACHE", str(tmp_path / "cache"))
+    hashed = []
+    monkeypatch.setattr(embedding_model, "sha256_file", lambda p: hashed.append(p) or f"sha-{p.stat().st_size}")
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"1234")
+    assert embedding_model._weights_digest(weights) == "sha-4" and len(hashed) == 1
+    assert embedding_model._weights_digest(weights) == "sha-4" and len(hashed) == 1  # from the memo
+    memo = json.loads((tmp_path / "cache" / "model-checks.json").read_text())
+    assert memo[str(weights)]["sha256"] == "sha-4"
+    weights.write_bytes(b"123456")
+    assert embedding_model._weights_digest(weights) == "sha-6" and len(hashed) == 2
+
+
 # -- text rule ----------------------------------------------------------------------------------------
 def test_doc_text_rule():
     assert doc_text("A title", "An abstract.") == "A title An abstract."

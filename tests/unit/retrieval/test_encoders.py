@@ -196,6 +196,43 @@ def test_onnx_query_imports_no_torch_nor_transformers(onnx_cache, reference):
     assert "LOADED []" in out.stdout, out.stdout
 
 
+@pytest.mark.slow
+def test_torch_queries_match_sentence_transformers_without_importing_it(onnx_cache, reference, tmp_path):
+    """A search process embeds torch queries with transformers' AutoModel (TorchQueryEncoder): the
+    sentence-transformers vectors (cosine >= 0.99999), without sentence-transformers."""
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        from serendip.retrieval.dense import DenseIndex
+        vecs = DenseIndex(encoder_name="torch").encode_queries({TEXTS!r})
+        np.save({str(tmp_path / "q.npy")!r}, vecs)
+        print("LOADED", sorted(m for m in ("sentence_transformers", "sklearn") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout, out.stdout
+    got = np.load(tmp_path / "q.npy")
+    assert got.shape == reference.shape
+    assert float(np.min(np.sum(got * reference, axis=1))) >= MIN_COSINE["torch"]
+
+
+def test_torch_queries_use_the_loaded_model_once_documents_were_embedded(monkeypatch):
+    """After documents were embedded in this process, queries go through the same (loaded) model."""
+    calls = []
+
+    class FakeModel:
+        def encode(self, texts, **_kw):
+            calls.append(list(texts))
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    monkeypatch.setattr("serendip.retrieval.dense.load_model", lambda name: FakeModel())
+    monkeypatch.setattr(enc_mod, "TorchQueryEncoder", lambda folder: pytest.fail("light path used"))
+    encoder = enc_mod.TorchEncoder(resolve_model())
+    encoder.encode(["a document"], 8)
+    assert encoder.encode_queries(["a query"], 8).shape == (1, 4)
+    assert calls == [["a document"], ["a query"]]
+
+
 # -- the OpenVINO int8 encoder ---------------------------------------------------------------------
 def test_openvino_calibration_is_the_shipped_passages():
     from serendip.retrieval.openvino_encoder import calibration_texts
