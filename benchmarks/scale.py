@@ -47,7 +47,7 @@ Run of 2026-12-04 (2 cores shared with other jobs, load average 6-11: every time
 ``results/scale.json``): 10k and 100k whole; 1M stopped after its ingest and BM25 steps at the
 session's time cap (figures below, no rows). Ingest 572 / 506 / 591 records/s, peak RSS 147 / 151 / 157
 MB. BM25 build (bm25s at 10k, Tantivy above) 19 s / 152 s, peak RSS 225 / 446 MB. Dense part of the
-index (exact at 10k, IVF-PQ at 100k) 0.8 s / 55 s (IVF-PQ 43 s), peak RSS of the whole run 251 / 958 MB:
+index (exact at 10k, IVF-PQ at 100k) 0.3 s / 56 s (IVF-PQ 45 s), peak RSS of the whole run 251 / 958 MB:
 the record texts the index run holds (about 2.9 kB a record) and the vectors; linear, that is about 9 GB
 at 1M, against the 2 GB goal. Cold CLI search (median of 3) bm25 5.9 / 2.4 s, dense 43 / 24 s, hybrid 48
 / 27 s: PyTorch and transformers' import dominate (``benchmarks/cold_start.py`` compares); warm p50
