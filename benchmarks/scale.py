@@ -46,14 +46,15 @@ every size).
 Run of 2026-12-04 (2 cores shared with other jobs, load average 6-11: every time is contended; rows in
 ``results/scale.json``): 10k and 100k whole; 1M stopped after its ingest and BM25 steps at the
 session's time cap (figures below, no rows). Ingest 572 / 506 / 591 records/s, peak RSS 147 / 151 / 157
-MB. BM25 build (bm25s at 10k, Tantivy above) 19 s / 152 s, peak RSS 225 / 446 MB. Dense part of the
-index (exact at 10k, IVF-PQ at 100k) 0.3 s / 56 s (IVF-PQ 45 s), peak RSS of the whole run 251 / 958 MB:
-the record texts the index run holds (about 2.9 kB a record) and the vectors; linear, that is about 9 GB
-at 1M, against the 2 GB goal. Cold CLI search (median of 3) bm25 5.9 / 2.4 s, dense 43 / 24 s, hybrid 48
-/ 27 s: PyTorch and transformers' import dominate (``benchmarks/cold_start.py`` compares); warm p50
-bm25 4.7 / 1.5 ms, dense 1,123 / 870 ms, hybrid 1,177 / 784 ms: the query's forward pass on two
-oversubscribed PyTorch threads (the same query encoder on one thread: 50-70 ms at the same load).
-Embedding: 2.1 documents/s (torch), so 1.4 h at 10k, 13 h at 100k, 5.5 days at 1M.
+MB (SQLite database 70 MB / 688 MB / about 7 GB). BM25 build (bm25s at 10k, Tantivy above) 19 / 152 /
+662 s, peak RSS 225 / 446 / 3,380 MB: the index run holds every record's texts (about 3.4 kB a record
+at 1M), over the 2 GB goal at 1M before any vector; 8 / 14 / 144 MB on disk. Dense part of the index
+(exact at 10k, IVF-PQ at 100k) 0.3 s / 56 s (IVF-PQ 45 s), peak RSS of the whole run 251 / 958 MB (about
+9 GB at 1M if linear; not run); 15 / 155 MB on disk. Cold CLI search (median of 3) bm25 5.9 / 2.4 s,
+dense 43 / 24 s, hybrid 48 / 27 s: PyTorch and transformers' import dominate (``benchmarks/cold_start.py``
+compares); warm p50 bm25 4.7 / 1.5 ms, dense 1,123 / 870 ms, hybrid 1,177 / 784 ms: the query's forward
+pass on two oversubscribed PyTorch threads (the same query encoder on one thread: 50-70 ms at the same
+load). Embedding: 2.1 documents/s (torch), so 1.4 h at 10k, 13 h at 100k, 5.5 days at 1M.
 """
 from __future__ import annotations
 
