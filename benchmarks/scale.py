@@ -3,7 +3,7 @@
 Corpus: the MEDLINE sample (604 PubMed records, ``SERENDIP_DATA_MIRROR/medline/pubmed_sample.xml.gz``)
 replicated with new PMIDs and DOIs exactly as ``benchmarks/ingest.py`` does (``ceil(n / 604)`` copies:
 10,268, 100,264 and 1,000,224 records), written by :func:`replicate` (byte-identical to
-``ingest.replicate``, templated so that 1M records take a minute, not ten).
+``ingest.replicate``, each article serialised once, not once per copy).
 
 Per size, each step runs in its own fresh process (fresh SQLite workspace under ``--workdir``); peak RSS
 is the child's own ``VmHWM`` and its largest ``RssAnon`` (anonymous memory: what a memory-mapped index
@@ -14,8 +14,9 @@ does not count), both from ``/proc/self/status`` (RssAnon sampled at 20 Hz):
    workspace's ``bm25_backend = "auto"`` picks bm25s up to 20,000 records and Tantivy above: the row
    settings say which).
 3. dense: ``Workspace.index()`` (BM25 built again, then the dense index: vectors, the IVF-PQ structure
-   above 50,000 vectors, save). Build time of the dense part = this run's wall minus step 2's; the ANN
-   build is timed alone (its progress step).
+   above 50,000 vectors, save). The dense part is timed inside that run, from the moment the BM25 index
+   is saved (the child wraps ``build_bm25``'s result to note the time; timing only) to the end, with its
+   own largest VmRSS; the ANN build is timed alone (its progress step).
 4. cold search: ``python -m serendip.cli.app search QUERY --mode MODE -k 10 --json -w WS`` per mode,
    wall from process start to exit; one unmeasured run per mode first (page cache and .pyc files
    warm), then ``--repeats`` rounds over the modes; the median is reported.
@@ -37,9 +38,23 @@ queries with the real encoder. The dense step therefore holds no model, and its 
 build less the encoder's (the embedding step's peak RSS is a row).
 
 Usage: ``python benchmarks/scale.py [--sizes 10000,100000,1000000] [--workdir /tmp/scale] [--keep]
-[--contended] [--embedded DIR/embedded.json]``. ``--keep`` leaves the workspaces (e.g. for
-``benchmarks/cold_start.py``); ``--embedded`` reuses the embedding sample of an earlier run (the same
-604 records: ids 1-604 are the first copy at every size).
+[--steps ingest,bm25,dense,search] [--contended] [--embedded DIR/embedded.json]``. ``--keep`` leaves the
+workspaces (for ``benchmarks/cold_start.py``, or a later run of some ``--steps`` only); ``--embedded``
+reuses the embedding sample of an earlier run (the same 604 records: ids 1-604 are the first copy at
+every size).
+
+Run of 2026-12-04 (2 cores shared with other jobs, load average 6-11: every time is contended; rows in
+``results/scale.json``): 10k and 100k whole; 1M stopped after its ingest and BM25 steps at the
+session's time cap (figures below, no rows). Ingest 572 / 506 / 591 records/s, peak RSS 147 / 151 / 157
+MB (SQLite database 70 MB / 688 MB / about 7 GB). BM25 build (bm25s at 10k, Tantivy above) 19 / 152 /
+662 s, peak RSS 225 / 446 / 3,380 MB: the index run holds every record's texts (about 3.4 kB a record
+at 1M), over the 2 GB goal at 1M before any vector; 8 / 14 / 144 MB on disk. Dense part of the index
+(exact at 10k, IVF-PQ at 100k) 0.3 s / 56 s (IVF-PQ 45 s), peak RSS of the whole run 251 / 958 MB (about
+9 GB at 1M if linear; not run); 15 / 155 MB on disk. Cold CLI search (median of 3) bm25 5.9 / 2.4 s,
+dense 43 / 24 s, hybrid 48 / 27 s: PyTorch and transformers' import dominate (``benchmarks/cold_start.py``
+compares); warm p50 bm25 4.7 / 1.5 ms, dense 1,123 / 870 ms, hybrid 1,177 / 784 ms: the query's forward
+pass on two oversubscribed PyTorch threads (the same query encoder on one thread: 50-70 ms at the same
+load). Embedding: 2.1 documents/s (torch), so 1.4 h at 10k, 13 h at 100k, 5.5 days at 1M.
 """
 from __future__ import annotations
 
@@ -57,137 +72,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
+from _scale_children import BM25, DENSE, EMBED, INGEST, PREP, WARM  # noqa: E402
 
 MODES = ("bm25", "dense", "hybrid")
 STEPS = ("ingest", "bm25", "dense", "search")
 SAMPLE_RECORDS = 604
 COLD_QUERY = "aspirin lowers the risk of colorectal cancer"
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-# shared by every child: peak memory from /proc (ru_maxrss would keep the forking parent's peak)
-PRELUDE = r"""
-import json, sys, threading, time
-def vm(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-class _Peak(threading.Thread):
-    def __init__(self):
-        super().__init__(daemon=True); self.anon = 0.0; self.phase = "start"; self.phases = {}
-    def run(self):
-        while True:
-            a, r = vm("RssAnon"), vm("VmRSS"); self.anon = max(self.anon, a)
-            self.phases[self.phase] = max(self.phases.get(self.phase, 0.0), r); time.sleep(0.05)
-PEAK = _Peak(); PEAK.start()
-def done(**kw):
-    print(json.dumps({**kw, "peak_rss_mb": vm("VmHWM"), "peak_anon_mb": max(PEAK.anon, vm("RssAnon")),
-                      "phase_rss_mb": PEAK.phases}))
-"""
-
-INGEST = PRELUDE + r"""
-from serendip.workbench import Workspace
-ws = Workspace.init(sys.argv[1]); t = time.perf_counter(); rep = ws.ingest([sys.argv[2]])
-done(ingested=rep.ingested, failed=rep.failed, wall_s=time.perf_counter() - t)
-"""
-
-BM25 = PRELUDE + r"""
-from serendip.workbench import Workspace
-ws = Workspace.open(sys.argv[1]); t = time.perf_counter(); rep = ws.index(dense=False)
-wall = time.perf_counter() - t
-meta = json.load(open(ws.index_dir / "bm25" / "serendip_bm25.json"))
-done(wall_s=wall, records=rep.records, backend=meta.get("backend", "bm25s"))
-"""
-
-EMBED = PRELUDE + r"""
-import numpy as np
-from serendip.workbench import Workspace
-from serendip.retrieval.dense import doc_text
-from serendip.retrieval.encoders import get_encoder
-ws = Workspace.open(sys.argv[1]); m = int(sys.argv[3]); cfg = ws.config.retrieval
-recs = list(ws.records(range(1, m + 1)))
-texts = [doc_text(r.title, r.abstract) for _, r in recs]
-t = time.perf_counter(); enc = get_encoder(cfg.encoder, cfg.dense_model)
-enc.encode(texts[:8], 64); load_s = time.perf_counter() - t  # model load + first 8 texts, not in docs/s
-t = time.perf_counter(); v = np.asarray(enc.encode(texts, 64), dtype=np.float32); wall = time.perf_counter() - t
-np.save(sys.argv[2], v / np.linalg.norm(v, axis=1, keepdims=True))
-done(ids=[int(i) for i, _ in recs], docs=len(texts), wall_s=wall, load_s=load_s, encoder=cfg.encoder)
-"""
-
-PREP = r"""
-import json, sys
-import numpy as np
-from serendip.workbench import Workspace
-from serendip.retrieval.dense import TITLE_ABSTRACT_SEP, doc_text
-from serendip.retrieval.dense_checkpoint import PARTIAL_NAME, EmbeddingCheckpoint, text_hash
-from serendip.retrieval.encoders import ENCODERS
-sys.path.insert(0, sys.argv[4])
-from scale import vectors_for
-ws = Workspace.open(sys.argv[1]); real = np.load(sys.argv[2]); real_ids = json.loads(sys.argv[3])
-cfg = ws.config.retrieval
-ck = EmbeddingCheckpoint(ws.index_dir / PARTIAL_NAME, key={"model": cfg.dense_model,
-     "encoder": ENCODERS.get(cfg.encoder).name, "title_abstract_sep": TITLE_ABSTRACT_SEP})
-ids, hashes, n = [], [], 0
-def flush():
-    global ids, hashes
-    ck.add(ids, hashes, vectors_for([int(i) for i in ids], real, real_ids)); ids, hashes = [], []
-for rid, rec in ws.records():
-    text = doc_text(rec.title, rec.abstract)
-    if text is None:
-        continue
-    ids.append(str(rid)); hashes.append(text_hash(text)); n += 1
-    if len(ids) == 10_000:
-        flush()
-if ids:
-    flush()
-ck.flush()
-print(json.dumps({"vectors": n}))
-"""
-
-DENSE = PRELUDE + r"""
-import serendip.retrieval.bm25_backends as bb
-from serendip.workbench import Workspace
-ws = Workspace.open(sys.argv[1]); marks = {}
-_build = bb.build_bm25
-def build(*a, **kw):  # timing only: when the BM25 index is saved, the dense part starts
-    index = _build(*a, **kw); save = index.save
-    def timed_save(folder):
-        save(folder); marks["bm25 saved"] = time.perf_counter(); PEAK.phase = "dense"
-    index.save = timed_save
-    return index
-bb.build_bm25 = build
-def steps(name, total):
-    PEAK.phase = name; marks[name] = time.perf_counter()
-    def advance(k):
-        marks[name + " done"] = time.perf_counter()
-        if name.endswith(" index"):
-            PEAK.phase = "dense save"
-    return advance
-t = time.perf_counter(); rep = ws.index(dense=True, steps=steps); end = time.perf_counter()
-assert rep.dense_added == 0 and rep.dense_resumed == rep.dense_total, rep
-meta = json.load(open(ws.index_dir / "dense" / "meta.json"))
-ann = [k for k in marks if k.endswith(" index")]
-ann_s = marks[ann[0] + " done"] - marks[ann[0]] if ann else 0.0
-dense_rss = max(v for k, v in PEAK.phases.items() if k.startswith("dense") or k.endswith(" index"))
-done(wall_s=end - t, dense_s=end - marks["bm25 saved"], bm25_s=marks["bm25 saved"] - t, vectors=rep.dense_total,
-     backend=meta["backend"], ann_build_s=ann_s, dense_phase_rss_mb=dense_rss)
-"""
-
-WARM = PRELUDE + r"""
-import numpy as np
-from serendip.workbench import Workspace
-ws = Workspace.open(sys.argv[1]); queries = json.loads(open(sys.argv[2]).read()); out = {}
-for mode in sys.argv[3].split(","):
-    for q in queries[:5]:
-        ws.search(q, mode=mode, k=10)
-    lat = []
-    for q in queries:
-        t = time.perf_counter(); hits = ws.search(q, mode=mode, k=10); lat.append(time.perf_counter() - t)
-        assert hits, (mode, q)
-    out[mode] = {"p50_ms": 1000 * float(np.percentile(lat, 50)), "p95_ms": 1000 * float(np.percentile(lat, 95))}
-done(modes=out, rss_anon_end_mb=vm("RssAnon"), rss_end_mb=vm("VmRSS"))
-"""
-
 
 def replicate(sample: Path, out: Path, replicas: int) -> int:
     """``benchmarks/ingest.py``'s ``replicate`` (same bytes; ``tests/unit/benchmarks/test_bench_scale.py``
@@ -363,8 +254,7 @@ def dense_rows(n: int, ws: Path, args, base: dict, embedded: dict | None) -> tup
     files = {p.name: p.stat().st_size / 2**20 for p in (ws / "indexes" / "dense").iterdir() if p.is_file()}
     docs_s = embedded["docs"] / embedded["wall_s"]
     s_de = {**base, "dense_backend": de["backend"], "encoder": embedded["encoder"],
-            "vectors": f"{embedded['docs']} embedded (ids 1-{embedded['docs']}), the rest grown from them",
-            "vectors_via": "dense.partial checkpoint (resumed, none embedded)"}
+            "vectors": f"{embedded['docs']} embedded + grown"}  # via dense.partial: see the docstring
     print(f"[{n:,}] index with dense ({de['backend']}) {de['wall_s']:.1f} s: BM25 again {de['bm25_s']:.1f} s, "
           f"dense part {de['dense_s']:.1f} s (ANN {de['ann_build_s']:.1f} s), peak RSS {de['peak_rss_mb']:.0f} MB "
           f"(anon {de['peak_anon_mb']:.0f}; dense part {de['dense_phase_rss_mb']:.0f}), phases "

@@ -267,9 +267,11 @@ class TorchEncoder:
     :class:`TorchQueryEncoder` instead: the same weights in PyTorch through ``transformers``' AutoModel,
     with :class:`TokenEncoder`'s tokenization, pooling and normalisation (cosine >= 0.99999 to the
     sentence-transformers vectors, ``tests/unit/retrieval/test_encoders.py``), without importing
-    sentence-transformers and what it pulls in (scikit-learn, SciPy): a cold ``serendip search --mode
-    dense`` is about 1.4x faster (``benchmarks/cold_start.py``). Once this process embedded documents
-    here, queries use the loaded model too (one copy of the weights).
+    sentence-transformers and what it pulls in (scikit-learn, SciPy). Measured on 2 cores shared at load
+    ~10: a cold ``serendip search --mode dense`` over 10k records took 22.6 s median against 26.1 s
+    through sentence-transformers (3 alternating runs each), and 1.11x a bare transformers script
+    (``benchmarks/cold_start.py``). Once this process embedded documents here, queries use the loaded
+    model too (one copy of the weights).
     """
 
     def __init__(self, folder: str):
