@@ -32,12 +32,14 @@ HERE = Path(__file__).resolve().parent
 
 #: benchmark -> (splits shown or None for every split, metrics shown or None for every metric but sds)
 HEADLINE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
+    "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s", "disk_mb")),
     "dna_gue": (("test",), ("mcc", "mcc_minus_baseline")),
     "dna_rc": (("test",), ("mcc",)),
     "evidence_rerank": (("test",), ("ndcg@10", "mrr@10", "latency_p50_ms", "latency_p95_ms")),
     "fusion_sets": (None, ("ndcg@10",)),
     "imbalance_dna": (("test",), ("pr_auc", "recall_pos", "pr_auc_minus_ce", "recall_pos_minus_ce")),
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),
+    "ray_index": (None, ("docs_per_s", "vectors_equal_local")),
     "scale": (None, ("peak_rss_mb", "wall_s_median")),
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "mrr@10", "index_build_s", "queries_per_s",
                                  "latency_p50_ms", "throughput_ratio_vs_bm25s")),
