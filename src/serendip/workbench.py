@@ -212,7 +212,7 @@ class Workspace:
         self.store.require_writable("index")
         notify = notify or _log.warning
         runner = None
-        if ray and dense:
+        if ray is not None and dense:  # an empty address is an error, never a silent local run
             from serendip.retrieval.ray_embed import ray_chunk_runner
 
             runner = ray_chunk_runner(ray, encoder, self.config.retrieval.dense_model)

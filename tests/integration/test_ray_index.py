@@ -73,3 +73,9 @@ def test_a_bad_address_is_one_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="needs an address"):
         connect("  ")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "r1", "title": "Zinc and colds"}) + "\n", encoding="utf-8")
+    with Workspace.open(_workspace(tmp_path / "ws", corpus)) as ws:
+        with pytest.raises(ConfigError, match="needs an address"):  # never a silent local run
+            ws.index(ray="")
+        assert not (tmp_path / "ws" / "indexes" / "dense").exists()

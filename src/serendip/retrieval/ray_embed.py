@@ -80,6 +80,9 @@ def connect(address: str):
         ray.init(address=None if address == "local" else address, include_dashboard=False,
                  log_to_driver=False, logging_level="ERROR", configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        if address.startswith("ray://") and "Ray Client" in str(exc):
+            raise ConfigError(f"a ray:// address needs Ray Client: pip install 'ray[client]' (or give the "
+                              f"cluster's HOST:PORT); {address!r} was not reached") from None
         raise ConfigError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from None
     return ray
 
