@@ -151,14 +151,15 @@ class CrossEncoderReranker:
 
 def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Path, *, epochs: int = 1,
                     max_length: int = 256, batch_size: int = 16, lr: float = 5e-5, warmup_ratio: float = 0.1,
-                    seed: int = 0, backbone: str | None = None, name: str = "cross-encoder"):
+                    seed: int = 0, backbone: str | None = None, imbalance: str = "none", name: str = "cross-encoder"):
     """The engine config (:class:`~serendip.models.config.FineTuneConfig`) that fine-tunes a
     cross-encoder reranker on a JSON-lines file of (``text``, ``text_pair``, ``label``) rows, as
     :func:`serendip.evidence.rerank_data.reranker_examples` writes them.
 
     The ``pair`` task with :data:`RELEVANT` as the positive class; full fine-tuning of the backbone
     (default: the bundled all-MiniLM-L6-v2); AdamW with linear warm-up (``warmup_ratio``) and decay;
-    no early stopping (with ``dev`` given, the best epoch by dev macro F1 is kept); nothing is carved
+    ``imbalance`` an engine imbalance method (``"class_weight"``: the loss weighted against the
+    positives' rarity); no early stopping (with ``dev`` given, the best epoch by dev macro F1 is kept); nothing is carved
     out of ``train`` (its pairs share queries: a dev set is a file of held-out queries) and there is
     no test split (the reranker is scored by retrieval metrics, not here).
 
@@ -175,7 +176,7 @@ def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Pa
         data["dev"] = str(dev)
     return FineTuneConfig.model_validate({
         "task": {"name": "pair", "params": {"positive_label": RELEVANT}}, "data": data,
-        "backbone": backbone or DEFAULT_BACKBONE,
+        "backbone": backbone or DEFAULT_BACKBONE, "imbalance": {"method": imbalance},
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "warmup_ratio": warmup_ratio,
                      "max_length": max_length, "seed": seed, "early_stopping": {"patience": None}},
         "output": {"run_dir": str(run_dir), "name": name, "plots": False}})
