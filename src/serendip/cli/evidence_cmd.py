@@ -1,4 +1,6 @@
-"""``serendip verify``: claim verification over the workspace (wraps :mod:`serendip.evidence.api`)."""
+"""``serendip verify``: claim verification over the workspace (wraps :mod:`serendip.evidence.api`);
+``serendip rerank-train``: a cross-encoder reranker trained on judged queries (wraps
+:mod:`serendip.evidence.rerank_train`)."""
 from __future__ import annotations
 
 import json
@@ -9,11 +11,14 @@ import typer
 from rich.table import Table
 
 from serendip.cli.common import (
+    RegistryHelpCommand,
     WorkspaceOpt,
     console,
+    err_console,
     handle_errors,
     modes_help,
     open_workspace,
+    rate_progress,
 )
 
 
@@ -61,5 +66,104 @@ def _print(verdicts) -> None:
                   f"{sum(v.label == 'CONTRADICT' for v in found)} contradict)", highlight=False)
 
 
+class _StepBars:
+    """The ``steps`` callback of :func:`~serendip.evidence.rerank_train.train_reranker`: one
+    :func:`rate_progress` display per step, in the step's own unit, closed when the next one opens."""
+
+    UNITS = {"mine negatives": "queries", "fine-tune": "steps", "tune on held-out": "queries"}
+
+    def __init__(self) -> None:
+        self.progress = None
+
+    def __call__(self, name: str, total: int | None):
+        self.close()
+        self.progress = rate_progress(self.UNITS.get(name, "items"))
+        self.progress.start()
+        task = self.progress.add_task(name, total=total)
+        progress = self.progress
+        return lambda n: progress.advance(task, n)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def rerank_train_cmd(
+        queries: Path = typer.Argument(..., help="BEIR queries.jsonl: one {\"_id\", \"text\"} per line."),
+        qrels: Path = typer.Argument(..., help="BEIR qrels TSV: query-id, corpus-id, score (header optional); "
+                                     "a corpus-id is a record's id in the file it was ingested from "
+                                     "(source_id in `serendip search --json`, with or without its FORMAT: "
+                                     "prefix)."),
+        record_ids: bool = typer.Option(False, "--record-ids", help="The qrels' corpus-ids are workspace "
+                                        "record ids (record_id in `serendip search --json`)."),
+        mode: str = typer.Option("hybrid", "--mode", "-m", help="Retrieval mode whose top candidates give the "
+                                 "hard negatives and the settings are tuned on."),
+        epochs: int = typer.Option(3, "--epochs", min=1),
+        max_length: int = typer.Option(128, "--max-length", min=8, help="Tokens per (query, record) pair."),
+        lr: float = typer.Option(1e-4, "--lr"),
+        batch_size: int = typer.Option(16, "--batch-size", min=1),
+        negatives: int = typer.Option(3, "--negatives", min=0, help="Hard negatives per query."),
+        mine_depth: int = typer.Option(50, "--mine-depth", min=1, help="Negatives are drawn from the mode's top N."),
+        held_out: float = typer.Option(0.1, "--held-out", help="Share of the queries held out to choose the "
+                                       "rerank depth and weight (0-0.5; 0: none)."),
+        backbone: Optional[str] = typer.Option(None, "--backbone", help="Local model folder (default: the "
+                                               "bundled all-MiniLM-L6-v2)."),
+        name: str = typer.Option("reranker", "--name", help="The run's name in `serendip runs list`."),
+        json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Train a cross-encoder reranker on judged queries over the workspace's records (hard negatives
+    from its own index); `serendip search --rerank RUN` then uses it."""
+    import warnings
+
+    from serendip.errors import StaleIndexWarning
+    from serendip.evidence.rerank_train import load_judgements, train_reranker
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        judged = load_judgements(ws, queries, qrels, record_ids=record_ids)
+        bars = _StepBars()
+        shown = warnings.showwarning
+
+        def show(message, category, *args, **kwargs) -> None:  # a stale index is said when found, in one line
+            if issubclass(category, StaleIndexWarning):
+                err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", StaleIndexWarning)
+                warnings.showwarning = show
+                rep = train_reranker(ws, judged, mode=mode, epochs=epochs, max_length=max_length, lr=lr,
+                                     batch_size=batch_size, negatives=negatives, mine_depth=mine_depth,
+                                     held_out=held_out, backbone=backbone, name=name, steps=bars)
+        finally:
+            bars.close()
+        _print_training(rep, json_out)
+
+
+def _print_training(rep, json_out: bool) -> None:
+    from dataclasses import asdict
+
+    if json_out:
+        print(json.dumps({**asdict(rep), "run_dir": str(rep.run_dir)}))
+        return
+    ref = rep.run_id or str(rep.run_dir)
+    console.print(f"reranker run {ref} trained: {rep.run_dir} ({rep.fit} queries, {rep.positives} relevant and "
+                  f"{rep.negatives} {rep.mode} hard-negative pairs; {rep.train_s:.0f} s)", highlight=False,
+                  soft_wrap=True)
+    if rep.rerank_k is None:
+        console.print(f"no held-out query with a relevant record ({rep.held} held out, --held-out): no search "
+                      f"settings chosen (a search reranks the top 50 by the reranker alone)", highlight=False,
+                      soft_wrap=True)
+    else:
+        console.print(f"held-out ({rep.held} queries): {rep.mode} nDCG@10 {rep.first_stage_ndcg_at_10:.4f}, "
+                      f"reranked {rep.ndcg_at_10:.4f} at depth {rep.rerank_k}, weight {rep.weight} (saved in "
+                      f"reranker.json)", highlight=False, soft_wrap=True)
+    console.print(f"use it: serendip search --rerank {ref} \"QUERY\"", highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify_cmd)
+    app.command("rerank-train", cls=RegistryHelpCommand)(rerank_train_cmd)
