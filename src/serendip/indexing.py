@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from serendip.core.progress import CountingSequence, Steps, start_step
 from serendip.errors import ConfigError, IndexNotBuilt
 from serendip.index_status import CHANGES_FILE, IndexReport
+from serendip.record_blocks import RecordBlocks, read_record_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from serendip.retrieval.index_files import PartCheck
@@ -124,28 +125,21 @@ def build_indexes(ws: "Workspace", dense: bool, progress: Callable[[int], None] 
     t0 = time.perf_counter()
     # read before the records: a change made while indexing leaves the index stale, never hidden
     changes, seen = ws.store.changes(), indexed_changes(index_dir)
-    ids: list[str] = []
-    texts: list[str] = []
-    titles: list[str | None] = []
-    abstracts: list[str | None] = []
-    read = start_step(steps, "read records", ws.count())
-    for rid, rec in ws.records():
-        if len(ids) % 1000 == 999:
-            read(1000)
-        ids.append(str(rid))
-        texts.append(rec.search_text())
-        titles.append(rec.title)
-        abstracts.append(rec.abstract)
+    # only the ids are held: BM25 and the dense index read the text a block of records at a time
+    ids = read_record_ids(ws.engine, start_step(steps, "read records", ws.count()))
     if not ids:
         raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
-    read(len(ids) % 1000)
-    build_bm25(ids, CountingSequence(texts, start_step(steps, "BM25", len(ids))),
+    source = RecordBlocks(ws.engine, ids)
+    build_bm25(ids, CountingSequence(source.column("search_text"), start_step(steps, "BM25", len(ids))),
                ws.config.retrieval.bm25_backend, workdir=index_dir).save(index_dir / "bm25")
     added, resumed, total, skipped = 0, 0, 0, []
     if dense:
         revised = [str(i) for i in ws.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
-        added, resumed, total, skipped = _index_dense(ws, ids, titles, abstracts, progress, on_total, rebuild,
-                                                      revised, encoder, steps, notify, runner)
+        added, resumed, total, skipped = _index_dense(ws, source, progress, on_total, rebuild, revised, encoder,
+                                                      steps, notify, runner)
+    if source.vanished:
+        notify(f"{len(source.vanished):,} record(s) were deleted while the index was built (e.g. record "
+               f"{min(source.vanished, key=int)}): the index is stale; run `serendip index` again")
     # the dense index's own count moves only when it was brought up to date (not with --no-dense)
     atomic_write_text(index_dir / CHANGES_FILE, json.dumps(
         {"changes": changes, "dense": changes if dense else seen["dense"]}))
@@ -176,20 +170,25 @@ def _open_dense(ws: "Workspace", ddir: Path, rebuild: bool, encoder: str):
     return dindex
 
 
-def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abstracts: list[str | None],
-                 progress: Callable[[int], None] | None, on_total: Callable[[int], None] | None,
-                 rebuild: bool, revised: list[str], encoder: str, steps: Steps | None,
-                 notify: Callable[[str], None], runner=None) -> tuple[int, int, int, list[str]]:
-    """Embed the records not yet in the dense index, after dropping the vectors of deleted records
-    and of ``revised`` ones (changed in place since the last index: embedded again), checkpointed in
-    ``dense.partial`` and resumed from it.
+def _index_dense(ws: "Workspace", source: RecordBlocks, progress: Callable[[int], None] | None,
+                 on_total: Callable[[int], None] | None, rebuild: bool, revised: list[str], encoder: str,
+                 steps: Steps | None, notify: Callable[[str], None],
+                 runner=None) -> tuple[int, int, int, list[str]]:
+    """Embed the records of ``source`` not yet in the dense index, after dropping the vectors of
+    deleted records and of ``revised`` ones (changed in place since the last index: embedded again),
+    checkpointed in ``dense.partial`` and resumed from it. Titles and abstracts are read from
+    ``source`` as the embedding goes (a block of records at a time); records deleted meanwhile
+    (``source.vanished``) are not reported as records with no text.
 
     Returns (vectors embedded by this run, vectors resumed from an interrupted run's checkpoint,
     vectors in the index, records with no text).
     """
+    import numpy as np
+
     from serendip.retrieval import dense_checkpoint as ckpt
     from serendip.retrieval.dense import TITLE_ABSTRACT_SEP
 
+    ids = source.ids
     ddir = ws.index_dir / "dense"
     dindex = _open_dense(ws, ddir, rebuild, encoder)
     # records with nothing to embed are reported once, then remembered, not re-reported
@@ -198,7 +197,7 @@ def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abst
     dindex.remove(sorted(stale))
     no_text -= stale
     present = set(dindex.ids) | no_text
-    todo = [i for i, rid in enumerate(ids) if rid not in present]
+    todo = np.fromiter((i for i, rid in enumerate(ids) if rid not in present), dtype=np.int64)
     checkpoint = ckpt.EmbeddingCheckpoint(ws.index_dir / ckpt.PARTIAL_NAME, notify=notify, key={
         "model": dindex.model, "encoder": dindex.encoder_name, "title_abstract_sep": TITLE_ABSTRACT_SEP})
     seen = [0]
@@ -208,10 +207,10 @@ def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abst
             progress(done - seen[0])
         seen[0] = done
 
-    rep, resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], [titles[i] for i in todo],
-                                        [abstracts[i] for i in todo], checkpoint, progress=_step,
+    rep, resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], source.column("title", todo),
+                                        source.column("abstract", todo), checkpoint, progress=_step,
                                         on_total=on_total, chunk_runner=runner)
-    skipped = list(rep.no_text)
+    skipped = [i for i in rep.no_text if i not in source.vanished]
     if dindex.backend != "exact":  # the ANN structure, built or extended under its own bar
         done = start_step(steps, f"{dindex.backend} index", len(dindex))
         dindex.ann_index()
