@@ -7,6 +7,9 @@ vectors), each with a ``manifest.json`` and replaced whole on every write
 (:mod:`serendip.retrieval.index_files`); ``dense.partial/`` while an embedding run is under way or was
 interrupted (:mod:`serendip.retrieval.dense_checkpoint`); ``changes.json``
 (:data:`serendip.index_status.CHANGES_FILE`).
+
+Memory: the build holds the record ids, not their text; BM25 and the dense index read each record's
+text from the database a block of records at a time (:mod:`serendip.record_blocks`).
 """
 from __future__ import annotations
 

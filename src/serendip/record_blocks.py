@@ -60,8 +60,8 @@ class RecordBlocks:
         Record ids (decimal strings of the integer primary key), best ascending: block ``b`` is
         ``ids[b * block_size:(b + 1) * block_size]``, read with one primary-key range query over its
         smallest to largest id.
-    block_size : int
-        Records per query (default :data:`BLOCK_SIZE`).
+    block_size : int, optional
+        Records per query (default: :data:`BLOCK_SIZE` when the object is made).
 
     Attributes
     ----------
@@ -77,7 +77,8 @@ class RecordBlocks:
         ``block_size`` is below 1.
     """
 
-    def __init__(self, engine: Engine, ids: list[str], block_size: int = BLOCK_SIZE):
+    def __init__(self, engine: Engine, ids: list[str], block_size: int | None = None):
+        block_size = BLOCK_SIZE if block_size is None else block_size
         if block_size < 1:
             raise ValueError(f"block_size must be at least 1, got {block_size}")
         self.engine = engine
