@@ -215,3 +215,23 @@ class _Fake:
 
     def encode(self, texts, batch_size=64):
         return _encoder(list(texts), batch_size)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("partitions", [None, 3])
+def test_blocks_read_a_postgres_workspace_alike(fresh_pg_database, tmp_path, partitions):
+    """On PostgreSQL (also with ``records`` hash-partitioned by id) a block is one range query too, and
+    the index built from the blocks equals the one built from lists."""
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(_doc(i)) + "\n" for i in range(1200)), encoding="utf-8")
+    with Workspace.init(tmp_path / "ws", database=fresh_pg_database(), partitions=partitions) as ws:
+        ws.ingest([src])
+        ids, texts, _, _ = _lists(ws)
+        blocks = RecordBlocks(ws.engine, read_record_ids(ws.engine), block_size=BLOCK)
+        assert blocks.ids == ids
+        with DataQueries(ws.engine) as queries:
+            lazy = BM25Index.build(ids, blocks.column("search_text"))
+        assert queries.count == blocks.loads == math.ceil(1200 / BLOCK)
+    eager = BM25Index.build(ids, texts)
+    for q in QUERIES:
+        assert lazy.search(q, k=20) == eager.search(q, k=20)
