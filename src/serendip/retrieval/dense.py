@@ -198,6 +198,12 @@ class DenseIndex:
             raise SerendipError(f"encoder returned shape {vecs.shape} for {n_texts} texts")
         return _normalise(vecs)
 
+    def encode_documents(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Embed passages as the index embeds documents: float32 (len(texts), dim), L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([t if t.strip() else " " for t in texts], batch_size)
+
     def encode_queries(self, queries: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Embed queries: float32 array of shape (n_queries, dim), L2-normalised rows."""
         if not queries:
