@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from serendip.retrieval.index_files import PartCheck
     from serendip.workbench import Workspace
 
-__all__ = ["INDEX_FOLDERS", "build_indexes", "dense_incomplete", "has_index", "indexed_changes",
+__all__ = ["INDEX_FOLDERS", "build_indexes", "dense_incomplete", "dense_vectors", "has_index", "indexed_changes",
            "indexed_ids", "no_text_ids", "verify_indexes"]
 
 #: the index parts (:data:`serendip.retrieval.modes.INDEX_PARTS`) -> their folder under ``indexes/``
@@ -70,6 +70,26 @@ def no_text_ids(dense_dir: Path) -> list[str]:
 
     path = dense_dir / "no_text.json"
     return [str(i) for i in read_index_json(path)] if path.exists() else []
+
+
+def dense_vectors(dense_dir: Path) -> int:
+    """The vectors the dense index in ``dense_dir`` holds (``n`` of its ``meta.json``); 0 when there is
+    no dense index.
+
+    Raises
+    ------
+    IndexDamaged
+        The description does not parse or gives no count.
+    """
+    from serendip.retrieval.index_files import damaged, read_index_json
+
+    meta_path = dense_dir / "meta.json"
+    if not meta_path.is_file():
+        return 0
+    meta = read_index_json(meta_path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("n"), int):
+        raise damaged(meta_path, "no vector count 'n'")
+    return meta["n"]
 
 
 def dense_incomplete(index_dir: Path, count: Callable[[], int]) -> str | None:
@@ -146,6 +166,8 @@ def build_indexes(ws: "Workspace", dense: bool, progress: Callable[[int], None] 
     # the dense index's own count moves only when it was brought up to date (not with --no-dense)
     atomic_write_text(index_dir / CHANGES_FILE, json.dumps(
         {"changes": changes, "dense": changes if dense else seen["dense"]}))
+    if not dense:  # not updated: the vectors already there (read last: a damaged one stops nothing above)
+        total = dense_vectors(index_dir / "dense")
     return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0,
                        dense_resumed=resumed)
 

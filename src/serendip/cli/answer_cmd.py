@@ -8,10 +8,10 @@ from typing import Optional
 import typer
 
 from serendip.cli.common import (
+    RegistryHelpCommand,
     WorkspaceOpt,
     console,
     handle_errors,
-    modes_help,
     open_workspace,
 )
 
@@ -43,7 +43,8 @@ def ask_cmd(question: str = typer.Argument(..., help="The question to answer."),
             backend: str = typer.Option("extractive", "--backend", "-b", help=_backends_help()),
             option: list[str] = typer.Option([], "--option", "-o", help="A backend option NAME=VALUE "
                                              "(repeatable), e.g. -o base_url=http://127.0.0.1:8080/v1."),
-            mode: Optional[str] = typer.Option(None, "--mode", "-m", help=modes_help()),
+            mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
+                                               "workspace's retrieval.default_mode, hybrid)."),
             json_out: bool = typer.Option(False, "--json", help="Print sentences, citations and support "
                                           "scores as JSON."),
             workspace: Optional[Path] = WorkspaceOpt) -> None:
@@ -129,5 +130,5 @@ def contradictions_cmd(query: Optional[str] = typer.Option(None, "--query", "-q"
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ask")(ask_cmd)
+    app.command("ask", cls=RegistryHelpCommand)(ask_cmd)
     app.command("contradictions")(contradictions_cmd)
