@@ -8,10 +8,10 @@ from typing import Optional
 import typer
 
 from serendip.cli.common import (
+    RegistryHelpCommand,
     WorkspaceOpt,
     console,
     handle_errors,
-    modes_help,
     open_workspace,
 )
 
@@ -43,7 +43,8 @@ def ask_cmd(question: str = typer.Argument(..., help="The question to answer."),
             backend: str = typer.Option("extractive", "--backend", "-b", help=_backends_help()),
             option: list[str] = typer.Option([], "--option", "-o", help="A backend option NAME=VALUE "
                                              "(repeatable), e.g. -o base_url=http://127.0.0.1:8080/v1."),
-            mode: Optional[str] = typer.Option(None, "--mode", "-m", help=modes_help()),
+            mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
+                                               "workspace's retrieval.default_mode, hybrid)."),
             json_out: bool = typer.Option(False, "--json", help="Print sentences, citations and support "
                                           "scores as JSON."),
             workspace: Optional[Path] = WorkspaceOpt) -> None:
@@ -92,5 +93,42 @@ def _rejected(answer) -> None:
             _say(f"  {s.text or '(no text)'} -- {s.problem}")
 
 
+def contradictions_cmd(query: Optional[str] = typer.Option(None, "--query", "-q", help="Look among the "
+                                                           "records this query finds (default: all records)."),
+                       k: int = typer.Option(50, "-k", help="Records retrieved for --query."),
+                       limit: int = typer.Option(2000, "--limit", help="Most records read without --query."),
+                       min_score: float = typer.Option(0.5, "--min-score", help="Least P(contradict) of a "
+                                                       "pair shown."),
+                       max_pairs: int = typer.Option(20, "--max-pairs", help="Most pairs shown."),
+                       json_out: bool = typer.Option(False, "--json", help="Print the pairs as JSON."),
+                       workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Find pairs of records whose findings on the same claim conflict, with both sentences."""
+    from serendip.cli.common import rate_progress
+    from serendip.evidence.contradictions import find_contradictions
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        tasks: dict[str, int] = {}
+        with rate_progress("items") as bar:
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            report = find_contradictions(ws, query, k=k, limit=limit, min_score=min_score,
+                                         max_pairs=max_pairs, progress=progress)
+        if json_out:
+            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+            return
+        for n, p in enumerate(report.pairs, 1):
+            _say(f"{n}. P(contradict) {p.score:.2f} (similarity {p.similarity:.2f})", style="bold")
+            for side in (p.a, p.b):
+                pmid = f", PMID {side.pmid}" if side.pmid else ""
+                _say(f"   record {side.record_id}{pmid}, {side.field} {side.start}-{side.end}: {side.text}")
+        _say(f"{len(report.pairs)} conflicting pair(s) among {report.records:,} records ({report.sentences:,} "
+             f"sentences; {report.scored:,} of {report.candidates:,} same-claim candidate pairs scored)")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("ask")(ask_cmd)
+    app.command("ask", cls=RegistryHelpCommand)(ask_cmd)
+    app.command("contradictions")(contradictions_cmd)

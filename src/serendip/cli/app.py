@@ -16,7 +16,7 @@ from serendip.cli import (
     pretrain_cmd,
 )
 
-app = typer.Typer(name="serendip", no_args_is_help=True, add_completion=False,
+app = common.SerendipTyper(name="serendip", no_args_is_help=True, add_completion=False,
                   help="Serendip: a local-first research workbench.")
 
 

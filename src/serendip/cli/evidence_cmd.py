@@ -9,17 +9,19 @@ import typer
 from rich.table import Table
 
 from serendip.cli.common import (
+    RegistryHelpCommand,
     WorkspaceOpt,
+    cells,
     console,
     handle_errors,
-    modes_help,
     open_workspace,
 )
 
 
 def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to verify (one sentence)."),
                k: int = typer.Option(10, "-k", help="Records retrieved and read."),
-               mode: Optional[str] = typer.Option(None, "--mode", "-m", help=modes_help()),
+               mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
+                                                  "workspace's retrieval.default_mode, hybrid)."),
                json_out: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
                train: bool = typer.Option(False, "--train", help="Fine-tune the rationale and label models "
                                           "on the SciFact train claims and record them in the workspace "
@@ -35,7 +37,7 @@ def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to ve
             if claim:
                 raise ConfigError("--train trains the models only: give the claim in a second call")
             rationale, label = api.train_verifier(ws)
-            console.print(f"verifier trained: runs {rationale} (rationale) and {label} (label)")
+            console.print(f"verifier trained: runs {rationale} (rationale) and {label} (label)", markup=False)
             return
         if claim is None:
             raise ConfigError("give a claim to verify, e.g. serendip verify \"Zinc shortens the common cold\"")
@@ -53,7 +55,7 @@ def _print(verdicts) -> None:
     for v in verdicts:
         rationale = "\n".join(f"[{r['start']}:{r['end']}] {r['text']}" for r in v.rationale) or "-"
         who = f"{v.record_id}" + (f" PMID {v.pmid}" if v.pmid else "") + (f"\n{v.title}" if v.title else "")
-        table.add_row(str(v.rank), v.label, f"{v.probability:.2f}", who, rationale)
+        table.add_row(*cells(v.rank, v.label, f"{v.probability:.2f}", who, rationale))
     console.print(table)
     found = [v for v in verdicts if v.label != "NEI"]
     console.print(f"{len(found)} of {len(verdicts)} records take a side on the claim "
@@ -62,4 +64,4 @@ def _print(verdicts) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("verify")(verify_cmd)
+    app.command("verify", cls=RegistryHelpCommand)(verify_cmd)

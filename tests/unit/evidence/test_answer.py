@@ -167,3 +167,20 @@ def test_no_index_yet_is_one_clear_error(tmp_path):
 
     with Workspace.init(tmp_path / "empty") as w, pytest.raises(IndexNotBuilt):
         ask(w, "zinc", verifier=None)
+
+
+def test_cli_ask_json_and_text(ws):
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["ask", "-w", str(ws.path), "Does zinc shorten the common cold?", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    numbers = {p["number"] for p in data["passages"]}
+    assert data["status"] == "answered" and all(set(s["cites"]) <= numbers and s["cites"] for s in data["sentences"])
+    text = runner.invoke(app, ["ask", "-w", str(ws.path), "What is the capital of France?"])
+    assert text.exit_code == 0 and "no evidence found" in text.stdout
+    bad = runner.invoke(app, ["ask", "-w", str(ws.path), "zinc", "-o", "max_sentences"])
+    assert bad.exit_code == 2 and "NAME=VALUE" in bad.output
