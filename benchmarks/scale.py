@@ -55,6 +55,12 @@ dense 43 / 24 s, hybrid 48 / 27 s: PyTorch and transformers' import dominate (``
 compares); warm p50 bm25 4.7 / 1.5 ms, dense 1,123 / 870 ms, hybrid 1,177 / 784 ms: the query's forward
 pass on two oversubscribed PyTorch threads (the same query encoder on one thread: 50-70 ms at the same
 load). Embedding: 2.1 documents/s (torch), so 1.4 h at 10k, 13 h at 100k, 5.5 days at 1M.
+
+100k BM25 step again, same day, after the index build stopped holding every record's text (it keeps
+the ids and reads the text from the database 5,000 records a query, :mod:`serendip.record_blocks`):
+``--steps bm25`` on the same kept workspace, the code before and after run back to back (contended,
+load average about 9): peak RSS 446 -> 163 MB (anon 415 -> 132; 2.7x less), 39.5 -> 45.3 s, the same
+14 MB index; the rows at 100k are the after run's. The 1M and dense figures above predate the change.
 """
 from __future__ import annotations
 

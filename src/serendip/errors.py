@@ -41,6 +41,12 @@ class ConfigError(SerendipError, ValueError):
     """A configuration value, file or flag is invalid."""
 
 
+class BackendError(SerendipError, RuntimeError):
+    """An external service Serendip was pointed at (an answer server, a local model) failed or replied
+    with something unusable: unreachable, timed out, an HTTP error, malformed JSON. The message names
+    the URL or file in one line."""
+
+
 class DatasetNotFound(SerendipError, LookupError):
     """A registered dataset is not in the mirror or cache and could not be downloaded."""
 

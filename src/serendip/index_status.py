@@ -21,7 +21,8 @@ CHANGES_FILE = "changes.json"
 class IndexReport:
     """What :meth:`Workspace.index` did: records indexed; ``dense_added`` vectors embedded by this run,
     ``dense_resumed`` vectors read back from an interrupted run's checkpoint (not embedded again),
-    ``dense_total`` vectors in the index; records with no text; wall time in seconds; ``passages``: the
+    ``dense_total`` vectors in the index (with ``dense=False``: those already there, not updated); records
+    with no text; wall time in seconds; ``passages``: the
     passage index update (a :class:`serendip.evidence.passage_index.PassageReport`) when one was asked."""
 
     records: int

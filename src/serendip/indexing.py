@@ -7,6 +7,9 @@ vectors), each with a ``manifest.json`` and replaced whole on every write
 (:mod:`serendip.retrieval.index_files`); ``dense.partial/`` while an embedding run is under way or was
 interrupted (:mod:`serendip.retrieval.dense_checkpoint`); ``changes.json``
 (:data:`serendip.index_status.CHANGES_FILE`).
+
+Memory: the build holds the record ids, not their text; BM25 and the dense index read each record's
+text from the database a block of records at a time (:mod:`serendip.record_blocks`).
 """
 from __future__ import annotations
 
@@ -20,12 +23,13 @@ from typing import TYPE_CHECKING
 from serendip.core.progress import CountingSequence, Steps, start_step
 from serendip.errors import ConfigError, IndexNotBuilt
 from serendip.index_status import CHANGES_FILE, IndexReport
+from serendip.record_blocks import RecordBlocks, read_record_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from serendip.retrieval.index_files import PartCheck
     from serendip.workbench import Workspace
 
-__all__ = ["INDEX_FOLDERS", "build_indexes", "dense_incomplete", "has_index", "indexed_changes",
+__all__ = ["INDEX_FOLDERS", "build_indexes", "dense_incomplete", "dense_vectors", "has_index", "indexed_changes",
            "indexed_ids", "no_text_ids", "verify_indexes"]
 
 #: the index parts (:data:`serendip.retrieval.modes.INDEX_PARTS`) -> their folder under ``indexes/``
@@ -66,6 +70,26 @@ def no_text_ids(dense_dir: Path) -> list[str]:
 
     path = dense_dir / "no_text.json"
     return [str(i) for i in read_index_json(path)] if path.exists() else []
+
+
+def dense_vectors(dense_dir: Path) -> int:
+    """The vectors the dense index in ``dense_dir`` holds (``n`` of its ``meta.json``); 0 when there is
+    no dense index.
+
+    Raises
+    ------
+    IndexDamaged
+        The description does not parse or gives no count.
+    """
+    from serendip.retrieval.index_files import damaged, read_index_json
+
+    meta_path = dense_dir / "meta.json"
+    if not meta_path.is_file():
+        return 0
+    meta = read_index_json(meta_path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("n"), int):
+        raise damaged(meta_path, "no vector count 'n'")
+    return meta["n"]
 
 
 def dense_incomplete(index_dir: Path, count: Callable[[], int]) -> str | None:
@@ -124,31 +148,26 @@ def build_indexes(ws: "Workspace", dense: bool, progress: Callable[[int], None] 
     t0 = time.perf_counter()
     # read before the records: a change made while indexing leaves the index stale, never hidden
     changes, seen = ws.store.changes(), indexed_changes(index_dir)
-    ids: list[str] = []
-    texts: list[str] = []
-    titles: list[str | None] = []
-    abstracts: list[str | None] = []
-    read = start_step(steps, "read records", ws.count())
-    for rid, rec in ws.records():
-        if len(ids) % 1000 == 999:
-            read(1000)
-        ids.append(str(rid))
-        texts.append(rec.search_text())
-        titles.append(rec.title)
-        abstracts.append(rec.abstract)
+    # only the ids are held: BM25 and the dense index read the text a block of records at a time
+    ids = read_record_ids(ws.engine, start_step(steps, "read records", ws.count()))
     if not ids:
         raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
-    read(len(ids) % 1000)
-    build_bm25(ids, CountingSequence(texts, start_step(steps, "BM25", len(ids))),
+    source = RecordBlocks(ws.engine, ids)
+    build_bm25(ids, CountingSequence(source.column("search_text"), start_step(steps, "BM25", len(ids))),
                ws.config.retrieval.bm25_backend, workdir=index_dir).save(index_dir / "bm25")
     added, resumed, total, skipped = 0, 0, 0, []
     if dense:
         revised = [str(i) for i in ws.store.revised_after(seen["dense"])] if changes > seen["dense"] else []
-        added, resumed, total, skipped = _index_dense(ws, ids, titles, abstracts, progress, on_total, rebuild,
-                                                      revised, encoder, steps, notify, runner)
+        added, resumed, total, skipped = _index_dense(ws, source, progress, on_total, rebuild, revised, encoder,
+                                                      steps, notify, runner)
+    if source.vanished:
+        notify(f"{len(source.vanished):,} record(s) were deleted while the index was built (e.g. record "
+               f"{min(source.vanished, key=int)}): the index is stale; run `serendip index` again")
     # the dense index's own count moves only when it was brought up to date (not with --no-dense)
     atomic_write_text(index_dir / CHANGES_FILE, json.dumps(
         {"changes": changes, "dense": changes if dense else seen["dense"]}))
+    if not dense:  # not updated: the vectors already there (read last: a damaged one stops nothing above)
+        total = dense_vectors(index_dir / "dense")
     return IndexReport(len(ids), len(ids), added, total, skipped, time.perf_counter() - t0,
                        dense_resumed=resumed)
 
@@ -176,20 +195,25 @@ def _open_dense(ws: "Workspace", ddir: Path, rebuild: bool, encoder: str):
     return dindex
 
 
-def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abstracts: list[str | None],
-                 progress: Callable[[int], None] | None, on_total: Callable[[int], None] | None,
-                 rebuild: bool, revised: list[str], encoder: str, steps: Steps | None,
-                 notify: Callable[[str], None], runner=None) -> tuple[int, int, int, list[str]]:
-    """Embed the records not yet in the dense index, after dropping the vectors of deleted records
-    and of ``revised`` ones (changed in place since the last index: embedded again), checkpointed in
-    ``dense.partial`` and resumed from it.
+def _index_dense(ws: "Workspace", source: RecordBlocks, progress: Callable[[int], None] | None,
+                 on_total: Callable[[int], None] | None, rebuild: bool, revised: list[str], encoder: str,
+                 steps: Steps | None, notify: Callable[[str], None],
+                 runner=None) -> tuple[int, int, int, list[str]]:
+    """Embed the records of ``source`` not yet in the dense index, after dropping the vectors of
+    deleted records and of ``revised`` ones (changed in place since the last index: embedded again),
+    checkpointed in ``dense.partial`` and resumed from it. Titles and abstracts are read from
+    ``source`` as the embedding goes (a block of records at a time); records deleted meanwhile
+    (``source.vanished``) are not reported as records with no text.
 
     Returns (vectors embedded by this run, vectors resumed from an interrupted run's checkpoint,
     vectors in the index, records with no text).
     """
+    import numpy as np
+
     from serendip.retrieval import dense_checkpoint as ckpt
     from serendip.retrieval.dense import TITLE_ABSTRACT_SEP
 
+    ids = source.ids
     ddir = ws.index_dir / "dense"
     dindex = _open_dense(ws, ddir, rebuild, encoder)
     # records with nothing to embed are reported once, then remembered, not re-reported
@@ -198,7 +222,7 @@ def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abst
     dindex.remove(sorted(stale))
     no_text -= stale
     present = set(dindex.ids) | no_text
-    todo = [i for i, rid in enumerate(ids) if rid not in present]
+    todo = np.fromiter((i for i, rid in enumerate(ids) if rid not in present), dtype=np.int64)
     checkpoint = ckpt.EmbeddingCheckpoint(ws.index_dir / ckpt.PARTIAL_NAME, notify=notify, key={
         "model": dindex.model, "encoder": dindex.encoder_name, "title_abstract_sep": TITLE_ABSTRACT_SEP})
     seen = [0]
@@ -208,10 +232,10 @@ def _index_dense(ws: "Workspace", ids: list[str], titles: list[str | None], abst
             progress(done - seen[0])
         seen[0] = done
 
-    rep, resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], [titles[i] for i in todo],
-                                        [abstracts[i] for i in todo], checkpoint, progress=_step,
+    rep, resumed = ckpt.embed_resumable(dindex, [ids[i] for i in todo], source.column("title", todo),
+                                        source.column("abstract", todo), checkpoint, progress=_step,
                                         on_total=on_total, chunk_runner=runner)
-    skipped = list(rep.no_text)
+    skipped = [i for i in rep.no_text if i not in source.vanished]
     if dindex.backend != "exact":  # the ANN structure, built or extended under its own bar
         done = start_step(steps, f"{dindex.backend} index", len(dindex))
         dindex.ann_index()

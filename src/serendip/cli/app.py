@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from serendip.cli import (
+    answer_cmd,
     common,
     datasets_cmd,
     demo_cmd,
@@ -15,7 +16,7 @@ from serendip.cli import (
     pretrain_cmd,
 )
 
-app = typer.Typer(name="serendip", no_args_is_help=True, add_completion=False,
+app = common.SerendipTyper(name="serendip", no_args_is_help=True, add_completion=False,
                   help="Serendip: a local-first research workbench.")
 
 
@@ -31,6 +32,7 @@ demo_cmd.register(app)
 models_cmd.register(app)
 pretrain_cmd.register(app)
 evidence_cmd.register(app)
+answer_cmd.register(app)
 
 
 def main() -> None:

@@ -1,13 +1,17 @@
-"""Shared CLI helpers: the console, error handling (exit 2, no traceback), progress bars."""
+"""Shared CLI helpers: the console, error handling (exit 2, no traceback), progress bars, user text
+shown verbatim (:func:`labelled`, :func:`cells`) and help shown as written (:class:`SerendipTyper`)."""
 from __future__ import annotations
 
 import contextlib
+import inspect
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
-from typer.core import TyperCommand
+from typer.core import DEFAULT_MARKUP_MODE, TyperCommand, TyperGroup
 
 from serendip.workspace.paths import WORKSPACE_HELP
 
@@ -27,6 +31,18 @@ err_console = Console(stderr=True)
 STATE = {"debug": False}
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help=WORKSPACE_HELP)
+
+
+def labelled(label: str, text: object) -> str:
+    """Console markup: ``label`` (our own Rich markup, e.g. ``"[yellow]warning:[/]"``), a space, then
+    ``text`` shown verbatim: user data (titles, paths, record keys, messages) has its brackets escaped,
+    so ``"Aspirin [corrected]"`` keeps ``[corrected]`` and a path holding ``[/`` cannot break the line."""
+    return f"{label} {escape(str(text))}"
+
+
+def cells(*values: object) -> tuple[Text, ...]:
+    """Table cells shown verbatim (:class:`rich.text.Text`, never parsed as markup): one per value."""
+    return tuple(Text(str(v)) for v in values)
 
 
 @contextlib.contextmanager
@@ -39,7 +55,7 @@ def handle_errors() -> Iterator[None]:
     except (SerendipError, FileNotFoundError, PermissionError) as exc:
         if STATE["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("[bold red]error:[/]", exc), highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -143,13 +159,31 @@ def rate_progress(unit: str = "records") -> Progress:
 
 def open_workspace(path: Path | None, *, required: bool = True):
     """The workspace at ``path``, else the default one (the one policy:
-    :func:`serendip.workspace.paths.resolve_workspace_path`); None when ``required`` is False and the
-    default folder is not a workspace."""
+    :func:`serendip.workspace.paths.resolve_workspace_path`: ``$SERENDIP_WORKSPACE``, the workspace
+    holding the current directory, ``./serendip-workspace``); None when ``required`` is False and the
+    default folder is not a workspace.
+
+    Raises
+    ------
+    WorkspaceError
+        No path, no ``$SERENDIP_WORKSPACE`` and no workspace found: the message says how to name one.
+    """
+    from serendip.errors import WorkspaceError
     from serendip.workbench import Workspace
-    from serendip.workspace.paths import resolve_workspace_path
+    from serendip.workspace.paths import (
+        CONFIG_NAME,
+        NO_WORKSPACE_HINT,
+        is_workspace,
+        resolve_workspace_path,
+    )
 
     folder = resolve_workspace_path(path, required=required)
-    return Workspace.open(folder) if folder is not None else None
+    if folder is None:
+        return None
+    if path is None and "SERENDIP_WORKSPACE" not in os.environ and not is_workspace(folder):
+        raise WorkspaceError(f"no Serendip workspace found: neither {Path.cwd()} nor its parent folders hold a "
+                             f"{CONFIG_NAME}, and {folder} is not a workspace; {NO_WORKSPACE_HINT}")
+    return Workspace.open(folder)
 
 
 def modes_help() -> str:
@@ -192,7 +226,57 @@ REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kind
                     "encoder": encoders_help, "reranker": rerankers_help}
 
 
-class RegistryHelpCommand(TyperCommand):
+def plain_help(text: str | None, markup: bool = DEFAULT_MARKUP_MODE == "rich") -> str | None:
+    """Help text as it should be shown: each paragraph on one line (typer keeps a docstring's single
+    line breaks as hard breaks in a group's command list, so a sentence stopped mid-line) and, when
+    typer reads help as Rich markup (``markup``), its brackets escaped (``serendip[ray]`` would lose
+    ``[ray]``). None or empty text is returned as is."""
+    if not text:
+        return text
+    paragraphs = (" ".join(line.strip() for line in para.splitlines())
+                  for para in inspect.cleandoc(text).split("\n\n"))
+    joined = "\n\n".join(p for p in paragraphs if p)
+    return escape(joined) if markup else joined
+
+
+def _show_as_written(command: TyperCommand | TyperGroup) -> None:
+    """:func:`plain_help` on the help of ``command`` and of each of its options and arguments."""
+    markup = command.rich_markup_mode == "rich"
+    command.help = plain_help(command.help, markup)
+    for param in command.params:
+        if getattr(param, "help", None):
+            param.help = plain_help(param.help, markup)
+
+
+class SerendipCommand(TyperCommand):
+    """A command whose help and whose options' help are shown as written (:func:`plain_help`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _show_as_written(self)
+
+
+class SerendipGroup(TyperGroup):
+    """A command group whose help and whose options' help are shown as written (:func:`plain_help`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _show_as_written(self)
+
+
+class SerendipTyper(typer.Typer):
+    """:class:`typer.Typer` whose groups and commands show help as written: :class:`SerendipGroup`,
+    and :class:`SerendipCommand` for a command that names no class of its own."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("cls", SerendipGroup)
+        super().__init__(**kwargs)
+
+    def command(self, *args, cls: type[TyperCommand] | None = None, **kwargs):
+        return super().command(*args, cls=cls or SerendipCommand, **kwargs)
+
+
+class RegistryHelpCommand(SerendipCommand):
     """A command whose registry-backed options (:data:`REGISTRY_CHOICES`: ``--mode``, ``--kind``)
     list the registered entries each time help is shown or arguments are parsed, so an entry
     registered after import (a plugin, a test) appears in ``--help``. The option's own help text is
@@ -206,5 +290,6 @@ class RegistryHelpCommand(TyperCommand):
                 base = getattr(param, "_base_help", None)
                 if base is None:
                     base = param._base_help = param.help or ""
-                param.help = f"{base} Registered: {choices()}."
+                listed = plain_help(choices(), self.rich_markup_mode == "rich")
+                param.help = f"{base} Registered: {listed}."
         return params

@@ -8,9 +8,9 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from serendip.cli.common import console, handle_errors
+from serendip.cli.common import SerendipTyper, cells, console, handle_errors
 
-app = typer.Typer(no_args_is_help=True, help="The registry of public datasets.")
+app = SerendipTyper(no_args_is_help=True, help="The registry of public datasets.")
 
 
 @app.command("list")
@@ -31,7 +31,7 @@ def datasets_table(datasets: list, status: Callable[[str], str]) -> Table:
     table.add_column("found", no_wrap=True)
     table.add_column("licence / description", overflow="fold")
     for ds in datasets:
-        table.add_row(ds.name, str(len(ds.files)), status(ds.name),
+        table.add_row(*cells(ds.name, len(ds.files), status(ds.name)),
                       f"{escape(ds.licence)}\n[dim]{escape(ds.description)}[/dim]")
     return table
 
@@ -43,4 +43,4 @@ def fetch(name: str = typer.Argument(..., help="Dataset name, e.g. scifact.")) -
 
     with handle_errors():
         for rel, loc in fetch_(name).items():
-            console.print(f"{rel}\t{loc.path}\t({loc.origin})", highlight=False)
+            console.print(f"{rel}\t{loc.path}\t({loc.origin})", markup=False, highlight=False)

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import typer
 
-from serendip.cli.common import console, handle_errors, rate_progress
+from serendip.cli.common import console, handle_errors, labelled, rate_progress
 from serendip.workspace.paths import DEMO_DIR
 
 
 def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
                                         help="Folder for the demo workspace."),
-         dataset: str = typer.Option("scifact", "--dataset")) -> None:
+         dataset: str = typer.Option("scifact", "--dataset", help="The BEIR dataset the demo runs on.")) -> None:
     """Resolve SciFact, ingest its 5,183 abstracts, index (BM25 + dense), evaluate the 300 test
     claims for every registered retrieval mode beside the published figures, and run three example
     searches."""
@@ -29,18 +29,18 @@ def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
 
         report = run(workspace, dataset, progress=lambda stage, n: bar.advance(task(stage), n),
                      on_total=lambda stage, n: bar.update(task(stage), total=n))
-    console.print(f"[bold]1/4[/] dataset {report.dataset}: {report.corpus}")
-    console.print(f"[bold]2/4[/] workspace {report.workspace}: ingested {report.ingested}, duplicates "
-                  f"{report.duplicates}, failed {report.failed}; {report.records} records stored")
+    console.print(labelled("[bold]1/4[/]", f"dataset {report.dataset}: {report.corpus}"))
+    console.print(labelled("[bold]2/4[/]", f"workspace {report.workspace}: ingested {report.ingested}, duplicates "
+                           f"{report.duplicates}, failed {report.failed}; {report.records} records stored"))
     console.print(f"[bold]3/4[/] indexes: BM25 {report.bm25_docs} records, dense {report.dense_total} vectors "
                   f"({report.dense_added} embedded now) in {report.index_s:.0f} s")
-    console.print(f"[bold]4/4[/] evaluation on the {report.queries} {report.dataset} {report.split} claims "
-                  f"(BEIR {report.split} qrels):")
+    console.print(labelled("[bold]4/4[/]", f"evaluation on the {report.queries} {report.dataset} {report.split} "
+                           f"claims (BEIR {report.split} qrels):"))
     console.print(results_table(report.rows, report.dataset, report.split))
     for query, hits in report.examples:
         print_hits(hits, f"{EXAMPLE_MODE}: {query}")
     console.print(f"demo done in {report.timings['total']:.0f} s; try: "
-                  f"serendip search \"your question\" -w {report.workspace}")
+                  f"serendip search \"your question\" -w {report.workspace}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

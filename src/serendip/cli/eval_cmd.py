@@ -7,33 +7,36 @@ from typing import Any, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from serendip.cli.common import (
     RegistryHelpCommand,
+    SerendipTyper,
+    cells,
     console,
     handle_errors,
     rate_progress,
 )
 
-app = typer.Typer(no_args_is_help=True, help="Evaluate Serendip on public benchmarks.")
+app = SerendipTyper(no_args_is_help=True, help="Evaluate Serendip on public benchmarks.")
 
 
 def results_table(rows: list[dict[str, Any]], dataset: str, split: str) -> Table:
     """Metrics per mode (rows of :func:`serendip.retrieval.evaluate.results_rows`), with the published
     anchors (nDCG@10) beside them."""
-    table = Table(title=f"Retrieval on {dataset} ({split})", title_justify="left")
+    table = Table(title=Text(f"Retrieval on {dataset} ({split})"), title_justify="left")
     for col in ("mode", "nDCG@10", "Recall@100", "MRR@10", "published nDCG@10 (source)"):
         table.add_column(col)
     for row in rows:
         anchors = "; ".join(f"{a['value']:.3f} {a['name']} ({a['source']})" for a in row["anchors"])
-        table.add_row(row["mode"], f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}", f"{row['mrr@10']:.4f}",
-                      anchors or "-")
+        table.add_row(*cells(row["mode"], f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}",
+                             f"{row['mrr@10']:.4f}", anchors or "-"))
     return table
 
 
 @app.command("retrieval", cls=RegistryHelpCommand)
 def retrieval(dataset: str = typer.Option("scifact", "--dataset", help="A BEIR dataset from `serendip datasets list`."),
-              split: str = typer.Option("test", "--split"),
+              split: str = typer.Option("test", "--split", help="The dataset's split whose queries are scored."),
               modes: Optional[list[str]] = typer.Option(None, "--mode", "-m",
                                                         help="Mode to evaluate (repeatable; default: every registered mode)."),
               workspace: Optional[Path] = typer.Option(None, "--workspace", "-w",

@@ -13,10 +13,11 @@ from rich.table import Table
 from serendip.cli.common import (
     RegistryHelpCommand,
     WorkspaceOpt,
+    cells,
     console,
     err_console,
     handle_errors,
-    modes_help,
+    labelled,
     open_workspace,
     rate_progress,
 )
@@ -24,7 +25,8 @@ from serendip.cli.common import (
 
 def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to verify (one sentence)."),
                k: int = typer.Option(10, "-k", help="Records retrieved and read."),
-               mode: Optional[str] = typer.Option(None, "--mode", "-m", help=modes_help()),
+               mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
+                                                  "workspace's retrieval.default_mode, hybrid)."),
                json_out: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
                train: bool = typer.Option(False, "--train", help="Fine-tune the rationale and label models "
                                           "on the SciFact train claims and record them in the workspace "
@@ -40,7 +42,7 @@ def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to ve
             if claim:
                 raise ConfigError("--train trains the models only: give the claim in a second call")
             rationale, label = api.train_verifier(ws)
-            console.print(f"verifier trained: runs {rationale} (rationale) and {label} (label)")
+            console.print(f"verifier trained: runs {rationale} (rationale) and {label} (label)", markup=False)
             return
         if claim is None:
             raise ConfigError("give a claim to verify, e.g. serendip verify \"Zinc shortens the common cold\"")
@@ -58,7 +60,7 @@ def _print(verdicts) -> None:
     for v in verdicts:
         rationale = "\n".join(f"[{r['start']}:{r['end']}] {r['text']}" for r in v.rationale) or "-"
         who = f"{v.record_id}" + (f" PMID {v.pmid}" if v.pmid else "") + (f"\n{v.title}" if v.title else "")
-        table.add_row(str(v.rank), v.label, f"{v.probability:.2f}", who, rationale)
+        table.add_row(*cells(v.rank, v.label, f"{v.probability:.2f}", who, rationale))
     console.print(table)
     found = [v for v in verdicts if v.label != "NEI"]
     console.print(f"{len(found)} of {len(verdicts)} records take a side on the claim "
@@ -99,10 +101,10 @@ def rerank_train_cmd(
                                         "record ids (record_id in `serendip search --json`)."),
         mode: str = typer.Option("hybrid", "--mode", "-m", help="Retrieval mode whose top candidates give the "
                                  "hard negatives and the settings are tuned on."),
-        epochs: int = typer.Option(3, "--epochs", min=1),
+        epochs: int = typer.Option(3, "--epochs", min=1, help="Passes over the training pairs."),
         max_length: int = typer.Option(128, "--max-length", min=8, help="Tokens per (query, record) pair."),
-        lr: float = typer.Option(1e-4, "--lr"),
-        batch_size: int = typer.Option(16, "--batch-size", min=1),
+        lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate (AdamW, linear warm-up and decay)."),
+        batch_size: int = typer.Option(16, "--batch-size", min=1, help="Pairs per optimizer step."),
         negatives: int = typer.Option(3, "--negatives", min=0, help="Hard negatives per query."),
         mine_depth: int = typer.Option(50, "--mine-depth", min=1, help="Negatives are drawn from the mode's top N."),
         held_out: float = typer.Option(0.1, "--held-out", help="Share of the queries held out to choose the "
@@ -127,7 +129,7 @@ def rerank_train_cmd(
 
         def show(message, category, *args, **kwargs) -> None:  # a stale index is said when found, in one line
             if issubclass(category, StaleIndexWarning):
-                err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+                err_console.print(labelled("[yellow]warning:[/]", message), highlight=False, soft_wrap=True)
             else:
                 shown(message, category, *args, **kwargs)
 
@@ -151,19 +153,20 @@ def _print_training(rep, json_out: bool) -> None:
         return
     ref = rep.run_id or str(rep.run_dir)
     console.print(f"reranker run {ref} trained: {rep.run_dir} ({rep.fit} queries, {rep.positives} relevant and "
-                  f"{rep.negatives} {rep.mode} hard-negative pairs; {rep.train_s:.0f} s)", highlight=False,
-                  soft_wrap=True)
+                  f"{rep.negatives} {rep.mode} hard-negative pairs; {rep.train_s:.0f} s)", markup=False,
+                  highlight=False, soft_wrap=True)
     if rep.rerank_k is None:
         console.print(f"no held-out query with a relevant record ({rep.held} held out, --held-out): no search "
-                      f"settings chosen (a search reranks the top 50 by the reranker alone)", highlight=False,
-                      soft_wrap=True)
+                      f"settings chosen (a search reranks the top 50 by the reranker alone)", markup=False,
+                      highlight=False, soft_wrap=True)
     else:
         console.print(f"held-out ({rep.held} queries): {rep.mode} nDCG@10 {rep.first_stage_ndcg_at_10:.4f}, "
                       f"reranked {rep.ndcg_at_10:.4f} at depth {rep.rerank_k}, weight {rep.weight} (saved in "
-                      f"reranker.json)", highlight=False, soft_wrap=True)
-    console.print(f"use it: serendip search --rerank {ref} \"QUERY\"", highlight=False, soft_wrap=True)
+                      f"reranker.json)", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"use it: serendip search --rerank {ref} \"QUERY\"", markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("verify")(verify_cmd)
+    app.command("verify", cls=RegistryHelpCommand)(verify_cmd)
     app.command("rerank-train", cls=RegistryHelpCommand)(rerank_train_cmd)

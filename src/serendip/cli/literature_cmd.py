@@ -10,15 +10,19 @@ from typing import Optional
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from serendip.cli.common import (
     REGISTRY_CHOICES,
     RegistryHelpCommand,
     WorkspaceOpt,
+    cells,
     console,
     err_console,
     handle_errors,
+    labelled,
     open_workspace,
     rate_progress,
 )
@@ -48,8 +52,8 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
     with handle_errors():
         ws = Workspace.init(path, database=database, partitions=partitions)
         layout = f", records in {ws.config.partitions} partitions" if ws.config.partitions else ""
-        console.print(f"workspace ready at [bold]{ws.path}[/] ({ws.config.database or 'SQLite'}{layout}), "
-                      f"{ws.count()} records")
+        console.print(f"workspace ready at [bold]{escape(str(ws.path))}[/] "
+                      f"({escape(ws.config.database or 'SQLite')}{layout}), {ws.count()} records", highlight=False)
 
 
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
@@ -69,7 +73,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
         ws = open_workspace(workspace)
         with LazyBar("ingest") as bar:  # finished and stopped before the report is printed
             report = ws.ingest(paths, fmt=fmt, progress=bar, mapping=mapping or None, encoding=encoding,
-                               on_wait=lambda msg: err_console.print(f"[yellow]waiting:[/] {msg}",
+                               on_wait=lambda msg: err_console.print(labelled("[yellow]waiting:[/]", msg),
                                                                      highlight=False))
         if json_out:
             console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -145,32 +149,33 @@ def print_ingest_report(report) -> None:
     whole = {f.error_line() for f in failed}
     for line in report.errors:
         if line not in whole:
-            err_console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+            err_console.print(labelled("[yellow]skipped:[/]", line), highlight=False, soft_wrap=True)
     for line in report.warnings:
-        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("[yellow]warning:[/]", line), highlight=False, soft_wrap=True)
     for file, used in report.encodings.items():
         if not used.startswith("utf-8"):
-            console.print(f"read {file} as {used}", highlight=False, soft_wrap=True)
+            console.print(f"read {file} as {used}", markup=False, highlight=False, soft_wrap=True)
     table = Table()
     for col in FILE_COLUMNS:
         table.add_column(col, overflow="fold", justify="right" if col in FILE_COLUMNS[2:6] else "left")
     for entry in report.files:
-        table.add_row(*entry.row())
+        table.add_row(*cells(*entry.row()))
     for line in report.kept:
-        console.print(f"kept: {line}", highlight=False, soft_wrap=True)
+        console.print(f"kept: {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(table)
     for entry in report.files:  # PubMed update files: what their <DeleteCitation> did
         if entry.has_deletions:
-            console.print(f"{entry.path}: PubMed deletions: {entry.deletion_note()}", highlight=False,
-                          soft_wrap=True)
+            console.print(f"{entry.path}: PubMed deletions: {entry.deletion_note()}", markup=False,
+                          highlight=False, soft_wrap=True)
         for note in entry.withdrawn_notes():  # PubMed copies of PMIDs a DeleteCitation withdrew
-            console.print(f"{entry.path}: {note}", highlight=False, soft_wrap=True)
-    console.print(f"{report.summary()}; report #{report.id} kept in the workspace")
+            console.print(f"{entry.path}: {note}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{report.summary()}; report #{report.id} kept in the workspace", markup=False)
     for entry in failed:
-        err_console.print(f"[bold red]failed:[/] {entry.error_line()}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("[bold red]failed:[/]", entry.error_line()), highlight=False, soft_wrap=True)
     if failed:
-        err_console.print(f"[bold red]{len(failed)} of {len(report.files)} input file(s) failed whole[/]"
-                          f" ({', '.join(f.path for f in failed)}); the records of the others were kept",
+        others = "; the records of the others were kept" if len(report.files) > len(failed) else ""
+        err_console.print(labelled(f"[bold red]{len(failed)} of {len(report.files)} input file(s) failed whole[/]",
+                                   f"({', '.join(f.path for f in failed)}){others}"),
                           highlight=False, soft_wrap=True)
 
 
@@ -184,7 +189,7 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
           ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Embed through Ray tasks "
                                             "(same vectors): 'local' (a private Ray on this machine), 'auto' "
                                             "(a cluster started here with `ray start`), HOST:PORT or "
-                                            "ray://HOST:PORT. Needs serendip[ray]."),
+                                            "ray://HOST:PORT. Needs the ray extra: pip install 'serendip[ray]'."),
           passages: bool = typer.Option(False, "--passages", help="Also split the records into passages "
                                         "(title, abstract sentences with character offsets) for the "
                                         "evidence commands; new and changed records only."),
@@ -207,10 +212,10 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
                 rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
                                notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray, passages=passages)
             for rid in rep.dense_skipped:
-                err_console.print(f"[yellow]warning:[/] record {rid} has neither title nor abstract: nothing to embed")
-            resumed = (f", {rep.dense_resumed:,} resumed from the interrupted run" if rep.dense_resumed else "")
-            console.print(f"BM25: {rep.bm25_docs:,} records; dense: {rep.dense_added:,} embedded now{resumed}, "
-                          f"{rep.dense_total:,} in index ({rep.seconds:.1f} s)", highlight=False, soft_wrap=True)
+                err_console.print(labelled("[yellow]warning:[/]", f"record {rid} has neither title nor abstract: "
+                                           "nothing to embed"))
+            console.print(f"BM25: {rep.bm25_docs:,} records; dense: {dense_said(rep, dense)} ({rep.seconds:.1f} s)",
+                          markup=False, highlight=False, soft_wrap=True)
             if rep.passages is not None:
                 print_passage_report(rep.passages)
             return
@@ -218,24 +223,34 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
         raise typer.Exit(1)
 
 
+def dense_said(rep, dense: bool) -> str:
+    """The dense part of ``serendip index``'s last line: ``"5 embedded now, 1,300 in index"`` (with the
+    vectors resumed from an interrupted run), or with ``--no-dense`` the vectors already there
+    (``"not updated (--no-dense), 1,300 vectors present"``)."""
+    if not dense:
+        return f"not updated (--no-dense), {rep.dense_total:,} vectors present"
+    resumed = f", {rep.dense_resumed:,} resumed from the interrupted run" if rep.dense_resumed else ""
+    return f"{rep.dense_added:,} embedded now{resumed}, {rep.dense_total:,} in index"
+
+
 def print_passage_report(rep) -> None:
     """The passage index update in one line, and each record the splitter failed on (stderr)."""
     for line in rep.failed:
-        err_console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("[yellow]skipped:[/]", line), highlight=False, soft_wrap=True)
     console.print(f"passages: {rep.passages:,} from {rep.records:,} records ({rep.split:,} split now, "
                   f"{rep.kept:,} kept, {rep.removed:,} removed; {rep.seconds:.1f} s)", highlight=False, soft_wrap=True)
 
 
 def print_verify_report(found: dict, root: Path) -> int:
     """One line per index file (``ok``, ``DAMAGED`` or ``unchecked``, its path under the workspace, its
-    size and what was found) and a last line per index part; returns the number of damaged files."""
+    size once and what was found) and a last line per index part; returns the number of damaged files."""
     bad = 0
     for part, checks in found.items():
         for check in checks:
             shown = check.path.relative_to(root) if check.path.is_relative_to(root) else check.path
             size = f"{check.size:,} bytes, " if check.size is not None else ""
             label = {"ok": "ok", "damaged": "[bold red]DAMAGED[/]"}.get(check.status, "[yellow]unchecked[/]")
-            console.print(f"{label}  {shown} ({size}{check.detail})", highlight=False, soft_wrap=True)
+            console.print(f"{label}  {escape(f'{shown} ({size}{check.detail})')}", highlight=False, soft_wrap=True)
         counts = {status: sum(c.status == status for c in checks) for status in ("ok", "unchecked", "damaged")}
         bad += counts["damaged"]
         said = [f"{counts['ok']} of {len(checks)} file(s) whole"]
@@ -244,7 +259,7 @@ def print_verify_report(found: dict, root: Path) -> int:
                         f"records them)")
         if counts["damaged"]:
             said.append(f"{counts['damaged']} damaged: run `serendip index --rebuild`")
-        console.print(f"{part}: {'; '.join(said)}", highlight=False, soft_wrap=True)
+        console.print(f"{part}: {'; '.join(said)}", markup=False, highlight=False, soft_wrap=True)
     return bad
 
 
@@ -269,7 +284,7 @@ class IndexBars:
             self._embed(n)
 
     def note(self, message: str) -> None:
-        self.progress.console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+        self.progress.console.print(labelled("[yellow]note:[/]", message), highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -307,7 +322,7 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
                              rerank_weight=rerank_weight)
         for warning in caught:
             if issubclass(warning.category, StaleIndexWarning):
-                err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
+                err_console.print(labelled("[yellow]warning:[/]", warning.message), highlight=False, soft_wrap=True)
             else:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         if json_out:
@@ -318,19 +333,19 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
         if rerank is not None:
             how += f", reranked by {reranker}"
         if not hits:  # e.g. a BM25 query of stopwords only: say so, not an empty table
-            console.print(f"no results ({how}: {shown})", highlight=False, soft_wrap=True)
+            console.print(f"no results ({how}: {shown})", markup=False, highlight=False, soft_wrap=True)
             return
         print_hits(hits, f"{how}: {shown}")
 
 
 def print_hits(hits, title: str) -> None:
     """A table of search hits: rank, score, year, identifier, title."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for col in ("#", "score", "year", "id", "title"):
         table.add_column(col, overflow="fold")
     for h in hits:
         ident = f"PMID {h.pmid}" if h.pmid else (h.doi or h.source_id or str(h.record_id))
-        table.add_row(str(h.rank), f"{h.score:.3f}", str(h.year or ""), ident, h.title or "(no title)")
+        table.add_row(*cells(h.rank, f"{h.score:.3f}", h.year or "", ident, h.title or "(no title)"))
     console.print(table)
 
 
@@ -364,8 +379,8 @@ def reports_tables(stored: list[dict]) -> tuple[Table, Table]:
     paths.add_column(REPORT_COLUMNS[-1], overflow="fold")
     for report in stored:
         row = report_row(report, paths_sep="\n")
-        counts.add_row(*row[:-1])
-        paths.add_row(row[0], row[-1])
+        counts.add_row(*cells(*row[:-1]))
+        paths.add_row(*cells(row[0], row[-1]))
     return counts, paths
 
 

@@ -6,8 +6,8 @@ Thin wrappers over :func:`serendip.models.train.finetune`, :func:`serendip.model
 :mod:`serendip.models.summaries`: they parse, call and print. optuna, torch and transformers are
 imported only when a command runs.
 
-Without ``-w``, the default workspace ($SERENDIP_WORKSPACE or ./serendip-workspace) is used when it
-exists; otherwise ``finetune`` writes to the config's ``output.run_dir`` and records no database row,
+Without ``-w``, the default workspace ($SERENDIP_WORKSPACE, else the workspace folder the current
+directory is in, else ./serendip-workspace) is used when it exists; otherwise ``finetune`` writes to the config's ``output.run_dir`` and records no database row,
 and ``predict`` / ``runs show`` need a run folder path instead of an id.
 """
 from __future__ import annotations
@@ -21,14 +21,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from serendip.cli.common import (
+    SerendipTyper,
     WorkspaceOpt,
+    cells,
     console,
     err_console,
     handle_errors,
     rate_progress,
 )
 
-runs_app = typer.Typer(no_args_is_help=True, help="Fine-tuning runs recorded in the workspace.")
+runs_app = SerendipTyper(no_args_is_help=True, help="Fine-tuning runs recorded in the workspace.")
 
 
 def _workspace(path: Path | None, *, required: bool = False):
@@ -73,7 +75,7 @@ def finetune_cmd(
                                       dict.fromkeys([cfg.training.early_stopping.metric or "",
                                                      "mcc", "f1_macro", "f1", "rmse", "accuracy"])
                                       if k and k in metrics)
-                    bar.console.print(f"epoch {info['epoch']}: dev {shown}", highlight=False)
+                    bar.console.print(f"epoch {info['epoch']}: dev {shown}", markup=False, highlight=False)
 
             result = finetune(cfg, ws, progress=progress, merge=not no_merge)
         if json_out:
@@ -82,16 +84,16 @@ def finetune_cmd(
             return
         m = result.metrics
         sel = m["selection"]
-        console.print(f"run [bold]{result.run_id}[/] done: {result.run_dir}", highlight=False)
+        console.print(f"run [bold]{escape(result.run_id)}[/] done: {escape(str(result.run_dir))}", highlight=False)
         console.print(f"trainable parameters: {result.trainable_params:,} of "
-                      f"{result.total_params:,} ({result.trainable_fraction:.2%})", highlight=False)
+                      f"{result.total_params:,} ({result.trainable_fraction:.2%})", markup=False, highlight=False)
         console.print(f"best dev {sel['metric']}: {_num(sel['best_value'])} (epoch "
-                      f"{sel['best_epoch']})", highlight=False)
+                      f"{sel['best_epoch']})", markup=False, highlight=False)
         if m.get("test"):
             console.print("test: " + ", ".join(f"{k} {_num(v)}" for k, v in
-                                               numeric_metrics(m["test"]).items()), highlight=False)
+                                               numeric_metrics(m["test"]).items()), markup=False, highlight=False)
         for note in m.get("notes", []):
-            err_console.print(f"note: {note}", highlight=False)
+            err_console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def tune_cmd(
@@ -128,29 +130,29 @@ def tune_cmd(
             value = f" {_num(row['value'])}" if row["value"] is not None else ""
             extra = f" ({row['error']})" if row.get("error") else ""
             err_console.print(f"trial {row['number']}: {row['state']}{value} [{params}] "
-                              f"run {row['run_id'] or '-'}{extra}", highlight=False)
+                              f"run {row['run_id'] or '-'}{extra}", markup=False, highlight=False)
 
         result = tune(cfg, tcfg, ws, on_trial=on_trial)
         if json_out:
             print(json.dumps({**result.to_dict(), "trials": result.trials}, ensure_ascii=False,
                              default=str))
         else:
-            console.print(f"tune [bold]{result.id}[/]: {len(result.trials)} trial(s), "
+            console.print(f"tune [bold]{escape(str(result.id))}[/]: {len(result.trials)} trial(s), "
                           f"{result.count('complete')} complete, {result.count('pruned')} pruned, "
-                          f"{result.count('fail')} failed; results in {result.path}",
+                          f"{result.count('fail')} failed; results in {escape(str(result.path))}",
                           highlight=False)
             if result.best_value is not None:
                 console.print(f"best dev {result.metric}: {_num(result.best_value)} (trial "
-                              f"{result.best_trial}, run {result.best_run_id})", highlight=False)
+                              f"{result.best_trial}, run {result.best_run_id})", markup=False, highlight=False)
                 for k, v in result.best_params.items():
-                    console.print(f"  {k} = {v!r}", highlight=False)
+                    console.print(f"  {k} = {v!r}", markup=False, highlight=False)
         if result.best_value is None:
             err_console.print("[bold red]error:[/] no trial completed", highlight=False)
             raise typer.Exit(1)
 
 
 def predict_cmd(
-    input_path: Path = typer.Argument(..., help="Input file: CSV, TSV, JSONL, FASTA/FASTQ ..."),
+    input_path: Path = typer.Argument(..., help="Input file: CSV, TSV, JSON Lines, FASTA/FASTQ or another registered format."),
     run: str = typer.Option(..., "--run", help="Run id (in the workspace) or run folder."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Output CSV (default: <input name>.predictions.csv here)."),
@@ -175,11 +177,11 @@ def predict_cmd(
         if json_out:
             print(json.dumps(report.to_dict(), ensure_ascii=False))
             return
-        console.print(f"{report.n} prediction(s) written to {report.output}", highlight=False)
+        console.print(f"{report.n} prediction(s) written to {report.output}", markup=False, highlight=False)
         for issue in report.skipped:
-            err_console.print(f"skipped: {issue}", highlight=False)
+            err_console.print(f"skipped: {issue}", markup=False, highlight=False)
         for note in report.notes:
-            err_console.print(f"note: {note}", highlight=False)
+            err_console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def runs_table(infos: list) -> Table:
@@ -206,8 +208,8 @@ def runs_table(infos: list) -> Table:
     table.add_column("task / backbone / name", overflow="fold")
     table.add_column("dev / test", no_wrap=True,
                      min_width=max([len(r[3]) for r in rows] + [len("dev / test")]))
-    for row in rows:
-        table.add_row(*row)
+    for ident, status, about_cell, score in rows:  # the about cell is markup, its parts escaped
+        table.add_row(*cells(ident, status), about_cell, *cells(score))
     return table
 
 
@@ -246,26 +248,27 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
             print(json.dumps({**info.to_dict(), "summary": metrics_summary(metrics)
                               if metrics else None}, ensure_ascii=False, default=str))
             return
-        console.print(f"[bold]{info.id}[/] {info.name}  status: {info.status}", highlight=False)
-        console.print(f"folder: {info.path}\ntask: {info.task}  backbone: {info.backbone}",
+        console.print(f"[bold]{escape(info.id)}[/] {escape(str(info.name))}  status: {escape(str(info.status))}",
                       highlight=False)
+        console.print(f"folder: {info.path}\ntask: {info.task}  backbone: {info.backbone}",
+                      markup=False, highlight=False)
         if info.error:
-            console.print(f"error: {info.error}", highlight=False)
+            console.print(f"error: {info.error}", markup=False, highlight=False)
         if metrics:
             sel = metrics["selection"]
             console.print(f"selection: {sel['metric']} ({sel['mode']}), best epoch "
                           f"{sel['best_epoch']} of {sel['epochs_run']}; trainable parameters "
                           f"{metrics['trainable_params']:,} ({metrics['trainable_fraction']:.2%})",
-                          highlight=False)
+                          markup=False, highlight=False)
             table = Table()
             table.add_column("metric")
             table.add_column("dev (best)", justify="right")
             table.add_column("test", justify="right")
             for name, best, test in metric_table(metrics):
-                table.add_row(name, _num(best), _num(test))
+                table.add_row(*cells(name, _num(best), _num(test)))
             console.print(table)
             for note in metrics.get("notes", []):
-                console.print(f"note: {note}", highlight=False)
+                console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,11 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from serendip.cli.common import (
     RegistryHelpCommand,
+    cells,
     console,
     handle_errors,
     rate_progress,
@@ -19,11 +21,11 @@ from serendip.cli.common import (
 def results_table(result: Any) -> Table:
     """Held-out masked-token metrics beside the unigram baseline, and throughput
     (:meth:`~serendip.models.pretrain.PretrainResult.summary_rows`)."""
-    table = Table(title=result.title(), title_justify="left")
+    table = Table(title=Text(result.title()), title_justify="left")
     for col in ("held-out (masked tokens)", "model", "unigram baseline"):
         table.add_column(col)
     for row in result.summary_rows():
-        table.add_row(*row)
+        table.add_row(*cells(*row))
     return table
 
 
@@ -38,7 +40,7 @@ def pretrain_command(
         max_steps: int | None = typer.Option(None, "--max-steps", help="Optimisation steps."),
         out: Path | None = typer.Option(None, "--out", help="Output model folder."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
-        seed: int | None = typer.Option(None, "--seed"),
+        seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the config's training.seed, 0)."),
         device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda if available)."),
         set_: list[str] | None = typer.Option(None, "--set", help="key=value override, e.g. training.lr=3e-4 (repeatable)."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
@@ -67,7 +69,7 @@ def pretrain_command(
 
             def log(message: str) -> None:
                 if not json_out:
-                    bar.console.print(message, highlight=False)
+                    bar.console.print(message, markup=False, highlight=False)
 
             result = pretrain(cfg, progress=progress, log=log)
         if json_out:
@@ -76,7 +78,7 @@ def pretrain_command(
             print(json.dumps(data))
         else:
             console.print(results_table(result))
-            console.print(f"model folder: {result.output_dir} (report: pretrain_report.json)")
+            console.print(f"model folder: {result.output_dir} (report: pretrain_report.json)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -110,6 +110,19 @@ class Verifier:
         col = list(self.selector.label_space.classes).index(RATIONALE)
         return scores[:, col] if len(scores) else np.zeros(0)
 
+    def label_probabilities(self, pairs: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """The label model's probabilities for (claim, evidence text) pairs: ``{label: float64 array of
+        shape (len(pairs),)}`` for each of :data:`VERDICTS`."""
+        scores = self._probs(self.labeller, list(pairs))
+        classes = list(self.labeller.label_space.classes)
+        return {c: (scores[:, classes.index(c)] if len(scores) else np.zeros(0)) for c in VERDICTS}
+
+    def support_probability(self, sentence: str, evidence: Sequence[str]) -> float:
+        """P(SUPPORT) of ``sentence`` given the ``evidence`` sentences (joined as the label model was
+        trained), in [0, 1]: the grounding check of cited answers
+        (:func:`serendip.evidence.citations.check_sentences`)."""
+        return float(self.label_probabilities([(sentence, SENT_SEP.join(evidence))])["SUPPORT"][0])
+
     def verify(self, claim: str, docs: Sequence[tuple[str, Sequence[str]]]) -> list[AbstractVerdict]:
         """A verdict per abstract.
 

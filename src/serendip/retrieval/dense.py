@@ -198,6 +198,12 @@ class DenseIndex:
             raise SerendipError(f"encoder returned shape {vecs.shape} for {n_texts} texts")
         return _normalise(vecs)
 
+    def encode_documents(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Embed passages as the index embeds documents: float32 (len(texts), dim), L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([t if t.strip() else " " for t in texts], batch_size)
+
     def encode_queries(self, queries: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Embed queries: float32 array of shape (n_queries, dim), L2-normalised rows."""
         if not queries:
@@ -209,8 +215,14 @@ class DenseIndex:
             batch_size: int = 64, progress: Callable[[int, int], None] | None = None,
             known: Mapping[str, np.ndarray] | None = None,
             on_chunk: Callable[[list[str], np.ndarray], None] | None = None,
-            chunk_runner: Callable[[list[list[str]], int], Iterable[np.ndarray]] | None = None) -> AddReport:
+            chunk_runner: Callable[[Sequence[list[str]], int], Iterable[np.ndarray]] | None = None) -> AddReport:
         """Embed the records not already in the index (incremental: existing vectors are kept as is).
+
+        The sequences are read in order, once whole (which records have text) and then a chunk of
+        ``8 * batch_size`` records at a time as they are embedded; no list of the texts is built
+        (:mod:`.dense_chunks`), so lazy sequences over a database (:mod:`serendip.record_blocks`) are
+        read a block at a time. A record of such a source whose text is gone by its second read gets
+        no vector and is listed in ``no_text``.
 
         Parameters
         ----------
@@ -227,7 +239,8 @@ class DenseIndex:
             ``on_chunk(ids, vectors)`` with each chunk the encoder embedded (float32, (m, dim)).
         chunk_runner : callable, optional
             ``chunk_runner(chunks, batch_size)`` yielding the raw vectors of each chunk of texts in
-            order, computed elsewhere (:func:`serendip.retrieval.ray_embed.ray_chunk_runner`) with
+            order (``chunks``: a sequence whose item ``k`` is the list of chunk ``k``'s texts, read when
+            indexed), computed elsewhere (:func:`serendip.retrieval.ray_embed.ray_chunk_runner`) with
             this index's encoder; the same chunks as the local path, normalised here alike.
 
         Returns
@@ -239,42 +252,30 @@ class DenseIndex:
         DataError
             If the sequences differ in length.
         """
+        from serendip.retrieval.dense_chunks import ChunkTexts, records_to_embed
+
         if not (len(ids) == len(titles) == len(abstracts)):
             raise DataError(f"dense add: {len(ids)} ids, {len(titles)} titles, {len(abstracts)} abstracts")
         report = AddReport()
-        todo_ids: list[str] = []
-        todo_texts: list[str] = []
-        seen: set[str] = set()
-        for doc_id, title, abstract in zip(ids, titles, abstracts):
-            doc_id = str(doc_id)
-            if doc_id in self._pos:
-                report.already_present += 1
-                continue
-            if doc_id in seen:
-                continue
-            seen.add(doc_id)
-            text = doc_text(title, abstract)
-            if text is None:
-                report.no_text.append(doc_id)
-                report.warnings.append(f"record {doc_id}: no title and no abstract, nothing to embed")
-                continue
-            todo_ids.append(doc_id)
-            todo_texts.append(text)
+        # positions, not texts: each chunk's texts are read from the sequences when it is embedded
+        todo_ids, positions, report.no_text, report.already_present = records_to_embed(
+            ids, titles, abstracts, self._pos)
+        report.warnings = [f"record {i}: no title and no abstract, nothing to embed" for i in report.no_text]
         if not todo_ids:
             return report
         known = known or {}
-        have = [j for j, doc_id in enumerate(todo_ids) if doc_id in known]
-        fresh = [j for j, doc_id in enumerate(todo_ids) if doc_id not in known]
+        is_known = np.fromiter((doc_id in known for doc_id in todo_ids), dtype=bool, count=len(todo_ids))
         new = None  # rows in input order, resumed and freshly embedded alike
-        if have:
-            new = np.empty((len(todo_ids), len(known[todo_ids[have[0]]])), np.float32)
-            for j in have:
-                new[j] = known[todo_ids[j]]
+        for j in np.flatnonzero(is_known):
+            if new is None:
+                new = np.empty((len(todo_ids), len(known[todo_ids[j]])), np.float32)
+            new[j] = known[todo_ids[j]]
+        fresh = np.flatnonzero(~is_known)
         step = max(1, int(batch_size)) * 8
         chunks = [fresh[start:start + step] for start in range(0, len(fresh), step)]
-        texts = [[todo_texts[j] for j in rows] for rows in chunks]
-        encoded = ((self._encode(t, batch_size) for t in texts) if chunk_runner is None else
-                   (self._checked(v, len(t)) for t, v in zip(texts, chunk_runner(texts, batch_size))))
+        texts = ChunkTexts(chunks, positions, titles, abstracts)
+        encoded = ((self._encode(texts[k], batch_size) for k in range(len(chunks))) if chunk_runner is None else
+                   (self._checked(v, len(rows)) for rows, v in zip(chunks, chunk_runner(texts, batch_size))))
         done = 0
         for rows, vecs in zip(chunks, encoded):
             done += len(rows)
@@ -285,9 +286,12 @@ class DenseIndex:
                                 f"{new.shape[1]}")
             new[rows] = vecs
             if on_chunk is not None:
-                on_chunk([todo_ids[j] for j in rows], vecs)
+                keep = [k for k, j in enumerate(rows) if j not in texts.gone] if texts.gone else slice(None)
+                on_chunk([todo_ids[j] for j in rows[keep]], vecs[keep])
             if progress is not None:
                 progress(done, len(fresh))
+        if texts.gone:  # text gone from a lazy source since it was first read: no vector, reported
+            todo_ids, new = self._drop_gone(todo_ids, new, texts.gone, report)
         if self.embeddings.shape[0] and new.shape[1] != self.embeddings.shape[1]:
             raise DataError(f"embedding dimension {new.shape[1]} differs from the index's "
                             f"{self.embeddings.shape[1]}")
@@ -299,6 +303,17 @@ class DenseIndex:
         self._emb_t = None  # the ANN structure, if any, is extended with the new rows when next used
         report.added = todo_ids
         return report
+
+    @staticmethod
+    def _drop_gone(todo_ids: list[str], new: np.ndarray, gone: set[int],
+                   report: AddReport) -> tuple[list[str], np.ndarray]:
+        """``todo_ids`` and their rows ``new`` without the rows ``gone``, which go to ``report.no_text``."""
+        keep = np.setdiff1d(np.arange(len(todo_ids)), np.fromiter(gone, dtype=np.int64))
+        for j in sorted(gone):
+            report.no_text.append(todo_ids[j])
+            report.warnings.append(f"record {todo_ids[j]}: no title and no abstract when it was embedded "
+                                   f"(changed while the index was built), nothing embedded")
+        return [todo_ids[j] for j in keep], new[keep]
 
     def remove(self, ids: Sequence[str]) -> int:
         """Drop the vectors of ``ids`` (e.g. before re-adding an edited record); returns how many."""

@@ -184,7 +184,9 @@ def embed_resumable(dindex, ids: Sequence[str], titles: Sequence[str | None],
     ``on_total`` is told how many records are embedded now (those not resumed); ``progress(done,
     total)`` counts them; ``chunk_runner`` embeds elsewhere (see :meth:`DenseIndex.add`). Returns
     ``(AddReport, number of vectors resumed)``; on an exception the rows
-    computed so far are written as a shard before it propagates.
+    computed so far are written as a shard before it propagates. The sequences are read in order, here
+    once (the text hashes) and then by :meth:`DenseIndex.add`; they may be lazy
+    (:class:`serendip.record_blocks.BlockColumn`).
     """
     from serendip.retrieval.dense import doc_text
 
@@ -200,9 +202,9 @@ def embed_resumable(dindex, ids: Sequence[str], titles: Sequence[str | None],
                           f"{checkpoint.folder}")
     if on_total:
         on_total(sum(1 for i in hashes if i not in known and i not in dindex))
-    try:
+    try:  # "" (no hash: the text gained since read above, from a lazy source) never matches on resume
         report = dindex.add(ids, titles, abstracts, progress=progress, known=known, chunk_runner=chunk_runner,
-                            on_chunk=lambda got, vecs: checkpoint.add(got, [hashes[i] for i in got], vecs))
+                            on_chunk=lambda got, vecs: checkpoint.add(got, [hashes.get(i, "") for i in got], vecs))
     except BaseException:
         with contextlib.suppress(Exception):
             checkpoint.flush()

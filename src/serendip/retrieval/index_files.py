@@ -251,7 +251,7 @@ def _part_problem(part: Path, want: dict) -> tuple[os.stat_result | None, str | 
     try:
         st = part.stat()
         if st.st_size != want["size"]:
-            return st, f"{st.st_size} bytes, the index wrote {want['size']}"
+            return st, f"{st.st_size:,} bytes where the index wrote {want['size']:,}"
         if "edges_sha256" in want and _edges_sha256(part, st.st_size) != want["edges_sha256"]:
             return st, f"its first or last {EDGE_BYTES // 1024} KiB differ from what the index wrote"
     except FileNotFoundError:
@@ -300,7 +300,8 @@ def check_manifest(folder: str | Path) -> None:
 class PartCheck:
     """What :func:`verify_folder` found for one part: ``status`` "ok" (the whole SHA-256 matches),
     "damaged" or "unchecked" (no SHA-256 recorded: a folder written by an older Serendip);
-    ``detail`` in words; ``size`` in bytes (None when missing)."""
+    ``detail`` in words, never the size found (``"the index wrote 3,200 bytes"`` for a part of another
+    size); ``size`` in bytes (None when missing)."""
 
     path: Path
     status: str
@@ -338,6 +339,8 @@ def verify_folder(folder: str | Path, record_times: bool = False) -> list[PartCh
         part = folder / name
         st, problem = _part_problem(part, want)
         if problem is not None:
+            if st is not None and st.st_size != want["size"]:  # ``size`` gives the one found: not said twice
+                problem = f"the index wrote {want['size']:,} bytes"
             checks.append(PartCheck(part, "damaged", problem, st.st_size if st else None))
             continue
         if not want.get("sha256"):

@@ -4,7 +4,11 @@ Every command and API call that takes an optional workspace folder resolves it h
 written once:
 
 * an explicit path wins;
-* otherwise ``$SERENDIP_WORKSPACE``, else ``./serendip-workspace`` (:func:`default_workspace_path`);
+* otherwise ``$SERENDIP_WORKSPACE``, else the workspace holding the current directory (the nearest of
+  it and its parents with a ``serendip.toml``, as git finds a repository: :func:`find_workspace`), else
+  ``./serendip-workspace`` (:func:`default_workspace_path`); creating a workspace
+  (:meth:`WorkspaceStore.create <serendip.workspace.store.WorkspaceStore.create>`) does not look up
+  the parents, so ``serendip init`` inside a workspace still makes ``./serendip-workspace``;
 * a caller that can work without a workspace (fine-tuning writes to the config's run folder) passes
   ``required=False`` to :func:`resolve_workspace_path` and gets None when the default folder is not a
   workspace.
@@ -16,8 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CONFIG_NAME", "DEFAULT_DIR", "DEMO_DIR", "FOLDERS", "default_workspace_path",
-           "eval_workspace_path", "is_workspace", "resolve_workspace_path"]
+__all__ = ["CONFIG_NAME", "DEFAULT_DIR", "DEMO_DIR", "FOLDERS", "NO_WORKSPACE_HINT", "default_workspace_path",
+           "eval_workspace_path", "find_workspace", "is_workspace", "resolve_workspace_path"]
 
 #: the config file that marks a folder as a workspace
 CONFIG_NAME = "serendip.toml"
@@ -28,12 +32,32 @@ DEMO_DIR = "serendip-demo"
 #: sub-folders every workspace has
 FOLDERS = ("indexes", "models", "runs", "reports")
 #: the help text of every ``--workspace`` option
-WORKSPACE_HELP = f"Workspace folder (default: $SERENDIP_WORKSPACE or ./{DEFAULT_DIR})."
+WORKSPACE_HELP = (f"Workspace folder (default: $SERENDIP_WORKSPACE, else the workspace folder the current "
+                  f"directory is in, else ./{DEFAULT_DIR}).")
+#: how to name a workspace, said when none is found
+NO_WORKSPACE_HINT = ("name one with -w PATH or $SERENDIP_WORKSPACE, run the command inside a workspace folder, "
+                     "or create one with `serendip init PATH`")
 
 
-def default_workspace_path() -> Path:
-    """``$SERENDIP_WORKSPACE`` when set, else ``./serendip-workspace``."""
-    return Path(os.environ.get("SERENDIP_WORKSPACE", DEFAULT_DIR))
+def find_workspace(start: str | Path | None = None) -> Path | None:
+    """The nearest folder holding a workspace (``serendip.toml``): ``start`` (default: the current
+    directory) or one of its parents, up to the filesystem root; None when there is none. The folder
+    is returned absolute."""
+    here = Path(start if start is not None else Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        if is_workspace(folder):
+            return folder
+    return None
+
+
+def default_workspace_path(discover: bool = True) -> Path:
+    """``$SERENDIP_WORKSPACE`` when set, else (``discover``) the workspace holding the current
+    directory (:func:`find_workspace`), else ``./serendip-workspace``."""
+    env = os.environ.get("SERENDIP_WORKSPACE")
+    if env is not None:
+        return Path(env)
+    found = find_workspace() if discover else None
+    return found if found is not None else Path(DEFAULT_DIR)
 
 
 def is_workspace(path: str | Path) -> bool:
@@ -41,7 +65,8 @@ def is_workspace(path: str | Path) -> bool:
     return (Path(path) / CONFIG_NAME).is_file()
 
 
-def resolve_workspace_path(path: str | Path | None = None, *, required: bool = True) -> Path | None:
+def resolve_workspace_path(path: str | Path | None = None, *, required: bool = True,
+                           discover: bool = True) -> Path | None:
     """The workspace folder to use for ``path``.
 
     Parameters
@@ -52,6 +77,10 @@ def resolve_workspace_path(path: str | Path | None = None, *, required: bool = T
         Without ``path``: True returns :func:`default_workspace_path` always (opening it then fails
         with a clear error if it is not a workspace); False returns it only when it holds a workspace,
         else None (the caller works without one).
+    discover : bool, default=True
+        Without ``path`` and ``$SERENDIP_WORKSPACE``: look for the workspace holding the current
+        directory (:func:`find_workspace`) before ``./serendip-workspace``; False (creating a
+        workspace) does not.
 
     Returns
     -------
@@ -59,7 +88,7 @@ def resolve_workspace_path(path: str | Path | None = None, *, required: bool = T
     """
     if path is not None:
         return Path(path)
-    default = default_workspace_path()
+    default = default_workspace_path(discover)
     if required or is_workspace(default):
         return default
     return None

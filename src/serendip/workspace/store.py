@@ -95,7 +95,7 @@ class WorkspaceStore:
             partitioning than ``partitions`` (an existing workspace cannot be partitioned); ``partitions``
             is out of range or given without a PostgreSQL database.
         """
-        path = resolve_workspace_path(path)
+        path = resolve_workspace_path(path, discover=False)
         cfg_path = path / CONFIG_NAME
         if cfg_path.exists():
             store = cls.open(path, mode_choices)

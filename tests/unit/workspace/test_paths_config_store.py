@@ -1,6 +1,8 @@
 """The one default-workspace policy, the config check of retrieval.default_mode, the storage layer."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from serendip.errors import ConfigError, WorkspaceError
@@ -28,6 +30,19 @@ def test_default_path_policy(monkeypatch, tmp_path):
     WorkspaceStore.create(tmp_path / "env-ws").close()
     assert is_workspace(tmp_path / "env-ws")
     assert resolve_workspace_path(required=False) == tmp_path / "env-ws"
+
+
+def test_the_workspace_holding_the_current_directory_comes_after_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("SERENDIP_WORKSPACE", raising=False)
+    WorkspaceStore.create(tmp_path / "ws").close()
+    deep = tmp_path / "ws" / "notes" / "deep"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    found = (tmp_path / "ws").absolute()
+    assert default_workspace_path() == found and resolve_workspace_path(required=False) == found
+    assert resolve_workspace_path(discover=False) == Path(DEFAULT_DIR)  # creating: no look-up
+    monkeypatch.setenv("SERENDIP_WORKSPACE", str(tmp_path / "env-ws"))
+    assert resolve_workspace_path() == tmp_path / "env-ws"
 
 
 def test_eval_workspace_path(monkeypatch, tmp_path):

@@ -1,0 +1,231 @@
+"""Cited answers over a workspace: ``ask(ws, question)`` (``serendip ask`` wraps it).
+
+1. **Retrieve** the question's top-``k`` records with the workspace's search (default mode: hybrid).
+2. **Passages**: each record's title and abstract sentences with character offsets
+   (:func:`serendip.evidence.passages.split_record`), scored by **relevance**: the cosine of the
+   question's and the passage's embeddings by the workspace's dense encoder (the offline
+   all-MiniLM-L6-v2 unless the workspace chose another).
+3. **Abstain**: when no passage reaches ``min_relevance`` the answer is "no evidence found" and no
+   backend is called. The default, :data:`DEFAULT_MIN_RELEVANCE`, was chosen on SciFact **train**
+   claims asked as questions against off-topic questions of a tuning set (never the dev claims nor the
+   50 off-topic questions the benchmark scores): ``benchmarks/evidence_answer.py``.
+4. **Supply** up to ``max_passages`` of the passages that reach it, chosen by maximal marginal
+   relevance (Carbonell & Goldstein 1998, SIGIR: ``lambda * rel - (1 - lambda) * max cos(selected)``),
+   numbered from 1.
+5. **Generate** with a backend of :data:`serendip.evidence.generators.GENERATORS`.
+6. **Check** every sentence in code (:func:`serendip.evidence.citations.check_sentences`): it cites,
+   cites only supplied passages, and is a verbatim quote of one or is found supported by the
+   claim-verification label model (P(SUPPORT) >= ``min_support``). Grounded sentences carry their
+   stance on the question (the label model on the question and what the sentence cites) when the
+   verifier is trained; the others are returned apart with the reason, never as grounded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from serendip.errors import DataError, IndexNotBuilt
+from serendip.evidence.citations import AnswerSentence, check_sentences, parse_reply
+from serendip.evidence.generators import GENERATORS, SuppliedPassage, check_options
+
+#: passage relevance (cosine, all-MiniLM-L6-v2) below which a question finds no evidence
+DEFAULT_MIN_RELEVANCE = 0.45
+#: a question longer than this is refused
+MAX_QUESTION_CHARS = 2000
+NO_EVIDENCE_FOUND = "no evidence found"
+_STANCE = {"SUPPORT": "supports", "CONTRADICT": "contradicts", "NEI": "neutral"}
+
+
+@dataclass
+class Answer:
+    """The answer to one question.
+
+    Attributes
+    ----------
+    question, backend : str
+    status : str
+        ``"answered"`` (at least one grounded sentence) or :data:`NO_EVIDENCE_FOUND`.
+    sentences : list of AnswerSentence
+        The grounded sentences, in the order written.
+    rejected : list of AnswerSentence
+        Sentences the checks failed, each with its ``problem``; never shown as grounded.
+    passages : list of SuppliedPassage
+        What the backend was given (citation numbers index it).
+    best_relevance : float
+        The highest passage relevance found (NaN when no record had text).
+    """
+
+    question: str
+    backend: str
+    status: str
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    rejected: list[AnswerSentence] = field(default_factory=list)
+    passages: list[SuppliedPassage] = field(default_factory=list)
+    best_relevance: float = float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "backend": self.backend, "status": self.status,
+                "best_relevance": None if np.isnan(self.best_relevance) else round(self.best_relevance, 4),
+                "sentences": [s.to_dict() for s in self.sentences],
+                "rejected": [s.to_dict() for s in self.rejected],
+                "passages": [p.to_dict() for p in self.passages]}
+
+
+def check_question(question: str) -> str:
+    """The question stripped; :class:`DataError` when empty or over :data:`MAX_QUESTION_CHARS`."""
+    text = (question or "").strip()
+    if not text:
+        raise DataError("the question is empty: ask one question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise DataError(f"the question has {len(text):,} characters, over the {MAX_QUESTION_CHARS:,} limit: "
+                        f"ask one question, not a document")
+    return text
+
+
+def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = 0.7) -> list[int]:
+    """Maximal marginal relevance order (Carbonell & Goldstein 1998).
+
+    Parameters
+    ----------
+    relevance : float array (m,)
+        Each item's relevance to the query.
+    vectors : float32 array (m, d)
+        L2-normalised item embeddings (their dot products are the redundancy).
+    n : int
+        Items to select (at most m).
+    lam : float, default 0.7
+        Weight of relevance against redundancy, in [0, 1].
+
+    Returns
+    -------
+    list of int: indices into ``relevance``, in selection order.
+    """
+    chosen: list[int] = []
+    left = list(range(len(relevance)))
+    while left and len(chosen) < n:
+        if chosen:
+            redundancy = (vectors[left] @ vectors[chosen].T).max(axis=1)
+        else:
+            redundancy = np.zeros(len(left))
+        score = lam * relevance[left] - (1 - lam) * redundancy
+        best = left[int(np.argmax(score))]
+        chosen.append(best)
+        left.remove(best)
+    return chosen
+
+
+def _passages(ws, question: str, k: int, mode: str | None) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Every passage of the top-``k`` records, their relevance (m,) and embeddings (m, d)."""
+    from serendip.evidence.api import _abstracts
+    from serendip.evidence.passages import split_record
+
+    hits = ws.search(question, mode=mode, k=k)
+    if not hits and ws.count() == 0:
+        raise IndexNotBuilt("the workspace holds no records: run `serendip ingest PATH` first")
+    dense = ws.searcher().dense
+    if dense is None:
+        raise IndexNotBuilt("`serendip ask` scores passages with the dense index: run `serendip index` "
+                            "without --no-dense first")
+    texts = _abstracts(ws, [h.record_id for h in hits])
+    found = []
+    for h in hits:
+        for p in split_record(*texts.get(h.record_id, (None, None)), record=str(h.record_id)):
+            found.append({"record_id": h.record_id, "pmid": h.pmid, "field": p.field_name, "start": p.start,
+                          "end": p.end, "text": p.text})
+    if not found:
+        return [], np.zeros(0), np.zeros((0, 0), dtype=np.float32)
+    vectors = dense.encode_documents([f["text"] for f in found])
+    relevance = vectors @ dense.encode_queries([question])[0]
+    return found, relevance.astype(np.float64), vectors
+
+
+def _stances(verifier, question: str, sentences: list[AnswerSentence], passages: list[SuppliedPassage]) -> None:
+    by_number = {p.number: p.text for p in passages}
+    pairs = [(question, " ".join(by_number[n] for n in s.cites)) for s in sentences]
+    probs = verifier.label_probabilities(pairs)
+    for i, s in enumerate(sentences):
+        s.stance = _STANCE[max(probs, key=lambda label: probs[label][i])]
+
+
+def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options: dict | None = None,
+        mode: str | None = None, max_passages: int = 8, min_relevance: float = DEFAULT_MIN_RELEVANCE,
+        mmr_lambda: float = 0.7, min_support: float = 0.5, verifier: Any = "auto") -> Answer:
+    """Answer ``question`` from the workspace's records, every sentence cited and checked.
+
+    Parameters
+    ----------
+    ws : Workspace
+    question : str
+        Non-empty, at most :data:`MAX_QUESTION_CHARS` characters.
+    k : int, default 10
+        Records retrieved.
+    backend : str, default "extractive"
+        A name in :data:`~serendip.evidence.generators.GENERATORS`; ``options`` its options.
+    mode : str, optional
+        Retrieval mode (default: the workspace's).
+    max_passages : int, default 8
+        Passages supplied to the backend.
+    min_relevance : float, default :data:`DEFAULT_MIN_RELEVANCE`
+        Cosine a passage needs to be evidence.
+    mmr_lambda : float, default 0.7
+    min_support : float, default 0.5
+        P(SUPPORT) a non-quoted sentence needs.
+    verifier : Verifier, None or "auto"
+        The claim-verification models (stance and the support check); ``"auto"``: the workspace's
+        trained ones when present. Generative backends need one.
+
+    Returns
+    -------
+    Answer
+
+    Raises
+    ------
+    DataError
+        A bad question or ``k``; a generative backend with no trained verifier.
+    IndexNotBuilt
+        No records, or no dense index.
+    ConfigError
+        An unknown backend or option; a backend that cannot load (its message says what to install).
+    """
+    question = check_question(question)
+    if k < 1 or max_passages < 1:
+        raise DataError(f"-k and max_passages must be at least 1, got {k} and {max_passages}")
+    spec = GENERATORS.get(backend)
+    check_options(spec, options or {})
+    if verifier == "auto":
+        verifier = _workspace_verifier(ws, required=spec.name != "extractive")
+    found, relevance, vectors = _passages(ws, question, k, mode)
+    best = float(relevance.max()) if len(relevance) else float("nan")
+    answer = Answer(question, spec.name, NO_EVIDENCE_FOUND, best_relevance=best)
+    keep = np.flatnonzero(relevance >= min_relevance)
+    if not len(keep):
+        return answer
+    order = [int(keep[i]) for i in mmr(relevance[keep], vectors[keep], max_passages, mmr_lambda)]
+    answer.passages = [SuppliedPassage(n, relevance=float(relevance[i]), **found[i]) for n, i in enumerate(order, 1)]
+    draft = spec.load(dict(options or {})).generate(question, answer.passages)
+    drafts = parse_reply(draft) if isinstance(draft, str) else list(draft)
+    support = verifier.support_probability if verifier is not None else None
+    checked = check_sentences(drafts, answer.passages, support, min_support)
+    answer.sentences = [s for s in checked if s.grounded]
+    answer.rejected = [s for s in checked if not s.grounded]
+    if answer.sentences:
+        answer.status = "answered"
+        if verifier is not None:
+            _stances(verifier, question, answer.sentences, answer.passages)
+    return answer
+
+
+def _workspace_verifier(ws, *, required: bool):
+    from serendip.evidence.api import verifier_runs
+    from serendip.evidence.verify import Verifier
+
+    try:
+        runs = verifier_runs(ws)
+    except DataError as exc:
+        if required:
+            raise DataError(f"generative answer backends need the verification model to check their "
+                            f"sentences: {exc}") from None
+        return None
+    return Verifier(*runs)

@@ -1,0 +1,84 @@
+"""A command run without ``-w`` and without ``$SERENDIP_WORKSPACE`` uses the workspace the current
+directory is in (that folder or a parent holding a ``serendip.toml``, as git finds a repository);
+precedence: ``-w``, then ``$SERENDIP_WORKSPACE``, then the folder found, then ./serendip-workspace."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+from serendip.workspace.paths import find_workspace
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def two_workspaces(tmp_path, monkeypatch):
+    """``proj`` (one ingest of ``proj.jsonl``) and ``other`` (one of ``other.jsonl``); no
+    $SERENDIP_WORKSPACE."""
+    monkeypatch.delenv("SERENDIP_WORKSPACE", raising=False)
+    made = {}
+    for name in ("proj", "other"):
+        ws = tmp_path / name
+        assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+        docs = tmp_path / f"{name}.jsonl"
+        docs.write_text(json.dumps({"id": "1", "title": f"A paper of {name}"}) + "\n")
+        assert runner.invoke(app, ["ingest", str(docs), "-w", str(ws)]).exit_code == 0
+        made[name] = ws
+    return made
+
+
+def _reports(*args: str) -> str:
+    r = runner.invoke(app, ["reports", *args], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def test_reports_inside_a_workspace_and_its_subfolder_open_it(two_workspaces, monkeypatch):
+    ws = two_workspaces["proj"]
+    sub = ws / "notes" / "2026"
+    sub.mkdir(parents=True)
+    for where in (ws, sub):
+        monkeypatch.chdir(where)
+        out = _reports()
+        assert "proj.jsonl" in out and "other.jsonl" not in out, (where, out)
+    assert find_workspace(sub) == ws.absolute()
+
+
+def test_w_then_the_environment_then_the_folder_found(two_workspaces, monkeypatch):
+    monkeypatch.chdir(two_workspaces["proj"])
+    assert "other.jsonl" in _reports("-w", str(two_workspaces["other"]))
+    monkeypatch.setenv("SERENDIP_WORKSPACE", str(two_workspaces["other"]))
+    out = _reports()
+    assert "other.jsonl" in out and "proj.jsonl" not in out
+    monkeypatch.setenv("SERENDIP_WORKSPACE", str(two_workspaces["proj"]))
+    out = _reports("-w", str(two_workspaces["other"]))
+    assert "other.jsonl" in out and "proj.jsonl" not in out
+
+
+def test_outside_any_workspace_the_default_folder_then_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("SERENDIP_WORKSPACE", raising=False)
+    home = tmp_path / "home"
+    assert runner.invoke(app, ["init", str(home / "serendip-workspace")]).exit_code == 0
+    monkeypatch.chdir(home)  # not a workspace itself: ./serendip-workspace, as before
+    assert find_workspace() is None
+    r = runner.invoke(app, ["reports"])
+    assert r.exit_code == 0, r.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    r = runner.invoke(app, ["search", "aspirin"], env={"COLUMNS": "300"})
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    for words in ("no Serendip workspace found", "-w PATH or $SERENDIP_WORKSPACE", "inside a workspace folder",
+                  "serendip init PATH"):
+        assert words in r.output, r.output
+
+
+def test_init_without_a_path_inside_a_workspace_makes_the_default_folder(two_workspaces, monkeypatch):
+    """Creating is not opening: ``serendip init`` makes ./serendip-workspace where it is run, as before."""
+    monkeypatch.chdir(two_workspaces["proj"])
+    r = runner.invoke(app, ["init"])
+    assert r.exit_code == 0, r.output
+    assert (two_workspaces["proj"] / "serendip-workspace" / "serendip.toml").is_file()
