@@ -10,7 +10,9 @@ training pairs), :mod:`~serendip.evidence.scifact_metrics`, :mod:`~serendip.evid
 :mod:`~serendip.evidence.verify` (claim verification); :mod:`~serendip.evidence.answer` (cited answers)
 with the answer backends of :data:`serendip.evidence.generators.GENERATORS`: ``extractive``, and the
 generative ``openai`` (:mod:`~serendip.evidence.llm_openai`) and ``local``
-(:mod:`~serendip.evidence.llm_local`), registered on import, sharing :mod:`~serendip.evidence.llm_chat`.
+(:mod:`~serendip.evidence.llm_local`), registered on import, sharing :mod:`~serendip.evidence.llm_chat`;
+every answer sentence is checked by :mod:`~serendip.evidence.citations`;
+:mod:`~serendip.evidence.contradictions` finds conflicting findings.
 """
 from serendip.evidence import llm_local as _llm_local  # noqa: F401  (registers answer backend "local")
 from serendip.evidence import llm_openai as _llm_openai  # noqa: F401  (registers answer backend "openai")
