@@ -15,7 +15,7 @@ from typing import Any
 
 from serendip.workspace.paths import DEMO_DIR
 
-__all__ = ["DEMO_SPLIT", "DemoReport", "EXAMPLE_MODE", "EXAMPLE_QUERIES", "run"]
+__all__ = ["DEMO_SPLIT", "DemoReport", "EXAMPLE_MODE", "EXAMPLE_QUERIES", "EXAMPLE_QUESTION", "run"]
 
 #: the example searches run at the end of the demo
 EXAMPLE_QUERIES = [
@@ -25,6 +25,8 @@ EXAMPLE_QUERIES = [
 ]
 #: the mode of the example searches
 EXAMPLE_MODE = "hybrid"
+#: the example question answered with citations (``serendip ask``, extractive backend)
+EXAMPLE_QUESTION = "Does vitamin D supplementation reduce the risk of fractures?"
 #: the split evaluated (BEIR test qrels)
 DEMO_SPLIT = "test"
 
@@ -59,8 +61,12 @@ class DemoReport:
         :func:`serendip.retrieval.evaluate.results_rows`.
     examples : list of (str, list of Hit)
         Each example query with its top 3 hits in :data:`EXAMPLE_MODE`.
+    answer : serendip.evidence.answer.Answer
+        :data:`EXAMPLE_QUESTION` answered by the extractive backend (cited passages, or "no evidence
+        found").
     timings : dict
-        Wall seconds per step: ``ingest``, ``index``, ``evaluate``, ``examples``, ``total``.
+        Wall seconds per step: ``ingest``, ``index``, ``evaluate``, ``examples`` (searches and the
+        answer), ``total``.
     """
 
     dataset: str
@@ -78,6 +84,7 @@ class DemoReport:
     queries: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     examples: list[tuple[str, list[Any]]] = field(default_factory=list)
+    answer: Any = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -137,11 +144,14 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
         results = ws.evaluate(dataset, split=DEMO_SPLIT)
         t_eval = time.perf_counter()
         examples = [(q, ws.search(q, mode=EXAMPLE_MODE, k=k)) for q in (example_queries or EXAMPLE_QUERIES)]
+        from serendip.evidence.answer import ask
+
+        answer = ask(ws, EXAMPLE_QUESTION, verifier=None)  # extractive: no model to train first
         t_end = time.perf_counter()
         return DemoReport(
             dataset, DEMO_SPLIT, Path(corpus), ws.path, rep.ingested, rep.duplicates, rep.failed,
             ws.count(), irep.bm25_docs, irep.dense_total, irep.dense_added, irep.seconds, n_queries,
-            rows=results_rows(results, dataset), examples=examples,
+            rows=results_rows(results, dataset), examples=examples, answer=answer,
             timings={"ingest": t_ingest - t0, "index": t_index - t_ingest, "evaluate": t_eval - t_index,
                      "examples": t_end - t_eval, "total": t_end - t0})
     finally:

@@ -182,7 +182,7 @@ def _tiny_beir(tmp_path, monkeypatch):
 
 def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     """`serendip demo` prints what serendip.demo.run returns: steps, one table row per mode, examples."""
-    from serendip.demo import EXAMPLE_QUERIES, DemoReport, run
+    from serendip.demo import EXAMPLE_QUERIES, EXAMPLE_QUESTION, DemoReport, run
     from serendip.retrieval.modes import mode_names
 
     _tiny_beir(tmp_path, monkeypatch)
@@ -214,6 +214,12 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     for mode in mode_names():
         assert f"│ {mode} " in r.output
     assert "hybrid: vitamin D supplementation" in r.output and "demo done" in r.output
+    # the cited answer: every sentence cites a supplied passage; the vitamin D abstract is cited
+    answer = report.answer
+    assert answer.question == EXAMPLE_QUESTION and answer.status == "answered"
+    numbers = {p.number: p for p in answer.passages}
+    assert all(s.cites and set(s.cites) <= set(numbers) for s in answer.sentences)
+    assert "ask Does vitamin D supplementation" in r.output and "Sources" in r.output
 
 
 def test_eval_unknown_mode_exits_2_before_any_folder(tmp_path, monkeypatch):

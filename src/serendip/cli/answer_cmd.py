@@ -31,16 +31,9 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _backends_help() -> str:
-    from serendip.evidence.generators import GENERATORS
-
-    names = ", ".join(GENERATORS.keys())
-    return f"Answer backend: one of {names}."
-
-
 def ask_cmd(question: str = typer.Argument(..., help="The question to answer."),
             k: int = typer.Option(10, "-k", help="Records retrieved and read."),
-            backend: str = typer.Option("extractive", "--backend", "-b", help=_backends_help()),
+            backend: str = typer.Option("extractive", "--backend", "-b", help="Answer backend (default: extractive)."),
             option: list[str] = typer.Option([], "--option", "-o", help="A backend option NAME=VALUE "
                                              "(repeatable), e.g. -o base_url=http://127.0.0.1:8080/v1."),
             mode: Optional[str] = typer.Option(None, "--mode", "-m", help="Retrieval mode (default: the "
@@ -57,14 +50,16 @@ def ask_cmd(question: str = typer.Argument(..., help="The question to answer."),
         if json_out:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
             return
-        _print(answer)
+        print_answer(answer)
 
 
 def _say(text: str = "", style: str | None = None) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True, style=style)
 
 
-def _print(answer) -> None:
+def print_answer(answer) -> None:
+    """Print an :class:`~serendip.evidence.answer.Answer`: grounded sentences by stance, their sources,
+    then any sentence not shown as grounded with the reason."""
     if answer.status != "answered":
         best = "" if answer.best_relevance != answer.best_relevance else \
             f" (best passage relevance {answer.best_relevance:.2f})"

@@ -221,9 +221,19 @@ def rerankers_help() -> str:
                      for name, spec in RERANKERS.canonical_items()) or "none (no domain registers one)"
 
 
+def backends_help() -> str:
+    """The registered answer backends (domains loaded first) with their descriptions, read now."""
+    from serendip.evidence.generators import GENERATORS
+    from serendip.models.plugins import load_domains
+
+    load_domains()
+    return "; ".join(f"{name}: {spec.description}" if spec.description else name
+                     for name, spec in GENERATORS.canonical_items())
+
+
 #: option name -> the function giving its registered choices (help text built when shown)
 REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help,
-                    "encoder": encoders_help, "reranker": rerankers_help}
+                    "encoder": encoders_help, "reranker": rerankers_help, "backend": backends_help}
 
 
 def plain_help(text: str | None, markup: bool = DEFAULT_MARKUP_MODE == "rich") -> str | None:

@@ -13,8 +13,8 @@ def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
                                         help="Folder for the demo workspace."),
          dataset: str = typer.Option("scifact", "--dataset", help="The BEIR dataset the demo runs on.")) -> None:
     """Resolve SciFact, ingest its 5,183 abstracts, index (BM25 + dense), evaluate the 300 test
-    claims for every registered retrieval mode beside the published figures, and run three example
-    searches."""
+    claims for every registered retrieval mode beside the published figures, run three example
+    searches and answer one question with cited passages."""
     from serendip.cli.eval_cmd import results_table
     from serendip.cli.literature_cmd import print_hits
     from serendip.demo import EXAMPLE_MODE, run
@@ -39,6 +39,11 @@ def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
     console.print(results_table(report.rows, report.dataset, report.split))
     for query, hits in report.examples:
         print_hits(hits, f"{EXAMPLE_MODE}: {query}")
+    if report.answer is not None:
+        from serendip.cli.answer_cmd import print_answer
+
+        console.print(labelled("[bold]ask[/]", report.answer.question))
+        print_answer(report.answer)
     console.print(f"demo done in {report.timings['total']:.0f} s; try: "
                   f"serendip search \"your question\" -w {report.workspace}", markup=False)
 
