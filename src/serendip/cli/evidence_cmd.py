@@ -30,7 +30,7 @@ def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to ve
                json_out: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
                train: bool = typer.Option(False, "--train", help="Fine-tune the rationale and label models "
                                           "on the SciFact train claims and record them in the workspace "
-                                          "(once; about 15 minutes on 2 CPU cores)."),
+                                          "(once; 77 minutes measured on 2 busy CPU cores)."),
                workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Label the top-k records SUPPORT / CONTRADICT / NEI for a claim, with rationale sentences."""
     from serendip.errors import ConfigError

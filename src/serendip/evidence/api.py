@@ -69,7 +69,7 @@ def verifier_runs(ws) -> tuple[Path, Path]:
     missing = [n for n in (RATIONALE_RUN, LABEL_RUN) if n not in found]
     if missing:
         raise DataError(f"no trained verifier in {ws.path} (missing run(s) {', '.join(missing)}): run "
-                        f"`serendip verify --train` once (about 15 minutes on 2 CPU cores)")
+                        f"`serendip verify --train` once (77 minutes measured on 2 busy CPU cores)")
     return found[RATIONALE_RUN], found[LABEL_RUN]
 
 
