@@ -63,7 +63,7 @@ def print_answer(answer) -> None:
     if answer.status != "answered":
         best = "" if answer.best_relevance != answer.best_relevance else \
             f" (best passage relevance {answer.best_relevance:.2f})"
-        _say(f"no evidence found{best}", style="yellow")
+        _say(f"{answer.status}{best}", style="yellow")
         _rejected(answer)
         return
     for stance, heading in _GROUPS:
@@ -120,7 +120,8 @@ def contradictions_cmd(query: Optional[str] = typer.Option(None, "--query", "-q"
             for side in (p.a, p.b):
                 pmid = f", PMID {side.pmid}" if side.pmid else ""
                 _say(f"   record {side.record_id}{pmid}, {side.field} {side.start}-{side.end}: {side.text}")
-        _say(f"{len(report.pairs)} conflicting pair(s) among {report.records:,} records ({report.sentences:,} "
+        shown = f" (the {len(report.pairs)} highest shown: --max-pairs)" if report.found > len(report.pairs) else ""
+        _say(f"{report.found} conflicting pair(s){shown} among {report.records:,} records ({report.sentences:,} "
              f"sentences; {report.scored:,} of {report.candidates:,} same-claim candidate pairs scored)")
 
 

@@ -35,6 +35,8 @@ DEFAULT_MIN_RELEVANCE = 0.45
 #: a question longer than this is refused
 MAX_QUESTION_CHARS = 2000
 NO_EVIDENCE_FOUND = "no evidence found"
+#: the status when evidence was found but no sentence the backend wrote passed the checks
+NO_GROUNDED_ANSWER = "no grounded answer"
 _STANCE = {"SUPPORT": "supports", "CONTRADICT": "contradicts", "NEI": "neutral"}
 
 
@@ -46,7 +48,9 @@ class Answer:
     ----------
     question, backend : str
     status : str
-        ``"answered"`` (at least one grounded sentence) or :data:`NO_EVIDENCE_FOUND`.
+        ``"answered"`` (at least one grounded sentence), :data:`NO_EVIDENCE_FOUND` (no passage reached
+        the relevance floor, or the backend wrote nothing) or :data:`NO_GROUNDED_ANSWER` (the backend
+        wrote sentences and every one failed the checks: listed in ``rejected``).
     sentences : list of AnswerSentence
         The grounded sentences, in the order written.
     rejected : list of AnswerSentence
@@ -194,6 +198,7 @@ def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options:
         raise DataError(f"-k and max_passages must be at least 1, got {k} and {max_passages}")
     spec = GENERATORS.get(backend)
     check_options(spec, options or {})
+    generator = spec.load(dict(options or {}))  # bad settings are reported before any retrieval
     if verifier == "auto":
         verifier = _workspace_verifier(ws, required=spec.name != "extractive")
     found, relevance, vectors = _passages(ws, question, k, mode)
@@ -204,12 +209,14 @@ def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options:
         return answer
     order = [int(keep[i]) for i in mmr(relevance[keep], vectors[keep], max_passages, mmr_lambda)]
     answer.passages = [SuppliedPassage(n, relevance=float(relevance[i]), **found[i]) for n, i in enumerate(order, 1)]
-    draft = spec.load(dict(options or {})).generate(question, answer.passages)
+    draft = generator.generate(question, answer.passages)
     drafts = parse_reply(draft) if isinstance(draft, str) else list(draft)
     support = verifier.support_probability if verifier is not None else None
     checked = check_sentences(drafts, answer.passages, support, min_support)
     answer.sentences = [s for s in checked if s.grounded]
     answer.rejected = [s for s in checked if not s.grounded]
+    if answer.rejected and not answer.sentences:
+        answer.status = NO_GROUNDED_ANSWER
     if answer.sentences:
         answer.status = "answered"
         if verifier is not None:

@@ -67,17 +67,19 @@ class ContradictionPair:
 
 @dataclass
 class ContradictionReport:
-    """What a search found: the pairs, and what was read to find them."""
+    """What a search found: the pairs shown (at most ``max_pairs``), what was read to find them, and
+    ``found``: the pairs at or above ``min_score`` before the cap."""
 
     pairs: list[ContradictionPair]
     records: int
     sentences: int
     candidates: int
     scored: int
+    found: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"records": self.records, "sentences": self.sentences, "candidate_pairs": self.candidates,
-                "scored_pairs": self.scored, "pairs": [p.to_dict() for p in self.pairs]}
+                "scored_pairs": self.scored, "pairs_found": self.found, "pairs": [p.to_dict() for p in self.pairs]}
 
 
 def candidate_pairs(vectors: np.ndarray, owners: np.ndarray, min_similarity: float, neighbours: int,
@@ -160,6 +162,10 @@ def find_contradictions(ws, query: str | None = None, *, k: int = 50, limit: int
     """
     from serendip.evidence.passages import split_record
 
+    if query is not None and not query.strip():
+        raise DataError("the query is empty: give words to search, or leave --query out to read every record")
+    _check_settings(k=k, limit=limit, neighbours=neighbours, max_candidates=max_candidates,
+                    max_pairs=max_pairs, min_score=min_score, min_similarity=min_similarity)
     if verifier == "auto":
         from serendip.evidence.api import verifier_runs
         from serendip.evidence.verify import Verifier
@@ -181,8 +187,20 @@ def find_contradictions(ws, query: str | None = None, *, k: int = 50, limit: int
     cands = candidate_pairs(vectors, owners, min_similarity, neighbours) if len(findings) > 1 else []
     scored = cands[:max_candidates]
     pairs = _score(verifier, findings, scored, progress)
-    keep = sorted((p for p in pairs if p.score >= min_score), key=lambda p: -p.score)[:max_pairs]
-    return ContradictionReport(keep, len(record_ids), len(findings), len(cands), len(scored))
+    found = sorted((p for p in pairs if p.score >= min_score), key=lambda p: -p.score)
+    return ContradictionReport(found[:max_pairs], len(record_ids), len(findings), len(cands), len(scored),
+                               len(found))
+
+
+def _check_settings(*, min_score: float, min_similarity: float, **counts: int) -> None:
+    """:class:`DataError` naming the first setting out of its range."""
+    for name, value in counts.items():
+        if int(value) < 1:
+            raise DataError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+    if not 0.0 <= min_score <= 1.0:
+        raise DataError(f"min-score is a probability: give a value in [0, 1], got {min_score}")
+    if not -1.0 <= min_similarity <= 1.0:
+        raise DataError(f"min-similarity is a cosine: give a value in [-1, 1], got {min_similarity}")
 
 
 def _texts(ws, record_ids) -> dict[int, tuple[str | None, str | None, str | None]]:

@@ -136,7 +136,12 @@ class ExtractiveGenerator:
 
 
 def _load_extractive(options: Mapping[str, Any]) -> ExtractiveGenerator:
-    return ExtractiveGenerator(int(options.get("max_sentences", 5)))
+    raw = options.get("max_sentences", 5)
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"max_sentences must be a whole number, got {raw!r}") from None
+    return ExtractiveGenerator(value)
 
 
 GENERATORS.register("extractive")(GeneratorSpec(

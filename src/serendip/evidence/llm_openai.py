@@ -72,7 +72,11 @@ class OpenAIChatGenerator:
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None,
                  timeout: float = 60.0, max_tokens: int = 512, temperature: float = 0.0):
-        parts = urllib.parse.urlsplit(base_url or "")
+        try:
+            parts = urllib.parse.urlsplit(base_url or "")
+            parts.port  # noqa: B018  (raises ValueError for a port outside 0-65535)
+        except ValueError as exc:
+            raise ConfigError(f"base_url {base_url!r} is not a valid URL ({exc})") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"base_url must be an http:// or https:// URL such as http://127.0.0.1:8080/v1, "
                               f"got {base_url!r}")

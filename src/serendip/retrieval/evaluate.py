@@ -130,7 +130,10 @@ def load_beir_queries(path: str | Path) -> dict[str, str]:
             try:
                 obj = json.loads(line)
                 out[str(obj["_id"])] = obj["text"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            except KeyError as exc:
+                raise ParseError(f"a query line needs \"_id\" and \"text\"; this one has no {exc}",
+                                 file=str(path), line=lineno) from None
+            except (json.JSONDecodeError, TypeError) as exc:
                 raise ParseError(f"bad query line: {exc}", file=str(path), line=lineno) from None
     return out
 

@@ -9,7 +9,13 @@ import pytest
 from evidence_helpers import fixed_verifier
 
 from serendip.errors import ConfigError, DataError
-from serendip.evidence.answer import MAX_QUESTION_CHARS, NO_EVIDENCE_FOUND, ask, mmr
+from serendip.evidence.answer import (
+    MAX_QUESTION_CHARS,
+    NO_EVIDENCE_FOUND,
+    NO_GROUNDED_ANSWER,
+    ask,
+    mmr,
+)
 from serendip.evidence.citations import check_sentences, parse_reply
 from serendip.evidence.generators import (
     GENERATORS,
@@ -138,10 +144,25 @@ def test_a_generated_reply_is_checked_in_code(ws, scripted):
     assert [s.stance for s in answer.sentences] == ["supports", "contradicts"]
 
 
-def test_a_reply_with_no_grounded_sentence_is_no_evidence(ws, scripted):
+def test_a_reply_with_no_grounded_sentence_is_no_grounded_answer(ws, scripted):
     scripted["text"] = "Zinc cures everything [9]."
     answer = ask(ws, "Does zinc shorten the common cold?", backend="scripted", verifier=fixed_verifier({}, []))
-    assert answer.status == NO_EVIDENCE_FOUND and answer.sentences == [] and len(answer.rejected) == 1
+    assert answer.status == NO_GROUNDED_ANSWER and answer.sentences == [] and len(answer.rejected) == 1
+    scripted["text"] = "NO EVIDENCE"
+    answer = ask(ws, "Does zinc shorten the common cold?", backend="scripted", verifier=fixed_verifier({}, []))
+    assert answer.status == NO_EVIDENCE_FOUND and answer.rejected == []
+
+
+@pytest.mark.parametrize("backend,options,match", [
+    ("extractive", {"max_sentences": "abc"}, "must be a whole number"),
+    ("extractive", {"max_sentences": "1.5"}, "must be a whole number"),
+    ("openai", {"base_url": "http://[::1"}, "not a valid URL"),
+    ("openai", {"base_url": "http://127.0.0.1:99999/v1"}, "not a valid URL"),
+    ("openai", {"base_url": "ftp://x"}, "http:// or https://"),
+])
+def test_bad_backend_settings_are_reported_before_retrieval(tmp_path, backend, options, match):
+    with Workspace.init(tmp_path / "no-index") as w, pytest.raises(ConfigError, match=match):
+        ask(w, "What is the capital of France?", backend=backend, options=options)
 
 
 def test_generative_backends_need_the_verifier(ws, scripted):

@@ -76,3 +76,23 @@ def test_too_many_records_without_a_query_is_refused(ws):
 def test_no_trained_verifier_says_how_to_train(ws):
     with pytest.raises(DataError, match="serendip verify --train"):
         find_contradictions(ws)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"max_pairs": 0}, "max-pairs must be at least 1"),
+                                          ({"max_pairs": -1}, "max-pairs must be at least 1"),
+                                          ({"min_score": 2.0}, "min-score is a probability"),
+                                          ({"query": "  "}, "the query is empty")])
+def test_bad_settings_are_refused_before_anything_is_read(ws, kwargs, match):
+    with pytest.raises(DataError, match=match):
+        find_contradictions(ws, **kwargs)
+
+
+def test_the_total_found_is_kept_when_the_cap_cuts(ws):
+    class _All(_Verifier):
+        def label_probabilities(self, pairs):
+            p = np.full(len(pairs), 0.9)
+            return {"CONTRADICT": p, "SUPPORT": 1 - p, "NEI": np.zeros(len(p))}
+
+    report = find_contradictions(ws, min_similarity=0.3, max_pairs=1, verifier=_All())
+    assert len(report.pairs) == 1 and report.found == report.scored > 1
+    assert report.to_dict()["pairs_found"] == report.found
