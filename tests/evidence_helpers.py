@@ -7,6 +7,7 @@ holding GGGG is relevant, one with no G at all is not, so a few epochs learn it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 
@@ -81,3 +82,16 @@ def fixed_verifier(p_rationale: dict[str, float], label_rows: list[list[float]])
 
     v._probs = probs
     return v
+
+
+@contextlib.contextmanager
+def indexed_workspace(root, records: list[dict]):
+    """A workspace under ``root`` holding ``records`` (JSON-lines dicts: ``id``, ``title``,
+    ``abstract``, optional ``pmid``), indexed (BM25 + dense by the offline MiniLM); closed on exit."""
+    from serendip.workbench import Workspace
+
+    src = write_jsonl(root / "records.jsonl", records)
+    with Workspace.init(root / "ws") as w:
+        w.ingest([src])
+        w.index()
+        yield w

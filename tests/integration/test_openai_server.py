@@ -20,11 +20,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from evidence_helpers import fixed_verifier
+from evidence_helpers import fixed_verifier, indexed_workspace
 
 from serendip.evidence.answer import NO_EVIDENCE_FOUND, ask
 from serendip.evidence.generators import load_generator
-from serendip.workbench import Workspace
 
 pytestmark = pytest.mark.llm_server
 
@@ -111,12 +110,7 @@ def llama_in_process():
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ask_llm_server")
-    src = root / "r.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
-    with Workspace.init(root / "ws") as w:
-        w.ingest([src])
-        w.index()
+    with indexed_workspace(tmp_path_factory.mktemp("ask_llm_server"), RECORDS) as w:
         yield w
 
 

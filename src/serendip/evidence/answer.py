@@ -79,13 +79,10 @@ class Answer:
 
 def check_question(question: str) -> str:
     """The question stripped; :class:`DataError` when empty or over :data:`MAX_QUESTION_CHARS`."""
-    text = (question or "").strip()
-    if not text:
-        raise DataError("the question is empty: ask one question")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise DataError(f"the question has {len(text):,} characters, over the {MAX_QUESTION_CHARS:,} limit: "
-                        f"ask one question, not a document")
-    return text
+    from serendip.evidence.api import check_text
+
+    return check_text(question, what="question", limit=MAX_QUESTION_CHARS, empty_hint="ask one question",
+                      long_hint="ask one question, not a document")
 
 
 def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = 0.7) -> list[int]:

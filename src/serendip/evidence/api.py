@@ -41,15 +41,21 @@ class RecordVerdict:
                 "label": self.label, "probability": round(self.probability, 4), "rationale": self.rationale}
 
 
+def check_text(text: str, *, what: str, limit: int, empty_hint: str, long_hint: str) -> str:
+    """``text`` stripped; :class:`DataError` (``"the claim is empty: ..."``, ``"the claim has N
+    characters, over the L limit: ..."``) when it is empty or longer than ``limit`` characters."""
+    out = (text or "").strip()
+    if not out:
+        raise DataError(f"the {what} is empty: {empty_hint}")
+    if len(out) > limit:
+        raise DataError(f"the {what} has {len(out):,} characters, over the {limit:,} limit: {long_hint}")
+    return out
+
+
 def check_claim(claim: str) -> str:
     """The claim stripped; raises :class:`DataError` when empty or over :data:`MAX_CLAIM_CHARS`."""
-    text = (claim or "").strip()
-    if not text:
-        raise DataError("the claim is empty: give one sentence to verify")
-    if len(text) > MAX_CLAIM_CHARS:
-        raise DataError(f"the claim has {len(text):,} characters, over the {MAX_CLAIM_CHARS:,} limit: give "
-                        f"one claim (a sentence), not a document")
-    return text
+    return check_text(claim, what="claim", limit=MAX_CLAIM_CHARS, empty_hint="give one sentence to verify",
+                      long_hint="give one claim (a sentence), not a document")
 
 
 def verifier_runs(ws) -> tuple[Path, Path]:

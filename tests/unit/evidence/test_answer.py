@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from evidence_helpers import fixed_verifier
+from evidence_helpers import fixed_verifier, indexed_workspace
 
 from serendip.errors import ConfigError, DataError
 from serendip.evidence.answer import (
@@ -83,12 +83,7 @@ def test_mmr_prefers_a_new_passage_to_a_near_copy():
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ask")
-    src = root / "r.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
-    with Workspace.init(root / "ws") as w:
-        w.ingest([src])
-        w.index()
+    with indexed_workspace(tmp_path_factory.mktemp("ask"), RECORDS) as w:
         yield w
 
 

@@ -2,14 +2,12 @@
 sentence pairs from different records, scored both ways by a verifier with scripted probabilities."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from evidence_helpers import indexed_workspace
 
 from serendip.errors import DataError
 from serendip.evidence.contradictions import candidate_pairs, find_contradictions
-from serendip.workbench import Workspace
 
 RECORDS = [
     {"id": "z1", "pmid": "111", "title": "Zinc lozenges in adults",
@@ -35,12 +33,7 @@ class _Verifier:
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("contra")
-    src = root / "r.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
-    with Workspace.init(root / "ws") as w:
-        w.ingest([src])
-        w.index()
+    with indexed_workspace(tmp_path_factory.mktemp("contra"), RECORDS) as w:
         yield w
 
 

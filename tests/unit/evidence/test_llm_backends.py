@@ -17,7 +17,7 @@ import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from evidence_helpers import fixed_verifier
+from evidence_helpers import fixed_verifier, indexed_workspace
 
 from serendip.errors import BackendError, ConfigError, SerendipError
 from serendip.evidence import llm_local
@@ -30,7 +30,6 @@ from serendip.evidence.generators import (
     load_generator,
 )
 from serendip.evidence.llm_chat import SYSTEM_PROMPT, chat_messages
-from serendip.workbench import Workspace
 
 PASSAGES = [SuppliedPassage(1, 7, "111", "abstract", 0, 40, "Zinc lozenges shortened colds by 2 days.", 0.8),
             SuppliedPassage(2, 9, None, "title", 0, 24, "Coffee and liver\nfibrosis", 0.5)]
@@ -329,12 +328,7 @@ def test_every_registered_backend_has_a_case(name, request):
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ask_llm")
-    src = root / "r.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
-    with Workspace.init(root / "ws") as w:
-        w.ingest([src])
-        w.index()
+    with indexed_workspace(tmp_path_factory.mktemp("ask_llm"), RECORDS) as w:
         yield w
 
 
