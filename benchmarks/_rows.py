@@ -25,6 +25,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def git_sha() -> str:
+    """The short commit of the checkout (``$SERENDIP_BENCH_COMMIT`` where a copy without ``.git`` runs
+    the script, e.g. on a GPU machine), or "unknown"."""
+    if os.environ.get("SERENDIP_BENCH_COMMIT"):
+        return os.environ["SERENDIP_BENCH_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
                               text=True, check=True).stdout.strip()
@@ -38,6 +42,13 @@ def peak_rss_mb() -> float:
 
 
 def hardware() -> str:
+    """The machine a row was measured on: the CPU core count, and the GPU where the run used one (torch
+    imported and CUDA available)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return f"1 {torch.cuda.get_device_name(0)} GPU + {os.cpu_count()} CPU cores"
     return f"{os.cpu_count()} CPU cores"
 
 

@@ -50,6 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
 import _scifact_tune as sf  # noqa: E402
+import _verify_sweep as vs  # noqa: E402
 
 from serendip.evidence import scifact_data as sd  # noqa: E402
 from serendip.evidence.scifact_metrics import gold_from_claims, scifact_scores  # noqa: E402
@@ -69,22 +70,24 @@ ANCHORS = {
 WORD = re.compile(r"[a-z0-9]+")
 
 
-def _train(kind: str, train: Path, dev: Path, out: Path, epochs: int, max_length: int, imbalance: str):
+def _train(kind: str, train: Path, dev: Path, out: Path, recipe, max_length: int, batch_size: int):
     from serendip.models.config import FineTuneConfig
     from serendip.models.train import finetune
 
     cfg = FineTuneConfig.model_validate({
-        "task": "pair", "data": {"train": str(train), "dev": str(dev), "columns": {"text_pair": "text_pair",
-                                                                                   "id": "id"}},
-        "imbalance": {"method": imbalance},
-        "training": {"epochs": epochs, "batch_size": 16, "lr": 5e-5, "max_length": max_length, "seed": 0,
-                     "early_stopping": {"patience": None}},
+        "task": "pair", "backbone": recipe.backbone,
+        "data": {"train": str(train), "dev": str(dev), "columns": {"text_pair": "text_pair", "id": "id"},
+                 "split": {"test": 0.0}},  # the held-out claims are the dev file; no test carved
+        "imbalance": {"method": "class_weight"},
+        "training": {"epochs": recipe.epochs, "batch_size": batch_size, "lr": recipe.lr, "max_length": max_length,
+                     "seed": 0, "early_stopping": {"patience": None}},
         "output": {"run_dir": str(out), "name": f"scifact-{kind}", "plots": False}})
     t = time.perf_counter()
     result = finetune(cfg)
-    print(f"{kind}: run {result.run_dir} in {time.perf_counter() - t:.0f} s; best dev {result.metrics.get('best')}",
-          flush=True)
-    return result.run_dir, time.perf_counter() - t
+    best = result.metrics.get("best") or {}
+    print(f"{kind} {recipe}: run {result.run_dir} in {time.perf_counter() - t:.0f} s; best held-out epoch "
+          f"{best.get('epoch')} MCC {best.get('mcc')} macro-F1 {best.get('f1_macro')}", flush=True)
+    return result.run_dir, best, time.perf_counter() - t
 
 
 def _docs(claim: dict, corpus: dict, retrieved: dict | None) -> list[tuple[str, list[str]]]:
@@ -93,12 +96,20 @@ def _docs(claim: dict, corpus: dict, retrieved: dict | None) -> list[tuple[str, 
     return [(d, corpus[d]["sentences"]) for d in ids]
 
 
-def _retrieve(claims: list[dict], corpus: dict, k: int) -> dict:
+def _retriever():
+    """``retrieve(claims, corpus, k) -> {claim id: [doc id, ...]}`` by Serendip's BM25 over title +
+    abstract (the index is built once, on the first call)."""
     from serendip.retrieval.bm25 import BM25Index
 
-    ids = list(corpus)
-    index = BM25Index.build(ids, [f"{corpus[d]['title']} {' '.join(corpus[d]['sentences'])}" for d in ids])
-    return {c["id"]: [d for d, _ in index.search(c["claim"], k)] for c in claims}
+    built = {}
+
+    def retrieve(claims: list[dict], corpus: dict, k: int) -> dict:
+        if "index" not in built:
+            ids = list(corpus)
+            built["index"] = BM25Index.build(ids, [f"{corpus[d]['title']} {' '.join(corpus[d]['sentences'])}"
+                                                   for d in ids])
+        return {c["id"]: [d for d, _ in built["index"].search(c["claim"], k)] for c in claims}
+    return retrieve
 
 
 def _overlap_prediction(claim: dict, docs, min_words: int) -> dict:
@@ -116,29 +127,60 @@ def _scores(predict, claims, corpus, retrieved):
     return scifact_scores(gold_from_claims(claims), pred)
 
 
-def _tune_threshold(verifier, claims, corpus) -> float:
-    """The rationale threshold with the best sentence-level selection+label F1 on the held-out train
-    claims (oracle abstracts)."""
-    from serendip.evidence.verify import as_scifact_prediction
+def _best_runs(kind: str, make, recipes: list, fit, held, corpus, wd: Path, args, extra=None):
+    """Train one run per recipe; the one with the best held-out selection metric (MCC for the binary
+    rationale model, macro F1 for the label model), with its recipe and training seconds."""
+    key = "mcc" if kind == "rationale" else "f1_macro"
+    length = 128 if kind == "rationale" else 256
+    held_file = sd.write_jsonl(make(held, corpus), wd / f"{kind}_held.jsonl")
+    best = None
+    for recipe in recipes:
+        rows = make(fit, corpus)
+        rows += (extra(fit) if recipe.negatives != "cited" else []) + \
+            (sd.negation_examples(rows) if recipe.augment == "negation" else [])
+        fit_file = sd.write_jsonl(rows, wd / f"{kind}_fit_{recipe.negatives}_{recipe.augment}.jsonl")
+        run, metrics, secs = _train(kind, fit_file, held_file, wd / "runs", recipe, length, args.batch_size)
+        score = -1.0 if metrics.get(key) is None else float(metrics[key])
+        if best is None or score > best[0]:
+            best = (score, run, recipe, secs)
+    return best
 
-    best = (-1.0, 0.5)
-    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
-        verifier.threshold = t
-        f1 = _scores(lambda c, docs: as_scifact_prediction(verifier.verify(c["claim"], docs)),
-                     claims, corpus, None)["sentence_selection_label"].f1
-        print(f"  threshold {t}: held-out sentence selection+label F1 {f1:.4f}", flush=True)
-        best = max(best, (f1, t))
-    return best[1]
+
+def _backbones(args, wd: Path) -> list[tuple[str, str, dict | None]]:
+    """(name, folder, adaptation report) per backbone candidate."""
+    from serendip.models.backbone import resolve_backbone
+
+    base = resolve_backbone(args.backbone)
+    name = args.backbone_name or (Path(args.backbone).name if Path(args.backbone).is_dir() else "all-MiniLM-L6-v2")
+    out = [(name, base, None)]
+    if args.adapt:
+        texts = vs.adaptation_texts(sf.mirror().parent)
+        if args.smoke:
+            texts = texts[:args.smoke * 20]
+        folder, report = vs.adapt_backbone(base, texts, wd / "dapt", args.adapt_epochs, args.batch_size * 2)
+        out.append((out[0][0] + "+DAPT", str(folder), report))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/serendip-evidence"))
+    ap.add_argument("--backbone", default="sentence-transformers/all-MiniLM-L6-v2")
+    ap.add_argument("--backbone-name", help="the name the rows give the backbone (default: its folder's)")
+    ap.add_argument("--adapt", action="store_true", help="also try the backbone after continued MLM "
+                    "pre-training on the mirror's abstracts (chosen on held-out train claims)")
+    ap.add_argument("--adapt-epochs", type=float, default=2.0)
     ap.add_argument("--epochs-rationale", type=int, default=1)
     ap.add_argument("--epochs-label", type=int, default=3)
+    ap.add_argument("--lrs-rationale", type=float, nargs="+", default=[5e-5], help="learning rates tried")
+    ap.add_argument("--lrs-label", type=float, nargs="+", default=[5e-5], help="learning rates tried")
+    ap.add_argument("--negatives", nargs="+", default=["cited"], choices=["cited", "cited+bm25"])
+    ap.add_argument("--label-augment", nargs="+", default=["none"], choices=["none", "negation"])
+    ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--open-k", type=int, default=3)
     ap.add_argument("--overlap-min", type=int, default=3)
-    ap.add_argument("--reuse", nargs=2, metavar=("RATIONALE_RUN", "LABEL_RUN"), help="skip training")
+    ap.add_argument("--smoke", type=int, default=0, help="use only this many train and dev claims (a check "
+                    "that the script runs; figures not written)")
     ap.add_argument("--contended", action="store_true")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
@@ -149,38 +191,51 @@ def main() -> None:
     corpus = sd.load_corpus(root / "corpus.jsonl.gz")
     fit, held = sd.split_claims(sd.load_claims(root / "claims_train.jsonl"), 0.1, seed=0)
     dev = sd.load_claims(root / "claims_dev.jsonl")
+    if args.smoke:
+        fit, held, dev = fit[:args.smoke], held[:max(4, args.smoke // 4)], dev[:args.smoke]
     wd = args.workdir
-    train_s = {}
-    if args.reuse:
-        runs = {"rationale": Path(args.reuse[0]), "label": Path(args.reuse[1])}
-    else:
-        runs = {}
-        for kind, make, epochs, length, imb in (
-                ("rationale", sd.rationale_examples, args.epochs_rationale, 128, "class_weight"),
-                ("label", sd.label_examples, args.epochs_label, 256, "class_weight")):
-            tr = sd.write_jsonl(make(fit, corpus), wd / f"{kind}_fit.jsonl")
-            dv = sd.write_jsonl(make(held, corpus), wd / f"{kind}_held.jsonl")
-            runs[kind], train_s[kind] = _train(kind, tr, dv, wd / "runs", epochs, length, imb)
-    verifier = Verifier(runs["rationale"], runs["label"])
-    verifier.threshold = _tune_threshold(verifier, held, corpus)
-    retrieved = _retrieve(dev, corpus, args.open_k)
-    settings = {"model": "all-MiniLM-L6-v2", "epochs_rationale": args.epochs_rationale,
-                "epochs_label": args.epochs_label, "threshold": verifier.threshold, "open_k": args.open_k,
-                "retrieval": "bm25", "contended": args.contended}
+    retrieve = _retriever()
+    held_retrieved, retrieved = retrieve(held, corpus, args.open_k), retrieve(dev, corpus, args.open_k)
+    candidates = []
+    for name, folder, adapt_report in _backbones(args, wd):
+        rat = _best_runs("rationale", sd.rationale_examples,
+                         [vs.Recipe(folder, lr, args.epochs_rationale, neg) for lr in args.lrs_rationale for neg in args.negatives],
+                         fit, held, corpus, wd, args, extra=lambda f: vs.bm25_negatives(f, corpus, retrieve, args.open_k))
+        lab = _best_runs("label", sd.label_examples, [vs.Recipe(folder, lr, args.epochs_label, augment=aug)
+                                                        for lr in args.lrs_label for aug in args.label_augment],
+                         fit, held, corpus, wd, args)
+        verifier = Verifier(rat[1], lab[1])
+        threshold, bias, held_score = vs.tune_decision(verifier, held, corpus, held_retrieved)
+        verifier.threshold, verifier.label_bias = threshold, bias
+        print(f"{name}: rationale {rat[2]} (held-out MCC {rat[0]:.4f}), label {lab[2]} (held-out macro-F1 "
+              f"{lab[0]:.4f}), threshold {threshold}, label bias {bias}: held-out pipeline score {held_score:.4f}", flush=True)
+        candidates.append({"name": name, "verifier": verifier, "held_score": held_score, "adapt": adapt_report,
+                           "settings": {"model": name, "lr_rationale": rat[2].lr, "lr_label": lab[2].lr,
+                                        "negatives": rat[2].negatives, "label_augment": lab[2].augment,
+                                        "label_bias": " ".join(f"{k}{v:+g}" for k, v in sorted(bias.items())), "epochs_rationale": args.epochs_rationale,
+                                        "epochs_label": args.epochs_label, "threshold": threshold,
+                                        "open_k": args.open_k, "retrieval": "bm25", "contended": args.contended,
+                                        "train_s": round(rat[3] + lab[3], 1)}})
+    chosen = max(candidates, key=lambda c: c["held_score"])
     rows = []
-    for setting, ret in (("oracle", None), ("open", retrieved)):
-        t = time.perf_counter()
-        ours = _scores(lambda c, docs: as_scifact_prediction(verifier.verify(c["claim"], docs)), dev, corpus, ret)
-        wall = time.perf_counter() - t
-        base = _scores(lambda c, docs: _overlap_prediction(c, docs, args.overlap_min), dev, corpus, ret)
-        for metric in ours:
-            print(f"{setting} {metric}: serendip F1 {ours[metric].f1:.4f} (P {ours[metric].precision:.3f} "
-                  f"R {ours[metric].recall:.3f}); baseline {base[metric].f1:.4f}", flush=True)
-            rows.append(_rows.row(BENCH, f"scifact-claims-{setting}", "dev", len(dev), "serendip-verify",
-                                  f"{metric}_f1", ours[metric].f1, settings=settings,
-                                  baseline=("baseline-overlap", base[metric].f1),
-                                  anchor=ANCHORS[setting].get(metric), wall_s=wall))
-    _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write)
+    for cand in candidates:
+        settings = dict(cand["settings"], chosen_on_heldout=cand is chosen,
+                        heldout_score=round(cand["held_score"], 4))
+        for setting, ret in (("oracle", None), ("open", retrieved)):
+            t = time.perf_counter()
+            ours = _scores(lambda c, docs: as_scifact_prediction(cand["verifier"].verify(c["claim"], docs)),
+                           dev, corpus, ret)
+            wall = time.perf_counter() - t
+            base = _scores(lambda c, docs: _overlap_prediction(c, docs, args.overlap_min), dev, corpus, ret)
+            for metric in ours:
+                print(f"{cand['name']} {setting} {metric}: serendip F1 {ours[metric].f1:.4f} (P "
+                      f"{ours[metric].precision:.3f} R {ours[metric].recall:.3f}); baseline {base[metric].f1:.4f}",
+                      flush=True)
+                rows.append(_rows.row(BENCH, f"scifact-claims-{setting}", "dev", len(dev), "serendip-verify",
+                                      f"{metric}_f1", ours[metric].f1, settings=settings,
+                                      baseline=("baseline-overlap", base[metric].f1),
+                                      anchor=ANCHORS[setting].get(metric), wall_s=wall))
+    _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))
 
 
 if __name__ == "__main__":

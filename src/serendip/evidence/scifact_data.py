@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -136,6 +137,55 @@ def label_examples(claims: Iterable[Mapping], corpus: Mapping[str, dict], seed: 
                 pick = sorted(rng.choice(pool, size=k, replace=False).tolist())
                 out.append({"id": f"{c['id']}:{d}:nei", "text": c["claim"], "label": NEI,
                             "text_pair": SENT_SEP.join(sents[i] for i in pick)})
+    return out
+
+
+_AUX = r"(is|are|was|were|can|could|does|do|did|has|have|had|will|would|should|may|might|must)"
+_NOT_AFTER_AUX = re.compile(rf"\b{_AUX}\s+not\b", re.IGNORECASE)
+_CANNOT = re.compile(r"\bcannot\b", re.IGNORECASE)
+_FIRST_AUX = re.compile(rf"\b{_AUX}\b", re.IGNORECASE)
+#: antonym pairs swapped (first match only, both directions) when a claim has no auxiliary verb
+_ANTONYMS = (("increases", "decreases"), ("increased", "decreased"), ("increase", "decrease"),
+             ("higher", "lower"), ("more", "less"), ("promotes", "inhibits"), ("enhances", "reduces"),
+             ("positively", "negatively"), ("positive", "negative"), ("upregulates", "downregulates"),
+             ("up-regulates", "down-regulates"), ("improves", "worsens"), ("greater", "smaller"))
+_SWAP = {a: b for a, b in _ANTONYMS} | {b: a for a, b in _ANTONYMS}
+_SWAP_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAP), key=len, reverse=True)) + r")\b",
+                      re.IGNORECASE)
+_FLIP = {SUPPORT: CONTRADICT, CONTRADICT: SUPPORT, NEI: NEI}
+
+
+def negated_claim(claim: str) -> str | None:
+    """The claim negated by rule, or None where no rule applies: an auxiliary's ``not`` removed
+    ("is not" -> "is", "cannot" -> "can"), else ``not`` added after the first auxiliary ("is" -> "is
+    not"), else the first antonym swapped ("increases" <-> "decreases", "higher" <-> "lower", ...).
+
+    SciFact's own CONTRADICT claims were written by negating supported ones (Wadden et al. 2020,
+    section 3.2); these rules make such pairs for the label model (FEVER-style claim mutation, Thorne et
+    al. 2018), so that it learns the negation rather than the topic."""
+    if _NOT_AFTER_AUX.search(claim):
+        return _NOT_AFTER_AUX.sub(lambda m: m.group(1), claim, count=1)
+    if _CANNOT.search(claim):
+        return _CANNOT.sub(lambda m: "Can" if m.group(0)[0].isupper() else "can", claim, count=1)
+    if _FIRST_AUX.search(claim):
+        return _FIRST_AUX.sub(lambda m: f"{m.group(1)} not", claim, count=1)
+    m = _SWAP_RE.search(claim)
+    if m:
+        word = _SWAP[m.group(1).lower()]
+        word = word.capitalize() if m.group(1)[0].isupper() else word
+        return claim[:m.start()] + word + claim[m.end():]
+    return None
+
+
+def negation_examples(rows: Iterable[Mapping]) -> list[dict]:
+    """For each label example whose claim :func:`negated_claim` can negate, a copy with the negated
+    claim and the label flipped (SUPPORT <-> CONTRADICT; NEI stays NEI, so a ``not`` alone never
+    tells the label)."""
+    out = []
+    for r in rows:
+        neg = negated_claim(r["text"])
+        if neg is not None and neg != r["text"]:
+            out.append({**r, "id": f"{r['id']}:neg", "text": neg, "label": _FLIP[r["label"]]})
     return out
 
 

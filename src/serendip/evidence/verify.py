@@ -69,6 +69,11 @@ class Verifier:
         At most this many sentences are selected per abstract (SciFact's abstract-level score reads
         three).
     batch_size : int, default 64
+    label_bias : mapping of label -> float, optional
+        Added to the label model's log-probabilities before the arg-max (the reported probability stays
+        the model's): a decision-rule correction for the class weights of training, tuned on held-out
+        claims (logit adjustment, Menon et al., "Long-tail learning via logit adjustment", ICLR 2021).
+        Default 0 for every label.
 
     Raises
     ------
@@ -77,7 +82,7 @@ class Verifier:
     """
 
     def __init__(self, rationale_run: str | Path, label_run: str | Path, *, threshold: float = 0.5,
-                 max_sentences: int = 3, batch_size: int = 64):
+                 max_sentences: int = 3, batch_size: int = 64, label_bias: dict[str, float] | None = None):
         from serendip.models.predict import load_run_model
 
         self.selector = load_run_model(rationale_run)
@@ -87,6 +92,7 @@ class Verifier:
         self.threshold = float(threshold)
         self.max_sentences = int(max_sentences)
         self.batch_size = int(batch_size)
+        self.label_bias = dict(label_bias or {})
 
     @staticmethod
     def _check(bundle, classes: set[str], run) -> None:
@@ -162,8 +168,9 @@ class Verifier:
                 chosen.append((len(verdicts) - 1, rationale))
         label_scores = self._probs(self.labeller, [(claim, SENT_SEP.join(r.text for r in rat)) for _, rat in chosen])
         classes = list(self.labeller.label_space.classes)
+        bias = np.array([float(self.label_bias.get(c, 0.0)) for c in classes])
         for (pos, _), row in zip(chosen, label_scores):
-            k = int(np.argmax(row))
+            k = int(np.argmax(np.log(np.clip(row, 1e-12, None)) + bias))
             verdicts[pos].label, verdicts[pos].probability = classes[k], float(row[k])
             if classes[k] == NEI:
                 verdicts[pos].rationale = []
