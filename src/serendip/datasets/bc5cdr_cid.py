@@ -21,13 +21,15 @@ the hard negatives. This favours lexical matching (BM25) over dense retrieval, a
 """
 from __future__ import annotations
 
-import gzip
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from serendip.errors import ParseError
+from serendip.kg.pubtator import Document, Mention
+from serendip.kg.pubtator import parse_pubtator as parse_kg_pubtator
+from serendip.kg.pubtator import read_pubtator as read_kg_pubtator
 
 __all__ = ["CDRDocument", "build_cid_set", "parse_pubtator", "read_pubtator"]
 
@@ -47,19 +49,25 @@ class CDRDocument:
     cid: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _mention_pairs(fields: list[str]) -> list[tuple[str, str]]:
-    """(id, text) pairs of one annotation line's fields (after the PMID); none for id -1."""
-    ids = [i for i in fields[4].split("|")]
-    if len(ids) == 1:
-        return [] if ids[0] in ("-1", "") else [(ids[0], fields[2])]
-    texts = fields[5].split("|") if len(fields) > 5 and fields[5] else []
-    if len(texts) != len(ids):
-        return []  # a composite without its individual texts: no reliable surface form per id
-    return [(i, t) for i, t in zip(ids, texts) if i not in ("-1", "")]
+def _mention_pairs(mention: Mention) -> list[tuple[str, str]]:
+    """(id, text) pairs of one mention: none for an unresolved id (``-1``); a composite gives each id
+    its own text from the 7th column, and nothing without it (no reliable surface form per id)."""
+    if len(mention.ids) == 1:
+        return [] if mention.ids[0] is None else [(mention.ids[0], mention.text)]
+    if mention.texts is None:
+        return []
+    return [(i, t) for i, t in zip(mention.ids, mention.texts) if i is not None]
+
+
+def _cdr_document(doc: Document) -> CDRDocument:
+    return CDRDocument(doc.pmid, doc.title, doc.abstract,
+                       [pair for m in doc.mentions for pair in _mention_pairs(m)],
+                       [(r.id1, r.id2) for r in doc.relations if r.type == "CID"])
 
 
 def parse_pubtator(lines: Iterable[str], source: str = "<pubtator>") -> Iterator[CDRDocument]:
-    """Parse PubTator text (BC5CDR layout) into documents.
+    """Parse PubTator text (BC5CDR layout) into documents, with :func:`serendip.kg.pubtator.parse_pubtator`
+    (the one PubTator parser, which also checks every mention's offsets against the text).
 
     Parameters
     ----------
@@ -73,51 +81,21 @@ def parse_pubtator(lines: Iterable[str], source: str = "<pubtator>") -> Iterator
     Yields
     ------
     CDRDocument
+        Relations other than ``CID`` are not kept.
 
     Raises
     ------
     ParseError
-        On a line that is none of the above or whose PMID differs from its document's.
+        On a line that is none of the above, whose PMID differs from its document's, or a mention whose
+        offsets do not give its text (names the file and line).
     """
-    doc: CDRDocument | None = None
-    for lineno, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            if doc is not None:
-                yield doc
-            doc = None
-            continue
-        if "|" in line.split("\t", 1)[0] and line[:line.find("|")].isdigit():
-            pmid, kind, text = line.split("|", 2)
-            if kind not in ("t", "a"):
-                raise ParseError(f"unknown PubTator text field {kind!r}", file=source, line=lineno)
-            doc = doc or CDRDocument(pmid)
-            if doc.pmid != pmid:
-                raise ParseError(f"PMID {pmid} inside document {doc.pmid}", file=source, line=lineno)
-            setattr(doc, "title" if kind == "t" else "abstract", text)
-            continue
-        fields = line.split("\t")
-        while fields and fields[-1] == "":
-            fields.pop()
-        if doc is None or fields[0] != doc.pmid:
-            raise ParseError(f"annotation for PMID {fields[0]} outside its document", file=source, line=lineno)
-        if len(fields) == 4 and fields[1] == "CID":
-            doc.cid.append((fields[2], fields[3]))
-        elif len(fields) in (6, 7):
-            doc.mentions.extend(_mention_pairs(fields[1:]))
-        else:
-            raise ParseError(f"expected an annotation (6 or 7 fields) or a CID relation (4), got "
-                             f"{len(fields)} fields", file=source, line=lineno)
-    if doc is not None:
-        yield doc
+    for doc in parse_kg_pubtator(lines, source):
+        yield _cdr_document(doc)
 
 
 def read_pubtator(path: str | Path) -> list[CDRDocument]:
     """Documents of a PubTator file (``.gz`` read compressed). Raises ParseError as :func:`parse_pubtator`."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return list(parse_pubtator(fh, str(path)))
+    return [_cdr_document(doc) for doc in read_kg_pubtator(path)]
 
 
 def _surface(counts: Counter, first: dict[str, int]) -> str:

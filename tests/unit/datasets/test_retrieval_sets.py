@@ -24,7 +24,7 @@ CASES = {"scifact": ("scifact", "train", "test"), "bc5cdr-cid": ("bc5cdr", "tune
 PUBTATOR = {
     "train": "1|t|Lidocaine asystole.\n1|a|Text.\n1\t0\t9\tLidocaine\tChemical\tD1\n"
              "1\t10\t18\tasystole\tDisease\tD2\n1\tCID\tD1\tD2\n\n",
-    "dev": "2|t|Lithium.\n2|a|\n2\t0\t7\tLithium\tChemical\tD3\n2\t8\t12\tgout\tDisease\tD4\n2\tCID\tD3\tD4\n\n",
+    "dev": "2|t|Lithium gout.\n2|a|\n2\t0\t7\tLithium\tChemical\tD3\n2\t8\t12\tgout\tDisease\tD4\n2\tCID\tD3\tD4\n\n",
     "test": "3|t|Lidocaine asystole.\n3|a|\n3\t0\t9\tLidocaine\tChemical\tD1\n"
             "3\t10\t18\tasystole\tDisease\tD2\n3\tCID\tD1\tD2\n\n",
 }

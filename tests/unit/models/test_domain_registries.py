@@ -157,6 +157,18 @@ def _fastq(reader: Any, tmp: Path) -> None:
     assert [(e.id, e.text, e.label) for e in reader(path)] == [("r1", "ACGT", "a"), ("r2", "GG", "b")]
 
 
+@case("data_readers", "pubtator-ner")
+def _pubtator_ner(reader: Any, tmp: Path) -> None:
+    path = tmp / "cdr.PubTator.txt"
+    path.write_text("1|t|Lidocaine-induced cardiac asystole.\n1|a|\n1\t0\t9\tLidocaine\tChemical\tD008012\n"
+                    "1\t18\t34\tcardiac asystole\tDisease\tD006323\n1\tCID\tD008012\tD006323\n\n")
+    got = reader(path, window=4, overlap=1)
+    assert [(e.id, e.meta["tokens"], e.label) for e in got] == [
+        ("1:w0", ["Lidocaine", "-", "induced", "cardiac"], ["B-Chemical", "O", "O", "B-Disease"]),
+        ("1:w1", ["induced", "cardiac", "asystole", "."], ["O", "B-Disease", "I-Disease", "O"])]
+    assert [e.id for e in _read("pubtator-ner", path)] == ["1:w0"]  # default window: 128 words
+
+
 # -- augmentations ---------------------------------------------------------------------------------------
 @case("augmentations", "reverse_complement")
 def _revcomp(cls: Any, tmp: Path) -> None:

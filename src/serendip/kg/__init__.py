@@ -1,0 +1,16 @@
+"""Knowledge graph from the literature (issue 16): entities, relations with evidence, discovery.
+
+A domain package: it registers into the engine's registries (:mod:`serendip.models.registries`) and is
+never imported by the engine; :func:`serendip.models.plugins.load_domains` imports it. Importing it
+registers ``DATA_READERS["pubtator-ner"]`` (:func:`serendip.kg.ner_data.read_ner_examples`): a PubTator
+file read as ``token``-task examples (IOB2 tags in sliding windows of words), so ``serendip finetune``
+trains an NER model on it (``data.format = "pubtator-ner"``, ``data.options = {window, overlap}``).
+
+Modules: :mod:`~serendip.kg.pubtator` (PubTator documents with mention offsets, checked; relations),
+:mod:`~serendip.kg.ner_data` (words, IOB2 tags, windows, and per-window tags back to document spans),
+:mod:`~serendip.kg.ner_eval` (strict entity-level P/R/F1 over character spans; the dictionary baseline).
+"""
+from serendip.kg import ner_data as _ner_data  # noqa: F401  (registers the "pubtator-ner" reader)
+from serendip.kg.pubtator import Document, Mention, Relation, read_pubtator
+
+__all__ = ["Document", "Mention", "Relation", "read_pubtator"]
