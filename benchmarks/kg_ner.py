@@ -1,0 +1,202 @@
+"""BC5CDR chemical and disease NER: the engine's ``token`` task against a dictionary baseline, same script.
+
+Data: the ``bc5cdr`` dataset of the mirror (BioCreative V CDR corpus, Li et al., Database 2016: 500
+training, 500 development, 500 test abstracts in PubTator format; read by
+:func:`serendip.kg.pubtator.read_pubtator`, every mention's offsets checked).
+
+Method ``token-ft``: the offline all-MiniLM-L6-v2 (``--backbone PATH`` for another local backbone, e.g.
+one adapted by ``serendip pretrain``) fine-tuned through :func:`serendip.models.train.finetune`, task
+``token`` (IOB2 tags B-/I-Chemical, B-/I-Disease, O), on the training file read by the ``pubtator-ner``
+data reader (words of :func:`serendip.kg.ner_data.tokenize`, windows of ``--window`` words overlapping by
+``--overlap``, nothing truncated); the development file selects the epoch (the engine's strict seqeval
+entity F1 on its windows). The test abstracts are then cut into the same windows without labels,
+tagged by the saved model, and the window tags merged back into document character spans
+(:func:`serendip.kg.ner_data.merge_window_tags`: each word's tag from the window where it is most
+central). Metric: strict entity-level precision, recall and F1 over (PMID, start, end, type)
+(:func:`serendip.kg.ner_eval.strict_scores`), per type and micro; F1 in the rows as fractions.
+
+Baseline ``dictionary-longest-match``: the lower-cased mention texts of the training and development
+files per type (the data the model sees), longest match on word boundaries
+(:class:`serendip.kg.ner_eval.DictionaryTagger`), scored the same way on the test abstracts.
+
+Anchors (test F1, entity level): BLURB (Gu et al., "Domain-Specific Language Model Pretraining for
+Biomedical Natural Language Processing", ACM Trans. Comput. Healthcare 3(1), 2021, arXiv:2007.15779; its
+table comparing pretrained models on BLURB, as quoted in issue 16): general-domain BERT-base BC5-chem
+89.99, BC5-disease 79.92; PubMedBERT 93.33, 85.62. Not the same protocol: BLURB scores its own
+sentence-split IOB files with token-level entities, these rows score whole abstracts at character
+level; both are exact-match entity F1 on the same 500 test abstracts.
+
+Usage::
+
+    SERENDIP_DATA_MIRROR=/work/shared/data HF_HUB_OFFLINE=1 python benchmarks/kg_ner.py \\
+        [--backbone PATH --backbone-name NAME] [--epochs 10] [--lr 1e-4] [--threads 2] [--no-write]
+    python benchmarks/kg_ner.py --smoke 6 --epochs 1     # a check on 6 documents per split; writes nothing
+
+The training settings are conventional defaults, not tuned (no run has chosen them yet).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rows  # noqa: E402
+
+BENCH = "kg_ner"
+DATASET = "bc5cdr"
+BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
+TYPES = ("Chemical", "Disease")
+STEMS = {"train": "CDR_TrainingSet", "dev": "CDR_DevelopmentSet", "test": "CDR_TestSet"}
+_BLURB = "Gu et al. 2021 (BLURB, arXiv:2007.15779), pretrained-model comparison table, test F1; as quoted in issue 16"
+#: type -> (name, F1 as a fraction, source); the general BERT-base figure, with PubMedBERT's in the name
+ANCHORS = {"Chemical": ("BERT-base (BLURB BC5-chem; PubMedBERT 93.33)", 0.8999, _BLURB),
+           "Disease": ("BERT-base (BLURB BC5-disease; PubMedBERT 85.62)", 0.7992, _BLURB)}
+
+
+def load_documents(smoke: int, workdir: Path) -> tuple[dict[str, list], dict[str, Path]]:
+    """The three splits' documents and the files the engine reads (the first ``smoke`` documents of
+    each split written to ``workdir`` when ``smoke`` > 0). Raises DatasetNotFound / ParseError."""
+    from serendip import datasets
+    from serendip.kg.pubtator import read_pubtator, write_pubtator
+
+    files = datasets.resolve(DATASET)
+    paths = {split: files[f"bc5cdr/{stem}.PubTator.txt.gz"] for split, stem in STEMS.items()}
+    docs = {split: read_pubtator(path) for split, path in paths.items()}
+    if smoke:
+        docs = {split: d[:smoke] for split, d in docs.items()}
+        paths = {split: write_pubtator(docs[split], workdir / f"{split}.PubTator.txt") for split in docs}
+    return docs, paths
+
+
+def train(args, paths: dict[str, Path], workdir: Path):
+    """The fine-tuned run (:class:`serendip.models.train.RunResult`) and its training seconds."""
+    from serendip.models.config import FineTuneConfig
+    from serendip.models.train import finetune
+
+    cfg = FineTuneConfig.model_validate({
+        "task": "token", "backbone": args.backbone,
+        "data": {"train": str(paths["train"]), "dev": str(paths["dev"]), "format": "pubtator-ner",
+                 "options": {"window": args.window, "overlap": args.overlap}, "split": {"test": 0.0}},
+        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                     "warmup_ratio": 0.1, "max_length": args.max_length, "seed": args.seed,
+                     "early_stopping": {"patience": args.patience}},
+        "output": {"run_dir": str(workdir / "runs"), "name": "kg-ner-bc5cdr", "plots": False}})
+    t = time.perf_counter()
+    result = finetune(cfg)
+    return result, time.perf_counter() - t
+
+
+def tag_documents(run_dir: Path, docs: list, args) -> tuple[dict, int]:
+    """Document spans ``{pmid: [(start, end, type)]}`` predicted by the saved run on unlabelled windows,
+    and the number of windows longer than ``max_length`` word pieces (their last words are tagged O)."""
+    from serendip.kg.ner_data import document_examples, merge_window_tags
+    from serendip.models.predict import load_run_model, predict_examples
+
+    examples = [ex for doc in docs for ex in document_examples(
+        doc, window=args.window, overlap=args.overlap, labelled=False, source="test")[0]]
+    bundle = load_run_model(run_dir)
+    enc = bundle.tokenizer([ex.meta["tokens"] for ex in examples], is_split_into_words=True)
+    truncated = sum(len(ids) > bundle.max_length for ids in enc["input_ids"])
+    preds = predict_examples(bundle, examples, batch_size=args.batch_size * 2)
+    return merge_window_tags(examples, preds.labels), truncated
+
+
+def _score_rows(method: str, scores: dict, n: int, *, settings: dict, base: dict | None, wall: float) -> list:
+    rows = []
+    for typ in (*TYPES, "micro"):
+        for metric in ("f1", "precision", "recall"):
+            rows.append(_rows.row(
+                BENCH, DATASET, "test", n, method, f"{metric}_{typ.lower()}", scores[typ][metric],
+                settings=settings, wall_s=wall,
+                baseline=None if base is None else ("dictionary-longest-match", base[typ][metric]),
+                anchor=ANCHORS.get(typ) if metric == "f1" and base is not None else None))
+    return rows
+
+
+def _print(name: str, scores: dict) -> None:
+    print(f"{name}: " + "; ".join(
+        f"{t} F1 {scores[t]['f1']:.4f} (P {scores[t]['precision']:.4f} R {scores[t]['recall']:.4f}, "
+        f"{scores[t]['tp']}/{scores[t]['n_pred']} pred, {scores[t]['n_gold']} gold)" for t in (*TYPES, "micro")),
+        flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backbone", default=BACKBONE, help="a local folder or the bundled MiniLM id")
+    ap.add_argument("--backbone-name", help="the name the rows give the backbone (default: its folder's)")
+    ap.add_argument("--epochs", type=_rows.positive_int, default=10)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch-size", type=_rows.positive_int, default=16)
+    ap.add_argument("--max-length", type=_rows.positive_int, default=256, help="word pieces per window")
+    ap.add_argument("--window", type=_rows.positive_int, default=128, help="words per window")
+    ap.add_argument("--overlap", type=int, default=32, help="words shared by neighbouring windows")
+    ap.add_argument("--patience", type=_rows.positive_int, default=3, help="early stopping on dev F1")
+    ap.add_argument("--seed", type=_rows.seed, default=0)
+    ap.add_argument("--threads", type=_rows.positive_int, default=None, help="torch CPU threads")
+    ap.add_argument("--workdir", type=Path, default=None, help="runs and smoke files (default: a new temp folder)")
+    ap.add_argument("--smoke", type=_rows.positive_int, default=0,
+                    help="use only the first N documents of each split (a check that the script runs; writes nothing)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from serendip.kg.ner_eval import (
+        DictionaryTagger,
+        gold_spans,
+        spans_from_mapping,
+        strict_scores,
+    )
+
+    t_all = time.perf_counter()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kg_ner-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    docs, paths = load_documents(args.smoke, workdir)
+    test = docs["test"]
+    gold = gold_spans(test)
+    print(f"work folder {workdir}; documents " + ", ".join(f"{s} {len(d)}" for s, d in docs.items())
+          + f"; test mentions {len(gold)}", flush=True)
+
+    t = time.perf_counter()
+    tagger = DictionaryTagger(docs["train"] + docs["dev"])
+    base = strict_scores(gold, tagger.predict(test))
+    base_wall = time.perf_counter() - t
+    _print(f"dictionary-longest-match ({tagger.n_entries} surface forms from train+dev)", base)
+
+    result, train_s = train(args, paths, workdir)
+    best = result.metrics.get("best") or {}
+    print(f"run {result.run_dir}: best dev epoch {result.best_epoch} of {len(result.history)}, dev window F1 "
+          f"{best.get('f1')}; {train_s:.0f} s", flush=True)
+    t = time.perf_counter()
+    spans, truncated = tag_documents(result.run_dir, test, args)
+    scores = strict_scores(gold, spans_from_mapping(spans))
+    test_wall = time.perf_counter() - t
+    _print("token-ft", scores)
+    print(f"test windows over {args.max_length} word pieces: {truncated}", flush=True)
+
+    name = args.backbone_name or (Path(args.backbone).name if Path(args.backbone).is_dir() else "all-MiniLM-L6-v2")
+    settings = {"backbone": name, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+                "max_length": args.max_length, "window": args.window, "overlap": args.overlap,
+                "seed": args.seed, "best_epoch": result.best_epoch, "train_s": round(train_s, 1),
+                "test_windows_truncated": truncated}
+    n = len(test)
+    rows = _score_rows("token-ft", scores, n, settings=settings, base=base, wall=test_wall)
+    rows += _score_rows("dictionary-longest-match", base, n, settings={"lexicon": "train+dev"}, base=None,
+                        wall=base_wall)
+    dev_f1 = best.get("f1")
+    if isinstance(dev_f1, (int, float)) and dev_f1 == dev_f1:  # a finite figure only (NaN: no dev entity)
+        rows.append(_rows.row(BENCH, DATASET, "dev", len(docs["dev"]), "token-ft", "f1_windows_seqeval",
+                              dev_f1, settings=settings))
+    _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))
+
+
+if __name__ == "__main__":
+    _rows.run_main(main)
