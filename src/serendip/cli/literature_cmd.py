@@ -307,6 +307,10 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
                                                          "the score, 0-1; below 1 fused with the mode's (default: "
                                                          "the run's tuned weight, else 1)."),
            reranker: str = typer.Option(DEFAULT_RERANKER, "--reranker", help="Kind of reranker (with --rerank)."),
+           rerank_backend: Optional[str] = typer.Option(None, "--rerank-backend", help="Backend that runs the "
+                                                        "reranker (default: the workspace's "
+                                                        "retrieval.rerank_backend, else onnx-int8 where "
+                                                        "onnxruntime is installed)."),
            workspace: Optional[Path] = WorkspaceOpt,
            json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
     """Search the workspace (warns when records were ingested after the last `serendip index`)."""
@@ -319,7 +323,7 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StaleIndexWarning)
             hits = ws.search(query, mode=mode, k=k, rerank=rerank, rerank_k=rerank_k, reranker=reranker,
-                             rerank_weight=rerank_weight)
+                             rerank_weight=rerank_weight, rerank_backend=rerank_backend)
         for warning in caught:
             if issubclass(warning.category, StaleIndexWarning):
                 err_console.print(labelled("[yellow]warning:[/]", warning.message), highlight=False, soft_wrap=True)
