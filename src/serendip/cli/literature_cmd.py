@@ -367,10 +367,16 @@ def print_hits(hits, title: str) -> None:
 
 
 def reports(workspace: Optional[Path] = WorkspaceOpt) -> None:
-    """List the ingest reports kept in the workspace."""
+    """List the ingest reports kept in the workspace (one line saying so when there is none yet)."""
     with handle_errors():
         ws = open_workspace(workspace)
-        for table in reports_tables(ws.reports()):
+        stored = ws.reports()
+        if not stored:
+            where = f" -w {ws.path}" if workspace is not None else ""
+            console.print(escape(f"no ingest reports yet in {ws.path}; ingest files with: "
+                                 f"serendip ingest FILE...{where}"), highlight=False, soft_wrap=True)
+            return
+        for table in reports_tables(stored):
             console.print(table)
 
 
