@@ -15,8 +15,10 @@ Settings:
 Methods:
 
 - ``serendip-verify``: :class:`serendip.evidence.verify.Verifier`: a rationale model and a label model,
-  each the offline all-MiniLM-L6-v2 fine-tuned through the engine's ``pair`` task
-  (:mod:`serendip.evidence.scifact_data` builds their data as VeriSci did);
+  each the offline all-MiniLM-L6-v2 (optionally first adapted by continued masked-LM pre-training on
+  the mirror's ~19.6k abstracts, ``--adapt``: "+DAPT") fine-tuned through the engine's ``pair`` task on
+  the data of :mod:`serendip.evidence.verify_train` (recipes and their choice on held-out train claims:
+  ``_verify_sweep.py``); the rationale threshold and label offsets are tuned on the held-out claims;
 - ``baseline-overlap``: per abstract, the sentence with the most claim words (lower-cased word
   overlap) as the rationale, labelled SUPPORT (the majority label) when it shares at least
   ``--overlap-min`` words, else NOT ENOUGH INFO.
@@ -36,8 +38,15 @@ each named as what it is:
 - MultiVerS (Wadden et al. 2022) publishes test-set figures only (and its released checkpoint was
   trained on train + dev): no dev anchor.
 
-Usage: ``python benchmarks/evidence_scifact.py [--workdir /tmp/evidence] [--epochs-rationale 1]
-[--epochs-label 3] [--contended]``; the runs go to ``WORKDIR/runs`` (reused with ``--reuse``).
+Usage (the recipe of the stored rows)::
+
+    python benchmarks/evidence_scifact.py --negatives cited+bm25 --epochs-rationale 4 \
+        --lrs-label 2e-5 --label-augment none negation --epochs-label 15 --batch-size 32 [--adapt]
+
+The stored rows were run on one H200 GPU of the workplace's device machine (the rows' ``hardware``; the
+MiniLM weights carried there as an fp16 copy, restored to fp32: max relative weight error 5e-4),
+because on 2 CPU cores this recipe trains for hours; inference is the same code on either. Runs go to
+``WORKDIR/runs``; ``--smoke N`` checks the script on N claims without writing rows.
 """
 from __future__ import annotations
 
@@ -53,6 +62,7 @@ import _scifact_tune as sf  # noqa: E402
 import _verify_sweep as vs  # noqa: E402
 
 from serendip.evidence import scifact_data as sd  # noqa: E402
+from serendip.evidence import verify_train as vt  # noqa: E402
 from serendip.evidence.scifact_metrics import gold_from_claims, scifact_scores  # noqa: E402
 
 BENCH = "evidence_scifact"
@@ -96,22 +106,6 @@ def _docs(claim: dict, corpus: dict, retrieved: dict | None) -> list[tuple[str, 
     return [(d, corpus[d]["sentences"]) for d in ids]
 
 
-def _retriever():
-    """``retrieve(claims, corpus, k) -> {claim id: [doc id, ...]}`` by Serendip's BM25 over title +
-    abstract (the index is built once, on the first call)."""
-    from serendip.retrieval.bm25 import BM25Index
-
-    built = {}
-
-    def retrieve(claims: list[dict], corpus: dict, k: int) -> dict:
-        if "index" not in built:
-            ids = list(corpus)
-            built["index"] = BM25Index.build(ids, [f"{corpus[d]['title']} {' '.join(corpus[d]['sentences'])}"
-                                                   for d in ids])
-        return {c["id"]: [d for d, _ in built["index"].search(c["claim"], k)] for c in claims}
-    return retrieve
-
-
 def _overlap_prediction(claim: dict, docs, min_words: int) -> dict:
     words = set(WORD.findall(claim["claim"].lower()))
     out = {}
@@ -127,17 +121,15 @@ def _scores(predict, claims, corpus, retrieved):
     return scifact_scores(gold_from_claims(claims), pred)
 
 
-def _best_runs(kind: str, make, recipes: list, fit, held, corpus, wd: Path, args, extra=None):
+def _best_runs(kind: str, make, recipes: list, fit, held, wd: Path, args):
     """Train one run per recipe; the one with the best held-out selection metric (MCC for the binary
     rationale model, macro F1 for the label model), with its recipe and training seconds."""
     key = "mcc" if kind == "rationale" else "f1_macro"
     length = 128 if kind == "rationale" else 256
-    held_file = sd.write_jsonl(make(held, corpus), wd / f"{kind}_held.jsonl")
+    held_file = sd.write_jsonl(make(held, recipes[0]), wd / f"{kind}_held.jsonl")
     best = None
     for recipe in recipes:
-        rows = make(fit, corpus)
-        rows += (extra(fit) if recipe.negatives != "cited" else []) + \
-            (sd.negation_examples(rows) if recipe.augment == "negation" else [])
+        rows = make(fit, recipe)
         fit_file = sd.write_jsonl(rows, wd / f"{kind}_fit_{recipe.negatives}_{recipe.augment}.jsonl")
         run, metrics, secs = _train(kind, fit_file, held_file, wd / "runs", recipe, length, args.batch_size)
         score = -1.0 if metrics.get(key) is None else float(metrics[key])
@@ -194,18 +186,19 @@ def main() -> None:
     if args.smoke:
         fit, held, dev = fit[:args.smoke], held[:max(4, args.smoke // 4)], dev[:args.smoke]
     wd = args.workdir
-    retrieve = _retriever()
-    held_retrieved, retrieved = retrieve(held, corpus, args.open_k), retrieve(dev, corpus, args.open_k)
+    retrieve = vt.bm25_retriever(corpus)
+    held_retrieved, retrieved = retrieve(held, args.open_k), retrieve(dev, args.open_k)
     candidates = []
     for name, folder, adapt_report in _backbones(args, wd):
-        rat = _best_runs("rationale", sd.rationale_examples,
-                         [vs.Recipe(folder, lr, args.epochs_rationale, neg) for lr in args.lrs_rationale for neg in args.negatives],
-                         fit, held, corpus, wd, args, extra=lambda f: vs.bm25_negatives(f, corpus, retrieve, args.open_k))
-        lab = _best_runs("label", sd.label_examples, [vs.Recipe(folder, lr, args.epochs_label, augment=aug)
-                                                        for lr in args.lrs_label for aug in args.label_augment],
-                         fit, held, corpus, wd, args)
+        rat = _best_runs("rationale", lambda cs, r: vt.rationale_rows(
+                             cs, corpus, retrieve if r.negatives == "cited+bm25" else None, args.open_k),
+                         [vs.Recipe(folder, lr, args.epochs_rationale, neg)
+                          for lr in args.lrs_rationale for neg in args.negatives], fit, held, wd, args)
+        lab = _best_runs("label", lambda cs, r: vt.label_rows(cs, corpus, negation=r.augment == "negation"),
+                         [vs.Recipe(folder, lr, args.epochs_label, augment=aug)
+                          for lr in args.lrs_label for aug in args.label_augment], fit, held, wd, args)
         verifier = Verifier(rat[1], lab[1])
-        threshold, bias, held_score = vs.tune_decision(verifier, held, corpus, held_retrieved)
+        threshold, bias, held_score = vt.tune_decision(verifier, held, corpus, held_retrieved, log=print)
         verifier.threshold, verifier.label_bias = threshold, bias
         print(f"{name}: rationale {rat[2]} (held-out MCC {rat[0]:.4f}), label {lab[2]} (held-out macro-F1 "
               f"{lab[0]:.4f}), threshold {threshold}, label bias {bias}: held-out pipeline score {held_score:.4f}", flush=True)

@@ -72,7 +72,7 @@ def fixed_verifier(p_rationale: dict[str, float], label_rows: list[list[float]])
     rows of ``label_rows`` in turn (classes CONTRADICT, NEI, SUPPORT)."""
     v = Verifier.__new__(Verifier)
     v.selector, v.labeller = _Bundle(["other", "rationale"]), _Bundle(["CONTRADICT", "NEI", "SUPPORT"])
-    v.threshold, v.max_sentences, v.batch_size = 0.5, 2, 8
+    v.threshold, v.max_sentences, v.batch_size, v.label_bias = 0.5, 2, 8, {}
     rows = iter(label_rows)
 
     def probs(bundle, pairs):

@@ -299,13 +299,13 @@ class SerendipTyper(typer.Typer):
 
 class RegistryHelpCommand(SerendipCommand):
     """A command whose registry-backed options (:data:`REGISTRY_CHOICES`: ``--mode``, ``--kind``)
-    list the registered entries each time help is shown or arguments are parsed, so an entry
-    registered after import (a plugin, a test) appears in ``--help``. The option's own help text is
-    kept as the first sentence."""
+    list the registered entries each time help is shown, so an entry registered after import (a plugin,
+    a test) appears in ``--help``. The option's own help text is kept as the first sentence. The
+    registries are read only for help: a plain run never loads the domain packages to list them (a
+    cold ``search`` would otherwise import every domain)."""
 
-    def get_params(self, ctx):
-        params = super().get_params(ctx)
-        for param in params:
+    def get_help(self, ctx):
+        for param in super().get_params(ctx):
             choices = REGISTRY_CHOICES.get(param.name or "")
             if choices is not None:
                 base = getattr(param, "_base_help", None)
@@ -313,4 +313,4 @@ class RegistryHelpCommand(SerendipCommand):
                     base = param._base_help = param.help or ""
                 listed = plain_help(choices(), self.rich_markup_mode == "rich")
                 param.help = f"{base} Registered: {listed}."
-        return params
+        return super().get_help(ctx)

@@ -63,8 +63,10 @@ class Verifier:
     rationale_run, label_run : path
         Run folders of the engine (``runs/<id>``): a ``pair`` task with classes
         ``rationale``/``other``, and one with SUPPORT / CONTRADICT / NEI.
-    threshold : float, default 0.5
-        P(rationale) at or above which a sentence is selected (tune on claims held out of training).
+    threshold : float, optional
+        P(rationale) at or above which a sentence is selected. Default: the one tuned on held-out
+        training claims and kept in ``<label_run>/verifier.json``
+        (:func:`serendip.evidence.verify_train.write_decision`), else 0.5.
     max_sentences : int, default 3
         At most this many sentences are selected per abstract (SciFact's abstract-level score reads
         three).
@@ -73,7 +75,7 @@ class Verifier:
         Added to the label model's log-probabilities before the arg-max (the reported probability stays
         the model's): a decision-rule correction for the class weights of training, tuned on held-out
         claims (logit adjustment, Menon et al., "Long-tail learning via logit adjustment", ICLR 2021).
-        Default 0 for every label.
+        Default: the tuned offsets of ``verifier.json``, else 0 for every label.
 
     Raises
     ------
@@ -81,18 +83,20 @@ class Verifier:
         A run folder that is not a complete run, or whose classes are not the expected ones.
     """
 
-    def __init__(self, rationale_run: str | Path, label_run: str | Path, *, threshold: float = 0.5,
+    def __init__(self, rationale_run: str | Path, label_run: str | Path, *, threshold: float | None = None,
                  max_sentences: int = 3, batch_size: int = 64, label_bias: dict[str, float] | None = None):
+        from serendip.evidence.verify_train import read_decision
         from serendip.models.predict import load_run_model
 
+        tuned = read_decision(label_run) or {"threshold": 0.5, "label_bias": {}}
         self.selector = load_run_model(rationale_run)
         self.labeller = load_run_model(label_run)
         self._check(self.selector, {RATIONALE, "other"}, rationale_run)
         self._check(self.labeller, set(VERDICTS), label_run)
-        self.threshold = float(threshold)
+        self.threshold = float(tuned["threshold"] if threshold is None else threshold)
         self.max_sentences = int(max_sentences)
         self.batch_size = int(batch_size)
-        self.label_bias = dict(label_bias or {})
+        self.label_bias = dict(tuned["label_bias"] if label_bias is None else label_bias)
 
     @staticmethod
     def _check(bundle, classes: set[str], run) -> None:
