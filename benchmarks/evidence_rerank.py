@@ -21,6 +21,12 @@ machine's cores; the 1-minute load average is recorded and ``--contended`` marks
 the training wall time (with ``--reuse``, the one the run recorded). The chosen depth and weight are
 written beside the run's model (``reranker.json``), so ``serendip search --rerank RUN`` uses them.
 
+``--backend`` runs the reranker by PyTorch (``torch``) or ONNX Runtime (``onnx``: fp32; ``onnx-int8``:
+int8 weights; :mod:`serendip.evidence.rerank`; default: the search default, onnx-int8 where onnxruntime
+is installed), for tuning and test alike; ``--threads`` sets ONNX Runtime's intra-op threads. Both are
+recorded in the rows' settings. ``--reuse RUN`` skips training and the training pairs (the first stage
+is then run for the held-out claims only); the recipe recorded in the rows is the run's own.
+
 Published anchors (nDCG@10, SciFact test), cited constants:
 
 - BM25 + CE 0.688: Thakur et al. 2021, BEIR (NeurIPS Datasets & Benchmarks), Table 2, "BM25+CE": BM25
@@ -32,6 +38,7 @@ Usage::
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/evidence_rerank.py [--workdir /tmp/rerank]
         [--epochs 3] [--max-length 128] [--lr 1e-4] [--negatives 3] [--reuse RUN_DIR] [--contended]
+        [--backend torch|onnx|onnx-int8] [--threads N] [--depths 10,20,30,50]
 """
 from __future__ import annotations
 
@@ -116,15 +123,15 @@ def _fused_run(cands: dict, scores: dict, depth: int, weight: float) -> dict[str
     return run
 
 
-def _tune(cands: dict, scores: dict, qrels: dict) -> tuple[int, float, dict]:
-    """The (depth, weight) with the best held-out nDCG@10 (ties: the smaller depth, then the larger
-    weight); every figure of the grid."""
+def _tune(cands: dict, scores: dict, qrels: dict, depths: tuple[int, ...] = DEPTHS) -> tuple[int, float, dict]:
+    """The (depth, weight) of ``depths`` x :data:`WEIGHTS` with the best held-out nDCG@10 (ties: the
+    smaller depth, then the larger weight); every figure of the grid."""
     grid = {}
-    for depth in DEPTHS:
+    for depth in depths:
         for weight in WEIGHTS:
             grid[(depth, weight)] = evaluate_run(qrels, _fused_run(cands, scores, depth, weight), ("ndcg@10",))["ndcg@10"]
     best = max(grid, key=lambda dw: (round(grid[dw], 4), -dw[0], dw[1]))
-    for depth in DEPTHS:
+    for depth in depths:
         print("  depth %2d: " % depth + " ".join(f"w{w}={grid[(depth, w)]:.4f}" for w in WEIGHTS))
     return best[0], best[1], {f"{d}@{w}": round(v, 4) for (d, w), v in grid.items()}
 
@@ -153,7 +160,39 @@ def _test_pass(searcher, reranker, queries: dict, qids: list[str], texts: dict, 
     return run_h, run_r, np.array(hyb_ms), np.array(all_ms)
 
 
-def _args():
+def _depths(text: str) -> tuple[int, ...]:
+    """``"10,20,30,50"`` -> (10, 20, 30, 50): rerank depths, each >= 1, sorted, distinct."""
+    try:
+        depths = tuple(sorted({int(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--depths: comma-separated integers, got {text!r}") from None
+    if not depths or depths[0] < 1:
+        raise argparse.ArgumentTypeError(f"--depths: integers >= 1, got {text!r}")
+    return depths
+
+
+def _load_reranker(run_dir: Path, backend: str | None, threads: int | None):
+    """The reranker of ``run_dir`` run by ``backend`` (None: the search default)."""
+    from serendip.evidence.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker.load(run_dir, backend=backend, threads=threads)
+
+
+def _recipe(args, run_dir: Path, train_pairs: int | None) -> dict:
+    """The training recipe for the rows: the arguments', or (``--reuse``) the one the run recorded."""
+    if not args.reuse:
+        return {"max_length": args.max_length, "epochs": args.epochs, "lr": args.lr, "imbalance": args.imbalance,
+                "negatives": args.negatives, "mine_depth": args.mine_depth, "train_pairs": train_pairs}
+    cfg = json.loads((run_dir / "config.resolved.json").read_text())
+    sizes = json.loads((run_dir / "metrics.json").read_text()).get("sizes") or {}
+    return {"max_length": cfg["training"]["max_length"], "epochs": cfg["training"]["epochs"],
+            "lr": cfg["training"]["lr"], "imbalance": cfg["imbalance"]["method"], "train_pairs": sizes.get("train"),
+            "reused_run": str(run_dir)}
+
+
+def _args(argv: list[str] | None = None):
+    from serendip.evidence.rerank import BACKENDS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/serendip-rerank"))
     ap.add_argument("--epochs", type=int, default=3)
@@ -164,13 +203,18 @@ def _args():
     ap.add_argument("--mine-depth", type=int, default=50, help="negatives are drawn from the hybrid top N")
     ap.add_argument("--reuse", type=Path, help="a reranker run folder: skip training")
     ap.add_argument("--contended", action="store_true", help="the machine is shared (noted in the rows)")
+    ap.add_argument("--backend", choices=list(BACKENDS), help="what runs the reranker (default: the search "
+                    "default, onnx-int8 where onnxruntime is installed)")
+    ap.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: its own, the cores)")
+    ap.add_argument("--depths", type=_depths, default=DEPTHS, help="rerank depths tried on the held-out claims, "
+                    "comma-separated (default %(default)s)")
     ap.add_argument("--no-write", action="store_true")
-    return ap.parse_args()
+    return ap.parse_args(argv)
 
 
 def main() -> None:
     args = _args()
-    from serendip.evidence.rerank import CrossEncoderReranker, write_reranker_settings
+    from serendip.evidence.rerank import write_reranker_settings
     from serendip.evidence.rerank_data import reranker_examples, split_queries
     from serendip.retrieval.bm25 import BM25Index
     from serendip.retrieval.modes import RETRIEVAL_MODES
@@ -188,28 +232,33 @@ def main() -> None:
     hybrid_label = RETRIEVAL_MODES.get("hybrid").bench_label(searcher)
     fit, held = split_queries(train_qrels, 0.1, seed=0)
     print(f"train claims: {len(fit)} fit, {len(held)} held out; test claims: {len(test_qrels)}", flush=True)
-    mined = _first_stage(searcher, queries, fit + held, max(args.mine_depth, max(DEPTHS)))
-    ranked = {q: [d for d, _ in r] for q, r in mined.items()}
-    common = dict(negatives=args.negatives, depth=args.mine_depth, seed=0, exclude=set(test_qrels))
-    rows_fit = reranker_examples(queries, train_qrels, ranked, texts, fit, **common)
-    rows_held = reranker_examples(queries, train_qrels, ranked, texts, held, **common)
-    if args.reuse:  # the training wall time is the one the run recorded
+    depths = args.depths
+    mined = _first_stage(searcher, queries, held if args.reuse else fit + held, max(args.mine_depth, max(depths)))
+    train_pairs = None
+    if args.reuse:  # no training pairs; the training wall time is the one the run recorded
         run_dir = args.reuse
         train_s = json.loads((run_dir / "metrics.json").read_text())["wall_s"]
     else:
+        ranked = {q: [d for d, _ in r] for q, r in mined.items()}
+        common = dict(negatives=args.negatives, depth=args.mine_depth, seed=0, exclude=set(test_qrels))
+        rows_fit = reranker_examples(queries, train_qrels, ranked, texts, fit, **common)
+        rows_held = reranker_examples(queries, train_qrels, ranked, texts, held, **common)
+        train_pairs = len(rows_fit)
         run_dir, train_s = _train(args, rows_fit, rows_held)
-    reranker = CrossEncoderReranker.load(run_dir)
+    reranker = _load_reranker(run_dir, args.backend, args.threads)
+    print(f"reranker: {reranker.description}", flush=True)
 
     held_qrels = {q: train_qrels[q] for q in held}
-    held_cands = {q: mined[q][:max(DEPTHS)] for q in held}
+    held_cands = {q: mined[q][:max(depths)] for q in held}
     t = time.perf_counter()
     held_scores = _scores(reranker, queries, held_cands, texts)
     print(f"held-out claims scored in {time.perf_counter() - t:.0f} s", flush=True)
     base_held = evaluate_run(held_qrels, {q: dict(c) for q, c in held_cands.items()}, ("ndcg@10",))["ndcg@10"]
-    depth, weight, grid = _tune(held_cands, held_scores, held_qrels)
+    depth, weight, grid = _tune(held_cands, held_scores, held_qrels, depths)
     print(f"held-out: hybrid nDCG@10 {base_held:.4f}; chosen depth {depth}, weight {weight} -> {grid[f'{depth}@{weight}']}")
     write_reranker_settings(run_dir, rerank_k=depth, weight=weight, ndcg_at_10=grid[f"{depth}@{weight}"],
-                            tuned_on=f"SciFact train claims held out of training: {len(held)} (seed 0), nDCG@10")
+                            tuned_on=f"SciFact train claims held out of training: {len(held)} (seed 0), nDCG@10, "
+                                     f"scored by the {reranker.backend} backend")
 
     qids = list(test_qrels)
     t = time.perf_counter()
@@ -223,9 +272,8 @@ def main() -> None:
           f"(hybrid alone p50 {h50:.1f} ms); load average {load1:.1f}", flush=True)
 
     settings = {"model": "all-MiniLM-L6-v2 cross-encoder (engine pair task)", "rerank_k": depth,
-                "rerank_weight": weight, "max_length": args.max_length, "epochs": args.epochs, "lr": args.lr,
-                "imbalance": args.imbalance,
-                "negatives": args.negatives, "mine_depth": args.mine_depth, "train_pairs": len(rows_fit),
+                "rerank_weight": weight, **_recipe(args, run_dir, train_pairs), "backend": reranker.backend,
+                "threads": args.threads, "depths": ",".join(map(str, depths)),
                 "tuned_on": f"{len(held)} held-out train claims (seed 0)", "first_stage": hybrid_label,
                 "load_avg_1min": round(load1, 2), "contended": args.contended}
     method = "hybrid+cross-encoder"

@@ -48,17 +48,17 @@ class RerankStep:
 
 
 def rerank_step(ws: Workspace, ref: str | Path, kind: str, k: int | None = None,
-                weight: float | None = None) -> RerankStep:
-    """The rerank step of a search: the reranker ``kind`` of ``ref`` (loaded once per workspace object,
-    :func:`load_reranker`), with depth ``k`` and fusion ``weight``, each None for the reranker's own
-    tuned value, else :data:`~serendip.retrieval.rerank.DEFAULT_RERANK_K` and 1.0
+                weight: float | None = None, backend: str | None = None) -> RerankStep:
+    """The rerank step of a search: the reranker ``kind`` of ``ref`` run by ``backend`` (loaded once per
+    workspace object, :func:`load_reranker`), with depth ``k`` and fusion ``weight``, each None for the
+    reranker's own tuned value, else :data:`~serendip.retrieval.rerank.DEFAULT_RERANK_K` and 1.0
     (:func:`~serendip.retrieval.rerank.reranker_defaults`).
 
     Raises
     ------
     ConfigError
-        ``k`` < 1, ``weight`` outside [0, 1], or an unknown ``kind``.
-    RunNotFound, DataError
+        ``k`` < 1, ``weight`` outside [0, 1], an unknown ``kind``, or a ``backend`` it does not offer.
+    RunNotFound, DataError, ExportError
         See :func:`load_reranker`.
     """
     from serendip.retrieval.rerank import reranker_defaults
@@ -67,25 +67,30 @@ def rerank_step(ws: Workspace, ref: str | Path, kind: str, k: int | None = None,
         raise ConfigError(f"rerank_k must be >= 1, got {k}")
     if weight is not None and not 0.0 <= weight <= 1.0:
         raise ConfigError(f"rerank_weight must be in [0, 1], got {weight}")
-    key = (kind.lower(), str(ref))
+    key = (kind.lower(), str(ref), backend)
     if key not in ws._rerankers:
-        ws._rerankers[key] = load_reranker(ws, ref, kind)
+        ws._rerankers[key] = load_reranker(ws, ref, kind, backend)
     model = ws._rerankers[key]
     tuned_k, tuned_weight = reranker_defaults(model)
     return RerankStep(model, k or tuned_k, tuned_weight if weight is None else float(weight))
 
 
-def load_reranker(ws: Workspace, ref: str | Path, kind: str) -> Reranker:
-    """The reranker ``kind`` loaded from ``ref`` (a run folder, or a run id of ``ws``).
+def load_reranker(ws: Workspace, ref: str | Path, kind: str, backend: str | None = None) -> Reranker:
+    """The reranker ``kind`` loaded from ``ref`` (a run folder, or a run id of ``ws``), run by
+    ``backend`` (one of the kind's :attr:`~serendip.retrieval.rerank.RerankerSpec.backends`; None: its
+    default).
 
     Raises
     ------
     ConfigError
-        ``kind`` is not a registered reranker (the message lists them).
+        ``kind`` is not a registered reranker, or ``backend`` is not one of its backends (the message
+        lists them).
     RunNotFound
         ``ref`` is neither a folder nor a run of the workspace (one line).
     DataError
         The run is not a reranker of that kind, or saved no model.
+    ExportError
+        An ONNX backend's export failed or its cached file is damaged (one line naming it).
     """
     from serendip.models.plugins import load_domains
     from serendip.models.runs import RunNotFound, resolve_run
@@ -93,13 +98,16 @@ def load_reranker(ws: Workspace, ref: str | Path, kind: str) -> Reranker:
 
     load_domains()
     spec = RERANKERS.get(kind)
+    if backend is not None and backend not in spec.backends:
+        raise ConfigError(f"reranker {spec.name!r} has no backend {backend!r}; expected one of: "
+                          f"{', '.join(spec.backends) or 'none (it runs one way)'}")
     path = Path(str(ref)).expanduser()
     if not path.is_dir():
         try:
             path = resolve_run(str(ref), ws)
         except RunNotFound as exc:
             raise RunNotFound(f"reranker {str(ref)!r}: no such folder, and {exc}") from None
-    return spec.load(path)
+    return spec.load(path) if backend is None else spec.load(path, backend)
 
 
 def candidate_texts(ws: Workspace, ids: Sequence[str]) -> dict[str, str]:

@@ -322,7 +322,7 @@ class Workspace:
 
     def search(self, query: str, mode: str | None = None, k: int = 10, *, rerank: str | Path | None = None,
                rerank_k: int | None = None, reranker: str = DEFAULT_RERANKER,
-               rerank_weight: float | None = None) -> list[Hit]:
+               rerank_weight: float | None = None, rerank_backend: str | None = None) -> list[Hit]:
         """Search the indexed records, optionally reranking the top candidates.
 
         Records ingested after the last index are missed: the search warns
@@ -346,11 +346,16 @@ class Workspace:
         rerank_weight : the reranker's share of the final score, in [0, 1]; below 1, convex fusion with
             the mode's score (:func:`serendip.retrieval.rerank.rerank`); None: the reranker's tuned
             weight, else 1.
+        rerank_backend : the backend that runs the reranker (one of its
+            :attr:`~serendip.retrieval.rerank.RerankerSpec.backends`: "torch", "onnx", "onnx-int8" for
+            the cross-encoder); None: the workspace's ``retrieval.rerank_backend``, else the reranker's
+            default (onnx-int8 where onnxruntime is installed).
 
         Raises
         ------
-        ConfigError for an unknown mode or reranker (the registered ones listed), k or rerank_k < 1, a
-        rerank_weight outside [0, 1], or a query without letters or digits; RunNotFound when
+        ConfigError for an unknown mode, reranker or rerank backend (the registered ones listed), k or
+        rerank_k < 1, a rerank_weight outside [0, 1], or a query without letters or digits; ExportError
+        when an ONNX rerank backend cannot export the run or load its cached export; RunNotFound when
         ``rerank`` names no folder or run, DataError when its run is not a reranker; IndexNotBuilt
         when ``serendip index`` has not run (or, for a mode that needs the dense index, was run
         without it or interrupted: then how many records are embedded); IndexDamaged when a file of
@@ -367,7 +372,8 @@ class Workspace:
         if rerank is not None:  # loaded (once per workspace object) before the search: a bad run fails first
             from serendip.reranking import rerank_step
 
-            step = rerank_step(self, rerank, reranker, rerank_k, rerank_weight)
+            step = rerank_step(self, rerank, reranker, rerank_k, rerank_weight,
+                               rerank_backend or self.config.retrieval.rerank_backend)
         stale = self._ensure_fresh(mode)
         # a deleted record the index still holds is dropped from the hits: ask for as many more (capped)
         extra = min(stale.changed, 1000) if stale is not None else 0

@@ -221,6 +221,16 @@ def rerankers_help() -> str:
                      for name, spec in RERANKERS.canonical_items()) or "none (no domain registers one)"
 
 
+def rerank_backends_help() -> str:
+    """The backends of each registered reranker (domains loaded first), read now."""
+    from serendip.models.plugins import load_domains
+    from serendip.retrieval.rerank import RERANKERS
+
+    load_domains()
+    return "; ".join(f"{name}: {', '.join(spec.backends) or 'one way'}"
+                     for name, spec in RERANKERS.canonical_items()) or "none (no domain registers a reranker)"
+
+
 def backends_help() -> str:
     """The registered answer backends (domains loaded first) with their descriptions, read now."""
     from serendip.evidence.generators import GENERATORS
@@ -233,7 +243,8 @@ def backends_help() -> str:
 
 #: option name -> the function giving its registered choices (help text built when shown)
 REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help,
-                    "encoder": encoders_help, "reranker": rerankers_help, "backend": backends_help}
+                    "encoder": encoders_help, "reranker": rerankers_help, "backend": backends_help,
+                    "rerank_backend": rerank_backends_help}
 
 
 def plain_help(text: str | None, markup: bool = DEFAULT_MARKUP_MODE == "rich") -> str | None:

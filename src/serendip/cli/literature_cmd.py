@@ -45,11 +45,28 @@ def _format_help() -> str:
 
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),
          database: Optional[str] = typer.Option(None, "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/db (default: SQLite in the folder)."),
-         partitions: Optional[int] = typer.Option(None, "--partitions", help="PostgreSQL only, when the workspace is made: partition the records table by hash of id into N partitions (for 10^7+ records).")) -> None:
-    """Create a workspace: database (migrated with Alembic) and folders for indexes, models, runs."""
+         partitions: Optional[int] = typer.Option(None, "--partitions", help="PostgreSQL only, when the workspace is made: partition the records table by hash of id into N partitions (for 10^7+ records)."),
+         nested: bool = typer.Option(False, "--nested", help="Make the workspace even inside another workspace's folder.")) -> None:
+    """Create a workspace: database (migrated with Alembic) and folders for indexes, models, runs.
+
+    A new workspace inside an existing one is refused (exit 2) unless --nested is given: commands run
+    without -w use the nearest workspace holding the current directory, so the outer one would be used
+    everywhere in its folder but inside the new one."""
+    from serendip.errors import WorkspaceError
     from serendip.workbench import Workspace
+    from serendip.workspace.paths import (
+        enclosing_workspace,
+        is_workspace,
+        resolve_workspace_path,
+    )
 
     with handle_errors():
+        target = resolve_workspace_path(path, discover=False)
+        outer = None if nested or is_workspace(target) else enclosing_workspace(target)
+        if outer is not None:
+            raise WorkspaceError(f"{target} is inside the workspace {outer} (a command without -w would pick "
+                                 f"one of the two by the folder it is run from); choose a folder outside "
+                                 f"it, or pass --nested")
         ws = Workspace.init(path, database=database, partitions=partitions)
         layout = f", records in {ws.config.partitions} partitions" if ws.config.partitions else ""
         console.print(f"workspace ready at [bold]{escape(str(ws.path))}[/] "
@@ -307,6 +324,10 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
                                                          "the score, 0-1; below 1 fused with the mode's (default: "
                                                          "the run's tuned weight, else 1)."),
            reranker: str = typer.Option(DEFAULT_RERANKER, "--reranker", help="Kind of reranker (with --rerank)."),
+           rerank_backend: Optional[str] = typer.Option(None, "--rerank-backend", help="Backend that runs the "
+                                                        "reranker (default: the workspace's "
+                                                        "retrieval.rerank_backend, else onnx-int8 where "
+                                                        "onnxruntime is installed)."),
            workspace: Optional[Path] = WorkspaceOpt,
            json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
     """Search the workspace (warns when records were ingested after the last `serendip index`)."""
@@ -319,7 +340,7 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StaleIndexWarning)
             hits = ws.search(query, mode=mode, k=k, rerank=rerank, rerank_k=rerank_k, reranker=reranker,
-                             rerank_weight=rerank_weight)
+                             rerank_weight=rerank_weight, rerank_backend=rerank_backend)
         for warning in caught:
             if issubclass(warning.category, StaleIndexWarning):
                 err_console.print(labelled("[yellow]warning:[/]", warning.message), highlight=False, soft_wrap=True)
@@ -350,10 +371,16 @@ def print_hits(hits, title: str) -> None:
 
 
 def reports(workspace: Optional[Path] = WorkspaceOpt) -> None:
-    """List the ingest reports kept in the workspace."""
+    """List the ingest reports kept in the workspace (one line saying so when there is none yet)."""
     with handle_errors():
         ws = open_workspace(workspace)
-        for table in reports_tables(ws.reports()):
+        stored = ws.reports()
+        if not stored:
+            where = f" -w {ws.path}" if workspace is not None else ""
+            console.print(escape(f"no ingest reports yet in {ws.path}; ingest files with: "
+                                 f"serendip ingest FILE...{where}"), highlight=False, soft_wrap=True)
+            return
+        for table in reports_tables(stored):
             console.print(table)
 
 

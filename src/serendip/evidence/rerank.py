@@ -13,6 +13,13 @@ The rerank depth and fusion weight chosen for a run on held-out training queries
 model in ``<run>/reranker.json`` (:func:`write_reranker_settings`: ``rerank_k``, ``weight``, what they
 were tuned on); a search with the run uses them unless told otherwise.
 
+Backends (:data:`BACKENDS`, named as the dense encoders of :mod:`serendip.retrieval.encoders`):
+``torch`` (the run's model in PyTorch), ``onnx`` (``<run>/model`` exported to ONNX, ONNX Runtime's BERT
+fusions, fp32: the torch scores within 1e-4) and ``onnx-int8`` (the export with int8 weights, dynamic
+quantisation per channel: scores differ slightly, the ranking nearly not). The exports are made on
+first use and cached (:mod:`serendip.retrieval.onnx_export`, kind ``sequence-classifier``). Default
+(:func:`default_backend`): ``onnx-int8`` where onnxruntime is installed, else ``torch``.
+
 Importing this module registers ``cross-encoder`` in :data:`serendip.retrieval.rerank.RERANKERS`.
 """
 from __future__ import annotations
@@ -27,13 +34,22 @@ import numpy as np
 from serendip.errors import DataError
 from serendip.retrieval.rerank import RERANKERS, RerankerSpec
 
-__all__ = ["NOT_RELEVANT", "RELEVANT", "SETTINGS_FILE", "CrossEncoderReranker", "read_reranker_settings",
-           "reranker_config", "write_reranker_settings"]
+__all__ = ["BACKENDS", "NOT_RELEVANT", "RELEVANT", "SETTINGS_FILE", "CrossEncoderReranker", "default_backend",
+           "read_reranker_settings", "reranker_config", "write_reranker_settings"]
 
 #: the two classes of a reranker run (the pair task's labels)
 RELEVANT, NOT_RELEVANT = "relevant", "not_relevant"
 #: the tuned search settings of a reranker run, in its folder
 SETTINGS_FILE = "reranker.json"
+#: backend -> ONNX export variant (None: PyTorch)
+BACKENDS = {"torch": None, "onnx": "fp32", "onnx-int8": "int8"}
+
+
+def default_backend() -> str:
+    """``"onnx-int8"`` when onnxruntime is importable (found without importing it), else ``"torch"``."""
+    import importlib.util
+
+    return "onnx-int8" if importlib.util.find_spec("onnxruntime") is not None else "torch"
 
 
 def write_reranker_settings(run_dir: str | Path, *, rerank_k: int, weight: float, tuned_on: str,
@@ -84,13 +100,19 @@ class CrossEncoderReranker:
     Parameters
     ----------
     bundle : ModelBundle
-        The run's model, tokenizer, task and label space (:func:`serendip.models.predict.load_run_model`).
+        The run's model, tokenizer, task and label space (:func:`serendip.models.predict.load_run_model`;
+        for the ONNX backends loaded with ``weights=False``: no PyTorch model).
     source : str
         Where it came from (the run folder), for :attr:`description`.
     batch_size : int, default 64
         Pairs per forward pass (64: the default 50 candidates in one pass).
     settings : dict, optional
         Its tuned ``rerank_k`` and ``weight`` (:func:`read_reranker_settings`), kept as attributes.
+    session : onnxruntime.InferenceSession, optional
+        The ONNX export of the run's model that scores the pairs (the ONNX backends); None: the bundle's
+        PyTorch model.
+    backend : str, default "torch"
+        A name of :data:`BACKENDS`, for :attr:`description`.
 
     Raises
     ------
@@ -98,55 +120,133 @@ class CrossEncoderReranker:
         The run's classes are not :data:`RELEVANT` and :data:`NOT_RELEVANT`.
     """
 
-    def __init__(self, bundle: Any, source: str, batch_size: int = 64, settings: dict | None = None):
-        classes = list(bundle.label_space.classes) if bundle.label_space is not None else []
-        if sorted(classes) != sorted((RELEVANT, NOT_RELEVANT)) or not bundle.task.needs_pair:
-            raise DataError(f"run {source} is not a cross-encoder reranker: its task is {bundle.task.name!r} with "
-                            f"classes {classes}; a reranker is a 'pair' run labelled {RELEVANT!r} / "
-                            f"{NOT_RELEVANT!r} (see benchmarks/evidence_rerank.py)")
+    def __init__(self, bundle: Any, source: str, batch_size: int = 64, settings: dict | None = None, *,
+                 session: Any = None, backend: str = "torch"):
+        classes = _reranker_classes(bundle, source)
         self.bundle = bundle
+        self.session = session
+        self.backend = backend
         self.batch_size = int(batch_size)
         self._pos, self._neg = classes.index(RELEVANT), classes.index(NOT_RELEVANT)
-        self.description = f"cross-encoder {source} (max_length {bundle.max_length})"
+        self.description = f"cross-encoder {source} ({backend}, max_length {bundle.max_length})"
         settings = settings or {}
         #: defaults for a search (:func:`serendip.retrieval.rerank.reranker_defaults`): None, 1.0 untuned
         self.rerank_k: int | None = settings.get("rerank_k")
         self.weight: float = float(settings.get("weight", 1.0))
+        self._inputs = {i.name for i in session.get_inputs()} if session is not None else None
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str | None = None, batch_size: int = 64) -> CrossEncoderReranker:
+    def load(cls, path: str | Path, *, device: str | None = None, batch_size: int = 64,
+             backend: str | None = None, threads: int | None = None) -> CrossEncoderReranker:
         """The reranker of the run folder ``path``, with its tuned settings (``reranker.json``) if any.
+
+        Parameters
+        ----------
+        path : str or Path
+            A run folder of a ``pair`` run (:func:`reranker_config`).
+        device : str, optional
+            PyTorch device of the ``torch`` backend (default: CUDA when available, else CPU); the ONNX
+            backends run on the CPU.
+        batch_size : int, default 64
+            Pairs per forward pass.
+        backend : str, optional
+            A name of :data:`BACKENDS`; default :func:`default_backend`. An ONNX backend exports
+            ``<run>/model`` on first use (cached by content, :mod:`serendip.retrieval.onnx_export`).
+        threads : int, optional
+            ONNX Runtime intra-op threads (default: its own choice, the physical cores).
 
         Raises
         ------
+        ConfigError
+            An unknown ``backend`` (the message lists them).
         RunNotFound
             ``path`` is not a complete run folder.
         DataError
-            The run saved no model, is not a reranker (see the class), or its settings are bad.
+            The run saved no model, is not a reranker (see the class), its settings are bad, or (ONNX
+            backends) it saved only a PEFT adapter, no ``model/`` folder.
+        ExportError
+            The ONNX export failed, or its cached file cannot be loaded (one line naming the file).
         """
+        from serendip.errors import ConfigError
         from serendip.models.predict import load_run_model
 
-        return cls(load_run_model(path, device=device), str(path), batch_size, read_reranker_settings(path))
+        backend = backend or default_backend()
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown reranker backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
+        settings = read_reranker_settings(path)
+        if BACKENDS[backend] is None:
+            return cls(load_run_model(path, device=device), str(path), batch_size, settings)
+        from serendip.retrieval.onnx_export import exported_model, open_session
+
+        bundle = load_run_model(path, weights=False)
+        _reranker_classes(bundle, str(path))  # a run that is no reranker is refused before any export
+        folder = Path(path) / "model"
+        if not (folder / "config.json").is_file():
+            raise DataError(f"run {path} has no model/ folder (it saved a PEFT adapter only): the {backend} "
+                            f"backend exports the merged model; use the torch backend")
+        session = open_session(exported_model(folder, BACKENDS[backend], kind="sequence-classifier"), threads)
+        width = session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != len(bundle.label_space.classes):
+            raise DataError(f"run {path}: the exported model has {width} outputs but the run has "
+                            f"{len(bundle.label_space.classes)} classes")
+        return cls(bundle, str(path), batch_size, settings, session=session, backend=backend)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """Log-odds of relevance of each text to ``query``: float64 array of shape (len(texts),).
+        """Log-odds of relevance of each text to ``query``: float64 array of shape (len(texts),), in the
+        order of ``texts``.
 
         The pairs are tokenized as the engine's ``sequence`` head does (``tokenizer(query, text,
-        truncation=True, max_length=run's max_length)``: the longer text is cut first), padded on the
-        right per batch, and scored in eval mode without gradients.
+        truncation=True, max_length=run's max_length)``: the longer text is cut first), grouped by
+        token count into batches of at most ``batch_size`` (:func:`~serendip.retrieval.encoders.length_batches`),
+        padded on the right to the longest of each batch, and scored without gradients; the score is
+        ``logit[relevant] - logit[not_relevant]`` in float64.
         """
-        import torch
+        from serendip.retrieval.encoders import length_batches
 
         b = self.bundle
         out = np.zeros(len(texts), dtype=np.float64)
-        with torch.no_grad():
-            for start in range(0, len(texts), self.batch_size):
-                chunk = [t or "" for t in texts[start:start + self.batch_size]]
-                enc = b.tokenizer([query] * len(chunk), chunk, truncation=True, max_length=b.max_length,
-                                  padding=True, return_tensors="pt")
-                logits = b.model(**{k: v.to(b.device) for k, v in enc.items()}).logits.to("cpu", torch.float64)
-                out[start:start + len(chunk)] = (logits[:, self._pos] - logits[:, self._neg]).numpy()
+        if not len(texts):
+            return out
+        enc = b.tokenizer([query] * len(texts), [t or "" for t in texts], truncation=True, max_length=b.max_length)
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+        pad_id = b.tokenizer.pad_token_id or 0
+        for idx in length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size):
+            width = max(len(enc["input_ids"][i]) for i in idx)
+            feed = {}
+            for key in keys:
+                arr = np.full((len(idx), width), pad_id if key == "input_ids" else 0, dtype=np.int64)
+                for row, i in enumerate(idx):
+                    arr[row, :len(enc[key][i])] = enc[key][i]
+                feed[key] = arr
+            logits = self._logits(feed)
+            out[idx] = logits[:, self._pos] - logits[:, self._neg]
         return out
+
+    def _logits(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """float64 logits (batch, 2) of one padded batch (int64 arrays (batch, seq))."""
+        if self.session is not None:
+            inputs = {k: v for k, v in feed.items() if k in self._inputs}
+            if "token_type_ids" in self._inputs and "token_type_ids" not in inputs:
+                # a tokenizer that gives none: zeros, as the PyTorch model assumes when given none
+                inputs["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            got = self.session.run(None, inputs)[0]
+            return np.asarray(got, dtype=np.float64)
+        import torch
+
+        b = self.bundle
+        with torch.inference_mode():
+            logits = b.model(**{k: torch.from_numpy(v).to(b.device) for k, v in feed.items()}).logits
+        return logits.to("cpu", torch.float64).numpy()
+
+
+def _reranker_classes(bundle: Any, source: str) -> list[str]:
+    """The run's classes; DataError unless a ``pair`` run of :data:`RELEVANT` / :data:`NOT_RELEVANT`."""
+    classes = list(bundle.label_space.classes) if bundle.label_space is not None else []
+    if sorted(classes) != sorted((RELEVANT, NOT_RELEVANT)) or not bundle.task.needs_pair:
+        raise DataError(f"run {source} is not a cross-encoder reranker: its task is {bundle.task.name!r} with "
+                        f"classes {classes}; a reranker is a 'pair' run labelled {RELEVANT!r} / "
+                        f"{NOT_RELEVANT!r} (see benchmarks/evidence_rerank.py)")
+    return classes
 
 
 def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Path, *, epochs: int = 1,
@@ -182,10 +282,11 @@ def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Pa
         "output": {"run_dir": str(run_dir), "name": name, "plots": False}})
 
 
-def _load(path: Path) -> CrossEncoderReranker:
-    return CrossEncoderReranker.load(path)
+def _load(path: Path, backend: str | None = None) -> CrossEncoderReranker:
+    return CrossEncoderReranker.load(path, backend=backend)
 
 
 RERANKERS.add("cross-encoder", RerankerSpec(
     "cross-encoder", _load, description="a fine-tuned (query, document) pair classifier; RUN_OR_PATH names its "
-                                        "run (benchmarks/evidence_rerank.py trains one on SciFact)"))
+                                        "run (benchmarks/evidence_rerank.py trains one on SciFact)",
+    backends=tuple(BACKENDS)))

@@ -62,8 +62,12 @@ class PredictReport:
         return asdict(self)
 
 
-def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
+def load_run_model(run_dir: str | Path, *, device: str | None = None, weights: bool = True) -> Any:
     """The :class:`~serendip.models.train.ModelBundle` of a run folder (model in eval mode).
+
+    ``weights=False``: the bundle without the model (``model`` None, ``device`` "cpu"): the tokenizer,
+    task, label space and max length, for a caller that runs the saved weights another way (an ONNX
+    export of ``<run>/model``).
 
     Raises
     ------
@@ -96,6 +100,9 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None) -> Any:
     space = LabelSpace(labels["classes"]) if labels.get("classes") is not None else None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     fmt = info.get("format")
+    if not weights and fmt in ("merged", "full", "adapter"):
+        tokenizer = load_tokenizer(str(run_dir / ("adapter" if fmt == "adapter" else "model")))
+        return ModelBundle(None, tokenizer, task, space, int(labels["max_length"]), labels.get("target_scaling"), "cpu")
     if fmt in ("merged", "full"):
         folder = run_dir / "model"
         tokenizer = load_tokenizer(str(folder))

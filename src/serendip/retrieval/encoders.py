@@ -237,22 +237,15 @@ class OnnxEncoder(TokenEncoder):
     ConfigError
         The folder has no ``tokenizer.json`` or an unsupported pooling.
     ExportError
-        The export failed.
+        The export failed, or its cached file cannot be loaded (damaged).
     """
 
     def __init__(self, folder: str, variant: str = "fp32", threads: int | None = None):
-        import onnxruntime as ort
-
-        from serendip.retrieval.onnx_export import exported_model
+        from serendip.retrieval.onnx_export import exported_model, open_session
 
         super().__init__(folder)
         self.path = exported_model(folder, variant)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = int(threads)
-            options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(self.path, threads)
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:

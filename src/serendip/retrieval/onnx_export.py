@@ -1,10 +1,17 @@
-"""Local ONNX export of a sentence-transformers model, cached under the Serendip cache.
+"""Local ONNX export of a Hugging Face model folder, cached under the Serendip cache.
 
-The transformer of a local sentence-transformers folder (e.g. the bundled all-MiniLM-L6-v2) is exported
-on first use with torch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``, opset
-17), inputs ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64, (batch, seq)), output
-``last_hidden_state`` (float32, (batch, seq, hidden)); pooling and normalisation are done by the caller
-(:mod:`.encoders`), as the folder's ``modules.json`` says. Three variants:
+A local model folder is exported on first use with torch's TorchScript-based exporter
+(``torch.onnx.export(..., dynamo=False)``, opset 17), inputs ``input_ids``, ``attention_mask``,
+``token_type_ids`` (int64, (batch, seq)). Two kinds of export (:data:`KINDS`):
+
+- ``encoder``: the transformer of a sentence-transformers folder (e.g. the bundled all-MiniLM-L6-v2,
+  ``AutoModel``), output ``last_hidden_state`` (float32, (batch, seq, hidden)); pooling and
+  normalisation are done by the caller (:mod:`.encoders`), as the folder's ``modules.json`` says.
+- ``sequence-classifier``: a fine-tuned sequence classifier (``AutoModelForSequenceClassification``,
+  e.g. the cross-encoder reranker of :mod:`serendip.evidence.rerank`), output ``logits`` (float32,
+  (batch, num_labels)).
+
+Three variants of each:
 
 - ``plain``: the export as traced (what OpenVINO's int8 quantisation starts from,
   :mod:`.openvino_encoder`).
@@ -15,9 +22,11 @@ on first use with torch's TorchScript-based exporter (``torch.onnx.export(..., d
   the cosine to the torch vectors only >= 0.90 on SciFact abstracts; per channel, >= 0.99.
 
 Cache: ``$SERENDIP_CACHE/onnx/<key>/`` (default ``~/.cache/serendip/onnx``), where ``key`` hashes the
-model folder's content (every file's sha256) and :data:`EXPORT_VERSION`; each file is written to a
-temporary name and renamed into place, so a killed export leaves no half file. ``export.json`` records
-the torch / onnx / onnxruntime versions used. Nothing here downloads anything.
+model folder's content (every file's sha256), :data:`EXPORT_VERSION` and the kind; each file is written
+to a temporary name and renamed into place, so a killed export leaves no half file. ``export.json``
+records the torch / onnx / onnxruntime versions used. A cached file ONNX Runtime cannot load (damaged
+on disk) is an :class:`ExportError` naming it (:func:`open_session`), never re-exported silently.
+Nothing here downloads anything.
 """
 from __future__ import annotations
 
@@ -26,13 +35,14 @@ import json
 import os
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from serendip.core.files import sha256_file
 from serendip.errors import SerendipError
 
-__all__ = ["EXPORT_VERSION", "OPSET", "VARIANTS", "ExportError", "export_folder", "exported_model",
-           "model_fingerprint", "onnx_cache_dir"]
+__all__ = ["EXPORT_VERSION", "KINDS", "OPSET", "VARIANTS", "ExportError", "ExportKind", "export_folder",
+           "exported_model", "model_fingerprint", "onnx_cache_dir", "open_session"]
 
 #: Bumped whenever the exported graph would differ for the same model folder (keys the cache).
 EXPORT_VERSION = "serendip-onnx-2"  # 2: OpenVINO int8 files beside the ONNX ones (issue 14)
@@ -42,12 +52,29 @@ VARIANTS = {"fp32": "model.onnx", "int8": "model-int8.onnx", "plain": "model-pla
 _PLAIN = VARIANTS["plain"]
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
+
+@dataclass(frozen=True)
+class ExportKind:
+    """What an export of a model folder computes: the ``transformers`` auto class that loads it, the
+    attribute of its output that the graph returns, that output's dynamic axes, and its name in errors."""
+
+    auto_class: str
+    output: str
+    output_axes: dict
+    what: str
+
+
+#: kind -> :class:`ExportKind` (see the module docstring)
+KINDS = {"encoder": ExportKind("AutoModel", "last_hidden_state", {0: "batch", 1: "sequence"}, "embedding model"),
+         "sequence-classifier": ExportKind("AutoModelForSequenceClassification", "logits", {0: "batch"},
+                                           "sequence classifier")}
+
 _lock = threading.Lock()
 _fingerprints: dict[tuple, str] = {}
 
 
 class ExportError(SerendipError):
-    """The ONNX export (or quantisation) of an embedding model failed."""
+    """The ONNX export (or quantisation) of a model failed, or a cached export cannot be loaded."""
 
 
 def onnx_cache_dir() -> Path:
@@ -109,34 +136,36 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
-def _export_plain(folder: Path, out: Path) -> None:
-    """TorchScript-trace export of the folder's transformer to ``out`` (eager attention: a plain graph
-    that ONNX Runtime's BERT fusions recognise)."""
+def _export_plain(folder: Path, out: Path, kind: ExportKind) -> None:
+    """TorchScript-trace export of the folder's model (``kind.auto_class``, returning ``kind.output``) to
+    ``out`` (eager attention: a plain graph that ONNX Runtime's BERT fusions recognise)."""
+    import warnings
+
     import torch
-    from transformers import AutoModel
+    import transformers
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    model = AutoModel.from_pretrained(str(folder), attn_implementation="eager", local_files_only=True).eval()
+    model = getattr(transformers, kind.auto_class).from_pretrained(
+        str(folder), attn_implementation="eager", local_files_only=True).eval()
 
-    class _Hidden(torch.nn.Module):
+    class _Output(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return getattr(self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                      token_type_ids=token_type_ids), kind.output)
 
     sample = torch.ones((2, 8), dtype=torch.long)
-    axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, "last_hidden_state")}
+    axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    axes[kind.output] = dict(kind.output_axes)
     tmp = _tmp_name(out)
-    import warnings
-
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about python booleans in the attention code
-        torch.onnx.export(_Hidden(model), (sample, sample, torch.zeros_like(sample)), str(tmp),
-                          input_names=list(INPUT_NAMES), output_names=["last_hidden_state"],
+        torch.onnx.export(_Output(model), (sample, sample, torch.zeros_like(sample)), str(tmp),
+                          input_names=list(INPUT_NAMES), output_names=[kind.output],
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     os.replace(tmp, out)
 
@@ -170,22 +199,26 @@ def _quantise(plain: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def export_folder(folder: str | Path) -> Path:
-    """The cache folder of ``folder``'s exports: ``onnx_cache_dir() / <key>``, ``key`` hashing the model
-    folder's content, :data:`EXPORT_VERSION` and :data:`OPSET` (not created here)."""
-    key = hashlib.sha256(f"{model_fingerprint(folder)}|{EXPORT_VERSION}|{OPSET}".encode()).hexdigest()[:20]
+def export_folder(folder: str | Path, kind: str = "encoder") -> Path:
+    """The cache folder of ``folder``'s exports of ``kind``: ``onnx_cache_dir() / <key>``, ``key``
+    hashing the model folder's content, :data:`EXPORT_VERSION`, :data:`OPSET` and, for kinds other
+    than ``encoder``, the kind (not created here)."""
+    tail = "" if kind == "encoder" else f"|{kind}"
+    key = hashlib.sha256(f"{model_fingerprint(folder)}|{EXPORT_VERSION}|{OPSET}{tail}".encode()).hexdigest()[:20]
     return onnx_cache_dir() / key
 
 
-def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
-    """The cached ONNX file of ``folder``'s transformer, exported (and fused / quantised) on first use.
+def exported_model(folder: str | Path, variant: str = "fp32", kind: str = "encoder") -> Path:
+    """The cached ONNX file of ``folder``'s model, exported (and fused / quantised) on first use.
 
     Parameters
     ----------
     folder : str or Path
-        A local sentence-transformers (Hugging Face) model folder.
+        A local Hugging Face model folder (a sentence-transformers folder for ``encoder``).
     variant : {"fp32", "int8", "plain"}
         See the module docstring.
+    kind : {"encoder", "sequence-classifier"}
+        What the graph returns (:data:`KINDS`).
 
     Returns
     -------
@@ -198,12 +231,14 @@ def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
         When torch, transformers or onnxruntime fail to export, fuse or quantise the model (the message
         names the model folder and the cache folder).
     ValueError
-        On an unknown ``variant``.
+        On an unknown ``variant`` or ``kind``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}; expected one of: {', '.join(VARIANTS)}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown ONNX export kind {kind!r}; expected one of: {', '.join(KINDS)}")
     folder = Path(folder).resolve()
-    target_dir = export_folder(folder)
+    target_dir = export_folder(folder, kind)
     target = target_dir / VARIANTS[variant]
     if target.is_file():
         return target
@@ -214,24 +249,55 @@ def exported_model(folder: str | Path, variant: str = "fp32") -> Path:
             target_dir.mkdir(parents=True, exist_ok=True)
             plain = target_dir / _PLAIN
             if not plain.is_file():
-                _export_plain(folder, plain)
+                _export_plain(folder, plain, KINDS[kind])
             if variant == "fp32":
                 _fuse(folder, plain, target)
             elif variant == "int8":
                 _quantise(plain, target)
-            _write_info(folder, target_dir)
+            _write_info(folder, target_dir, kind)
         except Exception as exc:  # noqa: BLE001 - any failure of the exporters becomes one clear error
-            raise ExportError(f"could not export the embedding model {folder} to ONNX ({variant}) in "
+            raise ExportError(f"could not export the {KINDS[kind].what} {folder} to ONNX ({variant}) in "
                               f"{target_dir}: {type(exc).__name__}: {exc}") from exc
     return target
 
 
-def _write_info(folder: Path, target_dir: Path) -> None:
+def open_session(path: str | Path, threads: int | None = None):
+    """An ONNX Runtime CPU session of the exported file ``path`` (all graph optimisations on).
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.onnx`` file of :func:`exported_model`.
+    threads : int, optional
+        Intra-op threads (inter-op: 1); default: ONNX Runtime's own choice, the physical cores.
+
+    Raises
+    ------
+    ExportError
+        ONNX Runtime cannot load the file (a damaged cache file): one line naming it and the folder
+        to delete so that the next use exports it again.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own (pybind) exception types
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise ExportError(f"{path}: ONNX Runtime cannot load this cached export ({type(exc).__name__}: {first}); "
+                          f"delete the folder {Path(path).parent} and it is exported again on next use") from None
+
+
+def _write_info(folder: Path, target_dir: Path, kind: str) -> None:
     import onnx
     import onnxruntime
     import torch
 
-    info = {"model_folder": str(folder), "fingerprint": model_fingerprint(folder),
+    info = {"model_folder": str(folder), "kind": kind, "fingerprint": model_fingerprint(folder),
             "export_version": EXPORT_VERSION, "opset": OPSET, "torch": torch.__version__,
             "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
             "files": sorted(p.name for p in target_dir.glob("*.onnx"))}

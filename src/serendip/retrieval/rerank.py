@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -60,13 +59,18 @@ class RerankerSpec:
     load : callable
         ``load(path: Path) -> Reranker``: a reranker from a model folder or run folder; raises a
         :class:`~serendip.errors.SerendipError` subclass, in one line, when the folder is not one.
+        With ``backends``, also ``load(path, backend)``, ``backend`` one of them.
     description : str
         One line for ``--help``.
+    backends : tuple of str, default ()
+        The backends that can run it (``--rerank-backend``, ``retrieval.rerank_backend``; e.g. "torch",
+        "onnx", "onnx-int8"); empty: it runs one way.
     """
 
     name: str
-    load: Callable[[Path], Reranker]
+    load: Callable[..., Reranker]
     description: str = ""
+    backends: tuple[str, ...] = ()
 
 
 #: name -> :class:`RerankerSpec`

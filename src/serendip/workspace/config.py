@@ -32,10 +32,15 @@ class RetrievalConfig(StrictModel):
     mode used when a search names none; ``auto_index``: a search that finds records ingested after the
     last index builds the index first (False: it warns and searches the old index); ``bm25_backend``: the
     engine of the BM25 index, ``"auto"`` (bm25s in memory for small corpora, Tantivy on disk above
-    ``serendip.retrieval.bm25_backends.TANTIVY_ABOVE`` records), ``"bm25s"`` or ``"tantivy"``."""
+    ``serendip.retrieval.bm25_backends.TANTIVY_ABOVE`` records), ``"bm25s"`` or ``"tantivy"``;
+    ``rerank_backend``: the backend that runs a search's reranker (one the reranker offers,
+    ``serendip.retrieval.rerank.RerankerSpec.backends``: "torch", "onnx", "onnx-int8" for the
+    cross-encoder; checked when a search reranks); None: the reranker's default (onnx-int8 where
+    onnxruntime is installed)."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     encoder: str = "torch"
+    rerank_backend: str | None = None
     default_mode: str = "hybrid"
     auto_index: bool = False
     bm25_backend: Literal["auto", "bm25s", "tantivy"] = "auto"
@@ -105,5 +110,8 @@ class WorkspaceConfig(StrictModel):
                   f'encoder = "{self.retrieval.encoder}"',
                   f'default_mode = "{self.retrieval.default_mode}"',
                   f"auto_index = {'true' if self.retrieval.auto_index else 'false'}",
-                  f'bm25_backend = "{self.retrieval.bm25_backend}"', ""]
+                  f'bm25_backend = "{self.retrieval.bm25_backend}"']
+        if self.retrieval.rerank_backend:
+            lines.append(f'rerank_backend = "{self.retrieval.rerank_backend}"')
+        lines.append("")
         path.write_text("\n".join(lines), encoding="utf-8")

@@ -8,7 +8,8 @@ written once:
   it and its parents with a ``serendip.toml``, as git finds a repository: :func:`find_workspace`), else
   ``./serendip-workspace`` (:func:`default_workspace_path`); creating a workspace
   (:meth:`WorkspaceStore.create <serendip.workspace.store.WorkspaceStore.create>`) does not look up
-  the parents, so ``serendip init`` inside a workspace still makes ``./serendip-workspace``;
+  the parents; ``serendip init`` refuses a new folder inside an existing workspace
+  (:func:`enclosing_workspace`: the look-up would find the outer one) unless given ``--nested``;
 * a caller that can work without a workspace (fine-tuning writes to the config's run folder) passes
   ``required=False`` to :func:`resolve_workspace_path` and gets None when the default folder is not a
   workspace.
@@ -21,7 +22,7 @@ import os
 from pathlib import Path
 
 __all__ = ["CONFIG_NAME", "DEFAULT_DIR", "DEMO_DIR", "FOLDERS", "NO_WORKSPACE_HINT", "default_workspace_path",
-           "eval_workspace_path", "find_workspace", "is_workspace", "resolve_workspace_path"]
+           "enclosing_workspace", "eval_workspace_path", "find_workspace", "is_workspace", "resolve_workspace_path"]
 
 #: the config file that marks a folder as a workspace
 CONFIG_NAME = "serendip.toml"
@@ -48,6 +49,15 @@ def find_workspace(start: str | Path | None = None) -> Path | None:
         if is_workspace(folder):
             return folder
     return None
+
+
+def enclosing_workspace(path: str | Path) -> Path | None:
+    """The nearest workspace folder strictly above ``path`` (one of its parents holding a
+    ``serendip.toml``; ``path`` itself is not looked at), absolute; None when there is none. A
+    workspace made at ``path`` would be nested in it: which of the two a command run without ``-w``
+    uses would depend on the folder it is run from."""
+    here = Path(path).absolute()
+    return find_workspace(here.parent) if here.parent != here else None
 
 
 def default_workspace_path(discover: bool = True) -> Path:

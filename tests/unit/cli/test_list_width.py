@@ -92,3 +92,19 @@ def test_reports_at_80_columns(tmp_path):
     assert [row[-5:] for row in rows] == [["done", "3", "0", "0", "0"], ["done", "3", "3", "0", "0"]]
     body = "".join(line.strip() for line in lines)  # folded cells joined back
     assert str(files[0]) in body.replace(" ", "") and str(files[1]) in r.stdout
+
+
+def test_reports_before_any_ingest_is_one_line_saying_so(tmp_path, monkeypatch):
+    """`serendip reports` on a new workspace: one line (no empty tables) saying there is no ingest
+    report yet and how to ingest, exit 0; with -w, the hint names the workspace too."""
+    monkeypatch.delenv("SERENDIP_WORKSPACE", raising=False)
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["reports", "-w", str(ws)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines() == [f"no ingest reports yet in {ws}; ingest files with: "
+                                     f"serendip ingest FILE... -w {ws}"]
+    monkeypatch.chdir(ws)  # found from the current folder: no -w in the hint
+    r = runner.invoke(app, ["reports"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0 and r.stdout.splitlines() == [
+        f"no ingest reports yet in {ws.absolute()}; ingest files with: serendip ingest FILE..."], r.output

@@ -76,9 +76,25 @@ def test_outside_any_workspace_the_default_folder_then_a_clear_error(tmp_path, m
         assert words in r.output, r.output
 
 
-def test_init_without_a_path_inside_a_workspace_makes_the_default_folder(two_workspaces, monkeypatch):
-    """Creating is not opening: ``serendip init`` makes ./serendip-workspace where it is run, as before."""
-    monkeypatch.chdir(two_workspaces["proj"])
-    r = runner.invoke(app, ["init"])
+def test_init_inside_a_workspace_is_refused_unless_nested(two_workspaces, monkeypatch):
+    """Creating is not opening: a new workspace inside another (``serendip init`` run in its folder, or a
+    path under it) is refused in one line naming the outer workspace; ``--nested`` makes it anyway.
+    Re-opening the workspace itself (``serendip init PATH`` on it) still works."""
+    proj = two_workspaces["proj"]
+    monkeypatch.chdir(proj / "indexes")  # below the workspace folder
+    for args, made in ((["init"], proj / "indexes" / "serendip-workspace"),
+                       (["init", str(proj / "sub" / "ws")], proj / "sub" / "ws")):
+        r = runner.invoke(app, args, env={"COLUMNS": "300"})
+        assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+        assert len(r.output.strip().splitlines()) == 1, r.output
+        assert f"inside the workspace {proj.absolute()}" in r.output and "--nested" in r.output, r.output
+        assert not made.exists()
+        r = runner.invoke(app, [*args, "--nested"])
+        assert r.exit_code == 0, r.output
+        assert (made / "serendip.toml").is_file()
+    r = runner.invoke(app, ["init", str(proj)], env={"COLUMNS": "300"})  # the workspace itself: re-opened, not nested
+    assert r.exit_code == 0 and "1 records" in r.output, r.output
+    r = runner.invoke(app, ["init", str(proj / "sub" / "ws")])  # now a workspace: re-opened too
     assert r.exit_code == 0, r.output
-    assert (two_workspaces["proj"] / "serendip-workspace" / "serendip.toml").is_file()
+    monkeypatch.chdir(two_workspaces["other"].parent)  # outside both: made, as before
+    assert runner.invoke(app, ["init", "third"]).exit_code == 0

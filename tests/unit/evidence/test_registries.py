@@ -11,9 +11,11 @@ from serendip.retrieval.rerank import RERANKERS, reranker_names
 
 
 def _case_cross_encoder(spec, runs) -> None:
-    rr = spec.load(runs["good"])
-    scores = rr.score(QUERY, [f"{QUERY} AAAAGGGGTTTTCCCA", f"{QUERY} AAAATTTTCCCCATAT"])
-    assert scores.shape == (2,) and scores.dtype == np.float64 and scores[0] > scores[1]
+    assert spec.backends == ("torch", "onnx", "onnx-int8")
+    for backend in (None, *spec.backends):  # None: the default one
+        rr = spec.load(runs["good"]) if backend is None else spec.load(runs["good"], backend)
+        scores = rr.score(QUERY, [f"{QUERY} AAAAGGGGTTTTCCCA", f"{QUERY} AAAATTTTCCCCATAT"])
+        assert scores.shape == (2,) and scores.dtype == np.float64 and scores[0] > scores[1], backend
 
 
 RERANKER_CASES = {"cross-encoder": _case_cross_encoder}
@@ -29,7 +31,7 @@ def test_the_evidence_domain_registers_the_cross_encoder():
 
 
 @pytest.mark.parametrize("name", _entries())
-def test_every_registered_reranker_has_a_case(name, tiny_runs):
+def test_every_registered_reranker_has_a_case(name, tiny_runs, onnx_cache):
     if name not in RERANKER_CASES:
         pytest.fail(f"no test case for reranker {name}")
     spec = RERANKERS.get(name)

@@ -19,7 +19,7 @@ from serendip.models.runs import RunNotFound
 from serendip.retrieval.rerank import rerank
 from serendip.workbench import Workspace
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "onnx_cache")
 
 
 def test_training_pairs_are_judged_positives_and_seeded_hard_negatives():
@@ -63,7 +63,7 @@ def test_rerank_orders_by_the_reranker_or_a_convex_fusion_with_the_first_stage()
 
 
 def test_the_tiny_reranker_lifts_the_relevant_documents(tiny_runs):
-    rr = CrossEncoderReranker.load(tiny_runs["good"])
+    rr = CrossEncoderReranker.load(tiny_runs["good"], backend="torch")
     rng = random.Random(5)
     docs = [f"{QUERY} {dna(rng, False)}", f"{QUERY} {dna(rng, False)}", f"{QUERY} {dna(rng, True)}",
             f"{QUERY} {dna(rng, False)}", f"{QUERY} {dna(rng, True)}"]

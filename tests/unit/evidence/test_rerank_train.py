@@ -19,7 +19,7 @@ from serendip.evidence.rerank_train import load_judgements
 from serendip.evidence.rerank_tune import DEPTHS, WEIGHTS
 from serendip.workbench import Workspace
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "onnx_cache")
 
 N_DOCS, N_QUERIES = 12, 8
 

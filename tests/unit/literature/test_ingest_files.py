@@ -67,6 +67,24 @@ def test_explicit_format_that_finds_no_record_fails_whole(ws, tmp_path):
     assert rep.ingested == 2 and not rep.failed_files
 
 
+def test_bad_first_line_of_a_jsonl_file_under_auto_is_reported_as_with_format_jsonl(tmp_path):
+    """``--format auto`` on a ``.jsonl`` file whose first line is malformed keeps the good records and
+    reports the bad line with its file and line number: the outcome of ``--format jsonl``."""
+    path = tmp_path / "first_bad.jsonl"
+    path.write_text('{"id": "j0", "title": "cut off\n' + _jsonl(tmp_path / "x.jsonl", 3, start=1).read_text())
+    outcomes = []
+    for fmt in ("auto", "jsonl"):
+        with Workspace.init(tmp_path / f"ws-{fmt}") as workspace:
+            rep = workspace.ingest([path], fmt=fmt)
+            titles = sorted(r.title for _, r in workspace.records())
+        assert not rep.failed_files and [f.format for f in rep.files] == ["jsonl"]
+        assert len(rep.errors) == 1 and rep.errors[0].startswith(f"{path}, line 1,")
+        outcomes.append((rep.ingested, rep.failed, rep.errors, titles))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][:2] == (3, 1) and outcomes[0][3] == ["Trial 1 of vitamin D", "Trial 2 of vitamin D",
+                                                            "Trial 3 of vitamin D"]
+
+
 def test_sniffed_format_with_no_record_warns(ws, tmp_path):
     header_only = tmp_path / "h.csv"
     header_only.write_text("title,abstract,year\n")

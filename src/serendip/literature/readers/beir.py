@@ -17,7 +17,7 @@ from pathlib import Path
 from serendip.errors import ParseError
 from serendip.literature import normalize as norm
 from serendip.literature.readers import register_reader
-from serendip.literature.readers.jsonl import records_from_lines
+from serendip.literature.readers.jsonl import mostly_json_objects, records_from_lines
 from serendip.literature.record import AbstractSection, ParseIssue, Record
 
 CORPUS_NAMES = ("corpus.jsonl", "corpus.jsonl.gz")
@@ -42,15 +42,20 @@ class BEIRReader:
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True for a folder with ``corpus.jsonl(.gz)``, or a head whose first line is a JSON object
-        with an ``_id`` key."""
+        with an ``_id`` key, or a ``.jsonl`` file whose first line is bad but most of whose first
+        lines are such objects (:func:`~serendip.literature.readers.jsonl.mostly_json_objects`)."""
         if path.is_dir():
             return corpus_file(path) is not None
         first = head.decode("utf-8", errors="ignore").lstrip("\ufeff").lstrip().split("\n", 1)[0]
         try:
             obj = json.loads(first)
-        except json.JSONDecodeError:
-            return bool(_ID_START.match(first))  # first line longer than the head
-        return isinstance(obj, dict) and "_id" in obj
+        except json.JSONDecodeError:  # first line longer than the head, or bad
+            obj = None
+            if _ID_START.match(first):
+                return True
+        if isinstance(obj, dict):
+            return "_id" in obj
+        return mostly_json_objects(path, head, key="_id")
 
     def read(self, path: Path) -> Iterator[Record | ParseIssue]:
         """Yield one :class:`Record` per corpus line, or a :class:`ParseIssue` for a bad line.

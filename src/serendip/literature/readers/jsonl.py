@@ -6,6 +6,11 @@ sentences joined by one space); ``authors`` (a list of names or of ``{"family", 
 ``pmcid``; ``journal``; ``keywords``; ``mesh`` / ``mesh_terms``; ``id`` / ``_id`` / ``doc_id``.
 Each line is decoded and parsed on its own, so one bad line (invalid JSON, invalid UTF-8, not an
 object) is reported with its line number and the other lines are kept.
+
+``--format auto`` picks this format when the first non-blank line is a JSON object, or, for a file
+named ``.jsonl`` / ``.ndjson`` (gzipped or not) whose first line is bad, when at least half of its
+first :data:`SNIFF_LINES` non-blank lines are (:func:`mostly_json_objects`): the bad line is then
+reported as with ``--format jsonl``, while text that is not JSON Lines is still refused however named.
 """
 from __future__ import annotations
 
@@ -16,18 +21,26 @@ from pathlib import Path
 from typing import IO, Any
 
 from serendip.core.files import (
+    SAMPLE_BYTES,
     TextEncoding,
     bom_encoding,
     open_binary,
     open_text,
     read_sample,
 )
+from serendip.errors import ParseError
 from serendip.literature import normalize as norm
-from serendip.literature.readers import register_reader
+from serendip.literature.readers import read_head, register_reader
 from serendip.literature.readers.csv_table import parse_person, split_authors
 from serendip.literature.record import AbstractSection, Author, ParseIssue, Record
 
 _ID_KEYS = ("id", "_id", "doc_id")
+#: file names of JSON Lines files (lower case), compressed forms included
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+#: how many non-blank lines ``auto`` looks at in a JSON Lines-named file whose first line is bad
+SNIFF_LINES = 20
+#: the size of the head the sniffers are given (:func:`~serendip.literature.readers.read_head`)
+HEAD_BYTES = 4096
 #: longest line read as one record; longer lines are reported and skipped, never held whole in memory
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _KNOWN = {"title", "abstract", "text", "authors", "year", "month", "doi", "pmid", "pmcid", "journal",
@@ -108,6 +121,48 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 yield no, obj
         except (OSError, EOFError, zlib.error) as exc:
             yield no + 1, f"cannot read further ({exc}); reading stopped"
+
+
+def sampled_objects(path: Path, head: bytes) -> list[dict[str, Any] | None]:
+    """The first :data:`SNIFF_LINES` non-blank lines of ``path`` parsed: a dict for a JSON object
+    line, None for any other line. The lines are those of ``head`` (the sniffers' head, as UTF-8) when
+    it is shorter than :data:`HEAD_BYTES` (the whole file), else of the first
+    :data:`~serendip.core.files.SAMPLE_BYTES` of ``path`` (un-gzipped, as UTF-8); a line cut off by
+    the sample's end is left out. Empty when the file cannot be read or its text encoding cannot be
+    told."""
+    sample, cut = head, False
+    if len(head) >= HEAD_BYTES:
+        try:
+            sample = read_head(path, SAMPLE_BYTES)
+        except ParseError:
+            return []
+        cut = len(sample) >= SAMPLE_BYTES
+    lines = sample.decode("utf-8", errors="replace").lstrip("\ufeff").split("\n")
+    if cut and len(lines) > 1:
+        lines.pop()  # may be cut off by the sample's end
+    out: list[dict[str, Any] | None] = []
+    for line in (ln for ln in lines if ln.strip()):
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON (or nested too deep to parse)
+            obj = None
+        out.append(obj if isinstance(obj, dict) else None)
+        if len(out) == SNIFF_LINES:
+            break
+    return out
+
+
+def mostly_json_objects(path: Path, head: bytes, key: str | None = None) -> bool:
+    """Whether ``path``, a file named like JSON Lines (:data:`JSONL_SUFFIXES`), holds JSON Lines even
+    though its first line may be bad: at least half of its first :data:`SNIFF_LINES` non-blank lines
+    (:func:`sampled_objects`; ``head``: the sniffers' head) are JSON objects (having ``key``, when
+    given). False for any other name or for a folder, so that a file's content alone never makes a
+    bad first line acceptable."""
+    if path.is_dir() or not path.name.lower().endswith(JSONL_SUFFIXES):
+        return False
+    objs = sampled_objects(path, head)
+    good = sum(1 for obj in objs if obj is not None and (key is None or key in obj))
+    return good > 0 and 2 * good >= len(objs)
 
 
 def records_from_lines(path: Path, build: Callable[[dict[str, Any], int, int], Record | ParseIssue]
@@ -206,8 +261,7 @@ def record_from_object(obj: dict[str, Any], rec: Record) -> Record:
     return rec
 
 
-@register_reader("jsonl", label="JSON Lines", suffixes=(".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"),
-                 priority=60, id_keyed=True)
+@register_reader("jsonl", label="JSON Lines", suffixes=JSONL_SUFFIXES, priority=60, id_keyed=True)
 class JSONLReader:
     """Read JSON Lines files of bibliographic records."""
 
@@ -215,15 +269,18 @@ class JSONLReader:
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when the first non-blank line of ``head`` is a JSON object (or, when cut off by the
-        4 KiB head, starts like one: ``{"key":``)."""
+        4 KiB head, starts like one: ``{"key":``), or when ``path`` is named ``.jsonl`` / ``.ndjson``
+        and most of its first lines are (:func:`mostly_json_objects`)."""
         text = head.decode("utf-8", errors="ignore").lstrip("\ufeff").lstrip()
-        if not text.startswith("{"):
-            return False
         first, sep, _ = text.partition("\n")
-        try:
-            return isinstance(json.loads(first), dict)
-        except json.JSONDecodeError:
-            return not sep and text[1:].lstrip().startswith('"')
+        if text.startswith("{"):
+            try:
+                if isinstance(json.loads(first), dict):
+                    return True
+            except json.JSONDecodeError:
+                if not sep and text[1:].lstrip().startswith('"'):
+                    return True
+        return mostly_json_objects(path, head)
 
     def read(self, path: Path) -> Iterator[Record | ParseIssue]:
         """Yield one :class:`Record` per JSON object line, or a :class:`ParseIssue` for a bad line.

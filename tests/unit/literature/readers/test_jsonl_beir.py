@@ -120,6 +120,43 @@ def test_sniffing_beir_before_jsonl(tmp_path):
         get_reader("auto", other)
 
 
+@pytest.mark.parametrize("name", ["r.jsonl", "r.ndjson", "r.jsonl.gz", "R.NDJSON.GZ"])
+def test_a_bad_first_line_in_a_jsonl_named_file_is_still_sniffed_as_jsonl(tmp_path, name):
+    """``auto`` looks past a bad first line of a ``.jsonl`` / ``.ndjson`` file: most of its first
+    lines are JSON objects, so it is JSON Lines and the bad line is reported where it is."""
+    good = [json.dumps({"id": str(i), "title": f"T{i}", "abstract": "x" * 3000}) for i in range(4)]
+    data = ('{"id": "0", "title": "cut off\n' + "\n".join(good) + "\n").encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.lower().endswith(".gz") else data)
+    reader = get_reader("auto", path)
+    assert reader.name == "jsonl"
+    recs, issues = split(reader.read(path))
+    assert [r.source_key for r in recs] == ["0", "1", "2", "3"] and [r.source_line for r in recs] == [2, 3, 4, 5]
+    assert [(i.file, i.line) for i in issues] == [(str(path), 1)] and "invalid JSON" in issues[0].reason
+    beir = tmp_path / ("corpus-" + name)  # the same with BEIR's _id keys: still BEIR, as when line 1 is good
+    data = data.replace(b'"id"', b'"_id"')
+    beir.write_bytes(gzip.compress(data) if name.lower().endswith(".gz") else data)
+    assert get_reader("auto", beir).name == "beir"
+
+
+def test_a_bad_first_line_is_only_forgiven_in_jsonl_named_files_that_are_json_lines(tmp_path):
+    ris = tmp_path / "export.jsonl"  # a RIS file renamed: its content decides, as before
+    ris.write_text("TY  - JOUR\nTI  - Zinc and colds\nPY  - 2011\nER  - \n" * 3)
+    assert get_reader("auto", ris).name == "ris"
+    notes = tmp_path / "notes.jsonl"  # text of no format, so named: refused, not read as JSON Lines
+    notes.write_text("Reading list\n\nzinc and colds\n" + "vitamin D, fractures\n" * 30)
+    mostly_bad = tmp_path / "mostly_bad.jsonl"  # one object among three lines: not JSON Lines
+    mostly_bad.write_text('not json\n{"title": "T"}\nnot json either\n')
+    other_name = tmp_path / "records.txt"  # JSON Lines content, but no .jsonl name: line 1 decides
+    other_name.write_text('{broken\n{"title": "A"}\n{"title": "B"}\n')
+    for path in (notes, mostly_bad, other_name):
+        with pytest.raises(ParseError, match="could not recognise the format"):
+            get_reader("auto", path)
+    half = tmp_path / "half.jsonl"  # one bad line and one good: half are objects, read as JSON Lines
+    half.write_text('{broken\n{"title": "A"}\n')
+    assert get_reader("auto", half).name == "jsonl"
+
+
 @pytest.mark.data
 def test_scifact_corpus(mirror):
     recs, issues = split(get_reader("auto", mirror / "scifact").read(mirror / "scifact"))
