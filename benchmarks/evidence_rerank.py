@@ -61,8 +61,7 @@ BENCH = "evidence_rerank"
 METRICS = ("ndcg@10", "mrr@10")
 BM25_CE = ("BM25+CE (MiniLM-L6 cross-encoder), BEIR paper", 0.688, "Thakur et al. 2021, BEIR, Table 2")
 BGE_SMALL = ("bge-small-en-v1.5, MTEB", 0.713, "MTEB leaderboard; Xiao et al. 2023 (C-Pack)")
-DEPTHS = (10, 20, 30, 50)
-WEIGHTS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.0)
+from serendip.evidence.rerank_tune import DEPTHS, WEIGHTS  # noqa: E402  (the grid rerank-train uses)
 
 
 def _first_stage(searcher, queries: dict, qids: list[str], depth: int) -> dict[str, list[tuple[str, float]]]:

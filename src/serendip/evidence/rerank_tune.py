@@ -18,7 +18,7 @@ __all__ = ["DEPTHS", "WEIGHTS", "fused_run", "tune_settings"]
 #: rerank depths tried
 DEPTHS = (10, 20, 30, 50)
 #: reranker weights tried (1.0: the reranker alone; 0.0: the first stage alone)
-WEIGHTS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.0)
+WEIGHTS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0)
 
 Scored = Sequence[tuple[str, float]]
 
