@@ -1,4 +1,4 @@
-"""benchmarks/kg_ner.py rows: per type and micro, the dictionary baseline beside the model's figure and
+"""benchmarks/kg_bc5cdr.py rows: per type and micro, the dictionary baseline beside the model's figure and
 the BLURB anchor on the Chemical and Disease F1 rows only; rows valid for results/*.json."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 import _rows
-import kg_ner
+import kg_bc5cdr
 
 from serendip.kg.ner_eval import strict_scores
 
@@ -16,7 +16,7 @@ def test_score_rows_carry_baseline_and_anchor():
     gold = {("1", 0, 9, "Chemical"), ("1", 18, 34, "Disease")}
     model = strict_scores(gold, {("1", 0, 9, "Chemical"), ("1", 26, 34, "Disease")})
     base = strict_scores(gold, {("1", 0, 9, "Chemical")})
-    rows = kg_ner._score_rows("token-ft", model, 1, settings={"window": 128}, base=base, wall=1.0)
+    rows = kg_bc5cdr._score_rows("token-ft", model, 1, settings={"window": 128}, base=base, wall=1.0)
     by = {r["metric"]: r for r in rows}
     assert set(by) == {f"{m}_{t}" for m in ("f1", "precision", "recall") for t in ("chemical", "disease", "micro")}
     assert by["f1_chemical"]["value"] == 1.0 and by["f1_disease"]["value"] == 0.0
@@ -24,5 +24,5 @@ def test_score_rows_carry_baseline_and_anchor():
     assert by["f1_chemical"]["anchor"]["value"] == 0.8999 and by["f1_disease"]["anchor"]["value"] == 0.7992
     assert by["f1_micro"]["anchor"] is None and by["recall_chemical"]["anchor"] is None
     assert all(_rows._row_problem(r) is None for r in rows)
-    dictionary = kg_ner._score_rows("dictionary-longest-match", base, 1, settings={}, base=None, wall=0.1)
+    dictionary = kg_bc5cdr._score_rows("dictionary-longest-match", base, 1, settings={}, base=None, wall=0.1)
     assert all(r["baseline"] is None and r["anchor"] is None for r in dictionary)

@@ -28,9 +28,9 @@ level; both are exact-match entity F1 on the same 500 test abstracts.
 
 Usage::
 
-    SERENDIP_DATA_MIRROR=/work/shared/data HF_HUB_OFFLINE=1 python benchmarks/kg_ner.py \\
+    SERENDIP_DATA_MIRROR=/work/shared/data HF_HUB_OFFLINE=1 python benchmarks/kg_bc5cdr.py \\
         [--backbone PATH --backbone-name NAME] [--epochs 10] [--lr 1e-4] [--threads 2] [--no-write]
-    python benchmarks/kg_ner.py --smoke 6 --epochs 1     # a check on 6 documents per split; writes nothing
+    python benchmarks/kg_bc5cdr.py --smoke 6 --epochs 1     # a check on 6 documents per split; writes nothing
 
 The training settings are conventional defaults, not tuned (no run has chosen them yet).
 """
@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
 
-BENCH = "kg_ner"
+BENCH = "kg_bc5cdr"
 DATASET = "bc5cdr"
 BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 TYPES = ("Chemical", "Disease")
@@ -157,7 +157,7 @@ def main() -> None:
     )
 
     t_all = time.perf_counter()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kg_ner-"))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kg_bc5cdr-"))
     workdir.mkdir(parents=True, exist_ok=True)
     docs, paths = load_documents(args.smoke, workdir)
     test = docs["test"]
