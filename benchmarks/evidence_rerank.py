@@ -21,9 +21,11 @@ machine's cores; the 1-minute load average is recorded and ``--contended`` marks
 the training wall time (with ``--reuse``, the one the run recorded). The chosen depth and weight are
 written beside the run's model (``reranker.json``), so ``serendip search --rerank RUN`` uses them.
 
-``--backend`` runs the reranker by PyTorch (``torch``) or ONNX Runtime (``onnx``: fp32; ``onnx-int8``:
-int8 weights; :mod:`serendip.evidence.rerank`; default: the search default, onnx-int8 where onnxruntime
-is installed), for tuning and test alike; ``--threads`` sets ONNX Runtime's intra-op threads. Both are
+``--backend`` runs the reranker by PyTorch (``torch``), ONNX Runtime (``onnx``: fp32; ``onnx-int8``:
+int8 weights) or OpenVINO (``openvino-int8``: int8 weights and activations, the ``openvino`` extra;
+:mod:`serendip.evidence.rerank`; default: the search default, onnx-int8 where onnxruntime is
+installed), for tuning and test alike; ``--threads`` sets ONNX Runtime's intra-op threads (OpenVINO:
+its threads, one stream each). Both are
 recorded in the rows' settings. ``--reuse RUN`` skips training and the training pairs (the first stage
 is then run for the held-out claims only); the recipe recorded in the rows is the run's own.
 
@@ -38,7 +40,7 @@ Usage::
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/evidence_rerank.py [--workdir /tmp/rerank]
         [--epochs 3] [--max-length 128] [--lr 1e-4] [--negatives 3] [--reuse RUN_DIR] [--contended]
-        [--backend torch|onnx|onnx-int8] [--threads N] [--depths 10,20,30,50]
+        [--backend torch|onnx|onnx-int8|openvino-int8] [--threads N] [--depths 10,20,30,50]
 """
 from __future__ import annotations
 
@@ -204,7 +206,8 @@ def _args(argv: list[str] | None = None):
     ap.add_argument("--contended", action="store_true", help="the machine is shared (noted in the rows)")
     ap.add_argument("--backend", choices=list(BACKENDS), help="what runs the reranker (default: the search "
                     "default, onnx-int8 where onnxruntime is installed)")
-    ap.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: its own, the cores)")
+    ap.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads, or OpenVINO threads "
+                    "(default: the runtime's own choice)")
     ap.add_argument("--depths", type=_depths, default=DEPTHS, help="rerank depths tried on the held-out claims, "
                     "comma-separated (default %(default)s)")
     ap.add_argument("--no-write", action="store_true")

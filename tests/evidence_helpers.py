@@ -27,6 +27,25 @@ def toy_pairs(n: int, seed: int) -> list[dict]:
              "label": RELEVANT if i % 2 else NOT_RELEVANT} for i in range(n)]
 
 
+def candidates(seed: int = 3) -> tuple[list[str], np.ndarray]:
+    """12 documents of 4 to 40 bases (the longest cut at a tiny run's 32 tokens), every other one
+    relevant (GGGG), one empty; and which are relevant (bool array)."""
+    rng = random.Random(seed)
+    lengths = [12, 40, 6, 20, 9, 30, 16, 5, 24, 8, 14, 0]
+    docs, relevant = [], []
+    for i, n in enumerate(lengths):
+        positive = bool(i % 2) and n >= 6
+        docs.append(f"{QUERY} {dna(rng, positive, n)}" if n else "")
+        relevant.append(positive)
+    return docs, np.array(relevant)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two score arrays (no ties expected)."""
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path

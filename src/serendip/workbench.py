@@ -347,15 +347,15 @@ class Workspace:
             the mode's score (:func:`serendip.retrieval.rerank.rerank`); None: the reranker's tuned
             weight, else 1.
         rerank_backend : the backend that runs the reranker (one of its
-            :attr:`~serendip.retrieval.rerank.RerankerSpec.backends`: "torch", "onnx", "onnx-int8" for
-            the cross-encoder); None: the workspace's ``retrieval.rerank_backend``, else the reranker's
+            :attr:`~serendip.retrieval.rerank.RerankerSpec.backends`: "torch", "onnx", "onnx-int8",
+            "openvino-int8" for the cross-encoder); None: the workspace's ``retrieval.rerank_backend``, else the reranker's
             default (onnx-int8 where onnxruntime is installed).
 
         Raises
         ------
         ConfigError for an unknown mode, reranker or rerank backend (the registered ones listed), k or
         rerank_k < 1, a rerank_weight outside [0, 1], or a query without letters or digits; ExportError
-        when an ONNX rerank backend cannot export the run or load its cached export; RunNotFound when
+        when an ONNX / OpenVINO rerank backend cannot export the run or load its cached export; RunNotFound when
         ``rerank`` names no folder or run, DataError when its run is not a reranker; IndexNotBuilt
         when ``serendip index`` has not run (or, for a mode that needs the dense index, was run
         without it or interrupted: then how many records are embedded); IndexDamaged when a file of

@@ -15,10 +15,14 @@ were tuned on); a search with the run uses them unless told otherwise.
 
 Backends (:data:`BACKENDS`, named as the dense encoders of :mod:`serendip.retrieval.encoders`):
 ``torch`` (the run's model in PyTorch), ``onnx`` (``<run>/model`` exported to ONNX, ONNX Runtime's BERT
-fusions, fp32: the torch scores within 1e-4) and ``onnx-int8`` (the export with int8 weights, dynamic
-quantisation per channel: scores differ slightly, the ranking nearly not). The exports are made on
-first use and cached (:mod:`serendip.retrieval.onnx_export`, kind ``sequence-classifier``). Default
-(:func:`default_backend`): ``onnx-int8`` where onnxruntime is installed, else ``torch``.
+fusions, fp32: the torch scores within 1e-4), ``onnx-int8`` (the export with int8 weights, dynamic
+quantisation per channel: scores differ slightly, the ranking nearly not) and ``openvino-int8`` (the
+export with int8 weights and activations, static quantisation by NNCF calibrated on (query, document)
+pairs of Serendip's own passages, run by OpenVINO: :mod:`serendip.evidence.rerank_openvino`; optional
+extra ``serendip[openvino]``). The exports are made on first use and cached
+(:mod:`serendip.retrieval.onnx_export`, kind ``sequence-classifier``). Default
+(:func:`default_backend`): ``onnx-int8`` where onnxruntime is installed, else ``torch`` (the default
+never needs an optional extra).
 
 Importing this module registers ``cross-encoder`` in :data:`serendip.retrieval.rerank.RERANKERS`.
 """
@@ -34,15 +38,17 @@ import numpy as np
 from serendip.errors import DataError
 from serendip.retrieval.rerank import RERANKERS, RerankerSpec
 
-__all__ = ["BACKENDS", "NOT_RELEVANT", "RELEVANT", "SETTINGS_FILE", "CrossEncoderReranker", "default_backend",
-           "read_reranker_settings", "reranker_config", "write_reranker_settings"]
+__all__ = ["BACKENDS", "NOT_RELEVANT", "OPENVINO", "RELEVANT", "SETTINGS_FILE", "CrossEncoderReranker",
+           "default_backend", "pair_batches", "read_reranker_settings", "reranker_config", "write_reranker_settings"]
 
 #: the two classes of a reranker run (the pair task's labels)
 RELEVANT, NOT_RELEVANT = "relevant", "not_relevant"
 #: the tuned search settings of a reranker run, in its folder
 SETTINGS_FILE = "reranker.json"
-#: backend -> ONNX export variant (None: PyTorch)
-BACKENDS = {"torch": None, "onnx": "fp32", "onnx-int8": "int8"}
+#: backend -> the ONNX export variant it runs from (None: PyTorch; ``openvino-int8`` quantises ``plain``)
+BACKENDS = {"torch": None, "onnx": "fp32", "onnx-int8": "int8", "openvino-int8": "plain"}
+#: the backend run by OpenVINO (the others by ONNX Runtime or PyTorch)
+OPENVINO = "openvino-int8"
 
 
 def default_backend() -> str:
@@ -111,6 +117,9 @@ class CrossEncoderReranker:
     session : onnxruntime.InferenceSession, optional
         The ONNX export of the run's model that scores the pairs (the ONNX backends); None: the bundle's
         PyTorch model.
+    compiled : serendip.retrieval.openvino_int8.CompiledModel, optional
+        The int8 OpenVINO model that scores the pairs (``openvino-int8``), in batches of at most
+        :data:`~serendip.retrieval.openvino_int8.MAX_BATCH` run in parallel.
     backend : str, default "torch"
         A name of :data:`BACKENDS`, for :attr:`description`.
 
@@ -121,10 +130,11 @@ class CrossEncoderReranker:
     """
 
     def __init__(self, bundle: Any, source: str, batch_size: int = 64, settings: dict | None = None, *,
-                 session: Any = None, backend: str = "torch"):
+                 session: Any = None, compiled: Any = None, backend: str = "torch"):
         classes = _reranker_classes(bundle, source)
         self.bundle = bundle
         self.session = session
+        self.compiled = compiled
         self.backend = backend
         self.batch_size = int(batch_size)
         self._pos, self._neg = classes.index(RELEVANT), classes.index(NOT_RELEVANT)
@@ -145,27 +155,31 @@ class CrossEncoderReranker:
         path : str or Path
             A run folder of a ``pair`` run (:func:`reranker_config`).
         device : str, optional
-            PyTorch device of the ``torch`` backend (default: CUDA when available, else CPU); the ONNX
-            backends run on the CPU.
+            PyTorch device of the ``torch`` backend (default: CUDA when available, else CPU); the others
+            run on the CPU.
         batch_size : int, default 64
             Pairs per forward pass.
         backend : str, optional
-            A name of :data:`BACKENDS`; default :func:`default_backend`. An ONNX backend exports
-            ``<run>/model`` on first use (cached by content, :mod:`serendip.retrieval.onnx_export`).
+            A name of :data:`BACKENDS`; default :func:`default_backend`. The ONNX and OpenVINO backends
+            export ``<run>/model`` on first use (cached by content, :mod:`serendip.retrieval.onnx_export`;
+            ``openvino-int8`` then quantises it, :mod:`serendip.evidence.rerank_openvino`).
         threads : int, optional
-            ONNX Runtime intra-op threads (default: its own choice, the physical cores).
+            ONNX Runtime intra-op threads, or OpenVINO threads (one stream each); default: the runtime's
+            own choice.
 
         Raises
         ------
         ConfigError
-            An unknown ``backend`` (the message lists them).
+            An unknown ``backend`` (the message lists them); ``openvino-int8`` without the packages
+            openvino and nncf (the message names ``pip install 'serendip[openvino]'``).
         RunNotFound
             ``path`` is not a complete run folder.
         DataError
             The run saved no model, is not a reranker (see the class), its settings are bad, or (ONNX
             backends) it saved only a PEFT adapter, no ``model/`` folder.
         ExportError
-            The ONNX export failed, or its cached file cannot be loaded (one line naming the file).
+            The export or quantisation failed, or its cached file cannot be loaded (one line naming the
+            file).
         """
         from serendip.errors import ConfigError
         from serendip.models.predict import load_run_model
@@ -173,6 +187,10 @@ class CrossEncoderReranker:
         backend = backend or default_backend()
         if backend not in BACKENDS:
             raise ConfigError(f"unknown reranker backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
+        if backend == OPENVINO:
+            from serendip.evidence.rerank_openvino import require
+
+            require()  # before anything is loaded
         settings = read_reranker_settings(path)
         if BACKENDS[backend] is None:
             return cls(load_run_model(path, device=device), str(path), batch_size, settings)
@@ -184,40 +202,44 @@ class CrossEncoderReranker:
         if not (folder / "config.json").is_file():
             raise DataError(f"run {path} has no model/ folder (it saved a PEFT adapter only): the {backend} "
                             f"backend exports the merged model; use the torch backend")
-        session = open_session(exported_model(folder, BACKENDS[backend], kind="sequence-classifier"), threads)
-        width = session.get_outputs()[0].shape[-1]
+        session = compiled = None
+        if backend == OPENVINO:
+            from serendip.evidence.rerank_openvino import compile_reranker
+
+            compiled = compile_reranker(folder, bundle.tokenizer, bundle.max_length, threads)
+            width = compiled.output_dim()
+        else:
+            session = open_session(exported_model(folder, BACKENDS[backend], kind="sequence-classifier"), threads)
+            width = session.get_outputs()[0].shape[-1]
         if isinstance(width, int) and width != len(bundle.label_space.classes):
             raise DataError(f"run {path}: the exported model has {width} outputs but the run has "
                             f"{len(bundle.label_space.classes)} classes")
-        return cls(bundle, str(path), batch_size, settings, session=session, backend=backend)
+        return cls(bundle, str(path), batch_size, settings, session=session, compiled=compiled, backend=backend)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Log-odds of relevance of each text to ``query``: float64 array of shape (len(texts),), in the
         order of ``texts``.
 
-        The pairs are tokenized as the engine's ``sequence`` head does (``tokenizer(query, text,
-        truncation=True, max_length=run's max_length)``: the longer text is cut first), grouped by
-        token count into batches of at most ``batch_size`` (:func:`~serendip.retrieval.encoders.length_batches`),
-        padded on the right to the longest of each batch, and scored without gradients; the score is
-        ``logit[relevant] - logit[not_relevant]`` in float64.
+        The pairs are tokenized and batched by :func:`pair_batches` (batches of at most ``batch_size``;
+        ``openvino-int8``: of at most :data:`~serendip.retrieval.openvino_int8.MAX_BATCH`, run in
+        parallel) and scored without gradients; the score is ``logit[relevant] - logit[not_relevant]``
+        in float64.
         """
-        from serendip.retrieval.encoders import length_batches
-
         b = self.bundle
         out = np.zeros(len(texts), dtype=np.float64)
         if not len(texts):
             return out
-        enc = b.tokenizer([query] * len(texts), [t or "" for t in texts], truncation=True, max_length=b.max_length)
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-        pad_id = b.tokenizer.pad_token_id or 0
-        for idx in length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size):
-            width = max(len(enc["input_ids"][i]) for i in idx)
-            feed = {}
-            for key in keys:
-                arr = np.full((len(idx), width), pad_id if key == "input_ids" else 0, dtype=np.int64)
-                for row, i in enumerate(idx):
-                    arr[row, :len(enc[key][i])] = enc[key][i]
-                feed[key] = arr
+        queries = [query] * len(texts)
+        if self.compiled is not None:
+            from serendip.retrieval.openvino_int8 import MAX_BATCH
+
+            def done(idx: np.ndarray, logits: np.ndarray) -> None:
+                out[idx] = logits[:, self._pos].astype(np.float64) - logits[:, self._neg].astype(np.float64)
+
+            self.compiled.run(pair_batches(b.tokenizer, b.max_length, queries, texts,
+                                           min(self.batch_size, MAX_BATCH)), done)
+            return out
+        for idx, feed in pair_batches(b.tokenizer, b.max_length, queries, texts, self.batch_size):
             logits = self._logits(feed)
             out[idx] = logits[:, self._pos] - logits[:, self._neg]
         return out
@@ -237,6 +259,33 @@ class CrossEncoderReranker:
         with torch.inference_mode():
             logits = b.model(**{k: torch.from_numpy(v).to(b.device) for k, v in feed.items()}).logits
         return logits.to("cpu", torch.float64).numpy()
+
+
+def pair_batches(tokenizer: Any, max_length: int, queries: Sequence[str], texts: Sequence[str], batch_size: int):
+    """Yield (row indices, inputs) per length batch of the (query, text) pairs, as a reranker scores them.
+
+    The pairs are tokenized as the engine's ``sequence`` head does (``tokenizer(query, text,
+    truncation=True, max_length=max_length)``: the longer text is cut first; a None text is ""),
+    grouped by token count into batches of at most ``batch_size``
+    (:func:`~serendip.retrieval.encoders.length_batches`, longest first) and padded on the right to
+    the longest of each batch. Inputs: ``input_ids``, ``attention_mask`` and ``token_type_ids`` when the
+    tokenizer gives them, int64 arrays (len(indices), longest pair of the batch in tokens); indices:
+    int64 array of rows of ``texts``.
+    """
+    from serendip.retrieval.encoders import length_batches
+
+    enc = tokenizer(list(queries), [t or "" for t in texts], truncation=True, max_length=max_length)
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    pad_id = tokenizer.pad_token_id or 0
+    for idx in length_batches([len(ids) for ids in enc["input_ids"]], batch_size):
+        width = max(len(enc["input_ids"][i]) for i in idx)
+        feed = {}
+        for key in keys:
+            arr = np.full((len(idx), width), pad_id if key == "input_ids" else 0, dtype=np.int64)
+            for row, i in enumerate(idx):
+                arr[row, :len(enc[key][i])] = enc[key][i]
+            feed[key] = arr
+        yield idx, feed
 
 
 def _reranker_classes(bundle: Any, source: str) -> list[str]:

@@ -14,7 +14,7 @@ A local model folder is exported on first use with torch's TorchScript-based exp
 Three variants of each:
 
 - ``plain``: the export as traced (what OpenVINO's int8 quantisation starts from,
-  :mod:`.openvino_encoder`).
+  :mod:`.openvino_int8`).
 - ``fp32``: the export with ONNX Runtime's BERT graph fusions (``onnxruntime.transformers.optimizer``:
   attention, skip layer norm, GELU), for BERT-type models; other model types are kept unfused.
 - ``int8``: the plain export quantised with ``onnxruntime.quantization.quantize_dynamic`` (int8 weights,

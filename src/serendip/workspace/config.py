@@ -34,8 +34,8 @@ class RetrievalConfig(StrictModel):
     engine of the BM25 index, ``"auto"`` (bm25s in memory for small corpora, Tantivy on disk above
     ``serendip.retrieval.bm25_backends.TANTIVY_ABOVE`` records), ``"bm25s"`` or ``"tantivy"``;
     ``rerank_backend``: the backend that runs a search's reranker (one the reranker offers,
-    ``serendip.retrieval.rerank.RerankerSpec.backends``: "torch", "onnx", "onnx-int8" for the
-    cross-encoder; checked when a search reranks); None: the reranker's default (onnx-int8 where
+    ``serendip.retrieval.rerank.RerankerSpec.backends``: "torch", "onnx", "onnx-int8",
+    "openvino-int8" for the cross-encoder; checked when a search reranks); None: the reranker's default (onnx-int8 where
     onnxruntime is installed)."""
 
     dense_model: str = "sentence-transformers/all-MiniLM-L6-v2"

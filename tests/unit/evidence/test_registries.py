@@ -2,6 +2,8 @@
 exercised for real on a tiny run; an entry without a case fails ("no test case for reranker <name>")."""
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from evidence_helpers import QUERY
@@ -11,8 +13,11 @@ from serendip.retrieval.rerank import RERANKERS, reranker_names
 
 
 def _case_cross_encoder(spec, runs) -> None:
-    assert spec.backends == ("torch", "onnx", "onnx-int8")
+    assert spec.backends == ("torch", "onnx", "onnx-int8", "openvino-int8")
+    optional = {"openvino-int8": ("openvino", "nncf")}  # an optional extra: run where installed
     for backend in (None, *spec.backends):  # None: the default one
+        if not all(importlib.util.find_spec(m) for m in optional.get(backend, ())):
+            continue
         rr = spec.load(runs["good"]) if backend is None else spec.load(runs["good"], backend)
         scores = rr.score(QUERY, [f"{QUERY} AAAAGGGGTTTTCCCA", f"{QUERY} AAAATTTTCCCCATAT"])
         assert scores.shape == (2,) and scores.dtype == np.float64 and scores[0] > scores[1], backend

@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
-from evidence_helpers import QUERY, write_jsonl
+from evidence_helpers import QUERY, candidates, spearman, write_jsonl
 from models_helpers import dna
 from typer.testing import CliRunner
 
@@ -24,26 +24,8 @@ from serendip.workbench import Workspace
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "onnx_cache")
 
 
-def _docs(seed: int = 3) -> tuple[list[str], np.ndarray]:
-    """12 documents of 4 to 40 bases (the longest cut at the run's 32 tokens), every other one
-    relevant (GGGG), one empty; and which are relevant."""
-    rng = random.Random(seed)
-    lengths = [12, 40, 6, 20, 9, 30, 16, 5, 24, 8, 14, 0]
-    docs, relevant = [], []
-    for i, n in enumerate(lengths):
-        positive = bool(i % 2) and n >= 6
-        docs.append(f"{QUERY} {dna(rng, positive, n)}" if n else "")
-        relevant.append(positive)
-    return docs, np.array(relevant)
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
 def test_onnx_fp32_scores_equal_torch_in_input_order_with_length_sorted_batches(tiny_runs):
-    docs, _ = _docs()
+    docs, _ = candidates()
     torch_rr = CrossEncoderReranker.load(tiny_runs["good"], backend="torch", batch_size=3)
     onnx_rr = CrossEncoderReranker.load(tiny_runs["good"], backend="onnx", batch_size=3, threads=1)
     assert onnx_rr.session is not None and onnx_rr.bundle.model is None and "(onnx," in onnx_rr.description
@@ -68,12 +50,12 @@ def test_onnx_fp32_scores_equal_torch_in_input_order_with_length_sorted_batches(
 
 
 def test_int8_keeps_the_ranking_of_separated_candidates(tiny_runs):
-    docs, relevant = _docs()
+    docs, relevant = candidates()
     ref = CrossEncoderReranker.load(tiny_runs["good"], backend="torch").score(QUERY, docs)
     got = CrossEncoderReranker.load(tiny_runs["good"], backend="onnx-int8").score(QUERY, docs)
     assert ref[relevant].min() > ref[~relevant].max()  # the fixture is separated in torch ...
     assert got[relevant].min() > got[~relevant].max()  # ... and so in int8
-    assert _spearman(got, ref) > 0.9
+    assert spearman(got, ref) > 0.9
 
 
 def test_the_export_is_made_once_then_read_from_the_cache(tiny_runs, tmp_path, monkeypatch):
@@ -114,7 +96,7 @@ def test_backend_choice_default_and_refusals(tiny_runs, tmp_path, monkeypatch):
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else find_spec(name, *a))
     assert default_backend() == "torch" and CrossEncoderReranker.load(tiny_runs["good"]).session is None
-    with pytest.raises(ConfigError, match="unknown reranker backend 'tensorrt'; expected one of: torch, onnx, onnx-int8"):
+    with pytest.raises(ConfigError, match="unknown reranker backend 'tensorrt'; expected one of: torch, onnx, onnx-int8, openvino-int8"):
         CrossEncoderReranker.load(tiny_runs["good"], backend="tensorrt")
     with pytest.raises(DataError, match="is not a cross-encoder reranker"):  # refused before any export
         CrossEncoderReranker.load(tiny_runs["bad"], backend="onnx")
@@ -125,7 +107,8 @@ def test_backend_choice_default_and_refusals(tiny_runs, tmp_path, monkeypatch):
     (run / "model.json").write_text(json.dumps({**info, "format": "adapter"}))
     with pytest.raises(DataError, match="has no model/ folder .* use the torch backend"):
         CrossEncoderReranker.load(run, backend="onnx-int8")
-    assert rerank_mod.BACKENDS == {"torch": None, "onnx": "fp32", "onnx-int8": "int8"}
+    assert rerank_mod.BACKENDS == {"torch": None, "onnx": "fp32", "onnx-int8": "int8",
+                                 "openvino-int8": "plain"}
 
 
 def _workspace(tmp_path):
@@ -144,7 +127,7 @@ def test_search_backend_from_the_option_or_the_workspace_setting(tiny_runs, tmp_
         assert {h.source_id[-2:] for h in hits} == {"r4", "r5"}
         assert [m.backend for m in ws._rerankers.values()] == ["onnx"]
         with pytest.raises(ConfigError, match="reranker 'cross-encoder' has no backend 'tensorrt'; expected one "
-                                              "of: torch, onnx, onnx-int8"):
+                                              "of: torch, onnx, onnx-int8, openvino-int8"):
             ws.search(QUERY, mode="bm25", rerank=run, rerank_backend="tensorrt")
         folder = ws.path
     cfg = folder / "serendip.toml"
@@ -171,4 +154,4 @@ def test_cli_search_rerank_backend(tiny_runs, tmp_path):
     lines = [line for line in out.output.splitlines() if line.strip()]
     assert out.exit_code == 2 and lines[0].startswith("error:") and "has no backend 'tensorrt'" in " ".join(out.output.split())
     out = runner.invoke(app, ["search", "--help"], env={"COLUMNS": "200"})
-    assert "Registered: cross-encoder: torch, onnx, onnx-int8." in " ".join(out.output.replace("│", " ").split())
+    assert "Registered: cross-encoder: torch, onnx, onnx-int8, openvino-int8." in " ".join(out.output.replace("│", " ").split())
