@@ -353,8 +353,8 @@ class Workspace:
 
         Raises
         ------
-        ConfigError for an unknown mode, reranker or rerank backend (the registered ones listed), k or
-        rerank_k < 1, a rerank_weight outside [0, 1], or a query without letters or digits; ExportError
+        ConfigError for an unknown mode, reranker or rerank backend (the registered ones listed), a
+        rerank option without ``rerank``, k or rerank_k < 1, a rerank_weight outside [0, 1], or a query without letters or digits; ExportError
         when an ONNX / OpenVINO rerank backend cannot export the run or load its cached export; RunNotFound when
         ``rerank`` names no folder or run, DataError when its run is not a reranker; IndexNotBuilt
         when ``serendip index`` has not run (or, for a mode that needs the dense index, was run
@@ -368,6 +368,13 @@ class Workspace:
             raise ConfigError(f"k must be >= 1, got {k}")
         if not any(ch.isalnum() for ch in query):
             raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
+        if rerank is None:
+            given = [name for name, value in (("rerank_k", rerank_k), ("rerank_weight", rerank_weight),
+                                              ("rerank_backend", rerank_backend)) if value is not None]
+            given += ["reranker"] if reranker != DEFAULT_RERANKER else []
+            if given:
+                raise ConfigError(f"{', '.join(given)} apply only when reranking: give rerank (--rerank "
+                                  f"RUN_OR_PATH) too")
         step = None
         if rerank is not None:  # loaded (once per workspace object) before the search: a bad run fails first
             from serendip.reranking import rerank_step

@@ -23,6 +23,7 @@ bad line; given an ``issues`` list it instead skips the document holding the bad
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +141,10 @@ def _parse_block(block: list[tuple[int, str]], source: str) -> Document:
     seen: set[str] = set()
     for lineno, line in block:
         head = line.split("\t", 1)[0]
+        m = _TEXT_LINE.match(line)
+        if m and not m.group(1).isdigit():
+            raise ParseError(f"PMID {m.group(1)!r} is not a number (text lines are PMID|t|title and "
+                             f"PMID|a|abstract)", file=source, line=lineno)
         if "|" in head and head[:head.find("|")].isdigit():
             parts = line.split("|", 2)
             kind = parts[1] if len(parts) == 3 else None
@@ -178,15 +183,29 @@ def _parse_block(block: list[tuple[int, str]], source: str) -> Document:
     return doc
 
 
+_TEXT_LINE = re.compile(r"^([^\t|]+)\|([ta])\|")
+
+
 def _blocks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+    """The documents' lines: blocks separated by blank lines, and a new block wherever a title line
+    (``PMID|t|``) names another PMID than the block's (a title line starts a document in this format,
+    so two documents without the blank line between them are still two). A byte-order mark at the
+    start of the file is not part of the first line."""
     block: list[tuple[int, str]] = []
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
-        if line.strip():
-            block.append((lineno, line))
-        elif block:
+        if lineno == 1:
+            line = line.lstrip("\ufeff")
+        if not line.strip():
+            if block:
+                yield block
+            block = []
+            continue
+        m = _TEXT_LINE.match(line)
+        if block and m and m.group(2) == "t" and not block[0][1].startswith(f"{m.group(1)}|"):
             yield block
             block = []
+        block.append((lineno, line))
     if block:
         yield block
 
@@ -227,13 +246,13 @@ def parse_pubtator(lines: Iterable[str], source: str = "<pubtator>", *,
                 raise
             head = block[0][1]
             pmid = head.split("|", 1)[0].split("\t", 1)[0]
-            issues.append(Issue(source, f"{exc.args[0]}; document skipped",
+            issues.append(Issue(source, f"{exc.reason}; document skipped",
                                 line=exc.line if exc.line is not None else block[0][0],
                                 record=pmid if pmid.isdigit() else None))
 
 
 def read_pubtator(path: str | Path, *, issues: list[Issue] | None = None) -> list[Document]:
-    """The documents of a PubTator file (``.gz`` read compressed, UTF-8).
+    """The documents of a PubTator file (UTF-8; gzip-compressed read as such, by content, not name).
 
     Raises
     ------
@@ -243,7 +262,9 @@ def read_pubtator(path: str | Path, *, issues: list[Issue] | None = None) -> lis
         The file cannot be opened.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"  # gzip's magic number, whatever the file's name
+    opener = gzip.open if gzipped else open
     with opener(path, "rt", encoding="utf-8") as fh:
         try:
             return list(parse_pubtator(fh, str(path), issues=issues))

@@ -123,6 +123,12 @@ def test_cli_search_rerank_and_its_one_line_errors(tiny_runs, tmp_path):
         assert out.exit_code == 2 and lines[0].startswith("error:") and want in " ".join(out.output.split())
     out = runner.invoke(app, ["search", QUERY, "-w", folder, "--rerank", "x", "--reranker", "colbert"])
     assert out.exit_code == 2 and "unknown reranker 'colbert'; expected one of: cross-encoder" in out.output
+    for flags, named in ((["--rerank-backend", "nope"], "rerank_backend"), (["--rerank-k", "-3"], "rerank_k"),
+                         (["--rerank-weight", "7"], "rerank_weight"), (["--reranker", "nope"], "reranker")):
+        out = runner.invoke(app, ["search", QUERY, "-w", folder, "-m", "bm25", *flags])  # no --rerank
+        lines = [line for line in out.output.splitlines() if line.strip()]
+        assert out.exit_code == 2 and len(lines) == 1, out.output
+        assert named in lines[0] and "apply only when reranking" in lines[0]
 
 
 def test_tuned_settings_travel_with_the_run_and_are_the_search_defaults(tiny_runs, tmp_path):

@@ -119,3 +119,33 @@ def test_not_utf8_is_a_parse_error(tmp_path):
     path.write_bytes("1|t|Caf\xe9\n1|a|\n\n".encode("latin-1"))
     with pytest.raises(ParseError, match="not UTF-8"):
         read_pubtator(path)
+
+
+def test_a_byte_order_mark_and_a_missing_blank_line_lose_no_document(tmp_path):
+    """A BOM at the start is not part of the first PMID; a title line with a new PMID starts a new
+    document even without the blank line before it."""
+    text = "\ufeff" + TWO_DOCS.replace("\n\n101|t|", "\n101|t|")
+    path = tmp_path / "bom.txt"
+    path.write_text(text, encoding="utf-8")
+    issues: list[Issue] = []
+    docs = read_pubtator(path, issues=issues)
+    assert [d.pmid for d in docs] == ["227508", "101"] and issues == []
+    assert [len(d.mentions) for d in docs] == [5, 2]
+
+
+def test_a_gzipped_file_is_read_whatever_its_name(tmp_path):
+    path = tmp_path / "corpus.pubtator"
+    path.write_bytes(gzip.compress(TWO_DOCS.encode()))
+    assert [d.pmid for d in read_pubtator(path)] == ["227508", "101"]
+
+
+def test_a_non_numeric_pmid_is_named_and_the_issue_text_says_where_once(tmp_path):
+    with pytest.raises(ParseError, match=r"line 1: PMID 'PMC111' is not a number"):
+        list(parse_pubtator(["PMC111|t|Aspirin induced asthma", "PMC111|a|Text."], "f.txt"))
+    issues: list[Issue] = []
+    bad = TWO_DOCS.replace("227508\t0\t8\tNaloxone", "227508\t1\t8\tNaloxone")
+    docs = list(parse_pubtator(bad.splitlines(), "f.txt", issues=issues))
+    assert [d.pmid for d in docs] == ["101"]
+    assert len(issues) == 1 and issues[0].line == 3
+    assert "f.txt" not in issues[0].reason and "line 3" not in issues[0].reason
+    assert str(issues[0]).count("line 3") == 1
