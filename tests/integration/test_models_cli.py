@@ -113,3 +113,18 @@ def test_cli_errors_exit_2(project, tmp_path, monkeypatch):
     monkeypatch.setenv("SERENDIP_WORKSPACE", str(tmp_path / "no-ws"))
     r = runner.invoke(app, ["runs", "list"])
     assert r.exit_code == 2 and "not a Serendip workspace" in r.output
+
+
+def test_finetune_says_which_rows_it_skipped(project, tmp_path, monkeypatch):
+    """A data row the reader or the task refuses is named on the console (file and line), not only in
+    the run's split_report.json."""
+    monkeypatch.chdir(project)
+    rows = (project / "train.csv").read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "train_bad.csv"
+    bad.write_text("\n".join(rows[:5] + ["s_empty,,yes"] + rows[5:]) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["finetune", str(project / "finetune.toml"), "--set", f"data.train={bad}",
+                            "--set", "training.epochs=1", "-w", str(project / "ws")])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())  # the console wraps long lines
+    said = text[text.index("skipped 1 row(s)"):]
+    assert "train_bad.csv" in said and "line 6" in said and "split_report.json" in said

@@ -78,8 +78,13 @@ def finetune_cmd(
                     bar.console.print(f"epoch {info['epoch']}: dev {shown}", markup=False, highlight=False)
 
             result = finetune(cfg, ws, progress=progress, merge=not no_merge)
+        skipped = skipped_rows(result.run_dir)
+        if skipped and not json_out:
+            err_console.print(f"skipped {len(skipped)} row(s) of the data files (first: {skipped[0]}); all of "
+                              f"them in {result.run_dir / 'split_report.json'}", markup=False, highlight=False,
+                              soft_wrap=True)
         if json_out:
-            print(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
+            print(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir), "skipped_rows": len(skipped),
                               **metrics_summary(result.metrics)}, ensure_ascii=False))
             return
         m = result.metrics
@@ -94,6 +99,16 @@ def finetune_cmd(
                                                numeric_metrics(m["test"]).items()), markup=False, highlight=False)
         for note in m.get("notes", []):
             err_console.print(f"note: {note}", markup=False, highlight=False)
+
+
+def skipped_rows(run_dir: Path) -> list[str]:
+    """The rows (records, documents) the data readers or the task skipped in a run, as messages naming
+    file and line, from its ``split_report.json`` (empty when it has none)."""
+    path = Path(run_dir) / "split_report.json"
+    if not path.is_file():
+        return []
+    issues = json.loads(path.read_text(encoding="utf-8")).get("issues") or []
+    return [str(i.get("message") or i) for i in issues]
 
 
 def tune_cmd(
