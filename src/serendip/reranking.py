@@ -48,11 +48,13 @@ class RerankStep:
 
 
 def rerank_step(ws: Workspace, ref: str | Path, kind: str, k: int | None = None,
-                weight: float | None = None, backend: str | None = None) -> RerankStep:
+                weight: float | None = None, backend: str | None = None, backend_from: str | None = None
+                ) -> RerankStep:
     """The rerank step of a search: the reranker ``kind`` of ``ref`` run by ``backend`` (loaded once per
     workspace object, :func:`load_reranker`), with depth ``k`` and fusion ``weight``, each None for the
     reranker's own tuned value, else :data:`~serendip.retrieval.rerank.DEFAULT_RERANK_K` and 1.0
-    (:func:`~serendip.retrieval.rerank.reranker_defaults`).
+    (:func:`~serendip.retrieval.rerank.reranker_defaults`). ``backend_from`` says where ``backend``
+    came from when it was not given (e.g. the workspace's ``serendip.toml``), for the error message.
 
     Raises
     ------
@@ -69,13 +71,14 @@ def rerank_step(ws: Workspace, ref: str | Path, kind: str, k: int | None = None,
         raise ConfigError(f"rerank_weight must be in [0, 1], got {weight}")
     key = (kind.lower(), str(ref), backend)
     if key not in ws._rerankers:
-        ws._rerankers[key] = load_reranker(ws, ref, kind, backend)
+        ws._rerankers[key] = load_reranker(ws, ref, kind, backend, backend_from)
     model = ws._rerankers[key]
     tuned_k, tuned_weight = reranker_defaults(model)
     return RerankStep(model, k or tuned_k, tuned_weight if weight is None else float(weight))
 
 
-def load_reranker(ws: Workspace, ref: str | Path, kind: str, backend: str | None = None) -> Reranker:
+def load_reranker(ws: Workspace, ref: str | Path, kind: str, backend: str | None = None,
+                  backend_from: str | None = None) -> Reranker:
     """The reranker ``kind`` loaded from ``ref`` (a run folder, or a run id of ``ws``), run by
     ``backend`` (one of the kind's :attr:`~serendip.retrieval.rerank.RerankerSpec.backends`; None: its
     default).
@@ -99,7 +102,8 @@ def load_reranker(ws: Workspace, ref: str | Path, kind: str, backend: str | None
     load_domains()
     spec = RERANKERS.get(kind)
     if backend is not None and backend not in spec.backends:
-        raise ConfigError(f"reranker {spec.name!r} has no backend {backend!r}; expected one of: "
+        where = f" ({backend_from})" if backend_from else ""
+        raise ConfigError(f"reranker {spec.name!r} has no backend {backend!r}{where}; expected one of: "
                           f"{', '.join(spec.backends) or 'none (it runs one way)'}")
     path = Path(str(ref)).expanduser()
     if not path.is_dir():

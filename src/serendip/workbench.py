@@ -379,8 +379,10 @@ class Workspace:
         if rerank is not None:  # loaded (once per workspace object) before the search: a bad run fails first
             from serendip.reranking import rerank_step
 
+            from_config = rerank_backend is None and self.config.retrieval.rerank_backend is not None
             step = rerank_step(self, rerank, reranker, rerank_k, rerank_weight,
-                               rerank_backend or self.config.retrieval.rerank_backend)
+                               rerank_backend or self.config.retrieval.rerank_backend,
+                               f"retrieval.rerank_backend in {self.path / 'serendip.toml'}" if from_config else None)
         stale = self._ensure_fresh(mode)
         # a deleted record the index still holds is dropped from the hits: ask for as many more (capped)
         extra = min(stale.changed, 1000) if stale is not None else 0

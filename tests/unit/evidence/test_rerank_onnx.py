@@ -138,6 +138,10 @@ def test_search_backend_from_the_option_or_the_workspace_setting(tiny_runs, tmp_
         assert [m.backend for m in ws._rerankers.values()] == ["torch"]
         ws.config.dump(tmp_path / "again.toml")
         assert 'rerank_backend = "torch"' in (tmp_path / "again.toml").read_text()
+    cfg.write_text(cfg.read_text().replace('rerank_backend = "torch"', 'rerank_backend = "nope"'))
+    with Workspace.open(folder) as ws:  # a bad setting is named where it was written
+        with pytest.raises(ConfigError, match=r"no backend 'nope' \(retrieval.rerank_backend in .*serendip.toml\)"):
+            ws.search(QUERY, mode="bm25", rerank=run)
 
 
 def test_cli_search_rerank_backend(tiny_runs, tmp_path):
