@@ -2,6 +2,8 @@
 the commands that need them, so ``serendip --help`` answers at once."""
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from serendip.cli import (
@@ -35,7 +37,26 @@ evidence_cmd.register(app)
 answer_cmd.register(app)
 
 
+class _WarningLine(logging.Formatter):
+    """Serendip's log warnings on the terminal as ``warning: <message>`` (errors: ``error:``), one line."""
+
+    def format(self, record) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _log_to_stderr() -> None:
+    """Show the ``serendip`` logger's warnings on stderr with a ``warning:`` prefix (once; not when the
+    embedding program configured that logger itself)."""
+    log = logging.getLogger("serendip")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(_WarningLine())
+        log.addHandler(handler)
+
+
 def main() -> None:
+    _log_to_stderr()
     app()
 
 

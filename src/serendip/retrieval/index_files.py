@@ -46,6 +46,8 @@ EDGE_BYTES = 64 * 1024
 _MANIFEST_FORMAT = 2
 _NPY_MAGIC = b"\x93NUMPY"
 _log = logging.getLogger("serendip")
+#: (folder, moved files) already warned about in this process (a search may verify a part twice)
+_WARNED_MOVED: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def _one_line(reason: object) -> str:
@@ -290,7 +292,8 @@ def check_manifest(folder: str | Path) -> None:
         if not want.get("sha256") or _sha256(part) != want["sha256"]:
             raise damaged(part, "modified after the index wrote it: its SHA-256 differs")
         moved.append(name)
-    if moved:
+    if moved and (str(folder), tuple(moved)) not in _WARNED_MOVED:  # said once per process
+        _WARNED_MOVED.add((str(folder), tuple(moved)))
         _log.warning("index file(s) %s in %s have another modification time than when the index wrote them "
                      "but their content is whole (SHA-256 read whole); run `serendip index --verify` to "
                      "record the new times, so that loading skips this check", ", ".join(moved), folder)

@@ -98,3 +98,21 @@ def test_init_inside_a_workspace_is_refused_unless_nested(two_workspaces, monkey
     assert r.exit_code == 0, r.output
     monkeypatch.chdir(two_workspaces["other"].parent)  # outside both: made, as before
     assert runner.invoke(app, ["init", "third"]).exit_code == 0
+
+
+def test_the_cli_shows_serendip_log_warnings_as_one_warning_line(capsys):
+    import logging
+
+    from serendip.cli import app as cli_app
+
+    log = logging.getLogger("serendip")
+    saved = list(log.handlers)
+    try:
+        log.handlers.clear()
+        cli_app._log_to_stderr()
+        cli_app._log_to_stderr()  # idempotent: one handler
+        assert len(log.handlers) == 1
+        log.warning("index file(s) %s moved", "a.npy")
+        assert capsys.readouterr().err == "warning: index file(s) a.npy moved\n"
+    finally:
+        log.handlers[:] = saved

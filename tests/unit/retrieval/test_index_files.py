@@ -255,6 +255,9 @@ def test_a_part_copied_without_its_time_loads_and_verify_records_the_new_time(tm
     assert "embeddings.npy, ids.json, meta.json" in caplog.text and str(folder) in caplog.text
     assert "serendip index --verify" in caplog.text
     assert len(caplog.records) == 1  # one line for the folder, whatever the number of parts
+    with caplog.at_level("WARNING", logger="serendip"):
+        DenseIndex.load(folder)  # loaded again in the same process (a search checks a part twice)
+    assert len(caplog.records) == 1  # said once
     checks = index_files.verify_folder(folder, record_times=True)
     assert {c.status for c in checks} == {"ok"} and {c.path.name for c in checks} == set(_parts(folder)) - {MANIFEST}
     monkeypatch.setattr(index_files, "_sha256", lambda path: pytest.fail(f"{path} hashed whole again"))
