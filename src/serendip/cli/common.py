@@ -59,6 +59,14 @@ def handle_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+def format_rate(rate: float | None, unit: str) -> str:
+    """``5,210 records/s``; below 10/s one decimal (``0.4 records/s``, never "0 records/s"); ``?`` when
+    not known yet."""
+    if not rate:
+        return f"? {unit}/s"
+    return f"{rate:,.0f} {unit}/s" if rate >= 10 else f"{rate:.1f} {unit}/s"
+
+
 class RateColumn(ProgressColumn):
     """Items per second, e.g. ``5,210 records/s``."""
 
@@ -68,7 +76,7 @@ class RateColumn(ProgressColumn):
 
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} {self.unit}/s" if speed else f"? {self.unit}/s")
+        return Text(format_rate(speed, self.unit))
 
 
 class EtaColumn(TimeRemainingColumn):
@@ -136,7 +144,7 @@ class RateProgress(Progress):
     def _say(self, task, done: bool) -> None:
         unit, elapsed = self.unit, task.elapsed or 0.0
         rate = task.completed / elapsed if elapsed > 0 else None
-        speed = f"{rate:,.0f} {unit}/s" if rate else f"? {unit}/s"
+        speed = format_rate(rate, unit)
         if done:
             line = f"{task.description}: {task.completed:,.0f} {unit} done in {_clock(elapsed)}, {speed}"
         elif task.total:

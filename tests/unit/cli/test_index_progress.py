@@ -118,3 +118,11 @@ def test_plain_lines_wait_for_their_interval(monkeypatch):
     assert out.getvalue().splitlines()[0].startswith("embed: 100 records done in 0:00:00, ")
     assert out.getvalue().splitlines()[1].startswith("ingest: 7 records done in 0:00:00, ")
     assert len(out.getvalue().splitlines()) == 2
+
+
+def test_slow_rates_keep_a_decimal_and_unknown_is_a_question_mark():
+    from serendip.cli.common import format_rate
+
+    assert format_rate(0.4, "queries") == "0.4 queries/s"
+    assert format_rate(5210.2, "records") == "5,210 records/s"
+    assert format_rate(None, "records") == format_rate(0.0, "records") == "? records/s"
