@@ -37,6 +37,11 @@ from serendip.literature.ingest_report import (
     record_report,
     report_row,
 )
+from serendip.literature.parallel_read import (
+    read_parallel,
+    supports_parallel,
+    worker_count,
+)
 from serendip.literature.prefetch import read_in_child
 from serendip.literature.record import ParseIssue, Record, record_label
 from serendip.workspace.locks import ingest_lock
@@ -59,6 +64,8 @@ def _stream(reader, path: Path, options: dict | None) -> Iterator[dict | ParseIs
     the child's JSON arrives as dicts, never rebuilt into :class:`Record` objects."""
     if not (path.is_file() and path.stat().st_size > PREFETCH_BYTES):
         return (item.to_dict() if isinstance(item, Record) else item for item in reader.read(path))
+    if supports_parallel(reader) and worker_count() >= 2:
+        return read_parallel(reader, path, options, as_dicts=True)
     return read_in_child(reader.name, path, options, as_dicts=True)
 
 
