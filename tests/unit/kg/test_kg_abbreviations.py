@@ -1,7 +1,11 @@
 """Schwartz–Hearst abbreviation definitions (serendip.kg.abbreviations) on abstract-shaped sentences."""
 from __future__ import annotations
 
-from serendip.kg.abbreviations import abbreviation_map, best_long_form, find_abbreviations
+from serendip.kg.abbreviations import (
+    abbreviation_map,
+    best_long_form,
+    find_abbreviations,
+)
 
 
 def _pairs(text):
