@@ -14,8 +14,9 @@ id, in this order:
    defined short form, to its long form's) by a rapidfuzz scorer (``ratio``: the normalised Indel
    similarity, ``token_sort_ratio``, ``token_set_ratio`` or ``WRatio``; 0-100), accepted at
    ``score >= threshold``; forms shorter than ``min_fuzzy_chars`` characters are not fuzzy-matched
-   (a 2- or 3-letter form is within one edit of many others). The threshold is chosen on development
-   data (``benchmarks/kg_normalise.py``).
+   (a 2- or 3-letter form is within one edit of many others). The scorer and thresholds are chosen on
+   development data by ``benchmarks/kg_normalise.py``; the defaults, :data:`TUNED_SCORER` and
+   :data:`TUNED_THRESHOLDS`, are its choice on BC5CDR.
 4. **unresolved**: none of the above; the mention is returned with ``mesh_id=None``, never dropped.
 
 Lexicon: per entity type, normal form -> MeSH id -> count of training mentions. A form seen with several
@@ -61,12 +62,17 @@ from serendip.errors import DataError, ParseError
 from serendip.kg.abbreviations import abbreviation_map
 from serendip.kg.pubtator import Document, Mention
 
-__all__ = ["CASE_KEPT_MAX", "METHODS", "SCORERS", "Lexicon", "NormalisedMention", "Normaliser", "normal_form"]
+__all__ = ["CASE_KEPT_MAX", "METHODS", "SCORERS", "TUNED_SCORER", "TUNED_THRESHOLDS", "Lexicon", "NormalisedMention",
+           "Normaliser", "normal_form"]
 
 #: How a mention was resolved
 METHODS = ("exact", "abbreviation", "fuzzy", "unresolved")
 #: rapidfuzz scorers by name (``rapidfuzz.fuzz.<name>``)
 SCORERS = ("ratio", "token_sort_ratio", "token_set_ratio", "WRatio")
+#: The scorer and per-type thresholds chosen on the BC5CDR development set (lexicon from the training
+#: set, gold mentions; grid 50-100 by 2) by ``benchmarks/kg_normalise.py``: the defaults
+TUNED_SCORER = "token_sort_ratio"
+TUNED_THRESHOLDS = {"Chemical": 92.0, "Disease": 88.0}
 _FORMAT = "serendip-mesh-normaliser"
 _DASHES = re.compile("[\u2010-\u2015\u2212]")
 _POSSESSIVE = re.compile(r"['\u2019]s\b", re.IGNORECASE)
@@ -178,10 +184,10 @@ class Normaliser:
 
     Parameters
     ----------
-    threshold : float or dict, default 90.0
+    threshold : float or dict, default :data:`TUNED_THRESHOLDS`
         Lowest rapidfuzz score (0-100) a fuzzy match is accepted at; a dict ``{type: threshold}`` gives
         one per entity type (a type missing from it is not fuzzy-matched).
-    scorer : str, default "ratio"
+    scorer : str, default :data:`TUNED_SCORER`
         A name of :data:`SCORERS`.
     abbreviations, fuzzy : bool, default True
         Whether to use steps 1 and 3 (False for both: the exact-lexicon baseline).
@@ -196,9 +202,10 @@ class Normaliser:
         An unknown scorer or a threshold outside 0-100.
     """
 
-    def __init__(self, threshold: float | dict[str, float] = 90.0, scorer: str = "ratio", *,
+    def __init__(self, threshold: float | dict[str, float] | None = None, scorer: str = TUNED_SCORER, *,
                  abbreviations: bool = True, fuzzy: bool = True, min_fuzzy_chars: int = 4,
                  case_kept_max: int = CASE_KEPT_MAX):
+        threshold = dict(TUNED_THRESHOLDS) if threshold is None else threshold
         if scorer not in SCORERS:
             raise ValueError(f"scorer {scorer!r} is not one of {', '.join(SCORERS)}")
         values = threshold.values() if isinstance(threshold, dict) else [threshold]

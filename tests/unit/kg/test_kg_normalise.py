@@ -10,7 +10,13 @@ import pytest
 
 from serendip.errors import DataError, ParseError
 from serendip.kg.ner_eval import concept_scores, gold_concepts, predicted_concepts
-from serendip.kg.normalise import Normaliser, normal_form
+from serendip.kg.normalise import (
+    METHODS,
+    TUNED_SCORER,
+    TUNED_THRESHOLDS,
+    Normaliser,
+    normal_form,
+)
 from serendip.kg.pubtator import Document, Mention, read_pubtator
 
 
@@ -109,6 +115,10 @@ def test_the_four_paths():
     # a per-type threshold: a type without one is not fuzzy-matched
     per_type = Normaliser(threshold={"Chemical": 80.0}).fit(TRAIN).normalise(text, mentions[1:2])
     assert per_type[0].method == "unresolved"
+    # the defaults: the scorer and per-type thresholds the benchmark chose on BC5CDR dev
+    default = Normaliser()
+    assert (default.scorer, default.threshold) == (TUNED_SCORER, TUNED_THRESHOLDS)
+    assert default.threshold is not TUNED_THRESHOLDS
 
 
 def test_composite_ids_and_document_concepts():
@@ -169,6 +179,16 @@ def test_a_mention_outside_the_text_is_an_error_naming_the_document():
         Normaliser(scorer="levenshtein")
     with pytest.raises(ValueError, match="within 0-100"):
         Normaliser(threshold={"Disease": 120.0})
+
+
+def test_odd_unicode_and_other_languages_go_through():
+    norm = Normaliser().fit(TRAIN)
+    text = "Hépatotoxicité 肝毒性 \u200bseizures\u0301 (Ｍｇ) ﬁbrosis 🙂 Lidocaine\u00a0"
+    mentions = [_mention(text, w, "Disease") for w in ("Hépatotoxicité", "肝毒性", "\u200bseizures\u0301", "🙂")]
+    mentions.append(_mention(text, "Ｍｇ", "Chemical"))  # full-width Mg: NFKC gives Mg
+    out = norm.normalise(text, mentions)
+    assert [r.mention for r in out] == mentions and all(r.method in METHODS for r in out)
+    assert out[-1].mesh_id == "D008274" and out[1].method == "unresolved"
 
 
 @pytest.mark.data
