@@ -6,8 +6,11 @@ its files into independent blocks offers two more methods (the PubMed XML reader
 :mod:`serendip.literature.readers._pubmed_split`):
 
 * ``split_blocks(path) -> Iterator[block | Fallback]`` - cheap: runs in one *splitter* process;
-* ``parse_block(block, file) -> (items, Fallback | None)`` - the items of one block, records in their
-  transport form (:func:`~serendip.literature.prefetch.encode_item`); runs in *worker* processes.
+* ``parse_block(block, file) -> (items, Fallback | None)`` - the items of one block, as ``read``
+  gives them; runs in *worker* processes, which send each record in its transport form
+  (:func:`~serendip.literature.prefetch.encode_item`), or, for ingest, made ready to store
+  (:func:`serendip.literature.prepared.prepare`: the parent then gets
+  :class:`~serendip.literature.prepared.PreparedRecord` s).
 
 Block ``i`` goes to worker ``i mod n`` and the parent takes the workers' answers in the same turn, so
 items arrive in file order. A :class:`Fallback` (the reader met something its blocks cannot say
@@ -31,10 +34,12 @@ from serendip.errors import ParseError
 from serendip.literature.prefetch import (
     child_setup,
     decode_item,
+    encode_item,
     put_or_exit,
     read_in_child,
     stop_process,
 )
+from serendip.literature.record import Record
 
 __all__ = ["Fallback", "read_parallel", "supports_parallel", "worker_count"]
 
@@ -95,8 +100,25 @@ def _splitter(fmt_name: str, options: dict | None, path: str, queues, parent_pid
         put_or_exit(queues[seq % len(queues)], ("error", _sendable(exc)), parent_pid)
 
 
+def _prepared_encoder():
+    """``item -> wire``: a Record as :func:`~serendip.literature.prepared.prepare` sends it (or as
+    itself when it cannot be), anything else as itself."""
+    from serendip.literature.prepared import prepare
+    from serendip.literature.readers import id_keyed_formats
+
+    id_keyed = id_keyed_formats()
+
+    def encode(item):
+        if isinstance(item, Record):
+            wire = prepare(item.to_dict(), id_keyed)
+            return item if wire is None else wire
+        return item
+
+    return encode
+
+
 def _worker(fmt_name: str, options: dict | None, path: str, inq, outq, parent_pid: int,
-            watch_fds: tuple[int, int]) -> None:
+            watch_fds: tuple[int, int], prepared: bool) -> None:
     import gc
 
     from serendip.literature.readers import get_reader
@@ -104,12 +126,14 @@ def _worker(fmt_name: str, options: dict | None, path: str, inq, outq, parent_pi
     child_setup(parent_pid, watch_fds)
     try:
         reader = get_reader(fmt_name, options=options)
+        encode = _prepared_encoder() if prepared else encode_item
         while True:
             kind, payload = _get_or_exit(inq, parent_pid)
             if kind != "block":  # done, fallback or error: passed on, in turn
                 put_or_exit(outq, (kind, payload), parent_pid)
                 return
             items, fallback = reader.parse_block(payload, path)
+            items = [encode(item) for item in items]
             put_or_exit(outq, ("items", (items, fallback)), parent_pid)  # one answer per block: turns stay in step
             if fallback is not None:
                 return
@@ -141,7 +165,7 @@ def _answer(q, procs, path: Path):
                                  "before it are kept", file=str(path)) from None
 
 
-def _parallel_items(reader, path: Path, options: dict | None, as_dicts: bool, n: int):
+def _parallel_items(reader, path: Path, options: dict | None, as_dicts: bool, n: int, prepared: bool):
     """Yield the parallel path's items; return the :class:`Fallback` that stopped it, or None."""
     ctx = mp.get_context("fork")
     in_qs = [ctx.Queue(maxsize=QUEUE_BLOCKS) for _ in range(n)]
@@ -151,7 +175,7 @@ def _parallel_items(reader, path: Path, options: dict | None, as_dicts: bool, n:
     procs = [ctx.Process(target=_splitter, args=(reader.name, options, str(path), in_qs, parent,
                                                  (watch_r, watch_w)), daemon=True)]
     procs += [ctx.Process(target=_worker, args=(reader.name, options, str(path), in_qs[k], out_qs[k], parent,
-                                                (watch_r, watch_w)), daemon=True) for k in range(n)]
+                                                (watch_r, watch_w), prepared), daemon=True) for k in range(n)]
     try:
         for p in procs:
             p.start()
@@ -181,7 +205,7 @@ def _parallel_items(reader, path: Path, options: dict | None, as_dicts: bool, n:
 
 
 def read_parallel(reader, path: Path, options: dict | None = None, *, as_dicts: bool = False,
-                  workers: int | None = None) -> Iterator:
+                  prepared: bool = False, workers: int | None = None) -> Iterator:
     """Yield what ``reader.read(path)`` yields, parsed by ``workers`` processes (default
     :func:`worker_count`), in the same order.
 
@@ -193,6 +217,8 @@ def read_parallel(reader, path: Path, options: dict | None = None, *, as_dicts: 
     options : the reader's options.
     as_dicts : records in their JSON form (:meth:`~serendip.literature.record.Record.to_dict`), as
         :func:`~serendip.literature.prefetch.read_in_child` gives them.
+    prepared : records as :class:`~serendip.literature.prepared.PreparedRecord` s, ready to store
+        (ingest); those the streaming reader gives after a fallback come as dicts (``as_dicts``).
 
     Raises
     ------
@@ -200,7 +226,8 @@ def read_parallel(reader, path: Path, options: dict | None = None, *, as_dicts: 
         A parsing process died; whatever the reader raises, in this process.
     """
     n = workers or max(1, worker_count())
-    fallback = yield from _parallel_items(reader, Path(path), options, as_dicts, n)
+    as_dicts = as_dicts or prepared
+    fallback = yield from _parallel_items(reader, Path(path), options, as_dicts, n, prepared)
     if fallback is not None:
         log.debug("%s: parallel read stops at item %d (%s); the streaming reader goes on",
                   path, fallback.item, fallback.reason)

@@ -134,3 +134,41 @@ def test_stopping_early_stops_every_child(tmp_path):
 def test_medline_sample(mirror):
     items = _same(mirror / "medline" / "pubmed_sample.xml.gz", workers=2)
     assert len(items) == 604
+
+
+def _stored(tmp_path: Path, name: str, paths: list[Path]) -> tuple[list, list]:
+    from sqlalchemy import select
+
+    import serendip.literature.ingest as ingest_mod
+    from serendip.workbench import Workspace
+    from serendip.workspace.schema import records
+
+    with Workspace.init(tmp_path / name) as ws:
+        reps = [ingest_mod.ingest(ws.engine, [p], batch_size=4) for p in paths]
+        with ws.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(select(records).order_by(records.c.id))]
+    return rows, [(r.ingested, r.duplicates, r.merged, r.failed, r.deleted, r.conflicts, r.errors,
+                   r.withdrawn_lines) for r in reps]
+
+
+def test_ingest_stores_the_same_rows_in_parallel(tmp_path, monkeypatch):
+    """Records made ready to store by the workers (keys, columns, JSON text) are stored exactly as the
+    in-process route stores them: copies inside a batch, across batches and across files merged the
+    same way, a deletion applied, a withdrawn copy skipped, a record without PMID reported."""
+    import serendip.literature.ingest as ingest_mod
+
+    first = _with_record(_body(), 3, "<Volume>7</Volume>", "<Volume>8</Volume>")  # a conflict to report
+    first = _with_record(first, 6, '<PMID Version="1">31000003</PMID>', "")
+    deletion = ['<DeleteCitation>\n  <PMID Version="1">31000004</PMID>\n</DeleteCitation>\n']
+    files = [_file(tmp_path / "a.xml", _doc(first + deletion)),
+             _file(tmp_path / "b.xml.gz", _doc(_body()[::-1]), gz=True)]
+    here = _stored(tmp_path, "here", files)
+    monkeypatch.setattr(ingest_mod, "PREFETCH_BYTES", -1)
+    calls = []
+    monkeypatch.setattr(ingest_mod, "read_parallel", lambda reader, p, *a, _f=ingest_mod.read_parallel, **k:
+                        calls.append(p) or _f(reader, p, *a, **k))
+    parallel = _stored(tmp_path, "parallel", files)
+    assert calls == files  # both went the parallel way
+    assert parallel == here
+    rows, counts = here
+    assert len(rows) == 3 and counts[0][3] > 0 and counts[0][4] == 1 and counts[1][7]  # merged, deleted, withdrawn

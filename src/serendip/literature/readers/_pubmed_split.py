@@ -29,7 +29,6 @@ from pathlib import Path
 from lxml import etree
 
 from serendip.literature.parallel_read import Fallback
-from serendip.literature.prefetch import encode_item
 from serendip.literature.record import ParseIssue
 
 __all__ = ["BLOCK_RECORDS", "Block", "Fallback", "parse_block", "split_blocks"]
@@ -152,8 +151,8 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_block(block: Block, file: str) -> tuple[list, Fallback | None]:
-    """The items of ``block`` as the streaming reader gives them (records in their transport form,
-    :func:`~serendip.literature.prefetch.encode_item`), and a :class:`Fallback` where the block stops.
+    """The items of ``block`` as the streaming reader gives them, and a :class:`Fallback` where the
+    block stops.
 
     ``file`` is the path as the records name it (``str(path)``).
     """
@@ -184,7 +183,7 @@ def parse_block(block: Block, file: str) -> tuple[list, Fallback | None]:
                 rec.source_line = line
             else:
                 rec.line = line
-            out.append(encode_item(rec))
+            out.append(rec)
             record += 1
         tail = piece[end:]
         if block.last and j == last:
