@@ -2,10 +2,16 @@
 made by replicating the sample with new PMIDs and DOIs.
 
 Each ingest runs in a fresh subprocess (fresh SQLite workspace) so that its peak RSS is its own; a
-10k-record file is ingested the same way to show memory is flat in file size. The baseline, in the same
+10k-record file is ingested the same way to show memory is flat in file size. Peak memory counts the
+parsing processes: the storing process's peak RSS plus, per child, the largest child's (a bound). The baseline, in the same
 run, is a bare lxml ``iterparse`` pass over the same file (parsing only, no fields, no database).
 
-Usage: ``python benchmarks/ingest.py [--replicas 166]`` (SERENDIP_DATA_MIRROR must be set).
+Two routes, each ingest in a fresh subprocess, ``--runs`` runs each, alternating: today's, where the
+file is cut into blocks parsed by several worker processes (:mod:`serendip.literature.parallel_read`,
+records made ready to store there), and the route before it, one parsing child
+(:mod:`serendip.literature.prefetch`); the speed-up is a row.
+
+Usage: ``python benchmarks/ingest.py [--replicas 166] [--runs 2]`` (SERENDIP_DATA_MIRROR must be set).
 
 With ``--database URL`` (a PostgreSQL server) it compares instead, side by side, the two ways new
 records are inserted there: ``COPY`` (serendip.workspace.postgres) and executemany ``INSERT``, each
@@ -28,9 +34,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
 
+from serendip.literature.parallel_read import worker_count  # noqa: E402
+
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 import serendip.literature.batch_store as bs
+import serendip.literature.ingest as ingest_mod
+if os.environ.get("SERENDIP_BENCH_SINGLE_CHILD") == "1":  # the route before parallel parsing
+    ingest_mod.supports_parallel = lambda reader: False
 from serendip.workbench import Workspace
 from serendip.workspace import postgres
 # optional: database URL, insert method (copy | executemany), partitions of records
@@ -48,7 +59,8 @@ rep = ws.ingest([sys.argv[2]])
 wall = time.perf_counter() - t
 print(json.dumps({"ingested": rep.ingested, "duplicates": rep.duplicates, "failed": rep.failed,
                   "wall_s": wall, "insert_s": inserting[0],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "child_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 BARE = r"""
@@ -95,9 +107,31 @@ def replicate(sample: Path, out: Path, replicas: int) -> int:
     return n
 
 
-def run_child(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+def run_child(code: str, *args: str, single_child: bool = False) -> dict:
+    env = {**os.environ, "SERENDIP_BENCH_SINGLE_CHILD": "1" if single_child else "0"}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_bound(r: dict) -> float:
+    """Peak memory of an ingest, parsing processes included: the storing process's peak RSS plus the
+    largest child's peak RSS once per child (splitter and workers; an upper bound, they need not peak
+    together)."""
+    return r["peak_rss_mb"] + (worker_count() + 1) * r.get("child_peak_rss_mb", 0.0)
+
+
+def parallel_vs_single(f: Path, n: int, tmp: Path, runs: int) -> tuple[list[dict], list[dict]]:
+    """``runs`` ingests of ``f`` each way, alternating (single parsing child first), fresh workspaces."""
+    par, single = [], []
+    for i in range(runs):
+        for out, one in ((single, True), (par, False)):
+            r = run_child(CHILD, str(tmp / f"ws-{n}-{'single' if one else 'parallel'}-{i}"), str(f), single_child=one)
+            assert r["ingested"] == n and r["failed"] == 0, r
+            out.append(r)
+            print(f"{n:,} records, {'single child' if one else 'parallel'}, run {i + 1}: "
+                  f"{n / r['wall_s']:,.0f} records/s, peak RSS {r['peak_rss_mb']:.0f} MB (largest child "
+                  f"{r['child_peak_rss_mb']:.0f} MB)", flush=True)
+    return par, single
 
 
 @contextlib.contextmanager
@@ -171,6 +205,7 @@ def main() -> None:
     ap.add_argument("--pg-replicas", type=int, nargs="+", default=[16],
                     help="with --database: file sizes in copies of the sample (16 -> 9,664; 166 -> 100,264)")
     ap.add_argument("--contended", action="store_true", help="note that wall times were taken on a shared machine")
+    ap.add_argument("--runs", type=int, default=2, help="SQLite ingests of each replicated file per route")
     args = ap.parse_args()
     mirror = Path(os.environ["SERENDIP_DATA_MIRROR"])
     sample = mirror / "medline" / "pubmed_sample.xml.gz"
@@ -193,19 +228,27 @@ def main() -> None:
                               604 / small["wall_s"], baseline=("lxml-iterparse-only", bare_small["n"] / bare_small["wall_s"]),
                               wall_s=small["wall_s"], peak_rss_mb=small["peak_rss_mb"]))
         sizes = {}
+        settings = {"workers": worker_count(), "runs": args.runs, "contended": args.contended}
         for reps in (max(1, args.replicas // 10), args.replicas):
             f = tmp / f"replicated-{reps}.xml.gz"
             n = replicate(sample, f, reps)
-            res = run_child(CHILD, str(tmp / f"ws-{reps}"), str(f))
+            par, single = parallel_vs_single(f, n, tmp, args.runs)
             bare = run_child(BARE, str(f))
-            assert res["ingested"] == n and res["failed"] == 0, res
-            sizes[n] = res
-            print(f"{n:,} records: {n / res['wall_s']:,.0f} records/s, peak RSS {res['peak_rss_mb']:.0f} MB "
-                  f"(bare lxml parse {bare['n'] / bare['wall_s']:,.0f} records/s)")
+            rate = sum(n / r["wall_s"] for r in par) / len(par)
+            rate_single = sum(n / r["wall_s"] for r in single) / len(single)
+            wall = sum(r["wall_s"] for r in par) / len(par)
+            rss = max(_memory_bound(r) for r in par)
+            sizes[n] = {"wall_s": wall, "peak_rss_mb": rss}
+            print(f"{n:,} records: {rate:,.0f} records/s (single parsing child {rate_single:,.0f}), peak RSS "
+                  f"{rss:.0f} MB (bare lxml parse {bare['n'] / bare['wall_s']:,.0f} records/s)")
             rows.append(_rows.row("ingest", "medline-sample-replicated", "all", n, "serendip-ingest",
-                                  "records_per_s", n / res["wall_s"],
+                                  "records_per_s", rate, settings=settings,
                                   baseline=("lxml-iterparse-only", bare["n"] / bare["wall_s"]),
-                                  wall_s=res["wall_s"], peak_rss_mb=res["peak_rss_mb"]))
+                                  wall_s=wall, peak_rss_mb=rss))
+            rows.append(_rows.row("ingest", "medline-sample-replicated", "all", n, "serendip-ingest",
+                                  "speedup_parallel_vs_single_child", rate / rate_single, settings=settings,
+                                  baseline=("single parsing child (records/s)", rate_single),
+                                  wall_s=wall, peak_rss_mb=rss))
         (n_small, r_small), (n_big, r_big) = sorted(sizes.items())
         rows.append(_rows.row("ingest", "medline-sample-replicated", "all", n_big, "serendip-ingest",
                               "peak_rss_ratio_big_vs_small", r_big["peak_rss_mb"] / r_small["peak_rss_mb"],
