@@ -23,8 +23,9 @@ Metrics: ROC-AUC; Hits@100 as OGB defines it (Hu et al. 2020: the share of posit
 100th-highest negative, here among the sampled negatives); MRR over query entities (each entity with a
 positive ranks all its candidates; reciprocal rank of its first positive). 95 % percentile bootstrap
 intervals: 1,000 replicates (seed 0) resampling positives and negatives separately (queries for MRR);
-the same resamples for every scorer. Rows: ``n`` = pairs scored (queries for MRR); the baseline beside
-each method is preferential attachment (random beside preferential attachment). No published figure
+the same resamples for every scorer, so each scorer's difference with preferential attachment gets a
+paired interval (rows ``<metric>_minus_pa``). Rows: ``n`` = pairs scored (queries for MRR); the
+baseline beside each method is preferential attachment (random beside preferential attachment). No published figure
 exists for this split: no anchor.
 
 Usage::
@@ -81,9 +82,14 @@ def train_models(records, args) -> dict:
 
 
 def score_all(ts, pairs, labels, models: dict, args) -> dict:
-    """``{method: bootstrap dict + wall_s}`` for every scorer on the test slice."""
+    """``{method: {"summary": bootstrap dict, "values": (3,), "boots": (n_boot, 3), "scores": (m,),
+    "wall_s", "n_queries"}}`` for every scorer on the test slice (the same resamples for each)."""
     from serendip.kg.linkpred import score_pairs
-    from serendip.kg.timeslice import bootstrap, query_reciprocal_ranks
+    from serendip.kg.timeslice import (
+        bootstrap_replicates,
+        query_reciprocal_ranks,
+        summarise,
+    )
 
     out = {}
     for method in (*LEARNED, *HEURISTICS):
@@ -91,13 +97,22 @@ def score_all(ts, pairs, labels, models: dict, args) -> dict:
         scorer, model = ("learned", models[method]) if method in LEARNED else (method, None)
         s = score_pairs(ts.matrix, pairs, scorer, seed=args.seed, model=model)
         _, rr = query_reciprocal_ranks(ts, scorer, seed=args.seed, model=model)
-        res = bootstrap(s[labels == 1], s[labels == 0], rr, k=args.k, n_boot=args.n_boot, seed=args.seed)
-        res["wall_s"], res["n_queries"], res["scores"] = time.perf_counter() - t, len(rr), s
-        out[method] = res
-        print(f"{method:24s} " + "  ".join(
-            f"{m} {res[m]['value']:.4f} [{res[m]['ci95_low']:.4f}, {res[m]['ci95_high']:.4f}]"
-            for m in ("roc_auc", f"hits@{args.k}", "mrr")) + f"  ({res['wall_s']:.0f} s)", flush=True)
+        values, boots = bootstrap_replicates(s[labels == 1], s[labels == 0], rr, k=args.k, n_boot=args.n_boot,
+                                             seed=args.seed)
+        res = out[method] = {"summary": summarise(values, boots, args.k), "values": values, "boots": boots,
+                             "scores": s, "wall_s": time.perf_counter() - t, "n_queries": len(rr)}
+        print(f"{method:24s} " + _line(res["summary"]) + f"  ({res['wall_s']:.0f} s)", flush=True)
+    for method, res in out.items():
+        if method not in (BASELINE, "random"):
+            base = out[BASELINE]
+            res["minus_pa"] = summarise(res["values"] - base["values"], res["boots"] - base["boots"], args.k)
+            print(f"{method + ' - PA':24s} " + _line(res["minus_pa"], share=True), flush=True)
     return out
+
+
+def _line(summary: dict, share: bool = False) -> str:
+    return "  ".join(f"{m} {v['value']:+.4f} [{v['ci95_low']:+.4f}, {v['ci95_high']:+.4f}]"
+                     + (f" (<=0 in {v['frac_not_above_0']:.3f})" if share else "") for m, v in summary.items())
 
 
 def show_discoveries(ts, pairs, labels, scores, n: int = 5) -> None:
@@ -113,20 +128,28 @@ def show_discoveries(ts, pairs, labels, scores, n: int = 5) -> None:
             print(f"    NPMI {p.score:.3f}: {p.describe()}")
 
 
-def rows_for(results: dict, ts, pairs, args, models: dict) -> list[dict]:
-    settings = {"T": args.T, "delta": args.delta, "neg_per_pos": args.neg_ratio, "stop_list": "MeSH check tags",
-                "positives": len(ts.positives), "negatives": len(pairs) - len(ts.positives)}
+def rows_for(results: dict, ts, pairs, args) -> list[dict]:
+    """Rows per scorer and metric: value, 95 % interval bounds and, beside preferential attachment, the
+    paired difference with it (``<metric>_minus_pa`` and its bounds)."""
+    settings = {"T": args.T, "delta": args.delta, "neg_per_pos": args.neg_ratio, "stop": "check-tags",
+                "positives": len(ts.positives)}
+    split = f"test-{args.T + 1}-{ts.end}"
     rows = []
     for method, res in results.items():
         s = dict(settings, model=LEARNED[method]) if method in LEARNED else settings
         base = {"preferential-attachment": "random", "random": None}.get(method, BASELINE)
         for metric in ("roc_auc", f"hits@{args.k}", "mrr"):
             n = res["n_queries"] if metric == "mrr" else len(pairs)
-            for suffix, key in (("", "value"), ("_ci95_low", "ci95_low"), ("_ci95_high", "ci95_high")):
-                rows.append(_rows.row(
-                    BENCH, DATASET, f"test-{args.T + 1}-{ts.end}", n, method, metric + suffix, res[metric][key],
-                    settings=s, seed=args.seed, wall_s=res["wall_s"],
-                    baseline=None if base is None or suffix else (base, results[base][metric]["value"])))
+            parts = [(metric, res["summary"][metric])]
+            if "minus_pa" in res:
+                parts.append((f"{metric}_minus_pa", res["minus_pa"][metric]))
+            for name, summary in parts:
+                for suffix, key in (("", "value"), ("_ci95_low", "ci95_low"), ("_ci95_high", "ci95_high")):
+                    head = name == metric and not suffix and base is not None
+                    rows.append(_rows.row(
+                        BENCH, DATASET, split, n, method, name + suffix, summary[key], settings=s, seed=args.seed,
+                        wall_s=res["wall_s"],
+                        baseline=(base, results[base]["summary"][metric]["value"]) if head else None))
     return rows
 
 
@@ -162,7 +185,7 @@ def main() -> None:
     results = score_all(ts, pairs, labels, models, args)
     print("top candidate pairs by learned-gb, with their best paths (PMIDs: the evidence):")
     show_discoveries(ts, pairs, labels, results["learned-gb"]["scores"])
-    rows = rows_for(results, ts, pairs, args, models)
+    rows = rows_for(results, ts, pairs, args)
     _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write)
 
 

@@ -9,6 +9,15 @@ trains an NER model on it (``data.format = "pubtator-ner"``, ``data.options = {w
 Modules: :mod:`~serendip.kg.pubtator` (PubTator documents with mention offsets, checked; relations),
 :mod:`~serendip.kg.ner_data` (words, IOB2 tags, windows, and per-window tags back to document spans),
 :mod:`~serendip.kg.ner_eval` (strict entity-level P/R/F1 over character spans; the dictionary baseline).
+
+Graph and discovery (a library; nothing here is imported by the package itself):
+:mod:`~serendip.kg.graph` (MeSH records read with their problems reported; the co-occurrence graph,
+every edge with its count, evidence PMIDs, first year and NPMI; the MeSH check-tag stop list),
+:mod:`~serendip.kg.linkpred` (common neighbours, Jaccard, Adamic–Adar, resource allocation,
+preferential attachment, random and a learned scorer, in the ``LINK_SCORERS`` registry),
+:mod:`~serendip.kg.discovery` (open and closed ABC discovery, paths with their evidence) and
+:mod:`~serendip.kg.timeslice` (graph up to year T, pairs new after T, ROC-AUC / Hits@K / MRR with
+bootstrap intervals; ``benchmarks/kg_timeslice.py``).
 """
 from serendip.kg import ner_data as _ner_data  # noqa: F401  (registers the "pubtator-ner" reader)
 from serendip.kg.pubtator import Document, Mention, Relation, read_pubtator

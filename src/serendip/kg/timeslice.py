@@ -30,8 +30,8 @@ import numpy as np
 from serendip.kg.graph import EntityRecord, GraphMatrix, build_graph, graph_matrix
 from serendip.kg.linkpred import score_rows
 
-__all__ = ["TimeSlice", "bootstrap", "hits_at_k", "make_slice", "query_reciprocal_ranks", "roc_auc",
-           "sample_negatives"]
+__all__ = ["TimeSlice", "bootstrap", "bootstrap_replicates", "hits_at_k", "make_slice",
+           "query_reciprocal_ranks", "roc_auc", "sample_negatives", "summarise"]
 
 
 @dataclass
@@ -215,15 +215,16 @@ def query_reciprocal_ranks(ts: TimeSlice, scorer: str, *, seed: int = 0, model=N
     return queries, rr
 
 
-def bootstrap(pos: np.ndarray, neg: np.ndarray, rr: np.ndarray, *, k: int = 100, n_boot: int = 1000,
-              seed: int = 0) -> dict[str, dict[str, float]]:
-    """Point values and 95 % percentile bootstrap intervals of ROC-AUC, Hits@``k`` and MRR.
+def bootstrap_replicates(pos: np.ndarray, neg: np.ndarray, rr: np.ndarray, *, k: int = 100,
+                         n_boot: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """ROC-AUC, Hits@``k`` and MRR on all the data and on ``n_boot`` bootstrap replicates.
 
     ``pos`` (p,) and ``neg`` (q,) are the scores of the positive and sampled negative pairs, ``rr``
-    (r,) the per-query reciprocal ranks (:func:`query_reciprocal_ranks`). Each of ``n_boot`` replicates
-    draws p positives, q negatives and r queries with replacement (numpy ``default_rng(seed)``, in that
-    order, so two scorers scored on the same pairs get the same resamples). Returns
-    ``{"roc_auc" | "hits@k" | "mrr": {"value", "ci95_low", "ci95_high"}}``."""
+    (r,) the per-query reciprocal ranks (:func:`query_reciprocal_ranks`). Each replicate draws p
+    positives, q negatives and r queries with replacement (numpy ``default_rng(seed)``, in that order),
+    so two scorers scored on the same pairs get the same resamples and their replicates can be
+    subtracted (a paired bootstrap). Returns (values, float64 (3,); replicates, float64 (n_boot, 3)),
+    columns in the order ROC-AUC, Hits@k, MRR."""
     pos, neg, rr = (np.asarray(a, dtype=np.float64) for a in (pos, neg, rr))
     gp, gn, ng = _tie_groups(pos, neg)
     po, no = np.argsort(pos, kind="stable"), np.argsort(-neg, kind="stable")
@@ -234,7 +235,22 @@ def bootstrap(pos: np.ndarray, neg: np.ndarray, rr: np.ndarray, *, k: int = 100,
         wn = np.bincount(rng.integers(0, len(neg), len(neg)), minlength=len(neg)).astype(np.float64)
         boots[b] = (_auc_weighted(gp, gn, ng, wp, wn), _hits_weighted(pos[po], wp[po], neg[no], wn[no], k),
                     rr[rng.integers(0, len(rr), len(rr))].mean())
-    values = (roc_auc(pos, neg), hits_at_k(pos, neg, k), float(rr.mean()))
+    return np.array([roc_auc(pos, neg), hits_at_k(pos, neg, k), float(rr.mean())]), boots
+
+
+def summarise(values: np.ndarray, boots: np.ndarray, k: int = 100) -> dict[str, dict[str, float]]:
+    """``{"roc_auc" | "hits@k" | "mrr": {"value", "ci95_low", "ci95_high", "frac_not_above_0"}}`` from
+    :func:`bootstrap_replicates` output (or a difference of two): the 2.5th and 97.5th percentiles of
+    the replicates (Efron & Tibshirani 1993), and the share of replicates <= 0 (for a difference: a
+    one-sided bootstrap p-value)."""
     low, high = np.percentile(boots, [2.5, 97.5], axis=0)
-    return {name: {"value": v, "ci95_low": float(lo), "ci95_high": float(hi)}
-            for name, v, lo, hi in zip(("roc_auc", f"hits@{k}", "mrr"), values, low, high)}
+    return {name: {"value": float(v), "ci95_low": float(lo), "ci95_high": float(hi),
+                   "frac_not_above_0": float(np.mean(col <= 0))}
+            for name, v, lo, hi, col in zip(("roc_auc", f"hits@{k}", "mrr"), values, low, high, boots.T)}
+
+
+def bootstrap(pos: np.ndarray, neg: np.ndarray, rr: np.ndarray, *, k: int = 100, n_boot: int = 1000,
+              seed: int = 0) -> dict[str, dict[str, float]]:
+    """Point values and 95 % percentile bootstrap intervals of ROC-AUC, Hits@``k`` and MRR:
+    :func:`summarise` of :func:`bootstrap_replicates` (same arguments)."""
+    return summarise(*bootstrap_replicates(pos, neg, rr, k=k, n_boot=n_boot, seed=seed), k=k)
