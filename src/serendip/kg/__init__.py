@@ -8,7 +8,10 @@ trains an NER model on it (``data.format = "pubtator-ner"``, ``data.options = {w
 
 Modules: :mod:`~serendip.kg.pubtator` (PubTator documents with mention offsets, checked; relations),
 :mod:`~serendip.kg.ner_data` (words, IOB2 tags, windows, and per-window tags back to document spans),
-:mod:`~serendip.kg.ner_eval` (strict entity-level P/R/F1 over character spans; the dictionary baseline).
+:mod:`~serendip.kg.ner_eval` (strict entity-level P/R/F1 over character spans; the dictionary baseline;
+document-level MeSH concept P/R/F1, the BioCreative V way), :mod:`~serendip.kg.abbreviations`
+(Schwartz–Hearst abbreviation definitions with offsets), :mod:`~serendip.kg.normalise` (mentions to MeSH
+ids: counted lexicon, abbreviations, rapidfuzz match; unresolved mentions kept and marked).
 
 Graph and discovery (a library; nothing here is imported by the package itself):
 :mod:`~serendip.kg.graph` (MeSH records read with their problems reported; the co-occurrence graph,
@@ -20,6 +23,7 @@ preferential attachment, random and a learned scorer, in the ``LINK_SCORERS`` re
 bootstrap intervals; ``benchmarks/kg_timeslice.py``).
 """
 from serendip.kg import ner_data as _ner_data  # noqa: F401  (registers the "pubtator-ner" reader)
+from serendip.kg.normalise import NormalisedMention, Normaliser
 from serendip.kg.pubtator import Document, Mention, Relation, read_pubtator
 
-__all__ = ["Document", "Mention", "Relation", "read_pubtator"]
+__all__ = ["Document", "Mention", "NormalisedMention", "Normaliser", "Relation", "read_pubtator"]

@@ -7,7 +7,8 @@ entity-level F1 reported for BC5CDR mention recognition by BioBERT (Lee et al. 2
 al. 2021), and seqeval's ``mode="strict"`` (Nakayama, seqeval; CoNLL-2000 chunk F1), here on document
 character offsets instead of token positions, so the score depends neither on a tokenizer nor on how a
 document was cut into windows. (The BioCreative V CDR challenge itself scored disease recognition at
-concept level, MeSH ids per abstract; Wei et al. 2015. That is the normalisation score, not this one.)
+concept level, MeSH ids per abstract; Wei et al. 2015: that is the normalisation score,
+:func:`concept_scores`, of :mod:`serendip.kg.normalise`'s output.)
 Precision = TP / predicted, recall = TP / gold, F1 = 2PR / (P + R) (0 when P + R = 0), per type and
 micro-averaged over all types.
 
@@ -24,7 +25,8 @@ from typing import Any
 from serendip.kg.ner_data import tokenize
 from serendip.kg.pubtator import Document
 
-__all__ = ["DictionaryTagger", "gold_spans", "spans_from_mapping", "strict_scores"]
+__all__ = ["Concept", "DictionaryTagger", "concept_scores", "gold_concepts", "gold_spans", "predicted_concepts",
+           "spans_from_mapping", "strict_scores"]
 
 #: An entity: (document id, start, end, type); offsets in characters, end exclusive
 Entity = tuple[str, int, int, str]
@@ -123,3 +125,40 @@ class DictionaryTagger:
     def predict(self, docs: Iterable[Document]) -> set[Entity]:
         """Entities ``(pmid, start, end, type)`` tagged in each document's ``title + " " + abstract``."""
         return {(d.pmid, s, e, t) for d in docs for s, e, t in self.tag(d.text)}
+
+
+#: A normalised concept of a document: (PMID, entity type, MeSH id)
+Concept = tuple[str, str, str]
+
+
+def gold_concepts(docs: Iterable[Document]) -> set[Concept]:
+    """The gold concepts of ``docs`` as the BioCreative V CDR task scored them (Wei et al., "Overview of
+    the BioCreative V Chemical Disease Relation (CDR) Task", 2015): per document the set of ``(pmid, type,
+    mesh id)`` of its mentions, a composite ``D1|D2`` giving each id, ``-1`` (unresolved) giving none."""
+    return {(d.pmid, m.type, i) for d in docs for m in d.mentions for i in m.ids if i is not None}
+
+
+def predicted_concepts(results: Mapping[str, Iterable[Any]]) -> set[Concept]:
+    """``{pmid: [NormalisedMention]}`` (:class:`serendip.kg.normalise.NormalisedMention`: anything with
+    ``mention.type`` and ``ids``) as document-level concepts, like :func:`gold_concepts`; unresolved
+    mentions give none."""
+    return {(pmid, r.mention.type, i) for pmid, rs in results.items() for r in rs for i in r.ids}
+
+
+def concept_scores(gold: Iterable[Concept], predicted: Iterable[Concept]) -> dict[str, dict[str, Any]]:
+    """Document-level concept precision, recall and F1 per entity type and micro over all types: a
+    predicted ``(pmid, type, id)`` is a true positive when it is gold; the BioCreative V disease
+    normalisation (DNER) measure (Wei et al. 2015), here for every type.
+
+    Returns
+    -------
+    dict
+        As :func:`strict_scores`: ``{type: {"precision", "recall", "f1", "tp", "n_pred", "n_gold"}, ...,
+        "micro": {...}}``.
+    """
+    gold, predicted = set(gold), set(predicted)
+    tp = gold & predicted
+    n_gold, n_pred, n_tp = (Counter(c[1] for c in s) for s in (gold, predicted, tp))
+    out = {t: _prf(n_tp[t], n_pred[t], n_gold[t]) for t in sorted(set(n_gold) | set(n_pred))}
+    out["micro"] = _prf(len(tp), len(predicted), len(gold))
+    return out

@@ -21,6 +21,7 @@ from serendip.literature.dedupe import (
 )
 from serendip.literature.deletions import PUBMED_FORMATS, deleted_in, withdrawn_pmids
 from serendip.literature.merge import already_merged, merge_dicts, source_entry
+from serendip.literature.prepared import PreparedRecord, as_dict
 from serendip.literature.readers import id_keyed_formats, source_id_of
 from serendip.literature.record import Record, record_label
 from serendip.workspace.postgres import insert_records
@@ -69,6 +70,11 @@ def _keys_of_merged(data: dict, id_keyed: frozenset[str]) -> Keys:
     if ids:
         k.source_id = ids[0]
     return k
+
+
+#: the columns :func:`row_of` gives, ``data`` aside, in its order
+ROW_COLUMNS = ("pmid", "doi", "pmcid", "source_id", "title_key", "year", "title", "abstract", "journal",
+               "source_file", "source_format", "first_author", "first_page")
 
 
 def row_of(data: dict, keys: Keys) -> dict:
@@ -126,7 +132,7 @@ def _without_withdrawn(conn: Connection, batch: list[dict], out: BatchOutcome) -
         if tomb is None:
             kept.append(r)
             continue
-        out.withdrawn.append(r["pmid"])
+        out.withdrawn.append(r.get("pmid"))
         out.withdrawn_lines.append(_withdrawn_line(r, *tomb))
         by = deleted_in(tomb[0])
         out.withdrawn_by[by] = out.withdrawn_by.get(by, 0) + 1
@@ -140,7 +146,8 @@ def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_i
     ----------
     conn : an open connection inside the batch's transaction.
     batch : records as read, in file order: each in its JSON form (:meth:`Record.to_dict`, as ingest
-        passes them: a parsing child sends that form, so no :class:`Record` is rebuilt) or a Record.
+        passes them: a parsing child sends that form, so no :class:`Record` is rebuilt), made ready
+        to store by a parsing worker (:class:`~serendip.literature.prepared.PreparedRecord`), or a Record.
         A dict is stored as the record's ``data`` (it gets a ``sources`` entry), so it must not be
         shared with the caller's other uses.
     ingest_id : the running ingest's report id (stored on inserted rows).
@@ -150,10 +157,10 @@ def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_i
     BatchOutcome
     """
     id_keyed = id_keyed_formats()
-    batch = [r if isinstance(r, dict) else r.to_dict() for r in batch]
+    batch = [r if isinstance(r, (dict, PreparedRecord)) else r.to_dict() for r in batch]
     out = BatchOutcome()
     batch = _without_withdrawn(conn, batch, out)
-    keys = [keys_of_dict(r, id_keyed) for r in batch]
+    keys = [r.keys if isinstance(r, PreparedRecord) else keys_of_dict(r, id_keyed) for r in batch]
     index = CandidateIndex()
     stored = stored_candidates(conn, keys)
     for cand in stored:
@@ -169,15 +176,18 @@ def store_batch(conn: Connection, batch: list[dict[str, Any] | Record], ingest_i
     for i, (incoming, k) in enumerate(zip(batch, keys)):
         m = index.match(k)
         if m is None:
-            incoming["sources"] = [source_entry(incoming)]
+            if not isinstance(incoming, PreparedRecord):  # a prepared record holds its entry already
+                incoming["sources"] = [source_entry(incoming)]
             target = _Target(None, incoming, k)
             new.append(target)
             index.add(Candidate(target, (1, i), k))
             continue
+        incoming = as_dict(incoming)
         cand = m[0]
         target = cand.target
         if target.data is None:
             target.data = _fetch_data(conn, {target.row_id})[target.row_id]
+        target.data = as_dict(target.data)
         out.duplicates += 1
         if already_merged(target.data, incoming):
             continue
@@ -201,7 +211,8 @@ def _write(conn: Connection, new: list[_Target], changed: list[_Target], ingest_
     """One bulk insert of the new records, one bulk update of the stored records merges changed
     (stamped with the workspace's new ``changes`` count, so indexes know they are stale)."""
     if new:
-        insert_records(conn, [{**row_of(t.data, t.keys), "ingest_id": ingest_id} for t in new])
+        insert_records(conn, [{**(t.data.row() if isinstance(t.data, PreparedRecord) else row_of(t.data, t.keys)),
+                               "ingest_id": ingest_id} for t in new])
     if changed:
         revision = count_changes(conn, len(changed))
         stmt = update(records).where(records.c.id == bindparam("row_id")).values(

@@ -6,7 +6,9 @@ run: each is reported with file, line or record and reason, and kept in the repo
 
 Speed: records go from reader to database in their JSON form (:meth:`Record.to_dict`, what is stored
 and merged): a file parsed in a child arrives as JSON and is only decoded, never rebuilt into a Record
-(that rebuild, then ``to_dict`` again, was a fifth of the storing process's time); keys are computed
+(that rebuild, then ``to_dict`` again, was a fifth of the storing process's time); a file parsed by
+several processes (:mod:`serendip.literature.parallel_read`) arrives made ready to store
+(:mod:`serendip.literature.prepared`: keys, columns and the stored JSON text computed there); keys are computed
 on that form (:func:`serendip.literature.dedupe.keys_of_dict`). A stored batch is emptied before the
 per-batch young-generation collection, so the collection no longer rescans its records. The SQLite
 settings are unchanged (WAL, ``synchronous=NORMAL``: a committed batch survives the process being
@@ -37,7 +39,13 @@ from serendip.literature.ingest_report import (
     record_report,
     report_row,
 )
+from serendip.literature.parallel_read import (
+    read_parallel,
+    supports_parallel,
+    worker_count,
+)
 from serendip.literature.prefetch import read_in_child
+from serendip.literature.prepared import PreparedRecord
 from serendip.literature.record import ParseIssue, Record, record_label
 from serendip.workspace.locks import ingest_lock
 
@@ -59,13 +67,15 @@ def _stream(reader, path: Path, options: dict | None) -> Iterator[dict | ParseIs
     the child's JSON arrives as dicts, never rebuilt into :class:`Record` objects."""
     if not (path.is_file() and path.stat().st_size > PREFETCH_BYTES):
         return (item.to_dict() if isinstance(item, Record) else item for item in reader.read(path))
+    if supports_parallel(reader) and worker_count() >= 2:  # records come made ready to store
+        return read_parallel(reader, path, options, prepared=True)
     return read_in_child(reader.name, path, options, as_dicts=True)
 
 
-def _too_long(item: dict) -> int:
+def _too_long(item: dict | PreparedRecord) -> int:
     """Characters of title, vernacular title and abstract when over :data:`MAX_RECORD_CHARS`, else 0."""
-    n_chars = len(item.get("title") or "") + len(item.get("vernacular_title") or "") + sum(
-        len(sec.get("text") or "") for sec in item.get("abstract_sections") or ())
+    n_chars = item.n_chars if isinstance(item, PreparedRecord) else len(item.get("title") or "") + len(
+        item.get("vernacular_title") or "") + sum(len(sec.get("text") or "") for sec in item.get("abstract_sections") or ())
     return n_chars if n_chars > MAX_RECORD_CHARS else 0
 
 
@@ -109,7 +119,7 @@ WHOLE_FILE_ERRORS = (SerendipError, OSError, UnicodeError, EOFError)
 
 def _counted(items: Iterator[dict | ParseIssue], entry: FileReport) -> Iterator[dict | ParseIssue]:
     for item in items:
-        if isinstance(item, dict):
+        if isinstance(item, (dict, PreparedRecord)):
             entry.read += 1
         yield item
 

@@ -28,9 +28,9 @@ CHUNK = 500
 QUEUE_CHUNKS = 8  # at most 8 x 500 records in flight
 
 
-def _encode(item):
-    """A record as JSON bytes (orjson: half the cost of pickling the dataclasses, and the child is the
-    busier of the two processes); anything else, or a record orjson cannot encode, as itself."""
+def encode_item(item):
+    """What a parsing child sends for ``item``: a record as JSON bytes (orjson: half the cost of
+    pickling the dataclasses); anything else, or a record orjson cannot encode, as itself."""
     if isinstance(item, Record):
         try:
             return orjson.dumps(item.to_dict())
@@ -76,35 +76,48 @@ def die_with_parent(parent_pid: int, watch_fd: int | None = None) -> None:
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def child_setup(parent_pid: int, watch_fds: tuple[int, int] | None) -> None:
+    """Set up a forked parsing child: SIGTERM ends it at once (the parent's Python handler is
+    inherited by fork), Ctrl-C is left to the parent (which then stops it), it dies with the parent
+    (:func:`die_with_parent`), and automatic garbage collection is off (records hold no cycles)."""
+    import gc
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if watch_fds is not None:
+        os.close(watch_fds[1])  # only the parent keeps the write end
+    die_with_parent(parent_pid, watch_fds[0] if watch_fds else None)
+    gc.disable()
+
+
+def put_or_exit(q, item, parent_pid: int) -> None:
+    """``q.put(item)`` from a child, waiting while the queue is full; ends the child if its parent
+    has gone meanwhile."""
+    while True:
+        try:
+            q.put(item, timeout=1.0)
+            return
+        except queue.Full:
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+
 def _child(fmt_name: str, options: dict | None, path: str, q, parent_pid: int,
            watch_fds: tuple[int, int] | None = None) -> None:
     import gc
 
     from serendip.literature.readers import get_reader
 
-    # the parent's Python handlers are inherited by fork: a SIGTERM (terminate()) must end the child
-    # at once, and Ctrl-C reaches the parent, which then stops the child
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if watch_fds is not None:
-        os.close(watch_fds[1])  # only the parent keeps the write end
-    die_with_parent(parent_pid, watch_fds[0] if watch_fds else None)
-    gc.disable()  # see ingest(): records hold no cycles; automatic GC only rescans them
+    child_setup(parent_pid, watch_fds)
 
     def put(item) -> None:
-        while True:
-            try:
-                q.put(item, timeout=1.0)
-                return
-            except queue.Full:
-                if os.getppid() != parent_pid:  # parent gone: stop
-                    os._exit(0)
+        put_or_exit(q, item, parent_pid)
 
     try:
         reader = get_reader(fmt_name, options=options)
         chunk = []
         for item in reader.read(Path(path)):
-            chunk.append(_encode(item))
+            chunk.append(encode_item(item))
             if len(chunk) >= CHUNK:
                 put(("items", chunk))
                 chunk = []
@@ -149,21 +162,38 @@ def read_in_child(fmt_name: str, path: Path, options: dict | None = None, *,
                 continue
             if kind == "items":
                 for item in payload:
-                    if isinstance(item, bytes):
-                        item = orjson.loads(item)
-                        yield item if as_dicts else Record.from_dict(item)
-                    else:
-                        yield item.to_dict() if as_dicts and isinstance(item, Record) else item
+                    yield decode_item(item, as_dicts)
             elif kind == "error":
                 raise payload
             else:
                 break
     finally:
         os.close(watch_w)  # the child sees end-of-file and ends, even if it is blocked on the queue
-        if proc.is_alive():
-            proc.terminate()
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(timeout=5)
+        stop_process(proc)
         q.close()
+
+
+def decode_item(item, as_dicts: bool):
+    """An item as :func:`encode_item` sent it: a record (JSON bytes) as its dict (``as_dicts``) or as
+    a :class:`Record`; a prepared record's wire tuple
+    (:func:`serendip.literature.prepared.prepare`) as a
+    :class:`~serendip.literature.prepared.PreparedRecord`; anything else as itself (a Record sent as
+    itself becomes its dict with ``as_dicts``)."""
+    if isinstance(item, bytes):
+        data = orjson.loads(item)
+        return data if as_dicts else Record.from_dict(data)
+    if isinstance(item, tuple):  # made ready to store by a parsing worker
+        from serendip.literature.prepared import PreparedRecord
+
+        return PreparedRecord(item)
+    return item.to_dict() if as_dicts and isinstance(item, Record) else item
+
+
+def stop_process(proc) -> None:
+    """End a child: SIGTERM, then SIGKILL if it has not ended within 5 s; joined either way."""
+    if proc.is_alive():
+        proc.terminate()
+    proc.join(timeout=5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(timeout=5)

@@ -23,6 +23,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
+class RawJSON(str):
+    """JSON text stored as it is in a JSON column (already what :func:`_json_dumps` would write; see
+    :func:`serendip.workspace.postgres.insert_records`)."""
+
+    __slots__ = ()
+
+
 def _json_dumps(obj) -> str:
     """JSON for the database's JSON columns: orjson (several times faster than ``json``), falling
     back to ``json`` for what orjson refuses (e.g. non-string keys)."""

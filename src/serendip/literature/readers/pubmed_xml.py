@@ -261,6 +261,20 @@ class PubmedXMLReader:
             yield ParseIssue(file=file, line=line, reason=(
                 f"XML syntax error: {syntax_error.msg}; reading stopped after {index} records"))
 
+    def split_blocks(self, path: Path):
+        """The file cut into blocks of raw record elements, for ingest's parallel parsing
+        (:func:`serendip.literature.readers._pubmed_split.split_blocks`)."""
+        from serendip.literature.readers._pubmed_split import split_blocks
+
+        return split_blocks(Path(path))
+
+    def parse_block(self, block, file: str):
+        """The items of one block as :meth:`read` gives them, and where the block stops
+        (:func:`serendip.literature.readers._pubmed_split.parse_block`)."""
+        from serendip.literature.readers._pubmed_split import parse_block
+
+        return parse_block(block, file)
+
     @staticmethod
     def _record(el, file: str, index: int) -> Record | ParseIssue:
         rec = Record(source_file=file, source_format="pubmed", source_index=index,

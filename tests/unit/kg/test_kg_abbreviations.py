@@ -1,0 +1,76 @@
+"""Schwartz–Hearst abbreviation definitions (serendip.kg.abbreviations) on abstract-shaped sentences."""
+from __future__ import annotations
+
+from serendip.kg.abbreviations import (
+    abbreviation_map,
+    best_long_form,
+    find_abbreviations,
+)
+
+
+def _pairs(text):
+    found = find_abbreviations(text)
+    for a in found:  # the offsets point at what the fields say
+        assert text[a.long_start:a.long_end] == a.long
+        assert text[a.short_start:a.short_end].startswith(a.short)
+    return [(a.short, a.long) for a in found]
+
+
+def test_long_form_then_short_form_in_parentheses():
+    text = ("Levodopa-induced dyskinesia in Parkinson's disease (PD). The effect of amantadine on "
+            "levodopa-induced dyskinesia (LID) was assessed in 18 PD patients, and 1-methyl-4-phenyl-"
+            "1,2,3,6-tetrahydropyridine (MPTP) treated monkeys.")
+    assert _pairs(text) == [("PD", "Parkinson's disease"), ("LID", "levodopa-induced dyskinesia"),
+                            ("MPTP", "1-methyl-4-phenyl-1,2,3,6-tetrahydropyridine")]
+    a = find_abbreviations(text)[0]
+    assert (a.short_start, a.short_end) == (text.index("(PD)") + 1, text.index("(PD)") + 3)
+
+
+def test_the_long_form_is_the_shortest_that_matches_and_starts_a_word():
+    # "nitric oxide synthase": 'N' must start a word, so not the 'n' inside "inhibited"
+    assert _pairs("Treatment inhibited nitric oxide synthase (NOS) activity.") == [
+        ("NOS", "nitric oxide synthase")]
+    assert best_long_form("5-FU", "daily 5-fluorouracil") == len("daily ")
+    assert best_long_form("XYZ", "blood pressure") is None
+
+
+def test_no_definition_is_found_where_there_is_none():
+    text = ("Rats received cocaine (20 mg/kg, i.p.) daily (see Table 2) for 5 days (n = 12). "
+            "Blood pressure rose (P < 0.05) in the treated group (A).")
+    assert _pairs(text) == []
+    # a short form whose letters the preceding words cannot supply
+    assert _pairs("The patients were given the drug (TX) twice.") == []
+    # a short form that is a word of its long form candidate is no definition
+    assert _pairs("caused by heart failure (failure) in two") == []
+
+
+def test_nested_parentheses_and_a_cut_at_a_semicolon():
+    text = ("Serum tumour necrosis factor (TNF (ref. 3)) and interleukin-6 (IL-6; n = 40) rose; "
+            "N(G)-nitro-L-arginine methyl ester (L-NAME) did not change them.")
+    pairs = _pairs(text)
+    assert ("TNF", "tumour necrosis factor") in pairs and ("IL-6", "interleukin-6") in pairs
+    tnf = find_abbreviations(text)[0]
+    assert text[tnf.short_start:tnf.short_end] == "TNF"
+    # the "(G)" inside a word is no candidate; the L of L-NAME is missing before "nitro", so no pair
+    assert [p for p in pairs if p[0] == "L-NAME"] == []
+
+
+def test_short_form_then_long_form_in_parentheses():
+    text = "We studied 40 patients with PD (idiopathic Parkinson's disease) and 12 controls."
+    assert _pairs(text) == [("PD", "Parkinson's disease")]
+    a = find_abbreviations(text)[0]
+    assert text[a.short_start:a.short_end] == "PD"
+
+
+def test_long_form_word_limit_of_the_paper():
+    # |SF| = 2: at most min(2 + 5, 2 * 2) = 4 words; "chronic ... disease" here needs 5
+    text = "in chronic severe obstructive pulmonary disease (CD) and"
+    assert _pairs(text) == []
+    assert _pairs("in chronic disease (CD) and") == [("CD", "chronic disease")]
+
+
+def test_the_first_definition_of_a_short_form_wins():
+    text = "peritoneal dialysis (PD) and later Parkinson's disease (PD) in one patient"
+    assert abbreviation_map(text) == {"PD": "peritoneal dialysis"}
+    assert abbreviation_map("no parentheses here") == {}
+    assert abbreviation_map("an unclosed (parenthesis") == {}
