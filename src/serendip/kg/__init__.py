@@ -12,6 +12,15 @@ Modules: :mod:`~serendip.kg.pubtator` (PubTator documents with mention offsets, 
 document-level MeSH concept P/R/F1, the BioCreative V way), :mod:`~serendip.kg.abbreviations`
 (Schwartz–Hearst abbreviation definitions with offsets), :mod:`~serendip.kg.normalise` (mentions to MeSH
 ids: counted lexicon, abbreviations, rapidfuzz match; unresolved mentions kept and marked).
+
+Graph and discovery (a library; nothing here is imported by the package itself):
+:mod:`~serendip.kg.graph` (MeSH records read with their problems reported; the co-occurrence graph,
+every edge with its count, evidence PMIDs, first year and NPMI; the MeSH check-tag stop list),
+:mod:`~serendip.kg.linkpred` (common neighbours, Jaccard, Adamic–Adar, resource allocation,
+preferential attachment, random and a learned scorer, in the ``LINK_SCORERS`` registry),
+:mod:`~serendip.kg.discovery` (open and closed ABC discovery, paths with their evidence) and
+:mod:`~serendip.kg.timeslice` (graph up to year T, pairs new after T, ROC-AUC / Hits@K / MRR with
+bootstrap intervals; ``benchmarks/kg_timeslice.py``).
 """
 from serendip.kg import ner_data as _ner_data  # noqa: F401  (registers the "pubtator-ner" reader)
 from serendip.kg.normalise import NormalisedMention, Normaliser
