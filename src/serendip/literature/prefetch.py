@@ -22,6 +22,7 @@ from pathlib import Path
 import orjson
 
 from serendip.errors import ParseError
+from serendip.literature.prepared import PreparedRecord, Wire
 from serendip.literature.record import Record
 
 CHUNK = 500
@@ -175,17 +176,15 @@ def read_in_child(fmt_name: str, path: Path, options: dict | None = None, *,
 
 def decode_item(item, as_dicts: bool):
     """An item as :func:`encode_item` sent it: a record (JSON bytes) as its dict (``as_dicts``) or as
-    a :class:`Record`; a prepared record's wire tuple
+    a :class:`Record`; a prepared record's :class:`~serendip.literature.prepared.Wire`
     (:func:`serendip.literature.prepared.prepare`) as a
     :class:`~serendip.literature.prepared.PreparedRecord`; anything else as itself (a Record sent as
     itself becomes its dict with ``as_dicts``)."""
     if isinstance(item, bytes):
+        if isinstance(item, Wire):  # made ready to store by a parsing worker
+            return PreparedRecord(item)
         data = orjson.loads(item)
         return data if as_dicts else Record.from_dict(data)
-    if isinstance(item, tuple):  # made ready to store by a parsing worker
-        from serendip.literature.prepared import PreparedRecord
-
-        return PreparedRecord(item)
     return item.to_dict() if as_dicts and isinstance(item, Record) else item
 
 

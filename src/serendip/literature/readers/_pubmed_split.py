@@ -39,6 +39,8 @@ BLOCK_RECORDS = 200
 READ_BYTES = 1 << 20
 _PROLOG_LIMIT = 1 << 20
 _START = re.compile(rb"<(PubmedArticle|PubmedBookArticle|DeleteCitation)[\s>/]")
+_RECORD_TAGS = (b"PubmedArticle", b"PubmedBookArticle", b"DeleteCitation")
+_AFTER_NAME = frozenset(b" \t\r\n>/")
 #: what may come before the first record: an XML declaration, a DOCTYPE without internal subset, the
 #: root start tag (an optional UTF-8 byte-order mark first)
 _PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml\s[^>]*\?>)?\s*(?:<!DOCTYPE\s[^>\[]*>)?\s*"
@@ -126,7 +128,7 @@ def split_blocks(path: Path, block_records: int | None = None) -> Iterator[Block
                     return
                 buf_line += buf.count(b"\n", 0, first.start())
                 buf, started = buf[first.start():], True
-            starts = [(m.start(), m.group(1)) for m in _START.finditer(buf)]
+            starts = _starts(buf)
             ends = [s for s, _ in starts[1:]] + ([len(buf)] if not chunk else [])
             pos = 0
             for (a, tag), b in zip(starts, ends):
@@ -144,10 +146,28 @@ def split_blocks(path: Path, block_records: int | None = None) -> Iterator[Block
             buf = buf[keep:]
 
 
+def _starts(buf: bytes) -> list[tuple[int, bytes]]:
+    """``(offset, tag)`` of every record start tag in ``buf``, in order: what ``_START.finditer``
+    finds, by ``bytes.find`` (twice as fast as the regular expression, which stops at every ``<``)."""
+    out = []
+    for tag in _RECORD_TAGS:
+        needle = b"<" + tag
+        i = buf.find(needle)
+        while i >= 0:
+            j = i + len(needle)
+            if j < len(buf) and buf[j] in _AFTER_NAME:
+                out.append((i, tag))
+            i = buf.find(needle, j)
+    if len({tag for _, tag in out}) > 1:
+        out.sort()
+    return out
+
+
 def _parser() -> etree.XMLParser:
-    """The streaming reader's parser settings: no entity expansion, no network, no DTD, no comments."""
+    """The streaming reader's parser settings: no entity expansion, no network, no DTD, no comments;
+    and no table of ``xml:id`` attributes (``collect_ids=False``: nothing looks elements up by id)."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           remove_comments=True, remove_pis=True)
+                           remove_comments=True, remove_pis=True, collect_ids=False)
 
 
 def parse_block(block: Block, file: str) -> tuple[list, Fallback | None]:
