@@ -69,6 +69,9 @@ def first_year(text: str | None) -> int | None:
     """The first plausible 4-digit year (1500-2199) in ``text`` ("Spring 1990" -> 1990), or None."""
     if not text:
         return None
+    if isinstance(text, str) and len(text) == 4 and text.isascii() and text.isdigit():  # "2019": no search
+        year = int(text)
+        return year if 1500 <= year <= 2199 else None
     m = _YEAR.search(str(text))
     return int(m.group(1)) if m else None
 

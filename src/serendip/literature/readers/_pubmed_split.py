@@ -1,10 +1,10 @@
 """PubMed XML cut into blocks of raw record elements, parsed block by block in several processes.
 
-Ingest's parallel path (:mod:`serendip.literature.parallel_read`): one process decompresses the file
-and cuts it at record start tags (:func:`split_blocks`, cheap: ISA-L inflate and a regular-expression
-scan), several others parse the blocks (:func:`parse_block`: lxml ``fromstring`` of each record
-element, then the same field extraction as the streaming reader). Parsing is nine tenths of the
-reader's work, so it now runs on every core.
+Ingest's parallel path (:mod:`serendip.literature.parallel_read`): each worker decompresses the file
+and cuts it at record start tags (:func:`split_blocks`, cheap: ISA-L inflate and ``bytes.find``), and
+parses its share of the blocks (:func:`parse_block`: lxml ``fromstring`` of each record element, then
+the same field extraction as the streaming reader). Parsing is nine tenths of the reader's work, so it
+now runs on every core.
 
 The parallel path gives exactly the items the streaming reader (:meth:`PubmedXMLReader.read
 <serendip.literature.readers.pubmed_xml.PubmedXMLReader.read>`) gives, or hands over to it: wherever
@@ -59,7 +59,7 @@ class Block:
     first_record : record elements before this block (the ``source_index`` of its first record).
     pieces : one ``(line, tag, raw)`` per element: the 1-based line of its start tag, the tag name
         (bytes) and the bytes from its start tag to the next element's start tag (the last element of
-        the file: to the end of the file).
+        the file: to the end of the file), or None for a block not wanted (see :func:`split_blocks`).
     last : whether this block ends the file (its last piece must end with the root's end tag).
     stop : why the file could not be read past this block (a truncated or corrupt gzip stream), or
         None; ``stop_line`` is then the start line of the last whole element read.
@@ -67,7 +67,7 @@ class Block:
 
     first_item: int
     first_record: int
-    pieces: list[tuple[int, bytes, bytes]]
+    pieces: list[tuple[int, bytes, bytes | None]]
     last: bool = False
     stop: str | None = None
     stop_line: int | None = None
@@ -81,9 +81,10 @@ def _prolog_ok(prefix: bytes) -> bool:
     return m is None or m.group(1).lower().replace(b"_", b"-") in (b"utf-8", b"utf8")
 
 
-def split_blocks(path: Path, block_records: int | None = None) -> Iterator[Block | Fallback]:
+def split_blocks(path: Path, block_records: int | None = None, wanted=None) -> Iterator[Block | Fallback]:
     """Cut a PubMed XML file (plain or gzip) into :class:`Block` s of ``block_records`` elements
-    (default :data:`BLOCK_RECORDS`).
+    (default :data:`BLOCK_RECORDS`); ``wanted(seq)`` (default: all) names the blocks whose raw bytes
+    are kept (the others come with ``None`` in place of each element's bytes: counts and lines only).
 
     Memory is bounded (a 1 MiB read buffer plus one block). The last item yielded is the block with
     ``last=True``, or a :class:`Fallback` (then nothing follows): the prolog is not plain (see the
@@ -92,13 +93,14 @@ def split_blocks(path: Path, block_records: int | None = None) -> Iterator[Block
     from serendip.literature.readers.pubmed_xml import _GzipError, _open
 
     block_records = block_records or BLOCK_RECORDS
-    items = records = 0
+    items = records = seq = 0
     last_line: int | None = None
     pending: list[tuple[int, bytes, bytes]] = []
 
     def block(last: bool = False, stop: str | None = None) -> Block:
-        nonlocal items, records, pending
+        nonlocal items, records, pending, seq
         out = Block(items, records, pending, last, stop, last_line)
+        seq += 1
         items += len(pending)
         records += sum(1 for _, tag, _ in pending if tag != b"DeleteCitation")
         pending = []
@@ -134,7 +136,8 @@ def split_blocks(path: Path, block_records: int | None = None) -> Iterator[Block
             for (a, tag), b in zip(starts, ends):
                 buf_line += buf.count(b"\n", pos, a)
                 pos = a
-                pending.append((buf_line, tag, buf[a:b]))
+                keep_bytes = wanted is None or wanted(seq)
+                pending.append((buf_line, tag, buf[a:b] if keep_bytes else None))
                 last_line = buf_line
                 if len(pending) >= block_records and chunk:
                     yield block()

@@ -261,12 +261,12 @@ class PubmedXMLReader:
             yield ParseIssue(file=file, line=line, reason=(
                 f"XML syntax error: {syntax_error.msg}; reading stopped after {index} records"))
 
-    def split_blocks(self, path: Path):
+    def split_blocks(self, path: Path, wanted=None):
         """The file cut into blocks of raw record elements, for ingest's parallel parsing
         (:func:`serendip.literature.readers._pubmed_split.split_blocks`)."""
         from serendip.literature.readers._pubmed_split import split_blocks
 
-        return split_blocks(Path(path))
+        return split_blocks(Path(path), wanted=wanted)
 
     def parse_block(self, block, file: str):
         """The items of one block as :meth:`read` gives them, and where the block stops
