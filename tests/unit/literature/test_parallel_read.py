@@ -172,3 +172,50 @@ def test_ingest_stores_the_same_rows_in_parallel(tmp_path, monkeypatch):
     assert parallel == here
     rows, counts = here
     assert len(rows) == 3 and counts[0][3] > 0 and counts[0][4] == 1 and counts[1][7]  # merged, deleted, withdrawn
+
+
+PARENT = """
+    import multiprocessing as mp, sys, time
+    from pathlib import Path
+    import serendip.literature.prefetch as prefetch
+    from serendip.literature.parallel_read import read_parallel
+    from serendip.literature.readers import get_reader
+    prefetch.USE_PDEATHSIG = sys.argv[2] == "1"
+    items = read_parallel(get_reader("pubmed"), Path(sys.argv[1]), workers=2)
+    next(items)  # then stop reading: the workers fill their queues and block
+    print(" ".join(str(p.pid) for p in mp.active_children()), flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to watch processes")
+@pytest.mark.parametrize("pdeathsig", [True, False], ids=["pdeathsig", "pipe-watch-only"])
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_workers_die_with_their_parent(tmp_path, pdeathsig, sig):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    from tests.unit.literature.test_prefetch import alive
+
+    path = _file(tmp_path / "big.xml", _doc(_body() * 40))  # 800 records: 267 blocks of 3, queues fill
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(PARENT), str(path), "1" if pdeathsig else "0"],
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    try:
+        assert len(workers) == 2 and all(alive(w) for w in workers)
+        parent.send_signal(getattr(signal, sig))
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(w) for w in workers), "a parsing worker outlived its parent"
+    finally:
+        parent.kill()
+        for w in workers:
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
