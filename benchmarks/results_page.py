@@ -4,8 +4,8 @@
     python benchmarks/results_page.py --check    # exit 1 when RESULTS.md is not what the rows give
 
 Per benchmark (one section per results file, in name order) the page lists its headline rows
-(:data:`HEADLINE`: the metrics and splits a reader looks for first), newest first, one table line per
-(dataset, split, method, settings, metric):
+(:data:`HEADLINE`: the metrics and splits, for some the methods, a reader looks for first), newest
+first, one table line per (dataset, split, method, settings, metric):
 
 * a pooled row (two ``seeds`` or more: a mean or a paired difference over seeds) is shown as ``value ± sd``
   with its seeds; where one configuration was pooled over several seed sets, the set with most seeds
@@ -30,8 +30,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: benchmark -> (splits shown or None for every split, metrics shown or None for every metric but sds)
-HEADLINE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
+#: benchmark -> (splits shown or None for every split, metrics shown or None for every metric but sds[,
+#: methods shown]); the optional third item keeps a benchmark of many models to its chosen one
+HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s", "disk_mb")),
     "dna_gue": (("test",), ("mcc", "mcc_minus_baseline")),
     "dna_rc": (("test",), ("mcc",)),
@@ -46,6 +47,7 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),
     "ray_index": (None, ("docs_per_s", "vectors_equal_local")),
     "scale": (None, ("peak_rss_mb", "wall_s_median")),
+    "screening_cohen": (("test",), ("wss@95",), ("fused",)),  # every model and metric in the JSON
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "mrr@10", "index_build_s", "latency_p50_ms",
                                  "throughput_ratio_vs_bm25s")),  # queries_per_s in the JSON
 }
@@ -66,8 +68,10 @@ COLUMNS = ("date", "dataset", "split", "method", "settings", "metric", "value", 
 
 def is_headline(benchmark: str, r: dict) -> bool:
     """Whether row ``r`` of ``benchmark`` is shown on the page (see :data:`HEADLINE`)."""
-    splits, metrics = HEADLINE.get(benchmark, (None, None))
+    splits, metrics, *methods = HEADLINE.get(benchmark, (None, None))
     if splits is not None and r["split"] not in splits:
+        return False
+    if methods and r["method"] not in methods[0]:
         return False
     if metrics is None:
         return not r["metric"].endswith("_sd")

@@ -16,6 +16,7 @@ from serendip.cli import (
     literature_cmd,
     models_cmd,
     pretrain_cmd,
+    screen_cmd,
 )
 
 app = common.SerendipTyper(name="serendip", no_args_is_help=True, add_completion=False,
@@ -35,6 +36,7 @@ models_cmd.register(app)
 pretrain_cmd.register(app)
 evidence_cmd.register(app)
 answer_cmd.register(app)
+screen_cmd.register(app)
 
 
 class _WarningLine(logging.Formatter):

@@ -137,3 +137,9 @@ def test_normalise_keeps_rows_with_settings_and_moves_pooled_seed():
     assert list(r)[:5] == ["benchmark", "dataset", "split", "n", "method"] and r["date"] == "2026-11-29"
     assert _row_fields.normalise(r) is r
     assert json.loads(json.dumps(r)) == r
+
+
+def test_a_headline_can_name_its_methods(monkeypatch):
+    monkeypatch.setitem(results_page.HEADLINE, "toy", (("test",), ("mcc",), ("m",)))
+    entries = results_page.headline_lines("toy", _fixture())
+    assert {e["row"]["method"] for e in entries} == {"m"} and len(entries) == 2
