@@ -33,7 +33,10 @@ Usage::
     python benchmarks/screening_cohen.py --select --select-seeds 0    # choose fused (11 other reviews)
 
 ASReview: ``pip install 'serendip[peers]'`` (asreview==3.0.8) or any virtual environment holding it,
-named by ``--asreview`` or ``$SERENDIP_ASREVIEW``; ``--no-asreview`` runs Serendip's models only.
+named by ``--asreview`` or ``$SERENDIP_ASREVIEW``; ``--no-asreview`` runs Serendip's models only. Each
+ASReview run is kept under ``$SERENDIP_CACHE/screening-asreview`` (order and wall time, keyed by the CSV's
+sha256 and the seed) and reused by a later run (``--no-asreview-cache``: run it again); ``--models``
+with no name runs ASReview alone.
 """
 from __future__ import annotations
 
@@ -96,6 +99,12 @@ def find_asreview(given: str | None) -> str:
                            "another virtual environment) and give --asreview PATH, or run with --no-asreview")
 
 
+def asreview_cache_dir() -> Path:
+    """``$SERENDIP_CACHE/screening-asreview`` (default ``~/.cache/serendip/screening-asreview``)."""
+    base = os.environ.get("SERENDIP_CACHE", "").strip()
+    return (Path(base).expanduser() if base else Path.home() / ".cache" / "serendip") / "screening-asreview"
+
+
 def write_asreview_csv(ds, folder: Path) -> Path:
     """The set as the CSV ASReview reads (title, abstract, included; rows in the set's order)."""
     path = folder / f"{ds.name}.csv"
@@ -130,9 +139,30 @@ def run_asreview(exe: str, data_csv: Path, seed: int, folder: Path) -> tuple[lis
     return order, texts, wall
 
 
-def asreview_result(ds, exe: str, seeds, folder: Path):
+def cached_asreview(exe: str, data_csv: Path, seed: int, folder: Path, cache: Path | None):
+    """:func:`run_asreview`, its result kept in ``cache`` (a JSON file per CSV sha256 and seed, written
+    once): a rerun of the benchmark reuses ASReview's order and the wall time measured when it ran.
+    Returns (order, texts, wall seconds, whether it came from the cache)."""
+    import hashlib
+    import json
+
+    if cache is None:
+        return (*run_asreview(exe, data_csv, seed, folder), False)
+    key = hashlib.sha256(data_csv.read_bytes()).hexdigest()[:24]
+    path = cache / f"{data_csv.stem}-{key}-seed{seed}.json"
+    if path.is_file():
+        got = json.loads(path.read_text(encoding="utf-8"))
+        return got["order"], [tuple(t) for t in got["texts"]], got["wall_s"], True
+    order, texts, wall = run_asreview(exe, data_csv, seed, folder)
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"asreview": "3.0.8", "order": order, "texts": texts, "wall_s": wall}),
+                    encoding="utf-8")
+    return order, texts, wall, False
+
+
+def asreview_result(ds, exe: str, seeds, folder: Path, cache: Path | None = None):
     """ASReview's simulations of ``ds`` scored as a :class:`SimulationResult`; checks that it read the
-    same texts and drew the same priors as Serendip (printed)."""
+    same texts and drew the same priors as Serendip (printed). ``cache``: see :func:`cached_asreview`."""
     from serendip.screening.simulate import (
         SimulationResult,
         choose_priors,
@@ -142,11 +172,11 @@ def asreview_result(ds, exe: str, seeds, folder: Path):
     data_csv = write_asreview_csv(ds, folder)
     runs = []
     for seed in seeds:
-        order, texts, wall = run_asreview(exe, data_csv, seed, folder)
+        order, texts, wall, hit = cached_asreview(exe, data_csv, seed, folder, cache)
         differ = sum((t or "", a or "") != (t2, a2) for (t, a), t2, a2 in zip(texts, ds.titles, ds.abstracts))
         same_priors = order[:2] == choose_priors(ds.labels, seed)
-        print(f"  asreview seed {seed}: {wall:.0f} s; texts differing from Serendip's: {differ}; same priors: "
-              f"{same_priors}", flush=True)
+        print(f"  asreview seed {seed}: {wall:.0f} s{' (cached run)' if hit else ''}; texts differing from "
+              f"Serendip's: {differ}; same priors: {same_priors}", flush=True)
         run = evaluate_order(ds.labels, order[:2], order[2:], seed)
         run.wall_s = wall
         runs.append(run)
@@ -234,7 +264,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reviews", nargs="+", choices=SCORED, default=list(SCORED))
     ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2])
-    ap.add_argument("--models", nargs="+", default=["fused", *SIMPLE], help="Serendip models run")
+    ap.add_argument("--models", nargs="*", default=["fused", *SIMPLE], help="Serendip models (none: ASReview only)")
+    ap.add_argument("--asreview-cache", type=Path, default=None,
+                    help="keep ASReview's runs here and reuse them (default: $SERENDIP_CACHE/screening-asreview)")
+    ap.add_argument("--no-asreview-cache", action="store_true")
     ap.add_argument("--asreview", help="asreview 3.0.8 executable")
     ap.add_argument("--no-asreview", action="store_true")
     ap.add_argument("--select", action="store_true", help="choose fused on the other reviews (no scoring)")
@@ -252,6 +285,7 @@ def main() -> None:
         _rows.finish(BENCH, select(args, ctx), time.perf_counter() - t_all, no_write=args.no_write)
         return
     exe = None if args.no_asreview else find_asreview(args.asreview)
+    cache = None if args.no_asreview_cache else args.asreview_cache or asreview_cache_dir()
     rows = []
     for review, ds in load_sets(args.reviews).items():
         print(f"{review}: {len(ds)} records, {ds.n_includes} includes, {ds.n_marked_missing} 'NA' texts read "
@@ -262,7 +296,7 @@ def main() -> None:
             print(f"  {model}: features {results[model].features_s:.0f} s", flush=True)
         if exe:
             with tempfile.TemporaryDirectory(prefix="asreview-") as tmp:
-                results[ASREVIEW] = asreview_result(ds, exe, args.seeds, Path(tmp))
+                results[ASREVIEW] = asreview_result(ds, exe, args.seeds, Path(tmp), cache)
             if "tfidf-svm" in results:
                 same = sum(a.order == b.order for a, b in zip(results["tfidf-svm"].runs, results[ASREVIEW].runs))
                 print(f"  tfidf-svm screened in ASReview's order in {same} of {len(args.seeds)} seeds", flush=True)

@@ -16,7 +16,9 @@ knowledge included: the reviewer has read it), and ``n_total``, the records in t
   without replacement from the records unscreened before it; under H0 "recall < target" the urn held
   at least ``floor(r_seen / target) + 1 - r_before`` includes; the p-value is the smallest, over the
   tails, hypergeometric probability of seeing as few includes as were seen. Stop when p < alpha
-  (default target 0.95, alpha 0.05). Its recall estimate is the lower confidence bound that the same
+  (default target 0.95, alpha 0.05). For each count of includes only the longest tail holding that many
+  is evaluated (:func:`_tails`; the same minimum, checked against every tail in the tests), so a
+  check costs r_seen + 1 hypergeometric terms, not one per record screened. Its recall estimate is the lower confidence bound that the same
   test gives: ``r_seen / R_hi`` with ``R_hi`` the largest total number of includes not rejected at
   level alpha.
 """
@@ -83,6 +85,18 @@ class ConsecutiveExcludes:
         return None
 
 
+def _tails(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(includes k, length w) of the longest tail of ``y`` holding exactly k includes, k = 0..r_seen
+    (tails of length 0 left out). With k fixed, a longer tail of excludes only lowers the probability
+    of seeing k or fewer includes (one more exclude in the urn, the same number left unscreened), so the
+    smallest p over all tails is the smallest over these: r_seen + 1 tails instead of len(y)."""
+    pos = np.flatnonzero(y[::-1])             # records after each include, newest include first
+    w = np.append(pos, len(y))
+    k = np.arange(len(w))
+    keep = w > 0
+    return k[keep], w[keep]
+
+
 def hypergeometric_p(labels, n_total: int, total_includes: int) -> float:
     """The smallest, over the tails of ``labels``, hypergeometric probability of seeing at most the
     includes seen in the tail if the set held ``total_includes`` includes (Callaghan & Mueller-Hansen
@@ -90,18 +104,15 @@ def hypergeometric_p(labels, n_total: int, total_includes: int) -> float:
     from scipy.stats import hypergeom
 
     y = _labels(labels)
-    n_seen = len(y)
-    if n_seen == 0:
+    if len(y) == 0:
         return 1.0
-    tail = y[::-1]
-    k = np.cumsum(tail)                       # includes in the last 1, 2, ... records
-    draws = np.arange(1, n_seen + 1)
-    urn = n_total - n_seen + draws            # records unscreened before each tail
-    successes = total_includes - (int(y.sum()) - k)
-    possible = (successes <= urn) & (successes >= k) & (draws - k <= urn - successes)
-    if not possible.all():
+    missing = total_includes - int(y.sum())   # includes still unscreened under H0
+    left = n_total - len(y)
+    if missing > left:
         return 0.0
-    return float(hypergeom.cdf(k, urn, successes, draws).min())
+    k, w = _tails(y)
+    urn = left + w                            # records unscreened before each tail
+    return float(hypergeom.cdf(k, urn, missing + k, w).min())
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from math import comb
 
+import numpy as np
 import pytest
 
 from serendip.screening.stopping import (
@@ -80,3 +81,26 @@ def test_every_rule_stops_where_its_check_first_says_stop(name):
 def test_every_rule_has_a_case_here():
     assert set(STOPPING_RULES.keys()) == {"consecutive-excludes", "hypergeometric"}, (
         "a new stopping rule needs its own hand-worked test in this file")
+
+
+def _every_tail_p(y, n_total, total):
+    """The p-value over every tail (the paper's definition), for checking the shortcut."""
+    from scipy.stats import hypergeom
+
+    y = np.asarray(y)
+    k = np.cumsum(y[::-1])
+    draws = np.arange(1, len(y) + 1)
+    urn = n_total - len(y) + draws
+    succ = total - (y.sum() - k)
+    if ((succ > urn) | (draws - k > urn - succ)).any():
+        return 0.0
+    return hypergeom.cdf(k, urn, succ, draws).min()
+
+
+def test_the_longest_tails_give_the_same_p_as_every_tail():
+    rng = np.random.default_rng(1)
+    for _ in range(150):
+        n_total = int(rng.integers(5, 90))
+        y = (rng.random(int(rng.integers(1, n_total + 1))) < rng.random() * 0.6).astype(int)
+        for total in range(int(y.sum()), int(y.sum()) + 4):
+            assert hypergeometric_p(y, n_total, total) == pytest.approx(_every_tail_p(y, n_total, total), abs=1e-12)
