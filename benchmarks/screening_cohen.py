@@ -206,7 +206,7 @@ def show(results: dict) -> None:
 def rows_for(review: str, results: dict, seeds, split: str = "test") -> list[dict]:
     """Pooled rows (mean ± sd over ``seeds``) per system and metric, stopping rules included."""
     rows = []
-    settings = {"strategy": "max", "priors": "1 include + 1 exclude", "labels": "abstract", "retrain_every": 1}
+    settings = {"strategy": "max", "priors": "1+1", "labels": "abstract"}  # refitted after every label
     for method, res in results.items():
         base = "tfidf-nb" if method == ASREVIEW else ASREVIEW
         s = dict(settings, balance=res.balance, combination=res.model.split("(")[-1].rstrip(")")) \
@@ -218,8 +218,7 @@ def rows_for(review: str, results: dict, seeds, split: str = "test") -> list[dic
             b = results.get(base)
             anchor = None
             if key == "wss@95" and review in ISSUE_WSS95:
-                anchor = ("ASReview 3.0.8 elas_u4 WSS@95, seeds 0-2", ISSUE_WSS95[review][0],
-                          "issue 17 (measured by a Serendip session; not a publication)")
+                anchor = (f"ASReview 3.0.8 elas_u4, {review}", ISSUE_WSS95[review][0], "issue 17, not published")
             rows.append(_rows.row(BENCH, f"{DATASET}/{review}", split, res.n, method, metric, mean, settings=s,
                                   seed=None, seeds=list(seeds), sd=sd,
                                   baseline=(base, pooled(b, key)[0]) if b is not None else None,
