@@ -23,6 +23,7 @@ preferential attachment, random and a learned scorer, in the ``LINK_SCORERS`` re
 bootstrap intervals; ``benchmarks/kg_timeslice.py``).
 """
 from serendip.kg import ner_data as _ner_data  # noqa: F401  (registers the "pubtator-ner" reader)
+from serendip.kg import relation_data as _relation_data  # noqa: F401  (registers the "pubtator-cid" reader)
 from serendip.kg.normalise import NormalisedMention, Normaliser
 from serendip.kg.pubtator import Document, Mention, Relation, read_pubtator
 
