@@ -220,7 +220,12 @@ def main() -> None:
 
 
 def run(args, workdir: Path) -> None:
-    from serendip.kg.relations import CidClassifier, candidates, cid_scores, gold_relations
+    from serendip.kg.relations import (
+        CidClassifier,
+        candidates,
+        cid_scores,
+        gold_relations,
+    )
 
     t_all = time.perf_counter()
     docs, paths = load_documents(args.smoke, args.select_docs, workdir)

@@ -41,7 +41,12 @@ from typing import Any
 from serendip.errors import ConfigError
 from serendip.issues import Issue
 from serendip.kg.pubtator import Document, read_pubtator
-from serendip.kg.relations import Candidate, document_candidates, document_sentences, sentence_of
+from serendip.kg.relations import (
+    Candidate,
+    document_candidates,
+    document_sentences,
+    sentence_of,
+)
 from serendip.models.config import DEFAULT_BACKBONE
 from serendip.models.example import Example
 from serendip.models.registries import DATA_READERS

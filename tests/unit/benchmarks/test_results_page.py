@@ -55,6 +55,12 @@ def test_entries_are_grouped_newest_first_with_mean_and_sd_over_seeds():
     ]
 
 
+def test_a_headline_entry_may_name_the_methods_shown(monkeypatch):
+    monkeypatch.setitem(results_page.HEADLINE, "toy", (("test",), ("mcc",), ("m", "p")))
+    entries = results_page.headline_lines("toy", _fixture())
+    assert sorted({e["row"]["method"] for e in entries}) == ["m", "p"]
+
+
 def test_a_mean_over_seeds_shows_the_mean_of_differing_baselines():
     rows = [_row("m", "mcc", 0.6, seed=0, baseline=("base", 0.5)),
             _row("m", "mcc", 0.8, seed=1, baseline=("base", 0.7))]
