@@ -101,7 +101,14 @@ class CidTextFitter:
 
     def fit(self, doc: Document, cand: Candidate, sentences: Sequence[tuple[int, int]]) -> tuple[str, str]:
         """``(text, stage)`` for ``cand`` of ``doc``; ``sentences`` from
-        :func:`~serendip.kg.relations.document_sentences`."""
+        :func:`~serendip.kg.relations.document_sentences`. (Transformers' warning about a text over the
+        model's length is silenced: measuring such texts is the point.)"""
+        from serendip.models.backbone import quiet_hf
+
+        with quiet_hf():
+            return self._fit(doc, cand, sentences)
+
+    def _fit(self, doc: Document, cand: Candidate, sentences: Sequence[tuple[int, int]]) -> tuple[str, str]:
         spans = [(m.start, m.end, CHEMICAL_MARKS) for m in cand.chemical_mentions]
         spans += [(m.start, m.end, DISEASE_MARKS) for m in cand.disease_mentions]
         pieces = [mark_sentence(doc.text, s, e, spans) for s, e in sentences]

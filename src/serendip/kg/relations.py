@@ -351,9 +351,10 @@ class CidClassifier:
         path.write_text(json.dumps({"threshold": self.threshold, "source": source}), encoding="utf-8")
         return path
 
-    def probabilities(self, examples: Sequence[Any]) -> list[float]:
+    def probabilities(self, examples: Sequence[Any], progress: Any = None) -> list[float]:
         """P(CID) of ``pubtator-cid`` examples (:func:`serendip.kg.relation_data.pair_examples`), in order;
-        examples with the same text are scored once."""
+        examples with the same text are scored once. ``progress(done, total)`` is called after each batch
+        (counted in distinct texts)."""
         from serendip.models.predict import predict_examples
 
         unique: dict[str, int] = {}
@@ -364,13 +365,13 @@ class CidClassifier:
                 firsts.append(ex)
         if not firsts:
             return []
-        scores = predict_examples(self.bundle, firsts, batch_size=self.batch_size).scores
+        scores = predict_examples(self.bundle, firsts, batch_size=self.batch_size, progress=progress).scores
         return [float(scores[unique[ex.text], self._positive]) for ex in examples]
 
     def predict(self, documents: Iterable[Document], *, threshold: float | None = None,
-                all_candidates: bool = False) -> list[CidPrediction]:
+                all_candidates: bool = False, progress: Any = None) -> list[CidPrediction]:
         """CID relations of documents whose mentions carry MeSH ids (gold ones, or predicted ones made by
-        :func:`with_normalised`).
+        :func:`with_normalised`); ``progress`` as in :meth:`probabilities`.
 
         Returns
         -------
@@ -390,7 +391,7 @@ class CidClassifier:
                 where.append((doc, cand, spans))
         cut = self.threshold if threshold is None else threshold
         out = []
-        for (doc, cand, spans), p in zip(where, self.probabilities(examples)):
+        for (doc, cand, spans), p in zip(where, self.probabilities(examples, progress)):
             if all_candidates or p >= cut:
                 out.append(CidPrediction(doc.pmid, cand.chemical, cand.disease, p, evidence_sentence(doc, cand, spans)))
         return out
