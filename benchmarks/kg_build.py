@@ -19,7 +19,8 @@ everything but the tagging costs. A middle row, ``tag-normalise-split-no-storage
 reading of each record (:func:`serendip.kg.reading.read_record`) without writing anything, so the
 storage share is its time beside the build's.
 
-Peak RSS is the process's (ingest included; the parsing workers of the ingest are separate processes
+Settings in the rows: the tagger and the batch size; the lexicon (BC5CDR train + dev) and the database
+(the workspace's SQLite file) are as described here. Peak RSS is the process's (ingest included; the parsing workers of the ingest are separate processes
 and not counted). Goal (issue 16): the 5,183 abstracts in under 20 minutes on 2 CPU cores.
 
 Usage::
@@ -139,8 +140,7 @@ def main() -> None:
           f"{'unchanged' if again.counts == c else 'CHANGED: ' + str(again.counts)}", flush=True)
     ws.close()
 
-    rows = rows_for(rep, again, base, rss, settings={"tagger": "dictionary", "lexicon": "bc5cdr train+dev",
-                                                     "batch": args.batch, "database": "sqlite"})
+    rows = rows_for(rep, again, base, rss, settings={"tagger": "dictionary", "batch": args.batch})
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.limit))
 
