@@ -104,7 +104,8 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
 
 
 def _where(ev: dict) -> str:
-    who = f"PMID {ev['pmid']}" if ev["pmid"] else f"record {ev['record_id']}" if ev["record_id"] else "a record"
+    who = (f"PMID {ev['pmid']}" if ev["pmid"] else f"record {ev['record_id']} ({ev['source_id']})" if ev["source_id"]
+           else f"record {ev['record_id']}" if ev["record_id"] else "a record not in this workspace")
     if ev["sentence"] is None:
         title = f": {ev['title']}" if ev.get("title") else ""
         return f"{who} (same abstract, different sentences){title}"

@@ -114,18 +114,18 @@ def find_entity(engine: Engine, query: str) -> Entity:
 
 
 def edge_evidence_rows(conn: Connection, edge_ids: Sequence[int], limit: int | None = None) -> dict[int, list[dict]]:
-    """``{edge id: [{"record_id", "pmid", "sentence", "field", "char_start", "char_end", "text", "title"},
-    ...]}``: sentence evidence first (by record, sentence), then records holding both entities in
-    different sentences only (``sentence``, offsets and ``text`` None); ``title`` is the record's (None
-    when the record is not in this workspace); at most ``limit`` rows per edge."""
+    """``{edge id: [{"record_id", "pmid", "source_id", "sentence", "field", "char_start", "char_end", "text",
+    "title"}, ...]}``: sentence evidence first (by record, sentence), then records holding both entities
+    in different sentences only (``sentence``, offsets and ``text`` None); ``source_id`` and ``title`` are
+    the record's (None when the record is not in this workspace); at most ``limit`` rows per edge."""
     ev = kg_evidence.c
     out: dict[int, list[dict]] = {e: [] for e in edge_ids}
-    keys = ("record_id", "pmid", "sentence", "field", "char_start", "char_end", "text", "title")
+    keys = ("record_id", "pmid", "source_id", "sentence", "field", "char_start", "char_end", "text", "title")
     for i in range(0, len(edge_ids), 500):
         chunk = list(edge_ids[i:i + 500])
         rows = conn.execute(
-            select(ev.edge_id, ev.record_id, ev.pmid, ev.sentence, ev.field, ev.char_start, ev.char_end, ev.text,
-                   records.c.title).select_from(kg_evidence.outerjoin(records, records.c.id == ev.record_id))
+            select(ev.edge_id, ev.record_id, ev.pmid, records.c.source_id, ev.sentence, ev.field, ev.char_start,
+                   ev.char_end, ev.text, records.c.title).select_from(kg_evidence.outerjoin(records, records.c.id == ev.record_id))
             .where(ev.edge_id.in_(chunk))
             .order_by(ev.edge_id, ev.sentence.is_(None), ev.record_id, ev.sentence, ev.id))
         for r in rows:

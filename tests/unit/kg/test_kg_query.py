@@ -38,7 +38,7 @@ def test_paths_carry_evidence_sentences_and_pmids(built):
     assert [[n["name"] for n in p["nodes"]] for p in res.paths] == [["Aspirin", "Nausea", "levodopa"]]
     first, second = res.paths[0]["edges"]
     assert (first["source_name"], first["target_name"], first["abstract_count"]) == ("Aspirin", "Nausea", 1)
-    assert first["evidence"] == [{"record_id": 1, "pmid": "9001", "sentence": None, "field": None, "char_start": None,
+    assert first["evidence"] == [{"record_id": 1, "pmid": "9001", "source_id": "jsonl:r1", "sentence": None, "field": None, "char_start": None,
                                   "char_end": None, "text": None, "title": "Aspirin and headache in adults"}]
     assert second["sentence_count"] == 1 and second["evidence"][0]["text"] == "Nausea occurred with levodopa."
     assert second["evidence"][0]["pmid"] == "9002" and second["evidence"][0]["sentence"] == 2
