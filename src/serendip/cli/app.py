@@ -13,6 +13,7 @@ from serendip.cli import (
     demo_cmd,
     eval_cmd,
     evidence_cmd,
+    kg_cmd,
     literature_cmd,
     models_cmd,
     pretrain_cmd,
@@ -35,6 +36,7 @@ models_cmd.register(app)
 pretrain_cmd.register(app)
 evidence_cmd.register(app)
 answer_cmd.register(app)
+kg_cmd.register(app)
 
 
 class _WarningLine(logging.Formatter):

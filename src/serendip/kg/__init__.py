@@ -22,6 +22,14 @@ preferential attachment, random and a learned scorer, in the ``LINK_SCORERS`` re
 :mod:`~serendip.kg.timeslice` (graph up to year T, pairs new after T, ROC-AUC / Hits@K / MRR with
 bootstrap intervals; ``benchmarks/kg_timeslice.py``).
 
+The graph of a workspace (``serendip kg build | paths | export | import``; imported by those
+commands, not by the package): :mod:`~serendip.kg.store` (the tables on the workspace's metadata,
+Alembic revision 0007), :mod:`~serendip.kg.taggers` (``TAGGERS``: ``dictionary`` and ``model``; the
+training documents and the cached normaliser), :mod:`~serendip.kg.reading` (one record: mentions with
+sentences and offsets, entity pairs), :mod:`~serendip.kg.build` (batched, incremental build with NPMI),
+:mod:`~serendip.kg.query` (entities by MeSH id or name, the stored graph as networkx, paths with
+evidence) and :mod:`~serendip.kg.exchange` (JSON Lines export and import).
+
 Relations: :mod:`~serendip.kg.relations` (chemical-induced disease candidate pairs of a document's
 normalised mentions, the gold pairs without a candidate, the BioCreative V CID scorer, sentence- and
 abstract-level co-occurrence baselines and counts with NPMI for any pair, and :class:`CidClassifier`,
