@@ -84,14 +84,24 @@ def _doc_ids(ws) -> dict[int, str]:
             select(records.c.id, records.c.source_id).where(records.c.source_id.like("beir:%")))}
 
 
-def _tune_floor(ws, train: list[dict]) -> tuple[float, dict]:
-    from serendip.evidence.answer import ask
+def _gather(ws, questions: list[str]) -> list[tuple]:
+    """Each question's passages, relevance and embeddings (:func:`serendip.evidence.answer.gather_passages`),
+    computed once for both tunings."""
+    from serendip.evidence.answer import gather_passages
 
-    def best(q):  # a floor above any cosine: the passages are scored, nothing is generated
-        return ask(ws, q, min_relevance=1.01, verifier=None).best_relevance
+    out = []
+    for i, q in enumerate(questions, 1):
+        out.append(gather_passages(ws, q))
+        if i % 50 == 0:
+            print(f"  passages gathered for {i}/{len(questions)} questions", flush=True)
+    return out
 
-    on = np.array([best(as_question(c["claim"])) for c in train])
-    off = np.array([best(q) for q in offtopic.TUNING])
+
+def _tune_floor(train_gathered: list[tuple], off_gathered: list[tuple]) -> tuple[float, dict]:
+    def best(gathered):  # the best passage relevance, as ask reports it
+        return np.array([float(rel.max()) if len(rel) else float("nan") for _, rel, _ in gathered])
+
+    on, off = best(train_gathered), best(off_gathered)
     grid = {t: ((on >= t).mean() + (off < t).mean()) / 2 for t in GRID}
     floor = max(GRID, key=lambda t: (round(grid[t], 6), -t))
     print(f"floor {floor}: balanced accuracy {grid[floor]:.3f} (train claims answered {(on >= floor).mean():.3f}, "
@@ -99,15 +109,15 @@ def _tune_floor(ws, train: list[dict]) -> tuple[float, dict]:
     return floor, {str(t): round(v, 4) for t, v in grid.items()}
 
 
-def _tune_selection(ws, train: list[dict], to_doc, floor: float) -> tuple[dict, dict]:
+def _tune_selection(train: list[dict], train_gathered: list[tuple], to_doc, floor: float) -> tuple[dict, dict]:
     """Passage choice (:func:`serendip.evidence.answer.select_passages`) and the extractive answer's
     length chosen on the train claims: the grid point of best citation F1 (ties: the smaller record
     weight, then the fewer sentences). Each claim's passages are gathered once; the extractive backend
     quotes the first ``max_sentences`` supplied passages, each citing itself, so its citations follow
     from the choice without generating."""
-    from serendip.evidence.answer import gather_passages, select_passages
+    from serendip.evidence.answer import select_passages
 
-    gathered = [(set(c["evidence"]), gather_passages(ws, as_question(c["claim"]))) for c in train]
+    gathered = [(set(c["evidence"]), g) for c, g in zip(train, train_gathered)]
     scores = {}
     for w in RECORD_WEIGHTS:
         for r in MAX_RECORDS:
@@ -183,8 +193,10 @@ def main() -> None:
         from serendip.evidence.verify import Verifier
 
         verifier = Verifier(*args.verifier)
-    floor, grid = _tune_floor(ws, train)
-    choice, choice_grid = _tune_selection(ws, train, to_doc, floor)
+    train_gathered = _gather(ws, [as_question(c["claim"]) for c in train])
+    floor, grid = _tune_floor(train_gathered, _gather(ws, list(offtopic.TUNING)))
+    choice, choice_grid = _tune_selection(train, train_gathered, to_doc, floor)
+    del train_gathered
     options = dict(o.split("=", 1) for o in args.option)
     generative = args.backend != "extractive"
     if not generative:
