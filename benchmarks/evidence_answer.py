@@ -8,7 +8,10 @@ off-topic questions (:data:`_offtopic_questions.SCORED`).
 Tuned on train only: the relevance floor (``min_relevance``) is the value of a grid that best separates
 200 SciFact **train** claims with evidence (seed 0), asked the same way, from 30 other off-topic
 questions (:data:`_offtopic_questions.TUNING`): the highest balanced accuracy of "answered" on the
-claims and "no evidence found" on the off-topic questions (ties: the lower floor).
+claims and "no evidence found" on the off-topic questions (ties: the lower floor). Then, on the same
+train claims, the passage choice (``record_weight``: the weight of the record's reciprocal search rank,
+``max_records``) and the extractive answer's ``max_sentences``: the grid point of best citation F1
+(:func:`_tune_selection`).
 
 Metrics (micro-averaged over the questions): **citation precision** = cited abstracts in the claim's
 gold evidence set / cited abstracts; **citation recall** = gold evidence abstracts cited / gold evidence
@@ -46,6 +49,9 @@ from serendip.workbench import Workspace  # noqa: E402
 
 BENCH = "evidence_answer"
 GRID = tuple(round(x, 3) for x in np.arange(0.30, 0.701, 0.025))
+RECORD_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+MAX_RECORDS = (1, 2, 3, None)
+MAX_SENTENCES = (1, 2, 3, 5)
 
 
 def as_question(claim: str) -> str:
@@ -78,19 +84,58 @@ def _doc_ids(ws) -> dict[int, str]:
             select(records.c.id, records.c.source_id).where(records.c.source_id.like("beir:%")))}
 
 
-def _tune_floor(ws, train: list[dict]) -> tuple[float, dict]:
-    from serendip.evidence.answer import ask
+def _gather(ws, questions: list[str]) -> list[tuple]:
+    """Each question's passages, relevance and embeddings (:func:`serendip.evidence.answer.gather_passages`),
+    computed once for both tunings."""
+    from serendip.evidence.answer import gather_passages
 
-    def best(q):  # a floor above any cosine: the passages are scored, nothing is generated
-        return ask(ws, q, min_relevance=1.01, verifier=None).best_relevance
+    out = []
+    for i, q in enumerate(questions, 1):
+        out.append(gather_passages(ws, q))
+        if i % 50 == 0:
+            print(f"  passages gathered for {i}/{len(questions)} questions", flush=True)
+    return out
 
-    on = np.array([best(as_question(c["claim"])) for c in train])
-    off = np.array([best(q) for q in offtopic.TUNING])
+
+def _tune_floor(train_gathered: list[tuple], off_gathered: list[tuple]) -> tuple[float, dict]:
+    def best(gathered):  # the best passage relevance, as ask reports it
+        return np.array([float(rel.max()) if len(rel) else float("nan") for _, rel, _ in gathered])
+
+    on, off = best(train_gathered), best(off_gathered)
     grid = {t: ((on >= t).mean() + (off < t).mean()) / 2 for t in GRID}
     floor = max(GRID, key=lambda t: (round(grid[t], 6), -t))
     print(f"floor {floor}: balanced accuracy {grid[floor]:.3f} (train claims answered {(on >= floor).mean():.3f}, "
           f"off-topic abstained {(off < floor).mean():.3f})", flush=True)
     return floor, {str(t): round(v, 4) for t, v in grid.items()}
+
+
+def _tune_selection(train: list[dict], train_gathered: list[tuple], to_doc, floor: float) -> tuple[dict, dict]:
+    """Passage choice (:func:`serendip.evidence.answer.select_passages`) and the extractive answer's
+    length chosen on the train claims: the grid point of best citation F1 (ties: the smaller record
+    weight, then the fewer sentences). Each claim's passages are gathered once; the extractive backend
+    quotes the first ``max_sentences`` supplied passages, each citing itself, so its citations follow
+    from the choice without generating."""
+    from serendip.evidence.answer import select_passages
+
+    gathered = [(set(c["evidence"]), g) for c, g in zip(train, train_gathered)]
+    scores = {}
+    for w in RECORD_WEIGHTS:
+        for r in MAX_RECORDS:
+            for m in MAX_SENTENCES:
+                hit = cited = gold = 0
+                for truth, (found, rel, vec) in gathered:
+                    order = select_passages(found, rel, vec, max_passages=8, min_relevance=floor, record_weight=w,
+                                            max_records=r)
+                    docs = {to_doc[found[i]["record_id"]] for i in order[:m]}
+                    hit, cited, gold = hit + len(docs & truth), cited + len(docs), gold + len(truth)
+                p, rc = (hit / cited if cited else 0.0), hit / gold
+                scores[(w, r, m)] = (p, rc, 2 * p * rc / (p + rc) if p + rc else 0.0)
+    w, r, m = max(scores, key=lambda key: (round(scores[key][2], 6), -key[0], -key[2]))
+    p, rc, f1 = scores[(w, r, m)]
+    print(f"passage choice on train: record_weight {w}, max_records {r}, max_sentences {m}: citation precision "
+          f"{p:.3f}, recall {rc:.3f}, F1 {f1:.3f} (untuned {scores[(0.0, None, 5)]})", flush=True)
+    return {"record_weight": w, "max_records": r, "max_sentences": m}, {
+        f"{k[0]}/{k[1]}/{k[2]}": round(v[2], 4) for k, v in scores.items()}
 
 
 def _score(ws, claims, to_doc, answer_fn) -> dict:
@@ -148,13 +193,19 @@ def main() -> None:
         from serendip.evidence.verify import Verifier
 
         verifier = Verifier(*args.verifier)
-    floor, grid = _tune_floor(ws, train)
+    train_gathered = _gather(ws, [as_question(c["claim"]) for c in train])
+    floor, grid = _tune_floor(train_gathered, _gather(ws, list(offtopic.TUNING)))
+    choice, choice_grid = _tune_selection(train, train_gathered, to_doc, floor)
+    del train_gathered
     options = dict(o.split("=", 1) for o in args.option)
     generative = args.backend != "extractive"
+    if not generative:
+        options.setdefault("max_sentences", choice["max_sentences"])
     claims = dev[:args.generative_n] if generative else dev
 
     def answer_fn(q):
-        return ask(ws, q, backend=args.backend, options=options, min_relevance=floor, verifier=verifier)
+        return ask(ws, q, backend=args.backend, options=options, min_relevance=floor, verifier=verifier,
+                   record_weight=choice["record_weight"], max_records=choice["max_records"])
 
     t = time.perf_counter()
     ours = _score(ws, claims, to_doc, answer_fn)
@@ -164,6 +215,7 @@ def main() -> None:
     print(f"dev claims with evidence: {len(claims)}; {args.backend}: {ours}; baseline top-3 hits: {base}; "
           f"off-topic no-evidence rate {np.mean(off):.3f}", flush=True)
     settings = {"backend": args.backend, "min_relevance": floor, "tuned_on": "200 train claims + 30 off-topic",
+                "record_weight": choice["record_weight"], "max_records": choice["max_records"] or "any",
                 "retrieval": "hybrid", "k": 10, "max_passages": 8, "verifier": bool(verifier),
                 "contended": args.contended, **{f"option_{k}": v for k, v in options.items() if k != "api_key"}}
     method = f"serendip-ask-{args.backend}"
@@ -177,6 +229,8 @@ def main() -> None:
     rows.append(_rows.row(BENCH, "offtopic-50", "test", len(off), method, "no_evidence_rate", float(np.mean(off)),
                           settings=settings, baseline=("top-3 hybrid hits cited", 0.0)))
     print(f"relevance-floor grid (balanced accuracy on train + tuning off-topic): {grid}", flush=True)
+    print(f"passage-choice grid (citation F1 on train; record_weight/max_records/max_sentences): {choice_grid}",
+          flush=True)
     _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write)
 
 

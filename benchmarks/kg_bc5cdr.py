@@ -91,17 +91,14 @@ def train(args, paths: dict[str, Path], workdir: Path):
 
 def tag_documents(run_dir: Path, docs: list, args) -> tuple[dict, int]:
     """Document spans ``{pmid: [(start, end, type)]}`` predicted by the saved run on unlabelled windows,
-    and the number of windows longer than ``max_length`` word pieces (their last words are tagged O)."""
-    from serendip.kg.ner_data import document_examples, merge_window_tags
-    from serendip.models.predict import load_run_model, predict_examples
+    and the number of windows longer than ``max_length`` word pieces (their last words are tagged O):
+    :func:`serendip.kg.taggers.tag_documents` with the windows as given (``fit=False``, the protocol
+    of the recorded rows; ``kg build`` narrows such windows instead)."""
+    from serendip.kg.taggers import tag_documents as tag
+    from serendip.models.predict import load_run_model
 
-    examples = [ex for doc in docs for ex in document_examples(
-        doc, window=args.window, overlap=args.overlap, labelled=False, source="test")[0]]
-    bundle = load_run_model(run_dir)
-    enc = bundle.tokenizer([ex.meta["tokens"] for ex in examples], is_split_into_words=True)
-    truncated = sum(len(ids) > bundle.max_length for ids in enc["input_ids"])
-    preds = predict_examples(bundle, examples, batch_size=args.batch_size * 2)
-    return merge_window_tags(examples, preds.labels), truncated
+    return tag(load_run_model(run_dir), docs, window=args.window, overlap=args.overlap,
+               batch_size=args.batch_size * 2, fit=False)
 
 
 def _score_rows(method: str, scores: dict, n: int, *, settings: dict, base: dict | None, wall: float) -> list:

@@ -64,6 +64,10 @@ class IndexDamaged(SerendipError):
     `serendip index --rebuild`."""
 
 
+class GraphNotBuilt(SerendipError):
+    """A knowledge-graph query was asked of a workspace that holds no graph yet (`serendip kg build`)."""
+
+
 class WorkspaceReadOnly(WorkspaceError):
     """A write (ingest, index) was asked of a workspace opened without write access."""
 

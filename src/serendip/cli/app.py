@@ -13,6 +13,7 @@ from serendip.cli import (
     demo_cmd,
     eval_cmd,
     evidence_cmd,
+    kg_cmd,
     literature_cmd,
     models_cmd,
     pretrain_cmd,
@@ -36,6 +37,7 @@ models_cmd.register(app)
 pretrain_cmd.register(app)
 evidence_cmd.register(app)
 answer_cmd.register(app)
+kg_cmd.register(app)
 screen_cmd.register(app)
 
 

@@ -30,8 +30,9 @@ def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
         report = run(workspace, dataset, progress=lambda stage, n: bar.advance(task(stage), n),
                      on_total=lambda stage, n: bar.update(task(stage), total=n))
     console.print(labelled("[bold]1/4[/]", f"dataset {report.dataset}: {report.corpus}"))
-    console.print(labelled("[bold]2/4[/]", f"workspace {report.workspace}: ingested {report.ingested}, duplicates "
-                           f"{report.duplicates}, failed {report.failed}; {report.records} records stored"))
+    console.print(labelled("[bold]2/4[/]", f"workspace {report.workspace}"))  # the path alone: no wrap inside a count
+    console.print(f"    ingested {report.ingested:,}, duplicates {report.duplicates:,}, failed {report.failed:,}; "
+                  f"{report.records:,} records stored", markup=False)
     console.print(f"[bold]3/4[/] indexes: BM25 {report.bm25_docs} records, dense {report.dense_total} vectors "
                   f"({report.dense_added} embedded now) in {report.index_s:.0f} s")
     console.print(labelled("[bold]4/4[/]", f"evaluation on the {report.queries} {report.dataset} {report.split} "

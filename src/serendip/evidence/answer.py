@@ -10,8 +10,12 @@
    claims asked as questions against off-topic questions of a tuning set (never the dev claims nor the
    50 off-topic questions the benchmark scores): ``benchmarks/evidence_answer.py``.
 4. **Supply** up to ``max_passages`` of the passages that reach it, chosen by maximal marginal
-   relevance (Carbonell & Goldstein 1998, SIGIR: ``lambda * rel - (1 - lambda) * max cos(selected)``),
-   numbered from 1.
+   relevance (Carbonell & Goldstein 1998, SIGIR: ``lambda * rel - (1 - lambda) * max cos(selected)``)
+   on the passage's relevance plus ``record_weight`` times its record's reciprocal rank in the search
+   (``1 / (1 + rank)``, rank 0 first: the record-level ranking, which sees BM25 and the whole abstract,
+   is evidence a sentence's cosine alone lacks), from at most ``max_records`` records, numbered from 1.
+   The defaults, :data:`DEFAULT_RECORD_WEIGHT` and :data:`DEFAULT_MAX_RECORDS`, were chosen on the
+   same SciFact train claims (``benchmarks/evidence_answer.py``).
 5. **Generate** with a backend of :data:`serendip.evidence.generators.GENERATORS`.
 6. **Check** every sentence in code (:func:`serendip.evidence.citations.check_sentences`): it cites,
    cites only supplied passages, and is a verbatim quote of one or is found supported by the
@@ -32,6 +36,10 @@ from serendip.evidence.generators import GENERATORS, SuppliedPassage, check_opti
 
 #: passage relevance (cosine, all-MiniLM-L6-v2) below which a question finds no evidence
 DEFAULT_MIN_RELEVANCE = 0.45
+#: weight of a passage's record's reciprocal search rank added to its relevance when choosing passages
+DEFAULT_RECORD_WEIGHT = 0.0
+#: passages are taken from at most this many records (None: any number)
+DEFAULT_MAX_RECORDS: int | None = None
 #: a question longer than this is refused
 MAX_QUESTION_CHARS = 2000
 NO_EVIDENCE_FOUND = "no evidence found"
@@ -117,8 +125,52 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = 0.7) ->
     return chosen
 
 
-def _passages(ws, question: str, k: int, mode: str | None) -> tuple[list[dict], np.ndarray, np.ndarray]:
-    """Every passage of the top-``k`` records, their relevance (m,) and embeddings (m, d)."""
+def select_passages(found: list[dict], relevance: np.ndarray, vectors: np.ndarray, *, max_passages: int,
+                    min_relevance: float, mmr_lambda: float = 0.7, record_weight: float = DEFAULT_RECORD_WEIGHT,
+                    max_records: int | None = DEFAULT_MAX_RECORDS) -> list[int]:
+    """The passages to supply, in order (indices into ``found``; see step 4 of the module docstring).
+
+    Parameters
+    ----------
+    found : list of dict
+        Passages as :func:`gather_passages` gives them (``record_id`` and the record's search ``rank``).
+    relevance : float array (m,)
+        Cosine of each passage with the question.
+    vectors : float32 array (m, d)
+        L2-normalised passage embeddings.
+    max_passages, min_relevance, mmr_lambda, record_weight, max_records
+        As in :func:`ask`.
+    """
+    keep = np.flatnonzero(relevance >= min_relevance)
+    if not len(keep):
+        return []
+    prior = np.array([1.0 / (1 + found[i]["rank"]) for i in keep])
+    order = [int(keep[i]) for i in mmr(relevance[keep] + record_weight * prior, vectors[keep], len(keep), mmr_lambda)]
+    chosen: list[int] = []
+    records: list[int] = []
+    for i in order:
+        rid = found[i]["record_id"]
+        if rid not in records:
+            if max_records is not None and len(records) >= max_records:
+                continue
+            records.append(rid)
+        chosen.append(i)
+        if len(chosen) == max_passages:
+            break
+    return chosen
+
+
+def gather_passages(ws, question: str, k: int = 10, mode: str | None = None
+                    ) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Every passage of the question's top-``k`` records (dicts: record id, PMID, the record's search
+    ``rank`` from 0, field, offsets, text), their relevance (float64 (m,): cosine with the question)
+    and embeddings (float32 (m, d), L2-normalised).
+
+    Raises
+    ------
+    IndexNotBuilt
+        No records, or no dense index.
+    """
     from serendip.evidence.api import _abstracts
     from serendip.evidence.passages import split_record
 
@@ -131,10 +183,10 @@ def _passages(ws, question: str, k: int, mode: str | None) -> tuple[list[dict], 
                             "without --no-dense first")
     texts = _abstracts(ws, [h.record_id for h in hits])
     found = []
-    for h in hits:
+    for rank, h in enumerate(hits):
         for p in split_record(*texts.get(h.record_id, (None, None)), record=str(h.record_id)):
-            found.append({"record_id": h.record_id, "pmid": h.pmid, "field": p.field_name, "start": p.start,
-                          "end": p.end, "text": p.text})
+            found.append({"record_id": h.record_id, "pmid": h.pmid, "rank": rank, "field": p.field_name,
+                          "start": p.start, "end": p.end, "text": p.text})
     if not found:
         return [], np.zeros(0), np.zeros((0, 0), dtype=np.float32)
     vectors = dense.encode_documents([f["text"] for f in found])
@@ -152,7 +204,8 @@ def _stances(verifier, question: str, sentences: list[AnswerSentence], passages:
 
 def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options: dict | None = None,
         mode: str | None = None, max_passages: int = 8, min_relevance: float = DEFAULT_MIN_RELEVANCE,
-        mmr_lambda: float = 0.7, min_support: float = 0.5, verifier: Any = "auto") -> Answer:
+        mmr_lambda: float = 0.7, min_support: float = 0.5, verifier: Any = "auto",
+        record_weight: float = DEFAULT_RECORD_WEIGHT, max_records: int | None = DEFAULT_MAX_RECORDS) -> Answer:
     """Answer ``question`` from the workspace's records, every sentence cited and checked.
 
     Parameters
@@ -171,6 +224,10 @@ def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options:
     min_relevance : float, default :data:`DEFAULT_MIN_RELEVANCE`
         Cosine a passage needs to be evidence.
     mmr_lambda : float, default 0.7
+    record_weight : float, default :data:`DEFAULT_RECORD_WEIGHT`
+        Weight of the record's reciprocal search rank in the passage choice (step 4).
+    max_records : int or None, default :data:`DEFAULT_MAX_RECORDS`
+        Passages come from at most this many records.
     min_support : float, default 0.5
         P(SUPPORT) a non-quoted sentence needs.
     verifier : Verifier, None or "auto"
@@ -191,21 +248,23 @@ def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options:
         An unknown backend or option; a backend that cannot load (its message says what to install).
     """
     question = check_question(question)
-    if k < 1 or max_passages < 1:
-        raise DataError(f"-k and max_passages must be at least 1, got {k} and {max_passages}")
+    if k < 1 or max_passages < 1 or (max_records is not None and max_records < 1):
+        raise DataError(f"-k, max_passages and max_records must be at least 1, got {k}, {max_passages} and "
+                        f"{max_records}")
     spec = GENERATORS.get(backend)
     check_options(spec, options or {})
     generator = spec.load(dict(options or {}))  # bad settings are reported before any retrieval
     if verifier == "auto":
         verifier = _workspace_verifier(ws, required=spec.name != "extractive")
-    found, relevance, vectors = _passages(ws, question, k, mode)
+    found, relevance, vectors = gather_passages(ws, question, k, mode)
     best = float(relevance.max()) if len(relevance) else float("nan")
     answer = Answer(question, spec.name, NO_EVIDENCE_FOUND, best_relevance=best)
-    keep = np.flatnonzero(relevance >= min_relevance)
-    if not len(keep):
+    order = select_passages(found, relevance, vectors, max_passages=max_passages, min_relevance=min_relevance,
+                            mmr_lambda=mmr_lambda, record_weight=record_weight, max_records=max_records)
+    if not order:
         return answer
-    order = [int(keep[i]) for i in mmr(relevance[keep], vectors[keep], max_passages, mmr_lambda)]
-    answer.passages = [SuppliedPassage(n, relevance=float(relevance[i]), **found[i]) for n, i in enumerate(order, 1)]
+    answer.passages = [SuppliedPassage(n, relevance=float(relevance[i]), **{f: v for f, v in found[i].items() if f != "rank"})
+                       for n, i in enumerate(order, 1)]
     draft = generator.generate(question, answer.passages)
     drafts = parse_reply(draft) if isinstance(draft, str) else list(draft)
     support = verifier.support_probability if verifier is not None else None

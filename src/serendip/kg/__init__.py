@@ -21,8 +21,25 @@ preferential attachment, random and a learned scorer, in the ``LINK_SCORERS`` re
 :mod:`~serendip.kg.discovery` (open and closed ABC discovery, paths with their evidence) and
 :mod:`~serendip.kg.timeslice` (graph up to year T, pairs new after T, ROC-AUC / Hits@K / MRR with
 bootstrap intervals; ``benchmarks/kg_timeslice.py``).
+
+The graph of a workspace (``serendip kg build | paths | export | import``; imported by those
+commands, not by the package): :mod:`~serendip.kg.store` (the tables on the workspace's metadata,
+Alembic revision 0007), :mod:`~serendip.kg.taggers` (``TAGGERS``: ``dictionary`` and ``model``; the
+training documents and the cached normaliser), :mod:`~serendip.kg.reading` (one record: mentions with
+sentences and offsets, entity pairs), :mod:`~serendip.kg.build` (batched, incremental build with NPMI),
+:mod:`~serendip.kg.query` (entities by MeSH id or name, the stored graph as networkx, paths with
+evidence) and :mod:`~serendip.kg.exchange` (JSON Lines export and import).
+
+Relations: :mod:`~serendip.kg.relations` (chemical-induced disease candidate pairs of a document's
+normalised mentions, the gold pairs without a candidate, the BioCreative V CID scorer, sentence- and
+abstract-level co-occurrence baselines and counts with NPMI for any pair, and :class:`CidClassifier`,
+a run of the engine that scores candidates and gives each its evidence sentence) and
+:mod:`~serendip.kg.relation_data` (``DATA_READERS["pubtator-cid"]``: each candidate pair as a
+``binary``-task example, its mentions marked ``@ chemical @`` / ``# disease #``, fitted to the model's
+length sentence by sentence, every cut counted; ``benchmarks/kg_cid.py``).
 """
 from serendip.kg import ner_data as _ner_data  # noqa: F401  (registers the "pubtator-ner" reader)
+from serendip.kg import relation_data as _relation_data  # noqa: F401  (registers the "pubtator-cid" reader)
 from serendip.kg.normalise import NormalisedMention, Normaliser
 from serendip.kg.pubtator import Document, Mention, Relation, read_pubtator
 

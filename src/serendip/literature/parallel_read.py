@@ -43,7 +43,7 @@ from serendip.literature.prefetch import (
     read_in_child,
     stop_process,
 )
-from serendip.literature.record import Record
+from serendip.literature.record import ParseIssue, Record
 
 __all__ = ["Fallback", "read_parallel", "supports_parallel", "worker_count"]
 
@@ -214,7 +214,16 @@ def read_parallel(reader, path: Path, options: dict | None = None, *, as_dicts: 
         log.debug("%s: parallel read stops at item %d (%s); the streaming reader goes on",
                   path, fallback.item, fallback.reason)
         serial = read_in_child(reader.name, Path(path), options, as_dicts=as_dicts)
+        skipped, last = 0, None
         try:
-            yield from itertools.islice(serial, fallback.item, None)
+            for item in serial:
+                if skipped < fallback.item:
+                    skipped, last = skipped + 1, item
+                    continue
+                yield item
         finally:
             serial.close()
+        if skipped < fallback.item and isinstance(last, ParseIssue):
+            # the streaming reader stopped (a truncated stream) before the point the blocks reached:
+            # the records already given stay, and its closing issue is still reported
+            yield last

@@ -30,22 +30,23 @@ their registries when the run is built (domain packages may register more), not 
 """
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel as PydanticModel
 from pydantic import (
     Field,
     StrictBool,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from serendip.core.config import StrictModel, describe_validation_error, validate_config
-from serendip.errors import ConfigError
+from serendip.core.config import (
+    StrictModel,
+    apply_overrides,
+    describe_validation_error,
+    read_config_file,
+    validate_config,
+)
 
 __all__ = [
     "DEFAULT_BACKBONE",
@@ -78,7 +79,6 @@ DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 _Strict = StrictModel
-_M = TypeVar("_M", bound=PydanticModel)
 
 
 def _name_shorthand(value: Any) -> Any:
@@ -352,43 +352,7 @@ class FineTuneConfig(_Strict):
         return self.model_dump(mode="json")
 
 
-# -- files and overrides -------------------------------------------------------------------------
-def read_config_file(path: str | Path) -> Any:
-    """The parsed contents of a ``.toml``/``.yaml``/``.yml`` config file (not yet validated).
-
-    Raises
-    ------
-    ConfigError
-        Unreadable file, unknown suffix, a syntax error (with its line) or an empty YAML file; the
-        message starts with the file path.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    if suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    if suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-        if data is None:
-            raise ConfigError(f"{path}: the config file is empty")
-        return data
-    raise ConfigError(f"{path}: unknown config format {path.suffix!r}; use .toml, .yaml or .yml")
-
-
+# -- files ---------------------------------------------------------------------------------------
 def load_config(path: str | Path) -> FineTuneConfig:
     """Read and validate a fine-tuning config (``.toml``, or ``.yaml``/``.yml``).
 
@@ -414,78 +378,3 @@ def load_config(path: str | Path) -> FineTuneConfig:
     cfg.data.test = rel(cfg.data.test)
     cfg.output.run_dir = rel(cfg.output.run_dir)
     return cfg
-
-
-def _parse_value(text: str) -> Any:
-    """A flag value: TOML syntax (``3e-5``, ``true``, ``"a"``, ``["q", "v"]``), ``null`` for None,
-    else the raw string."""
-    text = text.strip()
-    if text == "null":
-        return None
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def apply_overrides(cfg: _M, overrides: Sequence[str], *, example: str = "training.lr=3e-5") -> _M:
-    """A new config (of ``cfg``'s class: any pydantic model) with ``key=value`` overrides applied (CLI flags), validated as a whole.
-
-    Parameters
-    ----------
-    cfg : FineTuneConfig (or another pydantic model, e.g. a PretrainConfig)
-    overrides : sequence of str
-        ``"training.lr=3e-5"``, ``"peft.method=lora"``, ``"peft.target_modules=['query','value']"``,
-        ``"augmentations.0.params.p=0.5"``, ``"data.dev=null"``. Values use TOML syntax; anything
-        that is not valid TOML is a string. Paths are taken as given (relative to the working
-        folder).
-    example : str
-        The ``key=value`` example shown when a flag has no ``=``.
-
-    Returns
-    -------
-    FineTuneConfig
-        Of ``cfg``'s class; ``cfg`` is not modified.
-
-    Raises
-    ------
-    ConfigError
-        A flag without ``=``, an unknown key, or a value of the wrong type; the message names the key.
-    """
-    data = cfg.model_dump(mode="python")
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected key=value, e.g. {example}")
-        parts = key.split(".")
-        node: Any = data
-        for depth, part in enumerate(parts[:-1]):
-            here = ".".join(parts[: depth + 1])
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(f"override {item!r}: {here!r} is not an index of a list of "
-                                      f"{len(node)}")
-                node = node[int(part)]
-            elif isinstance(node, dict):
-                if node.get(part) is None:
-                    node[part] = {}
-                elif not isinstance(node[part], (dict, list)):
-                    raise ConfigError(f"override {item!r}: {here!r} is a value, not a table")
-                node = node[part]
-            else:
-                raise ConfigError(f"override {item!r}: {here!r} is a value, not a table")
-        last = parts[-1]
-        value = _parse_value(raw)
-        if isinstance(node, list):
-            if not last.isdigit() or int(last) >= len(node):
-                raise ConfigError(f"override {item!r}: {key!r} is not an index of a list of "
-                                  f"{len(node)}")
-            node[int(last)] = value
-        else:
-            node[last] = value
-    model = type(cfg)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"override: {describe_validation_error(exc, model)}") from None

@@ -15,6 +15,8 @@ replaced by ``/dev/null`` at fork, so the lock never outlives the ingest that to
 
 One ``serendip index`` at a time per workspace folder (:func:`index_lock`): the same file lock, on
 ``<workspace>/indexes.lock``, around every index write (the index parts and the dense checkpoint).
+One ``serendip kg build`` or ``kg import`` at a time per workspace folder (:func:`kg_lock`, on
+``<workspace>/kg.lock``).
 """
 from __future__ import annotations
 
@@ -164,6 +166,15 @@ def index_lock(folder: str | os.PathLike, on_wait: Callable[[str], None] | None 
     is told so as an ingest is (``on_wait``). The kernel releases the lock when its process dies.
     """
     with _file_lock(os.path.join(folder, "indexes.lock"), _Waiter(on_wait, "index")):
+        yield
+
+
+@contextlib.contextmanager
+def kg_lock(folder: str | os.PathLike, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the knowledge-graph lock of the workspace folder ``folder`` for the ``with`` block: an
+    exclusive ``flock`` on ``folder/kg.lock``, so that two ``kg build`` (or ``kg import``) runs on this
+    host never add the same entity or edge at once; the second waits, and is told so (``on_wait``)."""
+    with _file_lock(os.path.join(folder, "kg.lock"), _Waiter(on_wait, "kg build")):
         yield
 
 

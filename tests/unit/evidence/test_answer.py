@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from evidence_helpers import fixed_verifier, indexed_workspace
 
@@ -14,7 +15,9 @@ from serendip.evidence.answer import (
     NO_EVIDENCE_FOUND,
     NO_GROUNDED_ANSWER,
     ask,
+    gather_passages,
     mmr,
+    select_passages,
 )
 from serendip.evidence.citations import check_sentences, parse_reply
 from serendip.evidence.generators import (
@@ -85,6 +88,43 @@ def test_mmr_prefers_a_new_passage_to_a_near_copy():
 def ws(tmp_path_factory):
     with indexed_workspace(tmp_path_factory.mktemp("ask"), RECORDS) as w:
         yield w
+
+
+def _found(ranks):
+    return [{"record_id": 10 + r, "rank": r} for r in ranks]
+
+
+def test_record_weight_lifts_passages_of_better_ranked_records():
+    """Two passages of equal cosine, orthogonal embeddings: without the record prior MMR keeps index
+    order; with it the passage of the record ranked first by the search comes first."""
+    found = _found([3, 0])
+    rel = np.array([0.6, 0.6])
+    vec = np.eye(2, dtype=np.float32)
+    assert select_passages(found, rel, vec, max_passages=2, min_relevance=0.5) == [0, 1]
+    assert select_passages(found, rel, vec, max_passages=2, min_relevance=0.5, record_weight=0.2) == [1, 0]
+    # the prior never lets a passage below the relevance floor in
+    assert select_passages(found, np.array([0.6, 0.4]), vec, max_passages=2, min_relevance=0.5,
+                           record_weight=5.0) == [0]
+
+
+def test_max_records_caps_the_records_passages_come_from():
+    found = _found([0, 1, 0, 2])  # passages 0 and 2 come from the same record (id 10)
+    rel = np.array([0.9, 0.8, 0.7, 0.6])
+    vec = np.eye(4, dtype=np.float32)
+    assert select_passages(found, rel, vec, max_passages=4, min_relevance=0.0, mmr_lambda=1.0) == [0, 1, 2, 3]
+    assert select_passages(found, rel, vec, max_passages=4, min_relevance=0.0, mmr_lambda=1.0,
+                           max_records=1) == [0, 2]
+    assert select_passages(found, rel, vec, max_passages=4, min_relevance=0.0, mmr_lambda=1.0,
+                           max_records=2) == [0, 1, 2]
+
+
+def test_passages_carry_their_records_search_rank(ws):
+    found, rel, vec = gather_passages(ws, "Do zinc lozenges shorten the common cold?", k=3)
+    hits = [h.record_id for h in ws.search("Do zinc lozenges shorten the common cold?", k=3)]
+    assert {(f["record_id"], f["rank"]) for f in found} == {(rid, hits.index(rid)) for rid in {f["record_id"] for f in found}}
+    assert rel.shape == (len(found),) and vec.shape[0] == len(found)
+    with pytest.raises(DataError, match="max_records"):
+        ask(ws, "Do zinc lozenges shorten colds?", max_records=0)
 
 
 def test_every_extractive_sentence_cites_a_supplied_passage_with_offsets(ws):

@@ -98,20 +98,21 @@ def test_latin1_declared_encoding(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_truncated_gzip_and_any_worker_count(tmp_path, workers):
-    """The one difference: the parallel path keeps every whole record decompressed before the failure,
-    the streaming reader (reading in other steps) may keep fewer; both end with the same issue."""
+def test_truncated_gzip_and_any_worker_count(tmp_path, workers, monkeypatch):
+    """A failing read loses what it had decompressed. The streaming reader goes on from the start of
+    the block being cut; where it stopped earlier than the blocks reached (it reads in other steps),
+    the records already given stay and its closing issue ends the items: never fewer records than the
+    streaming reader keeps, and the same issue."""
+    monkeypatch.setattr(split, "READ_BYTES", 8192)
     full = gzip.compress(_doc(_body() * 20).encode())
     path = _file(tmp_path / "cut.xml.gz", full[: len(full) * 2 // 3])
     reader = get_reader("pubmed")
     serial = _items(reader.read(path))
     parallel = _items(read_parallel(reader, path, as_dicts=True, workers=workers))
     assert not mp.active_children()
-    assert parallel[:len(serial) - 1] == serial[:-1] and 0 < len(serial) <= len(parallel) < 400
-    kept = len(parallel) - 1
-    assert [x["source_index"] for x in parallel[:-1]] == list(range(kept))
-    assert parallel[-1].endswith(f"reading stopped after {kept} records', line={parallel[-2]['source_line']}, "
-                                 "record=None)") and "cannot read further" in parallel[-1]
+    assert parallel[:len(serial) - 1] == serial[:-1] and parallel[-1] == serial[-1]
+    assert 0 < len(serial) <= len(parallel) < 400 and "reading stopped" in parallel[-1]
+    assert all(isinstance(x, dict) for x in parallel[:-1])
 
 
 def test_entity_declarations_still_refused(tmp_path):

@@ -169,6 +169,16 @@ def _pubtator_ner(reader: Any, tmp: Path) -> None:
     assert [e.id for e in _read("pubtator-ner", path)] == ["1:w0"]  # default window: 128 words
 
 
+@case("data_readers", "pubtator-cid")
+def _pubtator_cid(reader: Any, tmp: Path) -> None:
+    path = tmp / "cdr.PubTator.txt"
+    path.write_text("1|t|Lidocaine-induced cardiac asystole.\n1|a|\n1\t0\t9\tLidocaine\tChemical\tD008012\n"
+                    "1\t18\t34\tcardiac asystole\tDisease\tD006323\n1\tCID\tD008012\tD006323\n\n")
+    got = reader(path, max_length=32)
+    assert [(e.id, e.text, e.label, e.meta["fit"]) for e in got] == [
+        ("1:D008012:D006323", "@ Lidocaine @-induced # cardiac asystole #.", "CID", "whole")]
+
+
 # -- augmentations ---------------------------------------------------------------------------------------
 @case("augmentations", "reverse_complement")
 def _revcomp(cls: Any, tmp: Path) -> None:

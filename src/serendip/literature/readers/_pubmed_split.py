@@ -11,11 +11,9 @@ The parallel path gives exactly the items the streaming reader (:meth:`PubmedXML
 a file is not plainly a ``PubmedArticleSet`` of well-formed records separated by whitespace (a
 prolog with an internal DTD subset, comments or a non-UTF-8 encoding; text, comments or elements
 between records; a record element that does not parse alone, e.g. one with an entity reference or a
-syntax error; no root end tag at the end), the block stops with a :class:`Fallback` naming the first
-item not given, and the caller takes the streaming reader's items from that one on. A truncated or
-corrupt gzip stream is the one difference: every whole record element decompressed before the failure
-is kept (the streaming reader, which reads in smaller steps, may keep fewer), then the same issue
-("cannot read further ...; reading stopped after N records") ends the file. A record element cut wrongly (a start tag inside a comment or CDATA section) cannot
+syntax error; no root end tag at the end; a truncated or corrupt gzip stream, from the start of the
+block being read), the block stops with a :class:`Fallback` naming the first item not given, and the
+caller takes the streaming reader's items from that one on. A record element cut wrongly (a start tag inside a comment or CDATA section) cannot
 parse alone, so it always falls back.
 """
 from __future__ import annotations
@@ -29,7 +27,6 @@ from pathlib import Path
 from lxml import etree
 
 from serendip.literature.parallel_read import Fallback
-from serendip.literature.record import ParseIssue
 
 __all__ = ["BLOCK_RECORDS", "Block", "Fallback", "parse_block", "split_blocks"]
 
@@ -61,16 +58,12 @@ class Block:
         (bytes) and the bytes from its start tag to the next element's start tag (the last element of
         the file: to the end of the file), or None for a block not wanted (see :func:`split_blocks`).
     last : whether this block ends the file (its last piece must end with the root's end tag).
-    stop : why the file could not be read past this block (a truncated or corrupt gzip stream), or
-        None; ``stop_line`` is then the start line of the last whole element read.
     """
 
     first_item: int
     first_record: int
     pieces: list[tuple[int, bytes, bytes | None]]
     last: bool = False
-    stop: str | None = None
-    stop_line: int | None = None
 
 
 def _prolog_ok(prefix: bytes) -> bool:
@@ -94,12 +87,11 @@ def split_blocks(path: Path, block_records: int | None = None, wanted=None) -> I
 
     block_records = block_records or BLOCK_RECORDS
     items = records = seq = 0
-    last_line: int | None = None
     pending: list[tuple[int, bytes, bytes]] = []
 
-    def block(last: bool = False, stop: str | None = None) -> Block:
+    def block(last: bool = False) -> Block:
         nonlocal items, records, pending, seq
-        out = Block(items, records, pending, last, stop, last_line)
+        out = Block(items, records, pending, last)
         seq += 1
         items += len(pending)
         records += sum(1 for _, tag, _ in pending if tag != b"DeleteCitation")
@@ -112,10 +104,9 @@ def split_blocks(path: Path, block_records: int | None = None, wanted=None) -> I
             try:
                 chunk = fh.read(READ_BYTES)
             except (OSError, EOFError, zlib.error, _GzipError) as exc:
-                if items + len(pending) == 0:  # the streaming reader raises ParseError
-                    yield Fallback(0, f"cannot read ({exc})")
-                else:  # the whole elements read are kept, then the stop is reported
-                    yield block(stop=str(exc))
+                # a failing read loses what it had decompressed (up to READ_BYTES); the streaming
+                # reader, reading in smaller steps, keeps more: it goes on from this block's start
+                yield Fallback(items, f"cannot read further ({exc})")
                 return
             buf += chunk
             if not started:
@@ -138,7 +129,6 @@ def split_blocks(path: Path, block_records: int | None = None, wanted=None) -> I
                 pos = a
                 keep_bytes = wanted is None or wanted(seq)
                 pending.append((buf_line, tag, buf[a:b] if keep_bytes else None))
-                last_line = buf_line
                 if len(pending) >= block_records and chunk:
                     yield block()
             if not chunk:
@@ -214,7 +204,4 @@ def parse_block(block: Block, file: str) -> tuple[list, Fallback | None]:
                 return out, Fallback(item + 1, "the file does not end with </PubmedArticleSet>")
         elif tail.strip():
             return out, Fallback(item + 1, "content between record elements")
-    if block.stop is not None:
-        out.append(ParseIssue(file=file, line=block.stop_line, reason=(
-            f"cannot read further ({block.stop}); reading stopped after {record} records")))
     return out, None

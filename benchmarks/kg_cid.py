@@ -1,0 +1,292 @@
+"""BC5CDR chemical-induced disease (CID) relations: a classifier fine-tuned through the engine, beside
+co-occurrence baselines, with gold and with predicted entities, the BioCreative V way.
+
+Data: the ``bc5cdr`` dataset of the mirror (BioCreative V CDR corpus, Li et al., Database 2016: 500
+training, 500 development, 500 test abstracts, PubTator format, mentions with MeSH ids, ``CID`` relation
+lines).
+
+Candidates (:func:`serendip.kg.relations.document_candidates`): every (chemical id, disease id) pair of
+an abstract's normalised mentions (composite ids split, ``-1`` skipped); gold pairs with no candidate
+bound recall (``recall_ceiling`` rows).
+
+Method ``cid-ft``: the offline all-MiniLM-L6-v2 fine-tuned through :func:`serendip.models.train.finetune`,
+task ``binary`` (positive class ``CID``), on the training file read by the ``pubtator-cid`` data reader
+(:mod:`serendip.kg.relation_data`: the pair's mentions marked ``@ chemical @`` and ``# disease #``; text
+over ``--max-length`` word pieces reduced to the sentences of the pair and their neighbours, then to
+the pair's sentences, then cut, every stage counted, nothing truncated unannounced). ``--negatives``
+keeps that fraction of the negative training pairs, every positive kept. The epoch is chosen by dev
+PR-AUC on the first ``--select-docs`` development abstracts (same reader and options); the decision
+threshold (grid 0.05, 0.10, ..., 0.95) by the BioCreative F1 of every development candidate (all
+negatives). The defaults fit the budget of 2 shared CPU cores (training about 1.2 examples/s at 128
+word pieces while other jobs ran; 256 pieces and two epochs would have taken over an hour): 128 word
+pieces, a quarter of the negative training pairs, one epoch. No final model on train+dev was trained
+(no budget left for it); the rows are of the model trained on train alone. Test: (a) gold entities: the test abstracts' own mentions and ids; (b) predicted entities: the
+train+dev dictionary tagger (:class:`serendip.kg.ner_eval.DictionaryTagger`) then the
+:class:`serendip.kg.normalise.Normaliser` fitted on train+dev. The fine-tuned NER model of
+``kg_bc5cdr`` is not kept on disk, so the dictionary stands in for it here.
+
+Baselines, same candidates: ``cooccur-sentence`` (CID when a chemical and a disease mention share a
+sentence) and ``cooccur-abstract`` (every candidate).
+
+Metric (:func:`serendip.kg.relations.cid_scores`): micro precision, recall and F1 over (PMID, chemical id,
+disease id) against the gold relations of the 500 test abstracts: the CID measure of BioCreative V.
+
+Anchors (test F1, end to end: every team ran its own entity recognition): best team 57.03, ensemble of
+the teams 62.80 (Wei et al., "Assessing the state of the art in biomedical relation extraction: overview
+of the BioCreative V chemical-disease relation (CDR) task", Database 2016, baw032, abstract; as quoted
+in issue 16). Beside the predicted-entity row only; the gold-entity row has no published peer here.
+
+Usage::
+
+    SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/kg_cid.py [--epochs 1] [--threads 2] [--no-write]
+    python benchmarks/kg_cid.py --smoke 8 --epochs 1     # 8 abstracts per split; writes nothing
+    python benchmarks/kg_cid.py --run-dir RUN            # evaluate a run trained before (no training)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rows  # noqa: E402
+
+BENCH = "kg_cid"
+DATASET = "bc5cdr"
+BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
+STEMS = {"train": "CDR_TrainingSet", "dev": "CDR_DevelopmentSet", "test": "CDR_TestSet"}
+METHOD, BASELINE, ALL_PAIRS = "cid-ft", "cooccur-sentence", "cooccur-abstract"
+_WEI = ("Wei et al. 2016, overview of the BioCreative V CDR task, Database baw032, abstract, test F1; "
+        "as quoted in issue 16")
+ANCHOR = ("BioCreative V CID best team, end to end (ensemble 62.80)", 0.5703, _WEI)
+GRID = [round(0.05 * i, 2) for i in range(1, 20)]
+
+
+def load_documents(smoke: int, select_docs: int, workdir: Path) -> tuple[dict[str, list], dict[str, Path]]:
+    """The splits' documents and the files the engine reads: train, and ``select`` (the first
+    ``select_docs`` development abstracts, written to ``workdir``)."""
+    from serendip import datasets
+    from serendip.kg.pubtator import read_pubtator, write_pubtator
+
+    files = datasets.resolve(DATASET)
+    paths = {split: files[f"bc5cdr/{stem}.PubTator.txt.gz"] for split, stem in STEMS.items()}
+    docs = {split: read_pubtator(path) for split, path in paths.items()}
+    if smoke:
+        docs = {split: d[:smoke] for split, d in docs.items()}
+        paths["train"] = write_pubtator(docs["train"], workdir / "train.PubTator.txt")
+    paths["select"] = write_pubtator(docs["dev"][:select_docs], workdir / "dev-select.PubTator.txt")
+    return docs, paths
+
+
+def predicted_documents(train_dev: list, test: list) -> list:
+    """The test abstracts with the mentions of the train+dev dictionary tagger, normalised by the
+    train+dev Normaliser (relations kept for scoring)."""
+    from serendip.kg.ner_eval import DictionaryTagger
+    from serendip.kg.normalise import Normaliser
+    from serendip.kg.pubtator import Mention
+    from serendip.kg.relations import with_normalised
+
+    tagger, norm = DictionaryTagger(train_dev), Normaliser().fit(train_dev)
+    out = []
+    for d in test:
+        mentions = [Mention(s, e, d.text[s:e], t) for s, e, t in tagger.tag(d.text)]
+        out.append(with_normalised(d, norm.normalise_document(d, mentions)))
+    return out
+
+
+def train(args, paths: dict[str, Path], workdir: Path):
+    """The fine-tuned run and its training seconds; progress printed every ``--log-every`` steps."""
+    from serendip.models.config import FineTuneConfig
+    from serendip.models.train import finetune
+
+    options = {"backbone": args.backbone, "max_length": args.max_length, "negatives": args.negatives,
+               "seed": args.seed}
+    cfg = FineTuneConfig.model_validate({
+        "task": {"name": "binary", "params": {"positive_label": "CID"}}, "backbone": args.backbone,
+        "data": {"train": str(paths["train"]), "dev": str(paths["select"]), "format": "pubtator-cid",
+                 "options": options, "split": {"dev": 0.0, "test": 0.0}},
+        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "warmup_ratio": 0.1,
+                     "max_length": args.max_length, "seed": args.seed,
+                     "early_stopping": {"metric": "pr_auc", "patience": None}},
+        "output": {"run_dir": str(workdir / "runs"), "name": "kg-cid-bc5cdr", "plots": False}})
+    t = time.perf_counter()
+
+    first: list[float] = []
+
+    def progress(done: int, total: int, info: dict) -> None:
+        if "dev" in info:
+            dev = info["dev"]
+            print(f"epoch {info['epoch']}: dev PR-AUC {dev.get('pr_auc', float('nan')):.4f}, MCC "
+                  f"{dev.get('mcc', float('nan')):.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
+            return
+        if not first:
+            first.append(time.perf_counter())
+        if done % args.log_every == 0 or done == total:
+            rate = (done - 1) * args.batch_size / max(1e-9, time.perf_counter() - first[0])
+            print(f"step {done}/{total} epoch {info['epoch']} loss {info['loss']:.4f} ({rate:.1f} examples/s, "
+                  f"{time.perf_counter() - t:.0f} s)", flush=True)
+
+    result = finetune(cfg, progress=progress)
+    return result, time.perf_counter() - t
+
+
+def score_candidates(clf, docs: dict[str, list]) -> tuple[dict[str, list], dict[str, dict]]:
+    """Per named document set: ``[(triple, probability)]`` for every candidate, and the fit counts of
+    its examples; all sets scored in one pass (an example text met twice is scored once)."""
+    from serendip.kg.relation_data import CidTextFitter, fit_counts, pair_examples
+
+    fitter = CidTextFitter(clf.bundle.tokenizer, clf.bundle.max_length)
+    examples, owners = [], []
+    counts = {}
+    for name, ds in docs.items():
+        mine = [pair for d in ds for pair in pair_examples(d, fitter, labelled=False)]
+        counts[name] = fit_counts(ex for _, ex in mine)
+        examples += [ex for _, ex in mine]
+        owners += [(name, cand.triple) for cand, _ in mine]
+    t = time.perf_counter()
+    probs = clf.probabilities(examples)
+    print(f"scored {len(examples)} candidates ({len({e.text for e in examples})} distinct texts) in "
+          f"{time.perf_counter() - t:.0f} s", flush=True)
+    out: dict[str, list] = {name: [] for name in docs}
+    for (name, triple), p in zip(owners, probs):
+        out[name].append((triple, p))
+    return out, counts
+
+
+def choose_threshold(scored: list, gold: set) -> tuple[float, dict]:
+    """The grid threshold with the best F1 (ties: the higher threshold) and the scores there."""
+    from serendip.kg.relations import cid_scores
+
+    best = max(GRID, key=lambda t: (cid_scores(gold, {x for x, p in scored if p >= t})["f1"], t))
+    return best, cid_scores(gold, {x for x, p in scored if p >= best})
+
+
+def _print(name: str, s: dict) -> None:
+    print(f"{name}: F1 {s['f1']:.4f} (P {s['precision']:.4f} R {s['recall']:.4f}; {s['tp']}/{s['n_pred']} "
+          f"predicted, {s['n_gold']} gold)", flush=True)
+
+
+def _prf_rows(method: str, scores: dict, n: int, settings: dict, *, split: str = "test",
+              base: dict | None = None, anchor: bool = False, wall: float | None = None) -> list[dict]:
+    return [_rows.row(BENCH, DATASET, split, n, method, metric, scores[metric], settings=settings, wall_s=wall,
+                      baseline=None if base is None else (BASELINE, base[metric]),
+                      anchor=ANCHOR if anchor and metric == "f1" else None)
+            for metric in ("f1", "precision", "recall")]
+
+
+def baselines(test_sets: dict[str, list], gold: set, n: int) -> tuple[list[dict], dict]:
+    """The co-occurrence rows per entity source, and the sentence-level scores (the baseline of cid-ft)."""
+    from serendip.kg.relations import cid_scores, cooccurrence_pairs
+
+    rows, base = [], {}
+    for source, ds in test_sets.items():
+        for method, level in ((BASELINE, "sentence"), (ALL_PAIRS, "abstract")):
+            t = time.perf_counter()
+            s = cid_scores(gold, cooccurrence_pairs(ds, level))
+            _print(f"test {method}, {source} entities", s)
+            rows += _prf_rows(method, s, n, {"entities": source}, wall=time.perf_counter() - t)
+            base.setdefault(source, s)
+    return rows, base
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backbone", default=BACKBONE, help="a local folder or the bundled MiniLM id")
+    ap.add_argument("--epochs", type=_rows.positive_int, default=1)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch-size", type=_rows.positive_int, default=16)
+    ap.add_argument("--max-length", type=_rows.positive_int, default=128, help="word pieces per example")
+    ap.add_argument("--negatives", type=float, default=0.25, help="fraction of negative training pairs kept")
+    ap.add_argument("--select-docs", type=_rows.positive_int, default=60,
+                    help="development abstracts scored after each epoch to choose it")
+    ap.add_argument("--seed", type=_rows.seed, default=0)
+    ap.add_argument("--threads", type=_rows.positive_int, default=2, help="torch CPU threads")
+    ap.add_argument("--log-every", type=_rows.positive_int, default=20, help="steps between progress lines")
+    ap.add_argument("--run-dir", type=Path, help="evaluate this run instead of training one")
+    ap.add_argument("--workdir", type=Path, default=None, help="runs and written files (default: a new temp folder)")
+    ap.add_argument("--smoke", type=_rows.positive_int, default=0,
+                    help="use only the first N abstracts of each split (a check that the script runs; writes nothing)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kg_cid_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    run(args, workdir)
+
+
+def run(args, workdir: Path) -> None:
+    from serendip.kg.relations import (
+        CidClassifier,
+        candidates,
+        cid_scores,
+        gold_relations,
+    )
+
+    t_all = time.perf_counter()
+    docs, paths = load_documents(args.smoke, args.select_docs, workdir)
+    test, n = docs["test"], len(docs["test"])
+    test_sets = {"gold": test, "predicted": predicted_documents(docs["train"] + docs["dev"], test)}
+    gold = gold_relations(test)
+    rows = []
+    for name, ds in [("train", docs["train"]), ("dev", docs["dev"])] + [(f"test-{k}", v) for k, v in test_sets.items()]:
+        _, rep = candidates(ds)
+        print(f"{name}: {rep.n_candidates} candidates, {rep.n_positive} positive, {rep.n_gold} gold pairs, "
+              f"{len(rep.missing)} gold pairs without a candidate (recall ceiling {rep.recall_ceiling:.4f})", flush=True)
+        if name.startswith("test-"):
+            rows.append(_rows.row(BENCH, DATASET, "test", n, "candidates", "recall_ceiling", rep.recall_ceiling,
+                                  settings={"entities": name[5:]}))
+    base_rows, base = baselines(test_sets, gold, n)
+    rows += base_rows
+
+    if args.run_dir is None:
+        result, train_s = train(args, paths, workdir)
+        run_dir, best_epoch = result.run_dir, result.best_epoch
+        print(f"run {run_dir}: best dev epoch {best_epoch} of {len(result.history)}; {train_s:.0f} s", flush=True)
+    else:
+        import json
+
+        run_dir, train_s = args.run_dir, None
+        best_epoch = json.loads((run_dir / "metrics.json").read_text())["selection"].get("best_epoch")
+    clf = CidClassifier(run_dir, batch_size=args.batch_size * 2)
+    t = time.perf_counter()
+    scored, counts = score_candidates(clf, {"dev": docs["dev"], **test_sets})
+    threshold, dev_scores = choose_threshold(scored["dev"], gold_relations(docs["dev"]))
+    clf.save_threshold(threshold, "BioCreative F1 on the BC5CDR development set (benchmarks/kg_cid.py)")
+    _print(f"dev cid-ft at the chosen threshold {threshold}", dev_scores)
+    wall = time.perf_counter() - t
+    settings = {"backbone": Path(args.backbone).name if Path(args.backbone).is_dir() else "all-MiniLM-L6-v2",
+                "epochs": args.epochs, "best_epoch": best_epoch, "threshold": threshold,
+                "max_length": args.max_length, "negatives": args.negatives}
+    rows += _prf_rows(METHOD, dev_scores, len(docs["dev"]), {"entities": "gold", **settings}, split="dev")
+    for source in test_sets:
+        s = cid_scores(gold, {x for x, p in scored[source] if p >= threshold})
+        _print(f"test {METHOD}, {source} entities", s)
+        rows += _prf_rows(METHOD, s, n, {"entities": source, **settings}, base=base[source],
+                          anchor=source == "predicted", wall=wall)
+    from serendip.kg.relation_data import fit_counts, read_cid_examples
+
+    counts["train"] = fit_counts(read_cid_examples(paths["train"], backbone=args.backbone, max_length=args.max_length,
+                                                   negatives=args.negatives, seed=args.seed))
+    for name, c in counts.items():
+        print(f"{name} examples by fitting stage: {c}", flush=True)
+        split = name if name in ("train", "dev") else "test"
+        entities = "predicted" if name == "predicted" else "gold"
+        for metric, value in (("examples_cut", c["cut"]), ("examples_truncated", c["truncated"])):
+            rows.append(_rows.row(BENCH, DATASET, split, len(docs[split]), METHOD, metric, value,
+                                  settings={"entities": entities, "max_length": args.max_length}))
+    if train_s is not None:
+        rows.append(_rows.row(BENCH, DATASET, "train", len(docs["train"]), METHOD, "train_wall_s", train_s,
+                              settings={"entities": "gold", **settings}))
+    _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))
+
+
+if __name__ == "__main__":
+    _rows.run_main(main)

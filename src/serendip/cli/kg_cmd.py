@@ -1,0 +1,190 @@
+"""``serendip kg build | paths | export | import``: the knowledge graph of a workspace's records (wraps
+:mod:`serendip.kg.build`, :mod:`serendip.kg.query` and :mod:`serendip.kg.exchange`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from serendip.cli.common import (
+    REGISTRY_CHOICES,
+    RegistryHelpCommand,
+    SerendipTyper,
+    WorkspaceOpt,
+    console,
+    err_console,
+    handle_errors,
+    labelled,
+    open_workspace,
+    rate_progress,
+)
+
+app = SerendipTyper(no_args_is_help=True, help="The knowledge graph of the workspace's records: entities, "
+                    "mentions and co-occurrence edges with their evidence sentences.")
+
+
+def taggers_help() -> str:
+    """The registered kg taggers with their one-line descriptions, read now (not at import)."""
+    from serendip.kg.taggers import TAGGERS
+
+    return "; ".join(f"{name}: {(fn.__doc__ or '').strip().splitlines()[0].rstrip('.')}"
+                     for name, fn in TAGGERS.canonical_items())
+
+
+REGISTRY_CHOICES.setdefault("tagger", taggers_help)
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+class _Bar:
+    """The ``steps`` callback of :func:`serendip.kg.build.build`: a progress bar in docs/s."""
+
+    def __init__(self) -> None:
+        self.progress = None
+
+    def __call__(self, name: str, total: int | None):
+        self.close()
+        self.progress = rate_progress("docs")
+        self.progress.start()
+        task = self.progress.add_task(name, total=total)
+        progress = self.progress
+        return lambda n: progress.advance(task, n)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+@app.command("build", cls=RegistryHelpCommand)
+def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity tagger: a registered name or a "
+                                         "fine-tuned token run folder (RUN_DIR)."),
+              limit: Optional[int] = typer.Option(None, "--limit", min=0, help="Read at most N of the records not "
+                                                  "read yet (the rest wait for the next build)."),
+              batch: int = typer.Option(64, "--batch", min=1, help="Records tagged and written together."),
+              rebuild: bool = typer.Option(False, "--rebuild", help="Remove the graph and build it again (needed "
+                                           "to change the tagger)."),
+              training: Optional[list[Path]] = typer.Option(None, "--training", help="PubTator file the dictionary "
+                                                            "and the MeSH normaliser are fitted on (repeatable; "
+                                                            "default: BC5CDR train + dev from the data mirror)."),
+              json_out: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
+              workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Tag the records not read yet (title + abstract), normalise the mentions to MeSH ids and add
+    co-occurrence edges (sentence- and abstract-level counts, NPMI) with their evidence sentences.
+
+    Running it again reads only records ingested (or changed) since; it prints the records read and
+    the graph's entity, mention and edge counts."""
+    from serendip.kg.build import build
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        bar = _Bar()
+        try:
+            rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar)
+        finally:
+            bar.close()
+        if json_out:
+            print(json.dumps(rep.to_dict(), ensure_ascii=False))
+            return
+        c = rep.counts
+        _say(f"kg build: {rep.records_read:,} records read ({rep.records_removed:,} removed, {rep.mentions_added:,} "
+             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s, tagger {rep.tagger}")
+        _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
+             f"({c['evidence']:,} evidence rows) over {c['records']:,} records")
+        if rep.records_left:
+            _say(f"{rep.records_left:,} records left unread (--limit): run `serendip kg build` again to read them")
+        if rep.unsplit:
+            err_console.print(labelled("[yellow]warning:[/]", f"{len(rep.unsplit)} records could not be cut into "
+                              f"sentences (each field is one sentence): {', '.join(map(str, rep.unsplit[:10]))}"),
+                              highlight=False, soft_wrap=True)
+
+
+def _where(ev: dict) -> str:
+    who = (f"PMID {ev['pmid']}" if ev["pmid"] else f"record {ev['record_id']} ({ev['source_id']})" if ev["source_id"]
+           else f"record {ev['record_id']}" if ev["record_id"] else "a record not in this workspace")
+    if ev["sentence"] is None:
+        title = f": {ev['title']}" if ev.get("title") else ""
+        return f"{who} (same abstract, different sentences){title}"
+    where = "title" if ev["field"] == 0 else f"sentence {ev['sentence']}"
+    return f"{who}, {where}: {ev['text']}"
+
+
+def _print_edge(edge: dict, indent: str) -> None:
+    npmi = "-" if edge["npmi"] is None else f"{edge['npmi']:.3f}"
+    _say(f"{indent}{edge['source_name']} – {edge['target_name']}: {edge['abstract_count']:,} records, "
+         f"{edge['sentence_count']:,} sentences, NPMI {npmi}")
+    for ev in edge["evidence"]:
+        _say(f"{indent}  {_where(ev)}")
+    more = edge["n_evidence"] - len(edge["evidence"])
+    if more > 0:
+        _say(f"{indent}  (+{more:,} more evidence rows)")
+
+
+@app.command("paths")
+def paths_cmd(a: str = typer.Argument(..., help="An entity: MeSH id (D001241), Type:MeSH id, or name."),
+              b: str = typer.Argument(..., help="Another entity, named the same way."),
+              k: int = typer.Option(5, "-k", min=1, help="Two-hop paths shown, best first."),
+              evidence: int = typer.Option(3, "--evidence", min=0, help="Evidence rows shown per edge."),
+              json_out: bool = typer.Option(False, "--json", help="Print the paths as JSON."),
+              workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """The direct edge between two entities and their best two-hop paths (weakest-link NPMI), each edge
+    with its evidence sentences and PMIDs."""
+    from serendip.kg.query import paths
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        res = paths(ws.engine, a, b, k=k, evidence=evidence)
+        if json_out:
+            print(json.dumps(res.to_dict(), ensure_ascii=False))
+            return
+        _say(f"{res.source.label()} — {res.target.label()}")
+        if res.direct:
+            _say("direct:")
+            _print_edge(res.direct, "  ")
+        else:
+            _say("direct: none (the two never occur in one record)")
+        if not res.paths:
+            _say("no two-hop path (no entity occurs with both)")
+        for i, p in enumerate(res.paths, 1):
+            _say(f"path {i} (weakest NPMI {p['score']:.3f}): {' – '.join(n['name'] for n in p['nodes'])}")
+            for edge in p["edges"]:
+                _print_edge(edge, "  ")
+
+
+@app.command("export")
+def export_cmd(file: Path = typer.Argument(..., help="JSON Lines file to write."),
+               workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Write the graph (entities, edges with their evidence) as JSON Lines."""
+    from serendip.kg.exchange import export_graph
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        n = export_graph(ws.engine, file)
+        _say(f"exported {n['entities']:,} entities and {n['edges']:,} edges ({n['evidence']:,} evidence rows) to {file}")
+
+
+@app.command("import")
+def import_cmd(file: Path = typer.Argument(..., help="A file written by `serendip kg export`."),
+               replace: bool = typer.Option(False, "--replace", help="Replace the workspace's graph if it has one."),
+               workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Read a graph exported from another workspace (evidence linked to this workspace's records by
+    PMID or source id). Exit status 1 when some line was skipped (each is listed)."""
+    from serendip.kg.exchange import import_graph
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        rep = import_graph(ws, file, replace=replace)
+        _say(f"imported {rep.entities:,} entities and {rep.edges:,} edges ({rep.evidence:,} evidence rows, "
+             f"{rep.linked:,} linked to records here) from {file}")
+        for issue in rep.issues:
+            err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)
+    if rep.issues:
+        raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="kg")

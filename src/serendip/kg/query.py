@@ -1,0 +1,251 @@
+"""Queries over the stored knowledge graph: entities by MeSH id or name, the graph around entities as
+networkx, and the paths between two entities with each edge's evidence sentences and PMIDs.
+
+Paths are found by :mod:`serendip.kg.discovery` (closed discovery: the direct edge when the two
+entities co-occur, and the best two-hop paths A–B–C ranked by their weakest edge's NPMI) on the graph
+of the edges incident to the two entities, loaded from the store (:func:`load_graph`): every two-hop
+path between A and C runs through those edges only, so the answer is the one the whole graph gives.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, or_, select
+
+from serendip.errors import DataError
+from serendip.kg.normalise import normal_form
+from serendip.kg.store import (
+    COOCCURRENCE,
+    kg_edges,
+    kg_entities,
+    kg_evidence,
+    kg_mentions,
+    require_graph,
+)
+from serendip.workspace.schema import records
+
+__all__ = ["Entity", "PathsResult", "edge_evidence_rows", "find_entity", "load_graph", "paths"]
+
+#: A MeSH descriptor or supplementary-concept id (``D001241``, ``C012345``), optionally ``Type:``-prefixed
+_MESH_ID = re.compile(r"^[CD]\d{6,9}$")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A stored entity: ``id``, ``key``, ``type``, ``mesh_id`` (None: unresolved), ``name``,
+    ``n_mentions``, ``n_records``."""
+
+    id: int
+    key: str
+    type: str
+    mesh_id: str | None
+    name: str
+    n_mentions: int
+    n_records: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def label(self) -> str:
+        """``name (MeSH id, type)``, or ``name (unresolved type)``."""
+        return f"{self.name} ({self.mesh_id}, {self.type})" if self.mesh_id else f"{self.name} (unresolved {self.type})"
+
+
+_COLUMNS = (kg_entities.c.id, kg_entities.c.key, kg_entities.c.type, kg_entities.c.mesh_id, kg_entities.c.name,
+            kg_entities.c.n_mentions, kg_entities.c.n_records)
+
+
+def _best(rows: Iterable) -> Entity | None:
+    found = [Entity(*r) for r in rows]
+    return min(found, key=lambda e: (-e.n_mentions, e.id)) if found else None
+
+
+def _by_name(conn: Connection, query: str, typ: str | None) -> Entity | None:
+    key = normal_form(query)
+    c = kg_entities.c
+    typed = (lambda stmt: stmt.where(c.type == typ)) if typ else (lambda stmt: stmt)
+    rows = [r for r in conn.execute(typed(select(*_COLUMNS))) if normal_form(r.name) == key]
+    if rows:
+        return _best(rows)
+    ids = {eid for eid, text in conn.execute(select(kg_mentions.c.entity_id, kg_mentions.c.text).distinct())
+           if normal_form(text) == key}
+    if not ids:
+        return None
+    return _best(conn.execute(typed(select(*_COLUMNS).where(c.id.in_(sorted(ids))))))
+
+
+def find_entity(engine: Engine, query: str) -> Entity:
+    """The entity ``query`` names: a MeSH id (``D001241``), ``Type:MeSH id`` (``Chemical:D001241``), an
+    entity key, or a name (compared by :func:`~serendip.kg.normalise.normal_form` with entity names,
+    then with the surface forms of their mentions; ``Type:name`` restricts the type). Several matches:
+    the entity with most mentions.
+
+    Raises
+    ------
+    GraphNotBuilt
+        The workspace holds no graph.
+    DataError
+        No entity matches (the message names the query).
+    """
+    require_graph(engine)
+    q = query.strip()
+    typ, _, rest = q.partition(":")
+    if not rest or not typ.isalpha():
+        typ, rest = "", q
+    c = kg_entities.c
+    with engine.connect() as conn:
+        types = set(conn.execute(select(c.type).distinct()).scalars())
+        if typ and typ not in types:
+            typ, rest = "", q
+        found = _best(conn.execute(select(*_COLUMNS).where(c.key == q)))
+        if found is None and _MESH_ID.match(rest):
+            stmt = select(*_COLUMNS).where(c.mesh_id == rest)
+            found = _best(conn.execute(stmt.where(c.type == typ) if typ else stmt))
+        if found is None and rest:
+            found = _by_name(conn, rest, typ or None)
+        n = conn.execute(select(func.count()).select_from(kg_entities)).scalar_one()
+    if found is None:
+        raise DataError(f"entity {query!r} is not in the knowledge graph ({n:,} entities): give a MeSH id "
+                        f"(e.g. D001241), Type:MeSH id, or a name as the records write it")
+    return found
+
+
+def edge_evidence_rows(conn: Connection, edge_ids: Sequence[int], limit: int | None = None) -> dict[int, list[dict]]:
+    """``{edge id: [{"record_id", "pmid", "source_id", "sentence", "field", "char_start", "char_end", "text",
+    "title"}, ...]}``: sentence evidence first (by record, sentence), then records holding both entities
+    in different sentences only (``sentence``, offsets and ``text`` None); ``source_id`` and ``title`` are
+    the record's (None when the record is not in this workspace); at most ``limit`` rows per edge."""
+    ev = kg_evidence.c
+    out: dict[int, list[dict]] = {e: [] for e in edge_ids}
+    keys = ("record_id", "pmid", "source_id", "sentence", "field", "char_start", "char_end", "text", "title")
+    for i in range(0, len(edge_ids), 500):
+        chunk = list(edge_ids[i:i + 500])
+        rows = conn.execute(
+            select(ev.edge_id, ev.record_id, ev.pmid, records.c.source_id, ev.sentence, ev.field, ev.char_start,
+                   ev.char_end, ev.text, records.c.title).select_from(kg_evidence.outerjoin(records, records.c.id == ev.record_id))
+            .where(ev.edge_id.in_(chunk))
+            .order_by(ev.edge_id, ev.sentence.is_(None), ev.record_id, ev.sentence, ev.id))
+        for r in rows:
+            if limit is None or len(out[r.edge_id]) < limit:
+                out[r.edge_id].append({k: getattr(r, k) for k in keys})
+    return out
+
+
+def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: str = COOCCURRENCE):
+    """The stored graph as a :class:`networkx.Graph` (the form :mod:`serendip.kg.graph` builds).
+
+    Parameters
+    ----------
+    around : iterable of entity ids, optional
+        Only the edges incident to these entities (and their end points); None: the whole graph.
+    edge_type : str, default "cooccurrence"
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes: entity keys, with ``id``, ``name``, ``type``, ``mesh_id`` and ``count`` (records
+        mentioning it). Edges: ``id``, ``count`` (records holding both), ``sentence_count``, ``npmi``
+        (0.0 when not computed), ``score``, ``first_year`` (None: records are not dated here) and
+        ``pmids`` (sorted evidence PMIDs; ``record <id>`` for a record without one).
+        Graph attribute ``n_docs``: records the graph was built from.
+    """
+    import networkx as nx
+
+    e = kg_edges.c
+    with engine.connect() as conn:
+        stmt = select(e.id, e.source_id, e.target_id, e.abstract_count, e.sentence_count, e.npmi, e.score).where(
+            e.type == edge_type)
+        wanted = None if around is None else sorted(set(around))
+        if wanted is not None:
+            stmt = stmt.where(or_(e.source_id.in_(wanted), e.target_id.in_(wanted)))
+        edges = conn.execute(stmt).all()
+        node_ids = {i for r in edges for i in (r.source_id, r.target_id)} | set(wanted or ())
+        if wanted is None:
+            nodes = {r.id: Entity(*r) for r in conn.execute(select(*_COLUMNS))}
+        else:
+            ids, nodes = sorted(node_ids), {}
+            for i in range(0, len(ids), 500):
+                nodes.update((r.id, Entity(*r)) for r in conn.execute(
+                    select(*_COLUMNS).where(kg_entities.c.id.in_(ids[i:i + 500]))))
+        pmids: dict[int, set[str]] = {r.id: set() for r in edges}
+        ev = kg_evidence.c
+        edge_ids = sorted(pmids)
+        for i in range(0, len(edge_ids), 500):
+            for eid, rid, pmid in conn.execute(select(ev.edge_id, ev.record_id, ev.pmid)
+                                               .where(ev.edge_id.in_(edge_ids[i:i + 500]))):
+                pmids[eid].add(pmid or f"record {rid}")
+    g = nx.Graph()
+    for ent in nodes.values():
+        g.add_node(ent.key, id=ent.id, name=ent.name, type=ent.type, mesh_id=ent.mesh_id, count=ent.n_records)
+    for r in edges:
+        g.add_edge(nodes[r.source_id].key, nodes[r.target_id].key, id=r.id, count=r.abstract_count,
+                   sentence_count=r.sentence_count, npmi=r.npmi if r.npmi is not None else 0.0, score=r.score,
+                   first_year=None, pmids=sorted(pmids[r.id], key=lambda p: (not p.isdigit(), len(p), p)))
+    return g
+
+
+@dataclass
+class PathsResult:
+    """Paths between ``source`` and ``target`` (:class:`Entity`): ``direct`` (the edge between them, or
+    None) and ``paths`` (two-hop paths, best first); each edge a dict with ``source``, ``target`` (keys),
+    ``source_name``, ``target_name``, ``sentence_count``, ``abstract_count``, ``npmi``, ``n_evidence``
+    and ``evidence`` (see :func:`edge_evidence_rows`)."""
+
+    source: Entity
+    target: Entity
+    direct: dict | None
+    paths: list[dict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source.to_dict(), "target": self.target.to_dict(), "linked": self.direct is not None,
+                "direct": self.direct, "paths": self.paths}
+
+
+def paths(engine: Engine, a: str, b: str, *, k: int = 5, evidence: int = 3) -> PathsResult:
+    """The direct edge and the ``k`` best two-hop paths between the entities ``a`` and ``b`` named as
+    :func:`find_entity` reads them, each edge with up to ``evidence`` evidence rows.
+
+    Raises
+    ------
+    GraphNotBuilt
+        The workspace holds no graph.
+    DataError
+        ``a`` or ``b`` names no entity, or both name the same one; ``k`` < 1 or ``evidence`` < 0.
+    """
+    from serendip.kg.discovery import closed_discovery
+
+    if k < 1 or evidence < 0:
+        raise DataError(f"kg paths needs k >= 1 and evidence >= 0; got k {k}, evidence {evidence}")
+    src, dst = find_entity(engine, a), find_entity(engine, b)
+    if src.id == dst.id:
+        raise DataError(f"{a!r} and {b!r} name the same entity, {src.label()}: give two entities")
+    g = load_graph(engine, around=(src.id, dst.id))
+    found = closed_discovery(g, src.key, dst.key, k=k)
+    hops = [(x.source, x.target) for x in ([found.direct] if found.direct else [])]
+    hops += [(e.source, e.target) for p in found.paths for e in p.edges]
+    with engine.connect() as conn:
+        rows = edge_evidence_rows(conn, sorted({g.edges[u, v]["id"] for u, v in hops}), limit=evidence)
+        totals = _evidence_totals(conn, sorted({g.edges[u, v]["id"] for u, v in hops}))
+
+    def edge(u: str, v: str) -> dict:
+        d = g.edges[u, v]
+        return {"source": u, "target": v, "source_name": g.nodes[u]["name"], "target_name": g.nodes[v]["name"],
+                "sentence_count": d["sentence_count"], "abstract_count": d["count"], "npmi": d["npmi"],
+                "n_evidence": totals.get(d["id"], 0), "evidence": rows[d["id"]]}
+
+    direct = edge(src.key, dst.key) if found.linked else None
+    out = [{"nodes": [{"key": n, "name": g.nodes[n]["name"]} for n in p.nodes], "score": p.score,
+            "edges": [edge(e.source, e.target) for e in p.edges]} for p in found.paths]
+    return PathsResult(src, dst, direct, out)
+
+
+def _evidence_totals(conn: Connection, edge_ids: Sequence[int]) -> dict[int, int]:
+    ev = kg_evidence.c
+    out: dict[int, int] = {}
+    for i in range(0, len(edge_ids), 500):
+        out.update(conn.execute(select(ev.edge_id, func.count()).where(ev.edge_id.in_(list(edge_ids[i:i + 500])))
+                                .group_by(ev.edge_id)).all())
+    return out

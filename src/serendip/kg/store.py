@@ -1,0 +1,173 @@
+"""The knowledge graph in the workspace database: entities, mentions, edges and their evidence.
+
+Tables (SQLAlchemy Core, on the workspace's :data:`serendip.workspace.schema.metadata`; created by the
+Alembic revision ``0007`` of :mod:`serendip.workspace.migrations`, which spells out the same columns,
+as every revision does; ``tests/unit/kg/test_kg_store.py`` checks that a migrated database and these
+definitions agree). The same schema runs on SQLite and PostgreSQL.
+
+* ``kg_builds``: one row per ``kg build`` or ``kg import``: when, the tagger (``"dictionary"``,
+  ``"model:<run folder>"``, or ``"import:<file>"``), the normaliser's cache key, what it did, the counts after it.
+* ``kg_records``: the records a build has read (new records are those absent here), each with the
+  digest of its title and abstract as read (a record changed since is read again), the build, its
+  mention count and whether its text could be cut into sentences. No foreign key to ``records``: a
+  record deleted from the workspace keeps its graph rows until the next build removes them.
+* ``kg_entities``: ``type`` (``Chemical``/``Disease``), ``mesh_id`` (a MeSH id, or None for an
+  unresolved mention's entity), ``name`` (the surface form its mentions use most), ``key`` (unique,
+  :func:`entity_key`), ``n_mentions`` and ``n_records`` (records mentioning it).
+* ``kg_mentions``: entity, record id, PMID, ``sentence`` (the passage number of
+  :func:`serendip.evidence.passages.split_record`: 0 the title, then the abstract's sentences),
+  ``field`` (0 title, 1 abstract) and ``char_start``/``char_end`` (code points into that field's
+  stored text, as :mod:`serendip.evidence.passages` defines offsets), the surface ``text``, the
+  normalisation ``method`` (:data:`serendip.kg.normalise.METHODS`) and its ``score`` (0-100).
+* ``kg_edges``: an entity pair (``source_id < target_id``), ``type`` (``cooccurrence``; ``cid`` for the
+  relation classifier), ``sentence_count`` (sentences holding both), ``abstract_count`` (records
+  holding both), ``npmi`` (over the records read, :func:`serendip.kg.graph.npmi`) and ``score``
+  (co-occurrence: the NPMI; a classifier's probability for a relation type).
+* ``kg_evidence``: per edge, one row per sentence holding both entities (``sentence``, ``field``,
+  ``char_start``/``char_end`` of the sentence and its ``text``) and one row with those NULL for a record
+  that holds both in different sentences only; with the ``record_id`` (NULL for evidence imported from
+  a workspace whose record is not here) and the ``pmid``.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+
+from serendip.errors import GraphNotBuilt
+from serendip.workspace.schema import metadata
+
+__all__ = ["COOCCURRENCE", "KG_TABLES", "MAX_KEY_CHARS", "entity_key", "graph_counts", "kg_builds",
+           "kg_edges", "kg_entities", "kg_evidence", "kg_mentions", "kg_records", "require_graph"]
+
+#: The co-occurrence edge type
+COOCCURRENCE = "cooccurrence"
+#: Longest entity key kept as written; a longer unresolved surface form is keyed by its start and a digest
+MAX_KEY_CHARS = 300
+
+kg_builds = Table(
+    "kg_builds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    # running | done | failed (a 'running' row left behind means the build was killed)
+    Column("status", String(16), nullable=False),
+    Column("tagger", Text, nullable=False),
+    Column("normaliser", Text),
+    Column("records_read", Integer, nullable=False, default=0),
+    Column("records_removed", Integer, nullable=False, default=0),
+    Column("counts", JSON),
+)
+
+kg_records = Table(
+    "kg_records", metadata,
+    Column("record_id", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(32), nullable=False),
+    Column("build_id", Integer, ForeignKey("kg_builds.id"), nullable=False),
+    Column("n_mentions", Integer, nullable=False),
+    # False: the sentence splitter failed on its text; each field was one sentence (reported by the build)
+    Column("split", Boolean, nullable=False),
+)
+
+kg_entities = Table(
+    "kg_entities", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("mesh_id", String(64), index=True),
+    Column("name", Text, nullable=False),
+    Column("n_mentions", Integer, nullable=False, default=0),
+    Column("n_records", Integer, nullable=False, default=0),
+)
+
+kg_mentions = Table(
+    "kg_mentions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity_id", Integer, ForeignKey("kg_entities.id"), nullable=False, index=True),
+    Column("record_id", Integer, nullable=False, index=True),
+    Column("pmid", String(32)),
+    Column("sentence", Integer, nullable=False),
+    Column("field", Integer, nullable=False),
+    Column("char_start", Integer, nullable=False),
+    Column("char_end", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("score", Float, nullable=False),
+)
+
+kg_edges = Table(
+    "kg_edges", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("kg_entities.id"), nullable=False),
+    Column("target_id", Integer, ForeignKey("kg_entities.id"), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("sentence_count", Integer, nullable=False, default=0),
+    Column("abstract_count", Integer, nullable=False, default=0),
+    Column("npmi", Float),
+    Column("score", Float),
+    UniqueConstraint("source_id", "target_id", "type", name="uq_kg_edges_pair"),
+)
+
+kg_evidence = Table(
+    "kg_evidence", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edge_id", Integer, ForeignKey("kg_edges.id"), nullable=False, index=True),
+    Column("record_id", Integer, index=True),
+    Column("pmid", String(32)),
+    Column("sentence", Integer),
+    Column("field", Integer),
+    Column("char_start", Integer),
+    Column("char_end", Integer),
+    Column("text", Text),
+)
+
+Index("ix_kg_mentions_record_entity", kg_mentions.c.record_id, kg_mentions.c.entity_id)
+
+#: Every kg table, children first (the order rows are deleted in)
+KG_TABLES = (kg_evidence, kg_edges, kg_mentions, kg_entities, kg_records, kg_builds)
+
+
+def entity_key(type: str, mesh_id: str | None, form: str) -> str:
+    """The unique key of an entity: ``"<type>:<MeSH id>"`` for a resolved one, ``"<type>:?<form>"`` for
+    an unresolved one (``form``: the surface form's :func:`~serendip.kg.normalise.normal_form`), so each
+    distinct unresolved surface form is one entity. A key over :data:`MAX_KEY_CHARS` characters keeps
+    its first 250 and a SHA-256 digest of the whole (``"…#<16 hex>"``)."""
+    key = f"{type}:{mesh_id}" if mesh_id else f"{type}:?{form}"
+    if len(key) > MAX_KEY_CHARS:
+        key = f"{key[:250]}…#{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    return key
+
+
+def graph_counts(engine: Engine) -> dict[str, int]:
+    """``{"records", "entities", "mentions", "edges", "evidence"}``: rows of each kg table (records:
+    those read by a build)."""
+    tables = {"records": kg_records, "entities": kg_entities, "mentions": kg_mentions, "edges": kg_edges,
+              "evidence": kg_evidence}
+    with engine.connect() as conn:
+        return {name: conn.execute(select(func.count()).select_from(t)).scalar_one() for name, t in tables.items()}
+
+
+def require_graph(engine: Engine, where: str = "this workspace") -> None:
+    """Raise :class:`~serendip.errors.GraphNotBuilt` (saying to run ``serendip kg build``) when the
+    database holds no entity yet."""
+    with engine.connect() as conn:
+        has = conn.execute(select(kg_entities.c.id).limit(1)).first() is not None
+    if not has:
+        raise GraphNotBuilt(f"{where} holds no knowledge graph yet: run `serendip kg build` (or `serendip kg "
+                            f"import FILE`) first")

@@ -1,0 +1,225 @@
+"""Entity taggers for ``kg build``, looked up by name in :data:`TAGGERS`, and the annotated documents
+and normaliser they are fitted on.
+
+A tagger (:class:`Tagger`) turns texts into entity spans ``(start, end, type)`` (character offsets into
+each text, disjoint, in order). Entries of :data:`TAGGERS` are factories
+``factory(training, run_dir=None, **options) -> Tagger``:
+
+* ``dictionary``: the longest-match lexicon of the training mentions
+  (:class:`~serendip.kg.ner_eval.DictionaryTagger`, the NER baseline of ``benchmarks/kg_bc5cdr.py``);
+* ``model``: a fine-tuned ``token`` run of the engine (``run_dir``), tagging sliding windows of words as
+  ``benchmarks/kg_bc5cdr.py`` does (:func:`tag_documents`), each window narrowed until its word pieces
+  fit the run's ``max_length`` so no word is cut off (:func:`fitted_window`).
+
+Training documents (:func:`training_documents`): by default the BC5CDR training and development
+PubTator files of the ``bc5cdr`` dataset (:func:`serendip.datasets.resolve`: the data mirror, then the
+cache); never the test file. The normaliser (:func:`load_normaliser`) is fitted on the same documents
+and cached as plain JSON in the workspace (``models/kg/normaliser-<key>.json``, the key a digest of the
+training files' bytes).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from serendip.errors import ConfigError
+from serendip.kg.ner_data import (
+    DEFAULT_OVERLAP,
+    DEFAULT_WINDOW,
+    document_examples,
+    merge_window_tags,
+    tokenize,
+    window_bounds,
+)
+from serendip.kg.normalise import Normaliser
+from serendip.kg.pubtator import Document, read_pubtator
+from serendip.registry import Registry
+
+__all__ = ["BC5CDR_TRAINING", "TAGGERS", "DictionaryTextTagger", "ModelTagger", "Tagger", "fitted_window",
+           "load_normaliser", "make_tagger", "tag_documents", "training_documents"]
+
+#: The BC5CDR files the default lexicon and normaliser are fitted on (train + dev; never test)
+BC5CDR_TRAINING = ("bc5cdr/CDR_TrainingSet.PubTator.txt.gz", "bc5cdr/CDR_DevelopmentSet.PubTator.txt.gz")
+#: ``factory(training, run_dir=None, **options) -> Tagger``
+TAGGERS: Registry[Callable[..., Any]] = Registry("kg tagger")
+
+#: A character span with its entity type: (start, end, type), end exclusive
+Span = tuple[int, int, str]
+
+
+class Tagger(Protocol):
+    """What ``kg build`` needs of a tagger: ``name`` (recorded with the build: ``"dictionary"`` or
+    ``"model:<run folder>"``) and ``tag(texts)`` -> one list of disjoint, ordered spans per text."""
+
+    name: str
+
+    def tag(self, texts: Sequence[str]) -> list[list[Span]]: ...
+
+
+def training_documents(paths: Sequence[str | Path] | None = None) -> tuple[list[Document], list[Path]]:
+    """The annotated documents taggers and the normaliser are fitted on, and their files.
+
+    ``paths``: PubTator files (``.gz`` read compressed); None: :data:`BC5CDR_TRAINING` of the ``bc5cdr``
+    dataset. Raises ParseError (a bad line, with file and line), DatasetNotFound or DataError (a file
+    missing or changed) and ConfigError (no file given).
+    """
+    if paths is None:
+        from serendip import datasets
+
+        files = datasets.resolve("bc5cdr")
+        paths = [files[rel] for rel in BC5CDR_TRAINING]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ConfigError("no training PubTator file given for the kg tagger and normaliser")
+    return [doc for p in paths for doc in read_pubtator(p)], paths
+
+
+def load_normaliser(folder: str | Path, docs: Sequence[Document], paths: Sequence[Path]) -> tuple[Normaliser, str]:
+    """The :class:`~serendip.kg.normalise.Normaliser` (its tuned defaults) fitted on ``docs``, read from
+    ``folder/normaliser-<key>.json`` when saved there before, else fitted and saved there; and the file
+    name. ``key``: the first 16 hex digits of SHA-256 over the bytes of ``paths`` (the files ``docs``
+    came from) and the normaliser's settings."""
+    from serendip.core.files import sha256_file
+
+    norm = Normaliser()
+    digest = hashlib.sha256()
+    for p in paths:
+        digest.update(sha256_file(p).encode())
+    digest.update(repr(sorted(norm.to_dict()["settings"].items())).encode())
+    folder = Path(folder)
+    path = folder / f"normaliser-{digest.hexdigest()[:16]}.json"
+    if path.is_file():
+        return Normaliser.load(path), path.name
+    folder.mkdir(parents=True, exist_ok=True)
+    norm.fit(docs)
+    tmp = path.with_name(path.name + ".tmp")
+    norm.save(tmp)
+    tmp.replace(path)
+    return norm, path.name
+
+
+class DictionaryTextTagger:
+    """The ``dictionary`` tagger: :class:`~serendip.kg.ner_eval.DictionaryTagger` over each text."""
+
+    name = "dictionary"
+
+    def __init__(self, training: Sequence[Document]):
+        from serendip.kg.ner_eval import DictionaryTagger
+
+        self.lexicon = DictionaryTagger(training)
+
+    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
+        return [self.lexicon.tag(t) for t in texts]
+
+
+@TAGGERS.register("dictionary")
+def _dictionary(training: Sequence[Document], run_dir: str | Path | None = None, **_options) -> DictionaryTextTagger:
+    """longest match on the lexicon of the training mentions (BC5CDR train + dev by default)"""
+    return DictionaryTextTagger(training)
+
+
+def fitted_window(piece_counts: Sequence[int], budget: int, window: int = DEFAULT_WINDOW,
+                  overlap: int = DEFAULT_OVERLAP) -> tuple[int, int]:
+    """The widest ``(window, overlap)`` (``window`` halved from the given one, ``overlap`` at most a
+    quarter of it) whose windows (:func:`~serendip.kg.ner_data.window_bounds`) each hold at most
+    ``budget`` word pieces; ``piece_counts[i]`` is word i's. Stops at one word per window (a single word
+    longer than ``budget`` keeps its first pieces, which carry its tag)."""
+    import itertools
+
+    cumulative = [0, *itertools.accumulate(piece_counts)]
+    w, ov = window, overlap
+    while w > 1 and any(cumulative[b] - cumulative[a] > budget for a, b in window_bounds(len(piece_counts), w, ov)):
+        w = max(1, w // 2)
+        ov = min(ov, w // 4)
+    return w, ov
+
+
+def tag_documents(bundle: Any, docs: Sequence[Document], *, window: int = DEFAULT_WINDOW,
+                  overlap: int = DEFAULT_OVERLAP, batch_size: int = 32, fit: bool = True) -> tuple[dict[str, list[Span]], int]:
+    """Document spans ``{pmid: [(start, end, type)]}`` tagged by a loaded ``token`` run (``bundle``:
+    :func:`serendip.models.predict.load_run_model`) over unlabelled windows of each document's words
+    (:func:`~serendip.kg.ner_data.document_examples`), merged back to character spans
+    (:func:`~serendip.kg.ner_data.merge_window_tags`); and the number of windows longer than the run's
+    ``max_length`` word pieces (their last words lost to truncation; with ``fit`` the windows of such a
+    document are narrowed by :func:`fitted_window` first, so this counts only single words longer than
+    that). Documents without words get no entry."""
+    from serendip.models.predict import predict_examples
+
+    tok = bundle.tokenizer
+    budget = bundle.max_length - tok.num_special_tokens_to_add(pair=False)
+    examples = []
+    for doc in docs:
+        w, ov = window, overlap
+        if fit:
+            words = [t.text for t in tokenize(doc.text)]
+            if words:
+                ids = tok(words, is_split_into_words=True, add_special_tokens=False).word_ids()
+                counts = [0] * len(words)
+                for i in ids:
+                    counts[i] += 1
+                w, ov = fitted_window(counts, budget, window, overlap)
+        examples.extend(document_examples(doc, window=w, overlap=ov, labelled=False, source="tagger")[0])
+    if not examples:
+        return {}, 0
+    enc = tok([ex.meta["tokens"] for ex in examples], is_split_into_words=True)
+    truncated = sum(len(ids) > bundle.max_length for ids in enc["input_ids"])
+    preds = predict_examples(bundle, examples, batch_size=batch_size)
+    return merge_window_tags(examples, preds.labels), truncated
+
+
+class ModelTagger:
+    """The ``model`` tagger: a fine-tuned ``token`` run (IOB2 tags) over windows of each text's words
+    (:func:`tag_documents` with ``fit``). ``truncated`` counts the windows still over the run's
+    ``max_length`` (single words longer than it)."""
+
+    def __init__(self, run_dir: str | Path, *, window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
+                 batch_size: int = 32, device: str | None = None):
+        from serendip.models.predict import load_run_model
+
+        self.run_dir = Path(run_dir).resolve()
+        self.name = f"model:{self.run_dir}"
+        self.bundle = load_run_model(self.run_dir, device=device)
+        if self.bundle.task.name != "token":
+            raise ConfigError(f"run {self.run_dir} is a {self.bundle.task.name!r} run; the kg model tagger needs "
+                              f"a fine-tuned 'token' run (e.g. trained by benchmarks/kg_bc5cdr.py)")
+        self.window, self.overlap, self.batch_size = window, overlap, batch_size
+        self.truncated = 0
+
+    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
+        docs = [Document(pmid=str(i), title=t) for i, t in enumerate(texts)]
+        spans, truncated = tag_documents(self.bundle, docs, window=self.window, overlap=self.overlap,
+                                         batch_size=self.batch_size)
+        self.truncated += truncated
+        return [spans.get(str(i), []) for i in range(len(texts))]
+
+
+@TAGGERS.register("model")
+def _model(training: Sequence[Document], run_dir: str | Path | None = None, **options) -> ModelTagger:
+    """a fine-tuned token run of the engine, given as its folder (--tagger RUN_DIR)"""
+    if run_dir is None:
+        raise ConfigError("the model tagger needs a fine-tuned token run folder: --tagger RUN_DIR")
+    return ModelTagger(run_dir, **options)
+
+
+def make_tagger(spec: str, training: Sequence[Document], **options) -> Tagger:
+    """The tagger ``spec`` names: a name of :data:`TAGGERS` other than ``model`` (``"dictionary"``), or
+    a run folder (``"model:PATH"`` or a plain path to a folder) for the ``model`` tagger. ``options``
+    go to the model tagger (``window``, ``overlap``, ``batch_size``, ``device``).
+
+    Raises
+    ------
+    ConfigError
+        Neither a registered tagger nor a folder (the message lists the registered names).
+    RunNotFound, DataError
+        The folder is not a complete run (see :func:`serendip.models.predict.load_run_model`).
+    """
+    if spec.startswith("model:"):
+        return TAGGERS.get("model")(training, run_dir=spec[len("model:"):], **options)
+    if spec in TAGGERS:  # "model" alone: the model factory says a run folder is needed
+        return TAGGERS.get(spec)(training)
+    if Path(spec).is_dir():
+        return TAGGERS.get("model")(training, run_dir=spec, **options)
+    names = ", ".join(n for n in TAGGERS.keys() if n != "model")
+    raise ConfigError(f"unknown kg tagger {spec!r}: give one of {names} or a fine-tuned token run folder")

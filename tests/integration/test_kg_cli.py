@@ -1,0 +1,90 @@
+"""``serendip kg build | paths | export | import`` end to end: what each prints, exit codes, and one-line
+errors (an unknown entity named; no graph yet: run `kg build`); the mirror's BC5CDR files as the
+default lexicon (marked ``data``)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from kg_helpers import RECORDS, write_records, write_training
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+
+runner = CliRunner()
+
+
+def _flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+@pytest.fixture
+def ws(tmp_path):
+    folder = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
+    assert r.exit_code == 0, r.output
+    return folder
+
+
+def test_build_paths_export_import(ws, tmp_path):
+    train = str(write_training(tmp_path))
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train])
+    assert r.exit_code == 0, r.output
+    out = _flat(r.output)
+    assert "kg build: 3 records read (0 removed, 19 mentions added)" in out and "docs/s, tagger dictionary" in out
+    assert "graph: 9 entities, 19 mentions, 15 edges (17 evidence rows) over 3 records" in out
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["records_read"] == 0
+
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "D006261", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "Aspirin (D001241, Chemical) — headache (D006261, Disease)"
+    assert lines[1:5] == ["direct:", "  Aspirin – headache: 1 records, 2 sentences, NPMI 1.000",
+                          "    PMID 9001, title: Aspirin and headache in adults",
+                          "    PMID 9001, sentence 1: Aspirin relieved headache."]
+    assert any(line.startswith("path 1 (weakest NPMI ") for line in lines)
+    r = runner.invoke(app, ["kg", "paths", "levodopa", "aspirin", "-w", str(ws), "--json", "-k", "1"])
+    got = json.loads(r.stdout)
+    assert got["linked"] is False and len(got["paths"]) == 1
+    assert got["paths"][0]["edges"][0]["evidence"][0]["pmid"] == "9002"
+
+    export = tmp_path / "g.jsonl"
+    r = runner.invoke(app, ["kg", "export", str(export), "-w", str(ws)])
+    assert r.exit_code == 0 and "exported 9 entities and 15 edges (17 evidence rows)" in _flat(r.output)
+    other = tmp_path / "other"
+    assert runner.invoke(app, ["init", str(other)]).exit_code == 0
+    r = runner.invoke(app, ["kg", "import", str(export), "-w", str(other)])
+    assert r.exit_code == 0, r.output
+    assert "imported 9 entities and 15 edges (17 evidence rows, 0 linked to records here)" in _flat(r.output)
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "headache", "-w", str(other)])
+    assert r.exit_code == 0 and "PMID 9001, sentence 1: Aspirin relieved headache." in r.output
+
+
+def test_errors_are_one_line(ws, tmp_path):
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "nausea", "-w", str(ws)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        "error: this workspace holds no knowledge graph yet: run `serendip kg build` (or `serendip kg import FILE`) first"]
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path))])
+    assert r.exit_code == 0
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "warfarin", "-w", str(ws)])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    assert r.output.startswith("error: entity 'warfarin' is not in the knowledge graph (9 entities)")
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--tagger", "nope"])
+    assert r.exit_code == 2 and "unknown kg tagger 'nope'" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("hello\n", encoding="utf-8")
+    r = runner.invoke(app, ["kg", "import", str(bad), "-w", str(ws), "--replace"])
+    assert r.exit_code == 2 and "line 1: not a Serendip knowledge-graph export" in _flat(r.output)
+
+
+@pytest.mark.data
+def test_default_lexicon_is_bc5cdr_train_and_dev(mirror, ws):
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["records_read"] == len(RECORDS) and rep["counts"]["mentions"] >= 15
+    r = runner.invoke(app, ["kg", "paths", "D001241", "D006261", "-w", str(ws), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["direct"]["sentence_count"] == 2

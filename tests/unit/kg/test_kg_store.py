@@ -1,0 +1,67 @@
+"""Migration 0007 creates exactly the kg tables :mod:`serendip.kg.store` defines (Alembic's own
+comparison finds no difference, on SQLite and PostgreSQL), downgrades again, and entity keys."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from serendip.kg.store import KG_TABLES, MAX_KEY_CHARS, entity_key
+from serendip.workspace.database import MIGRATIONS, current_revision, upgrade
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kg.db'}"
+    return request.getfixturevalue("fresh_pg_database")()
+
+
+def _alembic(engine, target: str, down: bool = False) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, target)
+
+
+def test_migration_matches_the_kg_tables_and_downgrades(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from serendip.workspace.schema import metadata
+
+    engine = create_engine(db_url)
+    upgrade(engine)
+    assert current_revision(engine) == "0007"
+    names = {t.name for t in KG_TABLES}
+    assert names <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diffs if names & set(_names(d))] == []
+    _alembic(engine, "0006", down=True)
+    assert not names & set(inspect(engine).get_table_names())
+    assert current_revision(engine) == "0006"
+    engine.dispose()
+
+
+def _names(diff):
+    """Every table name a compare_metadata difference mentions: as text, or as a table, column or
+    index object's table (a difference is a tuple, or a list of tuples for column changes)."""
+    for item in diff if isinstance(diff, list) else [diff]:
+        for x in item[1:]:
+            if isinstance(x, str):
+                yield x
+            else:
+                table = getattr(x, "table", None)
+                yield getattr(table if table is not None else x, "name", None)
+
+
+def test_entity_keys():
+    assert entity_key("Chemical", "D001241", "aspirin") == "Chemical:D001241"
+    assert entity_key("Disease", None, "renal failure") == "Disease:?renal failure"
+    long = entity_key("Disease", None, "x" * 1000)
+    assert len(long) < MAX_KEY_CHARS and long.startswith("Disease:?xxx") and "#" in long
+    assert long != entity_key("Disease", None, "x" * 999)
