@@ -17,6 +17,7 @@ from serendip.cli import (
     literature_cmd,
     models_cmd,
     pretrain_cmd,
+    screen_cmd,
 )
 
 app = common.SerendipTyper(name="serendip", no_args_is_help=True, add_completion=False,
@@ -37,6 +38,7 @@ pretrain_cmd.register(app)
 evidence_cmd.register(app)
 answer_cmd.register(app)
 kg_cmd.register(app)
+screen_cmd.register(app)
 
 
 class _WarningLine(logging.Formatter):

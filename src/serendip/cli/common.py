@@ -249,10 +249,37 @@ def backends_help() -> str:
                      for name, spec in GENERATORS.canonical_items())
 
 
+def _described(registry) -> str:
+    return "; ".join(f"{name}: {spec.description}" if getattr(spec, "description", "") else name
+                     for name, spec in registry.canonical_items())
+
+
+def screen_models_help() -> str:
+    """The registered screening models (``fused`` naming the combination chosen), read now."""
+    from serendip.screening.models import FUSED_CHOICE, SCREENING_MODELS
+
+    return f"{_described(SCREENING_MODELS)}; fused: Serendip's choice, {FUSED_CHOICE['chosen']}"
+
+
+def strategies_help() -> str:
+    """The registered query strategies with their descriptions, read now."""
+    from serendip.screening.strategies import QUERY_STRATEGIES
+
+    return _described(QUERY_STRATEGIES)
+
+
+def balancers_help() -> str:
+    """The registered balancers with their descriptions, read now."""
+    from serendip.screening.strategies import BALANCERS
+
+    return _described(BALANCERS)
+
+
 #: option name -> the function giving its registered choices (help text built when shown)
 REGISTRY_CHOICES = {"mode": modes_help, "modes": modes_help, "kind": corpus_kinds_help,
                     "encoder": encoders_help, "reranker": rerankers_help, "backend": backends_help,
-                    "rerank_backend": rerank_backends_help}
+                    "rerank_backend": rerank_backends_help, "screen_model": screen_models_help,
+                    "strategy": strategies_help, "balance": balancers_help}
 
 
 def plain_help(text: str | None, markup: bool = DEFAULT_MARKUP_MODE == "rich") -> str | None:

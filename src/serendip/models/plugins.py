@@ -2,7 +2,8 @@
 
 The engine knows no domain (see DESIGN.md): ``serendip.genomics`` registers the ``fasta`` reader and
 the DNA augmentations when it is imported, ``serendip.evidence`` its reranker (into retrieval's
-registry), ``serendip.chem`` and ``serendip.kg`` will do the same.
+registry), ``serendip.kg`` its NER reader, ``serendip.screening`` its models, query strategies and
+stopping rules (its own registries), ``serendip.chem`` will do the same.
 :func:`load_domains` imports every known domain package that is installed, once, so a config naming
 ``format = "fasta"`` or ``reverse_complement`` finds its entry without the engine naming genomics in
 its logic. Third-party domains register through the entry-point group ``serendip.domains`` (each
@@ -24,7 +25,8 @@ from serendip.registry import add_failure_source
 __all__ = ["DOMAIN_ERRORS", "KNOWN_DOMAINS", "domain_errors", "load_domains"]
 
 #: Domain packages imported by :func:`load_domains` when installed (a list of names, not code paths).
-KNOWN_DOMAINS: tuple[str, ...] = ("serendip.genomics", "serendip.chem", "serendip.kg", "serendip.evidence")
+KNOWN_DOMAINS: tuple[str, ...] = ("serendip.genomics", "serendip.chem", "serendip.kg", "serendip.evidence",
+                                   "serendip.screening")
 #: Entry-point group of third-party domain modules.
 ENTRY_POINT_GROUP = "serendip.domains"
 #: Module name -> why it could not be imported (``"ImportError: No module named 'rdkit'"``).

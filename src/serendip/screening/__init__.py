@@ -1,0 +1,27 @@
+"""Screening prioritisation (issue 17): active learning over labelled or unlabelled records.
+
+A domain package: nothing in the engine imports it; :func:`serendip.models.plugins.load_domains`
+imports it (its registries fill then) and the CLI's ``serendip screen`` wraps its API.
+
+Registries: :data:`~serendip.screening.models.SCREENING_MODELS` (``tfidf-nb``, ``tfidf-svm``,
+``tfidf-logreg``, ``minilm-logreg``, the ``fused-*`` combinations and ``fused``, Serendip's chosen one),
+:data:`~serendip.screening.strategies.QUERY_STRATEGIES` (``max``, ``uncertainty``, ``mixed``,
+``random``), :data:`~serendip.screening.strategies.BALANCERS` (``none``, ``balanced``, ``double``) and
+:data:`~serendip.screening.stopping.STOPPING_RULES` (``consecutive-excludes``, ``hypergeometric``).
+
+Modules: :mod:`~serendip.screening.data` (records and labels read, checked and joined),
+:mod:`~serendip.screening.features` (TF-IDF, cached sentence embeddings), :mod:`~serendip.screening.metrics`
+(WSS@R, RRF@x, ATD), :mod:`~serendip.screening.stopping`, :mod:`~serendip.screening.simulate` (seeded
+simulation as ``asreview simulate`` runs it) and :mod:`~serendip.screening.plot` (recall curves).
+"""
+from serendip.screening.data import ScreeningSet, load_screening_set
+from serendip.screening.features import FeatureContext, FeatureStore
+from serendip.screening.metrics import atd, recall_curve, rrf, screening_metrics, wss
+from serendip.screening.models import SCREENING_MODELS
+from serendip.screening.simulate import SimulationResult, simulate
+from serendip.screening.stopping import STOPPING_RULES
+from serendip.screening.strategies import BALANCERS, QUERY_STRATEGIES
+
+__all__ = ["BALANCERS", "QUERY_STRATEGIES", "SCREENING_MODELS", "STOPPING_RULES", "FeatureContext", "FeatureStore",
+           "ScreeningSet", "SimulationResult", "atd", "load_screening_set", "recall_curve", "rrf",
+           "screening_metrics", "simulate", "wss"]

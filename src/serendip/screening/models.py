@@ -1,0 +1,204 @@
+"""Screening models, in the :data:`SCREENING_MODELS` registry.
+
+A model is built once per (screening set, seed) on the set's :class:`~serendip.screening.features.FeatureStore`
+and then refitted at each step: ``fit(rows, y, weight)`` on the labelled records, ``score(rows)`` on the
+unlabelled ones (float64, higher = more likely an include). ``midpoint`` is the score of an undecided
+record (0.5 for a probability, 0.0 for a margin; None for a rank fusion), read by the ``uncertainty``
+query strategy.
+
+Built in (settings read from ASReview's source, not tuned here):
+
+* ``tfidf-nb``: ASReview 0.x-1.x's default: TF-IDF unigrams with English stop words
+  (:data:`~serendip.screening.features.NB_TFIDF`), multinomial naive Bayes alpha 3.822, ``double``
+  balance (``asreview/models/classifiers/nb.py``, ``feature_extraction/tfidf.py``).
+* ``tfidf-svm``: ASReview 3.0.8's default ``elas_u4``: TF-IDF 1-2-grams, sublinear tf, max_df 0.95
+  (:data:`~serendip.screening.features.ELAS_TFIDF`), ``LinearSVC(C=0.11, loss="squared_hinge")``
+  ranked by its decision function, ``balanced`` weights with ratio 9.8 (``asreview/models/models.py``).
+  The SVM's ``random_state`` is a ``RandomState(seed)``, the stream ``asreview simulate --seed`` seeds
+  through ``np.random.seed``, so with the same priors the two simulations label the same records.
+* ``tfidf-logreg``: the same TF-IDF and weights, logistic regression (C=1, liblinear).
+* ``minilm-logreg``: all-MiniLM-L6-v2 sentence embeddings (:meth:`FeatureStore.embeddings`), logistic
+  regression (C=1, lbfgs), ``balanced`` ratio 9.8.
+* Serendip's combinations of TF-IDF and embeddings, candidates for ``fused``:
+  ``fused-stack`` (one ``elas_u4`` SVM on ``[TF-IDF | w * embedding]``, w = 1: both blocks have unit
+  norm), ``fused-rrf`` (reciprocal rank fusion, k = 60, of ``tfidf-svm`` and ``minilm-logreg`` over the
+  unlabelled records; Cormack, Clarke & Buettcher 2009, SIGIR) and ``fused-mean`` (mean of the two
+  models' scores standardised over the unlabelled records).
+* ``fused``: the candidate chosen by simulation on the 11 Cohen reviews that
+  ``benchmarks/screening_cohen.py`` does not score (``screening_cohen.py --select --select-seeds 0,1``:
+  the highest mean WSS@95 over the 11 reviews and seeds 0-1; figures in :data:`FUSED_CHOICE`):
+  ``fused-mean``, 31.1 % (``fused-rrf`` 30.8, ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from serendip.registry import Registry
+from serendip.screening.features import ELAS_TFIDF, NB_TFIDF, FeatureStore
+
+__all__ = ["FUSED_CHOICE", "SCREENING_MODELS", "Learner", "ScreeningModel", "model_names"]
+
+#: ``balanced`` ratio of ASReview 3.0.8's elas_u4
+ELAS_RATIO = 9.8
+
+
+class Learner:
+    """A model bound to one set's features: ``fit`` on labelled rows, ``score`` unlabelled rows.
+
+    Parameters
+    ----------
+    X : array or sparse matrix of shape (n, d)
+        The set's features.
+    make : callable
+        ``make() -> scikit-learn classifier`` (fresh each fit).
+    kind : {"proba", "margin"}
+        Score by ``predict_proba(X)[:, 1]`` (midpoint 0.5) or ``decision_function(X)`` (midpoint 0).
+    """
+
+    def __init__(self, X, make: Callable[[], object], kind: str):
+        self.X, self.make, self.kind = X, make, kind
+        self.midpoint: float | None = 0.5 if kind == "proba" else 0.0
+        self.estimator = None
+
+    def fit(self, rows: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> None:
+        """Fit on the records ``rows`` (int64, labelling order) with labels ``y`` (int8) and sample
+        weights (None: equal)."""
+        self.estimator = self.make()
+        self.estimator.fit(self.X[rows], y, sample_weight=weight)
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        """float64 scores of the records ``rows``, shape (len(rows),)."""
+        if self.kind == "proba":
+            return self.estimator.predict_proba(self.X[rows])[:, 1].astype(np.float64)
+        return np.asarray(self.estimator.decision_function(self.X[rows]), dtype=np.float64)
+
+
+class _Fusion(Learner):
+    """Two learners fitted on the same rows; their scores combined over the scored rows by ``how``:
+    ``"rrf"`` (sum of 1 / (60 + rank), rank 1 = highest) or ``"mean"`` (mean of z-scores)."""
+
+    def __init__(self, parts: list[Learner], how: str):
+        self.parts, self.how = parts, how
+        self.midpoint = None
+
+    def fit(self, rows, y, weight) -> None:
+        for part in self.parts:
+            part.fit(rows, y, weight)
+
+    def score(self, rows) -> np.ndarray:
+        scores = [part.score(rows) for part in self.parts]
+        if self.how == "rrf":
+            out = np.zeros(len(rows))
+            for s in scores:
+                rank = np.empty(len(s))
+                rank[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
+                out += 1.0 / (60.0 + rank)
+            return out
+        return np.mean([(s - s.mean()) / (s.std() or 1.0) for s in scores], axis=0)
+
+
+@dataclass(frozen=True)
+class ScreeningModel:
+    """One registered model.
+
+    Attributes
+    ----------
+    name : str
+    build : callable
+        ``build(store: FeatureStore, seed: int) -> Learner``.
+    balance : tuple of (str, dict)
+        Default balancer (a name of :data:`~serendip.screening.strategies.BALANCERS`) and its params.
+    description, reference : str
+    needs_embeddings : bool
+        Whether ``build`` computes sentence embeddings (minutes on CPU the first time for a set).
+    """
+
+    name: str
+    build: Callable[[FeatureStore, int], Learner]
+    balance: tuple[str, dict] = field(default=("balanced", {"ratio": ELAS_RATIO}))
+    description: str = ""
+    reference: str = ""
+    needs_embeddings: bool = False
+
+
+SCREENING_MODELS: Registry[ScreeningModel] = Registry("screening model")
+
+
+def model_names() -> list[str]:
+    """Registered model names (aliases included), sorted."""
+    return SCREENING_MODELS.keys()
+
+
+def _svm(seed: int):
+    from sklearn.svm import LinearSVC
+
+    state = np.random.RandomState(seed)  # one stream over every fit, as np.random.seed in asreview
+    return lambda: LinearSVC(C=0.11, loss="squared_hinge", random_state=state)
+
+
+def _logreg_liblinear():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, solver="liblinear")
+
+
+def _logreg_lbfgs():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, max_iter=1000)
+
+
+def _nb():
+    from sklearn.naive_bayes import MultinomialNB
+
+    return MultinomialNB(alpha=3.822)
+
+
+def _tfidf_svm(store: FeatureStore, seed: int) -> Learner:
+    return Learner(store.tfidf(ELAS_TFIDF), _svm(seed), "margin")
+
+
+def _minilm_logreg(store: FeatureStore, seed: int) -> Learner:
+    return Learner(store.embeddings(), _logreg_lbfgs, "proba")
+
+
+def _stack(store: FeatureStore, seed: int, weight: float = 1.0) -> Learner:
+    from scipy import sparse
+
+    X = sparse.hstack([store.tfidf(ELAS_TFIDF), sparse.csr_matrix(weight * store.embeddings())]).tocsr()
+    return Learner(X, _svm(seed), "margin")
+
+
+_ASR3 = "ASReview 3.0.8, asreview/models/models.py (elas_u4)"
+_MODELS = [
+    ScreeningModel("tfidf-nb", lambda store, seed: Learner(store.tfidf(NB_TFIDF), _nb, "proba"),
+                   ("double", {}), "TF-IDF + multinomial naive Bayes (ASReview 1's default)",
+                   "ASReview 1.x asreview/models/classifiers/nb.py, feature_extraction/tfidf.py, balance/double.py"),
+    ScreeningModel("tfidf-svm", _tfidf_svm, description="TF-IDF 1-2-grams + linear SVM (ASReview 3's elas_u4)",
+                   reference=_ASR3),
+    ScreeningModel("tfidf-logreg", lambda store, seed: Learner(store.tfidf(ELAS_TFIDF), _logreg_liblinear, "proba"),
+                   description="TF-IDF 1-2-grams + logistic regression", reference=_ASR3 + " features and weights"),
+    ScreeningModel("minilm-logreg", _minilm_logreg, description="MiniLM sentence embeddings + logistic regression",
+                   reference="Reimers & Gurevych 2019 (Sentence-BERT); all-MiniLM-L6-v2", needs_embeddings=True),
+    ScreeningModel("fused-stack", _stack, description="one linear SVM on TF-IDF and MiniLM embeddings side by side",
+                   reference=_ASR3 + " classifier; Serendip", needs_embeddings=True),
+    ScreeningModel("fused-rrf", lambda store, seed: _Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
+                                                            "rrf"),
+                   description="reciprocal rank fusion of tfidf-svm and minilm-logreg",
+                   reference="Cormack, Clarke & Buettcher 2009 (SIGIR)", needs_embeddings=True),
+    ScreeningModel("fused-mean", lambda store, seed: _Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
+                                                             "mean"),
+                   description="mean of the z-scored scores of tfidf-svm and minilm-logreg",
+                   reference="Serendip (score averaging)", needs_embeddings=True),
+]
+for _m in _MODELS:
+    SCREENING_MODELS.add(_m.name, _m)
+
+#: How ``fused`` was chosen: mean WSS@95 over the 11 Cohen reviews not scored by
+#: ``benchmarks/screening_cohen.py`` (seeds 0 and 1, strategy max; ``--select``), 2026-12-04.
+FUSED_CHOICE = {"chosen": "fused-mean", "on": "11 other Cohen reviews, seeds 0-1",
+                "wss@95": {"fused-mean": 0.3114, "fused-rrf": 0.3083, "fused-stack": 0.2962, "tfidf-svm": 0.3131}}
+SCREENING_MODELS.register("fused")(SCREENING_MODELS.get(FUSED_CHOICE["chosen"]))

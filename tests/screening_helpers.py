@@ -1,0 +1,56 @@
+"""Tiny labelled screening sets for the screening tests: two vocabularies, so every sensible model
+ranks the includes first, and a small deterministic embedder standing in for MiniLM."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from serendip.screening.data import ScreeningSet
+from serendip.screening.features import FeatureContext
+
+INCLUDE_WORDS = ("aspirin", "trial", "heart", "infarction", "randomised")
+EXCLUDE_WORDS = ("zebrafish", "gene", "fin", "embryo", "expression")
+
+
+def tiny_set(n_inc: int = 4, n_exc: int = 8, name: str = "Toy") -> ScreeningSet:
+    """``n_inc`` includes then ``n_exc`` excludes interleaved by index (record i is an include when
+    i % 3 == 0 while includes remain), each text made of its class's words (three per record)."""
+    ids, titles, abstracts, labels = [], [], [], []
+    inc_left, exc_left = n_inc, n_exc
+    for i in range(n_inc + n_exc):
+        inc = (i % 3 == 0 and inc_left > 0) or exc_left == 0
+        words = INCLUDE_WORDS if inc else EXCLUDE_WORDS
+        inc_left -= inc
+        exc_left -= not inc
+        ids.append(str(1000 + i))
+        titles.append(f"{words[i % 5]} {words[(i + 1) % 5]}")
+        abstracts.append(f"{words[(i + 2) % 5]} study number {i}")
+        labels.append(int(inc))
+    return ScreeningSet(name, ids, titles, abstracts, np.array(labels), source="tiny")
+
+
+def toy_embed(texts: list[str]) -> np.ndarray:
+    """float32 (len(texts), 3): counts of include words, of exclude words, and 1."""
+    out = np.array([[sum(t.split().count(w) for w in INCLUDE_WORDS), sum(t.split().count(w) for w in EXCLUDE_WORDS),
+                     1.0] for t in texts], dtype=np.float32)
+    return out
+
+
+def toy_context(tmp_path: Path | None = None) -> FeatureContext:
+    """Embeddings from :func:`toy_embed`, not cached unless ``tmp_path`` is given."""
+    if tmp_path is None:
+        return FeatureContext(embed=toy_embed, use_cache=False)
+    return FeatureContext(embed=toy_embed, cache_key="toy", cache_dir=tmp_path)
+
+
+def write_files(ds: ScreeningSet, folder: Path, review: str | None = None) -> tuple[Path, Path]:
+    """``records.jsonl`` and ``labels.tsv`` of ``ds`` in ``folder``."""
+    records, labels = folder / "records.jsonl", folder / "labels.tsv"
+    records.write_text("".join(json.dumps({"pmid": i, "title": t, "abstract": a}) + "\n"
+                               for i, t, a in zip(ds.ids, ds.titles, ds.abstracts)), encoding="utf-8")
+    rows = [f"{review or ds.name}\t{i}\t{int(y)}\t{int(y)}" for i, y in zip(ds.ids, ds.labels)]
+    labels.write_text("review\tpmid\tlabel_abstract_screening\tlabel_included\n" + "\n".join(rows) + "\n",
+                      encoding="utf-8")
+    return records, labels
