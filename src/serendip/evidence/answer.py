@@ -248,9 +248,9 @@ def ask(ws, question: str, *, k: int = 10, backend: str = "extractive", options:
         An unknown backend or option; a backend that cannot load (its message says what to install).
     """
     question = check_question(question)
-    if k < 1 or max_passages < 1 or (max_records is not None and max_records < 1):
-        raise DataError(f"-k, max_passages and max_records must be at least 1, got {k}, {max_passages} and "
-                        f"{max_records}")
+    for name, value in (("-k (records retrieved)", k), ("max_passages", max_passages), ("max_records", max_records)):
+        if value is not None and value < 1:
+            raise DataError(f"{name} must be at least 1, got {value}")
     spec = GENERATORS.get(backend)
     check_options(spec, options or {})
     generator = spec.load(dict(options or {}))  # bad settings are reported before any retrieval
