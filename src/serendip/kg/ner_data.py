@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from serendip.errors import ConfigError, DataError
 from serendip.issues import Issue
-from serendip.kg.pubtator import Document, Mention, read_pubtator
+from serendip.kg.pubtator import Document, Mention, unique_documents
 from serendip.models.example import Example
 from serendip.models.registries import DATA_READERS
 
@@ -201,16 +201,8 @@ def read_ner_examples(path: str | Path, *, window: int = DEFAULT_WINDOW, overlap
     """
     path = Path(path)
     window_bounds(0, window, overlap)  # check the options before reading
-    seen: set[str] = set()
     out: list[Example] = []
-    for doc in read_pubtator(path, issues=issues):
-        if doc.pmid in seen:
-            issue = Issue(str(path), f"PMID {doc.pmid} given twice; the repeat skipped", doc.line, doc.pmid)
-            if issues is None:
-                raise issue.to_error()
-            issues.append(issue)
-            continue
-        seen.add(doc.pmid)
+    for doc in unique_documents(path, issues):
         examples, problems = document_examples(doc, window=window, overlap=overlap, source=str(path))
         if not examples and issues is not None:
             issues.append(Issue(str(path), "no words (empty title and abstract); no example", doc.line,

@@ -292,3 +292,19 @@ def write_pubtator(docs: Iterable[Document], path: str | Path) -> Path:
         for doc in docs:
             fh.write(format_pubtator(doc))
     return path
+
+
+def unique_documents(path: str | Path, issues: list[Issue] | None = None) -> Iterator[Document]:
+    """The documents of :func:`read_pubtator`, each PMID once: a repeated PMID is reported (an
+    :class:`~serendip.issues.Issue` in ``issues``, its line named) and skipped; without ``issues`` it
+    raises as :func:`read_pubtator` does for a bad line."""
+    seen: set[str] = set()
+    for doc in read_pubtator(path, issues=issues):
+        if doc.pmid in seen:
+            issue = Issue(str(path), f"PMID {doc.pmid} given twice; the repeat skipped", doc.line, doc.pmid)
+            if issues is None:
+                raise issue.to_error()
+            issues.append(issue)
+            continue
+        seen.add(doc.pmid)
+        yield doc

@@ -40,7 +40,7 @@ from typing import Any
 
 from serendip.errors import ConfigError
 from serendip.issues import Issue
-from serendip.kg.pubtator import Document, read_pubtator
+from serendip.kg.pubtator import Document, unique_documents
 from serendip.kg.relations import (
     Candidate,
     document_candidates,
@@ -238,16 +238,8 @@ def read_cid_examples(path: str | Path, *, backbone: str = DEFAULT_BACKBONE, max
     path = Path(path)
     fitter = CidTextFitter(_tokenizer(str(backbone)), max_length)
     keep = _sampler(negatives, seed)
-    seen: set[str] = set()
     out: list[Example] = []
-    for doc in read_pubtator(path, issues=issues):
-        if doc.pmid in seen:
-            issue = Issue(str(path), f"PMID {doc.pmid} given twice; the repeat skipped", doc.line, doc.pmid)
-            if issues is None:
-                raise issue.to_error()
-            issues.append(issue)
-            continue
-        seen.add(doc.pmid)
+    for doc in unique_documents(path, issues):
         for _, chem, dis in document_candidates(doc)[1]:
             issue = Issue(str(path), f"CID pair {chem}-{dis} has no candidate (a side has no resolved mention); "
                           f"no example", doc.line, doc.pmid)
