@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# CPU build of PyTorch first: a bare `torch` requirement would pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test,openvino,ray]"
+	$(BIN)/pip install --quiet -e ".[test,openvino,ray,chem]"
 	touch $@
 
 install: $(BIN)/.installed

@@ -1,0 +1,198 @@
+"""Molecular property prediction on MoleculeNet: Serendip's models beside Chemprop, same splits, same script.
+
+Data (mirror ``moleculenet/``; Wu et al. 2018): ESOL (``delaney-processed.csv``, measured log
+solubility, 1,128 rows, random split), Lipophilicity (``lipo.csv``, logD7.4, 4,200 rows, random split),
+BBBP (``bbbp.csv``, chemprop's 2,039 parseable rows, binary ``p_np``, balanced Bemis–Murcko scaffold
+split). Rows are the file's rows (``read_molecules(merge=False)``: duplicates kept, so the indices are
+the file's and Chemprop trains on the same rows); every SMILES is checked and standardised by
+:mod:`serendip.chem` (an unparseable row would stop the script: none is in these files).
+
+Splits: 80/10/10 per seed (``--seeds``, default 0-4): random = ``numpy.random.default_rng(seed)
+.permutation``; scaffold = chemprop v1 ``scaffold_balanced`` ordering with the same rng
+(:mod:`serendip.chem.splits`). The split files are written in Chemprop's ``--splits-file`` form to
+``$SERENDIP_CACHE/molecules/<dataset>-<split>.json``.
+
+Models (all on the same split indices): ``chemprop`` (chemprop 2.3.1 D-MPNN through its Python API
+with ``chemprop train``'s defaults, CPU, ``seed`` = the split seed; it reads the file's SMILES as
+``chemprop train`` would), ``rf`` (the forest baseline: 500 trees on RDKit 2D descriptors), ``rf-counts``
+(forest on 2D + Morgan counts), ``gbm`` (LightGBM on 2D + Morgan counts, early-stopped on validation),
+``rf-morgan`` (BBBP: forest on Morgan bits, the issue's BBBP baseline), and Serendip's ensembles:
+``serendip`` = mean of rf, rf-counts, gbm; ``serendip+chemprop`` = those and Chemprop; ``serendip-best``
+= per seed, whichever of the two has the better *validation* score (tuned on validation only).
+Test metrics: RMSE (regression), ROC-AUC (BBBP). Each pooled row: mean ± sample sd over the seeds, the
+ratio to Chemprop (per seed, then mean ± sd; the ``baseline`` field is Chemprop), and for ensembles the
+90 % split-conformal intervals calibrated on validation (spread-normalised): test coverage and mean
+width; ``ad_max_tanimoto`` = mean nearest-training-neighbour Tanimoto of the test molecules.
+
+Usage::
+
+    SERENDIP_DATA_MIRROR=/work/shared/data nice -n 15 python benchmarks/molecules.py --datasets esol --seeds 0,1,2,3,4
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rows  # noqa: E402
+
+BENCH = "molecules"
+#: name -> (file, target column, task, split kind, metric, issue-18 anchor of Chemprop (value, note))
+DATASETS = {
+    "esol": ("delaney-processed.csv", "measured log solubility in mols per litre", "regression", "random", "rmse",
+             (0.643, "Chemprop 2.3.1 CLI defaults, seeds 0-2, measured here (issue 18)")),
+    "bbbp": ("bbbp.csv", "p_np", "classification", "scaffold", "roc_auc",
+             (0.827, "Chemprop 2.3.1 CLI defaults, seed 0, measured here (issue 18)")),
+    "lipo": ("lipo.csv", "lipo", "regression", "random", "rmse",
+             (0.603, "Chemprop 2.3.1 CLI defaults, seed 0, measured here (issue 18)")),
+}
+SINGLE = {"regression": ("rf", "rf-counts", "gbm"), "classification": ("rf", "rf-morgan", "rf-counts", "gbm")}
+ENSEMBLES = {"serendip": ("rf", "rf-counts", "gbm"), "serendip+chemprop": ("rf", "rf-counts", "gbm", "chemprop")}
+
+
+def _score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    if metric == "rmse":
+        return float(np.sqrt(np.mean((y - p) ** 2)))
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y.astype(int), p))
+
+
+def _better(metric: str, a: float, b: float) -> bool:
+    return a < b if metric == "rmse" else a > b
+
+
+def load(mirror: Path, name: str):
+    from serendip.chem import read_molecules
+
+    fname, target, *_ = DATASETS[name]
+    path = mirror / "moleculenet" / fname
+    ms = read_molecules(path, value_columns=[target], merge=False)
+    if ms.issues:
+        raise SystemExit(f"{path}: {len(ms.issues)} unreadable rows, first: {ms.issues[0]}")
+    raw = [m.input_smiles.strip() for m in ms.molecules]
+    return ms.smiles, raw, ms.values(target)
+
+
+def run_seed(name: str, smiles, raw, y, seed: int, epochs: int, log) -> dict:
+    """Every model on one seed's split: {"split", per-model {"val","test","test_pred","val_pred"}, ...}."""
+    from serendip.chem.models import make_model
+    from serendip.chem.splits import make_split
+    from serendip.chem.uncertainty import ApplicabilityDomain, SplitConformal
+
+    _f, _t, task, kind, metric, _a = DATASETS[name]
+    split = make_split(kind, smiles, seed=seed)
+    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
+    out: dict = {"split": split, "preds": {}, "times": {}}
+    for model in SINGLE[task] + ("chemprop",):
+        t0 = time.perf_counter()
+        m = make_model(model, task, seed)
+        if model == "chemprop":
+            m.epochs = epochs
+        src = raw if model == "chemprop" else smiles
+        m.fit(pick(src, split.train), y[split.train], pick(src, split.val), y[split.val])
+        out["preds"][model] = (m.predict(pick(src, split.val)), m.predict(pick(src, split.test)))
+        out["times"][model] = time.perf_counter() - t0
+        log(f"{name} seed {seed} {model}: val {_score(metric, y[split.val], out['preds'][model][0]):.4f} "
+            f"test {_score(metric, y[split.test], out['preds'][model][1]):.4f} ({out['times'][model]:.0f} s)")
+    scores = {m: {s: _score(metric, y[getattr(split, s)], p) for s, p in zip(("val", "test"), pv)}
+              for m, pv in out["preds"].items()}
+    conformal = {}
+    for ens, members in ENSEMBLES.items():
+        pv = np.stack([out["preds"][m][0] for m in members])
+        pt = np.stack([out["preds"][m][1] for m in members])
+        scores[ens] = {"val": _score(metric, y[split.val], pv.mean(0)), "test": _score(metric, y[split.test], pt.mean(0))}
+        if task == "regression":
+            cp = SplitConformal(alpha=0.1).fit(y[split.val], pv.mean(0), pv.std(0))
+            lo, hi = cp.interval(pt.mean(0), pt.std(0))
+            yt = y[split.test]
+            conformal[ens] = {"coverage": float(np.mean((yt >= lo) & (yt <= hi))), "width": float(np.mean(hi - lo))}
+    best = max(ENSEMBLES, key=lambda e: scores[e]["val"] * (-1 if metric == "rmse" else 1))
+    scores["serendip-best"] = dict(scores[best], chosen=best)
+    conformal["serendip-best"] = conformal.get(best)
+    ad = ApplicabilityDomain().fit(pick(smiles, split.train))
+    out.update(scores=scores, conformal=conformal, ad=float(ad.score(pick(smiles, split.test))[0].mean()))
+    log(f"{name} seed {seed}: " + ", ".join(f"{m} {s['test']:.4f}" for m, s in scores.items())
+        + f"; chosen {best}; conformal {conformal}")
+    return out
+
+
+def _sd(xs: list[float]) -> float | None:
+    return statistics.stdev(xs) if len(xs) > 1 else None
+
+
+def rows_for(name: str, n: int, runs: dict[int, dict], wall: float) -> list[dict]:
+    _f, _t, task, kind, metric, anchor = DATASETS[name]
+    seeds = sorted(runs)
+    cp = [runs[s]["scores"]["chemprop"]["test"] for s in seeds]
+    rows = []
+    dataset = f"moleculenet/{name}"
+    for method in list(runs[seeds[0]]["scores"]):
+        vals = [runs[s]["scores"][method]["test"] for s in seeds]
+        settings = {"split_kind": kind, "sizes": "80/10/10"}
+        if method == "serendip-best":
+            settings["chosen_per_seed"] = ",".join(runs[s]["scores"][method]["chosen"] for s in seeds)
+        anc = (f"Chemprop ({anchor[1]})", anchor[0], "issue 18") if method == "chemprop" else None
+        base = None if method == "chemprop" else ("chemprop", statistics.mean(cp))
+        common = dict(settings=settings, seeds=seeds, wall_s=wall)
+        rows.append(_rows.row(BENCH, dataset, "test", n, method, metric, statistics.mean(vals),
+                              sd=_sd(vals), baseline=base, anchor=anc, **common))
+        if method != "chemprop":
+            ratio = [v / c for v, c in zip(vals, cp)]
+            rows.append(_rows.row(BENCH, dataset, "test", n, method, f"{metric}_ratio_to_chemprop",
+                                  statistics.mean(ratio), sd=_sd(ratio), **common))
+        conf = [runs[s]["conformal"].get(method) for s in seeds]
+        if all(conf):
+            for key in ("coverage", "width"):
+                xs = [c[key] for c in conf]
+                rows.append(_rows.row(BENCH, dataset, "test", n, method, f"conformal90_{key}",
+                                      statistics.mean(xs), sd=_sd(xs), **common))
+    ads = [runs[s]["ad"] for s in seeds]
+    rows.append(_rows.row(BENCH, dataset, "test", n, "serendip", "ad_max_tanimoto", statistics.mean(ads),
+                          sd=_sd(ads), settings={"split_kind": kind, "fingerprint": "morgan-r2-2048"},
+                          seeds=seeds, wall_s=wall))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--datasets", default="esol,bbbp,lipo", help="comma-separated: esol, bbbp, lipo")
+    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2, 3, 4])
+    ap.add_argument("--epochs", type=_rows.positive_int, default=50, help="Chemprop epochs (CLI default 50)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    mirror = os.environ.get("SERENDIP_DATA_MIRROR")
+    if not mirror or not Path(mirror).is_dir():
+        raise _rows.UsageError("SERENDIP_DATA_MIRROR must name the data mirror folder")
+    from serendip.chem.splits import make_split, write_chemprop_splits
+
+    cache = Path(os.environ.get("SERENDIP_CACHE", Path.home() / ".cache" / "serendip")) / "molecules"
+    cache.mkdir(parents=True, exist_ok=True)
+    t_all = time.perf_counter()
+    for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
+        if name not in DATASETS:
+            raise _rows.UsageError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
+        t0 = time.perf_counter()
+        smiles, raw, y = load(Path(mirror), name)
+        kind = DATASETS[name][3]
+        write_chemprop_splits([make_split(kind, smiles, seed=s) for s in args.seeds], cache / f"{name}-{kind}.json")
+        runs = {}
+        for s in args.seeds:
+            runs[s] = run_seed(name, smiles, raw, y, s, args.epochs, lambda m: print(m, flush=True))
+        rows = rows_for(name, len(smiles), runs, time.perf_counter() - t0)
+        detail = {str(s): {"scores": r["scores"], "conformal": r["conformal"], "ad": r["ad"], "times": r["times"]}
+                  for s, r in runs.items()}
+        print(json.dumps({name: detail}, default=float), flush=True)
+        _rows.finish(BENCH, rows, time.perf_counter() - t0, no_write=args.no_write)
+    print(f"all datasets {time.perf_counter() - t_all:.0f} s")
+
+
+if __name__ == "__main__":
+    _rows.run_main(main)

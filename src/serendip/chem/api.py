@@ -1,0 +1,243 @@
+"""Train a property model on a molecule file, save it, predict with uncertainty and applicability domain.
+
+The Python API behind ``serendip chem train | predict``::
+
+    from serendip.chem.api import train, predict
+    result = train("esol.csv", target="logS", model="serendip", split="random", seed=0, out="esol-model")
+    table = predict("esol-model", "library.smi")     # one dict per molecule
+
+A saved model is a folder: ``model.json`` (model name, task, target, seed, the split kind, seed and
+sizes, validation and test metrics, the conformal calibration, members), one file per member
+(:mod:`serendip.chem.persist`: forests as ``.npz`` arrays, LightGBM text, Chemprop checkpoints),
+``ad.npy`` (the training fingerprints, packed bits) and ``train.smi`` (training SMILES, for the nearest
+neighbour of each prediction). No pickles.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from serendip.chem.models import EnsembleModel, make_model
+from serendip.chem.molecules import MoleculeIssue, MoleculeSet, read_molecules
+from serendip.chem.persist import load_member, save_member
+from serendip.chem.splits import Split, make_split
+from serendip.chem.uncertainty import ApplicabilityDomain, SplitConformal
+from serendip.errors import ConfigError, DataError
+
+__all__ = ["TrainResult", "load_model", "predict", "train"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did: ``metrics`` (``{"val": {...}, "test": {...}}``), the ``split`` (kind and
+    seed beside every figure), the input's ``issues`` and ``duplicates`` count, ``folder`` (None when
+    not saved), ``wall_s``."""
+
+    model: str
+    task: str
+    target: str
+    split: Split
+    metrics: dict[str, dict[str, float]]
+    issues: list[MoleculeIssue]
+    n_molecules: int
+    n_duplicates: int
+    folder: Path | None
+    wall_s: float
+    fitted: object = field(repr=False, default=None)
+
+
+def _metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
+
+    if task == "regression":
+        return {"rmse": float(np.sqrt(np.mean((y - pred) ** 2))), "mae": float(mean_absolute_error(y, pred)),
+                "r2": float(r2_score(y, pred))}
+    labels = y.astype(int)
+    out = {"accuracy": float(np.mean((pred >= 0.5) == labels))}
+    if len(np.unique(labels)) == 2:
+        out["roc_auc"] = float(roc_auc_score(labels, pred))
+    return out
+
+
+def _task_of(y: np.ndarray, task: str | None) -> str:
+    if task is not None:
+        return task
+    return "classification" if set(np.unique(y)) <= {0.0, 1.0} else "regression"
+
+
+def _spread(model, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    if isinstance(model, EnsembleModel) or hasattr(model, "predict_with_spread"):
+        return model.predict_with_spread(smiles)
+    return model.predict(smiles), None
+
+
+def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = "serendip",
+          task: str | None = None, split: str = "random", seed: int = 0, alpha: float = 0.1,
+          out: str | Path | None = None, **read_options) -> TrainResult:
+    """Read, standardise and deduplicate molecules, split, fit ``model``, calibrate, score, save.
+
+    Parameters
+    ----------
+    path : path or paths
+        Molecule files (:func:`~serendip.chem.molecules.read_molecules`) holding column ``target``.
+    target : str
+        The value column (a header name; an SD field for SDF).
+    model : str, default "serendip"
+        A :data:`~serendip.chem.models.PROPERTY_MODELS` name.
+    task : {"regression", "classification"}, optional
+        Default: classification when every value is 0 or 1.
+    split : str, default "random"
+        A :data:`~serendip.chem.splits.SPLITTERS` name (80/10/10).
+    seed : int, default 0
+        Seeds the split and the model.
+    alpha : float, default 0.1
+        Conformal miscoverage (regression): intervals aim at 1 - alpha coverage.
+    out : path, optional
+        Folder to save the model in (created; files in it are replaced).
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    DataError
+        Fewer than 20 molecules with a value, or a file that cannot be read.
+    ConfigError
+        Unknown model, split or task.
+    """
+    t0 = time.perf_counter()
+    ms: MoleculeSet = read_molecules(path, value_columns=[target], **read_options)
+    keep = [m for m in ms.molecules if math.isfinite(m.values.get(target, math.nan))]
+    if len(keep) < 20:
+        raise DataError(f"{path}: {len(keep)} molecules with a value in {target!r}; at least 20 are needed")
+    smiles = [m.smiles for m in keep]
+    y = np.array([m.values[target] for m in keep], dtype=np.float64)
+    task = _task_of(y, task)
+    sp = make_split(split, smiles, seed=seed, **({"y": y} if split == "stratified" else {}))
+    pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
+    fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
+    metrics, conformal = {}, None
+    for part in ("val", "test"):
+        idx = getattr(sp, part)
+        pred, sigma = _spread(fitted, pick(idx))
+        metrics[part] = _metrics(task, y[idx], pred)
+        if task == "regression" and part == "val":
+            conformal = SplitConformal(alpha).fit(y[idx], pred, sigma)
+        elif conformal is not None:
+            lo, hi = conformal.interval(pred, sigma)
+            metrics[part][f"conformal{round(100 * (1 - alpha))}_coverage"] = float(np.mean((y[idx] >= lo) & (y[idx] <= hi)))
+    result = TrainResult(model, task, target, sp, metrics, ms.issues, len(keep), len(ms.duplicates), None,
+                         time.perf_counter() - t0, fitted)
+    if out is not None:
+        result.folder = _save(Path(out), result, pick(sp.train), conformal)
+    return result
+
+
+def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal: SplitConformal | None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fitted = result.fitted
+    members = fitted.members if isinstance(fitted, EnsembleModel) else [fitted]
+    entries = [save_member(m, folder, i) for i, m in enumerate(members)]
+    ad = ApplicabilityDomain().fit(train_smiles)
+    np.save(folder / "ad.npy", ad.to_bits())
+    (folder / "train.smi").write_text("\n".join(train_smiles) + "\n")
+    sp = result.split
+    meta = {"format": FORMAT_VERSION, "model": result.model, "task": result.task, "target": result.target,
+            "split": {"kind": sp.kind, "seed": sp.seed, "n_train": len(sp.train), "n_val": len(sp.val),
+                      "n_test": len(sp.test)},
+            "metrics": result.metrics, "members": entries,
+            "conformal": conformal.to_json() if conformal is not None else None,
+            "ad": {"fingerprint": "morgan", "radius": ad.radius, "n_bits": ad.n_bits, "file": "ad.npy"}}
+    (folder / "model.json").write_text(json.dumps(meta, indent=1))
+    return folder
+
+
+@dataclass
+class LoadedModel:
+    """A model folder read back: ``meta`` (model.json), ``members``, ``conformal``, ``ad``, ``train_smiles``."""
+
+    meta: dict
+    members: list
+    conformal: SplitConformal | None
+    ad: ApplicabilityDomain
+    train_smiles: list[str]
+
+    def predict(self, smiles: Sequence[str]) -> dict[str, np.ndarray]:
+        """Columns of shape (n,): ``prediction``, ``sd`` (member spread; NaN for one member), ``lower`` /
+        ``upper`` (conformal, regression; else NaN), ``ad_max_tanimoto``, ``nearest_train`` (index)."""
+        p = np.stack([m.predict(smiles) for m in self.members])
+        mean, sd = p.mean(0), (p.std(0) if len(p) > 1 else np.full(p.shape[1], np.nan))
+        lo = hi = np.full_like(mean, np.nan)
+        if self.conformal is not None:
+            lo, hi = self.conformal.interval(mean, sd if self.conformal.beta_ is not None else None)
+        sim, nearest = self.ad.score(smiles)
+        return {"prediction": mean, "sd": sd, "lower": lo, "upper": hi, "ad_max_tanimoto": sim,
+                "nearest_train": nearest}
+
+
+def load_model(folder: str | Path) -> LoadedModel:
+    """Read a folder written by :func:`train` (``out=``).
+
+    Raises
+    ------
+    DataError
+        No ``model.json``, another format version, or a member file missing.
+    """
+    folder = Path(folder)
+    meta_path = folder / "model.json"
+    if not meta_path.is_file():
+        raise DataError(f"{folder}: no model.json; train one with `serendip chem train ... --out {folder}`")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != FORMAT_VERSION:
+        raise DataError(f"{meta_path}: format {meta.get('format')!r}, this Serendip reads {FORMAT_VERSION}")
+    members = [load_member(e, folder, meta["task"]) for e in meta["members"]]
+    conformal = SplitConformal.from_json(meta["conformal"]) if meta.get("conformal") else None
+    ad_meta = meta["ad"]
+    ad = ApplicabilityDomain.from_bits(np.load(folder / ad_meta["file"]), ad_meta["radius"], ad_meta["n_bits"])
+    train_smiles = (folder / "train.smi").read_text().split()
+    return LoadedModel(meta, members, conformal, ad, train_smiles)
+
+
+def predict(model: str | Path | LoadedModel, path: str | Path | Sequence[str | Path],
+            **read_options) -> tuple[list[dict], MoleculeSet]:
+    """Predict every molecule of ``path`` with a saved model.
+
+    Returns
+    -------
+    (list of dict, MoleculeSet)
+        One dict per molecule (``name``, ``smiles``, ``inchikey``, ``file``, ``line``, ``prediction``,
+        ``sd``, ``lower``, ``upper``, ``ad_max_tanimoto``, ``nearest_train_smiles``), and the set read
+        (its ``issues`` name the records left out).
+
+    Raises
+    ------
+    DataError
+        Unreadable model folder or file; no valid molecule in ``path``.
+    """
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    ms = read_molecules(path, **read_options)
+    if not ms.molecules:
+        raise DataError(f"{path}: no valid molecule to predict ({len(ms.issues)} records left out)")
+    cols = loaded.predict(ms.smiles)
+    rows = []
+    for i, m in enumerate(ms.molecules):
+        row = {"name": m.name, "smiles": m.smiles, "inchikey": m.inchikey, "file": m.file, "line": m.line}
+        row.update({k: float(cols[k][i]) for k in ("prediction", "sd", "lower", "upper", "ad_max_tanimoto")})
+        row["nearest_train_smiles"] = loaded.train_smiles[int(cols["nearest_train"][i])]
+        rows.append(row)
+    return rows, ms
+
+
+def check_task(task: str | None) -> None:
+    """Raise :class:`ConfigError` for a task that is neither None, ``regression`` nor ``classification``."""
+    if task not in (None, "regression", "classification"):
+        raise ConfigError(f"task must be one of: regression, classification; got: {task!r}")

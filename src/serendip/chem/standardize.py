@@ -1,0 +1,141 @@
+"""Parse and standardise one molecule with RDKit, reporting every change (no silent repair).
+
+Standardisation follows RDKit's MolStandardize (Landrum et al., RDKit; after MolVS by M. Swain):
+the largest organic fragment counted by heavy atoms (``LargestFragmentChooser`` with
+``preferOrganic`` and ``largestFragmentChooserCountHeavyAtomsOnly``), then neutralisation
+(``Uncharger``), then, optionally, the canonical tautomer (``TautomerEnumerator.Canonicalize``).
+Identity is the standard InChIKey of the parent (IUPAC InChI, Heller et al. 2015).
+
+A SMILES that RDKit cannot parse or sanitise (an unclosed ring, a neutral four-bonded nitrogen) is
+*not* repaired: :func:`parse_smiles` returns the reason RDKit gives and the caller reports it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rdkit import Chem, rdBase
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+__all__ = ["Parent", "Standardizer", "parse_smiles"]
+
+def _clean(message: str) -> str:
+    """RDKit's log line without its ``[hh:mm:ss]`` stamp, on one line."""
+    text = " ".join(message.split())
+    if text.startswith("[") and "]" in text[:12]:
+        text = text.split("]", 1)[1].strip()
+    return text
+
+
+def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
+    """Parse and sanitise ``smiles`` with RDKit.
+
+    Parameters
+    ----------
+    smiles : str
+        One SMILES string (surrounding whitespace is the caller's business).
+
+    Returns
+    -------
+    (Mol or None, str or None)
+        The sanitised molecule and ``None``, or ``None`` and RDKit's reason
+        (``"SMILES Parse Error: unclosed ring for input: 'C1CC'"``,
+        ``"Explicit valence for atom # 1 N, 4, is greater than permitted"``).
+    """
+    if not smiles:
+        return None, "empty SMILES"
+    with rdBase.CaptureErrorLog() as capture:
+        mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    if mol is None:
+        reasons = [_clean(m) for m in capture.messages.splitlines() if m.strip()]
+        return None, "; ".join(dict.fromkeys(reasons)) or "SMILES parse error"
+    if mol.GetNumAtoms() == 0:
+        return None, "no atoms"
+    try:
+        with rdBase.BlockLogs():
+            Chem.SanitizeMol(mol)
+    except Exception as exc:  # AtomValenceException, KekulizeException, ...
+        return None, _clean(str(exc)) or type(exc).__name__
+    return mol, None
+
+
+@dataclass
+class Parent:
+    """A standardised molecule and what standardisation did to it.
+
+    Attributes
+    ----------
+    mol : rdkit.Chem.Mol
+        The parent molecule (largest organic fragment, neutralised, tautomer if asked).
+    smiles : str
+        Its canonical SMILES (RDKit, isomeric).
+    inchikey : str
+        Its standard InChIKey (27 characters), the molecule's identity.
+    n_fragments : int
+        Fragments in the input (``"CC(=O)[O-].[Na+]"``: 2).
+    largest_fragment : str
+        Canonical SMILES of the kept fragment before neutralisation (``"CC(=O)[O-]"``).
+    changes : list of str
+        One line per change (``"kept the largest of 2 fragments, removed [Na+]"``, ``"neutralised"``,
+        ``"canonical tautomer"``); empty when the input already was its parent.
+    """
+
+    mol: Chem.Mol
+    smiles: str
+    inchikey: str
+    n_fragments: int
+    largest_fragment: str
+    changes: list[str] = field(default_factory=list)
+
+
+class Standardizer:
+    """RDKit MolStandardize as a callable: ``Standardizer()(mol) -> Parent``.
+
+    Parameters
+    ----------
+    tautomer : bool, default False
+        Also replace the molecule by RDKit's canonical tautomer (slow: about 1 ms a molecule, and
+        it may move stereocentres; off by default).
+    """
+
+    def __init__(self, tautomer: bool = False):
+        self.tautomer = tautomer
+        params = rdMolStandardize.CleanupParameters()
+        params.preferOrganic = True
+        params.largestFragmentChooserCountHeavyAtomsOnly = True
+        self._chooser = rdMolStandardize.LargestFragmentChooser(params)
+        self._uncharger = rdMolStandardize.Uncharger()
+        self._tautomers = rdMolStandardize.TautomerEnumerator() if tautomer else None
+
+    def __call__(self, mol: Chem.Mol) -> Parent:
+        """Standardise a sanitised molecule.
+
+        Raises
+        ------
+        ValueError
+            RDKit failed on the molecule (the message is RDKit's) or no InChIKey could be made.
+        """
+        with rdBase.BlockLogs():
+            changes: list[str] = []
+            frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
+            kept = self._chooser.choose(mol) if len(frags) > 1 else Chem.Mol(mol)
+            largest = Chem.MolToSmiles(kept)
+            if len(frags) > 1:
+                removed = sorted(Chem.MolToSmiles(f) for f in frags)
+                if largest in removed:
+                    removed.remove(largest)
+                changes.append(f"kept the largest of {len(frags)} fragments ({largest}), "
+                               f"removed {'.'.join(removed)}")
+            neutral = self._uncharger.uncharge(kept)
+            smiles = Chem.MolToSmiles(neutral)
+            if smiles != largest:
+                changes.append(f"neutralised {largest} -> {smiles}")
+            if self._tautomers is not None:
+                taut = self._tautomers.Canonicalize(neutral)
+                taut_smiles = Chem.MolToSmiles(taut)
+                if taut_smiles != smiles:
+                    changes.append(f"canonical tautomer {smiles} -> {taut_smiles}")
+                neutral, smiles = taut, taut_smiles
+            key = Chem.MolToInchiKey(neutral)
+        if not key:
+            raise ValueError(f"no InChIKey for {smiles}")
+        return Parent(neutral, smiles, key, len(frags), largest, changes)
