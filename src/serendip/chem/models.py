@@ -9,7 +9,7 @@ Ensembles also give ``predict_with_spread(smiles) -> (mean, sd over members)``.
   descriptors (the issue's forest baseline); ``rf-morgan`` the same on Morgan bits.
 * ``gbm``: LightGBM (Ke et al. 2017) on RDKit 2D + Morgan counts, early-stopped on the validation split.
 * ``chemprop``: :class:`~serendip.chem.chemprop_backend.ChempropModel`.
-* ``serendip``: the mean of ``rf``, ``rf-counts`` (forest on 2D + Morgan counts) and ``gbm``, its
+* ``serendip``: the mean of ``rf``, ``rf-counts`` (300 trees on 2D + Morgan counts) and ``gbm``, its
   spread the sd of the three; ``serendip+chemprop`` adds Chemprop as a fourth member.
 """
 from __future__ import annotations
@@ -144,7 +144,8 @@ def _chemprop(task: str, seed: int):
 PROPERTY_MODELS: Registry[Callable[[str, int], object]] = Registry("property model")
 PROPERTY_MODELS.add("rf", lambda task, seed: FeatureModel("rf", "rdkit2d", task, seed))
 PROPERTY_MODELS.add("rf-morgan", lambda task, seed: FeatureModel("rf", "morgan", task, seed))
-PROPERTY_MODELS.add("rf-counts", lambda task, seed: FeatureModel("rf", "rdkit2d+morgan-counts", task, seed))
+PROPERTY_MODELS.add("rf-counts", lambda task, seed: FeatureModel("rf", "rdkit2d+morgan-counts", task, seed,
+                                                                 {"n_estimators": 300, "max_features": 0.2}))
 PROPERTY_MODELS.add("gbm", lambda task, seed: FeatureModel("gbm", "rdkit2d+morgan-counts", task, seed))
 PROPERTY_MODELS.add("chemprop", _chemprop)
 PROPERTY_MODELS.add("serendip", lambda task, seed: EnsembleModel(
