@@ -19,6 +19,7 @@ InChIKey), :mod:`~serendip.chem.readers` (files to located records), :mod:`~sere
 :mod:`~serendip.chem.chemprop_backend`, :mod:`~serendip.chem.uncertainty` (split conformal, applicability
 domain) and :mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
 """
+from serendip.chem import data_reader as _data_reader  # noqa: F401  (registers DATA_READERS["smiles"])
 from serendip.chem.featurizers import FEATURIZERS, featurize
 from serendip.chem.models import PROPERTY_MODELS, make_model
 from serendip.chem.molecules import (

@@ -38,8 +38,9 @@ FORMAT_VERSION = 1
 @dataclass
 class TrainResult:
     """What :func:`train` did: ``metrics`` (``{"val": {...}, "test": {...}}``), the ``split`` (kind and
-    seed beside every figure), the input's ``issues`` and ``duplicates`` count, ``folder`` (None when
-    not saved), ``wall_s``."""
+    seed beside every figure), the input's ``issues``, ``notes`` (what was left undone and why: no
+    conformal intervals on a validation split too small), the ``duplicates`` count, ``folder`` (None
+    when not saved), ``wall_s``."""
 
     model: str
     task: str
@@ -47,6 +48,7 @@ class TrainResult:
     split: Split
     metrics: dict[str, dict[str, float]]
     issues: list[MoleculeIssue]
+    notes: list[str]
     n_molecules: int
     n_duplicates: int
     folder: Path | None
@@ -125,17 +127,21 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     sp = make_split(split, smiles, seed=seed, **({"y": y} if split == "stratified" else {}))
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
-    metrics, conformal = {}, None
+    metrics, conformal, notes = {}, None, []
     for part in ("val", "test"):
         idx = getattr(sp, part)
         pred, sigma = _spread(fitted, pick(idx))
         metrics[part] = _metrics(task, y[idx], pred)
         if task == "regression" and part == "val":
-            conformal = SplitConformal(alpha).fit(y[idx], pred, sigma)
+            if len(idx) + 1 < math.ceil(1 / alpha):
+                notes.append(f"no conformal intervals: {len(idx)} validation molecules, {math.ceil(1 / alpha) - 1} "
+                             f"needed for alpha={alpha}")
+            else:
+                conformal = SplitConformal(alpha).fit(y[idx], pred, sigma)
         elif conformal is not None:
             lo, hi = conformal.interval(pred, sigma)
             metrics[part][f"conformal{round(100 * (1 - alpha))}_coverage"] = float(np.mean((y[idx] >= lo) & (y[idx] <= hi)))
-    result = TrainResult(model, task, target, sp, metrics, ms.issues, len(keep), len(ms.duplicates), None,
+    result = TrainResult(model, task, target, sp, metrics, ms.issues, notes, len(keep), len(ms.duplicates), None,
                          time.perf_counter() - t0, fitted)
     if out is not None:
         result.folder = _save(Path(out), result, pick(sp.train), conformal)

@@ -7,8 +7,10 @@ A featurizer maps n SMILES to a float64 matrix of shape (n, d). Names combine wi
   ``rdFingerprintGenerator.GetMorganGenerator``); ``morgan-counts``: the same with counts.
 * ``rdkit2d``: the 217 descriptors of ``rdkit.Chem.Descriptors.CalcMolDescriptors`` (the list chemprop's
   ``rdkit_2d`` and descriptastorus use). A descriptor RDKit returns as NaN or ±inf (``Ipc`` overflow,
-  ``BCUT2D_*`` on an element without Gasteiger parameters) is stored as NaN, never 0: both forests
-  and LightGBM treat NaN as missing; :attr:`RDKit2D.nonfinite_` counts them per descriptor.
+  ``BCUT2D_*`` on an element without Gasteiger parameters), or beyond float32's range (forests compute
+  in float32), is stored as NaN, never 0: both forests and LightGBM treat NaN as missing;
+  :attr:`RDKit2D.nonfinite_` counts them per descriptor. ``Ipc`` (Bonchev's information content,
+  which passes 1e38 on large molecules) is stored as its log10.
 * ``maccs``: the 167 MACCS keys (Durant et al. 2002).
 """
 from __future__ import annotations
@@ -64,12 +66,16 @@ class Morgan:
         return out
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 @dataclass
 class RDKit2D:
     """RDKit's 2D descriptors (``Descriptors._descList``, 217 in RDKit 2026.03).
 
-    ``__call__(mols) -> ndarray of shape (n, 217)``, float64; non-finite values are NaN and counted
-    in ``nonfinite_`` (descriptor name -> count, over every call)."""
+    ``__call__(mols) -> ndarray of shape (n, 217)``, float64; ``Ipc`` as log10; non-finite values and
+    values beyond float32's range are NaN and counted in ``nonfinite_`` (descriptor name -> count,
+    over every call)."""
 
     nonfinite_: dict[str, int] = field(default_factory=dict)
 
@@ -91,7 +97,11 @@ class RDKit2D:
                         out[i, j] = fn(mol)
                     except Exception:  # RDKit raising on an odd molecule: a missing value, counted below
                         out[i, j] = np.nan
-        bad = ~np.isfinite(out)
+        ipc = [j for j, (n, _) in enumerate(fns) if n == "Ipc"]
+        if ipc:  # Ipc grows like a factorial and passes 1e38 on large molecules: kept as log10
+            with np.errstate(all="ignore"):
+                out[:, ipc] = np.log10(out[:, ipc])
+        bad = ~np.isfinite(out) | (np.abs(out) > _F32_MAX)  # forests compute in float32
         out[bad] = np.nan
         for j in np.flatnonzero(bad.any(axis=0)):
             self.nonfinite_[fns[j][0]] = self.nonfinite_.get(fns[j][0], 0) + int(bad[:, j].sum())

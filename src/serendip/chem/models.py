@@ -84,12 +84,17 @@ class FeatureModel:
         y = np.asarray(y, np.float64)
         self.model_ = self._estimator()
         if self.kind == "gbm" and len(val_smiles):
+            import inspect
+
             import lightgbm as lgb
 
             Xv = featurize(val_smiles, self.features)
-            self.model_.fit(X, y if self.task == "regression" else y.astype(int),
-                            eval_set=[(Xv, np.asarray(val_y, np.float64) if self.task == "regression"
-                                       else np.asarray(val_y).astype(int))],
+            yv = np.asarray(val_y, np.float64)
+            yv = yv if self.task == "regression" else yv.astype(int)
+            # LightGBM >= 4.6 takes eval_X / eval_y (eval_set is deprecated there)
+            new_api = "eval_X" in inspect.signature(self.model_.fit).parameters
+            evals = {"eval_X": (Xv,), "eval_y": (yv,)} if new_api else {"eval_set": [(Xv, yv)]}
+            self.model_.fit(X, y if self.task == "regression" else y.astype(int), **evals,
                             callbacks=[lgb.early_stopping(100, verbose=False)])
         else:
             self.model_.fit(X, y if self.task == "regression" else y.astype(int))

@@ -8,6 +8,7 @@ import typer
 
 from serendip.cli import (
     answer_cmd,
+    chem_cmd,
     common,
     datasets_cmd,
     demo_cmd,
@@ -39,6 +40,7 @@ evidence_cmd.register(app)
 answer_cmd.register(app)
 kg_cmd.register(app)
 screen_cmd.register(app)
+chem_cmd.register(app)
 
 
 class _WarningLine(logging.Formatter):

@@ -3,6 +3,7 @@
 with "no test case for <kind> <name>" (PyKEEN's MetaTestCase habit)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 from collections.abc import Callable
@@ -177,6 +178,20 @@ def _pubtator_cid(reader: Any, tmp: Path) -> None:
     got = reader(path, max_length=32)
     assert [(e.id, e.text, e.label, e.meta["fit"]) for e in got] == [
         ("1:D008012:D006323", "@ Lidocaine @-induced # cardiac asystole #.", "CID", "whole")]
+
+
+def _smiles_reader(reader: Any, tmp: Path) -> None:
+    path = tmp / "m.smi"
+    path.write_text("smiles\tname\tlogS\nCC(=O)[O-].[Na+]\tacetate\t0.5\nC1CC\tbroken\t1\n\nOc1ccccc1\tphenol\t-0.1\n")
+    issues: list = []
+    got = reader(path, label="logS", issues=issues)
+    assert [(e.id, e.text, e.label, e.meta["line"]) for e in got] == [("acetate", "CC(=O)O", "0.5", 2),
+                                                                     ("phenol", "Oc1ccccc1", "-0.1", 5)]
+    assert [(i.line, i.record) for i in issues] == [(3, "broken")] and "unclosed ring" in issues[0].reason
+
+
+if importlib.util.find_spec("rdkit") is not None:  # serendip.chem registers "smiles" only with the chem extra
+    case("data_readers", "smiles", "smi", "sdf")(_smiles_reader)
 
 
 # -- augmentations ---------------------------------------------------------------------------------------

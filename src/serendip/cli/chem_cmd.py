@@ -1,0 +1,123 @@
+"""``serendip chem train | predict``: property models on molecule files (wraps :mod:`serendip.chem.api`).
+
+Needs the ``chem`` extra (RDKit, chemprop, LightGBM); the package is imported inside the commands, so
+``serendip --help`` works without it."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from serendip.cli.common import REGISTRY_CHOICES, RegistryHelpCommand, SerendipTyper, console, err_console, \
+    handle_errors, labelled
+
+app = SerendipTyper(no_args_is_help=True, help="Molecular property models: train on a SMILES/SDF file (split, "
+                    "uncertainty, applicability domain), predict a library.")
+
+
+def _names(module: str, attr: str) -> str:
+    import importlib
+
+    try:
+        return ", ".join(getattr(importlib.import_module(module), attr).keys())
+    except ImportError as exc:  # the chem extra is missing
+        return f"(unavailable: {exc}; pip install 'serendip[chem]')"
+
+
+REGISTRY_CHOICES.setdefault("model", lambda: _names("serendip.chem.models", "PROPERTY_MODELS"))
+REGISTRY_CHOICES.setdefault("split", lambda: _names("serendip.chem.splits", "SPLITTERS"))
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _issues(issues) -> None:
+    for issue in issues:
+        err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)
+
+
+def _import_chem():
+    from serendip.errors import ConfigError
+
+    try:
+        from serendip.chem import api
+    except ImportError as exc:
+        raise ConfigError(f"serendip chem needs the chem extra ({exc}); pip install 'serendip[chem]'") from None
+    return api
+
+
+@app.command("train", cls=RegistryHelpCommand)
+def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi or SDF files with the target."),
+              target: str = typer.Option(..., "--target", "-t", help="The value column (header name or SD field)."),
+              model: str = typer.Option("serendip", "--model", help="Property model."),
+              split: str = typer.Option("random", "--split", help="Split (80/10/10)."),
+              seed: int = typer.Option(0, "--seed", min=0, help="Seed of the split and the model."),
+              task: Optional[str] = typer.Option(None, "--task", help="regression or classification (default: "
+                                                 "classification when every value is 0 or 1)."),
+              smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES column."),
+              out: Path = typer.Option(..., "--out", "-o", help="Folder to save the model in."),
+              json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON.")) -> None:
+    """Read and standardise the molecules (bad records are listed and skipped), split them, fit the
+    model, calibrate conformal intervals on the validation split, print validation and test metrics
+    beside the split kind and seed, and save the model folder."""
+    with handle_errors():
+        api = _import_chem()
+        api.check_task(task)
+        opts = {"smiles_column": smiles_column} if smiles_column else {}
+        res = api.train(files, target, model=model, split=split, seed=seed, task=task, out=out, **opts)
+        _issues(res.issues)
+        if json_out:
+            print(json.dumps({"model": res.model, "task": res.task, "split": res.split.kind, "seed": res.split.seed,
+                              "metrics": res.metrics, "folder": str(res.folder)}))
+            return
+        sp = res.split
+        _say(f"{res.n_molecules:,} molecules ({len(res.issues)} records skipped, {res.n_duplicates} duplicate "
+             f"groups merged); split {sp.kind} seed {sp.seed}: {len(sp.train)}/{len(sp.val)}/{len(sp.test)}")
+        for part in ("val", "test"):
+            figures = ", ".join(f"{k} {v:.4f}" for k, v in res.metrics[part].items())
+            _say(f"{model} {part} ({sp.kind} split, seed {sp.seed}): {figures}")
+        _say(f"saved to {res.folder} in {res.wall_s:.0f} s")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4f}"
+    return str(v)
+
+
+@app.command("predict")
+def predict_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `serendip chem train --out`."),
+                files: list[Path] = typer.Argument(..., help="Molecule files to predict."),
+                out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file to write (default: print)."),
+                smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES "
+                                                            "column.")) -> None:
+    """Predict each molecule with its uncertainty: the ensemble spread (sd), the conformal interval
+    (lower, upper) and the applicability-domain score (max Tanimoto to the training set, with that
+    nearest training molecule). Records that cannot be read are listed and skipped; exit status 1 then."""
+    with handle_errors():
+        api = _import_chem()
+        opts = {"smiles_column": smiles_column} if smiles_column else {}
+        rows, ms = api.predict(model_dir, files, **opts)
+        _issues(ms.issues)
+        cols = list(rows[0])
+        if out is not None:
+            with out.open("w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=cols)
+                w.writeheader()
+                w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
+            _say(f"{len(rows):,} predictions written to {out} ({len(ms.issues)} records skipped)")
+        else:
+            print("\t".join(cols))
+            for r in rows:
+                print("\t".join(_fmt(r[c]) for c in cols))
+    if ms.issues:
+        raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="chem")
