@@ -12,8 +12,15 @@ from typing import Optional
 
 import typer
 
-from serendip.cli.common import REGISTRY_CHOICES, RegistryHelpCommand, SerendipTyper, console, err_console, \
-    handle_errors, labelled
+from serendip.cli.common import (
+    REGISTRY_CHOICES,
+    RegistryHelpCommand,
+    SerendipTyper,
+    console,
+    err_console,
+    handle_errors,
+    labelled,
+)
 
 app = SerendipTyper(no_args_is_help=True, help="Molecular property models: train on a SMILES/SDF file (split, "
                     "uncertainty, applicability domain), predict a library.")

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from chem_helpers import small_set
 
-from serendip.chem import FEATURIZERS, SPLITTERS, featurize, make_split, write_chemprop_splits
+from serendip.chem import (
+    FEATURIZERS,
+    SPLITTERS,
+    featurize,
+    make_split,
+    write_chemprop_splits,
+)
 from serendip.chem.featurizers import RDKit2D, to_mol
 from serendip.chem.splits import murcko_scaffold
 from serendip.errors import ConfigError, DataError

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from chem_helpers import small_set
 
-from serendip.chem import PROPERTY_MODELS, ApplicabilityDomain, SplitConformal, make_model
+from serendip.chem import (
+    PROPERTY_MODELS,
+    ApplicabilityDomain,
+    SplitConformal,
+    make_model,
+)
 from serendip.chem.api import load_model, predict, train
 from serendip.chem.models import EnsembleModel, FeatureModel
 from serendip.chem.persist import ForestArrays
