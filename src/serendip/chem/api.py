@@ -112,7 +112,8 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     Raises
     ------
     DataError
-        Fewer than 20 molecules with a value, or a file that cannot be read.
+        Fewer than 20 molecules with a value, a split part left empty (a scaffold split of few
+        scaffolds), or a file that cannot be read.
     ConfigError
         Unknown model, split or task.
     """
@@ -125,6 +126,10 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     y = np.array([m.values[target] for m in keep], dtype=np.float64)
     task = _task_of(y, task)
     sp = make_split(split, smiles, seed=seed, **({"y": y} if split == "stratified" else {}))
+    empty = [part for part in ("train", "val", "test") if len(getattr(sp, part)) == 0]
+    if empty:
+        raise DataError(f"{path}: the {split} split (seed {seed}) of {len(smiles)} molecules leaves "
+                        f"{' and '.join(empty)} empty; use another split or more molecules")
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
     metrics, conformal, notes = {}, None, []

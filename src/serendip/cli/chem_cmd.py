@@ -35,8 +35,8 @@ def _names(module: str, attr: str) -> str:
         return f"(unavailable: {exc}; pip install 'serendip[chem]')"
 
 
-REGISTRY_CHOICES.setdefault("model", lambda: _names("serendip.chem.models", "PROPERTY_MODELS"))
-REGISTRY_CHOICES.setdefault("split", lambda: _names("serendip.chem.splits", "SPLITTERS"))
+REGISTRY_CHOICES.setdefault("chem_model", lambda: _names("serendip.chem.models", "PROPERTY_MODELS"))
+REGISTRY_CHOICES.setdefault("chem_split", lambda: _names("serendip.chem.splits", "SPLITTERS"))
 
 
 def _say(text: str) -> None:
@@ -61,8 +61,8 @@ def _import_chem():
 @app.command("train", cls=RegistryHelpCommand)
 def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi or SDF files with the target."),
               target: str = typer.Option(..., "--target", "-t", help="The value column (header name or SD field)."),
-              model: str = typer.Option("serendip", "--model", help="Property model."),
-              split: str = typer.Option("random", "--split", help="Split (80/10/10)."),
+              chem_model: str = typer.Option("serendip", "--model", help="Property model."),
+              chem_split: str = typer.Option("random", "--split", help="Split (80/10/10)."),
               seed: int = typer.Option(0, "--seed", min=0, help="Seed of the split and the model."),
               task: Optional[str] = typer.Option(None, "--task", help="regression or classification (default: "
                                                  "classification when every value is 0 or 1)."),
@@ -76,8 +76,10 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
         api = _import_chem()
         api.check_task(task)
         opts = {"smiles_column": smiles_column} if smiles_column else {}
-        res = api.train(files, target, model=model, split=split, seed=seed, task=task, out=out, **opts)
+        res = api.train(files, target, model=chem_model, split=chem_split, seed=seed, task=task, out=out, **opts)
         _issues(res.issues)
+        for note in res.notes:
+            err_console.print(labelled("[yellow]warning:[/]", note), highlight=False, soft_wrap=True)
         if json_out:
             print(json.dumps({"model": res.model, "task": res.task, "split": res.split.kind, "seed": res.split.seed,
                               "metrics": res.metrics, "folder": str(res.folder)}))
@@ -87,7 +89,7 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
              f"groups merged); split {sp.kind} seed {sp.seed}: {len(sp.train)}/{len(sp.val)}/{len(sp.test)}")
         for part in ("val", "test"):
             figures = ", ".join(f"{k} {v:.4f}" for k, v in res.metrics[part].items())
-            _say(f"{model} {part} ({sp.kind} split, seed {sp.seed}): {figures}")
+            _say(f"{chem_model} {part} ({sp.kind} split, seed {sp.seed}): {figures}")
         _say(f"saved to {res.folder} in {res.wall_s:.0f} s")
 
 
