@@ -84,6 +84,7 @@ def test_stratified_and_kfold() -> None:
     assert set(SPLITTERS) >= {"random", "scaffold", "stratified", "kfold"}
 
 
+@pytest.mark.slow
 def test_chemprop_reads_the_split_file(tmp_path: Path) -> None:
     pytest.importorskip("chemprop")
     from chemprop.cli.utils.parsing import parse_indices

@@ -31,15 +31,15 @@ def test_case_c17_lines_errors_and_parents(cases_dir: Path) -> None:
 @pytest.mark.data
 def test_bbbp_raw_reports_exactly_its_11_invalid_rows(mirror: Path) -> None:
     path = mirror / "moleculenet" / "BBBP_2050_raw.csv"
-    ms = read_molecules(path, value_columns=["p_np"], merge=False)
-    assert ms.records == 2050 and len(ms.molecules) == 2039
+    ms = read_molecules(path, value_columns=["p_np"])
+    kept = sum(len(m.sources) for m in ms.molecules)         # records kept, duplicates merged into one
+    assert ms.records == 2050 and kept == 2039 and len(ms.molecules) == 2039 - sum(len(d.sources) - 1
+                                                                                  for d in ms.duplicates)
     # num 60, 62, 393, 616, 644, 647-651, 687 (SOURCE.md); the header is line 1, CRLF line ends
     by_line = {i.line: i for i in ms.issues}
     assert sorted(by_line) == [61, 63, 393, 616, 644, 647, 648, 649, 650, 651, 687]
     assert by_line[61].smiles == "O=N([O-])C1=C(CN=C1NCCSCc2ncccc2)Cc3ccccc3" and by_line[61].name == "15"
     assert all("valence" in i.reason.lower() for i in ms.issues)
-    merged = read_molecules(path, value_columns=["p_np"])
-    assert len(merged.molecules) + sum(len(d.sources) - 1 for d in merged.duplicates) == 2039
 
 
 def test_smi_without_header_name_first_or_second(tmp_path: Path) -> None:
