@@ -1,4 +1,4 @@
-"""Molecule files in: case C17, BBBP's raw 2,050 rows, .smi layouts, SDF, duplicates merged, standardisation."""
+"""Molecule files in (case C17: tests/cases/test_c17_smiles.py): BBBP's raw 2,050 rows, .smi layouts, SDF, duplicates merged, standardisation."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,24 +8,6 @@ import pytest
 from serendip.chem import Standardizer, read_molecules
 from serendip.chem.standardize import parse_smiles
 from serendip.errors import DataError
-
-
-def test_case_c17_lines_errors_and_parents(cases_dir: Path) -> None:
-    path = cases_dir / "C17_smiles-valence-salt-blank" / "molecules.smi"
-    ms = read_molecules(path)
-    assert [(m.line, m.name) for m in ms.molecules] == [
-        (2, "aspirin-like"), (3, "sodium acetate salt"), (6, "phenol"), (8, "benzene with HCl")]
-    assert [(i.line, i.name, i.smiles) for i in ms.issues] == [
-        (4, "neutral four-bond nitrogen", "CN(C)(C)C"), (7, "unclosed ring", "C1CC")]
-    assert all(Path(i.file).name == "molecules.smi" for i in ms.issues)
-    assert "valence" in ms.issues[0].reason.lower() and "N, 4" in ms.issues[0].reason
-    assert "unclosed ring" in ms.issues[1].reason
-    assert str(ms.issues[0]).startswith("molecules.smi, line 4 (neutral four-bond nitrogen)")
-    salt, hcl = ms.molecules[1], ms.molecules[3]
-    assert (salt.n_fragments, salt.largest_fragment, salt.smiles) == (2, "CC(=O)[O-]", "CC(=O)O")
-    assert (hcl.n_fragments, hcl.largest_fragment, hcl.smiles) == (2, "c1ccccc1", "c1ccccc1")
-    assert salt.changes and "removed [Na+]" in salt.changes[0]          # reported, not silent
-    assert ms.molecules[0].changes == [] and ms.records == 6              # header and blank line: neither
 
 
 @pytest.mark.data
