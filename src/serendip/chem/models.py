@@ -71,7 +71,8 @@ class FeatureModel:
             cls = lgb.LGBMRegressor if self.task == "regression" else lgb.LGBMClassifier
             defaults = {"n_estimators": 3000, "learning_rate": 0.02, "num_leaves": 31, "min_child_samples": 10,
                         "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.2, "reg_lambda": 1.0,
-                        "n_jobs": 2, "random_state": self.seed, "verbose": -1}
+                        # one thread: LightGBM's OpenMP threads spin-wait on busy shared cores (10x slower)
+                        "n_jobs": 1, "random_state": self.seed, "verbose": -1}
             return cls(**{**defaults, **self.params})
         raise ConfigError(f"feature model kind must be one of: rf, gbm; got: {self.kind!r}")
 
