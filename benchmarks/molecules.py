@@ -26,7 +26,8 @@ width; ``ad_max_tanimoto`` = mean nearest-training-neighbour Tanimoto of the tes
 
 Usage::
 
-    SERENDIP_DATA_MIRROR=/work/shared/data nice -n 15 python benchmarks/molecules.py --datasets esol --seeds 0,1,2,3,4
+    SERENDIP_DATA_MIRROR=/work/shared/data OMP_NUM_THREADS=1 nice -n 15 python benchmarks/molecules.py \
+        --datasets esol --seeds 0,1,2,3,4
 """
 from __future__ import annotations
 
@@ -169,8 +170,13 @@ def main() -> None:
     ap.add_argument("--datasets", default="esol,bbbp,lipo", help="comma-separated: esol, bbbp, lipo")
     ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2, 3, 4])
     ap.add_argument("--epochs", type=_rows.positive_int, default=50, help="Chemprop epochs (CLI default 50)")
+    ap.add_argument("--threads", type=_rows.positive_int, default=1,
+                    help="torch threads for Chemprop (1: OpenMP threads spin-wait on busy shared cores)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     mirror = os.environ.get("SERENDIP_DATA_MIRROR")
     if not mirror or not Path(mirror).is_dir():
         raise _rows.UsageError("SERENDIP_DATA_MIRROR must name the data mirror folder")
