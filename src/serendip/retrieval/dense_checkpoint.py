@@ -32,11 +32,14 @@ import numpy as np
 
 from serendip.retrieval.index_files import atomic_write_text
 
-__all__ = ["CHECKPOINT_RECORDS", "CHECKPOINT_S", "PARTIAL_NAME", "EmbeddingCheckpoint", "embed_resumable",
+__all__ = ["CHECKPOINT_RECORDS", "CHECKPOINT_S", "PARTIAL_NAME", "SPILL_NAME", "EmbeddingCheckpoint", "embed_resumable",
            "partial_count", "text_hash"]
 
 #: the partial folder, beside the dense index folder
 PARTIAL_NAME = "dense.partial"
+#: in the partial folder: the vectors of a large fresh index as they are computed
+#: (:mod:`serendip.retrieval.dense_spill`; not a shard, never resumed from)
+SPILL_NAME = "embeddings-spill.npy"
 #: a shard is written once this many vectors wait ...
 CHECKPOINT_RECORDS = 10_000
 #: ... or this many seconds passed since the last shard (at the end of an encoder chunk)
@@ -204,7 +207,8 @@ def embed_resumable(dindex, ids: Sequence[str], titles: Sequence[str | None],
         on_total(sum(1 for i in hashes if i not in known and i not in dindex))
     try:  # "" (no hash: the text gained since read above, from a lazy source) never matches on resume
         report = dindex.add(ids, titles, abstracts, progress=progress, known=known, chunk_runner=chunk_runner,
-                            on_chunk=lambda got, vecs: checkpoint.add(got, [hashes.get(i, "") for i in got], vecs))
+                            on_chunk=lambda got, vecs: checkpoint.add(got, [hashes.get(i, "") for i in got], vecs),
+                            spill=checkpoint.folder / SPILL_NAME)
     except BaseException:
         with contextlib.suppress(Exception):
             checkpoint.flush()
