@@ -61,8 +61,11 @@ def workspace_records(n_inc: int = 6, n_exc: int = 18) -> list[dict]:
     Infarction) interleaved with ``n_exc`` zebrafish-gene ones (MeSH Zebrafish, Gene Expression); every
     record also has MeSH Humans or Animals; PMIDs 2000 + i."""
     out = []
+    inc_left, exc_left = n_inc, n_exc
     for i in range(n_inc + n_exc):
-        inc = i % 4 == 0 and i // 4 < n_inc or i >= 4 * n_inc and len(out) - sum(r["_inc"] for r in out) >= n_exc
+        inc = (i % 4 == 0 and inc_left > 0) or exc_left == 0
+        inc_left -= inc
+        exc_left -= not inc
         words = INCLUDE_WORDS if inc else EXCLUDE_WORDS
         mesh = ["Aspirin", "Myocardial Infarction", "Humans"] if inc else ["Zebrafish", "Gene Expression", "Animals"]
         out.append({"pmid": str(2000 + i), "title": f"{words[i % 5]} {words[(i + 1) % 5]} report {i}",
