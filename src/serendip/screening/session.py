@@ -60,12 +60,14 @@ _CHUNK = 900  # ids per IN (...) query, under SQLite's bound-parameter limit
 class SessionTexts:
     """The session's records as a screening model reads them (what
     :class:`~serendip.screening.features.FeatureStore` needs of a set): ids, titles and abstracts in
-    session order ("" when missing)."""
+    session order ("" when missing), and ``gone``: ids of records deleted from the workspace since the
+    session started (never shown; their labels are kept)."""
 
     name: str
     ids: list[int]
     titles: list[str]
     abstracts: list[str]
+    gone: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -320,7 +322,8 @@ class ScreeningSession:
                         text[rid] = (rec.title or "", rec.abstract or "")
             titles = [text.get(r, ("", ""))[0] for r in self.record_ids]
             abstracts = [text.get(r, ("", ""))[1] for r in self.record_ids]
-            self._store = FeatureStore(SessionTexts(self.name, self.record_ids, titles, abstracts), self.context)
+            data = SessionTexts(self.name, self.record_ids, titles, abstracts, set(self.record_ids) - set(text))
+            self._store = FeatureStore(data, self.context)
         return self._store
 
     def estimates(self, current: dict[int, dict] | None = None) -> dict[str, StopCheck]:
@@ -339,7 +342,9 @@ class ScreeningSession:
         """
         history = self.history()
         current = _current(history)
-        pool = np.array([i for i, rid in enumerate(self.record_ids) if rid not in current], dtype=np.int64)
+        gone = self._features().data.gone
+        pool = np.array([i for i, rid in enumerate(self.record_ids) if rid not in current and rid not in gone],
+                        dtype=np.int64)
         if len(pool) == 0:
             return None
         decided = [(rid, r["label"]) for rid, r in current.items() if r["label"] != "maybe"]
