@@ -49,6 +49,26 @@ _FORMAT = 1
 Notify = Callable[[str], None]
 
 
+class ShardRow:
+    """Row ``row`` of a shard's memory-mapped vectors, read (``os.pread``, nothing mapped:
+    :func:`serendip.retrieval.vector_search.read_rows`) when numpy asks for it (``np.asarray(row)``):
+    resuming 10^6 vectors then holds no shard in memory, mapped or copied."""
+
+    __slots__ = ("shard", "row")
+
+    def __init__(self, shard: np.ndarray, row: int):
+        self.shard, self.row = shard, row
+
+    def __len__(self) -> int:
+        return int(self.shard.shape[1])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        from serendip.retrieval.vector_search import read_rows
+
+        vec = read_rows(self.shard, np.array([self.row]))[0]
+        return vec if dtype is None else vec.astype(dtype, copy=False)
+
+
 def text_hash(text: str) -> str:
     """A short hash of the text embedded for a record (16 hex digits of BLAKE2b)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
@@ -97,8 +117,9 @@ class EmbeddingCheckpoint:
         self._last = time.monotonic()
         self._next = 0
 
-    def resume(self) -> dict[str, tuple[str, np.ndarray]]:
-        """The vectors of earlier shards: id -> (text hash, float32 vector of shape (dim,)).
+    def resume(self) -> dict[str, tuple[str, "ShardRow"]]:
+        """The vectors of earlier shards: id -> (text hash, :class:`ShardRow`: a float32 vector of shape
+        (dim,) read from its shard when used).
 
         A folder written under another key is removed (and said); a shard that cannot be read, or whose
         parts disagree, is skipped (and said).
@@ -132,7 +153,7 @@ class EmbeddingCheckpoint:
                 self.notify(f"skipped the damaged embedding shard {npy}; its records are embedded again")
                 continue
             dim = vecs.shape[1]
-            found.update((str(i), (str(h), v)) for i, h, v in zip(ids, hashes, vecs))
+            found.update((str(i), (str(h), ShardRow(vecs, r))) for r, (i, h) in enumerate(zip(ids, hashes)))
             self._next = max(self._next, int(npy.stem.split("-")[1]) + 1)
         return found
 
