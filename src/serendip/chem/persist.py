@@ -87,7 +87,7 @@ class _Loaded:
     def predict(self, smiles: Sequence[str]) -> np.ndarray:
         if self.kind == "chemprop":
             return self.model.predict(smiles)
-        X = featurize(smiles, self.features)
+        X = featurize(smiles, self.features, cache=False)  # a library to screen: no process-wide cache
         if self.kind == "rf":
             return self.model.predict(X)
         raw = self.model.predict(X)  # LightGBM Booster: value, or P(class 1) for a binary objective
