@@ -1,0 +1,1 @@
+"""Cheminformatics for Serendip (RDKit): molecules, features, property models and design."""
