@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 #: methods shown]); without the third item every method is shown
 HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
+    "design_pmo": (None, ("auc_top10_sum",)),  # auc_top10 per oracle and seed in the JSON
     "dna_gue": (("test",), ("mcc",)),  # mcc_minus_baseline (mcc minus the baseline beside it) in the JSON
     "dna_rc": (("test",), ("mcc",)),
     "evidence_answer": (None, ("citation_precision", "citation_recall", "grounded_share", "no_evidence_rate")),

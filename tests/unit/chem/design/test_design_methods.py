@@ -70,3 +70,18 @@ def test_unknown_method_and_small_pool_are_refused():
         optimize("qed", "reinvent", budget=10, pool=POOL)
     with pytest.raises(ConfigError, match="fewer than the population"):
         optimize("qed", "graph_ga", budget=10, pool=POOL[:5])
+
+
+def test_read_smiles_column_reads_gzip_csv_and_names_a_bad_header(tmp_path):
+    import gzip
+
+    from serendip.chem.design import read_smiles_column
+    from serendip.errors import DataError
+
+    good = tmp_path / "pool.csv.gz"
+    good.write_bytes(gzip.compress(b"SMILES\nCCO\n\nc1ccccc1\n"))
+    assert read_smiles_column(good) == ["CCO", "c1ccccc1"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("smi,name\nCCO,ethanol\n")
+    with pytest.raises(DataError, match=r"bad\.csv, line 1: no 'SMILES' column"):
+        read_smiles_column(bad)
