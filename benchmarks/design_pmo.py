@@ -68,6 +68,13 @@ def _settings(budget: int) -> dict:
     return {"budget": budget, "start_pool": POOL_NAME, "auc": "top-10, every 100 calls"}
 
 
+def _oracle_set(names: list[str]) -> str:
+    """``"pmo-<n>"`` for the whole offline PMO set (:data:`PMO_ORACLES`), else the names joined by commas."""
+    from serendip.chem.design import PMO_ORACLES
+
+    return f"pmo-{len(names)}" if sorted(names) == sorted(PMO_ORACLES) else ",".join(names)
+
+
 def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[int], budget: int) -> list[dict]:
     """Per-seed and pooled rows per (oracle, method), and the sum over complete oracles."""
     rows = []
@@ -98,7 +105,7 @@ def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[i
                               "auc_top10_sum", statistics.fmean(sums[method]), seed=None if len(seeds) > 1 else seeds[0],
                               seeds=list(seeds) if len(seeds) > 1 else None,
                               sd=statistics.stdev(sums[method]) if len(seeds) > 1 else None,
-                              settings={**_settings(budget), "oracles": ",".join(complete)}, baseline=base))
+                              settings={**_settings(budget), "oracles": _oracle_set(complete)}, baseline=base))
         print(f"sum over {len(complete)} oracles, {method:22s}: {statistics.fmean(sums[method]):.3f} "
               f"(per seed {', '.join(f'{v:.3f}' for v in sums[method])})")
     return rows
