@@ -48,7 +48,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "kg_timeslice": (None, ("roc_auc", "hits@100")),
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),
     "ray_index": (None, ("docs_per_s", "vectors_equal_local")),
-    "scale": (None, ("peak_rss_mb", "wall_s_median")),
+    "scale": (None, ("peak_rss_mb", "wall_s_median", "query_p50_ms"),
+              ("serendip-index-dense", "serendip-search-hybrid-cold", "serendip-search-hybrid-warm")),
     "screening_cohen": (("test",), ("wss@95",), ("fused",)),  # every model and metric in the JSON
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "mrr@10", "index_build_s", "latency_p50_ms",
                                  "throughput_ratio_vs_bm25s")),  # queries_per_s in the JSON
