@@ -304,12 +304,30 @@ def _show_as_written(command: TyperCommand | TyperGroup) -> None:
             param.help = plain_help(param.help, markup)
 
 
+def usage_name(param) -> str:
+    """An argument as the usage line shows it, the POSIX / click convention: ``NAME`` (its metavar or
+    name, upper case) when required, ``[NAME]`` when optional, ``...`` after one that takes several
+    values (typer 0.2x writes a required one as ``{name}``)."""
+    name = (param.metavar or param.name or "").upper()
+    if not param.required:
+        name = f"[{name}]"
+    return name + ("..." if param.nargs != 1 else "")
+
+
 class SerendipCommand(TyperCommand):
-    """A command whose help and whose options' help are shown as written (:func:`plain_help`)."""
+    """A command whose help and whose options' help are shown as written (:func:`plain_help`), and
+    whose usage line names its arguments as :func:`usage_name` does (``kg paths [OPTIONS] A B``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _show_as_written(self)
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            argument = getattr(param, "param_type_name", None) == "argument"
+            pieces.extend([usage_name(param)] if argument else param.get_usage_pieces(ctx))
+        return pieces
 
 
 class SerendipGroup(TyperGroup):
