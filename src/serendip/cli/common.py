@@ -45,17 +45,27 @@ def cells(*values: object) -> tuple[Text, ...]:
     return tuple(Text(str(v)) for v in values)
 
 
+def os_error_text(exc: OSError) -> str:
+    """An OS error on a named file as one plain line naming it: ``cannot open /x/y.jsonl: no such file or
+    directory`` (not Python's ``[Errno 2] No such file or directory: '/x/y.jsonl'``)."""
+    why = (exc.strerror or str(exc)).lower()
+    where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    return f"cannot open {where}: {why}" if where is not None else why
+
+
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
-    """Print a SerendipError (or a missing file) in one or two lines and exit with code 2."""
+    """Print a SerendipError, or an OS error on a named file (:func:`os_error_text`), in one or two
+    lines and exit with code 2."""
     from serendip.errors import SerendipError
 
     try:
         yield
-    except (SerendipError, FileNotFoundError, PermissionError) as exc:
-        if STATE["debug"]:
+    except (SerendipError, OSError) as exc:
+        if STATE["debug"] or (isinstance(exc, OSError) and exc.filename is None):
             raise
-        err_console.print(labelled("[bold red]error:[/]", exc), highlight=False, soft_wrap=True)
+        text = os_error_text(exc) if isinstance(exc, OSError) else exc
+        err_console.print(labelled("[bold red]error:[/]", text), highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

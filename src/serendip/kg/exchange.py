@@ -261,7 +261,7 @@ def _check_complete(path: Path, fh, head: dict) -> None:
         short = sum(seen.values()) < sum(want.values())
         raise ParseError(f"{'the file is cut short: ' if short else ''}the header records {want['entity']:,} "
                          f"entities and {want['edge']:,} edges, the file holds {found}"
-                         + (f" and {seen['other']:,} unreadable lines" if seen["other"] else "")
+                         + (f" and {seen['other']:,} unreadable line{'s' * (seen['other'] != 1)}" if seen["other"] else "")
                          + f" (it ends at line {lineno}); nothing imported", file=str(path), line=lineno)
 
 
