@@ -428,39 +428,6 @@ class Workspace:
         WorkspaceReadOnly
             Read-only, and the corpus is not ingested or the index is behind.
         """
-        from serendip.datasets import beir_files
-        from serendip.retrieval.evaluate import (
-            evaluate_run,
-            load_beir_qrels,
-            load_beir_queries,
-        )
+        from serendip.retrieval.workspace_eval import evaluate_workspace
 
-        modes = list(modes) if modes is not None else mode_names()
-        for mode in modes:
-            RETRIEVAL_MODES.get(mode)  # an unknown name fails before the corpus is ingested
-        corpus, queries_path, qrels_path = beir_files(dataset, split)
-        if self.store.read_only:  # evaluate what is there, if it is complete
-            try:
-                fresh = self.index_status().fresh
-            except IndexNotBuilt:
-                self.store.require_writable(f"evaluate (ingesting and indexing {dataset})")
-            if not fresh:
-                self.store.require_writable("evaluate (indexing the records ingested after the last index)")
-        else:
-            self.ingest([corpus], fmt="beir")
-            self.index(progress=progress, on_total=on_total)
-        qrels = load_beir_qrels(qrels_path)
-        queries = load_beir_queries(queries_path)
-        qids = [q for q in qrels if q in queries]
-        with self.engine.connect() as conn:
-            to_doc = {str(rid): sid.split(":", 1)[1] for rid, sid in conn.execute(
-                select(records.c.id, records.c.source_id).where(records.c.source_id.like("beir:%")))}
-        if not to_doc:
-            self.store.require_writable(f"evaluate (ingesting the {dataset} corpus)")
-        searcher = self.searcher()
-        results: dict[str, dict[str, float]] = {}
-        for mode in modes:
-            ranked = searcher.search_batch([queries[q] for q in qids], mode=mode, k=100)
-            run = {q: {to_doc[d]: float(s) for d, s in hits if d in to_doc} for q, hits in zip(qids, ranked)}
-            results[mode] = evaluate_run(qrels, run)
-        return results
+        return evaluate_workspace(self, dataset, split, modes, progress, on_total)

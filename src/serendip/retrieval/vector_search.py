@@ -55,6 +55,7 @@ the records (15-18 documents/s). HNSW answers faster (0.5 ms) but builds 5-13x s
 from __future__ import annotations
 
 import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -63,7 +64,7 @@ import numpy as np
 
 from serendip.retrieval.index_files import damaged
 
-__all__ = ["exact_operand", "exact_search", "advise_random", "link_or_copy", "ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
+__all__ = ["exact_operand", "exact_search", "advise_random", "read_rows", "link_or_copy", "ANN_FILES", "ANN_KINDS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_NPROBE",
            "PQ_SUBVECTOR_DIM", "add", "build", "ivf_nlist", "params", "read", "search", "writable"]
 
 HNSW_M = 32
@@ -228,6 +229,35 @@ def advise_random(array: np.ndarray) -> None:
         handle.madvise(mmap.MADV_RANDOM)
 
 
+def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (int64 (m,), ascending) of a 2-D ``array`` as a new float32 array (m, dim).
+
+    For a memory-mapped ``.npy`` (a C-ordered :class:`numpy.memmap` over its whole file, as
+    :func:`serendip.retrieval.index_files.load_npy` opens it) the rows are read with ``os.preadv`` into
+    process memory: nothing of the file is mapped. Indexing the map instead maps whole page-cache folios
+    around each row (kernels with large folios ignore ``MADV_RANDOM`` for pages already cached): at 1M
+    vectors, re-scoring 1,100 candidates mapped 640 MB of a 1.5 GB file, now 1.6 MB is read. Any other
+    array is indexed as usual."""
+    import mmap
+
+    rows = np.asarray(rows, dtype=np.int64)
+    if not (isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap) and array.filename
+            and array.flags.c_contiguous and array.ndim == 2):
+        return np.asarray(array[rows], dtype=np.float32)
+    out = np.empty((rows.size, array.shape[1]), dtype=array.dtype)
+    row_bytes = array.shape[1] * array.dtype.itemsize
+    view = memoryview(out).cast("B")
+    fd = os.open(array.filename, os.O_RDONLY)
+    try:
+        for j, r in enumerate(rows.tolist()):
+            got = os.preadv(fd, [view[j * row_bytes:(j + 1) * row_bytes]], array.offset + r * row_bytes)
+            if got != row_bytes:
+                raise damaged(array.filename, f"cut short: row {r} could not be read")
+    finally:
+        os.close(fd)
+    return out.astype(np.float32, copy=False)
+
+
 def link_or_copy(src: str | Path, dest: str | Path) -> None:
     """Put the bytes of ``src`` at ``dest``: a hard link (instant; the inode outlives the old folder's
     removal), or a copy where links are refused (another file system)."""
@@ -249,7 +279,7 @@ def search(index, kind: str, qvecs: np.ndarray, k: int, embeddings: np.ndarray) 
     """Top-``k`` rows per query: (cosines float32 (q, k), row indices int64 (q, k), -1 where fewer).
 
     HNSW returns exact inner products as they are; IVF-PQ candidates are re-scored from
-    ``embeddings`` (rows read on demand, so a memory-mapped array is touched only there).
+    ``embeddings`` (their rows only, :func:`read_rows`).
     """
     if kind == "hnsw":
         index.hnsw.efSearch = HNSW_EF_SEARCH
@@ -264,7 +294,7 @@ def search(index, kind: str, qvecs: np.ndarray, k: int, embeddings: np.ndarray) 
         if c.size == 0:
             continue
         order = np.sort(c)  # ascending rows: sequential reads of a memory-mapped file
-        scores = np.asarray(embeddings[order], dtype=np.float32) @ q
+        scores = read_rows(embeddings, order) @ q
         top = np.lexsort((order, -scores))[:k]
         sims[row, :top.size] = scores[top]
         idx[row, :top.size] = order[top]
