@@ -7,7 +7,12 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from serendip.kg.store import KG_TABLES, MAX_KEY_CHARS, entity_key
-from serendip.workspace.database import MIGRATIONS, current_revision, head_revision, upgrade
+from serendip.workspace.database import (
+    MIGRATIONS,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
