@@ -23,6 +23,7 @@ without its line break) is refused whole, before anything is written.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -113,7 +114,8 @@ def export_graph(engine: Engine, path: str | Path) -> dict[str, int]:
                     counts["evidence"] += len(obj["evidence"])
         tmp.replace(path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
     return counts
 

@@ -19,6 +19,7 @@ training files' bytes).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,7 +105,8 @@ def load_normaliser(folder: str | Path, docs: Sequence[Document], paths: Sequenc
         norm.save(tmp)
         tmp.replace(path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise WorkspaceError(f"cannot write the fitted normaliser to {path}: {(exc.strerror or str(exc)).lower()}"
                              f" (is the workspace folder writable?)") from None
     return norm, path.name
