@@ -195,6 +195,7 @@ def run_size(n_target: int, args, sample: Path, queries: Path, embedded: dict | 
     sample's figures (measured here when ``embedded`` is None and the dense step runs). Without the
     ingest step, the workspace of an earlier ``--keep`` run in ``--workdir`` is used."""
     base = {"wall_times": "contended (shared 2-core machine)"} if args.contended else {}
+    base = {**base, "encoder": args.encoder, "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
     tmp = args.workdir / f"n{n_target}"
     ws, rows = tmp / "ws", []
     if "ingest" in args.steps:
@@ -202,7 +203,7 @@ def run_size(n_target: int, args, sample: Path, queries: Path, embedded: dict | 
         tmp.mkdir(parents=True)
         xml = tmp / "replicated.xml.gz"
         n = replicate(sample, xml, math.ceil(n_target / SAMPLE_RECORDS))
-        ing = child(INGEST, str(ws), str(xml))
+        ing = child(INGEST, str(ws), str(xml), args.encoder)
         assert ing["ingested"] == n and ing["failed"] == 0, ing
         xml.unlink()
         print(f"[{n:,}] ingest {n / ing['wall_s']:,.0f} records/s, peak RSS {ing['peak_rss_mb']:.0f} MB", flush=True)
@@ -289,6 +290,7 @@ def dense_rows(n: int, ws: Path, args, base: dict, embedded: dict | None) -> tup
 def search_rows(n: int, ws: Path, queries: Path, args, base: dict, bm25_backend: str, dense_backend: str
                 ) -> list[dict]:
     """Cold CLI search per mode (median of ``args.repeats`` after one unmeasured run) and warm p50/p95."""
+    base = {**base, "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}  # of this step
     for mode in MODES:
         cli_search(ws, mode)  # page cache and .pyc files warm, not measured
     cold: dict[str, list[tuple[float, float]]] = {m: [] for m in MODES}
@@ -324,6 +326,8 @@ def main() -> None:
     ap.add_argument("--queries", type=_rows.positive_int, default=100, help="warm queries per mode")
     ap.add_argument("--repeats", type=_rows.positive_int, default=3, help="cold CLI runs per mode")
     ap.add_argument("--keep", action="store_true", help="keep the workspaces in --workdir")
+    ap.add_argument("--encoder", default="torch", help="the workspaces' retrieval.encoder (a name of "
+                    "serendip.retrieval.encoders.ENCODERS); it embeds the sample and every query")
     ap.add_argument("--contended", action="store_true", help="note in each row that wall times are contended")
     ap.add_argument("--steps", default=",".join(STEPS), help="some of: " + ", ".join(STEPS) + " (without "
                     "ingest: the workspaces an earlier --keep run left in --workdir)")

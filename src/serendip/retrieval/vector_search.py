@@ -162,7 +162,8 @@ def build(kind: str, vectors: np.ndarray):
     """
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not (isinstance(vectors, np.ndarray) and vectors.dtype == np.float32 and vectors.flags.c_contiguous):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)  # (a float32 memmap stays one: read_rows)
     n, dim = vectors.shape
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -178,7 +179,7 @@ def build(kind: str, vectors: np.ndarray):
         index.pq.cp.max_points_per_centroid = PQ_TRAIN_PER_CENTROID
         n_train = min(n, IVF_TRAIN_PER_LIST * nlist)
         rows = np.sort(np.random.default_rng(_SEED).choice(n, n_train, replace=False))
-        index.train(np.ascontiguousarray(vectors[rows]))  # FAISS' wrapper keeps `quantizer` referenced
+        index.train(read_rows(vectors, rows))  # FAISS' wrapper keeps `quantizer` referenced
     else:
         raise ValueError(f"unknown ANN kind {kind!r}; expected one of {', '.join(ANN_KINDS)}")
     add(index, vectors)
@@ -186,9 +187,11 @@ def build(kind: str, vectors: np.ndarray):
 
 
 def add(index, vectors: np.ndarray, chunk: int = 65_536) -> None:
-    """Add ``vectors`` (float32, (m, dim)) to a writable structure, in chunks (bounded temporary memory)."""
+    """Add ``vectors`` (float32, (m, dim)) to a writable structure, in chunks (bounded temporary memory;
+    a memory-mapped file is read, not mapped: :func:`read_rows`)."""
     for start in range(0, vectors.shape[0], chunk):
-        index.add(np.ascontiguousarray(vectors[start:start + chunk], dtype=np.float32))
+        block = read_rows(vectors, np.arange(start, min(start + chunk, vectors.shape[0])))
+        index.add(np.ascontiguousarray(block, dtype=np.float32))
 
 
 def read(path: str | Path, kind: str, *, mmap: bool = True):
@@ -234,10 +237,16 @@ def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
     For a memory-mapped ``.npy`` (a C-ordered :class:`numpy.memmap` over its whole file, as
     :func:`serendip.retrieval.index_files.load_npy` opens it) the rows are read with ``os.preadv`` into
-    process memory: nothing of the file is mapped. Indexing the map instead maps whole page-cache folios
-    around each row (kernels with large folios ignore ``MADV_RANDOM`` for pages already cached): at 1M
-    vectors, re-scoring 1,100 candidates mapped 640 MB of a 1.5 GB file, now 1.6 MB is read. Any other
-    array is indexed as usual."""
+    process memory, one call per run of consecutive rows: nothing of the file is mapped. Indexing the
+    map instead maps whole page-cache folios around each row (kernels with large folios ignore
+    ``MADV_RANDOM`` for pages already cached): at 1M vectors, re-scoring 1,100 candidates mapped 640 MB
+    of a 1.5 GB file, now 1.6 MB is read. Any other array is indexed as usual.
+
+    Raises
+    ------
+    IndexDamaged
+        The file ends before a row (cut short since it was mapped).
+    """
     import mmap
 
     rows = np.asarray(rows, dtype=np.int64)
@@ -247,12 +256,15 @@ def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     out = np.empty((rows.size, array.shape[1]), dtype=array.dtype)
     row_bytes = array.shape[1] * array.dtype.itemsize
     view = memoryview(out).cast("B")
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # runs of consecutive rows: one read each
+    starts, ends = np.concatenate([[0], breaks]), np.concatenate([breaks, [rows.size]])
     fd = os.open(array.filename, os.O_RDONLY)
     try:
-        for j, r in enumerate(rows.tolist()):
-            got = os.preadv(fd, [view[j * row_bytes:(j + 1) * row_bytes]], array.offset + r * row_bytes)
-            if got != row_bytes:
-                raise damaged(array.filename, f"cut short: row {r} could not be read")
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            want = (b - a) * row_bytes
+            got = os.preadv(fd, [view[a * row_bytes:b * row_bytes]], array.offset + int(rows[a]) * row_bytes)
+            if got != want:
+                raise damaged(array.filename, f"cut short: rows {int(rows[a])}..{int(rows[b - 1])} could not be read")
     finally:
         os.close(fd)
     return out.astype(np.float32, copy=False)

@@ -106,6 +106,6 @@ deleted_citations = Table(
     Column("line", Integer),
     Column("deleted_at", DateTime(timezone=True), nullable=False),
     # True: a stored record had the PMID when it was withdrawn; False: none had (a re-applied deletion
-    # then reports it "not in the workspace", not "already deleted"); NULL: withdrawn before revision 0008
+    # then reports it "not in the workspace", not "already deleted"); NULL: withdrawn before revision 0009
     Column("held", Boolean),
 )

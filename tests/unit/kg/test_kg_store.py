@@ -1,6 +1,6 @@
 """Migration 0007 creates exactly the kg tables :mod:`serendip.kg.store` defines (Alembic's own
 comparison finds no difference, on SQLite and PostgreSQL), downgrades again, and entity keys; migration
-0008 adds ``deleted_citations.held`` as :mod:`serendip.workspace.schema` defines it."""
+0009 adds ``deleted_citations.held`` as :mod:`serendip.workspace.schema` defines it."""
 from __future__ import annotations
 
 import pytest
@@ -53,7 +53,7 @@ def test_migration_matches_the_kg_tables_and_downgrades(db_url):
     engine.dispose()
 
 
-def test_migration_0008_adds_the_held_flag_of_tombstones(db_url):
+def test_migration_0009_adds_the_held_flag_of_tombstones(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -65,7 +65,7 @@ def test_migration_0008_adds_the_held_flag_of_tombstones(db_url):
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert [d for d in diffs if "deleted_citations" in set(_names(d))] == []
-    _alembic(engine, "0007", down=True)
+    _alembic(engine, "0008", down=True)
     assert "held" not in {c["name"] for c in inspect(engine).get_columns("deleted_citations")}
     engine.dispose()
 

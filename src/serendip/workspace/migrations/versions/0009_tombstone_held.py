@@ -1,7 +1,7 @@
 """whether a withdrawn PMID was held by the workspace (``deleted_citations.held``)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05
 
 A ``<DeleteCitation>`` keeps a tombstone for every PMID it lists, held or not (a PubMed copy read later
@@ -13,8 +13,8 @@ revision keep NULL (not known; reported as already deleted, as before).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
