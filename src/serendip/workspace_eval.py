@@ -19,7 +19,7 @@ def evaluate_workspace(ws, dataset: str = "scifact", split: str = "test",
                        modes: Iterable[str] | None = None, progress: Callable[[int], None] | None = None,
                        on_total: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
     """See :meth:`serendip.workbench.Workspace.evaluate` (parameters, returns, errors); ``ws`` is that
-    workspace (not imported here: the retrieval layer never imports the facade)."""
+    workspace (a facade helper, as :mod:`serendip.indexing`)."""
     from serendip.datasets import beir_files
     from serendip.retrieval.evaluate import (
         evaluate_run,
