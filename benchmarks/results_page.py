@@ -40,7 +40,10 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "evidence_scifact": (("dev",), ("abstract_label_only_f1", "sentence_selection_label_f1")),
     "evidence_rerank": (("test",), ("ndcg@10", "latency_p50_ms")),  # mrr@10 and p95 in the JSON
     "fusion_sets": (("test",), ("ndcg@10",)),
-    "imbalance_dna": (("test",), ("pr_auc",)),  # pr_auc_minus_ce, paired over seeds, in the JSON
+    "encoder_speed": (None, ("speedup_vs_torch", "ndcg@10")),  # docs/s and cosines in the JSON
+    "imbalance_dna": (("test",), ("pr_auc",), ("tiny-bert-pretrained ce", "tiny-bert-pretrained focal-cw",
+                                              "cnn-3conv ce", "cnn-3conv focal", "kmer6-tfidf-logreg")),
+    # every loss (oversample, class_weight, focal-cw) and pr_auc_minus_ce, paired over seeds, in the JSON
     "kg_bc5cdr": (("test",), ("f1_chemical", "f1_disease")),  # f1_micro in the JSON
     "kg_build": (None, ("docs_per_s",)),  # wall_s, counts and the no-storage rate in the JSON
     "kg_cid": (("test",), ("f1",), ("cid-ft",)),  # the co-occurrence baseline beside each
