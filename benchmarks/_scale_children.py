@@ -25,7 +25,12 @@ def done(**kw):
 
 INGEST = PRELUDE + r"""
 from serendip.workbench import Workspace
-ws = Workspace.init(sys.argv[1]); t = time.perf_counter(); rep = ws.ingest([sys.argv[2]])
+from serendip.workspace.config import CONFIG_NAME
+ws = Workspace.init(sys.argv[1])
+if len(sys.argv) > 3 and sys.argv[3] != ws.config.retrieval.encoder:  # the workspace's encoder (--encoder)
+    ws.config.retrieval.encoder = sys.argv[3]; ws.config.dump(ws.path / CONFIG_NAME)
+    ws = Workspace.open(sys.argv[1]); assert ws.config.retrieval.encoder == sys.argv[3]
+t = time.perf_counter(); rep = ws.ingest([sys.argv[2]])
 done(ingested=rep.ingested, failed=rep.failed, wall_s=time.perf_counter() - t)
 """
 

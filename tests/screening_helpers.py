@@ -54,3 +54,39 @@ def write_files(ds: ScreeningSet, folder: Path, review: str | None = None) -> tu
     labels.write_text("review\tpmid\tlabel_abstract_screening\tlabel_included\n" + "\n".join(rows) + "\n",
                       encoding="utf-8")
     return records, labels
+
+
+def workspace_records(n_inc: int = 6, n_exc: int = 18) -> list[dict]:
+    """JSONL objects of a small literature: ``n_inc`` aspirin-trial records (MeSH Aspirin, Myocardial
+    Infarction) interleaved with ``n_exc`` zebrafish-gene ones (MeSH Zebrafish, Gene Expression); every
+    record also has MeSH Humans or Animals; PMIDs 2000 + i."""
+    out = []
+    inc_left, exc_left = n_inc, n_exc
+    for i in range(n_inc + n_exc):
+        inc = (i % 4 == 0 and inc_left > 0) or exc_left == 0
+        inc_left -= inc
+        exc_left -= not inc
+        words = INCLUDE_WORDS if inc else EXCLUDE_WORDS
+        mesh = ["Aspirin", "Myocardial Infarction", "Humans"] if inc else ["Zebrafish", "Gene Expression", "Animals"]
+        out.append({"pmid": str(2000 + i), "title": f"{words[i % 5]} {words[(i + 1) % 5]} report {i}",
+                    "abstract": f"We studied {words[(i + 2) % 5]} and {words[(i + 3) % 5]} in cohort {i}.",
+                    "mesh_terms": mesh, "_inc": bool(inc)})
+    return out
+
+
+def make_workspace(folder: Path, database: str | None = None, **kw):
+    """A workspace at ``folder`` holding :func:`workspace_records`; returns (workspace, include record ids,
+    exclude record ids), ids as the workspace assigned them."""
+    from serendip.workbench import Workspace
+
+    rows = workspace_records(**kw)
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder.parent / f"{folder.name}-records.jsonl"
+    src.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "_inc"}) + "\n" for r in rows),
+                   encoding="utf-8")
+    ws = Workspace.init(folder, database=database)
+    ws.ingest([src], fmt="jsonl")
+    by_pmid = {rec.pmid: rid for rid, rec in ws.records()}
+    inc = [by_pmid[r["pmid"]] for r in rows if r["_inc"]]
+    exc = [by_pmid[r["pmid"]] for r in rows if not r["_inc"]]
+    return ws, inc, exc

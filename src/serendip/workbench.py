@@ -428,6 +428,6 @@ class Workspace:
         WorkspaceReadOnly
             Read-only, and the corpus is not ingested or the index is behind.
         """
-        from serendip.retrieval.workspace_eval import evaluate_workspace
+        from serendip.workspace_eval import evaluate_workspace
 
         return evaluate_workspace(self, dataset, split, modes, progress, on_total)

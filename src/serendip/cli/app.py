@@ -18,6 +18,7 @@ from serendip.cli import (
     models_cmd,
     pretrain_cmd,
     screen_cmd,
+    screen_session_cmd,
 )
 
 app = common.SerendipTyper(name="serendip", no_args_is_help=True, add_completion=False,
@@ -39,6 +40,7 @@ evidence_cmd.register(app)
 answer_cmd.register(app)
 kg_cmd.register(app)
 screen_cmd.register(app)
+screen_session_cmd.register(app)
 
 
 class _WarningLine(logging.Formatter):

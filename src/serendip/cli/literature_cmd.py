@@ -46,13 +46,16 @@ def _format_help() -> str:
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),
          database: Optional[str] = typer.Option(None, "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/db (default: SQLite in the folder)."),
          partitions: Optional[int] = typer.Option(None, "--partitions", help="PostgreSQL only, when the workspace is made: partition the records table by hash of id into N partitions (for 10^7+ records)."),
-         nested: bool = typer.Option(False, "--nested", help="Make the workspace even inside another workspace's folder.")) -> None:
+         nested: bool = typer.Option(False, "--nested", help="Make the workspace even inside another workspace's folder."),
+         workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="The folder, as every other command "
+                                                  "takes it (the same as PATH; give one of the two).")) -> None:
     """Create a workspace: database (migrated with Alembic) and folders for indexes, models, runs.
 
-    A new workspace inside an existing one is refused (exit 2) unless --nested is given: commands run
-    without -w use the nearest workspace holding the current directory, so the outer one would be used
-    everywhere in its folder but inside the new one."""
-    from serendip.errors import WorkspaceError
+    The folder is PATH or -w/--workspace PATH, as other commands take it. A new workspace inside an
+    existing one is refused (exit 2) unless --nested is given: commands run without -w use the nearest
+    workspace holding the current directory, so the outer one would be used everywhere in its folder
+    but inside the new one."""
+    from serendip.errors import ConfigError, WorkspaceError
     from serendip.workbench import Workspace
     from serendip.workspace.paths import (
         enclosing_workspace,
@@ -61,6 +64,9 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
     )
 
     with handle_errors():
+        if path is not None and workspace is not None and path != workspace:
+            raise ConfigError(f"two folders given, PATH {path} and -w {workspace}: give one of the two")
+        path = path if path is not None else workspace
         target = resolve_workspace_path(path, discover=False)
         outer = None if nested or is_workspace(target) else enclosing_workspace(target)
         if outer is not None:

@@ -37,6 +37,7 @@ import numpy as np
 
 from serendip.errors import DataError, SerendipError
 from serendip.retrieval import vector_search as vs
+from serendip.retrieval.dense_spill import SPILL_MIN_ROWS, SpillRows
 from serendip.retrieval.index_files import (
     damaged,
     load_index_meta,
@@ -215,7 +216,8 @@ class DenseIndex:
             batch_size: int = 64, progress: Callable[[int, int], None] | None = None,
             known: Mapping[str, np.ndarray] | None = None,
             on_chunk: Callable[[list[str], np.ndarray], None] | None = None,
-            chunk_runner: Callable[[Sequence[list[str]], int], Iterable[np.ndarray]] | None = None) -> AddReport:
+            chunk_runner: Callable[[Sequence[list[str]], int], Iterable[np.ndarray]] | None = None,
+            spill: str | Path | None = None) -> AddReport:
         """Embed the records not already in the index (incremental: existing vectors are kept as is).
 
         The sequences are read in order, once whole (which records have text) and then a chunk of
@@ -242,6 +244,11 @@ class DenseIndex:
             order (``chunks``: a sequence whose item ``k`` is the list of chunk ``k``'s texts, read when
             indexed), computed elsewhere (:func:`serendip.retrieval.ray_embed.ray_chunk_runner`) with
             this index's encoder; the same chunks as the local path, normalised here alike.
+        spill : str or Path, optional
+            A file for the new vectors when the index is empty and at least
+            :data:`~serendip.retrieval.dense_spill.SPILL_MIN_ROWS` records are embedded: they are
+            written there as computed (:class:`~serendip.retrieval.dense_spill.SpillRows`) and the index
+            maps it, instead of holding them in memory (1.5 GB at 10^6 vectors); :meth:`save` links it.
 
         Returns
         -------
@@ -268,7 +275,7 @@ class DenseIndex:
         new = None  # rows in input order, resumed and freshly embedded alike
         for j in np.flatnonzero(is_known):
             if new is None:
-                new = np.empty((len(todo_ids), len(known[todo_ids[j]])), np.float32)
+                new = self._new_rows(len(todo_ids), len(known[todo_ids[j]]), spill)
             new[j] = known[todo_ids[j]]
         fresh = np.flatnonzero(~is_known)
         step = max(1, int(batch_size)) * 8
@@ -280,7 +287,7 @@ class DenseIndex:
         for rows, vecs in zip(chunks, encoded):
             done += len(rows)
             if new is None:
-                new = np.empty((len(todo_ids), vecs.shape[1]), np.float32)
+                new = self._new_rows(len(todo_ids), vecs.shape[1], spill)
             if vecs.shape[1] != new.shape[1]:
                 raise DataError(f"embedding dimension {vecs.shape[1]} differs from the resumed vectors' "
                                 f"{new.shape[1]}")
@@ -290,19 +297,29 @@ class DenseIndex:
                 on_chunk([todo_ids[j] for j in rows[keep]], vecs[keep])
             if progress is not None:
                 progress(done, len(fresh))
+        spilled = isinstance(new, SpillRows)
+        if spilled:
+            new = new.finish()
         if texts.gone:  # text gone from a lazy source since it was first read: no vector, reported
             todo_ids, new = self._drop_gone(todo_ids, new, texts.gone, report)
+            spilled = False  # the rows kept were read into memory
         if self.embeddings.shape[0] and new.shape[1] != self.embeddings.shape[1]:
             raise DataError(f"embedding dimension {new.shape[1]} differs from the index's "
                             f"{self.embeddings.shape[1]}")
         self.embeddings = new if not self.ids else np.vstack([self.embeddings, new])
-        self._emb_file = None
+        self._emb_file = Path(spill) if spilled else None  # save() links the spilled file
         for doc_id in todo_ids:
             self._pos[doc_id] = len(self.ids)
             self.ids.append(doc_id)
         self._emb_t = None  # the ANN structure, if any, is extended with the new rows when next used
         report.added = todo_ids
         return report
+
+    def _new_rows(self, n: int, dim: int, spill: str | Path | None):
+        """The array for ``n`` new rows: a :class:`SpillRows` file when ``spill`` applies, else memory."""
+        if spill is not None and not self.ids and n >= SPILL_MIN_ROWS:
+            return SpillRows(spill, n, dim)
+        return np.empty((n, dim), np.float32)
 
     @staticmethod
     def _drop_gone(todo_ids: list[str], new: np.ndarray, gone: set[int],
@@ -427,6 +444,9 @@ class DenseIndex:
                 import faiss
 
                 faiss.write_index(index, str(tmp / vs.ANN_FILES[backend]))
+        saved = Path(folder) / "embeddings.npy"
+        if isinstance(self.embeddings, np.memmap) and self._emb_file is not None and Path(self._emb_file) != saved:
+            self.embeddings, self._emb_file = load_npy(saved), saved  # a spilled file may go now: map the saved one
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None, exact_threshold: int = EXACT_THRESHOLD,

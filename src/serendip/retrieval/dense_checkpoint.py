@@ -32,11 +32,14 @@ import numpy as np
 
 from serendip.retrieval.index_files import atomic_write_text
 
-__all__ = ["CHECKPOINT_RECORDS", "CHECKPOINT_S", "PARTIAL_NAME", "EmbeddingCheckpoint", "embed_resumable",
+__all__ = ["CHECKPOINT_RECORDS", "CHECKPOINT_S", "PARTIAL_NAME", "SPILL_NAME", "EmbeddingCheckpoint", "embed_resumable",
            "partial_count", "text_hash"]
 
 #: the partial folder, beside the dense index folder
 PARTIAL_NAME = "dense.partial"
+#: in the partial folder: the vectors of a large fresh index as they are computed
+#: (:mod:`serendip.retrieval.dense_spill`; not a shard, never resumed from)
+SPILL_NAME = "embeddings-spill.npy"
 #: a shard is written once this many vectors wait ...
 CHECKPOINT_RECORDS = 10_000
 #: ... or this many seconds passed since the last shard (at the end of an encoder chunk)
@@ -44,6 +47,26 @@ CHECKPOINT_S = 10.0
 _FORMAT = 1
 
 Notify = Callable[[str], None]
+
+
+class ShardRow:
+    """Row ``row`` of a shard's memory-mapped vectors, read (``os.pread``, nothing mapped:
+    :func:`serendip.retrieval.vector_search.read_rows`) when numpy asks for it (``np.asarray(row)``):
+    resuming 10^6 vectors then holds no shard in memory, mapped or copied."""
+
+    __slots__ = ("shard", "row")
+
+    def __init__(self, shard: np.ndarray, row: int):
+        self.shard, self.row = shard, row
+
+    def __len__(self) -> int:
+        return int(self.shard.shape[1])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        from serendip.retrieval.vector_search import read_rows
+
+        vec = read_rows(self.shard, np.array([self.row]))[0]
+        return vec if dtype is None else vec.astype(dtype, copy=False)
 
 
 def text_hash(text: str) -> str:
@@ -94,8 +117,9 @@ class EmbeddingCheckpoint:
         self._last = time.monotonic()
         self._next = 0
 
-    def resume(self) -> dict[str, tuple[str, np.ndarray]]:
-        """The vectors of earlier shards: id -> (text hash, float32 vector of shape (dim,)).
+    def resume(self) -> dict[str, tuple[str, "ShardRow"]]:
+        """The vectors of earlier shards: id -> (text hash, :class:`ShardRow`: a float32 vector of shape
+        (dim,) read from its shard when used).
 
         A folder written under another key is removed (and said); a shard that cannot be read, or whose
         parts disagree, is skipped (and said).
@@ -129,7 +153,7 @@ class EmbeddingCheckpoint:
                 self.notify(f"skipped the damaged embedding shard {npy}; its records are embedded again")
                 continue
             dim = vecs.shape[1]
-            found.update((str(i), (str(h), v)) for i, h, v in zip(ids, hashes, vecs))
+            found.update((str(i), (str(h), ShardRow(vecs, r))) for r, (i, h) in enumerate(zip(ids, hashes)))
             self._next = max(self._next, int(npy.stem.split("-")[1]) + 1)
         return found
 
@@ -204,7 +228,8 @@ def embed_resumable(dindex, ids: Sequence[str], titles: Sequence[str | None],
         on_total(sum(1 for i in hashes if i not in known and i not in dindex))
     try:  # "" (no hash: the text gained since read above, from a lazy source) never matches on resume
         report = dindex.add(ids, titles, abstracts, progress=progress, known=known, chunk_runner=chunk_runner,
-                            on_chunk=lambda got, vecs: checkpoint.add(got, [hashes.get(i, "") for i in got], vecs))
+                            on_chunk=lambda got, vecs: checkpoint.add(got, [hashes.get(i, "") for i in got], vecs),
+                            spill=checkpoint.folder / SPILL_NAME)
     except BaseException:
         with contextlib.suppress(Exception):
             checkpoint.flush()

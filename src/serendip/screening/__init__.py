@@ -12,7 +12,10 @@ Registries: :data:`~serendip.screening.models.SCREENING_MODELS` (``tfidf-nb``, `
 Modules: :mod:`~serendip.screening.data` (records and labels read, checked and joined),
 :mod:`~serendip.screening.features` (TF-IDF, cached sentence embeddings), :mod:`~serendip.screening.metrics`
 (WSS@R, RRF@x, ATD), :mod:`~serendip.screening.stopping`, :mod:`~serendip.screening.simulate` (seeded
-simulation as ``asreview simulate`` runs it) and :mod:`~serendip.screening.plot` (recall curves).
+simulation as ``asreview simulate`` runs it), :mod:`~serendip.screening.plot` (recall curves),
+:mod:`~serendip.screening.session` (screening sessions over a workspace's records, stored by
+:mod:`~serendip.screening.store`, Alembic revision 0008), :mod:`~serendip.screening.export` (labels as
+CSV or RIS) and :mod:`~serendip.screening.recommend` (records like given ones, with reasons).
 """
 from serendip.screening.data import ScreeningSet, load_screening_set
 from serendip.screening.features import FeatureContext, FeatureStore

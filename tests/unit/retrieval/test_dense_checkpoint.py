@@ -135,3 +135,21 @@ def test_a_folder_cut_before_its_first_shard_is_removed_silently(tmp_path):
     notes: list[str] = []
     assert ckpt.EmbeddingCheckpoint(folder, KEY, notify=notes.append).resume() == {}
     assert not folder.exists() and notes == []
+
+
+def test_an_interrupted_spilled_embedding_resumes_alike(tmp_path, every_chunk, monkeypatch):
+    """Above the spill size the vectors go to a file in the partial folder (not a shard: never resumed
+    from); a run interrupted and resumed gives the same index as one uninterrupted, in memory."""
+    from serendip.retrieval import dense
+
+    monkeypatch.setattr(dense, "SPILL_MIN_ROWS", 10)
+    folder = tmp_path / "dense.partial"
+    with pytest.raises(KeyboardInterrupt):
+        _embed(folder, 100, CountingEncoder(fail_after=64))
+    assert (folder / ckpt.SPILL_NAME).is_file()
+    index, report, resumed, _ = _embed(folder, 100, CountingEncoder())
+    assert resumed == 64 and isinstance(index.embeddings, np.memmap)
+    monkeypatch.setattr(dense, "SPILL_MIN_ROWS", 10**9)
+    clean, _, _, _ = _embed(tmp_path / "clean.partial", 100, CountingEncoder())
+    assert not isinstance(clean.embeddings, np.memmap)
+    assert index.ids == clean.ids and np.array_equal(np.asarray(index.embeddings), clean.embeddings)

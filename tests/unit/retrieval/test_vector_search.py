@@ -181,3 +181,24 @@ def test_an_unchanged_loaded_index_saves_its_files_as_they_are(tmp_path, kind, e
     assert {name: (folder / name).read_bytes() for name in before} == before
     got = search_in_fresh_process(tmp_path, exact_threshold, ivfpq_threshold)
     assert [[d for d, _ in row] for row in got["hits"]] == [[d for d, _ in row] for row in expected]
+
+
+def test_read_rows_of_a_mapped_npy_reads_only_those_rows(tmp_path):
+    """IVF-PQ re-scoring reads candidate rows with pread: the same values as indexing the map, and a
+    file cut short after it was opened is an IndexDamaged naming it, not a short array."""
+    from serendip.retrieval.index_files import load_npy
+
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((500, 16)).astype(np.float32)
+    path = tmp_path / "embeddings.npy"
+    np.save(path, emb)
+    mapped = load_npy(path)
+    rows = np.array([0, 3, 4, 250, 499])
+    got = ann.read_rows(mapped, rows)
+    assert got.dtype == np.float32 and got.shape == (5, 16)
+    assert np.array_equal(got, emb[rows])
+    assert np.array_equal(ann.read_rows(emb, rows), emb[rows])  # an in-memory array: plain indexing
+    with open(path, "r+b") as fh:  # cut after the map was made
+        fh.truncate(path.stat().st_size - 16 * 4 * 10)
+    with pytest.raises(IndexDamaged, match="embeddings.npy"):
+        ann.read_rows(mapped, np.array([495]))

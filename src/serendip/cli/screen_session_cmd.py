@@ -1,0 +1,201 @@
+"""``serendip screen start | next | label | status | export`` (screening sessions over a workspace's
+records, wrapping :mod:`serendip.screening.session` and :mod:`serendip.screening.export`) and
+``serendip recommend`` (wrapping :func:`serendip.screening.recommend.recommend`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from serendip.cli.common import (
+    RegistryHelpCommand,
+    WorkspaceOpt,
+    cells,
+    console,
+    handle_errors,
+    open_workspace,
+)
+
+SessionOpt = typer.Option(None, "--session", "-s", help="Session name (default: the workspace's only session).")
+
+
+def _ids(values: list[str] | None, option: str) -> list[int]:
+    """Record ids from repeated options, each possibly comma-separated (``--include 3,4 --include 9``)."""
+    from serendip.errors import ConfigError
+
+    out = []
+    for value in values or []:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    out.append(int(part))
+                except ValueError:
+                    raise ConfigError(f"{option} takes record ids (whole numbers, e.g. 12 or 12,15), got "
+                                      f"{part!r}") from None
+    return out
+
+
+def _session(ws, name: str | None):
+    from serendip.errors import ConfigError
+    from serendip.screening.session import list_sessions, open_session
+
+    if name is not None:
+        return open_session(ws, name)
+    names = list_sessions(ws)
+    if len(names) != 1:
+        raise ConfigError("no screening session in this workspace: start one with `serendip screen start NAME`"
+                          if not names else f"{len(names)} screening sessions here ({', '.join(names)}): name one "
+                          "with --session NAME")
+    return open_session(ws, names[0])
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _estimates(est: dict) -> str:
+    return "; ".join(f"{rule}: recall ≥ {100 * c.recall_estimate:.1f} %" if rule == "hypergeometric" else
+                     f"{rule}: recall ≈ {100 * c.recall_estimate:.1f} %" for rule, c in est.items())
+
+
+def start_cmd(name: str = typer.Argument(..., help="Session name (unique in the workspace)."),
+              include: Optional[list[str]] = typer.Option(None, "--include", help="Prior include: record id(s), "
+                                                          "repeatable or comma-separated."),
+              exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="Prior exclude: record id(s), "
+                                                          "repeatable or comma-separated."),
+              query: Optional[str] = typer.Option(None, "--query", help="Screen a search's top hits instead of "
+                                                  "every record."),
+              top: Optional[int] = typer.Option(None, "--top", help="With --query: how many hits to screen."),
+              mode: Optional[str] = typer.Option(None, "--mode", help="With --query: retrieval mode."),
+              screen_model: str = typer.Option("tfidf-svm", "--model", help="Screening model."),
+              strategy: str = typer.Option("max", "--strategy", help="Query strategy."),
+              balance: Optional[str] = typer.Option(None, "--balance", help="Balancer (default: the model's own)."),
+              seed: int = typer.Option(0, "--seed", min=0, help="Seed of the model and the query strategy."),
+              workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Start a screening session over the workspace's records (or a search's top hits) from prior includes
+    and excludes (record ids as `serendip search` prints them; at least one of each)."""
+    from serendip.screening.session import start_session
+
+    with handle_errors():
+        ws = open_workspace(workspace)
+        s = start_session(ws, name, _ids(include, "--include"), _ids(exclude, "--exclude"), model=screen_model,
+                          strategy=strategy, balance=balance, seed=seed, query=query, top=top, mode=mode)
+        st = s.status()
+        _say(f"session {name!r} started: {st.total} records, {st.counts['include']} prior include(s), "
+             f"{st.counts['exclude']} prior exclude(s); model {screen_model}, strategy {strategy}, seed {seed}. "
+             f"Next: serendip screen next" + ("" if len(_all(ws)) == 1 else f" --session {name}"))
+
+
+def _all(ws) -> list[str]:
+    from serendip.screening.session import list_sessions
+
+    return list_sessions(ws)
+
+
+def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+             workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Show the record to screen next (chosen by the session's model and query strategy) with the recall
+    the stopping rules estimate so far."""
+    with handle_errors():
+        s = _session(open_workspace(workspace), session)
+        rec = s.next()
+        if json_out:
+            print(json.dumps(rec.to_dict() if rec else None, ensure_ascii=False))
+            return
+        if rec is None:
+            _say(f"session {s.name!r}: every record is labelled")
+            return
+        _say(f"record {rec.record_id}" + (f"  PMID {rec.pmid}" if rec.pmid else "") + (f"  DOI {rec.doi}" if rec.doi
+                                                                                        else ""))
+        _say(f"title: {rec.title or '(none)'}")
+        _say(f"abstract: {rec.abstract or '(none)'}")
+        _say(f"score {rec.score:.3f}; {rec.screened} of {rec.total} screened; {_estimates(rec.estimates)}")
+        _say(f"label it: serendip screen label {rec.record_id} include|exclude|maybe [--note TEXT]")
+
+
+def label_cmd(record_id: int = typer.Argument(..., help="Record id (as `screen next` shows it)."),
+              label: str = typer.Argument(..., help="include, exclude or maybe."),
+              note: Optional[str] = typer.Option(None, "--note", help="A note kept with the label."),
+              session: Optional[str] = SessionOpt, workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Label a record of the session include, exclude or maybe (a maybe is not used for training); a
+    record labelled again keeps both labels in the history, the newest counting."""
+    with handle_errors():
+        s = _session(open_workspace(workspace), session)
+        s.label(record_id, label, note)
+        st = s.status()
+        _say(f"{s.name}: record {record_id} {label}; {st.counts['include']} include, {st.counts['exclude']} exclude, "
+             f"{st.counts['maybe']} maybe, {st.counts['unlabelled']} left")
+
+
+def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+               workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Counts of labels, the recall each stopping rule estimates, and whether the default rule says stop."""
+    with handle_errors():
+        st = _session(open_workspace(workspace), session).status()
+        if json_out:
+            print(json.dumps(st.to_dict(), ensure_ascii=False))
+            return
+        c = st.counts
+        _say(f"session {st.name!r}: {st.total} records: {c['include']} include, {c['exclude']} exclude, "
+             f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given)")
+        for rule, check in st.estimates.items():
+            _say(f"  {rule}: estimated recall {100 * check.recall_estimate:.1f} %, "
+                 f"{'says stop' if check.stop else 'keep screening'}")
+        _say(f"stop: {'yes' if st.stop else 'no'} ({st.stop_rule})")
+
+
+def export_cmd(path: Path = typer.Argument(..., help="File to write (.csv or .ris)."),
+               fmt: Optional[str] = typer.Option(None, "--format", help="csv or ris (default: from the suffix)."),
+               history: bool = typer.Option(False, "--history", help="CSV: one row per label given, relabels included."),
+               session: Optional[str] = SessionOpt, workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Write the session's labels (with notes) as CSV or RIS."""
+    from serendip.screening.export import export_labels
+
+    with handle_errors():
+        s = _session(open_workspace(workspace), session)
+        n = export_labels(s, path, fmt, history=history)
+        _say(f"{n} labelled record(s) of session {s.name!r} written to {path}")
+
+
+def recommend_cmd(from_ids: list[str] = typer.Option(..., "--from", help="Seed record id(s), repeatable or "
+                                                     "comma-separated."),
+                  k: int = typer.Option(20, "-k", min=1, help="How many records to recommend."),
+                  similarity: str = typer.Option("auto", "--similarity", help="auto (dense index if built, else "
+                                                 "TF-IDF), dense or tfidf."),
+                  json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+                  workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Records like these: embedding (or TF-IDF) similarity, shared MeSH headings and shared knowledge-graph
+    entities, fused; each with the reasons it was recommended."""
+    from serendip.screening.recommend import recommend
+
+    with handle_errors():
+        res = recommend(open_workspace(workspace), _ids(from_ids, "--from"), k, similarity=similarity)
+        if json_out:
+            print(json.dumps(res.to_dict(), ensure_ascii=False))
+            return
+        table = Table(title=Text(f"like {', '.join(map(str, res.seeds))} ({', '.join(res.signals.values())})"),
+                      title_justify="left")
+        for col in ("#", "score", "id", "PMID", "title", "why"):
+            table.add_column(col)
+        for r in res.items:
+            table.add_row(*cells(r.rank, f"{r.score:.3f}", r.record_id, r.pmid or "", r.title or "",
+                                 "; ".join(r.reasons)))
+        console.print(table)
+        for note in res.notes:
+            _say(f"note: {note}")
+
+
+def register(root: typer.Typer) -> None:
+    """Add the session commands to ``serendip screen`` and ``recommend`` to the root."""
+    from serendip.cli.screen_cmd import app
+
+    app.command("start", cls=RegistryHelpCommand)(start_cmd)
+    app.command("next")(next_cmd)
+    app.command("label")(label_cmd)
+    app.command("status")(status_cmd)
+    app.command("export")(export_cmd)
+    root.command("recommend")(recommend_cmd)

@@ -1,0 +1,383 @@
+"""Screening sessions over a workspace's records: start, show the next record, label, status, resume.
+
+A session screens a fixed set of the workspace's records: all of them, or the top ``top`` hits of a
+search (:meth:`serendip.workbench.Workspace.search`). It starts from prior knowledge: record ids the
+reviewer already knows to be includes and excludes (at least one of each: the model needs both
+classes). Each call of :meth:`ScreeningSession.next` then does what one step of
+:func:`serendip.screening.simulate.simulate_seed` does, on the labels given so far:
+
+1. fit the session's model (:data:`~serendip.screening.models.SCREENING_MODELS`) on the records
+   labelled ``include`` (1) or ``exclude`` (0), in the order they were first labelled, weighted or
+   resampled by its balancer (:data:`~serendip.screening.strategies.BALANCERS`);
+2. score the records not labelled yet and show the one the query strategy
+   (:data:`~serendip.screening.strategies.QUERY_STRATEGIES`) picks;
+3. report each stopping rule's answer (:data:`~serendip.screening.stopping.STOPPING_RULES`) on the
+   screening so far: stop or not and the recall it estimates.
+
+Labels are ``include``, ``exclude`` or ``maybe``, each with an optional note. **A ``maybe`` record is
+neither an include nor an exclude for training**: the model never sees it, the query strategy never
+shows it again, and the stopping rules count it as not yet screened (it may be an include, so it can
+only lower their estimated recall, never raise it). Labelling a record again keeps every label in the
+history (``screen_labels`` rows are only ever added); the newest is the record's label.
+
+Everything is stored in the workspace database (:mod:`serendip.screening.store`, Alembic revision
+0008), nothing in memory between calls, so a session can be closed and reopened (another process,
+another day) and shows the same next record: the model's random state is the session's seed, and
+the query strategy's and balancer's generator is seeded by (seed, number of labels given), so one
+state of the labels always gives one next record.
+
+The TF-IDF features are fitted on the session's records when a session object first needs them
+(seconds for 10^4 records); embedding models embed them once and cache the vectors on disk
+(:class:`~serendip.screening.features.FeatureStore`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import insert, select
+
+from serendip.errors import ConfigError, DataError
+from serendip.screening.features import FeatureContext, FeatureStore
+from serendip.screening.models import SCREENING_MODELS
+from serendip.screening.stopping import STOPPING_RULES, StopCheck
+from serendip.screening.store import LABELS, screen_labels, screen_sessions
+from serendip.screening.strategies import BALANCERS, QUERY_STRATEGIES
+from serendip.workspace.schema import records
+
+__all__ = ["DEFAULT_STOP_RULE", "NextRecord", "ScreeningSession", "SessionStatus", "list_sessions",
+           "open_session", "start_session"]
+
+#: The rule whose answer is the session's "stop" (Callaghan & Mueller-Hansen 2020: in simulation on the
+#: Cohen reviews it reached the 95 % recall target; 50 consecutive excludes did not, see the README)
+DEFAULT_STOP_RULE = "hypergeometric"
+_CHUNK = 900  # ids per IN (...) query, under SQLite's bound-parameter limit
+
+
+@dataclass
+class SessionTexts:
+    """The session's records as a screening model reads them (what
+    :class:`~serendip.screening.features.FeatureStore` needs of a set): ids, titles and abstracts in
+    session order ("" when missing), and ``gone``: ids of records deleted from the workspace since the
+    session started (never shown; their labels are kept)."""
+
+    name: str
+    ids: list[int]
+    titles: list[str]
+    abstracts: list[str]
+    gone: set[int] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def texts(self) -> list[str]:
+        """``title + " " + abstract`` per record (the text every TF-IDF model reads)."""
+        return [f"{t} {a}" for t, a in zip(self.titles, self.abstracts)]
+
+
+@dataclass
+class NextRecord:
+    """The record to screen next: its workspace ``record_id``, PMID, DOI, title and abstract, the model's
+    ``score`` (float; higher = more likely an include), ``screened`` (records labelled so far) of
+    ``total``, and each stopping rule's answer now (``estimates``: rule name -> StopCheck)."""
+
+    record_id: int
+    pmid: str | None
+    doi: str | None
+    title: str
+    abstract: str
+    score: float
+    screened: int
+    total: int
+    estimates: dict[str, StopCheck] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("record_id", "pmid", "doi", "title", "abstract", "score", "screened",
+                                              "total")}
+        out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
+        return out
+
+
+@dataclass
+class SessionStatus:
+    """Counts of current labels (``include``, ``exclude``, ``maybe``, ``unlabelled``), ``total`` records,
+    ``history`` (labels given, relabels included), each stopping rule's answer (``estimates``) and
+    ``stop``: the answer of :data:`DEFAULT_STOP_RULE` (else of the session's first rule)."""
+
+    name: str
+    total: int
+    counts: dict[str, int]
+    history: int
+    estimates: dict[str, StopCheck]
+    stop: bool
+    stop_rule: str
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("name", "total", "counts", "history", "stop", "stop_rule")}
+        out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
+        return out
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _current(history: list[dict]) -> dict[int, dict]:
+    """record id -> its newest label row, keyed in the order records were first labelled."""
+    out: dict[int, dict] = {}
+    for row in history:
+        out.setdefault(row["record_id"], {}).update(row)
+    return out
+
+
+def _existing_ids(conn, ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        found.update(conn.execute(select(records.c.id).where(records.c.id.in_(ids[start:start + _CHUNK]))).scalars())
+    return found
+
+
+def _check_priors(includes: list[int], excludes: list[int]) -> None:
+    if not includes or not excludes:
+        which = "include" if not includes else "exclude"
+        raise DataError(f"a screening session needs at least one prior {which} (--include ID / --exclude ID): the "
+                        f"model learns from both classes")
+    both = sorted(set(includes) & set(excludes))
+    if both:
+        raise DataError(f"record(s) {', '.join(map(str, both))} given as both a prior include and a prior exclude")
+
+
+def _scope_ids(ws, query: str | None, top: int | None, mode: str | None) -> tuple[list[int], dict]:
+    if query is None:
+        if top is not None or mode is not None:
+            raise ConfigError("top and mode choose a search's records: give query (--query TEXT) too")
+        with ws.engine.connect() as conn:
+            ids = list(conn.execute(select(records.c.id).order_by(records.c.id)).scalars())
+        return ids, {"kind": "all"}
+    if top is None or top < 1:
+        raise ConfigError(f"a session over a search needs top >= 1 (--top N), got {top}")
+    hits = ws.search(query, mode=mode, k=top)
+    return [h.record_id for h in hits], {"kind": "query", "query": query, "top": top, "mode": mode}
+
+
+def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int], *, model: str = "tfidf-svm",
+                  strategy: str = "max", balance: str | None = None, seed: int = 0,
+                  stop_rules: Sequence[str] = tuple(STOPPING_RULES.keys()), query: str | None = None,
+                  top: int | None = None, mode: str | None = None,
+                  context: FeatureContext | None = None) -> "ScreeningSession":
+    """Start the session ``name`` over the workspace's records (all, or a search's top ``top``).
+
+    Parameters
+    ----------
+    ws : serendip.workbench.Workspace
+    name : str
+        Unique in the workspace (1-200 characters).
+    includes, excludes : iterable of int
+        Workspace record ids known to be includes / excludes (at least one of each); stored as the
+        session's first labels (``prior``). A prior outside a search's top ``top`` is added to the session.
+    model, strategy, balance : str
+        Registry names (balance None: the model's own).
+    seed : int, default 0
+    stop_rules : sequence of str
+    query, top, mode : optional
+        Screen the top ``top`` hits of ``ws.search(query, mode)`` instead of every record.
+    context : FeatureContext, optional
+        How embedding models embed (default: the offline MiniLM).
+
+    Returns
+    -------
+    ScreeningSession
+
+    Raises
+    ------
+    ConfigError
+        Unknown model, strategy, balancer or stopping rule; a name already used or empty; top without
+        query or top < 1; a read-only workspace.
+    DataError
+        A prior id that is no record of the workspace; no prior include or no prior exclude; an id
+        given as both; a scope with no record.
+    """
+    ws.store.require_writable("screen start")
+    SCREENING_MODELS.get(model)
+    QUERY_STRATEGIES.get(strategy)
+    if balance is not None:
+        BALANCERS.get(balance)
+    rules = [STOPPING_RULES.get(r).name for r in stop_rules]
+    if not rules:
+        raise ConfigError("give at least one stopping rule")
+    if not name or len(name) > 200 or not name.strip():
+        raise ConfigError(f"a session name must be 1-200 characters, not blank; got {name!r}")
+    inc, exc = [int(i) for i in includes], [int(i) for i in excludes]
+    _check_priors(inc, exc)
+    with ws.engine.connect() as conn:
+        if conn.execute(select(screen_sessions.c.id).where(screen_sessions.c.name == name)).first():
+            raise ConfigError(f"a screening session named {name!r} already exists in {ws.path}: resume it "
+                              f"(serendip screen next --session {name}) or choose another name")
+        missing = sorted(set(inc + exc) - _existing_ids(conn, inc + exc))
+    if missing:
+        raise DataError(f"record id(s) {', '.join(map(str, missing))} are not records of workspace {ws.path} "
+                        f"(ids are those `serendip search` prints)")
+    ids, scope = _scope_ids(ws, query, top, mode)
+    ids += [i for i in dict.fromkeys(inc + exc) if i not in set(ids)]
+    if len(ids) < 3:
+        raise DataError(f"session {name!r} would hold {len(ids)} records: nothing left to screen after the priors")
+    now = _now()
+    with ws.engine.begin() as conn:
+        sid = conn.execute(insert(screen_sessions).values(
+            name=name, created_at=now, model=model, strategy=strategy,
+            balance=balance, seed=int(seed), stop_rules=rules, scope=scope, record_ids=ids)).inserted_primary_key[0]
+        conn.execute(insert(screen_labels), [{"session_id": sid, "record_id": r, "label": lab, "note": None,
+                                              "prior": True, "created_at": now}
+                                             for rs, lab in ((inc, "include"), (exc, "exclude")) for r in rs])
+    return open_session(ws, name, context=context)
+
+
+def open_session(ws, name: str, *, context: FeatureContext | None = None) -> "ScreeningSession":
+    """The stored session ``name`` of ``ws``.
+
+    Raises
+    ------
+    DataError
+        No session of that name (the message lists the workspace's sessions).
+    """
+    with ws.engine.connect() as conn:
+        row = conn.execute(select(screen_sessions).where(screen_sessions.c.name == name)).mappings().first()
+    if row is None:
+        names = list_sessions(ws)
+        raise DataError(f"no screening session named {name!r} in {ws.path}; "
+                        + (f"sessions: {', '.join(names)}" if names else "start one with `serendip screen start`"))
+    return ScreeningSession(ws, dict(row), context or FeatureContext())
+
+
+def list_sessions(ws) -> list[str]:
+    """Names of the workspace's screening sessions, oldest first."""
+    with ws.engine.connect() as conn:
+        return list(conn.execute(select(screen_sessions.c.name).order_by(screen_sessions.c.id)).scalars())
+
+
+class ScreeningSession:
+    """One stored screening session (see the module docstring); made by :func:`start_session` or
+    :func:`open_session`, never directly. Every method reads the labels from the database."""
+
+    def __init__(self, ws, row: dict, context: FeatureContext):
+        self.ws, self.row, self.context = ws, row, context
+        self.name: str = row["name"]
+        self.record_ids: list[int] = [int(i) for i in row["record_ids"]]
+        self._pos = {rid: i for i, rid in enumerate(self.record_ids)}
+        self._store: FeatureStore | None = None
+
+    # -- labels ---------------------------------------------------------------------------------
+    def history(self) -> list[dict]:
+        """Every label given, oldest first: dicts with ``record_id``, ``label``, ``note``, ``prior``,
+        ``created_at``."""
+        cols = (screen_labels.c.record_id, screen_labels.c.label, screen_labels.c.note, screen_labels.c.prior,
+                screen_labels.c.created_at)
+        with self.ws.engine.connect() as conn:
+            rows = conn.execute(select(*cols).where(screen_labels.c.session_id == self.row["id"])
+                                .order_by(screen_labels.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def labels(self) -> dict[int, dict]:
+        """record id -> its newest label row, in the order records were first labelled (the screening order)."""
+        return _current(self.history())
+
+    def label(self, record_id: int, label: str, note: str | None = None) -> None:
+        """Label ``record_id`` ``include`` / ``exclude`` / ``maybe`` (``note``: free text, optional); a
+        record labelled before keeps its earlier labels in the history.
+
+        Raises
+        ------
+        ConfigError
+            A label not in :data:`~serendip.screening.store.LABELS`.
+        DataError
+            ``record_id`` is not in this session (the message says whether the workspace holds it).
+        """
+        if label not in LABELS:
+            raise ConfigError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
+        rid = int(record_id)
+        if rid not in self._pos:
+            with self.ws.engine.connect() as conn:
+                known = bool(_existing_ids(conn, [rid]))
+            where = (f"a record of the workspace but not one of the {len(self.record_ids)} records of session "
+                     f"{self.name!r}" if known else f"not a record of workspace {self.ws.path}")
+            raise DataError(f"record {rid} is {where}: nothing labelled")
+        self.ws.store.require_writable("screen label")
+        with self.ws.engine.begin() as conn:
+            conn.execute(insert(screen_labels).values(session_id=self.row["id"], record_id=rid, label=label,
+                                                      note=note, prior=False, created_at=_now()))
+
+    # -- model ----------------------------------------------------------------------------------
+    def _features(self) -> FeatureStore:
+        if self._store is None:
+            from serendip.literature.record import Record
+
+            text: dict[int, tuple[str, str]] = {}
+            with self.ws.engine.connect() as conn:
+                for start in range(0, len(self.record_ids), _CHUNK):
+                    chunk = self.record_ids[start:start + _CHUNK]
+                    for rid, data in conn.execute(select(records.c.id, records.c.data).where(records.c.id.in_(chunk))):
+                        rec = Record.from_dict(data)
+                        text[rid] = (rec.title or "", rec.abstract or "")
+            titles = [text.get(r, ("", ""))[0] for r in self.record_ids]
+            abstracts = [text.get(r, ("", ""))[1] for r in self.record_ids]
+            data = SessionTexts(self.name, self.record_ids, titles, abstracts, set(self.record_ids) - set(text))
+            self._store = FeatureStore(data, self.context)
+        return self._store
+
+    def estimates(self, current: dict[int, dict] | None = None) -> dict[str, StopCheck]:
+        """Each stopping rule's answer on the screening so far (``maybe`` records counted as unscreened)."""
+        current = self.labels() if current is None else current
+        y = [1 if r["label"] == "include" else 0 for r in current.values() if r["label"] != "maybe"]
+        return {name: STOPPING_RULES.get(name).check(y, len(self.record_ids)) for name in self.row["stop_rules"]}
+
+    def next(self) -> NextRecord | None:
+        """The record to screen next (None when every record of the session is labelled).
+
+        Raises
+        ------
+        DataError
+            The current labels hold no include or no exclude (a prior relabelled): label one first.
+        """
+        history = self.history()
+        current = _current(history)
+        gone = self._features().data.gone
+        pool = np.array([i for i, rid in enumerate(self.record_ids) if rid not in current and rid not in gone],
+                        dtype=np.int64)
+        if len(pool) == 0:
+            return None
+        decided = [(rid, r["label"]) for rid, r in current.items() if r["label"] != "maybe"]
+        rows = np.array([self._pos[rid] for rid, _ in decided if rid in self._pos], dtype=np.int64)
+        y = np.array([lab == "include" for rid, lab in decided if rid in self._pos], dtype=np.int8)
+        if y.sum() == 0 or y.sum() == len(y):
+            which = "include" if y.sum() == 0 else "exclude"
+            raise DataError(f"session {self.name!r} has no record labelled {which} now: the model needs both "
+                            f"classes; label one {which} first")
+        spec = SCREENING_MODELS.get(self.row["model"])
+        bal = self.row["balance"] or spec.balance[0]
+        params = spec.balance[1] if bal == spec.balance[0] else {}
+        rng = np.random.default_rng([int(self.row["seed"]), len(history)])
+        fit_rows, fit_y, weight = BALANCERS.get(bal).balance(rows, y, rng, **params)
+        learner = spec.build(self._features(), int(self.row["seed"]))
+        learner.fit(fit_rows, fit_y, weight)
+        scores = learner.score(pool)
+        i = QUERY_STRATEGIES.get(self.row["strategy"]).pick(scores, learner.midpoint, rng)
+        pos = int(pool[i])
+        data = self._features().data
+        rid = self.record_ids[pos]
+        with self.ws.engine.connect() as conn:
+            ident = conn.execute(select(records.c.pmid, records.c.doi).where(records.c.id == rid)).first()
+        return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, data.titles[pos],
+                          data.abstracts[pos], float(scores[i]), len(current), len(self.record_ids),
+                          self.estimates(current))
+
+    def status(self) -> SessionStatus:
+        """Counts, estimated recall per stopping rule and whether :data:`DEFAULT_STOP_RULE` says stop."""
+        history = self.history()
+        current = _current(history)
+        counts = {lab: sum(1 for r in current.values() if r["label"] == lab) for lab in LABELS}
+        counts["unlabelled"] = len(self.record_ids) - sum(counts.values())
+        est = self.estimates(current)
+        rule = DEFAULT_STOP_RULE if DEFAULT_STOP_RULE in est else next(iter(est))
+        return SessionStatus(self.name, len(self.record_ids), counts, len(history), est, est[rule].stop, rule)

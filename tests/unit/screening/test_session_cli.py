@@ -1,0 +1,83 @@
+"""``serendip screen start | next | label | status | export`` and ``serendip recommend`` on a small
+workspace: the printed record, counts and estimates, exports, and bad input as one error line, exit 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from screening_helpers import make_workspace
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def wsdir(tmp_path):
+    ws, inc, exc = make_workspace(tmp_path / "ws")
+    ws.close()
+    return tmp_path / "ws", inc, exc
+
+
+def _run(*args):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def test_a_session_from_start_to_export(wsdir, tmp_path):
+    ws, inc, exc = wsdir
+    r = _run("screen", "start", "rev", "--include", inc[0], "--exclude", f"{exc[0]},{exc[1]}", "-w", ws)
+    assert r.exit_code == 0, r.output
+    assert "session 'rev' started: 24 records, 1 prior include(s), 2 prior exclude(s)" in r.output
+    r = _run("screen", "next", "-w", ws, "--json")
+    assert r.exit_code == 0, r.output
+    nxt = json.loads(r.stdout)
+    assert nxt["record_id"] in inc and nxt["pmid"] == str(1999 + nxt["record_id"]) and nxt["screened"] == 3
+    assert set(nxt["estimates"]) == {"consecutive-excludes", "hypergeometric"}
+    r = _run("screen", "next", "-w", ws)
+    assert f"record {nxt['record_id']}  PMID {nxt['pmid']}" in r.output and "title: " in r.output
+    assert "hypergeometric: recall ≥" in r.output
+    r = _run("screen", "label", nxt["record_id"], "include", "--note", "adult RCT", "-w", ws)
+    assert r.exit_code == 0 and "2 include, 2 exclude, 0 maybe, 20 left" in r.output
+    r = _run("screen", "status", "-w", ws, "--json")
+    st = json.loads(r.stdout)
+    assert st["counts"] == {"include": 2, "exclude": 2, "maybe": 0, "unlabelled": 20} and st["stop"] is False
+    assert "stop: no (hypergeometric)" in _run("screen", "status", "-w", ws).output
+    out = tmp_path / "labels.ris"
+    r = _run("screen", "export", out, "-w", ws)
+    assert r.exit_code == 0 and "4 labelled record(s)" in r.output and "N1  - adult RCT" in out.read_text()
+
+
+def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):
+    ws, inc, exc = wsdir
+    assert _run("screen", "next", "-w", ws).output.startswith("error: no screening session in this workspace")
+    _run("screen", "start", "a", "--include", inc[0], "--exclude", exc[0], "-w", ws)
+    cases = [
+        (("screen", "start", "a", "--include", inc[0], "--exclude", exc[0]), "named 'a' already exists"),
+        (("screen", "start", "b", "--include", inc[0]), "at least one prior exclude"),
+        (("screen", "start", "b", "--include", "x1", "--exclude", exc[0]), "--include takes record ids"),
+        (("screen", "label", 999, "include"), "record 999 is not a record of workspace"),
+        (("screen", "label", inc[1], "yes"), "label must be one of include, exclude, maybe"),
+        (("screen", "export", tmp_path / "no" / "x.csv"), "cannot write the export to"),
+        (("screen", "next", "--session", "zz"), "no screening session named 'zz'"),
+        (("recommend", "--from", 555), "record id(s) 555 are not records"),
+    ]
+    for args, message in cases:
+        r = _run(*args, "-w", ws)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.output.startswith("error: ") and message in r.output, (args, r.output)
+        assert "Traceback" not in r.output
+    _run("screen", "start", "b", "--include", inc[0], "--exclude", exc[0], "-w", ws)
+    r = _run("screen", "status", "-w", ws)
+    assert r.exit_code == 2 and "2 screening sessions here (a, b): name one with --session NAME" in r.output
+
+
+def test_recommend_prints_reasons(wsdir):
+    ws, inc, exc = wsdir
+    r = _run("recommend", "--from", inc[0], "-k", 3, "-w", ws, "--json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert len(got["items"]) == 3 and all(i["record_id"] in inc for i in got["items"])
+    assert all(any(w.startswith("shares MeSH Aspirin") for w in i["reasons"]) for i in got["items"])
+    r = _run("recommend", "--from", f"{inc[0]},{inc[1]}", "-k", 2, "-w", ws)
+    assert r.exit_code == 0 and "TF-IDF cosine" in r.output and "note: no knowledge-graph signal" in r.output
