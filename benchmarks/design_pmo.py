@@ -75,8 +75,9 @@ def _oracle_set(names: list[str]) -> str:
     return f"pmo-{len(names)}" if sorted(names) == sorted(PMO_ORACLES) else ",".join(names)
 
 
-def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[int], budget: int) -> list[dict]:
-    """Per-seed and pooled rows per (oracle, method), and the sum over complete oracles."""
+def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[int], budget: int,
+               with_sum: bool = True) -> list[dict]:
+    """Per-seed and pooled rows per (oracle, method), and (``with_sum``) the sum over complete oracles."""
     rows = []
     complete = [o for o in oracles if all((o, m, s) in runs for m in methods for s in seeds)]
     for oracle in oracles:
@@ -96,7 +97,7 @@ def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[i
                 rows.append(_rows.row(BENCH, f"pmo/{oracle}", "goal-directed", budget, method, "auc_top10",
                                       statistics.fmean(vals), seed=None, seeds=[r["seed"] for r in done],
                                       sd=statistics.stdev(vals), wall_s=sum(r["wall_s"] for r in done), **common))
-    if not complete:
+    if not complete or not with_sum:
         return rows
     sums = {m: [sum(runs[(o, m, s)]["auc_top10"] for o in complete) for s in seeds] for m in methods}
     for method in methods:
@@ -120,6 +121,7 @@ def main() -> None:
     ap.add_argument("--oracles", default=",".join(PMO_ORACLES), help="comma-separated oracle names")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--no-run", action="store_true", help="only build rows from cached runs")
+    ap.add_argument("--no-sum", action="store_true", help="per-oracle rows only (e.g. a partial oracle set)")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     args = ap.parse_args()
     oracles, methods = args.oracles.split(","), args.methods.split(",")
@@ -144,7 +146,7 @@ def main() -> None:
 
                     pool = moses_pool()
                 runs[(oracle, method, seed)] = run_one(oracle, method, seed, args.budget, pool)
-    rows = build_rows(runs, oracles, methods, args.seeds, args.budget)
+    rows = build_rows(runs, oracles, methods, args.seeds, args.budget, with_sum=not args.no_sum)
     _rows.finish(BENCH, rows, time.perf_counter() - start, no_write=args.no_write)
 
 
