@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 #: benchmark -> (splits shown or None for every split, metrics shown or None for every metric but sds[,
 #: methods shown]); without the third item every method is shown
 HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
+    "ask_latency": (None, ("latency_p50_ms", "same_answer_share")),  # p95 and the build time in the JSON
     "bm25_backends": (None, ("ndcg@10", "build_peak_rss_mb", "latency_p50_ms")),  # the rest in the JSON
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
     "dna_gue": (("test",), ("mcc",)),  # mcc_minus_baseline (mcc minus the baseline beside it) in the JSON
