@@ -92,7 +92,8 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
             return
         c = rep.counts
         _say(f"kg build: {rep.records_read:,} records read ({rep.records_removed:,} removed, {rep.mentions_added:,} "
-             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s, tagger {rep.tagger}")
+             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s, tagger {rep.tagger}"
+             + (f"; sentences of {rep.passages_reused:,} from the passage index" if rep.passages_reused else ""))
         _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
              f"({c['evidence']:,} evidence rows) over {c['records']:,} records")
         if not c["records"] and not rep.records_read and not rep.records_left:

@@ -216,6 +216,9 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
           passages: bool = typer.Option(False, "--passages", help="Also split the records into passages "
                                         "(title, abstract sentences with character offsets) for the "
                                         "evidence commands; new and changed records only."),
+          passage_vectors: bool = typer.Option(False, "--passage-vectors", help="--passages, and embed "
+                                               "every passage with the dense encoder so that `serendip ask` "
+                                               "need not (kept for unchanged records)."),
           verify: bool = typer.Option(False, "--verify", help="Build nothing: read every index file whole "
                                       "and compare its SHA-256 with the one recorded when it was written "
                                       "(exit 1 if a file is damaged).")) -> None:
@@ -224,7 +227,7 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
     from serendip.errors import ConfigError
 
     with handle_errors(), terminate_as_exit():  # SIGTERM: the embedded vectors are checkpointed first
-        if verify and (rebuild or encoder or ray or passages or not dense):
+        if verify and (rebuild or encoder or ray or passages or passage_vectors or not dense):
             raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder, --ray, --passages "
                               "or --no-dense")
         ws = open_workspace(workspace)
@@ -233,7 +236,8 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
         else:
             with index_progress() as bar:
                 rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
-                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray, passages=passages)
+                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray, passages=passages,
+                               passage_vectors=passage_vectors)
             for rid in rep.dense_skipped:
                 err_console.print(labelled("[yellow]warning:[/]", f"record {rid} has neither title nor abstract: "
                                            "nothing to embed"))
@@ -241,6 +245,11 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
                           markup=False, highlight=False, soft_wrap=True)
             if rep.passages is not None:
                 print_passage_report(rep.passages)
+            if rep.passage_vectors is not None:
+                v = rep.passage_vectors
+                console.print(f"passage vectors: {v.passages:,} of {v.records:,} records ({v.embedded_passages:,} "
+                              f"embedded now from {v.embedded_records:,} records, {v.kept_records:,} records kept; "
+                              f"{v.seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
             return
     if damaged:
         raise typer.Exit(1)
