@@ -15,6 +15,11 @@ exact cosine search (dense mode), beside torch's (``--no-torch-ndcg`` skips torc
 about 5 min on 2 cores) and the MTEB anchor. Also reported: the least and mean cosine of each encoder's
 sample vectors to torch's.
 
+Run of 2026-12-05 (2 threads, sample 1,000, batch 64; the machine shared with other jobs, load 4-10,
+falling on every encoder alike through the turns): documents/s torch 16.4, onnx 37.0 (2.25x), onnx-int8
+60.3 (3.67x), openvino-int8 131.6 (8.00x); least cosine to torch 1.00000 / 0.9904 / 0.9761; SciFact
+test nDCG@10 torch 0.6451, onnx 0.6451, onnx-int8 0.6410, openvino-int8 0.6514 (MTEB anchor 0.6451).
+
 Usage::
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/encoder_speed.py [--no-write]

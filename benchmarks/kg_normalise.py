@@ -11,8 +11,8 @@ one threshold per entity type (grid ``--grid``, default 50, 52, ..., 100) chosen
 F1 of that type (the scorer by the micro F1 of the per-type bests; ties: the higher threshold, the
 earlier scorer); then the longest form that keeps its case (``--case-grid``, default 0, 2, 3, 4, 5) for
 the best development micro F1 on the mentions a training-set dictionary tagger finds in the
-development abstracts (ties: the smallest). Test: lexicon from training + development, the chosen
-settings.
+development abstracts, the tagger matching the same short forms with their case (ties: the smallest).
+Test: lexicon from training + development, the chosen settings.
 
 Baseline ``exact-lexicon``: the same lexicon and normal forms (the chosen case rule too), exact normal
 form only (no abbreviations, no fuzzy match).
@@ -117,12 +117,14 @@ def tune_case(train: list, dev: list, scorer: str, thresholds: dict[str, float],
               ) -> tuple[int, dict[int, float]]:
     """The longest form that keeps its case (:func:`serendip.kg.normalise.normal_form`), from ``grid``,
     with the best development micro F1 on the mentions the train dictionary tagger finds in the
-    development abstracts (ties: the smallest); and the F1 of each grid value."""
+    development abstracts, the tagger and the normaliser sharing the rule (ties: the smallest); and the
+    F1 of each grid value."""
     from serendip.kg.ner_eval import concept_scores, gold_concepts, predicted_concepts
     from serendip.kg.normalise import Normaliser
 
-    gold, mentions, f1 = gold_concepts(dev), dictionary_mentions(train, dev), {}
+    gold, f1 = gold_concepts(dev), {}
     for keep in grid:
+        mentions = dictionary_mentions(train, dev, keep)
         norm = Normaliser(thresholds, scorer, case_kept_max=keep).fit(train)
         f1[keep] = concept_scores(gold, predicted_concepts(normalise_all(norm, dev, mentions)))["micro"]["f1"]
     print("dev, dictionary mentions, micro F1 by longest case-kept form: "
@@ -130,12 +132,13 @@ def tune_case(train: list, dev: list, scorer: str, thresholds: dict[str, float],
     return max(grid, key=lambda k: (f1[k], -k)), f1
 
 
-def dictionary_mentions(train_dev: list, test: list) -> dict:
-    """``{pmid: [Mention]}`` found in the test abstracts by the train+dev dictionary tagger."""
+def dictionary_mentions(train_dev: list, test: list, case_kept_max: int) -> dict:
+    """``{pmid: [Mention]}`` found in the test abstracts by the train+dev dictionary tagger, its short
+    forms (at most ``case_kept_max`` characters) matched with their case, as the normaliser keys them."""
     from serendip.kg.ner_eval import DictionaryTagger
     from serendip.kg.pubtator import Mention
 
-    tagger = DictionaryTagger(train_dev)
+    tagger = DictionaryTagger(train_dev, case_kept_max=case_kept_max)
     return {d.pmid: [Mention(s, e, d.text[s:e], t) for s, e, t in tagger.tag(d.text)] for d in test}
 
 
@@ -193,7 +196,7 @@ def main() -> None:
     lexicon_ids = {(typ, i) for _, typ, i in gold_concepts(train + dev)}
     rows = _rows_for(METHOD, dev_scores, len(dev), {"mentions": "gold", "lexicon": "train", **chosen},
                      base=None, wall=tune_wall, split="dev")
-    sources = {"gold": None, "dictionary": dictionary_mentions(train + dev, test)}
+    sources = {"gold": None, "dictionary": dictionary_mentions(train + dev, test, case_kept_max)}
     for source, mentions in sources.items():
         out = {}
         for name, norm in ((BASELINE, Normaliser(abbreviations=False, fuzzy=False, case_kept_max=case_kept_max)),

@@ -33,14 +33,20 @@ HERE = Path(__file__).resolve().parent
 #: benchmark -> (splits shown or None for every split, metrics shown or None for every metric but sds[,
 #: methods shown]); without the third item every method is shown
 HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
+    "ask_latency": (None, ("latency_p50_ms", "same_answer_share")),  # p95 and the build time in the JSON
+    "bm25_backends": (None, ("ndcg@10", "build_peak_rss_mb", "latency_p50_ms")),  # the rest in the JSON
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
+    "design_pmo": (None, ("auc_top10_sum",)),  # auc_top10 per oracle and seed in the JSON
     "dna_gue": (("test",), ("mcc",)),  # mcc_minus_baseline (mcc minus the baseline beside it) in the JSON
     "dna_rc": (("test",), ("mcc",)),
     "evidence_answer": (None, ("citation_precision", "citation_recall", "grounded_share", "no_evidence_rate")),
-    "evidence_scifact": (("dev",), ("abstract_label_only_f1", "sentence_selection_label_f1")),
+    "evidence_scifact": (("dev",), ("abstract_label_only_f1",)),  # sentence-level F1 in the JSON
     "evidence_rerank": (("test",), ("ndcg@10", "latency_p50_ms")),  # mrr@10 and p95 in the JSON
     "fusion_sets": (("test",), ("ndcg@10",)),
-    "imbalance_dna": (("test",), ("pr_auc",)),  # pr_auc_minus_ce, paired over seeds, in the JSON
+    "encoder_speed": (None, ("speedup_vs_torch", "ndcg@10")),  # docs/s and cosines in the JSON
+    "imbalance_dna": (("test",), ("pr_auc",), ("tiny-bert-pretrained ce", "tiny-bert-pretrained focal-cw",
+                                              "cnn-3conv ce", "cnn-3conv focal", "kmer6-tfidf-logreg")),
+    # every loss (oversample, class_weight, focal-cw) and pr_auc_minus_ce, paired over seeds, in the JSON
     "kg_bc5cdr": (("test",), ("f1_chemical", "f1_disease")),  # f1_micro in the JSON
     "kg_build": (None, ("docs_per_s",)),  # wall_s, counts and the no-storage rate in the JSON
     "kg_cid": (("test",), ("f1",), ("cid-ft",)),  # the co-occurrence baseline beside each
@@ -51,7 +57,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     # Chemprop and the conformal coverage in the JSON
     "molecules": (("test",), ("rmse", "roc_auc"), ("serendip-best", "chemprop", "rf")),
     "ray_index": (None, ("docs_per_s", "vectors_equal_local")),
-    "scale": (None, ("peak_rss_mb", "wall_s_median")),
+    "scale": (None, ("peak_rss_mb", "wall_s_median", "query_p50_ms"),
+              ("serendip-index-dense", "serendip-search-hybrid-cold", "serendip-search-hybrid-warm")),
     "screening_cohen": (("test",), ("wss@95",), ("fused",)),  # every model and metric in the JSON
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "mrr@10", "index_build_s", "latency_p50_ms",
                                  "throughput_ratio_vs_bm25s")),  # queries_per_s in the JSON

@@ -43,24 +43,25 @@ workspaces (for ``benchmarks/cold_start.py``, or a later run of some ``--steps``
 reuses the embedding sample of an earlier run (the same 604 records: ids 1-604 are the first copy at
 every size).
 
-Run of 2026-12-04 (2 cores shared with other jobs, load average 6-11: every time is contended; rows in
-``results/scale.json``): 10k and 100k whole; 1M stopped after its ingest and BM25 steps at the
-session's time cap (figures below, no rows). Ingest 572 / 506 / 591 records/s, peak RSS 147 / 151 / 157
-MB (SQLite database 70 MB / 688 MB / about 7 GB). BM25 build (bm25s at 10k, Tantivy above) 19 / 152 /
-662 s, peak RSS 225 / 446 / 3,380 MB: the index run holds every record's texts (about 3.4 kB a record
-at 1M), over the 2 GB goal at 1M before any vector; 8 / 14 / 144 MB on disk. Dense part of the index
-(exact at 10k, IVF-PQ at 100k) 0.3 s / 56 s (IVF-PQ 45 s), peak RSS of the whole run 251 / 958 MB (about
-9 GB at 1M if linear; not run); 15 / 155 MB on disk. Cold CLI search (median of 3) bm25 5.9 / 2.4 s,
-dense 43 / 24 s, hybrid 48 / 27 s: PyTorch and transformers' import dominate (``benchmarks/cold_start.py``
-compares); warm p50 bm25 4.7 / 1.5 ms, dense 1,123 / 870 ms, hybrid 1,177 / 784 ms: the query's forward
-pass on two oversubscribed PyTorch threads (the same query encoder on one thread: 50-70 ms at the same
-load). Embedding: 2.1 documents/s (torch), so 1.4 h at 10k, 13 h at 100k, 5.5 days at 1M.
+Usage adds ``--encoder NAME`` (the workspaces' ``retrieval.encoder``, default torch; it embeds the sample
+and every query). Every row records the 1-minute load average at the start of its step.
 
-100k BM25 step again, same day, after the index build stopped holding every record's text (it keeps
-the ids and reads the text from the database 5,000 records a query, :mod:`serendip.record_blocks`):
-``--steps bm25`` on the same kept workspace, the code before and after run back to back (contended,
-load average about 9): peak RSS 446 -> 163 MB (anon 415 -> 132; 2.7x less), 39.5 -> 45.3 s, the same
-14 MB index; the rows at 100k are the after run's. The 1M and dense figures above predate the change.
+Run of 2026-12-05 (``--encoder onnx``; rows in ``results/scale.json``; the torch rows of 2026-12-04, all
+contended at load 6-11, are in ``results/archive/scale-superseded-2026-12-05.json.gz``). Ingest, BM25 and
+dense steps ran beside other jobs (load 1-9: contended); the search step ran with them paused (SIGSTOP).
+10k / 100k / 1M: ingest 5,334 / 3,794 / 1,794 records/s (load 0.4 / 1.2 / 3-10); BM25 build 1.9 / 16 /
+219 s, peak RSS 216 / 164 / 263 MB, 8 / 14 / 144 MB on disk; dense part of the index 1.0 / 24 / 203 s
+(IVF-PQ 13 / 65 s), whole index run's peak RSS 220 / 517 / 815 MB (anon 142 / 420 / 784), dense index on
+disk 15 / 155 / 1,534 MB. Cold CLI search (median of 3): bm25 0.36 / 0.45 / 0.61 s, dense 0.57 / 0.69 /
+1.08 s, hybrid 0.60 / 0.74 / 1.20 s (peak RSS 252 / 281 / 485 MB); warm p50 bm25 0.8 / 1.3 / 3.1 ms,
+dense 8.9 / 13.8 / 7.5 ms, hybrid 13.9 / 15.8 / 21.2 ms (p95 20.7 / 21.7 / 28.3). Embedding the sample
+with ONNX fp32: 43.5 documents/s, so 1M records would take 6.4 h on these 2 cores.
+
+Two changes between the runs of that day, each measured at 1M: IVF-PQ re-scoring read candidate rows
+by indexing the memory-mapped ``embeddings.npy``, which mapped whole page-cache folios (cold hybrid peak
+RSS 1,636 MB); now ``vector_search.read_rows`` reads them with pread (485 MB). The dense build held the
+new vectors in memory and mapped the resumed shards (peak RSS 4,147 MB, anon 2,646); now they go to a
+file as they come (``retrieval/dense_spill.py``) and resumed rows are read when used (815 MB, anon 784).
 """
 from __future__ import annotations
 

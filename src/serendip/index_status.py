@@ -33,6 +33,7 @@ class IndexReport:
     seconds: float
     dense_resumed: int = 0
     passages: Any = None
+    passage_vectors: Any = None
 
 
 @dataclass(slots=True)

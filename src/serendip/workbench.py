@@ -170,7 +170,7 @@ class Workspace:
               on_total: Callable[[int], None] | None = None, rebuild: bool = False,
               encoder: str | None = None, steps: Steps | None = None,
               notify: Callable[[str], None] | None = None, ray: str | None = None,
-              passages: bool = False) -> IndexReport:
+              passages: bool = False, passage_vectors: bool = False) -> IndexReport:
         """Build the BM25 index over every record and add records not yet embedded to the dense index.
 
         Old embeddings are kept (incremental) unless ``rebuild``, which embeds every record again (and,
@@ -192,7 +192,8 @@ class Workspace:
         ``ray`` (an address: ``local``, ``auto``, ``HOST:PORT``) embeds through Ray tasks, giving the
         same vectors (:mod:`serendip.retrieval.ray_embed`). ``passages`` also brings the passage index
         up to date (sentences with offsets, :mod:`serendip.evidence.passage_index`; the report's
-        ``passages``).
+        ``passages``); ``passage_vectors`` that and the passages' stored embeddings that ``ask`` reads
+        (:mod:`serendip.evidence.passage_vectors`; the report's ``passage_vectors``).
 
         Raises
         ------
@@ -221,10 +222,16 @@ class Workspace:
             try:
                 report = indexing.build_indexes(self, dense, progress, on_total, rebuild, encoder, steps, notify,
                                                 runner)
-                if passages:
+                if passages or passage_vectors:
                     from serendip.evidence.passage_index import build_passages
 
                     report.passages = build_passages(self, rebuild, start_step(steps, "passages", self.count()))
+                if passage_vectors:
+                    from serendip.evidence.passage_vectors import build_passage_vectors
+
+                    self._searcher = None  # the dense index just built
+                    report.passage_vectors = build_passage_vectors(
+                        self, rebuild, start_step(steps, "passage vectors", report.passages.records))
                 return report
             finally:
                 self._searcher, self._status = None, {}
@@ -428,6 +435,6 @@ class Workspace:
         WorkspaceReadOnly
             Read-only, and the corpus is not ingested or the index is behind.
         """
-        from serendip.retrieval.workspace_eval import evaluate_workspace
+        from serendip.workspace_eval import evaluate_workspace
 
         return evaluate_workspace(self, dataset, split, modes, progress, on_total)

@@ -80,6 +80,46 @@ def test_errors_are_one_line(ws, tmp_path):
     assert r.exit_code == 2 and "line 1: not a Serendip knowledge-graph export" in _flat(r.output)
 
 
+def test_empty_workspace_and_unusable_paths_say_so_in_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    assert runner.invoke(app, ["init", str(empty)]).exit_code == 0
+    r = runner.invoke(app, ["kg", "build", "-w", str(empty), "--training", str(write_training(tmp_path))])
+    assert r.exit_code == 0 and "warning: the workspace holds no records to read: run `serendip ingest FILE` first" \
+        in _flat(r.output)
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "nausea", "-w", str(empty)])
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        "error: the knowledge graph of this workspace is empty: the workspace holds no records. Run `serendip "
+        "ingest FILE` first, then `serendip kg build`"]
+    missing = tmp_path / "nowhere" / "g.jsonl"
+    for args, line in [
+            (["kg", "import", str(missing)], f"error: cannot read {missing}: no such file"),
+            (["kg", "build", "--training", str(missing)], f"error: training PubTator file {missing} does not exist: "
+                                                           f"give a PubTator file (--training) or leave it out for "
+                                                           f"BC5CDR train + dev")]:
+        r = runner.invoke(app, [*args, "-w", str(empty)])
+        assert r.exit_code == 2 and _flat(r.output) == line, r.output
+        assert "Errno" not in r.output and ".tmp" not in r.output
+
+
+def test_export_to_an_unusable_path_names_it(ws, tmp_path):
+    assert runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path))]).exit_code == 0
+    missing = tmp_path / "nowhere" / "g.jsonl"
+    r = runner.invoke(app, ["kg", "export", str(missing), "-w", str(ws)])
+    assert r.exit_code == 2 and _flat(r.output) == f"error: cannot write {missing}: folder {missing.parent} does not exist"
+    r = runner.invoke(app, ["kg", "export", str(tmp_path), "-w", str(ws)])
+    assert r.exit_code == 2 and _flat(r.output).startswith(f"error: cannot write {tmp_path}: it is a folder")
+
+
+def test_usage_lines_name_arguments_in_capitals():
+    r = runner.invoke(app, ["kg", "paths", "--help"])
+    assert r.exit_code == 0 and "kg paths [OPTIONS] A B" in r.output and "{" not in r.output.splitlines()[1]
+    for args, usage in [(["init", "--help"], "init [OPTIONS] [PATH]"), (["kg", "export", "--help"], "kg export [OPTIONS] FILE"),
+                        (["ingest", "--help"], "ingest [OPTIONS] PATHS...")]:
+        assert usage in runner.invoke(app, args).output
+    r = runner.invoke(app, ["kg", "paths", "aspirin"])
+    assert r.exit_code == 2 and "Missing argument 'B'" in r.output
+
+
 @pytest.mark.data
 def test_default_lexicon_is_bc5cdr_train_and_dev(mirror, ws):
     r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--json"])

@@ -45,17 +45,27 @@ def cells(*values: object) -> tuple[Text, ...]:
     return tuple(Text(str(v)) for v in values)
 
 
+def os_error_text(exc: OSError) -> str:
+    """An OS error on a named file as one plain line naming it: ``cannot open /x/y.jsonl: no such file or
+    directory`` (not Python's ``[Errno 2] No such file or directory: '/x/y.jsonl'``)."""
+    why = (exc.strerror or str(exc)).lower()
+    where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    return f"cannot open {where}: {why}" if where is not None else why
+
+
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
-    """Print a SerendipError (or a missing file) in one or two lines and exit with code 2."""
+    """Print a SerendipError, or an OS error on a named file (:func:`os_error_text`), in one or two
+    lines and exit with code 2."""
     from serendip.errors import SerendipError
 
     try:
         yield
-    except (SerendipError, FileNotFoundError, PermissionError) as exc:
-        if STATE["debug"]:
+    except (SerendipError, OSError) as exc:
+        if STATE["debug"] or (isinstance(exc, OSError) and exc.filename is None):
             raise
-        err_console.print(labelled("[bold red]error:[/]", exc), highlight=False, soft_wrap=True)
+        text = os_error_text(exc) if isinstance(exc, OSError) else exc
+        err_console.print(labelled("[bold red]error:[/]", text), highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -304,12 +314,30 @@ def _show_as_written(command: TyperCommand | TyperGroup) -> None:
             param.help = plain_help(param.help, markup)
 
 
+def usage_name(param) -> str:
+    """An argument as the usage line shows it, the POSIX / click convention: ``NAME`` (its metavar or
+    name, upper case) when required, ``[NAME]`` when optional, ``...`` after one that takes several
+    values (typer 0.2x writes a required one as ``{name}``)."""
+    name = (param.metavar or param.name or "").upper()
+    if not param.required:
+        name = f"[{name}]"
+    return name + ("..." if param.nargs != 1 else "")
+
+
 class SerendipCommand(TyperCommand):
-    """A command whose help and whose options' help are shown as written (:func:`plain_help`)."""
+    """A command whose help and whose options' help are shown as written (:func:`plain_help`), and
+    whose usage line names its arguments as :func:`usage_name` does (``kg paths [OPTIONS] A B``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _show_as_written(self)
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            argument = getattr(param, "param_type_name", None) == "argument"
+            pieces.extend([usage_name(param)] if argument else param.get_usage_pieces(ctx))
+        return pieces
 
 
 class SerendipGroup(TyperGroup):

@@ -92,9 +92,13 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
             return
         c = rep.counts
         _say(f"kg build: {rep.records_read:,} records read ({rep.records_removed:,} removed, {rep.mentions_added:,} "
-             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s, tagger {rep.tagger}")
+             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s, tagger {rep.tagger}"
+             + (f"; sentences of {rep.passages_reused:,} from the passage index" if rep.passages_reused else ""))
         _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
              f"({c['evidence']:,} evidence rows) over {c['records']:,} records")
+        if not c["records"] and not rep.records_read and not rep.records_left:
+            err_console.print(labelled("[yellow]warning:[/]", "the workspace holds no records to read: run "
+                              "`serendip ingest FILE` first, then `serendip kg build`"), highlight=False, soft_wrap=True)
         if rep.records_left:
             _say(f"{rep.records_left:,} records left unread (--limit): run `serendip kg build` again to read them")
         if rep.unsplit:
@@ -125,8 +129,8 @@ def _print_edge(edge: dict, indent: str) -> None:
 
 
 @app.command("paths")
-def paths_cmd(a: str = typer.Argument(..., help="An entity: MeSH id (D001241), Type:MeSH id, or name."),
-              b: str = typer.Argument(..., help="Another entity, named the same way."),
+def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id (D001241), Type:MeSH id, or name."),
+              b: str = typer.Argument(..., metavar="B", help="Another entity, named the same way."),
               k: int = typer.Option(5, "-k", min=1, help="Two-hop paths shown, best first."),
               evidence: int = typer.Option(3, "--evidence", min=0, help="Evidence rows shown per edge."),
               json_out: bool = typer.Option(False, "--json", help="Print the paths as JSON."),

@@ -46,13 +46,16 @@ def _format_help() -> str:
 def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SERENDIP_WORKSPACE or ./serendip-workspace)."),
          database: Optional[str] = typer.Option(None, "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/db (default: SQLite in the folder)."),
          partitions: Optional[int] = typer.Option(None, "--partitions", help="PostgreSQL only, when the workspace is made: partition the records table by hash of id into N partitions (for 10^7+ records)."),
-         nested: bool = typer.Option(False, "--nested", help="Make the workspace even inside another workspace's folder.")) -> None:
+         nested: bool = typer.Option(False, "--nested", help="Make the workspace even inside another workspace's folder."),
+         workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="The folder, as every other command "
+                                                  "takes it (the same as PATH; give one of the two).")) -> None:
     """Create a workspace: database (migrated with Alembic) and folders for indexes, models, runs.
 
-    A new workspace inside an existing one is refused (exit 2) unless --nested is given: commands run
-    without -w use the nearest workspace holding the current directory, so the outer one would be used
-    everywhere in its folder but inside the new one."""
-    from serendip.errors import WorkspaceError
+    The folder is PATH or -w/--workspace PATH, as other commands take it. A new workspace inside an
+    existing one is refused (exit 2) unless --nested is given: commands run without -w use the nearest
+    workspace holding the current directory, so the outer one would be used everywhere in its folder
+    but inside the new one."""
+    from serendip.errors import ConfigError, WorkspaceError
     from serendip.workbench import Workspace
     from serendip.workspace.paths import (
         enclosing_workspace,
@@ -61,6 +64,9 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
     )
 
     with handle_errors():
+        if path is not None and workspace is not None and path != workspace:
+            raise ConfigError(f"two folders given, PATH {path} and -w {workspace}: give one of the two")
+        path = path if path is not None else workspace
         target = resolve_workspace_path(path, discover=False)
         outer = None if nested or is_workspace(target) else enclosing_workspace(target)
         if outer is not None:
@@ -210,6 +216,9 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
           passages: bool = typer.Option(False, "--passages", help="Also split the records into passages "
                                         "(title, abstract sentences with character offsets) for the "
                                         "evidence commands; new and changed records only."),
+          passage_vectors: bool = typer.Option(False, "--passage-vectors", help="--passages, and embed "
+                                               "every passage with the dense encoder so that `serendip ask` "
+                                               "need not (kept for unchanged records)."),
           verify: bool = typer.Option(False, "--verify", help="Build nothing: read every index file whole "
                                       "and compare its SHA-256 with the one recorded when it was written "
                                       "(exit 1 if a file is damaged).")) -> None:
@@ -218,7 +227,7 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
     from serendip.errors import ConfigError
 
     with handle_errors(), terminate_as_exit():  # SIGTERM: the embedded vectors are checkpointed first
-        if verify and (rebuild or encoder or ray or passages or not dense):
+        if verify and (rebuild or encoder or ray or passages or passage_vectors or not dense):
             raise ConfigError("--verify builds nothing: give it without --rebuild, --encoder, --ray, --passages "
                               "or --no-dense")
         ws = open_workspace(workspace)
@@ -227,7 +236,8 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
         else:
             with index_progress() as bar:
                 rep = ws.index(dense=dense, progress=bar.embedded, on_total=bar.embedding, steps=bar.step,
-                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray, passages=passages)
+                               notify=bar.note, rebuild=rebuild, encoder=encoder, ray=ray, passages=passages,
+                               passage_vectors=passage_vectors)
             for rid in rep.dense_skipped:
                 err_console.print(labelled("[yellow]warning:[/]", f"record {rid} has neither title nor abstract: "
                                            "nothing to embed"))
@@ -235,6 +245,11 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
                           markup=False, highlight=False, soft_wrap=True)
             if rep.passages is not None:
                 print_passage_report(rep.passages)
+            if rep.passage_vectors is not None:
+                v = rep.passage_vectors
+                console.print(f"passage vectors: {v.passages:,} of {v.records:,} records ({v.embedded_passages:,} "
+                              f"embedded now from {v.embedded_records:,} records, {v.kept_records:,} records kept; "
+                              f"{v.seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
             return
     if damaged:
         raise typer.Exit(1)

@@ -164,7 +164,8 @@ def gather_passages(ws, question: str, k: int = 10, mode: str | None = None
                     ) -> tuple[list[dict], np.ndarray, np.ndarray]:
     """Every passage of the question's top-``k`` records (dicts: record id, PMID, the record's search
     ``rank`` from 0, field, offsets, text), their relevance (float64 (m,): cosine with the question)
-    and embeddings (float32 (m, d), L2-normalised).
+    and embeddings (float32 (m, d), L2-normalised): stored ones (``serendip index --passage-vectors``)
+    for records unchanged since, the others embedded now.
 
     Raises
     ------
@@ -172,6 +173,8 @@ def gather_passages(ws, question: str, k: int = 10, mode: str | None = None
         No records, or no dense index.
     """
     from serendip.evidence.api import _abstracts
+    from serendip.evidence.passage_index import record_digest
+    from serendip.evidence.passage_vectors import stored_passages
     from serendip.evidence.passages import split_record
 
     hits = ws.search(question, mode=mode, k=k)
@@ -182,16 +185,40 @@ def gather_passages(ws, question: str, k: int = 10, mode: str | None = None
         raise IndexNotBuilt("`serendip ask` scores passages with the dense index: run `serendip index` "
                             "without --no-dense first")
     texts = _abstracts(ws, [h.record_id for h in hits])
-    found = []
+    stored = _passage_vectors(ws, dense)
+    found, vectors, missing = [], [], []  # missing: positions in `found` to embed now
     for rank, h in enumerate(hits):
-        for p in split_record(*texts.get(h.record_id, (None, None)), record=str(h.record_id)):
+        title, abstract = texts.get(h.record_id, (None, None))
+        got = stored.lookup(h.record_id, record_digest(title, abstract)) if stored is not None else None
+        passages = (stored_passages(got[0], title, abstract) if got is not None
+                    else split_record(title, abstract, record=str(h.record_id)))
+        for j, p in enumerate(passages):
+            if got is None:
+                missing.append(len(found))
+            vectors.append(got[1][j] if got is not None else None)
             found.append({"record_id": h.record_id, "pmid": h.pmid, "rank": rank, "field": p.field_name,
                           "start": p.start, "end": p.end, "text": p.text})
     if not found:
         return [], np.zeros(0), np.zeros((0, 0), dtype=np.float32)
-    vectors = dense.encode_documents([f["text"] for f in found])
+    if missing:
+        for j, v in zip(missing, dense.encode_documents([found[j]["text"] for j in missing])):
+            vectors[j] = v
+    vectors = np.asarray(np.stack(vectors), dtype=np.float32)
     relevance = vectors @ dense.encode_queries([question])[0]
     return found, relevance.astype(np.float64), vectors
+
+
+def _passage_vectors(ws, dense):
+    """The workspace's stored passage vectors when they were made by the dense index's model and
+    encoder (:mod:`serendip.evidence.passage_vectors`), else None (passages embedded on the fly)."""
+    from serendip.errors import IndexDamaged
+    from serendip.evidence.passage_vectors import FOLDER, PassageVectors
+
+    try:
+        stored = PassageVectors.load(ws.index_dir / FOLDER)
+    except (IndexNotBuilt, IndexDamaged, DataError):
+        return None
+    return stored if stored.matches(dense.model, dense.encoder_name) else None
 
 
 def _stances(verifier, question: str, sentences: list[AnswerSentence], passages: list[SuppliedPassage]) -> None:

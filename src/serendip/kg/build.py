@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from serendip.core.progress import Steps, start_step
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, DataError
 from serendip.kg.reading import RecordRead, read_record, text_digest
 from serendip.kg.store import (
     COOCCURRENCE,
@@ -62,7 +62,8 @@ class BuildReport:
     """What :func:`build` did: the build's id, ``tagger`` and ``normaliser`` (its cache file);
     ``records_read`` (records tagged by this build: new or changed), ``records_removed`` (records whose
     old rows were removed: deleted from the workspace or changed), ``records_left`` (records still
-    unread, when ``limit`` stopped the build early), ``mentions_added``, ``unsplit`` (ids of records the
+    unread, when ``limit`` stopped the build early), ``mentions_added``, ``passages_reused`` (records
+    whose sentences came from the workspace's passage index instead of the splitter), ``unsplit`` (ids of records the
     sentence splitter failed on: each field counted as one sentence), ``counts`` (the graph after it:
     records, entities, mentions, edges, evidence), ``seconds`` (wall) and ``docs_per_s``."""
 
@@ -73,6 +74,7 @@ class BuildReport:
     records_removed: int = 0
     records_left: int = 0
     mentions_added: int = 0
+    passages_reused: int = 0
     unsplit: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -255,15 +257,42 @@ def _write_batch(conn: Connection, reads: list[RecordRead], ids: _Ids, build_id:
     return len(mentions)
 
 
-def _read_batch(engine, record_ids: Sequence[int], tagger, normaliser) -> list[RecordRead]:
-    """Fetch, tag and read a batch of records (outside any write transaction: tagging can be slow)."""
+def _passage_index(ws: Workspace):
+    """The workspace's passage index when it was split with today's splitter, else None (the build
+    splits every record itself, as it would without one)."""
+    from serendip.errors import IndexDamaged, IndexNotBuilt
+    from serendip.evidence.passage_index import FOLDER, PassageIndex
+    from serendip.evidence.passages import splitter_name
+
+    try:
+        index = PassageIndex.load(ws.index_dir / FOLDER)
+    except (IndexNotBuilt, IndexDamaged, DataError):
+        return None
+    return index if index.meta.get("splitter") == splitter_name() else None
+
+
+def _indexed_passages(pindex, row):
+    """The record's passages from the passage index, or None (no index, the record is not in it, or
+    its text changed since: the digest differs)."""
+    if pindex is None:
+        return None
+    try:
+        return pindex.passages(row.id, row.title, row.abstract)
+    except DataError:
+        return None
+
+
+def _read_batch(engine, record_ids: Sequence[int], tagger, normaliser, pindex=None) -> list[RecordRead]:
+    """Fetch, tag and read a batch of records (outside any write transaction: tagging can be slow);
+    sentences from ``pindex`` (:func:`_passage_index`) where it holds the record as stored."""
     r = records.c
     with engine.connect() as conn:
         rows = conn.execute(select(r.id, r.pmid, r.title, r.abstract).where(r.id.in_(list(record_ids)))
                             .order_by(r.id)).all()
     texts = [t or "" for row in rows for t in (row.title, row.abstract)]
     spans = tagger.tag(texts)
-    return [read_record(row.id, row.pmid, row.title, row.abstract, (spans[2 * i], spans[2 * i + 1]), normaliser)
+    return [read_record(row.id, row.pmid, row.title, row.abstract, (spans[2 * i], spans[2 * i + 1]), normaliser,
+                        passages=_indexed_passages(pindex, row))
             for i, row in enumerate(rows)]
 
 
@@ -367,7 +396,7 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
             build_id = _start(conn, tg.name, norm_name, rebuild)
         report = BuildReport(build_id, tg.name, norm_name)
         try:
-            _run(engine, report, tg, normaliser, batch, limit, steps)
+            _run(engine, report, tg, normaliser, batch, limit, steps, _passage_index(ws))
         except BaseException:
             with engine.begin() as conn:
                 conn.execute(update(kg_builds).where(kg_builds.c.id == build_id)
@@ -382,7 +411,8 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
     return report
 
 
-def _run(engine, report: BuildReport, tagger, normaliser, batch: int, limit: int | None, steps: Steps | None) -> None:
+def _run(engine, report: BuildReport, tagger, normaliser, batch: int, limit: int | None, steps: Steps | None,
+         pindex=None) -> None:
     with engine.begin() as conn:
         todo, changed, gone, report.records_left = _plan(conn, limit)
         touched = _remove_records(conn, changed + gone) if changed or gone else set()
@@ -391,10 +421,11 @@ def _run(engine, report: BuildReport, tagger, normaliser, batch: int, limit: int
         ids.touched |= touched
     advance = start_step(steps, "kg build", len(todo))
     for chunk in _chunks(todo, batch):
-        reads = _read_batch(engine, chunk, tagger, normaliser)
+        reads = _read_batch(engine, chunk, tagger, normaliser, pindex)
         with engine.begin() as conn:
             report.mentions_added += _write_batch(conn, reads, ids, report.build_id)
         report.records_read += len(reads)
+        report.passages_reused += sum(r.reused for r in reads)
         report.unsplit.extend(r.record_id for r in reads if not r.split)
         advance(len(chunk))
     with engine.begin() as conn:

@@ -18,10 +18,12 @@ not exported. ``source_id`` is the evidence record's id in the file it was inges
 that is not valid JSON or not a valid entity or edge (an edge naming an entity not given before it) is
 skipped and reported with the file and line; the rest is imported in one transaction. Each evidence row
 is linked to the workspace's record with the same PMID, else the same ``source_id``, else kept without
-a record.
+a record. A file cut short (fewer entity and edge lines than its header records, or a last line
+without its line break) is refused whole, before anything is written.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from serendip.errors import ConfigError, ParseError
+from serendip.errors import ConfigError, DataError, ParseError
 from serendip.issues import Issue
 from serendip.kg.store import (
     KG_TABLES,
@@ -83,26 +85,38 @@ def _lines(engine: Engine) -> Iterator[dict]:
 def export_graph(engine: Engine, path: str | Path) -> dict[str, int]:
     """Write the stored graph to ``path`` as JSON Lines (module docstring); returns the counts
     written (``entities``, ``edges``, ``evidence``). The file is written whole to a temporary name
-    beside it, then renamed.
+    beside it, then renamed; on failure nothing is left behind.
 
     Raises
     ------
     GraphNotBuilt
         The workspace holds no graph.
+    DataError
+        ``path`` cannot be written (its folder is missing or not writable, it is a folder, the disk is
+        full); the message names ``path``, never the temporary file.
     """
     require_graph(engine)
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'graph.jsonl'}")
+    if not path.parent.is_dir():
+        raise DataError(f"cannot write {path}: folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.tmp")
     counts = {"entities": 0, "edges": 0, "evidence": 0}
-    with tmp.open("w", encoding="utf-8") as fh:
-        for obj in _lines(engine):
-            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            if obj["kind"] == "entity":
-                counts["entities"] += 1
-            elif obj["kind"] == "edge":
-                counts["edges"] += 1
-                counts["evidence"] += len(obj["evidence"])
-    tmp.replace(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for obj in _lines(engine):
+                fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                if obj["kind"] == "entity":
+                    counts["entities"] += 1
+                elif obj["kind"] == "edge":
+                    counts["edges"] += 1
+                    counts["evidence"] += len(obj["evidence"])
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
     return counts
 
 
@@ -212,7 +226,45 @@ def _header(path: Path, first: str | None) -> dict:
                          f"(written by `serendip kg export`)", file=str(path), line=1)
     if head.get("version") != 1:
         raise ParseError(f"export version {head.get('version')!r}; this Serendip reads version 1", file=str(path), line=1)
+    counts = head.get("counts")
+    if not isinstance(counts, dict) or not all(type(counts.get(k)) is int and counts[k] >= 0
+                                               for k in ("entities", "edges")):
+        raise ParseError("the header does not record the entity and edge counts (written by `serendip kg export`)",
+                         file=str(path), line=1)
     return head
+
+
+def _check_complete(path: Path, fh, head: dict) -> None:
+    """Read the rest of ``fh`` (after the header) and raise ParseError, naming ``path`` and the line
+    where the file ends, unless it holds as many entity and edge lines as the header records and ends
+    with a line break: a file cut short (a copy or download stopped) is refused before anything is
+    written. Lines that are not JSON count as lines here; they are skipped and reported on import."""
+    want = {"entity": head["counts"]["entities"], "edge": head["counts"]["edges"]}
+    seen = {"entity": 0, "edge": 0, "other": 0}
+    lineno, last = 1, "\n"
+    try:
+        for lineno, line in enumerate(fh, 2):
+            last = line
+            if not line.strip():
+                continue
+            try:
+                kind = json.loads(line).get("kind")
+            except (ValueError, AttributeError):
+                kind = None
+            seen[kind if kind in want else "other"] += 1
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text ({exc.reason}); nothing imported", file=str(path), line=lineno + 1) from None
+    found = f"{seen['entity']:,} entity and {seen['edge']:,} edge lines"
+    if not last.endswith("\n"):
+        raise ParseError(f"the file is cut short: its last line is incomplete (the header records "
+                         f"{want['entity']:,} entities and {want['edge']:,} edges; {found} read); nothing imported",
+                         file=str(path), line=lineno)
+    if sum(seen.values()) != sum(want.values()) or seen["entity"] > want["entity"] or seen["edge"] > want["edge"]:
+        short = sum(seen.values()) < sum(want.values())
+        raise ParseError(f"{'the file is cut short: ' if short else ''}the header records {want['entity']:,} "
+                         f"entities and {want['edge']:,} edges, the file holds {found}"
+                         + (f" and {seen['other']:,} unreadable line{'s' * (seen['other'] != 1)}" if seen["other"] else "")
+                         + f" (it ends at line {lineno}); nothing imported", file=str(path), line=lineno)
 
 
 class _Pending:
@@ -272,7 +324,9 @@ def _read_into(conn: Connection, path: Path, fh, report: ImportReport) -> None:
 
 
 def import_graph(ws: Workspace, path: str | Path, *, replace: bool = False) -> ImportReport:
-    """Read a :func:`export_graph` file into ``ws`` (module docstring).
+    """Read a :func:`export_graph` file into ``ws`` (module docstring). The whole file is checked
+    against its header's entity and edge counts first (:func:`_check_complete`), then imported in one
+    transaction: a file cut short, or any failure while writing, leaves the workspace's graph as it was.
 
     Raises
     ------
@@ -281,21 +335,31 @@ def import_graph(ws: Workspace, path: str | Path, *, replace: bool = False) -> I
     ConfigError
         The workspace holds a graph already (without ``replace``).
     ParseError
-        The file does not start with a Serendip knowledge-graph header (nothing imported).
-    FileNotFoundError
-        No such file.
+        The file does not start with a Serendip knowledge-graph header, or holds fewer or more entity
+        and edge lines than the header records, or does not end with a line break (cut short): names
+        the file and line; nothing imported.
+    DataError
+        The file cannot be read (missing, a folder, not readable): names it.
     """
     from serendip.workspace.locks import kg_lock
 
     ws.store.require_writable("kg import")
     path = Path(path)
     report = ImportReport()
-    with kg_lock(ws.path), path.open(encoding="utf-8") as fh:
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        why = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc)).lower()
+        raise DataError(f"cannot read {path}: {why}") from None
+    with kg_lock(ws.path), fh:
         try:
             first = fh.readline()
         except UnicodeDecodeError as exc:
             raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), line=1) from None
         head = _header(path, first)
+        _check_complete(path, fh, head)
+        fh.seek(0)
+        fh.readline()
         with ws.engine.begin() as conn:
             n = conn.execute(select(func.count()).select_from(kg_entities)).scalar_one()
             if n and not replace:

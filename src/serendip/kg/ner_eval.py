@@ -12,7 +12,8 @@ concept level, MeSH ids per abstract; Wei et al. 2015: that is the normalisation
 Precision = TP / predicted, recall = TP / gold, F1 = 2PR / (P + R) (0 when P + R = 0), per type and
 micro-averaged over all types.
 
-Baseline (:class:`DictionaryTagger`): the lower-cased surface forms of training mentions, per type;
+Baseline (:class:`DictionaryTagger`): the surface forms of training mentions, per type (short forms
+matched with their case, longer ones case-insensitively, stop-words and single letters left out);
 tagging finds, left to right, the longest lexicon entry that starts at each word (words of
 :func:`serendip.kg.ner_data.tokenize`, so matches start and end on word boundaries) and skips past it.
 """
@@ -27,6 +28,9 @@ from serendip.kg.pubtator import Document
 
 __all__ = ["Concept", "DictionaryTagger", "concept_scores", "gold_concepts", "gold_spans", "predicted_concepts",
            "spans_from_mapping", "strict_scores"]
+
+#: A ``case_kept_max`` no form reaches: :func:`~serendip.kg.normalise.normal_form` then folds nothing
+_UNFOLDED = 1 << 30
 
 #: An entity: (document id, start, end, type); offsets in characters, end exclusive
 Entity = tuple[str, int, int, str]
@@ -75,49 +79,97 @@ def strict_scores(gold: Iterable[Entity], predicted: Iterable[Entity]) -> dict[s
 class DictionaryTagger:
     """Longest-match lexicon tagger (the dictionary baseline).
 
-    Built from documents' mentions: each mention text, lower-cased and cut into words by
+    Built from documents' mentions: each mention text, cut into words by
     :func:`~serendip.kg.ner_data.tokenize`, is an entry of its type; a surface form annotated with
     several types takes the type it was annotated with most often (ties: the first seen). Tagging is
-    case-insensitive and greedy left to right: at each word, the longest entry starting there is taken
-    and the scan resumes after it.
+    greedy left to right: at each word, the longest entry starting there is taken and the scan resumes
+    after it.
+
+    Case follows the normaliser's rule (:func:`serendip.kg.normalise.normal_form`): an entry whose normal
+    form has at most ``case_kept_max`` characters is a short form (an abbreviation or a symbol: ``NO``
+    nitric oxide, ``ALL`` the leukaemia, ``P`` phosphorus, ``Mg``) and matches only with its case as
+    annotated, so ``no``, ``all``, ``p`` and ``mg`` in running text are not tagged; longer entries match
+    case-insensitively. Stop-words are kept out: an entry whose words are all English stop-words
+    (scikit-learn's ``ENGLISH_STOP_WORDS``, from the Glasgow Information Retrieval Group list) is kept
+    only when written in capitals (``CAN``, ``ALL``), and then matches only in capitals. Entries of
+    fewer than ``min_chars`` characters (single letters: ``T`` in ``T cell``, ``P`` in ``P < 0.05``)
+    are left out. ``case_kept_max=0``, ``min_chars=1``, ``stopwords=()`` and an all-lower-case match
+    give back a plain case-insensitive lexicon.
+
+    Parameters
+    ----------
+    docs : iterable of Document
+        The annotated documents whose mentions make the lexicon.
+    case_kept_max : int, default :data:`serendip.kg.normalise.CASE_KEPT_MAX`
+        Longest normal form (characters) matched with its case.
+    min_chars : int, default 2
+        Shortest normal form (characters) kept as an entry.
+    stopwords : iterable of str or None
+        Lower-case stop-words; None: scikit-learn's ``ENGLISH_STOP_WORDS`` (318 words).
 
     Attributes
     ----------
     n_entries : int
-        Distinct surface forms in the lexicon.
+        Distinct entries in the lexicon (case-kept forms counted by their case).
+    n_dropped : int
+        Distinct surface forms left out (too short, or stop-words not in capitals).
     """
 
-    def __init__(self, docs: Iterable[Document]):
-        counts: dict[tuple[str, ...], Counter] = {}
+    def __init__(self, docs: Iterable[Document], *, case_kept_max: int | None = None, min_chars: int = 2,
+                 stopwords: Iterable[str] | None = None):
+        from serendip.kg.normalise import CASE_KEPT_MAX, normal_form
+
+        if stopwords is None:
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as stopwords
+        stop = frozenset(w.lower() for w in stopwords)
+        keep_max = CASE_KEPT_MAX if case_kept_max is None else case_kept_max
+        counts: dict[tuple[bool, tuple[str, ...]], Counter] = {}
+        dropped: set[str] = set()
         for doc in docs:
             for m in doc.mentions:
-                key = tuple(w.text.lower() for w in tokenize(m.text))
-                if key:
-                    counts.setdefault(key, Counter())[m.type] += 1
-        self._trie: dict = {}
-        for key, by_type in counts.items():
-            node = self._trie
+                words = [w.text for w in tokenize(m.text)]
+                form = normal_form(m.text, _UNFOLDED)  # as the normaliser measures it, case kept
+                if not words:
+                    continue
+                all_stop = all(w.lower() in stop for w in words)
+                if len(form) < min_chars or (all_stop and not m.text.isupper()):
+                    dropped.add(m.text)
+                    continue
+                exact = len(form) <= keep_max or all_stop
+                key = tuple(words) if exact else tuple(w.lower() for w in words)
+                counts.setdefault((exact, key), Counter())[m.type] += 1
+        self._tries: dict[bool, dict] = {False: {}, True: {}}  # exact case -> trie
+        for (exact, key), by_type in counts.items():
+            node = self._tries[exact]
             for word in key:
                 node = node.setdefault(word, {})
             node[None] = by_type.most_common(1)[0][0]  # Counter keeps first-seen order on ties
         self.n_entries = len(counts)
+        self.n_dropped = len(dropped)
+
+    @staticmethod
+    def _longest(trie: dict, words: list[str], i: int) -> tuple[int, str] | None:
+        node, j, match = trie, i, None
+        while j < len(words) and words[j] in node:
+            node = node[words[j]]
+            j += 1
+            if None in node:
+                match = (j, node[None])
+        return match
 
     def tag(self, text: str) -> list[tuple[int, int, str]]:
         """Entity spans ``(start, end, type)`` in character offsets of ``text``, in order, disjoint."""
         words = tokenize(text)
-        lowered = [w.text.lower() for w in words]
+        exact = [w.text for w in words]
+        lowered = [w.lower() for w in exact]
         out, i = [], 0
         while i < len(words):
-            node, j, match = self._trie, i, None
-            while j < len(words) and lowered[j] in node:
-                node = node[lowered[j]]
-                j += 1
-                if None in node:
-                    match = (j, node[None])
-            if match is None:
+            found = [m for m in (self._longest(self._tries[True], exact, i),
+                                 self._longest(self._tries[False], lowered, i)) if m is not None]
+            if not found:
                 i += 1
                 continue
-            end, typ = match
+            end, typ = max(found, key=lambda m: m[0])  # the longer; a tie: the case-kept entry
             out.append((words[i].start, words[end - 1].end, typ))
             i = end
         return out

@@ -38,9 +38,11 @@ Normal form (:func:`normal_form`), each rule in order:
   abbreviations and symbols whose case carries the meaning (``Mg`` magnesium, ``mg`` milligram; ``NO``
   nitric oxide, ``no``; ``ALL`` the leukaemia, ``all``; ``P`` phosphorus, ``p``). The default, 3, was
   chosen on the BC5CDR development set by ``benchmarks/kg_normalise.py`` (lexicon from train, mentions
-  from the train dictionary tagger; micro concept F1 0.668 with no form kept, 0.733 with 2, 0.753 with
-  3 or 4, 0.753 with 5: the smallest of the best); it matters little for gold mentions, which are
-  entities already, but a tagger that matches case-insensitively finds ``mg``, ``p`` and ``be`` too;
+  from the train dictionary tagger sharing the rule; micro concept F1 0.729 with no form kept, 0.752
+  with 2, 0.753 with 3 or 4, 0.753 with 5: the smallest of the best); it matters little for gold
+  mentions, which are entities already, but a tagger that matched case-insensitively would find
+  ``mg``, ``p`` and ``be`` too (the dictionary tagger, :class:`serendip.kg.ner_eval.DictionaryTagger`,
+  matches these short forms with their case);
 * case folding (``str.casefold``);
 * plural of the last word stripped (the head noun of an English noun phrase): ``-ies`` -> ``-y`` (word
   of 5+ characters), else a final ``s`` removed when the word has 4+ characters and does not end in

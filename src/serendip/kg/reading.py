@@ -57,7 +57,8 @@ class RecordRead:
     """A record read: ``record_id``, ``pmid``, ``digest`` (:func:`text_digest`), ``split`` (False when
     the sentence splitter failed), ``passages``, ``mentions`` (list of :class:`MentionRow`, text
     order), ``sentence_pairs`` (``{(key a, key b): [sentence numbers]}``, keys sorted in each pair) and
-    ``record_pairs`` (every pair of entities of the record, sorted keys)."""
+    ``record_pairs`` (every pair of entities of the record, sorted keys), ``reused`` (the passages came
+    from the passage index)."""
 
     record_id: int
     pmid: str | None
@@ -67,6 +68,7 @@ class RecordRead:
     mentions: list[MentionRow] = field(default_factory=list)
     sentence_pairs: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     record_pairs: set[tuple[str, str]] = field(default_factory=set)
+    reused: bool = False  # the passages came from the passage index
 
 
 def _passages(record_id: int, title: str, abstract: str) -> tuple[list[Passage], bool]:
@@ -89,7 +91,8 @@ def _sentence_of(passages: list[Passage], starts: dict[int, list[int]], fld: int
 
 
 def read_record(record_id: int, pmid: str | None, title: str | None, abstract: str | None,
-                spans: tuple[list, list], normaliser: Normaliser) -> RecordRead:
+                spans: tuple[list, list], normaliser: Normaliser,
+                passages: list[Passage] | None = None) -> RecordRead:
     """Read one record (see the module docstring).
 
     Parameters
@@ -101,6 +104,9 @@ def read_record(record_id: int, pmid: str | None, title: str | None, abstract: s
     spans : (title spans, abstract spans)
         Each a list of ``(start, end, type)`` in character offsets of that field, from a tagger.
     normaliser : Normaliser
+    passages : list of Passage, optional
+        The record's sentences already split with the same splitter (the workspace's passage index,
+        :mod:`serendip.evidence.passage_index`); None: split here.
 
     Raises
     ------
@@ -108,8 +114,9 @@ def read_record(record_id: int, pmid: str | None, title: str | None, abstract: s
         A span outside its text (a tagger fault), naming the record.
     """
     title, abstract = title or "", abstract or ""
-    passages, split = _passages(record_id, title, abstract)
-    rec = RecordRead(record_id, pmid, text_digest(title, abstract), split, passages)
+    reused = passages is not None
+    passages, split = (passages, True) if reused else _passages(record_id, title, abstract)
+    rec = RecordRead(record_id, pmid, text_digest(title, abstract), split, passages, reused=reused)
     shift = len(title) + 1
     located = [(TITLE, s, e, t) for s, e, t in spans[0]] + [(ABSTRACT, s, e, t) for s, e, t in spans[1]]
     fields = (title, abstract)

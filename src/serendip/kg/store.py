@@ -51,7 +51,7 @@ from sqlalchemy import (
 )
 
 from serendip.errors import GraphNotBuilt
-from serendip.workspace.schema import metadata
+from serendip.workspace.schema import metadata, records
 
 __all__ = ["COOCCURRENCE", "KG_TABLES", "MAX_KEY_CHARS", "entity_key", "graph_counts", "kg_builds",
            "kg_edges", "kg_entities", "kg_evidence", "kg_mentions", "kg_records", "require_graph"]
@@ -164,10 +164,21 @@ def graph_counts(engine: Engine) -> dict[str, int]:
 
 
 def require_graph(engine: Engine, where: str = "this workspace") -> None:
-    """Raise :class:`~serendip.errors.GraphNotBuilt` (saying to run ``serendip kg build``) when the
-    database holds no entity yet."""
+    """Raise :class:`~serendip.errors.GraphNotBuilt` when the database holds no entity yet, saying
+    why and what to run: no build yet (``serendip kg build``); a build over a workspace without records
+    (``serendip ingest`` first); a build that read records but tagged no entity in them."""
     with engine.connect() as conn:
-        has = conn.execute(select(kg_entities.c.id).limit(1)).first() is not None
-    if not has:
+        if conn.execute(select(kg_entities.c.id).limit(1)).first() is not None:
+            return
+        built = conn.execute(select(func.count()).select_from(kg_builds).where(kg_builds.c.status == "done")).scalar_one()
+        n_records = conn.execute(select(func.count()).select_from(records)).scalar_one()
+        n_read = conn.execute(select(func.count()).select_from(kg_records)).scalar_one()
+    if not built:
         raise GraphNotBuilt(f"{where} holds no knowledge graph yet: run `serendip kg build` (or `serendip kg "
                             f"import FILE`) first")
+    if not n_records:
+        raise GraphNotBuilt(f"the knowledge graph of {where} is empty: the workspace holds no records. Run "
+                            f"`serendip ingest FILE` first, then `serendip kg build`")
+    raise GraphNotBuilt(f"the knowledge graph of {where} is empty: `serendip kg build` read {n_read:,} of its "
+                        f"{n_records:,} records and found no chemical or disease mention in their titles and "
+                        f"abstracts. Ingest records with abstracts, then run `serendip kg build` again")

@@ -19,12 +19,13 @@ training files' bytes).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, WorkspaceError
 from serendip.kg.ner_data import (
     DEFAULT_OVERLAP,
     DEFAULT_WINDOW,
@@ -62,8 +63,8 @@ def training_documents(paths: Sequence[str | Path] | None = None) -> tuple[list[
     """The annotated documents taggers and the normaliser are fitted on, and their files.
 
     ``paths``: PubTator files (``.gz`` read compressed); None: :data:`BC5CDR_TRAINING` of the ``bc5cdr``
-    dataset. Raises ParseError (a bad line, with file and line), DatasetNotFound or DataError (a file
-    missing or changed) and ConfigError (no file given).
+    dataset. Raises ParseError (a bad line, with file and line), DatasetNotFound or DataError (a dataset
+    file missing or changed) and ConfigError (no file given, or a given one missing or a folder).
     """
     if paths is None:
         from serendip import datasets
@@ -73,6 +74,10 @@ def training_documents(paths: Sequence[str | Path] | None = None) -> tuple[list[
     paths = [Path(p) for p in paths]
     if not paths:
         raise ConfigError("no training PubTator file given for the kg tagger and normaliser")
+    for p in paths:
+        if not p.is_file():
+            raise ConfigError(f"training PubTator file {p} " + ("is a folder" if p.is_dir() else "does not exist")
+                              + ": give a PubTator file (--training) or leave it out for BC5CDR train + dev")
     return [doc for p in paths for doc in read_pubtator(p)], paths
 
 
@@ -80,7 +85,8 @@ def load_normaliser(folder: str | Path, docs: Sequence[Document], paths: Sequenc
     """The :class:`~serendip.kg.normalise.Normaliser` (its tuned defaults) fitted on ``docs``, read from
     ``folder/normaliser-<key>.json`` when saved there before, else fitted and saved there; and the file
     name. ``key``: the first 16 hex digits of SHA-256 over the bytes of ``paths`` (the files ``docs``
-    came from) and the normaliser's settings."""
+    came from) and the normaliser's settings. Raises WorkspaceError (naming the file) when it cannot be
+    written there."""
     from serendip.core.files import sha256_file
 
     norm = Normaliser()
@@ -92,11 +98,17 @@ def load_normaliser(folder: str | Path, docs: Sequence[Document], paths: Sequenc
     path = folder / f"normaliser-{digest.hexdigest()[:16]}.json"
     if path.is_file():
         return Normaliser.load(path), path.name
-    folder.mkdir(parents=True, exist_ok=True)
     norm.fit(docs)
     tmp = path.with_name(path.name + ".tmp")
-    norm.save(tmp)
-    tmp.replace(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        norm.save(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"cannot write the fitted normaliser to {path}: {(exc.strerror or str(exc)).lower()}"
+                             f" (is the workspace folder writable?)") from None
     return norm, path.name
 
 

@@ -12,9 +12,10 @@ already stored (:func:`apply_deletions`):
 * a record another file also holds (a RIS, a BibTeX...) is kept with those sources; its merged fields
   stay as they are (fields are not traced to the copy they came from), and the deleted PMID is noted
   in ``extra["pubmed_deleted"]``;
-* a PMID no stored record has is counted as not found (an update file often deletes citations a
-  workspace never held): never an error; one already withdrawn by an earlier deletion is counted as
-  already deleted;
+* a PMID no stored record has is counted as not in the workspace (an update file often deletes
+  citations a workspace never held): never an error, and still so when the same deletion is applied
+  again; one whose record an earlier deletion removed is counted as already deleted (the tombstone
+  records whether a stored record had the PMID: ``deleted_citations.held``);
 * every PMID is kept as a tombstone (table ``deleted_citations``): a PubMed copy of it read later, as
   when an older baseline file is ingested after the update, is skipped and reported as ``skipped:
   deleted by DeleteCitation in FILE`` (:func:`withdrawn_pmids`, :func:`deleted_in`), so the stored
@@ -53,8 +54,9 @@ class CitationDeletion:
 @dataclass
 class DeletionOutcome:
     """What :func:`apply_deletions` did: the PMIDs whose records were ``deleted``, one ``kept`` line per
-    record kept because another source holds it, the PMIDs ``not_found`` in the workspace, and those
-    ``already_deleted`` (withdrawn by an earlier deletion: a re-applied update file)."""
+    record kept because another source holds it, the PMIDs ``not_found`` (not in the workspace: no
+    stored record has them, now or when an earlier deletion withdrew them), and those
+    ``already_deleted`` (their records removed by an earlier deletion: a re-applied update file)."""
 
     deleted: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
@@ -83,11 +85,20 @@ def deleted_in(file: str | None, line: int | None = None) -> str:
     return f"DeleteCitation in {file}" + (f" (line {line})" if line else "")
 
 
-def _add_tombstones(conn: Connection, pmids: list[str], deletion: CitationDeletion) -> None:
+def _add_tombstones(conn: Connection, pmids: list[str], held: set[str], deletion: CitationDeletion) -> None:
     if pmids:
         now = datetime.now(timezone.utc)
         conn.execute(insert(deleted_citations), [
-            {"pmid": p, "file": deletion.file, "line": deletion.line, "deleted_at": now} for p in pmids])
+            {"pmid": p, "file": deletion.file, "line": deletion.line, "deleted_at": now, "held": p in held}
+            for p in pmids])
+
+
+def _held(conn: Connection, pmids: Iterable[str]) -> dict[str, bool | None]:
+    """``deleted_citations.held`` of each tombstoned PMID among ``pmids``."""
+    wanted, out, cols = sorted(pmids), {}, deleted_citations.c
+    for i in range(0, len(wanted), _CHUNK):
+        out.update(conn.execute(select(cols.pmid, cols.held).where(cols.pmid.in_(wanted[i:i + _CHUNK]))).all())
+    return out
 
 
 def _kept_line(pmid: str, row_id: int, rest: list[dict], deletion: CitationDeletion) -> str:
@@ -121,7 +132,7 @@ def apply_deletions(conn: Connection, deletion: CitationDeletion) -> DeletionOut
     Returns
     -------
     DeletionOutcome
-        PMIDs deleted, not found and already deleted; one line per record kept because other sources
+        PMIDs deleted, not in the workspace and already deleted; one line per record kept because other sources
         hold it. Every PMID is kept as a tombstone (see :func:`withdrawn_pmids`).
     """
     from serendip.literature.batch_store import _keys_of_merged, row_of
@@ -135,13 +146,17 @@ def apply_deletions(conn: Connection, deletion: CitationDeletion) -> DeletionOut
             records.c.pmid.in_(pmids[i:i + _CHUNK])).order_by(records.c.id)
         for rid, pmid, data in conn.execute(stmt):
             rows.setdefault(pmid, []).append((rid, data))
-    tombstoned = withdrawn_pmids(conn, pmids)
-    _add_tombstones(conn, [p for p in pmids if p not in tombstoned], deletion)
+    held = _held(conn, pmids)  # the tombstoned PMIDs: was a record held when they were withdrawn?
+    _add_tombstones(conn, [p for p in pmids if p not in held], set(rows), deletion)
+    now_held = [p for p in rows if held.get(p) is False]  # a record with a withdrawn PMID came since
+    for i in range(0, len(now_held), _CHUNK):
+        conn.execute(update(deleted_citations).where(deleted_citations.c.pmid.in_(now_held[i:i + _CHUNK]))
+                     .values(held=True))
     gone: list[int] = []
     changed: list[tuple[int, dict]] = []
     for pmid in pmids:
         if pmid not in rows:
-            (out.already_deleted if pmid in tombstoned else out.not_found).append(pmid)
+            (out.already_deleted if pmid in held and held[pmid] is not False else out.not_found).append(pmid)
             continue
         for rid, data in rows[pmid]:
             sources = sources_of(data)

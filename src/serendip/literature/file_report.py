@@ -24,8 +24,9 @@ class FileReport:
     plus one when the file failed whole; ``error`` is set when the file failed whole; ``warnings``
     holds other notes (empty file, no record found). ``deleted``, ``kept`` and ``not_found`` count the
     PMIDs of its ``<DeleteCitation>`` (PubMed update files): records deleted, records kept because
-    another file holds them, PMIDs the workspace does not hold; ``already_deleted`` the PMIDs an earlier
-    deletion withdrew; ``withdrawn`` the PubMed copies in this file skipped because a deletion read
+    another file holds them, PMIDs the workspace does not hold (and did not when an earlier deletion
+    withdrew them: "not in the workspace"); ``already_deleted`` the PMIDs whose records an earlier
+    deletion removed; ``withdrawn`` the PubMed copies in this file skipped because a deletion read
     before withdrew their PMID, and ``withdrawn_by`` the same per ``<DeleteCitation>`` file (keyed
     ``"DeleteCitation in update.xml"``).
     """
@@ -51,11 +52,11 @@ class FileReport:
         return bool(self.deleted or self.kept or self.not_found or self.already_deleted)
 
     def deletion_note(self) -> str:
-        """``"deleted 2, kept 1 (other files hold it), not found 1"``; empty without deletions."""
+        """``"deleted 2, kept 1 (other files hold it), not in the workspace 1"``; empty without deletions."""
         if not self.has_deletions:
             return ""
         note = (f"deleted {self.deleted}, kept {self.kept} (other files hold {'it' if self.kept == 1 else 'them'}), "
-                f"not found {self.not_found}")
+                f"not in the workspace {self.not_found}")
         return note + (f", already deleted {self.already_deleted}" if self.already_deleted else "")
 
     def withdrawn_notes(self) -> list[str]:

@@ -90,15 +90,15 @@ class IngestReport:
     def summary(self) -> str:
         """One line: ``"ingested 12, duplicates 3, records skipped 1, files failed 0 (2,400
         records/s)"``; with ``"; 2 merged into stored records, 1 conflicting value kept"`` and
-        ``"; deleted 2, kept 1 (other files hold it), not found 1, already deleted 1"`` and ``"; 3 PubMed
-        copies skipped: deleted by DeleteCitation in update.xml"`` after it when there were any (each
+        ``"; deleted 2, kept 1 (other files hold it), not in the workspace 1, already deleted 1"`` and
+        ``"; 3 PubMed copies skipped: deleted by DeleteCitation in update.xml"`` after it when there were any (each
         ``<DeleteCitation>`` file named, with its count when there are several)."""
         merged = (f"; {self.merged} merged into stored records, {len(self.conflicts)} conflicting "
                   f"value{'s' if len(self.conflicts) != 1 else ''} kept" if self.merged or self.conflicts else "")
         deleted = ""
         if self.deleted or self.kept or self.not_found or self.already_deleted:
             deleted = (f"; deleted {self.deleted}, kept {len(self.kept)} (other files hold "
-                       f"{'it' if len(self.kept) == 1 else 'them'}), not found {self.not_found}")
+                       f"{'it' if len(self.kept) == 1 else 'them'}), not in the workspace {self.not_found}")
             if self.already_deleted:
                 deleted += f", already deleted {self.already_deleted}"
         if self.withdrawn:

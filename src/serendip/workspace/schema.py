@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -104,4 +105,7 @@ deleted_citations = Table(
     Column("file", Text),
     Column("line", Integer),
     Column("deleted_at", DateTime(timezone=True), nullable=False),
+    # True: a stored record had the PMID when it was withdrawn; False: none had (a re-applied deletion
+    # then reports it "not in the workspace", not "already deleted"); NULL: withdrawn before revision 0009
+    Column("held", Boolean),
 )

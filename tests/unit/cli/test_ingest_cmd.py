@@ -129,12 +129,12 @@ def test_pubmed_deletions_in_the_per_file_summary(ws, tmp_path):
     assert runner.invoke(app, ["ingest", str(baseline), str(tmp_path / "zinc.ris"), "-w", str(ws)]).exit_code == 0
     r = runner.invoke(app, ["ingest", str(update), "-w", str(ws)])
     assert r.exit_code == 0, r.output
-    assert "update.xml: PubMed deletions: deleted 1, kept 1 (other files hold it), not found 1" in \
+    assert "update.xml: PubMed deletions: deleted 1, kept 1 (other files hold it), not in the workspace 1" in \
         r.output.replace("\n", " ")
     assert "kept: " in r.output and "PMID 31000002" in r.output and "zinc.ris" in r.output
     again = runner.invoke(app, ["ingest", str(update), "-w", str(ws)])  # the same update file re-applied
     assert again.exit_code == 0, again.output
-    assert "deleted 0, kept 1 (other files hold it), not found 0, already deleted 2" in \
+    assert "deleted 0, kept 1 (other files hold it), not in the workspace 1, already deleted 1" in \
         again.output.replace("\n", " ")
 
 

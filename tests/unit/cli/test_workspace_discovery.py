@@ -116,3 +116,19 @@ def test_the_cli_shows_serendip_log_warnings_as_one_warning_line(capsys):
         assert capsys.readouterr().err == "warning: index file(s) a.npy moved\n"
     finally:
         log.handlers[:] = saved
+
+
+def test_init_takes_the_folder_as_w_like_every_other_command(tmp_path, monkeypatch):
+    monkeypatch.delenv("SERENDIP_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for flag in ("-w", "--workspace"):
+        folder = tmp_path / f"ws{flag}"
+        r = runner.invoke(app, ["init", flag, str(folder)])
+        assert r.exit_code == 0 and (folder / "serendip.toml").is_file(), r.output
+        assert not (tmp_path / "serendip-workspace").exists()
+        assert runner.invoke(app, ["reports", "-w", str(folder)]).exit_code == 0
+    r = runner.invoke(app, ["init", str(tmp_path / "a"), "-w", str(tmp_path / "a")])  # the same folder twice: fine
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["init", str(tmp_path / "b"), "-w", str(tmp_path / "c")], env={"COLUMNS": "300"})
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "give one of the two" in r.output
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()

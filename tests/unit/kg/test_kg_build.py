@@ -161,3 +161,31 @@ def test_hostile_texts_lose_no_mention(kg_ws, tmp_path, training):
         assert conn.execute(select(func.count()).select_from(kg_edges)).scalar_one() > 0
         assert conn.execute(text("SELECT COUNT(*) FROM kg_entities WHERE mesh_id IS NULL")).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(kg_entities)).scalar_one() == rep.counts["entities"]
+
+
+def test_sentences_come_from_the_passage_index_when_it_holds_the_record(kg_ws, tmp_path, training, monkeypatch):
+    """With a passage index (same splitter) the build takes each record's sentences from it instead of
+    splitting again, and stores the same graph; a record changed since the index was built is split
+    here (its digest differs)."""
+    from serendip.evidence import passages as passages_module
+    from serendip.evidence.passage_index import update_passages
+    from serendip.kg import reading
+
+    _ingest(kg_ws, tmp_path, RECORDS)
+    plain = build(kg_ws, training=training)
+    assert plain.passages_reused == 0
+    want = graph_state(kg_ws.engine)
+    update_passages(kg_ws)
+    split_calls = []
+    monkeypatch.setattr(reading, "split_record",
+                        lambda *a, **k: split_calls.append(a) or passages_module.split_record(*a, **k))
+    with kg_ws.engine.begin() as conn:  # one record's text changes after the passage index was built
+        conn.execute(records.update().where(records.c.id == 1).values(title=records.c.title + " (revised)"))
+    again = build(kg_ws, training=training, rebuild=True)
+    assert again.records_read == 3 and again.passages_reused == 2 and len(split_calls) == 1
+    with kg_ws.engine.begin() as conn:
+        conn.execute(records.update().where(records.c.id == 1).values(
+            title=func.replace(records.c.title, " (revised)", "")))
+    update_passages(kg_ws)
+    third = build(kg_ws, training=training, rebuild=True)
+    assert third.passages_reused == 3 and graph_state(kg_ws.engine) == want

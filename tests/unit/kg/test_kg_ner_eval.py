@@ -58,6 +58,27 @@ def test_dictionary_baseline_longest_match_on_word_boundaries():
     assert strict_scores(gold_spans([test]), tagger.predict([test]))["micro"]["f1"] == 1.0
 
 
+def test_dictionary_short_forms_keep_their_case_and_stop_words_stay_out():
+    # the short forms (normal form of at most CASE_KEPT_MAX characters) match only as annotated, like the
+    # normaliser's lexicon keys; lower-case stop-words are never entries; single letters are left out
+    train = [_doc("1", "NO and ALL and Mg and CAN.", [("NO", "Chemical"), ("ALL", "Disease"), ("Mg", "Chemical"),
+                                                      ("CAN", "Disease")]),
+             _doc("2", "be no can all", [("be", "Chemical"), ("no", "Chemical"), ("can", "Disease"),
+                                         ("all", "Disease")]),
+             _doc("3", "T and P and Nitric oxide.", [("T", "Chemical"), ("P", "Chemical"),
+                                                     ("Nitric oxide", "Chemical")])]
+    tagger = DictionaryTagger(train)
+    assert tagger.n_entries == 5 and tagger.n_dropped == 6  # NO ALL Mg CAN nitric-oxide; be no can all T P
+    text = ("No patient could be treated: all can take no more mg; T cell counts fell (P < 0.05). "
+            "NO, ALL, CAN, Mg and NITRIC OXIDE were not.")
+    got = [(text[s:e], t) for s, e, t in tagger.tag(text)]
+    assert got == [("NO", "Chemical"), ("ALL", "Disease"), ("CAN", "Disease"), ("Mg", "Chemical"),
+                   ("NITRIC OXIDE", "Chemical")]
+    # the old case-insensitive lexicon: every option off
+    plain = DictionaryTagger(train, case_kept_max=0, min_chars=1, stopwords=())
+    assert {text[s:e] for s, e, _ in plain.tag(text)} >= {"No", "be", "all", "can", "no", "mg", "T", "P"}
+
+
 @pytest.mark.data
 def test_bc5cdr_training_set_offsets_boundaries_and_round_trip(mirror):
     path = mirror / "bc5cdr" / "CDR_TrainingSet.PubTator.txt.gz"

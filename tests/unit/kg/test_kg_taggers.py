@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kg_helpers import RECORDS, pubtator_text
 
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, WorkspaceError
 from serendip.kg.pubtator import Document, parse_pubtator
 from serendip.kg.taggers import (
     TAGGERS,
@@ -17,6 +17,7 @@ from serendip.kg.taggers import (
     load_normaliser,
     make_tagger,
     tag_documents,
+    training_documents,
 )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -140,6 +141,21 @@ def test_normaliser_is_fitted_once_and_cached_as_json(tmp_path):
     assert same == name and again.to_dict() == norm.to_dict()
     path.write_text(pubtator_text() + "104|t|Another title.\n104|a|\n\n", encoding="utf-8")  # another key
     assert load_normaliser(tmp_path / "cache", docs, [path])[1] != name
+
+
+def test_unusable_training_and_cache_paths_are_named(tmp_path):
+    missing = tmp_path / "nowhere" / "train.PubTator.txt"
+    with pytest.raises(ConfigError, match=rf"^training PubTator file {missing} does not exist"):
+        training_documents([missing])
+    with pytest.raises(ConfigError, match=rf"^training PubTator file {tmp_path} is a folder"):
+        training_documents([tmp_path])
+    path = tmp_path / "train.PubTator.txt"
+    path.write_text(pubtator_text(), encoding="utf-8")
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the cache folder should be", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match=rf"^cannot write the fitted normaliser to {blocker / 'kg'}/normaliser-"
+                                             r"[0-9a-f]{16}\.json: .*\(is the workspace folder writable\?\)$"):
+        load_normaliser(blocker / "kg", _docs(), [path])
 
 
 def test_build_with_the_model_tagger_stores_every_span(token_run, tmp_path):

@@ -1,6 +1,6 @@
 """PubMed ``<DeleteCitation>`` applied to stored records: a record only PubMed held is deleted, one a RIS
-also holds is kept with the RIS as its source, an unknown PMID is counted as not found; the index is
-stale afterwards and a deleted record is never a hit; applying the update again changes nothing."""
+also holds is kept with the RIS as its source, an unknown PMID is counted as not in the workspace (also
+when the update is applied again); the index is stale afterwards and a deleted record is never a hit; applying the update again changes nothing."""
 from __future__ import annotations
 
 import warnings
@@ -69,7 +69,7 @@ def test_update_deletes_keeps_and_counts_not_found(setup, in_child, monkeypatch)
     assert "PMID 31000002" in rep.kept[0] and "refs.ris" in rep.kept[0]
     entry = rep.files[0]
     assert (entry.read, entry.deleted, entry.kept, entry.not_found, entry.status()) == (1, 1, 1, 1, "ok")
-    assert "deleted 1, kept 1" in rep.summary() and "not found 1" in rep.summary()
+    assert "deleted 1, kept 1" in rep.summary() and "not in the workspace 1" in rep.summary()
     stored = _stored(ws)
     assert sorted(stored) == ["Coffee consumption and liver fibrosis.",
                               "Melatonin for the prevention of jet lag.",
@@ -87,9 +87,11 @@ def test_rerun_is_idempotent(setup):
     before = [r.to_dict() for _, r in ws.records()]
     changes = ws.store.changes()
     again = ws.ingest([update])
-    assert (again.ingested, again.duplicates, again.deleted, again.not_found, len(again.kept)) == (0, 1, 0, 0, 1)
-    assert again.already_deleted == 2  # 31000001 (deleted before) and 39999999 (never stored)
-    assert "already deleted 2" in again.summary() and again.files[0].already_deleted == 2
+    # 31000001 was deleted by the first run: already deleted; 39999999 was never stored: still not in the
+    # workspace (the same words as the first run), not "already deleted"
+    assert (again.ingested, again.duplicates, again.deleted, again.not_found, len(again.kept)) == (0, 1, 0, 1, 1)
+    assert again.already_deleted == 1 and again.files[0].already_deleted == 1
+    assert "not in the workspace 1, already deleted 1" in again.summary()
     assert [r.to_dict() for _, r in ws.records()] == before
     assert ws.store.changes() == changes  # nothing changed: the index stays fresh
 

@@ -55,7 +55,7 @@ def test_migration_0008_matches_the_tables_and_downgrades(db_url):
     for url in (db_url,):
         engine = create_engine(url)
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0008"
+        assert current_revision(engine) == head_revision()  # 0008 or a later revision
         names = {t.name for t in SCREEN_TABLES}
         with engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), metadata)

@@ -5,7 +5,6 @@ query of the split run with k=100 per mode, nDCG@10, Recall@100 and MRR@10 compu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -13,16 +12,14 @@ from serendip.errors import IndexNotBuilt
 from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
 from serendip.workspace.schema import records
 
-if TYPE_CHECKING:  # pragma: no cover
-    from serendip.workbench import Workspace
-
 __all__ = ["evaluate_workspace"]
 
 
-def evaluate_workspace(ws: "Workspace", dataset: str = "scifact", split: str = "test",
+def evaluate_workspace(ws, dataset: str = "scifact", split: str = "test",
                        modes: Iterable[str] | None = None, progress: Callable[[int], None] | None = None,
                        on_total: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
-    """See :meth:`serendip.workbench.Workspace.evaluate` (parameters, returns, errors)."""
+    """See :meth:`serendip.workbench.Workspace.evaluate` (parameters, returns, errors); ``ws`` is that
+    workspace (a facade helper, as :mod:`serendip.indexing`)."""
     from serendip.datasets import beir_files
     from serendip.retrieval.evaluate import (
         evaluate_run,
