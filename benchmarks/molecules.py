@@ -167,10 +167,10 @@ def rows_for(name: str, n: int, runs: dict[int, dict], wall: float) -> list[dict
 
 
 def pool_stored(names: list[str]) -> list[dict]:
-    """Pooled rows (mean ± sample sd, ``seeds``) from the one-seed rows already stored for ``names``
+    """Pooled rows (mean ± sample sd, ``seeds``) from the one-seed rows stored (JSON and archive) for ``names``
     (a run stopped before its last seed wrote its pooled rows); the baseline is Chemprop's mean over
     the same seeds. Returns [] where fewer than two seeds are stored."""
-    stored = _rows.read_rows(Path(__file__).resolve().parent / "results" / f"{BENCH}.json")
+    stored = _rows.read_all_rows(BENCH)  # one-seed rows already pooled live in results/archive/
     out = []
     for name in names:
         dataset = f"moleculenet/{name}"
