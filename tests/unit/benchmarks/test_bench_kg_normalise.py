@@ -44,7 +44,7 @@ def test_thresholds_applied_after_a_threshold_0_run_equal_a_run_at_them():
 
 
 def test_dictionary_mentions_point_into_the_text():
-    found = kg_normalise.dictionary_mentions(TRAIN, DEV + TRAIN)
+    found = kg_normalise.dictionary_mentions(TRAIN, DEV + TRAIN, case_kept_max=3)
     assert [m.text for m in found["1"]] == ["Hepatotoxicity", "lidocaine", "seizures"]
     assert all(d.text[m.start:m.end] == m.text for d in DEV + TRAIN for m in found[d.pmid])
 
