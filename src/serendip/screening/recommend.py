@@ -185,7 +185,7 @@ def _check(ws, seeds: list[int], k: int, ids: list[int]) -> None:
     missing = sorted(set(seeds) - set(ids))
     if missing:
         raise DataError(f"record id(s) {', '.join(map(str, missing))} are not records of workspace {ws.path} "
-                        f"(ids are those `serendip search` prints)")
+                        f"(record ids: the `record` column of `serendip search`, not PMIDs)")
 
 
 def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, float] | None = None,

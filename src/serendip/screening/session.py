@@ -218,7 +218,7 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
         missing = sorted(set(inc + exc) - _existing_ids(conn, inc + exc))
     if missing:
         raise DataError(f"record id(s) {', '.join(map(str, missing))} are not records of workspace {ws.path} "
-                        f"(ids are those `serendip search` prints)")
+                        f"(record ids: the `record` column of `serendip search`, not PMIDs)")
     ids, scope = _scope_ids(ws, query, top, mode)
     ids += [i for i in dict.fromkeys(inc + exc) if i not in set(ids)]
     if len(ids) < 3:
