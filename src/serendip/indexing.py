@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from serendip.retrieval.index_files import PartCheck
     from serendip.workbench import Workspace
 
-__all__ = ["INDEX_FOLDERS", "build_indexes", "dense_incomplete", "dense_vectors", "has_index", "indexed_changes",
+__all__ = ["INDEX_FOLDERS", "build_indexes", "dense_encoder", "dense_incomplete", "dense_vectors", "has_index", "indexed_changes",
            "indexed_ids", "no_text_ids", "verify_indexes"]
 
 #: the index parts (:data:`serendip.retrieval.modes.INDEX_PARTS`) -> their folder under ``indexes/``
@@ -90,6 +90,23 @@ def dense_vectors(dense_dir: Path) -> int:
     if not isinstance(meta, dict) or not isinstance(meta.get("n"), int):
         raise damaged(meta_path, "no vector count 'n'")
     return meta["n"]
+
+
+def dense_encoder(dense_dir: Path) -> str | None:
+    """The encoder the dense index in ``dense_dir`` was built with (its ``meta.json``; "torch" for an
+    index older than the field), or None when there is none or its description does not parse (the
+    build then reports the damage itself)."""
+    from serendip.errors import IndexDamaged
+    from serendip.retrieval.index_files import read_index_json
+
+    meta_path = dense_dir / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = read_index_json(meta_path)
+    except IndexDamaged:
+        return None
+    return str(meta.get("encoder", "torch")) if isinstance(meta, dict) else None
 
 
 def dense_incomplete(index_dir: Path, count: Callable[[], int]) -> str | None:

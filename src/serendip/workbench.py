@@ -204,10 +204,14 @@ class Workspace:
         IndexDamaged
             The dense index on disk is damaged (without ``rebuild``).
         ConfigError
-            Unknown encoder, or one other than the existing dense index's (without ``rebuild``).
+            Unknown encoder, or one other than the existing dense index's (without ``rebuild``). Without
+            ``encoder`` an existing dense index is extended with the encoder it was built with (a new or
+            rebuilt one uses the workspace's ``retrieval.encoder``).
         """
         from serendip.retrieval.encoders import ENCODERS
 
+        if encoder is None and not rebuild:  # extend the index with the encoder it was built with
+            encoder = indexing.dense_encoder(self.index_dir / "dense")
         encoder = ENCODERS.get(encoder or self.config.retrieval.encoder).name
 
         self.store.require_writable("index")

@@ -99,3 +99,17 @@ def test_cli_index_encoder_choices_come_from_the_registry(ws, toy_encoders):
     assert "unknown encoder 'openvino'; expected one of: onnx, onnx-int8, openvino-int8, torch, toy-a, toy-b" in " ".join(bad.output.split())
     ok = runner.invoke(app, ["index", "-w", str(ws.path), "--encoder", "toy-a"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_plain_index_extends_with_the_encoder_the_index_was_built_with(ws, toy_encoders, tmp_path):
+    """`serendip index --encoder X` once, then plain `serendip index` after more records: the new records
+    are embedded with X (the index's encoder), not the config's, and nothing is refused."""
+    ws.index(encoder="toy-a")
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"id": "m1", "title": "Magnesium and migraine", "abstract": "A trial."}) + "\n",
+                    encoding="utf-8")
+    ws.ingest([more])
+    rep = ws.index()
+    assert rep.dense_added == 1 and toy_encoders["toy-a"].calls[-1] == ["Magnesium and migraine A trial."]
+    assert json.loads((ws.path / "indexes" / "dense" / "meta.json").read_text())["encoder"] == "toy-a"
+    assert 'encoder = "torch"' in (ws.path / "serendip.toml").read_text()  # the config is not rewritten

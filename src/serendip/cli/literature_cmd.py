@@ -375,13 +375,14 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
 
 
 def print_hits(hits, title: str) -> None:
-    """A table of search hits: rank, score, year, identifier, title."""
+    """A table of search hits: rank, score, year, record id (what `screen`, `recommend` and `verify`
+    take), source identifier (PMID, DOI or source id), title."""
     table = Table(title=Text(title), title_justify="left")
-    for col in ("#", "score", "year", "id", "title"):
+    for col in ("#", "score", "year", "record", "source id", "title"):
         table.add_column(col, overflow="fold")
     for h in hits:
-        ident = f"PMID {h.pmid}" if h.pmid else (h.doi or h.source_id or str(h.record_id))
-        table.add_row(*cells(h.rank, f"{h.score:.3f}", h.year or "", ident, h.title or "(no title)"))
+        ident = f"PMID {h.pmid}" if h.pmid else (h.doi or h.source_id or "")
+        table.add_row(*cells(h.rank, f"{h.score:.3f}", h.year or "", h.record_id, ident, h.title or "(no title)"))
     console.print(table)
 
 

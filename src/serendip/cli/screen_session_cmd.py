@@ -77,7 +77,7 @@ def start_cmd(name: str = typer.Argument(..., help="Session name (unique in the 
               seed: int = typer.Option(0, "--seed", min=0, help="Seed of the model and the query strategy."),
               workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Start a screening session over the workspace's records (or a search's top hits) from prior includes
-    and excludes (record ids as `serendip search` prints them; at least one of each)."""
+    and excludes (record ids: the `record` column of `serendip search`, not PMIDs; at least one of each)."""
     from serendip.screening.session import start_session
 
     with handle_errors():

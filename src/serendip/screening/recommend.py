@@ -185,7 +185,7 @@ def _check(ws, seeds: list[int], k: int, ids: list[int]) -> None:
     missing = sorted(set(seeds) - set(ids))
     if missing:
         raise DataError(f"record id(s) {', '.join(map(str, missing))} are not records of workspace {ws.path} "
-                        f"(ids are those `serendip search` prints)")
+                        f"(record ids: the `record` column of `serendip search`, not PMIDs)")
 
 
 def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, float] | None = None,
@@ -247,6 +247,11 @@ def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, fl
     norm = sum(w[s] for s in signals) or 1.0
     top_sim = sorted(sim, key=lambda r: (-sim[r][0], r))[:max(5 * k, 100) + len(seeds)]
     candidates = (set(top_sim) | set(mesh) | set(kg or {})) - set(seeds)
+    gone = candidates - set(info)  # deleted since the dense index or the graph was built: never shown
+    if gone:
+        candidates -= gone
+        notes.append(f"{len(gone)} record(s) of the dense index or the knowledge graph are no longer in the "
+                     f"workspace (deleted): left out; `serendip index` and `serendip kg build` bring them up to date")
     scored = []
     for rid in candidates:
         parts, reasons = {}, []

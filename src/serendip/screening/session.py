@@ -218,7 +218,7 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
         missing = sorted(set(inc + exc) - _existing_ids(conn, inc + exc))
     if missing:
         raise DataError(f"record id(s) {', '.join(map(str, missing))} are not records of workspace {ws.path} "
-                        f"(ids are those `serendip search` prints)")
+                        f"(record ids: the `record` column of `serendip search`, not PMIDs)")
     ids, scope = _scope_ids(ws, query, top, mode)
     ids += [i for i in dict.fromkeys(inc + exc) if i not in set(ids)]
     if len(ids) < 3:
@@ -292,7 +292,8 @@ class ScreeningSession:
         ConfigError
             A label not in :data:`~serendip.screening.store.LABELS`.
         DataError
-            ``record_id`` is not in this session (the message says whether the workspace holds it).
+            ``record_id`` is not in this session (the message says whether the workspace holds it), or
+            was deleted from the workspace since the session started.
         """
         if label not in LABELS:
             raise ConfigError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
@@ -303,6 +304,10 @@ class ScreeningSession:
             where = (f"a record of the workspace but not one of the {len(self.record_ids)} records of session "
                      f"{self.name!r}" if known else f"not a record of workspace {self.ws.path}")
             raise DataError(f"record {rid} is {where}: nothing labelled")
+        with self.ws.engine.connect() as conn:
+            if not _existing_ids(conn, [rid]):
+                raise DataError(f"record {rid} of session {self.name!r} was deleted from the workspace since the "
+                                f"session started (e.g. by a PubMed DeleteCitation): nothing labelled")
         self.ws.store.require_writable("screen label")
         with self.ws.engine.begin() as conn:
             conn.execute(insert(screen_labels).values(session_id=self.row["id"], record_id=rid, label=label,

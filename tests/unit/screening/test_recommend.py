@@ -107,3 +107,23 @@ def test_bad_input(rws):
         recommend(ws, [inc[0]], weights={"citations": 1.0})
     with pytest.raises(IndexNotBuilt, match="serendip index"):
         recommend(ws, [inc[0]], similarity="dense")
+
+
+def test_a_record_deleted_after_the_graph_was_built_is_left_out_with_a_note(rws, tmp_path):
+    """A record deleted after `kg build` (a PubMed DeleteCitation): the graph still names it until the next build;
+    recommend leaves it out and says why (it once crashed with a KeyError)."""
+    from kg_helpers import write_training
+
+    from serendip.kg.build import build
+
+    ws, inc, exc = rws
+    build(ws, training=[write_training(tmp_path)])
+    first = recommend(ws, [inc[0]], k=5)
+    victim = next(r for r in first.items if "kg" in r.parts)
+    from serendip.workspace.schema import records
+
+    with ws.engine.begin() as conn:  # deleted as a DeleteCitation of its PubMed source deletes it
+        conn.execute(records.delete().where(records.c.id == victim.record_id))
+    again = recommend(ws, [inc[0]], k=50)
+    assert victim.record_id not in {r.record_id for r in again.items}
+    assert any("no longer in the workspace" in note for note in again.notes)

@@ -248,3 +248,6 @@ def test_a_record_deleted_after_start_is_never_shown(tmp_path):
         assert rest.record_id != first
         again.label(rest.record_id, "exclude")
         assert again.next() is None
+        with pytest.raises(DataError, match=f"record {first} of session 'all' was deleted"):
+            again.label(first, "exclude")  # never labelled, never exported as an empty row
+        assert first not in again.labels()
