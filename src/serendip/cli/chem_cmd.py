@@ -1,4 +1,5 @@
-"""``serendip chem train | predict``: property models on molecule files (wraps :mod:`serendip.chem.api`).
+"""``serendip chem train | predict | optimize``: property models on molecule files (wraps
+:mod:`serendip.chem.api`) and goal-directed design (wraps :func:`serendip.chem.design.optimize`).
 
 Needs the ``chem`` extra (RDKit, chemprop, LightGBM); the package is imported inside the commands, so
 ``serendip --help`` works without it."""
@@ -126,6 +127,70 @@ def predict_cmd(model_dir: Path = typer.Argument(..., help="A folder written by 
                 print("\t".join(_fmt(r[c]) for c in cols))
     if ms.issues:
         raise typer.Exit(1)
+
+
+REGISTRY_CHOICES.setdefault("design_oracle", lambda: _names("serendip.chem.design.oracles", "ORACLES"))
+REGISTRY_CHOICES.setdefault("design_method", lambda: _names("serendip.chem.design.methods", "METHODS"))
+
+
+@app.command("optimize", cls=RegistryHelpCommand)
+def optimize_cmd(design_oracle: str = typer.Argument(..., metavar="ORACLE", help="The score to maximise (in [0, 1])."),
+                 design_method: str = typer.Option("surrogate_ga", "--method", help="Design method."),
+                 budget: int = typer.Option(1000, "--budget", min=1, help="Unique molecules the oracle may score "
+                                            "(PMO's budget; repeats and invalid SMILES are free)."),
+                 seed: int = typer.Option(0, "--seed", min=0, help="Seeds the method (same seed, same run)."),
+                 start: Optional[Path] = typer.Option(None, "--start", help="Starting molecules (SMILES/SDF file, "
+                                                      "read and standardised as `chem train` reads them; default: "
+                                                      "the MOSES 250k train subset of the data mirror)."),
+                 smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES "
+                                                             "column of --start."),
+                 top: int = typer.Option(10, "--top", min=1, help="Best molecules printed."),
+                 out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV of every molecule scored, in "
+                                                    "call order (call, smiles, score)."),
+                 json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Goal-directed design: run the method on the oracle within the budget (scored as PMO does: AUC of
+    the top-10 mean against calls) and print the best molecules found."""
+    with handle_errors():
+        _import_chem()
+        from serendip.chem.design import optimize
+
+        pool = None
+        if start is not None:
+            from serendip.chem.molecules import read_molecules
+
+            ms = read_molecules(start, **({"smiles_column": smiles_column} if smiles_column else {}))
+            _issues(ms.issues)
+            pool = [m.smiles for m in ms.molecules]
+            if not pool:
+                raise _data_error(f"{start}: no molecule could be read to start from")
+        res = optimize(design_oracle, design_method, budget=budget, seed=seed, pool=pool)
+        if out is not None:
+            try:
+                with out.open("w", newline="", encoding="utf-8") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(["call", "smiles", "score"])
+                    w.writerows((i, smi, f"{score:.6f}") for i, (smi, score) in enumerate(res.history, 1))
+            except OSError as exc:
+                raise _data_error(f"cannot write {out}: {exc.strerror or exc}") from None
+        best = sorted(res.history, key=lambda t: -t[1])[:top]
+        if json_out:
+            print(json.dumps({"oracle": res.oracle, "method": res.method, "seed": res.seed, "budget": res.budget,
+                              "calls": res.calls, "auc_top10": res.auc_top10, "wall_s": round(res.wall_s, 2),
+                              "best": [{"smiles": smi, "score": score} for smi, score in best]}))
+            return
+        _say(f"{res.method} on {res.oracle}: {res.calls:,} of {res.budget:,} calls, AUC top-10 {res.auc_top10:.4f}, "
+             f"best {best[0][1]:.4f} ({res.wall_s:.0f} s, seed {res.seed})" if best else
+             f"{res.method} on {res.oracle}: no molecule scored")
+        for n, (smi, score) in enumerate(best, 1):
+            _say(f"{n:>3}  {score:.4f}  {smi}")
+        if out is not None:
+            _say(f"{res.calls:,} scored molecules written to {out}")
+
+
+def _data_error(message: str):
+    from serendip.errors import DataError
+
+    return DataError(message)
 
 
 def register(root: typer.Typer) -> None:

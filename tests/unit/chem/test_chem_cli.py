@@ -47,3 +47,32 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no model.json" in r.output
     r = runner.invoke(app, ["chem", "train", "--help"], env={"COLUMNS": "200"})
     assert r.exit_code == 0 and "serendip+chemprop" in r.output and "scaffold" in r.output
+
+
+def test_optimize_writes_every_scored_molecule_and_prints_the_best(tmp_path: Path) -> None:
+    """`chem optimize` wraps serendip.chem.design.optimize: the budget counts unique molecules, the CSV
+    lists every call in order, the best are sorted by score; bad input is one error line."""
+    from serendip.chem.design import get_oracle
+
+    smi = small_set()[:30]
+    start = tmp_path / "start.smi"
+    start.write_text("".join(f"{s}\tm{i}\n" for i, s in enumerate(smi)) + "C1CC\tbroken\n")
+    out = tmp_path / "scored.csv"
+    r = runner.invoke(app, ["chem", "optimize", "qed", "--method", "screening", "--budget", "12", "--start",
+                            str(start), "--out", str(out), "--top", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (got["oracle"], got["method"], got["calls"], got["budget"]) == ("qed", "screening", 12, 12)
+    rows = list(csv.DictReader(out.open()))
+    assert [int(x["call"]) for x in rows] == list(range(1, 13)) and len({x["smiles"] for x in rows}) == 12
+    qed = get_oracle("qed")
+    assert all(abs(qed(x["smiles"]) - float(x["score"])) < 1e-5 for x in rows)
+    scores = [b["score"] for b in got["best"]]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert abs(scores[0] - max(float(x["score"]) for x in rows)) < 1e-5
+    assert "line 31" in r.output  # the broken line is listed, the rest used
+    r = runner.invoke(app, ["chem", "optimize", "no-such-oracle", "--budget", "5", "--start", str(start)])
+    assert r.exit_code == 2 and "unknown oracle 'no-such-oracle'" in r.output
+    r = runner.invoke(app, ["chem", "optimize", "qed", "--method", "screening", "--budget", "5", "--start",
+                            str(start), "--out", str(tmp_path / "missing" / "x.csv")])
+    assert r.exit_code == 2 and "cannot write" in r.output and "missing" in r.output
