@@ -3,6 +3,7 @@ so a damaged dense index stops dense and hybrid searches only, and a damaged BM2
 only, with the one-line error."""
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from serendip.workbench import Workspace
 DOCS = [{"id": "a1", "title": "Aspirin and colorectal cancer", "abstract": "Aspirin lowered adenoma recurrence."},
         {"id": "a2", "title": "Statins and muscle pain", "abstract": "Myalgia was as common on placebo."}]
 SRC = Path(__file__).resolve().parents[2] / "src"
-_real_load = DenseIndex.__dict__["load"]  # the classmethod, to wrap with the pseudo-encoder
+_real_load = inspect.getattr_static(DenseIndex, "load")  # the classmethod, to wrap with the pseudo-encoder
 
 
 def _encoder(texts, batch_size):
