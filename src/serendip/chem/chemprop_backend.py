@@ -52,9 +52,11 @@ class ChempropModel:
 
     def _data(self, smiles: Sequence[str], y: np.ndarray | None):
         from chemprop import data, featurizers
+        from rdkit import rdBase
 
         ys = np.zeros(len(smiles)) if y is None else np.asarray(y, dtype=np.float64)
-        points = [data.MoleculeDatapoint.from_smi(s, np.array([v], dtype=np.float32)) for s, v in zip(smiles, ys)]
+        with rdBase.BlockLogs():  # the SMILES are Serendip's standardised ones: RDKit's notes are noise here
+            points = [data.MoleculeDatapoint.from_smi(s, np.array([v], dtype=np.float32)) for s, v in zip(smiles, ys)]
         return data.MoleculeDataset(points, featurizers.SimpleMoleculeMolGraphFeaturizer())
 
     def fit(self, smiles: Sequence[str], y: np.ndarray, val_smiles: Sequence[str], val_y: np.ndarray) -> ChempropModel:
