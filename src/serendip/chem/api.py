@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +70,52 @@ def _metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _task_of(y: np.ndarray, task: str | None) -> str:
-    if task is not None:
-        return task
-    return "classification" if set(np.unique(y)) <= {0.0, 1.0} else "regression"
+def _shown(path) -> str:
+    """``path`` as a user wrote it (one path, or several joined by commas), not a Python list."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    return ", ".join(str(p) for p in paths)
+
+
+def _where(sources) -> str:
+    return ", ".join(f"{Path(f).name} line {line}" for f, line, _ in sources[:4]) + (" ..." if len(sources) > 4 else "")
+
+
+def _labelled(ms: MoleculeSet, target: str, task: str | None, shown: str) -> tuple[list, str, list[str]]:
+    """The molecules to train on, the task and notes for the user: molecules without a finite value in
+    ``target`` are left out and named; the task is classification when every value *as read* (before
+    duplicates are averaged) is 0 or 1; in classification, a molecule whose copies carry both labels is
+    left out and named (its mean is not a class), and any other value is an error.
+
+    Raises
+    ------
+    DataError
+        Fewer than 20 molecules left; classification asked for on values other than 0 and 1.
+    """
+    notes: list[str] = []
+    missing = [m for m in ms.molecules if not math.isfinite(m.values.get(target, math.nan))]
+    if missing:
+        notes.append(f"{len(missing)} molecule(s) have no value in {target!r} and are left out: "
+                     + "; ".join(f"{m.name} ({_where(m.sources)})" for m in missing[:5]) + (" ..." if len(missing) > 5 else ""))
+    keep = [m for m in ms.molecules if math.isfinite(m.values.get(target, math.nan))]
+    raw = {m.inchikey: [m.values[target]] for m in keep}
+    for d in ms.duplicates:
+        if d.inchikey in raw:
+            raw[d.inchikey] = [v for v in d.values.get(target, []) if math.isfinite(v)] or raw[d.inchikey]
+    binary = bool(raw) and all(set(vs) <= {0.0, 1.0} for vs in raw.values())
+    task = task or ("classification" if binary else "regression")
+    if task == "classification":
+        if not all(set(vs) <= {0.0, 1.0} for vs in raw.values()):
+            odd = next(v for vs in raw.values() for v in vs if v not in (0.0, 1.0))
+            raise DataError(f"{shown}: classification needs labels 0 and 1 in {target!r}; it holds {odd!r}")
+        mixed = [m for m in keep if len(set(raw[m.inchikey])) > 1]
+        if mixed:
+            notes.append(f"{len(mixed)} molecule(s) carry both labels 0 and 1 in their copies and are left out: "
+                         + "; ".join(f"{m.name} ({_where(m.sources)})" for m in mixed[:5])
+                         + (" ..." if len(mixed) > 5 else ""))
+            keep = [m for m in keep if len(set(raw[m.inchikey])) == 1]
+    if len(keep) < 20:
+        raise DataError(f"{shown}: {len(keep)} molecules with a usable value in {target!r}; at least 20 are needed")
+    return keep, task, notes
 
 
 def _spread(model, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -119,12 +162,9 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     """
     t0 = time.perf_counter()
     ms: MoleculeSet = read_molecules(path, value_columns=[target], **read_options)
-    keep = [m for m in ms.molecules if math.isfinite(m.values.get(target, math.nan))]
-    if len(keep) < 20:
-        raise DataError(f"{path}: {len(keep)} molecules with a value in {target!r}; at least 20 are needed")
+    keep, task, notes = _labelled(ms, target, task, _shown(path))
     smiles = [m.smiles for m in keep]
     y = np.array([m.values[target] for m in keep], dtype=np.float64)
-    task = _task_of(y, task)
     sp = make_split(split, smiles, seed=seed, **({"y": y} if split == "stratified" else {}))
     empty = [part for part in ("train", "val", "test") if len(getattr(sp, part)) == 0]
     if empty:
@@ -132,7 +172,7 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
                         f"{' and '.join(empty)} empty; use another split or more molecules")
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
-    metrics, conformal, notes = {}, None, []
+    metrics, conformal = {}, None
     for part in ("val", "test"):
         idx = getattr(sp, part)
         pred, sigma = _spread(fitted, pick(idx))
@@ -207,14 +247,24 @@ def load_model(folder: str | Path) -> LoadedModel:
     meta_path = folder / "model.json"
     if not meta_path.is_file():
         raise DataError(f"{folder}: no model.json; train one with `serendip chem train ... --out {folder}`")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("format") != FORMAT_VERSION:
-        raise DataError(f"{meta_path}: format {meta.get('format')!r}, this Serendip reads {FORMAT_VERSION}")
-    members = [load_member(e, folder, meta["task"]) for e in meta["members"]]
-    conformal = SplitConformal.from_json(meta["conformal"]) if meta.get("conformal") else None
-    ad_meta = meta["ad"]
-    ad = ApplicabilityDomain.from_bits(np.load(folder / ad_meta["file"]), ad_meta["radius"], ad_meta["n_bits"])
-    train_smiles = (folder / "train.smi").read_text().split()
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise DataError(f"{meta_path}: format {meta.get('format')!r}, this Serendip reads {FORMAT_VERSION}")
+        members = [load_member(e, folder, meta["task"]) for e in meta["members"]]
+        conformal = SplitConformal.from_json(meta["conformal"]) if meta.get("conformal") else None
+        ad_meta = meta["ad"]
+        ad = ApplicabilityDomain.from_bits(np.load(folder / ad_meta["file"], allow_pickle=False), ad_meta["radius"],
+                                           ad_meta["n_bits"])
+        train_smiles = (folder / "train.smi").read_text().split()
+        if len(train_smiles) != len(ad.train_):
+            raise ValueError(f"train.smi holds {len(train_smiles)} molecules, the applicability domain "
+                             f"{len(ad.train_)}")
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{folder}: the model folder is damaged ({type(exc).__name__}: {exc}); train the model "
+                        f"again") from None
     return LoadedModel(meta, members, conformal, ad, train_smiles)
 
 

@@ -49,6 +49,22 @@ def _issues(issues) -> None:
         err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)
 
 
+def _check_writable(path: Path, folder: bool = False) -> None:
+    """Refuse, before any work, an output path that cannot be written: its parent folder missing or
+    read-only, or (``folder``) an existing file where a folder goes, or a folder where a file goes."""
+    import os
+
+    from serendip.errors import DataError
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.exists() and folder != path.is_dir():
+        raise DataError(f"cannot write {path}: it is {'a file' if folder else 'a folder'}")
+    if not parent.is_dir():
+        raise DataError(f"cannot write {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise DataError(f"cannot write {path}: permission denied")
+
+
 def _import_chem():
     from serendip.errors import ConfigError
 
@@ -76,6 +92,7 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
     with handle_errors():
         api = _import_chem()
         api.check_task(task)
+        _check_writable(out, folder=True)
         opts = {"smiles_column": smiles_column} if smiles_column else {}
         res = api.train(files, target, model=chem_model, split=chem_split, seed=seed, task=task, out=out, **opts)
         _issues(res.issues)
@@ -112,6 +129,8 @@ def predict_cmd(model_dir: Path = typer.Argument(..., help="A folder written by 
     with handle_errors():
         api = _import_chem()
         opts = {"smiles_column": smiles_column} if smiles_column else {}
+        if out is not None:
+            _check_writable(out)
         rows, ms = api.predict(model_dir, files, **opts)
         _issues(ms.issues)
         cols = list(rows[0])
@@ -153,6 +172,9 @@ def optimize_cmd(design_oracle: str = typer.Argument(..., metavar="ORACLE", help
     with handle_errors():
         _import_chem()
         from serendip.chem.design import optimize
+
+        if out is not None:
+            _check_writable(out)
 
         pool = None
         if start is not None:

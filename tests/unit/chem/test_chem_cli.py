@@ -76,3 +76,29 @@ def test_optimize_writes_every_scored_molecule_and_prints_the_best(tmp_path: Pat
     r = runner.invoke(app, ["chem", "optimize", "qed", "--method", "screening", "--budget", "5", "--start",
                             str(start), "--out", str(tmp_path / "missing" / "x.csv")])
     assert r.exit_code == 2 and "cannot write" in r.output and "missing" in r.output
+
+
+def test_conflicting_binary_labels_missing_values_and_damaged_models(tmp_path: Path) -> None:
+    """Found by a tester: copies of a molecule labelled 0 and 1 were averaged to 0.5, which turned a
+    classification file into a regression one without a word; values left empty vanished unreported; a
+    damaged model folder gave tracebacks; an unwritable --out was found only after training."""
+    smi = ["C" * n + "O" for n in range(1, 31)] + ["C" * n + "N" for n in range(1, 31)]  # 60 distinct molecules
+    lines = [f"{s},{i % 2}" for i, s in enumerate(smi)]
+    lines += [f"{smi[0]},1", f"{smi[1]},"]  # smi[0] (label 0 on line 2) again with 1; smi[1] again, no value
+    lines += ["C1CCx,1"]  # not a molecule: reported, skipped
+    data = tmp_path / "cls.csv"
+    data.write_text("smiles,y\n" + "\n".join(lines) + "\n" + "c1ccccc1O,\n")
+    model = tmp_path / "m"
+    r = runner.invoke(app, ["chem", "train", str(data), "--target", "y", "--model", "rf", "--out", str(model),
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["task"] == "classification"
+    assert "carry both labels 0 and 1" in r.output and "cls.csv line 2" in r.output
+    assert "have no value in 'y'" in r.output and "cls.csv line 65" in r.output  # phenol, the last line
+    r = runner.invoke(app, ["chem", "train", str(data), "--target", "y", "--task", "regression", "--model", "rf",
+                            "--out", str(tmp_path / "no" / "where")])
+    assert r.exit_code == 2 and "does not exist" in r.output and "Traceback" not in r.output
+    (model / "model.json").write_text((model / "model.json").read_text()[:40])
+    r = runner.invoke(app, ["chem", "predict", str(model), str(data)])
+    assert r.exit_code == 2 and "model folder is damaged" in r.output and "Traceback" not in r.output
