@@ -25,8 +25,9 @@ Built in (settings read from ASReview's source, not tuned here):
 * Serendip's combinations of TF-IDF and embeddings, candidates for ``fused``:
   ``fused-stack`` (one ``elas_u4`` SVM on ``[TF-IDF | w * embedding]``, w = 1: both blocks have unit
   norm), ``fused-rrf`` (reciprocal rank fusion, k = 60, of ``tfidf-svm`` and ``minilm-logreg`` over the
-  unlabelled records; Cormack, Clarke & Buettcher 2009, SIGIR) and ``fused-mean`` (mean of the two
-  models' scores standardised over the unlabelled records).
+  unlabelled records; Cormack, Clarke & Buettcher 2009, SIGIR), ``fused-mean`` (mean of the two
+  models' scores standardised over the unlabelled records) and ``fused-mesh-mean`` (the same with
+  ``tfidf-mesh-svm`` in place of ``tfidf-svm``).
 * ``fused``: the candidate chosen by simulation on the 11 Cohen reviews that
   ``benchmarks/screening_cohen.py`` does not score (``screening_cohen.py --select --select-seeds 0,1``:
   the highest mean WSS@95 over the 11 reviews and seeds 0-1; figures in :data:`FUSED_CHOICE`):
@@ -204,6 +205,10 @@ _MODELS = [
     ScreeningModel("fused-mean", lambda store, seed: _Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
                                                              "mean"),
                    description="mean of the z-scored scores of tfidf-svm and minilm-logreg",
+                   reference="Serendip (score averaging)", needs_embeddings=True),
+    ScreeningModel("fused-mesh-mean", lambda store, seed: _Fusion([_mesh_svm(store, seed),
+                                                                  _minilm_logreg(store, seed)], "mean"),
+                   description="mean of the z-scored scores of tfidf-mesh-svm and minilm-logreg",
                    reference="Serendip (score averaging)", needs_embeddings=True),
 ]
 for _m in _MODELS:
