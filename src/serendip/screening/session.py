@@ -27,7 +27,10 @@ the query strategy's and balancer's generator is seeded by (seed, number of labe
 state of the labels always gives one next record.
 
 The TF-IDF features are fitted on the session's records when a session object first needs them
-(seconds for 10^4 records); embedding models embed them once and cache the vectors on disk
+(seconds for 10^4 records) and kept on disk in the workspace
+(:mod:`serendip.screening.feature_cache`: ``indexes/screening/``, keyed by the session's record ids,
+texts and MeSH headings and the feature code), so a later ``next`` (another process) reads them back
+instead; embedding models embed the records once and cache the vectors on disk
 (:class:`~serendip.screening.features.FeatureStore`).
 """
 from __future__ import annotations
@@ -40,6 +43,7 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from serendip.errors import ConfigError, DataError
+from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureCache
 from serendip.screening.features import FeatureContext, FeatureStore
 from serendip.screening.models import SCREENING_MODELS
 from serendip.screening.stopping import STOPPING_RULES, StopCheck
@@ -235,8 +239,10 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
     return open_session(ws, name, context=context)
 
 
-def open_session(ws, name: str, *, context: FeatureContext | None = None) -> "ScreeningSession":
-    """The stored session ``name`` of ``ws``.
+def open_session(ws, name: str, *, context: FeatureContext | None = None,
+                 feature_cache: bool = True) -> "ScreeningSession":
+    """The stored session ``name`` of ``ws``; ``feature_cache`` False fits the TF-IDF features anew
+    instead of reading (and writing) :mod:`serendip.screening.feature_cache`.
 
     Raises
     ------
@@ -249,7 +255,7 @@ def open_session(ws, name: str, *, context: FeatureContext | None = None) -> "Sc
         names = list_sessions(ws)
         raise DataError(f"no screening session named {name!r} in {ws.path}; "
                         + (f"sessions: {', '.join(names)}" if names else "start one with `serendip screen start`"))
-    return ScreeningSession(ws, dict(row), context or FeatureContext())
+    return ScreeningSession(ws, dict(row), context or FeatureContext(), feature_cache=feature_cache)
 
 
 def list_sessions(ws) -> list[str]:
@@ -262,12 +268,22 @@ class ScreeningSession:
     """One stored screening session (see the module docstring); made by :func:`start_session` or
     :func:`open_session`, never directly. Every method reads the labels from the database."""
 
-    def __init__(self, ws, row: dict, context: FeatureContext):
+    def __init__(self, ws, row: dict, context: FeatureContext, feature_cache: bool = True):
         self.ws, self.row, self.context = ws, row, context
         self.name: str = row["name"]
         self.record_ids: list[int] = [int(i) for i in row["record_ids"]]
         self._pos = {rid: i for i, rid in enumerate(self.record_ids)}
         self._store: FeatureStore | None = None
+        #: the session's on-disk features (None: not used)
+        self.feature_cache: SessionFeatureCache | None = (
+            SessionFeatureCache(ws.index_dir / "screening", int(row["id"]), writable=not ws.store.read_only)
+            if feature_cache else None)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should hear of this process's work (a damaged feature cache rebuilt, one not
+        written)."""
+        return list(self.feature_cache.notes) if self.feature_cache is not None else []
 
     # -- labels ---------------------------------------------------------------------------------
     def history(self) -> list[dict]:
@@ -329,7 +345,8 @@ class ScreeningSession:
             got = [text.get(r, ("", "", [])) for r in self.record_ids]
             data = SessionTexts(self.name, self.record_ids, [g[0] for g in got], [g[1] for g in got],
                                 set(self.record_ids) - set(text), [g[2] for g in got])
-            self._store = FeatureStore(data, self.context)
+            self._store = (FeatureStore(data, self.context) if self.feature_cache is None
+                           else CachedFeatureStore(data, self.context, disk=self.feature_cache))
         return self._store
 
     def estimates(self, current: dict[int, dict] | None = None) -> dict[str, StopCheck]:

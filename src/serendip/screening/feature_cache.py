@@ -1,0 +1,246 @@
+"""A session's TF-IDF features kept on disk, so that each ``serendip screen next`` (a new process) reads
+the matrix back instead of fitting TF-IDF over every record of the session again.
+
+Layout: ``<workspace>/indexes/screening/session-<id>-<kind>.npz``, one file per session and per
+matrix its model reads (``kind``: ``tfidf-<params digest>`` for :meth:`FeatureStore.tfidf
+<serendip.screening.features.FeatureStore.tfidf>`, ``text-mesh-<weight>`` for :meth:`FeatureStore.text_mesh
+<serendip.screening.features.FeatureStore.text_mesh>`: text TF-IDF with the MeSH block beside it). Each
+file is an uncompressed NumPy ``.npz`` (no pickle) holding the CSR arrays ``data`` (float64 for TF-IDF), ``indices``,
+``indptr``, ``shape`` and ``key``, the sha256 of everything the matrix depends on (:func:`feature_key`):
+
+* the session's record ids, titles, abstracts and MeSH headings, in session order (so an edited,
+  deleted or re-ingested record changes the key; a record added to the workspace outside the session
+  changes neither the key nor the matrix, which is fitted on the session's records only);
+* the matrix kind and its parameters (TF-IDF settings, MeSH weight);
+* the code: the bytes of :mod:`serendip.screening.features` and of this module, :data:`CACHE_FORMAT`,
+  and the scikit-learn, SciPy and NumPy versions.
+
+A file whose key differs is rebuilt and replaced. A file that cannot be read (not a zip, a bad CRC, a
+missing array, CSR arrays that disagree with each other or with the number of records) is never trusted:
+the matrix is rebuilt and the file replaced, with a note (:attr:`SessionFeatureCache.notes`, also logged
+as a warning). Files are written to a temporary name in the same folder and renamed into place, so a
+reader sees the old file, the new one or none. A read-only workspace keeps nothing (a note says so). The
+matrix read back is the one written, array for array, so a session shows the same next record with or
+without the cache.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from serendip.screening import features as _features
+from serendip.screening.features import FeatureStore, tfidf_matrix
+
+__all__ = ["CACHE_FORMAT", "CachedFeatureStore", "SessionFeatureCache", "feature_key"]
+
+_log = logging.getLogger("serendip")
+
+#: Version of the file layout; part of every key (bump to orphan every file written before).
+CACHE_FORMAT = 1
+_ARRAYS = ("key", "data", "indices", "indptr", "shape")
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """sha256 of the feature code (features.py and this module) and of the library versions."""
+    import scipy
+    import sklearn
+
+    h = hashlib.sha256(f"format {CACHE_FORMAT}; sklearn {sklearn.__version__}; scipy {scipy.__version__}; "
+                       f"numpy {np.__version__}\n".encode())
+    for mod in (_features.__file__, __file__):
+        h.update(Path(mod).read_bytes())
+    return h.hexdigest()
+
+
+def _field(h, text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+    h.update(len(raw).to_bytes(8, "little") + raw)
+
+
+def feature_key(kind: str, params: str, ids, titles, abstracts, mesh) -> str:
+    """The sha256 (hex) naming one feature matrix of a session.
+
+    Parameters
+    ----------
+    kind, params : str
+        The matrix kind and a canonical text of its parameters.
+    ids : sequence of int
+        The session's record ids, in session order (length n).
+    titles, abstracts : sequence of str
+        Per record ("" when missing), length n.
+    mesh : sequence of sequence of str
+        MeSH headings per record (length n, or empty: none for any record).
+
+    Every field is length-prefixed, so no two different inputs hash the same text.
+    """
+    h = hashlib.sha256()
+    for text in (_code_digest(), kind, params, str(len(ids))):
+        _field(h, text)
+    mesh = mesh or [()] * len(ids)
+    for rid, title, abstract, heads in zip(ids, titles, abstracts, mesh, strict=True):
+        _field(h, str(int(rid)))
+        _field(h, title)
+        _field(h, abstract)
+        _field(h, str(len(heads)))
+        for head in heads:
+            _field(h, head)
+    return h.hexdigest()
+
+
+class DamagedCache(ValueError):
+    """A cache file that cannot be read back as the matrix it claims to hold."""
+
+
+def _read(path: Path, n_rows: int):
+    """The CSR matrix and key stored at ``path``; raises :class:`DamagedCache` for anything unreadable."""
+    from scipy import sparse
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [a for a in _ARRAYS if a not in npz.files]
+            if missing:
+                raise DamagedCache(f"no array {', '.join(missing)}")
+            got = {a: npz[a] for a in _ARRAYS}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+        if isinstance(exc, DamagedCache):
+            raise
+        raise DamagedCache(f"{type(exc).__name__}: {exc}") from None
+    data, indices, indptr, shape = got["data"], got["indices"], got["indptr"], got["shape"]
+    if shape.shape != (2,) or int(shape[0]) != n_rows:
+        raise DamagedCache(f"shape {shape.tolist()} for {n_rows} records")
+    n_cols = int(shape[1])
+    if (data.ndim != 1 or indices.shape != data.shape or indptr.shape != (n_rows + 1,)
+            or data.dtype.kind != "f" or indices.dtype.kind != "i" or indptr.dtype.kind != "i"):
+        raise DamagedCache("CSR arrays of the wrong shape or type")
+    if indptr[0] != 0 or indptr[-1] != len(data) or (np.diff(indptr) < 0).any():
+        raise DamagedCache("row pointers out of order")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_cols):
+        raise DamagedCache("column indices out of range")
+    if not np.isfinite(data).all():
+        raise DamagedCache("values that are not finite")
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols), copy=False), str(got["key"])
+
+
+def _write(path: Path, key: str, X) -> None:
+    """Write ``X`` (scipy CSR) with ``key`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, key=np.array(key), data=X.data, indices=X.indices, indptr=X.indptr,
+                     shape=np.array(X.shape, dtype=np.int64))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class SessionFeatureCache:
+    """The on-disk feature matrices of one session (see the module docstring).
+
+    Parameters
+    ----------
+    folder : Path
+        ``<workspace>/indexes/screening``.
+    session_id : int
+    writable : bool, default True
+        False (a read-only workspace): matrices are read when present, never written.
+
+    Attributes
+    ----------
+    notes : list of str
+        What a caller should tell the user: damaged files rebuilt, files that could not be written.
+    hits, builds : list of str
+        The kinds read back / built in this process (for tests and benchmarks).
+    """
+
+    folder: Path
+    session_id: int
+    writable: bool = True
+    notes: list[str] = field(default_factory=list)
+    hits: list[str] = field(default_factory=list)
+    builds: list[str] = field(default_factory=list)
+
+    def path(self, kind: str) -> Path:
+        return self.folder / f"session-{int(self.session_id)}-{kind}.npz"
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        _log.warning(text)
+
+    def fetch(self, kind: str, key: str, n_rows: int, build: Callable[[], object]):
+        """The matrix ``kind`` of ``key``: read from disk when the stored key matches, else ``build()``
+        (a scipy sparse matrix of shape (n_rows, d), floating point) and stored. Returns scipy CSR of the
+        built dtype (float64 for TF-IDF)."""
+        path = self.path(kind)
+        if path.is_file():
+            try:
+                X, stored = _read(path, n_rows)
+                if stored == key:
+                    self.hits.append(kind)
+                    return X
+            except DamagedCache as exc:
+                self._note(f"screening feature cache {path} is damaged ({exc}); rebuilding it")
+        X = build().tocsr()
+        if X.dtype.kind != "f" or X.shape[0] != n_rows:
+            raise ValueError(f"feature matrix {kind}: {X.shape} {X.dtype}, expected ({n_rows}, d) floating point")
+        self.builds.append(kind)
+        if not self.writable:
+            self._note(f"read-only workspace: screening features of session {self.session_id} not cached in "
+                       f"{self.folder} (each `screen next` rebuilds them)")
+            return X
+        try:
+            _write(path, key, X)
+        except OSError as exc:
+            self._note(f"cannot write the screening feature cache {path} ({exc}); the features were rebuilt and "
+                       f"are used, not kept")
+        return X
+
+
+@dataclass
+class CachedFeatureStore(FeatureStore):
+    """A :class:`~serendip.screening.features.FeatureStore` whose TF-IDF and TF-IDF + MeSH matrices go
+    through a :class:`SessionFeatureCache` (``disk``); the same matrices as the plain store, array for
+    array. ``data`` must have ``ids`` (workspace record ids), ``titles``, ``abstracts`` and ``mesh``."""
+
+    disk: SessionFeatureCache | None = None
+    _inner: bool = field(default=False, repr=False)
+
+    def _key(self, kind: str, params: str) -> str:
+        d = self.data
+        return feature_key(kind, params, d.ids, d.titles, d.abstracts, getattr(d, "mesh", None) or [])
+
+    def tfidf(self, params: dict):
+        key = ("tfidf", repr(sorted(params.items())))
+        if key in self._cache or self.disk is None or self._inner:
+            return super().tfidf(params)
+        desc = repr(sorted(params.items()))
+        kind = "tfidf-" + hashlib.sha256(desc.encode()).hexdigest()[:12]
+        self._cache[key] = self.disk.fetch(kind, self._key("tfidf", desc), len(self.data),
+                                           lambda: tfidf_matrix(self.data.texts(), **params))
+        return self._cache[key]
+
+    def text_mesh(self, weight: float = 0.5):
+        key = ("text_mesh", weight)
+        if key in self._cache or self.disk is None:
+            return super().text_mesh(weight)
+
+        def build():
+            self._inner = True  # the text TF-IDF inside is not kept apart: only the matrix the model reads
+            try:
+                return FeatureStore.text_mesh(self, weight)
+            finally:
+                self._inner = False
+
+        self._cache[key] = self.disk.fetch(f"text-mesh-{float(weight):g}", self._key("text_mesh", repr(float(weight))),
+                                           len(self.data), build)
+        return self._cache[key]
