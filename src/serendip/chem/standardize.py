@@ -11,6 +11,7 @@ A SMILES that RDKit cannot parse or sanitise (an unclosed ring, a neutral four-b
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rdkit import Chem, rdBase
@@ -38,7 +39,7 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     -------
     (Mol or None, str or None)
         The sanitised molecule and ``None``, or ``None`` and RDKit's reason
-        (``"SMILES Parse Error: unclosed ring for input: 'C1CC'"``,
+        (``"SMILES Parse Error: unclosed ring"``,
         ``"Explicit valence for atom # 1 N, 4, is greater than permitted"``).
     """
     if not smiles:
@@ -46,7 +47,9 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     with rdBase.CaptureErrorLog() as capture:
         mol = Chem.MolFromSmiles(smiles, sanitize=False)
     if mol is None:
-        reasons = [_clean(m) for m in capture.messages.splitlines() if m.strip()]
+        # RDKit ends its parse errors with "for input: '<the SMILES>'" (Python-quoted); the caller names
+        # the SMILES, so the reason drops it
+        reasons = [re.sub(r"\s*for input: '.*'$", "", _clean(m)) for m in capture.messages.splitlines() if m.strip()]
         return None, "; ".join(dict.fromkeys(reasons)) or "SMILES parse error"
     if mol.GetNumAtoms() == 0:
         return None, "no atoms"
