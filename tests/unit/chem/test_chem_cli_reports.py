@@ -159,3 +159,20 @@ def test_gzip_file_read_like_the_plain_one(tiny: Path) -> None:
     plain, packed = read_molecules(tiny / "train.csv"), read_molecules(gz)
     assert [(m.line, m.smiles) for m in packed.molecules] == [(m.line, m.smiles) for m in plain.molecules]
     assert [i.line for i in packed.issues] == [63]
+
+
+def test_case_c17_through_predict(tiny: Path, cases_dir: Path) -> None:
+    """Case C17 end to end: per-line errors for lines 4 and 7, a row for each of lines 2, 3, 6, 8 with the
+    right parents, the salts' stripped fragments named; the header and the blank line are neither."""
+    path = cases_dir / "C17_smiles-valence-salt-blank" / "molecules.smi"
+    r = runner.invoke(app, ["chem", "predict", str(tiny / "model"), str(path), "--json"])
+    assert r.exit_code == 1, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [(p["line"], p["name"], p["smiles"]) for p in got["predictions"]] == [
+        (2, "aspirin-like", "CC(=O)Oc1ccccc1C(=O)O"), (3, "sodium acetate salt", "CC(=O)O"), (6, "phenol", "Oc1ccccc1"),
+        (8, "benzene with HCl", "c1ccccc1")]
+    assert [(s["line"], s["name"], s["smiles"]) for s in got["skipped"]] == [
+        (4, "neutral four-bond nitrogen", "CN(C)(C)C"), (7, "unclosed ring", "C1CC")]
+    assert "N, 4" in got["skipped"][0]["reason"] and got["skipped"][1]["reason"] == "SMILES Parse Error: unclosed ring"
+    assert [c["line"] for c in got["changes"]] == [3, 8] and "removed Cl" in got["changes"][1]["changes"][0]
+    assert "molecules.smi, line 4 (neutral four-bond nitrogen): CN(C)(C)C: Explicit valence" in r.output
