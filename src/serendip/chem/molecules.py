@@ -182,6 +182,8 @@ def _values(rec: RawRecord) -> tuple[dict[str, float], str | None]:
             out[col] = float(text)
         except ValueError:
             return out, f"value {text.strip()} of column '{col}' is not a number"
+        if math.isinf(out[col]):  # "nan" reads as missing; an infinite value is no measurement
+            return out, f"value {text.strip()} of column '{col}' is not a finite number"
     return out, None
 
 
