@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import zipfile
@@ -61,9 +62,7 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
-def _field(h, text: str) -> None:
-    raw = text.encode("utf-8", "surrogatepass")
-    h.update(len(raw).to_bytes(8, "little") + raw)
+_KEY_CHUNK = 2000  # records per JSON text hashed
 
 
 def feature_key(kind: str, params: str, ids, titles, abstracts, mesh) -> str:
@@ -80,19 +79,21 @@ def feature_key(kind: str, params: str, ids, titles, abstracts, mesh) -> str:
     mesh : sequence of sequence of str
         MeSH headings per record (length n, or empty: none for any record).
 
-    Every field is length-prefixed, so no two different inputs hash the same text.
+    Hashed as JSON texts (the code digest, kind, params and n, then the records in chunks of
+    :data:`_KEY_CHUNK`, each a JSON array of ``[id, title, abstract, [heading, ...]]``): a JSON value
+    ends where its text says, so no two different inputs hash the same bytes.
     """
+    if not len(ids) == len(titles) == len(abstracts) or (mesh and len(mesh) != len(ids)):
+        raise ValueError(f"feature_key: {len(ids)} ids, {len(titles)} titles, {len(abstracts)} abstracts and "
+                         f"{len(mesh)} MeSH lists")
     h = hashlib.sha256()
-    for text in (_code_digest(), kind, params, str(len(ids))):
-        _field(h, text)
+    h.update(json.dumps([_code_digest(), kind, params, len(ids)]).encode())
     mesh = mesh or [()] * len(ids)
-    for rid, title, abstract, heads in zip(ids, titles, abstracts, mesh, strict=True):
-        _field(h, str(int(rid)))
-        _field(h, title)
-        _field(h, abstract)
-        _field(h, str(len(heads)))
-        for head in heads:
-            _field(h, head)
+    for start in range(0, len(ids), _KEY_CHUNK):
+        stop = start + _KEY_CHUNK
+        chunk = [[int(r), t, a, list(m)] for r, t, a, m in zip(ids[start:stop], titles[start:stop],
+                                                                 abstracts[start:stop], mesh[start:stop])]
+        h.update(json.dumps(chunk, ensure_ascii=False).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
