@@ -8,7 +8,14 @@ from typing import Optional
 
 import typer
 
-from serendip.cli.common import SerendipTyper, console, err_console, handle_errors, labelled, rate_progress
+from serendip.cli.common import (
+    SerendipTyper,
+    console,
+    err_console,
+    handle_errors,
+    labelled,
+    rate_progress,
+)
 
 app = SerendipTyper(no_args_is_help=True, help="Molecule generation: train a SMILES language model, sample it, "
                     "score samples with the MOSES metrics.")

@@ -12,9 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from serendip.chem.generate.metrics import Evaluation, ReferenceStats, evaluate, parse_all, scaffold_of
+from serendip.chem.generate.metrics import (
+    Evaluation,
+    ReferenceStats,
+    evaluate,
+    parse_all,
+    scaffold_of,
+)
 from serendip.chem.generate.model import GeneratorConfig, SmilesGenerator
-from serendip.chem.generate.train import SmilesIssue, TrainResult, read_smiles_file, train_generator
+from serendip.chem.generate.train import (
+    SmilesIssue,
+    TrainResult,
+    read_smiles_file,
+    train_generator,
+)
 
 __all__ = ["Evaluation", "GeneratorConfig", "ReferenceStats", "SmilesGenerator", "SmilesIssue", "TrainResult",
            "evaluate", "evaluate_file", "read_smiles_file", "reference_stats", "sample_to_file", "train_file",

@@ -6,7 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from serendip.chem.generate import GeneratorConfig, SmilesGenerator, read_smiles_file, train_generator
+from serendip.chem.generate import (
+    GeneratorConfig,
+    SmilesGenerator,
+    read_smiles_file,
+    train_generator,
+)
 from serendip.chem.tokenize import Vocab
 from serendip.errors import ConfigError, DataError, ParseError
 
