@@ -135,6 +135,26 @@ def internal_diversity(fps: np.ndarray, p: float = 1.0) -> float:
     return 1.0 - average_agg_tanimoto(fps, fps, agg="mean", p=p)
 
 
+def internal_diversities(fps: np.ndarray, block: int = 2048) -> tuple[float, float]:
+    """(IntDiv1, IntDiv2) of ``fps`` in one blockwise pass over all ordered pairs (the same values as
+    :func:`internal_diversity` with p = 1 and p = 2, at half the cost)."""
+    if not len(fps):
+        raise DataError("internal diversity of an empty set")
+    f = fps.astype(np.float32)
+    cnt = f.sum(1)
+    s1 = np.zeros(len(f), dtype=np.float64)
+    s2 = np.zeros(len(f), dtype=np.float64)
+    for j in range(0, len(f), block):
+        for i in range(0, len(f), block):
+            tp = f[j:j + block] @ f[i:i + block].T
+            denom = cnt[j:j + block, None] + cnt[None, i:i + block] - tp
+            jac = np.where(denom > 0, tp / np.maximum(denom, 1e-9), np.float32(1.0))
+            s1[i:i + block] += jac.sum(0, dtype=np.float64)
+            s2[i:i + block] += (jac * jac).sum(0, dtype=np.float64)
+    n = len(f)
+    return 1.0 - float((s1 / n).mean()), 1.0 - float(np.sqrt(s2 / n).mean())
+
+
 def brics_fragments(mols: Sequence) -> Counter:
     """Counts of BRICS fragments (canonical SMILES with dummy atoms) over ``mols`` (MOSES ``fragmenter``:
     ``FragmentOnBRICSBonds``)."""
@@ -301,8 +321,7 @@ def evaluate(gen: Sequence[str], *, train_canonical: set[str] | None = None,
     say("fingerprints")
     fps = morgan_fingerprints(valid)
     say("IntDiv (all pairs)")
-    ev.metrics["IntDiv1"] = internal_diversity(fps, 1)
-    ev.metrics["IntDiv2"] = internal_diversity(fps, 2)
+    ev.metrics["IntDiv1"], ev.metrics["IntDiv2"] = internal_diversities(fps)
     if train_scaffolds is not None:
         scafs = {s for s in (scaffold_of(m) for m in valid) if s is not None}
         ev.metrics["scaffold_novelty"] = len(scafs - train_scaffolds) / len(scafs) if scafs else 0.0

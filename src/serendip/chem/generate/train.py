@@ -73,8 +73,10 @@ def read_smiles_file(path: Path) -> tuple[list[str], list[int]]:
 
 @dataclass
 class TrainResult:
-    """What a training run did. ``mol_per_s`` is molecules per wall-clock second of training;
-    ``mol_per_cpu_s`` per second of this process's CPU time (the speed a machine to itself would see)."""
+    """What a training run did. ``wall_s`` / ``cpu_s``: the whole call (reading, tokenising, training,
+    validation, saving); ``prep_s``: the reading and tokenising part of it. ``mol_per_s`` is molecules per
+    wall-clock second of training after the preparation; ``mol_per_cpu_s`` per second of this process's
+    CPU time after it (the speed a machine to itself would see)."""
     folder: str
     steps: int
     molecules_seen: int
@@ -90,6 +92,7 @@ class TrainResult:
     n_val: int
     n_parameters: int
     stopped: str
+    prep_s: float = 0.0
     issues: list[SmilesIssue] = field(default_factory=list)
 
 
@@ -160,11 +163,14 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
                     minutes: float | None = 55.0, epochs: float | None = None, batch_size: int = 128,
                     lr: float = 1e-3, seed: int = 0, n_val: int = 2000, checkpoint_minutes: float = 5.0,
                     file: str = "", lines: list[int] | None = None, max_steps: int | None = None,
-                    on_step: Callable[[int], None] | None = None) -> TrainResult:
+                    init_from: Path | None = None, on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Train a :class:`SmilesGenerator` on ``smiles`` and save it to the folder ``out``.
 
-    The vocabulary is built from the molecules; ``n_val`` of them (a seeded draw) are held out for the
-    validation loss. Training stops at the first of ``minutes`` of wall-clock time, ``epochs`` passes
+    The vocabulary is built from the molecules (or, with ``init_from``, training continues from the
+    model folder there, with its vocabulary and config: ``config`` must then be None; Adam's moments
+    start afresh); ``n_val`` of them (a seeded draw) are held out for the
+    validation loss. Training stops at the first of ``minutes`` of wall-clock time (counted from the
+    first step: reading and tokenising come before and are reported as ``prep_s``), ``epochs`` passes
     over the training molecules and ``max_steps`` batches; the folder is rewritten every
     ``checkpoint_minutes`` and at the end, with the training record in ``config.json``. ``on_step(k)``
     gets the molecules of each batch. A SMILES that cannot be tokenised is left out and listed in
@@ -178,24 +184,29 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     t0, c0 = time.monotonic(), time.process_time()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    vocab = Vocab.build(smiles, skip_errors=True)
+    if init_from is not None and config is not None:
+        raise ConfigError("train_generator: init_from continues a saved model with its own config; give no config")
+    start_model = SmilesGenerator.load(init_from) if init_from is not None else None
+    vocab = start_model.vocab if start_model else Vocab.build(smiles, skip_errors=True)
     ids, lengths, issues = encode_all(smiles, vocab, file=file, lines=lines)
     if len(ids) < 2:
         raise DataError(f"{file or 'training set'}: {len(ids)} usable SMILES; at least 2 are needed")
     perm = rng.permutation(len(ids))
     n_val = min(n_val, len(ids) // 10)
     val, tr = perm[:n_val], perm[n_val:]
-    model = SmilesGenerator(vocab, config)
+    model = start_model or SmilesGenerator(vocab, config)
     opt = torch.optim.Adam(model.net.parameters(), lr=lr)
     model.net.train()
     budget_s = None if minutes is None else minutes * 60.0
     step = seen = tokens = 0
     last_ckpt, stopped, recent = time.monotonic(), "", []
     tr_ids, tr_len = ids[tr], lengths[tr]
+    prep_s, prep_cpu = time.monotonic() - t0, time.process_time() - c0
+    t1 = time.monotonic()  # the budget counts training steps; reading and tokenising are prep_s
     epoch = 0
     while not stopped:
         for b in bucketed_batches(tr_len, batch_size, rng):
-            elapsed = time.monotonic() - t0
+            elapsed = time.monotonic() - t1
             progress = elapsed / budget_s if budget_s else (seen / len(tr)) / (epochs or 1.0)
             stopped = _stop_reason(elapsed, budget_s, seen / len(tr), epochs, step, max_steps)
             if stopped:
@@ -219,12 +230,14 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
         epoch += 1
     val_loss = token_nll(model, ids[val], lengths[val]) if len(val) else float("nan")
     info = _record(model, step, seen, tokens, len(tr), recent, val_loss, t0, c0, stopped)
-    info.update(n_train=len(tr), n_val=len(val), batch_size=batch_size, lr=lr, seed=seed, minutes=minutes)
+    info.update(n_train=len(tr), n_val=len(val), batch_size=batch_size, lr=lr, seed=seed, minutes=minutes,
+                continued_from=None if init_from is None else str(init_from), prep_s=round(prep_s, 2))
+    model.info.update(info)
     model.save(out)
     wall, cpu = info["train_wall_s"], info["train_cpu_s"]
     return TrainResult(folder=str(out), steps=step, molecules_seen=seen, tokens_seen=tokens,
-                       epochs=seen / len(tr), wall_s=wall, cpu_s=cpu, mol_per_s=seen / max(wall, 1e-9),
-                       mol_per_cpu_s=seen / max(cpu, 1e-9), train_loss=info["train_loss"], val_loss=val_loss,
+                       epochs=seen / len(tr), wall_s=wall, cpu_s=cpu, mol_per_s=seen / max(wall - prep_s, 1e-9),
+                       mol_per_cpu_s=seen / max(cpu - prep_cpu, 1e-9), prep_s=prep_s, train_loss=info["train_loss"], val_loss=val_loss,
                        n_train=len(tr), n_val=len(val), n_parameters=model.n_parameters(), stopped=stopped,
                        issues=issues)
 

@@ -12,6 +12,7 @@ from serendip.chem.generate.metrics import (
     average_agg_tanimoto,
     cos_similarity,
     evaluate,
+    internal_diversities,
     internal_diversity,
     morgan_fingerprints,
     parse_all,
@@ -50,6 +51,7 @@ def test_blockwise_equals_one_block() -> None:
     for agg, p in (("max", 1), ("mean", 1), ("mean", 2)):
         assert average_agg_tanimoto(x, y, agg=agg, p=p, block=7) == pytest.approx(
             average_agg_tanimoto(x, y, agg=agg, p=p, block=4096))
+    assert internal_diversities(x, block=9) == pytest.approx((internal_diversity(x), internal_diversity(x, p=2)))
 
 
 def test_scaffolds_and_cosine() -> None:

@@ -42,6 +42,19 @@ def test_tiny_model_trains_samples_saves_and_loads(tmp_path: Path) -> None:
     assert loaded.sample(7, seed=3, batch_size=4) == a
 
 
+def test_training_continues_from_a_saved_model(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    train_generator(SMILES, tmp_path / "m", config=TINY, minutes=None, max_steps=1, batch_size=8, n_val=3)
+    before = SmilesGenerator.load(tmp_path / "m")
+    res = train_generator(SMILES, tmp_path / "m", minutes=None, max_steps=2, batch_size=8, n_val=3,
+                          init_from=tmp_path / "m")
+    after = SmilesGenerator.load(tmp_path / "m")
+    assert res.steps == 2 and after.info["continued_from"] == str(tmp_path / "m") and after.vocab == before.vocab
+    assert not torch.equal(before.net.head.weight, after.net.head.weight)
+    with pytest.raises(ConfigError, match="own config"):
+        train_generator(SMILES, tmp_path / "m", config=TINY, max_steps=1, init_from=tmp_path / "m")
+
+
 def test_low_temperature_is_greedy_and_bad_settings_refused() -> None:
     torch.manual_seed(0)
     model = SmilesGenerator(Vocab.build(SMILES), TINY)
