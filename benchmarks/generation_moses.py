@@ -50,15 +50,22 @@ def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} cpu {time.process_time():.0f}s] {msg}", flush=True)
 
 
-def train_sets(files: dict, cache: Path) -> tuple[set[str], set[str]]:
-    """Canonical SMILES and scaffolds of the training file, cached as gzip'ed text."""
+def train_sets(files: dict, cache: Path, limit: int | None, seed: int) -> tuple[set[str], set[str]]:
+    """Canonical SMILES and scaffolds of the training file (or a seeded draw of ``limit`` of its
+    molecules), cached as gzip'ed text."""
+    import numpy as np
+
     from serendip.chem.generate import read_smiles_file, train_reference
 
-    canon_f, scaf_f = cache / "train_canonical.txt.gz", cache / "train_scaffolds.txt.gz"
+    tag = "" if limit is None else f"-{limit}-seed{seed}"
+    canon_f, scaf_f = cache / f"train_canonical{tag}.txt.gz", cache / f"train_scaffolds{tag}.txt.gz"
     if canon_f.exists() and scaf_f.exists():
         return (set(gzip.decompress(canon_f.read_bytes()).decode().splitlines()),
                 set(gzip.decompress(scaf_f.read_bytes()).decode().splitlines()))
-    canon, scafs = train_reference(read_smiles_file(files[TRAIN])[0])
+    smiles = read_smiles_file(files[TRAIN])[0]
+    if limit is not None:
+        smiles = [smiles[i] for i in np.random.default_rng(seed).choice(len(smiles), limit, replace=False)]
+    canon, scafs = train_reference(smiles)
     canon_f.write_bytes(gzip.compress("\n".join(sorted(canon)).encode(), mtime=0))
     scaf_f.write_bytes(gzip.compress("\n".join(sorted(scafs)).encode(), mtime=0))
     return canon, scafs
@@ -112,6 +119,9 @@ def main() -> None:
     ap.add_argument("--ref-max", type=_rows.positive_int, default=None,
                     help="score against a seeded draw of this many Test / TestSF molecules (smoke runs; "
                          "default: all, as MOSES)")
+    ap.add_argument("--train-ref-max", type=_rows.positive_int, default=None,
+                    help="novelty against a seeded draw of this many training molecules (smoke runs; default: "
+                         "all 250k)")
     ap.add_argument("--skip-train", action="store_true", help="score the model saved by an earlier run")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     args = ap.parse_args()
@@ -135,7 +145,7 @@ def main() -> None:
     settings = {"model": "smiles-lstm", "hidden": args.hidden, "layers": args.layers, "embedding": args.embedding,
                 "batch_size": args.batch_size, "lr": args.lr, "minutes": args.minutes,
                 "temperature": args.temperature, "threads": args.threads, "train": "moses-250k-seed0"}
-    ref_settings = {} if args.ref_max is None else {"ref_max": args.ref_max}
+    ref_settings = {k: v for k, v in (("ref_max", args.ref_max), ("train_ref_max", args.train_ref_max)) if v}
     settings.update(ref_settings)
     rows = []
     if not args.skip_train:
@@ -162,7 +172,7 @@ def main() -> None:
 
     drawn = [train_smiles[i] for i in np.random.default_rng(args.seed).choice(len(train_smiles), args.n,
                                                                               replace=False)]
-    canon, scafs = train_sets(files, cache)
+    canon, scafs = train_sets(files, cache, args.train_ref_max, args.seed)
     _log("training set canonicalised; reference statistics (Test, TestSF)")
     refs = {name: references(files[f], cache, name, args.ref_max, args.seed)
             for name, f in (("Test", TEST), ("TestSF", TEST_SF))}
