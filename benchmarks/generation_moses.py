@@ -152,7 +152,7 @@ def main() -> None:
         cfg = GeneratorConfig(embedding_dim=args.embedding, hidden_size=args.hidden, num_layers=args.layers)
         _log(f"training {cfg} for {args.minutes} min on {args.threads} thread(s)")
         res = train_file(files[TRAIN], model_dir, config=cfg, minutes=args.minutes, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed)
+                         lr=args.lr, seed=args.seed, force=True)
         _log(f"trained: {res.steps} steps, {res.molecules_seen:,} molecules ({res.epochs:.2f} epochs) after "
              f"{res.prep_s:.0f} s of tokenising, "
              f"{res.mol_per_s:.0f} mol/s wall, {res.mol_per_cpu_s:.0f} mol/CPU-s, train loss {res.train_loss:.3f}, "

@@ -51,6 +51,7 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
               threads: int = typer.Option(0, "--threads", min=0, help="torch threads (0: torch's default)."),
               resume: bool = typer.Option(False, "--resume", help="Continue training the model already in --out "
                                           "(its vocabulary and sizes; the size options are then ignored)."),
+              force: bool = typer.Option(False, "--force", help="Replace the model already in --out."),
               checkpoint_minutes: float = typer.Option(5.0, "--checkpoint-minutes", min=0.01, help="Save every ..."),
               json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
     """Train the SMILES LSTM on FILE under a wall-clock budget; a SMILES that cannot be tokenised is
@@ -67,7 +68,7 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
             task = bar.add_task("training", total=None)
             res = gen.train_file(file, out, config=cfg, minutes=minutes, epochs=epochs, batch_size=batch_size,
                                  lr=lr, seed=seed, checkpoint_minutes=checkpoint_minutes,
-                                 init_from=out if resume else None,
+                                 init_from=out if resume else None, force=force,
                                  on_step=lambda k: bar.advance(task, k))
         for issue in res.issues:
             err_console.print(labelled("[yellow]skipped:[/]", str(issue)), highlight=False, soft_wrap=True)

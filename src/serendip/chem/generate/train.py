@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from serendip.chem.generate.model import GeneratorConfig, SmilesGenerator
+from serendip.chem.generate.model import FILES, GeneratorConfig, SmilesGenerator
 from serendip.chem.tokenize import Vocab
 from serendip.errors import ConfigError, DataError, ParseError
 
@@ -163,7 +163,8 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
                     minutes: float | None = 55.0, epochs: float | None = None, batch_size: int = 128,
                     lr: float = 1e-3, seed: int = 0, n_val: int = 2000, checkpoint_minutes: float = 5.0,
                     file: str = "", lines: list[int] | None = None, max_steps: int | None = None,
-                    init_from: Path | None = None, on_step: Callable[[int], None] | None = None) -> TrainResult:
+                    init_from: Path | None = None, force: bool = False,
+                    on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Train a :class:`SmilesGenerator` on ``smiles`` and save it to the folder ``out``.
 
     The vocabulary is built from the molecules (or, with ``init_from``, training continues from the
@@ -175,12 +176,15 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     ``checkpoint_minutes`` and at the end, with the training record in ``config.json``. ``on_step(k)``
     gets the molecules of each batch. A SMILES that cannot be tokenised is left out and listed in
     ``issues`` (``file`` and ``lines`` name it). Raises ConfigError when no stopping rule is given or a
-    setting is out of range, DataError when fewer than two molecules remain."""
+    setting is out of range, DataError when fewer than two molecules remain or, before any work, when
+    ``out`` is a file, a folder holding other files, or a generator folder that is neither ``init_from``
+    nor to be replaced (``force``)."""
     if minutes is None and epochs is None and max_steps is None:
         raise ConfigError("train_generator: give minutes, epochs or max_steps (else training never stops)")
     if batch_size < 1 or lr <= 0 or n_val < 0 or (minutes is not None and minutes <= 0):
         raise ConfigError(f"train_generator: batch_size >= 1, lr > 0, n_val >= 0, minutes > 0 needed; got "
                           f"batch_size={batch_size}, lr={lr}, n_val={n_val}, minutes={minutes}")
+    _check_out(Path(out), init_from, force)
     t0, c0 = time.monotonic(), time.process_time()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -240,6 +244,18 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
                        mol_per_cpu_s=seen / max(cpu - prep_cpu, 1e-9), prep_s=prep_s, train_loss=info["train_loss"], val_loss=val_loss,
                        n_train=len(tr), n_val=len(val), n_parameters=model.n_parameters(), stopped=stopped,
                        issues=issues)
+
+
+def _check_out(out: Path, init_from: Path | None, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise DataError(f"cannot write the model folder {out}: it is a file")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not all((out / f).is_file() for f in FILES):
+        raise DataError(f"{out} holds other files, not a SMILES generator; give a new or empty folder")
+    if not force and (init_from is None or Path(init_from).resolve() != out.resolve()):
+        raise DataError(f"{out} already holds a SMILES generator; pass --force to replace it or --resume to "
+                        "continue training it")
 
 
 def _stop_reason(elapsed, budget_s, epochs_done, epochs, step, max_steps) -> str:

@@ -51,6 +51,12 @@ def test_training_continues_from_a_saved_model(tmp_path: Path) -> None:
     after = SmilesGenerator.load(tmp_path / "m")
     assert res.steps == 2 and after.info["continued_from"] == str(tmp_path / "m") and after.vocab == before.vocab
     assert not torch.equal(before.net.head.weight, after.net.head.weight)
+    with pytest.raises(DataError, match="already holds a SMILES generator; pass --force"):
+        train_generator(SMILES, tmp_path / "m", config=TINY, max_steps=1)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="holds other files"):
+        train_generator(SMILES, tmp_path / "other", config=TINY, max_steps=1)
     with pytest.raises(ConfigError, match="own config"):
         train_generator(SMILES, tmp_path / "m", config=TINY, max_steps=1, init_from=tmp_path / "m")
 
