@@ -45,8 +45,8 @@ def tokenize_smiles(smiles: str, *, where: str | None = None) -> list[str]:
             if nxt != pos:
                 break
             pos += len(tok)
-        raise ParseError(f"SMILES {smiles!r} cannot be tokenised: {smiles[pos]!r} at position {pos} is not a "
-                         "SMILES token", record=where)
+        raise ParseError(f"SMILES {smiles} cannot be tokenised: the character {smiles[pos]} at position {pos} "
+                         "starts no SMILES token", record=where)
     return tokens
 
 
@@ -60,7 +60,7 @@ class Vocab:
             tokens = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         if len(set(tokens)) != len(tokens):
             dup = next(t for t in tokens if tokens.count(t) > 1)
-            raise DataError(f"vocabulary lists the token {dup!r} twice")
+            raise DataError(f"vocabulary lists the token {dup} twice")
         self.tokens = tokens
         self.index = {t: i for i, t in enumerate(tokens)}
 
@@ -94,7 +94,7 @@ class Vocab:
             try:
                 ids.append(self.index[tok])
             except KeyError:
-                raise ParseError(f"SMILES {smiles!r} has the token {tok!r}, which is not in the vocabulary "
+                raise ParseError(f"SMILES {smiles} has the token {tok}, which is not in the vocabulary "
                                  f"({len(self)} tokens)", record=where) from None
         ids.append(self.eos_id)
         return ids
