@@ -1,5 +1,6 @@
-"""``serendip chem train | predict | optimize``: property models on molecule files (wraps
-:mod:`serendip.chem.api`) and goal-directed design (wraps :func:`serendip.chem.design.optimize`).
+"""``serendip chem train | predict | optimize | generate``: property models on molecule files (wraps
+:mod:`serendip.chem.api`), goal-directed design (wraps :func:`serendip.chem.design.optimize`) and
+generation (``generate``: :mod:`serendip.cli.chem_generate_cmd`).
 
 Needs the ``chem`` extra (RDKit, chemprop, LightGBM); the package is imported inside the commands, so
 ``serendip --help`` works without it."""
@@ -250,4 +251,7 @@ def _data_error(message: str):
 
 
 def register(root: typer.Typer) -> None:
+    from serendip.cli.chem_generate_cmd import app as generate_app
+
+    app.add_typer(generate_app, name="generate")
     root.add_typer(app, name="chem")
