@@ -19,6 +19,8 @@ InChIKey), :mod:`~serendip.chem.readers` (files to located records), :mod:`~sere
 :mod:`~serendip.chem.chemprop_backend`, :mod:`~serendip.chem.uncertainty` (split conformal, applicability
 domain) and :mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
 Goal-directed design (oracles, budgets, the graph GA): :mod:`serendip.chem.design` (not imported here).
+Library screening (streamed, resumable, filtered, MaxMin picks): :func:`serendip.chem.screen.screen_library`
+(not imported here).
 """
 from serendip.chem import data_reader as _data_reader  # noqa: F401  (registers DATA_READERS["smiles"])
 from serendip.chem.featurizers import FEATURIZERS, featurize
