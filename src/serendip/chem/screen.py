@@ -54,7 +54,7 @@ from serendip.chem.screen_io import (
     truncate_to,
     write_json_atomic,
 )
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, DataError
 
 __all__ = ["RANK_BY", "ScreenFilters", "ScreenReport", "screen_library"]
 
@@ -334,7 +334,8 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
     ConfigError
         A bad argument, an SDF library, or a checkpoint in ``out`` from a run with other settings.
     DataError
-        The model folder or a library file cannot be read, or the first lines of a file are not UTF-8.
+        The model folder or a library file cannot be read, the first lines of a file are not UTF-8, or
+        ``out`` holds other files and no screening checkpoint (a screening folder is never mixed with others).
     """
     from serendip.chem.api import LoadedModel, load_model
 
@@ -349,6 +350,9 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
                 "filters": filters.to_json(), "maximize": maximize, "rank_by": rank_by, "tautomer": tautomer,
                 "smiles_column": smiles_column, "name_column": name_column}
     out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (out / "checkpoint.json").is_file():
+        raise DataError(f"{out}: the folder holds other files and no screening checkpoint; give a new or empty "
+                        f"output folder")
     out.mkdir(parents=True, exist_ok=True)
     formats = [detect_format(p, smiles_column=smiles_column, name_column=name_column) for p in files]
     state, resumed = _start(out, settings, resume)

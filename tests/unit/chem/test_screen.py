@@ -17,7 +17,7 @@ import pytest
 from chem_helpers import small_set
 
 from serendip.chem.screen import ScreenFilters, screen_library
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -127,6 +127,8 @@ def test_filters_count_what_they_leave_out(model, tmp_path):
         screen_library(model, lib, out, resume=False, filters=ScreenFilters(max_sd=1.0))
     with pytest.raises(ConfigError, match="min_qed must be in"):
         ScreenFilters(min_qed=2)
+    with pytest.raises(DataError, match="holds other files"):
+        screen_library(model, lib, lib.parent)
 
 
 def test_diverse_picks_are_distinct_and_start_from_the_best(model, tmp_path):
@@ -164,7 +166,7 @@ def test_resume_after_a_failure_equals_the_uninterrupted_run(model, tmp_path):
     assert rep.resumed_at_line == 150
     assert _outputs(tmp_path / "cut") == _outputs(tmp_path / "whole")
     with pytest.raises(ConfigError, match="other settings \\(top_k\\)"):
-        screen_library(model, lib, tmp_path / "cut", chunk_size=50, **{**opts, "top_k": 3})
+        screen_library(model, lib, tmp_path / "cut", chunk_size=50, **{**opts, "top_k": 30})
 
 
 def test_resume_after_sigkill_equals_the_uninterrupted_run(model, tmp_path):
