@@ -92,15 +92,17 @@ def child(args) -> None:
 
     t, cpu = time.perf_counter(), time.process_time()
     rep = screen_library(args.model, args.lib, args.out, top_k=args.top, chunk_size=args.chunk, write_sdf=False,
-                         progress=maybe_kill)
+                         progress=maybe_kill, resume=not args.fresh)
     print(json.dumps({"counts": rep.counts, "wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu,
                       "lines_this_run": rep.counts["lines"] - (rep.resumed_at_line or 0),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def run_child(model_dir: Path, lib: Path, out: Path, top: int, chunk: int, kill_at: int = 0) -> dict | None:
+def run_child(model_dir: Path, lib: Path, out: Path, top: int, chunk: int, kill_at: int = 0,
+              fresh: bool = True) -> dict | None:
+    """One screening process: a fresh run (``fresh``; killed at ``kill_at`` lines when > 0) or a resume."""
     cmd = [sys.executable, __file__, "--child", "--model", str(model_dir), "--lib", str(lib), "--out", str(out),
-           "--top", str(top), "--chunk", str(chunk), "--kill-at", str(kill_at)]
+           "--top", str(top), "--chunk", str(chunk), "--kill-at", str(kill_at)] + (["--fresh"] if fresh else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if kill_at:
         if proc.returncode != -9:
@@ -128,6 +130,7 @@ def main() -> None:
     p.add_argument("--lib", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     p.add_argument("--kill-at", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--fresh", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         return child(args)
@@ -151,7 +154,7 @@ def main() -> None:
               f"counts {got['counts']}", flush=True)
     cut = cache() / f"out-{n}-cut"
     run_child(model_dir, lib, cut, args.top, args.chunk, kill_at=n // 2)
-    resumed = run_child(model_dir, lib, cut, args.top, args.chunk)
+    resumed = run_child(model_dir, lib, cut, args.top, args.chunk, fresh=False)
     equal = same_result(whole, cut)
     rows.append(_rows.row(BENCH, "moses-smiles", "all", n, "screen_library (killed at 50%, resumed)",
                           "resume_equal", float(equal), settings=s, seed=None, wall_s=resumed["wall_s"],
