@@ -22,7 +22,8 @@ domain), :mod:`~serendip.chem.scoring` (figures, an undefined one named with its
 :mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
 Goal-directed design (oracles, budgets, the graph GA): :mod:`serendip.chem.design`; generation (a SMILES
 language model and the MOSES metrics): :mod:`serendip.chem.generate`, with the atom-level SMILES
-tokenizer :mod:`serendip.chem.tokenize` (neither imported here).
+tokenizer :mod:`serendip.chem.tokenize`; library screening (streamed, resumable, filtered, MaxMin picks):
+:func:`serendip.chem.screen.screen_library` (none of them imported here).
 """
 from serendip.chem import data_reader as _data_reader  # noqa: F401  (registers DATA_READERS["smiles"])
 from serendip.chem.featurizers import FEATURIZERS, featurize

@@ -1,6 +1,7 @@
-"""``serendip chem train | predict | optimize | generate``: property models on molecule files (wraps
-:mod:`serendip.chem.api`), goal-directed design (wraps :func:`serendip.chem.design.optimize`) and
-generation (``generate``: :mod:`serendip.cli.chem_generate_cmd`).
+"""``serendip chem train | predict | optimize | screen | generate``: property models on molecule files
+(wraps :mod:`serendip.chem.api`), goal-directed design (wraps :func:`serendip.chem.design.optimize`),
+library screening (:mod:`serendip.cli.chem_screen_cmd`, wraps :func:`serendip.chem.screen.screen_library`)
+and generation (``generate``: :mod:`serendip.cli.chem_generate_cmd`).
 
 Needs the ``chem`` extra (RDKit, chemprop, LightGBM); the package is imported inside the commands, so
 ``serendip --help`` works without it."""
@@ -26,7 +27,7 @@ from serendip.cli.common import (
 )
 
 app = SerendipTyper(no_args_is_help=True, help="Molecular property models: train on a SMILES/SDF file (split, "
-                    "uncertainty, applicability domain), predict a library.")
+                    "uncertainty, applicability domain), predict or screen a library, design molecules.")
 
 
 def _names(module: str, attr: str) -> str:
@@ -248,6 +249,15 @@ def _data_error(message: str):
     from serendip.errors import DataError
 
     return DataError(message)
+
+
+def _add_screen() -> None:
+    from serendip.cli.chem_screen_cmd import register as add
+
+    add(app)
+
+
+_add_screen()
 
 
 def register(root: typer.Typer) -> None:
