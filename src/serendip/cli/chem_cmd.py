@@ -1,5 +1,7 @@
-"""``serendip chem train | predict | optimize``: property models on molecule files (wraps
-:mod:`serendip.chem.api`) and goal-directed design (wraps :func:`serendip.chem.design.optimize`).
+"""``serendip chem train | predict | optimize | screen | generate``: property models on molecule files
+(wraps :mod:`serendip.chem.api`), goal-directed design (wraps :func:`serendip.chem.design.optimize`),
+library screening (:mod:`serendip.cli.chem_screen_cmd`, wraps :func:`serendip.chem.screen.screen_library`)
+and generation (``generate``: :mod:`serendip.cli.chem_generate_cmd`).
 
 Needs the ``chem`` extra (RDKit, chemprop, LightGBM); the package is imported inside the commands, so
 ``serendip --help`` works without it."""
@@ -25,7 +27,7 @@ from serendip.cli.common import (
 )
 
 app = SerendipTyper(no_args_is_help=True, help="Molecular property models: train on a SMILES/SDF file (split, "
-                    "uncertainty, applicability domain), predict a library.")
+                    "uncertainty, applicability domain), predict or screen a library, design molecules.")
 
 
 def _names(module: str, attr: str) -> str:
@@ -249,5 +251,17 @@ def _data_error(message: str):
     return DataError(message)
 
 
+def _add_screen() -> None:
+    from serendip.cli.chem_screen_cmd import register as add
+
+    add(app)
+
+
+_add_screen()
+
+
 def register(root: typer.Typer) -> None:
+    from serendip.cli.chem_generate_cmd import app as generate_app
+
+    app.add_typer(generate_app, name="generate")
     root.add_typer(app, name="chem")

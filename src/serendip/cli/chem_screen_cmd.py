@@ -1,0 +1,91 @@
+"""``serendip chem screen``: rank a SMILES library by a saved property model (wraps
+:func:`serendip.chem.screen.screen_library`), with a progress bar showing lines/s."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from serendip.cli.common import (
+    console,
+    err_console,
+    handle_errors,
+    labelled,
+    rate_progress,
+)
+
+
+def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `serendip chem train --out`."),
+               library: list[Path] = typer.Argument(..., help="SMILES files (.smi/.csv/.tsv/.txt, optionally .gz)."),
+               out: Path = typer.Option(..., "--out", "-o", help="Output folder (holds the checkpoint; a run "
+                                        "killed or stopped goes on from it when started again)."),
+               top: int = typer.Option(1000, "--top", min=1, help="Molecules kept in the ranking."),
+               diverse: int = typer.Option(0, "--diverse", min=0, help="MaxMin picks from the top molecules."),
+               minimize: bool = typer.Option(False, "--minimize", help="Rank the lowest prediction first."),
+               rank_by: str = typer.Option("prediction", "--rank-by", help="prediction, lower or upper (a bound "
+                                           "of the conformal interval)."),
+               min_pred: Optional[float] = typer.Option(None, "--min-pred", help="Keep predictions >= this."),
+               max_pred: Optional[float] = typer.Option(None, "--max-pred", help="Keep predictions <= this."),
+               max_sd: Optional[float] = typer.Option(None, "--max-sd", help="Keep ensemble spread <= this."),
+               min_ad: Optional[float] = typer.Option(None, "--min-ad", help="Keep Tanimoto to the nearest "
+                                                      "training molecule >= this (applicability domain)."),
+               min_qed: Optional[float] = typer.Option(None, "--min-qed", help="Keep QED >= this."),
+               lipinski: bool = typer.Option(False, "--lipinski", help="Keep at most one rule-of-five violation."),
+               no_pains: bool = typer.Option(False, "--no-pains", help="Drop molecules with a PAINS alert."),
+               no_brenk: bool = typer.Option(False, "--no-brenk", help="Drop molecules with a Brenk alert."),
+               chunk_size: int = typer.Option(5000, "--chunk-size", min=1, help="Records per chunk (one "
+                                              "checkpoint each)."),
+               restart: bool = typer.Option(False, "--restart", help="Ignore a checkpoint in --out; start again."),
+               smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES "
+                                                           "column."),
+               json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Stream the library in chunks, standardise each molecule, predict it with its uncertainty and
+    applicability domain, apply the filters and keep the best; write candidates.csv/.sdf, diverse.csv,
+    issues.csv (lines that could not be read), duplicates.csv and report.json to --out. Exit status 1
+    when some lines could not be read (listed in issues.csv)."""
+    with handle_errors():
+        from serendip.cli.chem_cmd import _check_writable, _import_chem
+
+        _import_chem()
+        from serendip.chem.screen import ScreenFilters, screen_library
+
+        filters = ScreenFilters(lipinski=lipinski, min_qed=min_qed, min_prediction=min_pred, max_prediction=max_pred,
+                                max_sd=max_sd, min_ad=min_ad, no_pains=no_pains, no_brenk=no_brenk)
+        _check_writable(out, folder=True)
+        with rate_progress("lines") as bar:
+            task = bar.add_task("screen", total=None)
+
+            def tick(p: dict) -> None:
+                total = int(p["lines"] / p["fraction"]) if p["fraction"] > 0 else None
+                bar.update(task, completed=p["lines"], total=max(total, p["lines"]) if total else None)
+
+            report = screen_library(model_dir, library, out, top_k=top, chunk_size=chunk_size, filters=filters,
+                                    maximize=not minimize, rank_by=rank_by, diverse=diverse, resume=not restart,
+                                    smiles_column=smiles_column, progress=tick)
+            bar.update(task, total=report.counts["lines"], completed=report.counts["lines"])
+    c = report.counts
+    if json_out:
+        print(json.dumps(report.to_json()))
+    else:
+        say = lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+        resumed = f", resumed at line {report.resumed_at_line:,}" if report.resumed_at_line is not None else ""
+        say(f"{c['lines']:,} lines: {c['records']:,} records, {c['invalid']:,} invalid, {c['duplicates']:,} "
+            f"duplicates, {c['unique']:,} unique molecules, {c['passed']:,} passed the filters, {c['kept']:,} kept"
+            f"{resumed}")
+        left = ", ".join(f"{k} {v:,}" for k, v in report.filtered.items() if v)
+        if left:
+            say(f"left out by filter: {left}")
+        for r in report.candidates[:10]:
+            say(f"{r['rank']:>4}  {r['prediction']:.4g}  {r['name']}  {r['smiles']}")
+        say(f"outputs in {out} ({report.outputs['candidates_csv'].name}, issues.csv, duplicates.csv, report.json)")
+    if c["invalid"]:
+        err_console.print(labelled("[yellow]warning:[/]", f"{c['invalid']:,} lines could not be read; see "
+                                   f"{report.outputs['issues_csv']}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``screen`` to the ``serendip chem`` group."""
+    app.command("screen")(screen_cmd)

@@ -1,0 +1,39 @@
+"""``serendip chem generate train | sample | evaluate``: thin wrappers, end to end on a tiny file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+
+runner = CliRunner()
+SMILES = ["CCO", "c1ccccc1", "CC(=O)Oc1ccccc1C(=O)O", "ClCCBr", "CCN(CC)CC", "O=C(O)c1ccncc1"] * 4
+
+
+def test_train_sample_evaluate(tmp_path: Path) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("SMILES\n" + "".join(s + "\n" for s in SMILES) + "C!C\n")
+    model = tmp_path / "m"
+    r = runner.invoke(app, ["chem", "generate", "train", str(data), "--out", str(model), "--epochs", "1",
+                            "--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "8", "--json"])
+    assert r.exit_code == 1, r.output                                 # one record skipped
+    assert "train.csv, line 26" in r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["stopped"] == "epochs" and got["n_train"] + got["n_val"] == len(SMILES)
+    out = tmp_path / "gen.csv"
+    r = runner.invoke(app, ["chem", "generate", "sample", str(model), "-n", "20", "--out", str(out), "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "SMILES" and len(lines) == 21
+    out.write_text("SMILES\nCCO\nc1ccccc1\nc1ccc2ccccc2c1\nC1CC\n")  # novel: naphthalene, its scaffold
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(out), "--train", str(data), "--json"])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout.strip().splitlines()[-1])["metrics"]
+    assert m["valid"] == 0.75 and m["novelty"] == 1 / 3 and m["scaffold_novelty"] == 1 / 2
+
+
+def test_missing_model_folder_is_one_line(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["chem", "generate", "sample", str(tmp_path), "-n", "2"])
+    assert r.exit_code == 2 and "not a SMILES generator folder" in r.output

@@ -1,0 +1,92 @@
+"""serendip.chem.generate: a tiny SMILES LSTM trains a few steps, samples strings, saves and loads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from serendip.chem.generate import (
+    GeneratorConfig,
+    SmilesGenerator,
+    read_smiles_file,
+    train_generator,
+)
+from serendip.chem.tokenize import Vocab
+from serendip.errors import ConfigError, DataError, ParseError
+
+SMILES = ["CCO", "c1ccccc1", "CC(=O)Oc1ccccc1C(=O)O", "ClCCBr", "C[C@@H](N)C(=O)O", "c1cc[nH]c1", "CCN(CC)CC",
+          "O=C(O)c1ccncc1", "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "COc1ccc2[nH]ccc2c1"] * 3
+TINY = GeneratorConfig(embedding_dim=8, hidden_size=16, num_layers=2, max_length=30)
+
+
+def test_tiny_model_trains_samples_saves_and_loads(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    res = train_generator(SMILES + ["C!C"], tmp_path / "m", config=TINY, minutes=None, max_steps=2, batch_size=8,
+                          n_val=3, file="t.smi")
+    assert (res.steps, res.molecules_seen, res.stopped) == (2, 16, "max_steps")
+    assert res.n_train + res.n_val == len(SMILES) and res.n_val == 3
+    assert [(i.file, i.line, i.text) for i in res.issues] == [("t.smi", 31, "C!C")]  # reported, not kept
+    assert res.train_loss > 0 and res.val_loss > 0 and res.mol_per_cpu_s > 0
+
+    model = SmilesGenerator.load(tmp_path / "m")
+    assert model.info["steps"] == 2 and model.config == TINY
+    a = model.sample(7, temperature=1.0, seed=3, batch_size=4)
+    assert len(a) == 7 and all(isinstance(s, str) for s in a)
+    assert all(len(s) <= 30 * 3 for s in a)  # at most max_length tokens (a token is at most a few characters)
+    assert model.sample(7, seed=3, batch_size=4) == a                  # same seed, same strings
+    loaded = SmilesGenerator.load(model.save(tmp_path / "copy"))
+    assert loaded.vocab == model.vocab and loaded.config == model.config
+    for (k, p), (k2, p2) in zip(model.net.state_dict().items(), loaded.net.state_dict().items()):
+        assert k == k2 and torch.equal(p, p2)
+    assert loaded.sample(7, seed=3, batch_size=4) == a
+
+
+def test_training_continues_from_a_saved_model(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    train_generator(SMILES, tmp_path / "m", config=TINY, minutes=None, max_steps=1, batch_size=8, n_val=3)
+    before = SmilesGenerator.load(tmp_path / "m")
+    res = train_generator(SMILES, tmp_path / "m", minutes=None, max_steps=2, batch_size=8, n_val=3,
+                          init_from=tmp_path / "m")
+    after = SmilesGenerator.load(tmp_path / "m")
+    assert res.steps == 2 and after.info["continued_from"] == str(tmp_path / "m") and after.vocab == before.vocab
+    assert not torch.equal(before.net.head.weight, after.net.head.weight)
+    with pytest.raises(DataError, match="already holds a SMILES generator; pass --force"):
+        train_generator(SMILES, tmp_path / "m", config=TINY, max_steps=1)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="holds other files"):
+        train_generator(SMILES, tmp_path / "other", config=TINY, max_steps=1)
+    with pytest.raises(ConfigError, match="own config"):
+        train_generator(SMILES, tmp_path / "m", config=TINY, max_steps=1, init_from=tmp_path / "m")
+
+
+def test_low_temperature_is_greedy_and_bad_settings_refused() -> None:
+    torch.manual_seed(0)
+    model = SmilesGenerator(Vocab.build(SMILES), TINY)
+    cold = model.sample(5, temperature=1e-4, seed=1)
+    assert len(set(cold)) == 1                                        # argmax decoding: one string
+    with pytest.raises(ConfigError, match="temperature"):
+        model.sample(2, temperature=0)
+    with pytest.raises(ConfigError, match="minutes, epochs or max_steps"):
+        train_generator(SMILES, Path("unused"), minutes=None)
+
+
+def test_load_refuses_a_damaged_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="missing config.json"):
+        SmilesGenerator.load(tmp_path)
+    model = SmilesGenerator(Vocab.build(SMILES), TINY)
+    model.save(tmp_path)
+    SmilesGenerator(Vocab.build(["CCO"]), TINY).vocab.save(tmp_path / "vocab.json")  # smaller vocabulary
+    with pytest.raises(DataError, match="weights.safetensors: does not fit"):
+        SmilesGenerator.load(tmp_path)
+
+
+def test_read_smiles_file_header_and_blank_line(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("SMILES\nCCO\nc1ccccc1\n")
+    assert read_smiles_file(tmp_path / "a.csv") == (["CCO", "c1ccccc1"], [2, 3])
+    (tmp_path / "b.smi").write_text("CCO mol1\nCCN mol2\n")
+    assert read_smiles_file(tmp_path / "b.smi") == (["CCO", "CCN"], [1, 2])
+    (tmp_path / "c.csv").write_text("SMILES\nCCO\n\nCCN\n")
+    with pytest.raises(ParseError, match=r"c.csv, line 3: no SMILES"):
+        read_smiles_file(tmp_path / "c.csv")
