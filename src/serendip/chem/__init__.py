@@ -18,7 +18,9 @@ InChIKey), :mod:`~serendip.chem.readers` (files to located records), :mod:`~sere
 :mod:`~serendip.chem.splits` (and Chemprop split files), :mod:`~serendip.chem.models`,
 :mod:`~serendip.chem.chemprop_backend`, :mod:`~serendip.chem.uncertainty` (split conformal, applicability
 domain) and :mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
-Goal-directed design (oracles, budgets, the graph GA): :mod:`serendip.chem.design` (not imported here).
+Goal-directed design (oracles, budgets, the graph GA, property-model objectives with constraints and an
+applicability-domain penalty): :mod:`serendip.chem.design` (not imported here); the self-contained HTML
+report of designed candidates: :mod:`serendip.chem.report` (``serendip chem report``).
 """
 from serendip.chem import data_reader as _data_reader  # noqa: F401  (registers DATA_READERS["smiles"])
 from serendip.chem.featurizers import FEATURIZERS, featurize
