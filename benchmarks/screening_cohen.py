@@ -1,186 +1,200 @@
 """Screening prioritisation on the Cohen 2006 drug-class reviews: Serendip's models beside ASReview 3.0.8.
 
 Data: ``cohen-2006`` of the mirror (``cohen/records.jsonl.gz``, ``cohen/labels.tsv``; Cohen, Hersh,
-Peterson & Yen 2006, JAMIA 13(2):206), abstract-level labels, records in the labels file's order;
-abstracts given as the text "NA" read as missing (as pandas, and so ASReview, reads them).
+Peterson & Yen 2006, JAMIA 13(2):206), the 14 reviews there (Statins is missing from the mirror),
+abstract-level labels, records in the labels file's order; abstracts given as the text "NA" read as missing
+(as pandas, and so ASReview, reads them).
 
-Scored reviews: Antihistamines (310 records), CalciumChannelBlockers (1,218), ACEInhibitors (2,544), seeds
-0-2. Per seed every system gets the same prior knowledge: 1 include and 1 exclude drawn as ``asreview
-simulate --n-prior-included 1 --n-prior-excluded 1 --prior-seed SEED`` draws them; then one record at a
-time, the model refitted after each label, until the last include (:mod:`serendip.screening.simulate`).
+Per seed (0-4 by default) every system gets the same prior knowledge: 1 include and 1 exclude drawn as
+``asreview simulate --n-prior-included 1 --n-prior-excluded 1 --prior-seed SEED`` draws them; then one
+record at a time, the model refitted after each label, until the last include
+(:mod:`serendip.screening.simulate`).
 
-Systems: Serendip's ``fused`` (the combination chosen by ``--select``, never on the scored reviews) and
-the simple models ``tfidf-nb``, ``tfidf-svm``, ``tfidf-logreg``, ``minilm-logreg``; ASReview 3.0.8
-``asreview simulate`` with its default model (``elas_u4``) run here on a CSV of the same records and
-labels (``--seed SEED``), its screening order read from the project's ``results`` table and scored by
-Serendip's metrics (asreview-insights is not used: it downgrades asreview).
-
-``--select``: the ``fused-*`` candidates and ``tfidf-svm`` on the 11 other Cohen reviews (seeds
-``--select-seeds``); the candidate with the highest mean WSS@95 there is Serendip's ``fused``
-(:data:`serendip.screening.models.FUSED_CHOICE` must name it; the script says when it does not).
+Systems: ASReview 3.0.8 ``asreview simulate`` with its default model (``elas_u4``), run here on a CSV of
+the same records and labels (``--seed SEED``), its screening order read from the project's ``results``
+table and scored by Serendip's metrics (asreview-insights is not used: it downgrades asreview); Serendip's
+simple models (``tfidf-nb``, ``tfidf-svm``: elas_u4 rebuilt, ``tfidf-logreg``, ``minilm-logreg``) and
+its own (:data:`CANDIDATES`: ``tfidf-mesh-svm``, with the records' MeSH headings, and the fusions
+``fused-mean`` and ``fused-mesh-mean`` of a TF-IDF SVM with MiniLM embeddings). **serendip** is Serendip's best model chosen honestly: for each
+review, the candidate with the highest mean WSS@95 over the *other* 13 reviews (leave-one-review-out; the
+same seeds), so the review scored never takes part in choosing the model that scores it.
 
 Metrics (fractions; :mod:`serendip.screening.metrics`): WSS@95 and WSS@100 (Cohen et al. 2006), RRF@10
 and ATD in records (asreview-insights; Ferdinands et al. 2023), computed without the priors; for each
 stopping rule (:mod:`serendip.screening.stopping`) the recall it reached and the share of records it left
-unread. Rows are means over the seeds with their sd; the baseline beside a Serendip model is ASReview on
-the same seeds (beside ASReview: ``tfidf-nb``); the anchor is the ASReview figure issue 17 quotes (a
-measurement by a Serendip session, not a publication).
+unread. Per review rows are means over the seeds with their sd; the baseline beside a Serendip model is
+ASReview on the same seeds (beside ASReview: ``tfidf-nb``); the anchor is the ASReview figure issue 17
+quotes (a measurement by a Serendip session, not a publication). Summary rows (dataset
+``cohen-2006/14-reviews``): mean WSS@95 over the reviews per system, the reviews where ``serendip`` beats
+ASReview, and per stopping rule the share of the review x seed runs reaching 95 % recall and the mean
+share of records left unread.
+
+Runs are spread over ``--jobs`` worker processes (one task = one review, system and seed) and each
+finished run is appended to ``--runs-file`` (JSON lines, keyed by the review's data, the system, the seed
+and a hash of ``serendip/screening``'s source), so a killed benchmark resumes where it stopped.
 
 Usage::
 
-    SERENDIP_DATA_MIRROR=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/screening_cohen.py \\
-        --asreview /path/to/venv/bin/asreview [--reviews Antihistamines] [--no-write]
-    python benchmarks/screening_cohen.py --select --select-seeds 0    # choose fused (11 other reviews)
+    SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/screening_cohen.py \\
+        --asreview /path/to/venv/bin/asreview --jobs 2 [--reviews Antihistamines ...] [--seeds 0,1,2,3,4]
 
-ASReview: ``pip install 'serendip[peers]'`` (asreview==3.0.8) or any virtual environment holding it,
-named by ``--asreview`` or ``$SERENDIP_ASREVIEW``; ``--no-asreview`` runs Serendip's models only. Each
-ASReview run is kept under ``$SERENDIP_CACHE/screening-asreview`` (order and wall time, keyed by the CSV's
-sha256 and the seed) and reused by a later run (``--no-asreview-cache``: run it again); ``--models``
-with no name runs ASReview alone.
+ASReview: ``pip install 'serendip[peers]'`` (asreview==3.0.8) or any virtual environment holding it, named
+by ``--asreview`` or ``$SERENDIP_ASREVIEW``; ``--no-asreview`` runs Serendip's models only. Each ASReview
+run is kept under ``$SERENDIP_CACHE/screening-asreview`` (order and wall time) and reused by a later run
+(``--no-asreview-cache``: run it again).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import os
-import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
+from _screening_asreview import (  # noqa: E402
+    ASREVIEW,
+    asreview_cache_dir,
+    asreview_run,
+    find_asreview,
+)
 
 BENCH = "screening_cohen"
 DATASET = "cohen-2006"
-SCORED = ("Antihistamines", "CalciumChannelBlockers", "ACEInhibitors")
 SIMPLE = ("tfidf-nb", "tfidf-svm", "tfidf-logreg", "minilm-logreg")
-CANDIDATES = ("fused-stack", "fused-rrf", "fused-mean")
-ASREVIEW = "asreview-elas_u4"
+#: Serendip's combinations, among which ``serendip`` is chosen per review on the other reviews
+CANDIDATES = ("tfidf-mesh-svm", "fused-mean", "fused-mesh-mean")
+CHOSEN = "serendip"
 METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
 #: WSS@95 mean and sd over seeds 0-2 of ASReview 3.0.8 elas_u4 quoted by issue 17
 ISSUE_WSS95 = {"Antihistamines": (0.225, 0.007), "CalciumChannelBlockers": (0.275, 0.009),
                "ACEInhibitors": (0.312, 0.002)}
 
-
-def load_sets(reviews) -> dict:
-    """review -> ScreeningSet, read from the mirror's Cohen files."""
-    from serendip import datasets
-    from serendip.screening import load_screening_set
-
-    files = datasets.resolve(DATASET)
-    return {r: load_screening_set(files["cohen/records.jsonl.gz"], files["cohen/labels.tsv"], r) for r in reviews}
+_SETS: dict = {}
 
 
-def other_reviews() -> list[str]:
-    """The Cohen reviews in the labels file that are not scored here."""
+def review_names() -> list[str]:
+    """The reviews in the mirror's Cohen labels file, sorted."""
     from serendip import datasets
 
     with open(datasets.resolve(DATASET)["cohen/labels.tsv"], encoding="utf-8", newline="") as fh:
-        names = {row["review"] for row in csv.DictReader(fh, delimiter="\t")}
-    return sorted(names - set(SCORED))
+        return sorted({row["review"] for row in csv.DictReader(fh, delimiter="\t")})
 
 
-def find_asreview(given: str | None) -> str:
-    """The ``asreview`` executable: ``--asreview``, ``$SERENDIP_ASREVIEW``, this Python's bin folder, PATH."""
-    for cand in (given, os.environ.get("SERENDIP_ASREVIEW"), str(Path(sys.executable).parent / "asreview"),
-                 shutil.which("asreview")):
-        if cand and Path(cand).is_file():
-            out = subprocess.run([cand, "--version"], capture_output=True, text=True)
-            if "3.0.8" not in out.stdout + out.stderr:
-                raise _rows.UsageError(f"{cand} is not asreview 3.0.8 ({(out.stdout + out.stderr).strip()})")
-            return cand
-    raise _rows.UsageError("asreview 3.0.8 not found: pip install 'serendip[peers]' (or asreview==3.0.8 in "
-                           "another virtual environment) and give --asreview PATH, or run with --no-asreview")
+def load_set(review: str):
+    """The :class:`~serendip.screening.data.ScreeningSet` of ``review`` (read once per process)."""
+    if review not in _SETS:
+        from serendip import datasets
+        from serendip.screening import load_screening_set
+
+        files = datasets.resolve(DATASET)
+        _SETS[review] = load_screening_set(files["cohen/records.jsonl.gz"], files["cohen/labels.tsv"], review)
+    return _SETS[review]
 
 
-def asreview_cache_dir() -> Path:
-    """``$SERENDIP_CACHE/screening-asreview`` (default ``~/.cache/serendip/screening-asreview``)."""
-    base = os.environ.get("SERENDIP_CACHE", "").strip()
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "serendip") / "screening-asreview"
+def code_hash() -> str:
+    """sha256 (16 hex) of the source of ``serendip.screening``: a stored run is reused only by the same code."""
+    import serendip.screening as pkg
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(pkg.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
-def write_asreview_csv(ds, folder: Path) -> Path:
-    """The set as the CSV ASReview reads (title, abstract, included; rows in the set's order)."""
-    path = folder / f"{ds.name}.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["pmid", "title", "abstract", "included"])
-        for row in zip(ds.ids, ds.titles, ds.abstracts, ds.labels.tolist()):
-            w.writerow(row)
-    return path
+def set_hash(ds) -> str:
+    """sha256 (16 hex) of a set's ids, texts and labels."""
+    digest = hashlib.sha256()
+    for row in zip(ds.ids, ds.titles, ds.abstracts, ds.labels.tolist()):
+        digest.update(repr(row).encode("utf-8"))
+    return digest.hexdigest()[:16]
 
 
-def run_asreview(exe: str, data_csv: Path, seed: int, folder: Path) -> tuple[list[int], list[tuple], float]:
-    """``asreview simulate`` (default model, 1 prior include and exclude drawn with ``seed``): (record
-    indices in labelling order, the (title, abstract) ASReview stored per record, wall seconds)."""
-    project = folder / f"{data_csv.stem}-{seed}.asreview"
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    t = time.perf_counter()
-    proc = subprocess.run([exe, "simulate", str(data_csv), "--n-prior-included", "1", "--n-prior-excluded", "1",
-                           "--prior-seed", str(seed), "--seed", str(seed), "-o", str(project)],
-                          capture_output=True, text=True, env=env, cwd=folder)  # its caches land there
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise RuntimeError(f"asreview simulate failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-    with zipfile.ZipFile(project) as z:
-        z.extract("results.db", folder / f"x{seed}")
-    con = sqlite3.connect(folder / f"x{seed}" / "results.db")
-    try:
-        order = [int(r) for (r,) in con.execute("SELECT record_id FROM results ORDER BY rowid")]
-        texts = con.execute("SELECT title, abstract FROM record ORDER BY record_id").fetchall()
-    finally:
-        con.close()
-    return order, texts, wall
+def run_task(review: str, system: str, seed: int, asreview: str | None, cache: str | None) -> tuple:
+    """One simulation in a worker: (review, system, seed, run as a dict, note)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    ds = load_set(review)
+    if system == ASREVIEW:
+        run, note = asreview_run(ds, asreview, seed, Path(cache) if cache else None)
+        return review, system, seed, asdict(run), note
+    from serendip.screening.features import FeatureContext, FeatureStore
+    from serendip.screening.simulate import simulate
+
+    key = (review, "store")
+    if key not in _SETS:
+        _SETS[key] = FeatureStore(ds, FeatureContext(encoder="onnx", threads=1))
+    res = simulate(ds, system, "max", [seed], store=_SETS[key])
+    run = res.runs[0]
+    return review, system, seed, asdict(run), f"{system} seed {seed}: {run.wall_s:.0f} s"
 
 
-def cached_asreview(exe: str, data_csv: Path, seed: int, folder: Path, cache: Path | None):
-    """:func:`run_asreview`, its result kept in ``cache`` (a JSON file per CSV sha256 and seed, written
-    once): a rerun of the benchmark reuses ASReview's order and the wall time measured when it ran.
-    Returns (order, texts, wall seconds, whether it came from the cache)."""
-    import hashlib
-    import json
+def _run_from(d: dict):
+    from serendip.screening.simulate import SimulationRun, StopOutcome
 
-    if cache is None:
-        return (*run_asreview(exe, data_csv, seed, folder), False)
-    key = hashlib.sha256(data_csv.read_bytes()).hexdigest()[:24]
-    path = cache / f"{data_csv.stem}-{key}-seed{seed}.json"
+    d = dict(d)
+    d["stops"] = {k: StopOutcome(**v) for k, v in d["stops"].items()}
+    return SimulationRun(**d)
+
+
+def read_done(path: Path, keys: dict) -> dict:
+    """Stored runs of ``path`` whose data and code keys match: (review, system, seed) -> run dict."""
+    done = {}
     if path.is_file():
-        got = json.loads(path.read_text(encoding="utf-8"))
-        return got["order"], [tuple(t) for t in got["texts"]], got["wall_s"], True
-    order, texts, wall = run_asreview(exe, data_csv, seed, folder)
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"asreview": "3.0.8", "order": order, "texts": texts, "wall_s": wall}),
-                    encoding="utf-8")
-    return order, texts, wall, False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                got = json.loads(line)
+                if got.get("key") == keys.get(got["review"]):
+                    done[(got["review"], got["system"], got["seed"])] = got["run"]
+    return done
 
 
-def asreview_result(ds, exe: str, seeds, folder: Path, cache: Path | None = None):
-    """ASReview's simulations of ``ds`` scored as a :class:`SimulationResult`; checks that it read the
-    same texts and drew the same priors as Serendip (printed). ``cache``: see :func:`cached_asreview`."""
-    from serendip.screening.simulate import (
-        SimulationResult,
-        choose_priors,
-        evaluate_order,
-    )
+def run_all(args, systems: list[str], reviews: list[str]) -> dict:
+    """Every (review, system, seed) run, from ``--runs-file`` where stored, the rest computed with
+    ``--jobs`` workers, largest review first: {(review, system): [SimulationRun per seed]}."""
+    code = code_hash()
+    keys = {r: f"{set_hash(load_set(r))}:{code}" for r in reviews}
+    runs_file = Path(args.runs_file)
+    done = read_done(runs_file, keys)
+    todo = [(r, s, seed) for r in sorted(reviews, key=lambda r: -len(load_set(r))) for s in systems
+            for seed in args.seeds if (r, s, seed) not in done]
+    print(f"{len(done)} runs stored in {runs_file}, {len(todo)} to run with {args.jobs} workers", flush=True)
+    runs_file.parent.mkdir(parents=True, exist_ok=True)
+    exe, cache = args.asreview_exe, args.asreview_cache_dir
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool, runs_file.open("a", encoding="utf-8") as out:
+        futures = [pool.submit(run_task, r, s, seed, exe, cache) for r, s, seed in todo]
+        for i, fut in enumerate(as_completed(futures), 1):
+            review, system, seed, run, note = fut.result()
+            done[(review, system, seed)] = run
+            out.write(json.dumps({"key": keys[review], "review": review, "system": system, "seed": seed,
+                                  "run": run}) + "\n")
+            out.flush()
+            print(f"[{i}/{len(todo)}] {review}: {note}", flush=True)
+    return {(r, s): [_run_from(done[(r, s, seed)]) for seed in args.seeds] for r in reviews for s in systems}
 
-    data_csv = write_asreview_csv(ds, folder)
-    runs = []
-    for seed in seeds:
-        order, texts, wall, hit = cached_asreview(exe, data_csv, seed, folder, cache)
-        differ = sum((t or "", a or "") != (t2, a2) for (t, a), t2, a2 in zip(texts, ds.titles, ds.abstracts))
-        same_priors = order[:2] == choose_priors(ds.labels, seed)
-        print(f"  asreview seed {seed}: {wall:.0f} s{' (cached run)' if hit else ''}; texts differing from "
-              f"Serendip's: {differ}; same priors: {same_priors}", flush=True)
-        run = evaluate_order(ds.labels, order[:2], order[2:], seed)
-        run.wall_s = wall
-        runs.append(run)
-    return SimulationResult(ds.name, len(ds), ds.n_includes, ASREVIEW, "max", "balanced", 1, runs)
+
+def result_of(review: str, system: str, runs: list):
+    from serendip.screening.simulate import SimulationResult
+
+    ds = load_set(review)
+    return SimulationResult(review, len(ds), ds.n_includes, system, "max", "balanced", 1, runs)
+
+
+def choose_loro(results: dict, reviews: list[str]) -> dict[str, tuple[str, dict[str, float]]]:
+    """review -> (candidate with the highest mean WSS@95 over the other reviews, {candidate: that mean})."""
+    wss = {(r, c): results[(r, c)].summary()["wss@95"][0] for r in reviews for c in CANDIDATES}
+    out = {}
+    for review in reviews:
+        others = [r for r in reviews if r != review]
+        means = {c: statistics.fmean(wss[(r, c)] for r in others) for c in CANDIDATES}
+        out[review] = (max(CANDIDATES, key=lambda c: means[c]), means)
+    return out
 
 
 def pooled(result, key: str) -> tuple[float, float | None]:
@@ -188,9 +202,10 @@ def pooled(result, key: str) -> tuple[float, float | None]:
     return result.summary()[key]
 
 
-def show(results: dict) -> None:
+def show(review: str, results: dict) -> None:
     """One line per system: metrics as mean ± sd over seeds, and wall seconds per seed."""
-    for res in results.values():
+    print(f"{review}:", flush=True)
+    for name, res in results.items():
         parts = []
         for key in METRICS:
             m, sd = pooled(res, key)
@@ -200,107 +215,131 @@ def show(results: dict) -> None:
             parts.append(f"{rule}: recall {100 * pooled(res, f'stop:{rule}:recall')[0]:.1f} "
                          f"saved {100 * pooled(res, f'stop:{rule}:saved')[0]:.1f}")
         wall = statistics.fmean(r.wall_s for r in res.runs)
-        print(f"  {res.model:30s} " + "  ".join(parts) + f"  ({wall:.0f} s/seed)", flush=True)
+        print(f"  {name:16s} " + "  ".join(parts) + f"  ({wall:.0f} s/seed)", flush=True)
 
 
-def rows_for(review: str, results: dict, seeds, split: str = "test") -> list[dict]:
+def rows_for(review: str, results: dict, seeds, chosen: str | None) -> list[dict]:
     """Pooled rows (mean ± sd over ``seeds``) per system and metric, stopping rules included."""
     rows = []
     settings = {"strategy": "max", "priors": "1+1", "labels": "abstract"}  # refitted after every label
     for method, res in results.items():
         base = "tfidf-nb" if method == ASREVIEW else ASREVIEW
-        s = dict(settings, balance=res.balance, combination=res.model.split("(")[-1].rstrip(")")) \
-            if method == "fused" else dict(settings, balance=res.balance)
+        s = dict(settings, balance=res.balance)
+        if method == CHOSEN:
+            s["chosen"] = f"{chosen} (on the other reviews)"
         keys = list(METRICS) + [f"stop:{rule}:{what}" for rule in res.runs[0].stops for what in ("recall", "saved")]
         for key in keys:
             mean, sd = pooled(res, key)
-            metric = key.replace("stop:", "stop_").replace(":", "_")
             b = results.get(base)
             anchor = None
             if key == "wss@95" and review in ISSUE_WSS95:
                 anchor = (f"ASReview 3.0.8 elas_u4, {review}", ISSUE_WSS95[review][0], "issue 17, not published")
-            rows.append(_rows.row(BENCH, f"{DATASET}/{review}", split, res.n, method, metric, mean, settings=s,
-                                  seed=None, seeds=list(seeds), sd=sd,
-                                  baseline=(base, pooled(b, key)[0]) if b is not None else None,
+            rows.append(_rows.row(BENCH, f"{DATASET}/{review}", "test", res.n, method,
+                                  key.replace("stop:", "stop_").replace(":", "_"), mean, settings=s, seed=None,
+                                  seeds=list(seeds), sd=sd, baseline=(base, pooled(b, key)[0]) if b else None,
                                   anchor=anchor, wall_s=sum(r.wall_s for r in res.runs)))
     return rows
 
 
-def select(args, ctx) -> list[dict]:
-    """The fused candidates (and tfidf-svm) on the reviews not scored; rows on split ``dev``."""
-    from serendip.screening import simulate
-    from serendip.screening.features import FeatureStore
-    from serendip.screening.models import FUSED_CHOICE
-
-    reviews = args.select_reviews or other_reviews()
-    wss = {m: [] for m in (*CANDIDATES, "tfidf-svm")}
+def summary_rows(per_review: dict, seeds) -> list[dict]:
+    """Rows over every review: mean WSS@95 per system (sd over reviews), the reviews where ``serendip``
+    beats ASReview, and per stopping rule and system the share of runs reaching 95 % recall and the
+    mean share of records left unread (over reviews x seeds)."""
+    reviews = sorted(per_review)
+    dataset = f"{DATASET}/{len(reviews)}-reviews"
+    systems = list(next(iter(per_review.values())))
     rows = []
-    for review, ds in load_sets(reviews).items():
-        store = FeatureStore(ds, ctx)
-        print(f"{review}: {len(ds)} records, {ds.n_includes} includes", flush=True)
-        for model in wss:
-            res = simulate(ds, model, "max", args.select_seeds, store=store, stop_rules=())
-            mean = pooled(res, "wss@95")[0]
-            wss[model].append(mean)
-            print(f"  {model:12s} WSS@95 {100 * mean:.1f}  ({sum(r.wall_s for r in res.runs):.0f} s)", flush=True)
-            rows.append(_rows.row(BENCH, f"{DATASET}/{review}", "dev", len(ds), model, "wss@95", mean,
-                                  settings={"strategy": "max", "balance": res.balance, "labels": "abstract"},
-                                  seed=None, seeds=list(args.select_seeds), sd=pooled(res, "wss@95")[1],
-                                  wall_s=sum(r.wall_s for r in res.runs)))
-    for model, values in wss.items():
-        rows.append(_rows.row(BENCH, f"{DATASET}/{len(reviews)}-other-reviews", "dev", len(values), model,
-                              "wss@95_mean_over_reviews", statistics.fmean(values),
-                              settings={"strategy": "max", "labels": "abstract", "reviews": len(values)},
-                              seed=None, seeds=list(args.select_seeds), sd=statistics.stdev(values)))
-        print(f"{model:12s} mean WSS@95 over {len(values)} reviews: {100 * statistics.fmean(values):.2f}")
-    chosen = max(CANDIDATES, key=lambda m: statistics.fmean(wss[m]))
-    same = "as" if chosen == FUSED_CHOICE["chosen"] else "NOT as"
-    print(f"chosen: {chosen} ({same} FUSED_CHOICE in serendip.screening.models says)")
+    for system in systems:
+        wss = [pooled(per_review[r][system], "wss@95")[0] for r in reviews]
+        base = ASREVIEW if system != ASREVIEW else "tfidf-nb"
+        base_wss = [pooled(per_review[r][base], "wss@95")[0] for r in reviews] if base in systems else None
+        rows.append(_rows.row(BENCH, dataset, "test", len(reviews), system, "wss@95_mean_over_reviews",
+                              statistics.fmean(wss), sd=statistics.stdev(wss), seed=None, seeds=list(seeds),
+                              settings={"strategy": "max", "labels": "abstract"},
+                              baseline=(base, statistics.fmean(base_wss)) if base_wss else None))
+        if base_wss and system != ASREVIEW:
+            wins = sum(a > b for a, b in zip(wss, base_wss))
+            rows.append(_rows.row(BENCH, dataset, "test", len(reviews), system, "reviews_above_asreview_wss@95",
+                                  wins, seed=None, seeds=list(seeds), settings={"strategy": "max", "labels": "abstract"}))
+        for rule in per_review[reviews[0]][system].runs[0].stops:
+            runs = [run for r in reviews for run in per_review[r][system].runs]
+            reached = statistics.fmean(run.stops[rule].recall >= 0.95 for run in runs)
+            saved = [run.stops[rule].saved for run in runs]
+            for metric, value, sd in ((f"stop_{rule}_runs_recall>=0.95", reached, None),
+                                      (f"stop_{rule}_saved_mean", statistics.fmean(saved), statistics.stdev(saved))):
+                rows.append(_rows.row(BENCH, dataset, "test", len(runs), system, metric, value, sd=sd, seed=None,
+                                      seeds=list(seeds), settings={"strategy": "max", "labels": "abstract"}))
     return rows
 
 
-def main() -> None:
+def print_summary(per_review: dict) -> None:
+    """The WSS@95 table (reviews x systems) and the leave-one-review-out choices."""
+    reviews = sorted(per_review)
+    systems = list(per_review[reviews[0]])
+    print("\nWSS@95 (%), mean over seeds")
+    print(f"{'review':24s}" + "".join(f"{s[:13]:>14s}" for s in systems))
+    for r in reviews:
+        print(f"{r[:24]:24s}" + "".join(f"{100 * pooled(per_review[r][s], 'wss@95')[0]:14.1f}" for s in systems))
+    print(f"{'mean':24s}" + "".join(
+        f"{100 * statistics.fmean(pooled(per_review[r][s], 'wss@95')[0] for r in reviews):14.2f}" for s in systems))
+    if ASREVIEW in systems:
+        for s in systems:
+            if s != ASREVIEW:
+                wins = sum(pooled(per_review[r][s], "wss@95")[0] > pooled(per_review[r][ASREVIEW], "wss@95")[0]
+                           for r in reviews)
+                print(f"  {s}: above ASReview on {wins} of {len(reviews)} reviews")
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reviews", nargs="+", choices=SCORED, default=list(SCORED))
-    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2])
-    ap.add_argument("--models", nargs="*", default=["fused", *SIMPLE], help="Serendip models (none: ASReview only)")
+    ap.add_argument("--reviews", nargs="+", help="Cohen reviews (default: every review in the mirror)")
+    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2, 3, 4])
+    ap.add_argument("--models", nargs="*", default=[*SIMPLE, *CANDIDATES],
+                    help="Serendip models (none: ASReview only); serendip is chosen when every candidate runs")
+    ap.add_argument("--jobs", type=_rows.positive_int, default=1, help="worker processes")
+    ap.add_argument("--runs-file", default=None,
+                    help="JSON lines of finished runs, reused on a rerun (default: "
+                         "$SERENDIP_CACHE/screening-runs/screening_cohen.jsonl)")
     ap.add_argument("--asreview-cache", type=Path, default=None,
                     help="keep ASReview's runs here and reuse them (default: $SERENDIP_CACHE/screening-asreview)")
     ap.add_argument("--no-asreview-cache", action="store_true")
     ap.add_argument("--asreview", help="asreview 3.0.8 executable")
     ap.add_argument("--no-asreview", action="store_true")
-    ap.add_argument("--select", action="store_true", help="choose fused on the other reviews (no scoring)")
-    ap.add_argument("--select-seeds", type=_rows.int_list, default=[0])
-    ap.add_argument("--select-reviews", nargs="+")
-    ap.add_argument("--threads", type=_rows.positive_int, default=1, help="ONNX Runtime threads (embeddings)")
     ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-    from serendip.screening import simulate
-    from serendip.screening.features import FeatureContext, FeatureStore
+    return ap.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     t_all = time.perf_counter()
-    ctx = FeatureContext(encoder="onnx", threads=args.threads)
-    if args.select:
-        _rows.finish(BENCH, select(args, ctx), time.perf_counter() - t_all, no_write=args.no_write)
-        return
-    exe = None if args.no_asreview else find_asreview(args.asreview)
+    names = review_names()
+    reviews = args.reviews or names
+    unknown = sorted(set(reviews) - set(names))
+    if unknown:
+        raise _rows.UsageError(f"unknown review {', '.join(unknown)}; reviews: {', '.join(names)}")
+    args.asreview_exe = None if args.no_asreview else find_asreview(args.asreview)
     cache = None if args.no_asreview_cache else args.asreview_cache or asreview_cache_dir()
-    rows = []
-    for review, ds in load_sets(args.reviews).items():
-        print(f"{review}: {len(ds)} records, {ds.n_includes} includes, {ds.n_marked_missing} 'NA' texts read "
-              "as missing", flush=True)
-        store, results = FeatureStore(ds, ctx), {}
-        for model in args.models:
-            results[model] = simulate(ds, model, "max", args.seeds, store=store)
-            print(f"  {model}: features {results[model].features_s:.0f} s", flush=True)
-        if exe:
-            with tempfile.TemporaryDirectory(prefix="asreview-") as tmp:
-                results[ASREVIEW] = asreview_result(ds, exe, args.seeds, Path(tmp), cache)
-            if "tfidf-svm" in results:
-                same = sum(a.order == b.order for a, b in zip(results["tfidf-svm"].runs, results[ASREVIEW].runs))
-                print(f"  tfidf-svm screened in ASReview's order in {same} of {len(args.seeds)} seeds", flush=True)
-        show(results)
-        rows += rows_for(review, results, args.seeds)
+    args.asreview_cache_dir = str(cache) if cache else None
+    base = Path(os.environ.get("SERENDIP_CACHE", "").strip() or Path.home() / ".cache" / "serendip").expanduser()
+    args.runs_file = args.runs_file or str(base / "screening-runs" / f"{BENCH}.jsonl")
+    systems = list(args.models) + ([ASREVIEW] if args.asreview_exe else [])
+    runs = run_all(args, systems, reviews)
+    loro = choose_loro({k: result_of(*k, v) for k, v in runs.items()}, reviews) \
+        if set(CANDIDATES) <= set(args.models) and len(reviews) > 1 else {}
+    per_review, rows = {}, []
+    for review in reviews:
+        results = {s: result_of(review, s, runs[(review, s)]) for s in systems}
+        if review in loro:
+            chosen, means = loro[review]
+            results[CHOSEN] = result_of(review, CHOSEN, runs[(review, chosen)])
+            print(f"{review}: serendip = {chosen} (mean WSS@95 on the other reviews: "
+                  + ", ".join(f"{c} {100 * m:.2f}" for c, m in means.items()) + ")")
+        show(review, results)
+        per_review[review] = results
+        rows += rows_for(review, results, args.seeds, loro.get(review, (None,))[0])
+    if len(reviews) > 1:
+        print_summary(per_review)
+        rows += summary_rows(per_review, args.seeds)
     _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write)
 
 

@@ -17,7 +17,9 @@ InChIKey), :mod:`~serendip.chem.readers` (files to located records), :mod:`~sere
 (checked, standardised, merged :class:`MoleculeSet`), :mod:`~serendip.chem.featurizers`,
 :mod:`~serendip.chem.splits` (and Chemprop split files), :mod:`~serendip.chem.models`,
 :mod:`~serendip.chem.chemprop_backend`, :mod:`~serendip.chem.uncertainty` (split conformal, applicability
-domain) and :mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
+domain), :mod:`~serendip.chem.scoring` (figures, an undefined one named with its reason),
+:mod:`~serendip.chem.folders` (a model folder written whole, replaced only with ``force``) and
+:mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
 Goal-directed design (oracles, budgets, the graph GA, property-model objectives with constraints and an
 applicability-domain penalty): :mod:`serendip.chem.design` (not imported here); the self-contained HTML
 report of designed candidates: :mod:`serendip.chem.report` (``serendip chem report``).

@@ -4,7 +4,7 @@ The Python API behind ``serendip chem train | predict``::
 
     from serendip.chem.api import train, predict
     result = train("esol.csv", target="logS", model="serendip", split="random", seed=0, out="esol-model")
-    table = predict("esol-model", "library.smi")     # one dict per molecule
+    rows, read = predict("esol-model", "library.smi")  # one dict per valid input record, in input order
 
 A saved model is a folder: ``model.json`` (model name, task, target, seed, the split kind, seed and
 sizes, validation and test metrics, the conformal calibration, members), one file per member
@@ -13,7 +13,9 @@ sizes, validation and test metrics, the conformal calibration, members), one fil
 neighbour of each prediction) and ``test_predictions.csv`` (the test split's SMILES, measured value,
 prediction, spread and conformal interval: the parity plot of :mod:`serendip.chem.report`);
 ``model.json`` also holds ``target_stats`` (median, sd, min, max of the training targets, which
-calibrate :class:`serendip.chem.design.property.PropertyOracle`). No pickles.
+calibrate :class:`serendip.chem.design.property.PropertyOracle`). No pickles. The folder is written to a
+temporary sibling and renamed into place (:mod:`serendip.chem.folders`); an existing model folder is
+replaced only with ``force``.
 """
 from __future__ import annotations
 
@@ -27,30 +29,33 @@ from pathlib import Path
 
 import numpy as np
 
+from serendip.chem.folders import check_out_folder, write_folder
 from serendip.chem.models import EnsembleModel, make_model
 from serendip.chem.molecules import MoleculeIssue, MoleculeSet, read_molecules
 from serendip.chem.persist import load_member, save_member
+from serendip.chem.scoring import score_predictions
 from serendip.chem.splits import Split, make_split
 from serendip.chem.uncertainty import ApplicabilityDomain, SplitConformal
 from serendip.errors import ConfigError, DataError
 
-__all__ = ["TrainResult", "load_model", "predict", "train"]
+__all__ = ["TrainResult", "load_model", "predict", "score_predictions", "train"]
 
 FORMAT_VERSION = 1
 
 
 @dataclass
 class TrainResult:
-    """What :func:`train` did: ``metrics`` (``{"val": {...}, "test": {...}}``), the ``split`` (kind and
-    seed beside every figure), the input's ``issues``, ``notes`` (what was left undone and why: no
-    conformal intervals on a validation split too small), the ``duplicates`` count, ``folder`` (None
-    when not saved), ``wall_s``."""
+    """What :func:`train` did: ``metrics`` (``{"val": {...}, "test": {...}}``; a figure that is undefined
+    on its split is None), ``undefined`` (``{"test": {"r2": "all 10 targets equal 3 (zero variance)"}}``),
+    the ``split`` (kind and seed beside every figure), the input's ``issues``, ``notes`` (what was left
+    out or undone and why), the ``duplicates`` count, ``folder`` (None when not saved), ``wall_s`` and
+    ``read``, the :class:`MoleculeSet` read (its ``duplicates`` and each molecule's ``changes``)."""
 
     model: str
     task: str
     target: str
     split: Split
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, dict[str, float | None]]
     issues: list[MoleculeIssue]
     notes: list[str]
     n_molecules: int
@@ -58,19 +63,8 @@ class TrainResult:
     folder: Path | None
     wall_s: float
     fitted: object = field(repr=False, default=None)
-
-
-def _metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
-
-    if task == "regression":
-        return {"rmse": float(np.sqrt(np.mean((y - pred) ** 2))), "mae": float(mean_absolute_error(y, pred)),
-                "r2": float(r2_score(y, pred))}
-    labels = y.astype(int)
-    out = {"accuracy": float(np.mean((pred >= 0.5) == labels))}
-    if len(np.unique(labels)) == 2:
-        out["roc_auc"] = float(roc_auc_score(labels, pred))
-    return out
+    undefined: dict[str, dict[str, str]] = field(default_factory=dict)
+    read: MoleculeSet | None = field(repr=False, default=None)
 
 
 def _shown(path) -> str:
@@ -81,6 +75,11 @@ def _shown(path) -> str:
 
 def _where(sources) -> str:
     return ", ".join(f"{Path(f).name} line {line}" for f, line, _ in sources[:4]) + (" ..." if len(sources) > 4 else "")
+
+
+def _none_read(ms: MoleculeSet, shown: str) -> None:
+    if ms.records == 0:
+        raise DataError(f"{shown}: no records (the file is empty, or holds only a header or blank lines)")
 
 
 def _labelled(ms: MoleculeSet, target: str, task: str | None, shown: str) -> tuple[list, str, list[str]]:
@@ -97,7 +96,7 @@ def _labelled(ms: MoleculeSet, target: str, task: str | None, shown: str) -> tup
     notes: list[str] = []
     missing = [m for m in ms.molecules if not math.isfinite(m.values.get(target, math.nan))]
     if missing:
-        notes.append(f"{len(missing)} molecule(s) have no value in {target!r} and are left out: "
+        notes.append(f"{len(missing)} molecule(s) have no value in '{target}' and are left out: "
                      + "; ".join(f"{m.name} ({_where(m.sources)})" for m in missing[:5]) + (" ..." if len(missing) > 5 else ""))
     keep = [m for m in ms.molecules if math.isfinite(m.values.get(target, math.nan))]
     raw = {m.inchikey: [m.values[target]] for m in keep}
@@ -109,7 +108,7 @@ def _labelled(ms: MoleculeSet, target: str, task: str | None, shown: str) -> tup
     if task == "classification":
         if not all(set(vs) <= {0.0, 1.0} for vs in raw.values()):
             odd = next(v for vs in raw.values() for v in vs if v not in (0.0, 1.0))
-            raise DataError(f"{shown}: classification needs labels 0 and 1 in {target!r}; it holds {odd!r}")
+            raise DataError(f"{shown}: classification needs labels 0 and 1 in '{target}'; it holds {odd:g}")
         mixed = [m for m in keep if len(set(raw[m.inchikey])) > 1]
         if mixed:
             notes.append(f"{len(mixed)} molecule(s) carry both labels 0 and 1 in their copies and are left out: "
@@ -117,7 +116,9 @@ def _labelled(ms: MoleculeSet, target: str, task: str | None, shown: str) -> tup
                          + (" ..." if len(mixed) > 5 else ""))
             keep = [m for m in keep if len(set(raw[m.inchikey])) == 1]
     if len(keep) < 20:
-        raise DataError(f"{shown}: {len(keep)} molecules with a usable value in {target!r}; at least 20 are needed")
+        first = f"; the first left out: {ms.issues[0]}" if ms.issues else ""
+        raise DataError(f"{shown}: {len(keep)} molecules with a usable value in '{target}' (of {ms.records} "
+                        f"records, {len(ms.issues)} left out{first}); at least 20 are needed")
     return keep, task, notes
 
 
@@ -129,7 +130,7 @@ def _spread(model, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None
 
 def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = "serendip",
           task: str | None = None, split: str = "random", seed: int = 0, alpha: float = 0.1,
-          out: str | Path | None = None, **read_options) -> TrainResult:
+          out: str | Path | None = None, force: bool = False, **read_options) -> TrainResult:
     """Read, standardise and deduplicate molecules, split, fit ``model``, calibrate, score, save.
 
     Parameters
@@ -149,7 +150,11 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     alpha : float, default 0.1
         Conformal miscoverage (regression): intervals aim at 1 - alpha coverage.
     out : path, optional
-        Folder to save the model in (created; files in it are replaced).
+        Folder to save the model in: missing or empty (checked before any work), written whole or not at
+        all (a temporary folder renamed into place).
+    force : bool, default False
+        Replace ``out`` when it already holds a model (a folder with ``model.json``); any other
+        non-empty folder is never replaced.
 
     Returns
     -------
@@ -159,27 +164,34 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     ------
     DataError
         Fewer than 20 molecules with a value, a split part left empty (a scaffold split of few
-        scaffolds), or a file that cannot be read.
+        scaffolds), a file that cannot be read or holds no record, or ``out`` already holding a model
+        (without ``force``), other files, or unwritable.
     ConfigError
         Unknown model, split or task.
     """
     t0 = time.perf_counter()
+    check_task(task)
+    if out is not None:
+        check_out_folder(out, force)
     ms: MoleculeSet = read_molecules(path, value_columns=[target], **read_options)
+    _none_read(ms, _shown(path))
     keep, task, notes = _labelled(ms, target, task, _shown(path))
     smiles = [m.smiles for m in keep]
     y = np.array([m.values[target] for m in keep], dtype=np.float64)
     sp = make_split(split, smiles, seed=seed, **({"y": y} if split == "stratified" else {}))
     empty = [part for part in ("train", "val", "test") if len(getattr(sp, part)) == 0]
     if empty:
-        raise DataError(f"{path}: the {split} split (seed {seed}) of {len(smiles)} molecules leaves "
+        raise DataError(f"{_shown(path)}: the {split} split (seed {seed}) of {len(smiles)} molecules leaves "
                         f"{' and '.join(empty)} empty; use another split or more molecules")
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
-    metrics, conformal, parity = {}, None, None
+    metrics, undefined, conformal, parity = {}, {}, None, None
     for part in ("val", "test"):
         idx = getattr(sp, part)
         pred, sigma = _spread(fitted, pick(idx))
-        metrics[part] = _metrics(task, y[idx], pred)
+        metrics[part], undefined[part] = score_predictions(task, y[idx], pred)
+        notes += [f"{part} {name} is undefined on the {split} split (seed {seed}): {why}"
+                  for name, why in undefined[part].items()]
         if part == "test":
             parity = (pick(idx), y[idx], pred, sigma)
         if task == "regression" and part == "val":
@@ -193,9 +205,11 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
             parity = (*parity, lo, hi)
             metrics[part][f"conformal{round(100 * (1 - alpha))}_coverage"] = float(np.mean((y[idx] >= lo) & (y[idx] <= hi)))
     result = TrainResult(model, task, target, sp, metrics, ms.issues, notes, len(keep), len(ms.duplicates), None,
-                         time.perf_counter() - t0, fitted)
+                         time.perf_counter() - t0, fitted, undefined, ms)
     if out is not None:
-        result.folder = _save(Path(out), result, pick(sp.train), conformal, y[sp.train], parity)
+        check_out_folder(out, force)  # again: the folder may have appeared while the model trained
+        result.folder = write_folder(out, lambda tmp: _save(tmp, result, pick(sp.train), conformal, y[sp.train],
+                                                            parity))
     return result
 
 
@@ -218,7 +232,6 @@ def _write_test_predictions(path: Path, parity: tuple) -> None:
 
 def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal: SplitConformal | None,
           train_y: np.ndarray | None = None, parity: tuple | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     fitted = result.fitted
     members = fitted.members if isinstance(fitted, EnsembleModel) else [fitted]
     entries = [save_member(m, folder, i) for i, m in enumerate(members)]
@@ -229,7 +242,7 @@ def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal:
     meta = {"format": FORMAT_VERSION, "model": result.model, "task": result.task, "target": result.target,
             "split": {"kind": sp.kind, "seed": sp.seed, "n_train": len(sp.train), "n_val": len(sp.val),
                       "n_test": len(sp.test)},
-            "metrics": result.metrics, "members": entries,
+            "metrics": result.metrics, "undefined": result.undefined, "members": entries,
             "conformal": conformal.to_json() if conformal is not None else None,
             "ad": {"fingerprint": "morgan", "radius": ad.radius, "n_bits": ad.n_bits, "file": "ad.npy"}}
     if train_y is not None and len(train_y):
@@ -281,7 +294,7 @@ def load_model(folder: str | Path) -> LoadedModel:
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT_VERSION:
-            raise DataError(f"{meta_path}: format {meta.get('format')!r}, this Serendip reads {FORMAT_VERSION}")
+            raise DataError(f"{meta_path}: format {meta.get('format')}, this Serendip reads {FORMAT_VERSION}")
         members = [load_member(e, folder, meta["task"]) for e in meta["members"]]
         conformal = SplitConformal.from_json(meta["conformal"]) if meta.get("conformal") else None
         ad_meta = meta["ad"]
@@ -301,30 +314,48 @@ def load_model(folder: str | Path) -> LoadedModel:
 
 def predict(model: str | Path | LoadedModel, path: str | Path | Sequence[str | Path],
             **read_options) -> tuple[list[dict], MoleculeSet]:
-    """Predict every molecule of ``path`` with a saved model.
+    """Predict every valid record of ``path`` with a saved model: one row per record, in input order.
+
+    Records are not merged: a molecule given twice (two lines with one parent InChIKey, a salt and its
+    free base) gets a row for each line, the later ones flagged with ``duplicate_of`` (the first
+    line's ``"<file> line <n>"``); its prediction is the same. Invalid records get no row: they are the
+    returned set's ``issues`` (file, line, name, SMILES, reason).
 
     Returns
     -------
     (list of dict, MoleculeSet)
-        One dict per molecule (``name``, ``smiles``, ``inchikey``, ``file``, ``line``, ``prediction``,
-        ``sd``, ``lower``, ``upper``, ``ad_max_tanimoto``, ``nearest_train_smiles``), and the set read
-        (its ``issues`` name the records left out).
+        Per valid record: ``file``, ``line``, ``name``, ``input_smiles`` (as written), ``smiles`` (the
+        standardised parent), ``inchikey``, ``changes`` (what standardisation did, ``"; "``-joined, ""
+        if nothing), ``duplicate_of`` ("" for a first appearance), ``prediction``, ``sd``, ``lower``,
+        ``upper`` (float; NaN where undefined), ``ad_max_tanimoto`` and ``nearest_train_smiles``; and
+        the set read with ``merge=False`` (``issues``; ``duplicates``, the groups of records sharing a
+        parent).
 
     Raises
     ------
     DataError
-        Unreadable model folder or file; no valid molecule in ``path``.
+        Unreadable model folder or file; no record, or no valid molecule, in ``path``.
     """
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
-    ms = read_molecules(path, **read_options)
+    ms = read_molecules(path, merge=False, **read_options)
+    _none_read(ms, _shown(path))
     if not ms.molecules:
-        raise DataError(f"{path}: no valid molecule to predict ({len(ms.issues)} records left out)")
-    cols = loaded.predict(ms.smiles)
+        raise DataError(f"{_shown(path)}: no valid molecule to predict (all {len(ms.issues)} records left out; "
+                        f"the first: {ms.issues[0]})")
+    first: dict[str, int] = {}
+    for i, m in enumerate(ms.molecules):
+        first.setdefault(m.inchikey, i)
+    unique = list(first.values())
+    cols = loaded.predict([ms.molecules[i].smiles for i in unique])
+    at = {ms.molecules[i].inchikey: k for k, i in enumerate(unique)}
     rows = []
     for i, m in enumerate(ms.molecules):
-        row = {"name": m.name, "smiles": m.smiles, "inchikey": m.inchikey, "file": m.file, "line": m.line}
-        row.update({k: float(cols[k][i]) for k in ("prediction", "sd", "lower", "upper", "ad_max_tanimoto")})
-        row["nearest_train_smiles"] = loaded.train_smiles[int(cols["nearest_train"][i])]
+        k, f = at[m.inchikey], ms.molecules[first[m.inchikey]]
+        row = {"file": m.file, "line": m.line, "name": m.name, "input_smiles": m.input_smiles, "smiles": m.smiles,
+               "inchikey": m.inchikey, "changes": "; ".join(m.changes),
+               "duplicate_of": "" if first[m.inchikey] == i else f"{f.file} line {f.line}"}
+        row.update({c: float(cols[c][k]) for c in ("prediction", "sd", "lower", "upper", "ad_max_tanimoto")})
+        row["nearest_train_smiles"] = loaded.train_smiles[int(cols["nearest_train"][k])]
         rows.append(row)
     return rows, ms
 
@@ -332,4 +363,4 @@ def predict(model: str | Path | LoadedModel, path: str | Path | Sequence[str | P
 def check_task(task: str | None) -> None:
     """Raise :class:`ConfigError` for a task that is neither None, ``regression`` nor ``classification``."""
     if task not in (None, "regression", "classification"):
-        raise ConfigError(f"task must be one of: regression, classification; got: {task!r}")
+        raise ConfigError(f"task must be one of: regression, classification; got: {task}")

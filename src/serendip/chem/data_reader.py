@@ -60,7 +60,7 @@ def read_smiles_examples(path: str | Path, *, label: str | None = "label", smile
     for m in ms.molecules:
         value = m.values.get(label, math.nan) if label else None
         if label and not math.isfinite(value):
-            found.append(DataIssue(m.file, f"no value in column {label!r}", m.line, m.name))
+            found.append(DataIssue(m.file, f"no value in column '{label}'", m.line, m.name))
             continue
         text_label = None if value is None else (str(int(value)) if float(value).is_integer() else repr(value))
         out.append(Example(m.smiles, text_label, id=m.name, source=f"{m.file}, line {m.line}",

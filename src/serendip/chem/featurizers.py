@@ -39,7 +39,7 @@ def to_mol(smiles: str) -> Chem.Mol:
     with rdBase.BlockLogs():
         mol = Chem.MolFromSmiles(smiles)
     if mol is None:
-        raise DataError(f"RDKit cannot parse SMILES {smiles!r}; read files with serendip.chem.read_molecules")
+        raise DataError(f"RDKit cannot parse the SMILES {smiles}; read files with serendip.chem.read_molecules")
     return mol
 
 

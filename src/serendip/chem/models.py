@@ -30,7 +30,7 @@ TASKS = ("regression", "classification")
 
 def _check_task(task: str) -> str:
     if task not in TASKS:
-        raise ConfigError(f"task must be one of: {', '.join(TASKS)}; got: {task!r}")
+        raise ConfigError(f"task must be one of: {', '.join(TASKS)}; got: {task}")
     return task
 
 
@@ -74,7 +74,7 @@ class FeatureModel:
                         # one thread: LightGBM's OpenMP threads spin-wait on busy shared cores (10x slower)
                         "n_jobs": 1, "random_state": self.seed, "verbose": -1}
             return cls(**{**defaults, **self.params})
-        raise ConfigError(f"feature model kind must be one of: rf, gbm; got: {self.kind!r}")
+        raise ConfigError(f"feature model kind must be one of: rf, gbm; got: {self.kind}")
 
     def fit(self, smiles: Sequence[str], y: np.ndarray, val_smiles: Sequence[str] = (),
             val_y: np.ndarray | None = None) -> FeatureModel:

@@ -4,7 +4,9 @@ Every record is parsed and sanitised by RDKit and standardised (:class:`~serendi
 Standardizer`); a record that fails is kept out and reported as a :class:`MoleculeIssue` naming the
 file, the 1-based line, the record's name, its SMILES and RDKit's reason, while the batch goes on
 (case C17). Records with the same parent InChIKey are merged into one :class:`Molecule`; each merge is
-reported as a :class:`Duplicate` with every contributing line and value.
+reported as a :class:`Duplicate` with every contributing line and value (``merge=False`` keeps one
+molecule per record and still reports each group of duplicates). What standardisation changed in a
+record (a salt stripped, a charge neutralised, a tautomer) is kept in :attr:`Molecule.changes`.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from rdkit import Chem
 from serendip.chem.readers import RawRecord, reader_for
 from serendip.chem.standardize import Standardizer, parse_smiles
 
-__all__ = ["Duplicate", "Molecule", "MoleculeIssue", "MoleculeSet", "read_molecules", "standardize_records"]
+__all__ = ["Duplicate", "Molecule", "MoleculeIssue", "MoleculeSet", "change_kind", "read_molecules",
+           "standardize_records"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,12 @@ class MoleculeIssue:
 
     def __str__(self) -> str:
         where = f"{Path(self.file).name}, line {self.line}" + (f" ({self.name})" if self.name else "")
-        return f"{where}: {self.smiles!r}: {self.reason}" if self.smiles else f"{where}: {self.reason}"
+        return f"{where}: {self.smiles}: {self.reason}" if self.smiles else f"{where}: {self.reason}"
+
+    def to_json(self) -> dict:
+        """``{"file", "line", "name", "smiles", "reason"}`` (the file as given)."""
+        return {"file": self.file, "line": self.line, "name": self.name, "smiles": self.smiles,
+                "reason": self.reason}
 
 
 @dataclass
@@ -94,16 +102,34 @@ class Duplicate:
         """Whether a value column holds different finite values."""
         return any(len({v for v in vs if math.isfinite(v)}) > 1 for vs in self.values.values())
 
+    def __str__(self) -> str:
+        where = "; ".join(f"{Path(f).name} line {line}" + (f" ({name})" if name else "") for f, line, name in
+                          self.sources)
+        vals = "; ".join(f"{col} " + ", ".join("missing" if not math.isfinite(v) else f"{v:g}" for v in vs)
+                         for col, vs in self.values.items())
+        return f"{self.smiles}: {len(self.sources)} records ({where})" + (f", values {vals}" if vals else "")
+
+    def to_json(self) -> dict:
+        """``{"inchikey", "smiles", "sources": [{"file", "line", "name"}], "values", "conflicting"}``
+        (a missing value is None)."""
+        return {"inchikey": self.inchikey, "smiles": self.smiles,
+                "sources": [{"file": f, "line": line, "name": name} for f, line, name in self.sources],
+                "values": {c: [v if math.isfinite(v) else None for v in vs] for c, vs in self.values.items()},
+                "conflicting": self.conflicting}
+
 
 @dataclass
 class MoleculeSet:
     """The result of :func:`read_molecules`: ``molecules`` kept, ``issues`` (records left out),
-    ``duplicates`` (merges) and the number of ``records`` read (blank and header lines excluded)."""
+    ``duplicates`` (groups of records with one parent: merged, or with ``merge=False`` kept apart), the
+    number of ``records`` read (blank and header lines excluded) and ``merged`` (whether duplicates
+    were merged)."""
 
     molecules: list[Molecule]
     issues: list[MoleculeIssue]
     duplicates: list[Duplicate]
     records: int
+    merged: bool = True
 
     @property
     def smiles(self) -> list[str]:
@@ -114,10 +140,36 @@ class MoleculeSet:
         """``column`` over the molecules, float64 of shape (n_molecules,) (NaN where missing)."""
         return np.array([m.values.get(column, math.nan) for m in self.molecules], dtype=np.float64)
 
+    @property
+    def changed(self) -> list[Molecule]:
+        """The molecules standardisation changed (a salt stripped, neutralised, a tautomer), in file order."""
+        return [m for m in self.molecules if m.changes]
+
+    def change_counts(self) -> dict[str, int]:
+        """Records changed per kind of change: ``{"salt or fragment stripped": 3, "neutralised": 2, ...}``
+        (a record may count under several kinds)."""
+        counts: dict[str, int] = {}
+        for m in self.changed:
+            for c in m.changes:
+                kind = change_kind(c)
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
     def summary(self) -> str:
-        """One line: records read, molecules kept, records left out, duplicates merged."""
+        """One line: records read, molecules kept, records left out, duplicates, standardisation changes."""
+        groups = "merged groups of duplicates" if self.merged else "groups of duplicates (kept apart)"
         return (f"{self.records} records: {len(self.molecules)} molecules, {len(self.issues)} left out, "
-                f"{len(self.duplicates)} merged groups of duplicates")
+                f"{len(self.duplicates)} {groups}, {len(self.changed)} changed by standardisation")
+
+
+def change_kind(change: str) -> str:
+    """The kind of a :attr:`Molecule.changes` line: ``"salt or fragment stripped"``, ``"neutralised"``,
+    ``"canonical tautomer"`` (the wording of :class:`~serendip.chem.standardize.Standardizer`)."""
+    if change.startswith("kept the largest"):
+        return "salt or fragment stripped"
+    if change.startswith("neutralised"):
+        return "neutralised"
+    return "canonical tautomer" if change.startswith("canonical tautomer") else "other"
 
 
 def _values(rec: RawRecord) -> tuple[dict[str, float], str | None]:
@@ -129,7 +181,9 @@ def _values(rec: RawRecord) -> tuple[dict[str, float], str | None]:
         try:
             out[col] = float(text)
         except ValueError:
-            return out, f"value {text!r} of column {col!r} is not a number"
+            return out, f"value {text.strip()} of column '{col}' is not a number"
+        if math.isinf(out[col]):  # "nan" reads as missing; an infinite value is no measurement
+            return out, f"value {text.strip()} of column '{col}' is not a finite number"
     return out, None
 
 
@@ -144,7 +198,8 @@ def standardize_records(records: Iterable[RawRecord], *, standardizer: Standardi
         Default ``Standardizer()`` (no tautomer canonicalisation).
     merge : bool, default True
         Merge records with the same parent InChIKey (reported in ``duplicates``). ``False`` keeps one
-        molecule per record (a benchmark that must keep the rows of a published file).
+        molecule per record (a benchmark that must keep the rows of a published file; predictions, one
+        per input line); the groups sharing a parent are still reported in ``duplicates``.
 
     Returns
     -------
@@ -155,6 +210,7 @@ def standardize_records(records: Iterable[RawRecord], *, standardizer: Standardi
     issues: list[MoleculeIssue] = []
     seen: dict[str, int] = {}
     merged: dict[str, list[dict[str, float]]] = {}
+    apart: dict[str, list[int]] = {}  # merge=False: parent InChIKey -> indices of its molecules
     n = 0
     for rec in records:
         n += 1
@@ -185,6 +241,7 @@ def standardize_records(records: Iterable[RawRecord], *, standardizer: Standardi
             first.sources.append(source)
             merged.setdefault(parent.inchikey, [dict(first.values)]).append(values)
             continue
+        apart.setdefault(parent.inchikey, []).append(len(molecules))
         seen[parent.inchikey] = len(molecules)
         molecules.append(Molecule(name, parent.smiles, parent.inchikey, smiles_in, rec.file, rec.line,
                                   parent.n_fragments, parent.largest_fragment, parent.changes, values,
@@ -196,7 +253,13 @@ def standardize_records(records: Iterable[RawRecord], *, standardizer: Standardi
         per_col = {c: [r.get(c, math.nan) for r in rows] for c in cols}
         mol_.values = {c: _mean(vs) for c, vs in per_col.items()}
         duplicates.append(Duplicate(key, mol_.smiles, list(mol_.sources), per_col))
-    return MoleculeSet(molecules, issues, duplicates, n)
+    for key, idx in apart.items():
+        if len(idx) > 1:
+            group = [molecules[i] for i in idx]
+            cols = list(dict.fromkeys(c for m in group for c in m.values))
+            duplicates.append(Duplicate(key, group[0].smiles, [m.sources[0] for m in group],
+                                        {c: [m.values.get(c, math.nan) for m in group] for c in cols}))
+    return MoleculeSet(molecules, issues, duplicates, n, merge)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -245,7 +308,7 @@ def read_molecules(paths: str | Path | Sequence[str | Path], *, fmt: str | None 
     --------
     >>> ms = read_molecules("molecules.smi")                                   # doctest: +SKIP
     >>> [str(i) for i in ms.issues]                                            # doctest: +SKIP
-    ["molecules.smi, line 4 (neutral four-bond nitrogen): 'CN(C)(C)C': Explicit valence ..."]
+    ["molecules.smi, line 4 (neutral four-bond nitrogen): CN(C)(C)C: Explicit valence ..."]
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]

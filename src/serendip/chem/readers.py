@@ -4,12 +4,16 @@ Readers live in :data:`MOLECULE_READERS` (``smiles`` for ``.smi``/``.csv``/``.ts
 ``sdf`` for ``.sdf``/``.sd``/``.mol``); each yields :class:`RawRecord` s (name, SMILES or an RDKit
 molecule, values as text, file, line). :func:`serendip.chem.molecules.read_molecules` parses,
 standardises and merges them. Lines are counted here, not by RDKit: ``SmilesMolSupplier`` reports
-line numbers one off (case C17 in ``../shared/cases``).
+line numbers one off (case C17 in ``../shared/cases``). A gzip-compressed file (``esol.csv.gz``) is read
+whole and decompressed; its format is that of the suffix before ``.gz``, and a truncated or damaged
+gzip stream is an error naming the file, never a partial read.
 """
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,15 +78,34 @@ def reader_for(path: str | Path, fmt: str | None = None) -> Reader:
         Unknown format, or a suffix with no reader (the message lists the formats).
     """
     if fmt is None:
-        fmt = _SUFFIXES.get(Path(str(path)).suffix.lower(), "smiles")
+        suffixes = [x.lower() for x in Path(str(path)).suffixes]
+        if suffixes and suffixes[-1] == ".gz":
+            suffixes.pop()
+        fmt = _SUFFIXES.get(suffixes[-1] if suffixes else "", "smiles")
     return MOLECULE_READERS.get(fmt)
 
 
 def _read_text(path: Path) -> str:
+    """The file's text: UTF-8 (a BOM allowed), gzip-compressed or not (told by its magic bytes).
+
+    Raises
+    ------
+    DataError
+        Unreadable path (missing, a folder, no permission) or a truncated / damaged gzip stream.
+    ParseError
+        Not UTF-8 (names the line).
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        what = "it is a folder" if path.is_dir() else (exc.strerror or str(exc)).lower()
+        raise DataError(f"{path}: cannot read ({what})") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DataError(f"{path}: the gzip file is truncated or damaged ({exc}); nothing was read from "
+                            f"it") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -116,7 +139,7 @@ def _pick(header: list[str], wanted: str | None, known: tuple[str, ...], what: s
             return header.index(wanted)
         if wanted.lower() in lower:
             return lower.index(wanted.lower())
-        raise DataError(f"{path}: no {what} column {wanted!r}; the header has: {', '.join(header)}")
+        raise DataError(f"{path}: no {what} column '{wanted}'; the header has: {', '.join(header)}")
     return next((lower.index(k) for k in known if k in lower), None)
 
 
@@ -177,7 +200,8 @@ def read_smiles_file(path: str | Path, *, delimiter: str | None = None, header: 
         numbered = numbered[1:]
     else:
         if value_columns:
-            raise DataError(f"{path}: value columns {list(value_columns)} need a header line")
+            raise DataError(f"{path}: value columns ({', '.join(value_columns)}) need a header line naming "
+                            f"them; the first line is {numbered[0][1].strip()[:60]}")
         if name_first is None:
             name_first = False
             for _, ln in numbered[:50]:

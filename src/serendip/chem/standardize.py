@@ -11,6 +11,7 @@ A SMILES that RDKit cannot parse or sanitise (an unclosed ring, a neutral four-b
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rdkit import Chem, rdBase
@@ -26,6 +27,21 @@ def _clean(message: str) -> str:
     return text
 
 
+def _parse_reason(messages: str, smiles: str) -> str:
+    """RDKit's parse-error log as one line without the SMILES repeated: RDKit echoes the input (Python-
+    quoted, "for input: 'C,C'", "while parsing: C,C"), draws a caret under it and ends with "Failed
+    parsing SMILES 'C,C'"; the caller names the SMILES, so only the reasons are kept
+    (``"SMILES Parse Error: syntax error; check for mistakes around position 2"``)."""
+    reasons = []
+    for line in messages.splitlines():
+        text = _clean(line)
+        if not text or text == smiles or set(text) <= set("~^ ") or "Failed parsing SMILES" in text:
+            continue
+        text = re.sub(r"\s*(for input: '.*'|while parsing: .*)$", "", text).rstrip(":")
+        reasons.append(text.removeprefix("SMILES Parse Error:").strip())
+    return "SMILES Parse Error: " + ("; ".join(dict.fromkeys(r for r in reasons if r)) or "cannot parse")
+
+
 def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     """Parse and sanitise ``smiles`` with RDKit.
 
@@ -38,7 +54,7 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     -------
     (Mol or None, str or None)
         The sanitised molecule and ``None``, or ``None`` and RDKit's reason
-        (``"SMILES Parse Error: unclosed ring for input: 'C1CC'"``,
+        (``"SMILES Parse Error: unclosed ring"``,
         ``"Explicit valence for atom # 1 N, 4, is greater than permitted"``).
     """
     if not smiles:
@@ -46,8 +62,7 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     with rdBase.CaptureErrorLog() as capture:
         mol = Chem.MolFromSmiles(smiles, sanitize=False)
     if mol is None:
-        reasons = [_clean(m) for m in capture.messages.splitlines() if m.strip()]
-        return None, "; ".join(dict.fromkeys(reasons)) or "SMILES parse error"
+        return None, _parse_reason(capture.messages, smiles)
     if mol.GetNumAtoms() == 0:
         return None, "no atoms"
     try:

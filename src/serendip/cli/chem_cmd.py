@@ -15,6 +15,7 @@ from typing import Optional
 
 import typer
 
+from serendip.cli.chem_report import as_json, finite, say_read, write_report
 from serendip.cli.common import (
     REGISTRY_CHOICES,
     RegistryHelpCommand,
@@ -78,7 +79,8 @@ def _import_chem():
 
 
 @app.command("train", cls=RegistryHelpCommand)
-def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi or SDF files with the target."),
+def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi or SDF files with the target "
+                                                 "(gzip-compressed too)."),
               target: str = typer.Option(..., "--target", "-t", help="The value column (header name or SD field)."),
               chem_model: str = typer.Option("serendip", "--model", help="Property model."),
               chem_split: str = typer.Option("random", "--split", help="Split (80/10/10)."),
@@ -86,31 +88,49 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
               task: Optional[str] = typer.Option(None, "--task", help="regression or classification (default: "
                                                  "classification when every value is 0 or 1)."),
               smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES column."),
-              out: Path = typer.Option(..., "--out", "-o", help="Folder to save the model in."),
-              json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON.")) -> None:
-    """Read and standardise the molecules (bad records are listed and skipped), split them, fit the
-    model, calibrate conformal intervals on the validation split, print validation and test metrics
-    beside the split kind and seed, and save the model folder."""
+              out: Path = typer.Option(..., "--out", "-o", help="Folder to save the model in (new or empty)."),
+              force: bool = typer.Option(False, "--force", help="Replace the model already in --out."),
+              report: Optional[Path] = typer.Option(None, "--report", help="CSV listing every record skipped, "
+                                                    "changed by standardisation or merged as a duplicate."),
+              json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (metrics, notes, "
+                                            "records skipped, standardisation changes, duplicates).")) -> None:
+    """Read and standardise the molecules (bad records are listed and skipped, salts stripped and charges
+    neutralised are reported, duplicates merged), split them, fit the model, calibrate conformal intervals
+    on the validation split, print validation and test metrics beside the split kind and seed (a figure
+    undefined on its split is named, not given a number), and save the model folder."""
     with handle_errors():
         api = _import_chem()
         api.check_task(task)
-        _check_writable(out, folder=True)
+        if report is not None:
+            _check_writable(report)
         opts = {"smiles_column": smiles_column} if smiles_column else {}
-        res = api.train(files, target, model=chem_model, split=chem_split, seed=seed, task=task, out=out, **opts)
-        _issues(res.issues)
+        res = api.train(files, target, model=chem_model, split=chem_split, seed=seed, task=task, out=out,
+                        force=force, **opts)
+        if report is not None:
+            write_report(report, res.read)
+        say_read(res.read, merged=True, more=_more(report, json_out))
         for note in res.notes:
             err_console.print(labelled("[yellow]warning:[/]", note), highlight=False, soft_wrap=True)
         if json_out:
-            print(json.dumps({"model": res.model, "task": res.task, "split": res.split.kind, "seed": res.split.seed,
-                              "metrics": res.metrics, "folder": str(res.folder)}))
+            print(json.dumps(finite({"model": res.model, "task": res.task, "target": res.target,
+                                     "split": res.split.kind, "seed": res.split.seed, "n_molecules": res.n_molecules,
+                                     "metrics": res.metrics, "undefined": res.undefined, "notes": res.notes,
+                                     "folder": str(res.folder), **as_json(res.read)})))
             return
         sp = res.split
         _say(f"{res.n_molecules:,} molecules ({len(res.issues)} records skipped, {res.n_duplicates} duplicate "
              f"groups merged); split {sp.kind} seed {sp.seed}: {len(sp.train)}/{len(sp.val)}/{len(sp.test)}")
         for part in ("val", "test"):
-            figures = ", ".join(f"{k} {v:.4f}" for k, v in res.metrics[part].items())
+            why = res.undefined.get(part, {})
+            figures = ", ".join(f"{k} undefined ({why.get(k, 'not computed')})" if v is None else f"{k} {v:.4f}"
+                                for k, v in res.metrics[part].items())
             _say(f"{chem_model} {part} ({sp.kind} split, seed {sp.seed}): {figures}")
-        _say(f"saved to {res.folder} in {res.wall_s:.0f} s")
+        _say(f"saved to {res.folder} in {res.wall_s:.0f} s" + (f"; report in {report}" if report else ""))
+
+
+def _more(report: Optional[Path], json_out: bool) -> str:
+    where = [f"--report {report}" if report else "--report FILE", "--json"]
+    return " or ".join(where[:1] if report else where) if not json_out else "the JSON on stdout"
 
 
 def _fmt(v) -> str:
@@ -121,26 +141,40 @@ def _fmt(v) -> str:
 
 @app.command("predict")
 def predict_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `serendip chem train --out`."),
-                files: list[Path] = typer.Argument(..., help="Molecule files to predict."),
+                files: list[Path] = typer.Argument(..., help="Molecule files to predict (gzip-compressed too)."),
                 out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file to write (default: print)."),
                 smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES "
-                                                            "column.")) -> None:
-    """Predict each molecule with its uncertainty: the ensemble spread (sd), the conformal interval
-    (lower, upper) and the applicability-domain score (max Tanimoto to the training set, with that
-    nearest training molecule). Records that cannot be read are listed and skipped; exit status 1 then."""
+                                                            "column."),
+                report: Optional[Path] = typer.Option(None, "--report", help="CSV listing every record skipped, "
+                                                      "changed by standardisation or repeated."),
+                json_out: bool = typer.Option(False, "--json", help="Print the predictions, the records skipped "
+                                              "and the duplicates as JSON.")) -> None:
+    """Predict each input record, in input order, with its uncertainty: the ensemble spread (sd), the
+    conformal interval (lower, upper) and the applicability-domain score (max Tanimoto to the training
+    set, with that nearest training molecule). A molecule given twice gets a row per line, the repeat
+    flagged in duplicate_of; what standardisation changed is in changes. Records that cannot be read are
+    listed and skipped; exit status 1 then."""
     with handle_errors():
         api = _import_chem()
         opts = {"smiles_column": smiles_column} if smiles_column else {}
-        if out is not None:
-            _check_writable(out)
+        for path in (out, report):
+            if path is not None:
+                _check_writable(path)
         rows, ms = api.predict(model_dir, files, **opts)
-        _issues(ms.issues)
+        if report is not None:
+            write_report(report, ms)
+        say_read(ms, merged=False, more=_more(report, json_out))
         cols = list(rows[0])
-        if out is not None:
-            with out.open("w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=cols)
-                w.writeheader()
-                w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
+        if json_out:
+            print(json.dumps(finite({"model": str(model_dir), "predictions": rows, **as_json(ms)})))
+        elif out is not None:
+            try:
+                with out.open("w", newline="", encoding="utf-8") as fh:
+                    w = csv.DictWriter(fh, fieldnames=cols)
+                    w.writeheader()
+                    w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
+            except OSError as exc:
+                raise _data_error(f"cannot write {out}: {exc.strerror or exc}") from None
             _say(f"{len(rows):,} predictions written to {out} ({len(ms.issues)} records skipped)")
         else:
             print("\t".join(cols))

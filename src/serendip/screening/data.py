@@ -51,6 +51,9 @@ class ScreeningSet:
         Title and abstract per record ("" when missing), length n.
     labels : ndarray of shape (n,), dtype int8
         1 = include, 0 = exclude.
+    mesh : list of list of str, optional
+        MeSH descriptor names per record (empty when the record has none; default: none for every record),
+        read by the ``*-mesh`` models.
     source : str
         Where the labels came from (for messages).
     issues : list of Issue
@@ -64,6 +67,7 @@ class ScreeningSet:
     titles: list[str]
     abstracts: list[str]
     labels: np.ndarray
+    mesh: list[list[str]] = field(default_factory=list)
     source: str = "<memory>"
     issues: list[Issue] = field(default_factory=list)
     n_marked_missing: int = 0
@@ -71,6 +75,10 @@ class ScreeningSet:
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int8)
         n = len(self.ids)
+        if not self.mesh:
+            self.mesh = [[] for _ in range(n)]
+        if len(self.mesh) != n:
+            raise DataError(f"{self.source}: {n} records but MeSH headings for {len(self.mesh)}")
         if not (len(self.titles) == len(self.abstracts) == len(self.labels) == n):
             raise DataError(f"{self.source}: ids, titles, abstracts and labels differ in length "
                             f"({n}, {len(self.titles)}, {len(self.abstracts)}, {len(self.labels)})")
@@ -100,12 +108,13 @@ def _open_text(path: Path):
 
 
 class RecordText(NamedTuple):
-    """Title and abstract of a record ("" when absent or null) and how many of the two were an
-    ``na_values`` marker read as missing (0-2)."""
+    """Title and abstract of a record ("" when absent or null), how many of the two were an
+    ``na_values`` marker read as missing (0-2), and its MeSH descriptor names (empty: none given)."""
 
     title: str
     abstract: str
     marked: int
+    mesh: tuple[str, ...] = ()
 
 
 def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
@@ -116,7 +125,7 @@ def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
     ----------
     paths : iterable of str or Path
         JSON-lines files (``.gz``: gzip), one object per line with ``pmid`` or ``id`` and optional
-        ``title`` / ``abstract`` (strings or null).
+        ``title`` / ``abstract`` (strings or null) and ``mesh`` (a list of MeSH descriptor names, or null).
     na_values : sequence of str, default ("NA",)
         A title or abstract equal to one of these (outer spaces ignored) is read as missing ("").
 
@@ -125,8 +134,8 @@ def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
     records : dict of str to RecordText
         Title and abstract per id, first occurrence kept.
     issues : list of Issue
-        Lines skipped (not JSON, not an object, no id, a title or abstract that is not a string) and ids
-        seen a second time, each with file and line.
+        Lines skipped (not JSON, not an object, no id, a title or abstract that is not a string, a
+        ``mesh`` that is not a list of strings) and ids seen a second time, each with file and line.
 
     Raises
     ------
@@ -169,11 +178,16 @@ def _read_record_line(line: str, path: Path, lineno: int, records: dict, issues:
     if not all(v is None or isinstance(v, str) for v in (title, abstract)):
         issues.append(Issue(str(path), "title or abstract is not a string; line skipped", line=lineno, record=rid))
         return
+    mesh = obj.get("mesh")
+    if not (mesh is None or (isinstance(mesh, list) and all(isinstance(m, str) for m in mesh))):
+        issues.append(Issue(str(path), "mesh is not a list of strings; line skipped", line=lineno, record=rid))
+        return
     if rid in records:
         issues.append(Issue(str(path), "id seen before; the first record is kept", line=lineno, record=rid))
         return
     marked = [v is not None and v.strip() in na_values for v in (title, abstract)]
-    records[rid] = RecordText("" if marked[0] else title or "", "" if marked[1] else abstract or "", sum(marked))
+    records[rid] = RecordText("" if marked[0] else title or "", "" if marked[1] else abstract or "", sum(marked),
+                              tuple(m.strip() for m in mesh or () if m.strip()))
 
 
 def read_labels(path: str | Path, review: str, label_column: str = "label_abstract_screening"
@@ -275,5 +289,6 @@ def load_screening_set(records: Sequence[str | Path] | str | Path, labels: str |
     return ScreeningSet(name=review, ids=[p for p, _, _ in rows], titles=[r.title for r in texts],
                         abstracts=[r.abstract for r in texts],
                         labels=np.array([lab for _, lab, _ in rows], dtype=np.int8),
+                        mesh=[list(r.mesh) for r in texts],
                         source=f"{labels} ({label_column})", issues=issues,
                         n_marked_missing=sum(r.marked for r in texts))

@@ -16,14 +16,18 @@ Built in (settings read from ASReview's source, not tuned here):
   ranked by its decision function, ``balanced`` weights with ratio 9.8 (``asreview/models/models.py``).
   The SVM's ``random_state`` is a ``RandomState(seed)``, the stream ``asreview simulate --seed`` seeds
   through ``np.random.seed``, so with the same priors the two simulations label the same records.
+* ``tfidf-mesh-svm``: elas_u4's SVM and weights on the text TF-IDF with the records' MeSH headings beside
+  it (:meth:`FeatureStore.text_mesh`, weight :data:`MESH_WEIGHT`; the text alone for a set mostly
+  without MeSH).
 * ``tfidf-logreg``: the same TF-IDF and weights, logistic regression (C=1, liblinear).
 * ``minilm-logreg``: all-MiniLM-L6-v2 sentence embeddings (:meth:`FeatureStore.embeddings`), logistic
   regression (C=1, lbfgs), ``balanced`` ratio 9.8.
 * Serendip's combinations of TF-IDF and embeddings, candidates for ``fused``:
   ``fused-stack`` (one ``elas_u4`` SVM on ``[TF-IDF | w * embedding]``, w = 1: both blocks have unit
   norm), ``fused-rrf`` (reciprocal rank fusion, k = 60, of ``tfidf-svm`` and ``minilm-logreg`` over the
-  unlabelled records; Cormack, Clarke & Buettcher 2009, SIGIR) and ``fused-mean`` (mean of the two
-  models' scores standardised over the unlabelled records).
+  unlabelled records; Cormack, Clarke & Buettcher 2009, SIGIR), ``fused-mean`` (mean of the two
+  models' scores standardised over the unlabelled records) and ``fused-mesh-mean`` (the same with
+  ``tfidf-mesh-svm`` in place of ``tfidf-svm``).
 * ``fused``: the candidate chosen by simulation on the 11 Cohen reviews that
   ``benchmarks/screening_cohen.py`` does not score (``screening_cohen.py --select --select-seeds 0,1``:
   the highest mean WSS@95 over the 11 reviews and seeds 0-1; figures in :data:`FUSED_CHOICE`):
@@ -43,6 +47,8 @@ __all__ = ["FUSED_CHOICE", "SCREENING_MODELS", "Learner", "ScreeningModel", "mod
 
 #: ``balanced`` ratio of ASReview 3.0.8's elas_u4
 ELAS_RATIO = 9.8
+#: weight of the MeSH block beside the text TF-IDF in ``tfidf-mesh-svm``
+MESH_WEIGHT = 0.5
 
 
 class Learner:
@@ -161,6 +167,10 @@ def _tfidf_svm(store: FeatureStore, seed: int) -> Learner:
     return Learner(store.tfidf(ELAS_TFIDF), _svm(seed), "margin")
 
 
+def _mesh_svm(store: FeatureStore, seed: int) -> Learner:
+    return Learner(store.text_mesh(MESH_WEIGHT), _svm(seed), "margin")
+
+
 def _minilm_logreg(store: FeatureStore, seed: int) -> Learner:
     return Learner(store.embeddings(), _logreg_lbfgs, "proba")
 
@@ -179,6 +189,9 @@ _MODELS = [
                    "ASReview 1.x asreview/models/classifiers/nb.py, feature_extraction/tfidf.py, balance/double.py"),
     ScreeningModel("tfidf-svm", _tfidf_svm, description="TF-IDF 1-2-grams + linear SVM (ASReview 3's elas_u4)",
                    reference=_ASR3),
+    ScreeningModel("tfidf-mesh-svm", _mesh_svm,
+                   description="TF-IDF 1-2-grams and MeSH headings + linear SVM (elas_u4's classifier)",
+                   reference=_ASR3 + " classifier; MeSH features: Cohen et al. 2006 (JAMIA 13:206)"),
     ScreeningModel("tfidf-logreg", lambda store, seed: Learner(store.tfidf(ELAS_TFIDF), _logreg_liblinear, "proba"),
                    description="TF-IDF 1-2-grams + logistic regression", reference=_ASR3 + " features and weights"),
     ScreeningModel("minilm-logreg", _minilm_logreg, description="MiniLM sentence embeddings + logistic regression",
@@ -192,6 +205,10 @@ _MODELS = [
     ScreeningModel("fused-mean", lambda store, seed: _Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
                                                              "mean"),
                    description="mean of the z-scored scores of tfidf-svm and minilm-logreg",
+                   reference="Serendip (score averaging)", needs_embeddings=True),
+    ScreeningModel("fused-mesh-mean", lambda store, seed: _Fusion([_mesh_svm(store, seed),
+                                                                  _minilm_logreg(store, seed)], "mean"),
+                   description="mean of the z-scored scores of tfidf-mesh-svm and minilm-logreg",
                    reference="Serendip (score averaging)", needs_embeddings=True),
 ]
 for _m in _MODELS:

@@ -59,8 +59,8 @@ _CHUNK = 900  # ids per IN (...) query, under SQLite's bound-parameter limit
 @dataclass
 class SessionTexts:
     """The session's records as a screening model reads them (what
-    :class:`~serendip.screening.features.FeatureStore` needs of a set): ids, titles and abstracts in
-    session order ("" when missing), and ``gone``: ids of records deleted from the workspace since the
+    :class:`~serendip.screening.features.FeatureStore` needs of a set): ids, titles, abstracts and MeSH
+    headings in session order ("" / [] when missing), and ``gone``: ids of records deleted from the workspace since the
     session started (never shown; their labels are kept)."""
 
     name: str
@@ -68,6 +68,7 @@ class SessionTexts:
     titles: list[str]
     abstracts: list[str]
     gone: set[int] = field(default_factory=set)
+    mesh: list[list[str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -318,16 +319,16 @@ class ScreeningSession:
         if self._store is None:
             from serendip.literature.record import Record
 
-            text: dict[int, tuple[str, str]] = {}
+            text: dict[int, tuple[str, str, list[str]]] = {}
             with self.ws.engine.connect() as conn:
                 for start in range(0, len(self.record_ids), _CHUNK):
                     chunk = self.record_ids[start:start + _CHUNK]
                     for rid, data in conn.execute(select(records.c.id, records.c.data).where(records.c.id.in_(chunk))):
                         rec = Record.from_dict(data)
-                        text[rid] = (rec.title or "", rec.abstract or "")
-            titles = [text.get(r, ("", ""))[0] for r in self.record_ids]
-            abstracts = [text.get(r, ("", ""))[1] for r in self.record_ids]
-            data = SessionTexts(self.name, self.record_ids, titles, abstracts, set(self.record_ids) - set(text))
+                        text[rid] = (rec.title or "", rec.abstract or "", list(rec.mesh_terms))
+            got = [text.get(r, ("", "", [])) for r in self.record_ids]
+            data = SessionTexts(self.name, self.record_ids, [g[0] for g in got], [g[1] for g in got],
+                                set(self.record_ids) - set(text), [g[2] for g in got])
             self._store = FeatureStore(data, self.context)
         return self._store
 

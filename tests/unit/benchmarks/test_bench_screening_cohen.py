@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 import _rows
+import _screening_asreview
 import screening_cohen
 from screening_helpers import tiny_set
 
@@ -23,7 +24,7 @@ def test_rows_pool_the_seeds_with_asreview_beside():
     ds = tiny_set(6, 30)
     results = {m: simulate(ds, m, "max", [0, 1]) for m in ("tfidf-nb", "tfidf-svm")}
     results[screening_cohen.ASREVIEW] = results["tfidf-svm"]
-    rows = screening_cohen.rows_for("Antihistamines", results, [0, 1])
+    rows = screening_cohen.rows_for("Antihistamines", results, [0, 1], None)
     assert all(_rows._row_problem(r) is None for r in rows)
     by = {(r["method"], r["metric"]): r for r in rows}
     assert len(rows) == 3 * (4 + 4)
@@ -37,7 +38,7 @@ def test_rows_pool_the_seeds_with_asreview_beside():
 
 def test_the_asreview_csv_keeps_order_and_labels(tmp_path):
     ds = tiny_set()
-    path = screening_cohen.write_asreview_csv(ds, tmp_path)
+    path = _screening_asreview.write_asreview_csv(ds, tmp_path)
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["pmid"] for r in rows] == ds.ids and [int(r["included"]) for r in rows] == ds.labels.tolist()
@@ -47,7 +48,7 @@ def _asreview():
     exe = os.environ.get("SERENDIP_ASREVIEW") or shutil.which("asreview")
     if not exe:
         pytest.skip("asreview 3.0.8 not installed (pip install 'serendip[peers]' or set SERENDIP_ASREVIEW)")
-    return screening_cohen.find_asreview(exe)
+    return _screening_asreview.find_asreview(exe)
 
 
 @pytest.mark.slow
@@ -55,5 +56,43 @@ def test_asreview_and_tfidf_svm_screen_in_the_same_order(tmp_path):
     exe = _asreview()
     ds = tiny_set(8, 40)
     ours = simulate(ds, "tfidf-svm", "max", [3], stop_rules=()).runs[0]
-    theirs = screening_cohen.asreview_result(ds, exe, [3], tmp_path).runs[0]
+    theirs, note = _screening_asreview.asreview_run(ds, exe, 3, None)
+    assert "same priors: True" in note
     assert theirs.priors == ours.priors and theirs.order == ours.order
+
+
+def _fake(review: str, system: str, wss: float):
+    """A SimulationResult of one seed whose WSS@95 is ``wss``."""
+    from serendip.screening.simulate import SimulationResult, SimulationRun, StopOutcome
+
+    run = SimulationRun(0, [0, 1], [2], {"wss@95": wss, "wss@100": wss, "rrf@10": 0.5, "atd": 3.0},
+                        {"hypergeometric": StopOutcome(10, 0.96 if wss > 0.2 else 0.9, 0.1, 0.95)})
+    return SimulationResult(review, 100, 10, system, "max", "balanced", 1, [run])
+
+
+def test_serendip_is_chosen_on_the_other_reviews_only(monkeypatch):
+    monkeypatch.setattr(screening_cohen, "CANDIDATES", ("a", "b"))
+    # "a" is far better on review R1 alone; "b" better on R2 and R3
+    wss = {("R1", "a"): 0.9, ("R1", "b"): 0.1, ("R2", "a"): 0.2, ("R2", "b"): 0.3,
+           ("R3", "a"): 0.2, ("R3", "b"): 0.3}
+    results = {k: _fake(*k, v) for k, v in wss.items()}
+    choice = screening_cohen.choose_loro(results, ["R1", "R2", "R3"])
+    assert choice["R1"][0] == "b"                       # R1's own figures do not choose its model
+    assert choice["R2"][0] == "a" and choice["R3"][0] == "a"   # R1 pulls the mean of "a" up elsewhere
+    assert choice["R2"][1] == {"a": 0.55, "b": 0.2}
+
+
+def test_summary_rows_count_wins_and_stopping_recall():
+    per_review = {}
+    for review, ours, theirs in (("R1", 0.3, 0.2), ("R2", 0.1, 0.2), ("R3", 0.5, 0.4)):
+        per_review[review] = {"serendip": _fake(review, "serendip", ours),
+                              screening_cohen.ASREVIEW: _fake(review, screening_cohen.ASREVIEW, theirs)}
+    rows = screening_cohen.summary_rows(per_review, [0])
+    assert all(_rows._row_problem(r) is None for r in rows)
+    by = {(r["method"], r["metric"]): r for r in rows}
+    assert by[("serendip", "reviews_above_asreview_wss@95")]["value"] == 2
+    assert by[("serendip", "wss@95_mean_over_reviews")]["value"] == 0.3
+    assert by[("serendip", "wss@95_mean_over_reviews")]["baseline"]["value"] == 0.2667
+    assert by[("serendip", "stop_hypergeometric_runs_recall>=0.95")]["value"] == round(2 / 3, 4)
+    assert by[(screening_cohen.ASREVIEW, "stop_hypergeometric_runs_recall>=0.95")]["value"] == round(1 / 3, 4)
+    assert by[("serendip", "stop_hypergeometric_saved_mean")]["value"] == 0.1

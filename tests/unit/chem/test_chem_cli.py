@@ -26,8 +26,10 @@ def test_train_then_predict(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert (got["split"], got["seed"], got["task"]) == ("random", 0, "regression") and "rmse" in got["metrics"]["val"]
-    r = runner.invoke(app, ["chem", "train", str(data), "--target", "mw", "--split", "scaffold", "--out", str(model)])
+    r = runner.invoke(app, ["chem", "train", str(data), "--target", "mw", "--split", "scaffold", "--out",
+                            str(tmp_path / "m2")])
     assert r.exit_code == 2 and "leaves val empty" in r.output          # 3 scaffolds: no validation part
+    assert not (tmp_path / "m2").exists()                               # nothing half-written
     query = tmp_path / "q.smi"
     query.write_text("c1ccccc1C\ttoluene\nC1CC\tbroken\n")
     out = tmp_path / "p.csv"

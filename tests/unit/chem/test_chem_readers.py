@@ -83,3 +83,16 @@ def test_tautomer_option_and_parse_reasons() -> None:
     assert Standardizer(tautomer=True)(mol).smiles == "O=c1cccc[nH]1"
     assert parse_smiles("") == (None, "empty SMILES")
     assert "Parse Error" in parse_smiles("C1CC")[1]
+
+
+def test_reasons_name_no_smiles_twice_and_infinite_values_are_issues(tmp_path: Path) -> None:
+    """RDKit echoes the SMILES Python-quoted ("Failed parsing SMILES 'C,C' for input: 'C,C'") under a
+    caret line; the issue names the SMILES once, plainly, and keeps only RDKit's reasons."""
+    assert parse_smiles("CC(C")[1] == "SMILES Parse Error: extra open parentheses; check for mistakes around position 3"
+    path = tmp_path / "odd.csv"
+    path.write_text('smiles,name,y\n"C,C",comma,1\nCCO,infinite,inf\nCCO,missing,nan\nF/C=C\\F,stereo,2\n')
+    ms = read_molecules(path, value_columns=["y"])
+    assert [str(i) for i in ms.issues] == [
+        "odd.csv, line 2 (comma): C,C: SMILES Parse Error: syntax error; check for mistakes around position 2",
+        "odd.csv, line 3 (infinite): CCO: value inf of column 'y' is not a finite number"]
+    assert [(m.name, m.smiles) for m in ms.molecules] == [("missing", "CCO"), ("stereo", "F/C=C\\F")]

@@ -80,13 +80,13 @@ def test_bad_record_lines_are_skipped_and_reported_the_rest_kept(tmp_path):
         fh.write("\n".join(lines) + "\n")
     records, issues = read_records([path])
     assert sorted(records) == ["1", "3"]
-    assert records["1"] == ("A", "", 1) and records["3"] == ("", "x", 0)   # "NA" read as missing, counted
+    assert records["1"] == ("A", "", 1, ()) and records["3"] == ("", "x", 0, ())   # "NA" read as missing, counted
     assert [(i.line, i.reason.split(";")[0].split(" (")[0]) for i in issues] == [
         (2, "not JSON"), (3, "not a JSON object"), (4, "no 'pmid' or 'id'"),
         (5, "title or abstract is not a string"), (6, "id seen before")]
     assert str(issues[0]).startswith(f"{path}, line 2: not JSON")
     keep_na, _ = read_records([path], na_values=())
-    assert keep_na["1"] == ("A", "NA", 0)
+    assert keep_na["1"] == ("A", "NA", 0, ())
 
 
 def test_a_broken_gzip_file_is_named(tmp_path):

@@ -48,7 +48,7 @@ def read_smiles_column(path: str | Path, column: str = "SMILES") -> list[str]:
     with opener(path, "rt", encoding="utf-8") as fh:
         header = fh.readline().rstrip("\r\n").split(",")
         if column not in header:
-            raise DataError(f"{path}, line 1: no {column!r} column in header {header}")
+            raise DataError(f"{path}, line 1: no column '{column}' in the header ({', '.join(header)})")
         i = header.index(column)
         return [line.rstrip("\r\n").split(",")[i] for line in fh if line.strip()]
 

@@ -86,7 +86,7 @@ def tanimoto(target_smiles: str, kind: str) -> Callable[[Chem.Mol], float]:
     ``TanimotoScoringFunction``: sum of minimum counts over sum of maximum counts)."""
     target = Chem.MolFromSmiles(target_smiles)
     if target is None:
-        raise ConfigError(f"similarity target {target_smiles!r} is not a valid SMILES")
+        raise ConfigError(f"similarity target {target_smiles} is not a valid SMILES")
     ref = fingerprint(target, kind)
     return lambda mol: DataStructs.TanimotoSimilarity(fingerprint(mol, kind), ref)
 
@@ -174,7 +174,7 @@ def smarts_present(smarts: str) -> Callable[[Chem.Mol], float]:
     """``mol -> 1.0`` if the SMARTS matches, else 0.0 (GuacaMol ``SMARTSScoringFunction``)."""
     pattern = Chem.MolFromSmarts(smarts)
     if pattern is None:
-        raise ConfigError(f"invalid SMARTS {smarts!r}")
+        raise ConfigError(f"invalid SMARTS {smarts}")
     return lambda mol: 1.0 if mol.HasSubstructMatch(pattern) else 0.0
 
 
