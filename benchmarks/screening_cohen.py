@@ -23,7 +23,7 @@ same seeds), so the review scored never takes part in choosing the model that sc
 Metrics (fractions; :mod:`serendip.screening.metrics`): WSS@95 and WSS@100 (Cohen et al. 2006), RRF@10
 and ATD in records (asreview-insights; Ferdinands et al. 2023), computed without the priors; for each
 stopping rule (:mod:`serendip.screening.stopping`) the recall it reached and the share of records it left
-unread. Per review rows are means over the seeds with their sd; the baseline beside a Serendip model is
+unread. Per review rows (the four metrics; the stopping rules printed) are means over the seeds with their sd; the baseline beside a Serendip model is
 ASReview on the same seeds (beside ASReview: ``tfidf-nb``); the anchor is the ASReview figure issue 17
 quotes (a measurement by a Serendip session, not a publication). Summary rows (dataset
 ``cohen-2006/14-reviews``): mean WSS@95 over the reviews per system, the reviews where ``serendip`` beats
@@ -220,7 +220,8 @@ def show(review: str, results: dict) -> None:
 
 
 def rows_for(review: str, results: dict, seeds, chosen: str | None) -> list[dict]:
-    """Pooled rows (mean ± sd over ``seeds``) per system and metric, stopping rules included."""
+    """Pooled rows (mean ± sd over ``seeds``) per system and metric (the stopping rules are summarised over
+    every review by :func:`summary_rows`; per review they are printed)."""
     rows = []
     settings = {"strategy": "max", "priors": "1+1", "labels": "abstract"}  # refitted after every label
     for method, res in results.items():
@@ -228,15 +229,14 @@ def rows_for(review: str, results: dict, seeds, chosen: str | None) -> list[dict
         s = dict(settings, balance=res.balance)
         if method == CHOSEN:
             s["chosen"] = f"{chosen} (on the other reviews)"
-        keys = list(METRICS) + [f"stop:{rule}:{what}" for rule in res.runs[0].stops for what in ("recall", "saved")]
-        for key in keys:
+        for key in METRICS:
             mean, sd = pooled(res, key)
             b = results.get(base)
             anchor = None
             if key == "wss@95" and review in ISSUE_WSS95:
                 anchor = (f"ASReview 3.0.8 elas_u4, {review}", ISSUE_WSS95[review][0], "issue 17, not published")
             rows.append(_rows.row(BENCH, f"{DATASET}/{review}", "test", res.n, method,
-                                  key.replace("stop:", "stop_").replace(":", "_"), mean, settings=s, seed=None,
+                                  key, mean, settings=s, seed=None,
                                   seeds=list(seeds), sd=sd, baseline=(base, pooled(b, key)[0]) if b else None,
                                   anchor=anchor, wall_s=sum(r.wall_s for r in res.runs)))
     return rows

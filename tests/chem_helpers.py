@@ -11,3 +11,28 @@ def small_set() -> list[str]:
         out += [one.format(s) for s in subs]
         out += [two.format(a, b) for a in subs for b in subs if a != b]
     return out
+
+
+def tiny_model_folder(folder, n: int = 120):
+    """Train and save a small regression model (Crippen logP of :func:`small_set`, a 30-tree forest on
+    Morgan counts + a 60-round LightGBM on MACCS) into ``folder`` in a few seconds; returns the folder."""
+    from rdkit import Chem
+    from rdkit.Chem import Crippen
+
+    from serendip.chem.api import train
+    from serendip.chem.models import PROPERTY_MODELS, EnsembleModel, FeatureModel
+
+    def tiny(task: str, seed: int) -> EnsembleModel:
+        return EnsembleModel([FeatureModel("rf", "morgan-counts", task, seed, {"n_estimators": 30}),
+                              FeatureModel("gbm", "maccs", task, seed, {"n_estimators": 60})], task)
+
+    smi = small_set()[:n]
+    data = folder.parent / f"{folder.name}-train.csv"
+    data.write_text("name,smiles,logp\n" + "".join(f"m{i},{s},{Crippen.MolLogP(Chem.MolFromSmiles(s)):.4f}\n"
+                                                   for i, s in enumerate(smi)))
+    PROPERTY_MODELS._items["tiny-ensemble"] = tiny
+    try:
+        train(data, "logp", model="tiny-ensemble", split="random", seed=0, out=folder)
+    finally:
+        PROPERTY_MODELS._items.pop("tiny-ensemble", None)
+    return folder

@@ -20,10 +20,12 @@ InChIKey), :mod:`~serendip.chem.readers` (files to located records), :mod:`~sere
 domain), :mod:`~serendip.chem.scoring` (figures, an undefined one named with its reason),
 :mod:`~serendip.chem.folders` (a model folder written whole, replaced only with ``force``) and
 :mod:`~serendip.chem.api` (train / predict / save / load, wrapped by ``serendip chem``).
-Goal-directed design (oracles, budgets, the graph GA): :mod:`serendip.chem.design`; generation (a SMILES
-language model and the MOSES metrics): :mod:`serendip.chem.generate`, with the atom-level SMILES
-tokenizer :mod:`serendip.chem.tokenize`; library screening (streamed, resumable, filtered, MaxMin picks):
-:func:`serendip.chem.screen.screen_library` (none of them imported here).
+Goal-directed design (oracles, budgets, the graph GA, property-model objectives with constraints and an
+applicability-domain penalty): :mod:`serendip.chem.design`; generation (a SMILES language model and the
+MOSES metrics): :mod:`serendip.chem.generate`, with the atom-level SMILES tokenizer
+:mod:`serendip.chem.tokenize`; library screening (streamed, resumable, filtered, MaxMin picks):
+:func:`serendip.chem.screen.screen_library`; the self-contained HTML report of designed candidates:
+:mod:`serendip.chem.report` (``serendip chem report``). None of them is imported here.
 """
 from serendip.chem import data_reader as _data_reader  # noqa: F401  (registers DATA_READERS["smiles"])
 from serendip.chem.featurizers import FEATURIZERS, featurize

@@ -9,9 +9,13 @@ The Python API behind ``serendip chem train | predict``::
 A saved model is a folder: ``model.json`` (model name, task, target, seed, the split kind, seed and
 sizes, validation and test metrics, the conformal calibration, members), one file per member
 (:mod:`serendip.chem.persist`: forests as ``.npz`` arrays, LightGBM text, Chemprop checkpoints),
-``ad.npy`` (the training fingerprints, packed bits) and ``train.smi`` (training SMILES, for the nearest
-neighbour of each prediction). No pickles. The folder is written to a temporary sibling and renamed
-into place (:mod:`serendip.chem.folders`); an existing model folder is replaced only with ``force``.
+``ad.npy`` (the training fingerprints, packed bits), ``train.smi`` (training SMILES, for the nearest
+neighbour of each prediction) and ``test_predictions.csv`` (the test split's SMILES, measured value,
+prediction, spread and conformal interval: the parity plot of :mod:`serendip.chem.report`);
+``model.json`` also holds ``target_stats`` (median, sd, min, max of the training targets, which
+calibrate :class:`serendip.chem.design.property.PropertyOracle`). No pickles. The folder is written to a
+temporary sibling and renamed into place (:mod:`serendip.chem.folders`); an existing model folder is
+replaced only with ``force``.
 """
 from __future__ import annotations
 
@@ -181,13 +185,15 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
                         f"{' and '.join(empty)} empty; use another split or more molecules")
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
-    metrics, undefined, conformal = {}, {}, None
+    metrics, undefined, conformal, parity = {}, {}, None, None
     for part in ("val", "test"):
         idx = getattr(sp, part)
         pred, sigma = _spread(fitted, pick(idx))
         metrics[part], undefined[part] = score_predictions(task, y[idx], pred)
         notes += [f"{part} {name} is undefined on the {split} split (seed {seed}): {why}"
                   for name, why in undefined[part].items()]
+        if part == "test":
+            parity = (pick(idx), y[idx], pred, sigma)
         if task == "regression" and part == "val":
             if len(idx) + 1 < math.ceil(1 / alpha):
                 notes.append(f"no conformal intervals: {len(idx)} validation molecules, {math.ceil(1 / alpha) - 1} "
@@ -196,16 +202,36 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
                 conformal = SplitConformal(alpha).fit(y[idx], pred, sigma)
         elif conformal is not None:
             lo, hi = conformal.interval(pred, sigma)
+            parity = (*parity, lo, hi)
             metrics[part][f"conformal{round(100 * (1 - alpha))}_coverage"] = float(np.mean((y[idx] >= lo) & (y[idx] <= hi)))
     result = TrainResult(model, task, target, sp, metrics, ms.issues, notes, len(keep), len(ms.duplicates), None,
                          time.perf_counter() - t0, fitted, undefined, ms)
     if out is not None:
         check_out_folder(out, force)  # again: the folder may have appeared while the model trained
-        result.folder = write_folder(out, lambda tmp: _save(tmp, result, pick(sp.train), conformal))
+        result.folder = write_folder(out, lambda tmp: _save(tmp, result, pick(sp.train), conformal, y[sp.train],
+                                                            parity))
     return result
 
 
-def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal: SplitConformal | None) -> Path:
+def _write_test_predictions(path: Path, parity: tuple) -> None:
+    """``test_predictions.csv``: smiles, measured, prediction, sd, lower, upper of the test split (the
+    parity plot of :mod:`serendip.chem.report`); empty fields where a value is undefined."""
+    import csv
+
+    smiles, y, pred, sigma = parity[:4]
+    n = len(smiles)
+    nan = np.full(n, np.nan)
+    lo, hi = parity[4:6] if len(parity) == 6 else (nan, nan)
+    sd = nan if sigma is None else sigma
+    cell = lambda v: "" if not math.isfinite(v) else repr(float(v))  # noqa: E731
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["smiles", "measured", "prediction", "sd", "lower", "upper"])
+        w.writerows([smiles[i], cell(y[i]), cell(pred[i]), cell(sd[i]), cell(lo[i]), cell(hi[i])] for i in range(n))
+
+
+def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal: SplitConformal | None,
+          train_y: np.ndarray | None = None, parity: tuple | None = None) -> Path:
     fitted = result.fitted
     members = fitted.members if isinstance(fitted, EnsembleModel) else [fitted]
     entries = [save_member(m, folder, i) for i, m in enumerate(members)]
@@ -219,6 +245,12 @@ def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal:
             "metrics": result.metrics, "undefined": result.undefined, "members": entries,
             "conformal": conformal.to_json() if conformal is not None else None,
             "ad": {"fingerprint": "morgan", "radius": ad.radius, "n_bits": ad.n_bits, "file": "ad.npy"}}
+    if train_y is not None and len(train_y):
+        meta["target_stats"] = {"median": float(np.median(train_y)), "sd": float(np.std(train_y)),
+                                "min": float(np.min(train_y)), "max": float(np.max(train_y)), "n": len(train_y)}
+    if parity is not None:
+        _write_test_predictions(folder / "test_predictions.csv", parity)
+        meta["test_predictions"] = "test_predictions.csv"
     (folder / "model.json").write_text(json.dumps(meta, indent=1))
     return folder
 
@@ -236,7 +268,8 @@ class LoadedModel:
     def predict(self, smiles: Sequence[str]) -> dict[str, np.ndarray]:
         """Columns of shape (n,): ``prediction``, ``sd`` (member spread; NaN for one member), ``lower`` /
         ``upper`` (conformal, regression; else NaN), ``ad_max_tanimoto``, ``nearest_train`` (index)."""
-        p = np.stack([m.predict(smiles) for m in self.members])
+        memo: dict[str, np.ndarray] = {}                      # each feature block computed once per call
+        p = np.stack([m.predict(smiles, memo) for m in self.members])
         mean, sd = p.mean(0), (p.std(0) if len(p) > 1 else np.full(p.shape[1], np.nan))
         lo = hi = np.full_like(mean, np.nan)
         if self.conformal is not None:

@@ -31,8 +31,12 @@ class ForestArrays:
     task : {"regression", "classification"}
     """
 
+    #: rows walked at once by :meth:`predict` (memory ~ CHUNK x n_trees x 8 bytes per temporary)
+    CHUNK = 512
+
     def __init__(self, trees: list[dict[str, np.ndarray]], task: str):
         self.trees, self.task = trees, task
+        self._flat = None
 
     @classmethod
     def from_sklearn(cls, forest, task: str) -> ForestArrays:
@@ -48,22 +52,36 @@ class ForestArrays:
                           "nan_left": np.asarray(nan_left, np.uint8), "value": value})
         return cls(trees, task)
 
-    def _tree(self, t: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
-        node = np.zeros(len(X), dtype=np.int64)
-        rows = np.arange(len(X))
-        while True:
-            inner = t["left"][node] != -1
-            if not inner.any():
-                return t["value"][node]
-            f = np.where(inner, t["feature"][node], 0)
-            x = X[rows, f]
-            left = np.where(np.isnan(x), t["nan_left"][node].astype(bool), x <= t["threshold"][node])
-            node = np.where(inner, np.where(left, t["left"][node], t["right"][node]), node)
+    def _flatten(self) -> dict[str, np.ndarray]:
+        """Every tree's nodes in one set of arrays (child indices shifted by each tree's offset), so that
+        all trees are walked together: one numpy step per depth level instead of one per tree and level."""
+        if self._flat is None:
+            sizes = np.array([len(t["left"]) for t in self.trees], dtype=np.int64)
+            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            shift = lambda key: np.concatenate([np.where(t[key] == -1, -1, t[key] + off)  # noqa: E731
+                                                for t, off in zip(self.trees, offsets)])
+            self._flat = {"roots": offsets, "left": shift("left"), "right": shift("right"),
+                          **{k: np.concatenate([t[k] for t in self.trees]) for k in ("feature", "threshold",
+                                                                                     "nan_left", "value")}}
+        return self._flat
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Value (regression) or P(class 1) (classification), shape (n,), float64."""
+        """Value (regression) or P(class 1) (classification), shape (n,), float64: the mean over trees of
+        each tree's leaf value, every (row, tree) pair walked down at once."""
         X = np.asarray(X, dtype=np.float32).astype(np.float64)
-        out = np.mean([self._tree(t, X) for t in self.trees], axis=0)
+        if len(X) > self.CHUNK:                                  # bounded memory: (CHUNK, n_trees) at a time
+            return np.concatenate([self.predict(X[i:i + self.CHUNK]) for i in range(0, len(X), self.CHUNK)])
+        f = self._flatten()
+        node = np.broadcast_to(f["roots"], (len(X), len(f["roots"]))).copy()   # (n_rows, n_trees)
+        rows = np.arange(len(X))[:, None]
+        while True:
+            inner = f["left"][node] != -1
+            if not inner.any():
+                break
+            x = X[rows, np.where(inner, f["feature"][node], 0)]
+            left = np.where(np.isnan(x), f["nan_left"][node].astype(bool), x <= f["threshold"][node])
+            node = np.where(inner, np.where(left, f["left"][node], f["right"][node]), node)
+        out = f["value"][node].mean(axis=1)                                     # (n_rows, n_outputs)
         return out[:, 0] if self.task == "regression" else out[:, 1]
 
     def save(self, path: Path) -> None:
@@ -84,10 +102,18 @@ class _Loaded:
     def __init__(self, kind: str, features: str | None, task: str, model):
         self.kind, self.features, self.task, self.model = kind, features, task, model
 
-    def predict(self, smiles: Sequence[str]) -> np.ndarray:
+    def predict(self, smiles: Sequence[str], memo: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Predictions of shape (n,); ``memo`` (featurizer name -> feature block of ``smiles``) lets the
+        members of one ensemble call featurise each block once."""
         if self.kind == "chemprop":
             return self.model.predict(smiles)
-        X = featurize(smiles, self.features, cache=False)  # a library to screen: no process-wide cache
+        if memo is None:
+            X = featurize(smiles, self.features, cache=False)  # a library to screen: no process-wide cache
+        else:
+            for name in self.features.split("+"):
+                if name not in memo:
+                    memo[name] = featurize(smiles, name, cache=False)
+            X = np.hstack([memo[name] for name in self.features.split("+")])
         if self.kind == "rf":
             return self.model.predict(X)
         raw = self.model.predict(X)  # LightGBM Booster: value, or P(class 1) for a binary objective

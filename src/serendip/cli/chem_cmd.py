@@ -1,7 +1,8 @@
-"""``serendip chem train | predict | optimize | screen | generate``: property models on molecule files
-(wraps :mod:`serendip.chem.api`), goal-directed design (wraps :func:`serendip.chem.design.optimize`),
-library screening (:mod:`serendip.cli.chem_screen_cmd`, wraps :func:`serendip.chem.screen.screen_library`)
-and generation (``generate``: :mod:`serendip.cli.chem_generate_cmd`).
+"""``serendip chem train | predict | optimize | report | screen | generate``: property models on molecule
+files (wraps :mod:`serendip.chem.api`), goal-directed design (wraps :func:`serendip.chem.design.optimize`,
+with :class:`serendip.chem.design.property.PropertyOracle` for ``--model``), the HTML report (wraps
+:func:`serendip.chem.report.write_report`), library screening (:mod:`serendip.cli.chem_screen_cmd`, wraps
+:func:`serendip.chem.screen.screen_library`) and generation (``generate``: :mod:`serendip.cli.chem_generate_cmd`).
 
 Needs the ``chem`` extra (RDKit, chemprop, LightGBM); the package is imported inside the commands, so
 ``serendip --help`` works without it."""
@@ -188,8 +189,56 @@ REGISTRY_CHOICES.setdefault("design_oracle", lambda: _names("serendip.chem.desig
 REGISTRY_CHOICES.setdefault("design_method", lambda: _names("serendip.chem.design.methods", "METHODS"))
 
 
+REGISTRY_CHOICES.setdefault("ad_penalty", lambda: _names("serendip.chem.design.property", "AD_PENALTIES"))
+
+# the objective built from a property model (serendip.chem.design.property.PropertyOracle); shared by
+# `chem optimize --model` and `chem report`
+_GOAL = typer.Option("maximize", "--goal", help="maximize or minimize the model's prediction.")
+_QED_MIN = typer.Option(None, "--qed-min", min=0.0, max=1.0, help="Constraint: QED at or above this.")
+_NO_PAINS = typer.Option(False, "--no-pains", help="Constraint: no PAINS alert (Baell & Holloway 2010).")
+_NO_BRENK = typer.Option(False, "--no-brenk", help="Constraint: no Brenk alert (Brenk et al. 2008).")
+_LIPINSKI = typer.Option(False, "--lipinski", help="Constraint: at most one rule-of-five violation.")
+_AD_MIN = typer.Option(0.4, "--ad-min", min=0.0, max=1.0, help="Applicability domain: max Tanimoto to the "
+                       "training set at or above this.")
+_AD_PENALTY = typer.Option("zero", "--ad-penalty", help="Score outside the domain (zero: 0; linear: scaled by "
+                           "Tanimoto / ad-min).")
+
+
+def _property_oracle(model_dir: Path, goal: str, qed_min, no_pains: bool, no_brenk: bool, lipinski: bool,
+                     ad_min: float, ad_penalty: str):
+    from serendip.chem.design.property import PropertyOracle
+
+    constraints = [name for name, on in (("no_pains", no_pains), ("no_brenk", no_brenk), ("lipinski", lipinski))
+                   if on]
+    return PropertyOracle(model_dir, goal=goal, qed_min=qed_min, constraints=constraints, ad_min=ad_min,
+                          ad_penalty=ad_penalty)
+
+
+def _has_score_column(path: Path) -> bool:
+    """True for a CSV whose header has a ``score`` column (``chem optimize --out``)."""
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return "score" in [c.strip().lower() for c in fh.readline().split(",")]
+
+
+def _read_pool(path: Path, smiles_column, score: bool = False):
+    from serendip.chem.molecules import read_molecules
+
+    opts = {"smiles_column": smiles_column} if smiles_column else {}
+    ms = read_molecules(path, **opts, **({"value_columns": ["score"]} if score else {}))
+    _issues(ms.issues)
+    if not ms.molecules:
+        raise _data_error(f"{path}: no molecule could be read")
+    return ms
+
+
 @app.command("optimize", cls=RegistryHelpCommand)
-def optimize_cmd(design_oracle: str = typer.Argument(..., metavar="ORACLE", help="The score to maximise (in [0, 1])."),
+def optimize_cmd(design_oracle: Optional[str] = typer.Argument(None, metavar="[ORACLE]", help="The score to "
+                                                               "maximise (in [0, 1]); or give --model."),
+                 model_dir: Optional[Path] = typer.Option(None, "--model", help="Optimise a property model "
+                                                          "folder's prediction instead of a named oracle (starts "
+                                                          "from its training molecules unless --start is given)."),
                  design_method: str = typer.Option("surrogate_ga", "--method", help="Design method."),
                  budget: int = typer.Option(1000, "--budget", min=1, help="Unique molecules the oracle may score "
                                             "(PMO's budget; repeats and invalid SMILES are free)."),
@@ -202,26 +251,30 @@ def optimize_cmd(design_oracle: str = typer.Argument(..., metavar="ORACLE", help
                  top: int = typer.Option(10, "--top", min=1, help="Best molecules printed."),
                  out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV of every molecule scored, in "
                                                     "call order (call, smiles, score)."),
-                 json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+                 json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+                 goal: str = _GOAL, qed_min: Optional[float] = _QED_MIN, no_pains: bool = _NO_PAINS,
+                 no_brenk: bool = _NO_BRENK, lipinski: bool = _LIPINSKI, ad_min: float = _AD_MIN,
+                 ad_penalty: str = _AD_PENALTY) -> None:
     """Goal-directed design: run the method on the oracle within the budget (scored as PMO does: AUC of
-    the top-10 mean against calls) and print the best molecules found."""
+    the top-10 mean against calls) and print the best molecules found. With --model the oracle is the
+    model's prediction under the constraints (--qed-min, --no-pains, --no-brenk, --lipinski), scored 0
+    when a constraint fails or (--ad-penalty zero) outside the applicability domain."""
     with handle_errors():
         _import_chem()
         from serendip.chem.design import optimize
 
+        if (design_oracle is None) == (model_dir is None):
+            raise _config_error("give either an ORACLE name or --model FOLDER (one of them)")
         if out is not None:
             _check_writable(out)
-
+        oracle = design_oracle
         pool = None
+        if model_dir is not None:
+            oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty)
+            pool = oracle.model.train_smiles
         if start is not None:
-            from serendip.chem.molecules import read_molecules
-
-            ms = read_molecules(start, **({"smiles_column": smiles_column} if smiles_column else {}))
-            _issues(ms.issues)
-            pool = [m.smiles for m in ms.molecules]
-            if not pool:
-                raise _data_error(f"{start}: no molecule could be read to start from")
-        res = optimize(design_oracle, design_method, budget=budget, seed=seed, pool=pool)
+            pool = _read_pool(start, smiles_column).smiles
+        res = optimize(oracle, design_method, budget=budget, seed=seed, pool=pool)
         if out is not None:
             try:
                 with out.open("w", newline="", encoding="utf-8") as fh:
@@ -243,6 +296,48 @@ def optimize_cmd(design_oracle: str = typer.Argument(..., metavar="ORACLE", help
             _say(f"{n:>3}  {score:.4f}  {smi}")
         if out is not None:
             _say(f"{res.calls:,} scored molecules written to {out}")
+
+
+@app.command("report", cls=RegistryHelpCommand)
+def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules: the CSV of `chem optimize "
+                                                 "--out` or any SMILES/SDF file."),
+               model_dir: Path = typer.Option(..., "--model", help="The property model folder that scores them."),
+               out: Path = typer.Option(..., "--out", "-o", help="HTML file to write."),
+               top: int = typer.Option(10, "--top", min=1, help="Best candidates shown (by score)."),
+               neighbours: int = typer.Option(3, "--neighbours", min=1, max=20, help="Nearest training molecules "
+                                              "shown per candidate."),
+               title: str = typer.Option("Serendip design report", "--title", help="Report title."),
+               smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES "
+                                                           "column of CANDIDATES."),
+               goal: str = _GOAL, qed_min: Optional[float] = _QED_MIN, no_pains: bool = _NO_PAINS,
+               no_brenk: bool = _NO_BRENK, lipinski: bool = _LIPINSKI, ad_min: float = _AD_MIN,
+               ad_penalty: str = _AD_PENALTY) -> None:
+    """Write one self-contained HTML file: the candidates scored by the model under the objective (same
+    options as `chem optimize --model`), a molecule grid, the score table, the model's test parity plot
+    and each candidate's nearest training molecules; beside the best training molecule on the objective.
+    Records that cannot be read are listed and skipped; exit status 1 then."""
+    with handle_errors():
+        _import_chem()
+        from serendip.chem.report import write_report
+
+        _check_writable(out)
+        oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty)
+        ms = _read_pool(candidates, smiles_column, _has_score_column(candidates))
+        mols = ms.molecules
+        if mols and "score" in mols[0].values:  # `chem optimize --out`: the best by its score, then re-scored
+            mols = sorted(mols, key=lambda m: -m.values["score"])[:top]
+        write_report(out, oracle, [m.smiles for m in mols], names=[m.name for m in mols], top=top,
+                     neighbours=neighbours, title=title)
+        _say(f"report on {min(top, len(mols))} of {len(ms.molecules):,} candidates written to {out} "
+             f"({len(ms.issues)} records skipped)")
+    if ms.issues:
+        raise typer.Exit(1)
+
+
+def _config_error(message: str):
+    from serendip.errors import ConfigError
+
+    return ConfigError(message)
 
 
 def _data_error(message: str):

@@ -1,6 +1,7 @@
 """Goal-directed molecular design scored the way PMO does (Gao et al. 2022, NeurIPS Datasets and
 Benchmarks): GuacaMol oracles (:mod:`.oracles`), a budgeted oracle and AUC top-10 (:mod:`.budget`),
-the graph GA, screening and Serendip's surrogate GA (:mod:`.methods`), and :func:`optimize`.
+the graph GA, screening and Serendip's surrogate GA (:mod:`.methods`), property-model objectives
+(:class:`PropertyOracle`, :mod:`.property`) and :func:`optimize`.
 
     >>> from serendip.chem.design import optimize
     >>> result = optimize("qed", "graph_ga", budget=1000, seed=0)   # doctest: +SKIP
@@ -15,6 +16,7 @@ from serendip.chem.design.api import (
 from serendip.chem.design.budget import BudgetedOracle, top_auc
 from serendip.chem.design.methods import METHODS
 from serendip.chem.design.oracles import ORACLES, PMO_ORACLES, Oracle, get_oracle
+from serendip.chem.design.property import AD_PENALTIES, CONSTRAINTS, PropertyOracle
 
-__all__ = ["METHODS", "ORACLES", "PMO_ORACLES", "BudgetedOracle", "DesignResult", "Oracle", "get_oracle",
-           "moses_pool", "optimize", "read_smiles_column", "top_auc"]
+__all__ = ["AD_PENALTIES", "CONSTRAINTS", "METHODS", "ORACLES", "PMO_ORACLES", "BudgetedOracle", "DesignResult",
+           "Oracle", "PropertyOracle", "get_oracle", "moses_pool", "optimize", "read_smiles_column", "top_auc"]

@@ -1,0 +1,139 @@
+"""Design for solubility: raise a property model's predicted ESOL log solubility under QED and PAINS
+constraints, inside the applicability domain, and show it in the HTML report.
+
+    SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/design_esol.py [--budget 1500] [--seed 0] \\
+        [--model serendip] [--method surrogate_ga] [--qed-min 0.6] [--ad-min 0.4] [--report PATH]
+
+1. Train (or reuse, from ``$SERENDIP_CACHE/design_esol/``) a property model on ESOL
+   (``moleculenet/delaney-processed.csv``, column "measured log solubility in mols per litre", log10 mol/L;
+   Delaney 2004) on the random 80/10/10 split of ``--seed``.
+2. The objective (:class:`serendip.chem.design.property.PropertyOracle`): maximise the predicted log
+   solubility; infeasible (score 0) when QED < ``--qed-min`` or a PAINS alert matches; score 0 outside the
+   applicability domain (max Tanimoto to training < ``--ad-min``).
+3. The bar: the objective on every training molecule; the best of those meeting the constraints.
+4. Serendip's design method (``--method``, default ``surrogate_ga``) started from the training molecules,
+   within ``--budget`` unique oracle calls.
+5. Rows: the top-10 candidates' smallest and mean predicted log solubility beside the best training
+   molecule's (baseline), how many of the 10 beat it while feasible and inside the domain, their smallest
+   AD score, and PMO's AUC top-10. The HTML report (:func:`serendip.chem.report.write_report`) of the top 10
+   goes to ``--report``. Rows are written to ``results/design_esol.json`` (RESULTS.md is not regenerated).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rows  # noqa: E402
+
+BENCH = "design_esol"
+HERE = Path(__file__).resolve().parent
+ESOL = "moleculenet/delaney-processed.csv"
+TARGET = "measured log solubility in mols per litre"
+
+
+def model_folder(model: str, seed: int) -> Path:
+    base = os.environ.get("SERENDIP_CACHE", "").strip()
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "serendip"
+    return root / BENCH / f"esol-{model}-random-seed{seed}"
+
+
+def ensure_model(folder: Path, model: str, seed: int) -> None:
+    """Train the ESOL model into ``folder`` unless a complete one (with target_stats) is there."""
+    meta = folder / "model.json"
+    if meta.is_file() and "target_stats" in json.loads(meta.read_text()):
+        return
+    from serendip.chem.api import train
+
+    mirror = os.environ.get("SERENDIP_DATA_MIRROR", "")
+    path = Path(mirror) / ESOL
+    if not mirror or not path.is_file():
+        raise _rows.UsageError(f"SERENDIP_DATA_MIRROR must name the data mirror folder holding {ESOL}")
+    t0 = time.perf_counter()
+    res = train(path, TARGET, model=model, split="random", seed=seed, out=folder)
+    print(f"trained {model} on ESOL (random split, seed {seed}): test RMSE {res.metrics['test']['rmse']:.4f} "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="serendip", help="property model (PROPERTY_MODELS name)")
+    ap.add_argument("--model-dir", type=Path, default=None, help="model folder (default under $SERENDIP_CACHE)")
+    ap.add_argument("--method", default="surrogate_ga")
+    ap.add_argument("--budget", type=int, default=1500)
+    ap.add_argument("--seed", type=int, default=0, help="seeds the split, the model and the design run")
+    ap.add_argument("--qed-min", type=float, default=0.6)
+    ap.add_argument("--ad-min", type=float, default=0.4)
+    ap.add_argument("--report", type=Path, default=HERE / "results" / "design_esol.html")
+    ap.add_argument("--no-write", action="store_true", help="print the rows, write no results file")
+    args = ap.parse_args()
+
+    from serendip.chem.design import optimize
+    from serendip.chem.design.property import PropertyOracle, best
+    from serendip.chem.report import write_report
+
+    start = time.perf_counter()
+    folder = args.model_dir or model_folder(args.model, args.seed)
+    ensure_model(folder, args.model, args.seed)
+    oracle = PropertyOracle(folder, goal="maximize", qed_min=args.qed_min, constraints=["no_pains"],
+                            ad_min=args.ad_min)
+    train_evs = oracle.score_training_set()
+    bar = best(train_evs)
+    n_feasible = sum(e.feasible for e in train_evs)
+    print(f"training set: {len(train_evs)} molecules, {n_feasible} meet QED >= {args.qed_min} and no PAINS; best "
+          f"{bar.smiles} predicted logS {bar.prediction:.3f} (score {bar.score:.4f})", flush=True)
+    t0 = time.perf_counter()
+    res = optimize(oracle, args.method, budget=args.budget, seed=args.seed, pool=oracle.model.train_smiles)
+    design_s = time.perf_counter() - t0
+    top = oracle.evaluate([s for s, _ in res.top10])
+    beat = [e for e in top if e.feasible and e.in_domain and e.objective > bar.objective]
+    for i, e in enumerate(top, 1):
+        print(f"{i:>2} logS {e.prediction:.3f} [{e.lower:.2f}, {e.upper:.2f}] AD {e.ad:.3f} QED {e.qed:.3f} "
+              f"score {e.score:.4f} {'beats' if e in beat else 'does not beat'} the bar  {e.smiles}", flush=True)
+    print(f"{len(beat)} of {len(top)} beat the best training molecule ({bar.prediction:.3f}); {res.calls} calls, "
+          f"AUC top-10 {res.auc_top10:.4f}, {design_s:.0f} s", flush=True)
+    run = {"method": args.method, "budget": args.budget, "calls": res.calls, "seed": args.seed,
+           "start": f"the {len(oracle.model.train_smiles)} training molecules", "AUC top-10": round(res.auc_top10, 4),
+           "top-10 beating the best training molecule": f"{len(beat)} of {len(top)}"}
+    write_report(args.report, oracle, [e.smiles for e in top], names=[f"design {i}" for i in range(1, len(top) + 1)],
+                 title=f"ESOL design: maximise predicted log solubility, QED >= {args.qed_min:g}, no PAINS",
+                 run=run)
+    print(f"report: {args.report} ({args.report.stat().st_size / 1e3:.0f} kB)")
+
+    meta = oracle.model.meta
+    n_test = meta["split"]["n_test"]
+    settings = {"model": args.model, "budget": args.budget, "qed_min": args.qed_min, "constraints": "no_pains",
+                "ad_min": args.ad_min, "ad_penalty": "zero", "start": "esol-train", "test_rmse":
+                round(meta["metrics"]["test"]["rmse"], 4)}
+    wall = time.perf_counter() - start
+    common = {"settings": settings, "seed": args.seed, "wall_s": wall}
+    base = ("best training molecule", bar.prediction)
+    preds = [e.prediction for e in top]
+    rows = [
+        _rows.row(BENCH, "esol", "random", len(top), args.method, "top10_min_pred_logS", min(preds), baseline=base,
+                  **common),
+        _rows.row(BENCH, "esol", "random", len(top), args.method, "top10_mean_pred_logS", statistics.fmean(preds),
+                  baseline=base, **common),
+        _rows.row(BENCH, "esol", "random", len(top), args.method, "top10_beating_best_train", len(beat), **common),
+        _rows.row(BENCH, "esol", "random", len(top), args.method, "top10_min_ad_tanimoto", min(e.ad for e in top),
+                  **common),
+        _rows.row(BENCH, "esol", "random", res.calls, args.method, "auc_top10", res.auc_top10,
+                  baseline=("best training molecule score", bar.score), **common),
+    ]
+    print(f"(test RMSE of the model: {meta['metrics']['test']['rmse']:.4f} on {n_test} molecules)")
+    print(f"total {wall:.0f} s, peak RSS {_rows.peak_rss_mb():.0f} MB")
+    if args.no_write:
+        print(_rows.dump_rows(rows))
+        return
+    out = HERE / "results" / f"{BENCH}.json"
+    out.write_text(_rows.dump_rows(_rows.merge_rows(_rows.read_rows(out), rows)), encoding="utf-8")
+    print(f"rows: {out}")
+
+
+if __name__ == "__main__":
+    _rows.run_main(main)
