@@ -36,13 +36,15 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "ask_latency": (None, ("latency_p50_ms", "same_answer_share")),  # p95 and the build time in the JSON
     "bm25_backends": (None, ("ndcg@10", "build_peak_rss_mb", "latency_p50_ms")),  # the rest in the JSON
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
+    "design_esol": (None, ("top10_beating_best_train", "top10_min_pred_logS")),  # AD, mean, AUC in the JSON
     "design_pmo": (None, ("auc_top10_sum",)),  # auc_top10 per oracle and seed in the JSON
     "dna_gue": (("test",), ("mcc",)),  # mcc_minus_baseline (mcc minus the baseline beside it) in the JSON
     "dna_rc": (("test",), ("mcc",)),
     "evidence_answer": (None, ("citation_precision", "citation_recall", "grounded_share", "no_evidence_rate")),
     "evidence_scifact": (("dev",), ("abstract_label_only_f1",)),  # sentence-level F1 in the JSON
     "evidence_rerank": (("test",), ("ndcg@10", "latency_p50_ms")),  # mrr@10 and p95 in the JSON
-    "fusion_sets": (("test",), ("ndcg@10",)),
+    # the convex-combination grid (alpha x norm, 28 test rows) in the JSON; retrieval_scifact shows the hybrid
+    "fusion_sets": (("test",), ("ndcg@10",), ("hybrid-rrf", "bm25", "dense")),
     "encoder_speed": (None, ("speedup_vs_torch", "ndcg@10")),  # docs/s and cosines in the JSON
     "imbalance_dna": (("test",), ("pr_auc",), ("tiny-bert-pretrained ce", "tiny-bert-pretrained focal-cw",
                                               "cnn-3conv ce", "cnn-3conv focal", "kmer6-tfidf-logreg")),
@@ -61,6 +63,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
               ("serendip-index-dense", "serendip-search-hybrid-cold", "serendip-search-hybrid-warm")),
     # the summary over the 14 reviews for Serendip's leave-one-review-out choice and ASReview; every
     # review, model and metric in the JSON
+    # CPU seconds of `screen next` (wall time was mostly waiting under load); label, disk, profile in the JSON
+    "screen_session_scale": (None, ("cpu_s_median",), ("screen-next-cold-cache", "screen-next-warm-cache")),
     "screening_cohen": (("test",), ("wss@95_mean_over_reviews", "reviews_above_asreview_wss@95",
                                     "stop_hypergeometric_runs_recall>=0.95"), ("serendip", "asreview-elas_u4")),
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "mrr@10", "index_build_s", "latency_p50_ms",
