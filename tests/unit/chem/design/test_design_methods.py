@@ -83,5 +83,5 @@ def test_read_smiles_column_reads_gzip_csv_and_names_a_bad_header(tmp_path):
     assert read_smiles_column(good) == ["CCO", "c1ccccc1"]
     bad = tmp_path / "bad.csv"
     bad.write_text("smi,name\nCCO,ethanol\n")
-    with pytest.raises(DataError, match=r"bad\.csv, line 1: no 'SMILES' column"):
+    with pytest.raises(DataError, match=r"bad\.csv, line 1: no column 'SMILES' in the header \(smi, name\)"):
         read_smiles_column(bad)
