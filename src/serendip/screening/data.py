@@ -132,7 +132,7 @@ def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
     Returns
     -------
     records : dict of str to RecordText
-        Title and abstract per id, first occurrence kept.
+        Title, abstract and MeSH headings per id, first occurrence kept.
     issues : list of Issue
         Lines skipped (not JSON, not an object, no id, a title or abstract that is not a string, a
         ``mesh`` that is not a list of strings) and ids seen a second time, each with file and line.
