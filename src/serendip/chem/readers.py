@@ -114,6 +114,10 @@ def _read_text(path: Path) -> str:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
+    """The fields of one line; csv's 128 kB field limit lifted to the line's own length (a megabyte-long
+    SMILES is refused by :func:`~serendip.chem.standardize.parse_smiles` with its reason, not here)."""
+    if len(line) > csv.field_size_limit():
+        csv.field_size_limit(len(line) + 1)
     if delimiter == " ":
         return line.split(None, 1)
     return next(csv.reader([line], delimiter=delimiter))

@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -96,6 +97,15 @@ def detect_format(path: Path, *, smiles_column: str | None = None, name_column: 
         not UTF-8 (names the line).
     """
     head: list[tuple[int, str]] = []
+    try:
+        return _detect(path, head, sample, smiles_column, name_column)
+    except (EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: the gzip file is truncated or damaged ({exc}); nothing was screened") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+
+
+def _detect(path: Path, head: list, sample: int, smiles_column, name_column):
     with open_library(path) as fh:
         for lineno, raw in enumerate(fh, 1):
             try:
@@ -131,12 +141,16 @@ def iter_lines(path: Path, offset: int = 0, line: int = 0) -> Iterator[tuple[int
     """``(line number, byte offset just past the line, raw line bytes)`` from byte ``offset`` (of the
     decompressed text), numbering lines after ``line`` (the number of lines before ``offset``)."""
     with open_library(path) as fh:
-        if offset:
-            fh.seek(offset)
-        for raw in fh:
-            line += 1
-            offset += len(raw)
-            yield line, offset, raw
+        try:
+            if offset:
+                fh.seek(offset)
+            for raw in fh:
+                line += 1
+                offset += len(raw)
+                yield line, offset, raw
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DataError(f"{path}: the gzip file is truncated or damaged after line {line} ({exc}); the lines "
+                            f"before it were screened and checkpointed") from None
 
 
 def file_identity(path: Path) -> dict:

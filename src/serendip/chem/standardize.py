@@ -42,8 +42,14 @@ def _parse_reason(messages: str, smiles: str) -> str:
     return "SMILES Parse Error: " + ("; ".join(dict.fromkeys(r for r in reasons if r)) or "cannot parse")
 
 
+#: SMILES longer than this many characters are refused unparsed: the longest drug-like SMILES are a few
+#: hundred characters, and RDKit takes minutes on a megabyte-long chain (a damaged line)
+MAX_SMILES_CHARS = 10_000
+
+
 def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
-    """Parse and sanitise ``smiles`` with RDKit.
+    """Parse and sanitise ``smiles`` with RDKit (refused unparsed when longer than
+    :data:`MAX_SMILES_CHARS` characters).
 
     Parameters
     ----------
@@ -59,6 +65,8 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     """
     if not smiles:
         return None, "empty SMILES"
+    if len(smiles) > MAX_SMILES_CHARS:
+        return None, f"a SMILES of {len(smiles):,} characters, longer than {MAX_SMILES_CHARS:,}: not parsed"
     with rdBase.CaptureErrorLog() as capture:
         mol = Chem.MolFromSmiles(smiles, sanitize=False)
     if mol is None:

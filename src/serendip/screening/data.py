@@ -280,10 +280,12 @@ def load_screening_set(records: Sequence[str | Path] | str | Path, labels: str |
     paths = [records] if isinstance(records, (str, Path)) else list(records)
     recs, issues = read_records(paths, na_values)
     rows = read_labels(labels, review, label_column)
+    skipped = {issue.record: issue for issue in issues if issue.record}
     for pmid, _label, lineno in rows:
         if pmid not in recs:
             where = ", ".join(map(str, paths))
-            raise ParseError(f"PMID {pmid} of review {review!r} is in no records file ({where})",
+            why = f"; its record line was skipped: {skipped[pmid]}" if pmid in skipped else ""
+            raise ParseError(f"PMID {pmid} of review {review!r} is in no records file ({where}){why}",
                              file=str(labels), line=lineno)
     texts = [recs[p] for p, _, _ in rows]
     return ScreeningSet(name=review, ids=[p for p, _, _ in rows], titles=[r.title for r in texts],

@@ -43,3 +43,13 @@ def test_bad_input_is_named():
 
     with pytest.raises(ValueError, match="unknown alert family 'TOX'"):
         alerts(Chem.MolFromSmiles("C"), "TOX")
+
+
+def test_a_megabyte_smiles_is_refused_unparsed_and_csv_reads_the_long_line(tmp_path):
+    from serendip.chem.readers import _split
+    from serendip.chem.standardize import MAX_SMILES_CHARS, parse_smiles
+
+    huge = "C" * 1_000_000
+    assert _split(f"{huge},name", ",") == [huge, "name"]
+    mol, reason = parse_smiles(huge)
+    assert mol is None and reason == f"a SMILES of 1,000,000 characters, longer than {MAX_SMILES_CHARS:,}: not parsed"

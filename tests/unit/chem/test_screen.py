@@ -227,3 +227,12 @@ def test_cli_screen(model, tmp_path):
     r = CliRunner().invoke(app, ["chem", "screen", str(model), str(lib), "--out", str(out), "--top", "6",
                                  "--restart", "--min-qed", "0.2"])
     assert r.exit_code == 1 and "6 kept" in r.output and "issues.csv" in r.output
+
+
+def test_a_truncated_gzip_library_is_one_named_error_after_the_lines_it_held(model, tmp_path):
+    body = "".join(f"{smi}\tm{i}\n" for i, smi in enumerate(["CCO", "CCN", "CCC", "c1ccccc1O"] * 400))
+    whole = gzip.compress(body.encode())
+    lib = tmp_path / "lib.smi.gz"
+    lib.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"lib\.smi\.gz: the gzip file is truncated or damaged after line \d+"):
+        screen_library(model, [lib], tmp_path / "out", top_k=5, chunk_size=100)

@@ -70,3 +70,15 @@ def test_mesh_svm_is_the_text_svm_without_mesh_and_finds_includes_sooner_with_it
     told = simulate(_with_mesh(ds, 1.0), "tfidf-mesh-svm", "max", [0, 1], stop_rules=())
     assert all(r.metrics["wss@100"] >= p.metrics["wss@100"] for r, p in zip(told.runs, plain.runs))
     assert told.runs[0].order[:5] == sorted(told.runs[0].order[:5], key=lambda i: -ds.labels[i])
+
+
+def test_a_labelled_record_skipped_for_its_mesh_is_named_with_the_reason(tmp_path):
+    import pytest
+
+    from serendip.errors import ParseError
+
+    path = _records(tmp_path, [{"pmid": "1", "title": "x", "mesh": "Humans; Aspirin"}, {"pmid": "2", "title": "y"}])
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("review\tpmid\tlabel_abstract_screening\nR\t1\t1\nR\t2\t0\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"PMID 1 .*skipped: .*records\.jsonl, line 1, record 1: mesh is not a list"):
+        load_screening_set(path, labels, "R")
