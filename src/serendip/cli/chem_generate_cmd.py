@@ -52,7 +52,8 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
               resume: bool = typer.Option(False, "--resume", help="Continue training the model already in --out "
                                           "(its vocabulary and sizes; the size options are then ignored)."),
               force: bool = typer.Option(False, "--force", help="Replace the model already in --out."),
-              checkpoint_minutes: float = typer.Option(5.0, "--checkpoint-minutes", min=0.01, help="Save every ..."),
+              checkpoint_minutes: float = typer.Option(5.0, "--checkpoint-minutes", min=0.01,
+                                                       help="Save the model folder every this many minutes."),
               json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
     """Train the SMILES LSTM on FILE under a wall-clock budget; a SMILES that cannot be tokenised is
     listed and left out (exit status 1 then)."""
