@@ -55,8 +55,9 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
               checkpoint_minutes: float = typer.Option(5.0, "--checkpoint-minutes", min=0.01,
                                                        help="Save the model folder every this many minutes."),
               json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
-    """Train the SMILES LSTM on FILE under a wall-clock budget; a SMILES that cannot be tokenised is
-    listed and left out (exit status 1 then)."""
+    """Train the SMILES LSTM on FILE under a wall-clock budget; a SMILES that cannot be tokenised, that
+    RDKit rejects (a pentavalent carbon...) or that is longer than the model's max_length tokens is listed
+    with its line and reason, left out and counted (exit status 1 then)."""
     with handle_errors():
         gen = _gen()
         import torch
@@ -81,7 +82,8 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
             _say(f"{res.steps:,} steps, {res.molecules_seen:,} molecules ({res.epochs:.2f} epochs) in "
                  f"{res.wall_s:.0f} s ({res.mol_per_s:.0f} molecules/s; {res.mol_per_cpu_s:.0f} per CPU-second); "
                  f"train loss {res.train_loss:.3f}, validation loss {res.val_loss:.3f} nats/token; stopped by "
-                 f"{res.stopped}; {res.n_parameters:,} parameters; saved to {res.folder}")
+                 f"{res.stopped}; {res.n_parameters:,} parameters; {res.n_train + res.n_val:,} molecules used, "
+                 f"{len(res.issues):,} skipped; saved to {res.folder}")
     if res.issues:
         raise typer.Exit(1)
 

@@ -34,7 +34,8 @@ __all__ = ["Evaluation", "GeneratorConfig", "ReferenceStats", "SmilesGenerator",
 
 def train_file(path: Path, out: Path, *, config: GeneratorConfig | None = None, **kwargs) -> TrainResult:
     """Read the SMILES of ``path`` (:func:`read_smiles_file`) and train a generator into the folder
-    ``out`` (:func:`train_generator`, whose keyword arguments pass through)."""
+    ``out`` (:func:`train_generator`, whose keyword arguments pass through; SMILES it cannot train on
+    are left out and listed in ``issues`` with file, line and reason)."""
     smiles, lines = read_smiles_file(path)
     return train_generator(smiles, out, config=config, file=str(path), lines=lines, **kwargs)
 

@@ -96,6 +96,38 @@ class TrainResult:
     issues: list[SmilesIssue] = field(default_factory=list)
 
 
+def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: list[int] | None = None
+                 ) -> tuple[list[str], list[int], list[SmilesIssue]]:
+    """``(kept SMILES, their lines, issues)``: the molecules fit to train on, in order. A SMILES is left
+    out, as a :class:`SmilesIssue` naming ``file``, its line (``lines[k]``; default ``k + 1``) and why, when
+    it cannot be tokenised (:func:`~serendip.chem.tokenize.tokenize_smiles`), has more than ``max_tokens``
+    tokens (the model's ``max_length``: it could never be sampled whole, and is refused rather than cut),
+    or RDKit cannot parse and sanitise it (:func:`~serendip.chem.standardize.parse_smiles`: a pentavalent
+    carbon, an unclosed ring...). Nothing is repaired."""
+    from serendip.chem.standardize import parse_smiles
+    from serendip.chem.tokenize import tokenize_smiles
+
+    kept, kept_lines, issues = [], [], []
+    for k, smi in enumerate(smiles):
+        line = lines[k] if lines else k + 1
+        try:
+            n_tok = len(tokenize_smiles(smi))
+        except ParseError as exc:
+            issues.append(SmilesIssue(file, line, smi, exc.reason))
+            continue
+        if n_tok > max_tokens:
+            issues.append(SmilesIssue(file, line, smi, f"SMILES of {n_tok} tokens, longer than the model's "
+                                                       f"max_length of {max_tokens}: not trained on"))
+            continue
+        mol, reason = parse_smiles(smi)
+        if mol is None:
+            issues.append(SmilesIssue(file, line, smi, f"RDKit rejects the SMILES {smi}: {reason}"))
+            continue
+        kept.append(smi)
+        kept_lines.append(line)
+    return kept, kept_lines, issues
+
+
 def encode_all(smiles: list[str], vocab: Vocab, *, file: str = "", lines: list[int] | None = None
                ) -> tuple[np.ndarray, np.ndarray, list[SmilesIssue]]:
     """``(ids, lengths, issues)``: ids uint8 of shape (n_ok, max_len) padded with ``<pad>`` (0), each row
@@ -174,8 +206,9 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     first step: reading and tokenising come before and are reported as ``prep_s``), ``epochs`` passes
     over the training molecules and ``max_steps`` batches; the folder is rewritten every
     ``checkpoint_minutes`` and at the end, with the training record in ``config.json``. ``on_step(k)``
-    gets the molecules of each batch. A SMILES that cannot be tokenised is left out and listed in
-    ``issues`` (``file`` and ``lines`` name it). Raises ConfigError when no stopping rule is given or a
+    gets the molecules of each batch. A SMILES that cannot be tokenised, that RDKit rejects, or that is
+    longer than the model's ``max_length`` tokens is left out and listed in ``issues`` (``file`` and
+    ``lines`` name it; :func:`check_smiles`), and counted as ``n_skipped`` in the training record. Raises ConfigError when no stopping rule is given or a
     setting is out of range, DataError when fewer than two molecules remain or, before any work, when
     ``out`` is a file, a folder holding other files, or a generator folder that is neither ``init_from``
     nor to be replaced (``force``)."""
@@ -191,8 +224,11 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     if init_from is not None and config is not None:
         raise ConfigError("train_generator: init_from continues a saved model with its own config; give no config")
     start_model = SmilesGenerator.load(init_from) if init_from is not None else None
-    vocab = start_model.vocab if start_model else Vocab.build(smiles, skip_errors=True)
-    ids, lengths, issues = encode_all(smiles, vocab, file=file, lines=lines)
+    max_tokens = (start_model.config if start_model else (config or GeneratorConfig())).max_length
+    smiles, lines, issues = check_smiles(smiles, max_tokens=max_tokens, file=file, lines=lines)
+    vocab = start_model.vocab if start_model else Vocab.build(smiles)
+    ids, lengths, not_encoded = encode_all(smiles, vocab, file=file, lines=lines)
+    issues = sorted(issues + not_encoded, key=lambda i: i.line)
     if len(ids) < 2:
         raise DataError(f"{file or 'training set'}: {len(ids)} usable SMILES; at least 2 are needed")
     perm = rng.permutation(len(ids))
@@ -234,7 +270,7 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
         epoch += 1
     val_loss = token_nll(model, ids[val], lengths[val]) if len(val) else float("nan")
     info = _record(model, step, seen, tokens, len(tr), recent, val_loss, t0, c0, stopped)
-    info.update(n_train=len(tr), n_val=len(val), batch_size=batch_size, lr=lr, seed=seed, minutes=minutes,
+    info.update(n_train=len(tr), n_val=len(val), n_skipped=len(issues), batch_size=batch_size, lr=lr, seed=seed, minutes=minutes,
                 continued_from=None if init_from is None else str(init_from), prep_s=round(prep_s, 2))
     model.info.update(info)
     model.save(out)

@@ -37,3 +37,14 @@ def test_train_sample_evaluate(tmp_path: Path) -> None:
 def test_missing_model_folder_is_one_line(tmp_path: Path) -> None:
     r = runner.invoke(app, ["chem", "generate", "sample", str(tmp_path), "-n", "2"])
     assert r.exit_code == 2 and "not a SMILES generator folder" in r.output
+
+
+def test_train_names_and_counts_what_it_skips(tmp_path: Path) -> None:
+    data = tmp_path / "train.smi"
+    data.write_text("".join(s + "\n" for s in SMILES) + "C(C)(C)(C)(C)C\n")
+    r = runner.invoke(app, ["chem", "generate", "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+                            "--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "8"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1, r.output
+    assert "skipped: " + str(data) + ", line 25: RDKit rejects the SMILES C(C)(C)(C)(C)C: Explicit valence" in text
+    assert "24 molecules used, 1 skipped" in text

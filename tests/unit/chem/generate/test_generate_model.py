@@ -90,3 +90,17 @@ def test_read_smiles_file_header_and_blank_line(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("SMILES\nCCO\n\nCCN\n")
     with pytest.raises(ParseError, match=r"c.csv, line 3: no SMILES"):
         read_smiles_file(tmp_path / "c.csv")
+
+
+def test_training_leaves_out_and_names_smiles_rdkit_rejects_or_too_long(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    long = "C" * 31                                                # 31 tokens; TINY samples at most 30
+    data = SMILES[:10] + ["C(C)(C)(C)(C)C", long, "C1CC", "C!C"]
+    res = train_generator(data, tmp_path / "m", config=TINY, minutes=None, max_steps=1, batch_size=8, n_val=1,
+                          file="t.smi", lines=list(range(2, 2 + len(data))))
+    assert [(i.line, i.text) for i in res.issues] == [(12, "C(C)(C)(C)(C)C"), (13, long), (14, "C1CC"), (15, "C!C")]
+    assert str(res.issues[0]).startswith("t.smi, line 12: RDKit rejects the SMILES C(C)(C)(C)(C)C: Explicit valence")
+    assert "31 tokens, longer than the model's max_length of 30: not trained on" in res.issues[1].reason
+    assert "unclosed ring" in res.issues[2].reason and "cannot be tokenised" in res.issues[3].reason
+    assert res.n_train + res.n_val == 10                           # only the good ones trained on
+    assert SmilesGenerator.load(tmp_path / "m").info["n_skipped"] == 4
