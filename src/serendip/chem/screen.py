@@ -45,10 +45,11 @@ from pathlib import Path
 
 from serendip.chem.screen_filters import FILTER_ORDER, ScreenFilters
 from serendip.chem.screen_io import (
+    LibraryRecord,
     SeenKeys,
     detect_format,
     file_identity,
-    iter_lines,
+    iter_records,
     key_digest,
     text_size,
     truncate_to,
@@ -107,15 +108,6 @@ class ScreenReport:
                 "lines_per_s": None if math.isnan(self.lines_per_s) else round(self.lines_per_s, 1),
                 "total_wall_s": round(self.total_wall_s, 3), "resumed_at_line": self.resumed_at_line,
                 "outputs": {k: str(v) for k, v in self.outputs.items()}, "settings": self.settings}
-
-
-@dataclass
-class _Record:
-    file: int
-    line: int
-    name: str
-    smiles: str
-    error: str | None = None
 
 
 def _model_digest(loaded) -> str:
@@ -187,7 +179,7 @@ class _Screener:
         self.filters, self.top_k, self.sign, self.rank_by = filters, top_k, 1.0 if maximize else -1.0, rank_by
         self.std = Standardizer(tautomer=tautomer)
 
-    def chunk(self, records: list[_Record]) -> tuple[list[list], list[list]]:
+    def chunk(self, records: list[LibraryRecord]) -> tuple[list[list], list[list]]:
         """Screen ``records`` in order; returns the issues.csv and duplicates.csv rows they gave."""
         from serendip.chem.standardize import parse_smiles
 
@@ -246,40 +238,6 @@ class _Screener:
             heapq.heappush(heap, entry)
         elif entry > heap[0]:
             heapq.heapreplace(heap, entry)
-
-
-def _records(path: Path, fmt, state: dict, file_idx: int, counts: dict):
-    """:class:`_Record` s of one file from the checkpoint's offset, with the offset reached after each."""
-    from serendip.chem.readers import _split
-
-    start = (state["offset"], state["line"]) if state["file"] == file_idx else (0, 0)
-    for lineno, offset, raw in iter_lines(path, *start):
-        counts["lines"] += 1
-        if fmt is None:  # detect_format found no non-blank line: every line is blank
-            counts["blank"] += 1
-            continue
-        try:
-            text = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as exc:
-            counts["records"] += 1
-            yield _Record(file_idx, lineno, "", "", f"not UTF-8 text (byte {exc.start + 1} of the line)"), offset, lineno
-            continue
-        if lineno == 1:
-            text = text.removeprefix("\ufeff")
-        if not text.strip():
-            counts["blank"] += 1
-            continue
-        if lineno == fmt.header_line:
-            counts["header"] += 1
-            continue
-        counts["records"] += 1
-        fields = [f.strip() for f in _split(text, fmt.delimiter)]
-        name = fields[fmt.name_idx] if fmt.name_idx is not None and fmt.name_idx < len(fields) else ""
-        if len(fields) <= fmt.smiles_idx:
-            err = f"{len(fields)} field(s), the SMILES is field {fmt.smiles_idx + 1}"
-            yield _Record(file_idx, lineno, name, "", err), offset, lineno
-            continue
-        yield _Record(file_idx, lineno, name, fields[fmt.smiles_idx]), offset, lineno
 
 
 def screen_library(model, library: str | Path | Sequence[str | Path], out: str | Path, *, top_k: int = 1000,
@@ -362,7 +320,7 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
     lines_before, sizes = state["counts"]["lines"], [text_size(p) for p in files]
     t_run = time.perf_counter()
 
-    def checkpoint(records: list[_Record], file_idx: int, offset: int, line: int) -> None:
+    def checkpoint(records: list[LibraryRecord], file_idx: int, offset: int, line: int) -> None:
         issues, dups = screener.chunk(records)
         _flush_side(out, "issues", issues, state)
         _flush_side(out, "duplicates", dups, state)
@@ -382,9 +340,9 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
     for i in range(state["file"], len(files)):
         if state["done"]:
             continue
-        chunk: list[_Record] = []
+        chunk: list[LibraryRecord] = []
         offset = line = 0
-        for rec, offset, line in _records(files[i], formats[i], state, i, state["counts"]):
+        for rec, offset, line in iter_records(files[i], formats[i], state, i, state["counts"]):
             chunk.append(rec)
             if len(chunk) >= chunk_size:
                 checkpoint(chunk, i, offset, line)

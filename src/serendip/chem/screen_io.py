@@ -11,6 +11,8 @@ append-only side files, the seen-InChIKey store and the atomic checkpoint.
   array (8 bytes per unique molecule: the one thing that grows with the library) plus a small pending
   set, mirrored to an append-only file. Two distinct InChIKeys share a digest with probability about
   n² / 2⁶⁵ (3 × 10⁻⁸ for 10⁶ molecules).
+* :func:`iter_records` turns those lines into :class:`LibraryRecord` s (name, SMILES, or why the line
+  cannot be one), counting blank and header lines.
 * :func:`write_json_atomic`: write to a temporary file, ``fsync``, ``os.replace`` (POSIX rename is atomic),
   so a kill leaves the previous checkpoint or the new one, never half of one.
 """
@@ -37,8 +39,8 @@ from serendip.chem.readers import (
 )
 from serendip.errors import ConfigError, DataError
 
-__all__ = ["LineFormat", "SeenKeys", "detect_format", "file_identity", "iter_lines", "open_library",
-           "text_size", "truncate_to", "write_json_atomic"]
+__all__ = ["LibraryRecord", "LineFormat", "SeenKeys", "detect_format", "file_identity", "iter_lines",
+           "iter_records", "open_library", "text_size", "truncate_to", "write_json_atomic"]
 
 _SDF = (".sdf", ".sd", ".mol")
 
@@ -244,3 +246,53 @@ class SeenKeys:
 
     def __len__(self) -> int:
         return len(self._main) + len(self._pending)
+
+
+@dataclass
+class LibraryRecord:
+    """One record line of a library: ``file`` (0-based index in the run's file list), 1-based ``line``,
+    ``name`` and ``smiles`` (may be empty), and ``error`` (why the line holds no SMILES; None: it does)."""
+
+    file: int
+    line: int
+    name: str
+    smiles: str
+    error: str | None = None
+
+
+def iter_records(path: Path, fmt: LineFormat | None, state: dict, file_idx: int, counts: dict
+                 ) -> Iterator[tuple[LibraryRecord, int, int]]:
+    """``(record, byte offset after its line, line number)`` of the file ``path`` (number ``file_idx`` of
+    the run), from the checkpoint ``state``'s ``offset``/``line`` when it stopped in this file. Adds to
+    ``counts`` every ``lines``, ``blank``, ``header`` and ``records`` line; a line that is not UTF-8 or lacks
+    the SMILES field is a record with its ``error``. Raises DataError as :func:`iter_lines`."""
+    start = (state["offset"], state["line"]) if state["file"] == file_idx else (0, 0)
+    for lineno, offset, raw in iter_lines(path, *start):
+        counts["lines"] += 1
+        if fmt is None:  # detect_format found no non-blank line: every line is blank
+            counts["blank"] += 1
+            continue
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            counts["records"] += 1
+            err = f"not UTF-8 text (byte {exc.start + 1} of the line)"
+            yield LibraryRecord(file_idx, lineno, "", "", err), offset, lineno
+            continue
+        if lineno == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.strip():
+            counts["blank"] += 1
+            continue
+        if lineno == fmt.header_line:
+            counts["header"] += 1
+            continue
+        counts["records"] += 1
+        fields = [f.strip() for f in _split(text, fmt.delimiter)]
+        name = fields[fmt.name_idx] if fmt.name_idx is not None and fmt.name_idx < len(fields) else ""
+        if len(fields) <= fmt.smiles_idx:
+            err = f"{len(fields)} field(s), the SMILES is field {fmt.smiles_idx + 1}"
+            yield LibraryRecord(file_idx, lineno, name, "", err), offset, lineno
+            continue
+        yield LibraryRecord(file_idx, lineno, name, fields[fmt.smiles_idx]), offset, lineno
+
