@@ -55,6 +55,7 @@ from serendip.chem.screen_io import (
     truncate_to,
     write_json_atomic,
 )
+from serendip.chem.standardize import parse_smiles, python_sigint
 from serendip.errors import ConfigError, DataError
 
 __all__ = ["RANK_BY", "ScreenFilters", "ScreenReport", "screen_library"]
@@ -158,6 +159,7 @@ def _start(out: Path, settings: dict, resume: bool) -> tuple[dict, bool]:
             csv.writer(fh).writerow(header)
         state["sizes"][side] = (out / name).stat().st_size
     state["sizes"]["seen"] = 0
+    write_json_atomic(ckpt, {"version": CHECKPOINT_VERSION, "settings": settings, "state": state})  # resumable now
     return state, False
 
 
@@ -181,21 +183,20 @@ class _Screener:
 
     def chunk(self, records: list[LibraryRecord]) -> tuple[list[list], list[list]]:
         """Screen ``records`` in order; returns the issues.csv and duplicates.csv rows they gave."""
-        from serendip.chem.standardize import parse_smiles
-
         st, counts = self.state, self.state["counts"]
         issues, dups, cands = [], [], []
         for rec in records:
             seq = st["seq"]
             st["seq"] += 1
             where = [str(self.files[rec.file]), rec.line, rec.name, rec.smiles]
-            mol, reason = (None, rec.error) if rec.error else parse_smiles(rec.smiles)
-            parent = None
-            if mol is not None:
-                try:
-                    parent = self.std(mol)
-                except Exception as exc:  # RDKit failing inside MolStandardize: report, go on
-                    reason = f"standardisation failed: {exc}"
+            with python_sigint():  # RDKit may take Ctrl-C over (serendip.chem.standardize); give it back
+                mol, reason = (None, rec.error) if rec.error else parse_smiles(rec.smiles)
+                parent = None
+                if mol is not None:
+                    try:
+                        parent = self.std(mol)
+                    except Exception as exc:  # RDKit failing inside MolStandardize (not Ctrl-C): report, go on
+                        reason = f"standardisation failed: {exc}"
             if parent is None:
                 issues.append(where + [reason or "?"])
                 continue
@@ -205,7 +206,8 @@ class _Screener:
                 continue
             self.seen.add(digest)
             counts["unique"] += 1
-            failed = self.filters.before_prediction(parent.mol)
+            with python_sigint():
+                failed = self.filters.before_prediction(parent.mol)
             if failed:
                 st["filtered"][failed] += 1
                 continue
@@ -225,7 +227,8 @@ class _Screener:
             issues.append(where + [f"the model gave no finite {self.rank_by} ({value})"])
             self.state["counts"]["unique"] -= 1
             return
-        failed = self.filters.after_prediction(parent.mol, pred, sd, ad)
+        with python_sigint():
+            failed = self.filters.after_prediction(parent.mol, pred, sd, ad)
         if failed:
             self.state["filtered"][failed] += 1
             return
@@ -294,6 +297,9 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
     DataError
         The model folder or a library file cannot be read, the first lines of a file are not UTF-8, or
         ``out`` holds other files and no screening checkpoint (a screening folder is never mixed with others).
+    KeyboardInterrupt
+        Ctrl-C (raised promptly, also inside RDKit standardisation): the last checkpoint stays, and a
+        later call with the same ``out`` resumes from it.
     """
     from serendip.chem.api import LoadedModel, load_model
 
@@ -307,16 +313,24 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
     settings = {"model": _model_digest(loaded), "files": [file_identity(p) for p in files], "top_k": top_k,
                 "filters": filters.to_json(), "maximize": maximize, "rank_by": rank_by, "tautomer": tautomer,
                 "smiles_column": smiles_column, "name_column": name_column}
+    formats = [detect_format(p, smiles_column=smiles_column, name_column=name_column) for p in files]
     out = Path(out)
     if out.is_dir() and any(out.iterdir()) and not (out / "checkpoint.json").is_file():
         raise DataError(f"{out}: the folder holds other files and no screening checkpoint; give a new or empty "
                         f"output folder")
     out.mkdir(parents=True, exist_ok=True)
-    formats = [detect_format(p, smiles_column=smiles_column, name_column=name_column) for p in files]
     state, resumed = _start(out, settings, resume)
+    return _run(loaded, files, formats, out, settings, state, resumed, t0, filters=filters, chunk_size=chunk_size,
+                diverse=diverse, write_sdf=write_sdf, progress=progress)
+
+def _run(loaded, files: list[Path], formats: list, out: Path, settings: dict, state: dict, resumed: bool,
+         t0: float, *, filters: ScreenFilters, chunk_size: int, diverse: int, write_sdf: bool, progress
+         ) -> ScreenReport:
+    """Screen from ``state`` to the end (checkpointing every chunk), then write the outputs."""
     at_line = state["counts"]["lines"] if resumed else None
     seen = SeenKeys(out / "seen.u64", state["sizes"]["seen"])
-    screener = _Screener(loaded, files, state, seen, filters, top_k, maximize, rank_by, tautomer)
+    screener = _Screener(loaded, files, state, seen, filters, settings["top_k"],
+                         settings["maximize"], settings["rank_by"], settings["tautomer"])
     lines_before, sizes = state["counts"]["lines"], [text_size(p) for p in files]
     t_run = time.perf_counter()
 

@@ -8,16 +8,55 @@ Identity is the standard InChIKey of the parent (IUPAC InChI, Heller et al. 2015
 
 A SMILES that RDKit cannot parse or sanitise (an unclosed ring, a neutral four-bonded nitrogen) is
 *not* repaired: :func:`parse_smiles` returns the reason RDKit gives and the caller reports it.
+
+Ctrl-C: RDKit's substructure search (used by ``Uncharger`` and the PAINS/Brenk catalogues) installs its
+own SIGINT handler (``RDKit::ControlCHandler``, RDKit 2025.03 on) and, when such searches nest, leaves it
+installed, so every later Ctrl-C only set an RDKit flag and Python never raised KeyboardInterrupt. :class:`Standardizer`
+calls (and the screening loop, :mod:`serendip.chem.screen`) run inside :func:`python_sigint`, which puts
+Python's handler back.
 """
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rdkit import Chem, rdBase
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-__all__ = ["Parent", "Standardizer", "parse_smiles"]
+__all__ = ["Parent", "Standardizer", "parse_smiles", "python_sigint"]
+
+
+@contextlib.contextmanager
+def python_sigint() -> Iterator[None]:
+    """Run RDKit code with Ctrl-C (SIGINT) kept for Python.
+
+    RDKit's substructure search installs its own SIGINT handler (``RDKit::ControlCHandler``, which only
+    sets a flag that stops the search) and, when searches nest (``Uncharger``), leaves it installed, so
+    Ctrl-C never reached Python again. In the main thread this installs Python's handler on entry and
+    again on leaving, and blocks SIGINT in this thread for the block: a Ctrl-C sent to it meanwhile
+    stays pending and raises KeyboardInterrupt right after the block. One that the kernel hands to
+    another thread of the process while RDKit's handler is installed is taken by RDKit (the search stops
+    early); the next Ctrl-C reaches Python. In other threads (which cannot install handlers) it does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is not None:  # None: a handler not installed from Python; leave it
+        signal.signal(signal.SIGINT, handler)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
 
 def _clean(message: str) -> str:
     """RDKit's log line without its ``[hh:mm:ss]`` stamp, on one line."""
@@ -136,8 +175,10 @@ class Standardizer:
         ------
         ValueError
             RDKit failed on the molecule (the message is RDKit's) or no InChIKey could be made.
+        KeyboardInterrupt
+            Ctrl-C during the call, raised when RDKit returns (:func:`python_sigint`).
         """
-        with rdBase.BlockLogs():
+        with python_sigint(), rdBase.BlockLogs():
             changes: list[str] = []
             frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
             kept = self._chooser.choose(mol) if len(frags) > 1 else Chem.Mol(mol)

@@ -44,7 +44,30 @@ def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
     """Stream the library in chunks, standardise each molecule, predict it with its uncertainty and
     applicability domain, apply the filters and keep the best; write candidates.csv/.sdf, diverse.csv,
     issues.csv (lines that could not be read), duplicates.csv and report.json to --out. Exit status 1
-    when some lines could not be read (listed in issues.csv)."""
+    when some lines could not be read (listed in issues.csv); 130 when stopped by Ctrl-C (the checkpoint
+    stays: the same command goes on from it). A second run on the same --out is refused while one runs."""
+    try:
+        report = _screen(model_dir, library, out, top, diverse, minimize, rank_by, min_pred, max_pred, max_sd, min_ad,
+                         min_qed, lipinski, no_pains, no_brenk, chunk_size, restart, smiles_column)
+    except KeyboardInterrupt:
+        err_console.print(labelled("[yellow]stopped:[/]", f"Ctrl-C; {_checkpointed(out)} in {out}; run the same "
+                                   f"command again to go on from there (--restart starts again)"),
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+    _show(report, out, json_out)
+
+
+def _checkpointed(out: Path) -> str:
+    """``"1,200 lines screened and checkpointed"`` from ``out/checkpoint.json`` (or that none was)."""
+    try:
+        state = json.loads((out / "checkpoint.json").read_text(encoding="utf-8"))["state"]
+        return f"{state['counts']['lines']:,} lines screened and checkpointed"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no checkpoint written yet"
+
+
+def _screen(model_dir, library, out, top, diverse, minimize, rank_by, min_pred, max_pred, max_sd, min_ad, min_qed,
+            lipinski, no_pains, no_brenk, chunk_size, restart, smiles_column):
     with handle_errors():
         from serendip.cli.chem_cmd import _check_writable, _import_chem
 
@@ -65,6 +88,10 @@ def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                                     maximize=not minimize, rank_by=rank_by, diverse=diverse, resume=not restart,
                                     smiles_column=smiles_column, progress=tick)
             bar.update(task, total=report.counts["lines"], completed=report.counts["lines"])
+    return report
+
+
+def _show(report, out: Path, json_out: bool) -> None:
     c = report.counts
     if json_out:
         print(json.dumps(report.to_json()))

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -236,3 +237,85 @@ def test_a_truncated_gzip_library_is_one_named_error_after_the_lines_it_held(mod
     lib.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(DataError, match=r"lib\.smi\.gz: the gzip file is truncated or damaged after line \d+"):
         screen_library(model, [lib], tmp_path / "out", top_k=5, chunk_size=100)
+
+
+def test_ctrl_c_after_rdkit_uncharger_still_raises_keyboardinterrupt():
+    """RDKit's substructure search (inside Uncharger) can leave its own SIGINT handler installed, which
+    swallowed every later Ctrl-C; python_sigint puts Python's back and holds a Ctrl-C that comes during
+    the RDKit call until it returns."""
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    from serendip.chem.standardize import Standardizer, parse_smiles, python_sigint
+
+    mol, _ = parse_smiles("C[NH3+].[Cl-]")
+    Standardizer()(mol)
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100):
+            time.sleep(0.01)
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with python_sigint():
+            rdMolStandardize.Uncharger().uncharge(mol)
+            _ctrl_c()                             # held back: RDKit code must not see it
+            time.sleep(0.05)
+            reached.append(True)
+    assert reached == [True]
+
+
+def _ctrl_c() -> None:
+    """SIGINT to the main thread (a terminal's Ctrl-C goes to the main thread unless it blocks SIGINT)."""
+    import threading
+
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+def _ctrl_c_in_uncharger(monkeypatch, at: int) -> None:
+    """Make the ``at``-th Uncharger call in screening send SIGINT to this process from inside RDKit code."""
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    real, calls = rdMolStandardize.Uncharger, []
+
+    class Uncharger:
+        def __init__(self):
+            self.inner = real()
+
+        def uncharge(self, mol):
+            calls.append(1)
+            if len(calls) == at:
+                _ctrl_c()
+            return self.inner.uncharge(mol)
+
+    monkeypatch.setattr(rdMolStandardize, "Uncharger", Uncharger)
+
+
+def test_ctrl_c_during_standardisation_stops_the_run_and_it_resumes(model, tmp_path, monkeypatch):
+    from serendip.chem.api import load_model
+
+    loaded, lib = load_model(model), _library(tmp_path / "lib.smi", 60)
+    opts = {"top_k": 10, "chunk_size": 20, "write_sdf": False}
+    screen_library(loaded, lib, tmp_path / "whole", **opts)
+    with monkeypatch.context() as mp:
+        _ctrl_c_in_uncharger(mp, at=30)
+        with pytest.raises(KeyboardInterrupt):
+            screen_library(loaded, lib, tmp_path / "cut", **opts)
+    state = json.loads((tmp_path / "cut" / "checkpoint.json").read_text())["state"]
+    assert state["counts"]["lines"] == 20 and not state["done"]
+    rep = screen_library(loaded, lib, tmp_path / "cut", **opts)
+    assert rep.resumed_at_line == 20
+    assert _outputs(tmp_path / "cut") == _outputs(tmp_path / "whole")
+
+
+def test_cli_ctrl_c_says_where_it_stopped_and_exits_130(model, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+
+    lib = _library(tmp_path / "lib.smi", 30)
+    _ctrl_c_in_uncharger(monkeypatch, at=5)
+    r = CliRunner().invoke(app, ["chem", "screen", str(model), str(lib), "--out", str(tmp_path / "out"),
+                                 "--chunk-size", "30"])
+    assert r.exit_code == 130, r.output
+    assert "stopped: Ctrl-C; 0 lines screened and checkpointed in" in " ".join(r.output.split())
+    assert "run the same command again" in r.output
+
