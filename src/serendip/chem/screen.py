@@ -45,12 +45,14 @@ from pathlib import Path
 
 from serendip.chem.screen_filters import FILTER_ORDER, ScreenFilters
 from serendip.chem.screen_io import (
+    LOCK_NAME,
     LibraryRecord,
     SeenKeys,
     detect_format,
     file_identity,
     iter_records,
     key_digest,
+    lock_folder,
     text_size,
     truncate_to,
     write_json_atomic,
@@ -295,8 +297,9 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
     ConfigError
         A bad argument, an SDF library, or a checkpoint in ``out`` from a run with other settings.
     DataError
-        The model folder or a library file cannot be read, the first lines of a file are not UTF-8, or
-        ``out`` holds other files and no screening checkpoint (a screening folder is never mixed with others).
+        The model folder or a library file cannot be read, the first lines of a file are not UTF-8,
+        ``out`` holds other files and no screening checkpoint (a screening folder is never mixed with
+        others), or another run holds ``out``'s lock (:func:`~serendip.chem.screen_io.lock_folder`).
     KeyboardInterrupt
         Ctrl-C (raised promptly, also inside RDKit standardisation): the last checkpoint stays, and a
         later call with the same ``out`` resumes from it.
@@ -315,13 +318,20 @@ def screen_library(model, library: str | Path | Sequence[str | Path], out: str |
                 "smiles_column": smiles_column, "name_column": name_column}
     formats = [detect_format(p, smiles_column=smiles_column, name_column=name_column) for p in files]
     out = Path(out)
-    if out.is_dir() and any(out.iterdir()) and not (out / "checkpoint.json").is_file():
-        raise DataError(f"{out}: the folder holds other files and no screening checkpoint; give a new or empty "
-                        f"output folder")
-    out.mkdir(parents=True, exist_ok=True)
-    state, resumed = _start(out, settings, resume)
-    return _run(loaded, files, formats, out, settings, state, resumed, t0, filters=filters, chunk_size=chunk_size,
-                diverse=diverse, write_sdf=write_sdf, progress=progress)
+    fresh = not (out / LOCK_NAME).exists()
+    lock = lock_folder(out)  # DataError while another run writes out
+    try:
+        if any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / "checkpoint.json").is_file():
+            if fresh:
+                (out / LOCK_NAME).unlink(missing_ok=True)
+            raise DataError(f"{out}: the folder holds other files and no screening checkpoint; give a new or "
+                            f"empty output folder")
+        state, resumed = _start(out, settings, resume)
+        return _run(loaded, files, formats, out, settings, state, resumed, t0, filters=filters,
+                    chunk_size=chunk_size, diverse=diverse, write_sdf=write_sdf, progress=progress)
+    finally:
+        lock.close()
+
 
 def _run(loaded, files: list[Path], formats: list, out: Path, settings: dict, state: dict, resumed: bool,
          t0: float, *, filters: ScreenFilters, chunk_size: int, diverse: int, write_sdf: bool, progress

@@ -15,9 +15,12 @@ append-only side files, the seen-InChIKey store and the atomic checkpoint.
   cannot be one), counting blank and header lines.
 * :func:`write_json_atomic`: write to a temporary file, ``fsync``, ``os.replace`` (POSIX rename is atomic),
   so a kill leaves the previous checkpoint or the new one, never half of one.
+* :func:`lock_folder`: an exclusive ``flock`` on ``out/.screen.lock``, so two runs never write one output
+  folder; the kernel drops it when the holder dies, so a killed run's folder resumes unhindered.
 """
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
@@ -39,8 +42,9 @@ from serendip.chem.readers import (
 )
 from serendip.errors import ConfigError, DataError
 
-__all__ = ["LibraryRecord", "LineFormat", "SeenKeys", "detect_format", "file_identity", "iter_lines",
-           "iter_records", "open_library", "text_size", "truncate_to", "write_json_atomic"]
+__all__ = ["LOCK_NAME", "LibraryRecord", "LineFormat", "SeenKeys", "detect_format", "file_identity",
+           "iter_lines", "iter_records", "lock_folder", "open_library", "text_size", "truncate_to",
+           "write_json_atomic"]
 
 _SDF = (".sdf", ".sd", ".mol")
 
@@ -296,3 +300,39 @@ def iter_records(path: Path, fmt: LineFormat | None, state: dict, file_idx: int,
             continue
         yield LibraryRecord(file_idx, lineno, name, fields[fmt.smiles_idx]), offset, lineno
 
+
+#: The lock file of a screening output folder (:func:`lock_folder`)
+LOCK_NAME = ".screen.lock"
+
+
+def lock_folder(out: Path):
+    """Take the exclusive lock of the screening output folder ``out`` (created if missing): a
+    non-blocking ``flock`` on ``out/.screen.lock``, which records the holder's process id. Returns the open
+    lock file: closing it (or the process ending, even by SIGKILL) releases the lock; the file stays.
+
+    Raises
+    ------
+    DataError
+        Another process holds the lock (another ``chem screen`` run writes this folder), or the lock
+        file cannot be opened.
+    """
+    path = out / LOCK_NAME
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")  # noqa: SIM115 - kept open while the lock is held
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open the lock file ({exc.strerror or exc})") from None
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip()
+        fh.close()
+        raise DataError(f"{out}: another screening run is writing this output folder (process "
+                        f"{holder or '?'} holds {path}); wait for it to end, or give another output "
+                        f"folder") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh

@@ -319,3 +319,24 @@ def test_cli_ctrl_c_says_where_it_stopped_and_exits_130(model, tmp_path, monkeyp
     assert "stopped: Ctrl-C; 0 lines screened and checkpointed in" in " ".join(r.output.split())
     assert "run the same command again" in r.output
 
+
+def test_a_second_run_on_the_same_out_is_refused_and_a_dead_holder_does_not_block(model, tmp_path):
+    from serendip.chem.api import load_model
+    from serendip.chem.screen_io import LOCK_NAME, lock_folder
+
+    loaded, lib, out = load_model(model), _library(tmp_path / "lib.smi", 10), tmp_path / "out"
+    held = lock_folder(out)                     # another run holding the folder
+    try:
+        with pytest.raises(DataError, match=f"{out}: another screening run is writing this output folder "
+                                            f"\\(process {os.getpid()} holds"):
+            screen_library(loaded, lib, out, top_k=5, write_sdf=False)
+    finally:
+        held.close()
+    assert screen_library(loaded, lib, out, top_k=5, write_sdf=False).counts["lines"] == 10
+    dead = tmp_path / "dead"
+    dead.mkdir()
+    lock = str(dead / LOCK_NAME)
+    proc = subprocess.run([sys.executable, "-c", f"import fcntl, os, signal; f = open({lock!r}, 'a+'); "
+                           f"fcntl.flock(f, fcntl.LOCK_EX); os.kill(os.getpid(), signal.SIGKILL)"], timeout=60)
+    assert proc.returncode == -signal.SIGKILL   # killed holding the lock: the kernel released it
+    assert screen_library(loaded, lib, dead, top_k=5, write_sdf=False).counts["lines"] == 10
