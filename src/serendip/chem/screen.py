@@ -12,13 +12,16 @@ parent InChIKey an earlier line already gave is a *duplicate*: not scored again,
 ``duplicates.csv`` (file, line, name, SMILES, InChIKey). The best ``top_k`` molecules are kept in a heap,
 so memory does not grow with the library (except 8 bytes per unique molecule for the duplicate check).
 
-After every chunk a checkpoint is written atomically (``checkpoint.json``: file, byte offset and line
-reached, counts, the current top-k, and the sizes of the append-only side files). A run killed at any
-moment and started again with ``resume=True`` (the default) cuts the side files back to the checkpoint,
-seeks to the recorded offset and goes on; the result equals an uninterrupted run's, because each step is
-deterministic and order-preserving (ties are broken by line order). Settings that would change the
+A checkpoint is written atomically at the start and after every chunk (``checkpoint.json``: file, byte
+offset and line reached, counts, the current top-k, and the sizes of the append-only side files). A run
+killed, or stopped by Ctrl-C (KeyboardInterrupt, raised promptly even inside RDKit:
+:func:`serendip.chem.standardize.python_sigint`), at any moment and started again with ``resume=True``
+(the default) cuts the side files back to the checkpoint, seeks to the recorded offset and goes on; the
+result equals an uninterrupted run's, because each step is deterministic and order-preserving (ties are
+broken by line order). Settings that would change the
 result (model, library files, filters, top_k, direction, ranking column) must match, or the resume is
-refused.
+refused. While a run goes on it holds an ``flock`` on ``out/.screen.lock``: a second run on the same
+folder is refused (:func:`serendip.chem.screen_io.lock_folder`).
 
 Outputs in ``out``: ``candidates.csv`` / ``candidates.sdf`` (best first: rank, name, parent SMILES,
 input SMILES, InChIKey, file, line, what standardisation changed, prediction, sd, conformal lower/upper,

@@ -208,8 +208,8 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     ``checkpoint_minutes`` and at the end, with the training record in ``config.json``. ``on_step(k)``
     gets the molecules of each batch. A SMILES that cannot be tokenised, that RDKit rejects, or that is
     longer than the model's ``max_length`` tokens is left out and listed in ``issues`` (``file`` and
-    ``lines`` name it; :func:`check_smiles`), and counted as ``n_skipped`` in the training record. Raises ConfigError when no stopping rule is given or a
-    setting is out of range, DataError when fewer than two molecules remain or, before any work, when
+    ``lines`` name it; :func:`check_smiles`), and counted as ``n_skipped`` in the training record.
+    Raises ConfigError when no stopping rule is given or a setting is out of range, DataError when fewer than two molecules remain or, before any work, when
     ``out`` is a file, a folder holding other files, or a generator folder that is neither ``init_from``
     nor to be replaced (``force``)."""
     if minutes is None and epochs is None and max_steps is None:
@@ -270,8 +270,8 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
         epoch += 1
     val_loss = token_nll(model, ids[val], lengths[val]) if len(val) else float("nan")
     info = _record(model, step, seen, tokens, len(tr), recent, val_loss, t0, c0, stopped)
-    info.update(n_train=len(tr), n_val=len(val), n_skipped=len(issues), batch_size=batch_size, lr=lr, seed=seed, minutes=minutes,
-                continued_from=None if init_from is None else str(init_from), prep_s=round(prep_s, 2))
+    info.update(n_train=len(tr), n_val=len(val), n_skipped=len(issues), batch_size=batch_size, lr=lr, seed=seed,
+                minutes=minutes, continued_from=None if init_from is None else str(init_from), prep_s=round(prep_s, 2))
     model.info.update(info)
     model.save(out)
     wall, cpu = info["train_wall_s"], info["train_cpu_s"]
