@@ -209,9 +209,9 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     gets the molecules of each batch. A SMILES that cannot be tokenised, that RDKit rejects, or that is
     longer than the model's ``max_length`` tokens is left out and listed in ``issues`` (``file`` and
     ``lines`` name it; :func:`check_smiles`), and counted as ``n_skipped`` in the training record.
-    Raises ConfigError when no stopping rule is given or a setting is out of range, DataError when fewer than two molecules remain or, before any work, when
-    ``out`` is a file, a folder holding other files, or a generator folder that is neither ``init_from``
-    nor to be replaced (``force``)."""
+    Raises ConfigError when no stopping rule is given or a setting is out of range, DataError when fewer
+    than two molecules remain or, before any work, when ``out`` is a file, a folder holding other files,
+    or a generator folder that is neither ``init_from`` nor to be replaced (``force``)."""
     if minutes is None and epochs is None and max_steps is None:
         raise ConfigError("train_generator: give minutes, epochs or max_steps (else training never stops)")
     if batch_size < 1 or lr <= 0 or n_val < 0 or (minutes is not None and minutes <= 0):
