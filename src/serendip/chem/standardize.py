@@ -181,7 +181,8 @@ class Standardizer:
         with python_sigint(), rdBase.BlockLogs():
             changes: list[str] = []
             frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
-            kept = self._chooser.choose(mol) if len(frags) > 1 else Chem.Mol(mol)
+            with python_sigint():  # each RDKit call that may leave RDKit's SIGINT handler: Python's back at once
+                kept = self._chooser.choose(mol) if len(frags) > 1 else Chem.Mol(mol)
             largest = Chem.MolToSmiles(kept)
             if len(frags) > 1:
                 removed = sorted(Chem.MolToSmiles(f) for f in frags)
@@ -189,12 +190,14 @@ class Standardizer:
                     removed.remove(largest)
                 changes.append(f"kept the largest of {len(frags)} fragments ({largest}), "
                                f"removed {'.'.join(removed)}")
-            neutral = self._uncharger.uncharge(kept)
+            with python_sigint():
+                neutral = self._uncharger.uncharge(kept)
             smiles = Chem.MolToSmiles(neutral)
             if smiles != largest:
                 changes.append(f"neutralised {largest} -> {smiles}")
             if self._tautomers is not None:
-                taut = self._tautomers.Canonicalize(neutral)
+                with python_sigint():
+                    taut = self._tautomers.Canonicalize(neutral)
                 taut_smiles = Chem.MolToSmiles(taut)
                 if taut_smiles != smiles:
                     changes.append(f"canonical tautomer {smiles} -> {taut_smiles}")

@@ -2,7 +2,12 @@
 :func:`serendip.chem.screen.screen_library`), with a progress bar showing lines/s."""
 from __future__ import annotations
 
+import _thread
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -47,14 +52,49 @@ def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
     when some lines could not be read (listed in issues.csv); 130 when stopped by Ctrl-C (the checkpoint
     stays: the same command goes on from it). A second run on the same --out is refused while one runs."""
     try:
-        report = _screen(model_dir, library, out, top, diverse, minimize, rank_by, min_pred, max_pred, max_sd, min_ad,
-                         min_qed, lipinski, no_pains, no_brenk, chunk_size, restart, smiles_column)
+        with _ctrl_c_by_sigwait():
+            report = _screen(model_dir, library, out, top, diverse, minimize, rank_by, min_pred, max_pred, max_sd,
+                             min_ad, min_qed, lipinski, no_pains, no_brenk, chunk_size, restart, smiles_column)
     except KeyboardInterrupt:
         err_console.print(labelled("[yellow]stopped:[/]", f"Ctrl-C; {_checkpointed(out)} in {out}; run the same "
                                    f"command again to go on from there (--restart starts again)"),
                           highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     _show(report, out, json_out)
+
+
+@contextlib.contextmanager
+def _ctrl_c_by_sigwait() -> Iterator[None]:
+    """Take Ctrl-C with ``sigwait`` in a thread of our own and raise KeyboardInterrupt in the main thread.
+
+    RDKit's substructure search installs its own SIGINT handler while it runs (``RDKit::ControlCHandler``:
+    it only sets a flag), so a Ctrl-C that the kernel delivers meanwhile never reaches Python. Here SIGINT
+    is blocked in the main thread (and so in every thread started from now on, which inherit the mask)
+    and a waiting thread takes it from the kernel whatever handler is installed, then calls
+    ``_thread.interrupt_main``. Nothing changes when not called from the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    done = threading.Event()
+
+    def wait() -> None:
+        while True:
+            signal.sigwait({signal.SIGINT})
+            if done.is_set():
+                return
+            _thread.interrupt_main()
+
+    waiter = threading.Thread(target=wait, name="ctrl-c", daemon=True)
+    waiter.start()
+    try:
+        yield
+    finally:
+        done.set()
+        signal.pthread_kill(waiter.ident, signal.SIGINT)  # wakes the waiter, which then ends
+        waiter.join(5)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _checkpointed(out: Path) -> str:

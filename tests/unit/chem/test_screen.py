@@ -270,8 +270,9 @@ def _ctrl_c() -> None:
     signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
 
-def _ctrl_c_in_uncharger(monkeypatch, at: int) -> None:
-    """Make the ``at``-th Uncharger call in screening send SIGINT to this process from inside RDKit code."""
+def _ctrl_c_in_uncharger(monkeypatch, at: int, send=None) -> None:
+    """Make the ``at``-th Uncharger call in screening send SIGINT (``send``, default :func:`_ctrl_c`) from
+    inside RDKit code."""
     from rdkit.Chem.MolStandardize import rdMolStandardize
 
     real, calls = rdMolStandardize.Uncharger, []
@@ -283,7 +284,7 @@ def _ctrl_c_in_uncharger(monkeypatch, at: int) -> None:
         def uncharge(self, mol):
             calls.append(1)
             if len(calls) == at:
-                _ctrl_c()
+                (send or _ctrl_c)()
             return self.inner.uncharge(mol)
 
     monkeypatch.setattr(rdMolStandardize, "Uncharger", Uncharger)
@@ -307,12 +308,17 @@ def test_ctrl_c_during_standardisation_stops_the_run_and_it_resumes(model, tmp_p
 
 
 def test_cli_ctrl_c_says_where_it_stopped_and_exits_130(model, tmp_path, monkeypatch):
+    import threading
+
     from typer.testing import CliRunner
 
     from serendip.cli.app import app
 
+    def to_waiter():  # the CLI blocks SIGINT in the other threads and takes it with sigwait in its own
+        signal.pthread_kill(next(t.ident for t in threading.enumerate() if t.name == "ctrl-c"), signal.SIGINT)
+
     lib = _library(tmp_path / "lib.smi", 30)
-    _ctrl_c_in_uncharger(monkeypatch, at=5)
+    _ctrl_c_in_uncharger(monkeypatch, at=5, send=to_waiter)
     r = CliRunner().invoke(app, ["chem", "screen", str(model), str(lib), "--out", str(tmp_path / "out"),
                                  "--chunk-size", "30"])
     assert r.exit_code == 130, r.output
