@@ -217,16 +217,16 @@ def deleted_records(conn: Connection) -> int:
     """How many records the graph holds rows of that the workspace no longer holds (deleted since the
     last ``kg build``, or since ``kg import`` linked evidence to them). For a built graph: the
     ``kg_records`` rows without a ``records`` row of that id, or whose record has another PMID than
-    their evidence (one query over ``kg_records``); for an imported graph (no ``kg_records`` rows):
-    the distinct records of evidence rows that :func:`evidence_gone` marks."""
-    k, ev, held = kg_records.c, kg_evidence.c, records.alias("held_record")
+    their mentions (one query over ``kg_records``, one mention looked up per record); for an imported
+    graph (no ``kg_records`` rows): the distinct records of evidence rows that :func:`evidence_gone`
+    marks (one pass over the evidence)."""
+    k, ev, m, held = kg_records.c, kg_evidence.c, kg_mentions.c, records.alias("held_record")
     if conn.execute(select(k.record_id).limit(1)).first() is None:
         ids = select(ev.record_id).where(evidence_gone()).distinct().subquery()
         return conn.execute(select(func.count()).select_from(ids)).scalar_one()
-    other_pmid = exists().where(ev.record_id == k.record_id, ev.pmid.is_not(None),
-                                or_(held.c.pmid.is_(None), held.c.pmid != ev.pmid))
+    read_pmid = select(m.pmid).where(m.record_id == k.record_id).limit(1).scalar_subquery()
     stmt = (select(func.count()).select_from(kg_records.outerjoin(held, held.c.id == k.record_id))
-            .where(or_(held.c.id.is_(None), other_pmid)))
+            .where(or_(held.c.id.is_(None), func.coalesce(held.c.pmid, "") != read_pmid)))
     return conn.execute(stmt).scalar_one()
 
 
