@@ -10,7 +10,9 @@ the file's and Chemprop trains on the same rows); every SMILES is checked and st
 Splits: 80/10/10 per seed (``--seeds``, default 0-4): random = ``numpy.random.default_rng(seed)
 .permutation``; scaffold = chemprop v1 ``scaffold_balanced`` ordering with the same rng
 (:mod:`serendip.chem.splits`). The split files are written in Chemprop's ``--splits-file`` form to
-``$SERENDIP_CACHE/molecules/<dataset>-<split>.json``.
+``$SERENDIP_CACHE/molecules/<dataset>-<split>.json``; each model's validation and test predictions to
+``$SERENDIP_CACHE/molecules/preds-<dataset>-seed<k>.npz`` (``--reuse-preds`` scores those again instead of
+refitting, e.g. after an ensemble is added).
 
 Models (all on the same split indices): ``chemprop`` (chemprop 2.3.1 D-MPNN through its Python API
 with ``chemprop train``'s defaults, CPU, ``seed`` = the split seed; it reads the file's SMILES as
@@ -18,7 +20,10 @@ with ``chemprop train``'s defaults, CPU, ``seed`` = the split seed; it reads the
 (forest on 2D + Morgan counts), ``gbm`` (LightGBM on 2D + Morgan counts, early-stopped on validation),
 ``rf-morgan`` (BBBP: forest on Morgan bits, the issue's BBBP baseline), and Serendip's ensembles:
 ``serendip`` = mean of rf, rf-counts, gbm; ``serendip+chemprop`` = those and Chemprop; ``serendip-best``
-= per seed, whichever of the two has the better *validation* score (tuned on validation only).
+= per seed, whichever of the two has the better *validation* score (tuned on validation only);
+``serendip+chemprop-stack`` = the four combined by convex weights fitted on the validation predictions
+(:func:`serendip.chem.models.stack_weights`, stacked regression; its validation score is therefore
+in-sample and it is not a candidate of ``serendip-best``).
 Test metrics: RMSE (regression), ROC-AUC (BBBP). Each pooled row: mean ± sample sd over the seeds, the
 ratio to Chemprop (per seed, then mean ± sd; the ``baseline`` field is Chemprop), and for ensembles the
 90 % split-conformal intervals calibrated on validation (spread-normalised): test coverage and mean
@@ -57,6 +62,7 @@ DATASETS = {
 }
 SINGLE = {"regression": ("rf", "rf-counts", "gbm"), "classification": ("rf", "rf-morgan", "rf-counts", "gbm")}
 ENSEMBLES = {"serendip": ("rf", "rf-counts", "gbm"), "serendip+chemprop": ("rf", "rf-counts", "gbm", "chemprop")}
+STACKS = {"serendip+chemprop-stack": ("rf", "rf-counts", "gbm", "chemprop")}  # weights fitted on validation
 
 
 def _score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
@@ -83,9 +89,28 @@ def load(mirror: Path, name: str):
     return ms.smiles, raw, ms.values(target)
 
 
-def run_seed(name: str, smiles, raw, y, seed: int, epochs: int, log) -> dict:
-    """Every model on one seed's split: {"split", per-model {"val","test","test_pred","val_pred"}, ...}."""
-    from serendip.chem.models import make_model
+def _cached_preds(path: Path | None, split) -> dict:
+    """{model: (val_pred, test_pred)} stored for this split at ``path`` ({} when none or another split)."""
+    if path is None or not path.is_file():
+        return {}
+    with np.load(path) as z:
+        if not (np.array_equal(z["val_idx"], split.val) and np.array_equal(z["test_idx"], split.test)):
+            return {}
+        return {k[:-4]: (z[k], z[k[:-4] + "_test"]) for k in z.files if k.endswith("_val") and k != "val_idx"}
+
+
+def _save_preds(path: Path, split, preds: dict) -> None:
+    arrays = {"val_idx": np.asarray(split.val), "test_idx": np.asarray(split.test)}
+    for model, (pv, pt) in preds.items():
+        arrays[f"{model}_val"], arrays[f"{model}_test"] = pv, pt
+    np.savez(path, **arrays)
+
+
+def run_seed(name: str, smiles, raw, y, seed: int, epochs: int, log, preds_file: Path | None = None,
+             reuse: bool = False) -> dict:
+    """Every model on one seed's split: {"split", "preds" {model: (val_pred, test_pred)}, "scores", ...};
+    with ``reuse``, predictions stored in ``preds_file`` for the same split are used instead of refitting."""
+    from serendip.chem.models import make_model, stack_weights, weighted_mean_sd
     from serendip.chem.splits import make_split
     from serendip.chem.uncertainty import ApplicabilityDomain, SplitConformal
 
@@ -93,7 +118,12 @@ def run_seed(name: str, smiles, raw, y, seed: int, epochs: int, log) -> dict:
     split = make_split(kind, smiles, seed=seed)
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     out: dict = {"split": split, "preds": {}, "times": {}}
+    cached = _cached_preds(preds_file, split) if reuse else {}
     for model in SINGLE[task] + ("chemprop",):
+        if model in cached:
+            out["preds"][model], out["times"][model] = cached[model], 0.0
+            log(f"{name} seed {seed} {model}: predictions reused from {preds_file}")
+            continue
         t0 = time.perf_counter()
         m = make_model(model, task, seed)
         if model == "chemprop":
@@ -104,25 +134,31 @@ def run_seed(name: str, smiles, raw, y, seed: int, epochs: int, log) -> dict:
         out["times"][model] = time.perf_counter() - t0
         log(f"{name} seed {seed} {model}: val {_score(metric, y[split.val], out['preds'][model][0]):.4f} "
             f"test {_score(metric, y[split.test], out['preds'][model][1]):.4f} ({out['times'][model]:.0f} s)")
+        if preds_file is not None:
+            _save_preds(preds_file, split, out["preds"])
     scores = {m: {s: _score(metric, y[getattr(split, s)], p) for s, p in zip(("val", "test"), pv)}
               for m, pv in out["preds"].items()}
-    conformal = {}
-    for ens, members in ENSEMBLES.items():
+    conformal, weights = {}, {}
+    for ens, members in {**ENSEMBLES, **STACKS}.items():
         pv = np.stack([out["preds"][m][0] for m in members])
         pt = np.stack([out["preds"][m][1] for m in members])
-        scores[ens] = {"val": _score(metric, y[split.val], pv.mean(0)), "test": _score(metric, y[split.test], pt.mean(0))}
+        w = stack_weights(pv, y[split.val]) if ens in STACKS else np.full(len(members), 1 / len(members))
+        weights[ens] = dict(zip(members, np.round(w, 4).tolist()))
+        (mv, sv), (mt, st) = weighted_mean_sd(pv, w), weighted_mean_sd(pt, w)
+        scores[ens] = {"val": _score(metric, y[split.val], mv), "test": _score(metric, y[split.test], mt)}
         if task == "regression":
-            cp = SplitConformal(alpha=0.1).fit(y[split.val], pv.mean(0), pv.std(0))
-            lo, hi = cp.interval(pt.mean(0), pt.std(0))
+            cp = SplitConformal(alpha=0.1).fit(y[split.val], mv, sv)
+            lo, hi = cp.interval(mt, st)
             yt = y[split.test]
             conformal[ens] = {"coverage": float(np.mean((yt >= lo) & (yt <= hi))), "width": float(np.mean(hi - lo))}
     best = max(ENSEMBLES, key=lambda e: scores[e]["val"] * (-1 if metric == "rmse" else 1))
     scores["serendip-best"] = dict(scores[best], chosen=best)
     conformal["serendip-best"] = conformal.get(best)
     ad = ApplicabilityDomain().fit(pick(smiles, split.train))
-    out.update(scores=scores, conformal=conformal, ad=float(ad.score(pick(smiles, split.test))[0].mean()))
+    out.update(scores=scores, conformal=conformal, ad=float(ad.score(pick(smiles, split.test))[0].mean()),
+               weights=weights)
     log(f"{name} seed {seed} test: " + ", ".join(f"{m} {s['test']:.4f}" for m, s in scores.items())
-        + f"; chosen {best}; conformal {conformal}")
+        + f"; chosen {best}; stack weights {weights[next(iter(STACKS))]}; conformal {conformal}")
     return out
 
 
@@ -144,6 +180,8 @@ def rows_for(name: str, n: int, runs: dict[int, dict], wall: float) -> list[dict
         settings = {"split_kind": kind, "sizes": "80/10/10"}
         if method == "serendip-best":
             settings["selection"] = "better validation score of serendip, serendip+chemprop (per seed)"
+        if method in STACKS:
+            settings["weights"] = "convex, fitted on validation (stacked regression)"
         anc = (f"Chemprop ({anchor[1]})", anchor[0], "issue 18") if method == "chemprop" else None
         base = None if method == "chemprop" else ("chemprop", statistics.mean(cp))
         common = dict(settings=settings, seeds=seeds if pooled else None, seed=seeds[0], wall_s=wall)
@@ -207,6 +245,8 @@ def main() -> None:
                     help="torch threads for Chemprop (1: OpenMP threads spin-wait on busy shared cores)")
     ap.add_argument("--pool", action="store_true",
                     help="only pool the one-seed rows stored for --datasets (a run stopped early) and write them")
+    ap.add_argument("--reuse-preds", action="store_true",
+                    help="score the predictions stored by an earlier run on the same splits instead of refitting")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     if args.pool:
@@ -236,11 +276,13 @@ def main() -> None:
         runs = {}
         for s in args.seeds:
             t_seed = time.perf_counter()
-            runs[s] = run_seed(name, smiles, raw, y, s, args.epochs, lambda m: print(m, flush=True))
+            runs[s] = run_seed(name, smiles, raw, y, s, args.epochs, lambda m: print(m, flush=True),
+                               cache / f"preds-{name}-seed{s}.npz", args.reuse_preds)
             if len(args.seeds) > 1 and not args.no_write:  # this seed's rows now; pooled rows at the end
                 _rows.write(BENCH, rows_for(name, len(smiles), {s: runs[s]}, time.perf_counter() - t_seed))
         rows = rows_for(name, len(smiles), runs, time.perf_counter() - t0)
-        detail = {str(s): {"scores": r["scores"], "conformal": r["conformal"], "ad": r["ad"], "times": r["times"]}
+        detail = {str(s): {"scores": r["scores"], "conformal": r["conformal"], "ad": r["ad"], "times": r["times"],
+                           "weights": r["weights"]}
                   for s, r in runs.items()}
         print(json.dumps({name: detail}, default=float), flush=True)
         _rows.finish(BENCH, rows, time.perf_counter() - t0, no_write=args.no_write)

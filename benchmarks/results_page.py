@@ -37,7 +37,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "bm25_backends": (None, ("ndcg@10", "build_peak_rss_mb", "latency_p50_ms")),  # the rest in the JSON
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
     "chem_screen": (None, ("lines_per_s", "peak_rss_mb", "resume_equal")),  # lines per CPU-second in the JSON
-    "design_esol": (None, ("top10_beating_best_train", "top10_min_pred_logS")),  # AD, mean, AUC in the JSON
+    "design_esol": (None, ("top10_beating_best_train_out_of_fold", "top10_beating_best_train_model",
+                           "top10_min_pred_logS")),  # AD, mean, AUC, measured bar in the JSON
     "design_pmo": (None, ("auc_top10_sum",)),  # auc_top10 per oracle and seed in the JSON
     "dna_gue": (("test",), ("mcc",)),  # mcc_minus_baseline (mcc minus the baseline beside it) in the JSON
     "dna_rc": (("test",), ("mcc",)),

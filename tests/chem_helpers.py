@@ -13,9 +13,10 @@ def small_set() -> list[str]:
     return out
 
 
-def tiny_model_folder(folder, n: int = 120):
+def tiny_model_folder(folder, n: int = 120, oof_folds: int = 0):
     """Train and save a small regression model (Crippen logP of :func:`small_set`, a 30-tree forest on
-    Morgan counts + a 60-round LightGBM on MACCS) into ``folder`` in a few seconds; returns the folder."""
+    Morgan counts + a 60-round LightGBM on MACCS) into ``folder`` in a few seconds (``oof_folds``: with
+    out-of-fold training predictions); returns the folder."""
     from rdkit import Chem
     from rdkit.Chem import Crippen
 
@@ -32,7 +33,7 @@ def tiny_model_folder(folder, n: int = 120):
                                                    for i, s in enumerate(smi)))
     PROPERTY_MODELS._items["tiny-ensemble"] = tiny
     try:
-        train(data, "logp", model="tiny-ensemble", split="random", seed=0, out=folder)
+        train(data, "logp", model="tiny-ensemble", split="random", seed=0, out=folder, oof_folds=oof_folds)
     finally:
         PROPERTY_MODELS._items.pop("tiny-ensemble", None)
     return folder

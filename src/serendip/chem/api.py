@@ -10,8 +10,10 @@ A saved model is a folder: ``model.json`` (model name, task, target, seed, the s
 sizes, validation and test metrics, the conformal calibration, members), one file per member
 (:mod:`serendip.chem.persist`: forests as ``.npz`` arrays, LightGBM text, Chemprop checkpoints),
 ``ad.npy`` (the training fingerprints, packed bits), ``train.smi`` (training SMILES, for the nearest
-neighbour of each prediction) and ``test_predictions.csv`` (the test split's SMILES, measured value,
-prediction, spread and conformal interval: the parity plot of :mod:`serendip.chem.report`);
+neighbour of each prediction), ``train_predictions.csv`` (the training SMILES, measured value and, when
+trained with ``oof_folds``, the out-of-fold prediction of :mod:`serendip.chem.crossval`) and
+``test_predictions.csv`` (the test split's SMILES, measured value, prediction, spread and conformal
+interval: the parity plot of :mod:`serendip.chem.report`);
 ``model.json`` also holds ``target_stats`` (median, sd, min, max of the training targets, which
 calibrate :class:`serendip.chem.design.property.PropertyOracle`). No pickles. The folder is written to a
 temporary sibling and renamed into place (:mod:`serendip.chem.folders`); an existing model folder is
@@ -29,8 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
+from serendip.chem.crossval import (
+    TRAIN_PREDICTIONS,
+    out_of_fold,
+    read_train_predictions,
+    write_train_predictions,
+)
 from serendip.chem.folders import check_out_folder, write_folder
-from serendip.chem.models import EnsembleModel, make_model
+from serendip.chem.models import EnsembleModel, make_model, weighted_mean_sd
 from serendip.chem.molecules import MoleculeIssue, MoleculeSet, read_molecules
 from serendip.chem.persist import load_member, save_member
 from serendip.chem.scoring import score_predictions
@@ -65,6 +73,7 @@ class TrainResult:
     fitted: object = field(repr=False, default=None)
     undefined: dict[str, dict[str, str]] = field(default_factory=dict)
     read: MoleculeSet | None = field(repr=False, default=None)
+    train_oof: np.ndarray | None = field(repr=False, default=None)
 
 
 def _shown(path) -> str:
@@ -130,7 +139,7 @@ def _spread(model, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None
 
 def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = "serendip",
           task: str | None = None, split: str = "random", seed: int = 0, alpha: float = 0.1,
-          out: str | Path | None = None, force: bool = False, **read_options) -> TrainResult:
+          out: str | Path | None = None, force: bool = False, oof_folds: int = 0, **read_options) -> TrainResult:
     """Read, standardise and deduplicate molecules, split, fit ``model``, calibrate, score, save.
 
     Parameters
@@ -155,6 +164,10 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     force : bool, default False
         Replace ``out`` when it already holds a model (a folder with ``model.json``); any other
         non-empty folder is never replaced.
+    oof_folds : int, default 0
+        When 2 or more: also predict every training molecule out of fold (``oof_folds``-fold, a model per
+        fold; :func:`serendip.chem.crossval.out_of_fold`), kept in ``train_oof``, scored as
+        ``metrics["train_oof"]`` and saved in ``train_predictions.csv``. Costs ``oof_folds`` more fits.
 
     Returns
     -------
@@ -186,6 +199,11 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
     metrics, undefined, conformal, parity = {}, {}, None, None
+    train_oof = None
+    if oof_folds:
+        train_oof = out_of_fold(model, task, pick(sp.train), y[sp.train], folds=oof_folds, seed=seed,
+                                val_smiles=pick(sp.val), val_y=y[sp.val])
+        metrics["train_oof"], undefined["train_oof"] = score_predictions(task, y[sp.train], train_oof)
     for part in ("val", "test"):
         idx = getattr(sp, part)
         pred, sigma = _spread(fitted, pick(idx))
@@ -205,7 +223,7 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
             parity = (*parity, lo, hi)
             metrics[part][f"conformal{round(100 * (1 - alpha))}_coverage"] = float(np.mean((y[idx] >= lo) & (y[idx] <= hi)))
     result = TrainResult(model, task, target, sp, metrics, ms.issues, notes, len(keep), len(ms.duplicates), None,
-                         time.perf_counter() - t0, fitted, undefined, ms)
+                         time.perf_counter() - t0, fitted, undefined, ms, train_oof)
     if out is not None:
         check_out_folder(out, force)  # again: the folder may have appeared while the model trained
         result.folder = write_folder(out, lambda tmp: _save(tmp, result, pick(sp.train), conformal, y[sp.train],
@@ -238,13 +256,20 @@ def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal:
     ad = ApplicabilityDomain().fit(train_smiles)
     np.save(folder / "ad.npy", ad.to_bits())
     (folder / "train.smi").write_text("\n".join(train_smiles) + "\n")
+    if train_y is not None:
+        write_train_predictions(folder / TRAIN_PREDICTIONS, train_smiles, train_y, result.train_oof)
+        meta_extra = {"train_predictions": TRAIN_PREDICTIONS}
+    else:
+        meta_extra = {}
     sp = result.split
     meta = {"format": FORMAT_VERSION, "model": result.model, "task": result.task, "target": result.target,
             "split": {"kind": sp.kind, "seed": sp.seed, "n_train": len(sp.train), "n_val": len(sp.val),
                       "n_test": len(sp.test)},
             "metrics": result.metrics, "undefined": result.undefined, "members": entries,
             "conformal": conformal.to_json() if conformal is not None else None,
-            "ad": {"fingerprint": "morgan", "radius": ad.radius, "n_bits": ad.n_bits, "file": "ad.npy"}}
+            "ad": {"fingerprint": "morgan", "radius": ad.radius, "n_bits": ad.n_bits, "file": "ad.npy"}, **meta_extra}
+    if getattr(fitted, "weights_", None) is not None:
+        meta["weights"] = [float(w) for w in fitted.weights_]
     if train_y is not None and len(train_y):
         meta["target_stats"] = {"median": float(np.median(train_y)), "sd": float(np.std(train_y)),
                                 "min": float(np.min(train_y)), "max": float(np.max(train_y)), "n": len(train_y)}
@@ -257,26 +282,34 @@ def _save(folder: Path, result: TrainResult, train_smiles: list[str], conformal:
 
 @dataclass
 class LoadedModel:
-    """A model folder read back: ``meta`` (model.json), ``members``, ``conformal``, ``ad``, ``train_smiles``."""
+    """A model folder read back: ``meta`` (model.json), ``members``, ``conformal``, ``ad``, ``train_smiles``,
+    ``folder``."""
 
     meta: dict
     members: list
     conformal: SplitConformal | None
     ad: ApplicabilityDomain
     train_smiles: list[str]
+    folder: Path | None = None
 
     def predict(self, smiles: Sequence[str]) -> dict[str, np.ndarray]:
         """Columns of shape (n,): ``prediction``, ``sd`` (member spread; NaN for one member), ``lower`` /
         ``upper`` (conformal, regression; else NaN), ``ad_max_tanimoto``, ``nearest_train`` (index)."""
         memo: dict[str, np.ndarray] = {}                      # each feature block computed once per call
         p = np.stack([m.predict(smiles, memo) for m in self.members])
-        mean, sd = p.mean(0), (p.std(0) if len(p) > 1 else np.full(p.shape[1], np.nan))
+        mean, sd = weighted_mean_sd(p, self.meta.get("weights"))
+        sd = sd if len(p) > 1 else np.full(p.shape[1], np.nan)
         lo = hi = np.full_like(mean, np.nan)
         if self.conformal is not None:
             lo, hi = self.conformal.interval(mean, sd if self.conformal.beta_ is not None else None)
         sim, nearest = self.ad.score(smiles)
         return {"prediction": mean, "sd": sd, "lower": lo, "upper": hi, "ad_max_tanimoto": sim,
                 "nearest_train": nearest}
+
+    def train_values(self) -> dict[str, np.ndarray]:
+        """``measured`` and ``out_of_fold`` (NaN where not computed) of each training molecule, shape (n,)
+        each, float64, in :attr:`train_smiles` order (:func:`serendip.chem.crossval.read_train_predictions`)."""
+        return read_train_predictions(self.folder, self.meta, self.train_smiles)
 
 
 def load_model(folder: str | Path) -> LoadedModel:
@@ -309,7 +342,7 @@ def load_model(folder: str | Path) -> LoadedModel:
     except (OSError, ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile) as exc:
         raise DataError(f"{folder}: the model folder is damaged ({type(exc).__name__}: {exc}); train the model "
                         f"again") from None
-    return LoadedModel(meta, members, conformal, ad, train_smiles)
+    return LoadedModel(meta, members, conformal, ad, train_smiles, folder)
 
 
 def predict(model: str | Path | LoadedModel, path: str | Path | Sequence[str | Path],

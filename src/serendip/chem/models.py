@@ -11,6 +11,8 @@ Ensembles also give ``predict_with_spread(smiles) -> (mean, sd over members)``.
 * ``chemprop``: :class:`~serendip.chem.chemprop_backend.ChempropModel`.
 * ``serendip``: the mean of ``rf``, ``rf-counts`` (300 trees on 2D + Morgan counts) and ``gbm``, its
   spread the sd of the three; ``serendip+chemprop`` adds Chemprop as a fourth member.
+* ``serendip+chemprop-stack``: the same four members combined by weights fitted on the validation split
+  (:func:`stack_weights`: stacked regression, Breiman 1996), the spread their weighted sd.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from serendip.chem.featurizers import featurize
 from serendip.errors import ConfigError
 from serendip.registry import Registry
 
-__all__ = ["PROPERTY_MODELS", "EnsembleModel", "FeatureModel", "make_model"]
+__all__ = ["PROPERTY_MODELS", "EnsembleModel", "FeatureModel", "make_model", "stack_weights"]
 
 TASKS = ("regression", "classification")
 
@@ -111,21 +113,29 @@ class FeatureModel:
 
 @dataclass
 class EnsembleModel:
-    """The mean of member models; the spread is the sd over members (ddof=0).
+    """The (weighted) mean of member models; the spread is the (weighted) sd over members (ddof=0).
 
     Parameters
     ----------
     members : list of models
         Each with ``fit`` / ``predict`` as above, all with the same task.
+    stack : bool, default False
+        Fit member weights on the validation split (:func:`stack_weights`) after the members; equal
+        weights when no validation split is given.
     """
 
     members: list
     task: str = "regression"
+    stack: bool = False
+    weights_: np.ndarray | None = field(default=None, repr=False)
 
     def fit(self, smiles, y, val_smiles=(), val_y=None) -> EnsembleModel:
-        """Fit every member on the same data. Returns self."""
+        """Fit every member on the same data (then the weights, with ``stack``). Returns self."""
         for m in self.members:
             m.fit(smiles, y, val_smiles, val_y)
+        self.weights_ = None
+        if self.stack and len(val_smiles) and len(self.members) > 1:
+            self.weights_ = stack_weights(self.predict_members(val_smiles), np.asarray(val_y, np.float64))
         return self
 
     def predict_members(self, smiles: Sequence[str]) -> np.ndarray:
@@ -133,12 +143,45 @@ class EnsembleModel:
         return np.stack([m.predict(smiles) for m in self.members])
 
     def predict_with_spread(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, sd over members), each of shape (n,), float64."""
-        p = self.predict_members(smiles)
-        return p.mean(axis=0), p.std(axis=0)
+        """(mean, sd over members), each of shape (n,), float64; weighted by ``weights_`` when fitted."""
+        return weighted_mean_sd(self.predict_members(smiles), self.weights_)
 
     def predict(self, smiles: Sequence[str]) -> np.ndarray:
         return self.predict_with_spread(smiles)[0]
+
+
+def weighted_mean_sd(p: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and sd (ddof=0) over axis 0 of ``p`` (n_members, n); equal weights when None."""
+    w = np.full(len(p), 1.0 / len(p)) if weights is None else np.asarray(weights, np.float64)
+    mean = w @ p
+    return mean, np.sqrt(np.maximum(w @ (p - mean) ** 2, 0.0))
+
+
+def stack_weights(p: np.ndarray, y: np.ndarray, penalty: float = 1e3) -> np.ndarray:
+    """Non-negative member weights summing to 1 that minimise the squared error of ``weights @ p`` on ``y``.
+
+    Stacked regression (Breiman 1996, Machine Learning 24:49-64: non-negative least squares on the
+    members' held-out predictions); the sum-to-one constraint (a convex combination, so the ensemble
+    stays in the members' range and a classifier's output stays a probability) is imposed by a row
+    ``penalty * (1, ..., 1) = penalty`` appended to SciPy's NNLS (Lawson & Hanson 1974).
+
+    Parameters
+    ----------
+    p : ndarray of shape (n_members, n)
+        Member predictions on held-out molecules (the validation split).
+    y : ndarray of shape (n,)
+        Their targets (0/1 for classification: a Brier-score fit).
+
+    Returns
+    -------
+    ndarray of shape (n_members,), float64, >= 0, summing to 1 (equal weights when NNLS returns none).
+    """
+    from scipy.optimize import nnls
+
+    p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
+    a = np.vstack([p.T, np.full((1, len(p)), penalty)])
+    w, _ = nnls(a, np.append(y, penalty))
+    return w / w.sum() if w.sum() > 0 else np.full(len(p), 1.0 / len(p))
 
 
 def _chemprop(task: str, seed: int):
@@ -158,6 +201,8 @@ PROPERTY_MODELS.add("serendip", lambda task, seed: EnsembleModel(
     [make_model(n, task, seed) for n in ("rf", "rf-counts", "gbm")], task))
 PROPERTY_MODELS.add("serendip+chemprop", lambda task, seed: EnsembleModel(
     [make_model(n, task, seed) for n in ("rf", "rf-counts", "gbm", "chemprop")], task))
+PROPERTY_MODELS.add("serendip+chemprop-stack", lambda task, seed: EnsembleModel(
+    [make_model(n, task, seed) for n in ("rf", "rf-counts", "gbm", "chemprop")], task, stack=True))
 
 
 def make_model(name: str, task: str = "regression", seed: int = 0):

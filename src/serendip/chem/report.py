@@ -159,7 +159,14 @@ def _kv_table(rows: Mapping[str, object]) -> str:
     return f"<table>{body}</table>"
 
 
-def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evaluation], run: Mapping) -> str:
+#: how each kind of training-molecule value is named in the report
+_BAR_WORDS = {"model": "predicted (in-sample, by the model trained on it)",
+              "out_of_fold": "predicted out of fold (by models trained without it, as the candidates are)",
+              "measured": "measured"}
+
+
+def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evaluation], run: Mapping,
+             bar_value: str = "model") -> str:
     meta = oracle.model.meta
     sp = meta.get("split", {})
     test = meta.get("metrics", {}).get("test", {})
@@ -179,7 +186,7 @@ def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evalu
         bar_html = "<p>No training molecule meets the constraints.</p>"
     else:
         bar_html = (f"<p>Best training molecule on the objective (of those meeting the constraints): "
-                    f"<span class='smi'>{_e(bar.smiles)}</span>, predicted {_e(oracle.target)} "
+                    f"<span class='smi'>{_e(bar.smiles)}</span>, {_e(_BAR_WORDS[bar_value])} {_e(oracle.target)} "
                     f"{_e(bar.prediction)}, score {_e(bar.score)}, QED {_e(bar.qed)}.</p>"
                     f"<p id='beat'>{beat} of {len(evs)} candidates beat it while feasible and inside the "
                     f"applicability domain.</p>")
@@ -243,7 +250,7 @@ def _neighbours(oracle: PropertyOracle, evs: Sequence[Evaluation], names: Sequen
 
 def make_report(oracle: PropertyOracle | str | Path, candidates: Sequence[str], *, names: Sequence[str] | None = None,
                 top: int | None = None, neighbours: int = 3, title: str = "Serendip design report",
-                run: Mapping[str, object] | None = None) -> str:
+                run: Mapping[str, object] | None = None, bar_value: str = "model") -> str:
     """The report as one HTML string.
 
     Parameters
@@ -261,11 +268,17 @@ def make_report(oracle: PropertyOracle | str | Path, candidates: Sequence[str], 
     title : str
     run : mapping, optional
         Facts of the run shown as a table (method, budget, seed, calls ...).
+    bar_value : {"model", "out_of_fold", "measured"}, default "model"
+        The training molecules' value the candidates are compared with
+        (:meth:`~serendip.chem.design.property.PropertyOracle.score_training_set`).
 
     Raises
     ------
+    ConfigError
+        Unknown ``bar_value``.
     DataError
-        No candidate; an unreadable model folder or test-prediction file.
+        No candidate; an unreadable model folder or test-prediction file; ``bar_value`` values the
+        model folder does not hold.
     """
     if not len(candidates):
         raise DataError("the report needs at least one candidate molecule")
@@ -277,8 +290,8 @@ def make_report(oracle: PropertyOracle | str | Path, candidates: Sequence[str], 
     order = sorted(range(len(evs)), key=lambda i: (-evs[i].score, -np.nan_to_num(evs[i].objective, nan=-np.inf)))
     order = order[:top] if top else order
     evs, names = [evs[i] for i in order], [names[i] for i in order]
-    bar = best(oracle.score_training_set())
-    body = (_summary(oracle, bar, evs, run or {}) + _grid(evs, names, oracle.target) + _table(evs, names, bar)
+    bar = best(oracle.score_training_set(bar_value))
+    body = (_summary(oracle, bar, evs, run or {}, bar_value) + _grid(evs, names, oracle.target) + _table(evs, names, bar)
             + _parity(oracle) + _neighbours(oracle, evs, names, neighbours))
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>{body}</body></html>\n")

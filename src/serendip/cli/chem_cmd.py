@@ -91,6 +91,9 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
               smiles_column: Optional[str] = typer.Option(None, "--smiles-column", help="Header of the SMILES column."),
               out: Path = typer.Option(..., "--out", "-o", help="Folder to save the model in (new or empty)."),
               force: bool = typer.Option(False, "--force", help="Replace the model already in --out."),
+              oof_folds: int = typer.Option(0, "--oof-folds", min=0, help="Also predict each training molecule "
+                                            "out of fold (k folds, k more fits): the fair bar for `chem report "
+                                            "--bar out_of_fold`. 0: not."),
               report: Optional[Path] = typer.Option(None, "--report", help="CSV listing every record skipped, "
                                                     "changed by standardisation or merged as a duplicate."),
               json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (metrics, notes, "
@@ -106,7 +109,7 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
             _check_writable(report)
         opts = {"smiles_column": smiles_column} if smiles_column else {}
         res = api.train(files, target, model=chem_model, split=chem_split, seed=seed, task=task, out=out,
-                        force=force, **opts)
+                        force=force, oof_folds=oof_folds, **opts)
         if report is not None:
             write_report(report, res.read)
         say_read(res.read, merged=True, more=_more(report, json_out))
@@ -121,7 +124,7 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
         sp = res.split
         _say(f"{res.n_molecules:,} molecules ({len(res.issues)} records skipped, {res.n_duplicates} duplicate "
              f"groups merged); split {sp.kind} seed {sp.seed}: {len(sp.train)}/{len(sp.val)}/{len(sp.test)}")
-        for part in ("val", "test"):
+        for part in [p for p in ("train_oof", "val", "test") if p in res.metrics]:
             why = res.undefined.get(part, {})
             figures = ", ".join(f"{k} undefined ({why.get(k, 'not computed')})" if v is None else f"{k} {v:.4f}"
                                 for k, v in res.metrics[part].items())
@@ -311,7 +314,10 @@ def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules:
                                                            "column of CANDIDATES."),
                goal: str = _GOAL, qed_min: Optional[float] = _QED_MIN, no_pains: bool = _NO_PAINS,
                no_brenk: bool = _NO_BRENK, lipinski: bool = _LIPINSKI, ad_min: float = _AD_MIN,
-               ad_penalty: str = _AD_PENALTY) -> None:
+               ad_penalty: str = _AD_PENALTY,
+               bar: str = typer.Option("model", "--bar", help="The training molecules' value to beat: model "
+                                       "(in-sample prediction), out_of_fold (needs `chem train --oof-folds`) or "
+                                       "measured.")) -> None:
     """Write one self-contained HTML file: the candidates scored by the model under the objective (same
     options as `chem optimize --model`), a molecule grid, the score table, the model's test parity plot
     and each candidate's nearest training molecules; beside the best training molecule on the objective.
@@ -327,7 +333,7 @@ def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules:
         if mols and "score" in mols[0].values:  # `chem optimize --out`: the best by its score, then re-scored
             mols = sorted(mols, key=lambda m: -m.values["score"])[:top]
         write_report(out, oracle, [m.smiles for m in mols], names=[m.name for m in mols], top=top,
-                     neighbours=neighbours, title=title)
+                     neighbours=neighbours, title=title, bar_value=bar)
         _say(f"report on {min(top, len(mols))} of {len(ms.molecules):,} candidates written to {out} "
              f"({len(ms.issues)} records skipped)")
     if ms.issues:

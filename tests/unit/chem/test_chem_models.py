@@ -120,3 +120,41 @@ def test_chemprop_one_epoch_smoke(tmp_path: Path) -> None:
     assert p.shape == (4,) and np.isfinite(p).all()
     again = type(m).load(m.save(tmp_path / "cp.pt"), "regression")
     np.testing.assert_allclose(again.predict(smi[20:]), p, rtol=1e-5)
+
+
+def test_stack_weights_convex_and_least_squares() -> None:
+    from serendip.chem.models import stack_weights
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=400)
+    exact, noisy = y.copy(), y + rng.normal(scale=1.0, size=400)
+    w = stack_weights(np.stack([noisy, exact]), y)
+    np.testing.assert_allclose(w, [0.0, 1.0], atol=1e-3)                 # the exact member takes it all
+    # two unbiased members with independent errors of sd 1 and 2: the least-squares convex weights are
+    # near inverse-variance (0.8, 0.2)
+    a, b = y + rng.normal(scale=1.0, size=400), y + rng.normal(scale=2.0, size=400)
+    w = stack_weights(np.stack([a, b]), y)
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all() and 0.7 < w[0] < 0.9
+    p = np.stack([a, b])
+    best = np.mean((w @ p - y) ** 2)
+    for t in np.linspace(0, 1, 21):                                     # no convex mix on the grid does better
+        assert best <= np.mean(((t * a + (1 - t) * b) - y) ** 2) + 1e-9
+
+
+def test_stacked_ensemble_saved_and_loaded_with_its_weights(tmp_path: Path, monkeypatch) -> None:
+    def stacked(task: str, seed: int) -> EnsembleModel:
+        return EnsembleModel(_tiny_ensemble(task, seed).members, task, stack=True)
+
+    monkeypatch.setitem(PROPERTY_MODELS._items, "tiny-stack", stacked)
+    smi = small_set()[:120]
+    data = tmp_path / "train.csv"
+    data.write_text("smiles,logp\n" + "".join(f"{s},{v:.4f}\n" for s, v in zip(smi, _logp(smi))))
+    res = train(data, "logp", model="tiny-stack", split="random", seed=0, out=tmp_path / "model")
+    w = res.fitted.weights_
+    assert w is not None and w.shape == (2,) and w.sum() == pytest.approx(1.0) and (w >= 0).all()
+    loaded = load_model(tmp_path / "model")
+    assert loaded.meta["weights"] == pytest.approx(list(w))
+    got = loaded.predict(smi[:5])
+    members = res.fitted.predict_members(smi[:5])
+    np.testing.assert_allclose(got["prediction"], w @ members, rtol=1e-9)
+    np.testing.assert_allclose(got["sd"], np.sqrt(w @ (members - w @ members) ** 2), rtol=1e-9, atol=1e-12)

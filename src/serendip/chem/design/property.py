@@ -44,7 +44,10 @@ from serendip.chem.design.oracles import parse
 from serendip.errors import ConfigError, DataError
 from serendip.registry import Registry
 
-__all__ = ["AD_PENALTIES", "CONSTRAINTS", "Evaluation", "PropertyOracle"]
+__all__ = ["AD_PENALTIES", "CONSTRAINTS", "TRAINING_VALUES", "Evaluation", "PropertyOracle"]
+
+#: what may stand as a training molecule's prediction in :meth:`PropertyOracle.score_training_set`
+TRAINING_VALUES = ("model", "out_of_fold", "measured")
 
 #: a constraint: ``check(mol, evaluation, oracle) -> None`` when met, else the reason (a short string)
 Constraint = Callable[[Chem.Mol, "Evaluation", "PropertyOracle"], "str | None"]
@@ -182,8 +185,11 @@ class PropertyOracle:
                 "constraints": [n for n, _ in self.checks], "ad_min": self.ad_min, "ad_penalty": self.penalty_name,
                 "desirability": {"kind": "logistic", "centre": self.centre, "scale": self.scale}}
 
-    def evaluate(self, smiles: Sequence[str]) -> list[Evaluation]:
+    def evaluate(self, smiles: Sequence[str], values: Sequence[float] | None = None) -> list[Evaluation]:
         """Score each SMILES with every intermediate value (one model call for the batch).
+
+        ``values`` (shape (n,), target units), when given, replace the model's prediction of each molecule
+        (e.g. its measured or out-of-fold value; ``sd`` and the interval stay the model's).
 
         Returns
         -------
@@ -196,6 +202,10 @@ class PropertyOracle:
             return out
         canon = [Chem.MolToSmiles(mols[i]) for i in ok]
         cols = self.model.predict(canon)
+        if values is not None:
+            if len(values) != len(smiles):
+                raise ConfigError(f"{len(values)} values for {len(smiles)} molecules")
+            cols["prediction"] = np.asarray([values[i] for i in ok], dtype=np.float64)
         for k, i in enumerate(ok):
             ev, mol = out[i], mols[i]
             ev.smiles, ev.valid = canon[k], True
@@ -227,9 +237,31 @@ class PropertyOracle:
         """The score of one SMILES in [0, 1] (0.0: invalid, infeasible, or out of the domain under ``zero``)."""
         return self.evaluate([smiles])[0].score
 
-    def score_training_set(self) -> list[Evaluation]:
-        """:meth:`evaluate` of every training molecule (their ``ad`` is 1.0): the bar a design must beat."""
-        return self.evaluate(self.model.train_smiles)
+    def score_training_set(self, value: str = "model") -> list[Evaluation]:
+        """:meth:`evaluate` of every training molecule (their ``ad`` is 1.0): the bar a design must beat.
+
+        ``value`` says what stands as each training molecule's prediction: ``"model"`` (the model's own,
+        in-sample: near the measured value for a forest, so a high bar), ``"out_of_fold"`` (predicted by
+        models fitted without it, as a design is: the like-for-like bar; :mod:`serendip.chem.crossval`)
+        or ``"measured"`` (the measured value).
+
+        Raises
+        ------
+        ConfigError
+            Another ``value``.
+        DataError
+            ``out_of_fold`` or ``measured`` from a model folder without them (``out_of_fold``: trained
+            without ``oof_folds``).
+        """
+        if value not in TRAINING_VALUES:
+            raise ConfigError(f"value must be one of: {', '.join(TRAINING_VALUES)}; got: {value!r}")
+        if value == "model":
+            return self.evaluate(self.model.train_smiles)
+        values = self.model.train_values()[value]
+        if np.isnan(values).all():
+            raise DataError(f"{self.folder or 'the model'}: no {value.replace('_', '-')} values of the training "
+                            f"molecules (train with `--oof-folds 5`)")
+        return self.evaluate(self.model.train_smiles, values)
 
 
 def best(evaluations: Sequence[Evaluation]) -> Evaluation | None:
