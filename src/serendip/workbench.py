@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +19,15 @@ from sqlalchemy import Engine, select
 
 from serendip import indexing
 from serendip.core.progress import Steps, start_step
-from serendip.errors import ConfigError, IndexNotBuilt, StaleIndexWarning
+from serendip.errors import IndexNotBuilt
 from serendip.index_status import IndexReport, IndexStatus
-from serendip.retrieval.modes import RETRIEVAL_MODES, mode_names
+from serendip.retrieval.modes import mode_names
 from serendip.retrieval.rerank import DEFAULT_RERANKER
-from serendip.workspace.config import CONFIG_NAME, WorkspaceConfig
+from serendip.workspace.config import WorkspaceConfig
 from serendip.workspace.locks import index_lock
 from serendip.workspace.schema import records
 from serendip.workspace.store import WorkspaceStore
+from serendip.workspace_search import Hit, ensure_fresh, search_workspace
 
 __all__ = ["Hit", "IndexReport", "IndexStatus", "Workspace"]
 
@@ -37,28 +36,6 @@ _log = logging.getLogger("serendip")
 #: seconds a search trusts the last index-freshness check (records ingested by another process are
 #: noticed at most this late)
 STATUS_TTL_S = 0.25
-
-_HIT_COLUMNS = (records.c.id, records.c.title, records.c.year, records.c.journal, records.c.pmid,
-                records.c.doi, records.c.source_id)
-
-
-@dataclass(slots=True)
-class Hit:
-    """One search result. ``score`` is the mode's score (BM25, cosine, or fused), higher is better."""
-
-    rank: int
-    record_id: int
-    score: float
-    title: str | None
-    year: int | None
-    journal: str | None
-    pmid: str | None
-    doi: str | None
-    source_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 class Workspace:
     """A Serendip workspace. Create with :meth:`init`, open with :meth:`open`.
@@ -307,29 +284,9 @@ class Workspace:
         return status
 
     def _ensure_fresh(self, mode: str) -> IndexStatus | None:
-        """Before a search in ``mode``: index first (``retrieval.auto_index``, writable workspace) when
-        records were ingested, changed or deleted after the index part the mode reads (BM25 if it
-        reads it, else the dense index) was built, or none was; else warn (:class:`StaleIndexWarning`)
-        and return the stale status (None when that part is fresh)."""
-        auto = self.config.retrieval.auto_index and not self.store.read_only
-        if auto and not (self.index_dir / "bm25").exists():
-            self.index(dense=True)
-            return None
-        searcher = self.searcher()
-        needs = searcher.mode(mode).needs  # IndexNotBuilt for a part that is not there
-        part = "bm25" if "bm25" in needs or not needs else next(iter(sorted(needs)))
-        if part == "bm25":
-            searcher.bm25  # noqa: B018  (loaded first: the status then reads its ids from memory)
-        status = self.index_status(part)
-        if status.fresh:
-            return None
-        if auto:
-            self.index(dense=indexing.has_index(self.index_dir / "dense"))
-            return None
-        warnings.warn(StaleIndexWarning(
-            f"{status.describe()}; run `serendip index` (or set retrieval.auto_index = true in "
-            f"{CONFIG_NAME})"), stacklevel=3)
-        return status
+        """Before a search in ``mode``: index first or warn of a stale index
+        (:func:`serendip.workspace_search.ensure_fresh`)."""
+        return ensure_fresh(self, mode, stacklevel=4)
 
     def search(self, query: str, mode: str | None = None, k: int = 10, *, rerank: str | Path | None = None,
                rerank_k: int | None = None, reranker: str = DEFAULT_RERANKER,
@@ -373,54 +330,8 @@ class Workspace:
         an index part the mode reads is damaged (BM25 for "bm25" and "hybrid", the dense index for
         "dense" and "hybrid").
         """
-        mode = mode or self.config.retrieval.default_mode
-        RETRIEVAL_MODES.get(mode)
-        if k < 1:
-            raise ConfigError(f"k must be >= 1, got {k}")
-        if not any(ch.isalnum() for ch in query):
-            raise ConfigError(f"query {query[:40]!r} has no searchable terms (letters or digits)")
-        if rerank is None:
-            given = [name for name, value in (("rerank_k", rerank_k), ("rerank_weight", rerank_weight),
-                                              ("rerank_backend", rerank_backend)) if value is not None]
-            given += ["reranker"] if reranker != DEFAULT_RERANKER else []
-            if given:
-                raise ConfigError(f"{', '.join(given)} apply only when reranking: give rerank (--rerank "
-                                  f"RUN_OR_PATH) too")
-        step = None
-        if rerank is not None:  # loaded (once per workspace object) before the search: a bad run fails first
-            from serendip.reranking import rerank_step
-
-            from_config = rerank_backend is None and self.config.retrieval.rerank_backend is not None
-            step = rerank_step(self, rerank, reranker, rerank_k, rerank_weight,
-                               rerank_backend or self.config.retrieval.rerank_backend,
-                               f"retrieval.rerank_backend in {self.path / 'serendip.toml'}" if from_config else None)
-        stale = self._ensure_fresh(mode)
-        # a deleted record the index still holds is dropped from the hits: ask for as many more (capped)
-        extra = min(stale.changed, 1000) if stale is not None else 0
-        depth = max(k, step.k) if step is not None else k
-        scored = self.searcher().search(query, mode=mode, k=depth + extra)
-        if step is not None:
-            scored = step.apply(self, query, scored)
-        return self._hits(scored)[:k]
-
-    def _hits(self, scored: list[tuple[str, float]]) -> list[Hit]:
-        """The hits' display fields, read for those records only (one primary-key lookup query), so
-        the cost of a search does not grow with the number of records."""
-        if not scored:
-            return []
-        wanted = [int(i) for i, _ in scored]
-        meta: dict[int, tuple] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
-                meta.update((r[0], tuple(r[1:])) for r in conn.execute(
-                    select(*_HIT_COLUMNS).where(records.c.id.in_(wanted[start:start + 900]))))
-        hits = []
-        for rid, score in scored:
-            row = meta.get(int(rid))
-            if row is None:  # index is older than the database (record deleted): skip, never invent
-                continue
-            hits.append(Hit(len(hits) + 1, int(rid), float(score), *row))
-        return hits
+        return search_workspace(self, query, mode, k, rerank=rerank, rerank_k=rerank_k, reranker=reranker,
+                                rerank_weight=rerank_weight, rerank_backend=rerank_backend)
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, dataset: str = "scifact", split: str = "test", modes: Iterable[str] | None = None,

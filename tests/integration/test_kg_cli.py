@@ -62,6 +62,36 @@ def test_build_paths_export_import(ws, tmp_path):
     assert r.exit_code == 0 and "PMID 9001, sentence 1: Aspirin relieved headache." in r.output
 
 
+def test_a_deleted_citation_leaves_the_paths_with_a_warning(ws, tmp_path, monkeypatch):
+    """A PubMed ``<DeleteCitation>`` ingested after ``kg build``: its record's evidence is no longer
+    shown, the command says how many records were deleted, and ``kg build`` removes their rows."""
+    from literature_helpers import PAPERS, pubmed_file
+
+    monkeypatch.setitem(PAPERS, "31000009", ("Aspirin and vomiting", "Aspirin caused vomiting.", "Doe"))
+    r = runner.invoke(app, ["ingest", str(pubmed_file(tmp_path / "base.xml", ["31000009"])), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    train = str(write_training(tmp_path))
+    assert runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train]).exit_code == 0
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws)])
+    assert r.exit_code == 0 and "PMID 31000009, sentence 1: Aspirin caused vomiting." in r.output
+    update = pubmed_file(tmp_path / "update.xml", [], deleted=["31000009"])
+    assert runner.invoke(app, ["ingest", str(update), "-w", str(ws)]).exit_code == 0
+
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws)])
+    assert r.exit_code == 0 and "31000009" not in r.output, r.output
+    assert "direct: none" in r.output and "warning: 1 record was deleted from the workspace since the last " \
+        "`serendip kg build`: their evidence is left out here; run `serendip kg build`" in _flat(r.output)
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws), "--json"])
+    got = json.loads(r.stdout)
+    assert got["deleted_records"] == 1 and got["direct"] is None
+    r = runner.invoke(app, ["kg", "export", str(tmp_path / "g.jsonl"), "-w", str(ws)])
+    assert r.exit_code == 0 and "warning: 1 record was deleted" in _flat(r.output)
+    assert "31000009" not in (tmp_path / "g.jsonl").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train]).exit_code == 0
+    r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws), "--json"])
+    assert json.loads(r.stdout)["deleted_records"] == 0 and "warning" not in r.output
+
+
 def test_errors_are_one_line(ws, tmp_path):
     r = runner.invoke(app, ["kg", "paths", "aspirin", "nausea", "-w", str(ws)])
     assert r.exit_code == 2

@@ -117,5 +117,6 @@ def test_dense_freshness_is_read_from_the_dense_index(ws_path, tmp_path, monkeyp
         ws.ingest([late])
         ws.index(dense=False)
         assert ws.index_status().fresh and ws.index_status("dense").not_indexed == 1
-        with pytest.warns(StaleIndexWarning, match="1 record"):
+        with pytest.warns(StaleIndexWarning, match="1 record") as caught:
             ws.search("coffee", mode="dense", k=1)
+        assert caught[0].filename == __file__  # the warning names the caller of Workspace.search

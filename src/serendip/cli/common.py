@@ -30,7 +30,24 @@ console = Console()
 err_console = Console(stderr=True)
 STATE = {"debug": False}
 
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help=WORKSPACE_HELP)
+
+
+def workspace_path(value: str | Path) -> Path:
+    """A workspace folder given on the command line as a Path; an empty or blank one (``-w ""``, an
+    unset shell variable) is a usage error (exit 2), not the current directory (``Path("")`` is ``.``)."""
+    if isinstance(value, str) and not value.strip():
+        raise typer.BadParameter(f"the workspace folder is empty ({value!r}): name a folder, e.g. -w "
+                                 "./serendip-workspace, or -w . for the current directory")
+    return Path(value)
+
+
+def workspace_option(default: Path | None = None, help: str = WORKSPACE_HELP):
+    """The ``-w/--workspace`` option of every command: a folder checked by :func:`workspace_path`
+    (help shows its type as ``<path>``, as for a plain Path option)."""
+    return typer.Option(default, "--workspace", "-w", help=help, parser=workspace_path, metavar="<path>")
+
+
+WorkspaceOpt = workspace_option()
 
 
 def labelled(label: str, text: object) -> str:

@@ -5,12 +5,17 @@ from pathlib import Path
 
 import typer
 
-from serendip.cli.common import console, handle_errors, labelled, rate_progress
+from serendip.cli.common import (
+    console,
+    handle_errors,
+    labelled,
+    rate_progress,
+    workspace_option,
+)
 from serendip.workspace.paths import DEMO_DIR
 
 
-def demo(workspace: Path = typer.Option(Path(DEMO_DIR), "--workspace", "-w",
-                                        help="Folder for the demo workspace."),
+def demo(workspace: Path = workspace_option(Path(DEMO_DIR), help="Folder for the demo workspace."),
          dataset: str = typer.Option("scifact", "--dataset", help="The BEIR dataset the demo runs on.")) -> None:
     """Resolve SciFact, ingest its 5,183 abstracts, index (BM25 + dense), evaluate the 300 test
     claims for every registered retrieval mode beside the published figures, run three example

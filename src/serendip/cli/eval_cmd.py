@@ -16,6 +16,7 @@ from serendip.cli.common import (
     console,
     handle_errors,
     rate_progress,
+    workspace_option,
 )
 
 app = SerendipTyper(no_args_is_help=True, help="Evaluate Serendip on public benchmarks.")
@@ -39,8 +40,8 @@ def retrieval(dataset: str = typer.Option("scifact", "--dataset", help="A BEIR d
               split: str = typer.Option("test", "--split", help="The dataset's split whose queries are scored."),
               modes: Optional[list[str]] = typer.Option(None, "--mode", "-m",
                                                         help="Mode to evaluate (repeatable; default: every registered mode)."),
-              workspace: Optional[Path] = typer.Option(None, "--workspace", "-w",
-                                                       help="Evaluation workspace (default: $SERENDIP_CACHE/eval-<dataset>)."),
+              workspace: Optional[Path] = workspace_option(help="Evaluation workspace (default: "
+                                                           "$SERENDIP_CACHE/eval-<dataset>)."),
               json_out: bool = typer.Option(False, "--json", help="Print one JSON object {mode: {metric: value}}.")) -> None:
     """nDCG@10, Recall@100 and MRR@10 for each registered retrieval mode, beside the published figures."""
     from serendip.datasets import check_beir

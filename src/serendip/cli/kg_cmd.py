@@ -117,6 +117,14 @@ def _where(ev: dict) -> str:
     return f"{who}, {where}: {ev['text']}"
 
 
+def _warn_deleted(n: int) -> None:
+    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted."""
+    from serendip.kg.store import deleted_warning
+
+    if n:
+        err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
+
+
 def _print_edge(edge: dict, indent: str) -> None:
     npmi = "-" if edge["npmi"] is None else f"{edge['npmi']:.3f}"
     _say(f"{indent}{edge['source_name']} – {edge['target_name']}: {edge['abstract_count']:,} records, "
@@ -136,12 +144,14 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
               json_out: bool = typer.Option(False, "--json", help="Print the paths as JSON."),
               workspace: Optional[Path] = WorkspaceOpt) -> None:
     """The direct edge between two entities and their best two-hop paths (weakest-link NPMI), each edge
-    with its evidence sentences and PMIDs."""
+    with its evidence sentences and PMIDs. Evidence of records deleted since the last `kg build` is left
+    out, with a warning (and `deleted_records` in --json)."""
     from serendip.kg.query import paths
 
     with handle_errors():
         ws = open_workspace(workspace)
         res = paths(ws.engine, a, b, k=k, evidence=evidence)
+        _warn_deleted(res.deleted_records)
         if json_out:
             print(json.dumps(res.to_dict(), ensure_ascii=False))
             return
@@ -162,12 +172,14 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
 @app.command("export")
 def export_cmd(file: Path = typer.Argument(..., help="JSON Lines file to write."),
                workspace: Optional[Path] = WorkspaceOpt) -> None:
-    """Write the graph (entities, edges with their evidence) as JSON Lines."""
+    """Write the graph (entities, edges with their evidence) as JSON Lines; evidence of records deleted
+    since the last `kg build` is left out, with a warning."""
     from serendip.kg.exchange import export_graph
 
     with handle_errors():
         ws = open_workspace(workspace)
         n = export_graph(ws.engine, file)
+        _warn_deleted(n["deleted_records"])
         _say(f"exported {n['entities']:,} entities and {n['edges']:,} edges ({n['evidence']:,} evidence rows) to {file}")
 
 

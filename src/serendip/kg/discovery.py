@@ -10,6 +10,10 @@ Swanson, "Fish oil, Raynaud's syndrome, and undiscovered public knowledge", Pers
 52(7), 2001. A path's score is its weakest link: the lowest NPMI of its edges (Bouma 2009; the graph's
 ``npmi`` edge attribute), ties broken by the lowest co-occurrence count, then by name. Every edge on a
 path carries its evidence: the PMIDs of the records where its two entities co-occur.
+
+Over a workspace's stored graph, run these on :func:`serendip.kg.query.load_graph`, which leaves out
+the evidence of records deleted from the workspace since the last ``kg build`` (and every edge that had
+no other), so no suggestion or path rests on a withdrawn record.
 """
 from __future__ import annotations
 

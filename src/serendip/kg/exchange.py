@@ -18,7 +18,14 @@ not exported. ``source_id`` is the evidence record's id in the file it was inges
 that is not valid JSON or not a valid entity or edge (an edge naming an entity not given before it) is
 skipped and reported with the file and line; the rest is imported in one transaction. Each evidence row
 is linked to the workspace's record with the same PMID, else the same ``source_id``, else kept without
-a record. A file cut short (fewer entity and edge lines than its header records, or a last line
+a record.
+
+Evidence of records deleted since the last build (:func:`~serendip.kg.store.evidence_gone`) is not
+exported, nor an edge left without evidence; edge counts are those of the evidence written (else a
+withdrawn record would reach another workspace as standing evidence). The header's ``counts`` are of
+the lines written; its ``left_out`` counts ``deleted_records`` and the ``edges`` and ``evidence`` left out.
+
+A file cut short (fewer entity and edge lines than its header records, or a last line
 without its line break) is refused whole, before anything is written.
 """
 from __future__ import annotations
@@ -31,12 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, case, delete, exists, func, insert, select
 
 from serendip.errors import ConfigError, DataError, ParseError
 from serendip.issues import Issue
 from serendip.kg.store import (
     KG_TABLES,
+    deleted_records,
+    evidence_gone,
     graph_counts,
     kg_builds,
     kg_edges,
@@ -55,12 +64,29 @@ FORMAT = "serendip-kg"
 _EVIDENCE_KEYS = ("pmid", "source_id", "sentence", "field", "char_start", "char_end", "text")
 
 
+def _left_out(conn: Connection) -> dict[str, int]:
+    """``{"deleted_records", "edges", "evidence"}`` an export leaves out: the records deleted since the
+    last build, the edges whose evidence is all theirs and their evidence rows (two counts over the
+    evidence, only when some record was deleted)."""
+    n = deleted_records(conn)
+    if not n:
+        return {"deleted_records": 0, "edges": 0, "evidence": 0}
+    ev, other = kg_evidence.c, kg_evidence.alias("kept_evidence")
+    n_rows = conn.execute(select(func.count()).select_from(kg_evidence).where(evidence_gone())).scalar_one()
+    kept = exists().where(other.c.edge_id == ev.edge_id, ~evidence_gone(other))
+    n_edges = conn.execute(select(func.count(ev.edge_id.distinct())).where(evidence_gone(), ~kept)).scalar_one()
+    return {"deleted_records": n, "edges": n_edges, "evidence": n_rows}
+
+
 def _lines(engine: Engine) -> Iterator[dict]:
     e, ev = kg_edges.c, kg_evidence.c
     with engine.connect() as conn:
         last = conn.execute(select(kg_builds.c.tagger).where(kg_builds.c.status == "done")
                             .order_by(kg_builds.c.id.desc()).limit(1)).scalar_one_or_none()
-        yield {"kind": "graph", "format": FORMAT, "version": 1, "tagger": last, "counts": graph_counts(engine)}
+        counts, left_out = graph_counts(engine), _left_out(conn)
+        counts["edges"] -= left_out["edges"]
+        counts["evidence"] -= left_out["evidence"]
+        yield {"kind": "graph", "format": FORMAT, "version": 1, "tagger": last, "counts": counts, "left_out": left_out}
         keys = {}
         for r in conn.execute(select(kg_entities).order_by(kg_entities.c.id)):
             keys[r.id] = r.key
@@ -71,20 +97,30 @@ def _lines(engine: Engine) -> Iterator[dict]:
         for i in range(0, len(edges), 500):
             chunk = edges[i:i + 500]
             found: dict[int, list[dict]] = {r.id: [] for r in chunk}
+            gone: dict[int, tuple[set[int], int]] = {}
             for row in conn.execute(
-                    select(ev.edge_id, ev.pmid, records.c.source_id, ev.sentence, ev.field, ev.char_start, ev.char_end,
-                           ev.text).select_from(kg_evidence.outerjoin(records, records.c.id == ev.record_id))
+                    select(ev.edge_id, ev.record_id, ev.pmid, records.c.source_id, ev.sentence, ev.field, ev.char_start,
+                           ev.char_end, ev.text, case((evidence_gone(), 1), else_=0).label("gone"))
+                    .select_from(kg_evidence.outerjoin(records, records.c.id == ev.record_id))
                     .where(ev.edge_id.in_(list(found))).order_by(ev.edge_id, ev.id)):
-                found[row.edge_id].append({k: getattr(row, k) for k in _EVIDENCE_KEYS})
+                if row.gone:
+                    rids, n_sentences = gone.get(row.edge_id, (set(), 0))
+                    gone[row.edge_id] = (rids | {row.record_id}, n_sentences + (row.sentence is not None))
+                else:
+                    found[row.edge_id].append({k: getattr(row, k) for k in _EVIDENCE_KEYS})
             for r in chunk:
+                if r.id in gone and not found[r.id]:
+                    continue  # all its evidence is of deleted records
+                rids, n_sentences = gone.get(r.id, ((), 0))
                 yield {"kind": "edge", "source": keys[r.source_id], "target": keys[r.target_id], "type": r.type,
-                       "sentence_count": r.sentence_count, "abstract_count": r.abstract_count, "npmi": r.npmi,
-                       "score": r.score, "evidence": found[r.id]}
+                       "sentence_count": r.sentence_count - n_sentences, "abstract_count": r.abstract_count - len(rids),
+                       "npmi": r.npmi, "score": r.score, "evidence": found[r.id]}
 
 
 def export_graph(engine: Engine, path: str | Path) -> dict[str, int]:
     """Write the stored graph to ``path`` as JSON Lines (module docstring); returns the counts
-    written (``entities``, ``edges``, ``evidence``). The file is written whole to a temporary name
+    written (``entities``, ``edges``, ``evidence``) and ``deleted_records``, the records deleted from
+    the workspace since the last build whose evidence was left out. The file is written whole to a temporary name
     beside it, then renamed; on failure nothing is left behind.
 
     Raises
@@ -102,12 +138,14 @@ def export_graph(engine: Engine, path: str | Path) -> dict[str, int]:
     if not path.parent.is_dir():
         raise DataError(f"cannot write {path}: folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.tmp")
-    counts = {"entities": 0, "edges": 0, "evidence": 0}
+    counts = {"entities": 0, "edges": 0, "evidence": 0, "deleted_records": 0}
     try:
         with tmp.open("w", encoding="utf-8") as fh:
             for obj in _lines(engine):
                 fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                if obj["kind"] == "entity":
+                if obj["kind"] == "graph":
+                    counts["deleted_records"] = obj["left_out"]["deleted_records"]
+                elif obj["kind"] == "entity":
                     counts["entities"] += 1
                 elif obj["kind"] == "edge":
                     counts["edges"] += 1

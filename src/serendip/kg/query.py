@@ -5,6 +5,10 @@ Paths are found by :mod:`serendip.kg.discovery` (closed discovery: the direct ed
 entities co-occur, and the best two-hop paths A–B–C ranked by their weakest edge's NPMI) on the graph
 of the edges incident to the two entities, loaded from the store (:func:`load_graph`): every two-hop
 path between A and C runs through those edges only, so the answer is the one the whole graph gives.
+
+Evidence of records deleted from the workspace since the last ``kg build`` is left out of every answer
+(:func:`~serendip.kg.store.evidence_gone`): an edge whose evidence is all gone is not in the graph, and
+:attr:`PathsResult.deleted_records` counts those records so the command can say a rebuild removes them.
 """
 from __future__ import annotations
 
@@ -13,12 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Connection, Engine, case, func, or_, select
 
 from serendip.errors import DataError
 from serendip.kg.normalise import normal_form
 from serendip.kg.store import (
     COOCCURRENCE,
+    deleted_records,
+    evidence_gone,
     kg_edges,
     kg_entities,
     kg_evidence,
@@ -117,7 +123,9 @@ def edge_evidence_rows(conn: Connection, edge_ids: Sequence[int], limit: int | N
     """``{edge id: [{"record_id", "pmid", "source_id", "sentence", "field", "char_start", "char_end", "text",
     "title"}, ...]}``: sentence evidence first (by record, sentence), then records holding both entities
     in different sentences only (``sentence``, offsets and ``text`` None); ``source_id`` and ``title`` are
-    the record's (None when the record is not in this workspace); at most ``limit`` rows per edge."""
+    the record's (None when the record is not in this workspace); at most ``limit`` rows per edge.
+    Rows of records deleted from the workspace since the last build are left out
+    (:func:`~serendip.kg.store.evidence_gone`)."""
     ev = kg_evidence.c
     out: dict[int, list[dict]] = {e: [] for e in edge_ids}
     keys = ("record_id", "pmid", "source_id", "sentence", "field", "char_start", "char_end", "text", "title")
@@ -126,7 +134,7 @@ def edge_evidence_rows(conn: Connection, edge_ids: Sequence[int], limit: int | N
         rows = conn.execute(
             select(ev.edge_id, ev.record_id, ev.pmid, records.c.source_id, ev.sentence, ev.field, ev.char_start,
                    ev.char_end, ev.text, records.c.title).select_from(kg_evidence.outerjoin(records, records.c.id == ev.record_id))
-            .where(ev.edge_id.in_(chunk))
+            .where(ev.edge_id.in_(chunk), ~evidence_gone())
             .order_by(ev.edge_id, ev.sentence.is_(None), ev.record_id, ev.sentence, ev.id))
         for r in rows:
             if limit is None or len(out[r.edge_id]) < limit:
@@ -135,7 +143,11 @@ def edge_evidence_rows(conn: Connection, edge_ids: Sequence[int], limit: int | N
 
 
 def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: str = COOCCURRENCE):
-    """The stored graph as a :class:`networkx.Graph` (the form :mod:`serendip.kg.graph` builds).
+    """The stored graph as a :class:`networkx.Graph` (the form :mod:`serendip.kg.graph` builds), without
+    the evidence of records deleted from the workspace since the last build
+    (:func:`~serendip.kg.store.evidence_gone`): an edge whose evidence is all gone is left out (so
+    discovery and link prediction over this graph never use it), and the counts of an edge that keeps
+    some evidence are those of the evidence it keeps (its NPMI stays as the last build set it).
 
     Parameters
     ----------
@@ -150,7 +162,6 @@ def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: s
         mentioning it). Edges: ``id``, ``count`` (records holding both), ``sentence_count``, ``npmi``
         (0.0 when not computed), ``score``, ``first_year`` (None: records are not dated here) and
         ``pmids`` (sorted evidence PMIDs; ``record <id>`` for a record without one).
-        Graph attribute ``n_docs``: records the graph was built from.
     """
     import networkx as nx
 
@@ -162,6 +173,8 @@ def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: s
         if wanted is not None:
             stmt = stmt.where(or_(e.source_id.in_(wanted), e.target_id.in_(wanted)))
         edges = conn.execute(stmt).all()
+        pmids, gone = _edge_evidence(conn, sorted(r.id for r in edges))
+        edges = [r for r in edges if pmids[r.id] or r.id not in gone]
         node_ids = {i for r in edges for i in (r.source_id, r.target_id)} | set(wanted or ())
         if wanted is None:
             nodes = {r.id: Entity(*r) for r in conn.execute(select(*_COLUMNS))}
@@ -170,21 +183,36 @@ def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: s
             for i in range(0, len(ids), 500):
                 nodes.update((r.id, Entity(*r)) for r in conn.execute(
                     select(*_COLUMNS).where(kg_entities.c.id.in_(ids[i:i + 500]))))
-        pmids: dict[int, set[str]] = {r.id: set() for r in edges}
-        ev = kg_evidence.c
-        edge_ids = sorted(pmids)
-        for i in range(0, len(edge_ids), 500):
-            for eid, rid, pmid in conn.execute(select(ev.edge_id, ev.record_id, ev.pmid)
-                                               .where(ev.edge_id.in_(edge_ids[i:i + 500]))):
-                pmids[eid].add(pmid or f"record {rid}")
     g = nx.Graph()
     for ent in nodes.values():
         g.add_node(ent.key, id=ent.id, name=ent.name, type=ent.type, mesh_id=ent.mesh_id, count=ent.n_records)
     for r in edges:
-        g.add_edge(nodes[r.source_id].key, nodes[r.target_id].key, id=r.id, count=r.abstract_count,
-                   sentence_count=r.sentence_count, npmi=r.npmi if r.npmi is not None else 0.0, score=r.score,
-                   first_year=None, pmids=sorted(pmids[r.id], key=lambda p: (not p.isdigit(), len(p), p)))
+        n_records, n_sentences = gone.get(r.id, (0, 0))
+        g.add_edge(nodes[r.source_id].key, nodes[r.target_id].key, id=r.id, count=r.abstract_count - n_records,
+                   sentence_count=r.sentence_count - n_sentences, npmi=r.npmi if r.npmi is not None else 0.0,
+                   score=r.score, first_year=None,
+                   pmids=sorted(pmids[r.id], key=lambda p: (not p.isdigit(), len(p), p)))
     return g
+
+
+def _edge_evidence(conn: Connection, edge_ids: Sequence[int]) -> tuple[dict[int, set[str]], dict[int, tuple[int, int]]]:
+    """(``{edge id: PMIDs of its kept evidence}``, ``{edge id: (records, sentence rows) of its evidence
+    whose record is gone}``, the latter only for edges with such evidence), 500 edges a query."""
+    ev = kg_evidence.c
+    pmids: dict[int, set[str]] = {i: set() for i in edge_ids}
+    gone_records: dict[int, set[int]] = {}
+    gone_sentences: dict[int, int] = {}
+    is_gone = case((evidence_gone(), 1), else_=0).label("gone")
+    for i in range(0, len(edge_ids), 500):
+        for eid, rid, pmid, sentence, gone in conn.execute(
+                select(ev.edge_id, ev.record_id, ev.pmid, ev.sentence, is_gone)
+                .where(ev.edge_id.in_(list(edge_ids[i:i + 500])))):
+            if not gone:
+                pmids[eid].add(pmid or f"record {rid}")
+                continue
+            gone_records.setdefault(eid, set()).add(rid)
+            gone_sentences[eid] = gone_sentences.get(eid, 0) + (sentence is not None)
+    return pmids, {eid: (len(rids), gone_sentences[eid]) for eid, rids in gone_records.items()}
 
 
 @dataclass
@@ -192,21 +220,25 @@ class PathsResult:
     """Paths between ``source`` and ``target`` (:class:`Entity`): ``direct`` (the edge between them, or
     None) and ``paths`` (two-hop paths, best first); each edge a dict with ``source``, ``target`` (keys),
     ``source_name``, ``target_name``, ``sentence_count``, ``abstract_count``, ``npmi``, ``n_evidence``
-    and ``evidence`` (see :func:`edge_evidence_rows`)."""
+    and ``evidence`` (see :func:`edge_evidence_rows`). ``deleted_records``: records deleted from the
+    workspace since the last build (:func:`~serendip.kg.store.deleted_records`), whose evidence was
+    left out of this answer."""
 
     source: Entity
     target: Entity
     direct: dict | None
     paths: list[dict]
+    deleted_records: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source.to_dict(), "target": self.target.to_dict(), "linked": self.direct is not None,
-                "direct": self.direct, "paths": self.paths}
+                "direct": self.direct, "paths": self.paths, "deleted_records": self.deleted_records}
 
 
 def paths(engine: Engine, a: str, b: str, *, k: int = 5, evidence: int = 3) -> PathsResult:
     """The direct edge and the ``k`` best two-hop paths between the entities ``a`` and ``b`` named as
-    :func:`find_entity` reads them, each edge with up to ``evidence`` evidence rows.
+    :func:`find_entity` reads them, each edge with up to ``evidence`` evidence rows; evidence of records
+    deleted since the last build left out (:func:`load_graph`), and counted in ``deleted_records``.
 
     Raises
     ------
@@ -229,6 +261,7 @@ def paths(engine: Engine, a: str, b: str, *, k: int = 5, evidence: int = 3) -> P
     with engine.connect() as conn:
         rows = edge_evidence_rows(conn, sorted({g.edges[u, v]["id"] for u, v in hops}), limit=evidence)
         totals = _evidence_totals(conn, sorted({g.edges[u, v]["id"] for u, v in hops}))
+        n_deleted = deleted_records(conn)
 
     def edge(u: str, v: str) -> dict:
         d = g.edges[u, v]
@@ -239,13 +272,14 @@ def paths(engine: Engine, a: str, b: str, *, k: int = 5, evidence: int = 3) -> P
     direct = edge(src.key, dst.key) if found.linked else None
     out = [{"nodes": [{"key": n, "name": g.nodes[n]["name"]} for n in p.nodes], "score": p.score,
             "edges": [edge(e.source, e.target) for e in p.edges]} for p in found.paths]
-    return PathsResult(src, dst, direct, out)
+    return PathsResult(src, dst, direct, out, n_deleted)
 
 
 def _evidence_totals(conn: Connection, edge_ids: Sequence[int]) -> dict[int, int]:
     ev = kg_evidence.c
     out: dict[int, int] = {}
     for i in range(0, len(edge_ids), 500):
-        out.update(conn.execute(select(ev.edge_id, func.count()).where(ev.edge_id.in_(list(edge_ids[i:i + 500])))
+        out.update(conn.execute(select(ev.edge_id, func.count())
+                                .where(ev.edge_id.in_(list(edge_ids[i:i + 500])), ~evidence_gone())
                                 .group_by(ev.edge_id)).all())
     return out

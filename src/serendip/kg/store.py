@@ -10,7 +10,9 @@ definitions agree). The same schema runs on SQLite and PostgreSQL.
 * ``kg_records``: the records a build has read (new records are those absent here), each with the
   digest of its title and abstract as read (a record changed since is read again), the build, its
   mention count and whether its text could be cut into sentences. No foreign key to ``records``: a
-  record deleted from the workspace keeps its graph rows until the next build removes them.
+  record deleted from the workspace (a PubMed ``<DeleteCitation>``, :mod:`serendip.literature.deletions`)
+  keeps its graph rows until the next build removes them (the literature package never imports kg).
+  Until then every query leaves them out (below).
 * ``kg_entities``: ``type`` (``Chemical``/``Disease``), ``mesh_id`` (a MeSH id, or None for an
   unresolved mention's entity), ``name`` (the surface form its mentions use most), ``key`` (unique,
   :func:`entity_key`), ``n_mentions`` and ``n_records`` (records mentioning it).
@@ -27,6 +29,15 @@ definitions agree). The same schema runs on SQLite and PostgreSQL.
   ``char_start``/``char_end`` of the sentence and its ``text``) and one row with those NULL for a record
   that holds both in different sentences only; with the ``record_id`` (NULL for evidence imported from
   a workspace whose record is not here) and the ``pmid``.
+
+Records deleted since the last build. An evidence row whose record the workspace no longer holds
+(:func:`evidence_gone`: no ``records`` row with its ``record_id``, or one with another PMID, as when
+SQLite gives a new record the id of a deleted one) is left out by every query at query time: the
+evidence sentences and counts of :mod:`serendip.kg.query`, the graph its discovery and link prediction
+run on (an edge whose evidence is all gone is no edge), and ``kg export``. :func:`deleted_records`
+counts those records, and :func:`deleted_warning` is the line the commands print. Left as they are
+until the next build: entity counts and names, and the NPMI of an edge that keeps some evidence (it
+stands as the last build computed it, over the records read then).
 """
 from __future__ import annotations
 
@@ -36,6 +47,8 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    ColumnElement,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -46,15 +59,19 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     func,
+    or_,
     select,
 )
 
 from serendip.errors import GraphNotBuilt
 from serendip.workspace.schema import metadata, records
 
-__all__ = ["COOCCURRENCE", "KG_TABLES", "MAX_KEY_CHARS", "entity_key", "graph_counts", "kg_builds",
-           "kg_edges", "kg_entities", "kg_evidence", "kg_mentions", "kg_records", "require_graph"]
+__all__ = ["COOCCURRENCE", "KG_TABLES", "MAX_KEY_CHARS", "deleted_records", "deleted_warning", "entity_key",
+           "evidence_gone", "graph_counts", "kg_builds", "kg_edges", "kg_entities", "kg_evidence", "kg_mentions",
+           "kg_records", "require_graph"]
 
 #: The co-occurrence edge type
 COOCCURRENCE = "cooccurrence"
@@ -182,3 +199,39 @@ def require_graph(engine: Engine, where: str = "this workspace") -> None:
     raise GraphNotBuilt(f"the knowledge graph of {where} is empty: `serendip kg build` read {n_read:,} of its "
                         f"{n_records:,} records and found no chemical or disease mention in their titles and "
                         f"abstracts. Ingest records with abstracts, then run `serendip kg build` again")
+
+
+def evidence_gone(table=kg_evidence) -> ColumnElement[bool]:
+    """A SQL condition on ``kg_evidence`` rows (``table``: the table or an alias of it), true for a row
+    whose record the workspace no longer holds: it has a ``record_id`` and no ``records`` row has that
+    id with the same PMID (a row without a PMID: with that id). Rows without a ``record_id`` (imported
+    evidence whose record is not here) never count as gone. A correlated ``NOT EXISTS`` on the
+    records' primary key, so a query filtering with ``~evidence_gone()`` reads the evidence it reads
+    anyway and looks up one record per row."""
+    ev, held = table.c, records.alias("held_record")
+    same = exists().where(held.c.id == ev.record_id, or_(ev.pmid.is_(None), held.c.pmid == ev.pmid))
+    return and_(ev.record_id.is_not(None), ~same)
+
+
+def deleted_records(conn: Connection) -> int:
+    """How many records the graph holds rows of that the workspace no longer holds (deleted since the
+    last ``kg build``, or since ``kg import`` linked evidence to them). For a built graph: the
+    ``kg_records`` rows without a ``records`` row of that id, or whose record has another PMID than
+    their mentions (one query over ``kg_records``, one mention looked up per record); for an imported
+    graph (no ``kg_records`` rows): the distinct records of evidence rows that :func:`evidence_gone`
+    marks (one pass over the evidence)."""
+    k, ev, m, held = kg_records.c, kg_evidence.c, kg_mentions.c, records.alias("held_record")
+    if conn.execute(select(k.record_id).limit(1)).first() is None:
+        ids = select(ev.record_id).where(evidence_gone()).distinct().subquery()
+        return conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    read_pmid = select(m.pmid).where(m.record_id == k.record_id).limit(1).scalar_subquery()
+    stmt = (select(func.count()).select_from(kg_records.outerjoin(held, held.c.id == k.record_id))
+            .where(or_(held.c.id.is_(None), func.coalesce(held.c.pmid, "") != read_pmid)))
+    return conn.execute(stmt).scalar_one()
+
+
+def deleted_warning(n: int) -> str:
+    """The line a kg command prints when :func:`deleted_records` found ``n`` > 0 records."""
+    were = "record was" if n == 1 else "records were"
+    return (f"{n:,} {were} deleted from the workspace since the last `serendip kg build`: their evidence is left "
+            f"out here; run `serendip kg build` to remove their rows (`--rebuild` for an imported graph)")

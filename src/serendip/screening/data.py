@@ -31,10 +31,16 @@ import numpy as np
 from serendip.errors import DataError, ParseError
 from serendip.issues import Issue
 
-__all__ = ["LABEL_COLUMNS", "RecordText", "ScreeningSet", "load_screening_set", "read_labels", "read_records"]
+__all__ = ["LABEL_COLUMNS", "MIN_INCLUDES", "RecordText", "ScreeningSet", "load_screening_set", "read_labels", "read_records"]
 
 #: label columns a labels file may name (abstract-level screening, final inclusion)
 LABEL_COLUMNS = ("label_abstract_screening", "label_included")
+#: includes a simulated review needs: the priors take one include (and one exclude), and at least one
+#: include must remain to be found (the screening metrics need one); checked by
+#: :func:`serendip.screening.simulate.check_simulable`
+MIN_INCLUDES = 2
+SIMULATION_NEEDS = (f"a screening simulation needs at least {MIN_INCLUDES} includes and 1 exclude: the priors take "
+                    "one include and one exclude, and at least one include must remain to be found")
 
 
 @dataclass
@@ -88,7 +94,7 @@ class ScreeningSet:
         if n_inc == 0 or n_inc == n:
             which = "no include" if n_inc == 0 else "no exclude"
             raise DataError(f"{self.source}: review {self.name!r} has {which} among its {n} labelled records; "
-                            "a screening simulation needs at least one include and one exclude")
+                            f"{SIMULATION_NEEDS}")
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -94,6 +94,24 @@ def _ris_entry(row: dict) -> dict:
     return entry
 
 
+def _format(path: Path, fmt: str | None) -> str:
+    """``fmt``, else the format the suffix of ``path`` names; a ConfigError naming the file, the format or
+    suffix given and the supported formats otherwise."""
+    supported = ", ".join(f"{f} ({suffix})" for f, suffix in EXPORT_FORMATS.items())
+    if fmt is not None:
+        if fmt not in EXPORT_FORMATS:
+            raise ConfigError(f"cannot export to {path}: unknown export format {fmt!r}; supported formats: "
+                              f"{supported}")
+        return fmt
+    found = next((f for f, suffix in EXPORT_FORMATS.items() if path.suffix.lower() == suffix), None)
+    if found is None:
+        said = f"suffix {path.suffix!r} is not an export format" if path.suffix else "no suffix to tell the format"
+        raise ConfigError(f"cannot export to {path}: {said}; supported formats: "
+                          f"{supported}; end the file name with one of those suffixes or name the format "
+                          "(--format)")
+    return found
+
+
 def export_labels(session, path: str | Path, fmt: str | None = None, *, history: bool = False) -> int:
     """Write the labels of ``session`` (a :class:`~serendip.screening.session.ScreeningSession`) to ``path``.
 
@@ -115,16 +133,14 @@ def export_labels(session, path: str | Path, fmt: str | None = None, *, history:
     Raises
     ------
     ConfigError
-        An unknown format, or none given and none read from the suffix; ``history`` with RIS.
+        An unknown format, or none given and the suffix of ``path`` names none (the message names the
+        file, the format or suffix and the supported formats); ``history`` with RIS.
     DataError
         ``path`` cannot be written (its folder is missing or not writable, or it is a folder): the
         message names it and the reason; nothing is written.
     """
     path = Path(path)
-    fmt = fmt or next((f for f, suffix in EXPORT_FORMATS.items() if path.suffix.lower() == suffix), None)
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"export format must be one of {', '.join(EXPORT_FORMATS)} (or a path ending in .csv or "
-                          f".ris), got {fmt!r} for {path}")
+    fmt = _format(path, fmt)
     if history and fmt != "csv":
         raise ConfigError("history applies to the CSV export only")
     rows = _rows(session, history)

@@ -29,15 +29,15 @@ import numpy as np
 
 from serendip.core.progress import Steps, start_step
 from serendip.errors import ConfigError, DataError
-from serendip.screening.data import ScreeningSet
+from serendip.screening.data import MIN_INCLUDES, SIMULATION_NEEDS, ScreeningSet
 from serendip.screening.features import FeatureContext, FeatureStore
 from serendip.screening.metrics import screening_metrics
 from serendip.screening.models import SCREENING_MODELS
 from serendip.screening.stopping import STOPPING_RULES
 from serendip.screening.strategies import BALANCERS, QUERY_STRATEGIES
 
-__all__ = ["SimulationResult", "SimulationRun", "StopOutcome", "choose_priors", "evaluate_order", "simulate",
-           "simulate_seed"]
+__all__ = ["MIN_INCLUDES", "SimulationResult", "SimulationRun", "StopOutcome", "check_simulable", "choose_priors",
+           "evaluate_order", "simulate", "simulate_seed"]
 
 
 @dataclass
@@ -125,6 +125,16 @@ def choose_priors(labels: np.ndarray, seed: int) -> list[int]:
     return [int(inc[0]), int(exc[0])]
 
 
+def check_simulable(data: ScreeningSet) -> None:
+    """Raise a DataError naming ``data``'s source, review and counts unless it has at least
+    :data:`MIN_INCLUDES` includes and one exclude: the priors take one include and one exclude, and the
+    screening metrics (:mod:`.metrics`) need an include left to find after them."""
+    n_inc = data.n_includes
+    if n_inc < MIN_INCLUDES or n_inc == len(data):
+        raise DataError(f"{data.source}: review {data.name!r} has {n_inc} include(s) and {len(data) - n_inc} "
+                        f"exclude(s) among its {len(data)} labelled records; {SIMULATION_NEEDS}")
+
+
 def simulate_seed(store: FeatureStore, model: str, strategy: str, seed: int, *, balance: str | None = None,
                   retrain_every: int = 1, stop_rules: Sequence[str] = tuple(STOPPING_RULES.keys()),
                   advance: Callable[[int], None] = lambda n: None) -> SimulationRun:
@@ -150,6 +160,8 @@ def simulate_seed(store: FeatureStore, model: str, strategy: str, seed: int, *, 
     ------
     ConfigError
         Unknown name, ``retrain_every < 1``, or a strategy the model cannot serve.
+    DataError
+        Fewer than :data:`MIN_INCLUDES` includes or no exclude (:func:`check_simulable`).
     """
     if retrain_every < 1:
         raise ConfigError(f"retrain_every must be at least 1, got {retrain_every}")
@@ -159,6 +171,7 @@ def simulate_seed(store: FeatureStore, model: str, strategy: str, seed: int, *, 
     balancer = BALANCERS.get(bal_name).balance
     for name in stop_rules:
         STOPPING_RULES.get(name)
+    check_simulable(store.data)
     y = store.data.labels
     n, total = len(y), int(y.sum())
     start = time.perf_counter()
@@ -262,6 +275,8 @@ def simulate(data: ScreeningSet, model: str = "tfidf-svm", strategy: str = "max"
     ------
     ConfigError
         Unknown model, strategy, balancer or stopping rule; no seed.
+    DataError
+        Fewer than :data:`MIN_INCLUDES` includes or no exclude (:func:`check_simulable`).
     """
     if not seeds:
         raise ConfigError("give at least one seed")
@@ -271,6 +286,7 @@ def simulate(data: ScreeningSet, model: str = "tfidf-svm", strategy: str = "max"
         BALANCERS.get(balance)
     for name in stop_rules:
         STOPPING_RULES.get(name)
+    check_simulable(data)
     store = store or FeatureStore(data, context or FeatureContext())
     t0 = time.perf_counter()
     spec.build(store, 0)  # features once, timed apart from the runs

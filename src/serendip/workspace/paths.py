@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from serendip.errors import ConfigError
+
 __all__ = ["CONFIG_NAME", "DEFAULT_DIR", "DEMO_DIR", "FOLDERS", "NO_WORKSPACE_HINT", "default_workspace_path",
            "enclosing_workspace", "eval_workspace_path", "find_workspace", "is_workspace", "resolve_workspace_path"]
 
@@ -62,9 +64,13 @@ def enclosing_workspace(path: str | Path) -> Path | None:
 
 def default_workspace_path(discover: bool = True) -> Path:
     """``$SERENDIP_WORKSPACE`` when set, else (``discover``) the workspace holding the current
-    directory (:func:`find_workspace`), else ``./serendip-workspace``."""
+    directory (:func:`find_workspace`), else ``./serendip-workspace``. Raises ConfigError when
+    ``$SERENDIP_WORKSPACE`` is set but empty or blank (not taken as the current directory)."""
     env = os.environ.get("SERENDIP_WORKSPACE")
     if env is not None:
+        if not env.strip():
+            raise ConfigError(f"$SERENDIP_WORKSPACE is set but empty ({env!r}): set it to a workspace folder, or "
+                              "unset it to use the default")
         return Path(env)
     found = find_workspace() if discover else None
     return found if found is not None else Path(DEFAULT_DIR)
@@ -82,7 +88,8 @@ def resolve_workspace_path(path: str | Path | None = None, *, required: bool = T
     Parameters
     ----------
     path : str or Path, optional
-        An explicit folder; returned as is (whether or not it is a workspace yet).
+        An explicit folder; returned as is (whether or not it is a workspace yet). An empty or blank
+        string is a ConfigError (``Path("")`` would be the current directory).
     required : bool, default=True
         Without ``path``: True returns :func:`default_workspace_path` always (opening it then fails
         with a clear error if it is not a workspace); False returns it only when it holds a workspace,
@@ -95,8 +102,16 @@ def resolve_workspace_path(path: str | Path | None = None, *, required: bool = T
     Returns
     -------
     Path or None
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is an empty or blank string, or ``$SERENDIP_WORKSPACE`` is set but empty or blank.
     """
     if path is not None:
+        if isinstance(path, str) and not path.strip():
+            raise ConfigError(f"the workspace folder is empty ({path!r}): name a folder (\".\" for the current "
+                              "directory)")
         return Path(path)
     default = default_workspace_path(discover)
     if required or is_workspace(default):

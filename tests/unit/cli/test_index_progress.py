@@ -9,7 +9,7 @@ import numpy as np
 from rich.progress import Progress, TimeRemainingColumn
 from typer.testing import CliRunner
 
-from serendip.cli import common, literature_cmd
+from serendip.cli import common, index_cmd
 from serendip.cli.app import app
 from serendip.cli.common import EtaColumn, RateColumn, rate_progress
 
@@ -43,7 +43,7 @@ def _index_bars(tmp_path, monkeypatch) -> Progress:
     """The Progress object of one ``serendip index`` over 30 records (fake model)."""
     monkeypatch.setattr("serendip.retrieval.dense.load_model", lambda name: FakeModel())
     built: list[Progress] = []
-    real = literature_cmd.index_progress
+    real = index_cmd.index_progress
 
     @contextlib.contextmanager
     def spy():
@@ -51,7 +51,7 @@ def _index_bars(tmp_path, monkeypatch) -> Progress:
             built.append(bars.progress)
             yield bars
 
-    monkeypatch.setattr(literature_cmd, "index_progress", spy)
+    monkeypatch.setattr(index_cmd, "index_progress", spy)
     src = tmp_path / "docs.jsonl"
     src.write_text("".join(json.dumps({"id": f"d{i}", "title": f"Title {i}", "abstract": f"Text {i}."}) + "\n"
                            for i in range(30)), encoding="utf-8")

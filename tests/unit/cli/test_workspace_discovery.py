@@ -132,3 +132,46 @@ def test_init_takes_the_folder_as_w_like_every_other_command(tmp_path, monkeypat
     r = runner.invoke(app, ["init", str(tmp_path / "b"), "-w", str(tmp_path / "c")], env={"COLUMNS": "300"})
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "give one of the two" in r.output
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def _workspace_options(command, path=()):
+    """The path (``"screen status"``) of every command with a ``--workspace`` option."""
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _workspace_options(sub, (*path, name))
+    if any("--workspace" in getattr(param, "opts", ()) for param in command.params):
+        yield " ".join(path)
+
+
+def test_an_empty_workspace_path_is_a_usage_error_for_every_command(tmp_path, monkeypatch):
+    import typer
+
+    monkeypatch.delenv("SERENDIP_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for args in (["init", "-w", ""], ["init", ""], ["init", "-w", "  "], ["reports", "-w", ""],
+                 ["screen", "status", "-w", ""], ["eval", "retrieval", "-w", ""], ["demo", "-w", ""]):
+        r = runner.invoke(app, args, env={"COLUMNS": "300"})
+        assert r.exit_code == 2, (args, r.output)
+        assert "the workspace folder is empty" in r.output and "Traceback" not in r.output, (args, r.output)
+    assert list(tmp_path.iterdir()) == []  # no workspace made in the current directory
+    found = list(_workspace_options(typer.main.get_command(app)))
+    assert len(found) > 20
+    for where in found:  # every -w shares the check (serendip.cli.common.workspace_option), before anything else
+        r = runner.invoke(app, [*where.split(), "-w", ""], env={"COLUMNS": "300"})
+        assert r.exit_code == 2 and "the workspace folder is empty" in r.output, (where, r.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_workspace_path_or_environment_is_refused_by_the_api(tmp_path, monkeypatch):
+    from serendip.errors import ConfigError
+    from serendip.workspace.paths import resolve_workspace_path
+    from serendip.workspace.store import WorkspaceStore
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"the workspace folder is empty \(''\)"):
+        WorkspaceStore.create("")
+    monkeypatch.setenv("SERENDIP_WORKSPACE", "")
+    with pytest.raises(ConfigError, match=r"\$SERENDIP_WORKSPACE is set but empty"):
+        resolve_workspace_path()
+    r = runner.invoke(app, ["reports"], env={"COLUMNS": "300", "SERENDIP_WORKSPACE": ""})
+    assert r.exit_code == 2 and r.output.startswith("error: $SERENDIP_WORKSPACE is set but empty"), r.output
+    assert list(tmp_path.iterdir()) == []

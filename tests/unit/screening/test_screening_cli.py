@@ -53,6 +53,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert r.exit_code == 2 and "unknown screening model 'nope'" in r.output
 
 
+def test_one_include_is_a_clear_error_naming_the_labels_file(tmp_path):
+    records, labels = write_files(tiny_set(1, 6), tmp_path)
+    r = runner.invoke(app, _args(records, labels), env={"COLUMNS": "300"})
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.output.startswith(f"error: {labels} (label_abstract_screening): review 'Toy' has 1 include(s) and 6 "
+                               "exclude(s) among its 7 labelled records; a screening simulation needs at least 2 "
+                               "includes and 1 exclude"), r.output
+
+
 def test_help_lists_the_registered_models_and_strategies():
     r = runner.invoke(app, ["screen", "simulate", "--help"], env={"COLUMNS": "200"})
     flat = " ".join(r.output.replace("│", " ").split())

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from screening_helpers import tiny_set, toy_context
 
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, DataError
 from serendip.screening.features import FeatureStore
-from serendip.screening.simulate import choose_priors, simulate
+from serendip.screening.simulate import choose_priors, simulate, simulate_seed
 
 
 def test_priors_are_asreviews_draws():
@@ -73,6 +73,19 @@ def test_bad_settings_are_config_errors():
         simulate(ds, retrain_every=0)
     with pytest.raises(ConfigError, match="ranks only"):
         simulate(ds, "fused-rrf", "uncertainty", context=toy_context())
+
+
+def test_one_include_is_refused_naming_the_set_and_counts():
+    # the prior include would be the only include: nothing left to find, no metric defined
+    ds = tiny_set(1, 6)
+    why = (r"tiny: review 'Toy' has 1 include\(s\) and 6 exclude\(s\) among its 7 labelled records; a screening "
+           r"simulation needs at least 2 includes and 1 exclude: the priors take one include and one exclude, and "
+           r"at least one include must remain to be found")
+    with pytest.raises(DataError, match=why):
+        simulate(ds, "tfidf-nb")
+    with pytest.raises(DataError, match=why):
+        simulate_seed(FeatureStore(ds, toy_context()), "tfidf-nb", "max", 0)
+    assert len(simulate(tiny_set(2, 6), "tfidf-nb").runs[0].order) == 1  # two includes: one to find
 
 
 def test_embeddings_are_cached_on_disk(tmp_path):

@@ -190,8 +190,14 @@ def test_bad_input_is_a_clear_error_and_nothing_is_lost(sws, tmp_path):
         export_labels(s, tmp_path / "missing" / "labels.csv")
     with pytest.raises(DataError, match="cannot write the export to"):
         export_labels(s, tmp_path, "csv")                     # a folder
-    with pytest.raises(ConfigError, match="export format must be one of csv, ris"):
+    with pytest.raises(ConfigError, match=r"labels.txt: suffix '\.txt' is not an export format; supported "
+                       r"formats: csv \(\.csv\), ris \(\.ris\)"):
         export_labels(s, tmp_path / "labels.txt")
+    with pytest.raises(ConfigError, match=r"labels: no suffix to tell the format; supported formats: csv"):
+        export_labels(s, tmp_path / "labels")
+    with pytest.raises(ConfigError, match=r"l.csv: unknown export format 'xlsx'; supported formats: csv \(\.csv\)"):
+        export_labels(s, tmp_path / "l.csv", "xlsx")
+    assert not list(tmp_path.glob("label*")) and not (tmp_path / "l.csv").exists()
     assert list_sessions(ws) == ["review"] and len(s.history()) == 2
     s.label(exc[0], "include")                                # the only exclude relabelled
     with pytest.raises(DataError, match="no record labelled exclude now"):

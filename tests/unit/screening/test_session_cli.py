@@ -59,6 +59,9 @@ def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):
         (("screen", "label", 999, "include"), "record 999 is not a record of workspace"),
         (("screen", "label", inc[1], "yes"), "label must be one of include, exclude, maybe"),
         (("screen", "export", tmp_path / "no" / "x.csv"), "cannot write the export to"),
+        (("screen", "export", tmp_path / "out.xlsx"), f"cannot export to {tmp_path / 'out.xlsx'}: suffix '.xlsx' "
+         "is not an export format; supported formats: csv (.csv), ris (.ris)"),
+        (("screen", "export", tmp_path / "out.csv", "--format", "xlsx"), "unknown export format 'xlsx'"),
         (("screen", "next", "--session", "zz"), "no screening session named 'zz'"),
         (("recommend", "--from", 555), "record id(s) 555 are not records"),
     ]
