@@ -17,8 +17,8 @@ constraints, inside the applicability domain, and show it in the HTML report.
    values) and the measured value are reported beside it.
 4. Serendip's design method (``--method``, default ``surrogate_ga``) started from the training molecules,
    within ``--budget`` unique oracle calls.
-5. Rows: the top-10 candidates' smallest and mean predicted log solubility beside the best training
-   molecule's (baseline, out of fold), how many of the 10 beat each bar (out of fold, in-sample, measured)
+5. Rows: the top-10 new candidates' (training molecules scored on the way are not designs) smallest and
+   mean predicted log solubility beside the best training molecule's (baseline, out of fold), how many of the 10 beat each bar (out of fold, in-sample, measured)
    while feasible and inside the domain, their smallest AD score, and PMO's AUC top-10. The HTML report (:func:`serendip.chem.report.write_report`) of the top 10
    goes to ``--report``. Rows are written to ``results/design_esol.json`` (RESULTS.md is not regenerated).
 """
@@ -58,11 +58,27 @@ def ensure_model(folder: Path, model: str, seed: int) -> None:
     path = Path(mirror) / ESOL
     if not mirror or not path.is_file():
         raise _rows.UsageError(f"SERENDIP_DATA_MIRROR must name the data mirror folder holding {ESOL}")
+    folder.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     res = train(path, TARGET, model=model, split="random", seed=seed, out=folder, force=True, oof_folds=5)
     print(f"trained {model} on ESOL (random split, seed {seed}): test RMSE {res.metrics['test']['rmse']:.4f} "
           f", 5-fold out-of-fold RMSE on train {res.metrics['train_oof']['rmse']:.4f} "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def new_molecules_top(history, train_smiles, k: int) -> list[str]:
+    """The ``k`` best-scoring SMILES of ``history`` ((SMILES, score) pairs) that are not training molecules
+    (compared as RDKit canonical SMILES): a training molecule is not a design, and its score is the
+    model's in-sample prediction."""
+    from rdkit import Chem
+
+    def canon(smi: str) -> str:
+        mol = Chem.MolFromSmiles(smi)
+        return Chem.MolToSmiles(mol) if mol is not None else smi
+
+    known = {canon(s) for s in train_smiles}
+    ranked = sorted(history, key=lambda t: -t[1])
+    return [smi for smi, _ in ranked if canon(smi) not in known][:k]
 
 
 def main() -> None:
@@ -78,6 +94,8 @@ def main() -> None:
     ap.add_argument("--patience", type=int, default=5,
                     help="generations without a 1e-3 rise of the top-100 mean before the GA stops (PMO: 5)")
     ap.add_argument("--qed-min", type=float, default=0.6)
+    ap.add_argument("--constraints", default="no_pains",
+                    help="comma-separated CONSTRAINTS names (no_pains, no_brenk, lipinski) besides QED")
     ap.add_argument("--ad-min", type=float, default=0.4)
     ap.add_argument("--report", type=Path, default=HERE / "results" / "design_esol.html")
     ap.add_argument("--no-write", action="store_true", help="print the rows, write no results file")
@@ -90,13 +108,14 @@ def main() -> None:
     start = time.perf_counter()
     folder = args.model_dir or model_folder(args.model, args.seed)
     ensure_model(folder, args.model, args.seed)
-    oracle = PropertyOracle(folder, goal="maximize", qed_min=args.qed_min, constraints=["no_pains"],
+    oracle = PropertyOracle(folder, goal="maximize", qed_min=args.qed_min, constraints=args.constraints.split(","),
                             ad_min=args.ad_min)
     bars = {kind: best(oracle.score_training_set(kind)) for kind in ("out_of_fold", "model", "measured")}
     train_evs = oracle.score_training_set("out_of_fold")
     bar = bars["out_of_fold"]
     n_feasible = sum(e.feasible for e in train_evs)
-    print(f"training set: {len(train_evs)} molecules, {n_feasible} meet QED >= {args.qed_min} and no PAINS", flush=True)
+    print(f"training set: {len(train_evs)} molecules, {n_feasible} meet QED >= {args.qed_min} and {args.constraints}",
+          flush=True)
     for kind, b in bars.items():
         print(f"  best on the {kind} value: {b.smiles} logS {b.prediction:.3f} (score {b.score:.4f})", flush=True)
     t0 = time.perf_counter()
@@ -105,7 +124,7 @@ def main() -> None:
         pool = [e.smiles for e in sorted(train_evs, key=lambda e: -e.score)[:120]]
     res = optimize(oracle, args.method, budget=args.budget, seed=args.seed, pool=pool, patience=args.patience)
     design_s = time.perf_counter() - t0
-    top = oracle.evaluate([s for s, _ in res.top10])
+    top = oracle.evaluate(new_molecules_top(res.history, oracle.model.train_smiles, 10))
     beats = {kind: [e for e in top if e.feasible and e.in_domain and e.objective > b.objective]
              for kind, b in bars.items()}
     beat = beats["out_of_fold"]
@@ -120,13 +139,13 @@ def main() -> None:
            "start": f"the {len(oracle.model.train_smiles)} training molecules", "AUC top-10": round(res.auc_top10, 4),
            "patience": args.patience, "top-10 beating the best training molecule": f"{len(beat)} of {len(top)}"}
     write_report(args.report, oracle, [e.smiles for e in top], names=[f"design {i}" for i in range(1, len(top) + 1)],
-                 title=f"ESOL design: maximise predicted log solubility, QED >= {args.qed_min:g}, no PAINS",
+                 title=f"ESOL design: maximise predicted log solubility, QED >= {args.qed_min:g}, {args.constraints}",
                  run=run, bar_value="out_of_fold")
     print(f"report: {args.report} ({args.report.stat().st_size / 1e3:.0f} kB)")
 
     meta = oracle.model.meta
     n_test = meta["split"]["n_test"]
-    settings = {"model": args.model, "budget": args.budget, "qed_min": args.qed_min, "constraints": "no_pains",
+    settings = {"model": args.model, "budget": args.budget, "qed_min": args.qed_min, "constraints": args.constraints,
                 "ad_min": args.ad_min, "ad_penalty": "zero", "start": f"esol-{args.start}", "patience": args.patience,
                 "test_rmse": round(meta["metrics"]["test"]["rmse"], 4),
                 "train_oof_rmse": round(meta["metrics"]["train_oof"]["rmse"], 4)}

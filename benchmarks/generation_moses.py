@@ -104,6 +104,21 @@ def rows_for(method: str, ev, settings: dict, other: dict | None, anchors: dict,
     return out
 
 
+def training_rows(model_dir: Path, settings: dict) -> list[dict]:
+    """The training rows (speed, epochs, validation loss) of a saved model, from ``info`` in its
+    ``config.json`` (written by the training run); [] when it has none."""
+    import json
+
+    info = json.loads((model_dir / "config.json").read_text()).get("info") or {}
+    if not info.get("train_wall_s"):
+        return []
+    values = (("train_mol_per_s", info["molecules_seen"] / info["train_wall_s"]),
+              ("train_mol_per_cpu_s", info["molecules_seen"] / info["train_cpu_s"]),
+              ("train_epochs", info["epochs"]), ("val_loss_nats_per_token", info["val_loss"]))
+    return [_rows.row(BENCH, "moses", "train", info["n_train"], "serendip-smiles-lstm", metric, value,
+                      settings=settings, wall_s=info["train_wall_s"]) for metric, value in values]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=55.0, help="wall-clock training budget")
@@ -161,6 +176,8 @@ def main() -> None:
                               ("train_epochs", res.epochs), ("val_loss_nats_per_token", res.val_loss)):
             rows.append(_rows.row(BENCH, "moses", "train", res.n_train, "serendip-smiles-lstm", metric, value,
                                   settings=settings, wall_s=res.wall_s))
+    if args.skip_train:  # the training figures of the saved model (its config.json "info")
+        rows += training_rows(model_dir, settings)
     model = SmilesGenerator.load(model_dir)
     t = time.perf_counter()
     gen = model.sample(args.n, temperature=args.temperature, seed=args.seed)
