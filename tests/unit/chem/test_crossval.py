@@ -125,3 +125,16 @@ def test_cli_prints_the_out_of_fold_figures(tmp_path):
                                  "--oof-folds", "3", "--out", str(tmp_path / "m")])
     assert r.exit_code == 0, r.output
     assert "rf-morgan train_oof (random split, seed 0): rmse" in r.output
+
+
+def test_report_names_the_bar_it_compares_with(oof_folder):
+    from serendip.chem.report import make_report
+
+    oracle = PropertyOracle(oof_folder, ad_min=0.0)
+    html = make_report(oracle, ["c1ccccc1CCO"], bar_value="out_of_fold")
+    assert "predicted out of fold (by models trained without it" in html
+    bar = max((e for e in oracle.score_training_set("out_of_fold") if e.feasible), key=lambda e: e.objective)
+    assert bar.smiles in html
+    assert "measured logp" in make_report(oracle, ["c1ccccc1CCO"], bar_value="measured")
+    with pytest.raises(ConfigError, match="value must be one of"):
+        make_report(oracle, ["c1ccccc1CCO"], bar_value="median")
