@@ -43,7 +43,8 @@ def read_smiles_file(path: Path) -> tuple[list[str], list[int]]:
     """The SMILES of a one-SMILES-per-line file and their 1-based line numbers: a CSV/TSV (optionally
     ``.gz``) whose header has a ``SMILES`` column (any case; MOSES's files), or a headerless ``.smi``/text
     file whose first field is the SMILES. Raises DataError naming the file when it cannot be read, and
-    ParseError naming file and line for a blank line or a row without the SMILES field."""
+    ParseError naming file and line for a blank line before the last SMILES or a row without the
+    SMILES field (blank lines that end the file are ignored)."""
     path = Path(path)
     try:
         raw = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
@@ -52,6 +53,9 @@ def read_smiles_file(path: Path) -> tuple[list[str], list[int]]:
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise DataError(f"{path}: cannot be read ({exc})") from None
     lines = text.splitlines()
+    while lines and not lines[-1].strip():  # blank lines that end the file (an editor's extra newline)
+        lines.pop()
+    text = "\n".join(lines) + "\n" if lines else ""
     first = lines[0] if lines else ""
     delim = "\t" if "\t" in first else ("," if "," in first or first.strip().lower() == "smiles" else " ")
     rows = csv.reader(io.StringIO(text), delimiter=delim)

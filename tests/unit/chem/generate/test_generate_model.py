@@ -92,6 +92,16 @@ def test_read_smiles_file_header_and_blank_line(tmp_path: Path) -> None:
         read_smiles_file(tmp_path / "c.csv")
 
 
+def test_read_smiles_file_ignores_blank_lines_that_end_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("SMILES\nCCO\nc1ccccc1\n\n  \n")
+    assert read_smiles_file(tmp_path / "a.csv") == (["CCO", "c1ccccc1"], [2, 3])
+    (tmp_path / "b.smi").write_text("CCO\nCCN\n\n")
+    assert read_smiles_file(tmp_path / "b.smi") == (["CCO", "CCN"], [1, 2])
+    (tmp_path / "e.smi").write_text("\n\n")
+    with pytest.raises(DataError, match="empty file"):
+        read_smiles_file(tmp_path / "e.smi")
+
+
 def test_training_leaves_out_and_names_smiles_rdkit_rejects_or_too_long(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     long = "C" * 31                                                # 31 tokens; TINY samples at most 30
