@@ -180,7 +180,7 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
         scaffolds), a file that cannot be read or holds no record, or ``out`` already holding a model
         (without ``force``), other files, or unwritable.
     ConfigError
-        Unknown model, split or task.
+        Unknown model, split or task; ``oof_folds`` of 1 or above the training molecules (before any fit).
     """
     t0 = time.perf_counter()
     check_task(task)
@@ -196,6 +196,9 @@ def train(path: str | Path | Sequence[str | Path], target: str, *, model: str = 
     if empty:
         raise DataError(f"{_shown(path)}: the {split} split (seed {seed}) of {len(smiles)} molecules leaves "
                         f"{' and '.join(empty)} empty; use another split or more molecules")
+    if oof_folds and not 2 <= oof_folds <= len(sp.train):  # before any fit, not after the main one
+        raise ConfigError(f"out-of-fold predictions need 2 <= folds <= {len(sp.train)} (the training molecules "
+                          f"of the {split} split of {len(smiles)}); got {oof_folds}")
     pick = lambda idx: [smiles[i] for i in idx]  # noqa: E731
     fitted = make_model(model, task, seed).fit(pick(sp.train), y[sp.train], pick(sp.val), y[sp.val])
     metrics, undefined, conformal, parity = {}, {}, None, None

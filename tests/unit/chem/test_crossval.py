@@ -138,3 +138,16 @@ def test_report_names_the_bar_it_compares_with(oof_folder):
     assert "measured logp" in make_report(oracle, ["c1ccccc1CCO"], bar_value="measured")
     with pytest.raises(ConfigError, match="value must be one of"):
         make_report(oracle, ["c1ccccc1CCO"], bar_value="median")
+
+
+@pytest.mark.parametrize("folds", [1, 500])
+def test_train_refuses_bad_oof_folds_before_any_fit(mean_model, tmp_path, folds):
+    from serendip.chem.api import train
+
+    fits = []
+    PROPERTY_MODELS._items[mean_model] = lambda task, seed: fits.append(1) or MeanModel()
+    data = tmp_path / "d.csv"
+    data.write_text("smiles,y\n" + "".join(f"{s},{i}\n" for i, s in enumerate(small_set()[:25])))
+    with pytest.raises(ConfigError, match=r"2 <= folds <= \d+ \(the training molecules of the random split of \d+\)"):
+        train(data, "y", model=mean_model, split="random", seed=0, oof_folds=folds)
+    assert fits == []
