@@ -98,7 +98,12 @@ def read_train_predictions(folder: str | Path | None, meta: dict, train_smiles: 
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(rows) - 1 != len(train_smiles):
-        raise DataError(f"{path}: {len(rows) - 1} rows for {len(train_smiles)} training molecules in train.smi")
+        body = [r[0] if r else "" for r in rows[1:]]
+        i = next((i for i, (a, b) in enumerate(zip(body, train_smiles)) if a != b), min(len(body), len(train_smiles)))
+        got = repr(rows[i + 1]) if i + 1 < len(rows) else "the end of the file"
+        want = repr(train_smiles[i]) if i < len(train_smiles) else "the end of the file"
+        raise DataError(f"{path}: {len(rows) - 1} rows for {len(train_smiles)} training molecules in train.smi; "
+                        f"first difference at line {i + 2}: expected {want}, got {got}")
     out = {"measured": np.full(len(train_smiles), np.nan), "out_of_fold": np.full(len(train_smiles), np.nan)}
     for i, row in enumerate(rows[1:]):
         if len(row) != 3 or row[0] != train_smiles[i]:

@@ -110,6 +110,15 @@ def test_a_damaged_file_names_its_line(oof_folder, tmp_path):
     path.write_text("smiles,measured,out_of_fold\n")
     with pytest.raises(DataError, match="0 rows for"):
         load_model(copy).train_values()
+    with path.open("w", newline="") as fh:  # one row left out: the line where the rows part from train.smi
+        csv.writer(fh).writerows(rows[:5] + rows[6:])
+    with pytest.raises(DataError, match=rf"{len(rows) - 2} rows for {len(rows) - 1} training molecules in "
+                                        rf"train.smi; first difference at line 6: expected '"):
+        load_model(copy).train_values()
+    with path.open("w", newline="") as fh:  # the last row left out: the end of the file named
+        csv.writer(fh).writerows(rows[:-1])
+    with pytest.raises(DataError, match=rf"first difference at line {len(rows)}: expected '.+', got the end of"):
+        load_model(copy).train_values()
 
 
 def test_cli_prints_the_out_of_fold_figures(tmp_path):
