@@ -23,6 +23,7 @@ __all__ = ["TRAIN_PREDICTIONS", "out_of_fold", "read_train_predictions", "write_
 
 #: the file of a model folder holding each training molecule's measured value and out-of-fold prediction
 TRAIN_PREDICTIONS = "train_predictions.csv"
+_HEADER = ["smiles", "measured", "out_of_fold"]
 
 
 def out_of_fold(model: str, task: str, smiles: Sequence[str], y: np.ndarray, *, folds: int = 5, seed: int = 0,
@@ -74,7 +75,7 @@ def write_train_predictions(path: Path, smiles: Sequence[str], measured: np.ndar
     cell = lambda v: "" if v is None or not math.isfinite(v) else repr(float(v))  # noqa: E731
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["smiles", "measured", "out_of_fold"])
+        w.writerow(_HEADER)
         for i, smi in enumerate(smiles):
             w.writerow([smi, cell(measured[i]), cell(None if oof is None else oof[i])])
 
@@ -86,8 +87,8 @@ def read_train_predictions(folder: str | Path | None, meta: dict, train_smiles: 
     Raises
     ------
     DataError
-        No such file (a model trained before it was written: train again), or its rows do not match
-        ``train.smi`` (naming the line).
+        No such file (a model trained before it was written: train again), another header, rows that
+        do not match ``train.smi``, or a value that is not a finite number (naming the line).
     """
     if folder is None or not meta.get("train_predictions"):
         raise DataError(f"{folder or 'the model'}: no {TRAIN_PREDICTIONS}; train the model again with this version")
@@ -97,6 +98,8 @@ def read_train_predictions(folder: str | Path | None, meta: dict, train_smiles: 
             rows = list(csv.reader(fh))
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not rows or rows[0] != _HEADER:
+        raise DataError(f"{path}, line 1: expected the header {','.join(_HEADER)}; got {rows[0] if rows else 'nothing'!r}")
     if len(rows) - 1 != len(train_smiles):
         body = [r[0] if r else "" for r in rows[1:]]
         i = next((i for i, (a, b) in enumerate(zip(body, train_smiles)) if a != b), min(len(body), len(train_smiles)))
@@ -111,6 +114,9 @@ def read_train_predictions(folder: str | Path | None, meta: dict, train_smiles: 
         try:
             for key, cell in zip(("measured", "out_of_fold"), row[1:]):
                 out[key][i] = float(cell) if cell else np.nan
+                if cell and not math.isfinite(out[key][i]):
+                    raise ValueError(cell)
         except ValueError:
-            raise DataError(f"{path}, line {i + 2}: not a number in {row[1:]!r}") from None
+            raise DataError(f"{path}, line {i + 2}: not a finite number in {row[1:]!r} (an empty field is "
+                            f"'not computed')") from None
     return out

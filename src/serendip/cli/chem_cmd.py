@@ -327,6 +327,8 @@ def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules:
         from serendip.chem.report import write_report
 
         _check_writable(out)
+        if bar not in ("model", "out_of_fold", "measured"):
+            raise _config_error(f"--bar must be one of: model, out_of_fold, measured; got: {bar!r}")
         oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty)
         ms = _read_pool(candidates, smiles_column, _has_score_column(candidates))
         mols = ms.molecules

@@ -105,8 +105,19 @@ def test_a_damaged_file_names_its_line(oof_folder, tmp_path):
     rows[3][1] = "twelve"
     with path.open("w", newline="") as fh:
         csv.writer(fh).writerows(rows)
-    with pytest.raises(DataError, match=r"train_predictions.csv, line 4: not a number"):
+    with pytest.raises(DataError, match=r"train_predictions.csv, line 4: not a finite number"):
         load_model(copy).train_values()
+    rows[3][1] = "inf"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(DataError, match=r"line 4: not a finite number"):
+        load_model(copy).train_values()
+    rows[3][1], rows[0] = "1.5", ["smiles", "value", "oof"]
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(DataError, match=r"line 1: expected the header smiles,measured,out_of_fold"):
+        load_model(copy).train_values()
+    rows[0] = ["smiles", "measured", "out_of_fold"]
     path.write_text("smiles,measured,out_of_fold\n")
     with pytest.raises(DataError, match="0 rows for"):
         load_model(copy).train_values()
@@ -160,3 +171,14 @@ def test_train_refuses_bad_oof_folds_before_any_fit(mean_model, tmp_path, folds)
     with pytest.raises(ConfigError, match=r"2 <= folds <= \d+ \(the training molecules of the random split of \d+\)"):
         train(data, "y", model=mean_model, split="random", seed=0, oof_folds=folds)
     assert fits == []
+
+
+def test_cli_report_refuses_an_unknown_bar_by_its_option_name(oof_folder, tmp_path):
+    from serendip.cli.app import app
+
+    cands = tmp_path / "c.smi"
+    cands.write_text("c1ccccc1CCO one\n")
+    r = CliRunner().invoke(app, ["chem", "report", str(cands), "--model", str(oof_folder), "--out",
+                                 str(tmp_path / "r.html"), "--bar", "median"])
+    assert r.exit_code == 2 and "--bar must be one of: model, out_of_fold, measured" in r.output
+    assert not (tmp_path / "r.html").exists()
