@@ -169,18 +169,50 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
                 _print_edge(edge, "  ")
 
 
-@app.command("export")
-def export_cmd(file: Path = typer.Argument(..., help="JSON Lines file to write."),
+def export_formats_help() -> str:
+    """The registered kg export formats with the first line of their writers' docstrings, read now."""
+    from serendip.kg.export_formats import EXPORT_FORMATS
+
+    return "; ".join(f"{name}: {(fn.__doc__ or '').strip().splitlines()[0].rstrip('.')}"
+                     for name, fn in EXPORT_FORMATS.canonical_items())
+
+
+REGISTRY_CHOICES.setdefault("export_format", export_formats_help)
+
+
+@app.command("export", cls=RegistryHelpCommand)
+def export_cmd(file: Path = typer.Argument(..., help="File to write (neo4j-csv: a folder, made when missing)."),
+               export_format: str = typer.Option("jsonl", "--format", help="Format written (default jsonl, the "
+                                                 "one `kg import` reads)."),
                workspace: Optional[Path] = WorkspaceOpt) -> None:
-    """Write the graph (entities, edges with their evidence) as JSON Lines; evidence of records deleted
-    since the last `kg build` is left out, with a warning."""
-    from serendip.kg.exchange import export_graph
+    """Write the graph: entities and edges with their evidence (jsonl, graphml, neo4j-csv), or each
+    record's mentions and CID relations (pubtator, bioc). Evidence of records deleted since the last
+    `kg build` is left out, with a warning. Exit status 1 when some record was skipped (each is listed)."""
+    from serendip.kg.export_formats import export
 
     with handle_errors():
         ws = open_workspace(workspace)
-        n = export_graph(ws.engine, file)
-        _warn_deleted(n["deleted_records"])
-        _say(f"exported {n['entities']:,} entities and {n['edges']:,} edges ({n['evidence']:,} evidence rows) to {file}")
+        rep = export(ws.engine, file, export_format)
+        _warn_deleted(rep.deleted_records)
+        n = rep.counts
+        if "documents" in n:
+            _say(f"exported {n['documents']:,} documents ({n['mentions']:,} mentions, {n['relations']:,} CID "
+                 f"relations) to {file} as {rep.format}")
+        else:
+            _say(f"exported {n['entities']:,} entities and {n['edges']:,} edges ({n['evidence']:,} evidence rows) "
+                 f"to {file}" + ("" if rep.format == "jsonl" else f" as {rep.format}"))
+        if rep.left_out.get("changed_records"):
+            err_console.print(labelled("[yellow]warning:[/]", f"{rep.left_out['changed_records']:,} records changed "
+                              "since the last `serendip kg build` are left out (their mention offsets no longer "
+                              "hold): run `serendip kg build` first"), highlight=False, soft_wrap=True)
+        if rep.left_out.get("unresolved_relations"):
+            err_console.print(labelled("[yellow]warning:[/]", f"{rep.left_out['unresolved_relations']:,} CID "
+                              "relations are left out: their chemical or disease has no MeSH id"),
+                              highlight=False, soft_wrap=True)
+        for issue in rep.issues:
+            err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)
+    if rep.issues:
+        raise typer.Exit(1)
 
 
 @app.command("import")
@@ -196,6 +228,10 @@ def import_cmd(file: Path = typer.Argument(..., help="A file written by `serendi
         rep = import_graph(ws, file, replace=replace)
         _say(f"imported {rep.entities:,} entities and {rep.edges:,} edges ({rep.evidence:,} evidence rows, "
              f"{rep.linked:,} linked to records here) from {file}")
+        if rep.left_out.get("unresolved_relations"):
+            err_console.print(labelled("[yellow]warning:[/]", f"{rep.left_out['unresolved_relations']:,} CID "
+                              "relations are left out: their chemical or disease has no MeSH id"),
+                              highlight=False, soft_wrap=True)
         for issue in rep.issues:
             err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)
     if rep.issues:

@@ -1,0 +1,68 @@
+"""``serendip kg export --format``: each format's line, the default (JSON Lines) unchanged, an unknown
+format a one-line usage error listing the formats (exit 2), the formats listed in ``--help``, and the
+deleted-records warning for the document formats."""
+from __future__ import annotations
+
+import pytest
+from kg_helpers import write_records, write_training
+from sqlalchemy import delete
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+from serendip.kg.pubtator import read_pubtator
+from serendip.workbench import Workspace
+from serendip.workspace.schema import records
+
+runner = CliRunner()
+
+
+def _flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+@pytest.fixture
+def ws(tmp_path):
+    folder = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["kg", "build", "-w", str(folder), "--training", str(write_training(tmp_path))])
+    assert r.exit_code == 0, r.output
+    return folder
+
+
+def test_export_formats(ws, tmp_path):
+    for fmt, name, line in [
+            (None, "g.jsonl", "exported 9 entities and 15 edges (17 evidence rows) to {path}"),
+            ("graphml", "g.graphml", "exported 9 entities and 15 edges (17 evidence rows) to {path} as graphml"),
+            ("neo4j-csv", "neo", "exported 9 entities and 15 edges (17 evidence rows) to {path} as neo4j-csv"),
+            ("pubtator", "g.txt", "exported 3 documents (19 mentions, 0 CID relations) to {path} as pubtator"),
+            ("BioC", "g.xml", "exported 3 documents (19 mentions, 0 CID relations) to {path} as bioc")]:
+        path = tmp_path / name
+        r = runner.invoke(app, ["kg", "export", str(path), "-w", str(ws), *(["--format", fmt] if fmt else [])])
+        assert r.exit_code == 0, r.output
+        assert _flat(r.output) == line.format(path=path)
+    assert sorted(p.name for p in (tmp_path / "neo").iterdir()) == ["nodes.csv", "relationships.csv"]
+    assert len(read_pubtator(tmp_path / "g.txt")) == 3
+
+
+def test_unknown_format_is_a_usage_error(ws, tmp_path):
+    r = runner.invoke(app, ["kg", "export", str(tmp_path / "g.csv"), "--format", "csv", "-w", str(ws)])
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        "error: unknown kg export format 'csv'; expected one of: bioc, graphml, jsonl, neo4j-csv, pubtator"]
+    assert not (tmp_path / "g.csv").exists()
+    r = runner.invoke(app, ["kg", "export", "--help"])
+    assert r.exit_code == 0 and "kg export [OPTIONS] FILE" in r.output
+    assert all(f"{name}:" in _flat(r.output) for name in ("jsonl", "graphml", "neo4j-csv", "pubtator", "bioc"))
+
+
+def test_document_formats_warn_of_deleted_records(ws, tmp_path):
+    w = Workspace.open(ws)
+    with w.engine.begin() as conn:
+        conn.execute(delete(records).where(records.c.pmid == "9001"))
+    w.close()
+    r = runner.invoke(app, ["kg", "export", str(tmp_path / "g.txt"), "--format", "pubtator", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in _flat(r.output)
+    assert "exported 2 documents (12 mentions, 0 CID relations)" in _flat(r.output)
+    assert [d.pmid for d in read_pubtator(tmp_path / "g.txt")] == ["9002", "9003"]
