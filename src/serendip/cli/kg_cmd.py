@@ -228,10 +228,6 @@ def import_cmd(file: Path = typer.Argument(..., help="A file written by `serendi
         rep = import_graph(ws, file, replace=replace)
         _say(f"imported {rep.entities:,} entities and {rep.edges:,} edges ({rep.evidence:,} evidence rows, "
              f"{rep.linked:,} linked to records here) from {file}")
-        if rep.left_out.get("unresolved_relations"):
-            err_console.print(labelled("[yellow]warning:[/]", f"{rep.left_out['unresolved_relations']:,} CID "
-                              "relations are left out: their chemical or disease has no MeSH id"),
-                              highlight=False, soft_wrap=True)
         for issue in rep.issues:
             err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)
     if rep.issues:
