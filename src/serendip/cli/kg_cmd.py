@@ -1,5 +1,6 @@
 """``serendip kg build | paths | export | import``: the knowledge graph of a workspace's records (wraps
-:mod:`serendip.kg.build`, :mod:`serendip.kg.query` and :mod:`serendip.kg.exchange`)."""
+:mod:`serendip.kg.build`, :mod:`serendip.kg.query` and :mod:`serendip.kg.exchange`); ``show | neighbors |
+discover`` are added from :mod:`serendip.cli.kg_query_cmd`."""
 from __future__ import annotations
 
 import json
@@ -155,18 +156,23 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
         if json_out:
             print(json.dumps(res.to_dict(), ensure_ascii=False))
             return
-        _say(f"{res.source.label()} — {res.target.label()}")
-        if res.direct:
-            _say("direct:")
-            _print_edge(res.direct, "  ")
-        else:
-            _say("direct: none (the two never occur in one record)")
-        if not res.paths:
-            _say("no two-hop path (no entity occurs with both)")
-        for i, p in enumerate(res.paths, 1):
-            _say(f"path {i} (weakest NPMI {p['score']:.3f}): {' – '.join(n['name'] for n in p['nodes'])}")
-            for edge in p["edges"]:
-                _print_edge(edge, "  ")
+        print_paths(res)
+
+
+def print_paths(res) -> None:
+    """Print a :class:`serendip.kg.query.PathsResult`: the direct edge, then each path with its edges."""
+    _say(f"{res.source.label()} — {res.target.label()}")
+    if res.direct:
+        _say("direct:")
+        _print_edge(res.direct, "  ")
+    else:
+        _say("direct: none (the two never occur in one record)")
+    if not res.paths:
+        _say("no two-hop path (no entity occurs with both)")
+    for i, p in enumerate(res.paths, 1):
+        _say(f"path {i} (weakest NPMI {p['score']:.3f}): {' – '.join(n['name'] for n in p['nodes'])}")
+        for edge in p["edges"]:
+            _print_edge(edge, "  ")
 
 
 def export_formats_help() -> str:
@@ -235,4 +241,7 @@ def import_cmd(file: Path = typer.Argument(..., help="A file written by `serendi
 
 
 def register(root: typer.Typer) -> None:
+    from serendip.cli.kg_query_cmd import register as add_queries
+
+    add_queries(app)
     root.add_typer(app, name="kg")

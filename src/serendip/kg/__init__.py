@@ -28,7 +28,8 @@ Alembic revision 0007), :mod:`~serendip.kg.taggers` (``TAGGERS``: ``dictionary``
 training documents and the cached normaliser), :mod:`~serendip.kg.reading` (one record: mentions with
 sentences and offsets, entity pairs), :mod:`~serendip.kg.build` (batched, incremental build with NPMI),
 :mod:`~serendip.kg.query` (entities by MeSH id or name, the stored graph as networkx, paths with
-evidence), :mod:`~serendip.kg.exchange` (JSON Lines export and import) and
+evidence), :mod:`~serendip.kg.lookup` (one entity shown, its ranked neighbours, open discovery from it;
+``kg show | neighbors | discover``), :mod:`~serendip.kg.exchange` (JSON Lines export and import) and
 :mod:`~serendip.kg.export_formats` (``EXPORT_FORMATS``: GraphML, Neo4j CSV, and with
 :mod:`~serendip.kg.export_annotated` PubTator and BioC); the evidence of records
 deleted from the workspace since the last build is left out of queries and exports

@@ -33,7 +33,8 @@ from serendip.kg.store import (
 )
 from serendip.workspace.schema import records
 
-__all__ = ["Entity", "PathsResult", "edge_evidence_rows", "find_entity", "load_graph", "paths"]
+__all__ = ["Entity", "PathsResult", "close_matches", "edge_evidence_rows", "evidence_totals", "find_entity",
+           "load_graph", "paths"]
 
 #: A MeSH descriptor or supplementary-concept id (``D001241``, ``C012345``), optionally ``Type:``-prefixed
 _MESH_ID = re.compile(r"^[CD]\d{6,9}$")
@@ -114,9 +115,28 @@ def find_entity(engine: Engine, query: str) -> Entity:
             found = _by_name(conn, rest, typ or None)
         n = conn.execute(select(func.count()).select_from(kg_entities)).scalar_one()
     if found is None:
+        near = close_matches(engine, rest or q)
+        hint = f"; close: {', '.join(e.label() for e in near)}" if near else ""
         raise DataError(f"entity {query!r} is not in the knowledge graph ({n:,} entities): give a MeSH id "
-                        f"(e.g. D001241), Type:MeSH id, or a name as the records write it")
+                        f"(e.g. D001241), Type:MeSH id, or a name as the records write it{hint}")
     return found
+
+
+def close_matches(engine: Engine, name: str, *, n: int = 3, cutoff: float = 80.0) -> list[Entity]:
+    """Up to ``n`` entities whose name is close to ``name``: rapidfuzz ``ratio`` (normalised Indel
+    similarity, 0-100) of the two :func:`~serendip.kg.normalise.normal_form` forms at least ``cutoff``,
+    best first (ties: more mentions first). One pass over the entity names; [] for a blank name."""
+    from rapidfuzz import fuzz, process
+
+    key = normal_form(name)
+    if not key:
+        return []
+    with engine.connect() as conn:
+        ents = [Entity(*r) for r in conn.execute(select(*_COLUMNS))]
+    found = process.extract(key, [normal_form(e.name) for e in ents], scorer=fuzz.ratio, limit=None,
+                            score_cutoff=cutoff)
+    found.sort(key=lambda m: (-m[1], -ents[m[2]].n_mentions, ents[m[2]].id))
+    return [ents[i] for _, _, i in found[:n]]
 
 
 def edge_evidence_rows(conn: Connection, edge_ids: Sequence[int], limit: int | None = None) -> dict[int, list[dict]]:
@@ -260,7 +280,7 @@ def paths(engine: Engine, a: str, b: str, *, k: int = 5, evidence: int = 3) -> P
     hops += [(e.source, e.target) for p in found.paths for e in p.edges]
     with engine.connect() as conn:
         rows = edge_evidence_rows(conn, sorted({g.edges[u, v]["id"] for u, v in hops}), limit=evidence)
-        totals = _evidence_totals(conn, sorted({g.edges[u, v]["id"] for u, v in hops}))
+        totals = evidence_totals(conn, sorted({g.edges[u, v]["id"] for u, v in hops}))
         n_deleted = deleted_records(conn)
 
     def edge(u: str, v: str) -> dict:
@@ -275,7 +295,9 @@ def paths(engine: Engine, a: str, b: str, *, k: int = 5, evidence: int = 3) -> P
     return PathsResult(src, dst, direct, out, n_deleted)
 
 
-def _evidence_totals(conn: Connection, edge_ids: Sequence[int]) -> dict[int, int]:
+def evidence_totals(conn: Connection, edge_ids: Sequence[int]) -> dict[int, int]:
+    """``{edge id: evidence rows kept}`` (rows of deleted records left out, :func:`~serendip.kg.store.evidence_gone`);
+    an edge with none kept is absent. 500 edges a query."""
     ev = kg_evidence.c
     out: dict[int, int] = {}
     for i in range(0, len(edge_ids), 500):

@@ -8,7 +8,7 @@ from kg_helpers import write_records
 
 from serendip.errors import DataError, GraphNotBuilt
 from serendip.kg.build import build
-from serendip.kg.query import find_entity, load_graph, paths
+from serendip.kg.query import close_matches, find_entity, load_graph, paths
 
 
 @pytest.fixture
@@ -62,3 +62,12 @@ def test_load_graph_whole_and_around(built):
 def test_no_graph_yet_says_to_build(kg_ws):
     with pytest.raises(GraphNotBuilt, match="no knowledge graph yet: run `serendip kg build`"):
         paths(kg_ws.engine, "aspirin", "nausea")
+
+
+def test_close_matches_name_near_entities(built):
+    e = built.engine
+    assert [x.name for x in close_matches(e, "ibuprofin")] == ["Ibuprofen"]
+    assert [x.mesh_id for x in close_matches(e, "Parkinsons diseas")] == ["D010300"]
+    assert close_matches(e, "warfarin") == [] and close_matches(e, "  ") == []
+    with pytest.raises(DataError, match=r"'levodpa' is not in .* close: levodopa \(D007980, Chemical\)$"):
+        find_entity(e, "levodpa")

@@ -1,0 +1,158 @@
+"""``serendip kg show | neighbors | discover`` end to end: what each prints (entity counts, surface forms,
+ranked neighbours with evidence PMIDs, predictions not linked yet with their paths), the JSON shapes,
+the warning for records deleted since the build, and one-line errors with exit code 2 (an unknown
+entity with its close matches; no graph yet: run `kg build`)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from kg_helpers import write_records, write_training
+from sqlalchemy import delete
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+
+runner = CliRunner()
+
+
+def _flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+@pytest.fixture
+def ws(tmp_path):
+    folder = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
+    assert r.exit_code == 0, r.output
+    return folder
+
+
+@pytest.fixture
+def built(ws, tmp_path):
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path))])
+    assert r.exit_code == 0, r.output
+    return ws
+
+
+def _run(*args):
+    return runner.invoke(app, ["kg", *args])
+
+
+def test_show_prints_the_entity_its_forms_examples_and_edges(built):
+    r = _run("show", "nausea", "-w", str(built))
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines() == [
+        "Nausea (D009325, Disease)",
+        "  key Disease:D009325; 3 mentions in 3 records; edges: 8 cooccurrence",
+        "surface forms (2): Nausea ×2, nausea ×1",
+        "examples:",
+        "  PMID 9001, sentence 2: Nausea was rare.",
+        "  PMID 9002, sentence 2: Nausea occurred with levodopa.",
+        "  PMID 9003, sentence 1: Morphine controlled pain but caused vomiting and nausea."]
+    r = _run("show", "Chemical:D001241", "-w", str(built), "--json", "--examples", "1")
+    got = json.loads(r.stdout)
+    assert set(got) == {"entity", "forms", "n_forms", "examples", "edges", "deleted_records"}
+    assert got["entity"]["name"] == "Aspirin" and got["entity"]["n_mentions"] == 3
+    assert got["forms"] == [{"text": "Aspirin", "count": 2}, {"text": "aspirin", "count": 1}]
+    assert [(x["pmid"], x["field"], x["text"]) for x in got["examples"]] == [("9001", 0, "Aspirin and headache in adults")]
+    assert got["edges"] == {"cooccurrence": 3} and got["deleted_records"] == 0
+
+
+def test_neighbors_ranked_with_counts_and_evidence(built):
+    r = _run("neighbors", "aspirin", "-w", str(built), "--evidence", "1")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines() == [
+        "Aspirin (D001241, Chemical): 3 neighbours (cooccurrence), by npmi",
+        "  1. headache (D006261, Disease): 1 records, 2 sentences, NPMI 1.000",
+        "       PMID 9001, title: Aspirin and headache in adults",
+        "       (+1 more evidence rows)",
+        "  2. Ibuprofen (D007052, Chemical): 1 records, 1 sentences, NPMI 1.000",
+        "       PMID 9001, sentence 3: Ibuprofen was compared with aspirin.",
+        "  3. Nausea (D009325, Disease): 1 records, 0 sentences, NPMI 0.000",
+        "       PMID 9001 (same abstract, different sentences): Aspirin and headache in adults"]
+    r = _run("neighbors", "nausea", "-w", str(built), "--type", "Chemical", "--by", "records", "-k", "2", "--json")
+    got = json.loads(r.stdout)
+    assert set(got) == {"entity", "edge_type", "by", "n_neighbours", "neighbours", "deleted_records"}
+    assert got["n_neighbours"] == 4 and [n["name"] for n in got["neighbours"]] == ["levodopa", "Morphine"]
+    edge = got["neighbours"][0]["edge"]
+    assert (edge["abstract_count"], edge["sentence_count"], edge["n_evidence"]) == (1, 1, 1)
+    assert edge["evidence"][0]["pmid"] == "9002" and edge["evidence"][0]["text"] == "Nausea occurred with levodopa."
+    r = _run("neighbours", "nausea", "-w", str(built), "--min-records", "2")  # the British spelling too
+    assert r.exit_code == 0 and r.output.splitlines() == ["Nausea (D009325, Disease): 0 neighbours (cooccurrence), by npmi"]
+
+
+def test_discover_open_and_closed(built):
+    r = _run("discover", "aspirin", "-w", str(built), "--json", "-k", "2", "--paths", "1")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert set(got) == {"source", "scorer", "n_candidates", "predictions", "scope", "deleted_records"}
+    assert got["scorer"] == "resource-allocation" and got["n_candidates"] == 5 and got["scope"] == "local"
+    linked = {n["key"] for n in json.loads(_run("neighbors", "aspirin", "-w", str(built), "--json").stdout)["neighbours"]}
+    assert [p["name"] for p in got["predictions"]] == ["levodopa", "Morphine"]
+    assert not linked & {p["key"] for p in got["predictions"]}
+    first = got["predictions"][0]
+    assert first["score"] == 0.125 and [n["name"] for n in first["paths"][0]["nodes"]] == ["Aspirin", "Nausea", "levodopa"]
+    assert first["paths"][0]["edges"][1]["evidence"][0]["pmid"] == "9002"
+    r = _run("discover", "aspirin", "-w", str(built), "-k", "1", "--evidence", "1")
+    assert r.output.splitlines() == [
+        "Aspirin (D001241, Chemical): 5 entities two hops away and not linked to it; the best 1 by resource-allocation",
+        "  1. levodopa (D007980, Chemical): score 0.125",
+        "       via Nausea (weakest NPMI 0.000): Aspirin – Nausea – levodopa",
+        "         Aspirin – Nausea: 1 records, 0 sentences, NPMI 0.000",
+        "           PMID 9001 (same abstract, different sentences): Aspirin and headache in adults",
+        "         Nausea – levodopa: 1 records, 1 sentences, NPMI 0.000",
+        "           PMID 9002, sentence 2: Nausea occurred with levodopa."]
+    r = _run("discover", "aspirin", "--to", "levodopa", "-w", str(built))
+    assert r.exit_code == 0 and r.output == _run("paths", "aspirin", "levodopa", "-w", str(built)).output
+    assert "direct: none" in r.output and "path 1 (weakest NPMI 0.000): Aspirin – Nausea – levodopa" in r.output
+    r = _run("discover", "aspirin", "--to", "headache", "-w", str(built), "--json")
+    assert json.loads(r.stdout)["linked"] is True
+
+
+def test_deleted_record_is_left_out_with_a_warning(built):
+    from serendip.workbench import Workspace
+    from serendip.workspace.schema import records
+
+    ws = Workspace.open(built)
+    try:
+        with ws.engine.begin() as conn:
+            conn.execute(delete(records).where(records.c.pmid == "9002"))
+    finally:
+        ws.close()
+    for args in (["show", "nausea"], ["neighbors", "nausea"], ["discover", "aspirin"]):
+        r = _run(*args, "-w", str(built))
+        assert r.exit_code == 0 and "9002" not in r.stdout, r.output
+        assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in _flat(r.output)
+    got = json.loads(_run("neighbors", "nausea", "-w", str(built), "--json").stdout)
+    assert got["deleted_records"] == 1 and got["n_neighbours"] == 6
+
+
+def test_errors_are_one_line_with_exit_code_2(ws, tmp_path):
+    r = _run("show", "aspirin", "-w", str(ws))
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        "error: this workspace holds no knowledge graph yet: run `serendip kg build` (or `serendip kg import FILE`) first"]
+    assert _run("build", "-w", str(ws), "--training", str(write_training(tmp_path))).exit_code == 0
+    r = _run("neighbors", "asprin", "-w", str(ws))
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    assert _flat(r.output) == ("error: entity 'asprin' is not in the knowledge graph (9 entities): give a MeSH id (e.g. "
+                               "D001241), Type:MeSH id, or a name as the records write it; close: Aspirin (D001241, Chemical)")
+    r = _run("discover", "warfarin", "-w", str(ws))
+    assert r.exit_code == 2 and _flat(r.output).endswith("or a name as the records write it")
+    for args, message in [(["neighbors", "nausea", "--by", "pmi"], "error: kg neighbours ranks by one of npmi, records; got 'pmi'"),
+                          (["neighbors", "nausea", "--edge-type", "cid"], "error: edge type 'cid' is not in the knowledge "
+                           "graph: expected one of cooccurrence"),
+                          (["discover", "aspirin", "--scorer", "learned"], "error: link scorer 'learned' needs a fitted "
+                           "model, which kg discover does not take: expected one of common-neighbours, jaccard, "
+                           "adamic-adar, resource-allocation, preferential-attachment, random")]:
+        r = _run(*args, "-w", str(ws))
+        assert r.exit_code == 2 and _flat(r.output) == message, r.output
+
+
+def test_help_lists_the_commands_and_scorers():
+    r = runner.invoke(app, ["kg", "--help"])
+    assert r.exit_code == 0 and all(f" {c} " in r.output for c in ("show", "neighbors", "discover"))
+    assert " neighbours " not in r.output
+    r = runner.invoke(app, ["kg", "discover", "--help"])
+    assert "kg discover [OPTIONS] A" in r.output and "resource-allocation" in _flat(r.output)
