@@ -41,7 +41,7 @@ def test_build_paths_export_import(ws, tmp_path):
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0] == "Aspirin (D001241, Chemical) — headache (D006261, Disease)"
-    assert lines[1:5] == ["direct:", "  Aspirin – headache: 1 records, 2 sentences, NPMI 1.000",
+    assert lines[1:5] == ["direct:", "  Aspirin – headache: 1 record, 2 sentences, NPMI 1.000",
                           "    PMID 9001, title: Aspirin and headache in adults",
                           "    PMID 9001, sentence 1: Aspirin relieved headache."]
     assert any(line.startswith("path 1 (weakest NPMI ") for line in lines)

@@ -65,12 +65,12 @@ def test_neighbors_ranked_with_counts_and_evidence(built):
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == [
         "Aspirin (D001241, Chemical): 3 neighbours (cooccurrence), by npmi",
-        "  1. headache (D006261, Disease): 1 records, 2 sentences, NPMI 1.000",
+        "  1. headache (D006261, Disease): 1 record, 2 sentences, NPMI 1.000",
         "       PMID 9001, title: Aspirin and headache in adults",
         "       (+1 more evidence rows)",
-        "  2. Ibuprofen (D007052, Chemical): 1 records, 1 sentences, NPMI 1.000",
+        "  2. Ibuprofen (D007052, Chemical): 1 record, 1 sentence, NPMI 1.000",
         "       PMID 9001, sentence 3: Ibuprofen was compared with aspirin.",
-        "  3. Nausea (D009325, Disease): 1 records, 0 sentences, NPMI 0.000",
+        "  3. Nausea (D009325, Disease): 1 record, 0 sentences, NPMI 0.000",
         "       PMID 9001 (same abstract, different sentences): Aspirin and headache in adults"]
     r = _run("neighbors", "nausea", "-w", str(built), "--type", "Chemical", "--by", "records", "-k", "2", "--json")
     got = json.loads(r.stdout)
@@ -100,9 +100,9 @@ def test_discover_open_and_closed(built):
         "Aspirin (D001241, Chemical): 5 entities two hops away and not linked to it; the best 1 by resource-allocation",
         "  1. levodopa (D007980, Chemical): score 0.125",
         "       via Nausea (weakest NPMI 0.000): Aspirin – Nausea – levodopa",
-        "         Aspirin – Nausea: 1 records, 0 sentences, NPMI 0.000",
+        "         Aspirin – Nausea: 1 record, 0 sentences, NPMI 0.000",
         "           PMID 9001 (same abstract, different sentences): Aspirin and headache in adults",
-        "         Nausea – levodopa: 1 records, 1 sentences, NPMI 0.000",
+        "         Nausea – levodopa: 1 record, 1 sentence, NPMI 0.000",
         "           PMID 9002, sentence 2: Nausea occurred with levodopa."]
     r = _run("discover", "aspirin", "--to", "levodopa", "-w", str(built))
     assert r.exit_code == 0 and r.output == _run("paths", "aspirin", "levodopa", "-w", str(built)).output
