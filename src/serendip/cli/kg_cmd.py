@@ -142,10 +142,15 @@ def _warn_deleted(n: int) -> None:
         err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
 
 
+def edge_counts(edge: dict) -> str:
+    """``"1 record, 2 sentences"``: the records and sentences an edge's two entities share."""
+    n_rec, n_sent = edge["abstract_count"], edge["sentence_count"]
+    return f"{n_rec:,} record{'' if n_rec == 1 else 's'}, {n_sent:,} sentence{'' if n_sent == 1 else 's'}"
+
+
 def _print_edge(edge: dict, indent: str) -> None:
     npmi = "-" if edge["npmi"] is None else f"{edge['npmi']:.3f}"
-    _say(f"{indent}{edge['source_name']} – {edge['target_name']}: {edge['abstract_count']:,} records, "
-         f"{edge['sentence_count']:,} sentences, NPMI {npmi}")
+    _say(f"{indent}{edge['source_name']} – {edge['target_name']}: {edge_counts(edge)}, NPMI {npmi}")
     for ev in edge["evidence"]:
         _say(f"{indent}  {_where(ev)}")
     more = edge["n_evidence"] - len(edge["evidence"])

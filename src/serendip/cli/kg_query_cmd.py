@@ -42,9 +42,11 @@ def _label(node: dict) -> str:
 
 
 def _counts(edge: dict, edge_type: str) -> str:
+    from serendip.cli.kg_cmd import edge_counts
+
     npmi = "-" if edge["npmi"] is None else f"{edge['npmi']:.3f}"
     score = "" if edge_type == "cooccurrence" or edge["score"] is None else f", score {edge['score']:.3f}"
-    return f"{edge['abstract_count']:,} records, {edge['sentence_count']:,} sentences, NPMI {npmi}{score}"
+    return f"{edge_counts(edge)}, NPMI {npmi}{score}"
 
 
 def _print_evidence(edge: dict, indent: str) -> None:
