@@ -111,8 +111,9 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
              f"({c['evidence']:,} evidence rows) over {c['records']:,} records")
         if rep.relations:
+            source = _SOURCES.get(rep.threshold_source or "", "?")
             _say(f"relations: {rep.cid_edges:,} cid edges ({rep.candidates_scored:,} candidates scored in this build, "
-                 f"threshold {rep.relation_threshold:g} ({_SOURCES.get(rep.threshold_source or '', '?')}), run {rep.relations})")
+                 f"threshold {rep.relation_threshold:g} ({source}), run {rep.relations})")
         if not c["records"] and not rep.records_read and not rep.records_left:
             err_console.print(labelled("[yellow]warning:[/]", "the workspace holds no records to read: run "
                               "`serendip ingest FILE` first, then `serendip kg build`"), highlight=False, soft_wrap=True)

@@ -149,7 +149,8 @@ class RelationStep:
     def load(self, conn: Connection) -> None:
         """Read the ids of the graph's ``cid`` edges (once, before the first batch)."""
         e = kg_edges.c
-        self.edges = {(s, t): i for i, s, t in conn.execute(select(e.id, e.source_id, e.target_id).where(e.type == CID))}
+        rows = conn.execute(select(e.id, e.source_id, e.target_id).where(e.type == CID))
+        self.edges = {(s, t): i for i, s, t in rows}
 
     def classify(self, reads: list[RecordRead]) -> list[CidHit]:
         """Score every candidate of ``reads`` (one classifier pass over the batch); the hits at or above

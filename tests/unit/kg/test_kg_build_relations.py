@@ -98,7 +98,8 @@ def test_cid_edges_scores_evidence_and_incremental_builds(kg_ws, tmp_path, train
         assert score == pytest.approx(p, abs=1e-6) and (ns, nr) == (1, 1)
         assert [(r[0], r[5]) for r in rows] == [(pmid, sentence)] and rows[0][6] == pytest.approx(p, abs=1e-6)
     p_ah = view[("9001", "D001241", "D006261")][0]
-    assert [r[:6] for r in state[("D001241", "D006261")][3]] == [("9001", 0, 0, 0, 30, "Aspirin and headache in adults")]
+    assert [r[:6] for r in state[("D001241", "D006261")][3]] == [
+        ("9001", 0, 0, 0, 30, "Aspirin and headache in adults")]
     assert state[("D009020", "D014839")][3][0][:6] == (
         "9003", 1, 1, 0, 56, "Morphine controlled pain but caused vomiting and nausea.")
     exported = (tmp_path / "all.pubtator").read_text(encoding="utf-8")
@@ -143,10 +144,12 @@ def test_cid_edges_scores_evidence_and_incremental_builds(kg_ws, tmp_path, train
 def test_relations_mismatch_needs_rebuild_and_bad_thresholds(kg_ws, tmp_path, training, cid_run):
     _ingest(kg_ws, tmp_path / "r.jsonl", RECORDS)
     build(kg_ws, training=training)
-    with pytest.raises(ConfigError, match="built without relations, not with relations run .* at threshold 0.5: add --rebuild"):
+    with pytest.raises(ConfigError, match="built without relations, not with relations run .* at threshold 0.5: "
+                                          "add --rebuild"):
         build(kg_ws, training=training, relations=cid_run)
     build(kg_ws, training=training, relations=cid_run, rebuild=True)
-    with pytest.raises(ConfigError, match="not without relations: give --relations .* --relation-threshold 0.5 to keep"):
+    with pytest.raises(ConfigError, match="not without relations: give --relations .* --relation-threshold 0.5 "
+                                          "to keep"):
         build(kg_ws, training=training)
     with pytest.raises(ConfigError, match="needs a relations run"):
         build(kg_ws, training=training, relation_threshold=0.3)
@@ -166,23 +169,21 @@ def test_threshold_saved_with_the_run_is_the_default(tmp_path, cid_run):
 
 
 def test_cli_build_with_relations_prints_cid_edges(tmp_path, cid_run):
-    from kg_helpers import write_training
+    from kg_helpers import cli_workspace, flat, write_training
     from typer.testing import CliRunner
 
     from serendip.cli.app import app
 
-    runner, ws = CliRunner(), tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
-    assert runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(ws)]).exit_code == 0
+    runner, ws = CliRunner(), cli_workspace(tmp_path)
     args = ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path)), "--relations", str(cid_run)]
     r = runner.invoke(app, args + ["--relation-threshold", "0"])
     assert r.exit_code == 0, r.output
     assert (f"relations: 9 cid edges (9 candidates scored in this build, threshold 0 (--relation-threshold), run "
-            f"{cid_run.resolve()})") in " ".join(r.output.split())
+            f"{cid_run.resolve()})") in flat(r.output)
     r = runner.invoke(app, args + ["--relation-threshold", "0", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["cid_edges"] == 9
     r = runner.invoke(app, ["kg", "paths", "aspirin", "D006261", "-w", str(ws)])  # co-occurrence, as before
-    assert r.exit_code == 0 and "Aspirin – headache: 1 records, 2 sentences, NPMI 1.000" in r.output
+    assert r.exit_code == 0 and "Aspirin – headache: 1 record, 2 sentences, NPMI 1.000" in r.output
     r = runner.invoke(app, ["kg", "neighbors", "aspirin", "--edge-type", "cid", "--json", "-w", str(ws)])
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout)
