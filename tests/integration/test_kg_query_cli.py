@@ -133,7 +133,7 @@ def test_errors_are_one_line_with_exit_code_2(ws, tmp_path):
                                "D001241), Type:MeSH id, or a name as the records write it; close: Aspirin (D001241, Chemical)")
     r = _run("discover", "warfarin", "-w", str(ws))
     assert r.exit_code == 2 and flat(r.output).endswith("or a name as the records write it")
-    for args, message in [(["neighbors", "nausea", "--by", "pmi"], "error: kg neighbours ranks by one of npmi, records; got 'pmi'"),
+    for args, message in [(["neighbors", "nausea", "--by", "pmi"], "error: kg neighbours ranks by one of npmi, records, score; got 'pmi'"),
                           (["neighbors", "nausea", "--edge-type", "cid"], "error: edge type 'cid' is not in the knowledge "
                            "graph: expected one of cooccurrence"),
                           (["discover", "aspirin", "--scorer", "learned"], "error: link scorer 'learned' needs a fitted "

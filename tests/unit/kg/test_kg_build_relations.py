@@ -188,5 +188,7 @@ def test_cli_build_with_relations_prints_cid_edges(tmp_path, cid_run):
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout)
     assert sorted(n["mesh_id"] for n in got["neighbours"]) == ["D006261", "D009325"]
+    scores = [n["edge"]["score"] for n in got["neighbours"]]  # a cid edge has no NPMI: ranked by its score
+    assert got["by"] == "score" and scores == sorted(scores, reverse=True) and all(0 <= x <= 1 for x in scores)
     r = runner.invoke(app, args)  # the default threshold (0.5) is another one
     assert r.exit_code == 2 and "--rebuild" in r.output
