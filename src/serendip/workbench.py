@@ -25,7 +25,7 @@ from serendip.retrieval.modes import mode_names
 from serendip.retrieval.rerank import DEFAULT_RERANKER
 from serendip.workspace.config import WorkspaceConfig
 from serendip.workspace.locks import index_lock
-from serendip.workspace.schema import records
+from serendip.workspace.schema import possible_record_ids, records
 from serendip.workspace.store import WorkspaceStore
 from serendip.workspace_search import Hit, ensure_fresh, search_workspace
 
@@ -133,7 +133,7 @@ class Workspace:
 
         stmt = select(records.c.id, records.c.data).order_by(records.c.id)
         if ids is not None:
-            stmt = stmt.where(records.c.id.in_(list(ids)))
+            stmt = stmt.where(records.c.id.in_(possible_record_ids(ids)))
         with self.engine.connect() as conn:
             for rid, data in conn.execute(stmt):
                 yield rid, Record.from_dict(data)

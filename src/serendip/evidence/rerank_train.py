@@ -96,7 +96,7 @@ def _record_ids(ws, qrels_file: Path, qrels: dict, record_ids: bool) -> dict[str
     from sqlalchemy import select
 
     from serendip.literature.readers import id_keyed_formats, source_id_of
-    from serendip.workspace.schema import records
+    from serendip.workspace.schema import possible_record_ids, records
 
     wanted = sorted({d for judged in qrels.values() for d in judged})
     if record_ids:
@@ -107,6 +107,8 @@ def _record_ids(ws, qrels_file: Path, qrels: dict, record_ids: bool) -> dict[str
         forms = {d: {d} | {source_id_of(f, d) for f in formats} for d in wanted}
         column = records.c.source_id
     keys = sorted({int(f) if record_ids else f for fs in forms.values() for f in fs})
+    if record_ids:  # a corpus-id outside the record id range is no record (never bound: SQLite refuses it)
+        keys = possible_record_ids(keys)
     found: dict[str, str] = {}
     with ws.engine.connect() as conn:
         for start in range(0, len(keys), 900):  # under SQLite's bound-parameter limit

@@ -79,6 +79,41 @@ def _too_long(item: dict | PreparedRecord) -> int:
     return n_chars if n_chars > MAX_RECORD_CHARS else 0
 
 
+#: the fields that identify a record; a record with none of them and no text is not stored
+ID_FIELDS = ("pmid", "doi", "pmcid", "source_key")
+
+
+def _is_blank(item: dict | PreparedRecord) -> bool:
+    """True when ``item`` has no title, vernacular title or abstract text and none of :data:`ID_FIELDS`:
+    nothing to search, show or match it by (``{}`` in a JSON Lines file, a line of another kind of JSON)."""
+    if isinstance(item, PreparedRecord):  # its size and head fields tell, without decoding it, but pmcid
+        if item.n_chars or item.get("pmid") or item.get("doi") or item.get("source_key"):
+            return False
+        item = item.data
+    if item.get("title") or item.get("vernacular_title"):
+        return False
+    if any(sec.get("text") for sec in item.get("abstract_sections") or ()):
+        return False
+    return not any(item.get(name) for name in ID_FIELDS)
+
+
+def _blank_skipped(items: Iterator[dict | ParseIssue]) -> Iterator[dict | ParseIssue]:
+    """``items`` with each blank record (:func:`_is_blank`) replaced by a :class:`ParseIssue` naming its
+    file and line (or number): the one check every reader's records go through, so such a record is
+    reported and skipped like an unreadable one, never stored empty (each ingest of the file would
+    store it again: it has no key to be found a duplicate by)."""
+    for item in items:
+        if isinstance(item, (dict, PreparedRecord)) and _is_blank(item):
+            index, line = item.get("source_index"), item.get("source_line")
+            fmt = item.get("source_format") or "record"
+            yield ParseIssue(file=str(item.get("source_file")), line=line,
+                             record=None if line is not None or index is None else str(index + 1),
+                             reason=f"{fmt} record skipped: no title, no abstract and no identifier "
+                                    f"(PMID, DOI, PMCID or id)")
+        else:
+            yield item
+
+
 def _batched(items: Iterator[dict | ParseIssue], size: int, report: IngestReport):
     """Lists of ``size`` records (JSON form); the consumer may empty a list once it is stored."""
     batch: list[dict] = []
@@ -129,7 +164,7 @@ def _store_file(engine: Engine, reader, path: Path, reader_options: dict | None,
     """Read one file and store its records, a batch per transaction (the counts go in ``report``)."""
     source = _stream(reader, path, reader_options)
     try:
-        _store_batches(engine, _counted(source, entry), report, progress, batch_size)
+        _store_batches(engine, _counted(_blank_skipped(source), entry), report, progress, batch_size)
     finally:  # stop a parsing child now, even when storing failed or the ingest was interrupted
         close = getattr(source, "close", None)
         if close is not None:

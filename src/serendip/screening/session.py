@@ -46,6 +46,7 @@ from serendip.errors import ConfigError, DataError
 from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureCache
 from serendip.screening.features import FeatureContext, FeatureStore
 from serendip.screening.models import SCREENING_MODELS
+from serendip.screening.session_checks import check_priors, check_scope, existing_ids
 from serendip.screening.stopping import STOPPING_RULES, StopCheck
 from serendip.screening.store import LABELS, screen_labels, screen_sessions
 from serendip.screening.strategies import BALANCERS, QUERY_STRATEGIES
@@ -141,32 +142,11 @@ def _current(history: list[dict]) -> dict[int, dict]:
     return out
 
 
-def _existing_ids(conn, ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        found.update(conn.execute(select(records.c.id).where(records.c.id.in_(ids[start:start + _CHUNK]))).scalars())
-    return found
-
-
-def _check_priors(includes: list[int], excludes: list[int]) -> None:
-    if not includes or not excludes:
-        which = "include" if not includes else "exclude"
-        raise DataError(f"a screening session needs at least one prior {which} (--include ID / --exclude ID): the "
-                        f"model learns from both classes")
-    both = sorted(set(includes) & set(excludes))
-    if both:
-        raise DataError(f"record(s) {', '.join(map(str, both))} given as both a prior include and a prior exclude")
-
-
 def _scope_ids(ws, query: str | None, top: int | None, mode: str | None) -> tuple[list[int], dict]:
     if query is None:
-        if top is not None or mode is not None:
-            raise ConfigError("top and mode choose a search's records: give query (--query TEXT) too")
         with ws.engine.connect() as conn:
             ids = list(conn.execute(select(records.c.id).order_by(records.c.id)).scalars())
         return ids, {"kind": "all"}
-    if top is None or top < 1:
-        raise ConfigError(f"a session over a search needs top >= 1 (--top N), got {top}")
     hits = ws.search(query, mode=mode, k=top)
     return [h.record_id for h in hits], {"kind": "query", "query": query, "top": top, "mode": mode}
 
@@ -218,16 +198,17 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
         raise ConfigError("give at least one stopping rule")
     if not name or len(name) > 200 or not name.strip():
         raise ConfigError(f"a session name must be 1-200 characters, not blank; got {name!r}")
+    check_scope(query, top, mode)
     inc, exc = [int(i) for i in includes], [int(i) for i in excludes]
-    _check_priors(inc, exc)
     with ws.engine.connect() as conn:
         if conn.execute(select(screen_sessions.c.id).where(screen_sessions.c.name == name)).first():
             raise ConfigError(f"a screening session named {name!r} already exists in {ws.path}: resume it "
                               f"(serendip screen next --session {name}) or choose another name")
-        missing = sorted(set(inc + exc) - _existing_ids(conn, inc + exc))
+        missing = sorted(set(inc + exc) - existing_ids(conn, inc + exc))
     if missing:
         raise DataError(f"record id(s) {', '.join(map(str, missing))} are not records of workspace {ws.path} "
                         f"(record ids: the `record` column of `serendip search`, not PMIDs)")
+    check_priors(inc, exc)  # after the ids: an unknown id is the first thing to fix
     ids, scope = _scope_ids(ws, query, top, mode)
     ids += [i for i in dict.fromkeys(inc + exc) if i not in set(ids)]
     if len(ids) < 3:
@@ -321,12 +302,12 @@ class ScreeningSession:
         rid = int(record_id)
         if rid not in self._pos:
             with self.ws.engine.connect() as conn:
-                known = bool(_existing_ids(conn, [rid]))
+                known = bool(existing_ids(conn, [rid]))
             where = (f"a record of the workspace but not one of the {len(self.record_ids)} records of session "
                      f"{self.name!r}" if known else f"not a record of workspace {self.ws.path}")
             raise DataError(f"record {rid} is {where}: nothing labelled")
         with self.ws.engine.connect() as conn:
-            if not _existing_ids(conn, [rid]):
+            if not existing_ids(conn, [rid]):
                 raise DataError(f"record {rid} of session {self.name!r} was deleted from the workspace since the "
                                 f"session started (e.g. by a PubMed DeleteCitation): nothing labelled")
         self.ws.store.require_writable("screen label")

@@ -4,6 +4,8 @@ The same schema runs on SQLite (the embedded default) and PostgreSQL.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,6 +20,16 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+#: the range of a record id: SQLite's INTEGER, signed 64-bit (PostgreSQL's column is narrower still)
+RECORD_ID_MIN, RECORD_ID_MAX = -(2**63), 2**63 - 1
+
+
+def possible_record_ids(ids: Iterable[int]) -> list[int]:
+    """``ids`` (ints) in order, less those outside [:data:`RECORD_ID_MIN`, :data:`RECORD_ID_MAX`]: no
+    record has such an id, and SQLite refuses to bind one (``OverflowError``), so every lookup of
+    records by ids a user gave filters them through here and finds those ids missing."""
+    return [i for i in ids if RECORD_ID_MIN <= i <= RECORD_ID_MAX]
 
 ingest_reports = Table(
     "ingest_reports",

@@ -127,6 +127,10 @@ def test_missing_file_record_ids_and_no_index(toy, tmp_path):
         rid = str(ws.search(QUERY, mode="bm25", k=1)[0].record_id)
         by_id = load_judgements(ws, toy["queries"], _files(tmp_path, [f"q0\t{rid}\t1"])[1], record_ids=True)
         assert by_id.qrels == {"q0": {rid: 1}} and by_id.texts[rid].startswith(QUERY)
+        huge = "99999999999999999999999"  # outside SQLite's signed 64-bit range: simply no record
+        with pytest.raises(DataError, match=f"record '{huge}' is not in the workspace"):
+            load_judgements(ws, toy["queries"], _files(tmp_path, [f"q0\t{huge}\t1"])[1], record_ids=True)
+        assert [r for r, _ in ws.records([10**30, int(rid)])] == [int(rid)]
     docs = tmp_path / "docs.jsonl"
     docs.write_text((toy["root"] / "docs.jsonl").read_text())
     with Workspace.init(tmp_path / "fresh") as ws:

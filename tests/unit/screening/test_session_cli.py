@@ -55,6 +55,9 @@ def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):
     cases = [
         (("screen", "start", "a", "--include", inc[0], "--exclude", exc[0]), "named 'a' already exists"),
         (("screen", "start", "b", "--include", inc[0]), "at least one prior exclude"),
+        (("screen", "start", "b", "--include", 999999), "record id(s) 999999 are not records"),  # before the exclude
+        (("screen", "start", "b", "--include", inc[0], "--exclude", exc[0], "--query", "aspirin"),
+         "a session over a search (--query) needs --top N: how many of its hits to screen"),
         (("screen", "start", "b", "--include", "x1", "--exclude", exc[0]), "--include takes record ids"),
         (("screen", "label", 999, "include"), "record 999 is not a record of workspace"),
         (("screen", "label", inc[1], "yes"), "label must be one of include, exclude, maybe"),
@@ -64,6 +67,14 @@ def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):
         (("screen", "export", tmp_path / "out.csv", "--format", "xlsx"), "unknown export format 'xlsx'"),
         (("screen", "next", "--session", "zz"), "no screening session named 'zz'"),
         (("recommend", "--from", 555), "record id(s) 555 are not records"),
+        # ids outside SQLite's signed 64-bit range are simply not records (no OverflowError)
+        (("screen", "start", "c", "--include", "99999999999999999999999", "--exclude", exc[0]),
+         "record id(s) 99999999999999999999999 are not records of workspace"),
+        (("screen", "start", "c", "--include", inc[0], "--exclude", "-99999999999999999999999,9223372036854775808"),
+         "record id(s) -99999999999999999999999, 9223372036854775808 are not records of workspace"),
+        (("screen", "label", "99999999999999999999999", "include"), "record 99999999999999999999999 is not a record of workspace"),
+        (("screen", "label", "9223372036854775808", "include"), "record 9223372036854775808 is not a record of workspace"),
+        (("recommend", "--from", "99999999999999999999999"), "record id(s) 99999999999999999999999 are not records"),
     ]
     for args, message in cases:
         r = _run(*args, "-w", ws)
