@@ -121,31 +121,34 @@ class RandomizedSmiles:
                             f"report such records)")
         return mol, Chem.MolToSmiles(mol)
 
-    def variants(self, text: str, rng: np.random.Generator, where: str = "SMILES") -> list[str]:
-        """Up to ``n`` distinct checked randomised SMILES of ``text`` (never ``text`` itself); counts
-        are added to :attr:`last_counts`.
+    def variants(self, text: str, rng: np.random.Generator, where: str = "SMILES", n: int | None = None,
+                 counts: dict[str, Any] | None = None) -> list[str]:
+        """Up to ``n`` (default ``self.n``) distinct checked randomised SMILES of ``text``, never
+        ``text`` itself; what was dropped is added to ``counts`` (default :attr:`last_counts`).
 
         Raises
         ------
         DataError
             ``text`` is not a valid molecule (names ``where`` and RDKit's reason).
         """
+        n = self.n if n is None else n
+        counts = self.last_counts if counts is None else counts
         mol, canonical = self._mol(text, where)
         seen, out = {text}, []
-        for _ in range(self.max_tries * self.n):
-            if len(out) == self.n:
+        for _ in range(self.max_tries * n):
+            if len(out) == n:
                 break
             smi = randomized_smiles(mol, rng)
             if smi in seen:
-                self.last_counts["duplicates"] += 1
+                counts["duplicates"] += 1
                 continue
             if _canonical(smi) != canonical:
-                self.last_counts["failed_check"] += 1
+                counts["failed_check"] += 1
                 continue
             seen.add(smi)
             out.append(smi)
-        if len(out) < self.n:
-            self.last_counts["short"] += 1
+        if len(out) < n:
+            counts["short"] += 1
         return out
 
     def apply(self, examples: Seq[Example], rng: np.random.Generator | int | None = None) -> list[Example]:
@@ -191,11 +194,5 @@ class RandomizedSmiles:
         """
         digest = hashlib.sha256(f"{self.view_seed}:{text}".encode()).digest()
         gen = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-        saved = self.last_counts
-        self.last_counts = {"failed_check": 0, "duplicates": 0, "short": 0}
-        try:
-            n, self.n = self.n, 1
-            found = self.variants(text, gen)
-        finally:
-            self.n, self.last_counts = n, saved
+        found = self.variants(text, gen, n=1, counts={"failed_check": 0, "duplicates": 0, "short": 0})
         return found[0] if found else text
