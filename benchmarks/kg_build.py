@@ -23,6 +23,10 @@ everything but the tagging costs. A middle row, ``tag-normalise-split-no-storage
 reading of each record (:func:`serendip.kg.reading.read_record`) without writing anything, so the
 storage share is its time beside the build's.
 
+With ``--relations RUN_DIR`` (a CID classifier run of ``benchmarks/kg_cid.py``) every build also scores the
+chemical-disease candidates of each record and stores ``cid`` edges (:mod:`serendip.kg.build_relations`):
+the rows carry the run and its threshold in their settings, and a ``cid_edges`` row is added.
+
 Settings in the rows: the tagger and the batch size; the lexicon (BC5CDR train + dev) and the database
 (the workspace's SQLite file) are as described here. Peak RSS is the process's (ingest included; the parsing workers of the ingest are separate processes
 and not counted). Goal (issue 16): the 5,183 abstracts in under 20 minutes on 2 CPU cores.
@@ -109,6 +113,8 @@ def rows_for(rep, again, base: dict, rss: float, settings: dict) -> list[dict]:
     rows += [row("kg-build", metric, c[key], wall_s=rep.seconds, peak_rss_mb=rss)
              for metric, key in (("entities", "entities"), ("mentions", "mentions"), ("edges", "edges"),
                                  ("evidence_rows", "evidence"))]
+    if rep.relations:
+        rows.append(row("kg-build", "cid_edges", rep.cid_edges, wall_s=rep.seconds, peak_rss_mb=rss))
     return rows
 
 
@@ -121,19 +127,31 @@ def passage_index_rows(ws, args, rep, n: int) -> list[dict]:
     t = time.perf_counter()
     update_passages(ws)
     index_s = time.perf_counter() - t
-    reused = build(ws, "dictionary", batch=args.batch, limit=args.limit, rebuild=True)
+    reused = build(ws, "dictionary", batch=args.batch, limit=args.limit, rebuild=True, **_relations(args))
     same = reused.counts == rep.counts
     print(f"passage index built in {index_s:.1f} s; kg build --rebuild with it: {reused.records_read:,} records "
           f"in {reused.seconds:.1f} s ({reused.docs_per_s:,.1f} docs/s; sentences of {reused.passages_reused:,} "
           f"from the index); graph {'the same' if same else 'DIFFERENT: ' + str(reused.counts)}", flush=True)
     if not same:
         raise SystemExit("the build with the passage index gave another graph")
-    settings = {"tagger": "dictionary", "batch": args.batch, "sentences": "passage index"}
+    settings = {**_settings(args, rep), "sentences": "passage index"}
     base = ("kg-build (splits every record)", rep.docs_per_s)
     return [_rows.row(BENCH, DATASET, "corpus", n, "kg-build", "docs_per_s", reused.docs_per_s, settings=settings,
                       baseline=base, wall_s=reused.seconds),
             _rows.row(BENCH, DATASET, "corpus", n, "serendip-index-passages", "wall_s", index_s,
                       settings={"splitter": "pysbd"}, wall_s=index_s)]
+
+
+def _relations(args) -> dict:
+    """``build``'s keyword arguments for ``--relations`` (none without it)."""
+    return {"relations": args.relations} if args.relations else {}
+
+
+def _settings(args, rep) -> dict:
+    out = {"tagger": "dictionary", "batch": args.batch}
+    if args.relations:
+        out.update(relations=f"cid-ft run {args.relations.name}", relation_threshold=rep.relation_threshold)
+    return out
 
 
 def main() -> None:
@@ -143,6 +161,8 @@ def main() -> None:
                     help="build over the first N records only (a check; writes nothing)")
     ap.add_argument("--workdir", type=Path, default=None, help="where the workspace goes (default: a temp folder)")
     ap.add_argument("--no-passages", action="store_true", help="skip the build that reuses the passage index")
+    ap.add_argument("--relations", type=Path, default=None,
+                    help="a CID classifier run (benchmarks/kg_cid.py): the build also stores cid edges")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     from serendip import datasets
@@ -163,16 +183,20 @@ def main() -> None:
           f"tag + normalise + sentences, no storage: {base['pipeline_s']:.2f} s "
           f"({n / base['pipeline_s']:,.0f} docs/s)", flush=True)
 
-    rep = build(ws, "dictionary", batch=args.batch, limit=args.limit)
+    rep = build(ws, "dictionary", batch=args.batch, limit=args.limit, **_relations(args))
     rss = _rows.peak_rss_mb()
     c = rep.counts
     print(f"kg build: {rep.records_read:,} records in {rep.seconds:.1f} s ({rep.docs_per_s:,.1f} docs/s); "
           f"{c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges, {c['evidence']:,} "
           f"evidence rows; {len(rep.unsplit)} records unsplit; peak RSS {rss:.0f} MB", flush=True)
-    again = build(ws, "dictionary", batch=args.batch, limit=0 if args.limit else None)  # --limit: nothing more
+    if args.relations:
+        print(f"relations: {rep.cid_edges:,} cid edges from {rep.candidates_scored:,} candidates (threshold "
+              f"{rep.relation_threshold}, {rep.threshold_source})", flush=True)
+    again = build(ws, "dictionary", batch=args.batch, limit=0 if args.limit else None,  # --limit: nothing more
+                  **_relations(args))
     print(f"second build: {again.records_read} records read in {again.seconds:.1f} s; counts "
           f"{'unchanged' if again.counts == c else 'CHANGED: ' + str(again.counts)}", flush=True)
-    rows = rows_for(rep, again, base, rss, settings={"tagger": "dictionary", "batch": args.batch})
+    rows = rows_for(rep, again, base, rss, settings=_settings(args, rep))
     if not args.no_passages:
         rows += passage_index_rows(ws, args, rep, n)
     ws.close()

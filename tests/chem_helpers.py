@@ -37,3 +37,18 @@ def tiny_model_folder(folder, n: int = 120, oof_folds: int = 0):
     finally:
         PROPERTY_MODELS._items.pop("tiny-ensemble", None)
     return folder
+
+
+def mw_model_folder(folder):
+    """A random forest on Morgan bits predicting molecular weight (Da), trained on :func:`small_set`'s 192
+    molecules and saved in ``folder / "m"``; returns that folder."""
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors
+
+    from serendip.chem.api import train
+
+    data = folder / "train.csv"
+    data.write_text("smiles,mw\n" + "".join(f"{s},{Descriptors.MolWt(Chem.MolFromSmiles(s)):.3f}\n"
+                                            for s in small_set()))
+    train(data, "mw", model="rf-morgan", out=folder / "m")
+    return folder / "m"

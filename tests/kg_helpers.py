@@ -89,3 +89,25 @@ def graph_state(engine, *, mentions: bool = True) -> dict:
             out["mentions"] = sorted(((ents[r.entity_id].key, r.pmid, r.sentence, r.field, r.char_start, r.char_end,
                                        r.text, r.method) for r in conn.execute(select(kg_mentions))), key=repr)
     return out
+
+
+def flat(output: str) -> str:
+    """A command's output on one line, runs of white space as one space (Rich wraps long lines)."""
+    return " ".join(output.split())
+
+
+def cli_workspace(tmp_path: Path, *, build: bool = False) -> Path:
+    """A workspace made by ``serendip init`` holding :data:`RECORDS` (``serendip ingest``), its graph
+    built on :func:`write_training`'s lexicon when ``build``."""
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+
+    runner, folder = CliRunner(), tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
+    assert r.exit_code == 0, r.output
+    if build:
+        r = runner.invoke(app, ["kg", "build", "-w", str(folder), "--training", str(write_training(tmp_path))])
+        assert r.exit_code == 0, r.output
+    return folder

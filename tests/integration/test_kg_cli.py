@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from kg_helpers import RECORDS, write_records, write_training
+from kg_helpers import RECORDS, cli_workspace, flat, write_training
 from typer.testing import CliRunner
 
 from serendip.cli.app import app
@@ -14,24 +14,17 @@ from serendip.cli.app import app
 runner = CliRunner()
 
 
-def _flat(output: str) -> str:
-    return " ".join(output.split())
-
 
 @pytest.fixture
 def ws(tmp_path):
-    folder = tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
-    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
-    assert r.exit_code == 0, r.output
-    return folder
+    return cli_workspace(tmp_path)
 
 
 def test_build_paths_export_import(ws, tmp_path):
     train = str(write_training(tmp_path))
     r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train])
     assert r.exit_code == 0, r.output
-    out = _flat(r.output)
+    out = flat(r.output)
     assert "kg build: 3 records read (0 removed, 19 mentions added)" in out and "docs/s, tagger dictionary" in out
     assert "graph: 9 entities, 19 mentions, 15 edges (17 evidence rows) over 3 records" in out
     r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train, "--json"])
@@ -41,7 +34,7 @@ def test_build_paths_export_import(ws, tmp_path):
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0] == "Aspirin (D001241, Chemical) — headache (D006261, Disease)"
-    assert lines[1:5] == ["direct:", "  Aspirin – headache: 1 records, 2 sentences, NPMI 1.000",
+    assert lines[1:5] == ["direct:", "  Aspirin – headache: 1 record, 2 sentences, NPMI 1.000",
                           "    PMID 9001, title: Aspirin and headache in adults",
                           "    PMID 9001, sentence 1: Aspirin relieved headache."]
     assert any(line.startswith("path 1 (weakest NPMI ") for line in lines)
@@ -52,12 +45,12 @@ def test_build_paths_export_import(ws, tmp_path):
 
     export = tmp_path / "g.jsonl"
     r = runner.invoke(app, ["kg", "export", str(export), "-w", str(ws)])
-    assert r.exit_code == 0 and "exported 9 entities and 15 edges (17 evidence rows)" in _flat(r.output)
+    assert r.exit_code == 0 and "exported 9 entities and 15 edges (17 evidence rows)" in flat(r.output)
     other = tmp_path / "other"
     assert runner.invoke(app, ["init", str(other)]).exit_code == 0
     r = runner.invoke(app, ["kg", "import", str(export), "-w", str(other)])
     assert r.exit_code == 0, r.output
-    assert "imported 9 entities and 15 edges (17 evidence rows, 0 linked to records here)" in _flat(r.output)
+    assert "imported 9 entities and 15 edges (17 evidence rows, 0 linked to records here)" in flat(r.output)
     r = runner.invoke(app, ["kg", "paths", "aspirin", "headache", "-w", str(other)])
     assert r.exit_code == 0 and "PMID 9001, sentence 1: Aspirin relieved headache." in r.output
 
@@ -80,12 +73,12 @@ def test_a_deleted_citation_leaves_the_paths_with_a_warning(ws, tmp_path, monkey
     r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws)])
     assert r.exit_code == 0 and "31000009" not in r.output, r.output
     assert "direct: none" in r.output and "warning: 1 record was deleted from the workspace since the last " \
-        "`serendip kg build`: their evidence is left out here; run `serendip kg build`" in _flat(r.output)
+        "`serendip kg build`: their evidence is left out here; run `serendip kg build`" in flat(r.output)
     r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws), "--json"])
     got = json.loads(r.stdout)
     assert got["deleted_records"] == 1 and got["direct"] is None
     r = runner.invoke(app, ["kg", "export", str(tmp_path / "g.jsonl"), "-w", str(ws)])
-    assert r.exit_code == 0 and "warning: 1 record was deleted" in _flat(r.output)
+    assert r.exit_code == 0 and "warning: 1 record was deleted" in flat(r.output)
     assert "31000009" not in (tmp_path / "g.jsonl").read_text(encoding="utf-8")
     assert runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train]).exit_code == 0
     r = runner.invoke(app, ["kg", "paths", "aspirin", "vomiting", "-w", str(ws), "--json"])
@@ -107,7 +100,7 @@ def test_errors_are_one_line(ws, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("hello\n", encoding="utf-8")
     r = runner.invoke(app, ["kg", "import", str(bad), "-w", str(ws), "--replace"])
-    assert r.exit_code == 2 and "line 1: not a Serendip knowledge-graph export" in _flat(r.output)
+    assert r.exit_code == 2 and "line 1: not a Serendip knowledge-graph export" in flat(r.output)
 
 
 def test_empty_workspace_and_unusable_paths_say_so_in_one_line(tmp_path):
@@ -115,7 +108,7 @@ def test_empty_workspace_and_unusable_paths_say_so_in_one_line(tmp_path):
     assert runner.invoke(app, ["init", str(empty)]).exit_code == 0
     r = runner.invoke(app, ["kg", "build", "-w", str(empty), "--training", str(write_training(tmp_path))])
     assert r.exit_code == 0 and "warning: the workspace holds no records to read: run `serendip ingest FILE` first" \
-        in _flat(r.output)
+        in flat(r.output)
     r = runner.invoke(app, ["kg", "paths", "aspirin", "nausea", "-w", str(empty)])
     assert r.exit_code == 2 and r.output.strip().splitlines() == [
         "error: the knowledge graph of this workspace is empty: the workspace holds no records. Run `serendip "
@@ -127,7 +120,7 @@ def test_empty_workspace_and_unusable_paths_say_so_in_one_line(tmp_path):
                                                            f"give a PubTator file (--training) or leave it out for "
                                                            f"BC5CDR train + dev")]:
         r = runner.invoke(app, [*args, "-w", str(empty)])
-        assert r.exit_code == 2 and _flat(r.output) == line, r.output
+        assert r.exit_code == 2 and flat(r.output) == line, r.output
         assert "Errno" not in r.output and ".tmp" not in r.output
 
 
@@ -135,9 +128,9 @@ def test_export_to_an_unusable_path_names_it(ws, tmp_path):
     assert runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path))]).exit_code == 0
     missing = tmp_path / "nowhere" / "g.jsonl"
     r = runner.invoke(app, ["kg", "export", str(missing), "-w", str(ws)])
-    assert r.exit_code == 2 and _flat(r.output) == f"error: cannot write {missing}: folder {missing.parent} does not exist"
+    assert r.exit_code == 2 and flat(r.output) == f"error: cannot write {missing}: folder {missing.parent} does not exist"
     r = runner.invoke(app, ["kg", "export", str(tmp_path), "-w", str(ws)])
-    assert r.exit_code == 2 and _flat(r.output).startswith(f"error: cannot write {tmp_path}: it is a folder")
+    assert r.exit_code == 2 and flat(r.output).startswith(f"error: cannot write {tmp_path}: it is a folder")
 
 
 def test_usage_lines_name_arguments_in_capitals():

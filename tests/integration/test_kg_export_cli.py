@@ -4,7 +4,7 @@ deleted-records warning for the document formats."""
 from __future__ import annotations
 
 import pytest
-from kg_helpers import write_records, write_training
+from kg_helpers import cli_workspace, flat
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
@@ -16,19 +16,10 @@ from serendip.workspace.schema import records
 runner = CliRunner()
 
 
-def _flat(output: str) -> str:
-    return " ".join(output.split())
-
 
 @pytest.fixture
 def ws(tmp_path):
-    folder = tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
-    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
-    assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["kg", "build", "-w", str(folder), "--training", str(write_training(tmp_path))])
-    assert r.exit_code == 0, r.output
-    return folder
+    return cli_workspace(tmp_path, build=True)
 
 
 def test_export_formats(ws, tmp_path):
@@ -41,7 +32,7 @@ def test_export_formats(ws, tmp_path):
         path = tmp_path / name
         r = runner.invoke(app, ["kg", "export", str(path), "-w", str(ws), *(["--format", fmt] if fmt else [])])
         assert r.exit_code == 0, r.output
-        assert _flat(r.output) == line.format(path=path)
+        assert flat(r.output) == line.format(path=path)
     assert sorted(p.name for p in (tmp_path / "neo").iterdir()) == ["nodes.csv", "relationships.csv"]
     assert len(read_pubtator(tmp_path / "g.txt")) == 3
 
@@ -53,7 +44,7 @@ def test_unknown_format_is_a_usage_error(ws, tmp_path):
     assert not (tmp_path / "g.csv").exists()
     r = runner.invoke(app, ["kg", "export", "--help"])
     assert r.exit_code == 0 and "kg export [OPTIONS] FILE" in r.output
-    assert all(f"{name}:" in _flat(r.output) for name in ("jsonl", "graphml", "neo4j-csv", "pubtator", "bioc"))
+    assert all(f"{name}:" in flat(r.output) for name in ("jsonl", "graphml", "neo4j-csv", "pubtator", "bioc"))
 
 
 def test_document_formats_warn_of_deleted_records(ws, tmp_path):
@@ -63,6 +54,6 @@ def test_document_formats_warn_of_deleted_records(ws, tmp_path):
     w.close()
     r = runner.invoke(app, ["kg", "export", str(tmp_path / "g.txt"), "--format", "pubtator", "-w", str(ws)])
     assert r.exit_code == 0, r.output
-    assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in _flat(r.output)
-    assert "exported 2 documents (12 mentions, 0 CID relations)" in _flat(r.output)
+    assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in flat(r.output)
+    assert "exported 2 documents (12 mentions, 0 CID relations)" in flat(r.output)
     assert [d.pmid for d in read_pubtator(tmp_path / "g.txt")] == ["9002", "9003"]

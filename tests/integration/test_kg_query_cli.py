@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from kg_helpers import write_records, write_training
+from kg_helpers import cli_workspace, flat, write_training
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
@@ -16,17 +16,10 @@ from serendip.cli.app import app
 runner = CliRunner()
 
 
-def _flat(output: str) -> str:
-    return " ".join(output.split())
-
 
 @pytest.fixture
 def ws(tmp_path):
-    folder = tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
-    r = runner.invoke(app, ["ingest", str(write_records(tmp_path / "r.jsonl")), "-w", str(folder)])
-    assert r.exit_code == 0, r.output
-    return folder
+    return cli_workspace(tmp_path)
 
 
 @pytest.fixture
@@ -65,12 +58,12 @@ def test_neighbors_ranked_with_counts_and_evidence(built):
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == [
         "Aspirin (D001241, Chemical): 3 neighbours (cooccurrence), by npmi",
-        "  1. headache (D006261, Disease): 1 records, 2 sentences, NPMI 1.000",
+        "  1. headache (D006261, Disease): 1 record, 2 sentences, NPMI 1.000",
         "       PMID 9001, title: Aspirin and headache in adults",
         "       (+1 more evidence rows)",
-        "  2. Ibuprofen (D007052, Chemical): 1 records, 1 sentences, NPMI 1.000",
+        "  2. Ibuprofen (D007052, Chemical): 1 record, 1 sentence, NPMI 1.000",
         "       PMID 9001, sentence 3: Ibuprofen was compared with aspirin.",
-        "  3. Nausea (D009325, Disease): 1 records, 0 sentences, NPMI 0.000",
+        "  3. Nausea (D009325, Disease): 1 record, 0 sentences, NPMI 0.000",
         "       PMID 9001 (same abstract, different sentences): Aspirin and headache in adults"]
     r = _run("neighbors", "nausea", "-w", str(built), "--type", "Chemical", "--by", "records", "-k", "2", "--json")
     got = json.loads(r.stdout)
@@ -100,9 +93,9 @@ def test_discover_open_and_closed(built):
         "Aspirin (D001241, Chemical): 5 entities two hops away and not linked to it; the best 1 by resource-allocation",
         "  1. levodopa (D007980, Chemical): score 0.125",
         "       via Nausea (weakest NPMI 0.000): Aspirin – Nausea – levodopa",
-        "         Aspirin – Nausea: 1 records, 0 sentences, NPMI 0.000",
+        "         Aspirin – Nausea: 1 record, 0 sentences, NPMI 0.000",
         "           PMID 9001 (same abstract, different sentences): Aspirin and headache in adults",
-        "         Nausea – levodopa: 1 records, 1 sentences, NPMI 0.000",
+        "         Nausea – levodopa: 1 record, 1 sentence, NPMI 0.000",
         "           PMID 9002, sentence 2: Nausea occurred with levodopa."]
     r = _run("discover", "aspirin", "--to", "levodopa", "-w", str(built))
     assert r.exit_code == 0 and r.output == _run("paths", "aspirin", "levodopa", "-w", str(built)).output
@@ -124,7 +117,7 @@ def test_deleted_record_is_left_out_with_a_warning(built):
     for args in (["show", "nausea"], ["neighbors", "nausea"], ["discover", "aspirin"]):
         r = _run(*args, "-w", str(built))
         assert r.exit_code == 0 and "9002" not in r.stdout, r.output
-        assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in _flat(r.output)
+        assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in flat(r.output)
     got = json.loads(_run("neighbors", "nausea", "-w", str(built), "--json").stdout)
     assert got["deleted_records"] == 1 and got["n_neighbours"] == 6
 
@@ -136,18 +129,18 @@ def test_errors_are_one_line_with_exit_code_2(ws, tmp_path):
     assert _run("build", "-w", str(ws), "--training", str(write_training(tmp_path))).exit_code == 0
     r = _run("neighbors", "asprin", "-w", str(ws))
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
-    assert _flat(r.output) == ("error: entity 'asprin' is not in the knowledge graph (9 entities): give a MeSH id (e.g. "
+    assert flat(r.output) == ("error: entity 'asprin' is not in the knowledge graph (9 entities): give a MeSH id (e.g. "
                                "D001241), Type:MeSH id, or a name as the records write it; close: Aspirin (D001241, Chemical)")
     r = _run("discover", "warfarin", "-w", str(ws))
-    assert r.exit_code == 2 and _flat(r.output).endswith("or a name as the records write it")
-    for args, message in [(["neighbors", "nausea", "--by", "pmi"], "error: kg neighbours ranks by one of npmi, records; got 'pmi'"),
+    assert r.exit_code == 2 and flat(r.output).endswith("or a name as the records write it")
+    for args, message in [(["neighbors", "nausea", "--by", "pmi"], "error: kg neighbours ranks by one of npmi, records, score; got 'pmi'"),
                           (["neighbors", "nausea", "--edge-type", "cid"], "error: edge type 'cid' is not in the knowledge "
                            "graph: expected one of cooccurrence"),
                           (["discover", "aspirin", "--scorer", "learned"], "error: link scorer 'learned' needs a fitted "
                            "model, which kg discover does not take: expected one of common-neighbours, jaccard, "
                            "adamic-adar, resource-allocation, preferential-attachment, random")]:
         r = _run(*args, "-w", str(ws))
-        assert r.exit_code == 2 and _flat(r.output) == message, r.output
+        assert r.exit_code == 2 and flat(r.output) == message, r.output
 
 
 def test_help_lists_the_commands_and_scorers():
@@ -155,4 +148,4 @@ def test_help_lists_the_commands_and_scorers():
     assert r.exit_code == 0 and all(f" {c} " in r.output for c in ("show", "neighbors", "discover"))
     assert " neighbours " not in r.output
     r = runner.invoke(app, ["kg", "discover", "--help"])
-    assert "kg discover [OPTIONS] A" in r.output and "resource-allocation" in _flat(r.output)
+    assert "kg discover [OPTIONS] A" in r.output and "resource-allocation" in flat(r.output)

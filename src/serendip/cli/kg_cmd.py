@@ -37,6 +37,10 @@ def taggers_help() -> str:
 REGISTRY_CHOICES.setdefault("tagger", taggers_help)
 
 
+#: Where ``kg build``'s relation threshold came from (:attr:`serendip.kg.build.BuildReport.threshold_source`)
+_SOURCES = {"given": "--relation-threshold", "run": "saved with the run", "default": "the default"}
+
+
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
@@ -72,10 +76,18 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
               training: Optional[list[Path]] = typer.Option(None, "--training", help="PubTator file the dictionary "
                                                             "and the MeSH normaliser are fitted on (repeatable; "
                                                             "default: BC5CDR train + dev from the data mirror)."),
+              relations: Optional[Path] = typer.Option(None, "--relations", help="CID classifier run folder "
+                                                       "(RUN_DIR): add chemical-induced disease (cid) edges too."),
+              relation_threshold: Optional[float] = typer.Option(None, "--relation-threshold", min=0.0, max=1.0,
+                                                                 help="Probability at or above which a CID candidate "
+                                                                 "is an edge (default: the threshold saved with the "
+                                                                 "run, else 0.5)."),
               json_out: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
               workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Tag the records not read yet (title + abstract), normalise the mentions to MeSH ids and add
-    co-occurrence edges (sentence- and abstract-level counts, NPMI) with their evidence sentences.
+    co-occurrence edges (sentence- and abstract-level counts, NPMI) with their evidence sentences;
+    with --relations, also the CID classifier's cid edges (score: the highest probability over the
+    records, evidence: each record's sentence).
 
     Running it again reads only records ingested (or changed) since; it prints the records read and
     the graph's entity, mention and edge counts."""
@@ -85,7 +97,8 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         ws = open_workspace(workspace)
         bar = _Bar()
         try:
-            rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar)
+            rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar,
+                        relations=relations, relation_threshold=relation_threshold)
         finally:
             bar.close()
         if json_out:
@@ -97,6 +110,10 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
              + (f"; sentences of {rep.passages_reused:,} from the passage index" if rep.passages_reused else ""))
         _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
              f"({c['evidence']:,} evidence rows) over {c['records']:,} records")
+        if rep.relations:
+            source = _SOURCES.get(rep.threshold_source or "", "?")
+            _say(f"relations: {rep.cid_edges:,} cid edges ({rep.candidates_scored:,} candidates scored in this build, "
+                 f"threshold {rep.relation_threshold:g} ({source}), run {rep.relations})")
         if not c["records"] and not rep.records_read and not rep.records_left:
             err_console.print(labelled("[yellow]warning:[/]", "the workspace holds no records to read: run "
                               "`serendip ingest FILE` first, then `serendip kg build`"), highlight=False, soft_wrap=True)
@@ -126,10 +143,15 @@ def _warn_deleted(n: int) -> None:
         err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
 
 
+def edge_counts(edge: dict) -> str:
+    """``"1 record, 2 sentences"``: the records and sentences an edge's two entities share."""
+    n_rec, n_sent = edge["abstract_count"], edge["sentence_count"]
+    return f"{n_rec:,} record{'' if n_rec == 1 else 's'}, {n_sent:,} sentence{'' if n_sent == 1 else 's'}"
+
+
 def _print_edge(edge: dict, indent: str) -> None:
     npmi = "-" if edge["npmi"] is None else f"{edge['npmi']:.3f}"
-    _say(f"{indent}{edge['source_name']} – {edge['target_name']}: {edge['abstract_count']:,} records, "
-         f"{edge['sentence_count']:,} sentences, NPMI {npmi}")
+    _say(f"{indent}{edge['source_name']} – {edge['target_name']}: {edge_counts(edge)}, NPMI {npmi}")
     for ev in edge["evidence"]:
         _say(f"{indent}  {_where(ev)}")
     more = edge["n_evidence"] - len(edge["evidence"])

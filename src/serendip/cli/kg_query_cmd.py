@@ -42,9 +42,11 @@ def _label(node: dict) -> str:
 
 
 def _counts(edge: dict, edge_type: str) -> str:
+    from serendip.cli.kg_cmd import edge_counts
+
     npmi = "-" if edge["npmi"] is None else f"{edge['npmi']:.3f}"
     score = "" if edge_type == "cooccurrence" or edge["score"] is None else f", score {edge['score']:.3f}"
-    return f"{edge['abstract_count']:,} records, {edge['sentence_count']:,} sentences, NPMI {npmi}{score}"
+    return f"{edge_counts(edge)}, NPMI {npmi}{score}"
 
 
 def _print_evidence(edge: dict, indent: str) -> None:
@@ -89,8 +91,9 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
 
 
 def neighbors_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HELP),
-                  by: str = typer.Option("npmi", "--by", help="Rank by `npmi` (then records) or `records` (then "
-                                         "sentences, NPMI)."),
+                  by: Optional[str] = typer.Option(None, "--by", help="Rank by `npmi` (then records), `records` "
+                                                   "(then sentences, NPMI) or `score` (a CID edge's probability). "
+                                                   "Default: npmi for co-occurrence, score for other edge types."),
                   k: int = typer.Option(10, "-k", min=1, help="Neighbours shown, best first."),
                   types: Optional[list[str]] = typer.Option(None, "--type", help="Only neighbours of this entity "
                                                             "type (Chemical, Disease; repeatable)."),
@@ -115,8 +118,8 @@ def neighbors_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTIT
         if json_out:
             print(json.dumps(res.to_dict(), ensure_ascii=False))
             return
-        shown = f"; the best {len(res.neighbours):,} by {by}" if res.n_neighbours > len(res.neighbours) else \
-            f", by {by}"
+        shown = f"; the best {len(res.neighbours):,} by {res.by}" if res.n_neighbours > len(res.neighbours) else \
+            f", by {res.by}"
         _say(f"{res.entity.label()}: {res.n_neighbours:,} neighbours ({edge_type}){shown}")
         for i, n in enumerate(res.neighbours, 1):
             _say(f"{i:>3}. {_label(n)}: {_counts(n['edge'], edge_type)}")

@@ -26,7 +26,9 @@ The graph of a workspace (``serendip kg build | paths | export | import``; impor
 commands, not by the package): :mod:`~serendip.kg.store` (the tables on the workspace's metadata,
 Alembic revision 0007), :mod:`~serendip.kg.taggers` (``TAGGERS``: ``dictionary`` and ``model``; the
 training documents and the cached normaliser), :mod:`~serendip.kg.reading` (one record: mentions with
-sentences and offsets, entity pairs), :mod:`~serendip.kg.build` (batched, incremental build with NPMI),
+sentences and offsets, entity pairs), :mod:`~serendip.kg.build` (batched, incremental build with NPMI;
+:mod:`~serendip.kg.build_plan` the records to read and the removal of deleted or changed ones,
+:mod:`~serendip.kg.build_relations` the ``cid`` edges of ``--relations RUN_DIR``, revision 0010),
 :mod:`~serendip.kg.query` (entities by MeSH id or name, the stored graph as networkx, paths with
 evidence), :mod:`~serendip.kg.lookup` (one entity shown, its ranked neighbours, open discovery from it;
 ``kg show | neighbors | discover``), :mod:`~serendip.kg.exchange` (JSON Lines export and import) and

@@ -16,16 +16,21 @@ over the records read (``kg_records``, those without any entity included; Bouma 
 :func:`serendip.kg.graph.npmi`), and the touched entities take the surface form their mentions use
 most as their ``name`` (ties: the alphabetically first).
 
-Records deleted from the workspace, or changed in place, lose their rows first (their edges' and
-entities' counts recomputed from what remains; an edge or entity left with nothing is removed). A
-second build over unchanged records adds nothing.
+Relations (``relations=RUN_DIR``, :mod:`serendip.kg.build_relations`): each batch's records also go
+through a CID classifier, on their normalised mentions (resolved MeSH ids); each chemical-disease
+candidate at or above the threshold becomes a ``cid`` edge (or adds to one) with the record's evidence
+sentence and probability, in the same transaction; an edge's score is its highest probability.
+
+Records deleted from the workspace, or changed in place, lose their rows first (:mod:`serendip.kg.build_plan`:
+their edges' (co-occurrence and ``cid``) and entities' counts recomputed from what remains; an edge or
+entity left with nothing is removed). A second build over unchanged records adds nothing.
 """
 from __future__ import annotations
 
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +38,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from serendip.core.progress import Steps, start_step
-from serendip.errors import ConfigError, DataError
-from serendip.kg.reading import RecordRead, read_record, text_digest
+from serendip.errors import ConfigError
+from serendip.kg.build_plan import (
+    chunks,
+    indexed_passages,
+    passage_index,
+    plan,
+    remove_records,
+)
+from serendip.kg.build_relations import (
+    CID,
+    RelationStep,
+    check_relations,
+    refresh_cid_scores,
+)
+from serendip.kg.reading import RecordRead, read_record
 from serendip.kg.store import (
     COOCCURRENCE,
     KG_TABLES,
@@ -53,9 +71,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["BuildReport", "build"]
 
-#: ids per ``IN (...)`` list
-_CHUNK = 500
-
 
 @dataclass
 class BuildReport:
@@ -65,7 +80,10 @@ class BuildReport:
     unread, when ``limit`` stopped the build early), ``mentions_added``, ``passages_reused`` (records
     whose sentences came from the workspace's passage index instead of the splitter), ``unsplit`` (ids of records the
     sentence splitter failed on: each field counted as one sentence), ``counts`` (the graph after it:
-    records, entities, mentions, edges, evidence), ``seconds`` (wall) and ``docs_per_s``."""
+    records, entities, mentions, edges, evidence), ``seconds`` (wall) and ``docs_per_s``. With relations:
+    ``relations`` (the CID run folder, None without), ``relation_threshold`` and where it came from
+    (``threshold_source``: ``"given"``, ``"run"`` or ``"default"``), ``candidates_scored`` (this build)
+    and ``cid_edges`` (``cid`` edges in the graph after it, 0 without relations)."""
 
     build_id: int
     tagger: str
@@ -78,6 +96,11 @@ class BuildReport:
     unsplit: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    relations: str | None = None
+    relation_threshold: float | None = None
+    threshold_source: str | None = None
+    candidates_scored: int = 0
+    cid_edges: int = 0
 
     @property
     def docs_per_s(self) -> float:
@@ -87,86 +110,8 @@ class BuildReport:
         return {**asdict(self), "docs_per_s": round(self.docs_per_s, 2)}
 
 
-def _chunks(items: Sequence, n: int = _CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-# -- planning and removal ------------------------------------------------------------------------------
-def _plan(conn: Connection, limit: int | None) -> tuple[list[int], list[int], list[int], int]:
-    """(records to read, in id order, at most ``limit``; records changed since read; records read but
-    gone from the workspace; records left unread past ``limit``)."""
-    seen = dict(conn.execute(select(kg_records.c.record_id, kg_records.c.digest)).all())
-    todo, changed = [], []
-    present: set[int] = set()
-    for rid, title, abstract in conn.execute(select(records.c.id, records.c.title, records.c.abstract)
-                                             .order_by(records.c.id)):
-        present.add(rid)
-        old = seen.get(rid)
-        if old is None or old != text_digest(title, abstract):
-            todo.append(rid)
-            if old is not None:
-                changed.append(rid)
-    gone = sorted(set(seen) - present)
-    left = 0
-    if limit is not None and len(todo) > limit:
-        todo, left = todo[:limit], len(todo) - limit
-        changed = [r for r in changed if r in set(todo)]
-    return todo, changed, gone, left
-
-
-def _recount_edges(conn: Connection, edge_ids: Sequence[int]) -> None:
-    """Set the counts of ``edge_ids`` from their evidence rows; remove those left without any."""
-    ev = kg_evidence.c
-    for chunk in _chunks(list(edge_ids)):
-        counts = {eid: (n_sent, n_rec) for eid, n_sent, n_rec in conn.execute(
-            select(ev.edge_id, func.count(ev.sentence), func.count(ev.record_id.distinct()))
-            .where(ev.edge_id.in_(chunk)).group_by(ev.edge_id))}
-        empty = [e for e in chunk if e not in counts]
-        if empty:
-            conn.execute(delete(kg_edges).where(kg_edges.c.id.in_(empty)))
-        if counts:
-            conn.execute(update(kg_edges).where(kg_edges.c.id == bindparam("eid"))
-                         .values(sentence_count=bindparam("ns"), abstract_count=bindparam("nr")),
-                         [{"eid": e, "ns": s, "nr": r} for e, (s, r) in counts.items()])
-
-
-def _recount_entities(conn: Connection, entity_ids: Sequence[int]) -> None:
-    """Set the counts of ``entity_ids`` from their mentions; remove those left with no mention and no edge."""
-    m = kg_mentions.c
-    for chunk in _chunks(list(entity_ids)):
-        counts = {eid: (n, r) for eid, n, r in conn.execute(
-            select(m.entity_id, func.count(), func.count(m.record_id.distinct()))
-            .where(m.entity_id.in_(chunk)).group_by(m.entity_id))}
-        conn.execute(update(kg_entities).where(kg_entities.c.id == bindparam("eid"))
-                     .values(n_mentions=bindparam("n"), n_records=bindparam("r")),
-                     [{"eid": e, "n": counts.get(e, (0, 0))[0], "r": counts.get(e, (0, 0))[1]} for e in chunk])
-        linked = set(conn.execute(select(kg_edges.c.source_id).where(kg_edges.c.source_id.in_(chunk))).scalars())
-        linked |= set(conn.execute(select(kg_edges.c.target_id).where(kg_edges.c.target_id.in_(chunk))).scalars())
-        orphans = [e for e in chunk if e not in counts and e not in linked]
-        if orphans:
-            conn.execute(delete(kg_entities).where(kg_entities.c.id.in_(orphans)))
-
-
-def _remove_records(conn: Connection, record_ids: Sequence[int]) -> set[int]:
-    """Remove the graph rows of ``record_ids`` (mentions, evidence, ``kg_records``) and recount what
-    they touched; returns the entities touched."""
-    edges: set[int] = set()
-    entities: set[int] = set()
-    for chunk in _chunks(list(record_ids)):
-        edges |= set(conn.execute(select(kg_evidence.c.edge_id).where(kg_evidence.c.record_id.in_(chunk))).scalars())
-        entities |= set(conn.execute(select(kg_mentions.c.entity_id)
-                                     .where(kg_mentions.c.record_id.in_(chunk))).scalars())
-        conn.execute(delete(kg_evidence).where(kg_evidence.c.record_id.in_(chunk)))
-        conn.execute(delete(kg_mentions).where(kg_mentions.c.record_id.in_(chunk)))
-        conn.execute(delete(kg_records).where(kg_records.c.record_id.in_(chunk)))
-    _recount_edges(conn, sorted(edges))
-    _recount_entities(conn, sorted(entities))
-    return entities
 
 
 # -- writing a batch ---------------------------------------------------------------------------------
@@ -235,8 +180,9 @@ def _write_edges(conn: Connection, reads: list[RecordRead], ids: _Ids) -> None:
         conn.execute(insert(kg_evidence), evidence)
 
 
-def _write_batch(conn: Connection, reads: list[RecordRead], ids: _Ids, build_id: int) -> int:
-    """Store the records read; returns the mentions added."""
+def _write_batch(conn: Connection, reads: list[RecordRead], ids: _Ids, build_id: int, hits: list | None = None,
+                 step: RelationStep | None = None) -> int:
+    """Store the records read (and the relation ``step``'s ``hits`` in them); returns the mentions added."""
     ids.add_entities(conn, reads)
     mentions = [{"entity_id": ids.entities[m.key], "record_id": rec.record_id, "pmid": rec.pmid,
                  "sentence": m.sentence, "field": m.field, "char_start": m.start, "char_end": m.end,
@@ -252,39 +198,16 @@ def _write_batch(conn: Connection, reads: list[RecordRead], ids: _Ids, build_id:
                      [{"eid": e, "dm": n, "dr": n_records[e]} for e, n in n_mentions.items()])
         ids.touched.update(n_mentions)
     _write_edges(conn, reads, ids)
+    if step is not None:
+        step.write(conn, hits or [], ids.entities)
     conn.execute(insert(kg_records), [{"record_id": rec.record_id, "digest": rec.digest, "build_id": build_id,
                                        "n_mentions": len(rec.mentions), "split": rec.split} for rec in reads])
     return len(mentions)
 
 
-def _passage_index(ws: Workspace):
-    """The workspace's passage index when it was split with today's splitter, else None (the build
-    splits every record itself, as it would without one)."""
-    from serendip.errors import IndexDamaged, IndexNotBuilt
-    from serendip.evidence.passage_index import FOLDER, PassageIndex
-    from serendip.evidence.passages import splitter_name
-
-    try:
-        index = PassageIndex.load(ws.index_dir / FOLDER)
-    except (IndexNotBuilt, IndexDamaged, DataError):
-        return None
-    return index if index.meta.get("splitter") == splitter_name() else None
-
-
-def _indexed_passages(pindex, row):
-    """The record's passages from the passage index, or None (no index, the record is not in it, or
-    its text changed since: the digest differs)."""
-    if pindex is None:
-        return None
-    try:
-        return pindex.passages(row.id, row.title, row.abstract)
-    except DataError:
-        return None
-
-
 def _read_batch(engine, record_ids: Sequence[int], tagger, normaliser, pindex=None) -> list[RecordRead]:
     """Fetch, tag and read a batch of records (outside any write transaction: tagging can be slow);
-    sentences from ``pindex`` (:func:`_passage_index`) where it holds the record as stored."""
+    sentences from ``pindex`` (:func:`~serendip.kg.build_plan.passage_index`) where it holds the record as stored."""
     r = records.c
     with engine.connect() as conn:
         rows = conn.execute(select(r.id, r.pmid, r.title, r.abstract).where(r.id.in_(list(record_ids)))
@@ -292,13 +215,14 @@ def _read_batch(engine, record_ids: Sequence[int], tagger, normaliser, pindex=No
     texts = [t or "" for row in rows for t in (row.title, row.abstract)]
     spans = tagger.tag(texts)
     return [read_record(row.id, row.pmid, row.title, row.abstract, (spans[2 * i], spans[2 * i + 1]), normaliser,
-                        passages=_indexed_passages(pindex, row))
+                        passages=indexed_passages(pindex, row))
             for i, row in enumerate(rows)]
 
 
 # -- finishing ------------------------------------------------------------------------------------------
 def _finish(conn: Connection, touched: set[int]) -> None:
-    """NPMI and score of every co-occurrence edge over the records read; names of the ``touched`` entities."""
+    """NPMI and score of every co-occurrence edge over the records read; score of every ``cid`` edge;
+    names of the ``touched`` entities."""
     from serendip.kg.graph import npmi
 
     n_docs = conn.execute(select(func.count()).select_from(kg_records)).scalar_one()
@@ -313,8 +237,9 @@ def _finish(conn: Connection, touched: set[int]) -> None:
     if changes:
         conn.execute(update(kg_edges).where(e.id == bindparam("eid")).values(npmi=bindparam("v"), score=bindparam("v")),
                      changes)
+    refresh_cid_scores(conn)
     m = kg_mentions.c
-    for chunk in _chunks(sorted(touched)):
+    for chunk in chunks(sorted(touched)):
         best: dict[int, tuple[int, str]] = {}
         for eid, text, n in conn.execute(select(m.entity_id, m.text, func.count()).where(m.entity_id.in_(chunk))
                                          .group_by(m.entity_id, m.text)):
@@ -325,25 +250,29 @@ def _finish(conn: Connection, touched: set[int]) -> None:
                          [{"eid": k, "nm": v[1]} for k, v in best.items()])
 
 
-def _start(conn: Connection, tagger: str, normaliser: str, rebuild: bool) -> int:
-    """Clear the graph (``rebuild``) or check its tagger; record the build as running; its id."""
+def _start(conn: Connection, tagger: str, normaliser: str, rebuild: bool, step: RelationStep | None) -> int:
+    """Clear the graph (``rebuild``) or check its tagger and relations run; record the build as running; its id."""
     if rebuild:
         for t in KG_TABLES:
             conn.execute(delete(t))
     elif conn.execute(select(kg_entities.c.id).limit(1)).first() is not None:
-        last = conn.execute(select(kg_builds.c.tagger).where(kg_builds.c.status == "done")
-                            .order_by(kg_builds.c.id.desc()).limit(1)).scalar_one_or_none()
-        if last is not None and last != tagger:
-            raise ConfigError(f"the workspace's knowledge graph was built with tagger {last!r}, not {tagger!r}: "
+        b = kg_builds.c
+        last = conn.execute(select(b.tagger, b.relations, b.relation_threshold).where(b.status == "done")
+                            .order_by(b.id.desc()).limit(1)).first()
+        if last is not None and last.tagger != tagger:
+            raise ConfigError(f"the workspace's knowledge graph was built with tagger {last.tagger!r}, not {tagger!r}: "
                               f"run `serendip kg build --rebuild` to build it again with {tagger!r}")
-    return conn.execute(insert(kg_builds).values(started_at=_now(), status="running", tagger=tagger,
-                                                 normaliser=normaliser, records_read=0, records_removed=0)
+        check_relations(last, step)
+    return conn.execute(insert(kg_builds).values(
+        started_at=_now(), status="running", tagger=tagger, normaliser=normaliser, records_read=0, records_removed=0,
+        relations=step.name if step else None, relation_threshold=step.threshold if step else None)
                         ).inserted_primary_key[0]
 
 
 def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: int | None = None,
           rebuild: bool = False, training: Sequence[str | Path] | None = None, steps: Steps | None = None,
-          tagger_options: dict[str, Any] | None = None) -> BuildReport:
+          tagger_options: dict[str, Any] | None = None, relations: str | Path | None = None,
+          relation_threshold: float | None = None) -> BuildReport:
     """Bring the workspace's knowledge graph up to date with its records (module docstring).
 
     Parameters
@@ -365,6 +294,11 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
         :mod:`serendip.core.progress` steps: one step ``"kg build"`` counting the records read.
     tagger_options : dict, optional
         Passed to the model tagger (``window``, ``overlap``, ``batch_size``, ``device``).
+    relations : path, optional
+        A CID classifier run folder (:mod:`serendip.kg.build_relations`): add ``cid`` edges too.
+    relation_threshold : float, optional
+        Probability in [0, 1] at or above which a candidate is an edge; default: the threshold saved
+        with the run (``cid_threshold.json``), else 0.5.
 
     Returns
     -------
@@ -375,10 +309,14 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
     WorkspaceReadOnly
         The workspace was opened without write access.
     ConfigError
-        ``batch`` < 1 or ``limit`` < 0; an unknown tagger; the graph was built with another tagger
-        (without ``rebuild``).
+        ``batch`` < 1 or ``limit`` < 0; an unknown tagger; a threshold outside [0, 1] or given without
+        ``relations``; the graph was built with another tagger, or another relations run or threshold,
+        or with relations where none are given, or the reverse (without ``rebuild``).
+    RunNotFound
+        ``relations`` is not a complete run folder.
     ParseError, DatasetNotFound, DataError
-        The training files cannot be read; a tagger gave a span outside its text.
+        The training files cannot be read; a tagger gave a span outside its text; the ``relations``
+        run is not a CID classifier.
     """
     from serendip.kg.taggers import load_normaliser, make_tagger, training_documents
     from serendip.workspace.locks import kg_lock
@@ -386,47 +324,64 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
     ws.store.require_writable("kg build")
     if batch < 1 or (limit is not None and limit < 0):
         raise ConfigError(f"kg build needs batch >= 1 and limit >= 0; got batch {batch}, limit {limit}")
+    if relation_threshold is not None and relations is None:
+        raise ConfigError("kg build: a relation threshold needs a relations run (--relations RUN_DIR)")
     t0 = time.perf_counter()
     docs, paths = training_documents(training)
     tg = make_tagger(tagger, docs, **(tagger_options or {}))
     normaliser, norm_name = load_normaliser(ws.path / "models" / "kg", docs, paths)
+    step = RelationStep(relations, relation_threshold) if relations is not None else None
     engine = ws.engine
     with kg_lock(ws.path):
         with engine.begin() as conn:
-            build_id = _start(conn, tg.name, norm_name, rebuild)
+            build_id = _start(conn, tg.name, norm_name, rebuild, step)
         report = BuildReport(build_id, tg.name, norm_name)
+        if step is not None:
+            report.relations, report.relation_threshold, report.threshold_source = (
+                step.name, step.threshold, step.threshold_source)
         try:
-            _run(engine, report, tg, normaliser, batch, limit, steps, _passage_index(ws))
+            _run(engine, report, tg, normaliser, batch, limit, steps, passage_index(ws), step)
         except BaseException:
             with engine.begin() as conn:
                 conn.execute(update(kg_builds).where(kg_builds.c.id == build_id)
                              .values(status="failed", finished_at=_now(), records_read=report.records_read))
             raise
-        report.counts = graph_counts(engine)
-        report.seconds = time.perf_counter() - t0
-        with engine.begin() as conn:
-            conn.execute(update(kg_builds).where(kg_builds.c.id == build_id).values(
-                status="done", finished_at=_now(), records_read=report.records_read,
-                records_removed=report.records_removed, counts=report.counts))
+        _done(engine, report, t0)
     return report
 
 
-def _run(engine, report: BuildReport, tagger, normaliser, batch: int, limit: int | None, steps: Steps | None,
-         pindex=None) -> None:
+def _done(engine, report: BuildReport, t0: float) -> None:
+    """Fill the report's counts and time; mark the build done."""
+    report.counts = graph_counts(engine)
+    report.seconds = time.perf_counter() - t0
     with engine.begin() as conn:
-        todo, changed, gone, report.records_left = _plan(conn, limit)
-        touched = _remove_records(conn, changed + gone) if changed or gone else set()
+        report.cid_edges = conn.execute(select(func.count()).select_from(kg_edges)
+                                        .where(kg_edges.c.type == CID)).scalar_one()
+        conn.execute(update(kg_builds).where(kg_builds.c.id == report.build_id).values(
+            status="done", finished_at=_now(), records_read=report.records_read,
+            records_removed=report.records_removed, counts=report.counts))
+
+
+def _run(engine, report: BuildReport, tagger, normaliser, batch: int, limit: int | None, steps: Steps | None,
+         pindex=None, step: RelationStep | None = None) -> None:
+    with engine.begin() as conn:
+        todo, changed, gone, report.records_left = plan(conn, limit)
+        touched = remove_records(conn, changed + gone) if changed or gone else set()
         report.records_removed = len(changed) + len(gone)
         ids = _Ids(conn)
         ids.touched |= touched
+        if step is not None:
+            step.load(conn)
     advance = start_step(steps, "kg build", len(todo))
-    for chunk in _chunks(todo, batch):
+    for chunk in chunks(todo, batch):
         reads = _read_batch(engine, chunk, tagger, normaliser, pindex)
+        hits = step.classify(reads) if step is not None else None  # outside the transaction, as tagging
         with engine.begin() as conn:
-            report.mentions_added += _write_batch(conn, reads, ids, report.build_id)
+            report.mentions_added += _write_batch(conn, reads, ids, report.build_id, hits, step)
         report.records_read += len(reads)
         report.passages_reused += sum(r.reused for r in reads)
         report.unsplit.extend(r.record_id for r in reads if not r.split)
         advance(len(chunk))
     with engine.begin() as conn:
         _finish(conn, ids.touched)
+    report.candidates_scored = step.candidates if step is not None else 0

@@ -44,6 +44,7 @@ __all__ = ["LOCAL_SCORERS", "NEIGHBOUR_ORDERS", "DiscoveryResult", "EntityView",
 NEIGHBOUR_ORDERS = {
     "npmi": lambda n: (-n["npmi"], -n["abstract_count"], -n["sentence_count"], n["name"].casefold(), n["key"]),
     "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -n["npmi"], n["name"].casefold(), n["key"]),
+    "score": lambda n: (-(n["score"] or 0.0), -n["abstract_count"], n["name"].casefold(), n["key"]),
 }
 #: Link scorers whose score of (A, C) reads only A's neighbours B and their degrees (common neighbours,
 #: Adamic-Adar, resource allocation): for them :func:`discover` loads the edges of A and of each B, and
@@ -211,15 +212,17 @@ class NeighboursResult:
         return {**asdict(self), "entity": self.entity.to_dict()}
 
 
-def neighbours(engine: Engine, query: str, *, by: str = "npmi", k: int = 10, types: Sequence[str] | None = None,
+def neighbours(engine: Engine, query: str, *, by: str | None = None, k: int = 10, types: Sequence[str] | None = None,
                min_records: int = 1, evidence: int = 3, edge_type: str = COOCCURRENCE) -> NeighboursResult:
     """The entities linked to the one ``query`` names, best first, each edge with its evidence.
 
     Parameters
     ----------
-    by : {"npmi", "records"}, default "npmi"
-        Rank by the edge's NPMI (Bouma 2009; then records, sentences, name) or by its record count
-        (then sentences, NPMI, name) (:data:`NEIGHBOUR_ORDERS`).
+    by : {"npmi", "records", "score"}, optional
+        Rank by the edge's NPMI (Bouma 2009; then records, sentences, name), by its record count
+        (then sentences, NPMI, name) or by its score (a CID edge's highest classifier probability; then
+        records, name) (:data:`NEIGHBOUR_ORDERS`). Default: ``npmi`` for co-occurrence edges, ``score``
+        for the others (a relation edge has no NPMI).
     k : int, default 10
         Neighbours listed.
     types : sequence of str, optional
@@ -244,6 +247,7 @@ def neighbours(engine: Engine, query: str, *, by: str = "npmi", k: int = 10, typ
         ``query`` names no entity; an unknown ``by``, type or edge type; ``k`` < 1, ``min_records`` < 1
         or ``evidence`` < 0.
     """
+    by = by or ("npmi" if edge_type == COOCCURRENCE else "score")
     if by not in NEIGHBOUR_ORDERS:
         raise DataError(f"kg neighbours ranks by one of {', '.join(NEIGHBOUR_ORDERS)}; got {by!r}")
     if k < 1 or min_records < 1 or evidence < 0:
@@ -253,7 +257,8 @@ def neighbours(engine: Engine, query: str, *, by: str = "npmi", k: int = 10, typ
     _check_edge_type(engine, edge_type)
     _check_types(engine, types)
     g = load_graph(engine, around=[ent.id], edge_type=edge_type)
-    rows = [{**_node(g, v), "npmi": d["npmi"], "abstract_count": d["count"], "sentence_count": d["sentence_count"]}
+    rows = [{**_node(g, v), "npmi": d["npmi"], "score": d["score"], "abstract_count": d["count"],
+             "sentence_count": d["sentence_count"]}
             for v, d in g[ent.key].items()
             if d["count"] >= min_records and (not types or g.nodes[v]["type"] in types)]
     rows.sort(key=NEIGHBOUR_ORDERS[by])

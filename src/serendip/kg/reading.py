@@ -58,7 +58,8 @@ class RecordRead:
     the sentence splitter failed), ``passages``, ``mentions`` (list of :class:`MentionRow`, text
     order), ``sentence_pairs`` (``{(key a, key b): [sentence numbers]}``, keys sorted in each pair) and
     ``record_pairs`` (every pair of entities of the record, sorted keys), ``reused`` (the passages came
-    from the passage index)."""
+    from the passage index), ``title`` and ``abstract`` (as read, "" for None: the relation step marks
+    its candidates in them)."""
 
     record_id: int
     pmid: str | None
@@ -69,6 +70,8 @@ class RecordRead:
     sentence_pairs: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     record_pairs: set[tuple[str, str]] = field(default_factory=set)
     reused: bool = False  # the passages came from the passage index
+    title: str = ""
+    abstract: str = ""
 
 
 def _passages(record_id: int, title: str, abstract: str) -> tuple[list[Passage], bool]:
@@ -116,7 +119,8 @@ def read_record(record_id: int, pmid: str | None, title: str | None, abstract: s
     title, abstract = title or "", abstract or ""
     reused = passages is not None
     passages, split = (passages, True) if reused else _passages(record_id, title, abstract)
-    rec = RecordRead(record_id, pmid, text_digest(title, abstract), split, passages, reused=reused)
+    rec = RecordRead(record_id, pmid, text_digest(title, abstract), split, passages, reused=reused, title=title,
+                     abstract=abstract)
     shift = len(title) + 1
     located = [(TITLE, s, e, t) for s, e, t in spans[0]] + [(ABSTRACT, s, e, t) for s, e, t in spans[1]]
     fields = (title, abstract)

@@ -6,7 +6,9 @@ as every revision does; ``tests/unit/kg/test_kg_store.py`` checks that a migrate
 definitions agree). The same schema runs on SQLite and PostgreSQL.
 
 * ``kg_builds``: one row per ``kg build`` or ``kg import``: when, the tagger (``"dictionary"``,
-  ``"model:<run folder>"``, or ``"import:<file>"``), the normaliser's cache key, what it did, the counts after it.
+  ``"model:<run folder>"``, or ``"import:<file>"``), the normaliser's cache key, what it did, the counts after it;
+  ``relations`` and ``relation_threshold``: the CID classifier's run folder and threshold of a
+  ``kg build --relations`` (NULL without; revision ``0010``).
 * ``kg_records``: the records a build has read (new records are those absent here), each with the
   digest of its title and abstract as read (a record changed since is read again), the build, its
   mention count and whether its text could be cut into sentences. No foreign key to ``records``: a
@@ -24,11 +26,13 @@ definitions agree). The same schema runs on SQLite and PostgreSQL.
 * ``kg_edges``: an entity pair (``source_id < target_id``), ``type`` (``cooccurrence``; ``cid`` for the
   relation classifier), ``sentence_count`` (sentences holding both), ``abstract_count`` (records
   holding both), ``npmi`` (over the records read, :func:`serendip.kg.graph.npmi`) and ``score``
-  (co-occurrence: the NPMI; a classifier's probability for a relation type).
+  (co-occurrence: the NPMI; ``cid``: the classifier's highest probability over its records).
 * ``kg_evidence``: per edge, one row per sentence holding both entities (``sentence``, ``field``,
   ``char_start``/``char_end`` of the sentence and its ``text``) and one row with those NULL for a record
   that holds both in different sentences only; with the ``record_id`` (NULL for evidence imported from
-  a workspace whose record is not here) and the ``pmid``.
+  a workspace whose record is not here) and the ``pmid``. A ``cid`` edge has one row per record the
+  classifier found the relation in: its evidence sentence (:mod:`serendip.kg.build_relations`) and
+  ``score``, the probability in that record (NULL for co-occurrence rows; revision ``0010``).
 
 Records deleted since the last build. An evidence row whose record the workspace no longer holds
 (:func:`evidence_gone`: no ``records`` row with its ``record_id``, or one with another PMID, as when
@@ -90,6 +94,9 @@ kg_builds = Table(
     Column("records_read", Integer, nullable=False, default=0),
     Column("records_removed", Integer, nullable=False, default=0),
     Column("counts", JSON),
+    # the CID classifier's run folder and threshold (NULL: built without relations); revision 0010
+    Column("relations", Text),
+    Column("relation_threshold", Float),
 )
 
 kg_records = Table(
@@ -152,6 +159,8 @@ kg_evidence = Table(
     Column("char_start", Integer),
     Column("char_end", Integer),
     Column("text", Text),
+    # cid evidence: the classifier's probability of the pair in this record (NULL: co-occurrence); revision 0010
+    Column("score", Float),
 )
 
 Index("ix_kg_mentions_record_entity", kg_mentions.c.record_id, kg_mentions.c.entity_id)

@@ -15,7 +15,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from chem_helpers import small_set
+from chem_helpers import mw_model_folder
 
 from serendip.chem.screen import ScreenFilters, screen_library
 from serendip.errors import ConfigError, DataError
@@ -26,17 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     """A random forest on Morgan bits predicting molecular weight (Da), trained on 192 small molecules."""
-    from rdkit import Chem
-    from rdkit.Chem import Descriptors
-
-    from serendip.chem.api import train
-
-    folder = tmp_path_factory.mktemp("screen-model")
-    data = folder / "train.csv"
-    data.write_text("smiles,mw\n" + "".join(f"{s},{Descriptors.MolWt(Chem.MolFromSmiles(s)):.3f}\n"
-                                            for s in small_set()))
-    train(data, "mw", model="rf-morgan", out=folder / "m")
-    return folder / "m"
+    return mw_model_folder(tmp_path_factory.mktemp("screen-model"))
 
 
 def _library(path: Path, n: int) -> Path:

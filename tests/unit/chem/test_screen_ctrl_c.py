@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from chem_helpers import small_set
+from chem_helpers import mw_model_folder
 
 #: runs the CLI with Python's own SIGINT handler even where the test runner was started with SIGINT
 #: ignored (a background job of a non-interactive shell), which a child would otherwise inherit
@@ -24,17 +24,7 @@ _CLI = ("import signal, runpy; signal.signal(signal.SIGINT, signal.default_int_h
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    from rdkit import Chem
-    from rdkit.Chem import Descriptors
-
-    from serendip.chem.api import train
-
-    folder = tmp_path_factory.mktemp("ctrl-c-model")
-    data = folder / "train.csv"
-    data.write_text("smiles,mw\n" + "".join(f"{s},{Descriptors.MolWt(Chem.MolFromSmiles(s)):.3f}\n"
-                                            for s in small_set()))
-    train(data, "mw", model="rf-morgan", out=folder / "m")
-    return folder / "m"
+    return mw_model_folder(tmp_path_factory.mktemp("ctrl-c-model"))
 
 
 def _library(path: Path, n: int) -> Path:

@@ -65,7 +65,7 @@ def test_neighbours_ranked_by_npmi_or_records_with_evidence(built):
 
 
 def test_neighbours_reject_bad_options(built):
-    with pytest.raises(DataError, match="ranks by one of npmi, records; got 'pmi'"):
+    with pytest.raises(DataError, match="ranks by one of npmi, records, score; got 'pmi'"):
         neighbours(built.engine, "nausea", by="pmi")
     with pytest.raises(DataError, match="entity type 'chemical' is not in the knowledge graph: expected one of "
                        "Chemical, Disease"):

@@ -1,6 +1,7 @@
 """Migration 0007 creates exactly the kg tables :mod:`serendip.kg.store` defines (Alembic's own
 comparison finds no difference, on SQLite and PostgreSQL), downgrades again, and entity keys; migration
-0009 adds ``deleted_citations.held`` as :mod:`serendip.workspace.schema` defines it."""
+0009 adds ``deleted_citations.held`` as :mod:`serendip.workspace.schema` defines it; migration 0010 adds
+the relations run and threshold of a build and the probability of an evidence row, and removes them again."""
 from __future__ import annotations
 
 import pytest
@@ -67,6 +68,19 @@ def test_migration_0009_adds_the_held_flag_of_tombstones(db_url):
     assert [d for d in diffs if "deleted_citations" in set(_names(d))] == []
     _alembic(engine, "0008", down=True)
     assert "held" not in {c["name"] for c in inspect(engine).get_columns("deleted_citations")}
+    engine.dispose()
+
+
+def test_migration_0010_adds_the_relations_columns_and_downgrades(db_url):
+    engine = create_engine(db_url)
+    upgrade(engine)
+    cols = lambda table: {c["name"] for c in inspect(engine).get_columns(table)}  # noqa: E731
+    assert {"relations", "relation_threshold"} <= cols("kg_builds") and "score" in cols("kg_evidence")
+    _alembic(engine, "0009", down=True)
+    assert not {"relations", "relation_threshold"} & cols("kg_builds") and "score" not in cols("kg_evidence")
+    assert current_revision(engine) == "0009"
+    _alembic(engine, "0010")
+    assert "score" in cols("kg_evidence") and current_revision(engine) == "0010"
     engine.dispose()
 
 

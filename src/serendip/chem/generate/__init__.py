@@ -35,8 +35,10 @@ __all__ = ["Evaluation", "GeneratorConfig", "ReferenceStats", "SmilesGenerator",
 def train_file(path: Path, out: Path, *, config: GeneratorConfig | None = None, **kwargs) -> TrainResult:
     """Read the SMILES of ``path`` (:func:`read_smiles_file`) and train a generator into the folder
     ``out`` (:func:`train_generator`, whose keyword arguments pass through; SMILES it cannot train on
-    are left out and listed in ``issues`` with file, line and reason)."""
-    smiles, lines = read_smiles_file(path)
+    are left out and listed in ``issues`` with file, line and reason; a blank line among them too)."""
+    smiles, lines = read_smiles_file(path, blank_lines="keep")
+    while smiles and not smiles[-1].strip():  # blank lines that end the file (an editor's extra newline)
+        smiles, lines = smiles[:-1], lines[:-1]
     return train_generator(smiles, out, config=config, file=str(path), lines=lines, **kwargs)
 
 
@@ -81,8 +83,10 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
                   on_stage: Callable[[str], None] | None = None) -> Evaluation:
     """The MOSES metrics (:func:`evaluate`) of the SMILES in ``gen_file`` against the training file
     (novelty, scaffold novelty), the test file (``/Test`` metrics) and the scaffold-test file
-    (``/TestSF``); reference statistics are cached under ``cache/<file name>``."""
-    gen, _ = read_smiles_file(gen_file)
+    (``/TestSF``); reference statistics are cached under ``cache/<file name>``. Every line of
+    ``gen_file`` is a draw: an empty line (an empty draw, as :func:`sample_to_file` writes it) is an
+    invalid sample."""
+    gen, _ = read_smiles_file(gen_file, blank_lines="keep")
     train_canon = train_scafs = None
     if train_file is not None:
         if on_stage:

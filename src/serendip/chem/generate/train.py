@@ -39,12 +39,18 @@ class SmilesIssue:
         return f"{self.file}, line {self.line}: {self.reason}"
 
 
-def read_smiles_file(path: Path) -> tuple[list[str], list[int]]:
+def read_smiles_file(path: Path, *, blank_lines: str = "error") -> tuple[list[str], list[int]]:
     """The SMILES of a one-SMILES-per-line file and their 1-based line numbers: a CSV/TSV (optionally
     ``.gz``) whose header has a ``SMILES`` column (any case; MOSES's files), or a headerless ``.smi``/text
-    file whose first field is the SMILES. Raises DataError naming the file when it cannot be read, and
-    ParseError naming file and line for a blank line before the last SMILES or a row without the
-    SMILES field (blank lines that end the file are ignored)."""
+    file whose first field is the SMILES. Raises DataError naming the file when it cannot be read.
+
+    ``blank_lines="error"``: ParseError naming file and line for a blank line before the last SMILES or
+    a row without the SMILES field (blank lines that end the file are ignored). ``"keep"``: such a line
+    gives ``""`` at its line number (the caller reports it: training lists it as a skipped line, the
+    MOSES metrics count an empty draw as an invalid sample); only the file's last newline ends it, so
+    every line of a sample file is one draw."""
+    if blank_lines not in ("error", "keep"):
+        raise ValueError(f"blank_lines must be 'error' or 'keep', got {blank_lines!r}")
     path = Path(path)
     try:
         raw = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
@@ -53,7 +59,7 @@ def read_smiles_file(path: Path) -> tuple[list[str], list[int]]:
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise DataError(f"{path}: cannot be read ({exc})") from None
     lines = text.splitlines()
-    while lines and not lines[-1].strip():  # blank lines that end the file (an editor's extra newline)
+    while lines and not lines[-1].strip() and blank_lines == "error":  # an editor's extra newlines
         lines.pop()
     text = "\n".join(lines) + "\n" if lines else ""
     first = lines[0] if lines else ""
@@ -69,7 +75,9 @@ def read_smiles_file(path: Path) -> tuple[list[str], list[int]]:
         rows = csv.reader(io.StringIO(text), delimiter=delim)
     for i, row in enumerate(rows, start):
         if not row or col >= len(row) or not row[col].strip():
-            raise ParseError("no SMILES on this line", file=str(path), line=i)
+            if blank_lines == "error":
+                raise ParseError("no SMILES on this line", file=str(path), line=i)
+            row = [""] * (col + 1)
         smiles.append(row[col].strip())
         where.append(i)
     return smiles, where
@@ -107,13 +115,16 @@ def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: l
     it cannot be tokenised (:func:`~serendip.chem.tokenize.tokenize_smiles`), has more than ``max_tokens``
     tokens (the model's ``max_length``: it could never be sampled whole, and is refused rather than cut),
     or RDKit cannot parse and sanitise it (:func:`~serendip.chem.standardize.parse_smiles`: a pentavalent
-    carbon, an unclosed ring...). Nothing is repaired."""
+    carbon, an unclosed ring...), or it is empty (a blank line). Nothing is repaired."""
     from serendip.chem.standardize import parse_smiles
     from serendip.chem.tokenize import tokenize_smiles
 
     kept, kept_lines, issues = [], [], []
     for k, smi in enumerate(smiles):
         line = lines[k] if lines else k + 1
+        if not smi.strip():
+            issues.append(SmilesIssue(file, line, smi, "no SMILES on this line"))
+            continue
         try:
             n_tok = len(tokenize_smiles(smi))
         except ParseError as exc:

@@ -48,3 +48,14 @@ def test_train_names_and_counts_what_it_skips(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     assert "skipped: " + str(data) + ", line 25: RDKit rejects the SMILES C(C)(C)(C)(C)C: Explicit valence" in text
     assert "24 molecules used, 1 skipped" in text
+
+
+def test_train_skips_a_blank_line_mid_file_and_goes_on(tmp_path: Path) -> None:
+    data = tmp_path / "train.smi"
+    data.write_text("".join(s + "\n" for s in SMILES[:12]) + "\n" + "".join(s + "\n" for s in SMILES[12:]) + "\n\n")
+    r = runner.invoke(app, ["chem", "generate", "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+                            "--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "8"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1, r.output  # the blank line 13 is named; the blank lines that end the file are not
+    assert "skipped: " + str(data) + ", line 13: no SMILES on this line" in text
+    assert "24 molecules used, 1 skipped" in text

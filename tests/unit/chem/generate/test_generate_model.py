@@ -114,3 +114,19 @@ def test_training_leaves_out_and_names_smiles_rdkit_rejects_or_too_long(tmp_path
     assert "unclosed ring" in res.issues[2].reason and "cannot be tokenised" in res.issues[3].reason
     assert res.n_train + res.n_val == 10                           # only the good ones trained on
     assert SmilesGenerator.load(tmp_path / "m").info["n_skipped"] == 4
+
+
+def test_read_smiles_file_keeps_blank_lines_as_empty_draws(tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_text("SMILES\nCCO\n\nc1ccccc1\n\n")  # sample_to_file: an empty draw is a blank line
+    assert read_smiles_file(tmp_path / "s.csv", blank_lines="keep") == (["CCO", "", "c1ccccc1", ""], [2, 3, 4, 5])
+    with pytest.raises(ValueError, match="blank_lines"):
+        read_smiles_file(tmp_path / "s.csv", blank_lines="skip")
+
+
+def test_evaluate_file_counts_an_empty_draw_as_invalid(tmp_path: Path) -> None:
+    from serendip.chem.generate import evaluate_file
+
+    (tmp_path / "s.csv").write_text("SMILES\nCCO\n\nc1ccccc1\nC1CC\n")
+    ev = evaluate_file(tmp_path / "s.csv")
+    assert (ev.counts["n"], ev.counts["n_valid"]) == (4, 2)
+    assert ev.metrics["valid"] == 0.5
