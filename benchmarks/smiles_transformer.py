@@ -142,15 +142,17 @@ def finetune_run(model_dir: Path, files: dict[str, Path], augment: list[dict], a
     return finetune(cfg)
 
 
-def test_rmse(run, files: dict[str, Path], views: tuple) -> float:
-    """Test RMSE of a run's model, averaged over the original SMILES and ``views``."""
+def test_rmse(run_dir: Path, files: dict[str, Path], views: tuple) -> float:
+    """Test RMSE of the model saved in ``run_dir``, averaged over the original SMILES and ``views``."""
+    import dataclasses
+
     from serendip.models.data import read_examples
-    from serendip.models.inference import ModelBundle, model_outputs
+    from serendip.models.inference import model_outputs
+    from serendip.models.predict import load_run_model
 
     test = read_examples(files["test"], "csv", columns={"text": "smiles", "label": "label", "id": "id"})
-    bundle = ModelBundle(run.model, run.tokenizer, run.task, run.label_space, run.max_length,
-                         run.target_scaling, "cpu", views)
-    pred = np.asarray(model_outputs(bundle, test, 64), dtype=float).reshape(-1)
+    bundle = dataclasses.replace(load_run_model(run_dir, device="cpu"), views=tuple(views))
+    pred = np.asarray(model_outputs(bundle, test, batch_size=64), dtype=float).reshape(-1)
     y = np.array([float(e.label) for e in test])
     return float(np.sqrt(np.mean((pred - y) ** 2)))
 
@@ -202,10 +204,11 @@ def main() -> None:
     aug = [{"name": "randomized_smiles", "params": {"n": args.n_smiles}, "train": True, "test_time": True}]
     run = finetune_run(model_dir, files, aug, args, "randomized")
     wall = time.perf_counter() - t0
-    figures["randomized_smiles, no test-time view"] = (test_rmse(run, files, ()), wall)
+    figures["randomized_smiles, no test-time view"] = (test_rmse(Path(run.run_dir), files, ()), wall)
     figures["randomized_smiles + 1 test-time view"] = (run.metrics["test"]["rmse"], wall)
     specs = [{"name": "randomized_smiles", "params": {"view_seed": k}} for k in range(args.views)]
-    figures[f"randomized_smiles + {args.views} test-time views"] = (test_rmse(run, files, build_views(specs)), wall)
+    figures[f"randomized_smiles + {args.views} test-time views"] = (test_rmse(Path(run.run_dir), files, build_views(specs)),
+                                                                   wall)
     log(f"randomized: best epoch {run.best_epoch}; augment report {json.dumps(_augment_report(run))}")
 
     held = report.get("heldout") or report.get("evaluation") or {}
