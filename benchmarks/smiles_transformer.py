@@ -211,10 +211,11 @@ def main() -> None:
                                                                    wall)
     log(f"randomized: best epoch {run.best_epoch}; augment report {json.dumps(_augment_report(run))}")
 
-    held = report.get("heldout") or report.get("evaluation") or {}
+    held, unigram = report.get("heldout") or {}, report.get("baseline") or {}
     settings = {"layers": args.layers, "hidden": args.hidden, "pretrain_steps": args.pretrain_steps,
-                "pretrain_molecules": args.moses_n, "epochs": args.epochs, "lr": args.lr,
-                "n_smiles": args.n_smiles, "pretrain_heldout": json.dumps(held, default=float)[:200]}
+                "pretrain_molecules": args.moses_n, "epochs": args.epochs, "lr": args.lr, "n_smiles": args.n_smiles,
+                "pretrain_masked_accuracy": round(float(held.get("accuracy", float("nan"))), 4),
+                "pretrain_unigram_accuracy": round(float(unigram.get("accuracy", float("nan"))), 4)}
     rows = [_rows.row(BENCH, "moleculenet/esol", "test", len(smiles), "smiles-bert", "rmse", value,
                       settings={**settings, "variant": variant}, baseline=("rf", rf_rmse), anchor=CHEMPROP,
                       seed=args.seed, wall_s=w)
