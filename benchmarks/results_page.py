@@ -59,7 +59,9 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "kg_build": (None, ("docs_per_s",)),  # wall_s, counts and the no-storage rate in the JSON
     "kg_cid": (("test",), ("f1",), ("cid-ft",)),  # the co-occurrence baseline beside each
     "kg_normalise": (("test",), ("f1_chemical", "f1_disease")),
-    "kg_timeslice": (None, ("roc_auc", "hits@100")),
+    "kg_timeslice": (None, ("roc_auc", "hits@100"), ("random", "preferential-attachment", "resource-allocation",
+                                                     "learned-logreg", "learned-gb")),
+    # Adamic-Adar, Jaccard, common neighbours, MRR and the bootstrap intervals in the JSON
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),
     # Serendip's validation-chosen ensemble beside Chemprop (its baseline); the forest, every other
     # model, the ratio to Chemprop and the conformal coverage in the JSON
