@@ -37,6 +37,7 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "bm25_backends": (None, ("ndcg@10", "build_peak_rss_mb", "latency_p50_ms")),  # the rest in the JSON
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
     "chem_screen": (None, ("lines_per_s", "peak_rss_mb", "resume_equal")),  # lines per CPU-second in the JSON
+    "dedupe": (None, ("f1",)),  # precision and recall of each seed in the JSON
     "design_esol": (None, ("top10_beating_best_train_out_of_fold",)),
     # in-sample bar, predicted logS, AD, AUC in the JSON
     "generation_moses": (("test",), ("valid", "unique@10k", "novelty", "IntDiv1", "FCD/Test"),
@@ -75,6 +76,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "screen_session_scale": (None, ("cpu_s_median",), ("screen-next-cold-cache", "screen-next-warm-cache")),
     "screening_cohen": (("test",), ("wss@95_mean_over_reviews", "reviews_above_asreview_wss@95",
                                     "stop_hypergeometric_runs_recall>=0.95"), ("serendip", "asreview-elas_u4")),
+    # the plain model, enumeration with and without test-time views, the forest (same split)
+    "smiles_transformer": (("test",), ("rmse",)),
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "latency_p50_ms", "throughput_ratio_vs_bm25s")),
     # mrr@10, index_build_s and queries_per_s in the JSON
 }
