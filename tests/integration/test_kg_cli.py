@@ -151,3 +151,16 @@ def test_default_lexicon_is_bc5cdr_train_and_dev(mirror, ws):
     assert rep["records_read"] == len(RECORDS) and rep["counts"]["mentions"] >= 15
     r = runner.invoke(app, ["kg", "paths", "D001241", "D006261", "-w", str(ws), "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["direct"]["sentence_count"] == 2
+
+
+@pytest.mark.parametrize("content, why", [("{}", "(no id or name)"), ("{oops", "(line 1: Expecting property name")])
+def test_build_with_a_damaged_relations_run_is_one_line(ws, tmp_path, content, why):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(content, encoding="utf-8")
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path)),
+                            "--relations", str(run)])
+    assert r.exit_code == 2, r.output
+    assert f"{run / 'run.json'} is not a valid run record {why}" in flat(r.output) and "Traceback" not in r.output
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--relations", str(tmp_path / "nonexistent")])
+    assert r.exit_code == 2 and f"{tmp_path / 'nonexistent'} does not exist" in flat(r.output)
