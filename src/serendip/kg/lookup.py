@@ -43,7 +43,8 @@ __all__ = ["LOCAL_SCORERS", "NEIGHBOUR_ORDERS", "DiscoveryResult", "EntityView",
 #: folded, then key)
 NEIGHBOUR_ORDERS = {
     "npmi": lambda n: (-n["npmi"], -n["abstract_count"], -n["sentence_count"], n["name"].casefold(), n["key"]),
-    "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -n["npmi"], n["name"].casefold(), n["key"]),
+    "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -(n["npmi"] if n["npmi"] is not None else -2.0),
+                          n["name"].casefold(), n["key"]),
     "score": lambda n: (-(n["score"] or 0.0), -n["abstract_count"], n["name"].casefold(), n["key"]),
 }
 #: Link scorers whose score of (A, C) reads only A's neighbours B and their degrees (common neighbours,
@@ -250,6 +251,9 @@ def neighbours(engine: Engine, query: str, *, by: str | None = None, k: int = 10
     by = by or ("npmi" if edge_type == COOCCURRENCE else "score")
     if by not in NEIGHBOUR_ORDERS:
         raise DataError(f"kg neighbours ranks by one of {', '.join(NEIGHBOUR_ORDERS)}; got {by!r}")
+    if by == "npmi" and edge_type != COOCCURRENCE:
+        raise DataError(f"{edge_type} edges have no NPMI (only {COOCCURRENCE} edges do): rank them by score "
+                        "or records")
     if k < 1 or min_records < 1 or evidence < 0:
         raise DataError(f"kg neighbours needs k >= 1, min_records >= 1 and evidence >= 0; got k {k}, "
                         f"min_records {min_records}, evidence {evidence}")
