@@ -40,13 +40,19 @@ __all__ = ["LOCAL_SCORERS", "NEIGHBOUR_ORDERS", "DiscoveryResult", "EntityView",
            "discover", "edge_types", "neighbours", "show_entity"]
 
 #: ``--by`` of :func:`neighbours` -> sort key of a neighbour dict (best first; ties by name, case
-#: folded, then key)
+#: folded, then key); an edge without NPMI (not computed yet: a build that did not finish) ranks last by it
 NEIGHBOUR_ORDERS = {
-    "npmi": lambda n: (-n["npmi"], -n["abstract_count"], -n["sentence_count"], n["name"].casefold(), n["key"]),
-    "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -(n["npmi"] if n["npmi"] is not None else -2.0),
-                          n["name"].casefold(), n["key"]),
+    "npmi": lambda n: (-_npmi(n), -n["abstract_count"], -n["sentence_count"], n["name"].casefold(), n["key"]),
+    "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -_npmi(n), n["name"].casefold(), n["key"]),
     "score": lambda n: (-(n["score"] or 0.0), -n["abstract_count"], n["name"].casefold(), n["key"]),
 }
+
+
+def _npmi(n: dict) -> float:
+    """A neighbour's NPMI for ranking: -2 (below any NPMI) when it has none."""
+    return -2.0 if n["npmi"] is None else n["npmi"]
+
+
 #: Link scorers whose score of (A, C) reads only A's neighbours B and their degrees (common neighbours,
 #: Adamic-Adar, resource allocation): for them :func:`discover` loads the edges of A and of each B, and
 #: gets the answer the whole graph gives; any other scorer (Jaccard and preferential attachment read
