@@ -196,3 +196,28 @@ def test_cid_edges_have_no_npmi(built):
                                                    "them by score or records")
     r = _run("show", "aspirin", "-w", str(built))
     assert "edges: 2 cid, 3 cooccurrence" in r.output
+
+
+def test_small_fixes_forms_type_case_and_scorer_list(built, tmp_path):
+    r = _run("show", "nausea", "--forms", "0", "--examples", "0", "-w", str(built))
+    assert r.exit_code == 0 and r.output.splitlines()[2] == "surface forms (2): +2 more"
+    r = _run("show", "nausea", "--forms", "1", "--examples", "0", "-w", str(built))
+    assert r.output.splitlines()[2] == "surface forms (2): Nausea ×2, +1 more"
+    lower = json.loads(_run("neighbors", "nausea", "--type", "chemical", "--json", "-w", str(built)).stdout)
+    upper = json.loads(_run("neighbors", "nausea", "--type", "Chemical", "--json", "-w", str(built)).stdout)
+    assert lower == upper and lower["n_neighbours"] == 4 and {n["type"] for n in lower["neighbours"]} == {"Chemical"}
+    r = _run("neighbors", "nausea", "--type", "gene", "-w", str(built))
+    assert r.exit_code == 2 and flat(r.output) == ("error: entity type 'gene' is not in the knowledge graph: expected "
+                                                   "one of Chemical, Disease")
+    r = _run("discover", "aspirin", "--scorer", "bogus", "-w", str(built))
+    assert r.exit_code == 2 and flat(r.output) == (
+        "error: unknown link scorer 'bogus'; expected one of: common-neighbours, jaccard, adamic-adar, "
+        "resource-allocation, preferential-attachment, random")
+    export = tmp_path / "g.jsonl"
+    assert _run("export", str(export), "-w", str(built)).exit_code == 0
+    other = cli_workspace(tmp_path / "o")
+    assert _run("import", str(export), "-w", str(other)).exit_code == 0
+    r = _run("show", "nausea", "-w", str(other))
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[1:3] == ["  key Disease:D009325; 3 mentions in 3 records; edges: 8 cooccurrence",
+                                          "surface forms (0): none (an imported graph has no mentions)"]

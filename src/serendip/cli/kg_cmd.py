@@ -236,15 +236,18 @@ REGISTRY_CHOICES.setdefault("export_format", export_formats_help)
 def export_cmd(file: Path = typer.Argument(..., help="File to write (neo4j-csv: a folder, made when missing)."),
                export_format: str = typer.Option("jsonl", "--format", help="Format written (default jsonl, the "
                                                  "one `kg import` reads)."),
+               force: bool = typer.Option(False, "--force", help="Replace an existing file (neo4j-csv: the "
+                                          "nodes.csv and relationships.csv already in the folder)."),
                workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Write the graph: entities and edges with their evidence (jsonl, graphml, neo4j-csv), or each
     record's mentions and CID relations (pubtator, bioc). Evidence of records deleted since the last
-    `kg build` is left out, with a warning. Exit status 1 when some record was skipped (each is listed)."""
+    `kg build` is left out, with a warning. An existing file (neo4j-csv: nodes.csv or relationships.csv
+    in the folder) is replaced only with --force. Exit status 1 when some record was skipped (each is listed)."""
     from serendip.kg.export_formats import export
 
     with handle_errors():
         ws = open_workspace(workspace)
-        rep = export(ws.engine, file, export_format)
+        rep = export(ws.engine, file, export_format, replace=force)
         _warn_deleted(rep.deleted_records, ws.engine)
         n = rep.counts
         if "documents" in n:

@@ -81,9 +81,12 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
         _say(e.label())
         _say(f"  key {e.key}; {e.n_mentions:,} mentions in {e.n_records:,} records; edges: "
              + ", ".join(f"{n:,} {t}" for t, n in view.edges.items()))
-        more = f", +{view.n_forms - len(view.forms):,} more" if view.n_forms > len(view.forms) else ""
-        _say(f"surface forms ({view.n_forms:,}): " + ", ".join(f"{f['text']} ×{f['count']:,}" for f in view.forms)
-             + more)
+        forms = [f"{f['text']} ×{f['count']:,}" for f in view.forms]
+        if view.n_forms > len(view.forms):
+            forms.append(f"+{view.n_forms - len(view.forms):,} more")
+        none = ("none (its records were deleted since the last build)" if view.deleted_records else
+                "none (an imported graph has no mentions)")
+        _say(f"surface forms ({view.n_forms:,}): " + (", ".join(forms) if view.n_forms else none))
         if view.examples:
             _say("examples:")
         for ex in view.examples:
