@@ -37,6 +37,7 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "bm25_backends": (None, ("ndcg@10", "build_peak_rss_mb", "latency_p50_ms")),  # the rest in the JSON
     "dense_backends": (None, ("recall@10", "query_p50_ms", "build_s")),  # disk_mb in the JSON
     "chem_screen": (None, ("lines_per_s", "peak_rss_mb", "resume_equal")),  # lines per CPU-second in the JSON
+    "dedupe": (None, ("f1",)),  # precision and recall of each seed in the JSON
     "design_esol": (None, ("top10_beating_best_train_out_of_fold",)),
     # in-sample bar, predicted logS, AD, AUC in the JSON
     "generation_moses": (("test",), ("valid", "unique@10k", "novelty", "IntDiv1", "FCD/Test"),
@@ -59,7 +60,9 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "kg_build": (None, ("docs_per_s",)),  # wall_s, counts and the no-storage rate in the JSON
     "kg_cid": (("test",), ("f1",), ("cid-ft",)),  # the co-occurrence baseline beside each
     "kg_normalise": (("test",), ("f1_chemical", "f1_disease")),
-    "kg_timeslice": (None, ("roc_auc", "hits@100")),
+    "kg_timeslice": (None, ("roc_auc", "hits@100"), ("random", "preferential-attachment", "resource-allocation",
+                                                     "learned-logreg", "learned-gb")),
+    # Adamic-Adar, Jaccard, common neighbours, MRR and the bootstrap intervals in the JSON
     "lora_text": (("test",), ("f1_macro", "accuracy", "f1_macro_gap_vs_full")),
     # Serendip's validation-chosen ensemble beside Chemprop (its baseline); the forest, every other
     # model, the ratio to Chemprop and the conformal coverage in the JSON
@@ -73,6 +76,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "screen_session_scale": (None, ("cpu_s_median",), ("screen-next-cold-cache", "screen-next-warm-cache")),
     "screening_cohen": (("test",), ("wss@95_mean_over_reviews", "reviews_above_asreview_wss@95",
                                     "stop_hypergeometric_runs_recall>=0.95"), ("serendip", "asreview-elas_u4")),
+    # the plain model, enumeration with and without test-time views, the forest (same split)
+    "smiles_transformer": (("test",), ("rmse",)),
     "retrieval_scifact": (None, ("ndcg@10", "recall@100", "latency_p50_ms", "throughput_ratio_vs_bm25s")),
     # mrr@10, index_build_s and queries_per_s in the JSON
 }

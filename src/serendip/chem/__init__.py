@@ -10,7 +10,11 @@ Registries: :data:`~serendip.chem.readers.MOLECULE_READERS` (``smiles``, ``sdf``
 ``scaffold``, ``stratified``, ``kfold``) and :data:`~serendip.chem.models.PROPERTY_MODELS` (``rf``,
 ``rf-morgan``, ``rf-counts``, ``gbm``, ``chemprop``, ``serendip``, ``serendip+chemprop``). Importing it
 also registers ``DATA_READERS["smiles"]`` into the engine (:mod:`serendip.chem.data_reader`): a
-molecule file read as standardised SMILES examples, so ``serendip finetune`` trains on it.
+molecule file read as standardised SMILES examples, so ``serendip finetune`` trains on it;
+``AUGMENTATIONS["randomized_smiles"]`` (SMILES enumeration, :mod:`serendip.chem.augment`); and
+``TOKENIZERS["smiles"]`` with ``PRETRAIN_CORPORA["smiles"]`` (the atom-level SMILES tokenizer and a
+corpus of one molecule a sequence, :mod:`serendip.chem.smiles_tokenizer`), so ``serendip pretrain``
+pre-trains a SMILES BERT.
 
 Modules: :mod:`~serendip.chem.standardize` (RDKit parsing with RDKit's reason, MolStandardize parent,
 InChIKey), :mod:`~serendip.chem.readers` (files to located records), :mod:`~serendip.chem.molecules`
@@ -27,7 +31,9 @@ MOSES metrics): :mod:`serendip.chem.generate`, with the atom-level SMILES tokeni
 :func:`serendip.chem.screen.screen_library`; the self-contained HTML report of designed candidates:
 :mod:`serendip.chem.report` (``serendip chem report``). None of them is imported here.
 """
+from serendip.chem import augment as _augment  # noqa: F401  (registers AUGMENTATIONS["randomized_smiles"])
 from serendip.chem import data_reader as _data_reader  # noqa: F401  (registers DATA_READERS["smiles"])
+from serendip.chem import smiles_tokenizer as _smiles_tokenizer  # noqa: F401  (TOKENIZERS/PRETRAIN_CORPORA["smiles"])
 from serendip.chem.featurizers import FEATURIZERS, featurize
 from serendip.chem.models import PROPERTY_MODELS, make_model
 from serendip.chem.molecules import (

@@ -313,15 +313,16 @@ def lock_folder(out: Path):
     Raises
     ------
     DataError
-        Another process holds the lock (another ``chem screen`` run writes this folder), or the lock
-        file cannot be opened.
+        Another process holds the lock (another ``chem screen`` run writes this folder), or the folder
+        cannot be created or written (the message names the folder, not the lock file).
     """
     path = out / LOCK_NAME
     try:
         out.mkdir(parents=True, exist_ok=True)
         fh = open(path, "a+")  # noqa: SIM115 - kept open while the lock is held
     except OSError as exc:
-        raise DataError(f"{path}: cannot open the lock file ({exc.strerror or exc})") from None
+        raise DataError(f"cannot write the output folder {out} ({exc.strerror or exc}); give another "
+                        f"output folder") from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

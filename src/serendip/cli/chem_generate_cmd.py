@@ -100,6 +100,10 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                                                         "model's).")) -> None:
     """Draw SMILES strings, unchecked (invalid ones included, so validity can be measured)."""
     with handle_errors():
+        if out is not None:  # before sampling: a folder or a missing parent is refused at once
+            from serendip.cli.chem_cmd import _check_writable
+
+            _check_writable(out)
         gen = _gen()
         with rate_progress("molecules") as bar:
             task = bar.add_task("sampling", total=n)
@@ -120,7 +124,8 @@ def evaluate_cmd(file: Path = typer.Argument(..., help="Generated SMILES (as `sa
                  test_sf: Optional[Path] = typer.Option(None, "--test-scaffolds", help="Scaffold-test SMILES."),
                  cache: Optional[Path] = typer.Option(None, "--cache", help="Folder to keep reference statistics in."),
                  json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON.")) -> None:
-    """The MOSES metrics (Polykovskiy et al. 2020) of FILE."""
+    """The MOSES metrics (Polykovskiy et al. 2020) of FILE. Every line is a draw: an empty line (an empty
+    draw) counts as an invalid sample, and their number is printed (counts.n_empty with --json)."""
     with handle_errors():
         gen = _gen()
         with rate_progress("stages") as bar:
@@ -131,6 +136,10 @@ def evaluate_cmd(file: Path = typer.Argument(..., help="Generated SMILES (as `sa
 
             ev = gen.evaluate_file(file, train_file=train, test_file=test, test_sf_file=test_sf, cache=cache,
                                    on_stage=stage)
+        if ev.counts["n_empty"]:
+            n_empty = ev.counts["n_empty"]
+            err_console.print(labelled("[yellow]note:[/]", f"{n_empty:,} empty line{'s' * (n_empty != 1)} counted "
+                                       "as invalid samples (empty draws)"), highlight=False, soft_wrap=True)
         if json_out:
             print(json.dumps({"metrics": ev.metrics, "counts": ev.counts}))
             return

@@ -49,7 +49,7 @@ def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
     """Stream the library in chunks, standardise each molecule, predict it with its uncertainty and
     applicability domain, apply the filters and keep the best; write candidates.csv/.sdf, diverse.csv,
     issues.csv (lines that could not be read), duplicates.csv and report.json to --out. Exit status 1
-    when some lines could not be read (listed in issues.csv); 130 when stopped by Ctrl-C (the checkpoint
+    when some lines could not be read (listed in issues.csv); 0 with a warning for an empty library; 130 when stopped by Ctrl-C (the checkpoint
     stays: the same command goes on from it). A second run on the same --out is refused while one runs."""
     try:
         with _ctrl_c_by_sigwait():
@@ -61,6 +61,10 @@ def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                           highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     _show(report, out, json_out)
+    if not report.counts["records"]:  # as `serendip ingest` of an empty file: a warning, exit status 0
+        err_console.print(labelled("[yellow]warning:[/]", f"empty library: {', '.join(map(str, library))} "
+                                   f"hold{'s' * (len(library) == 1)} no record ({report.counts['lines']:,} lines, "
+                                   "blank or a header); nothing was screened"), highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager

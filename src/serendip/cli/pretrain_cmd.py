@@ -45,7 +45,7 @@ def pretrain_command(
         set_: list[str] | None = typer.Option(None, "--set", help="key=value override, e.g. training.lr=3e-4 (repeatable)."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
-    """Pre-train a BERT masked language model from scratch (DNA or text).
+    """Pre-train a BERT masked language model from scratch (DNA, text, or SMILES with serendip.chem).
 
     Saves a Hugging Face model folder (weights, tokenizer, pretrain_report.json) that fine-tuning
     can start from; reports held-out masked-token accuracy and perplexity beside a unigram baseline."""

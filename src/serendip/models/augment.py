@@ -21,7 +21,8 @@ augmentation at the end of the list does not change what the earlier ones produc
 all see the original examples (they are not chained).
 
 The engine registers no augmentation: the useful ones are domain-specific (reverse complement for
-DNA, SMILES enumeration for molecules) and live in those packages.
+DNA, ``randomized_smiles`` for molecules) and live in those packages (:mod:`serendip.genomics.augment`,
+:mod:`serendip.chem.augment`).
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ __all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "build_augmen
 @dataclass
 class AugmentCount:
     """What one augmentation did: examples ``generated``, ``kept``, and dropped because the text
-    equals a dev/test text (``dropped_eval_duplicate``) or is empty (``dropped_empty``)."""
+    equals a dev/test text (``dropped_eval_duplicate``) or is empty (``dropped_empty``); ``details``:
+    the augmentation's own counts (its ``last_counts`` dict after ``apply``, e.g. variants that failed
+    a check inside the augmentation), empty when it keeps none."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +53,7 @@ class AugmentCount:
     kept: int = 0
     dropped_eval_duplicate: int = 0
     dropped_empty: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,6 +179,9 @@ def apply_augmentations(train: Sequence[Example], names_with_params: Sequence[Ma
             new.meta = {**(new.meta or {}), "augmentation": name}
             added.append(new)
             count.kept += 1
+        own = getattr(aug, "last_counts", None)
+        if isinstance(own, Mapping):
+            count.details = dict(own)
         report.augmentations.append(count)
     result = originals + added
     report.n_after = len(result)

@@ -3,7 +3,8 @@
 The engine knows no domain (see DESIGN.md): ``serendip.genomics`` registers the ``fasta`` reader and
 the DNA augmentations when it is imported, ``serendip.evidence`` its reranker (into retrieval's
 registry), ``serendip.kg`` its NER reader, ``serendip.screening`` its models, query strategies and
-stopping rules (its own registries), ``serendip.chem`` will do the same.
+stopping rules (its own registries), ``serendip.chem`` its ``smiles`` reader, tokenizer and corpus kind and
+the ``randomized_smiles`` augmentation.
 :func:`load_domains` imports every known domain package that is installed, once, so a config naming
 ``format = "fasta"`` or ``reverse_complement`` finds its entry without the engine naming genomics in
 its logic. Third-party domains register through the entry-point group ``serendip.domains`` (each

@@ -336,3 +336,31 @@ def test_a_second_run_on_the_same_out_is_refused_and_a_dead_holder_does_not_bloc
                            f"fcntl.flock(f, fcntl.LOCK_EX); os.kill(os.getpid(), signal.SIGKILL)"], timeout=60)
     assert proc.returncode == -signal.SIGKILL   # killed holding the lock: the kernel released it
     assert screen_library(loaded, lib, dead, top_k=5, write_sdf=False).counts["lines"] == 10
+
+
+def test_cli_an_empty_library_warns_and_exits_0_as_ingest_does(model, tmp_path):
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+
+    for name, body in (("empty.smi", ""), ("blank.csv", "\n\n"), ("header.csv", "smiles,name\n")):
+        lib = tmp_path / name
+        lib.write_text(body)
+        r = CliRunner().invoke(app, ["chem", "screen", str(model), str(lib), "--out", str(tmp_path / f"o-{name}")])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 0, r.output
+        assert f"warning: empty library: {lib} holds no record ({body.count(chr(10))} lines" in text, text
+        assert "nothing was screened" in text and "0 records" in text
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_cli_an_unwritable_out_names_the_folder_not_the_lock_file(model, tmp_path):
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+
+    lib = _library(tmp_path / "lib.smi", 5)
+    r = CliRunner().invoke(app, ["chem", "screen", str(model), str(lib), "--out", "/proc/x"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "cannot write the output folder /proc/x" in text, text
+    assert ".screen.lock" not in text

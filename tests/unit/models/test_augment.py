@@ -111,3 +111,17 @@ def test_config_models_accepted():
 
     out, _ = apply_augmentations(_train(), [AugmentationConfig(name="upper")])
     assert len(out) == 6
+
+
+def test_an_augmentations_own_counts_are_reported(monkeypatch):
+    class Counting(Upper):
+        name = "counting"
+
+        def apply(self, examples, rng):
+            self.last_counts = {"rejected": 2}
+            return super().apply(examples, rng)
+
+    monkeypatch.setitem(AUGMENTATIONS._items, "counting", Counting)
+    _out, rep = apply_augmentations(_train(), ["counting", "upper"])
+    assert [a.details for a in rep.augmentations] == [{"rejected": 2}, {}]
+    assert rep.to_dict()["augmentations"][0]["details"] == {"rejected": 2}

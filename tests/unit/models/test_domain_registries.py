@@ -194,6 +194,29 @@ if importlib.util.find_spec("rdkit") is not None:  # serendip.chem registers "sm
     case("data_readers", "smiles", "smi", "sdf")(_smiles_reader)
 
 
+def _smiles_tokenizer(factory: Any, tmp: Path) -> None:
+    tok = factory(["CCO", "c1ccccc1Cl"], kind="smiles")
+    ids = tok("ClCO")["input_ids"]
+    assert tok.convert_ids_to_tokens(ids) == ["[CLS]", "Cl", "C", "O", "[SEP]"]
+    assert tok.decode(ids, skip_special_tokens=True) == "ClCO"
+
+
+def _smiles_corpus(kind: Any, tmp: Path) -> None:
+    mols = tmp / "mols.txt"
+    mols.write_text("\n".join(["CCO", "CCN", "c1ccccc1", "CC(=O)O", "CCCl"] * 2) + "\n")
+    cfg, kind, corpus, issues, train, held = _corpus_run("smiles", {"inputs": [str(mols)], "heldout": 0.2}, {})
+    assert (len(corpus.train), len(corpus.heldout), issues) == (8, 2, [])
+    assert sorted(len(a) for a in train + held) == sorted(len(s) + 2 - s.count("Cl") for s in corpus.train + corpus.heldout)
+
+
+def _randomized_smiles(cls: Any, tmp: Path) -> None:
+    from rdkit import Chem
+
+    new = cls(n=2).apply([Example(text="CC(=O)Oc1ccccc1C(=O)O", label="1.5", id="aspirin")], rng=0)
+    assert [(e.id, e.label) for e in new] == [("aspirin:rs0", "1.5"), ("aspirin:rs1", "1.5")]
+    assert {Chem.MolToSmiles(Chem.MolFromSmiles(e.text)) for e in new} == {"CC(=O)Oc1ccccc1C(=O)O"}
+
+
 # -- augmentations ---------------------------------------------------------------------------------------
 @case("augmentations", "reverse_complement")
 def _revcomp(cls: Any, tmp: Path) -> None:
@@ -209,6 +232,12 @@ def _substitution(cls: Any, tmp: Path) -> None:
     assert len(new) == 2 and all(len(e.text) == 10 and e.label == "x" for e in new)
     assert all(a != b for e in new for a, b in zip(e.text, src.text))  # rate 1: every base changes
     assert cls(rate=0.0).apply([src], rng=0)[0].text == src.text
+
+
+if importlib.util.find_spec("rdkit") is not None:  # serendip.chem registers these only with the chem extra
+    case("tokenizers", "smiles")(_smiles_tokenizer)
+    case("pretrain_corpora", "smiles")(_smiles_corpus)
+    case("augmentations", "randomized_smiles")(_randomized_smiles)
 
 
 @pytest.mark.parametrize(("registry", "name"), _entries())

@@ -34,9 +34,9 @@ def test_failing_domain_is_recorded_not_raised(failing_domain):
 
 def test_unknown_name_says_which_domain_failed_and_why(failing_domain):
     with pytest.raises(ConfigError) as err:
-        TOKENIZERS.get("smiles")
+        TOKENIZERS.get("selfies")
     message = str(err.value)
-    assert message.startswith("unknown tokenizer 'smiles'; expected one of: bpe, kmer")
+    assert message.startswith("unknown tokenizer 'selfies'; expected one of: bpe, kmer")  # then smiles, from serendip.chem
     assert "(serendip_fake_domain failed to import: ImportError: No module named 'rdkit')" in message
     with pytest.raises(ConfigError, match="serendip_fake_domain failed to import"):
         PRETRAIN_CORPORA.get("molecules")

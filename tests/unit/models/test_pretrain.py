@@ -246,7 +246,7 @@ def test_config_from_options(tmp_path):
     text = pretrain_config_from_options(kind="text", dataset="genomes", dataset_files="*ecoli*")
     assert (text.kind, text.data.dataset, text.tokenizer_kind()) == ("text", "genomes", "bpe")
     with pytest.raises(ConfigError, match=r"^options: kind: unknown pre-training corpus kind 'protein'; "
-                                          r"expected one of: dna, text"):
+                                          r"expected one of: dna, (smiles, )?text"):
         pretrain_config_from_options(kind="protein")
     with pytest.raises(ConfigError, match=r"windows: length: .*greater than or equal to 8.*; unknown key "
                                           r"'lenght'; allowed here: length, max_ambiguous"):

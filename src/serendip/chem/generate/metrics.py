@@ -44,7 +44,10 @@ MORGAN_RADIUS, MORGAN_BITS = 2, 1024
 def _mol(smiles: str):
     from rdkit import Chem
 
-    return Chem.MolFromSmiles(smiles) if smiles else None
+    from serendip.chem.standardize import MAX_SMILES_CHARS
+
+    # a damaged, megabyte-long line is an invalid sample, not minutes of RDKit
+    return Chem.MolFromSmiles(smiles) if smiles and len(smiles) <= MAX_SMILES_CHARS else None
 
 
 def _quiet():
@@ -304,7 +307,9 @@ def evaluate(gen: Sequence[str], *, train_canonical: set[str] | None = None,
     """The MOSES metrics of the strings ``gen`` (see the module docstring). ``train_canonical`` (canonical
     training SMILES) enables novelty; ``train_scaffolds`` (their :func:`scaffold_of` with min_rings 0)
     scaffold novelty; ``refs`` maps a name (``"Test"``, ``"TestSF"``) to :class:`ReferenceStats` for
-    FCD/, SNN/, Frag/ and Scaf/ that name. Raises DataError when ``gen`` is empty."""
+    FCD/, SNN/, Frag/ and Scaf/ that name. ``counts``: ``n`` strings, ``n_valid``, ``n_unique`` (valid,
+    canonical), ``n_empty`` (empty strings: empty draws, counted invalid). Raises DataError when ``gen`` is
+    empty."""
     say = on_stage or (lambda s: None)
     say("parsing")
     mols = parse_all(gen)
@@ -312,7 +317,8 @@ def evaluate(gen: Sequence[str], *, train_canonical: set[str] | None = None,
     ev.metrics["valid"] = fraction_valid(mols)
     valid = [m for m in mols if m is not None]
     canon = canonical(valid)
-    ev.counts.update(n=len(gen), n_valid=len(valid), n_unique=len(set(canon)))
+    ev.counts.update(n=len(gen), n_valid=len(valid), n_unique=len(set(canon)),
+                     n_empty=sum(1 for s in gen if not s.strip()))
     for k in ks:
         ev.metrics[f"unique@{k // 1000}k" if k % 1000 == 0 else f"unique@{k}"], used = fraction_unique(canon, k)
         ev.counts[f"k_used@{k}"] = used

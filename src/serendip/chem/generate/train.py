@@ -9,12 +9,11 @@ the epochs when only ``epochs`` bounds the run), so the run ends annealed whatev
 """
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 import math
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,6 +22,8 @@ import numpy as np
 import torch
 
 from serendip.chem.generate.model import FILES, GeneratorConfig, SmilesGenerator
+from serendip.chem.readers import _split
+from serendip.chem.standardize import MAX_SMILES_CHARS
 from serendip.chem.tokenize import Vocab
 from serendip.errors import ConfigError, DataError, ParseError
 
@@ -42,45 +43,53 @@ class SmilesIssue:
 def read_smiles_file(path: Path, *, blank_lines: str = "error") -> tuple[list[str], list[int]]:
     """The SMILES of a one-SMILES-per-line file and their 1-based line numbers: a CSV/TSV (optionally
     ``.gz``) whose header has a ``SMILES`` column (any case; MOSES's files), or a headerless ``.smi``/text
-    file whose first field is the SMILES. Raises DataError naming the file when it cannot be read.
+    file whose first field is the SMILES. Each line is split on its own, as the screening reader does
+    (:func:`serendip.chem.readers._split`: csv's 128 kB field limit lifted to the line's length), so a
+    damaged, megabyte-long line is one bad line, not an error for the file. Raises DataError naming the
+    file when it cannot be read, is empty or (``"keep"``) holds only blank lines.
 
-    ``blank_lines="error"``: ParseError naming file and line for a blank line before the last SMILES or
-    a row without the SMILES field (blank lines that end the file are ignored). ``"keep"``: such a line
-    gives ``""`` at its line number (the caller reports it: training lists it as a skipped line, the
-    MOSES metrics count an empty draw as an invalid sample); only the file's last newline ends it, so
-    every line of a sample file is one draw."""
+    ``blank_lines="error"`` (reference files): ParseError naming file and line for a blank line before the
+    last SMILES, a row without the SMILES field, or a SMILES longer than
+    :data:`~serendip.chem.standardize.MAX_SMILES_CHARS` characters (blank lines that end the file are
+    ignored). ``"keep"``: such a line gives ``""`` at its line number and a long SMILES is returned as it
+    is (the caller reports them: training lists them as skipped lines, the MOSES metrics count them as
+    invalid samples); only the file's last newline ends it, so every line of a sample file is one draw."""
     if blank_lines not in ("error", "keep"):
         raise ValueError(f"blank_lines must be 'error' or 'keep', got {blank_lines!r}")
     path = Path(path)
     try:
         raw = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
         with raw as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot be read ({exc})") from None
-    lines = text.splitlines()
     while lines and not lines[-1].strip() and blank_lines == "error":  # an editor's extra newlines
         lines.pop()
-    text = "\n".join(lines) + "\n" if lines else ""
-    first = lines[0] if lines else ""
-    delim = "\t" if "\t" in first else ("," if "," in first or first.strip().lower() == "smiles" else " ")
-    rows = csv.reader(io.StringIO(text), delimiter=delim)
-    header = next(rows, None)
-    if header is None:
+    if not lines:
         raise DataError(f"{path}: empty file")
-    names = [h.strip().lower() for h in header]
+    if not any(ln.strip() for ln in lines):
+        raise DataError(f"{path}: only blank lines ({len(lines):,}), no SMILES")
+    first = lines[0]
+    delim = "\t" if "\t" in first else ("," if "," in first or first.strip().lower() == "smiles" else " ")
+    names = [h.strip().lower() for h in _fields(first, delim)]
     col, start = (names.index("smiles"), 2) if "smiles" in names else (0, 1)
     smiles, where = [], []
-    if start == 1:
-        rows = csv.reader(io.StringIO(text), delimiter=delim)
-    for i, row in enumerate(rows, start):
-        if not row or col >= len(row) or not row[col].strip():
-            if blank_lines == "error":
-                raise ParseError("no SMILES on this line", file=str(path), line=i)
-            row = [""] * (col + 1)
-        smiles.append(row[col].strip())
+    for i, line in enumerate(lines[start - 1:], start):
+        row = _fields(line, delim)
+        smi = row[col].strip() if col < len(row) else ""
+        if blank_lines == "error" and not smi:
+            raise ParseError("no SMILES on this line", file=str(path), line=i)
+        if blank_lines == "error" and len(smi) > MAX_SMILES_CHARS:
+            raise ParseError(f"a SMILES of {len(smi):,} characters, longer than {MAX_SMILES_CHARS:,} (a damaged "
+                             "line?); fix or remove the line", file=str(path), line=i)
+        smiles.append(smi)
         where.append(i)
     return smiles, where
+
+
+def _fields(line: str, delim: str) -> list[str]:
+    """The fields of one line: whitespace-split for a space-delimited file, else as csv reads it."""
+    return line.split() if delim == " " else _split(line, delim)
 
 
 @dataclass
@@ -115,7 +124,8 @@ def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: l
     it cannot be tokenised (:func:`~serendip.chem.tokenize.tokenize_smiles`), has more than ``max_tokens``
     tokens (the model's ``max_length``: it could never be sampled whole, and is refused rather than cut),
     or RDKit cannot parse and sanitise it (:func:`~serendip.chem.standardize.parse_smiles`: a pentavalent
-    carbon, an unclosed ring...), or it is empty (a blank line). Nothing is repaired."""
+    carbon, an unclosed ring...; one of more than ``MAX_SMILES_CHARS`` characters is refused unparsed, before
+    tokenising, its issue keeping 50 of them), or it is empty (a blank line). Nothing is repaired."""
     from serendip.chem.standardize import parse_smiles
     from serendip.chem.tokenize import tokenize_smiles
 
@@ -124,6 +134,9 @@ def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: l
         line = lines[k] if lines else k + 1
         if not smi.strip():
             issues.append(SmilesIssue(file, line, smi, "no SMILES on this line"))
+            continue
+        if len(smi) > MAX_SMILES_CHARS:  # refused before tokenising, and named without its text
+            issues.append(SmilesIssue(file, line, smi[:50] + "...", parse_smiles(smi)[1]))
             continue
         try:
             n_tok = len(tokenize_smiles(smi))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from serendip.cli.app import app
@@ -59,3 +60,52 @@ def test_train_skips_a_blank_line_mid_file_and_goes_on(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output  # the blank line 13 is named; the blank lines that end the file are not
     assert "skipped: " + str(data) + ", line 13: no SMILES on this line" in text
     assert "24 molecules used, 1 skipped" in text
+
+
+def test_train_skips_a_200k_character_line_with_its_number(tmp_path: Path) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("SMILES\n" + "".join(s + "\n" for s in SMILES[:12]) + "C" * 200_000 + "\n"
+                    + "".join(s + "\n" for s in SMILES[12:]))
+    r = runner.invoke(app, ["chem", "generate", "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+                            "--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "8"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1, r.output
+    assert ("skipped: " + str(data) + ", line 14: a SMILES of 200,000 characters, longer than 10,000: not parsed"
+            in text)
+    assert "24 molecules used, 1 skipped" in text and (tmp_path / "m" / "config.json").is_file()
+
+
+def test_evaluate_counts_empty_and_huge_lines_as_invalid_and_says_so(tmp_path: Path) -> None:
+    gen = tmp_path / "gen.csv"
+    gen.write_text("SMILES\nCCO\n\nc1ccccc1\n" + "C" * 200_000 + "\n\n\nCCN\n")
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["counts"]["n"] == 7 and got["counts"]["n_valid"] == 3 and got["counts"]["n_empty"] == 3
+    assert got["metrics"]["valid"] == pytest.approx(3 / 7)
+    assert "3 empty lines counted as invalid samples (empty draws)" in " ".join(r.output.split())
+
+
+def test_evaluate_refuses_a_file_of_only_blank_lines_and_names_a_huge_reference_line(tmp_path: Path) -> None:
+    gen = tmp_path / "gen.smi"
+    gen.write_text("\n\n\n")
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen)])
+    assert r.exit_code == 2 and "gen.smi: only blank lines (3), no SMILES" in " ".join(r.output.split())
+    gen.write_text("CCO\nCCN\n")
+    ref = tmp_path / "test.smi"
+    ref.write_text("CCO\n" + "C" * 200_000 + "\n")
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--test", str(ref)])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "test.smi, line 2: a SMILES of 200,000 characters, longer than 10,000" in text
+    assert "Traceback" not in r.output
+
+
+def test_sample_refuses_a_folder_out_before_loading_or_sampling(tmp_path: Path) -> None:
+    out = tmp_path / "dir"
+    out.mkdir()
+    # the model folder does not even exist: the --out check comes first, before loading and sampling
+    r = runner.invoke(app, ["chem", "generate", "sample", str(tmp_path / "nomodel"), "-n", "30000", "--out", str(out)])
+    assert r.exit_code == 2 and f"cannot write {out}: it is a folder" in " ".join(r.output.split())
+    r = runner.invoke(app, ["chem", "generate", "sample", str(tmp_path / "nomodel"), "-n", "3", "--out",
+                            str(tmp_path / "no" / "gen.csv")])
+    assert r.exit_code == 2 and "does not exist" in r.output and list(out.iterdir()) == []

@@ -30,7 +30,7 @@ def test_validity_uniqueness_novelty_by_hand() -> None:
     assert ev.metrics["unique@2"] == pytest.approx(1 / 2)            # CCO, OCC: one molecule
     assert ev.metrics["unique@1k"] == pytest.approx(2 / 3) and ev.counts["k_used@1000"] == 3
     assert ev.metrics["novelty"] == pytest.approx(1 / 2)             # benzene new, ethanol in train
-    assert ev.counts == {"n": 5, "n_valid": 3, "n_unique": 2, "k_used@2": 2, "k_used@1000": 3}
+    assert ev.counts == {"n": 5, "n_valid": 3, "n_unique": 2, "n_empty": 1, "k_used@2": 2, "k_used@1000": 3}
 
 
 def test_intdiv_of_identical_molecules_is_zero_and_of_disjoint_bits_is_half() -> None:

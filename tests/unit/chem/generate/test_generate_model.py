@@ -130,3 +130,35 @@ def test_evaluate_file_counts_an_empty_draw_as_invalid(tmp_path: Path) -> None:
     ev = evaluate_file(tmp_path / "s.csv")
     assert (ev.counts["n"], ev.counts["n_valid"]) == (4, 2)
     assert ev.metrics["valid"] == 0.5
+
+
+@pytest.mark.parametrize("header", ["SMILES\n", ""])
+def test_read_smiles_file_takes_a_200k_character_line_as_one_line(tmp_path: Path, header: str) -> None:
+    # csv's 131,072-character field limit raised for the whole file before; now the line is one record
+    huge = "C" * 200_000
+    f = tmp_path / "h.csv"
+    f.write_text(header + f"CCO\n{huge}\nCCN\n")
+    first = 2 if header else 1
+    smiles, lines = read_smiles_file(f, blank_lines="keep")
+    assert [len(s) for s in smiles] == [3, 200_000, 3] and lines == [first, first + 1, first + 2]
+    with pytest.raises(ParseError, match=rf"h.csv, line {first + 1}: a SMILES of 200,000 characters, longer "
+                                         r"than 10,000"):
+        read_smiles_file(f)                                          # a reference file: refused, line named
+
+
+def test_read_smiles_file_refuses_a_file_of_only_blank_lines(tmp_path: Path) -> None:
+    (tmp_path / "b.smi").write_text("\n\n  \n")
+    with pytest.raises(DataError, match=r"b.smi: only blank lines \(3\), no SMILES"):
+        read_smiles_file(tmp_path / "b.smi", blank_lines="keep")
+    with pytest.raises(DataError, match="b.smi: empty file"):
+        read_smiles_file(tmp_path / "b.smi")
+
+
+def test_training_names_a_200k_character_line_without_its_text(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    data = SMILES[:10] + ["C" * 200_000]
+    res = train_generator(data, tmp_path / "m", config=TINY, minutes=None, max_steps=1, batch_size=8, n_val=1,
+                          file="t.smi", lines=list(range(1, 12)))
+    assert [str(i) for i in res.issues] == ["t.smi, line 11: a SMILES of 200,000 characters, longer than 10,000: "
+                                            "not parsed"]
+    assert len(res.issues[0].text) == 53 and res.n_train + res.n_val == 10
