@@ -151,3 +151,80 @@ def test_default_lexicon_is_bc5cdr_train_and_dev(mirror, ws):
     assert rep["records_read"] == len(RECORDS) and rep["counts"]["mentions"] >= 15
     r = runner.invoke(app, ["kg", "paths", "D001241", "D006261", "-w", str(ws), "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["direct"]["sentence_count"] == 2
+
+
+@pytest.mark.parametrize("content, why", [("{}", "(no id or name)"), ("{oops", "(line 1: Expecting property name")])
+def test_build_with_a_damaged_relations_run_is_one_line(ws, tmp_path, content, why):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(content, encoding="utf-8")
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path)),
+                            "--relations", str(run)])
+    assert r.exit_code == 2, r.output
+    assert f"{run / 'run.json'} is not a valid run record {why}" in flat(r.output) and "Traceback" not in r.output
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--relations", str(tmp_path / "nonexistent")])
+    assert r.exit_code == 2 and f"{tmp_path / 'nonexistent'} does not exist" in flat(r.output)
+
+
+def _interrupt_second_batch(monkeypatch):
+    """``kg build``'s second batch raises KeyboardInterrupt, as Ctrl-C there would."""
+    import serendip.kg.build as kg_build
+
+    real, calls = kg_build._read_batch, []
+
+    def read_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kg_build, "_read_batch", read_batch)
+
+
+def _set_last_build_status(folder, status: str) -> None:
+    from sqlalchemy import select, update
+
+    from serendip.kg.store import kg_builds
+    from serendip.workbench import Workspace
+
+    w = Workspace.open(folder)
+    try:
+        with w.engine.begin() as conn:
+            last = conn.execute(select(kg_builds.c.id).order_by(kg_builds.c.id.desc()).limit(1)).scalar_one()
+            conn.execute(update(kg_builds).where(kg_builds.c.id == last).values(status=status))
+    finally:
+        w.close()
+
+
+STOPPED = ("warning: the last `serendip kg build` stopped after reading 1 record (Ctrl-C or an error): the graph is "
+           "incomplete; run `serendip kg build` again to finish it")
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_ctrl_c_during_build_is_reported_and_queries_warn(ws, tmp_path, monkeypatch, rebuild):
+    train = str(write_training(tmp_path))
+    args = ["kg", "build", "-w", str(ws), "--training", train, "--batch", "1"]
+    if rebuild:
+        assert runner.invoke(app, args).exit_code == 0
+    _interrupt_second_batch(monkeypatch)
+    r = runner.invoke(app, args + (["--rebuild"] if rebuild else []))
+    assert r.exit_code == 130, r.output
+    assert flat(r.output).endswith("stopped: Ctrl-C; 1 record read; run `serendip kg build` again to finish")
+    assert "Traceback" not in r.output and "graph:" not in r.output
+    queries = [["show", "aspirin"], ["neighbors", "aspirin"], ["paths", "aspirin", "headache"],
+               ["discover", "aspirin", "--to", "headache"], ["export", str(tmp_path / "g.jsonl")]]
+    for q in queries:
+        r = runner.invoke(app, ["kg", *q, "-w", str(ws)])
+        assert r.exit_code == 0 and STOPPED in flat(r.output), (q, r.output)
+    monkeypatch.undo()
+    r = runner.invoke(app, args)  # goes on from where it stopped
+    assert r.exit_code == 0 and "kg build: 2 records read" in flat(r.output), r.output
+    assert "graph: 9 entities, 19 mentions, 15 edges (17 evidence rows) over 3 records" in flat(r.output)
+    for q in queries[:4]:
+        r = runner.invoke(app, ["kg", *q, "-w", str(ws)])
+        assert r.exit_code == 0 and "warning" not in r.output, (q, r.output)
+    _set_last_build_status(ws, "running")  # killed, or running now
+    r = runner.invoke(app, ["kg", "show", "aspirin", "-w", str(ws)])
+    assert r.exit_code == 0 and ("warning: the last `serendip kg build` has not finished (it is still running, or was "
+                                 "killed): the graph is incomplete; run `serendip kg build` again to finish it"
+                                 ) in flat(r.output)

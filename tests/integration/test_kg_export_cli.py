@@ -57,3 +57,26 @@ def test_document_formats_warn_of_deleted_records(ws, tmp_path):
     assert "warning: 1 record was deleted from the workspace since the last `serendip kg build`" in flat(r.output)
     assert "exported 2 documents (12 mentions, 0 CID relations)" in flat(r.output)
     assert [d.pmid for d in read_pubtator(tmp_path / "g.txt")] == ["9002", "9003"]
+
+
+def test_existing_outputs_are_replaced_only_with_force(ws, tmp_path):
+    neo, jsonl = tmp_path / "neo", tmp_path / "g.jsonl"
+    for path, fmt, message in [
+            (neo, "neo4j-csv", f"error: {neo} already holds nodes.csv and relationships.csv: add --force to replace "
+                               "them, or give another folder"),
+            (jsonl, "jsonl", f"error: {jsonl} already exists: add --force to replace it, or give another file name")]:
+        args = ["kg", "export", str(path), "--format", fmt, "-w", str(ws)]
+        assert runner.invoke(app, args).exit_code == 0
+        target = path / "nodes.csv" if fmt == "neo4j-csv" else path
+        target.write_text("mine\n", encoding="utf-8")
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and flat(r.output) == message
+        assert target.read_text(encoding="utf-8") == "mine\n"  # untouched
+        r = runner.invoke(app, args + ["--force"])
+        assert r.exit_code == 0 and target.read_text(encoding="utf-8").startswith(
+            "entityId:ID" if fmt == "neo4j-csv" else '{"kind": "graph"')
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("x", encoding="utf-8")  # a folder without the two files: written into
+    r = runner.invoke(app, ["kg", "export", str(other), "--format", "neo4j-csv", "-w", str(ws)])
+    assert r.exit_code == 0 and sorted(p.name for p in other.iterdir()) == ["nodes.csv", "notes.txt", "relationships.csv"]

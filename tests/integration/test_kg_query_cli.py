@@ -149,3 +149,75 @@ def test_help_lists_the_commands_and_scorers():
     assert " neighbours " not in r.output
     r = runner.invoke(app, ["kg", "discover", "--help"])
     assert "kg discover [OPTIONS] A" in r.output and "resource-allocation" in flat(r.output)
+
+
+def _add_cid_edge(folder, chemical: str, disease: str, score: float) -> None:
+    """A ``cid`` edge (NPMI NULL, as ``kg build --relations`` stores it) between two entities, with one
+    evidence row copied from their co-occurrence edge."""
+    from sqlalchemy import insert, select
+
+    from serendip.kg.store import kg_edges, kg_entities, kg_evidence
+    from serendip.workbench import Workspace
+
+    ws = Workspace.open(folder)
+    try:
+        with ws.engine.begin() as conn:
+            ids = dict(conn.execute(select(kg_entities.c.key, kg_entities.c.id)).all())
+            a, b = sorted((ids[chemical], ids[disease]))
+            co = conn.execute(select(kg_edges.c.id).where(kg_edges.c.source_id == a, kg_edges.c.target_id == b,
+                                                          kg_edges.c.type == "cooccurrence")).scalar_one()
+            eid = conn.execute(insert(kg_edges).values(source_id=a, target_id=b, type="cid", sentence_count=1,
+                                                       abstract_count=1, score=score).returning(kg_edges.c.id)).scalar_one()
+            ev = conn.execute(select(kg_evidence).where(kg_evidence.c.edge_id == co)
+                              .order_by(kg_evidence.c.sentence.desc())).first()._asdict()
+            conn.execute(insert(kg_evidence).values({**{k: v for k, v in ev.items() if k != "id"}, "edge_id": eid,
+                                                     "score": score}))
+    finally:
+        ws.close()
+
+
+def test_cid_edges_have_no_npmi(built):
+    _add_cid_edge(built, "Chemical:D001241", "Disease:D006261", 0.875)
+    _add_cid_edge(built, "Chemical:D001241", "Disease:D009325", 0.25)
+    r = _run("neighbors", "aspirin", "--edge-type", "cid", "-w", str(built), "--evidence", "0")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines() == [
+        "Aspirin (D001241, Chemical): 2 neighbours (cid), by score",
+        "  1. headache (D006261, Disease): 1 record, 1 sentence, NPMI -, score 0.875",
+        "       (+1 more evidence rows)",
+        "  2. Nausea (D009325, Disease): 1 record, 1 sentence, NPMI -, score 0.250",
+        "       (+1 more evidence rows)"]
+    got = json.loads(_run("neighbors", "aspirin", "--edge-type", "cid", "--by", "records", "--json",
+                          "-w", str(built)).stdout)
+    assert [(n["name"], n["edge"]["npmi"], n["edge"]["score"]) for n in got["neighbours"]] == [
+        ("headache", None, 0.875), ("Nausea", None, 0.25)]
+    r = _run("neighbors", "aspirin", "--edge-type", "cid", "--by", "npmi", "-w", str(built))
+    assert r.exit_code == 2 and flat(r.output) == ("error: cid edges have no NPMI (only cooccurrence edges do): rank "
+                                                   "them by score or records")
+    r = _run("show", "aspirin", "-w", str(built))
+    assert "edges: 2 cid, 3 cooccurrence" in r.output
+
+
+def test_small_fixes_forms_type_case_and_scorer_list(built, tmp_path):
+    r = _run("show", "nausea", "--forms", "0", "--examples", "0", "-w", str(built))
+    assert r.exit_code == 0 and r.output.splitlines()[2] == "surface forms (2): +2 more"
+    r = _run("show", "nausea", "--forms", "1", "--examples", "0", "-w", str(built))
+    assert r.output.splitlines()[2] == "surface forms (2): Nausea ×2, +1 more"
+    lower = json.loads(_run("neighbors", "nausea", "--type", "chemical", "--json", "-w", str(built)).stdout)
+    upper = json.loads(_run("neighbors", "nausea", "--type", "Chemical", "--json", "-w", str(built)).stdout)
+    assert lower == upper and lower["n_neighbours"] == 4 and {n["type"] for n in lower["neighbours"]} == {"Chemical"}
+    r = _run("neighbors", "nausea", "--type", "gene", "-w", str(built))
+    assert r.exit_code == 2 and flat(r.output) == ("error: entity type 'gene' is not in the knowledge graph: expected "
+                                                   "one of Chemical, Disease")
+    r = _run("discover", "aspirin", "--scorer", "bogus", "-w", str(built))
+    assert r.exit_code == 2 and flat(r.output) == (
+        "error: unknown link scorer 'bogus'; expected one of: common-neighbours, jaccard, adamic-adar, "
+        "resource-allocation, preferential-attachment, random")
+    export = tmp_path / "g.jsonl"
+    assert _run("export", str(export), "-w", str(built)).exit_code == 0
+    other = cli_workspace(tmp_path / "o")
+    assert _run("import", str(export), "-w", str(other)).exit_code == 0
+    r = _run("show", "nausea", "-w", str(other))
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[1:3] == ["  key Disease:D009325; 3 mentions in 3 records; edges: 8 cooccurrence",
+                                          "surface forms (0): none (an imported graph has no mentions)"]

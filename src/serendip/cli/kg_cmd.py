@@ -99,6 +99,9 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         try:
             rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar,
                         relations=relations, relation_threshold=relation_threshold)
+        except KeyboardInterrupt:
+            bar.close()
+            _stopped(ws.engine)
         finally:
             bar.close()
         if json_out:
@@ -125,6 +128,19 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
                               highlight=False, soft_wrap=True)
 
 
+def _stopped(engine) -> None:
+    """After Ctrl-C in ``kg build``: say how far it got (the build's ``kg_builds`` row, marked ``failed``
+    with its records read; none when stopped before it started) and what to run; exit 130."""
+    from serendip.kg.store import unfinished_build
+
+    with engine.connect() as conn:
+        row = unfinished_build(conn)
+    n = row.records_read if row is not None else 0
+    err_console.print(labelled("[yellow]stopped:[/]", f"Ctrl-C; {n:,} record{'' if n == 1 else 's'} read; run "
+                               "`serendip kg build` again to finish"), highlight=False, soft_wrap=True)
+    raise typer.Exit(130)
+
+
 def _where(ev: dict) -> str:
     who = (f"PMID {ev['pmid']}" if ev["pmid"] else f"record {ev['record_id']} ({ev['source_id']})" if ev["source_id"]
            else f"record {ev['record_id']}" if ev["record_id"] else "a record not in this workspace")
@@ -135,10 +151,18 @@ def _where(ev: dict) -> str:
     return f"{who}, {where}: {ev['text']}"
 
 
-def _warn_deleted(n: int) -> None:
-    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted."""
-    from serendip.kg.store import deleted_warning
+def _warn_deleted(n: int, engine=None) -> None:
+    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted, and
+    that of :func:`serendip.kg.store.unfinished_warning` when the last build of ``engine``'s graph did
+    not finish."""
+    from serendip.kg.store import deleted_warning, unfinished_build, unfinished_warning
 
+    if engine is not None:
+        with engine.connect() as conn:
+            row = unfinished_build(conn)
+        if row is not None:
+            err_console.print(labelled("[yellow]warning:[/]", unfinished_warning(row)), highlight=False,
+                              soft_wrap=True)
     if n:
         err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
 
@@ -174,7 +198,7 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
     with handle_errors():
         ws = open_workspace(workspace)
         res = paths(ws.engine, a, b, k=k, evidence=evidence)
-        _warn_deleted(res.deleted_records)
+        _warn_deleted(res.deleted_records, ws.engine)
         if json_out:
             print(json.dumps(res.to_dict(), ensure_ascii=False))
             return
@@ -212,16 +236,19 @@ REGISTRY_CHOICES.setdefault("export_format", export_formats_help)
 def export_cmd(file: Path = typer.Argument(..., help="File to write (neo4j-csv: a folder, made when missing)."),
                export_format: str = typer.Option("jsonl", "--format", help="Format written (default jsonl, the "
                                                  "one `kg import` reads)."),
+               force: bool = typer.Option(False, "--force", help="Replace an existing file (neo4j-csv: the "
+                                          "nodes.csv and relationships.csv already in the folder)."),
                workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Write the graph: entities and edges with their evidence (jsonl, graphml, neo4j-csv), or each
     record's mentions and CID relations (pubtator, bioc). Evidence of records deleted since the last
-    `kg build` is left out, with a warning. Exit status 1 when some record was skipped (each is listed)."""
+    `kg build` is left out, with a warning. An existing file (neo4j-csv: nodes.csv or relationships.csv
+    in the folder) is replaced only with --force. Exit status 1 when some record was skipped (each is listed)."""
     from serendip.kg.export_formats import export
 
     with handle_errors():
         ws = open_workspace(workspace)
-        rep = export(ws.engine, file, export_format)
-        _warn_deleted(rep.deleted_records)
+        rep = export(ws.engine, file, export_format, replace=force)
+        _warn_deleted(rep.deleted_records, ws.engine)
         n = rep.counts
         if "documents" in n:
             _say(f"exported {n['documents']:,} documents ({n['mentions']:,} mentions, {n['relations']:,} CID "

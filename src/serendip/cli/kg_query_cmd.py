@@ -73,7 +73,7 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
     with handle_errors():
         ws = open_workspace(workspace)
         view = show_entity(ws.engine, entity, forms=forms, examples=examples)
-        _warn_deleted(view.deleted_records)
+        _warn_deleted(view.deleted_records, ws.engine)
         if json_out:
             print(json.dumps(view.to_dict(), ensure_ascii=False))
             return
@@ -81,9 +81,12 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
         _say(e.label())
         _say(f"  key {e.key}; {e.n_mentions:,} mentions in {e.n_records:,} records; edges: "
              + ", ".join(f"{n:,} {t}" for t, n in view.edges.items()))
-        more = f", +{view.n_forms - len(view.forms):,} more" if view.n_forms > len(view.forms) else ""
-        _say(f"surface forms ({view.n_forms:,}): " + ", ".join(f"{f['text']} ×{f['count']:,}" for f in view.forms)
-             + more)
+        forms = [f"{f['text']} ×{f['count']:,}" for f in view.forms]
+        if view.n_forms > len(view.forms):
+            forms.append(f"+{view.n_forms - len(view.forms):,} more")
+        none = ("none (its records were deleted since the last build)" if view.deleted_records else
+                "none (an imported graph has no mentions)")
+        _say(f"surface forms ({view.n_forms:,}): " + (", ".join(forms) if view.n_forms else none))
         if view.examples:
             _say("examples:")
         for ex in view.examples:
@@ -114,7 +117,7 @@ def neighbors_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTIT
         ws = open_workspace(workspace)
         res = neighbours(ws.engine, entity, by=by, k=k, types=types, min_records=min_records, evidence=evidence,
                          edge_type=edge_type)
-        _warn_deleted(res.deleted_records)
+        _warn_deleted(res.deleted_records, ws.engine)
         if json_out:
             print(json.dumps(res.to_dict(), ensure_ascii=False))
             return
@@ -148,14 +151,14 @@ def discover_cmd(entity: str = typer.Argument(..., metavar="A", help=ENTITY_HELP
         ws = open_workspace(workspace)
         if to is not None:
             closed = paths(ws.engine, entity, to, k=k, evidence=evidence)
-            _warn_deleted(closed.deleted_records)
+            _warn_deleted(closed.deleted_records, ws.engine)
             if json_out:
                 print(json.dumps(closed.to_dict(), ensure_ascii=False))
             else:
                 print_paths(closed)
             return
         res = discover(ws.engine, entity, scorer=scorer, k=k, n_paths=n_paths, evidence=evidence)
-        _warn_deleted(res.deleted_records)
+        _warn_deleted(res.deleted_records, ws.engine)
         if json_out:
             print(json.dumps(res.to_dict(), ensure_ascii=False))
             return

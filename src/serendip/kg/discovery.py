@@ -32,12 +32,13 @@ __all__ = ["ClosedDiscovery", "EdgeEvidence", "Path", "Prediction", "best_paths"
 @dataclass(frozen=True)
 class EdgeEvidence:
     """One edge as a reader sees it: ``source``, ``target``, ``count`` (records holding both),
-    ``npmi``, ``first_year`` (int or None) and ``pmids`` (tuple of str, the evidence, sorted)."""
+    ``npmi`` (None when not computed; a path's weakest link counts it as 0.0), ``first_year`` (int or
+    None) and ``pmids`` (tuple of str, the evidence, sorted)."""
 
     source: str
     target: str
     count: int
-    npmi: float
+    npmi: float | None
     first_year: int | None
     pmids: tuple[str, ...]
 
@@ -98,7 +99,8 @@ def edge_evidence(graph, u: str, v: str) -> EdgeEvidence:
     if not graph.has_edge(u, v):
         raise DataError(f"{u!r} and {v!r} do not co-occur in the graph")
     d = graph.edges[u, v]
-    return EdgeEvidence(u, v, int(d["count"]), float(d["npmi"]), d["first_year"], tuple(d["pmids"]))
+    npmi = None if d["npmi"] is None else float(d["npmi"])
+    return EdgeEvidence(u, v, int(d["count"]), npmi, d["first_year"], tuple(d["pmids"]))
 
 
 def best_paths(graph, a: str, c: str, *, k: int = 3) -> list[Path]:
@@ -111,7 +113,7 @@ def best_paths(graph, a: str, c: str, *, k: int = 3) -> list[Path]:
     paths = []
     for b in nx.common_neighbors(graph, a, c):
         edges = (edge_evidence(graph, a, b), edge_evidence(graph, b, c))
-        paths.append(Path((a, b, c), min(e.npmi for e in edges), edges))
+        paths.append(Path((a, b, c), min(0.0 if e.npmi is None else e.npmi for e in edges), edges))
     paths.sort(key=lambda p: (-p.score, -min(e.count for e in p.edges), p.nodes[1]))
     return paths[:k]
 

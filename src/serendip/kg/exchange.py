@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, case, delete, exists, func, insert, select
 
-from serendip.errors import ConfigError, DataError, ParseError
+from serendip.errors import ConfigError, DataError
 from serendip.issues import Issue
+from serendip.kg.exchange_check import FORMAT, check_complete, read_header
 from serendip.kg.store import (
     KG_TABLES,
     deleted_records,
@@ -60,7 +61,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FORMAT", "ImportReport", "export_graph", "import_graph"]
 
-FORMAT = "serendip-kg"
 _EVIDENCE_KEYS = ("pmid", "source_id", "sentence", "field", "char_start", "char_end", "text")
 
 
@@ -254,57 +254,6 @@ def _flush(conn: Connection, edges: list[tuple[dict, list[dict]]], report: Impor
     edges.clear()
 
 
-def _header(path: Path, first: str | None) -> dict:
-    try:
-        head = json.loads(first or "")
-    except json.JSONDecodeError:
-        head = None
-    if not isinstance(head, dict) or head.get("kind") != "graph" or head.get("format") != FORMAT:
-        raise ParseError(f"not a Serendip knowledge-graph export: the first line is not a {FORMAT!r} header "
-                         f"(written by `serendip kg export`)", file=str(path), line=1)
-    if head.get("version") != 1:
-        raise ParseError(f"export version {head.get('version')!r}; this Serendip reads version 1", file=str(path), line=1)
-    counts = head.get("counts")
-    if not isinstance(counts, dict) or not all(type(counts.get(k)) is int and counts[k] >= 0
-                                               for k in ("entities", "edges")):
-        raise ParseError("the header does not record the entity and edge counts (written by `serendip kg export`)",
-                         file=str(path), line=1)
-    return head
-
-
-def _check_complete(path: Path, fh, head: dict) -> None:
-    """Read the rest of ``fh`` (after the header) and raise ParseError, naming ``path`` and the line
-    where the file ends, unless it holds as many entity and edge lines as the header records and ends
-    with a line break: a file cut short (a copy or download stopped) is refused before anything is
-    written. Lines that are not JSON count as lines here; they are skipped and reported on import."""
-    want = {"entity": head["counts"]["entities"], "edge": head["counts"]["edges"]}
-    seen = {"entity": 0, "edge": 0, "other": 0}
-    lineno, last = 1, "\n"
-    try:
-        for lineno, line in enumerate(fh, 2):
-            last = line
-            if not line.strip():
-                continue
-            try:
-                kind = json.loads(line).get("kind")
-            except (ValueError, AttributeError):
-                kind = None
-            seen[kind if kind in want else "other"] += 1
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason}); nothing imported", file=str(path), line=lineno + 1) from None
-    found = f"{seen['entity']:,} entity and {seen['edge']:,} edge lines"
-    if not last.endswith("\n"):
-        raise ParseError(f"the file is cut short: its last line is incomplete (the header records "
-                         f"{want['entity']:,} entities and {want['edge']:,} edges; {found} read); nothing imported",
-                         file=str(path), line=lineno)
-    if sum(seen.values()) != sum(want.values()) or seen["entity"] > want["entity"] or seen["edge"] > want["edge"]:
-        short = sum(seen.values()) < sum(want.values())
-        raise ParseError(f"{'the file is cut short: ' if short else ''}the header records {want['entity']:,} "
-                         f"entities and {want['edge']:,} edges, the file holds {found}"
-                         + (f" and {seen['other']:,} unreadable line{'s' * (seen['other'] != 1)}" if seen["other"] else "")
-                         + f" (it ends at line {lineno}); nothing imported", file=str(path), line=lineno)
-
-
 class _Pending:
     """Entities and edges read but not yet inserted (inserted 500 at a time, entities first)."""
 
@@ -343,20 +292,16 @@ class _Pending:
 
 def _read_into(conn: Connection, path: Path, fh, report: ImportReport) -> None:
     pending = _Pending()
-    lineno = 1
-    try:
-        for lineno, line in enumerate(fh, 2):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict) or obj.get("kind") not in ("entity", "edge"):
-                    raise ValueError("not an entity or edge object")
-                pending.add(conn, obj, report)
-            except ValueError as exc:  # JSONDecodeError too
-                report.issues.append(Issue(str(path), str(exc), line=lineno))
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason}); nothing imported", file=str(path), line=lineno + 1) from None
+    for lineno, line in enumerate(fh, 2):  # UTF-8 throughout: check_complete has read every line
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or obj.get("kind") not in ("entity", "edge"):
+                raise ValueError("not an entity or edge object")
+            pending.add(conn, obj, report)
+        except ValueError as exc:  # JSONDecodeError too
+            report.issues.append(Issue(str(path), str(exc), line=lineno))
     pending.flush_entities(conn, report)
     _flush(conn, pending.edges, report)
 
@@ -385,17 +330,13 @@ def import_graph(ws: Workspace, path: str | Path, *, replace: bool = False) -> I
     path = Path(path)
     report = ImportReport()
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open(encoding="utf-8", errors="surrogateescape")  # bytes not UTF-8: named with their line
     except OSError as exc:
         why = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc)).lower()
         raise DataError(f"cannot read {path}: {why}") from None
     with kg_lock(ws.path), fh:
-        try:
-            first = fh.readline()
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), line=1) from None
-        head = _header(path, first)
-        _check_complete(path, fh, head)
+        head = read_header(path, fh.readline())
+        check_complete(path, fh, head)
         fh.seek(0)
         fh.readline()
         with ws.engine.begin() as conn:

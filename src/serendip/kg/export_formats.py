@@ -265,8 +265,10 @@ def _float(x: float | None) -> str | None:
     return None if x is None else repr(float(x))
 
 
-def export(engine: Engine, path: str | Path, fmt: str = "jsonl") -> ExportReport:
+def export(engine: Engine, path: str | Path, fmt: str = "jsonl", *, replace: bool = True) -> ExportReport:
     """Write the stored graph to ``path`` in format ``fmt`` (a name of :data:`EXPORT_FORMATS`, any case).
+    ``replace=False`` (``kg export`` without ``--force``) refuses an existing file, or for ``neo4j-csv`` a
+    folder already holding ``nodes.csv`` or ``relationships.csv``, before anything is written.
 
     Raises
     ------
@@ -275,9 +277,18 @@ def export(engine: Engine, path: str | Path, fmt: str = "jsonl") -> ExportReport
     GraphNotBuilt
         The workspace holds no graph.
     DataError
-        ``path`` cannot be written (named); for ``pubtator`` and ``bioc``, the graph holds no mentions.
+        ``path`` cannot be written (named), or would be replaced without ``replace``; for ``pubtator``
+        and ``bioc``, the graph holds no mentions.
     """
-    return EXPORT_FORMATS.get(fmt)(engine, Path(path))
+    writer, path = EXPORT_FORMATS.get(fmt), Path(path)
+    if not replace and writer is write_neo4j_csv:
+        held = [name for name in ("nodes.csv", "relationships.csv") if (path / name).exists()]
+        if held:
+            raise DataError(f"{path} already holds {' and '.join(held)}: add --force to replace them, or give "
+                            "another folder")
+    elif not replace and path.is_file():
+        raise DataError(f"{path} already exists: add --force to replace it, or give another file name")
+    return writer(engine, path)
 
 
 # the document formats register themselves; imported last, as they import this module's names

@@ -40,12 +40,19 @@ __all__ = ["LOCAL_SCORERS", "NEIGHBOUR_ORDERS", "DiscoveryResult", "EntityView",
            "discover", "edge_types", "neighbours", "show_entity"]
 
 #: ``--by`` of :func:`neighbours` -> sort key of a neighbour dict (best first; ties by name, case
-#: folded, then key)
+#: folded, then key); an edge without NPMI (not computed yet: a build that did not finish) ranks last by it
 NEIGHBOUR_ORDERS = {
-    "npmi": lambda n: (-n["npmi"], -n["abstract_count"], -n["sentence_count"], n["name"].casefold(), n["key"]),
-    "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -n["npmi"], n["name"].casefold(), n["key"]),
+    "npmi": lambda n: (-_npmi(n), -n["abstract_count"], -n["sentence_count"], n["name"].casefold(), n["key"]),
+    "records": lambda n: (-n["abstract_count"], -n["sentence_count"], -_npmi(n), n["name"].casefold(), n["key"]),
     "score": lambda n: (-(n["score"] or 0.0), -n["abstract_count"], n["name"].casefold(), n["key"]),
 }
+
+
+def _npmi(n: dict) -> float:
+    """A neighbour's NPMI for ranking: -2 (below any NPMI) when it has none."""
+    return -2.0 if n["npmi"] is None else n["npmi"]
+
+
 #: Link scorers whose score of (A, C) reads only A's neighbours B and their degrees (common neighbours,
 #: Adamic-Adar, resource allocation): for them :func:`discover` loads the edges of A and of each B, and
 #: gets the answer the whole graph gives; any other scorer (Jaccard and preferential attachment read
@@ -183,14 +190,18 @@ def _node(g, key: str) -> dict:
     return {"key": key, "name": d["name"], "type": d["type"], "mesh_id": d["mesh_id"]}
 
 
-def _check_types(engine: Engine, types: Sequence[str] | None) -> None:
+def _check_types(engine: Engine, types: Sequence[str] | None) -> list[str]:
+    """``types`` as the graph stores them (any case: ``chemical`` -> ``Chemical``); DataError for a type
+    the graph does not hold."""
     if not types:
-        return
+        return []
     with engine.connect() as conn:
         known = sorted(conn.execute(select(kg_entities.c.type).distinct()).scalars())
-    bad = [t for t in types if t not in known]
+    stored = {t.casefold(): t for t in known}
+    bad = [t for t in types if t.casefold() not in stored]
     if bad:
         raise DataError(f"entity type {bad[0]!r} is not in the knowledge graph: expected one of {', '.join(known)}")
+    return [stored[t.casefold()] for t in types]
 
 
 @dataclass
@@ -226,7 +237,7 @@ def neighbours(engine: Engine, query: str, *, by: str | None = None, k: int = 10
     k : int, default 10
         Neighbours listed.
     types : sequence of str, optional
-        Keep neighbours of these entity types only (``Chemical``, ``Disease``: the graph's types).
+        Keep neighbours of these entity types only (``Chemical``, ``Disease``: the graph's types, in any case).
     min_records : int, default 1
         Keep edges whose two entities share at least this many records.
     evidence : int, default 3
@@ -250,12 +261,15 @@ def neighbours(engine: Engine, query: str, *, by: str | None = None, k: int = 10
     by = by or ("npmi" if edge_type == COOCCURRENCE else "score")
     if by not in NEIGHBOUR_ORDERS:
         raise DataError(f"kg neighbours ranks by one of {', '.join(NEIGHBOUR_ORDERS)}; got {by!r}")
+    if by == "npmi" and edge_type != COOCCURRENCE:
+        raise DataError(f"{edge_type} edges have no NPMI (only {COOCCURRENCE} edges do): rank them by score "
+                        "or records")
     if k < 1 or min_records < 1 or evidence < 0:
         raise DataError(f"kg neighbours needs k >= 1, min_records >= 1 and evidence >= 0; got k {k}, "
                         f"min_records {min_records}, evidence {evidence}")
     ent = find_entity(engine, query)
     _check_edge_type(engine, edge_type)
-    _check_types(engine, types)
+    types = _check_types(engine, types)
     g = load_graph(engine, around=[ent.id], edge_type=edge_type)
     rows = [{**_node(g, v), "npmi": d["npmi"], "score": d["score"], "abstract_count": d["count"],
              "sentence_count": d["sentence_count"]}
@@ -310,8 +324,10 @@ def discover(engine: Engine, query: str, *, scorer: str = "resource-allocation",
     from serendip.kg.discovery import open_discovery
     from serendip.kg.linkpred import LINK_SCORERS
 
+    usable = ", ".join(n for n, s in LINK_SCORERS.canonical_items() if not s.needs_model)
+    if scorer not in LINK_SCORERS:  # the registry's own message would list `learned` too
+        raise ConfigError(f"unknown link scorer {scorer!r}; expected one of: {usable}")
     if LINK_SCORERS.get(scorer).needs_model:
-        usable = ", ".join(n for n, s in LINK_SCORERS.canonical_items() if not s.needs_model)
         raise ConfigError(f"link scorer {scorer!r} needs a fitted model, which kg discover does not take: "
                           f"expected one of {usable}")
     if k < 1 or n_paths < 0 or evidence < 0:

@@ -180,7 +180,7 @@ def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: s
     networkx.Graph
         Nodes: entity keys, with ``id``, ``name``, ``type``, ``mesh_id`` and ``count`` (records
         mentioning it). Edges: ``id``, ``count`` (records holding both), ``sentence_count``, ``npmi``
-        (0.0 when not computed), ``score``, ``first_year`` (None: records are not dated here) and
+        (None when not computed: relation edges, an imported edge without one), ``score``, ``first_year`` (None: records are not dated here) and
         ``pmids`` (sorted evidence PMIDs; ``record <id>`` for a record without one).
     """
     import networkx as nx
@@ -209,7 +209,7 @@ def load_graph(engine: Engine, around: Iterable[int] | None = None, edge_type: s
     for r in edges:
         n_records, n_sentences = gone.get(r.id, (0, 0))
         g.add_edge(nodes[r.source_id].key, nodes[r.target_id].key, id=r.id, count=r.abstract_count - n_records,
-                   sentence_count=r.sentence_count - n_sentences, npmi=r.npmi if r.npmi is not None else 0.0,
+                   sentence_count=r.sentence_count - n_sentences, npmi=r.npmi,
                    score=r.score, first_year=None,
                    pmids=sorted(pmids[r.id], key=lambda p: (not p.isdigit(), len(p), p)))
     return g

@@ -46,6 +46,7 @@ stands as the last build computed it, over the records read then).
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -75,7 +76,7 @@ from serendip.workspace.schema import metadata, records
 
 __all__ = ["COOCCURRENCE", "KG_TABLES", "MAX_KEY_CHARS", "deleted_records", "deleted_warning", "entity_key",
            "evidence_gone", "graph_counts", "kg_builds", "kg_edges", "kg_entities", "kg_evidence", "kg_mentions",
-           "kg_records", "require_graph"]
+           "kg_records", "require_graph", "unfinished_build", "unfinished_warning"]
 
 #: The co-occurrence edge type
 COOCCURRENCE = "cooccurrence"
@@ -244,3 +245,22 @@ def deleted_warning(n: int) -> str:
     were = "record was" if n == 1 else "records were"
     return (f"{n:,} {were} deleted from the workspace since the last `serendip kg build`: their evidence is left "
             f"out here; run `serendip kg build` to remove their rows (`--rebuild` for an imported graph)")
+
+
+def unfinished_build(conn: Connection) -> Any:
+    """The graph's last ``kg_builds`` row (highest id) when it is not ``done`` (``failed``: stopped by
+    Ctrl-C or an error; ``running``: still running, or killed), else None; None without any build."""
+    b = kg_builds.c
+    last = conn.execute(select(b.id, b.status, b.records_read).order_by(b.id.desc()).limit(1)).first()
+    return last if last is not None and last.status != "done" else None
+
+
+def unfinished_warning(row: Any) -> str:
+    """The line a kg command prints when :func:`unfinished_build` found ``row``."""
+    if row.status == "running":
+        how = "has not finished (it is still running, or was killed)"
+    else:
+        n = row.records_read
+        how = f"stopped after reading {n:,} record{'' if n == 1 else 's'} (Ctrl-C or an error)"
+    return (f"the last `serendip kg build` {how}: the graph is incomplete; run `serendip kg build` again to "
+            f"finish it")

@@ -23,9 +23,6 @@ the error) when it ends. A ``running`` row left behind means the process was kil
 """
 from __future__ import annotations
 
-import json
-import math
-import os
 import platform
 import secrets
 import sys
@@ -36,8 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from serendip.core.files import sha256_file
-from serendip.errors import SerendipError
-from serendip.models.metrics import json_safe
+from serendip.errors import DataError, SerendipError
+from serendip.models.run_json import (
+    RunNotFound,
+    _json_or_reason,
+    _strict,
+    read_json,
+    write_json,
+)
 
 __all__ = [
     "RunFolder",
@@ -58,10 +61,6 @@ __all__ = [
 RUN_JSON = "run.json"
 _PACKAGES = ("serendip", "torch", "transformers", "peft", "tokenizers", "safetensors", "numpy",
              "scikit-learn", "seqeval", "accelerate")
-
-
-class RunNotFound(SerendipError, LookupError):
-    """No run with that id (in the workspace database or its runs folder), or not a run folder."""
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -106,58 +105,6 @@ def package_versions() -> dict[str, Any]:
         out["torch_cuda"] = getattr(torch.version, "cuda", None)
         out["cuda_available"] = bool(torch.cuda.is_available())
     return out
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (Path, datetime)):
-        return str(value) if isinstance(value, Path) else value.isoformat()
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
-def _strict(value: Any) -> Any:
-    """json_safe (NaN -> None) that also walks dataclasses and objects with ``to_dict``."""
-    if hasattr(value, "to_dict") and not isinstance(value, Mapping):
-        value = value.to_dict()
-    elif hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
-        value = asdict(value)
-    if isinstance(value, Mapping):
-        return {str(k): _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return json_safe(value)
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as strict, indented UTF-8 JSON (NaN -> null; paths and times as strings),
-    atomically (a temporary file renamed over the target)."""
-    path = Path(path)
-    text = json.dumps(_strict(data), indent=2, ensure_ascii=False, default=_default,
-                      allow_nan=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def read_json(path: str | Path) -> Any:
-    """Read a JSON file of a run folder.
-
-    Raises
-    ------
-    RunNotFound
-        The file is missing (names it).
-    """
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunNotFound(f"{path.parent} is not a complete run folder: {path.name} is missing") from None
 
 
 # -- run records -----------------------------------------------------------------------------------
@@ -357,13 +304,31 @@ def get_run(ws: Any, run_id: str) -> RunInfo:
 
 
 def read_run(run_dir: str | Path) -> RunInfo:
-    """The :class:`RunInfo` in ``<run_dir>/run.json`` (RunNotFound when it is not a run folder)."""
+    """The :class:`RunInfo` in ``<run_dir>/run.json``.
+
+    Raises
+    ------
+    RunNotFound
+        The folder does not exist, or holds no ``run.json``.
+    DataError
+        ``run.json`` is not JSON, not an object, or lacks a field ("<file> is not a valid run record (why)").
+    """
     run_dir = Path(run_dir)
-    if not (run_dir / RUN_JSON).is_file():
-        raise RunNotFound(f"{run_dir} is not a run folder (no {RUN_JSON})")
-    data = read_json(run_dir / RUN_JSON)
-    data["path"] = str(run_dir.resolve())
-    return RunInfo.from_dict(data)
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        raise RunNotFound(f"{run_dir} is not a run folder (no {RUN_JSON})" if run_dir.is_dir()
+                          else f"{run_dir} does not exist (give a run folder)")
+    data, reason = _json_or_reason(path)
+    if reason is None and not isinstance(data, dict):
+        reason = f"a JSON {type(data).__name__}, not an object"
+    elif reason is None and not all(isinstance(data.get(k), str) for k in ("id", "name")):
+        reason = "no id or name"
+    if reason is None:
+        try:
+            return RunInfo.from_dict({**data, "path": str(run_dir.resolve())})
+        except (TypeError, ValueError) as exc:
+            reason = str(exc)
+    raise DataError(f"{path} is not a valid run record ({reason})")
 
 
 def resolve_run(ref: str | Path, workspace: Any = None) -> Path:

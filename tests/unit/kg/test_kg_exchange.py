@@ -163,3 +163,21 @@ def test_empty_graph_says_why(kg_ws, tmp_path, training):
     with pytest.raises(GraphNotBuilt, match=r"is empty: `serendip kg build` read 1 of its 1 records and found no "
                                             r"chemical or disease mention"):
         export_graph(kg_ws.engine, tmp_path / "g.jsonl")
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "last"])
+def test_bytes_not_utf8_are_named_with_their_line(built, tmp_path, where):
+    path = tmp_path / "graph.jsonl"
+    export_graph(built.engine, path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    n = {"header": 1, "middle": 12, "last": len(lines)}[where]
+    assert len(lines) == 25 and path.stat().st_size < 8192  # one read buffer: the old message said line 1
+    col = lines[n - 1].index(b'"kind"') + 2
+    lines[n - 1] = lines[n - 1].replace(b'"kind"', b'"\xffkind"', 1)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"".join(lines))
+    before = graph_state(built.engine, mentions=False)
+    with pytest.raises(ParseError) as exc:
+        import_graph(built, bad, replace=True)
+    assert str(exc.value) == f"{bad}, line {n}: not UTF-8 text (byte 0xff at column {col}); nothing imported"
+    assert graph_state(built.engine, mentions=False) == before

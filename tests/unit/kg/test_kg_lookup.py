@@ -67,9 +67,13 @@ def test_neighbours_ranked_by_npmi_or_records_with_evidence(built):
 def test_neighbours_reject_bad_options(built):
     with pytest.raises(DataError, match="ranks by one of npmi, records, score; got 'pmi'"):
         neighbours(built.engine, "nausea", by="pmi")
-    with pytest.raises(DataError, match="entity type 'chemical' is not in the knowledge graph: expected one of "
+    with pytest.raises(DataError, match="entity type 'gene' is not in the knowledge graph: expected one of "
                        "Chemical, Disease"):
-        neighbours(built.engine, "nausea", types=["chemical"])
+        neighbours(built.engine, "nausea", types=["gene"])
+    lower = neighbours(built.engine, "nausea", types=["chemical"])  # any case, as the graph stores it
+    assert lower == neighbours(built.engine, "nausea", types=["Chemical"]) and lower.n_neighbours == 4
+    with pytest.raises(DataError, match="cid edges have no NPMI"):
+        neighbours(built.engine, "nausea", by="npmi", edge_type="cid")
     with pytest.raises(DataError, match="edge type 'cid' is not in the knowledge graph: expected one of cooccurrence"):
         neighbours(built.engine, "nausea", edge_type="cid")
     with pytest.raises(DataError, match=r"close: Aspirin \(D001241, Chemical\)"):
