@@ -36,18 +36,11 @@ from rdkit import Chem, rdBase
 
 from serendip.chem.standardize import parse_smiles
 from serendip.errors import ConfigError, DataError
+from serendip.models.augment import as_generator
 from serendip.models.example import Example
 from serendip.models.registries import AUGMENTATIONS
 
 __all__ = ["RandomizedSmiles", "randomized_smiles"]
-
-
-def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ConfigError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
 
 
 def _canonical(smiles: str) -> str | None:
@@ -171,7 +164,7 @@ class RandomizedSmiles:
         DataError
             An example's text is not a valid molecule (the message names the example and RDKit's reason).
         """
-        gen = _rng(rng)
+        gen = as_generator(rng)
         self.last_counts = {"failed_check": 0, "duplicates": 0, "short": 0}
         out = []
         for i, ex in enumerate(examples):

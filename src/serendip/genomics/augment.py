@@ -23,6 +23,7 @@ import numpy as np
 
 from serendip.errors import ConfigError, DataError
 from serendip.genomics.revcomp import reverse_complement
+from serendip.models.augment import as_generator
 from serendip.models.example import Example
 from serendip.models.registries import AUGMENTATIONS
 
@@ -34,14 +35,6 @@ for _i, _b in enumerate(b"ACGT"):
     _CODE[_b + 32] = _i
 _UPPER = np.frombuffer(b"ACGT", dtype=np.uint8)
 _LOWER = np.frombuffer(b"acgt", dtype=np.uint8)
-
-
-def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ConfigError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
 
 
 def _derived(ex: Example, text: str, name: str, suffix: str, **extra) -> Example:
@@ -127,7 +120,7 @@ class RandomSubstitution:
         rng : numpy.random.Generator or int
             The random source (an int seeds a new generator); same seed, same output.
         """
-        gen = _rng(rng)
+        gen = as_generator(rng)
         out = []
         for ex in examples:
             raw = np.frombuffer(ex.text.encode("ascii", "replace"), dtype=np.uint8)

@@ -36,8 +36,19 @@ from serendip.errors import ConfigError
 from serendip.models.example import Example
 from serendip.models.registries import AUGMENTATIONS
 
-__all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "build_augmentation", "build_views",
-           "test_time_specs", "view_failures"]
+__all__ = ["AugmentCount", "AugmentReport", "apply_augmentations", "as_generator", "build_augmentation",
+           "build_views", "test_time_specs", "view_failures"]
+
+
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """``rng`` itself, or a new ``numpy.random.default_rng(rng)`` for an int seed or None: what an
+    augmentation's ``apply(examples, rng)`` accepts when called outside the engine. Raises ConfigError
+    for anything else."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise ConfigError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
 
 
 @dataclass
