@@ -323,7 +323,8 @@ class CidClassifier:
     Raises
     ------
     RunNotFound, DataError
-        As :func:`serendip.models.predict.load_run_model`; DataError also when the run has no ``CID`` class.
+        As :func:`serendip.models.predict.load_run_model`; DataError also when the run has no ``CID`` class
+        or its ``cid_threshold.json`` is damaged.
     """
 
     def __init__(self, run_dir: str | Path, *, threshold: float | None = None, batch_size: int = 32,
@@ -339,7 +340,13 @@ class CidClassifier:
         self._positive = classes.index("CID")
         saved = self.run_dir / THRESHOLD_FILE
         if threshold is None and saved.is_file():
-            threshold = float(json.loads(saved.read_text(encoding="utf-8"))["threshold"])
+            try:
+                threshold = float(json.loads(saved.read_text(encoding="utf-8"))["threshold"])
+                if not 0.0 <= threshold <= 1.0:
+                    raise ValueError(f"{threshold} is outside [0, 1]")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise DataError(f"{saved}: not a saved CID threshold (a JSON object with a 'threshold' in [0, 1]: "
+                                f"{type(exc).__name__} {exc}); delete it or give the threshold") from None
         self.threshold = 0.5 if threshold is None else float(threshold)
         self.batch_size = batch_size
 

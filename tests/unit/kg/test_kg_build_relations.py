@@ -15,7 +15,7 @@ from kg_helpers import RECORDS, graph_state, write_records
 from kg_relation_helpers import make_doc
 from sqlalchemy import select
 
-from serendip.errors import ConfigError
+from serendip.errors import ConfigError, DataError
 from serendip.kg.build import build
 from serendip.kg.build_relations import CID, RelationStep
 from serendip.kg.export_formats import export
@@ -166,6 +166,11 @@ def test_threshold_saved_with_the_run_is_the_default(tmp_path, cid_run):
     CidClassifier(run).save_threshold(0.25, "test")
     assert (RelationStep(run).threshold, RelationStep(run).threshold_source) == (0.25, "run")
     assert (RelationStep(run, 0.75).threshold, RelationStep(run, 0.75).threshold_source) == (0.75, "given")
+    for damaged in ("not json", "{}", '{"threshold": "high"}', '{"threshold": 1.5}', "[0.5]"):
+        (run / "cid_threshold.json").write_text(damaged)
+        with pytest.raises(DataError, match=r"cid_threshold.json: not a saved CID threshold"):
+            RelationStep(run)
+    assert RelationStep(run, 0.75).threshold == 0.75  # a given threshold does not read the file
 
 
 def test_cli_build_with_relations_prints_cid_edges(tmp_path, cid_run):
