@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ChempropModel"]
+__all__ = ["ChempropModel", "keep_all_batch_size"]
 
 
 def _quiet() -> None:
@@ -26,6 +26,17 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="lightning")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
+def keep_all_batch_size(n: int, batch_size: int) -> int:
+    """The largest batch size <= ``batch_size`` at which chemprop's ``build_dataloader`` keeps all ``n``
+    molecules: it drops a last batch of exactly one molecule (with a warning, even with ``shuffle=False``;
+    chemprop 2.3 ``data/dataloader.py``, for batch normalisation in training), so predicting 1 molecule, or
+    257 at 256 a batch, lost one. Returns 1 for ``n`` <= 1."""
+    size = max(1, min(batch_size, n))
+    while size > 1 and n % size == 1:
+        size -= 1
+    return size
 
 
 @dataclass
@@ -88,7 +99,8 @@ class ChempropModel:
         mpnn = models.MPNN(nn.BondMessagePassing(d_h=self.hidden, depth=self.depth),
                            nn.NormAggregation(norm=100), ffn, batch_norm=False)
         train_loader = data.build_dataloader(train, batch_size=self.batch_size, num_workers=0, seed=self.seed)
-        val_loader = data.build_dataloader(val, batch_size=self.batch_size, num_workers=0, shuffle=False)
+        val_loader = data.build_dataloader(val, batch_size=keep_all_batch_size(len(val), self.batch_size),
+                                           num_workers=0, shuffle=False)
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_last=False)
             trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
@@ -106,12 +118,18 @@ class ChempropModel:
         import torch
         from chemprop import data
 
-        loader = data.build_dataloader(self._data(smiles, None), batch_size=256, num_workers=0, shuffle=False)
+        if len(smiles) == 0:
+            return np.empty(0, dtype=np.float64)
+        loader = data.build_dataloader(self._data(smiles, None), batch_size=keep_all_batch_size(len(smiles), 256),
+                                       num_workers=0, shuffle=False)
         out = []
         with torch.inference_mode():
             for batch in loader:
                 out.append(self.model_(batch.bmg, batch.V_d, batch.X_d).numpy()[:, 0])
-        return np.concatenate(out).astype(np.float64)
+        pred = np.concatenate(out).astype(np.float64)
+        if len(pred) != len(smiles):  # never silently short: chemprop's loader must keep every molecule
+            raise RuntimeError(f"chemprop predicted {len(pred)} of {len(smiles)} molecules")
+        return pred
 
     def save(self, path: str | Path) -> Path:
         """Write the model as chemprop's own checkpoint file (``chemprop.models.save_model``)."""

@@ -118,8 +118,20 @@ def test_chemprop_one_epoch_smoke(tmp_path: Path) -> None:
     m.fit(smi[:16], y[:16], smi[16:20], y[16:20])
     p = m.predict(smi[20:])
     assert p.shape == (4,) and np.isfinite(p).all()
+    # one molecule: chemprop's loader used to drop it (a last batch of one) and predict raised
+    np.testing.assert_allclose(m.predict(smi[20:21]), p[:1], rtol=1e-5)
+    assert m.predict([]).shape == (0,)
     again = type(m).load(m.save(tmp_path / "cp.pt"), "regression")
     np.testing.assert_allclose(again.predict(smi[20:]), p, rtol=1e-5)
+
+
+def test_keep_all_batch_size_never_leaves_a_last_batch_of_one() -> None:
+    from serendip.chem.chemprop_backend import keep_all_batch_size
+
+    assert [keep_all_batch_size(n, 256) for n in (0, 1, 2, 256, 257, 513, 1000)] == [1, 1, 2, 256, 255, 255, 256]
+    for n in range(1, 2000):
+        size = keep_all_batch_size(n, 64)
+        assert 1 <= size <= 64 and (size == 1 or n % size != 1), n
 
 
 def test_stack_weights_convex_and_least_squares() -> None:
