@@ -45,7 +45,7 @@ from serendip.models.registries import PRETRAIN_CORPORA, TOKENIZERS
 from serendip.models.tokenizers import (
     SPECIAL_TOKENS,
     bert_post_processor,
-    register_auto_tokenizer,
+    word_level_tokenizer_class,
 )
 
 if TYPE_CHECKING:
@@ -148,17 +148,7 @@ def smiles_tokenizer_class() -> type:
     if _SMILES_CLASS is not None:
         return _SMILES_CLASS
 
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
-
-    namespace = {
-        "__module__": __name__, "__qualname__": "SmilesTokenizer", "__doc__": _SmilesMethods.__doc__,
-        "vocab_files_names": {"tokenizer_file": SMILES_FILE},
-        "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
-        "model": WordLevel,
-    }
-    _SMILES_CLASS = type("SmilesTokenizer", (_SmilesMethods, PreTrainedTokenizerFast), namespace)
-    register_auto_tokenizer("smiles", _SMILES_CLASS)
+    _SMILES_CLASS = word_level_tokenizer_class("smiles", "SmilesTokenizer", _SmilesMethods, __name__, SMILES_FILE)
     return _SMILES_CLASS
 
 

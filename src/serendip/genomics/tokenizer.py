@@ -36,7 +36,7 @@ from serendip.models.registries import TOKENIZERS
 from serendip.models.tokenizers import (
     SPECIAL_TOKENS,
     bert_post_processor,
-    register_auto_tokenizer,
+    word_level_tokenizer_class,
 )
 
 __all__ = ["KMER_FILE", "MAX_KMER", "kmer_token_ids", "kmer_tokenizer_class", "make_kmer_tokenizer"]
@@ -248,19 +248,10 @@ def kmer_tokenizer_class() -> type:
         return _KMER_CLASS
 
     import transformers
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
 
     if int(transformers.__version__.split(".")[0]) < 5:
         raise ConfigError(f"the kmer tokenizer needs transformers>=5 (installed: {transformers.__version__})")
-    namespace = {
-        "__module__": __name__, "__qualname__": "KmerTokenizer", "__doc__": _KmerMethods.__doc__,
-        "vocab_files_names": {"tokenizer_file": KMER_FILE},
-        "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
-        "model": WordLevel,
-    }
-    _KMER_CLASS = type("KmerTokenizer", (_KmerMethods, PreTrainedTokenizerFast), namespace)
-    register_auto_tokenizer("kmer", _KMER_CLASS)
+    _KMER_CLASS = word_level_tokenizer_class("kmer", "KmerTokenizer", _KmerMethods, __name__, KMER_FILE)
     return _KMER_CLASS
 
 

@@ -40,6 +40,7 @@ from serendip.models.registries import TOKENIZERS
 __all__ = [
     "SPECIAL_TOKENS",
     "bert_post_processor",
+    "word_level_tokenizer_class",
     "load_tokenizer",
     "register_auto_classes",
     "register_auto_tokenizer",
@@ -93,6 +94,25 @@ def register_auto_tokenizer(name: str, tokenizer_class: type) -> None:
         _AUTO_CONFIGS[name] = config
     if config not in TOKENIZER_MAPPING._extra_content:
         AutoTokenizer.register(config, tokenizer_class=tokenizer_class, exist_ok=True)
+
+
+def word_level_tokenizer_class(name: str, class_name: str, methods: type, module: str, file_name: str) -> type:
+    """A ``PreTrainedTokenizerFast`` subclass over a ``WordLevel`` model, with the domain's ``methods``
+    mixed in first, saved as ``file_name``, and registered with ``AutoTokenizer`` under ``name``
+    (:func:`register_auto_tokenizer`). Domain tokenizers (``kmer``, ``smiles``) build their class with it
+    on first use, so importing them does not import ``transformers``."""
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    namespace = {
+        "__module__": module, "__qualname__": class_name, "__doc__": methods.__doc__,
+        "vocab_files_names": {"tokenizer_file": file_name},
+        "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
+        "model": WordLevel,
+    }
+    cls = type(class_name, (methods, PreTrainedTokenizerFast), namespace)
+    register_auto_tokenizer(name, cls)
+    return cls
 
 
 def register_auto_classes() -> None:
