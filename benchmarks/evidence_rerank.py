@@ -10,6 +10,13 @@ the rerank depth (candidates re-scored) and the reranker's weight in a convex fu
 score (:func:`serendip.retrieval.rerank.rerank`); the **test** claims (BEIR test = SciFact dev) are
 scored once, with that choice. Test queries are refused as training queries in code.
 
+Search cost: ``--lengths`` tries search-time pair lengths (tokens per (claim, abstract) pair, the
+abstract cut first; default: the training length) and ``--budget-ms`` keeps only the (length, depth)
+whose p50 latency of hybrid + rerank, timed one held-out claim at a time as the test pass times it, is
+within the budget; the held-out nDCG@10 then chooses among those. The chosen length is written beside
+the run too. ``--layers N`` trains on the backbone's first N layers only (the engine's
+``backbone.layers``): a cheaper cross-encoder per pair.
+
 Training recipe (defaults): 3 epochs over the pairs at 128 tokens, lr 1e-4, class-weighted loss. A
 first recipe (1 epoch at 256 tokens, lr 5e-5, unweighted: 189 steps, 56 min on 2 shared cores) did not
 learn: ROC-AUC 0.57 on the held-out claims' pairs, where the bi-encoder's own cosine gives 0.79; the
@@ -41,6 +48,7 @@ Usage::
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/evidence_rerank.py [--workdir /tmp/rerank]
         [--epochs 3] [--max-length 128] [--lr 1e-4] [--negatives 3] [--reuse RUN_DIR] [--contended]
         [--backend torch|onnx|onnx-int8|openvino-int8] [--threads N] [--depths 10,20,30,50]
+        [--layers N] [--lengths 128,96,64] [--budget-ms 150]
 """
 from __future__ import annotations
 
@@ -80,7 +88,7 @@ def _train(args, rows_fit: list[dict], rows_held: list[dict]) -> tuple[Path, flo
     wd = args.workdir
     cfg = reranker_config(write_jsonl(rows_fit, wd / "rerank_fit.jsonl"), write_jsonl(rows_held, wd / "rerank_held.jsonl"),
                           wd / "runs", epochs=args.epochs, max_length=args.max_length, batch_size=16, lr=args.lr,
-                          imbalance=args.imbalance, seed=0)
+                          imbalance=args.imbalance, seed=0, layers=args.layers)
     t = time.perf_counter()
 
     def progress(done, total, info):
@@ -124,17 +132,59 @@ def _fused_run(cands: dict, scores: dict, depth: int, weight: float) -> dict[str
     return run
 
 
-def _tune(cands: dict, scores: dict, qrels: dict, depths: tuple[int, ...] = DEPTHS) -> tuple[int, float, dict]:
-    """The (depth, weight) of ``depths`` x :data:`WEIGHTS` with the best held-out nDCG@10 (ties: the
-    smaller depth, then the larger weight); every figure of the grid."""
+def _tune(cands: dict, scores: dict, qrels: dict, depths: tuple[int, ...], p50: dict
+          ) -> tuple[tuple, dict]:
+    """The (length, depth, weight) of the lengths of ``scores`` x ``depths`` x :data:`WEIGHTS` with the
+    best held-out nDCG@10, among those with a held-out p50 (``p50[(length, depth)]``, ms) when the budget
+    kept them (ties: the smaller depth, the shorter length, the larger weight); every figure of the grid."""
     grid = {}
-    for depth in depths:
-        for weight in WEIGHTS:
-            grid[(depth, weight)] = evaluate_run(qrels, _fused_run(cands, scores, depth, weight), ("ndcg@10",))["ndcg@10"]
-    best = max(grid, key=lambda dw: (round(grid[dw], 4), -dw[0], dw[1]))
-    for depth in depths:
-        print("  depth %2d: " % depth + " ".join(f"w{w}={grid[(depth, w)]:.4f}" for w in WEIGHTS))
-    return best[0], best[1], {f"{d}@{w}": round(v, 4) for (d, w), v in grid.items()}
+    for length, by_q in scores.items():
+        for depth in depths:
+            if (length, depth) not in p50:
+                continue
+            for weight in WEIGHTS:
+                grid[(length, depth, weight)] = evaluate_run(qrels, _fused_run(cands, by_q, depth, weight),
+                                                             ("ndcg@10",))["ndcg@10"]
+            print(f"  length {length} depth {depth:2d} (p50 {p50[(length, depth)]:.0f} ms): "
+                  + " ".join(f"w{w}={grid[(length, depth, w)]:.4f}" for w in WEIGHTS))
+    if not grid:
+        raise SystemExit("no (length, depth) within --budget-ms on the held-out claims: raise the budget")
+    best = max(grid, key=lambda ldw: (round(grid[ldw], 4), -ldw[1], -ldw[0], ldw[2]))
+    return best, {f"{ln}/{d}@{w}": round(v, 4) for (ln, d, w), v in grid.items()}
+
+
+def _latency(searcher, reranker, queries: dict, qids: list[str], texts: dict, depth: int) -> float:
+    """p50 ms of hybrid top ``depth`` + rerank, one query at a time (3 warm-ups), as :func:`_test_pass`."""
+    from serendip.retrieval.rerank import rerank
+
+    times = []
+    for q in qids[:3] + qids:
+        t0 = time.perf_counter()
+        cand = searcher.search(queries[q], mode="hybrid", k=depth)
+        rerank(reranker, queries[q], cand, [texts[d] for d, _ in cand], depth, 0.5)
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.percentile(times[3:], 50))
+
+
+def _held_out(args, searcher, run_dir: Path, queries: dict, held: list[str], mined: dict, texts: dict) -> dict:
+    """Per search-time length: the reranker, its scores of the held-out claims' candidates and (with
+    ``--budget-ms``) the held-out p50 of each depth."""
+    out = {}
+    for length in args.lengths or (None,):
+        reranker = _load_reranker(run_dir, args.backend, args.threads, length)
+        length = reranker.max_length
+        print(f"reranker: {reranker.description}", flush=True)
+        cands = {q: mined[q][:max(args.depths)] for q in held}
+        t = time.perf_counter()
+        scores = _scores(reranker, queries, cands, texts)
+        print(f"held-out claims scored in {time.perf_counter() - t:.0f} s", flush=True)
+        p50 = {}
+        for depth in args.depths:
+            p50[depth] = _latency(searcher, reranker, queries, held, texts, depth) if args.budget_ms else 0.0
+            print(f"  length {length} depth {depth}: held-out p50 {p50[depth]:.1f} ms (load average "
+                  f"{os.getloadavg()[0]:.2f})", flush=True)
+        out[length] = (reranker, scores, p50)
+    return out
 
 
 def _test_pass(searcher, reranker, queries: dict, qids: list[str], texts: dict, depth: int, weight: float):
@@ -172,23 +222,26 @@ def _depths(text: str) -> tuple[int, ...]:
     return depths
 
 
-def _load_reranker(run_dir: Path, backend: str | None, threads: int | None):
-    """The reranker of ``run_dir`` run by ``backend`` (None: the search default)."""
+def _load_reranker(run_dir: Path, backend: str | None, threads: int | None, max_length: int | None = None):
+    """The reranker of ``run_dir`` run by ``backend`` (None: the search default) at ``max_length``
+    tokens per pair (None: the run's training length; the run's ``reranker.json`` is not read)."""
     from serendip.evidence.rerank import CrossEncoderReranker
 
-    return CrossEncoderReranker.load(run_dir, backend=backend, threads=threads)
+    length = max_length or json.loads((run_dir / "label_space.json").read_text())["max_length"]
+    return CrossEncoderReranker.load(run_dir, backend=backend, threads=threads, max_length=int(length))
 
 
 def _recipe(args, run_dir: Path, train_pairs: int | None) -> dict:
     """The training recipe for the rows: the arguments', or (``--reuse``) the one the run recorded."""
     if not args.reuse:
         return {"max_length": args.max_length, "epochs": args.epochs, "lr": args.lr, "imbalance": args.imbalance,
-                "negatives": args.negatives, "mine_depth": args.mine_depth, "train_pairs": train_pairs}
+                "negatives": args.negatives, "mine_depth": args.mine_depth, "train_pairs": train_pairs,
+                "layers": args.layers}
     cfg = json.loads((run_dir / "config.resolved.json").read_text())
     sizes = json.loads((run_dir / "metrics.json").read_text()).get("sizes") or {}
     return {"max_length": cfg["training"]["max_length"], "epochs": cfg["training"]["epochs"],
             "lr": cfg["training"]["lr"], "imbalance": cfg["imbalance"]["method"], "train_pairs": sizes.get("train"),
-            "reused_run": str(run_dir)}
+            "layers": cfg["backbone"].get("layers"), "reused_run": str(run_dir)}
 
 
 def _args(argv: list[str] | None = None):
@@ -210,6 +263,11 @@ def _args(argv: list[str] | None = None):
                     "(default: the runtime's own choice)")
     ap.add_argument("--depths", type=_depths, default=DEPTHS, help="rerank depths tried on the held-out claims, "
                     "comma-separated (default %(default)s)")
+    ap.add_argument("--layers", type=int, help="train on the backbone's first N transformer layers only")
+    ap.add_argument("--lengths", type=_depths, help="search-time tokens per pair tried on the held-out claims, "
+                    "comma-separated (default: the training length)")
+    ap.add_argument("--budget-ms", type=float, help="keep only (length, depth) whose held-out p50 latency of "
+                    "hybrid + rerank is within this (ms)")
     ap.add_argument("--no-write", action="store_true")
     return ap.parse_args(argv)
 
@@ -247,20 +305,22 @@ def main() -> None:
         rows_held = reranker_examples(queries, train_qrels, ranked, texts, held, **common)
         train_pairs = len(rows_fit)
         run_dir, train_s = _train(args, rows_fit, rows_held)
-    reranker = _load_reranker(run_dir, args.backend, args.threads)
-    print(f"reranker: {reranker.description}", flush=True)
-
     held_qrels = {q: train_qrels[q] for q in held}
     held_cands = {q: mined[q][:max(depths)] for q in held}
-    t = time.perf_counter()
-    held_scores = _scores(reranker, queries, held_cands, texts)
-    print(f"held-out claims scored in {time.perf_counter() - t:.0f} s", flush=True)
+    by_length = _held_out(args, searcher, run_dir, queries, held, mined, texts)
     base_held = evaluate_run(held_qrels, {q: dict(c) for q, c in held_cands.items()}, ("ndcg@10",))["ndcg@10"]
-    depth, weight, grid = _tune(held_cands, held_scores, held_qrels, depths)
-    print(f"held-out: hybrid nDCG@10 {base_held:.4f}; chosen depth {depth}, weight {weight} -> {grid[f'{depth}@{weight}']}")
-    write_reranker_settings(run_dir, rerank_k=depth, weight=weight, ndcg_at_10=grid[f"{depth}@{weight}"],
+    budget = args.budget_ms or float("inf")
+    held_p50 = {(ln, d): ms for ln, (_, _, by_d) in by_length.items() for d, ms in by_d.items() if ms <= budget}
+    (length, depth, weight), grid = _tune(held_cands, {ln: sc for ln, (_, sc, _) in by_length.items()},
+                                          held_qrels, depths, held_p50)
+    reranker = by_length[length][0]
+    held_ndcg = grid[f"{length}/{depth}@{weight}"]
+    print(f"held-out: hybrid nDCG@10 {base_held:.4f}; chosen length {length}, depth {depth}, weight {weight} "
+          f"-> {held_ndcg}", flush=True)
+    write_reranker_settings(run_dir, rerank_k=depth, weight=weight, ndcg_at_10=held_ndcg, max_length=length,
                             tuned_on=f"SciFact train claims held out of training: {len(held)} (seed 0), nDCG@10, "
-                                     f"scored by the {reranker.backend} backend")
+                                     f"scored by the {reranker.backend} backend"
+                                     + (f", p50 within {budget:.0f} ms" if args.budget_ms else ""))
 
     qids = list(test_qrels)
     t = time.perf_counter()
@@ -277,6 +337,8 @@ def main() -> None:
                 "rerank_weight": weight, **_recipe(args, run_dir, train_pairs), "backend": reranker.backend,
                 "threads": args.threads, "depths": ",".join(map(str, depths)),
                 "tuned_on": f"{len(held)} held-out train claims (seed 0)", "first_stage": hybrid_label,
+                "rerank_max_length": length, "lengths": ",".join(map(str, args.lengths or (length,))),
+                "budget_ms": args.budget_ms, "heldout_p50_ms": round(held_p50[(length, depth)], 1),
                 "load_avg_1min": round(load1, 2), "contended": args.contended}
     method = "hybrid+cross-encoder"
     n = len(qids)
@@ -289,7 +351,7 @@ def main() -> None:
                               baseline=(f"{hybrid_label} alone", base)))
     rows.append(_rows.row(BENCH, "scifact", "train", len(fit), method, "train_wall_s", train_s,
                           settings=settings, wall_s=train_s))
-    rows.append(_rows.row(BENCH, "scifact", "train-heldout", len(held), method, "ndcg@10", grid[f"{depth}@{weight}"],
+    rows.append(_rows.row(BENCH, "scifact", "train-heldout", len(held), method, "ndcg@10", held_ndcg,
                           settings=settings, baseline=(hybrid_label, base_held)))
     print(json.dumps({"grid_heldout_ndcg@10": grid}))
     _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write)

@@ -117,6 +117,8 @@ def rerank_train_cmd(
                                        "rerank depth and weight (0-0.5; 0: none)."),
         backbone: Optional[str] = typer.Option(None, "--backbone", help="Local model folder (default: the "
                                                "bundled all-MiniLM-L6-v2)."),
+        layers: Optional[int] = typer.Option(None, "--layers", min=1, help="Keep the backbone's first N "
+                                             "transformer layers only: a faster reranker (default: all)."),
         name: str = typer.Option("reranker", "--name", help="The run's name in `serendip runs list`."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
         workspace: Optional[Path] = WorkspaceOpt) -> None:
@@ -145,7 +147,8 @@ def rerank_train_cmd(
                 warnings.showwarning = show
                 rep = train_reranker(ws, judged, mode=mode, epochs=epochs, max_length=max_length, lr=lr,
                                      batch_size=batch_size, negatives=negatives, mine_depth=mine_depth,
-                                     held_out=held_out, backbone=backbone, name=name, steps=bars)
+                                     held_out=held_out, backbone=backbone, name=name, steps=bars,
+                                     layers=layers)
         finally:
             bars.close()
         _print_training(rep, json_out)

@@ -11,7 +11,14 @@ pair as relevant or not; candidates are ranked by the classifier's log-odds of r
 
 The rerank depth and fusion weight chosen for a run on held-out training queries are kept beside its
 model in ``<run>/reranker.json`` (:func:`write_reranker_settings`: ``rerank_k``, ``weight``, what they
-were tuned on); a search with the run uses them unless told otherwise.
+were tuned on, and optionally ``max_length``, the tokens per pair read at search time); a search with
+the run uses them unless told otherwise.
+
+Cost: a pair costs about its token count (the pairs are grouped by length and padded per batch,
+:func:`pair_batches`), so a search-time ``max_length`` below the training one (the claim, then the
+title and the first words of the abstract) buys depth for the same time; a run trained with fewer
+backbone layers (``reranker_config(layers=N)``, the engine's ``backbone.layers``) costs about
+N / 6 of the full MiniLM's per pair.
 
 Backends (:data:`BACKENDS`, named as the dense encoders of :mod:`serendip.retrieval.encoders`):
 ``torch`` (the run's model in PyTorch), ``onnx`` (``<run>/model`` exported to ONNX, ONNX Runtime's BERT
@@ -38,7 +45,7 @@ import numpy as np
 from serendip.errors import DataError
 from serendip.retrieval.rerank import RERANKERS, RerankerSpec
 
-__all__ = ["BACKENDS", "NOT_RELEVANT", "OPENVINO", "RELEVANT", "SETTINGS_FILE", "CrossEncoderReranker",
+__all__ = ["BACKENDS", "MIN_LENGTH", "NOT_RELEVANT", "OPENVINO", "RELEVANT", "SETTINGS_FILE", "CrossEncoderReranker",
            "default_backend", "pair_batches", "read_reranker_settings", "reranker_config", "write_reranker_settings"]
 
 #: the two classes of a reranker run (the pair task's labels)
@@ -49,6 +56,8 @@ SETTINGS_FILE = "reranker.json"
 BACKENDS = {"torch": None, "onnx": "fp32", "onnx-int8": "int8", "openvino-int8": "plain"}
 #: the backend run by OpenVINO (the others by ONNX Runtime or PyTorch)
 OPENVINO = "openvino-int8"
+#: the fewest tokens per pair a reranker reads ([CLS] query [SEP] document [SEP] needs room for both)
+MIN_LENGTH = 16
 
 
 def default_backend() -> str:
@@ -59,28 +68,35 @@ def default_backend() -> str:
 
 
 def write_reranker_settings(run_dir: str | Path, *, rerank_k: int, weight: float, tuned_on: str,
-                            ndcg_at_10: float | None = None) -> Path:
+                            ndcg_at_10: float | None = None, max_length: int | None = None) -> Path:
     """Write ``<run_dir>/reranker.json`` (atomically): the rerank depth and fusion weight a search uses
-    with this run by default, and ``tuned_on`` (the queries they were chosen on, never test queries).
+    with this run by default, ``tuned_on`` (the queries they were chosen on, never test queries) and,
+    when given, ``max_length``: the tokens per (query, document) pair read at search time (None: the
+    run's training ``max_length``).
 
     Raises
     ------
     ConfigError
-        ``rerank_k`` < 1 or ``weight`` outside [0, 1].
+        ``rerank_k`` < 1, ``weight`` outside [0, 1], or ``max_length`` < :data:`MIN_LENGTH`.
     """
     from serendip.errors import ConfigError
     from serendip.retrieval.index_files import atomic_write_text
 
     if int(rerank_k) < 1 or not 0.0 <= float(weight) <= 1.0:
         raise ConfigError(f"reranker settings: rerank_k must be >= 1 and weight in [0, 1], got {rerank_k}, {weight}")
+    if max_length is not None and int(max_length) < MIN_LENGTH:
+        raise ConfigError(f"reranker settings: max_length must be >= {MIN_LENGTH} tokens, got {max_length}")
+    data = {"rerank_k": int(rerank_k), "weight": float(weight), "tuned_on": tuned_on, "ndcg@10": ndcg_at_10}
+    if max_length is not None:
+        data["max_length"] = int(max_length)
     path = Path(run_dir) / SETTINGS_FILE
-    atomic_write_text(path, json.dumps({"rerank_k": int(rerank_k), "weight": float(weight), "tuned_on": tuned_on,
-                                        "ndcg@10": ndcg_at_10}, indent=1))
+    atomic_write_text(path, json.dumps(data, indent=1))
     return path
 
 
 def read_reranker_settings(run_dir: str | Path) -> dict:
-    """``{"rerank_k": int, "weight": float, ...}`` of ``<run_dir>/reranker.json``; {} when absent.
+    """``{"rerank_k": int, "weight": float, ...}`` of ``<run_dir>/reranker.json`` (``max_length``: int,
+    when it was written); {} when absent.
 
     Raises
     ------
@@ -97,7 +113,12 @@ def read_reranker_settings(run_dir: str | Path) -> dict:
         raise DataError(f"{path}: not reranker settings ({exc}); delete it or write it again") from None
     if k < 1 or not 0.0 <= w <= 1.0:
         raise DataError(f"{path}: rerank_k must be >= 1 and weight in [0, 1], got {k}, {w}")
-    return {**data, "rerank_k": k, "weight": w}
+    out = {**data, "rerank_k": k, "weight": w}
+    if data.get("max_length") is not None:
+        length = data["max_length"]
+        if not isinstance(length, int) or isinstance(length, bool) or length < MIN_LENGTH:
+            raise DataError(f"{path}: max_length must be an integer >= {MIN_LENGTH} (tokens per pair), got {length!r}")
+    return out
 
 
 class CrossEncoderReranker:
@@ -122,23 +143,30 @@ class CrossEncoderReranker:
         :data:`~serendip.retrieval.openvino_int8.MAX_BATCH` run in parallel.
     backend : str, default "torch"
         A name of :data:`BACKENDS`, for :attr:`description`.
+    max_length : int, optional
+        Tokens per (query, document) pair at scoring time (the document is cut first); default the
+        run's training ``max_length`` (``bundle.max_length``).
 
     Raises
     ------
     DataError
         The run's classes are not :data:`RELEVANT` and :data:`NOT_RELEVANT`.
+    ConfigError
+        ``max_length`` < :data:`MIN_LENGTH`.
     """
 
     def __init__(self, bundle: Any, source: str, batch_size: int = 64, settings: dict | None = None, *,
-                 session: Any = None, compiled: Any = None, backend: str = "torch"):
+                 session: Any = None, compiled: Any = None, backend: str = "torch", max_length: int | None = None):
         classes = _reranker_classes(bundle, source)
+        #: tokens per pair read at scoring time
+        self.max_length = _check_length(bundle.max_length if max_length is None else max_length, source)
         self.bundle = bundle
         self.session = session
         self.compiled = compiled
         self.backend = backend
         self.batch_size = int(batch_size)
         self._pos, self._neg = classes.index(RELEVANT), classes.index(NOT_RELEVANT)
-        self.description = f"cross-encoder {source} ({backend}, max_length {bundle.max_length})"
+        self.description = f"cross-encoder {source} ({backend}, max_length {self.max_length})"
         settings = settings or {}
         #: defaults for a search (:func:`serendip.retrieval.rerank.reranker_defaults`): None, 1.0 untuned
         self.rerank_k: int | None = settings.get("rerank_k")
@@ -147,7 +175,8 @@ class CrossEncoderReranker:
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None, batch_size: int = 64,
-             backend: str | None = None, threads: int | None = None) -> CrossEncoderReranker:
+             backend: str | None = None, threads: int | None = None,
+             max_length: int | None = None) -> CrossEncoderReranker:
         """The reranker of the run folder ``path``, with its tuned settings (``reranker.json``) if any.
 
         Parameters
@@ -166,12 +195,17 @@ class CrossEncoderReranker:
         threads : int, optional
             ONNX Runtime intra-op threads, or OpenVINO threads (one stream each); default: the runtime's
             own choice.
+        max_length : int, optional
+            Tokens per pair at scoring time; default the run's ``reranker.json`` ``max_length`` where
+            it has one, else the run's training ``max_length``. ``openvino-int8`` is calibrated on pairs
+            of this length (a new length quantises once more, cached).
 
         Raises
         ------
         ConfigError
             An unknown ``backend`` (the message lists them); ``openvino-int8`` without the packages
-            openvino and nncf (the message names ``pip install 'serendip[openvino]'``).
+            openvino and nncf (the message names ``pip install 'serendip[openvino]'``); ``max_length``
+            < :data:`MIN_LENGTH`.
         RunNotFound
             ``path`` is not a complete run folder.
         DataError
@@ -192,8 +226,12 @@ class CrossEncoderReranker:
 
             require()  # before anything is loaded
         settings = read_reranker_settings(path)
+        if max_length is None:
+            max_length = settings.get("max_length")
+        if max_length is not None:
+            _check_length(max_length, str(path))
         if BACKENDS[backend] is None:
-            return cls(load_run_model(path, device=device), str(path), batch_size, settings)
+            return cls(load_run_model(path, device=device), str(path), batch_size, settings, max_length=max_length)
         from serendip.retrieval.onnx_export import exported_model, open_session
 
         bundle = load_run_model(path, weights=False)
@@ -206,7 +244,7 @@ class CrossEncoderReranker:
         if backend == OPENVINO:
             from serendip.evidence.rerank_openvino import compile_reranker
 
-            compiled = compile_reranker(folder, bundle.tokenizer, bundle.max_length, threads)
+            compiled = compile_reranker(folder, bundle.tokenizer, max_length or bundle.max_length, threads)
             width = compiled.output_dim()
         else:
             session = open_session(exported_model(folder, BACKENDS[backend], kind="sequence-classifier"), threads)
@@ -214,13 +252,14 @@ class CrossEncoderReranker:
         if isinstance(width, int) and width != len(bundle.label_space.classes):
             raise DataError(f"run {path}: the exported model has {width} outputs but the run has "
                             f"{len(bundle.label_space.classes)} classes")
-        return cls(bundle, str(path), batch_size, settings, session=session, compiled=compiled, backend=backend)
+        return cls(bundle, str(path), batch_size, settings, session=session, compiled=compiled, backend=backend,
+                   max_length=max_length)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Log-odds of relevance of each text to ``query``: float64 array of shape (len(texts),), in the
         order of ``texts``.
 
-        The pairs are tokenized and batched by :func:`pair_batches` (batches of at most ``batch_size``;
+        The pairs are tokenized at :attr:`max_length` tokens and batched by :func:`pair_batches` (batches of at most ``batch_size``;
         ``openvino-int8``: of at most :data:`~serendip.retrieval.openvino_int8.MAX_BATCH`, run in
         parallel) and scored without gradients; the score is ``logit[relevant] - logit[not_relevant]``
         in float64.
@@ -236,10 +275,10 @@ class CrossEncoderReranker:
             def done(idx: np.ndarray, logits: np.ndarray) -> None:
                 out[idx] = logits[:, self._pos].astype(np.float64) - logits[:, self._neg].astype(np.float64)
 
-            self.compiled.run(pair_batches(b.tokenizer, b.max_length, queries, texts,
+            self.compiled.run(pair_batches(b.tokenizer, self.max_length, queries, texts,
                                            min(self.batch_size, MAX_BATCH)), done)
             return out
-        for idx, feed in pair_batches(b.tokenizer, b.max_length, queries, texts, self.batch_size):
+        for idx, feed in pair_batches(b.tokenizer, self.max_length, queries, texts, self.batch_size):
             logits = self._logits(feed)
             out[idx] = logits[:, self._pos] - logits[:, self._neg]
         return out
@@ -288,6 +327,16 @@ def pair_batches(tokenizer: Any, max_length: int, queries: Sequence[str], texts:
         yield idx, feed
 
 
+def _check_length(max_length: Any, source: str) -> int:
+    """``max_length`` as an int; ConfigError (naming ``source``) unless an integer >= :data:`MIN_LENGTH`."""
+    from serendip.errors import ConfigError
+
+    if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or max_length < MIN_LENGTH:
+        raise ConfigError(f"reranker {source}: max_length must be an integer >= {MIN_LENGTH} tokens per pair, "
+                          f"got {max_length!r}")
+    return int(max_length)
+
+
 def _reranker_classes(bundle: Any, source: str) -> list[str]:
     """The run's classes; DataError unless a ``pair`` run of :data:`RELEVANT` / :data:`NOT_RELEVANT`."""
     classes = list(bundle.label_space.classes) if bundle.label_space is not None else []
@@ -300,7 +349,8 @@ def _reranker_classes(bundle: Any, source: str) -> list[str]:
 
 def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Path, *, epochs: int = 1,
                     max_length: int = 256, batch_size: int = 16, lr: float = 5e-5, warmup_ratio: float = 0.1,
-                    seed: int = 0, backbone: str | None = None, imbalance: str = "none", name: str = "cross-encoder"):
+                    seed: int = 0, backbone: str | None = None, imbalance: str = "none", name: str = "cross-encoder",
+                    layers: int | None = None):
     """The engine config (:class:`~serendip.models.config.FineTuneConfig`) that fine-tunes a
     cross-encoder reranker on a JSON-lines file of (``text``, ``text_pair``, ``label``) rows, as
     :func:`serendip.evidence.rerank_data.reranker_examples` writes them.
@@ -308,7 +358,8 @@ def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Pa
     The ``pair`` task with :data:`RELEVANT` as the positive class; full fine-tuning of the backbone
     (default: the bundled all-MiniLM-L6-v2); AdamW with linear warm-up (``warmup_ratio``) and decay;
     ``imbalance`` an engine imbalance method (``"class_weight"``: the loss weighted against the
-    positives' rarity); no early stopping (with ``dev`` given, the best epoch by dev macro F1 is kept); nothing is carved
+    positives' rarity); ``layers`` keeps the backbone's first N transformer layers only (the engine's
+    ``backbone.layers``: a smaller, faster reranker; None: all); no early stopping (with ``dev`` given, the best epoch by dev macro F1 is kept); nothing is carved
     out of ``train`` (its pairs share queries: a dev set is a file of held-out queries) and there is
     no test split (the reranker is scored by retrieval metrics, not here).
 
@@ -325,7 +376,7 @@ def reranker_config(train: str | Path, dev: str | Path | None, run_dir: str | Pa
         data["dev"] = str(dev)
     return FineTuneConfig.model_validate({
         "task": {"name": "pair", "params": {"positive_label": RELEVANT}}, "data": data,
-        "backbone": backbone or DEFAULT_BACKBONE, "imbalance": {"method": imbalance},
+        "backbone": {"name": backbone or DEFAULT_BACKBONE, "layers": layers}, "imbalance": {"method": imbalance},
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "warmup_ratio": warmup_ratio,
                      "max_length": max_length, "seed": seed, "early_stopping": {"patience": None}},
         "output": {"run_dir": str(run_dir), "name": name, "plots": False}})

@@ -225,7 +225,8 @@ def _finetune(ws, rows_fit: list[dict], rows_held: list[dict], tmp: Path, settin
 def train_reranker(ws, judged: Judgements, *, mode: str = "hybrid", epochs: int = 3, max_length: int = 128,
                    lr: float = 1e-4, batch_size: int = 16, negatives: int = 3, mine_depth: int = 50,
                    held_out: float = 0.1, imbalance: str = "class_weight", backbone: str | None = None,
-                   seed: int = 0, name: str = "reranker", steps: Steps | None = None) -> RerankTraining:
+                   seed: int = 0, name: str = "reranker", steps: Steps | None = None,
+                   layers: int | None = None) -> RerankTraining:
     """Train a cross-encoder reranker on ``judged`` (:func:`load_judgements`) over the workspace
     ``ws`` (the recipe in the module docstring) and record the run in ``ws``.
 
@@ -234,9 +235,10 @@ def train_reranker(ws, judged: Judgements, *, mode: str = "hybrid", epochs: int 
     mode : str, default "hybrid"
         The retrieval mode that ranks the candidates hard negatives are drawn from and that the
         held-out queries are tuned on (the mode a search with the run should use).
-    epochs, max_length, lr, batch_size, imbalance, backbone, seed
+    epochs, max_length, lr, batch_size, imbalance, backbone, seed, layers
         The engine's training settings (:func:`~serendip.evidence.rerank.reranker_config`);
-        ``max_length`` in tokens; ``backbone`` a local model folder (default all-MiniLM-L6-v2).
+        ``max_length`` in tokens; ``backbone`` a local model folder (default all-MiniLM-L6-v2);
+        ``layers`` keeps its first N transformer layers only (None: all).
     negatives, mine_depth : int
         Hard negatives per query, drawn from the top ``mine_depth`` (seeded by ``seed``).
     held_out : float, default 0.1
@@ -276,7 +278,7 @@ def train_reranker(ws, judged: Judgements, *, mode: str = "hybrid", epochs: int 
     rows_fit = reranker_examples(judged.queries, judged.qrels, ranked, judged.texts, fit, **common)
     rows_held = reranker_examples(judged.queries, judged.qrels, ranked, judged.texts, held, **common)
     settings = dict(epochs=epochs, max_length=max_length, batch_size=batch_size, lr=lr, imbalance=imbalance,
-                    backbone=backbone, seed=seed, name=name)
+                    backbone=backbone, seed=seed, name=name, layers=layers)
     t = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="serendip-rerank-") as tmp:
         result = _finetune(ws, rows_fit, rows_held, Path(tmp), settings, steps)

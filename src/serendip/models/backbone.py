@@ -17,7 +17,7 @@ from typing import Any
 from serendip.errors import ConfigError
 from serendip.models.tasks import LabelSpace, Task
 
-__all__ = ["count_parameters", "load_backbone", "quiet_hf", "resolve_backbone", "save_pretrained"]
+__all__ = ["backbone_layers", "count_parameters", "load_backbone", "quiet_hf", "resolve_backbone", "save_pretrained"]
 
 
 @contextlib.contextmanager
@@ -86,22 +86,26 @@ def load_tokenizer(folder: str) -> Any:
 
 
 def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
-                  tokenizer_folder: str | None = None) -> tuple[Any, Any]:
+                  tokenizer_folder: str | None = None, layers: int | None = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from a local folder, with a fresh head of ``task.num_outputs(space)``
     outputs (the model class of the task's head), the task's ``problem_type`` and, when there is one
-    output per class, ``id2label`` from the label space.
+    output per class, ``id2label`` from the label space. ``layers``: keep the first N transformer
+    layers only (:func:`backbone_layers`; the others' weights are not loaded); None: all.
 
     Raises
     ------
     ConfigError
-        The folder holds no loadable model or tokenizer (the message names the folder), or the head
-        needs a fast tokenizer and the folder has a slow one.
+        The folder holds no loadable model or tokenizer (the message names the folder), the head
+        needs a fast tokenizer and the folder has a slow one, or ``layers`` cannot be kept (see
+        :func:`backbone_layers`).
     """
     from serendip.models.heads import head_of
 
     head = head_of(task)
     n_out = task.num_outputs(space)
     kwargs: dict[str, Any] = {"num_labels": n_out, "local_files_only": True}
+    if layers is not None:
+        kwargs["num_hidden_layers"] = backbone_layers(folder, layers)
     if task.problem_type is not None:
         kwargs["problem_type"] = task.problem_type
     if space is not None and len(space) == n_out:  # one output per class: name the outputs
@@ -119,6 +123,35 @@ def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
     if tokenizer.pad_token_id is None:
         raise ConfigError(f"the tokenizer in {tokenizer_folder or folder} has no padding token")
     return model, tokenizer
+
+
+def backbone_layers(folder: str, layers: int) -> int:
+    """``layers``, checked against the model in ``folder``: a transformer whose ``config.json`` counts
+    its layers (``num_hidden_layers``, as BERT's) and has at least ``layers`` of them.
+
+    Loading with ``num_hidden_layers=layers`` keeps layers 0 .. layers-1 with their pre-trained
+    weights and drops the top ones (top-layer dropping: Sajjad et al. 2023, Computer Speech &
+    Language 77, "On the effect of dropping layers of pre-trained transformer models", which found it
+    the best of their dropping strategies for fine-tuning).
+
+    Raises
+    ------
+    ConfigError
+        ``layers`` < 1, the config has no ``num_hidden_layers``, or fewer layers than ``layers``
+        (names the folder and its count).
+    """
+    import json
+
+    try:
+        have = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("num_hidden_layers")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"backbone {folder}: cannot read config.json to keep {layers} layers: {exc}") from None
+    if not isinstance(have, int):
+        raise ConfigError(f"backbone {folder}: its config.json has no num_hidden_layers; backbone.layers "
+                          f"works with BERT-like transformers only (leave it unset)")
+    if not 1 <= int(layers) <= have:
+        raise ConfigError(f"backbone.layers must be in 1..{have} (the layers of {folder}), got {layers}")
+    return int(layers)
 
 
 def count_parameters(model: Any) -> tuple[int, int]:

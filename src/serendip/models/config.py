@@ -167,10 +167,14 @@ class TaskConfig(_Strict):
 
 
 class BackboneConfig(_Strict):
-    """A Hugging Face model id (resolved offline) or a local folder; ``tokenizer`` if different."""
+    """A Hugging Face model id (resolved offline) or a local folder; ``tokenizer`` if different;
+    ``layers``: keep only the backbone's first N transformer layers (top-layer dropping, Sajjad et al.
+    2023, "On the effect of dropping layers of pre-trained transformer models", Computer Speech &
+    Language 77; a smaller, faster model), None: all of them."""
 
     name: str = DEFAULT_BACKBONE
     tokenizer: str | None = None
+    layers: int | None = Field(None, ge=1)
 
     @model_validator(mode="before")
     @classmethod

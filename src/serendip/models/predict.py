@@ -118,7 +118,7 @@ def load_run_model(run_dir: str | Path, *, device: str | None = None, weights: b
         except ConfigError:
             raise ConfigError(f"run {run_dir} saved only a PEFT adapter; its backbone {backbone} is "
                               f"not a local model folder any more") from None
-        base, _ = load_backbone(backbone, task, space)
+        base, _ = load_backbone(backbone, task, space, layers=info.get("backbone_layers"))
         tokenizer = load_tokenizer(str(run_dir / "adapter"))
         with quiet_hf():
             model = PeftModel.from_pretrained(base, str(run_dir / "adapter"))

@@ -243,7 +243,8 @@ def _build_model(cfg: Any, task: Task, space: LabelSpace | None, total_steps: in
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"training.device = {device!r} but no CUDA device is available; use "
                           f"'cpu' or leave it unset")
-    model, tokenizer = load_backbone(backbone, task, space, tokenizer_folder=tok_folder)
+    model, tokenizer = load_backbone(backbone, task, space, tokenizer_folder=tok_folder,
+                                      layers=cfg.backbone.layers)
     method = peft_method(cfg.peft.method)
     model = method.wrap(model, cfg.peft, head_of(task), total_steps)
     model.to(device)
@@ -353,7 +354,8 @@ def _export_and_record(run: Any, cfg: Any, bundle: ModelBundle, built: _Model, d
     peft_used = uses_adapter(cfg.peft)
     run.write_json("model.json", {
         "format": model_format, "head": head_of(task).model_kind, "backbone": built.backbone,
-        "backbone_name": cfg.backbone.name, "tokenizer": built.tokenizer_folder,
+        "backbone_name": cfg.backbone.name, "backbone_layers": cfg.backbone.layers,
+        "tokenizer": built.tokenizer_folder,
         "peft": cfg.peft.model_dump() if peft_used else None, "device": built.device,
         "test_time_augmentations": data.tta})
     plot_split, plot_examples, plot_outputs = "test", splits.test, test_outputs

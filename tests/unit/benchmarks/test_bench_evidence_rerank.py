@@ -33,9 +33,12 @@ def test_backend_depths_and_reuse_options(run, tmp_path, monkeypatch):
     # --reuse: the recipe is the run's own (tiny run: 48 pairs, 6 epochs at 32 tokens), not the arguments'
     recipe = evidence_rerank._recipe(args, run, None)
     assert recipe == {"max_length": 32, "epochs": 6, "lr": 3e-3, "imbalance": "none", "train_pairs": 48,
-                      "reused_run": str(run)}
+                      "layers": None, "reused_run": str(run)}
     reranker = evidence_rerank._load_reranker(run, args.backend, args.threads)
-    assert reranker.backend == "onnx-int8" and reranker.session is not None
+    assert reranker.backend == "onnx-int8" and reranker.session is not None and reranker.max_length == 32
+    assert evidence_rerank._load_reranker(run, "onnx", 1, 16).max_length == 16
+    more = evidence_rerank._args(["--lengths", "24,16", "--budget-ms", "150", "--layers", "4"])
+    assert (more.lengths, more.budget_ms, more.layers) == ((16, 24), 150.0, 4)
 
 
 def test_the_grid_covers_the_given_depths(run, tmp_path, monkeypatch):
@@ -46,6 +49,11 @@ def test_the_grid_covers_the_given_depths(run, tmp_path, monkeypatch):
     cands = {"q1": [("a", 4.0), ("b", 3.0), ("c", 2.0), ("d", 1.0)]}
     scores = evidence_rerank._scores(reranker, {"q1": QUERY}, cands, texts)
     assert scores["q1"].shape == (4,) and int(np.argmax(scores["q1"])) == 2
-    depth, weight, grid = evidence_rerank._tune(cands, scores, {"q1": {"c": 1}}, (2, 3))
-    assert {key.split("@")[0] for key in grid} == {"2", "3"}
-    assert depth == 3 and grid[f"{depth}@{weight}"] == pytest.approx(1.0)  # depth 2 never sees c
+    p50 = {(32, 2): 5.0, (32, 3): 7.0}
+    (length, depth, weight), grid = evidence_rerank._tune(cands, {32: scores}, {"q1": {"c": 1}}, (2, 3), p50)
+    assert {key.split("@")[0] for key in grid} == {"32/2", "32/3"}
+    assert (length, depth) == (32, 3) and grid[f"32/{depth}@{weight}"] == pytest.approx(1.0)  # depth 2 never sees c
+    # a budget that drops depth 3 (its p50 over it): depth 2 is the choice, c out of reach
+    (length, depth, weight), grid = evidence_rerank._tune(cands, {32: scores}, {"q1": {"c": 1}}, (2, 3),
+                                                          {(32, 2): 5.0})
+    assert depth == 2 and set(grid) == {f"32/2@{w}" for w in evidence_rerank.WEIGHTS} and grid[f"32/2@{weight}"] < 1

@@ -161,3 +161,40 @@ def test_tuned_settings_travel_with_the_run_and_are_the_search_defaults(tiny_run
             CrossEncoderReranker.load(run)
     with pytest.raises(ConfigError):
         write_reranker_settings(run, rerank_k=0, weight=0.5, tuned_on="x")
+
+
+def test_a_search_time_max_length_cuts_the_pairs_and_travels_in_the_settings(tiny_runs, tmp_path):
+    import shutil
+
+    from serendip.evidence.rerank import (
+        SETTINGS_FILE,
+        pair_batches,
+        read_reranker_settings,
+        write_reranker_settings,
+    )
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_runs["good"], run)
+    trained = CrossEncoderReranker.load(run, backend="torch")  # the run's 32 tokens
+    short = CrossEncoderReranker.load(run, backend="torch", max_length=16)
+    assert (trained.max_length, short.max_length) == (32, 16) and "max_length 16" in short.description
+    rng = random.Random(3)
+    long_docs = [dna(rng, True, 24), dna(rng, False, 24)]  # 24 characters: cut at 16 tokens, not at 32
+    short_docs = ["ACG", "TTA"]  # a few tokens: the same pair at either length
+    widths = [feed["input_ids"].shape[1] for _, feed in pair_batches(short.bundle.tokenizer, 16, [QUERY] * 2,
+                                                                      long_docs, 8)]
+    assert widths == [16]
+    assert short.score(QUERY, short_docs) == pytest.approx(trained.score(QUERY, short_docs), abs=1e-9)
+    assert not np.allclose(short.score(QUERY, long_docs), trained.score(QUERY, long_docs))
+    # written beside the run, it is the search default; a length given to load wins
+    write_reranker_settings(run, rerank_k=3, weight=0.5, tuned_on="toy held-out queries", max_length=20)
+    assert read_reranker_settings(run)["max_length"] == 20
+    assert CrossEncoderReranker.load(run, backend="torch").max_length == 20
+    assert CrossEncoderReranker.load(run, backend="torch", max_length=24).max_length == 24
+    with pytest.raises(ConfigError, match="max_length must be >= 16 tokens, got 8"):
+        write_reranker_settings(run, rerank_k=3, weight=0.5, tuned_on="x", max_length=8)
+    with pytest.raises(ConfigError, match="max_length must be an integer >= 16 tokens per pair, got 4"):
+        CrossEncoderReranker.load(run, backend="torch", max_length=4)
+    (run / SETTINGS_FILE).write_text(json.dumps({"rerank_k": 3, "weight": 0.5, "max_length": "long"}))
+    with pytest.raises(DataError, match=r"reranker.json: max_length must be an integer >= 16 .*got 'long'"):
+        CrossEncoderReranker.load(run, backend="torch")
