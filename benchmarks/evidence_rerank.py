@@ -268,6 +268,7 @@ def _args(argv: list[str] | None = None):
                     "comma-separated (default: the training length)")
     ap.add_argument("--budget-ms", type=float, help="keep only (length, depth) whose held-out p50 latency of "
                     "hybrid + rerank is within this (ms)")
+    ap.add_argument("--train-only", action="store_true", help="stop after training (no tuning, no test pass)")
     ap.add_argument("--no-write", action="store_true")
     return ap.parse_args(argv)
 
@@ -305,6 +306,8 @@ def main() -> None:
         rows_held = reranker_examples(queries, train_qrels, ranked, texts, held, **common)
         train_pairs = len(rows_fit)
         run_dir, train_s = _train(args, rows_fit, rows_held)
+        if args.train_only:
+            return
     held_qrels = {q: train_qrels[q] for q in held}
     held_cands = {q: mined[q][:max(depths)] for q in held}
     by_length = _held_out(args, searcher, run_dir, queries, held, mined, texts)

@@ -8,9 +8,10 @@ activation ranges are measured on pairs, built deterministically from the passag
 for each passage *i* of *n*, its first sentence as the query paired with passage *i* itself (a pair
 that matches, as a relevant candidate does) and with passage *(i + 1) mod n* (one that does not); 2n
 pairs, one per batch. They are tokenized exactly as the reranker tokenizes at search time
-(:func:`serendip.evidence.rerank.pair_batches`: the run's tokenizer and ``max_length``), so a run
-trained at 128 tokens is calibrated on 128-token pairs; the cache key hashes these inputs, so a change
-of tokenizer or ``max_length`` quantises again.
+(:func:`serendip.evidence.rerank.pair_batches`: the run's tokenizer and the reranker's ``max_length``,
+the run's own or a shorter search-time one), so a reranker that reads 128-token pairs is calibrated on
+128-token pairs; the cache key hashes these inputs, so a change of tokenizer or ``max_length``
+quantises again (once; each is cached).
 
 Measured on the SciFact reranker run (MiniLM-L6, 128 tokens; 3 test claims x their BM25 top 50
 abstracts; 2 threads, interleaved with ``onnx-int8`` in the same loop on a busy 2-core machine, load
@@ -79,7 +80,7 @@ def reranker_int8_model(folder: str | Path, tokenizer: Any, max_length: int) -> 
     tokenizer : transformers tokenizer
         The run's tokenizer.
     max_length : int
-        The run's ``max_length`` (tokens per pair).
+        Tokens per pair at search time (the run's ``max_length``, or a search-time one).
 
     Raises
     ------
