@@ -297,10 +297,10 @@ class ScreeningSession:
         """The session's feature store: texts read on first use (:class:`SessionTexts`), matrices from the
         feature cache when one is kept, validated by the workspace's ``changes`` counter first."""
         if self._store is None:
+            changes = self.ws.store.changes()  # read before any record: a later change moves it past this
             data = SessionTexts(self.name, self.record_ids, self.ws.engine)
             self._store = (FeatureStore(data, self.context) if self.feature_cache is None
-                           else CachedFeatureStore(data, self.context, disk=self.feature_cache,
-                                                   changes=self.ws.store.changes()))
+                           else CachedFeatureStore(data, self.context, disk=self.feature_cache, changes=changes))
         return self._store
 
     def estimates(self, current: dict[int, dict] | None = None) -> dict[str, StopCheck]:
