@@ -31,7 +31,8 @@ Built in (settings read from ASReview's source, not tuned here):
   z-scores combined linearly with weights 3:1 (:data:`MESH_WMEAN_WEIGHTS`; Vogt & Cottrell 1999,
   Information Retrieval 1:151, fusion by a linear combination of scores), the embeddings a quarter of
   the fused score: a lighter touch than the equal weights of ``fused-mesh-mean``, which lost most on
-  the reviews where MiniLM alone is weakest (the weight set once, not tuned on a grid). In a scratch
+  the reviews where MiniLM alone is weakest (the weight set once, not on a grid, but after seeing
+  ``fused-mesh-mean``'s per-review figures on the same 14 reviews: not independent of them). In a scratch
   simulation on the 14 Cohen reviews (seeds 0-4, 2026-12-05) it reached mean WSS@95 32.6 % (above
   ASReview's elas_u4 on 9 of 14 reviews; ``tfidf-mesh-svm`` 32.4 %, 8 of 14).
 * ``fused``: the fusion chosen on 2026-12-04 by simulation on the 11 Cohen reviews then not scored
