@@ -115,7 +115,11 @@ def main() -> None:
     start = time.perf_counter()
     folder = args.model_dir or model_folder(args.model, args.seed)
     ensure_model(folder, args.model, args.seed)
-    margin = None if args.range_margin == "none" else "rmse" if args.range_margin == "rmse" else float(args.range_margin)
+    try:
+        margin = args.range_margin if args.range_margin == "rmse" else (
+            None if args.range_margin == "none" else float(args.range_margin))
+    except ValueError:
+        raise _rows.UsageError(f"--range-margin must be rmse, none or a number; got: {args.range_margin!r}") from None
     oracle = PropertyOracle(folder, goal="maximize", qed_min=args.qed_min, constraints=args.constraints.split(","),
                             ad_min=args.ad_min, range_margin=margin)
     rng = oracle.range
