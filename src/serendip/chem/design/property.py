@@ -42,10 +42,10 @@ How a SMILES is scored (every step recorded in :class:`Evaluation`):
    no out-of-fold Chemprop prediction of the 892 molecules lies beyond the training maximum by more than
    the out-of-fold RMSE (largest overshoot 0.46 logS, seed 2, RMSE 0.67), so a real molecule predicted
    as the model predicts unseen molecules stays inside ``[min - m, max + m]``; the error grows only
-   gently with distance (out-of-fold RMSE 0.70-0.77 at nearest-neighbour Tanimoto 0.3-0.5 against
-   0.54-0.65 at 0.5-0.7), so a stricter Tanimoto threshold would not stop the over-prediction. A
-   one-member model's conformal interval has one width everywhere, so a lower confidence bound would
-   not re-rank its candidates either.
+   gently with distance (out-of-fold RMSE 0.70-0.77 at Tanimoto 0.3-0.5 to the nearest other training
+   molecule against 0.54-0.65 at 0.5-0.7), so a stricter Tanimoto threshold would not stop the
+   over-prediction. A one-member model's conformal interval has one width everywhere, so a lower
+   confidence bound would not re-rank its candidates either.
 """
 from __future__ import annotations
 
