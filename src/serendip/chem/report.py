@@ -209,7 +209,7 @@ def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evalu
                     f"<span class='smi'>{_e(bar.smiles)}</span>, {_e(_BAR_WORDS[bar_value])} {_e(oracle.target)} "
                     f"{_e(bar.prediction)}, score {_e(bar.score)}, QED {_e(bar.qed)}.</p>"
                     f"<p id='beat'>{beat} of {len(evs)} candidates beat it while feasible and inside the "
-                    f"applicability domain.</p>")
+                    f"domain (applicability domain{' and prediction range' if oracle.range else ''}).</p>")
     run_html = f"<h2>Run</h2>{_kv_table(run)}" if run else ""
     return (f"<h2>Model</h2>{_kv_table(model_rows)}<h2>Objective</h2>{_kv_table(objective)}{run_html}"
             f"<h2>Best training molecule</h2>{bar_html}")
