@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -24,7 +25,8 @@ def find_asreview(given: str | None) -> str:
     for cand in (given, os.environ.get("SERENDIP_ASREVIEW"), str(Path(sys.executable).parent / "asreview"),
                  shutil.which("asreview")):
         if cand and Path(cand).is_file():
-            out = subprocess.run([cand, "--version"], capture_output=True, text=True)
+            out = subprocess.run([cand, "--version"], capture_output=True, text=True,
+                                 cwd=tempfile.gettempdir())  # its synergy_cache.sqlite lands there
             if "3.0.8" not in out.stdout + out.stderr:
                 raise _rows.UsageError(f"{cand} is not asreview 3.0.8 ({(out.stdout + out.stderr).strip()})")
             return cand

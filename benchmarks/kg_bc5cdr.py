@@ -22,6 +22,11 @@ case, as the normaliser keys them, longer ones case-insensitively; stop-words an
 out), scored the same way on the test abstracts. ``--dictionary-only`` reruns this baseline alone and
 rewrites only its rows; the ``token-ft`` rows keep the baseline figure of the run that wrote them.
 
+``+abbreviations`` (``dictionary-longest-match+abbreviations``, ``token-ft+abbreviations``): the same
+spans, then each short form an abstract defines given the type of its tagged long form
+(:func:`serendip.kg.abbreviations.propagate_short_forms`, what ``kg build``'s taggers do by default);
+beside the plain method as its baseline.
+
 Anchors (test F1, entity level): BLURB (Gu et al., "Domain-Specific Language Model Pretraining for
 Biomedical Natural Language Processing", ACM Trans. Comput. Healthcare 3(1), 2021, arXiv:2007.15779; its
 table comparing pretrained models on BLURB, as quoted in issue 16): general-domain BERT-base BC5-chem
@@ -117,6 +122,29 @@ def _score_rows(method: str, scores: dict, n: int, *, settings: dict, base: dict
     return rows
 
 
+def _abbreviation_rows(method: str, spans: dict, plain: dict, docs: list, gold: set, settings: dict) -> list:
+    """Rows of ``method+abbreviations``: ``spans`` ({pmid: spans}) with each defined short form given its
+    tagged long form's type, scored beside the plain method's ``plain`` scores (its baseline)."""
+    from serendip.kg.abbreviations import propagate_short_forms
+    from serendip.kg.ner_eval import spans_from_mapping, strict_scores
+
+    t = time.perf_counter()
+    texts = {d.pmid: d.text for d in docs}
+    grown = {pmid: propagate_short_forms(texts[pmid], s) for pmid, s in spans.items()}
+    scores = strict_scores(gold, spans_from_mapping(grown))
+    wall = time.perf_counter() - t
+    name = f"{method}+abbreviations"
+    _print(name, scores)
+    rows = []
+    for typ in (*TYPES, "micro"):
+        for metric in ("f1", "precision", "recall"):
+            rows.append(_rows.row(BENCH, DATASET, "test", len(docs), name, f"{metric}_{typ.lower()}",
+                                  scores[typ][metric], settings=settings, wall_s=wall,
+                                  baseline=(method, plain[typ][metric]),
+                                  anchor=ANCHORS.get(typ) if metric == "f1" else None))
+    return rows
+
+
 def _print(name: str, scores: dict) -> None:
     print(f"{name}: " + "; ".join(
         f"{t} F1 {scores[t]['f1']:.4f} (P {scores[t]['precision']:.4f} R {scores[t]['recall']:.4f}, "
@@ -170,13 +198,16 @@ def main() -> None:
 
     t = time.perf_counter()
     tagger = DictionaryTagger(docs["train"] + docs["dev"])
-    base = strict_scores(gold, tagger.predict(test))
+    base_spans = {d.pmid: tagger.tag(d.text) for d in test}
+    base = strict_scores(gold, spans_from_mapping(base_spans))
     base_wall = time.perf_counter() - t
     _print(f"dictionary-longest-match ({tagger.n_entries} surface forms from train+dev, "
            f"{tagger.n_dropped} left out)", base)
     n = len(test)
     dict_rows = _score_rows("dictionary-longest-match", base, n, settings={"lexicon": "train+dev"}, base=None,
                             wall=base_wall)
+    dict_rows += _abbreviation_rows("dictionary-longest-match", base_spans, base, test, gold,
+                                    {"lexicon": "train+dev"})
     if args.dictionary_only:
         _rows.finish(BENCH, dict_rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))
         return
@@ -190,6 +221,7 @@ def main() -> None:
     scores = strict_scores(gold, spans_from_mapping(spans))
     test_wall = time.perf_counter() - t
     _print("token-ft", scores)
+    model_abbrev = (spans, scores)
     print(f"test windows over {args.max_length} word pieces: {truncated}", flush=True)
 
     name = args.backbone_name or (Path(args.backbone).name if Path(args.backbone).is_dir() else "all-MiniLM-L6-v2")
@@ -198,6 +230,7 @@ def main() -> None:
                 "seed": args.seed, "best_epoch": result.best_epoch, "train_s": round(train_s, 1),
                 "test_windows_truncated": truncated}
     rows = _score_rows("token-ft", scores, n, settings=settings, base=base, wall=test_wall) + dict_rows
+    rows += _abbreviation_rows("token-ft", *model_abbrev, test, gold, settings)
     dev_f1 = best.get("f1")
     if isinstance(dev_f1, (int, float)) and dev_f1 == dev_f1:  # a finite figure only (NaN: no dev entity)
         rows.append(_rows.row(BENCH, DATASET, "dev", len(docs["dev"]), "token-ft", "f1_windows_seqeval",

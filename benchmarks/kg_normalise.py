@@ -19,7 +19,9 @@ form only (no abbreviations, no fuzzy match).
 
 Mention sources: ``gold`` (the test set's own mentions and types: normalisation alone) and
 ``dictionary`` (the mentions found by :class:`serendip.kg.ner_eval.DictionaryTagger` from the training +
-development mention texts, the NER baseline of ``benchmarks/kg_bc5cdr.py``: end to end). The fine-tuned
+development mention texts, the NER baseline of ``benchmarks/kg_bc5cdr.py``: end to end) and
+``dictionary+abbreviations`` (those, then each short form an abstract defines given its tagged long
+form's type: :func:`serendip.kg.abbreviations.propagate_short_forms`, what ``kg build``'s taggers do). The fine-tuned
 NER model of ``kg_bc5cdr`` is not kept on disk, so the end-to-end row with it waits for a run that
 keeps it.
 
@@ -132,14 +134,22 @@ def tune_case(train: list, dev: list, scorer: str, thresholds: dict[str, float],
     return max(grid, key=lambda k: (f1[k], -k)), f1
 
 
-def dictionary_mentions(train_dev: list, test: list, case_kept_max: int) -> dict:
+def dictionary_mentions(train_dev: list, test: list, case_kept_max: int, short_forms: bool = False) -> dict:
     """``{pmid: [Mention]}`` found in the test abstracts by the train+dev dictionary tagger, its short
-    forms (at most ``case_kept_max`` characters) matched with their case, as the normaliser keys them."""
+    forms (at most ``case_kept_max`` characters) matched with their case, as the normaliser keys them;
+    with ``short_forms``, each short form an abstract defines then given its tagged long form's type
+    (:func:`serendip.kg.abbreviations.propagate_short_forms`, as ``kg build``'s taggers do)."""
+    from serendip.kg.abbreviations import propagate_short_forms
     from serendip.kg.ner_eval import DictionaryTagger
     from serendip.kg.pubtator import Mention
 
     tagger = DictionaryTagger(train_dev, case_kept_max=case_kept_max)
-    return {d.pmid: [Mention(s, e, d.text[s:e], t) for s, e, t in tagger.tag(d.text)] for d in test}
+    out = {}
+    for d in test:
+        spans = tagger.tag(d.text)
+        spans = propagate_short_forms(d.text, spans) if short_forms else spans
+        out[d.pmid] = [Mention(s, e, d.text[s:e], t) for s, e, t in spans]
+    return out
 
 
 def _print(name: str, scores: dict) -> None:
@@ -196,7 +206,8 @@ def main() -> None:
     lexicon_ids = {(typ, i) for _, typ, i in gold_concepts(train + dev)}
     rows = _rows_for(METHOD, dev_scores, len(dev), {"mentions": "gold", "lexicon": "train", **chosen},
                      base=None, wall=tune_wall, split="dev")
-    sources = {"gold": None, "dictionary": dictionary_mentions(train + dev, test, case_kept_max)}
+    sources = {"gold": None, "dictionary": dictionary_mentions(train + dev, test, case_kept_max),
+               "dictionary+abbreviations": dictionary_mentions(train + dev, test, case_kept_max, short_forms=True)}
     for source, mentions in sources.items():
         out = {}
         for name, norm in ((BASELINE, Normaliser(abbreviations=False, fuzzy=False, case_kept_max=case_kept_max)),

@@ -14,9 +14,11 @@ does / does not mention :data:`TOPIC`, which also labels each record shown (the 
 fresh process under ``/usr/bin/time`` (peak RSS and user + system CPU seconds of that process alone:
 on a shared machine CPU time is the figure that contention does not inflate). The first ``next`` runs
 with no cache file (cold); the others read it (warm). One more warm ``next`` runs under cProfile timed
-by CPU time, and the cumulative CPU seconds of its phases are rows: reading the session's records from the database
-(``ScreeningSession._features``), the cache key (``feature_key``), reading the matrix
-(``feature_cache._read``), the model fit (``Learner.fit``) and scoring (``Learner.score``).
+by CPU time, and the cumulative CPU seconds of its phases are rows: reading the session's records from
+the database (``ScreeningSession._features``: while the workspace's changes counter stands, only which
+records are gone), the cache key (``feature_key``: not computed when the cache's stamp proves the
+matrix), reading the matrix (``feature_cache._read``), the model fit (``Learner.fit``) and scoring
+(``Learner.score``).
 
 Usage: ``python benchmarks/screen_session_scale.py [--sizes 10000,100000] [--cycles 3]
 [--workdir /tmp/serendip-screen-scale] [--keep] [--reuse] [--no-write]``. Wall times are contended when the

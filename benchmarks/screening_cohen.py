@@ -32,7 +32,8 @@ share of records left unread.
 
 Runs are spread over ``--jobs`` worker processes (one task = one review, system and seed) and each
 finished run is appended to ``--runs-file`` (JSON lines, keyed by the review's data, the system, the seed
-and a hash of ``serendip/screening``'s source), so a killed benchmark resumes where it stopped.
+and a hash of the source of the ``serendip/screening`` modules a simulation runs), so a killed benchmark
+resumes where it stopped.
 
 Usage::
 
@@ -100,12 +101,40 @@ def load_set(review: str):
     return _SETS[review]
 
 
-def code_hash() -> str:
-    """sha256 (16 hex) of the source of ``serendip.screening``: a stored run is reused only by the same code."""
+def simulation_modules() -> list[Path]:
+    """The source files of ``serendip.screening`` a simulation runs: ``simulate.py`` and every module of
+    the package it imports, transitively (read from their import statements, function-level ones
+    included), in name order. Sessions, the feature cache, exports and recommendations are not among
+    them, so a change there keeps the stored runs."""
+    import ast
+
     import serendip.screening as pkg
 
+    folder, prefix = Path(pkg.__file__).parent, "serendip.screening"
+    seen: set[str] = set()
+    todo = ["simulate"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for mod in names:
+                if mod == prefix:  # from serendip.screening import X: the package's __init__
+                    todo.append("__init__")
+                elif mod.startswith(prefix + "."):
+                    todo.append(mod[len(prefix) + 1:].split(".")[0])
+    return sorted(folder / f"{name}.py" for name in seen)
+
+
+def code_hash() -> str:
+    """sha256 (16 hex) of the source a simulation runs (:func:`simulation_modules`): a stored run is
+    reused only by the same code."""
     digest = hashlib.sha256()
-    for path in sorted(Path(pkg.__file__).parent.glob("*.py")):
+    for path in simulation_modules():
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -80,6 +80,12 @@ class Registry(Generic[T]):
             raise ConfigError(f"unknown {self.kind} {name!r}; expected one of: {known}"
                               + (f" ({failed})" if failed else "")) from None
 
+    def canonical(self, name: str) -> str:
+        """The name the entry ``name`` (any case, or an alias) was first registered with. Raises
+        ConfigError as :meth:`get` does."""
+        obj = self.get(name)
+        return next(n for n, o in self._items.items() if o is obj)
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._items
 

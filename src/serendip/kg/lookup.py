@@ -330,6 +330,7 @@ def discover(engine: Engine, query: str, *, scorer: str = "resource-allocation",
     if LINK_SCORERS.get(scorer).needs_model:
         raise ConfigError(f"link scorer {scorer!r} needs a fitted model, which kg discover does not take: "
                           f"expected one of {usable}")
+    scorer = LINK_SCORERS.canonical(scorer)  # "Adamic-Adar" is adamic-adar, and local
     if k < 1 or n_paths < 0 or evidence < 0:
         raise DataError(f"kg discover needs k >= 1, paths >= 0 and evidence >= 0; got k {k}, paths {n_paths}, "
                         f"evidence {evidence}")

@@ -23,9 +23,11 @@ Lexicon: per entity type, normal form -> MeSH id -> count of training mentions. 
 ids (ambiguous) keeps them all counted and resolves to the most frequent (ties: the first seen). A
 composite mention ``D1|D2`` ("renal and hepatic failure") is one entry with the id ``"D1|D2"`` (as
 PubTator writes it); its individual concept texts (PubTator's 7th column) are entries of their own ids.
-Mentions annotated ``-1`` (no MeSH id) add nothing. Records of a workspace carry MeSH descriptor *names*
-only (:class:`serendip.literature.record.MeshHeading`, no descriptor UI), so they cannot add
-``name -> id`` entries; :meth:`Lexicon.add` takes entries from any source that does carry ids.
+Mentions annotated ``-1`` (no MeSH id) add nothing. Records of a workspace carry MeSH descriptor names,
+and from PubMed XML their UIs too (:attr:`serendip.literature.record.MeshHeading.ui`); they are not added
+here: a heading does not say whether its descriptor is a chemical or a disease (that is the MeSH tree
+number, which no record and no mirror file holds), and nearly every form the default dictionary tagger
+finds is in this lexicon already. :meth:`Lexicon.add` takes entries from any source that carries ids.
 
 Normal form (:func:`normal_form`), each rule in order:
 

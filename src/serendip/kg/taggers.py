@@ -11,6 +11,10 @@ each text, disjoint, in order). Entries of :data:`TAGGERS` are factories
   ``benchmarks/kg_bc5cdr.py`` does (:func:`tag_documents`), each window narrowed until its word pieces
   fit the run's ``max_length`` so no word is cut off (:func:`fitted_window`).
 
+Both taggers then give each short form a text defines the type of its tagged long form
+(:func:`~serendip.kg.abbreviations.propagate_short_forms`: "nitric oxide (NO)" tagged Chemical makes
+each later "NO" Chemical); ``short_forms=False`` leaves the spans as tagged.
+
 Training documents (:func:`training_documents`): by default the BC5CDR training and development
 PubTator files of the ``bc5cdr`` dataset (:func:`serendip.datasets.resolve`: the data mirror, then the
 cache); never the test file. The normaliser (:func:`load_normaliser`) is fitted on the same documents
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from serendip.errors import ConfigError, WorkspaceError
+from serendip.kg.abbreviations import propagate_short_forms
 from serendip.kg.ner_data import (
     DEFAULT_OVERLAP,
     DEFAULT_WINDOW,
@@ -113,17 +118,21 @@ def load_normaliser(folder: str | Path, docs: Sequence[Document], paths: Sequenc
 
 
 class DictionaryTextTagger:
-    """The ``dictionary`` tagger: :class:`~serendip.kg.ner_eval.DictionaryTagger` over each text."""
+    """The ``dictionary`` tagger: :class:`~serendip.kg.ner_eval.DictionaryTagger` over each text, then
+    (``short_forms``, the default) each short form defined in the text given its tagged long form's type
+    (:func:`~serendip.kg.abbreviations.propagate_short_forms`)."""
 
     name = "dictionary"
 
-    def __init__(self, training: Sequence[Document]):
+    def __init__(self, training: Sequence[Document], *, short_forms: bool = True):
         from serendip.kg.ner_eval import DictionaryTagger
 
         self.lexicon = DictionaryTagger(training)
+        self.short_forms = short_forms
 
     def tag(self, texts: Sequence[str]) -> list[list[Span]]:
-        return [self.lexicon.tag(t) for t in texts]
+        spans = [self.lexicon.tag(t) for t in texts]
+        return [propagate_short_forms(t, s) for t, s in zip(texts, spans)] if self.short_forms else spans
 
 
 @TAGGERS.register("dictionary")
@@ -183,11 +192,12 @@ def tag_documents(bundle: Any, docs: Sequence[Document], *, window: int = DEFAUL
 
 class ModelTagger:
     """The ``model`` tagger: a fine-tuned ``token`` run (IOB2 tags) over windows of each text's words
-    (:func:`tag_documents` with ``fit``). ``truncated`` counts the windows still over the run's
-    ``max_length`` (single words longer than it)."""
+    (:func:`tag_documents` with ``fit``), then (``short_forms``, the default) each short form defined in
+    the text given its tagged long form's type (:func:`~serendip.kg.abbreviations.propagate_short_forms`).
+    ``truncated`` counts the windows still over the run's ``max_length`` (single words longer than it)."""
 
     def __init__(self, run_dir: str | Path, *, window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
-                 batch_size: int = 32, device: str | None = None):
+                 batch_size: int = 32, device: str | None = None, short_forms: bool = True):
         from serendip.models.predict import load_run_model
 
         self.run_dir = Path(run_dir).resolve()
@@ -197,6 +207,7 @@ class ModelTagger:
             raise ConfigError(f"run {self.run_dir} is a {self.bundle.task.name!r} run; the kg model tagger needs "
                               f"a fine-tuned 'token' run (e.g. trained by benchmarks/kg_bc5cdr.py)")
         self.window, self.overlap, self.batch_size = window, overlap, batch_size
+        self.short_forms = short_forms
         self.truncated = 0
 
     def tag(self, texts: Sequence[str]) -> list[list[Span]]:
@@ -204,7 +215,8 @@ class ModelTagger:
         spans, truncated = tag_documents(self.bundle, docs, window=self.window, overlap=self.overlap,
                                          batch_size=self.batch_size)
         self.truncated += truncated
-        return [spans.get(str(i), []) for i in range(len(texts))]
+        out = [spans.get(str(i), []) for i in range(len(texts))]
+        return [propagate_short_forms(t, s) for t, s in zip(texts, out)] if self.short_forms else out
 
 
 @TAGGERS.register("model")

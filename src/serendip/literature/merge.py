@@ -8,8 +8,9 @@ merged field by field in their stored JSON form (:meth:`Record.to_dict`):
   classes of "the same value" (equal title keys, equal abstract text, equal author family names...);
   each class keeps its best member, the best class is the primary value and the others are kept in
   ``alternatives`` and reported. "Best" is a fixed order per field (:data:`_RANK`): the earliest year,
-  the longer journal name (then the one in title case), the more structured abstract, the richer author list, then the value
-  itself, so no tie depends on which copy came first.
+  the longer journal name (then the one in title case), the more structured abstract, the richer
+  author list (and MeSH list: more qualifiers, then more descriptor UIs), then the value itself, so no
+  tie depends on which copy came first.
 * **Lists** (MeSH, keywords, publication types, languages): kept as they are when every copy has
   the same list, otherwise their union (case-insensitively), sorted.
 * **Authors of one list** (same family names): per author, the longer given name, every
@@ -65,7 +66,8 @@ _RANK: dict[str, Callable[[Any], Any]] = {
     "abstract_sections": lambda v: (sum(1 for s in v if s.get("label")), len(_abstract_text(v)), _dump(v)),
     "authors": lambda v: (len(v), sum(len(a.get("given") or "") for a in v),
                           sum(len(a.get("affiliations") or ()) for a in v), _dump(v)),
-    "mesh_headings": lambda v: (len(v), sum(len(h.get("qualifiers") or ()) for h in v), _dump(v)),
+    "mesh_headings": lambda v: (len(v), sum(len(h.get("qualifiers") or ()) for h in v),
+                                sum(1 for h in v if h.get("ui")), _dump(v)),
     "year": lambda v: (-v,), "month": lambda v: (-v,),
 }
 

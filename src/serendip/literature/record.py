@@ -60,15 +60,22 @@ class MeshHeading:
     descriptor: str
     major: bool = False
     qualifiers: list[MeshQualifier] = field(default_factory=list)
+    #: the descriptor's unique identifier (``D001241``) where the source gives it (PubMed XML's
+    #: ``DescriptorName/@UI``; MEDLINE text and RIS do not); stored only when known
+    ui: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"descriptor": self.descriptor, "major": self.major,
-                "qualifiers": [{"name": q.name, "major": q.major} for q in self.qualifiers]}
+        out = {"descriptor": self.descriptor, "major": self.major,
+               "qualifiers": [{"name": q.name, "major": q.major} for q in self.qualifiers]}
+        if self.ui:
+            out["ui"] = self.ui
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "MeshHeading":
         return cls(d["descriptor"], bool(d.get("major")),
-                   [MeshQualifier(q["name"], bool(q.get("major"))) for q in d.get("qualifiers") or []])
+                   [MeshQualifier(q["name"], bool(q.get("major"))) for q in d.get("qualifiers") or []],
+                   d.get("ui") or None)
 
 
 @dataclass(slots=True)
@@ -177,7 +184,7 @@ class Record:
             self.journal, self.year, self.month, self.mesh_terms, self.keywords, self.publication_types,
             self.language, self.vernacular_title, self.source_file, self.source_format, self.source_line,
             self.source_index, self.extra,
-            tuple((h.descriptor, h.major, tuple((q.name, q.major) for q in h.qualifiers))
+            tuple((h.descriptor, h.major, tuple((q.name, q.major) for q in h.qualifiers), h.ui)
                   for h in self.mesh_headings),
             self.sources, self.alternatives))
 
@@ -221,7 +228,7 @@ def _rebuild(title, sections, pmid, doi, pmcid, source_key, authors, *rest) -> R
     *rest, headings, sources, alternatives = rest
     return Record(title, [AbstractSection(*s) for s in sections], pmid, doi, pmcid, source_key,
                   [Author(*a) for a in authors], *rest,
-                  [MeshHeading(d, m, [MeshQualifier(*q) for q in qs]) for d, m, qs in headings],
+                  [MeshHeading(d, m, [MeshQualifier(*q) for q in qs], ui) for d, m, qs, ui in headings],
                   sources, alternatives)
 
 

@@ -15,6 +15,18 @@ file is an uncompressed NumPy ``.npz`` (no pickle) holding the CSR arrays ``data
 * the code: the bytes of :mod:`serendip.screening.features` and of this module, :data:`CACHE_FORMAT`,
   and the scikit-learn, SciPy and NumPy versions.
 
+Computing that key means reading and hashing every record's text (most of a ``screen next`` at 10^5
+records), so beside each matrix a small JSON file (``session-<id>-<kind>.stamp.json``) pairs its key
+with a **stamp**: the sha256 of the code digest, the kind and parameters, the session's record ids (and
+those of them no longer in the workspace) and the workspace's ``changes`` counter
+(:meth:`~serendip.workspace.store.WorkspaceStore.changes`: every change of a stored record in place and
+every deletion raises it; the search indexes rely on it the same way). While the counter has not moved,
+no record of the session can have changed, so a matching stamp proves the matrix current without
+reading a text. When it has moved (a change anywhere in the workspace), the full key is computed and
+compared as before, and the stamp renewed when the matrix still holds. A record edited by hand in the
+database, outside Serendip, moves no counter and the stamp cannot see it: delete
+``indexes/screening`` after such an edit.
+
 A file whose key differs is rebuilt and replaced. A file that cannot be read (not a zip, a bad CRC, a
 missing array, CSR arrays that disagree with each other or with the number of records) is never trusted:
 the matrix is rebuilt and the file replaced, with a note (:attr:`SessionFeatureCache.notes`, also logged
@@ -178,19 +190,55 @@ class SessionFeatureCache:
         self.notes.append(text)
         _log.warning(text)
 
-    def fetch(self, kind: str, key: str, n_rows: int, build: Callable[[], object]):
-        """The matrix ``kind`` of ``key``: read from disk when the stored key matches, else ``build()``
-        (a scipy sparse matrix of shape (n_rows, d), floating point) and stored. Returns scipy CSR of the
-        built dtype (float64 for TF-IDF)."""
+    def stamp_path(self, kind: str) -> Path:
+        return self.folder / f"session-{int(self.session_id)}-{kind}.stamp.json"
+
+    def _stamped_key(self, kind: str, stamp: str) -> str | None:
+        """The key the stamp file of ``kind`` pairs with ``stamp`` (None: no file, another stamp, unreadable)."""
+        try:
+            got = json.loads(self.stamp_path(kind).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(got, dict) or got.get("stamp") != stamp or not isinstance(got.get("key"), str):
+            return None
+        return got["key"]
+
+    def _write_stamp(self, kind: str, stamp: str | None, key: str) -> None:
+        if stamp is None or not self.writable:
+            return
+        path = self.stamp_path(kind)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"stamp": stamp, "key": key}), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:  # without a stamp the next call computes the full key: slower, never wrong
+            tmp.unlink(missing_ok=True)
+
+    def fetch(self, kind: str, key: str | Callable[[], str], n_rows: int, build: Callable[[], object],
+              stamp: str | None = None):
+        """The matrix ``kind`` of ``key``: read from disk when it is current, else ``build()`` (a scipy
+        sparse matrix of shape (n_rows, d), floating point) and stored. Returns scipy CSR of the built
+        dtype (float64 for TF-IDF).
+
+        ``key`` may be a callable computing it (called only when needed); ``stamp`` (see the module
+        docstring), when given and paired with the stored key, proves the stored matrix current without
+        the key. Raises ValueError when ``build()`` gives the wrong shape or dtype."""
         path = self.path(kind)
+        full_key = key if isinstance(key, str) else None
         if path.is_file():
             try:
                 X, stored = _read(path, n_rows)
-                if stored == key:
+                if stamp is not None and self._stamped_key(kind, stamp) == stored:
                     self.hits.append(kind)
+                    return X
+                full_key = full_key or key()
+                if stored == full_key:
+                    self.hits.append(kind)
+                    self._write_stamp(kind, stamp, full_key)
                     return X
             except DamagedCache as exc:
                 self._note(f"screening feature cache {path} is damaged ({exc}); rebuilding it")
+        full_key = full_key or key()
         X = build().tocsr()
         if X.dtype.kind != "f" or X.shape[0] != n_rows:
             raise ValueError(f"feature matrix {kind}: {X.shape} {X.dtype}, expected ({n_rows}, d) floating point")
@@ -200,10 +248,12 @@ class SessionFeatureCache:
                        f"{self.folder} (each `screen next` rebuilds them)")
             return X
         try:
-            _write(path, key, X)
+            _write(path, full_key, X)
         except OSError as exc:
             self._note(f"cannot write the screening feature cache {path} ({exc}); the features were rebuilt and "
                        f"are used, not kept")
+            return X
+        self._write_stamp(kind, stamp, full_key)
         return X
 
 
@@ -214,11 +264,25 @@ class CachedFeatureStore(FeatureStore):
     array. ``data`` must have ``ids`` (workspace record ids), ``titles``, ``abstracts`` and ``mesh``."""
 
     disk: SessionFeatureCache | None = None
+    #: the workspace's ``changes`` counter when the data was read (None: no stamp, the full key decides)
+    changes: int | None = None
     _inner: bool = field(default=False, repr=False)
 
-    def _key(self, kind: str, params: str) -> str:
-        d = self.data
-        return feature_key(kind, params, d.ids, d.titles, d.abstracts, getattr(d, "mesh", None) or [])
+    def _key(self, kind: str, params: str) -> Callable[[], str]:
+        def compute() -> str:
+            d = self.data
+            return feature_key(kind, params, d.ids, d.titles, d.abstracts, getattr(d, "mesh", None) or [])
+        return compute
+
+    def _stamp(self, kind: str, params: str) -> str | None:
+        """sha256 (hex) of the code digest, ``kind``, ``params``, :attr:`changes`, the record ids and the
+        ids of those gone from the workspace (``data.gone``, when the data has it)."""
+        if self.changes is None:
+            return None
+        gone = sorted(getattr(self.data, "gone", ()) or ())
+        h = hashlib.sha256(json.dumps([_code_digest(), kind, params, len(self.data), int(self.changes), gone]).encode())
+        h.update(np.asarray(self.data.ids, dtype=np.int64).tobytes())
+        return h.hexdigest()
 
     def tfidf(self, params: dict):
         key = ("tfidf", repr(sorted(params.items())))
@@ -227,7 +291,8 @@ class CachedFeatureStore(FeatureStore):
         desc = repr(sorted(params.items()))
         kind = "tfidf-" + hashlib.sha256(desc.encode()).hexdigest()[:12]
         self._cache[key] = self.disk.fetch(kind, self._key("tfidf", desc), len(self.data),
-                                           lambda: tfidf_matrix(self.data.texts(), **params))
+                                           lambda: tfidf_matrix(self.data.texts(), **params),
+                                           stamp=self._stamp("tfidf", desc))
         return self._cache[key]
 
     def text_mesh(self, weight: float = 0.5):
@@ -242,6 +307,7 @@ class CachedFeatureStore(FeatureStore):
             finally:
                 self._inner = False
 
-        self._cache[key] = self.disk.fetch(f"text-mesh-{float(weight):g}", self._key("text_mesh", repr(float(weight))),
-                                           len(self.data), build)
+        params = repr(float(weight))
+        self._cache[key] = self.disk.fetch(f"text-mesh-{float(weight):g}", self._key("text_mesh", params),
+                                           len(self.data), build, stamp=self._stamp("text_mesh", params))
         return self._cache[key]

@@ -30,7 +30,8 @@ The TF-IDF features are fitted on the session's records when a session object fi
 (seconds for 10^4 records) and kept on disk in the workspace
 (:mod:`serendip.screening.feature_cache`: ``indexes/screening/``, keyed by the session's record ids,
 texts and MeSH headings and the feature code), so a later ``next`` (another process) reads them back
-instead; embedding models embed the records once and cache the vectors on disk
+instead, reading no record's text while the workspace's ``changes`` counter has not moved (only the
+record it shows: :mod:`serendip.screening.session_texts`); embedding models embed the records once and cache the vectors on disk
 (:class:`~serendip.screening.features.FeatureStore`).
 """
 from __future__ import annotations
@@ -47,6 +48,7 @@ from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureC
 from serendip.screening.features import FeatureContext, FeatureStore
 from serendip.screening.models import SCREENING_MODELS
 from serendip.screening.session_checks import check_priors, check_scope, existing_ids
+from serendip.screening.session_texts import SessionTexts
 from serendip.screening.stopping import STOPPING_RULES, StopCheck
 from serendip.screening.store import LABELS, screen_labels, screen_sessions
 from serendip.screening.strategies import BALANCERS, QUERY_STRATEGIES
@@ -62,31 +64,6 @@ DEFAULT_STOP_RULE = "hypergeometric"
 #: over the 14 Cohen reviews, seeds 0-4, chosen leave one review out by ``benchmarks/screening_cohen.py``;
 #: the same screening as ASReview's elas_u4 on records without MeSH)
 DEFAULT_MODEL = "tfidf-mesh-svm"
-_CHUNK = 900  # ids per IN (...) query, under SQLite's bound-parameter limit
-
-
-@dataclass
-class SessionTexts:
-    """The session's records as a screening model reads them (what
-    :class:`~serendip.screening.features.FeatureStore` needs of a set): ids, titles, abstracts and MeSH
-    headings in session order ("" / [] when missing), and ``gone``: ids of records deleted from the workspace since the
-    session started (never shown; their labels are kept)."""
-
-    name: str
-    ids: list[int]
-    titles: list[str]
-    abstracts: list[str]
-    gone: set[int] = field(default_factory=set)
-    mesh: list[list[str]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def texts(self) -> list[str]:
-        """``title + " " + abstract`` per record (the text every TF-IDF model reads)."""
-        return [f"{t} {a}" for t, a in zip(self.titles, self.abstracts)]
-
-
 @dataclass
 class NextRecord:
     """The record to screen next: its workspace ``record_id``, PMID, DOI, title and abstract, the model's
@@ -317,21 +294,13 @@ class ScreeningSession:
 
     # -- model ----------------------------------------------------------------------------------
     def _features(self) -> FeatureStore:
+        """The session's feature store: texts read on first use (:class:`SessionTexts`), matrices from the
+        feature cache when one is kept, validated by the workspace's ``changes`` counter first."""
         if self._store is None:
-            from serendip.literature.record import Record
-
-            text: dict[int, tuple[str, str, list[str]]] = {}
-            with self.ws.engine.connect() as conn:
-                for start in range(0, len(self.record_ids), _CHUNK):
-                    chunk = self.record_ids[start:start + _CHUNK]
-                    for rid, data in conn.execute(select(records.c.id, records.c.data).where(records.c.id.in_(chunk))):
-                        rec = Record.from_dict(data)
-                        text[rid] = (rec.title or "", rec.abstract or "", list(rec.mesh_terms))
-            got = [text.get(r, ("", "", [])) for r in self.record_ids]
-            data = SessionTexts(self.name, self.record_ids, [g[0] for g in got], [g[1] for g in got],
-                                set(self.record_ids) - set(text), [g[2] for g in got])
+            changes = self.ws.store.changes()  # read before any record: a later change moves it past this
+            data = SessionTexts(self.name, self.record_ids, self.ws.engine)
             self._store = (FeatureStore(data, self.context) if self.feature_cache is None
-                           else CachedFeatureStore(data, self.context, disk=self.feature_cache))
+                           else CachedFeatureStore(data, self.context, disk=self.feature_cache, changes=changes))
         return self._store
 
     def estimates(self, current: dict[int, dict] | None = None) -> dict[str, StopCheck]:
@@ -372,13 +341,12 @@ class ScreeningSession:
         scores = learner.score(pool)
         i = QUERY_STRATEGIES.get(self.row["strategy"]).pick(scores, learner.midpoint, rng)
         pos = int(pool[i])
-        data = self._features().data
         rid = self.record_ids[pos]
+        title, abstract = self._features().data.text_at(pos)
         with self.ws.engine.connect() as conn:
             ident = conn.execute(select(records.c.pmid, records.c.doi).where(records.c.id == rid)).first()
-        return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, data.titles[pos],
-                          data.abstracts[pos], float(scores[i]), len(current), len(self.record_ids),
-                          self.estimates(current))
+        return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, title, abstract,
+                          float(scores[i]), len(current), len(self.record_ids), self.estimates(current))
 
     def status(self) -> SessionStatus:
         """Counts, estimated recall per stopping rule and whether :data:`DEFAULT_STOP_RULE` says stop."""

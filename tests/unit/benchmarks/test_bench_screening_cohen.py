@@ -95,3 +95,18 @@ def test_summary_rows_count_wins_and_stopping_recall():
     assert by[("serendip", "stop_hypergeometric_runs_recall>=0.95")]["value"] == round(2 / 3, 4)
     assert by[(screening_cohen.ASREVIEW, "stop_hypergeometric_runs_recall>=0.95")]["value"] == round(1 / 3, 4)
     assert by[("serendip", "stop_hypergeometric_saved_mean")]["value"] == 0.1
+
+
+def test_stored_runs_are_keyed_by_the_modules_a_simulation_runs():
+    import subprocess
+
+    names = [p.stem for p in screening_cohen.simulation_modules()]
+    assert {"simulate", "models", "features", "strategies", "stopping", "metrics", "data"} <= set(names)
+    assert not {"session", "session_texts", "feature_cache", "export", "recommend"} & set(names)
+    # every serendip.screening module loaded by importing the simulation is among them
+    src = Path(screening_cohen.__file__).resolve().parents[1] / "src"
+    out = subprocess.run([sys.executable, "-c", "import sys, serendip.screening.simulate; print(' '.join("
+                          "m.split('.')[2] for m in sys.modules if m.startswith('serendip.screening.')))"],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)}, check=True)
+    assert set(out.stdout.split()) <= set(names)
+    assert len(screening_cohen.code_hash()) == 16

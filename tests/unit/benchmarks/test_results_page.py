@@ -143,3 +143,17 @@ def test_normalise_keeps_rows_with_settings_and_moves_pooled_seed():
     assert list(r)[:5] == ["benchmark", "dataset", "split", "n", "method"] and r["date"] == "2026-11-29"
     assert _row_fields.normalise(r) is r
     assert json.loads(json.dumps(r)) == r
+
+
+def test_settings_every_row_shares_are_printed_once_above_the_table(tmp_path):
+    rows = [_row("m", "mcc", 0.6, settings={"model": "x", "lr": 0.1, "k": 5}, seed=0),
+            _row("n", "mcc", 0.7, settings={"model": "x", "lr": 0.2, "k": 5}, seed=0),
+            _row("o", "mcc", 0.8, settings={"k": 5, "model": "x"}, seed=0)]
+    entries = results_page.headline_lines("toy", rows)
+    assert results_page.shared_settings(entries) == {"model": "x", "k": 5}
+    assert results_page.shared_settings(entries[:1]) == {}  # one row: nothing to factor out
+    (tmp_path / "toy.json").write_text(_rows.dump_rows(rows), encoding="utf-8")
+    page = results_page.render_page(tmp_path)
+    assert "3 headline rows of 3 stored. Settings of every row: k=5, model=x." in page
+    cells = {line.split(" | ")[3]: line.split(" | ")[4] for line in page.splitlines() if line.startswith("| 20")}
+    assert cells == {"m": "lr=0.1", "n": "lr=0.2", "o": "-"}

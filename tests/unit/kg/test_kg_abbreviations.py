@@ -5,6 +5,7 @@ from serendip.kg.abbreviations import (
     abbreviation_map,
     best_long_form,
     find_abbreviations,
+    propagate_short_forms,
 )
 
 
@@ -74,3 +75,22 @@ def test_the_first_definition_of_a_short_form_wins():
     assert abbreviation_map(text) == {"PD": "peritoneal dialysis"}
     assert abbreviation_map("no parentheses here") == {}
     assert abbreviation_map("an unclosed (parenthesis") == {}
+
+
+def test_a_short_form_takes_the_type_of_its_tagged_long_form():
+    text = ("Inhaled nitric oxide (NO) lowered pressure. NO donors, NOS inhibitors and NO-synthase were "
+            "compared; NO was safe. Parkinson disease (PD) patients; PD worsened.")
+    no_lf = (text.index("nitric"), text.index("nitric") + len("nitric oxide"), "Chemical")
+    first_no = text.index("(NO)") + 1
+    got = propagate_short_forms(text, [no_lf])
+    added = [(text[s:e], t) for s, e, t in got if (s, e, t) != no_lf]
+    # every whole-word NO (the definition's too), none inside NOS or NO-synthase; PD's long form is untagged
+    assert added == [("NO", "Chemical")] * 3
+    assert got == sorted(got) and (first_no, first_no + 2, "Chemical") in got
+    # a short form already tagged is kept as tagged (never retyped or doubled)
+    tagged_sf = (first_no, first_no + 2, "Disease")
+    got = propagate_short_forms(text, [no_lf, tagged_sf])
+    assert tagged_sf in got and (first_no, first_no + 2, "Chemical") not in got and len(got) == 4
+    # nothing defined or nothing tagged: the spans as given
+    assert propagate_short_forms("Aspirin relieved pain.", [(0, 7, "Chemical")]) == [(0, 7, "Chemical")]
+    assert propagate_short_forms(text, []) == []

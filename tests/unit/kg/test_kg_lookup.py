@@ -100,6 +100,9 @@ def test_discover_predicts_unlinked_entities_as_the_whole_graph_does(built):
         want = open_discovery(whole, "Chemical:D001241", scorer=scorer, k=10, n_paths=1)
         assert [(p["key"], p["score"]) for p in got.predictions] == [(p.target, p.score) for p in want], scorer
     assert discover(built.engine, "aspirin", scorer="jaccard").scope == "whole"
+    capital = discover(built.engine, "aspirin", scorer="Resource-Allocation", k=3, evidence=1)
+    assert capital.scope == "local" and capital.scorer == "resource-allocation"   # any case is the same scorer
+    assert capital.predictions == res.predictions
     with pytest.raises(ConfigError, match="'learned' needs a fitted model"):
         discover(built.engine, "aspirin", scorer="learned")
     with pytest.raises(ConfigError, match="unknown link scorer 'nope'"):

@@ -88,6 +88,12 @@ def _case_dictionary(factory, token_run) -> None:
     got = _check_spans(tagger, TEXTS)
     assert got[0] == [(0, 7, "Chemical"), (12, 20, "Disease")]  # "Aspirin and headache in adults"
     assert factory(_docs(), run_dir=None).tag([""]) == [[]]
+    text = "Patients had headache (HA) after surgery; HA recurred."
+    (spans,) = tagger.tag([text])   # HA is in no lexicon: it takes its long form's type
+    assert [(text[s:e], t) for s, e, t in spans] == [("headache", "Disease"), ("HA", "Disease"), ("HA", "Disease")]
+    plain = factory(_docs())
+    plain.short_forms = False
+    assert [text[s:e] for s, e, _ in plain.tag([text])[0]] == ["headache"]
 
 
 def _case_model(factory, token_run) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 
 import pytest
 
 from serendip.literature import normalize as norm
+from serendip.literature.merge import merge_dicts
 from serendip.literature.readers.bibtex import BibTeXReader, parse_value
 from serendip.literature.readers.medline_text import MedlineTextReader
 from serendip.literature.readers.pubmed_xml import PubmedXMLReader
@@ -103,9 +105,12 @@ def test_pubmed_xml_suffix_initials_and_mesh_flags(tmp_path):
     assert r.authors[0].display == "Ware, John E, Jr"
     assert r.mesh_terms == ["Aspirin", "Neoplasms"]
     assert r.mesh_headings == [
-        MeshHeading("Aspirin", True),
+        MeshHeading("Aspirin", True, ui="D001241"),
         MeshHeading("Neoplasms", False, [MeshQualifier("drug therapy", True),
-                                          MeshQualifier("pathology", False)])]
+                                          MeshQualifier("pathology", False)], ui="D009369")]
+    assert r.to_dict()["mesh_headings"][0] == {"descriptor": "Aspirin", "major": True, "qualifiers": [],
+                                               "ui": "D001241"}
+    assert Record.from_dict(r.to_dict()).mesh_headings == r.mesh_headings
 
 
 def test_medline_suffix_initials_and_mesh_stars(tmp_path):
@@ -130,8 +135,13 @@ def test_the_same_paper_gives_the_same_mesh_from_xml_and_medline(tmp_path):
     (tmp_path / "m.nbib").write_text(MEDLINE, encoding="utf-8")
     (x,) = _records(PubmedXMLReader(), tmp_path / "p.xml")
     (m,) = _records(MedlineTextReader(), tmp_path / "m.nbib")
-    assert x.mesh_headings == m.mesh_headings[:2]
+    assert [replace(h, ui=None) for h in x.mesh_headings] == m.mesh_headings[:2]  # MEDLINE text has no UI
+    assert [h.ui for h in x.mesh_headings] == ["D001241", "D009369"] and not any(h.ui for h in m.mesh_headings)
     assert x.authors[0] == m.authors[0]
+    # the same headings merged, in either order: the XML copy's UIs are kept (more UIs rank higher)
+    same = {**m.to_dict(), "mesh_headings": m.to_dict()["mesh_headings"][:2], "mesh_terms": m.mesh_terms[:2]}
+    xm = merge_dicts(x.to_dict(), same)[0]["mesh_headings"]
+    assert xm == merge_dicts(same, x.to_dict())[0]["mesh_headings"] == x.to_dict()["mesh_headings"]
 
 
 def test_ris_suffix_and_initials(tmp_path):

@@ -48,6 +48,9 @@ def test_registry_unknown_name_lists_choices():
         reg.get("zzz")
     with pytest.raises(ValueError):
         reg.register("a")(2)
+    assert reg.canonical("ALIAS") == reg.canonical("A") == "a"   # the name first registered
+    with pytest.raises(ConfigError, match="unknown thing 'zzz'"):
+        reg.canonical("zzz")
 
 
 def test_record_pickles_exactly():

@@ -127,3 +127,23 @@ def test_balancer(name):
     _case(BALANCER_CASES, "balancer", name)(BALANCERS.get(name).balance)
     run = simulate(tiny_set(), "tfidf-logreg", "max", [0], balance=name, stop_rules=()).runs[0]
     assert run.metrics == pytest.approx(PERFECT)
+
+
+@pytest.mark.parametrize("kind", ["margin", "proba"])
+def test_scoring_most_rows_of_sparse_features_gives_the_sliced_values(kind):
+    from scipy import sparse
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.svm import LinearSVC
+
+    from serendip.screening.models import Learner
+
+    rng = np.random.default_rng(0)
+    X = sparse.random(3000, 800, density=0.03, format="csr", random_state=1)
+    learner = Learner(X, (lambda: LinearSVC()) if kind == "margin" else MultinomialNB, kind)
+    learner.fit(np.arange(120), (rng.random(120) < 0.3).astype(np.int8), None)
+    for n in (2500, 100):  # the whole matrix scored (more than half), then a slice
+        pool = np.sort(rng.choice(np.arange(120, 3000), n, replace=False))
+        sliced = (learner.estimator.decision_function(X[pool]) if kind == "margin"
+                  else learner.estimator.predict_proba(X[pool])[:, 1])
+        got = learner.score(pool)
+        assert got.dtype == np.float64 and got.shape == (n,) and np.array_equal(got, sliced)

@@ -12,6 +12,7 @@ from serendip.screening.feature_cache import SessionFeatureCache, feature_key
 from serendip.screening.session import open_session, start_session
 from serendip.workbench import Workspace
 from serendip.workspace.schema import records
+from serendip.workspace.store import count_changes
 
 
 def _steps(ws, name: str, inc: list[int], n: int, cache: bool) -> list[tuple[int, float]]:
@@ -37,8 +38,8 @@ def test_the_same_next_records_with_and_without_the_cache(tmp_path, model):
         s.next()
         assert s.feature_cache.hits and not s.feature_cache.builds and s.notes == []
         files = sorted(p.name for p in (ws.index_dir / "screening").iterdir())
-        sid = s.row["id"]
-        assert files == [s.feature_cache.path(s.feature_cache.hits[0]).name]
+        sid, kind = s.row["id"], s.feature_cache.hits[0]
+        assert files == sorted([s.feature_cache.path(kind).name, s.feature_cache.stamp_path(kind).name])
         assert files[0].startswith(f"session-{sid}-{'tfidf-' if model == 'tfidf-svm' else 'text-mesh-0.5'}")
         assert not list((ws.index_dir / "screening").glob(".*tmp"))
 
@@ -50,12 +51,14 @@ def test_an_edited_record_rebuilds_and_an_added_one_does_not(tmp_path):
         for name in ("cached", "plain"):
             start_session(ws, name, [inc[0]], [exc[0]])
         open_session(ws, "cached").next()
-        # an exclude rewritten with the includes' words: features and next record change
+        # an exclude rewritten with the includes' words, as Serendip changes a stored record (a merge:
+        # the row's revision and the workspace's changes counter move): features and next record change
         with ws.engine.begin() as conn:
             data = conn.execute(select(records.c.data).where(records.c.id == exc[3])).scalar_one()
             data = {**data, "abstract_sections": [{"text": "aspirin trial heart infarction randomised aspirin trial",
                                                    "label": None, "category": None}]}
-            conn.execute(update(records).where(records.c.id == exc[3]).values(data=data))
+            conn.execute(update(records).where(records.c.id == exc[3])
+                         .values(data=data, revision=count_changes(conn, 1)))
         s = open_session(ws, "cached")
         rec = s.next()
         assert s.feature_cache.builds and not s.feature_cache.hits
@@ -74,7 +77,7 @@ def test_a_damaged_cache_file_is_rebuilt_with_a_note(tmp_path):
     with ws:
         start_session(ws, "r", [inc[0]], [exc[0]])
         want = open_session(ws, "r").next().record_id
-        (f,) = (ws.index_dir / "screening").iterdir()
+        (f,) = (ws.index_dir / "screening").glob("*.npz")
         good = f.read_bytes()
         for bad in (b"not a zip", good[: len(good) // 2], good[:200] + bytes(64) + good[264:]):
             f.write_bytes(bad)
@@ -122,3 +125,45 @@ def test_feature_key_covers_ids_texts_mesh_and_params():
                (base[0], ["a", "b"], ["x", ""], [["M\x1fN"], []])]
     keys = {feature_key("tfidf", "p", *c) for c in changed} | {feature_key("tfidf", "q", *base), k}
     assert len(keys) == len(changed) + 2
+
+
+def test_the_stamp_spares_the_texts_until_the_workspace_changes(tmp_path):
+    ws, inc, exc = make_workspace(tmp_path / "ws")
+    with ws:
+        start_session(ws, "r", [inc[0]], [exc[0]], model="tfidf-svm")
+        want = open_session(ws, "r").next().record_id             # cold: texts read, matrix and stamp written
+        s = open_session(ws, "r")
+        assert s.next().record_id == want
+        assert s.feature_cache.hits and not s._features().data.loaded   # warm: no record's text read
+        # a change elsewhere in the workspace moves the counter: the full key is checked (texts read),
+        # the matrix still holds and the stamp is renewed
+        with ws.engine.begin() as conn:
+            count_changes(conn, 1)
+        s = open_session(ws, "r")
+        assert s.next().record_id == want and s.feature_cache.hits and s._features().data.loaded
+        s = open_session(ws, "r")
+        assert s.next().record_id == want and s.feature_cache.hits and not s._features().data.loaded
+        # a stamp file that cannot be read is only a slower path: the full key decides
+        for stamp in (ws.index_dir / "screening").glob("*.stamp.json"):
+            stamp.write_text("{not json", encoding="utf-8")
+        s = open_session(ws, "r")
+        assert s.next().record_id == want and s.feature_cache.hits and s.notes == []
+
+
+def test_fetch_with_a_stamp_computes_the_key_only_when_the_stamp_differs(tmp_path):
+    X = sparse.random(4, 5, density=0.5, format="csr", random_state=1, dtype=np.float64)
+    asked = []
+
+    def key():
+        asked.append(1)
+        return "k1"
+
+    cache = SessionFeatureCache(tmp_path / "screening", 2)
+    cache.fetch("tfidf-a", key, 4, lambda: X, stamp="s1")
+    assert len(asked) == 1 and cache.builds == ["tfidf-a"]
+    cache.fetch("tfidf-a", key, 4, lambda: X, stamp="s1")
+    assert len(asked) == 1 and cache.hits == ["tfidf-a"]           # the stamp proved it
+    cache.fetch("tfidf-a", key, 4, lambda: X, stamp="s2")
+    assert len(asked) == 2 and cache.hits == ["tfidf-a"] * 2       # the key proved it; stamp renewed
+    cache.fetch("tfidf-a", lambda: "k2", 4, lambda: X, stamp="s3")  # another key: rebuilt
+    assert cache.builds == ["tfidf-a", "tfidf-a"]

@@ -161,7 +161,8 @@ def _abstract(abstract, extra: dict) -> list[AbstractSection]:
 
 
 def _mesh(mesh_list) -> list[MeshHeading]:
-    """Every ``MeshHeading``: descriptor and qualifiers, each with its ``MajorTopicYN`` flag."""
+    """Every ``MeshHeading``: descriptor (with its ``UI``) and qualifiers, each with its ``MajorTopicYN``
+    flag."""
     if mesh_list is None:
         return []
     headings: list[MeshHeading] = []
@@ -169,7 +170,8 @@ def _mesh(mesh_list) -> list[MeshHeading]:
     for c in mesh_list.iter("DescriptorName", "QualifierName"):
         if c.tag == "DescriptorName":
             name = _leaf_or_text(c)
-            current = MeshHeading(name, c.get("MajorTopicYN") == "Y", []) if name else None
+            ui = (c.get("UI") or "").strip() or None
+            current = MeshHeading(name, c.get("MajorTopicYN") == "Y", [], ui) if name else None
             if current is not None:
                 headings.append(current)
         elif current is not None and (name := _leaf_or_text(c)):
