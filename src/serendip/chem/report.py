@@ -9,7 +9,8 @@ style sheet is inline; every text that comes from data (SMILES, names, alerts, s
 :func:`html.escape`. Sections:
 
 1. the model (target, split kind and seed, test metrics) and the objective (goal, constraints,
-   applicability-domain threshold and penalty: :class:`~serendip.chem.design.property.PropertyOracle`);
+   applicability-domain threshold and penalty, the trusted prediction range:
+   :class:`~serendip.chem.design.property.PropertyOracle`);
 2. the best training molecule on the same objective (feasible, every training molecule is in its own
    domain) and how many candidates beat it;
 3. a molecule grid of the candidates, best first, with score, prediction, AD and alerts;
@@ -17,7 +18,12 @@ style sheet is inline; every text that comes from data (SMILES, names, alerts, s
 5. the parity plot of the model's test-split predictions against measured values
    (``test_predictions.csv`` of the model folder), with RMSE and R²;
 6. for each candidate its nearest training molecules with their Tanimoto similarity (Morgan radius 2,
-   2,048 bits, the applicability domain's fingerprint).
+   2,048 bits, the applicability domain's fingerprint);
+7. (when given ``excluded``) molecules the run kept out of the ranking, each with its prediction and
+   why it is outside the domain or infeasible.
+
+A candidate outside the domain says why in the grid and the score table (e.g. "AD 0.312 < 0.4" or
+"prediction 3.912 above the training maximum 1.58 + 0.667 (out-of-fold RMSE on training)").
 """
 from __future__ import annotations
 
@@ -165,6 +171,19 @@ _BAR_WORDS = {"model": "predicted (in-sample, by the model trained on it)",
               "measured": "measured"}
 
 
+def _range_words(r: Mapping | None) -> str:
+    if r is None:
+        return "not checked (any prediction is trusted)"
+    return (f"predictions in [{r['low']:.3f}, {r['high']:.3f}] are trusted: the training targets' "
+            f"{r['train_min']:g} to {r['train_max']:g} widened by {r['margin']:.3f} ({r['source']}); a "
+            f"prediction beyond it is an extrapolation: outside the domain, score 0")
+
+
+def _why_not(ev: Evaluation) -> str:
+    """Failed constraints and reasons for being outside the domain, ``; ``-joined (empty when neither)."""
+    return "; ".join(ev.violations + [f"outside the domain: {r}" for r in ev.outside])
+
+
 def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evaluation], run: Mapping,
              bar_value: str = "model") -> str:
     meta = oracle.model.meta
@@ -179,6 +198,7 @@ def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evalu
                      ("QED >= " + f"{s['qed_min']:g}") if c == "qed_min" else c for c in s["constraints"]) or "none",
                  "applicability domain": f"max Tanimoto to training >= {s['ad_min']:g}; outside: "
                                          f"{s['ad_penalty']} penalty",
+                 "prediction range": _range_words(s["prediction_range"]),
                  "score": f"logistic desirability of the objective, centre {s['desirability']['centre']:.3f}, "
                           f"scale {s['desirability']['scale']:.3f}; 0 when infeasible"}
     beat = sum(1 for e in evs if bar is not None and e.feasible and e.in_domain and e.objective > bar.objective)
@@ -189,7 +209,7 @@ def _summary(oracle: PropertyOracle, bar: Evaluation | None, evs: Sequence[Evalu
                     f"<span class='smi'>{_e(bar.smiles)}</span>, {_e(_BAR_WORDS[bar_value])} {_e(oracle.target)} "
                     f"{_e(bar.prediction)}, score {_e(bar.score)}, QED {_e(bar.qed)}.</p>"
                     f"<p id='beat'>{beat} of {len(evs)} candidates beat it while feasible and inside the "
-                    f"applicability domain.</p>")
+                    f"domain (applicability domain{' and prediction range' if oracle.range else ''}).</p>")
     run_html = f"<h2>Run</h2>{_kv_table(run)}" if run else ""
     return (f"<h2>Model</h2>{_kv_table(model_rows)}<h2>Objective</h2>{_kv_table(objective)}{run_html}"
             f"<h2>Best training molecule</h2>{bar_html}")
@@ -202,12 +222,14 @@ def _grid(evs: Sequence[Evaluation], names: Sequence[str], target: str) -> str:
                if ev.valid else "<p class='bad'>invalid SMILES</p>")
         cards.append(f"<div class='card'>{img}<b>#{rank} {_e(name)}</b><br>score {_e(ev.score)}; "
                      f"{_e(target)} {_e(ev.prediction)} [{_e(ev.lower)}, {_e(ev.upper)}]<br>AD {_e(ev.ad)}, "
-                     f"QED {_e(ev.qed)}<br>alerts: {_e(_alerts(ev))}<div class='smi'>{_e(ev.smiles)}</div></div>")
+                     f"QED {_e(ev.qed)}<br>alerts: {_e(_alerts(ev))}"
+                     + (f"<br><span class='bad'>{_e(_why_not(ev))}</span>" if _why_not(ev) else "")
+                     + f"<div class='smi'>{_e(ev.smiles)}</div></div>")
     return f"<h2>Candidates</h2><div class='grid' id='grid'>{''.join(cards)}</div>"
 
 
 _COLUMNS = ("rank", "name", "SMILES", "score", "prediction", "sd", "lower", "upper", "AD", "QED", "alerts",
-            "constraints failed", "beats best training")
+            "constraints failed / outside the domain", "beats best training")
 
 
 def _table(evs: Sequence[Evaluation], names: Sequence[str], bar: Evaluation | None) -> str:
@@ -216,8 +238,7 @@ def _table(evs: Sequence[Evaluation], names: Sequence[str], bar: Evaluation | No
     for rank, (ev, name) in enumerate(zip(evs, names), 1):
         beats = bar is not None and ev.feasible and ev.in_domain and ev.objective > bar.objective
         cells = (rank, name, ev.smiles, ev.score, ev.prediction, ev.sd, ev.lower, ev.upper, ev.ad, ev.qed,
-                 _alerts(ev), "; ".join(ev.violations) or ("" if ev.in_domain else "outside the domain"),
-                 "yes" if beats else "no")
+                 _alerts(ev), _why_not(ev), "yes" if beats else "no")
         rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     return f"<h2>Scores</h2><table id='scores'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -248,9 +269,19 @@ def _neighbours(oracle: PropertyOracle, evs: Sequence[Evaluation], names: Sequen
             f"<th>{k} nearest training molecules</th></tr></thead><tbody>{''.join(blocks)}</tbody></table>")
 
 
+def _excluded(evs: Sequence[Evaluation], target: str) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in ("SMILES", target, "AD", "QED", "why excluded"))
+    rows = "".join(f"<tr><td class='smi'>{_e(e.smiles)}</td><td>{_e(e.prediction)}</td><td>{_e(e.ad)}</td>"
+                   f"<td>{_e(e.qed)}</td><td>{_e(_why_not(e) or 'not excluded')}</td></tr>" for e in evs)
+    return (f"<h2>Excluded by the run</h2><p>Molecules the run scored but kept out of the ranking (score 0): "
+            f"infeasible, or outside the domain where the model's prediction is not trusted.</p>"
+            f"<table id='excluded'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
 def make_report(oracle: PropertyOracle | str | Path, candidates: Sequence[str], *, names: Sequence[str] | None = None,
                 top: int | None = None, neighbours: int = 3, title: str = "Serendip design report",
-                run: Mapping[str, object] | None = None, bar_value: str = "model") -> str:
+                run: Mapping[str, object] | None = None, bar_value: str = "model",
+                excluded: Sequence[str] = ()) -> str:
     """The report as one HTML string.
 
     Parameters
@@ -271,6 +302,9 @@ def make_report(oracle: PropertyOracle | str | Path, candidates: Sequence[str], 
     bar_value : {"model", "out_of_fold", "measured"}, default "model"
         The training molecules' value the candidates are compared with
         (:meth:`~serendip.chem.design.property.PropertyOracle.score_training_set`).
+    excluded : sequence of str, default ()
+        SMILES the run kept out of the ranking, shown with why (e.g. its most promising predictions
+        outside the domain); none: no such section.
 
     Raises
     ------
@@ -292,7 +326,8 @@ def make_report(oracle: PropertyOracle | str | Path, candidates: Sequence[str], 
     evs, names = [evs[i] for i in order], [names[i] for i in order]
     bar = best(oracle.score_training_set(bar_value))
     body = (_summary(oracle, bar, evs, run or {}, bar_value) + _grid(evs, names, oracle.target) + _table(evs, names, bar)
-            + _parity(oracle) + _neighbours(oracle, evs, names, neighbours))
+            + _parity(oracle) + _neighbours(oracle, evs, names, neighbours)
+            + (_excluded(oracle.evaluate(list(excluded)), oracle.target) if len(excluded) else ""))
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>{body}</body></html>\n")
 

@@ -206,15 +206,31 @@ _AD_MIN = typer.Option(0.4, "--ad-min", min=0.0, max=1.0, help="Applicability do
 _AD_PENALTY = typer.Option("zero", "--ad-penalty", help="Score outside the domain (zero: 0; linear: scaled by "
                            "Tanimoto / ad-min).")
 
+_RANGE_MARGIN = typer.Option("rmse", "--range-margin", help="Trusted predictions: the training targets' range "
+                             "widened by this (rmse: the model's out-of-fold RMSE, else its validation RMSE; a "
+                             "number in target units; none: no range check). A prediction beyond it is outside "
+                             "the domain and scores 0.")
+
+
+def _range_margin(text: str):
+    """``--range-margin`` as PropertyOracle takes it: "rmse", None ("none") or a float."""
+    t = text.strip().lower()
+    if t in ("rmse", "none"):
+        return None if t == "none" else t
+    try:
+        return float(t)
+    except ValueError:
+        raise _config_error(f"--range-margin must be rmse, none or a number; got: {text!r}") from None
+
 
 def _property_oracle(model_dir: Path, goal: str, qed_min, no_pains: bool, no_brenk: bool, lipinski: bool,
-                     ad_min: float, ad_penalty: str):
+                     ad_min: float, ad_penalty: str, range_margin: str = "rmse"):
     from serendip.chem.design.property import PropertyOracle
 
     constraints = [name for name, on in (("no_pains", no_pains), ("no_brenk", no_brenk), ("lipinski", lipinski))
                    if on]
     return PropertyOracle(model_dir, goal=goal, qed_min=qed_min, constraints=constraints, ad_min=ad_min,
-                          ad_penalty=ad_penalty)
+                          ad_penalty=ad_penalty, range_margin=_range_margin(range_margin))
 
 
 def _has_score_column(path: Path) -> bool:
@@ -257,11 +273,12 @@ def optimize_cmd(design_oracle: Optional[str] = typer.Argument(None, metavar="[O
                  json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
                  goal: str = _GOAL, qed_min: Optional[float] = _QED_MIN, no_pains: bool = _NO_PAINS,
                  no_brenk: bool = _NO_BRENK, lipinski: bool = _LIPINSKI, ad_min: float = _AD_MIN,
-                 ad_penalty: str = _AD_PENALTY) -> None:
+                 ad_penalty: str = _AD_PENALTY, range_margin: str = _RANGE_MARGIN) -> None:
     """Goal-directed design: run the method on the oracle within the budget (scored as PMO does: AUC of
     the top-10 mean against calls) and print the best molecules found. With --model the oracle is the
     model's prediction under the constraints (--qed-min, --no-pains, --no-brenk, --lipinski), scored 0
-    when a constraint fails or (--ad-penalty zero) outside the applicability domain."""
+    when a constraint fails, when the prediction lies beyond the trusted range (--range-margin) or
+    (--ad-penalty zero) outside the applicability domain."""
     with handle_errors():
         _import_chem()
         from serendip.chem.design import optimize
@@ -273,7 +290,8 @@ def optimize_cmd(design_oracle: Optional[str] = typer.Argument(None, metavar="[O
         oracle = design_oracle
         pool = None
         if model_dir is not None:
-            oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty)
+            oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty,
+                                      range_margin)
             pool = oracle.model.train_smiles
         if start is not None:
             pool = _read_pool(start, smiles_column).smiles
@@ -314,7 +332,7 @@ def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules:
                                                            "column of CANDIDATES."),
                goal: str = _GOAL, qed_min: Optional[float] = _QED_MIN, no_pains: bool = _NO_PAINS,
                no_brenk: bool = _NO_BRENK, lipinski: bool = _LIPINSKI, ad_min: float = _AD_MIN,
-               ad_penalty: str = _AD_PENALTY,
+               ad_penalty: str = _AD_PENALTY, range_margin: str = _RANGE_MARGIN,
                bar: str = typer.Option("model", "--bar", help="The training molecules' value to beat: model "
                                        "(in-sample prediction), out_of_fold (needs `chem train --oof-folds`) or "
                                        "measured.")) -> None:
@@ -329,7 +347,8 @@ def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules:
         _check_writable(out)
         if bar not in ("model", "out_of_fold", "measured"):
             raise _config_error(f"--bar must be one of: model, out_of_fold, measured; got: {bar!r}")
-        oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty)
+        oracle = _property_oracle(model_dir, goal, qed_min, no_pains, no_brenk, lipinski, ad_min, ad_penalty,
+                                  range_margin)
         ms = _read_pool(candidates, smiles_column, _has_score_column(candidates))
         mols = ms.molecules
         if mols and "score" in mols[0].values:  # `chem optimize --out`: the best by its score, then re-scored

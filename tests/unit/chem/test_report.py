@@ -58,7 +58,8 @@ def test_tables_have_a_row_per_candidate_ranked_by_score(report, folder):
     assert scores == sorted(scores, reverse=True)
     by_smiles = {r.xpath("td")[2].text_content(): r.xpath("td")[11].text_content() for r in rows}
     assert by_smiles["O=C1NC(=S)SC1=Cc1ccccc1"].startswith("PAINS: ene_rhod_A(235)")
-    assert by_smiles["CCCCCCCCCCCCCCCC"] == "outside the domain"
+    assert by_smiles["CCCCCCCCCCCCCCCC"].startswith("outside the domain: AD 0.")
+    assert by_smiles["CCCCCCCCCCCCCCCC"].endswith(" < 0.4")
     assert "of 4 candidates beat it" in tree.xpath("string(//p[@id='beat'])")
     parity, meta = read_test_predictions(folder), json.loads((folder / "model.json").read_text())
     assert len(parity["smiles"]) == meta["split"]["n_test"]                  # the test split, as trained

@@ -16,7 +16,12 @@ from serendip.chem.design.api import (
 from serendip.chem.design.budget import BudgetedOracle, top_auc
 from serendip.chem.design.methods import METHODS
 from serendip.chem.design.oracles import ORACLES, PMO_ORACLES, Oracle, get_oracle
-from serendip.chem.design.property import AD_PENALTIES, CONSTRAINTS, PropertyOracle
+from serendip.chem.design.property import (
+           AD_PENALTIES,
+           CONSTRAINTS,
+           PredictionRange,
+           PropertyOracle,
+)
 
 __all__ = ["AD_PENALTIES", "CONSTRAINTS", "METHODS", "ORACLES", "PMO_ORACLES", "BudgetedOracle", "DesignResult",
-           "Oracle", "PropertyOracle", "get_oracle", "moses_pool", "optimize", "read_smiles_column", "top_auc"]
+           "Oracle", "PredictionRange", "PropertyOracle", "get_oracle", "moses_pool", "optimize", "read_smiles_column", "top_auc"]

@@ -1,0 +1,79 @@
+"""Score fusion of screening models: the z-score mean (equal and weighted) and reciprocal rank fusion on
+hand-computed examples, and ``fused-mesh-wmean`` as registered: its parts, weights and its ranking of a
+tiny set whose MeSH headings name the includes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from screening_helpers import tiny_set, toy_context
+
+from serendip.screening.data import ScreeningSet
+from serendip.screening.features import FeatureStore
+from serendip.screening.models import (
+    MESH_WMEAN_WEIGHTS,
+    SCREENING_MODELS,
+    Learner,
+    _Fusion,
+)
+from serendip.screening.simulate import simulate
+
+
+class _Fixed(Learner):
+    """A learner whose scores are fixed per record (fit does nothing)."""
+
+    def __init__(self, values):
+        self.values, self.midpoint = np.asarray(values, dtype=np.float64), 0.0
+
+    def fit(self, rows, y, weight) -> None:
+        pass
+
+    def score(self, rows):
+        return self.values[rows]
+
+
+A, B = [1.0, 2.0, 3.0, 6.0], [4.0, 0.0, 2.0, 2.0]
+# z-scores (population sd): A mean 3, sd sqrt(3.5); B mean 2, sd sqrt(2)
+ZA = (np.array(A) - 3.0) / np.sqrt(3.5)
+ZB = (np.array(B) - 2.0) / np.sqrt(2.0)
+
+
+def test_mean_fusion_is_the_mean_of_z_scores_and_weights_tilt_it():
+    rows = np.arange(4)
+    assert _Fusion([_Fixed(A), _Fixed(B)], "mean").score(rows) == pytest.approx((ZA + ZB) / 2)
+    got = _Fusion([_Fixed(A), _Fixed(B)], "mean", (3.0, 1.0)).score(rows)
+    assert got == pytest.approx((3 * ZA + ZB) / 4)
+    assert got == pytest.approx([-0.4482, -0.7544, 0.0, 1.2027], abs=1e-4)
+    # equal weights give the plain mean; a constant part (sd 0) adds nothing but its zeros
+    assert _Fusion([_Fixed(A), _Fixed(B)], "mean", (2.0, 2.0)).score(rows) == pytest.approx((ZA + ZB) / 2)
+    assert _Fusion([_Fixed(A), _Fixed([5.0] * 4)], "mean", (3.0, 1.0)).score(rows) == pytest.approx(3 * ZA / 4)
+
+
+def test_rrf_sums_reciprocal_ranks():
+    got = _Fusion([_Fixed(A), _Fixed(B)], "rrf").score(np.arange(4))
+    # A ranks records 3,2,1,0 as 1..4; B ranks 0, then 2 and 3 tied (stable: 2 first), then 1
+    want = [1 / 64 + 1 / 61, 1 / 63 + 1 / 64, 1 / 62 + 1 / 62, 1 / 61 + 1 / 63]
+    assert got == pytest.approx(want)
+
+
+def test_fused_mesh_wmean_is_registered_with_its_parts_and_source():
+    spec = SCREENING_MODELS.get("fused-mesh-wmean")
+    assert spec.needs_embeddings and spec.balance == ("balanced", {"ratio": 9.8})
+    assert "Vogt & Cottrell 1999" in spec.reference and "3:1" in spec.description
+    learner = spec.build(FeatureStore(tiny_set(), toy_context()), 0)
+    assert learner.how == "mean" and learner.weights == MESH_WMEAN_WEIGHTS == (3.0, 1.0)
+    assert [p.kind for p in learner.parts] == ["margin", "proba"]
+    assert learner.midpoint is None
+
+
+def test_fused_mesh_wmean_finds_the_includes_first_and_follows_the_svm_where_the_parts_disagree():
+    base = tiny_set(6, 30)
+    mesh = [["Include Heading", "Humans"] if y else ["Humans"] for y in base.labels]
+    ds = ScreeningSet(base.name, base.ids, base.titles, base.abstracts, base.labels, mesh=mesh, source="tiny")
+    res = simulate(ds, "fused-mesh-wmean", "max", [0, 1], context=toy_context(), stop_rules=())
+    for run in res.runs:
+        assert sorted(ds.labels[run.order[:5]]) == [1] * 5          # the 5 includes left after the priors
+        assert run.metrics["wss@100"] == pytest.approx(29 / 34)          # the 5 in the first 5 of 34
+    # a 3:1 weight: where the SVM and the embedding model rank two records oppositely, the SVM's order wins
+    svm, emb = _Fixed([2.0, 0.0, 1.0]), _Fixed([0.0, 2.0, 1.0])
+    fused = _Fusion([svm, emb], "mean", MESH_WMEAN_WEIGHTS).score(np.arange(3))
+    assert fused[0] > fused[2] > fused[1]
