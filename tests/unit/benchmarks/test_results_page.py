@@ -157,3 +157,16 @@ def test_settings_every_row_shares_are_printed_once_above_the_table(tmp_path):
     assert "3 headline rows of 3 stored. Settings of every row: k=5, model=x." in page
     cells = {line.split(" | ")[3]: line.split(" | ")[4] for line in page.splitlines() if line.startswith("| 20")}
     assert cells == {"m": "lr=0.1", "n": "lr=0.2", "o": "-"}
+
+
+def test_settings_one_method_shares_are_printed_once_and_run_folders_stay_in_the_json(tmp_path):
+    rows = [_row("m", "mcc", 0.6, settings={"model": "x", "k": 1, "reused_run": "/tmp/a"}, seed=0),
+            _row("m", "mcc", 0.7, settings={"model": "x", "k": 2, "reused_run": "/tmp/a"}, seed=1, split="dev"),
+            _row("base", "mcc", 0.5, settings={"alpha": 0.4}, seed=0)]
+    (tmp_path / "toy.json").write_text(_rows.dump_rows(rows), encoding="utf-8")
+    page = results_page.render_page(tmp_path)
+    assert "Settings of every row" not in page                    # nothing all three rows share
+    assert "- every m row: model=x\n" in page                      # a method's shared settings, once
+    assert "every base row" not in page                            # a single row keeps its own
+    cells = sorted(line.split(" | ")[4] for line in page.splitlines() if line.startswith("| 20"))
+    assert cells == ["alpha=0.4", "k=1", "k=2"] and "/tmp/a" not in page
