@@ -108,9 +108,11 @@ def read_reranker_settings(run_dir: str | Path) -> dict:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        k, w = int(data["rerank_k"]), float(data["weight"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        k, w = data["rerank_k"], float(data["weight"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{path}: not reranker settings ({exc}); delete it or write it again") from None
+    if not isinstance(k, int) or isinstance(k, bool):  # 1e999, 2.5, "20": never rounded or read as a count
+        raise DataError(f"{path}: rerank_k must be a whole number >= 1, got {k!r}")
     if k < 1 or not 0.0 <= w <= 1.0:
         raise DataError(f"{path}: rerank_k must be >= 1 and weight in [0, 1], got {k}, {w}")
     out = {**data, "rerank_k": k, "weight": w}

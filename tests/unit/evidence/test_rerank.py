@@ -159,6 +159,10 @@ def test_tuned_settings_travel_with_the_run_and_are_the_search_defaults(tiny_run
         (run / SETTINGS_FILE).write_text("{not json")
         with pytest.raises(DataError, match="reranker.json: not reranker settings"):
             CrossEncoderReranker.load(run)
+        for bad in ("1e999", "2.5", '"20"', "true", "[]"):  # never rounded, overflowed or read as a count
+            (run / SETTINGS_FILE).write_text(f'{{"rerank_k": {bad}, "weight": 0.5}}')
+            with pytest.raises(DataError, match="reranker.json: rerank_k must be a whole number >= 1"):
+                CrossEncoderReranker.load(run)
     with pytest.raises(ConfigError):
         write_reranker_settings(run, rerank_k=0, weight=0.5, tuned_on="x")
 
