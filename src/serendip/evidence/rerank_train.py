@@ -270,6 +270,11 @@ def train_reranker(ws, judged: Judgements, *, mode: str = "hybrid", epochs: int 
     if not 0.0 <= held_out <= 0.5 or negatives < 0 or mine_depth < 1:
         raise ConfigError(f"held_out must be in [0, 0.5], negatives >= 0 and mine_depth >= 1; got {held_out}, "
                           f"{negatives}, {mine_depth}")
+    if layers is not None:  # refused now, not after the negatives are mined
+        from serendip.models.backbone import backbone_layers, resolve_backbone
+        from serendip.models.config import DEFAULT_BACKBONE
+
+        backbone_layers(resolve_backbone(backbone or DEFAULT_BACKBONE), layers)
     ws._ensure_fresh(mode)  # as a search: IndexNotBuilt, or a StaleIndexWarning (or auto-index)
     fit, held = split_queries(judged.queries, held_out, seed=seed)
     mined = _mine(ws, judged, mode, max(mine_depth, max(DEPTHS)), steps)

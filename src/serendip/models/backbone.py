@@ -150,7 +150,8 @@ def backbone_layers(folder: str, layers: int) -> int:
         raise ConfigError(f"backbone {folder}: its config.json has no num_hidden_layers; backbone.layers "
                           f"works with BERT-like transformers only (leave it unset)")
     if not 1 <= int(layers) <= have:
-        raise ConfigError(f"backbone.layers must be in 1..{have} (the layers of {folder}), got {layers}")
+        raise ConfigError(f"{layers} layers asked of backbone {folder}, which has {have}: keep 1 to {have} "
+                          f"(backbone.layers in a config, --layers on the command line)")
     return int(layers)
 
 

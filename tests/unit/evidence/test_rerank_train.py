@@ -13,7 +13,7 @@ from models_helpers import dna, make_backbone
 from typer.testing import CliRunner
 
 from serendip.cli.app import app
-from serendip.errors import DataError
+from serendip.errors import ConfigError, DataError
 from serendip.evidence.rerank import SETTINGS_FILE, read_reranker_settings
 from serendip.evidence.rerank_train import load_judgements
 from serendip.evidence.rerank_tune import DEPTHS, WEIGHTS
@@ -102,6 +102,11 @@ def test_without_held_out_queries_no_settings_are_written(toy, tmp_path):
                              backbone=str(toy["backbone"]), name="rr-bm25", steps=steps)
     assert rep.held == 0 and rep.rerank_k is None and not (rep.run_dir / SETTINGS_FILE).exists()
     assert [name for name, _ in seen] == ["mine negatives", "fine-tune"] and seen[0][1] == N_QUERIES
+    seen.clear()
+    with Workspace.open(toy["ws"]) as ws:   # more layers than the backbone has: refused before any mining
+        with pytest.raises(ConfigError, match="99 layers asked of backbone"):
+            train_reranker(ws, judged, mode="bm25", backbone=str(toy["backbone"]), layers=99, steps=steps)
+    assert seen == []
 
 
 @pytest.mark.parametrize("lines, want", [

@@ -39,7 +39,7 @@ def test_the_first_layers_are_kept_with_their_weights(backbone):
 
 def test_bad_layer_counts_are_one_line_config_errors(backbone, tmp_path):
     assert backbone_layers(str(backbone), 2) == 2
-    with pytest.raises(ConfigError, match=r"backbone.layers must be in 1..2 .*got 3"):
+    with pytest.raises(ConfigError, match=r"3 layers asked of backbone .*, which has 2: keep 1 to 2"):
         backbone_layers(str(backbone), 3)
     odd = tmp_path / "odd"
     odd.mkdir()
