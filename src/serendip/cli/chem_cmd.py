@@ -214,13 +214,18 @@ _RANGE_MARGIN = typer.Option("rmse", "--range-margin", help="Trusted predictions
 
 def _range_margin(text: str):
     """``--range-margin`` as PropertyOracle takes it: "rmse", None ("none") or a float."""
+    import math
+
     t = text.strip().lower()
     if t in ("rmse", "none"):
         return None if t == "none" else t
     try:
-        return float(t)
+        value = float(t)
     except ValueError:
-        raise _config_error(f"--range-margin must be rmse, none or a number; got: {text!r}") from None
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise _config_error(f"--range-margin must be rmse, none or a number >= 0 (target units); got: {text!r}")
+    return value
 
 
 def _property_oracle(model_dir: Path, goal: str, qed_min, no_pains: bool, no_brenk: bool, lipinski: bool,
@@ -285,6 +290,7 @@ def optimize_cmd(design_oracle: Optional[str] = typer.Argument(None, metavar="[O
 
         if (design_oracle is None) == (model_dir is None):
             raise _config_error("give either an ORACLE name or --model FOLDER (one of them)")
+        _range_margin(range_margin)  # a bad value is refused even where no model range is checked
         if out is not None:
             _check_writable(out)
         oracle = design_oracle

@@ -132,6 +132,11 @@ def test_cli_range_margin(folder, tmp_path):
     stats = json.loads((folder / "model.json").read_text())["target_stats"]
     text = html.fromstring(out.read_text()).xpath("string(//table[tr/th[text()='prediction range']])")
     assert f"{stats['max'] + 0.25:.3f}" in text and "given margin" in text
-    bad = runner.invoke(app, ["chem", "report", str(cands), "--model", str(folder), "--out", str(out),
-                              "--range-margin", "wide"])
-    assert bad.exit_code == 2 and "--range-margin must be rmse, none or a number; got: 'wide'" in bad.output
+    for value in ("wide", "-1", "nan", "inf", "1e309"):   # one wording for every bad value
+        bad = runner.invoke(app, ["chem", "report", str(cands), "--model", str(folder), "--out", str(out),
+                                  "--range-margin", value])
+        assert bad.exit_code == 2 and (f"--range-margin must be rmse, none or a number >= 0 (target units); "
+                                       f"got: '{value}'") in " ".join(bad.output.split()), bad.output
+    # without --model nothing is range-checked, but a bad value is still refused, not ignored
+    no_model = runner.invoke(app, ["chem", "optimize", "qed", "--budget", "5", "--range-margin", "abc"])
+    assert no_model.exit_code == 2 and "--range-margin must be" in no_model.output
