@@ -258,7 +258,7 @@ def neighbours(engine: Engine, query: str, *, by: str | None = None, k: int = 10
         ``query`` names no entity; an unknown ``by``, type or edge type; ``k`` < 1, ``min_records`` < 1
         or ``evidence`` < 0.
     """
-    by = by or ("npmi" if edge_type == COOCCURRENCE else "score")
+    by = by.lower() if by else ("npmi" if edge_type == COOCCURRENCE else "score")  # NPMI is npmi
     if by not in NEIGHBOUR_ORDERS:
         raise DataError(f"kg neighbours ranks by one of {', '.join(NEIGHBOUR_ORDERS)}; got {by!r}")
     if by == "npmi" and edge_type != COOCCURRENCE:

@@ -74,6 +74,7 @@ def test_neighbours_reject_bad_options(built):
     assert lower == neighbours(built.engine, "nausea", types=["Chemical"]) and lower.n_neighbours == 4
     with pytest.raises(DataError, match="cid edges have no NPMI"):
         neighbours(built.engine, "nausea", by="npmi", edge_type="cid")
+    assert neighbours(built.engine, "nausea", by="NPMI") == neighbours(built.engine, "nausea", by="npmi")
     with pytest.raises(DataError, match="edge type 'cid' is not in the knowledge graph: expected one of cooccurrence"):
         neighbours(built.engine, "nausea", edge_type="cid")
     with pytest.raises(DataError, match=r"close: Aspirin \(D001241, Chemical\)"):
