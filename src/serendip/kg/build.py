@@ -14,7 +14,7 @@ Counts: an edge's ``sentence_count`` is the number of sentences holding both ent
 mentioning it. Once the batches are written, every co-occurrence edge's NPMI (and ``score``) is set
 over the records read (``kg_records``, those without any entity included; Bouma 2009, as
 :func:`serendip.kg.graph.npmi`), and the touched entities take the surface form their mentions use
-most as their ``name`` (ties: the alphabetically first).
+most as their ``name``, a name before a short form (:func:`entity_name`).
 
 Relations (``relations=RUN_DIR``, :mod:`serendip.kg.build_relations`): each batch's records also go
 through a CID classifier, on their normalised mentions (resolved MeSH ids); each chemical-disease
@@ -240,14 +240,30 @@ def _finish(conn: Connection, touched: set[int]) -> None:
     refresh_cid_scores(conn)
     m = kg_mentions.c
     for chunk in chunks(sorted(touched)):
-        best: dict[int, tuple[int, str]] = {}
+        forms: dict[int, dict[str, int]] = {}
         for eid, text, n in conn.execute(select(m.entity_id, m.text, func.count()).where(m.entity_id.in_(chunk))
                                          .group_by(m.entity_id, m.text)):
-            if eid not in best or (-n, text) < (-best[eid][0], best[eid][1]):
-                best[eid] = (n, text)
-        if best:
+            forms.setdefault(eid, {})[text] = n
+        if forms:
             conn.execute(update(kg_entities).where(kg_entities.c.id == bindparam("eid")).values(name=bindparam("nm")),
-                         [{"eid": k, "nm": v[1]} for k, v in best.items()])
+                         [{"eid": k, "nm": entity_name(v)} for k, v in forms.items()])
+
+
+def entity_name(forms: dict[str, int]) -> str:
+    """The name an entity is shown by, from its mentions' surface forms and their counts: among the forms
+    longer than :data:`~serendip.kg.normalise.CASE_KEPT_MAX` characters (names, not short forms such as
+    ``PD`` or ``ASA``, which take their long form's entity) when there is one, the spelling mentioned
+    most counted case-insensitively (``Aspirin`` and ``aspirin`` together), written as its most frequent
+    exact form; ties by the text. Raises ValueError for no forms."""
+    from serendip.kg.normalise import CASE_KEPT_MAX
+
+    if not forms:
+        raise ValueError("an entity name needs at least one surface form")
+    long_forms = {t: n for t, n in forms.items() if len(t.strip()) > CASE_KEPT_MAX} or forms
+    folded: dict[str, int] = {}
+    for text, n in long_forms.items():
+        folded[text.casefold()] = folded.get(text.casefold(), 0) + n
+    return min(long_forms, key=lambda t: (-folded[t.casefold()], -long_forms[t], t))
 
 
 def _start(conn: Connection, tagger: str, normaliser: str, rebuild: bool, step: RelationStep | None) -> int:

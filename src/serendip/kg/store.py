@@ -16,8 +16,9 @@ definitions agree). The same schema runs on SQLite and PostgreSQL.
   keeps its graph rows until the next build removes them (the literature package never imports kg).
   Until then every query leaves them out (below).
 * ``kg_entities``: ``type`` (``Chemical``/``Disease``), ``mesh_id`` (a MeSH id, or None for an
-  unresolved mention's entity), ``name`` (the surface form its mentions use most), ``key`` (unique,
-  :func:`entity_key`), ``n_mentions`` and ``n_records`` (records mentioning it).
+  unresolved mention's entity), ``name`` (the surface form its mentions use most, a name before a
+  short form: :func:`serendip.kg.build.entity_name`), ``key`` (unique, :func:`entity_key`),
+  ``n_mentions`` and ``n_records`` (records mentioning it).
 * ``kg_mentions``: entity, record id, PMID, ``sentence`` (the passage number of
   :func:`serendip.evidence.passages.split_record`: 0 the title, then the abstract's sentences),
   ``field`` (0 title, 1 abstract) and ``char_start``/``char_end`` (code points into that field's

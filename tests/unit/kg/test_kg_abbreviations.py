@@ -94,3 +94,13 @@ def test_a_short_form_takes_the_type_of_its_tagged_long_form():
     # nothing defined or nothing tagged: the spans as given
     assert propagate_short_forms("Aspirin relieved pain.", [(0, 7, "Chemical")]) == [(0, 7, "Chemical")]
     assert propagate_short_forms(text, []) == []
+
+
+def test_an_entity_is_named_by_its_long_form_counted_case_insensitively():
+    from serendip.kg.build import entity_name
+
+    # the case tester's counts: ASA 4 (short form), Aspirin 2 + aspirin 2 -> "Aspirin" (ties: the text)
+    assert entity_name({"ASA": 4, "Aspirin": 2, "aspirin": 2}) == "Aspirin"
+    assert entity_name({"PD": 8, "Parkinson disease": 2, "parkinson disease": 3}) == "parkinson disease"
+    assert entity_name({"NO": 5, "No": 1}) == "NO"           # only short forms: the most frequent one
+    assert entity_name({"5-FU": 10, "5-fluorouracil": 2}) == "5-FU"   # both names: the count decides

@@ -47,12 +47,12 @@ def test_show_entity_forms_examples_and_edges(built):
 
 def test_neighbours_ranked_by_npmi_or_records_with_evidence(built):
     res = neighbours(built.engine, "headache", evidence=1)
-    assert res.n_neighbours == 5 and _names(res.neighbours) == ["Aspirin", "Ibuprofen", "vomiting", "PD", "Nausea"]
+    assert res.n_neighbours == 5 and _names(res.neighbours) == ["Aspirin", "Ibuprofen", "vomiting", "Parkinson's disease", "Nausea"]
     first = res.neighbours[0]["edge"]
     assert (first["abstract_count"], first["sentence_count"], first["npmi"], first["n_evidence"]) == (1, 2, 0.5, 2)
     assert [(ev["pmid"], ev["text"]) for ev in first["evidence"]] == [("9001", "Aspirin and headache in adults")]
     by_records = neighbours(built.engine, "headache", by="records", k=3)
-    assert _names(by_records.neighbours) == ["Aspirin", "vomiting", "PD"] and by_records.n_neighbours == 5
+    assert _names(by_records.neighbours) == ["Aspirin", "vomiting", "Parkinson's disease"] and by_records.n_neighbours == 5
     vomiting = by_records.neighbours[1]["edge"]
     assert [ev["text"] for ev in vomiting["evidence"]] == ["Headache with vomiting",
                                                            "Headache and vomiting were reported in PD."]
@@ -85,16 +85,16 @@ def test_discover_predicts_unlinked_entities_as_the_whole_graph_does(built):
     res = discover(built.engine, "aspirin", k=3, evidence=1)
     assert res.scope == "local" and res.n_candidates == 5
     # resource allocation: PD and vomiting through headache (degree 5) and nausea (degree 8)
-    assert [(p["name"], p["score"]) for p in res.predictions] == [("PD", 0.325), ("vomiting", 0.325),
+    assert [(p["name"], p["score"]) for p in res.predictions] == [("Parkinson's disease", 0.325), ("vomiting", 0.325),
                                                                  ("levodopa", 0.125)]
     whole = load_graph(built.engine)
     for p in res.predictions:
         assert not whole.has_edge("Chemical:D001241", p["key"])
     top = res.predictions[0]["paths"]
-    assert [[n["name"] for n in path["nodes"]] for path in top] == [["Aspirin", "Headache", "PD"],
-                                                                     ["Aspirin", "Nausea", "PD"]]
+    assert [[n["name"] for n in path["nodes"]] for path in top] == [["Aspirin", "Headache", "Parkinson's disease"],
+                                                                     ["Aspirin", "Nausea", "Parkinson's disease"]]
     hop = top[0]["edges"][1]
-    assert (hop["source_name"], hop["target_name"]) == ("Headache", "PD")
+    assert (hop["source_name"], hop["target_name"]) == ("Headache", "Parkinson's disease")
     assert [(ev["pmid"], ev["text"]) for ev in hop["evidence"]] == [("9004", "Headache and vomiting were reported in PD.")]
     for scorer in sorted(LOCAL_SCORERS) + ["jaccard"]:
         got = discover(built.engine, "D001241", scorer=scorer, k=10, n_paths=1)
@@ -127,7 +127,7 @@ def test_deleted_records_are_left_out(built):
 def test_no_graph_and_unknown_entity(kg_ws, built):
     with pytest.raises(DataError, match=r"entity 'warfarin' is not in the knowledge graph \(9 entities\)"):
         show_entity(built.engine, "warfarin")
-    assert find_entity(built.engine, "PD").name == "PD"
+    assert find_entity(built.engine, "PD").name == "Parkinson's disease"  # a name before its short form
 
 
 def test_an_empty_workspace_has_no_graph(tmp_path):
