@@ -16,6 +16,7 @@ from serendip.cli.common import (
     WorkspaceOpt,
     cells,
     console,
+    err_console,
     handle_errors,
     open_workspace,
 )
@@ -141,8 +142,10 @@ def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Optio
             print(json.dumps(st.to_dict(), ensure_ascii=False))
             return
         c = st.counts
+        gone = (f"; {c['deleted']} deleted from the workspace before they were labelled, not counted"
+                if c.get("deleted") else "")
         _say(f"session {st.name!r}: {st.total} records: {c['include']} include, {c['exclude']} exclude, "
-             f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given)")
+             f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given{gone})")
         for rule, check in st.estimates.items():
             _say(f"  {rule}: estimated recall {100 * check.recall_estimate:.1f} %, "
                  f"{'says stop' if check.stop else 'keep screening'}")
@@ -160,6 +163,13 @@ def export_cmd(path: Path = typer.Argument(..., help="File to write (.csv or .ri
         s = _session(open_workspace(workspace), session)
         n = export_labels(s, path, fmt, history=history)
         _say(f"{n} labelled record(s) of session {s.name!r} written to {path}")
+        lost = sorted(s.deleted_records() & set(s.labels()))
+        if lost:
+            shown = ", ".join(map(str, lost[:10])) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+            err_console.print(f"warning: {len(lost)} labelled record(s) were deleted from the workspace after they "
+                              f"were labelled (record {shown}): their rows keep the label and record id, but the "
+                              f"PMID, DOI, title and year are no longer known", markup=False, highlight=False,
+                              soft_wrap=True)
 
 
 def recommend_cmd(from_ids: list[str] = typer.Option(..., "--from", help="Seed record id(s), repeatable or "

@@ -89,7 +89,9 @@ class NextRecord:
 
 @dataclass
 class SessionStatus:
-    """Counts of current labels (``include``, ``exclude``, ``maybe``, ``unlabelled``), ``total`` records,
+    """Counts of current labels (``include``, ``exclude``, ``maybe``, ``unlabelled``; ``deleted``: records
+    deleted from the workspace before they were labelled, in no other count), ``total`` records (those
+    deleted unlabelled left out),
     ``history`` (labels given, relabels included), each stopping rule's answer (``estimates``) and
     ``stop``: the answer of :data:`DEFAULT_STOP_RULE` (else of the session's first rule)."""
 
@@ -303,11 +305,23 @@ class ScreeningSession:
                            else CachedFeatureStore(data, self.context, disk=self.feature_cache, changes=changes))
         return self._store
 
+    def deleted_records(self) -> set[int]:
+        """Ids of the session's records deleted from the workspace since it started (e.g. by a PubMed
+        ``<DeleteCitation>``); their labels, if any, are kept."""
+        return set(self._features().data.gone)
+
+    def _deleted_unlabelled(self, current: dict[int, dict]) -> int:
+        """Records of the session deleted from the workspace without a label: they can never be screened,
+        so they count neither as screened nor as left (a labelled one keeps its label and counts)."""
+        return sum(1 for rid in self.deleted_records() if rid not in current)
+
     def estimates(self, current: dict[int, dict] | None = None) -> dict[str, StopCheck]:
-        """Each stopping rule's answer on the screening so far (``maybe`` records counted as unscreened)."""
+        """Each stopping rule's answer on the screening so far (``maybe`` records counted as unscreened;
+        records deleted from the workspace unlabelled left out of the total)."""
         current = self.labels() if current is None else current
         y = [1 if r["label"] == "include" else 0 for r in current.values() if r["label"] != "maybe"]
-        return {name: STOPPING_RULES.get(name).check(y, len(self.record_ids)) for name in self.row["stop_rules"]}
+        total = len(self.record_ids) - self._deleted_unlabelled(current)
+        return {name: STOPPING_RULES.get(name).check(y, total) for name in self.row["stop_rules"]}
 
     def next(self) -> NextRecord | None:
         """The record to screen next (None when every record of the session is labelled).
@@ -346,14 +360,18 @@ class ScreeningSession:
         with self.ws.engine.connect() as conn:
             ident = conn.execute(select(records.c.pmid, records.c.doi).where(records.c.id == rid)).first()
         return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, title, abstract,
-                          float(scores[i]), len(current), len(self.record_ids), self.estimates(current))
+                          float(scores[i]), len(current), len(self.record_ids) - self._deleted_unlabelled(current),
+                          self.estimates(current))
 
     def status(self) -> SessionStatus:
         """Counts, estimated recall per stopping rule and whether :data:`DEFAULT_STOP_RULE` says stop."""
         history = self.history()
         current = _current(history)
         counts = {lab: sum(1 for r in current.values() if r["label"] == lab) for lab in LABELS}
-        counts["unlabelled"] = len(self.record_ids) - sum(counts.values())
+        deleted = self._deleted_unlabelled(current)
+        counts["unlabelled"] = len(self.record_ids) - sum(counts.values()) - deleted
+        counts["deleted"] = deleted
         est = self.estimates(current)
         rule = DEFAULT_STOP_RULE if DEFAULT_STOP_RULE in est else next(iter(est))
-        return SessionStatus(self.name, len(self.record_ids), counts, len(history), est, est[rule].stop, rule)
+        return SessionStatus(self.name, len(self.record_ids) - deleted, counts, len(history), est, est[rule].stop,
+                             rule)

@@ -81,7 +81,7 @@ def test_active_learning_shows_the_includes_first(sws):
         s.label(rec.record_id, _oracle(inc)(rec.record_id))
     assert sorted(shown) == sorted(inc[1:])          # the 5 other includes before any exclude
     st = s.status()
-    assert st.counts == {"include": 6, "exclude": 1, "maybe": 0, "unlabelled": 17}
+    assert st.counts == {"include": 6, "exclude": 1, "maybe": 0, "unlabelled": 17, "deleted": 0}
     assert st.stop_rule == "hypergeometric" and 0 < st.estimates["hypergeometric"].recall_estimate <= 1
 
 
@@ -247,11 +247,15 @@ def test_a_record_deleted_after_start_is_never_shown(tmp_path):
     with ws:
         s = start_session(ws, "all", [inc[0]], [exc[0]])
         first = s.next().record_id
+        before = s.status()
         with ws.engine.begin() as conn:
             conn.execute(delete(records).where(records.c.id == first))
         again = open_session(ws, "all")
+        st = again.status()   # the deleted record can never be screened: neither left nor in the total
+        assert st.counts["deleted"] == 1 and st.total == before.total - 1
+        assert st.counts["unlabelled"] == before.counts["unlabelled"] - 1 and again.deleted_records() == {first}
         rest = again.next()
-        assert rest.record_id != first
+        assert rest.record_id != first and rest.total == st.total
         again.label(rest.record_id, "exclude")
         assert again.next() is None
         with pytest.raises(DataError, match=f"record {first} of session 'all' was deleted"):

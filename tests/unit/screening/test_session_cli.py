@@ -41,11 +41,26 @@ def test_a_session_from_start_to_export(wsdir, tmp_path):
     assert r.exit_code == 0 and "2 include, 2 exclude, 0 maybe, 20 left" in r.output
     r = _run("screen", "status", "-w", ws, "--json")
     st = json.loads(r.stdout)
-    assert st["counts"] == {"include": 2, "exclude": 2, "maybe": 0, "unlabelled": 20} and st["stop"] is False
+    assert st["counts"] == {"include": 2, "exclude": 2, "maybe": 0, "unlabelled": 20, "deleted": 0} and st["stop"] is False
     assert "stop: no (hypergeometric)" in _run("screen", "status", "-w", ws).output
     out = tmp_path / "labels.ris"
     r = _run("screen", "export", out, "-w", ws)
     assert r.exit_code == 0 and "4 labelled record(s)" in r.output and "N1  - adult RCT" in out.read_text()
+    # a labelled and an unlabelled record deleted from the workspace: counts and the export say so
+    from sqlalchemy import delete
+
+    from serendip.workbench import Workspace
+    from serendip.workspace.schema import records
+
+    unlabelled = next(i for i in [*inc, *exc] if i not in (inc[0], exc[0], exc[1], nxt["record_id"]))
+    with Workspace.open(ws) as w, w.engine.begin() as conn:
+        conn.execute(delete(records).where(records.c.id.in_([exc[1], unlabelled])))
+    r = _run("screen", "status", "-w", ws)
+    assert ("23 records: 2 include, 2 exclude, 0 maybe, 19 unlabelled (4 labels given; 1 deleted from the "
+            "workspace before they were labelled, not counted)") in " ".join(r.output.split())
+    r = _run("screen", "export", tmp_path / "labels.csv", "-w", ws)
+    assert r.exit_code == 0 and (f"warning: 1 labelled record(s) were deleted from the workspace after they were "
+                                 f"labelled (record {exc[1]})") in " ".join(r.output.split())
 
 
 def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):
