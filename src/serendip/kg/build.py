@@ -76,7 +76,8 @@ __all__ = ["BuildReport", "build"]
 class BuildReport:
     """What :func:`build` did: the build's id, ``tagger`` and ``normaliser`` (its cache file);
     ``records_read`` (records tagged by this build: new or changed), ``records_removed`` (records whose
-    old rows were removed: deleted from the workspace or changed), ``records_left`` (records still
+    old rows were removed: ``records_changed`` in the workspace since the last build, read again, and
+    ``records_deleted`` from it), ``records_left`` (records still
     unread, when ``limit`` stopped the build early), ``mentions_added``, ``passages_reused`` (records
     whose sentences came from the workspace's passage index instead of the splitter), ``unsplit`` (ids of records the
     sentence splitter failed on: each field counted as one sentence), ``counts`` (the graph after it:
@@ -90,6 +91,8 @@ class BuildReport:
     normaliser: str
     records_read: int = 0
     records_removed: int = 0
+    records_changed: int = 0
+    records_deleted: int = 0
     records_left: int = 0
     mentions_added: int = 0
     passages_reused: int = 0
@@ -384,6 +387,7 @@ def _run(engine, report: BuildReport, tagger, normaliser, batch: int, limit: int
         todo, changed, gone, report.records_left = plan(conn, limit)
         touched = remove_records(conn, changed + gone) if changed or gone else set()
         report.records_removed = len(changed) + len(gone)
+        report.records_changed, report.records_deleted = len(changed), len(gone)
         ids = _Ids(conn)
         ids.touched |= touched
         if step is not None:

@@ -96,6 +96,7 @@ def test_changed_and_deleted_records_are_read_again_and_removed(kg_ws, tmp_path,
         conn.execute(records.delete().where(records.c.id == ids[2]))
     rep = build(kg_ws, training=training)
     assert (rep.records_read, rep.records_removed, rep.counts["records"]) == (1, 2, 2)
+    assert (rep.records_changed, rep.records_deleted) == (1, 1)
     after = graph_state(kg_ws.engine)
     assert not any(e[0] == "Disease:D014839" for e in after["entities"])  # vomiting was only in the deleted one
     build(kg_ws, training=training, rebuild=True)
