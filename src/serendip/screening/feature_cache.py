@@ -126,6 +126,8 @@ def _read(path: Path, n_rows: int):
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:
         if isinstance(exc, DamagedCache):
             raise
+        if "pickle" in str(exc):  # NumPy's advice to load it unsafely is not for a cache file
+            raise DamagedCache("not a NumPy .npz archive") from None
         raise DamagedCache(f"{type(exc).__name__}: {exc}") from None
     data, indices, indptr, shape = got["data"], got["indices"], got["indptr"], got["shape"]
     if shape.shape != (2,) or int(shape[0]) != n_rows:
