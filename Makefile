@@ -13,8 +13,9 @@ export TRANSFORMERS_OFFLINE = 1
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# CPU build of PyTorch first: a bare `torch` requirement would pull a multi-GB CUDA build
-	$(BIN)/pip install --quiet torch==2.13.0
+	# CPU build of PyTorch first: a bare `torch` requirement would pull a multi-GB CUDA build. TORCH_INDEX
+	# (e.g. https://download.pytorch.org/whl/cpu) names where the CPU wheel is when the pip index has none
+	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e ".[test,openvino,ray,chem]"
 	touch $@
 
