@@ -105,7 +105,11 @@ def load_reranker(ws: Workspace, ref: str | Path, kind: str, backend: str | None
         where = f" ({backend_from})" if backend_from else ""
         raise ConfigError(f"reranker {spec.name!r} has no backend {backend!r}{where}; expected one of: "
                           f"{', '.join(spec.backends) or 'none (it runs one way)'}")
+    if not str(ref).strip():
+        raise ConfigError("--rerank needs a reranker run: a run folder or a run id of `serendip runs list`; got ''")
     path = Path(str(ref)).expanduser()
+    if path.is_file():
+        raise RunNotFound(f"reranker {str(ref)!r} is a file: give the run folder that holds run.json")
     if not path.is_dir():
         try:
             path = resolve_run(str(ref), ws)

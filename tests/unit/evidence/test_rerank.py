@@ -105,6 +105,11 @@ def test_workspace_search_reranks_the_candidates(tiny_runs, tmp_path):
         assert hits[0].score >= hits[1].score
         with pytest.raises(RunNotFound, match="reranker '/nonexistent/run': no such folder, and no run"):
             ws.search(QUERY, mode="bm25", rerank="/nonexistent/run")
+        afile = tiny_runs["good"] / "run.json"
+        with pytest.raises(RunNotFound, match="is a file: give the run folder that holds run.json"):
+            ws.search(QUERY, mode="bm25", rerank=str(afile))
+        with pytest.raises(ConfigError, match="--rerank needs a reranker run"):
+            ws.search(QUERY, mode="bm25", rerank=" ")
 
 
 def test_cli_search_rerank_and_its_one_line_errors(tiny_runs, tmp_path):
