@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from serendip.kg.fold import fold
 from serendip.kg.ner_data import tokenize
 from serendip.kg.pubtator import Document
 
@@ -127,12 +128,13 @@ class DictionaryTagger:
         dropped: set[str] = set()
         for doc in docs:
             for m in doc.mentions:
-                words = [w.text for w in tokenize(m.text)]
-                form = normal_form(m.text, _UNFOLDED)  # as the normaliser measures it, case kept
+                text = fold(m.text).text
+                words = [w.text for w in tokenize(text)]
+                form = normal_form(text, _UNFOLDED)  # as the normaliser measures it, case kept
                 if not words:
                     continue
                 all_stop = all(w.lower() in stop for w in words)
-                if len(form) < min_chars or (all_stop and not m.text.isupper()):
+                if len(form) < min_chars or (all_stop and not text.isupper()):
                     dropped.add(m.text)
                     continue
                 exact = len(form) <= keep_max or all_stop
@@ -158,19 +160,25 @@ class DictionaryTagger:
         return match
 
     def tag(self, text: str) -> list[tuple[int, int, str]]:
-        """Entity spans ``(start, end, type)`` in character offsets of ``text``, in order, disjoint."""
-        words = tokenize(text)
+        """Entity spans ``(start, end, type)`` in character offsets of ``text``, in order, disjoint.
+
+        Matched on the NFKC view of ``text`` (:func:`serendip.kg.fold.fold`: ``ＰＤ`` matches ``PD``, ``ﬁ``
+        is ``fi``), the spans given in offsets of ``text`` itself; a match that begins or ends inside
+        one original character's folded form (``1`` of ``½``) is not taken."""
+        folded = fold(text)
+        words = tokenize(folded.text)
         exact = [w.text for w in words]
         lowered = [w.lower() for w in exact]
         out, i = [], 0
         while i < len(words):
             found = [m for m in (self._longest(self._tries[True], exact, i),
                                  self._longest(self._tries[False], lowered, i)) if m is not None]
-            if not found:
+            end, typ = max(found, key=lambda m: m[0]) if found else (i, "")  # the longer; a tie: case-kept
+            span = folded.original(words[i].start, words[end - 1].end) if found else None
+            if span is None:
                 i += 1
                 continue
-            end, typ = max(found, key=lambda m: m[0])  # the longer; a tie: the case-kept entry
-            out.append((words[i].start, words[end - 1].end, typ))
+            out.append((*span, typ))
             i = end
         return out
 

@@ -1,0 +1,73 @@
+"""A compatibility-folded view of a text (Unicode NFKC) that maps every position back to the original.
+
+Taggers match on the folded view, so full-width forms (``ＰＤ``, ``ｃｉｓｐｌａｔｉｎ``), ligatures
+(``ﬁ``), squared units (``㎎``) and other compatibility characters match the lexicon's plain forms,
+while the spans they give are offsets into the original text (``text[start:end]`` is what was
+written, full-width letters included).
+
+NFKC (Unicode Standard Annex #15, "Unicode Normalization Forms") can change a text's length: ``ﬁ``
+becomes ``fi``, ``㎎`` ``mg``, and ``e`` + U+0301 COMBINING ACUTE ACCENT one ``é``. The text is
+therefore folded by clusters (a character and the combining marks after it, ``unicodedata.combining``
+> 0), each normalised on its own, and every folded character remembers the original cluster it came
+from (:class:`Folded`). A span of the folded view maps back only when it starts and ends on cluster
+boundaries (:meth:`Folded.original`): a word that is part of one cluster (``1`` of ``½`` -> ``1⁄2``)
+has no exact original span.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Folded", "fold"]
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """``text`` folded: ``starts[j]`` and ``ends[j]`` are the original offsets (end exclusive) of the
+    cluster folded character ``j`` came from; ``identity`` when the text was NFKC already (then
+    ``starts[j] == j`` and ``ends[j] == j + 1``). ``len(starts) == len(ends) == len(text)``."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    identity: bool = False
+
+    def original(self, start: int, end: int) -> tuple[int, int] | None:
+        """The original offsets ``(start, end)`` of the folded span ``text[start:end]`` (0 <= start <
+        end <= len(text)), or None when either end falls inside a cluster's folded form (the span
+        covers only part of one original character or cluster)."""
+        if self.identity:
+            return start, end
+        if start > 0 and self.starts[start - 1] == self.starts[start]:
+            return None
+        if end < len(self.text) and self.starts[end] == self.starts[end - 1]:
+            return None
+        return self.starts[start], self.ends[end - 1]
+
+
+def fold(text: str) -> Folded:
+    """``text`` in NFKC, folded cluster by cluster with each folded character's original offsets (the
+    module docstring).
+
+    Examples
+    --------
+    >>> f = fold("ﬁne ＰＤ")
+    >>> f.text, f.original(5, 7), f.original(0, 1)
+    ('fine PD', (4, 6), None)
+    """
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return Folded(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)), identity=True)
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        folded = unicodedata.normalize("NFKC", text[i:j])
+        parts.append(folded)
+        starts.extend([i] * len(folded))
+        ends.extend([j] * len(folded))
+        i = j
+    return Folded("".join(parts), tuple(starts), tuple(ends))
