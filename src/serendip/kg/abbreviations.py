@@ -34,9 +34,11 @@ first long form defined for each short form in a text (the definition a later us
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Abbreviation", "abbreviation_map", "best_long_form", "find_abbreviations", "propagate_short_forms"]
+__all__ = ["Abbreviation", "abbreviation_map", "best_long_form", "find_abbreviations", "propagate_record_short_forms",
+           "propagate_short_forms"]
 
 #: A clause boundary (end of a long form candidate's search): the paper's "same sentence", as the Java
 #: program reads it (". " and ", "), plus "; " and ": "
@@ -201,6 +203,7 @@ def propagate_short_forms(text: str, spans: list[tuple[int, int, str]]) -> list[
     form as a whole word (not inside a longer word or hyphenated compound) that no span overlaps becomes a
     span of that type: "nitric oxide (NO)" tagged Chemical makes each later "NO" Chemical. Nothing is
     removed or retyped; a short form whose long form was not tagged is left as the tagger left it.
+    :func:`propagate_record_short_forms` does the same over the parts of one record (title and abstract).
 
     Abbreviation consistency is a usual post-processing step of biomedical NER (the abbreviation
     resolution in tmChem: Leaman, Wei & Lu 2015, J. Cheminform. 7(Suppl 1):S3); written here from that
@@ -218,16 +221,50 @@ def propagate_short_forms(text: str, spans: list[tuple[int, int, str]]) -> list[
     list of (start, end, type)
         ``spans`` and the added ones, disjoint, sorted by start.
     """
-    out = list(spans)
-    by_offsets: dict[tuple[int, int], set[str]] = {}
-    for s, e, t in spans:
-        by_offsets.setdefault((s, e), set()).add(t)
-    for ab in find_abbreviations(text):
-        types = by_offsets.get((ab.long_start, ab.long_end), set())
-        if len(types) != 1:
-            continue
-        (typ,) = types
-        for m in re.finditer(r"(?<![\w-])" + re.escape(ab.short) + r"(?![\w-])", text):
-            if not any(s < m.end() and m.start() < e for s, e, _ in out):
-                out.append((m.start(), m.end(), typ))
-    return sorted(out)
+    return propagate_record_short_forms([text], [spans])[0]
+
+
+def propagate_record_short_forms(texts: Sequence[str], spans: Sequence[list[tuple[int, int, str]]]
+                                 ) -> list[list[tuple[int, int, str]]]:
+    """:func:`propagate_short_forms` over the parts of one record (e.g. its title and abstract): a short
+    form defined in any part, with its long form tagged there, is given that type in every part ("nitric
+    oxide (NO)" in the title makes each "NO" of the abstract Chemical). Definitions are found in each
+    part on its own (a long form never spans two parts) and applied in order (the parts in order, each
+    part's in text order; an occurrence already covered by a span keeps it).
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The parts of one record.
+    spans : sequence of list of (start, end, type)
+        Per part, disjoint character spans (end exclusive) into that part; ``len(spans) == len(texts)``.
+
+    Returns
+    -------
+    list of list of (start, end, type)
+        Per part, its ``spans`` and the added ones (offsets into that part), disjoint, sorted by start.
+
+    Raises
+    ------
+    ValueError
+        ``texts`` and ``spans`` differ in length.
+    """
+    if len(texts) != len(spans):
+        raise ValueError(f"got {len(texts)} texts and {len(spans)} span lists: expected one span list per text")
+    defined: list[tuple[str, str]] = []  # (short form, type) in order
+    for text, part in zip(texts, spans):
+        by_offsets: dict[tuple[int, int], set[str]] = {}
+        for s, e, t in part:
+            by_offsets.setdefault((s, e), set()).add(t)
+        for ab in find_abbreviations(text):
+            types = by_offsets.get((ab.long_start, ab.long_end), set())
+            if len(types) == 1:
+                defined.append((ab.short, next(iter(types))))
+    out = [list(part) for part in spans]
+    for short, typ in defined:
+        pattern = re.compile(r"(?<![\w-])" + re.escape(short) + r"(?![\w-])")
+        for text, part in zip(texts, out):
+            for m in pattern.finditer(text):
+                if not any(s < m.end() and m.start() < e for s, e, _ in part):
+                    part.append((m.start(), m.end(), typ))
+    return [sorted(part) for part in out]

@@ -215,11 +215,10 @@ def _read_batch(engine, record_ids: Sequence[int], tagger, normaliser, pindex=No
     with engine.connect() as conn:
         rows = conn.execute(select(r.id, r.pmid, r.title, r.abstract).where(r.id.in_(list(record_ids)))
                             .order_by(r.id)).all()
-    texts = [t or "" for row in rows for t in (row.title, row.abstract)]
-    spans = tagger.tag(texts)
-    return [read_record(row.id, row.pmid, row.title, row.abstract, (spans[2 * i], spans[2 * i + 1]), normaliser,
+    spans = tagger.tag_records([(row.title or "", row.abstract or "") for row in rows])  # short forms: both parts
+    return [read_record(row.id, row.pmid, row.title, row.abstract, (title, abstract), normaliser,
                         passages=indexed_passages(pindex, row))
-            for i, row in enumerate(rows)]
+            for row, (title, abstract) in zip(rows, spans)]
 
 
 # -- finishing ------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ each text, disjoint, in order). Entries of :data:`TAGGERS` are factories
 
 Both taggers then give each short form a text defines the type of its tagged long form
 (:func:`~serendip.kg.abbreviations.propagate_short_forms`: "nitric oxide (NO)" tagged Chemical makes
-each later "NO" Chemical); ``short_forms=False`` leaves the spans as tagged.
+each later "NO" Chemical); ``short_forms=False`` leaves the spans as tagged. ``tag_records`` does so
+over a record's title and abstract together (a short form defined in the title applies in the abstract
+too; :func:`~serendip.kg.abbreviations.propagate_record_short_forms`), as ``kg build`` tags records.
 
 Training documents (:func:`training_documents`): by default the BC5CDR training and development
 PubTator files of the ``bc5cdr`` dataset (:func:`serendip.datasets.resolve`: the data mirror, then the
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from serendip.errors import ConfigError, WorkspaceError
-from serendip.kg.abbreviations import propagate_short_forms
+from serendip.kg.abbreviations import propagate_record_short_forms
 from serendip.kg.ner_data import (
     DEFAULT_OVERLAP,
     DEFAULT_WINDOW,
@@ -57,11 +59,40 @@ Span = tuple[int, int, str]
 
 class Tagger(Protocol):
     """What ``kg build`` needs of a tagger: ``name`` (recorded with the build: ``"dictionary"`` or
-    ``"model:<run folder>"``) and ``tag(texts)`` -> one list of disjoint, ordered spans per text."""
+    ``"model:<run folder>"``), ``tag(texts)`` -> one list of disjoint, ordered spans per text, and
+    ``tag_records(records)`` -> the same per part of each record (its title and abstract), short forms
+    defined in one part applied to all parts of that record."""
 
     name: str
 
     def tag(self, texts: Sequence[str]) -> list[list[Span]]: ...
+
+    def tag_records(self, records: Sequence[Sequence[str]]) -> list[list[list[Span]]]: ...
+
+
+class _ShortFormTagger:
+    """What both taggers share: spans of :meth:`_spans` (the tagger's own), then (``short_forms``) each
+    short form defined in a text, or in any part of a record, given its tagged long form's type."""
+
+    short_forms: bool
+
+    def _spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        raise NotImplementedError
+
+    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Per text, its disjoint spans ``(start, end, type)`` in order (character offsets into it)."""
+        return [parts[0] for parts in self.tag_records([[t] for t in texts])]
+
+    def tag_records(self, records: Sequence[Sequence[str]]) -> list[list[list[Span]]]:
+        """Per record (a sequence of parts, e.g. ``(title, abstract)``), per part its spans as :meth:`tag`
+        gives them, offsets into that part; a short form defined in one part of a record is given its long
+        form's type in every part of it (:func:`~serendip.kg.abbreviations.propagate_record_short_forms`)."""
+        flat = self._spans([t for parts in records for t in parts])
+        out, i = [], 0
+        for parts in records:
+            spans, i = flat[i:i + len(parts)], i + len(parts)
+            out.append(propagate_record_short_forms(parts, spans) if self.short_forms else spans)
+        return out
 
 
 def training_documents(paths: Sequence[str | Path] | None = None) -> tuple[list[Document], list[Path]]:
@@ -117,7 +148,7 @@ def load_normaliser(folder: str | Path, docs: Sequence[Document], paths: Sequenc
     return norm, path.name
 
 
-class DictionaryTextTagger:
+class DictionaryTextTagger(_ShortFormTagger):
     """The ``dictionary`` tagger: :class:`~serendip.kg.ner_eval.DictionaryTagger` over each text, then
     (``short_forms``, the default) each short form defined in the text given its tagged long form's type
     (:func:`~serendip.kg.abbreviations.propagate_short_forms`)."""
@@ -130,9 +161,8 @@ class DictionaryTextTagger:
         self.lexicon = DictionaryTagger(training)
         self.short_forms = short_forms
 
-    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
-        spans = [self.lexicon.tag(t) for t in texts]
-        return [propagate_short_forms(t, s) for t, s in zip(texts, spans)] if self.short_forms else spans
+    def _spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        return [self.lexicon.tag(t) for t in texts]
 
 
 @TAGGERS.register("dictionary")
@@ -190,7 +220,7 @@ def tag_documents(bundle: Any, docs: Sequence[Document], *, window: int = DEFAUL
     return merge_window_tags(examples, preds.labels), truncated
 
 
-class ModelTagger:
+class ModelTagger(_ShortFormTagger):
     """The ``model`` tagger: a fine-tuned ``token`` run (IOB2 tags) over windows of each text's words
     (:func:`tag_documents` with ``fit``), then (``short_forms``, the default) each short form defined in
     the text given its tagged long form's type (:func:`~serendip.kg.abbreviations.propagate_short_forms`).
@@ -210,13 +240,12 @@ class ModelTagger:
         self.short_forms = short_forms
         self.truncated = 0
 
-    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
+    def _spans(self, texts: Sequence[str]) -> list[list[Span]]:
         docs = [Document(pmid=str(i), title=t) for i, t in enumerate(texts)]
         spans, truncated = tag_documents(self.bundle, docs, window=self.window, overlap=self.overlap,
                                          batch_size=self.batch_size)
         self.truncated += truncated
-        out = [spans.get(str(i), []) for i in range(len(texts))]
-        return [propagate_short_forms(t, s) for t, s in zip(texts, out)] if self.short_forms else out
+        return [spans.get(str(i), []) for i in range(len(texts))]
 
 
 @TAGGERS.register("model")

@@ -1,10 +1,13 @@
 """Schwartz–Hearst abbreviation definitions (serendip.kg.abbreviations) on abstract-shaped sentences."""
 from __future__ import annotations
 
+import pytest
+
 from serendip.kg.abbreviations import (
     abbreviation_map,
     best_long_form,
     find_abbreviations,
+    propagate_record_short_forms,
     propagate_short_forms,
 )
 
@@ -94,6 +97,28 @@ def test_a_short_form_takes_the_type_of_its_tagged_long_form():
     # nothing defined or nothing tagged: the spans as given
     assert propagate_short_forms("Aspirin relieved pain.", [(0, 7, "Chemical")]) == [(0, 7, "Chemical")]
     assert propagate_short_forms(text, []) == []
+
+
+def test_a_short_form_defined_in_one_part_of_a_record_applies_to_every_part():
+    title = "Inhaled nitric oxide (NO) in neonates"
+    abstract = "NO lowered pressure; NOS was not measured. Parkinson disease (PD) patients had no NO."
+    no_lf = (8, 20, "Chemical")  # "nitric oxide" of the title
+    pd_lf = (abstract.index("Parkinson"), abstract.index("Parkinson") + 17, "Disease")
+    got = propagate_record_short_forms([title, abstract], [[no_lf], [pd_lf]])
+    assert got == [[no_lf, (22, 24, "Chemical")],
+                   [(0, 2, "Chemical"), pd_lf, (62, 64, "Disease"), (82, 84, "Chemical")]]
+    assert [abstract[s:e] for s, e, _ in got[1]] == ["NO", "Parkinson disease", "PD", "NO"]
+    # each part alone: the abstract's NO is left untagged (its definition is in the title)
+    assert propagate_short_forms(abstract, [pd_lf]) == [pd_lf, (62, 64, "Disease")]
+    # a definition in the abstract reaches the title; a long form is never read across the parts
+    assert propagate_record_short_forms(["PD and gait", "In Parkinson disease (PD) gait slows."],
+                                        [[], [(3, 20, "Disease")]]) == [[(0, 2, "Disease")],
+                                                                        [(3, 20, "Disease"), (22, 24, "Disease")]]
+    assert propagate_record_short_forms(["Parkinson disease", "(PD) and PD"], [[(0, 17, "Disease")], []]) == \
+        [[(0, 17, "Disease")], []]
+    assert propagate_record_short_forms([], []) == []
+    with pytest.raises(ValueError, match="got 2 texts and 1 span lists"):
+        propagate_record_short_forms(["a", "b"], [[]])
 
 
 def test_an_entity_is_named_by_its_long_form_counted_case_insensitively():

@@ -145,7 +145,7 @@ def test_hostile_texts_lose_no_mention(kg_ws, tmp_path, training):
     with kg_ws.engine.connect() as conn:
         rows = conn.execute(select(records.c.id, records.c.title, records.c.abstract).order_by(records.c.id)).all()
         for rid, title, abstract in rows:
-            spans = tagger.tag([title or "", abstract or ""])
+            (spans,) = tagger.tag_records([(title or "", abstract or "")])
             stored = conn.execute(select(kg_mentions.c.field, kg_mentions.c.char_start, kg_mentions.c.char_end,
                                          kg_mentions.c.text, kg_mentions.c.sentence)
                                   .where(kg_mentions.c.record_id == rid)).all()
@@ -155,6 +155,10 @@ def test_hostile_texts_lose_no_mention(kg_ws, tmp_path, training):
             for f, s, e, t, n in stored:
                 assert (title, abstract)[f][s:e] == t
                 assert passages[n].field == f and passages[n].start <= s < passages[n].end
+        full_width = conn.execute(select(kg_mentions.c.field, kg_mentions.c.char_start, kg_mentions.c.char_end,
+                                         kg_mentions.c.text).where(kg_mentions.c.pmid == "9105")
+                                  .order_by(kg_mentions.c.field, kg_mentions.c.char_start)).all()[0]
+        assert tuple(full_width) == (0, 0, 7, "Ａｓｐｉｒｉｎ")  # tagged through its NFKC form, stored as written
         n_long = conn.execute(select(func.count()).select_from(kg_mentions).where(
             kg_mentions.c.pmid == "9103")).scalar_one()
         assert n_long == 1 + 2 * 120 + 2  # title aspirin; aspirin + nausea per sentence; levodopa, vomiting
@@ -162,6 +166,28 @@ def test_hostile_texts_lose_no_mention(kg_ws, tmp_path, training):
         assert conn.execute(select(func.count()).select_from(kg_edges)).scalar_one() > 0
         assert conn.execute(text("SELECT COUNT(*) FROM kg_entities WHERE mesh_id IS NULL")).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(kg_entities)).scalar_one() == rep.counts["entities"]
+
+
+def test_a_short_form_defined_in_the_title_is_tagged_in_the_abstract(kg_ws, tmp_path):
+    """``kg build`` tags a record's title and abstract as two texts (offsets and sentences per part) but
+    reads short forms over both: "nitric oxide (NO)" in the title makes the abstract's "NO" Chemical."""
+    from kg_helpers import TRAINING, pubtator_text
+
+    path = tmp_path / "t.PubTator.txt"
+    path.write_text(pubtator_text([*TRAINING, ("104", "Nitric oxide in vessels.", "Nitric oxide relaxed vessels.",
+                                               [("Nitric oxide", "Chemical", "D009569")])]), encoding="utf-8")
+    _ingest(kg_ws, tmp_path, [{"id": "n1", "pmid": "9201", "title": "Inhaled nitric oxide (NO) and headache",
+                               "abstract": "Headache fell. NO lowered pressure, not NOS."}])
+    build(kg_ws, training=[path])
+    with kg_ws.engine.connect() as conn:
+        got = conn.execute(select(kg_entities.c.key, kg_mentions.c.field, kg_mentions.c.sentence,
+                                  kg_mentions.c.char_start, kg_mentions.c.char_end, kg_mentions.c.text)
+                           .join(kg_entities, kg_entities.c.id == kg_mentions.c.entity_id)
+                           .order_by(kg_mentions.c.field, kg_mentions.c.char_start)).all()
+    assert [tuple(r) for r in got] == [
+        ("Chemical:D009569", 0, 0, 8, 20, "nitric oxide"), ("Chemical:D009569", 0, 0, 22, 24, "NO"),
+        ("Disease:D006261", 0, 0, 30, 38, "headache"),
+        ("Disease:D006261", 1, 1, 0, 8, "Headache"), ("Chemical:D009569", 1, 2, 15, 17, "NO")]
 
 
 def test_sentences_come_from_the_passage_index_when_it_holds_the_record(kg_ws, tmp_path, training, monkeypatch):

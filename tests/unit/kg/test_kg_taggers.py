@@ -94,6 +94,11 @@ def _case_dictionary(factory, token_run) -> None:
     plain = factory(_docs())
     plain.short_forms = False
     assert [text[s:e] for s, e, _ in plain.tag([text])[0]] == ["headache"]
+    title, abstract = "Patients had headache (HA) after surgery", "HA recurred; no HA later."
+    assert tagger.tag_records([(title, abstract), ("", "")]) == [  # the title's definition reaches the abstract
+        [[(13, 21, "Disease"), (23, 25, "Disease")], [(0, 2, "Disease"), (16, 18, "Disease")]], [[], []]]
+    assert tagger.tag([title, abstract])[1] == []  # tagged apart, the abstract's HA is not
+    assert plain.tag_records([(title, abstract)]) == [[[(13, 21, "Disease")], []]]
 
 
 def _case_model(factory, token_run) -> None:
