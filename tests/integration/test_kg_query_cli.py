@@ -221,3 +221,69 @@ def test_small_fixes_forms_type_case_and_scorer_list(built, tmp_path):
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[1:3] == ["  key Disease:D009325; 3 mentions in 3 records; edges: 8 cooccurrence",
                                           "surface forms (0): none (an imported graph has no mentions)"]
+
+
+#: A record whose title and abstract hold a bidi override, BEL, ESC and CSI sequences (ingest keeps them)
+HOSTILE_RECORD = {"id": "r4", "pmid": "9004", "title": "Levodopa and myocardial infarction\u202e noitcerid",
+                  "abstract": "Levodopa\x07 caused pain\x1b[2J\x9b31m. Pain\u2067 followed."}
+LEVODOPA = "Levo\\u202eapod\\u202c\\x1b[31m"  # the entity name below as printed
+TITLE = "Levodopa and myocardial infarction\\u202e noitcerid"
+
+
+def test_controls_and_bidi_characters_in_names_and_sentences_print_as_escapes(tmp_path):
+    """Entity names and evidence sentences are shown with their controls and bidi formatting characters
+    as visible escapes (display only: the stored text and the JSON value are unchanged)."""
+    from kg_helpers import RECORDS, write_records
+    from sqlalchemy import update
+
+    from serendip.cli.display import needs_escape
+    from serendip.kg.store import kg_entities
+    from serendip.workbench import Workspace
+
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    recs = write_records(tmp_path / "r.jsonl", [*RECORDS, HOSTILE_RECORD])
+    assert runner.invoke(app, ["ingest", str(recs), "-w", str(ws)]).exit_code == 0
+    assert _run("build", "-w", str(ws), "--training", str(write_training(tmp_path))).exit_code == 0
+    opened = Workspace.open(ws)
+    try:  # a name as an imported graph may hold it
+        with opened.engine.begin() as conn:
+            conn.execute(update(kg_entities).where(kg_entities.c.key == "Chemical:D007980")
+                         .values(name="Levo\u202eapod\u202c\x1b[31m"))
+    finally:
+        opened.close()
+    want = {
+        ("show", "D007980", "--forms", "0"): [
+            f"{LEVODOPA} (D007980, Chemical)", "  key Chemical:D007980; 5 mentions in 2 records; edges: 4 cooccurrence",
+            "surface forms (2): +2 more", "examples:", "  PMID 9002, title: Levodopa for Parkinson's disease",
+            f"  PMID 9004, title: {TITLE}"],
+        ("neighbors", "myocardial infarction", "--evidence", "1"): [
+            "myocardial infarction (D009203, Disease): 2 neighbours (cooccurrence), by npmi",
+            f"  1. {LEVODOPA} (D007980, Chemical): 1 record, 1 sentence, NPMI 0.500", f"       PMID 9004, title: {TITLE}",
+            "  2. pain (D010146, Disease): 1 record, 0 sentences, NPMI 0.500",
+            f"       PMID 9004 (same abstract, different sentences): {TITLE}"],
+        ("paths", "myocardial infarction", "pain", "--evidence", "1", "-k", "1"): [
+            "myocardial infarction (D009203, Disease) — pain (D010146, Disease)", "direct:",
+            "  myocardial infarction – pain: 1 record, 0 sentences, NPMI 0.500",
+            f"    PMID 9004 (same abstract, different sentences): {TITLE}",
+            f"path 1 (weakest NPMI 0.000): myocardial infarction – {LEVODOPA} – pain",
+            f"  myocardial infarction – {LEVODOPA}: 1 record, 1 sentence, NPMI 0.500", f"    PMID 9004, title: {TITLE}",
+            f"  {LEVODOPA} – pain: 1 record, 1 sentence, NPMI 0.000",
+            "    PMID 9004, sentence 1: Levodopa\\x07 caused pain\\x1b[2J\\x9b31m."],
+        ("discover", "myocardial infarction", "-k", "1", "--paths", "1", "--evidence", "1"): [
+            "myocardial infarction (D009203, Disease): 4 entities two hops away and not linked to it; the best 1 by "
+            "resource-allocation", "  1. Nausea (D009325, Disease): score 0.45",
+            f"       via {LEVODOPA} (weakest NPMI -0.292): myocardial infarction – {LEVODOPA} – Nausea",
+            f"         myocardial infarction – {LEVODOPA}: 1 record, 1 sentence, NPMI 0.500",
+            f"           PMID 9004, title: {TITLE}", f"         {LEVODOPA} – Nausea: 1 record, 1 sentence, NPMI -0.292",
+            "           PMID 9002, sentence 2: Nausea occurred with levodopa."]}
+    for args, lines in want.items():
+        r = _run(*args, "-w", str(ws))
+        assert r.exit_code == 0, r.output
+        assert r.output.splitlines() == lines
+        assert not any(needs_escape(c) for c in r.output.replace("\n", ""))
+    r = _run("paths", "myocardial infarction", "pain", "-w", str(ws), "--json", "--evidence", "1", "-k", "1")
+    assert "\\u202e" in r.stdout and not any(needs_escape(c) for c in r.stdout.replace("\n", ""))
+    got = json.loads(r.stdout)  # the JSON value as stored
+    assert got["paths"][0]["nodes"][1]["name"] == "Levo\u202eapod\u202c\x1b[31m"
+    assert got["paths"][0]["edges"][1]["evidence"][0]["text"] == "Levodopa\x07 caused pain\x1b[2J\x9b31m."

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.text import Text
 from typer.core import DEFAULT_MARKUP_MODE, TyperCommand, TyperGroup
 
+from serendip.cli.display import visible
 from serendip.workspace.paths import WORKSPACE_HELP
 
 console = Console()
@@ -53,13 +54,15 @@ WorkspaceOpt = workspace_option()
 def labelled(label: str, text: object) -> str:
     """Console markup: ``label`` (our own Rich markup, e.g. ``"[yellow]warning:[/]"``), a space, then
     ``text`` shown verbatim: user data (titles, paths, record keys, messages) has its brackets escaped,
-    so ``"Aspirin [corrected]"`` keeps ``[corrected]`` and a path holding ``[/`` cannot break the line."""
-    return f"{label} {escape(str(text))}"
+    so ``"Aspirin [corrected]"`` keeps ``[corrected]`` and a path holding ``[/`` cannot break the line;
+    control and bidi characters other than newline and tab are shown as escapes (:func:`visible`)."""
+    return f"{label} {escape(visible(text, keep=chr(10) + chr(9)))}"
 
 
 def cells(*values: object) -> tuple[Text, ...]:
-    """Table cells shown verbatim (:class:`rich.text.Text`, never parsed as markup): one per value."""
-    return tuple(Text(str(v)) for v in values)
+    """Table cells shown verbatim (:class:`rich.text.Text`, never parsed as markup), control and bidi
+    characters as escapes (:func:`visible`): one per value."""
+    return tuple(Text(visible(v)) for v in values)
 
 
 def os_error_text(exc: OSError) -> str:

@@ -3,7 +3,6 @@
 discover`` are added from :mod:`serendip.cli.kg_query_cmd`."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +20,7 @@ from serendip.cli.common import (
     open_workspace,
     rate_progress,
 )
+from serendip.cli.display import json_line, visible
 
 app = SerendipTyper(no_args_is_help=True, help="The knowledge graph of the workspace's records: entities, "
                     "mentions and co-occurrence edges with their evidence sentences.")
@@ -42,7 +42,9 @@ _SOURCES = {"given": "--relation-threshold", "run": "saved with the run", "defau
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    """One line of output, as written (no markup), controls and bidi characters of record text shown
+    as escapes (:func:`serendip.cli.display.visible`)."""
+    console.print(visible(text), markup=False, highlight=False, soft_wrap=True)
 
 
 class _Bar:
@@ -105,7 +107,7 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         finally:
             bar.close()
         if json_out:
-            print(json.dumps(rep.to_dict(), ensure_ascii=False))
+            print(json_line(rep.to_dict()))
             return
         c = rep.counts
         since = (f"{rep.records_changed:,} changed and {rep.records_deleted:,} deleted since the last build, "
@@ -202,7 +204,7 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
         res = paths(ws.engine, a, b, k=k, evidence=evidence)
         _warn_deleted(res.deleted_records, ws.engine)
         if json_out:
-            print(json.dumps(res.to_dict(), ensure_ascii=False))
+            print(json_line(res.to_dict()))
             return
         print_paths(res)
 

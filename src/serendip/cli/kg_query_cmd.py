@@ -3,7 +3,6 @@ graph (wraps :mod:`serendip.kg.lookup`, and :func:`serendip.kg.query.paths` for 
 added to the ``kg`` group by :func:`register`."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +16,7 @@ from serendip.cli.common import (
     handle_errors,
     open_workspace,
 )
+from serendip.cli.display import json_line, visible
 
 ENTITY_HELP = "An entity: MeSH id (D001241), Type:MeSH id, or name."
 
@@ -32,7 +32,9 @@ REGISTRY_CHOICES.setdefault("scorer", scorers_help)
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    """One line of output, as written (no markup), controls and bidi characters of record text shown
+    as escapes (:func:`serendip.cli.display.visible`)."""
+    console.print(visible(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def _label(node: dict) -> str:
@@ -75,7 +77,7 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
         view = show_entity(ws.engine, entity, forms=forms, examples=examples)
         _warn_deleted(view.deleted_records, ws.engine)
         if json_out:
-            print(json.dumps(view.to_dict(), ensure_ascii=False))
+            print(json_line(view.to_dict()))
             return
         e = view.entity
         _say(e.label())
@@ -119,7 +121,7 @@ def neighbors_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTIT
                          edge_type=edge_type)
         _warn_deleted(res.deleted_records, ws.engine)
         if json_out:
-            print(json.dumps(res.to_dict(), ensure_ascii=False))
+            print(json_line(res.to_dict()))
             return
         shown = f"; the best {len(res.neighbours):,} by {res.by}" if res.n_neighbours > len(res.neighbours) else \
             f", by {res.by}"
@@ -153,14 +155,14 @@ def discover_cmd(entity: str = typer.Argument(..., metavar="A", help=ENTITY_HELP
             closed = paths(ws.engine, entity, to, k=k, evidence=evidence)
             _warn_deleted(closed.deleted_records, ws.engine)
             if json_out:
-                print(json.dumps(closed.to_dict(), ensure_ascii=False))
+                print(json_line(closed.to_dict()))
             else:
                 print_paths(closed)
             return
         res = discover(ws.engine, entity, scorer=scorer, k=k, n_paths=n_paths, evidence=evidence)
         _warn_deleted(res.deleted_records, ws.engine)
         if json_out:
-            print(json.dumps(res.to_dict(), ensure_ascii=False))
+            print(json_line(res.to_dict()))
             return
         _say(f"{res.source.label()}: {res.n_candidates:,} entities two hops away and not linked to it; "
              f"the best {len(res.predictions):,} by {res.scorer}")
