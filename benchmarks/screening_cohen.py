@@ -23,17 +23,19 @@ same seeds), so the review scored never takes part in choosing the model that sc
 Metrics (fractions; :mod:`serendip.screening.metrics`): WSS@95 and WSS@100 (Cohen et al. 2006), RRF@10
 and ATD in records (asreview-insights; Ferdinands et al. 2023), computed without the priors; for each
 stopping rule (:mod:`serendip.screening.stopping`) the recall it reached and the share of records it left
-unread. Per review rows (the four metrics; the stopping rules printed) are means over the seeds with their sd; the baseline beside a Serendip model is
-ASReview on the same seeds (beside ASReview: ``tfidf-nb``); the anchor is the ASReview figure issue 17
-quotes (a measurement by a Serendip session, not a publication). Summary rows (dataset
-``cohen-2006/14-reviews``): mean WSS@95 over the reviews per system, the reviews where ``serendip`` beats
-ASReview, and per stopping rule the share of the review x seed runs reaching 95 % recall and the mean
-share of records left unread.
+unread. Per review rows (WSS@95, RRF@10, ATD; WSS@100 and the stopping rules printed) are means over
+the seeds with their sd; the baseline beside a Serendip model is ASReview on the same seeds (beside
+ASReview: ``tfidf-nb``); the anchor is the ASReview figure issue 17 quotes (a measurement by a Serendip
+session, not a publication). Summary rows (dataset ``cohen-2006/14-reviews``): mean WSS@95 and WSS@100
+over the reviews per system, the reviews where ``serendip`` beats ASReview, and per stopping rule the
+share of the review x seed runs reaching 95 % recall and the mean share of records left unread.
 
 Runs are spread over ``--jobs`` worker processes (one task = one review, system and seed) and each
 finished run is appended to ``--runs-file`` (JSON lines, keyed by the review's data, the system, the seed
 and a hash of the source of the ``serendip/screening`` modules a simulation runs), so a killed benchmark
-resumes where it stopped.
+resumes where it stopped. ``--carry-runs OLD`` reuses the runs of a file written by older code system by
+system, each system only after its reruns on the two smallest reviews reproduce the stored screening
+orders exactly (:mod:`_screening_carry`); carried lines keep the code hash they ran under.
 
 Usage::
 
@@ -61,6 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
+import _screening_carry  # noqa: E402
 from _screening_asreview import (  # noqa: E402
     ASREVIEW,
     asreview_cache_dir,
@@ -75,6 +78,8 @@ SIMPLE = ("tfidf-nb", "tfidf-svm", "minilm-logreg")
 CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean")
 CHOSEN = "serendip"
 METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
+#: per review rows (the issue's three; WSS@100 is printed per review and summarised over the reviews)
+ROW_METRICS = ("wss@95", "rrf@10", "atd")
 #: WSS@95 mean and sd over seeds 0-2 of ASReview 3.0.8 elas_u4 quoted by issue 17
 ISSUE_WSS95 = {"Antihistamines": (0.225, 0.007), "CalciumChannelBlockers": (0.275, 0.009),
                "ACEInhibitors": (0.312, 0.002)}
@@ -185,9 +190,42 @@ def read_done(path: Path, keys: dict) -> dict:
     return done
 
 
+def _run_tasks(pool, tasks: list, args, out, keys: dict, label: str = "") -> dict:
+    """Run ``tasks`` (review, system, seed) on ``pool``, appending each finished run to ``out``:
+    {task: run dict}."""
+    futures = [pool.submit(run_task, r, s, seed, args.asreview_exe, args.asreview_cache_dir)
+               for r, s, seed in tasks]
+    got = {}
+    for i, fut in enumerate(as_completed(futures), 1):
+        review, system, seed, run, note = fut.result()
+        got[(review, system, seed)] = run
+        out.write(json.dumps({"key": keys[review], "review": review, "system": system, "seed": seed,
+                              "run": run}) + "\n")
+        out.flush()
+        print(f"{label}[{i}/{len(tasks)}] {review}: {note}", flush=True)
+    return got
+
+
+def _carry_stale(args, pool, out, keys: dict, todo: list) -> dict:
+    """Runs of ``--carry-runs`` under older code, checked and carried (:mod:`_screening_carry`), written to
+    ``out`` with their provenance: {task: run dict} (the check's reruns included)."""
+    stale = _screening_carry.stale_runs(Path(args.carry_runs), keys)
+    sizes = {r: len(load_set(r)) for r in {t[0] for t in todo}}
+    reruns, carried, lines = _screening_carry.carry(
+        stale, todo, sizes, lambda tasks: _run_tasks(pool, tasks, args, out, keys, "check "))
+    for (review, system, seed), run in carried.items():
+        out.write(json.dumps({"key": keys[review], "review": review, "system": system, "seed": seed, "run": run,
+                              "carried_from": stale[(review, system, seed)][0]}) + "\n")
+    out.flush()
+    for line in lines:
+        print(f"carry: {line}", flush=True)
+    return {**reruns, **carried}
+
+
 def run_all(args, systems: list[str], reviews: list[str]) -> dict:
-    """Every (review, system, seed) run, from ``--runs-file`` where stored, the rest computed with
-    ``--jobs`` workers, largest review first: {(review, system): [SimulationRun per seed]}."""
+    """Every (review, system, seed) run, from ``--runs-file`` where stored (or carried from ``--carry-runs``
+    after a check), the rest computed with ``--jobs`` workers, largest review first:
+    {(review, system): [SimulationRun per seed]}."""
     code = code_hash()
     keys = {r: f"{set_hash(load_set(r))}:{code}" for r in reviews}
     runs_file = Path(args.runs_file)
@@ -196,16 +234,12 @@ def run_all(args, systems: list[str], reviews: list[str]) -> dict:
             for seed in args.seeds if (r, s, seed) not in done]
     print(f"{len(done)} runs stored in {runs_file}, {len(todo)} to run with {args.jobs} workers", flush=True)
     runs_file.parent.mkdir(parents=True, exist_ok=True)
-    exe, cache = args.asreview_exe, args.asreview_cache_dir
     with ProcessPoolExecutor(max_workers=args.jobs) as pool, runs_file.open("a", encoding="utf-8") as out:
-        futures = [pool.submit(run_task, r, s, seed, exe, cache) for r, s, seed in todo]
-        for i, fut in enumerate(as_completed(futures), 1):
-            review, system, seed, run, note = fut.result()
-            done[(review, system, seed)] = run
-            out.write(json.dumps({"key": keys[review], "review": review, "system": system, "seed": seed,
-                                  "run": run}) + "\n")
-            out.flush()
-            print(f"[{i}/{len(todo)}] {review}: {note}", flush=True)
+        if args.carry_runs and todo:
+            done.update(_carry_stale(args, pool, out, keys, todo))
+            todo = [t for t in todo if t not in done]
+            print(f"{len(todo)} runs left to run", flush=True)
+        done.update(_run_tasks(pool, todo, args, out, keys))
     return {(r, s): [_run_from(done[(r, s, seed)]) for seed in args.seeds] for r in reviews for s in systems}
 
 
@@ -258,7 +292,7 @@ def rows_for(review: str, results: dict, seeds, chosen: str | None) -> list[dict
         s = dict(settings, balance=res.balance)
         if method == CHOSEN:
             s["chosen"] = f"{chosen} (on the other reviews)"
-        for key in METRICS:
+        for key in ROW_METRICS:
             mean, sd = pooled(res, key)
             b = results.get(base)
             anchor = None
@@ -280,6 +314,10 @@ def summary_rows(per_review: dict, seeds) -> list[dict]:
     systems = list(next(iter(per_review.values())))
     rows = []
     for system in systems:
+        wss100 = [pooled(per_review[r][system], "wss@100")[0] for r in reviews]
+        rows.append(_rows.row(BENCH, dataset, "test", len(reviews), system, "wss@100_mean_over_reviews",
+                              statistics.fmean(wss100), sd=statistics.stdev(wss100), seed=None, seeds=list(seeds),
+                              settings={"strategy": "max", "labels": "abstract"}))
         wss = [pooled(per_review[r][system], "wss@95")[0] for r in reviews]
         base = ASREVIEW if system != ASREVIEW else "tfidf-nb"
         base_wss = [pooled(per_review[r][base], "wss@95")[0] for r in reviews] if base in systems else None
@@ -330,6 +368,9 @@ def parse_args():
     ap.add_argument("--runs-file", default=None,
                     help="JSON lines of finished runs, reused on a rerun (default: "
                          "$SERENDIP_CACHE/screening-runs/screening_cohen.jsonl)")
+    ap.add_argument("--carry-runs", type=Path, default=None,
+                    help="a runs file of older code: each system's runs there are reused after its reruns on the "
+                         "two smallest reviews reproduce them exactly (see _screening_carry)")
     ap.add_argument("--asreview-cache", type=Path, default=None,
                     help="keep ASReview's runs here and reuse them (default: $SERENDIP_CACHE/screening-asreview)")
     ap.add_argument("--no-asreview-cache", action="store_true")
@@ -352,6 +393,8 @@ def main() -> None:
     args.asreview_cache_dir = str(cache) if cache else None
     base = Path(os.environ.get("SERENDIP_CACHE", "").strip() or Path.home() / ".cache" / "serendip").expanduser()
     args.runs_file = args.runs_file or str(base / "screening-runs" / f"{BENCH}.jsonl")
+    if args.carry_runs and not args.carry_runs.is_file():
+        raise _rows.UsageError(f"--carry-runs {args.carry_runs}: no such file")
     systems = list(args.models) + ([ASREVIEW] if args.asreview_exe else [])
     runs = run_all(args, systems, reviews)
     loro = choose_loro({k: result_of(*k, v) for k, v in runs.items()}, reviews) \

@@ -27,7 +27,7 @@ def test_rows_pool_the_seeds_with_asreview_beside():
     rows = screening_cohen.rows_for("Antihistamines", results, [0, 1], None)
     assert all(_rows._row_problem(r) is None for r in rows)
     by = {(r["method"], r["metric"]): r for r in rows}
-    assert len(rows) == 3 * 4
+    assert len(rows) == 3 * 3 and not any(r["metric"] == "wss@100" for r in rows)
     nb = by[("tfidf-nb", "wss@95")]
     assert nb["seeds"] == [0, 1] and nb["dataset"] == "cohen-2006/Antihistamines" and nb["split"] == "test"
     assert nb["value"] == round(results["tfidf-nb"].summary()["wss@95"][0], 4)
