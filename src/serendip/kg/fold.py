@@ -24,8 +24,9 @@ __all__ = ["Folded", "fold"]
 @dataclass(frozen=True, slots=True)
 class Folded:
     """``text`` folded: ``starts[j]`` and ``ends[j]`` are the original offsets (end exclusive) of the
-    cluster folded character ``j`` came from; ``identity`` when the text was NFKC already (then
-    ``starts[j] == j`` and ``ends[j] == j + 1``). ``len(starts) == len(ends) == len(text)``."""
+    cluster folded character ``j`` came from (``len(starts) == len(ends) == len(text)``); ``identity``
+    when the text was NFKC already: ``text`` is the original, every offset maps to itself, and
+    ``starts`` and ``ends`` are empty (not needed)."""
 
     text: str
     starts: tuple[int, ...]
@@ -56,7 +57,7 @@ def fold(text: str) -> Folded:
     ('fine PD', (4, 6), None)
     """
     if text.isascii() or unicodedata.is_normalized("NFKC", text):
-        return Folded(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)), identity=True)
+        return Folded(text, (), (), identity=True)
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

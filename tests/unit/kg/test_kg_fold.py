@@ -16,7 +16,8 @@ def test_fold_maps_every_folded_character_back_to_its_original_cluster():
     assert f.original(0, 2) == (0, 1)        # "fi" -> "ﬁ"
     assert f.original(9, 10) == (7, 9)       # "é" -> "e" + U+0301
     assert f.original(0, 1) is None and f.original(4, 5) is None  # half of "ﬁ", half of "㎎"
-    assert fold("plain ASCII").identity and fold("café").identity  # NFKC already: offsets as they are
+    assert fold("café").identity and fold("café").original(1, 4) == (1, 4)  # NFKC already: offsets as they are
+    assert fold("plain ASCII") == type(f)("plain ASCII", (), (), identity=True)
     assert fold("").text == "" and fold("").original(0, 0) == (0, 0)
 
 
