@@ -32,15 +32,17 @@ Built in (settings read from ASReview's source, not tuned here):
   Information Retrieval 1:151, fusion by a linear combination of scores), the embeddings a quarter of
   the fused score: a lighter touch than the equal weights of ``fused-mesh-mean``, which lost most on
   the reviews where MiniLM alone is weakest (the weight set once, not on a grid, but after seeing
-  ``fused-mesh-mean``'s per-review figures on the same 14 reviews: not independent of them). In a scratch
-  simulation on the 14 Cohen reviews (seeds 0-4, 2026-12-05) it reached mean WSS@95 32.6 % (above
-  ASReview's elas_u4 on 9 of 14 reviews; ``tfidf-mesh-svm`` 32.4 %, 8 of 14).
+  ``fused-mesh-mean``'s per-review figures on the same 14 reviews: not independent of them). In
+  ``benchmarks/screening_cohen.py`` (14 Cohen reviews, seeds 0-4, rows of 2026-12-05, commit b33ba02) it
+  reaches mean WSS@95 32.6 % and is above ASReview's elas_u4 on 9 of 14 reviews (``tfidf-mesh-svm``
+  32.4 %, 8 of 14; ``fused-mesh-mean`` 31.4 %, 9 of 14; elas_u4 30.3 %).
 * ``fused``: the fusion chosen on 2026-12-04 by simulation on the 11 Cohen reviews then not scored
   (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
   ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
   ``benchmarks/screening_cohen.py`` scores all 14 reviews (seeds 0-4) and chooses Serendip's model for
-  each review on the other 13 among ``tfidf-mesh-svm`` and ``fused-mesh-mean``: ``tfidf-mesh-svm`` every
-  time (mean WSS@95 32.4 % against ASReview's 30.3 %), the default of screening sessions.
+  each review on the other 13 among ``tfidf-mesh-svm``, ``fused-mesh-mean`` and ``fused-mesh-wmean``:
+  ``fused-mesh-wmean`` every time. Screening sessions default to ``tfidf-mesh-svm`` (0.25 points of
+  WSS@95 below it on the mean, and no sentence embeddings to compute for every record of a workspace).
 """
 from __future__ import annotations
 
