@@ -111,7 +111,7 @@ def rerank_train_cmd(
         max_length: int = typer.Option(128, "--max-length", min=8, help="Tokens per (query, record) pair."),
         lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate (AdamW, linear warm-up and decay)."),
         batch_size: int = typer.Option(16, "--batch-size", min=1, help="Pairs per optimizer step."),
-        negatives: int = typer.Option(3, "--negatives", min=0, help="Hard negatives per query."),
+        negatives: int = typer.Option(5, "--negatives", min=0, help="Hard negatives per query."),
         mine_depth: int = typer.Option(50, "--mine-depth", min=1, help="Negatives are drawn from the mode's top N."),
         held_out: float = typer.Option(0.1, "--held-out", help="Share of the queries held out to choose the "
                                        "rerank depth and weight (0-0.5; 0: none)."),

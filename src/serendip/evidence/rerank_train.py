@@ -223,7 +223,7 @@ def _finetune(ws, rows_fit: list[dict], rows_held: list[dict], tmp: Path, settin
 
 
 def train_reranker(ws, judged: Judgements, *, mode: str = "hybrid", epochs: int = 3, max_length: int = 128,
-                   lr: float = 1e-4, batch_size: int = 16, negatives: int = 3, mine_depth: int = 50,
+                   lr: float = 1e-4, batch_size: int = 16, negatives: int = 5, mine_depth: int = 50,
                    held_out: float = 0.1, imbalance: str = "class_weight", backbone: str | None = None,
                    seed: int = 0, name: str = "reranker", steps: Steps | None = None,
                    layers: int | None = None) -> RerankTraining:

@@ -69,14 +69,14 @@ def test_rerank_train_then_search_rerank_uses_the_run(toy):
     assert out.exit_code == 0, out.output
     rep = json.loads(out.stdout)
     assert (rep["fit"], rep["held"], rep["mode"]) == (6, 2, "hybrid")
-    assert rep["positives"] == 12 and rep["negatives"] == 18  # 2 judged + 3 mined negatives per fit query
+    assert rep["positives"] == 12 and rep["negatives"] == 30  # 2 judged + 5 mined negatives per fit query
     assert rep["rerank_k"] in DEPTHS and rep["weight"] in WEIGHTS and 0 <= rep["ndcg_at_10"] <= 1
     run = rep["run_dir"]
     settings = read_reranker_settings(run)
     assert (settings["rerank_k"], settings["weight"]) == (rep["rerank_k"], rep["weight"])
     assert "2 held-out queries of qrels.tsv" in settings["tuned_on"]
     fit_pairs = [json.loads(line) for line in open(f"{run}/pairs/fit.jsonl", encoding="utf-8")]
-    assert len(fit_pairs) == 30 and {p["label"] for p in fit_pairs} == {"relevant", "not_relevant"}
+    assert len(fit_pairs) == 12 + 30 and {p["label"] for p in fit_pairs} == {"relevant", "not_relevant"}
     listed = _invoke("runs", "list", "-w", toy["ws"])
     assert "reranker" in listed.output
     hits = _invoke("search", QUERY, "-w", toy["ws"], "-k", 3, "--rerank", rep["run_id"], "--json")
