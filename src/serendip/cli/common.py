@@ -61,8 +61,9 @@ def labelled(label: str, text: object) -> str:
 
 def cells(*values: object) -> tuple[Text, ...]:
     """Table cells shown verbatim (:class:`rich.text.Text`, never parsed as markup), control and bidi
-    characters as escapes (:func:`visible`): one per value."""
-    return tuple(Text(visible(v)) for v in values)
+    characters other than newline and tab as escapes (:func:`visible`; a cell may list several lines,
+    e.g. the files of one ingest): one per value."""
+    return tuple(Text(visible(v, keep=chr(10) + chr(9))) for v in values)
 
 
 def os_error_text(exc: OSError) -> str:

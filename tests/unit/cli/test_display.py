@@ -33,4 +33,5 @@ def test_json_lines_escape_the_same_characters_and_read_back_unchanged():
 def test_labelled_messages_and_table_cells_escape_them_too():
     assert labelled("[red]error:[/]", "no entity 'a\u202eb'\nsecond line\x1b") == \
         "[red]error:[/] no entity 'a\\u202eb'\nsecond line\\x1b"
-    assert [c.plain for c in cells("t\u202eitle\x07", 2)] == ["t\\u202eitle\\x07", "2"]
+    assert [c.plain for c in cells("t\u202eitle\x07", 2, "a.ris\nb.ris")] == ["t\\u202eitle\\x07", "2",
+                                                                           "a.ris\nb.ris"]
