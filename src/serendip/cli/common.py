@@ -6,7 +6,7 @@ import contextlib
 import inspect
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import typer
@@ -60,10 +60,18 @@ def labelled(label: str, text: object) -> str:
 
 
 def cells(*values: object) -> tuple[Text, ...]:
-    """Table cells shown verbatim (:class:`rich.text.Text`, never parsed as markup), control and bidi
-    characters other than newline and tab as escapes (:func:`visible`; a cell may list several lines,
-    e.g. the files of one ingest): one per value."""
-    return tuple(Text(visible(v, keep=chr(10) + chr(9))) for v in values)
+    """Table cells shown verbatim (:class:`rich.text.Text`, never parsed as markup), one per value, each
+    on one line: every character :func:`visible` escapes, newline and tab included, shown as an escape
+    (a file named ``"weird\\nname.ris"`` stays one line). A value that is already a :class:`Text` (e.g.
+    from :func:`lines_cell`) is passed through as it is."""
+    return tuple(v if isinstance(v, Text) else Text(visible(v)) for v in values)
+
+
+def lines_cell(parts: Iterable[object]) -> Text:
+    """One table cell listing ``parts`` one per line (the files of one ingest): each part escaped by
+    :func:`visible` (a newline or tab inside a part shown as ``\\x0a`` / ``\\x09``), then joined with
+    real newlines, so a cell of n parts is n lines, however the parts are named."""
+    return Text("\n".join(visible(p) for p in parts))
 
 
 def os_error_text(exc: OSError) -> str:

@@ -18,9 +18,11 @@ from serendip.cli.common import (
     err_console,
     handle_errors,
     labelled,
+    lines_cell,
     open_workspace,
     rate_progress,
 )
+from serendip.cli.display import json_line, visible
 
 
 def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to verify (one sentence)."),
@@ -47,14 +49,14 @@ def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to ve
             if claim:
                 raise ConfigError("--train trains the models only: give the claim in a second call")
             rationale, label = api.train_verifier(ws, epochs_rationale=epochs_rationale, epochs_label=epochs_label,
-                                                  log=lambda m: console.print(m, markup=False, highlight=False))
-            console.print(f"verifier trained: runs {rationale} (rationale) and {label} (label)", markup=False)
+                                                  log=lambda m: console.print(visible(m), markup=False, highlight=False))
+            console.print(visible(f"verifier trained: runs {rationale} (rationale) and {label} (label)"), markup=False)
             return
         if claim is None:
             raise ConfigError("give a claim to verify, e.g. serendip verify \"Zinc shortens the common cold\"")
         verdicts = api.verify_claim(ws, claim, k=k, mode=mode)
         if json_out:
-            print(json.dumps([v.to_dict() for v in verdicts], ensure_ascii=False, indent=1))
+            print(json_line([v.to_dict() for v in verdicts]))
             return
         _print(verdicts)
 
@@ -64,8 +66,9 @@ def _print(verdicts) -> None:
     for col in ("#", "label", "p", "record", "rationale"):
         table.add_column(col, overflow="fold")
     for v in verdicts:
-        rationale = "\n".join(f"[{r['start']}:{r['end']}] {r['text']}" for r in v.rationale) or "-"
-        who = f"{v.record_id}" + (f" PMID {v.pmid}" if v.pmid else "") + (f"\n{v.title}" if v.title else "")
+        rationale = lines_cell(f"[{r['start']}:{r['end']}] {r['text']}" for r in v.rationale) if v.rationale \
+            else "-"
+        who = lines_cell([f"{v.record_id}" + (f" PMID {v.pmid}" if v.pmid else ""), *([v.title] if v.title else [])])
         table.add_row(*cells(v.rank, v.label, f"{v.probability:.2f}", who, rationale))
     console.print(table)
     found = [v for v in verdicts if v.label != "NEI"]
@@ -161,17 +164,17 @@ def _print_training(rep, json_out: bool) -> None:
         print(json.dumps({**asdict(rep), "run_dir": str(rep.run_dir)}))
         return
     ref = rep.run_id or str(rep.run_dir)
-    console.print(f"reranker run {ref} trained: {rep.run_dir} ({rep.fit} queries, {rep.positives} relevant and "
-                  f"{rep.negatives} {rep.mode} hard-negative pairs; {rep.train_s:.0f} s)", markup=False,
+    console.print(visible(f"reranker run {ref} trained: {rep.run_dir} ({rep.fit} queries, {rep.positives} relevant and "
+                  f"{rep.negatives} {rep.mode} hard-negative pairs; {rep.train_s:.0f} s)"), markup=False,
                   highlight=False, soft_wrap=True)
     if rep.rerank_k is None:
-        console.print(f"no held-out query with a relevant record ({rep.held} held out, --held-out): no search "
-                      f"settings chosen (a search reranks the top 50 by the reranker alone)", markup=False,
+        console.print(visible(f"no held-out query with a relevant record ({rep.held} held out, --held-out): no search "
+                      f"settings chosen (a search reranks the top 50 by the reranker alone)"), markup=False,
                       highlight=False, soft_wrap=True)
     else:
-        console.print(f"held-out ({rep.held} queries): {rep.mode} nDCG@10 {rep.first_stage_ndcg_at_10:.4f}, "
+        console.print(visible(f"held-out ({rep.held} queries): {rep.mode} nDCG@10 {rep.first_stage_ndcg_at_10:.4f}, "
                       f"reranked {rep.ndcg_at_10:.4f} at depth {rep.rerank_k}, weight {rep.weight} (saved in "
-                      f"reranker.json)", markup=False, highlight=False, soft_wrap=True)
+                      f"reranker.json)"), markup=False, highlight=False, soft_wrap=True)
     console.print(f"use it: serendip search --rerank {ref} \"QUERY\"", markup=False, highlight=False,
                   soft_wrap=True)
 

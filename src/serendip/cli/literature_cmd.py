@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import time
 from pathlib import Path
@@ -23,11 +22,13 @@ from serendip.cli.common import (
     err_console,
     handle_errors,
     labelled,
+    lines_cell,
     open_workspace,
     rate_progress,
     workspace_option,
     workspace_path,
 )
+from serendip.cli.display import json_line, visible
 from serendip.retrieval.rerank import DEFAULT_RERANK_K, DEFAULT_RERANKER
 
 
@@ -78,7 +79,7 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
                                  f"it, or pass --nested")
         ws = Workspace.init(path, database=database, partitions=partitions)
         layout = f", records in {ws.config.partitions} partitions" if ws.config.partitions else ""
-        console.print(f"workspace ready at [bold]{escape(str(ws.path))}[/] "
+        console.print(f"workspace ready at [bold]{escape(visible(ws.path))}[/] "
                       f"({escape(ws.config.database or 'SQLite')}{layout}), {ws.count()} records", highlight=False)
 
 
@@ -102,7 +103,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ing
                                on_wait=lambda msg: err_console.print(labelled("[yellow]waiting:[/]", msg),
                                                                      highlight=False))
         if json_out:
-            console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+            print(json_line(report.to_dict()))
         else:
             print_ingest_report(report)
     if report.failed_files:
@@ -180,22 +181,22 @@ def print_ingest_report(report) -> None:
         err_console.print(labelled("[yellow]warning:[/]", line), highlight=False, soft_wrap=True)
     for file, used in report.encodings.items():
         if not used.startswith("utf-8"):
-            console.print(f"read {file} as {used}", markup=False, highlight=False, soft_wrap=True)
+            console.print(visible(f"read {file} as {used}"), markup=False, highlight=False, soft_wrap=True)
     table = Table()
     for col in FILE_COLUMNS:
         table.add_column(col, overflow="fold", justify="right" if col in FILE_COLUMNS[2:6] else "left")
     for entry in report.files:
         table.add_row(*cells(*entry.row()))
     for line in report.kept:
-        console.print(f"kept: {line}", markup=False, highlight=False, soft_wrap=True)
+        console.print(visible(f"kept: {line}"), markup=False, highlight=False, soft_wrap=True)
     console.print(table)
     for entry in report.files:  # PubMed update files: what their <DeleteCitation> did
         if entry.has_deletions:
-            console.print(f"{entry.path}: PubMed deletions: {entry.deletion_note()}", markup=False,
+            console.print(visible(f"{entry.path}: PubMed deletions: {entry.deletion_note()}"), markup=False,
                           highlight=False, soft_wrap=True)
         for note in entry.withdrawn_notes():  # PubMed copies of PMIDs a DeleteCitation withdrew
-            console.print(f"{entry.path}: {note}", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"{report.summary()}; report #{report.id} kept in the workspace", markup=False)
+            console.print(visible(f"{entry.path}: {note}"), markup=False, highlight=False, soft_wrap=True)
+    console.print(visible(f"{report.summary()}; report #{report.id} kept in the workspace"), markup=False)
     for entry in failed:
         err_console.print(labelled("[bold red]failed:[/]", entry.error_line()), highlight=False, soft_wrap=True)
     if failed:
@@ -241,14 +242,14 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
             else:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         if json_out:
-            print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
+            print(json_line([h.to_dict() for h in hits]))
             return
         shown = query if len(query) <= 80 else query[:77] + "..."
         how = mode or ws.config.retrieval.default_mode
         if rerank is not None:
             how += f", reranked by {reranker}"
         if not hits:  # e.g. a BM25 query of stopwords only: say so, not an empty table
-            console.print(f"no results ({how}: {shown})", markup=False, highlight=False, soft_wrap=True)
+            console.print(visible(f"no results ({how}: {shown})"), markup=False, highlight=False, soft_wrap=True)
             return
         print_hits(hits, f"{how}: {shown}")
 
@@ -256,7 +257,7 @@ def search(query: str = typer.Argument(..., help="Free-text query."),
 def print_hits(hits, title: str) -> None:
     """A table of search hits: rank, score, year, record id (what `screen`, `recommend` and `verify`
     take), source identifier (PMID, DOI or source id), title."""
-    table = Table(title=Text(title), title_justify="left")
+    table = Table(title=Text(visible(title)), title_justify="left")
     for col in ("#", "score", "year", "record", "source id", "title"):
         table.add_column(col, overflow="fold")
     for h in hits:
@@ -272,8 +273,8 @@ def reports(workspace: Optional[Path] = WorkspaceOpt) -> None:
         stored = ws.reports()
         if not stored:
             where = f" -w {ws.path}" if workspace is not None else ""
-            console.print(escape(f"no ingest reports yet in {ws.path}; ingest files with: "
-                                 f"serendip ingest FILE...{where}"), highlight=False, soft_wrap=True)
+            console.print(escape(visible(f"no ingest reports yet in {ws.path}; ingest files with: "
+                                 f"serendip ingest FILE...{where}")), highlight=False, soft_wrap=True)
             return
         for table in reports_tables(stored):
             console.print(table)
@@ -300,9 +301,9 @@ def reports_tables(stored: list[dict]) -> tuple[Table, Table]:
     paths.add_column("#", justify="right", no_wrap=True)
     paths.add_column(REPORT_COLUMNS[-1], overflow="fold")
     for report in stored:
-        row = report_row(report, paths_sep="\n")
+        row = report_row(report)
         counts.add_row(*cells(*row[:-1]))
-        paths.add_row(*cells(row[0], row[-1]))
+        paths.add_row(*cells(row[0]), lines_cell(report["paths"]))
     return counts, paths
 
 

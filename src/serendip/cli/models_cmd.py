@@ -27,8 +27,10 @@ from serendip.cli.common import (
     console,
     err_console,
     handle_errors,
+    lines_cell,
     rate_progress,
 )
+from serendip.cli.display import json_line, visible
 
 runs_app = SerendipTyper(no_args_is_help=True, help="Fine-tuning runs recorded in the workspace.")
 
@@ -75,30 +77,31 @@ def finetune_cmd(
                                       dict.fromkeys([cfg.training.early_stopping.metric or "",
                                                      "mcc", "f1_macro", "f1", "rmse", "accuracy"])
                                       if k and k in metrics)
-                    bar.console.print(f"epoch {info['epoch']}: dev {shown}", markup=False, highlight=False)
+                    bar.console.print(visible(f"epoch {info['epoch']}: dev {shown}"), markup=False, highlight=False)
 
             result = finetune(cfg, ws, progress=progress, merge=not no_merge)
         skipped = skipped_rows(result.run_dir)
         if skipped and not json_out:
-            err_console.print(f"skipped {len(skipped)} row(s) of the data files (first: {skipped[0]}); all of "
-                              f"them in {result.run_dir / 'split_report.json'}", markup=False, highlight=False,
+            err_console.print(visible(f"skipped {len(skipped)} row(s) of the data files (first: {skipped[0]}); all of "
+                              f"them in {result.run_dir / 'split_report.json'}"), markup=False, highlight=False,
                               soft_wrap=True)
         if json_out:
-            print(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir), "skipped_rows": len(skipped),
-                              **metrics_summary(result.metrics)}, ensure_ascii=False))
+            print(json_line({"run_id": result.run_id, "run_dir": str(result.run_dir), "skipped_rows": len(skipped),
+                             **metrics_summary(result.metrics)}))
             return
         m = result.metrics
         sel = m["selection"]
-        console.print(f"run [bold]{escape(result.run_id)}[/] done: {escape(str(result.run_dir))}", highlight=False)
-        console.print(f"trainable parameters: {result.trainable_params:,} of "
-                      f"{result.total_params:,} ({result.trainable_fraction:.2%})", markup=False, highlight=False)
-        console.print(f"best dev {sel['metric']}: {_num(sel['best_value'])} (epoch "
-                      f"{sel['best_epoch']})", markup=False, highlight=False)
+        console.print(f"run [bold]{escape(visible(result.run_id))}[/] done: {escape(visible(result.run_dir))}",
+                      highlight=False)
+        console.print(visible(f"trainable parameters: {result.trainable_params:,} of "
+                      f"{result.total_params:,} ({result.trainable_fraction:.2%})"), markup=False, highlight=False)
+        console.print(visible(f"best dev {sel['metric']}: {_num(sel['best_value'])} (epoch "
+                      f"{sel['best_epoch']})"), markup=False, highlight=False)
         if m.get("test"):
-            console.print("test: " + ", ".join(f"{k} {_num(v)}" for k, v in
-                                               numeric_metrics(m["test"]).items()), markup=False, highlight=False)
+            console.print(visible("test: " + ", ".join(f"{k} {_num(v)}" for k, v in
+                                               numeric_metrics(m["test"]).items())), markup=False, highlight=False)
         for note in m.get("notes", []):
-            err_console.print(f"note: {note}", markup=False, highlight=False)
+            err_console.print(visible(f"note: {note}"), markup=False, highlight=False)
 
 
 def skipped_rows(run_dir: Path) -> list[str]:
@@ -144,23 +147,22 @@ def tune_cmd(
             params = ", ".join(f"{k}={_num(v)}" for k, v in row["params"].items())
             value = f" {_num(row['value'])}" if row["value"] is not None else ""
             extra = f" ({row['error']})" if row.get("error") else ""
-            err_console.print(f"trial {row['number']}: {row['state']}{value} [{params}] "
-                              f"run {row['run_id'] or '-'}{extra}", markup=False, highlight=False)
+            err_console.print(visible(f"trial {row['number']}: {row['state']}{value} [{params}] "
+                              f"run {row['run_id'] or '-'}{extra}"), markup=False, highlight=False)
 
         result = tune(cfg, tcfg, ws, on_trial=on_trial)
         if json_out:
-            print(json.dumps({**result.to_dict(), "trials": result.trials}, ensure_ascii=False,
-                             default=str))
+            print(json_line({**result.to_dict(), "trials": result.trials}, default=str))
         else:
-            console.print(f"tune [bold]{escape(str(result.id))}[/]: {len(result.trials)} trial(s), "
+            console.print(f"tune [bold]{escape(visible(result.id))}[/]: {len(result.trials)} trial(s), "
                           f"{result.count('complete')} complete, {result.count('pruned')} pruned, "
-                          f"{result.count('fail')} failed; results in {escape(str(result.path))}",
+                          f"{result.count('fail')} failed; results in {escape(visible(result.path))}",
                           highlight=False)
             if result.best_value is not None:
-                console.print(f"best dev {result.metric}: {_num(result.best_value)} (trial "
-                              f"{result.best_trial}, run {result.best_run_id})", markup=False, highlight=False)
+                console.print(visible(f"best dev {result.metric}: {_num(result.best_value)} (trial "
+                              f"{result.best_trial}, run {result.best_run_id})"), markup=False, highlight=False)
                 for k, v in result.best_params.items():
-                    console.print(f"  {k} = {v!r}", markup=False, highlight=False)
+                    console.print(visible(f"  {k} = {v!r}"), markup=False, highlight=False)
         if result.best_value is None:
             err_console.print("[bold red]error:[/] no trial completed", highlight=False)
             raise typer.Exit(1)
@@ -190,13 +192,13 @@ def predict_cmd(
                              progress=lambda done, total: bar.update(task_id, completed=done,
                                                                      total=total))
         if json_out:
-            print(json.dumps(report.to_dict(), ensure_ascii=False))
+            print(json_line(report.to_dict()))
             return
-        console.print(f"{report.n} prediction(s) written to {report.output}", markup=False, highlight=False)
+        console.print(visible(f"{report.n} prediction(s) written to {report.output}"), markup=False, highlight=False)
         for issue in report.skipped:
-            err_console.print(f"skipped: {issue}", markup=False, highlight=False)
+            err_console.print(visible(f"skipped: {issue}"), markup=False, highlight=False)
         for note in report.notes:
-            err_console.print(f"note: {note}", markup=False, highlight=False)
+            err_console.print(visible(f"note: {note}"), markup=False, highlight=False)
 
 
 def runs_table(infos: list) -> Table:
@@ -213,17 +215,17 @@ def runs_table(infos: list) -> Table:
         if sel:
             scores = f"{sel} {_num(head['dev'])}" + (
                 f" / {_num(head['test'])}" if head["test"] is not None else "")
-        about = [escape(i.task or "-"), escape(Path(i.backbone or "-").name)]
+        about = lines_cell([i.task or "-", Path(i.backbone or "-").name])
         if i.name and i.name != i.id:
-            about.append(f"[dim]{escape(i.name)}[/dim]")
-        rows.append((i.id, i.status, "\n".join(about), scores))
+            about.append("\n").append(visible(i.name), style="dim")
+        rows.append((i.id, i.status, about, scores))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
     for col, values in zip(("id", "status"), zip(*rows) if rows else ((), ())):
         table.add_column(col, no_wrap=True, min_width=max([len(v) for v in values] + [len(col)]))
     table.add_column("task / backbone / name", overflow="fold")
     table.add_column("dev / test", no_wrap=True,
                      min_width=max([len(r[3]) for r in rows] + [len("dev / test")]))
-    for ident, status, about_cell, score in rows:  # the about cell is markup, its parts escaped
+    for ident, status, about_cell, score in rows:  # the about cell is a ready Text, its parts escaped
         table.add_row(*cells(ident, status), about_cell, *cells(score))
     return table
 
@@ -238,7 +240,7 @@ def runs_list(workspace: Path | None = WorkspaceOpt,
         ws = _workspace(workspace, required=True)
         infos = list_runs(ws)
         if json_out:
-            print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, default=str))
+            print(json_line([i.to_dict() for i in infos], default=str))
             return
         console.print(runs_table(infos))
         if not infos:
@@ -260,20 +262,21 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
         metrics_file = run_dir / "metrics.json"
         metrics = read_json(metrics_file) if metrics_file.is_file() else None
         if json_out:
-            print(json.dumps({**info.to_dict(), "summary": metrics_summary(metrics)
-                              if metrics else None}, ensure_ascii=False, default=str))
+            print(json_line({**info.to_dict(), "summary": metrics_summary(metrics) if metrics else None},
+                            default=str))
             return
-        console.print(f"[bold]{escape(info.id)}[/] {escape(str(info.name))}  status: {escape(str(info.status))}",
+        console.print(f"[bold]{escape(visible(info.id))}[/] {escape(visible(info.name))}  "
+                      f"status: {escape(visible(info.status))}",
                       highlight=False)
-        console.print(f"folder: {info.path}\ntask: {info.task}  backbone: {info.backbone}",
+        console.print(visible(f"folder: {info.path}") + "\n" + visible(f"task: {info.task}  backbone: {info.backbone}"),
                       markup=False, highlight=False)
         if info.error:
-            console.print(f"error: {info.error}", markup=False, highlight=False)
+            console.print(visible(f"error: {info.error}", keep="\n"), markup=False, highlight=False)
         if metrics:
             sel = metrics["selection"]
-            console.print(f"selection: {sel['metric']} ({sel['mode']}), best epoch "
+            console.print(visible(f"selection: {sel['metric']} ({sel['mode']}), best epoch "
                           f"{sel['best_epoch']} of {sel['epochs_run']}; trainable parameters "
-                          f"{metrics['trainable_params']:,} ({metrics['trainable_fraction']:.2%})",
+                          f"{metrics['trainable_params']:,} ({metrics['trainable_fraction']:.2%})"),
                           markup=False, highlight=False)
             table = Table()
             table.add_column("metric")
@@ -283,7 +286,7 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
                 table.add_row(*cells(name, _num(best), _num(test)))
             console.print(table)
             for note in metrics.get("notes", []):
-                console.print(f"note: {note}", markup=False, highlight=False)
+                console.print(visible(f"note: {note}"), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
