@@ -1,7 +1,6 @@
 """``serendip ask``: cited answers over the workspace (wraps :func:`serendip.evidence.answer.ask`)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +13,7 @@ from serendip.cli.common import (
     handle_errors,
     open_workspace,
 )
+from serendip.cli.display import json_line, visible
 
 _GROUPS = (("supports", "Supporting"), ("contradicts", "Contradicting"), ("neutral", "Neutral"),
            (None, "Evidence"))
@@ -48,13 +48,15 @@ def ask_cmd(question: str = typer.Argument(..., help="The question to answer."),
         ws = open_workspace(workspace)
         answer = ask(ws, question, k=k, backend=backend, options=_options(option), mode=mode)
         if json_out:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+            print(json_line(answer.to_dict()))
             return
         print_answer(answer)
 
 
 def _say(text: str = "", style: str | None = None) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True, style=style)
+    """One line as written (no markup), record text's controls, bidi and other invisible characters,
+    newlines included, shown as escapes (:func:`serendip.cli.display.visible`)."""
+    console.print(visible(text), markup=False, highlight=False, soft_wrap=True, style=style)
 
 
 def print_answer(answer) -> None:
@@ -113,7 +115,7 @@ def contradictions_cmd(query: Optional[str] = typer.Option(None, "--query", "-q"
             report = find_contradictions(ws, query, k=k, limit=limit, min_score=min_score,
                                          max_pairs=max_pairs, progress=progress)
         if json_out:
-            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+            print(json_line(report.to_dict()))
             return
         for n, p in enumerate(report.pairs, 1):
             _say(f"{n}. P(contradict) {p.score:.2f} (similarity {p.similarity:.2f})", style="bold")

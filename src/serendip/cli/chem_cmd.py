@@ -26,6 +26,7 @@ from serendip.cli.common import (
     handle_errors,
     labelled,
 )
+from serendip.cli.display import visible
 
 app = SerendipTyper(no_args_is_help=True, help="Molecular property models: train on a SMILES/SDF file (split, "
                     "uncertainty, applicability domain), predict or screen a library, design molecules.")
@@ -45,7 +46,7 @@ REGISTRY_CHOICES.setdefault("chem_split", lambda: _names("serendip.chem.splits",
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    console.print(visible(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def _issues(issues) -> None:
@@ -183,7 +184,7 @@ def predict_cmd(model_dir: Path = typer.Argument(..., help="A folder written by 
         else:
             print("\t".join(cols))
             for r in rows:
-                print("\t".join(_fmt(r[c]) for c in cols))
+                print("\t".join(visible(_fmt(r[c])) for c in cols))  # a tab inside a value escaped
     if ms.issues:
         raise typer.Exit(1)
 

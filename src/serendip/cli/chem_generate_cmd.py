@@ -16,13 +16,14 @@ from serendip.cli.common import (
     labelled,
     rate_progress,
 )
+from serendip.cli.display import visible
 
 app = SerendipTyper(no_args_is_help=True, help="Molecule generation: train a SMILES language model, sample it, "
                     "score samples with the MOSES metrics.")
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    console.print(visible(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def _gen():

@@ -20,6 +20,7 @@ from serendip.cli.common import (
     labelled,
     rate_progress,
 )
+from serendip.cli.display import visible
 
 
 def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `serendip chem train --out`."),
@@ -140,7 +141,7 @@ def _show(report, out: Path, json_out: bool) -> None:
     if json_out:
         print(json.dumps(report.to_json()))
     else:
-        say = lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+        say = lambda text: console.print(visible(text), markup=False, highlight=False, soft_wrap=True)  # noqa: E731
         resumed = f", resumed at line {report.resumed_at_line:,}" if report.resumed_at_line is not None else ""
         say(f"{c['lines']:,} lines: {c['records']:,} records, {c['invalid']:,} invalid, {c['duplicates']:,} "
             f"duplicates, {c['unique']:,} unique molecules, {c['passed']:,} passed the filters, {c['kept']:,} kept"

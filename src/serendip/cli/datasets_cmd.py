@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from serendip.cli.common import SerendipTyper, cells, console, handle_errors
+from serendip.cli.display import visible
 
 app = SerendipTyper(no_args_is_help=True, help="The registry of public datasets.")
 
@@ -43,4 +44,4 @@ def fetch(name: str = typer.Argument(..., help="Dataset name, e.g. scifact.")) -
 
     with handle_errors():
         for rel, loc in fetch_(name).items():
-            console.print(f"{rel}\t{loc.path}\t({loc.origin})", markup=False, highlight=False)
+            console.print(f"{visible(rel)}\t{visible(loc.path)}\t({loc.origin})", markup=False, highlight=False)

@@ -12,6 +12,7 @@ from serendip.cli.common import (
     rate_progress,
     workspace_option,
 )
+from serendip.cli.display import visible
 from serendip.workspace.paths import DEMO_DIR
 
 
@@ -36,8 +37,8 @@ def demo(workspace: Path = workspace_option(Path(DEMO_DIR), help="Folder for the
                      on_total=lambda stage, n: bar.update(task(stage), total=n))
     console.print(labelled("[bold]1/4[/]", f"dataset {report.dataset}: {report.corpus}"))
     console.print(labelled("[bold]2/4[/]", f"workspace {report.workspace}"))  # the path alone: no wrap inside a count
-    console.print(f"    ingested {report.ingested:,}, duplicates {report.duplicates:,}, failed {report.failed:,}; "
-                  f"{report.records:,} records stored", markup=False)
+    console.print(visible(f"    ingested {report.ingested:,}, duplicates {report.duplicates:,}, failed {report.failed:,}; "
+                  f"{report.records:,} records stored"), markup=False)
     console.print(f"[bold]3/4[/] indexes: BM25 {report.bm25_docs} records, dense {report.dense_total} vectors "
                   f"({report.dense_added} embedded now) in {report.index_s:.0f} s")
     console.print(labelled("[bold]4/4[/]", f"evaluation on the {report.queries} {report.dataset} {report.split} "
@@ -50,8 +51,8 @@ def demo(workspace: Path = workspace_option(Path(DEMO_DIR), help="Folder for the
 
         console.print(labelled("[bold]ask[/]", report.answer.question))
         print_answer(report.answer)
-    console.print(f"demo done in {report.timings['total']:.0f} s; try: "
-                  f"serendip search \"your question\" -w {report.workspace}", markup=False)
+    console.print(visible(f"demo done in {report.timings['total']:.0f} s; try: "
+                          f"serendip search \"your question\" -w {report.workspace}"), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from serendip.cli.common import (
     rate_progress,
     workspace_option,
 )
+from serendip.cli.display import visible
 
 app = SerendipTyper(no_args_is_help=True, help="Evaluate Serendip on public benchmarks.")
 
@@ -25,7 +26,7 @@ app = SerendipTyper(no_args_is_help=True, help="Evaluate Serendip on public benc
 def results_table(rows: list[dict[str, Any]], dataset: str, split: str) -> Table:
     """Metrics per mode (rows of :func:`serendip.retrieval.evaluate.results_rows`), with the published
     anchors (nDCG@10) beside them."""
-    table = Table(title=Text(f"Retrieval on {dataset} ({split})"), title_justify="left")
+    table = Table(title=Text(visible(f"Retrieval on {dataset} ({split})")), title_justify="left")
     for col in ("mode", "nDCG@10", "Recall@100", "MRR@10", "published nDCG@10 (source)"):
         table.add_column(col)
     for row in rows:

@@ -19,6 +19,7 @@ from serendip.cli.common import (
     open_workspace,
     rate_progress,
 )
+from serendip.cli.display import visible
 from serendip.cli.literature_cmd import terminate_as_exit
 
 
@@ -61,15 +62,15 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
             for rid in rep.dense_skipped:
                 err_console.print(labelled("[yellow]warning:[/]", f"record {rid} has neither title nor abstract: "
                                            "nothing to embed"))
-            console.print(f"BM25: {rep.bm25_docs:,} records; dense: {dense_said(rep, dense)} ({rep.seconds:.1f} s)",
+            console.print(visible(f"BM25: {rep.bm25_docs:,} records; dense: {dense_said(rep, dense)} ({rep.seconds:.1f} s)"),
                           markup=False, highlight=False, soft_wrap=True)
             if rep.passages is not None:
                 print_passage_report(rep.passages)
             if rep.passage_vectors is not None:
                 v = rep.passage_vectors
-                console.print(f"passage vectors: {v.passages:,} of {v.records:,} records ({v.embedded_passages:,} "
+                console.print(visible(f"passage vectors: {v.passages:,} of {v.records:,} records ({v.embedded_passages:,} "
                               f"embedded now from {v.embedded_records:,} records, {v.kept_records:,} records kept; "
-                              f"{v.seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
+                              f"{v.seconds:.1f} s)"), markup=False, highlight=False, soft_wrap=True)
             return
     if damaged:
         raise typer.Exit(1)
@@ -102,7 +103,7 @@ def print_verify_report(found: dict, root: Path) -> int:
             shown = check.path.relative_to(root) if check.path.is_relative_to(root) else check.path
             size = f"{check.size:,} bytes, " if check.size is not None else ""
             label = {"ok": "ok", "damaged": "[bold red]DAMAGED[/]"}.get(check.status, "[yellow]unchecked[/]")
-            console.print(f"{label}  {escape(f'{shown} ({size}{check.detail})')}", highlight=False, soft_wrap=True)
+            console.print(f"{label}  {escape(visible(f'{shown} ({size}{check.detail})'))}", highlight=False, soft_wrap=True)
         counts = {status: sum(c.status == status for c in checks) for status in ("ok", "unchecked", "damaged")}
         bad += counts["damaged"]
         said = [f"{counts['ok']} of {len(checks)} file(s) whole"]
@@ -111,7 +112,7 @@ def print_verify_report(found: dict, root: Path) -> int:
                         f"records them)")
         if counts["damaged"]:
             said.append(f"{counts['damaged']} damaged: run `serendip index --rebuild`")
-        console.print(f"{part}: {'; '.join(said)}", markup=False, highlight=False, soft_wrap=True)
+        console.print(visible(f"{part}: {'; '.join(said)}"), markup=False, highlight=False, soft_wrap=True)
     return bad
 
 

@@ -16,12 +16,13 @@ from serendip.cli.common import (
     handle_errors,
     rate_progress,
 )
+from serendip.cli.display import visible
 
 
 def results_table(result: Any) -> Table:
     """Held-out masked-token metrics beside the unigram baseline, and throughput
     (:meth:`~serendip.models.pretrain.PretrainResult.summary_rows`)."""
-    table = Table(title=Text(result.title()), title_justify="left")
+    table = Table(title=Text(visible(result.title())), title_justify="left")
     for col in ("held-out (masked tokens)", "model", "unigram baseline"):
         table.add_column(col)
     for row in result.summary_rows():
@@ -69,7 +70,7 @@ def pretrain_command(
 
             def log(message: str) -> None:
                 if not json_out:
-                    bar.console.print(message, markup=False, highlight=False)
+                    bar.console.print(visible(message), markup=False, highlight=False)
 
             result = pretrain(cfg, progress=progress, log=log)
         if json_out:
@@ -78,7 +79,7 @@ def pretrain_command(
             print(json.dumps(data))
         else:
             console.print(results_table(result))
-            console.print(f"model folder: {result.output_dir} (report: pretrain_report.json)", markup=False)
+            console.print(visible(f"model folder: {result.output_dir} (report: pretrain_report.json)"), markup=False)
 
 
 def register(app: typer.Typer) -> None:

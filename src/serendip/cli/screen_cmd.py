@@ -2,7 +2,6 @@
 :func:`serendip.screening.simulate`)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +19,7 @@ from serendip.cli.common import (
     labelled,
     rate_progress,
 )
+from serendip.cli.display import json_line, visible
 
 app = SerendipTyper(no_args_is_help=True, help="Screening prioritisation: active learning over records.")
 
@@ -53,7 +53,7 @@ def summary_table(result) -> Table:
     s = result.summary()
     title = (f"{result.dataset}: {result.n:,} records, {result.n_includes:,} includes; {result.model}, "
              f"{result.strategy}, {result.balance}; seeds {','.join(str(r.seed) for r in result.runs)}")
-    table = Table(title=Text(title), title_justify="left")
+    table = Table(title=Text(visible(title)), title_justify="left")
     for col in ("metric", "mean ± sd", "per seed"):
         table.add_column(col)
     for key, name in (("wss@95", "WSS@95"), ("wss@100", "WSS@100"), ("rrf@10", "RRF@10")):
@@ -117,7 +117,7 @@ def simulate_cmd(
         if plot is not None:
             written = plot_recall([result], {ds.name: ds.labels}, plot)
         if json_out:
-            print(json.dumps(result.to_dict(), ensure_ascii=False))
+            print(json_line(result.to_dict()))
         else:
             console.print(summary_table(result))
             console.print(f"{ds.n_marked_missing} titles/abstracts given as 'NA' read as missing; features "

@@ -3,7 +3,6 @@ records, wrapping :mod:`serendip.screening.session` and :mod:`serendip.screening
 ``serendip recommend`` (wrapping :func:`serendip.screening.recommend.recommend`)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +19,7 @@ from serendip.cli.common import (
     handle_errors,
     open_workspace,
 )
+from serendip.cli.display import json_line, visible
 
 SessionOpt = typer.Option(None, "--session", "-s", help="Session name (default: the workspace's only session).")
 
@@ -55,7 +55,7 @@ def _session(ws, name: str | None):
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    console.print(visible(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def _estimates(est: dict) -> str:
@@ -106,7 +106,7 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
         s = _session(open_workspace(workspace), session)
         rec = s.next()
         if json_out:
-            print(json.dumps(rec.to_dict() if rec else None, ensure_ascii=False))
+            print(json_line(rec.to_dict() if rec else None))
             return
         if rec is None:
             _say(f"session {s.name!r}: every record is labelled")
@@ -139,7 +139,7 @@ def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Optio
     with handle_errors():
         st = _session(open_workspace(workspace), session).status()
         if json_out:
-            print(json.dumps(st.to_dict(), ensure_ascii=False))
+            print(json_line(st.to_dict()))
             return
         c = st.counts
         gone = (f"; {c['deleted']} deleted from the workspace before they were labelled, not counted"
@@ -166,9 +166,9 @@ def export_cmd(path: Path = typer.Argument(..., help="File to write (.csv or .ri
         lost = sorted(s.deleted_records() & set(s.labels()))
         if lost:
             shown = ", ".join(map(str, lost[:10])) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
-            err_console.print(f"warning: {len(lost)} labelled record(s) were deleted from the workspace after they "
+            err_console.print(visible(f"warning: {len(lost)} labelled record(s) were deleted from the workspace after they "
                               f"were labelled (record {shown}): their rows keep the label and record id, but the "
-                              f"PMID, DOI, title and year are no longer known", markup=False, highlight=False,
+                              f"PMID, DOI, title and year are no longer known"), markup=False, highlight=False,
                               soft_wrap=True)
 
 
@@ -186,9 +186,9 @@ def recommend_cmd(from_ids: list[str] = typer.Option(..., "--from", help="Seed r
     with handle_errors():
         res = recommend(open_workspace(workspace), _ids(from_ids, "--from"), k, similarity=similarity)
         if json_out:
-            print(json.dumps(res.to_dict(), ensure_ascii=False))
+            print(json_line(res.to_dict()))
             return
-        table = Table(title=Text(f"like {', '.join(map(str, res.seeds))} ({', '.join(res.signals.values())})"),
+        table = Table(title=Text(visible(f"like {', '.join(map(str, res.seeds))} ({', '.join(res.signals.values())})")),
                       title_justify="left")
         for col in ("#", "score", "id", "PMID", "title", "why"):
             table.add_column(col)
