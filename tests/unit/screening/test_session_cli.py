@@ -110,3 +110,37 @@ def test_recommend_prints_reasons(wsdir):
     assert all(any(w.startswith("shares MeSH Aspirin") for w in i["reasons"]) for i in got["items"])
     r = _run("recommend", "--from", f"{inc[0]},{inc[1]}", "-k", 2, "-w", ws)
     assert r.exit_code == 0 and "TF-IDF cosine" in r.output and "note: no knowledge-graph signal" in r.output
+
+
+def test_screen_next_shows_a_title_with_escape_sequences_escaped(tmp_path):
+    """A record title holding ESC sequences, U+202E and a zero-width space (an RIS export's
+    ``TI  - RIS title <ESC>[35mmagenta``) is printed with them as visible escapes, and ``--json`` gives
+    it back unchanged."""
+    from screening_helpers import workspace_records
+
+    from serendip.cli.display import needs_escape
+    from serendip.workbench import Workspace
+
+    hostile = " RIS title \x1b[35mmagenta\x1b[0m \u202eesrever\u200bend"
+    rows = workspace_records()
+    src = tmp_path / "records.jsonl"
+    src.write_text("".join(json.dumps({**{k: v for k, v in r.items() if k != "_inc"}, "title": r["title"] + hostile,
+                                       "abstract": "Abstract \x1b]0;pwned\x07 text"}) + "\n" for r in rows),
+                   encoding="utf-8")
+    with Workspace.init(tmp_path / "ws") as w:
+        w.ingest([src], fmt="jsonl")
+        by_pmid = {rec.pmid: rid for rid, rec in w.records()}
+    inc = [by_pmid[r["pmid"]] for r in rows if r["_inc"]]
+    exc = [by_pmid[r["pmid"]] for r in rows if not r["_inc"]]
+    ws = tmp_path / "ws"
+    assert _run("screen", "start", "rev", "--include", inc[0], "--exclude", f"{exc[0]},{exc[1]}", "-w", ws).exit_code == 0
+    r = _run("screen", "next", "-w", ws, "--json")
+    assert not any(needs_escape(c) for c in r.stdout.replace("\n", ""))
+    title = json.loads(r.stdout)["title"]
+    assert title.endswith(hostile)
+    r = _run("screen", "next", "-w", ws)
+    assert r.exit_code == 0, r.output
+    assert not any(needs_escape(c) for c in r.stdout.replace("\n", ""))
+    lines = r.stdout.splitlines()
+    assert lines[1] == f"title: {title[:-len(hostile)]} RIS title \\x1b[35mmagenta\\x1b[0m \\u202eesrever\\u200bend"
+    assert lines[2] == "abstract: Abstract \\x1b]0;pwned\\x07 text"
