@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import statistics
@@ -70,6 +69,7 @@ from _screening_asreview import (  # noqa: E402
     asreview_run,
     find_asreview,
 )
+from _screening_carry import code_hash, set_hash, simulation_modules  # noqa: E402,F401 (keys of stored runs)
 
 BENCH = "screening_cohen"
 DATASET = "cohen-2006"
@@ -106,52 +106,6 @@ def load_set(review: str):
     return _SETS[review]
 
 
-def simulation_modules() -> list[Path]:
-    """The source files of ``serendip.screening`` a simulation runs: ``simulate.py`` and every module of
-    the package it imports, transitively (read from their import statements, function-level ones
-    included), in name order. Sessions, the feature cache, exports and recommendations are not among
-    them, so a change there keeps the stored runs."""
-    import ast
-
-    import serendip.screening as pkg
-
-    folder, prefix = Path(pkg.__file__).parent, "serendip.screening"
-    seen: set[str] = set()
-    todo = ["simulate"]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            for mod in names:
-                if mod == prefix:  # from serendip.screening import X: the package's __init__
-                    todo.append("__init__")
-                elif mod.startswith(prefix + "."):
-                    todo.append(mod[len(prefix) + 1:].split(".")[0])
-    return sorted(folder / f"{name}.py" for name in seen)
-
-
-def code_hash() -> str:
-    """sha256 (16 hex) of the source a simulation runs (:func:`simulation_modules`): a stored run is
-    reused only by the same code."""
-    digest = hashlib.sha256()
-    for path in simulation_modules():
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def set_hash(ds) -> str:
-    """sha256 (16 hex) of a set's ids, texts and labels."""
-    digest = hashlib.sha256()
-    for row in zip(ds.ids, ds.titles, ds.abstracts, ds.labels.tolist()):
-        digest.update(repr(row).encode("utf-8"))
-    return digest.hexdigest()[:16]
-
-
 def run_task(review: str, system: str, seed: int, asreview: str | None, cache: str | None) -> tuple:
     """One simulation in a worker: (review, system, seed, run as a dict, note)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -179,14 +133,16 @@ def _run_from(d: dict):
 
 
 def read_done(path: Path, keys: dict) -> dict:
-    """Stored runs of ``path`` whose data and code keys match: (review, system, seed) -> run dict."""
+    """Stored runs of ``path`` whose data and code keys match: (review, system, seed) -> run dict.
+    Raises UsageError naming the file and line of a line that is not a stored run."""
     done = {}
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                got = json.loads(line)
-                if got.get("key") == keys.get(got["review"]):
+        try:
+            for _, got in _screening_carry.read_lines(path):
+                if got["key"] == keys.get(got["review"]):
                     done[(got["review"], got["system"], got["seed"])] = got["run"]
+        except (OSError, ValueError) as exc:
+            raise _rows.UsageError(f"--runs-file: {exc}") from None
     return done
 
 
@@ -206,10 +162,9 @@ def _run_tasks(pool, tasks: list, args, out, keys: dict, label: str = "") -> dic
     return got
 
 
-def _carry_stale(args, pool, out, keys: dict, todo: list) -> dict:
+def _carry_stale(args, pool, out, keys: dict, todo: list, stale: dict) -> dict:
     """Runs of ``--carry-runs`` under older code, checked and carried (:mod:`_screening_carry`), written to
     ``out`` with their provenance: {task: run dict} (the check's reruns included)."""
-    stale = _screening_carry.stale_runs(Path(args.carry_runs), keys)
     sizes = {r: len(load_set(r)) for r in {t[0] for t in todo}}
     reruns, carried, lines = _screening_carry.carry(
         stale, todo, sizes, lambda tasks: _run_tasks(pool, tasks, args, out, keys, "check "))
@@ -234,9 +189,15 @@ def run_all(args, systems: list[str], reviews: list[str]) -> dict:
             for seed in args.seeds if (r, s, seed) not in done]
     print(f"{len(done)} runs stored in {runs_file}, {len(todo)} to run with {args.jobs} workers", flush=True)
     runs_file.parent.mkdir(parents=True, exist_ok=True)
+    stale = {}
+    if args.carry_runs and todo:
+        try:
+            stale = _screening_carry.stale_runs(Path(args.carry_runs), keys)
+        except (OSError, ValueError) as exc:
+            raise _rows.UsageError(f"--carry-runs: {exc}") from None
     with ProcessPoolExecutor(max_workers=args.jobs) as pool, runs_file.open("a", encoding="utf-8") as out:
-        if args.carry_runs and todo:
-            done.update(_carry_stale(args, pool, out, keys, todo))
+        if stale:
+            done.update(_carry_stale(args, pool, out, keys, todo, stale))
             todo = [t for t in todo if t not in done]
             print(f"{len(todo)} runs left to run", flush=True)
         done.update(_run_tasks(pool, todo, args, out, keys))
@@ -361,7 +322,8 @@ def print_summary(per_review: dict) -> None:
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reviews", nargs="+", help="Cohen reviews (default: every review in the mirror)")
-    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2, 3, 4])
+    ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2, 3, 4],
+                    help="comma-separated seeds; each draws the priors and seeds every system (default 0-4)")
     ap.add_argument("--models", nargs="*", default=[*SIMPLE, *CANDIDATES],
                     help="Serendip models (none: ASReview only); serendip is chosen when every candidate runs")
     ap.add_argument("--jobs", type=_rows.positive_int, default=1, help="worker processes")
@@ -373,10 +335,10 @@ def parse_args():
                          "two smallest reviews reproduce them exactly (see _screening_carry)")
     ap.add_argument("--asreview-cache", type=Path, default=None,
                     help="keep ASReview's runs here and reuse them (default: $SERENDIP_CACHE/screening-asreview)")
-    ap.add_argument("--no-asreview-cache", action="store_true")
+    ap.add_argument("--no-asreview-cache", action="store_true", help="run ASReview again, cached runs unused")
     ap.add_argument("--asreview", help="asreview 3.0.8 executable")
-    ap.add_argument("--no-asreview", action="store_true")
-    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--no-asreview", action="store_true", help="Serendip's models only")
+    ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     return ap.parse_args()
 
 
@@ -394,7 +356,8 @@ def main() -> None:
     base = Path(os.environ.get("SERENDIP_CACHE", "").strip() or Path.home() / ".cache" / "serendip").expanduser()
     args.runs_file = args.runs_file or str(base / "screening-runs" / f"{BENCH}.jsonl")
     if args.carry_runs and not args.carry_runs.is_file():
-        raise _rows.UsageError(f"--carry-runs {args.carry_runs}: no such file")
+        what = "a folder, not a runs file" if args.carry_runs.is_dir() else "no such file"
+        raise _rows.UsageError(f"--carry-runs {args.carry_runs}: {what}")
     systems = list(args.models) + ([ASREVIEW] if args.asreview_exe else [])
     runs = run_all(args, systems, reviews)
     loro = choose_loro({k: result_of(*k, v) for k, v in runs.items()}, reviews) \

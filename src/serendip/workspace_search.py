@@ -75,8 +75,9 @@ def _check_rerank_options(rerank_k, rerank_weight, rerank_backend, reranker: str
                                       ("rerank_backend", rerank_backend)) if value is not None]
     given += ["reranker"] if reranker != DEFAULT_RERANKER else []
     if given:
-        raise ConfigError(f"{', '.join(given)} apply only when reranking: give rerank (--rerank "
-                          f"RUN_OR_PATH) too")
+        named = ", ".join(f"{name} (--{name.replace('_', '-')})" for name in given)
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ConfigError(f"{named} {verb} only when reranking: give rerank (--rerank RUN_OR_PATH) too")
 
 
 def search_workspace(ws, query: str, mode: str | None = None, k: int = 10, *, rerank: str | Path | None = None,

@@ -36,7 +36,7 @@ def split_queries(qids: Iterable[str], held_fraction: float = 0.1, seed: int = 0
 
 def reranker_examples(queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
                       ranked: Mapping[str, Sequence[str]], texts: Mapping[str, str], qids: Sequence[str], *,
-                      negatives: int = 3, depth: int = 30, seed: int = 0,
+                      negatives: int = 5, depth: int = 50, seed: int = 0,
                       exclude: Collection[str] = ()) -> list[dict]:
     """Reranker training rows for the queries ``qids``.
 
@@ -53,9 +53,9 @@ def reranker_examples(queries: Mapping[str, str], qrels: Mapping[str, Mapping[st
         doc id -> the document text the reranker reads (title and abstract).
     qids : sequence of str
         The training queries, each with a judgement.
-    negatives : int, default 3
+    negatives : int, default 5
         Hard negatives per query (fewer when the top ``depth`` hold fewer unjudged documents).
-    depth : int, default 30
+    depth : int, default 50
         Negatives are drawn from the top ``depth`` of ``ranked``.
     seed : int, default 0
         Seeds ``numpy.random.default_rng`` for the draw (one generator, queries in ``qids`` order).

@@ -256,11 +256,20 @@ def entity_name(forms: dict[str, int]) -> str:
     longer than :data:`~serendip.kg.normalise.CASE_KEPT_MAX` characters (names, not short forms such as
     ``PD`` or ``ASA``, which take their long form's entity) when there is one, the spelling mentioned
     most counted case-insensitively (``Aspirin`` and ``aspirin`` together), written as its most frequent
-    exact form; ties by the text. Raises ValueError for no forms."""
+    exact form; ties by the text. Forms are compared and the name written in Unicode NFKC (a full-width
+    ``ＰＤ`` or a ligature ``ﬁbrosis`` counts as, and is shown as, ``PD`` or ``fibrosis``: what the tagger
+    matched them as; the mentions keep what was written). Raises ValueError for no forms."""
+    import unicodedata
+
     from serendip.kg.normalise import CASE_KEPT_MAX
 
     if not forms:
         raise ValueError("an entity name needs at least one surface form")
+    nfkc: dict[str, int] = {}
+    for text, n in forms.items():
+        key = unicodedata.normalize("NFKC", text)
+        nfkc[key] = nfkc.get(key, 0) + n
+    forms = nfkc
     long_forms = {t: n for t, n in forms.items() if len(t.strip()) > CASE_KEPT_MAX} or forms
     folded: dict[str, int] = {}
     for text, n in long_forms.items():

@@ -23,6 +23,7 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -97,19 +98,52 @@ def _is_blank(item: dict | PreparedRecord) -> bool:
     return not any(item.get(name) for name in ID_FIELDS)
 
 
+def _surrogate_in(value: Any, path: str = "") -> str | None:
+    """``"<field> holds U+DCFF"`` for the first string in ``value`` (a record's JSON form, nested dicts and
+    lists) holding a lone surrogate code point (U+D800-U+DFFF: not a Unicode character, so it cannot be
+    encoded as UTF-8 and stored; a JSON text can spell one as ``"\\udcff"``), else None."""
+    if isinstance(value, str):
+        if not value.isascii():
+            for ch in value:
+                if "\ud800" <= ch <= "\udfff":
+                    return f"{path or 'text'} holds U+{ord(ch):04X}"
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{i + 1}", v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, v in items:
+        found = _surrogate_in(v, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def _skip_issue(item: dict | PreparedRecord, reason: str) -> ParseIssue:
+    """A :class:`ParseIssue` naming ``item``'s file and line (or record number) and ``reason``."""
+    index, line = item.get("source_index"), item.get("source_line")
+    return ParseIssue(file=str(item.get("source_file")), line=line,
+                      record=None if line is not None or index is None else str(index + 1), reason=reason)
+
+
 def _blank_skipped(items: Iterator[dict | ParseIssue]) -> Iterator[dict | ParseIssue]:
-    """``items`` with each blank record (:func:`_is_blank`) replaced by a :class:`ParseIssue` naming its
-    file and line (or number): the one check every reader's records go through, so such a record is
-    reported and skipped like an unreadable one, never stored empty (each ingest of the file would
-    store it again: it has no key to be found a duplicate by)."""
+    """``items`` with each record that cannot be stored replaced by a :class:`ParseIssue` naming its file
+    and line (or number): a blank record (:func:`_is_blank`: it would be stored again by each ingest of
+    the file, having no key to be found a duplicate by) and a record whose text holds a lone surrogate
+    (:func:`_surrogate_in`; before, the UTF-8 encoding of its batch failed the whole file). The one check
+    every reader's records go through, so such a record is reported and skipped like an unreadable
+    one and the rest of the file is kept. A prepared record (a parsing worker's) was encoded by orjson
+    already, which refuses surrogates: it holds none."""
     for item in items:
         if isinstance(item, (dict, PreparedRecord)) and _is_blank(item):
-            index, line = item.get("source_index"), item.get("source_line")
             fmt = item.get("source_format") or "record"
-            yield ParseIssue(file=str(item.get("source_file")), line=line,
-                             record=None if line is not None or index is None else str(index + 1),
-                             reason=f"{fmt} record skipped: no title, no abstract and no identifier "
+            yield _skip_issue(item, f"{fmt} record skipped: no title, no abstract and no identifier "
                                     f"(PMID, DOI, PMCID or id)")
+        elif isinstance(item, dict) and (bad := _surrogate_in(item)):
+            yield _skip_issue(item, f"{record_label(item)} skipped: its {bad}, a lone surrogate, not a Unicode "
+                                    f"character (the text cannot be stored as UTF-8)")
         else:
             yield item
 

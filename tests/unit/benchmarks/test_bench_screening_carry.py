@@ -3,6 +3,7 @@ the system's reruns on the smallest reviews reproduce them exactly; a bad line i
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -66,3 +67,16 @@ def test_different_priors_are_not_the_same_run():
     assert carry_mod.same_run(_run([1, 2]), _run([1, 2]))
     assert not carry_mod.same_run(_run([1, 2], priors=(0, 1)), _run([1, 2], priors=(0, 3)))
     assert not carry_mod.same_run(_run([1, 2]), _run([2, 1]))
+
+
+@pytest.mark.parametrize("content, says", [
+    (b'[1, 2]\n', "line 1: not a stored run (it is a JSON list"),
+    (b'{"key": "d:c", "review": "A", "system": "s", "seed": 0}\n', "line 1: not a stored run (it misses run;"),
+    (b'\n{"key": "d:c"\n', "line 2: not JSON"),
+    (b'\xff\xfe\n', "line 1: not UTF-8 text"),
+])
+def test_a_line_that_is_not_a_stored_run_is_named(tmp_path, content, says):
+    path = tmp_path / "runs.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(f"{path}, {says}")):
+        carry_mod.stale_runs(path, {"A": "d:new"})

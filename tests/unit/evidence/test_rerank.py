@@ -133,7 +133,9 @@ def test_cli_search_rerank_and_its_one_line_errors(tiny_runs, tmp_path):
         out = runner.invoke(app, ["search", QUERY, "-w", folder, "-m", "bm25", *flags])  # no --rerank
         lines = [line for line in out.output.splitlines() if line.strip()]
         assert out.exit_code == 2 and len(lines) == 1, out.output
-        assert named in lines[0] and "apply only when reranking" in lines[0]
+        option = "--" + named.replace("_", "-")
+        assert f"error: {named} ({option}) applies only when reranking: give rerank (--rerank RUN_OR_PATH) " \
+               "too" in lines[0]
 
 
 def test_tuned_settings_travel_with_the_run_and_are_the_search_defaults(tiny_runs, tmp_path):

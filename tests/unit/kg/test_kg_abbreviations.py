@@ -129,3 +129,7 @@ def test_an_entity_is_named_by_its_long_form_counted_case_insensitively():
     assert entity_name({"PD": 8, "Parkinson disease": 2, "parkinson disease": 3}) == "parkinson disease"
     assert entity_name({"NO": 5, "No": 1}) == "NO"           # only short forms: the most frequent one
     assert entity_name({"5-FU": 10, "5-fluorouracil": 2}) == "5-FU"   # both names: the count decides
+    # compatibility forms count as, and are shown as, what the tagger matched them as (NFKC)
+    assert entity_name({"ﬁbrosis": 3}) == "fibrosis"
+    assert entity_name({"ＡＬＬ": 2, "ALL": 1}) == "ALL"
+    assert entity_name({"ｃｉｓｐｌａｔｉｎ": 2, "Cisplatin": 1, "cisplatin": 1}) == "cisplatin"

@@ -82,3 +82,22 @@ def test_cli_exit_status_of_a_junk_file_and_of_a_mixed_one(tmp_path):
     mixed.write_text('{"title": "Aspirin"}\n{}\n')
     r = runner.invoke(app, ["ingest", str(mixed), "-w", str(ws)], env={"COLUMNS": "250"})
     assert r.exit_code == 0 and f"{mixed}, line 2: {REASON}" in r.output, r.output
+
+
+def test_a_lone_surrogate_skips_its_record_and_keeps_the_rest_of_the_file(ws, tmp_path):
+    # JSON may spell an unpaired surrogate ("\udcff"); it is no Unicode character and cannot be stored as
+    # UTF-8: before, the batch's encoding failed and the whole file was lost
+    path = tmp_path / "sur.jsonl"
+    path.write_text('{"id": "a1", "title": "Good one"}\n{"id": "a2", "title": "Good two"}\n'
+                    '{"id": "a3", "title": "Zinc", "authors": [{"family": "Sm\\udcffith"}]}\n'
+                    '{"id": "a4", "title": "Good four", "abstract": "Fine \\ud83d\\ude00 pair."}\n', encoding="utf-8")
+    rep = ws.ingest([path])
+    assert (rep.ingested, rep.skipped, ws.count(), rep.failed_files) == (3, 1, 3, [])
+    assert rep.errors == [f"{path}, line 3: key a3 skipped: its authors.1.family holds U+DCFF, a lone "
+                          "surrogate, not a Unicode character (the text cannot be stored as UTF-8)"]
+
+
+def test_surrogate_search_names_the_first_field_nested():
+    assert ingest_mod._surrogate_in({"title": "ok é", "abstract_sections": [{"text": "a"}, {"text": "b\ud800"}]}) \
+        == "abstract_sections.2.text holds U+D800"
+    assert ingest_mod._surrogate_in({"title": "a 😀 pair", "year": 2001, "x": None}) is None
