@@ -274,17 +274,21 @@ def runs_show(run: str = typer.Argument(..., help="Run id (a unique prefix will 
             console.print(visible(f"error: {info.error}", keep="\n"), markup=False, highlight=False)
         if metrics:
             sel = metrics["selection"]
-            console.print(visible(f"selection: {sel['metric']} ({sel['mode']}), best epoch "
-                          f"{sel['best_epoch']} of {sel['epochs_run']}; trainable parameters "
+            chosen = (f"{sel['metric']} ({sel['mode']}), best epoch {sel['best_epoch']} of {sel['epochs_run']}"
+                      if sel.get("best_epoch") is not None else
+                      f"none (no dev split), the last of {sel['epochs_run']} epoch(s) kept")
+            console.print(visible(f"selection: {chosen}; trainable parameters "
                           f"{metrics['trainable_params']:,} ({metrics['trainable_fraction']:.2%})"),
                           markup=False, highlight=False)
-            table = Table()
-            table.add_column("metric")
-            table.add_column("dev (best)", justify="right")
-            table.add_column("test", justify="right")
-            for name, best, test in metric_table(metrics):
-                table.add_row(*cells(name, _num(best), _num(test)))
-            console.print(table)
+            rows = metric_table(metrics)
+            if rows:  # no dev and no test split: no metric to show (the notes say so)
+                table = Table()
+                table.add_column("metric")
+                table.add_column("dev (best)", justify="right")
+                table.add_column("test", justify="right")
+                for name, best, test in rows:
+                    table.add_row(*cells(name, _num(best), _num(test)))
+                console.print(table)
             for note in metrics.get("notes", []):
                 console.print(visible(f"note: {note}"), markup=False, highlight=False)
 

@@ -101,6 +101,12 @@ def test_without_held_out_queries_no_settings_are_written(toy, tmp_path):
         rep = train_reranker(ws, judged, mode="bm25", epochs=1, max_length=32, batch_size=8, held_out=0.0,
                              backbone=str(toy["backbone"]), name="rr-bm25", steps=steps)
     assert rep.held == 0 and rep.rerank_k is None and not (rep.run_dir / SETTINGS_FILE).exists()
+    shown = _invoke("runs", "show", rep.run_dir)  # no dev split: no selection to show, no empty metric table
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "selection: none (no dev split), the last of 1 epoch(s) kept; trainable parameters" in text
+    assert "best epoch None" not in text and "dev (best)" not in text
+    assert "note: no dev split: no model selection, the last epoch is kept" in text
     assert [name for name, _ in seen] == ["mine negatives", "fine-tune"] and seen[0][1] == N_QUERIES
     seen.clear()
     with Workspace.open(toy["ws"]) as ws:   # more layers than the backbone has: refused before any mining
