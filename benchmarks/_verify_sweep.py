@@ -64,7 +64,8 @@ def adaptation_texts(mirror: Path) -> list[str]:
 def adapt_backbone(backbone: str, texts: Sequence[str], out: Path, epochs: float, batch_size: int,
                    log: Callable[[str], None] = print) -> tuple[Path, dict]:
     """Continued masked-LM pre-training of ``backbone`` on ``texts`` (256-token blocks, 5 % of the
-    documents held out); returns the adapted model folder and its held-out report."""
+    documents held out); returns the adapted model folder and its held-out report. ``log`` gets a progress
+    line every 50 optimisation steps (step, loss, seconds so far and left) and the engine's messages."""
     from serendip.models.pretrain.config import pretrain_config_from_options
     from serendip.models.pretrain.run import pretrain
 
@@ -76,7 +77,14 @@ def adapt_backbone(backbone: str, texts: Sequence[str], out: Path, epochs: float
         overrides=[f'model.init_from="{backbone}"', "data.block_tokens=256", f"training.epochs={epochs}",
                    f"training.batch_size={batch_size}", "training.eval_every=500"])
     t = time.perf_counter()
-    result = pretrain(cfg)
+
+    def progress(step: int, total: int, loss: float) -> None:  # a line every 50 steps: ~1,500 in an epoch
+        if step % 50 == 0 or step == total:
+            done = time.perf_counter() - t
+            log(f"  adaptation step {step}/{total}, loss {loss:.3f} nats, {done:.0f} s, "
+                f"about {done / step * (total - step):.0f} s left")
+
+    result = pretrain(cfg, progress=progress, log=log)
     report = {"documents": len(texts), "steps": result.steps, "heldout": result.heldout,
               "baseline": result.baseline, "wall_s": round(time.perf_counter() - t, 1)}
     log(f"adaptation: {len(texts)} documents, {result.steps} steps in {report['wall_s']} s; held-out "
