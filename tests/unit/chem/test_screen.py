@@ -229,7 +229,17 @@ def test_a_truncated_gzip_library_is_one_named_error_after_the_lines_it_held(mod
         screen_library(model, [lib], tmp_path / "out", top_k=5, chunk_size=100)
 
 
-def test_ctrl_c_after_rdkit_uncharger_still_raises_keyboardinterrupt():
+@pytest.fixture()
+def sigint_raises():
+    """Python's own SIGINT handler for the test: a shell that starts a command in the background without
+    job control (``make test &`` in a script) starts it with SIGINT ignored, and then no Ctrl-C reaches
+    the code these tests exercise."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_after_rdkit_uncharger_still_raises_keyboardinterrupt(sigint_raises):
     """RDKit's substructure search (inside Uncharger) can leave its own SIGINT handler installed, which
     swallowed every later Ctrl-C; python_sigint puts Python's back and holds a Ctrl-C that comes during
     the RDKit call until it returns."""
@@ -280,7 +290,7 @@ def _ctrl_c_in_uncharger(monkeypatch, at: int, send=None) -> None:
     monkeypatch.setattr(rdMolStandardize, "Uncharger", Uncharger)
 
 
-def test_ctrl_c_during_standardisation_stops_the_run_and_it_resumes(model, tmp_path, monkeypatch):
+def test_ctrl_c_during_standardisation_stops_the_run_and_it_resumes(model, tmp_path, monkeypatch, sigint_raises):
     from serendip.chem.api import load_model
 
     loaded, lib = load_model(model), _library(tmp_path / "lib.smi", 60)
@@ -297,7 +307,7 @@ def test_ctrl_c_during_standardisation_stops_the_run_and_it_resumes(model, tmp_p
     assert _outputs(tmp_path / "cut") == _outputs(tmp_path / "whole")
 
 
-def test_cli_ctrl_c_says_where_it_stopped_and_exits_130(model, tmp_path, monkeypatch):
+def test_cli_ctrl_c_says_where_it_stopped_and_exits_130(model, tmp_path, monkeypatch, sigint_raises):
     import threading
 
     from typer.testing import CliRunner
