@@ -62,10 +62,12 @@ def adaptation_texts(mirror: Path) -> list[str]:
 
 
 def adapt_backbone(backbone: str, texts: Sequence[str], out: Path, epochs: float, batch_size: int,
-                   log: Callable[[str], None] = print) -> tuple[Path, dict]:
+                   log: Callable[[str], None] = print, checkpoint_every: int = 50) -> tuple[Path, dict]:
     """Continued masked-LM pre-training of ``backbone`` on ``texts`` (256-token blocks, 5 % of the
     documents held out); returns the adapted model folder and its held-out report. ``log`` gets a progress
-    line every 50 optimisation steps (step, loss, seconds so far and left) and the engine's messages."""
+    line every 50 optimisation steps (step, loss, seconds so far and left) and the engine's messages.
+    A checkpoint is saved every ``checkpoint_every`` steps and an interrupted run resumes from it when
+    called again with the same arguments (``output.resume``; ``wall_s`` then counts this call only)."""
     from serendip.models.pretrain.config import pretrain_config_from_options
     from serendip.models.pretrain.run import pretrain
 
@@ -74,15 +76,18 @@ def adapt_backbone(backbone: str, texts: Sequence[str], out: Path, epochs: float
     corpus.write_text("\n".join(texts) + "\n", encoding="utf-8")
     cfg = pretrain_config_from_options(
         inputs=[corpus], kind="text", out=out / "model", overwrite=True, seed=0,
+        checkpoint_every=checkpoint_every, resume=True,
         overrides=[f'model.init_from="{backbone}"', "data.block_tokens=256", f"training.epochs={epochs}",
                    f"training.batch_size={batch_size}", "training.eval_every=500"])
     t = time.perf_counter()
+    first: list[int] = []  # the first step of this call (after a resumed checkpoint: not 1)
 
     def progress(step: int, total: int, loss: float) -> None:  # a line every 50 steps: ~1,500 in an epoch
+        first[:] = first or [step]
         if step % 50 == 0 or step == total:
-            done = time.perf_counter() - t
+            done, steps = time.perf_counter() - t, step - first[0] + 1
             log(f"  adaptation step {step}/{total}, loss {loss:.3f} nats, {done:.0f} s, "
-                f"about {done / step * (total - step):.0f} s left")
+                f"about {done / steps * (total - step):.0f} s left")
 
     result = pretrain(cfg, progress=progress, log=log)
     report = {"documents": len(texts), "steps": result.steps, "heldout": result.heldout,

@@ -40,7 +40,9 @@ def pretrain_command(
         size: str | None = typer.Option(None, "--size", help="tiny, small or base."),
         max_steps: int | None = typer.Option(None, "--max-steps", help="Optimisation steps."),
         out: Path | None = typer.Option(None, "--out", help="Output model folder."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder (and an interrupted run's checkpoint)."),
+        checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", min=1, help="Save a checkpoint every N steps (in OUT.partial)."),
+        resume: bool = typer.Option(False, "--resume", help="Go on from the checkpoint of an interrupted run with the same settings."),
         seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the config's training.seed, 0)."),
         device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda if available)."),
         set_: list[str] | None = typer.Option(None, "--set", help="key=value override, e.g. training.lr=3e-4 (repeatable)."),
@@ -60,7 +62,7 @@ def pretrain_command(
         cfg = pretrain_config_from_options(
             config, fasta=fasta, inputs=inputs, dataset=dataset, dataset_files=dataset_files, kind=kind,
             size=size, max_steps=max_steps, out=out, overwrite=overwrite, seed=seed, device=device,
-            overrides=set_)
+            checkpoint_every=checkpoint_every, resume=resume, overrides=set_)
         check_inputs(cfg)  # missing files, a taken output folder: fail before the progress bar
         with rate_progress("steps") as bar:
             task = bar.add_task("pretrain", total=None)

@@ -166,16 +166,19 @@ class TrainingSection(StrictModel):
     mlm_probability: float = Field(0.15, gt=0.0, lt=1.0)
     mask_span: int | None = Field(None, ge=1)
     eval_every: int = Field(100, ge=1)
+    checkpoint_every: int | None = Field(None, ge=1)  # steps between checkpoints (None: none)
     seed: Seed = 0
     device: str | None = None  # None: "cuda" if available else "cpu"
     bf16: bool = False  # bfloat16 autocast (GPU)
 
 
 class OutputSection(StrictModel):
-    """Where the model folder goes; an existing non-empty folder needs ``overwrite``."""
+    """Where the model folder goes; an existing non-empty folder needs ``overwrite``. ``resume``: go on
+    from the checkpoint an interrupted run left in ``<dir>.partial`` (``training.checkpoint_every``)."""
 
     dir: Path = Path("pretrained/model")
     overwrite: bool = False
+    resume: bool = False
 
 
 def _options(model: type[BaseModel], value: Any) -> BaseModel:
@@ -304,14 +307,16 @@ def pretrain_config_from_options(
         inputs: Sequence[Path] | None = None, dataset: str | None = None, dataset_files: str | None = None,
         kind: str | None = None, size: str | None = None, max_steps: int | None = None,
         out: Path | None = None, overwrite: bool = False, seed: int | None = None,
-        device: str | None = None, overrides: Sequence[str] | None = None) -> PretrainConfig:
+        device: str | None = None, checkpoint_every: int | None = None, resume: bool = False,
+        overrides: Sequence[str] | None = None) -> PretrainConfig:
     """The run's config from a file (or the defaults), then options, then ``key=value`` overrides.
 
     The options of ``serendip pretrain``: ``fasta`` and ``inputs`` become ``data.inputs`` (FASTA
     files imply ``kind="dna"`` unless ``kind`` is given); ``dataset``, ``dataset_files``, ``size``,
     ``max_steps``, ``out``, ``seed``, ``device`` set ``data.dataset``, ``data.dataset_files``,
     ``model.size``, ``training.max_steps``, ``output.dir``, ``training.seed``, ``training.device``;
-    ``overwrite`` sets ``output.overwrite``. ``overrides`` are applied last
+    ``overwrite`` and ``resume`` set ``output.overwrite`` and ``output.resume``, ``checkpoint_every``
+    ``training.checkpoint_every``. ``overrides`` are applied last
     (:func:`apply_pretrain_overrides`).
 
     Raises
@@ -329,10 +334,13 @@ def pretrain_config_from_options(
         kind = "dna"
     for key, value in (("kind", kind), ("data.dataset", dataset), ("data.dataset_files", dataset_files),
                        ("model.size", size), ("training.max_steps", max_steps), ("output.dir", out),
-                       ("training.seed", seed), ("training.device", device)):
+                       ("training.seed", seed), ("training.device", device),
+                       ("training.checkpoint_every", checkpoint_every)):
         if value is not None:
             _put(data, key, value)
     if overwrite:
         _put(data, "output.overwrite", True)
+    if resume:
+        _put(data, "output.resume", True)
     cfg = validate_config(data, "options", PretrainConfig)
     return apply_pretrain_overrides(cfg, overrides) if overrides else cfg

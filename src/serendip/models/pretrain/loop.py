@@ -21,6 +21,7 @@ from serendip.models.pretrain.evaluation import evaluate_heldout
 from serendip.models.pretrain.masking import make_batch, mlm_loss
 
 if TYPE_CHECKING:
+    from serendip.models.pretrain.checkpoint import Checkpoint
     from serendip.models.pretrain.config import PretrainConfig
 
 __all__ = ["LoopResult", "TrainingPlan", "build_model", "load_init_model", "plan_training", "train_mlm"]
@@ -117,9 +118,12 @@ def _step(model: Any, batch: dict[str, Any], optim: Any, sched: Any, max_grad_no
 
 def train_mlm(cfg: PretrainConfig, model: Any, train_ids: list[Any], held_batches: list[dict[str, Any]],
               collator: Any, plan: TrainingPlan, device: Any, autocast: Callable[[], Any], width: int, *,
-              progress: Callable[[int, int, float], None] | None, say: Callable[[str], None]
-              ) -> tuple[LoopResult, dict[str, float]]:
+              progress: Callable[[int, int, float], None] | None, say: Callable[[str], None],
+              checkpoint: Checkpoint | None = None) -> tuple[LoopResult, dict[str, float]]:
     """Run ``plan.total`` optimisation steps; the loop's record and the final held-out evaluation.
+
+    ``checkpoint``: its loaded state (if any) is restored first and the loop goes on from the step after
+    it; it saves every ``checkpoint.every`` steps (:mod:`serendip.models.pretrain.checkpoint`).
 
     ``width``: the most tokens a padded batch may have. Batches are full: the sequences are shuffled (seeded) and an epoch's remainder opens the next one.
 
@@ -137,8 +141,13 @@ def train_mlm(cfg: PretrainConfig, model: Any, train_ids: list[Any], held_batche
     shuffle = torch.Generator().manual_seed(cfg.training.seed)
     order: list[int] = []
     run = LoopResult()
+    done = 0
+    if checkpoint is not None:
+        done, order = checkpoint.restore(model, optim, sched, shuffle, collator, run)
+        if done:
+            say(f"resumed after step {done} of {plan.total} ({checkpoint.path})")
     model.train()
-    for step in range(1, plan.total + 1):
+    for step in range(done + 1, plan.total + 1):
         while len(order) < plan.batch_size:
             order += torch.randperm(len(train_ids), generator=shuffle).tolist()
         picked, order = order[:plan.batch_size], order[plan.batch_size:]
@@ -157,6 +166,8 @@ def train_mlm(cfg: PretrainConfig, model: Any, train_ids: list[Any], held_batche
             progress(step, plan.total, value)
         if step % cfg.training.eval_every == 0 and step != plan.total:
             _evaluate(model, held_batches, device, step, autocast, run, say)
+        if checkpoint is not None and checkpoint.due(step, plan.total):
+            checkpoint.save(step, model, optim, sched, shuffle, order, collator, run)
     return run, _evaluate(model, held_batches, device, plan.total, autocast, run, say)
 
 

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from serendip.errors import DataError
+from serendip.errors import ConfigError, DataError
+from serendip.models.pretrain.checkpoint import (
+    CHECKPOINT_FILE,
+    Checkpoint,
+    run_fingerprint,
+)
 from serendip.models.pretrain.config import PretrainConfig, corpus_kind
 from serendip.models.pretrain.corpus import (
     CorpusKind,
@@ -53,7 +58,9 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
     ------
     ConfigError
         No input, a missing file, an unknown tokenizer, corpus kind or dataset, an existing output
-        folder without ``overwrite``, windows longer than the model's positions, bad model dims.
+        folder without ``overwrite``, windows longer than the model's positions, bad model dims; an
+        interrupted run's checkpoint in ``<output.dir>.partial`` without ``output.resume`` or
+        ``overwrite``, or a checkpoint of other settings or data with ``resume``.
     DataError, ParseError
         Unreadable or empty inputs, or a training loss that is not finite.
     """
@@ -69,7 +76,8 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
     rng = random.Random(seed)
 
     files = check_inputs(cfg)
-    out_dir, partial = _prepare_output(cfg)
+    out_dir, partial = _prepare_output(cfg, say)
+    checkpoint: Checkpoint | None = None
     try:
         kind = corpus_kind(cfg.kind)
         corpus, issues = load_corpus(kind, cfg, files, rng)
@@ -78,6 +86,9 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         say(f"tokenizer: {type(tokenizer).__name__}, {len(tokenizer)} tokens")
         init_model, max_tokens = load_init_model(cfg)
         train_ids, held_ids = _encode(kind, tokenizer, corpus, cfg, max_tokens, init_model is not None, say)
+        checkpoint = Checkpoint(partial, run_fingerprint(cfg, train_ids), cfg.training.checkpoint_every)
+        if cfg.output.resume and not checkpoint.load():
+            say(f"no checkpoint in {partial}: starting at step 1")
 
         model = build_model(cfg, tokenizer, init_model)
         device = torch.device(cfg.training.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -95,7 +106,8 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
             f"peak lr {plan.lr:g}, warm-up {plan.warmup}, mask span {span}")
         loop, final = train_mlm(cfg, model, train_ids, held_batches, collator, plan, device,
                                 autocast_for(device, cfg.training.bf16), max_tokens,
-                                progress=progress, say=say)
+                                progress=progress, say=say, checkpoint=checkpoint)
+        (partial / CHECKPOINT_FILE).unlink(missing_ok=True)
         _save_model(model, tokenizer, partial)
         train_time = loop.train_time
         result = PretrainResult(
@@ -112,7 +124,11 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         say(f"saved {out_dir}")
         return result
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        if not (partial / CHECKPOINT_FILE).is_file():
+            shutil.rmtree(partial, ignore_errors=True)
+        elif checkpoint is not None and checkpoint.saved_step:
+            say(f"stopped; the checkpoint after step {checkpoint.saved_step} is kept in {partial}: rerun "
+                f"with --resume (output.resume=true) to go on from it")
         raise
 
 
@@ -162,10 +178,27 @@ def _tokenizer_for(cfg: PretrainConfig, corpus: CorpusSplit) -> Any:
                    min_frequency=cfg.tokenizer.min_frequency)
 
 
-def _prepare_output(cfg: PretrainConfig) -> tuple[Path, Path]:
+def _prepare_output(cfg: PretrainConfig, say: Callable[[str], None]) -> tuple[Path, Path]:
+    """The output folder and its ``.partial`` working folder: kept with ``output.resume`` (its
+    checkpoint is read later), else emptied.
+
+    Raises
+    ------
+    ConfigError
+        The ``.partial`` folder holds an interrupted run's checkpoint and neither ``output.resume`` nor
+        ``output.overwrite`` is set (it is not thrown away unasked).
+    """
     out = Path(cfg.output.dir)
     partial = out.with_name(out.name + ".partial")
+    saved = partial / CHECKPOINT_FILE
+    if cfg.output.resume and saved.is_file():
+        return out, partial
+    if saved.is_file() and not cfg.output.overwrite:
+        raise ConfigError(f"{saved}: an interrupted run's checkpoint; pass --resume to go on from it or "
+                          f"--overwrite to start again")
     if partial.exists():
+        if saved.is_file():
+            say(f"discarding the checkpoint in {partial} (--overwrite)")
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     return out, partial
