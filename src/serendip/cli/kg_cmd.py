@@ -156,17 +156,24 @@ def _where(ev: dict) -> str:
 
 
 def _warn_deleted(n: int, engine=None) -> None:
-    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted, and
+    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted,
     that of :func:`serendip.kg.store.unfinished_warning` when the last build of ``engine``'s graph did
-    not finish."""
-    from serendip.kg.store import deleted_warning, unfinished_build, unfinished_warning
+    not finish, else that of :func:`serendip.kg.store.unread_warning` when records wait to be read."""
+    from serendip.kg.store import (
+        deleted_warning,
+        unfinished_build,
+        unfinished_warning,
+        unread_records,
+        unread_warning,
+    )
 
     if engine is not None:
         with engine.connect() as conn:
             row = unfinished_build(conn)
-        if row is not None:
-            err_console.print(labelled("[yellow]warning:[/]", unfinished_warning(row)), highlight=False,
-                              soft_wrap=True)
+            unread = 0 if row is not None else unread_records(conn)
+        if row is not None or unread:
+            line = unfinished_warning(row) if row is not None else unread_warning(unread)
+            err_console.print(labelled("[yellow]warning:[/]", line), highlight=False, soft_wrap=True)
     if n:
         err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
 

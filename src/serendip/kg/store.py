@@ -265,3 +265,20 @@ def unfinished_warning(row: Any) -> str:
         how = f"stopped after reading {n:,} record{'' if n == 1 else 's'} (Ctrl-C or an error)"
     return (f"the last `serendip kg build` {how}: the graph is incomplete; run `serendip kg build` again to "
             f"finish it")
+
+
+def unread_records(conn: Connection) -> int:
+    """Records of the workspace a built graph has not read yet (0 when no record was ever read: no
+    graph to call incomplete). They are left by ``kg build --limit`` or ingested since the last build."""
+    read = conn.execute(select(func.count()).select_from(kg_records)).scalar_one()
+    if not read:
+        return 0
+    return conn.execute(select(func.count()).select_from(records)
+                        .where(~records.c.id.in_(select(kg_records.c.record_id)))).scalar_one()
+
+
+def unread_warning(n: int) -> str:
+    """The line a kg command prints when :func:`unread_records` found ``n`` > 0 records."""
+    were = "record is" if n == 1 else "records are"
+    return (f"{n:,} {were} not in the graph yet (left by `kg build --limit`, or ingested since the last "
+            f"build): run `serendip kg build` to read them")

@@ -19,6 +19,8 @@ from serendip.kg.store import (
     kg_entities,
     kg_mentions,
     kg_records,
+    unread_records,
+    unread_warning,
 )
 from serendip.kg.taggers import DictionaryTextTagger
 from serendip.workspace.schema import records
@@ -84,7 +86,13 @@ def test_limit_leaves_the_rest_for_the_next_build(kg_ws, tmp_path, training):
     _ingest(kg_ws, tmp_path, RECORDS)
     rep = build(kg_ws, training=training, limit=1)
     assert (rep.records_read, rep.records_left, rep.counts["records"]) == (1, 2, 1)
+    with kg_ws.engine.connect() as conn:  # the queries warn of the records left (kg show, neighbors...)
+        assert unread_records(conn) == 2
+    assert unread_warning(2).startswith("2 records are not in the graph yet")
+    assert unread_warning(1).startswith("1 record is not")
     assert build(kg_ws, training=training).records_read == 2
+    with kg_ws.engine.connect() as conn:
+        assert unread_records(conn) == 0
 
 
 def test_changed_and_deleted_records_are_read_again_and_removed(kg_ws, tmp_path, training):
