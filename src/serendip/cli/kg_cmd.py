@@ -113,7 +113,8 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         since = (f"{rep.records_changed:,} changed and {rep.records_deleted:,} deleted since the last build, "
                  f"their old rows removed; " if rep.records_removed else "")
         _say(f"kg build: {rep.records_read:,} records read ({since}{rep.mentions_added:,} "
-             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s, tagger {rep.tagger}"
+             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s overall (loading the tagger "
+             f"included; the bar's rate is tagging alone), tagger {rep.tagger}"
              + (f"; sentences of {rep.passages_reused:,} from the passage index" if rep.passages_reused else ""))
         _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
              f"({c['evidence']:,} evidence rows) over {c['records']:,} records")

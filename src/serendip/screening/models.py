@@ -136,6 +136,63 @@ class _Fusion(Learner):
         return weights @ z / weights.sum()
 
 
+class _PrequentialFusion(_Fusion):
+    """A weighted mean of the parts' z-scores whose weights follow the set's own labels, prequentially.
+
+    Each record labelled since the last fit was scored, before its label was known, by every part
+    (z-scores over the unlabelled records of that step); those (z, label) pairs accumulate. Once they
+    hold ``min_each`` includes and ``min_each`` excludes, part i weighs ``prior_i * max(AUC_i - 0.5, 0)``,
+    AUC_i being the ROC-AUC of its z-scores on them (Mann-Whitney, ties half); before that, or when no
+    part is above chance, the weights are ``prior``. Prequential ("test then train") assessment:
+    Dawid 1984, JRSS A 147:278. The records are those the fused ranking put on top, so the AUC measures
+    how each part orders the candidates actually read, the part of the ranking that decides WSS.
+    """
+
+    def __init__(self, parts: list[Learner], prior: tuple[float, ...] | None = None, min_each: int = 5):
+        super().__init__(parts, "mean", prior or (1.0,) * len(parts))
+        self.prior, self.min_each = np.asarray(self.weights, dtype=np.float64), min_each
+        self._seen: set[int] = set()
+        self._scored_rows = np.zeros(0, dtype=np.int64)
+        self._scored_z = np.zeros((len(parts), 0))
+        self._hist_z: list[np.ndarray] = []
+        self._hist_y: list[int] = []
+
+    def fit(self, rows, y, weight) -> None:
+        order = np.argsort(self._scored_rows, kind="stable")
+        sorted_rows = self._scored_rows[order]
+        for row, label in zip(np.asarray(rows).tolist(), np.asarray(y).tolist()):
+            if row in self._seen:
+                continue
+            self._seen.add(row)
+            at = int(np.searchsorted(sorted_rows, row))
+            if at < len(sorted_rows) and sorted_rows[at] == row:  # scored before it was labelled
+                self._hist_z.append(self._scored_z[:, order[at]])
+                self._hist_y.append(int(label))
+        self.weights = tuple(self.current_weights().tolist())
+        super().fit(rows, y, weight)
+
+    def current_weights(self) -> np.ndarray:
+        """float64 weights of shape (n_parts,), summing to 1, from the (z, label) pairs gathered so far."""
+        from scipy.stats import rankdata
+
+        labels = np.asarray(self._hist_y, dtype=np.int8)
+        n_inc, n_exc = int(labels.sum()), int(len(labels) - labels.sum())
+        weights = self.prior
+        if min(n_inc, n_exc) >= self.min_each:
+            z = np.array(self._hist_z)  # (n, parts)
+            ranks = np.apply_along_axis(rankdata, 0, z)
+            auc = (ranks[labels == 1].sum(axis=0) - n_inc * (n_inc + 1) / 2) / (n_inc * n_exc)
+            above = self.prior * np.maximum(auc - 0.5, 0.0)
+            weights = above if above.sum() > 0 else self.prior
+        return weights / weights.sum()
+
+    def score(self, rows) -> np.ndarray:
+        scores = [part.score(rows) for part in self.parts]
+        z = np.array([(s - s.mean()) / (s.std() or 1.0) for s in scores])
+        self._scored_rows, self._scored_z = np.asarray(rows, dtype=np.int64), z
+        return np.asarray(self.weights) @ z / float(np.sum(self.weights))
+
+
 @dataclass(frozen=True)
 class ScreeningModel:
     """One registered model.
@@ -216,6 +273,14 @@ def _mesh_wmean(store: FeatureStore, seed: int) -> Learner:
     return _Fusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], "mean", MESH_WMEAN_WEIGHTS)
 
 
+def _mesh_auc(store: FeatureStore, seed: int) -> Learner:
+    return _PrequentialFusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)])
+
+
+def _auc3(store: FeatureStore, seed: int) -> Learner:
+    return _PrequentialFusion([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
+
+
 _ASR3 = "ASReview 3.0.8, asreview/models/models.py (elas_u4)"
 _MODELS = [
     ScreeningModel("tfidf-nb", lambda store, seed: Learner(store.tfidf(NB_TFIDF), _nb, "proba"),
@@ -247,6 +312,16 @@ _MODELS = [
     ScreeningModel("fused-mesh-wmean", _mesh_wmean,
                    description="weighted mean (3:1) of the z-scored scores of tfidf-mesh-svm and minilm-logreg",
                    reference="Vogt & Cottrell 1999 (Information Retrieval 1:151), linear score fusion",
+                   needs_embeddings=True),
+    ScreeningModel("fused-mesh-auc", _mesh_auc,
+                   description="z-scores of tfidf-mesh-svm and minilm-logreg weighted by their prequential "
+                               "ROC-AUC on the records labelled so far",
+                   reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
+                   needs_embeddings=True),
+    ScreeningModel("fused-auc3", _auc3,
+                   description="z-scores of tfidf-svm, tfidf-mesh-svm and minilm-logreg weighted by their "
+                               "prequential ROC-AUC on the records labelled so far",
+                   reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
                    needs_embeddings=True),
 ]
 for _m in _MODELS:

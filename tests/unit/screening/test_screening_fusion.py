@@ -14,6 +14,7 @@ from serendip.screening.models import (
     SCREENING_MODELS,
     Learner,
     _Fusion,
+    _PrequentialFusion,
 )
 from serendip.screening.simulate import simulate
 
@@ -77,3 +78,39 @@ def test_fused_mesh_wmean_finds_the_includes_first_and_follows_the_svm_where_the
     svm, emb = _Fixed([2.0, 0.0, 1.0]), _Fixed([0.0, 2.0, 1.0])
     fused = _Fusion([svm, emb], "mean", MESH_WMEAN_WEIGHTS).score(np.arange(3))
     assert fused[0] > fused[2] > fused[1]
+
+
+def test_prequential_fusion_weighs_each_part_by_its_auc_on_the_records_labelled_since_it_scored_them():
+    # part 0 scores the includes (records 4, 5) above the excludes (0-3); part 1 is at chance on them
+    good, half = _Fixed([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), _Fixed([5.0, 0.0, 4.0, 1.0, 3.0, 2.0])
+    fusion = _PrequentialFusion([good, half], min_each=2)
+    fusion.fit(np.array([9]), np.array([1]), None)           # a prior: never scored, not counted
+    assert fusion.weights == (0.5, 0.5)
+    fusion.score(np.arange(6))
+    fusion.fit(np.array([9, 0, 4]), np.array([1, 0, 1]), None)  # one include, one exclude: below min_each
+    assert fusion.weights == (0.5, 0.5)
+    fusion.fit(np.array([9, 0, 4, 1, 5, 2, 3]), np.array([1, 0, 1, 0, 1, 0, 0]), None)
+    # includes {4, 5} against excludes {0, 1, 2, 3}: part 0 AUC 1; part 1 puts each include above
+    # records 1 and 3 only: 4 / 8 = 0.5 -> weight 0, so part 0 alone decides
+    assert fusion.weights == pytest.approx((1.0, 0.0))
+    assert fusion.score(np.arange(6)) == pytest.approx((np.arange(6) - 2.5) / np.std(np.arange(6)))
+
+
+def test_prequential_fusion_keeps_its_prior_when_no_part_beats_chance():
+    worst = _Fixed([5.0, 4.0, 3.0, 2.0])
+    fusion = _PrequentialFusion([worst, _Fixed([3.0, 2.0, 1.0, 0.0])], prior=(3.0, 1.0), min_each=1)
+    fusion.score(np.arange(4))
+    fusion.fit(np.array([0, 3]), np.array([0, 1]), None)  # both parts put the exclude above the include
+    assert fusion.current_weights() == pytest.approx([0.75, 0.25])
+
+
+def test_prequential_fusions_are_registered_and_run_a_simulation():
+    base = tiny_set(6, 30)
+    mesh = [["Include Heading", "Humans"] if y else ["Humans"] for y in base.labels]
+    ds = ScreeningSet(base.name, base.ids, base.titles, base.abstracts, base.labels, mesh=mesh, source="tiny")
+    for name, n_parts in (("fused-mesh-auc", 2), ("fused-auc3", 3)):
+        spec = SCREENING_MODELS.get(name)
+        assert spec.needs_embeddings and "Dawid 1984" in spec.reference
+        assert len(spec.build(FeatureStore(ds, toy_context()), 0).parts) == n_parts
+        run = simulate(ds, name, "max", [0], context=toy_context(), stop_rules=()).runs[0]
+        assert sorted(ds.labels[run.order[:5]]) == [1] * 5
