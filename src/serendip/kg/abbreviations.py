@@ -11,7 +11,9 @@ The algorithm, per parenthesis ``" ("`` in the text:
 1. **Candidates.** The text inside the parentheses is the short form (SF) candidate; the text before
    them, back to the start of the clause, the long form (LF) candidate. A clause starts after ``". "``,
    ``", "``, ``"; "`` or ``": "`` (the Java program uses the first two; the other two are added here as
-   the same kind of boundary), or after the previous parenthesis, or at the start of the text. The SF
+   the same kind of boundary; the full-width ``。，；：`` too), or after the previous parenthesis, or at the
+   start of the text. Full-width parentheses ``（ ）`` (U+FF08/FF09) act as ``( )``, the opening one with
+   or without a space before it (an addition here: CJK input methods write them unspaced). The SF
    candidate is cut at its first ``", "`` or ``"; "`` (``"(PD; n = 20)"`` gives ``PD``). Parentheses are
    matched with nesting, and a group nested inside the SF candidate is dropped from it (``"(TNF (ref.
    3))"`` gives ``TNF``); nesting is an addition here (the Java program stops at the first ``")"``).
@@ -42,9 +44,13 @@ __all__ = ["Abbreviation", "abbreviation_map", "best_long_form", "find_abbreviat
 
 #: A clause boundary (end of a long form candidate's search): the paper's "same sentence", as the Java
 #: program reads it (". " and ", "), plus "; " and ": "
-_BOUNDARY = re.compile(r"[.,;:]\s")
+_BOUNDARY = re.compile(r"[.,;:]\s|[。，；：]")
 #: A parenthesised group with no parenthesis inside, and the white space before it
-_NESTED = re.compile(r"\s*\([^()]*\)")
+_NESTED = re.compile(r"\s*[(（][^()（）]*[)）]")
+#: Where a definition's parenthesis opens: "(" after a space (the paper's " ("), or a full-width "（"
+#: (U+FF08, written by CJK input methods, often with no space before it)
+_OPEN = re.compile(r"(?<= )\(|（")
+_OPENING, _CLOSING = "(（", ")）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ def valid_short_form(sf: str) -> bool:
     """Step 3: 2 to 10 letters or digits, a letter among them, first character a letter, digit or
     ``(``, at most two words."""
     return (2 <= _alnum_count(sf) <= 10 and any(c.isalpha() for c in sf)
-            and (sf[0].isalnum() or sf[0] == "(") and len(sf.split()) <= 2)
+            and (sf[0].isalnum() or sf[0] in _OPENING) and len(sf.split()) <= 2)
 
 
 def best_long_form(sf: str, candidate: str) -> int | None:
@@ -97,12 +103,13 @@ def _accept(sf: str, lf: str) -> bool:
 
 
 def _close(text: str, open_at: int) -> int | None:
-    """Index of the ``)`` matching the ``(`` at ``open_at`` (nesting counted), or None."""
+    """Index of the ``)`` matching the ``(`` at ``open_at`` (nesting counted; a full-width ``（`` or
+    ``）`` counts as its ASCII twin), or None."""
     depth = 0
     for i in range(open_at, len(text)):
-        if text[i] == "(":
+        if text[i] in _OPENING:
             depth += 1
-        elif text[i] == ")":
+        elif text[i] in _CLOSING:
             depth -= 1
             if depth == 0:
                 return i
@@ -115,7 +122,8 @@ def _short_candidate(text: str, start: int, end: int) -> tuple[int, int, str]:
     flat, n = text[start:end], 1
     while n:  # innermost groups first, each blanked to NULs of its length (offsets kept)
         flat, n = _NESTED.subn(lambda m: "\0" * len(m.group()), flat)
-    cut = min([i for i in (flat.find(", "), flat.find("; ")) if i >= 0], default=len(flat))
+    cut = min([i for i in (flat.find(", "), flat.find("; "), flat.find("，"), flat.find("；")) if i >= 0],
+              default=len(flat))
     flat = flat[:cut]
     kept = flat.replace("\0", "")
     lead = len(flat) - len(flat.lstrip())
@@ -141,9 +149,9 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
     """
     out: list[Abbreviation] = []
     clause_start = 0  # the previous parenthesis ends a long form candidate's search too
-    pos = text.find(" (")
-    while pos >= 0:
-        open_at = pos + 1
+    opened = _OPEN.search(text)
+    while opened is not None:
+        open_at = opened.start()
         close_at = _close(text, open_at)
         if close_at is None:
             break
@@ -153,7 +161,7 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
         if found is not None:
             out.append(found)
         clause_start = close_at + 1
-        pos = text.find(" (", clause_start)
+        opened = _OPEN.search(text, clause_start)
     return out
 
 

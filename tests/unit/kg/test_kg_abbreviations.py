@@ -59,6 +59,17 @@ def test_nested_parentheses_and_a_cut_at_a_semicolon():
     assert [p for p in pairs if p[0] == "L-NAME"] == []
 
 
+def test_full_width_parentheses_define_short_forms_spaced_or_not():
+    # CJK input methods write U+FF08/FF09, often with no space before: each is read as "(" / ")"
+    text = ("Serum tumour necrosis factor（TNF）rose，and interleukin-6 （IL-6；n = 40） did too. "
+            "Dopamine（DA （ref. 3））fell.")
+    assert _pairs(text) == [("TNF", "tumour necrosis factor"), ("IL-6", "interleukin-6"), ("DA", "Dopamine")]
+    # a boundary before the clause: "，" ends the long form candidate like ", "
+    assert _pairs("treated，Parkinson's disease（PD）") == [("PD", "Parkinson's disease")]
+    # an ASCII "(" still needs its space; a Japanese long form has no letters to match
+    assert _pairs("tumour necrosis factor(TNF) rose. 腫瘍壊死因子（TNF）") == []
+
+
 def test_short_form_then_long_form_in_parentheses():
     text = "We studied 40 patients with PD (idiopathic Parkinson's disease) and 12 controls."
     assert _pairs(text) == [("PD", "Parkinson's disease")]
