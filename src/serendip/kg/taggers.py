@@ -241,11 +241,24 @@ class ModelTagger(_ShortFormTagger):
         self.truncated = 0
 
     def _spans(self, texts: Sequence[str]) -> list[list[Span]]:
-        docs = [Document(pmid=str(i), title=t) for i, t in enumerate(texts)]
+        from serendip.kg.fold import fold
+
+        folded = [fold(t) for t in texts]  # the model reads the NFKC view: ＰＤ as PD, ﬁ as fi
+        docs = [Document(pmid=str(i), title=f.text) for i, f in enumerate(folded)]
         spans, truncated = tag_documents(self.bundle, docs, window=self.window, overlap=self.overlap,
                                          batch_size=self.batch_size)
         self.truncated += truncated
-        return [spans.get(str(i), []) for i in range(len(texts))]
+        return [[_unfolded(f, span) for span in spans.get(str(i), [])] for i, f in enumerate(folded)]
+
+
+def _unfolded(folded: Any, span: Span) -> Span:
+    """A span of the folded view as a span of the original text: the original characters (clusters)
+    its first and last folded characters came from, so a span ending inside one cluster's folded form
+    (``1`` of ``½``) takes the whole cluster rather than being lost."""
+    start, end, kind = span
+    if folded.identity:
+        return span
+    return folded.starts[start], folded.ends[end - 1], kind
 
 
 @TAGGERS.register("model")

@@ -185,3 +185,20 @@ def test_build_with_the_model_tagger_stores_every_span(token_run, tmp_path):
     with pytest.raises(ConfigError, match="built with tagger 'model:"):
         build(ws, "dictionary", training=[write_training(tmp_path)])
     ws.close()
+
+
+def test_the_model_tagger_reads_the_nfkc_view_and_answers_in_original_offsets(token_run):
+    from serendip.kg.fold import fold
+    from serendip.kg.taggers import ModelTagger, _unfolded
+
+    tagger = ModelTagger(token_run)
+    # every printable ASCII character as its full-width twin (U+FF01-FF5E): one character each, so the
+    # spans are those of the plain text, over the full-width letters
+    wide = [t.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}) for t in TEXTS]
+    plain_spans, wide_spans = tagger.tag(TEXTS), tagger.tag(wide)
+    assert wide_spans == plain_spans and any(plain_spans)
+    text = "ﬁ ½x"  # ligature (1 -> 2 characters), a fraction (1 -> 3: 1⁄2)
+    f = fold(text)
+    assert _unfolded(f, (0, 2, "Chemical")) == (0, 1, "Chemical")
+    assert _unfolded(f, (3, 4, "Chemical")) == (2, 3, "Chemical")  # "1" of "1⁄2": the whole "½"
+    assert _unfolded(f, (3, 7, "Disease")) == (2, 4, "Disease")
