@@ -13,7 +13,7 @@ from serendip.cli.common import (
     handle_errors,
     open_workspace,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 
 _GROUPS = (("supports", "Supporting"), ("contradicts", "Contradicting"), ("neutral", "Neutral"),
            (None, "Evidence"))
@@ -123,7 +123,7 @@ def contradictions_cmd(query: Optional[str] = typer.Option(None, "--query", "-q"
                 pmid = f", PMID {side.pmid}" if side.pmid else ""
                 _say(f"   record {side.record_id}{pmid}, {side.field} {side.start}-{side.end}: {side.text}")
         shown = f" (the {len(report.pairs)} highest shown: --max-pairs)" if report.found > len(report.pairs) else ""
-        _say(f"{report.found} conflicting pair(s){shown} among {report.records:,} records ({report.sentences:,} "
+        _say(f"{report.found} conflicting pair(s){shown} among {count(report.records, 'record')} ({report.sentences:,} "
              f"sentences; {report.scored:,} of {report.candidates:,} same-claim candidate pairs scored)")
 
 

@@ -26,7 +26,7 @@ from serendip.cli.common import (
     handle_errors,
     labelled,
 )
-from serendip.cli.display import visible
+from serendip.cli.display import count, visible
 
 app = SerendipTyper(no_args_is_help=True, help="Molecular property models: train on a SMILES/SDF file (split, "
                     "uncertainty, applicability domain), predict or screen a library, design molecules.")
@@ -123,7 +123,7 @@ def train_cmd(files: list[Path] = typer.Argument(..., help="SMILES CSV/TSV/.smi 
                                      "folder": str(res.folder), **as_json(res.read)})))
             return
         sp = res.split
-        _say(f"{res.n_molecules:,} molecules ({len(res.issues)} records skipped, {res.n_duplicates} duplicate "
+        _say(f"{count(res.n_molecules, 'molecule')} ({count(len(res.issues), 'record')} skipped, {res.n_duplicates} duplicate "
              f"groups merged); split {sp.kind} seed {sp.seed}: {len(sp.train)}/{len(sp.val)}/{len(sp.test)}")
         for part in [p for p in ("train_oof", "val", "test") if p in res.metrics]:
             why = res.undefined.get(part, {})
@@ -180,7 +180,7 @@ def predict_cmd(model_dir: Path = typer.Argument(..., help="A folder written by 
                     w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
             except OSError as exc:
                 raise _data_error(f"cannot write {out}: {exc.strerror or exc}") from None
-            _say(f"{len(rows):,} predictions written to {out} ({len(ms.issues)} records skipped)")
+            _say(f"{len(rows):,} predictions written to {out} ({count(len(ms.issues), 'record')} skipped)")
         else:
             print("\t".join(cols))
             for r in rows:
@@ -363,7 +363,7 @@ def report_cmd(candidates: Path = typer.Argument(..., help="Candidate molecules:
         write_report(out, oracle, [m.smiles for m in mols], names=[m.name for m in mols], top=top,
                      neighbours=neighbours, title=title, bar_value=bar)
         _say(f"report on {min(top, len(mols))} of {len(ms.molecules):,} candidates written to {out} "
-             f"({len(ms.issues)} records skipped)")
+             f"({count(len(ms.issues), 'record')} skipped)")
     if ms.issues:
         raise typer.Exit(1)
 

@@ -16,7 +16,7 @@ from serendip.cli.common import (
     labelled,
     rate_progress,
 )
-from serendip.cli.display import visible
+from serendip.cli.display import count, visible
 
 app = SerendipTyper(no_args_is_help=True, help="Molecule generation: train a SMILES language model, sample it, "
                     "score samples with the MOSES metrics.")
@@ -80,10 +80,10 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
 
             print(result_json(res))
         else:
-            _say(f"{res.steps:,} steps, {res.molecules_seen:,} molecules ({res.epochs:.2f} epochs) in "
+            _say(f"{res.steps:,} steps, {count(res.molecules_seen, 'molecule')} ({res.epochs:.2f} epochs) in "
                  f"{res.wall_s:.0f} s ({res.mol_per_s:.0f} molecules/s; {res.mol_per_cpu_s:.0f} per CPU-second); "
                  f"train loss {res.train_loss:.3f}, validation loss {res.val_loss:.3f} nats/token; stopped by "
-                 f"{res.stopped}; {res.n_parameters:,} parameters; {res.n_train + res.n_val:,} molecules used, "
+                 f"{res.stopped}; {res.n_parameters:,} parameters; {count(res.n_train + res.n_val, 'molecule')} used, "
                  f"{len(res.issues):,} skipped; saved to {res.folder}")
     if res.issues:
         raise typer.Exit(1)

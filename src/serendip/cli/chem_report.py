@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from serendip.cli.common import err_console, labelled
+from serendip.cli.display import count
 
 __all__ = ["as_json", "finite", "say_read", "write_report"]
 
@@ -33,10 +34,6 @@ def finite(value):
     return value
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
 def _where(file: str, line: int, name: str) -> str:
     return f"{Path(file).name} line {line}" + (f" ({name})" if name else "")
 
@@ -52,21 +49,21 @@ def say_read(ms, *, merged: bool, more: str = "") -> None:
     for issue in ms.issues[:SKIPPED_SHOWN]:
         _warn("[yellow]skipped:[/]", str(issue))
     if len(ms.issues) > SKIPPED_SHOWN:
-        _warn("[yellow]skipped:[/]", f"... and {_n(len(ms.issues) - SKIPPED_SHOWN, 'more record')}{tail}")
+        _warn("[yellow]skipped:[/]", f"... and {count(len(ms.issues) - SKIPPED_SHOWN, 'more record')}{tail}")
     changed = ms.changed
     if changed:
         kinds = ", ".join(f"{n} {kind}" for kind, n in ms.change_counts().items())
-        _warn("[cyan]standardised:[/]", f"{_n(len(changed), 'record')} changed ({kinds}){tail}")
+        _warn("[cyan]standardised:[/]", f"{count(len(changed), 'record')} changed ({kinds}){tail}")
         for m in changed[:SHOWN]:
             _warn("  ", f"{_where(m.file, m.line, m.name)}: {m.input_smiles} -> {m.smiles}: {'; '.join(m.changes)}")
     if ms.duplicates:
         n_rec = sum(len(d.sources) for d in ms.duplicates)
         if merged:
             n_conf = sum(d.conflicting for d in ms.duplicates)
-            what = (f"{n_rec} records merged into {_n(len(ms.duplicates), 'molecule')} (same parent InChIKey; "
-                    f"values averaged; {_n(n_conf, 'group')} with differing values)")
+            what = (f"{count(n_rec, 'record')} merged into {count(len(ms.duplicates), 'molecule')} (same parent InChIKey; "
+                    f"values averaged; {count(n_conf, 'group')} with differing values)")
         else:
-            what = (f"{_n(n_rec - len(ms.duplicates), 'record')} repeat a molecule given earlier (same parent "
+            what = (f"{count(n_rec - len(ms.duplicates), 'record')} repeat a molecule given earlier (same parent "
                     f"InChIKey); each keeps its row, flagged in duplicate_of")
         _warn("[cyan]duplicates:[/]", what + tail)
         for d in ms.duplicates[:SHOWN]:

@@ -20,7 +20,7 @@ from serendip.cli.common import (
     labelled,
     rate_progress,
 )
-from serendip.cli.display import visible
+from serendip.cli.display import count, visible
 
 
 def screen_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `serendip chem train --out`."),
@@ -143,7 +143,7 @@ def _show(report, out: Path, json_out: bool) -> None:
     else:
         say = lambda text: console.print(visible(text), markup=False, highlight=False, soft_wrap=True)  # noqa: E731
         resumed = f", resumed at line {report.resumed_at_line:,}" if report.resumed_at_line is not None else ""
-        say(f"{c['lines']:,} lines: {c['records']:,} records, {c['invalid']:,} invalid, {c['duplicates']:,} "
+        say(f"{c['lines']:,} lines: {count(c['records'], 'record')}, {c['invalid']:,} invalid, {c['duplicates']:,} "
             f"duplicates, {c['unique']:,} unique molecules, {c['passed']:,} passed the filters, {c['kept']:,} kept"
             f"{resumed}")
         left = ", ".join(f"{k} {v:,}" for k, v in report.filtered.items() if v)

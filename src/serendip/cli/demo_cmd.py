@@ -12,7 +12,7 @@ from serendip.cli.common import (
     rate_progress,
     workspace_option,
 )
-from serendip.cli.display import visible
+from serendip.cli.display import count, visible
 from serendip.workspace.paths import DEMO_DIR
 
 
@@ -38,8 +38,8 @@ def demo(workspace: Path = workspace_option(Path(DEMO_DIR), help="Folder for the
     console.print(labelled("[bold]1/4[/]", f"dataset {report.dataset}: {report.corpus}"))
     console.print(labelled("[bold]2/4[/]", f"workspace {report.workspace}"))  # the path alone: no wrap inside a count
     console.print(visible(f"    ingested {report.ingested:,}, duplicates {report.duplicates:,}, failed {report.failed:,}; "
-                  f"{report.records:,} records stored"), markup=False)
-    console.print(f"[bold]3/4[/] indexes: BM25 {report.bm25_docs} records, dense {report.dense_total} vectors "
+                  f"{count(report.records, 'record')} stored"), markup=False)
+    console.print(f"[bold]3/4[/] indexes: BM25 {count(report.bm25_docs, 'record')}, dense {report.dense_total} vectors "
                   f"({report.dense_added} embedded now) in {report.index_s:.0f} s")
     console.print(labelled("[bold]4/4[/]", f"evaluation on the {report.queries} {report.dataset} {report.split} "
                            f"claims (BEIR {report.split} qrels):"))

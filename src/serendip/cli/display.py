@@ -29,7 +29,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["BIDI_CONTROLS", "HARMLESS_FORMAT", "json_line", "needs_escape", "visible"]
+__all__ = ["BIDI_CONTROLS", "HARMLESS_FORMAT", "count", "json_line", "needs_escape", "visible"]
 
 #: The characters of the Unicode ``Bidi_Control`` property (PropList.txt)
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -94,3 +94,9 @@ def _json_escape(char: str) -> str:
         return f"\\u{code:04x}"
     code -= 0x10000  # JSON writes a character beyond U+FFFF as its UTF-16 surrogate pair (RFC 8259 §7)
     return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and its noun agreeing: ``count(1, "record")`` is ``"1 record"``,
+    ``count(2048, "entity", "entities")`` ``"2,048 entities"`` (``plural`` None: ``singular + "s"``)."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"

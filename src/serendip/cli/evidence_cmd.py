@@ -22,7 +22,7 @@ from serendip.cli.common import (
     open_workspace,
     rate_progress,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 
 
 def verify_cmd(claim: Optional[str] = typer.Argument(None, help="The claim to verify (one sentence)."),
@@ -72,7 +72,7 @@ def _print(verdicts) -> None:
         table.add_row(*cells(v.rank, v.label, f"{v.probability:.2f}", who, rationale))
     console.print(table)
     found = [v for v in verdicts if v.label != "NEI"]
-    console.print(f"{len(found)} of {len(verdicts)} records take a side on the claim "
+    console.print(f"{len(found)} of {count(len(verdicts), 'record')} take a side on the claim "
                   f"({sum(v.label == 'SUPPORT' for v in found)} support, "
                   f"{sum(v.label == 'CONTRADICT' for v in found)} contradict)", highlight=False)
 

@@ -19,7 +19,7 @@ from serendip.cli.common import (
     open_workspace,
     rate_progress,
 )
-from serendip.cli.display import visible
+from serendip.cli.display import count, visible
 from serendip.cli.literature_cmd import terminate_as_exit
 
 
@@ -62,14 +62,14 @@ def index(workspace: Optional[Path] = WorkspaceOpt,
             for rid in rep.dense_skipped:
                 err_console.print(labelled("[yellow]warning:[/]", f"record {rid} has neither title nor abstract: "
                                            "nothing to embed"))
-            console.print(visible(f"BM25: {rep.bm25_docs:,} records; dense: {dense_said(rep, dense)} ({rep.seconds:.1f} s)"),
+            console.print(visible(f"BM25: {count(rep.bm25_docs, 'record')}; dense: {dense_said(rep, dense)} ({rep.seconds:.1f} s)"),
                           markup=False, highlight=False, soft_wrap=True)
             if rep.passages is not None:
                 print_passage_report(rep.passages)
             if rep.passage_vectors is not None:
                 v = rep.passage_vectors
-                console.print(visible(f"passage vectors: {v.passages:,} of {v.records:,} records ({v.embedded_passages:,} "
-                              f"embedded now from {v.embedded_records:,} records, {v.kept_records:,} records kept; "
+                console.print(visible(f"passage vectors: {v.passages:,} of {count(v.records, 'record')} ({v.embedded_passages:,} "
+                              f"embedded now from {count(v.embedded_records, 'record')}, {count(v.kept_records, 'record')} kept; "
                               f"{v.seconds:.1f} s)"), markup=False, highlight=False, soft_wrap=True)
             return
     if damaged:
@@ -90,7 +90,7 @@ def print_passage_report(rep) -> None:
     """The passage index update in one line, and each record the splitter failed on (stderr)."""
     for line in rep.failed:
         err_console.print(labelled("[yellow]skipped:[/]", line), highlight=False, soft_wrap=True)
-    console.print(f"passages: {rep.passages:,} from {rep.records:,} records ({rep.split:,} split now, "
+    console.print(f"passages: {rep.passages:,} from {count(rep.records, 'record')} ({rep.split:,} split now, "
                   f"{rep.kept:,} kept, {rep.removed:,} removed; {rep.seconds:.1f} s)", highlight=False, soft_wrap=True)
 
 

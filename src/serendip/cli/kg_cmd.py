@@ -20,7 +20,7 @@ from serendip.cli.common import (
     open_workspace,
     rate_progress,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 
 app = SerendipTyper(no_args_is_help=True, help="The knowledge graph of the workspace's records: entities, "
                     "mentions and co-occurrence edges with their evidence sentences.")
@@ -112,12 +112,12 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         c = rep.counts
         since = (f"{rep.records_changed:,} changed and {rep.records_deleted:,} deleted since the last build, "
                  f"their old rows removed; " if rep.records_removed else "")
-        _say(f"kg build: {rep.records_read:,} records read ({since}{rep.mentions_added:,} "
+        _say(f"kg build: {count(rep.records_read, 'record')} read ({since}{rep.mentions_added:,} "
              f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s overall (loading the tagger "
              f"included; the bar's rate is tagging alone), tagger {rep.tagger}"
              + (f"; sentences of {rep.passages_reused:,} from the passage index" if rep.passages_reused else ""))
-        _say(f"graph: {c['entities']:,} entities, {c['mentions']:,} mentions, {c['edges']:,} edges "
-             f"({c['evidence']:,} evidence rows) over {c['records']:,} records")
+        _say(f"graph: {count(c['entities'], 'entity', 'entities')}, {count(c['mentions'], 'mention')}, {count(c['edges'], 'edge')} "
+             f"({c['evidence']:,} evidence rows) over {count(c['records'], 'record')}")
         if rep.relations:
             source = _SOURCES.get(rep.threshold_source or "", "?")
             _say(f"relations: {rep.cid_edges:,} cid edges ({rep.candidates_scored:,} candidates scored in this build, "
@@ -126,9 +126,9 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
             err_console.print(labelled("[yellow]warning:[/]", "the workspace holds no records to read: run "
                               "`serendip ingest FILE` first, then `serendip kg build`"), highlight=False, soft_wrap=True)
         if rep.records_left:
-            _say(f"{rep.records_left:,} records left unread (--limit): run `serendip kg build` again to read them")
+            _say(f"{count(rep.records_left, 'record')} left unread (--limit): run `serendip kg build` again to read them")
         if rep.unsplit:
-            err_console.print(labelled("[yellow]warning:[/]", f"{len(rep.unsplit)} records could not be cut into "
+            err_console.print(labelled("[yellow]warning:[/]", f"{count(len(rep.unsplit), 'record')} could not be cut into "
                               f"sentences (each field is one sentence): {', '.join(map(str, rep.unsplit[:10]))}"),
                               highlight=False, soft_wrap=True)
 
@@ -263,13 +263,13 @@ def export_cmd(file: Path = typer.Argument(..., help="File to write (neo4j-csv: 
         _warn_deleted(rep.deleted_records, ws.engine)
         n = rep.counts
         if "documents" in n:
-            _say(f"exported {n['documents']:,} documents ({n['mentions']:,} mentions, {n['relations']:,} CID "
+            _say(f"exported {count(n['documents'], 'document')} ({count(n['mentions'], 'mention')}, {n['relations']:,} CID "
                  f"relations) to {file} as {rep.format}")
         else:
-            _say(f"exported {n['entities']:,} entities and {n['edges']:,} edges ({n['evidence']:,} evidence rows) "
+            _say(f"exported {count(n['entities'], 'entity', 'entities')} and {count(n['edges'], 'edge')} ({n['evidence']:,} evidence rows) "
                  f"to {file}" + ("" if rep.format == "jsonl" else f" as {rep.format}"))
         if rep.left_out.get("changed_records"):
-            err_console.print(labelled("[yellow]warning:[/]", f"{rep.left_out['changed_records']:,} records changed "
+            err_console.print(labelled("[yellow]warning:[/]", f"{count(rep.left_out['changed_records'], 'record')} changed "
                               "since the last `serendip kg build` are left out (their mention offsets no longer "
                               "hold): run `serendip kg build` first"), highlight=False, soft_wrap=True)
         if rep.left_out.get("unresolved_relations"):
@@ -293,7 +293,7 @@ def import_cmd(file: Path = typer.Argument(..., help="A file written by `serendi
     with handle_errors():
         ws = open_workspace(workspace)
         rep = import_graph(ws, file, replace=replace)
-        _say(f"imported {rep.entities:,} entities and {rep.edges:,} edges ({rep.evidence:,} evidence rows, "
+        _say(f"imported {count(rep.entities, 'entity', 'entities')} and {count(rep.edges, 'edge')} ({rep.evidence:,} evidence rows, "
              f"{rep.linked:,} linked to records here) from {file}")
         for issue in rep.issues:
             err_console.print(labelled("[yellow]skipped:[/]", issue), highlight=False, soft_wrap=True)

@@ -16,7 +16,7 @@ from serendip.cli.common import (
     handle_errors,
     open_workspace,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 
 ENTITY_HELP = "An entity: MeSH id (D001241), Type:MeSH id, or name."
 
@@ -81,7 +81,7 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
             return
         e = view.entity
         _say(e.label())
-        _say(f"  key {e.key}; {e.n_mentions:,} mentions in {e.n_records:,} records; edges: "
+        _say(f"  key {e.key}; {count(e.n_mentions, 'mention')} in {count(e.n_records, 'record')}; edges: "
              + ", ".join(f"{n:,} {t}" for t, n in view.edges.items()))
         forms = [f"{f['text']} ×{f['count']:,}" for f in view.forms]
         if view.n_forms > len(view.forms):
@@ -164,7 +164,7 @@ def discover_cmd(entity: str = typer.Argument(..., metavar="A", help=ENTITY_HELP
         if json_out:
             print(json_line(res.to_dict()))
             return
-        _say(f"{res.source.label()}: {res.n_candidates:,} entities two hops away and not linked to it; "
+        _say(f"{res.source.label()}: {count(res.n_candidates, 'entity', 'entities')} two hops away and not linked to it; "
              f"the best {len(res.predictions):,} by {res.scorer}")
         for i, p in enumerate(res.predictions, 1):
             _say(f"{i:>3}. {_label(p)}: score {p['score']:.4g}")

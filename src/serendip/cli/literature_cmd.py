@@ -28,7 +28,7 @@ from serendip.cli.common import (
     workspace_option,
     workspace_path,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 from serendip.retrieval.rerank import DEFAULT_RERANK_K, DEFAULT_RERANKER
 
 
@@ -80,7 +80,7 @@ def init(path: Optional[Path] = typer.Argument(None, help="Folder (default: $SER
         ws = Workspace.init(path, database=database, partitions=partitions)
         layout = f", records in {ws.config.partitions} partitions" if ws.config.partitions else ""
         console.print(f"workspace ready at [bold]{escape(visible(ws.path))}[/] "
-                      f"({escape(ws.config.database or 'SQLite')}{layout}), {ws.count()} records", highlight=False)
+                      f"({escape(ws.config.database or 'SQLite')}{layout}), {count(ws.count(), 'record')}", highlight=False)
 
 
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),

@@ -19,7 +19,7 @@ from serendip.cli.common import (
     labelled,
     rate_progress,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 
 app = SerendipTyper(no_args_is_help=True, help="Screening prioritisation: active learning over records.")
 
@@ -51,7 +51,7 @@ def _pct(mean: float, sd: float | None) -> str:
 def summary_table(result) -> Table:
     """WSS@95, WSS@100, RRF@10 and ATD (mean ± sd over seeds), then each stopping rule's outcome."""
     s = result.summary()
-    title = (f"{result.dataset}: {result.n:,} records, {result.n_includes:,} includes; {result.model}, "
+    title = (f"{result.dataset}: {count(result.n, 'record')}, {result.n_includes:,} includes; {result.model}, "
              f"{result.strategy}, {result.balance}; seeds {','.join(str(r.seed) for r in result.runs)}")
     table = Table(title=Text(visible(title)), title_justify="left")
     for col in ("metric", "mean ± sd", "per seed"):

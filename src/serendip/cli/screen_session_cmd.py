@@ -19,7 +19,7 @@ from serendip.cli.common import (
     handle_errors,
     open_workspace,
 )
-from serendip.cli.display import json_line, visible
+from serendip.cli.display import count, json_line, visible
 
 SessionOpt = typer.Option(None, "--session", "-s", help="Session name (default: the workspace's only session).")
 
@@ -87,7 +87,7 @@ def start_cmd(name: str = typer.Argument(..., help="Session name (unique in the 
         s = start_session(ws, name, _ids(include, "--include"), _ids(exclude, "--exclude"), model=screen_model,
                           strategy=strategy, balance=balance, seed=seed, query=query, top=top, mode=mode)
         st = s.status()
-        _say(f"session {name!r} started: {st.total} records, {st.counts['include']} prior include(s), "
+        _say(f"session {name!r} started: {count(st.total, 'record')}, {st.counts['include']} prior include(s), "
              f"{st.counts['exclude']} prior exclude(s); model {screen_model}, strategy {strategy}, seed {seed}. "
              f"Next: serendip screen next" + ("" if len(_all(ws)) == 1 else f" --session {name}"))
 
@@ -144,7 +144,7 @@ def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Optio
         c = st.counts
         gone = (f"; {c['deleted']} deleted from the workspace before they were labelled, not counted"
                 if c.get("deleted") else "")
-        _say(f"session {st.name!r}: {st.total} records: {c['include']} include, {c['exclude']} exclude, "
+        _say(f"session {st.name!r}: {count(st.total, 'record')}: {c['include']} include, {c['exclude']} exclude, "
              f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given{gone})")
         for rule, check in st.estimates.items():
             _say(f"  {rule}: estimated recall {100 * check.recall_estimate:.1f} %, "

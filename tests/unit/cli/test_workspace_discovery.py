@@ -93,7 +93,7 @@ def test_init_inside_a_workspace_is_refused_unless_nested(two_workspaces, monkey
         assert r.exit_code == 0, r.output
         assert (made / "serendip.toml").is_file()
     r = runner.invoke(app, ["init", str(proj)], env={"COLUMNS": "300"})  # the workspace itself: re-opened, not nested
-    assert r.exit_code == 0 and "1 records" in r.output, r.output
+    assert r.exit_code == 0 and "), 1 record" in r.output and "1 records" not in r.output, r.output
     r = runner.invoke(app, ["init", str(proj / "sub" / "ws")])  # now a workspace: re-opened too
     assert r.exit_code == 0, r.output
     monkeypatch.chdir(two_workspaces["other"].parent)  # outside both: made, as before
