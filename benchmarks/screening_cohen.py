@@ -15,7 +15,8 @@ the same records and labels (``--seed SEED``), its screening order read from the
 table and scored by Serendip's metrics (asreview-insights is not used: it downgrades asreview); Serendip's
 simple models (``tfidf-nb``, ``tfidf-svm``: elas_u4 rebuilt, ``minilm-logreg``) and its own
 (:data:`CANDIDATES`: ``tfidf-mesh-svm``, with the records' MeSH headings, ``fused-mesh-mean``, that
-SVM fused with MiniLM embeddings, and ``fused-mesh-wmean``, the same fusion weighted 3:1 towards the SVM). ``tfidf-logreg`` and ``fused-mean`` run with ``--models`` (left out of
+SVM fused with MiniLM embeddings, ``fused-mesh-wmean``, the same fusion weighted 3:1 towards the SVM, and
+``fused-auc3``, three models weighted by their prequential ROC-AUC on each review's labels). ``tfidf-logreg`` and ``fused-mean`` run with ``--models`` (left out of
 the default run: on 2 cores they doubled its time, about 3 hours for 14 reviews x 5 seeds). **serendip** is Serendip's best model chosen honestly: for each
 review, the candidate with the highest mean WSS@95 over the *other* 13 reviews (leave-one-review-out; the
 same seeds), so the review scored never takes part in choosing the model that scores it.
@@ -75,7 +76,7 @@ BENCH = "screening_cohen"
 DATASET = "cohen-2006"
 SIMPLE = ("tfidf-nb", "tfidf-svm", "minilm-logreg")
 #: Serendip's combinations, among which ``serendip`` is chosen per review on the other reviews
-CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean")
+CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean", "fused-auc3")
 CHOSEN = "serendip"
 METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
 #: per review rows (the issue's three; WSS@100 is printed per review and summarised over the reviews)
