@@ -92,6 +92,10 @@ def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
     output per class, ``id2label`` from the label space. ``layers``: keep the first N transformer
     layers only (:func:`backbone_layers`; the others' weights are not loaded); None: all.
 
+    A folder that is itself a fine-tuned model with a head (a run of ``serendip finetune``, a reranker)
+    gives its encoder only: its head, of whatever size, is replaced by a freshly initialised one
+    (:func:`_fresh_head`), so fine-tuning from it starts as from any other backbone.
+
     Raises
     ------
     ConfigError
@@ -114,15 +118,32 @@ def load_backbone(folder: str, task: Task, space: LabelSpace | None, *,
     tokenizer = load_tokenizer(tokenizer_folder or folder)
     with quiet_hf():
         try:
-            model = head.auto_class().from_pretrained(folder, **kwargs)
+            model, info = head.auto_class().from_pretrained(folder, ignore_mismatched_sizes=True,
+                                                            output_loading_info=True, **kwargs)
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"cannot load a model from {folder}: {exc}") from None
+        model = _fresh_head(head, model, info)
     if head.needs_fast_tokenizer and not getattr(tokenizer, "is_fast", False):
         raise ConfigError(f"the {task.name} task needs a fast tokenizer (word ids); {folder} has a "
                           f"slow one")
     if tokenizer.pad_token_id is None:
         raise ConfigError(f"the tokenizer in {tokenizer_folder or folder} has no padding token")
     return model, tokenizer
+
+
+def _fresh_head(head: Any, model: Any, info: dict) -> Any:
+    """``model`` itself when its head was not in the checkpoint (a base encoder or a masked LM: the
+    head is new already), else a model of the same config whose head is newly initialised and whose
+    encoder (``model.base_model``) holds the loaded weights: a head read from the folder (same size) or
+    partly read (a mismatched layer beside a matching one) is not kept."""
+    prefix = model.base_model_prefix
+    missing = set(info.get("missing_keys") or ())
+    head_keys = [k for k in model.state_dict() if not k.startswith(prefix + ".")]
+    if not head_keys or all(k in missing for k in head_keys):
+        return model
+    fresh = head.auto_class().from_config(model.config)
+    fresh.base_model.load_state_dict(model.base_model.state_dict())
+    return fresh
 
 
 def backbone_layers(folder: str, layers: int) -> int:
