@@ -287,3 +287,18 @@ def test_controls_and_bidi_characters_in_names_and_sentences_print_as_escapes(tm
     got = json.loads(r.stdout)  # the JSON value as stored
     assert got["paths"][0]["nodes"][1]["name"] == "Levo\u202eapod\u202c\x1b[31m"
     assert got["paths"][0]["edges"][1]["evidence"][0]["text"] == "Levodopa\x07 caused pain\x1b[2J\x9b31m."
+
+
+def test_records_not_read_yet_are_warned_of_before_the_query_even_when_it_fails(ws, tmp_path):
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--limit", "1", "--training",
+                            str(write_training(tmp_path))])
+    assert r.exit_code == 0 and "2 records left unread (--limit)" in flat(r.output), r.output
+    shown = _run("show", "nausea", "-w", str(ws))
+    assert shown.exit_code == 0
+    assert "warning: 2 records are not in the graph yet" in flat(shown.output)
+    missing = _run("neighbors", "levodopa", "-w", str(ws))  # its record is one of the two left
+    assert missing.exit_code == 2 and "is not in the knowledge graph" in flat(missing.output)
+    assert "warning: 2 records are not in the graph yet" in flat(missing.output)
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path))])
+    assert r.exit_code == 0, r.output
+    assert "not in the graph yet" not in flat(_run("show", "nausea", "-w", str(ws)).output)

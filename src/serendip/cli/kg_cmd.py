@@ -156,27 +156,37 @@ def _where(ev: dict) -> str:
     return f"{who}, {where}: {ev['text']}"
 
 
-def _warn_deleted(n: int, engine=None) -> None:
-    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted,
-    that of :func:`serendip.kg.store.unfinished_warning` when the last build of ``engine``'s graph did
-    not finish, else that of :func:`serendip.kg.store.unread_warning` when records wait to be read."""
+def _warn_deleted(n: int) -> None:
+    """The warning line of :func:`serendip.kg.store.deleted_warning` when ``n`` records were deleted."""
+    from serendip.kg.store import deleted_warning
+
+    if n:
+        err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
+
+
+def _warn_incomplete(engine) -> None:
+    """Before a kg query: the warning line of :func:`serendip.kg.store.unfinished_warning` when the last
+    build of ``engine``'s graph did not finish, else that of :func:`serendip.kg.store.unread_warning`
+    when records wait to be read (printed first, so it shows even when the query then fails, e.g. on an
+    entity whose record is not read yet). Nothing when the graph's tables cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from serendip.kg.store import (
-        deleted_warning,
         unfinished_build,
         unfinished_warning,
         unread_records,
         unread_warning,
     )
 
-    if engine is not None:
+    try:
         with engine.connect() as conn:
             row = unfinished_build(conn)
             unread = 0 if row is not None else unread_records(conn)
-        if row is not None or unread:
-            line = unfinished_warning(row) if row is not None else unread_warning(unread)
-            err_console.print(labelled("[yellow]warning:[/]", line), highlight=False, soft_wrap=True)
-    if n:
-        err_console.print(labelled("[yellow]warning:[/]", deleted_warning(n)), highlight=False, soft_wrap=True)
+    except SQLAlchemyError:
+        return
+    if row is not None or unread:
+        line = unfinished_warning(row) if row is not None else unread_warning(unread)
+        err_console.print(labelled("[yellow]warning:[/]", line), highlight=False, soft_wrap=True)
 
 
 def edge_counts(edge: dict) -> str:
@@ -209,8 +219,9 @@ def paths_cmd(a: str = typer.Argument(..., metavar="A", help="An entity: MeSH id
 
     with handle_errors():
         ws = open_workspace(workspace)
+        _warn_incomplete(ws.engine)
         res = paths(ws.engine, a, b, k=k, evidence=evidence)
-        _warn_deleted(res.deleted_records, ws.engine)
+        _warn_deleted(res.deleted_records)
         if json_out:
             print(json_line(res.to_dict()))
             return
@@ -259,8 +270,9 @@ def export_cmd(file: Path = typer.Argument(..., help="File to write (neo4j-csv: 
 
     with handle_errors():
         ws = open_workspace(workspace)
+        _warn_incomplete(ws.engine)
         rep = export(ws.engine, file, export_format, replace=force)
-        _warn_deleted(rep.deleted_records, ws.engine)
+        _warn_deleted(rep.deleted_records)
         n = rep.counts
         if "documents" in n:
             _say(f"exported {count(n['documents'], 'document')} ({count(n['mentions'], 'mention')}, {n['relations']:,} CID "

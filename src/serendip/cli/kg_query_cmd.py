@@ -69,13 +69,14 @@ def show_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTITY_HEL
     """An entity: its name, MeSH id (or unresolved), type, mention and record counts, its surface forms
     with counts, a few example mentions (PMID and sentence) and its number of edges. Records deleted
     since the last `kg build` are left out, with a warning."""
-    from serendip.cli.kg_cmd import _warn_deleted, _where
+    from serendip.cli.kg_cmd import _warn_deleted, _warn_incomplete, _where
     from serendip.kg.lookup import show_entity
 
     with handle_errors():
         ws = open_workspace(workspace)
+        _warn_incomplete(ws.engine)
         view = show_entity(ws.engine, entity, forms=forms, examples=examples)
-        _warn_deleted(view.deleted_records, ws.engine)
+        _warn_deleted(view.deleted_records)
         if json_out:
             print(json_line(view.to_dict()))
             return
@@ -112,14 +113,15 @@ def neighbors_cmd(entity: str = typer.Argument(..., metavar="ENTITY", help=ENTIT
     """The entities that co-occur with ENTITY, ranked, each edge with its record and sentence counts,
     NPMI and evidence sentences with PMIDs. Records deleted since the last `kg build` are left out, with
     a warning."""
-    from serendip.cli.kg_cmd import _warn_deleted
+    from serendip.cli.kg_cmd import _warn_deleted, _warn_incomplete
     from serendip.kg.lookup import neighbours
 
     with handle_errors():
         ws = open_workspace(workspace)
+        _warn_incomplete(ws.engine)
         res = neighbours(ws.engine, entity, by=by, k=k, types=types, min_records=min_records, evidence=evidence,
                          edge_type=edge_type)
-        _warn_deleted(res.deleted_records, ws.engine)
+        _warn_deleted(res.deleted_records)
         if json_out:
             print(json_line(res.to_dict()))
             return
@@ -145,22 +147,28 @@ def discover_cmd(entity: str = typer.Argument(..., metavar="A", help=ENTITY_HELP
     B, ranked by a link scorer, each with its best A–B–C paths (weakest-link NPMI) and their evidence
     sentences. Closed (--to C): the direct A–C edge, if any, and the paths through each B, as `kg paths`
     prints them. Records deleted since the last `kg build` are left out, with a warning."""
-    from serendip.cli.kg_cmd import _print_edge, _warn_deleted, print_paths
+    from serendip.cli.kg_cmd import (
+        _print_edge,
+        _warn_deleted,
+        _warn_incomplete,
+        print_paths,
+    )
     from serendip.kg.lookup import discover
     from serendip.kg.query import paths
 
     with handle_errors():
         ws = open_workspace(workspace)
+        _warn_incomplete(ws.engine)
         if to is not None:
             closed = paths(ws.engine, entity, to, k=k, evidence=evidence)
-            _warn_deleted(closed.deleted_records, ws.engine)
+            _warn_deleted(closed.deleted_records)
             if json_out:
                 print(json_line(closed.to_dict()))
             else:
                 print_paths(closed)
             return
         res = discover(ws.engine, entity, scorer=scorer, k=k, n_paths=n_paths, evidence=evidence)
-        _warn_deleted(res.deleted_records, ws.engine)
+        _warn_deleted(res.deleted_records)
         if json_out:
             print(json_line(res.to_dict()))
             return

@@ -109,3 +109,15 @@ def test_cli_flags_set_the_checkpoint_options(tmp_path):
     assert cfg.training.checkpoint_every == 50 and cfg.output.resume is True
     out = CliRunner().invoke(app, ["pretrain", "--help"], terminal_width=200)
     assert "--checkpoint-every" in out.output and "--resume" in out.output
+
+
+def test_an_unreadable_checkpoint_gets_one_line_that_says_what_works(whole, tmp_path):
+    fasta, _ = whole
+    partial = tmp_path / "c.partial"
+    partial.mkdir()
+    (partial / CHECKPOINT_FILE).write_text("garbage")  # torch's own message runs to 9 lines
+    with pytest.raises(ConfigError) as err:
+        pretrain(_with(_cfg(fasta, tmp_path / "c"), resume=True))
+    message = str(err.value)
+    assert "\n" not in message and "unreadable checkpoint" in message and "pass --overwrite" in message
+    assert "without --resume" not in message  # a rerun without --resume is refused: not advice

@@ -76,7 +76,7 @@ class Checkpoint:
             return 0
         if self.state["fingerprint"] != self.fingerprint:
             raise ConfigError(f"{self.path}: this checkpoint is of another run (other settings or data); "
-                              f"start again without --resume, or with --overwrite")
+                              f"resume it with those settings, or pass --overwrite to start again")
         self.saved_step = int(self.state["step"])
         return self.saved_step
 
@@ -140,9 +140,9 @@ def read_checkpoint(path: Path) -> dict[str, Any] | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError...
-        raise ConfigError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc}); start again "
-                          f"without --resume, or with --overwrite") from None
+        first = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's messages run to many lines
+        raise ConfigError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {first}); pass --overwrite "
+                          f"to start again") from None
     if not isinstance(state, dict) or "fingerprint" not in state or "step" not in state:
-        raise ConfigError(f"{path}: not a pre-training checkpoint; start again without --resume, or "
-                          f"with --overwrite")
+        raise ConfigError(f"{path}: not a pre-training checkpoint; pass --overwrite to start again")
     return state
