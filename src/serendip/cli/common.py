@@ -184,8 +184,9 @@ class RateProgress(Progress):
         unit, elapsed = self.unit, task.elapsed or 0.0
         rate = task.completed / elapsed if elapsed > 0 else None
         speed = format_rate(rate, unit)
-        if done:
-            line = f"{task.description}: {task.completed:,.0f} {unit} done in {_clock(elapsed)}, {speed}"
+        if done:  # "1 record done": the unit's plural "s" dropped for one
+            noun = unit[:-1] if task.completed == 1 and unit.endswith("s") else unit
+            line = f"{task.description}: {task.completed:,.0f} {noun} done in {_clock(elapsed)}, {speed}"
         elif task.total:
             eta = f", eta {_clock((task.total - task.completed) / rate)}" if rate else ""
             line = (f"{task.description}: {task.completed:,.0f}/{task.total:,.0f} {unit} "

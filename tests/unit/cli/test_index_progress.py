@@ -126,3 +126,18 @@ def test_slow_rates_keep_a_decimal_and_unknown_is_a_question_mark():
     assert format_rate(0.4, "queries") == "0.4 queries/s"
     assert format_rate(5210.2, "records") == "5,210 records/s"
     assert format_rate(None, "records") == format_rate(0.0, "records") == "? records/s"
+
+
+def test_the_plain_end_line_of_one_item_is_singular(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    monkeypatch.setattr(common, "err_console", Console(file=(out := io.StringIO()), width=100))
+    with rate_progress("docs") as bar:
+        one = bar.add_task("kg build", total=1)
+        bar.advance(one, 1)
+        two = bar.add_task("tag", total=2)
+        bar.advance(two, 2)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("kg build: 1 doc done in 0:00:00, ") and lines[1].startswith("tag: 2 docs done in")
