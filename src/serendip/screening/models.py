@@ -138,11 +138,17 @@ class _Fusion(Learner):
                 rank[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
                 out += 1.0 / (60.0 + rank)
             return out
-        z = np.array([(s - s.mean()) / (s.std() or 1.0) for s in scores])
+        z = _z_scores(scores)
         if self.weights is None:
             return np.mean(z, axis=0)
         weights = np.asarray(self.weights, dtype=np.float64)
         return weights @ z / weights.sum()
+
+
+def _z_scores(scores: list[np.ndarray]) -> np.ndarray:
+    """Each part's scores standardised over the scored rows (population sd; a constant part gives 0s),
+    stacked: shape (n_parts, n_rows)."""
+    return np.array([(s - s.mean()) / (s.std() or 1.0) for s in scores])
 
 
 class _PrequentialFusion(_Fusion):
@@ -196,8 +202,7 @@ class _PrequentialFusion(_Fusion):
         return weights / weights.sum()
 
     def score(self, rows) -> np.ndarray:
-        scores = [part.score(rows) for part in self.parts]
-        z = np.array([(s - s.mean()) / (s.std() or 1.0) for s in scores])
+        z = _z_scores([part.score(rows) for part in self.parts])
         self._scored_rows, self._scored_z = np.asarray(rows, dtype=np.int64), z
         return np.asarray(self.weights) @ z / float(np.sum(self.weights))
 
