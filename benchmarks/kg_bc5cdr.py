@@ -27,6 +27,16 @@ spans, then each short form an abstract defines given the type of its tagged lon
 (:func:`serendip.kg.abbreviations.propagate_short_forms`, what ``kg build``'s taggers do by default);
 beside the plain method as its baseline.
 
+Unions (``token-ft+dictionary``, ``dictionary+token-ft``, each also ``+abbreviations``): the spans of the
+first named, then each span of the other that overlaps none of them
+(:func:`serendip.kg.taggers.union_spans`; ``kg build --tagger model+dictionary:RUN``). Which of the six
+(the model alone, plain or ``+abbreviations``, and the four unions) to use is chosen on the development
+abstracts, tagged by the same run, with a lexicon of the training file alone (so dev mentions are as
+unseen as test ones are with train+dev); ``dev-chosen`` is that choice scored on test with the train+dev
+lexicon, beside ``token-ft`` as its baseline. Every union's test rows are written too (reading them to
+choose would be choosing on test). ``--run-dir`` scores a run trained before, its recorded settings
+checked against the ones given.
+
 Anchors (test F1, entity level): BLURB (Gu et al., "Domain-Specific Language Model Pretraining for
 Biomedical Natural Language Processing", ACM Trans. Comput. Healthcare 3(1), 2021, arXiv:2007.15779; its
 table comparing pretrained models on BLURB, as quoted in issue 16): general-domain BERT-base BC5-chem
@@ -40,6 +50,7 @@ Usage::
         [--backbone PATH --backbone-name NAME] [--epochs 10] [--lr 1e-4] [--threads 2] [--no-write]
     python benchmarks/kg_bc5cdr.py --smoke 6 --epochs 1     # a check on 6 documents per split; writes nothing
     python benchmarks/kg_bc5cdr.py --dictionary-only        # the dictionary baseline alone (seconds)
+    python benchmarks/kg_bc5cdr.py --epochs 4 --workdir W --run-dir W/runs/ID   # rows of a run trained before
 
 The training settings are conventional defaults, not tuned (no run has chosen them yet).
 """
@@ -98,6 +109,40 @@ def train(args, paths: dict[str, Path], workdir: Path):
     return result, time.perf_counter() - t
 
 
+def finished_run(run_dir: Path, args):
+    """A run :func:`train` finished before (``--run-dir``): its folder, ``metrics.json``, best epoch and
+    history as :func:`train`'s result gives them, and its training seconds as it recorded them.
+
+    Raises
+    ------
+    DataError
+        The folder holds no ``metrics.json`` / ``history.json`` / ``run.json`` (not a finished run), or
+        its recorded settings differ from ``args`` (the rows would name settings it was not trained with).
+    """
+    import json
+    from types import SimpleNamespace
+
+    from serendip.errors import DataError
+
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        history = json.loads((run_dir / "history.json").read_text())
+        config = json.loads((run_dir / "run.json").read_text())["config"]
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"{run_dir}: not a finished fine-tuning run ({e})") from e
+    tr = config["training"]
+    recorded = {"backbone": config["backbone"]["name"], "epochs": tr["epochs"], "lr": tr["lr"],
+                "batch_size": tr["batch_size"], "max_length": tr["max_length"], "seed": tr["seed"],
+                "window": config["data"]["options"].get("window"), "overlap": config["data"]["options"].get("overlap")}
+    given = {k: getattr(args, k) for k in recorded}
+    if recorded != given:
+        diff = ", ".join(f"{k}: run {recorded[k]!r}, given {given[k]!r}" for k in recorded if recorded[k] != given[k])
+        raise DataError(f"{run_dir} was trained with other settings than these ({diff})")
+    result = SimpleNamespace(run_dir=run_dir, metrics=metrics, history=history,
+                             best_epoch=(metrics.get("selection") or {}).get("best_epoch"))
+    return result, float(metrics["wall_s"])
+
+
 def tag_documents(run_dir: Path, docs: list, args) -> tuple[dict, int]:
     """Document spans ``{pmid: [(start, end, type)]}`` predicted by the saved run on unlabelled windows,
     and the number of windows longer than ``max_length`` word pieces (their last words are tagged O):
@@ -145,6 +190,73 @@ def _abbreviation_rows(method: str, spans: dict, plain: dict, docs: list, gold: 
     return rows
 
 
+#: The spans each candidate keeps: the model alone, or a union led by its first part (model or lexicon)
+UNIONS = ("token-ft", "token-ft+dictionary", "dictionary+token-ft")
+
+
+def _combined(rule: str, model: dict, lexicon: dict, texts: dict) -> dict:
+    """``{pmid: spans}`` of candidate ``rule`` (one of :data:`UNIONS`, ``+abbreviations`` optional) from
+    the model's and the lexicon's spans of the same documents
+    (:func:`serendip.kg.taggers.union_spans`; what ``kg build --tagger model+dictionary:RUN`` tags)."""
+    from serendip.kg.abbreviations import propagate_short_forms
+    from serendip.kg.taggers import union_spans
+
+    base, _, abbreviations = rule.partition("+abbreviations")
+    first, second = {"token-ft": (model, None), "token-ft+dictionary": (model, lexicon),
+                     "dictionary+token-ft": (lexicon, model)}[base]
+    out = {}
+    for pmid in model:
+        spans = first[pmid] if second is None else union_spans(first[pmid], second[pmid])
+        out[pmid] = propagate_short_forms(texts[pmid], spans) if rule.endswith("+abbreviations") else spans
+    return out
+
+
+def _union_rows(run_dir: Path, docs: dict, test_spans: dict, lexicon_spans: dict, plain: dict, args,
+                settings: dict) -> list:
+    """Rows of the model-and-lexicon unions: each candidate of :data:`UNIONS` (plain and
+    ``+abbreviations``) scored on the development abstracts with the lexicon of the training file alone
+    (dev mentions unseen, as test mentions are), the best micro F1 there chosen (``dev-chosen``), then
+    every union scored on test with the train+dev lexicon (what ``kg build`` fits by default), beside
+    ``token-ft`` (``plain``: its test scores) as the baseline."""
+    from serendip.kg.ner_eval import (
+        DictionaryTagger,
+        gold_spans,
+        spans_from_mapping,
+        strict_scores,
+    )
+
+    t = time.perf_counter()
+    dev = docs["dev"]
+    dev_model, _ = tag_documents(run_dir, dev, args)
+    dev_lexicon = DictionaryTagger(docs["train"])
+    dev_dict = {d.pmid: dev_lexicon.tag(d.text) for d in dev}
+    dev_gold, dev_texts = gold_spans(dev), {d.pmid: d.text for d in dev}
+    candidates = [r + a for r in UNIONS for a in ("", "+abbreviations")]
+    rows, dev_f1 = [], {}
+    for rule in candidates:
+        scores = strict_scores(dev_gold, spans_from_mapping(_combined(rule, dev_model, dev_dict, dev_texts)))
+        dev_f1[rule] = scores["micro"]["f1"]
+        _print(f"dev {rule} (lexicon: train)", scores)
+        rows.append(_rows.row(BENCH, DATASET, "dev", len(dev), rule, "f1_micro", scores["micro"]["f1"],
+                              settings={**settings, "lexicon": "train"}))
+    chosen = max(candidates, key=lambda r: (dev_f1[r], -candidates.index(r)))
+    print(f"chosen on dev: {chosen} (micro F1 {dev_f1[chosen]:.4f})", flush=True)
+    test, gold = docs["test"], gold_spans(docs["test"])
+    texts = {d.pmid: d.text for d in test}
+    for name in [r + a for r in UNIONS[1:] for a in ("", "+abbreviations")] + ["dev-chosen"]:
+        rule = chosen if name == "dev-chosen" else name
+        scores = strict_scores(gold, spans_from_mapping(_combined(rule, test_spans, lexicon_spans, texts)))
+        _print(f"{name} (lexicon: train+dev)", scores)
+        extra = {"lexicon": "train+dev", **({"choice": chosen} if name == "dev-chosen" else {})}
+        for typ in (*TYPES, "micro"):
+            for metric in ("f1", "precision", "recall"):
+                rows.append(_rows.row(BENCH, DATASET, "test", len(test), name, f"{metric}_{typ.lower()}",
+                                      scores[typ][metric], settings={**settings, **extra},
+                                      wall_s=time.perf_counter() - t, baseline=("token-ft", plain[typ][metric]),
+                                      anchor=ANCHORS.get(typ) if metric == "f1" else None))
+    return rows
+
+
 def _print(name: str, scores: dict) -> None:
     print(f"{name}: " + "; ".join(
         f"{t} F1 {scores[t]['f1']:.4f} (P {scores[t]['precision']:.4f} R {scores[t]['recall']:.4f}, "
@@ -170,6 +282,9 @@ def main() -> None:
                     help="use only the first N documents of each split (a check that the script runs; writes nothing)")
     ap.add_argument("--dictionary-only", action="store_true",
                     help="run the dictionary baseline alone and rewrite only its rows (no training)")
+    ap.add_argument("--run-dir", type=Path, default=None,
+                    help="score a run this script trained before (its folder under WORKDIR/runs) instead of "
+                         "training one; its recorded settings must be the ones given")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     import os
@@ -212,7 +327,7 @@ def main() -> None:
         _rows.finish(BENCH, dict_rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))
         return
 
-    result, train_s = train(args, paths, workdir)
+    result, train_s = finished_run(args.run_dir, args) if args.run_dir else train(args, paths, workdir)
     best = result.metrics.get("best") or {}
     print(f"run {result.run_dir}: best dev epoch {result.best_epoch} of {len(result.history)}, dev window F1 "
           f"{best.get('f1')}; {train_s:.0f} s", flush=True)
@@ -231,6 +346,7 @@ def main() -> None:
                 "test_windows_truncated": truncated}
     rows = _score_rows("token-ft", scores, n, settings=settings, base=base, wall=test_wall) + dict_rows
     rows += _abbreviation_rows("token-ft", *model_abbrev, test, gold, settings)
+    rows += _union_rows(result.run_dir, docs, spans, base_spans, scores, args, settings)
     dev_f1 = best.get("f1")
     if isinstance(dev_f1, (int, float)) and dev_f1 == dev_f1:  # a finite figure only (NaN: no dev entity)
         rows.append(_rows.row(BENCH, DATASET, "dev", len(docs["dev"]), "token-ft", "f1_windows_seqeval",

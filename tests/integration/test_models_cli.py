@@ -41,8 +41,8 @@ def project(tmp_path_factory):
 
 def test_finetune_runs_list_show_predict(project, tmp_path, monkeypatch):
     ws = str(project / "ws")
-    # the backbone path in the config is relative to the working folder (not the config file)
-    monkeypatch.chdir(project)
+    # the backbone folder named in the config is read beside the config file, as data.train is, from any folder
+    monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["finetune", str(project / "finetune.toml"), "--set", "peft.method=lora",
                             "--set", "training.epochs=2", "-w", ws, "--json"])
     assert r.exit_code == 0, r.output

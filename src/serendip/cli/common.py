@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import signal
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -96,6 +97,26 @@ def handle_errors() -> Iterator[None]:
         text = os_error_text(exc) if isinstance(exc, OSError) else exc
         err_console.print(labelled("[bold red]error:[/]", text), highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def terminate_as_exit():
+    """While the block runs, SIGTERM ends the process through ``SystemExit(143)``, so what a command does
+    on Ctrl-C it does on ``kill`` too: an ingest's batch in progress rolls back and its report is marked
+    interrupted, a fine-tuning run or a kg build is marked failed, a pre-training checkpoint is kept
+    (outside the main thread, nothing changes)."""
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def format_rate(rate: float | None, unit: str) -> str:

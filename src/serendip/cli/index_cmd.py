@@ -18,9 +18,9 @@ from serendip.cli.common import (
     labelled,
     open_workspace,
     rate_progress,
+    terminate_as_exit,
 )
 from serendip.cli.display import count, visible
-from serendip.cli.literature_cmd import terminate_as_exit
 
 
 def index(workspace: Optional[Path] = WorkspaceOpt,

@@ -19,6 +19,7 @@ from serendip.cli.common import (
     labelled,
     open_workspace,
     rate_progress,
+    terminate_as_exit,
 )
 from serendip.cli.display import count, json_line, visible
 
@@ -68,8 +69,9 @@ class _Bar:
 
 
 @app.command("build", cls=RegistryHelpCommand)
-def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity tagger: a registered name or a "
-                                         "fine-tuned token run folder (RUN_DIR)."),
+def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity tagger: a registered name, a "
+                                         "fine-tuned token run folder (RUN_DIR), or NAME:RUN_DIR for one that "
+                                         "needs a run (model+dictionary:RUN_DIR)."),
               limit: Optional[int] = typer.Option(None, "--limit", min=0, help="Read at most N of the records not "
                                                   "read yet (the rest wait for the next build)."),
               batch: int = typer.Option(64, "--batch", min=1, help="Records tagged and written together."),
@@ -95,7 +97,7 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
     the graph's entity, mention and edge counts."""
     from serendip.kg.build import build
 
-    with handle_errors():
+    with handle_errors(), terminate_as_exit():  # SIGTERM: the build is marked failed, its batch rolled back
         ws = open_workspace(workspace)
         bar = _Bar()
         try:

@@ -1,8 +1,6 @@
 """``serendip init | ingest | search | reports`` (and ``index``, from :mod:`serendip.cli.index_cmd`)."""
 from __future__ import annotations
 
-import contextlib
-import signal
 import time
 from pathlib import Path
 from typing import Optional
@@ -25,6 +23,7 @@ from serendip.cli.common import (
     lines_cell,
     open_workspace,
     rate_progress,
+    terminate_as_exit,
     workspace_option,
     workspace_path,
 )
@@ -146,25 +145,6 @@ class LazyBar:
                 task.finished_speed = task.completed / task.finished_time
         self.bar.stop()
         self.bar = None
-
-
-@contextlib.contextmanager
-def terminate_as_exit():
-    """While the block runs, SIGTERM ends the process through ``SystemExit(143)``: the batch in
-    progress rolls back, the lock is released, the parsing child is stopped and the report is marked
-    interrupted, as on Ctrl-C (outside the main thread, nothing changes)."""
-    def on_term(signum, frame):
-        raise SystemExit(128 + signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def print_ingest_report(report) -> None:
@@ -312,7 +292,7 @@ def register(app: typer.Typer) -> None:
     # --format lists the readers when help is shown or ingest parses: other commands import none of them
     REGISTRY_CHOICES["fmt"] = _format_help
     app.command(cls=RegistryHelpCommand)(ingest)
-    from serendip.cli.index_cmd import index  # imports terminate_as_exit from here
+    from serendip.cli.index_cmd import index
 
     app.command(cls=RegistryHelpCommand)(index)
     app.command(cls=RegistryHelpCommand)(search)

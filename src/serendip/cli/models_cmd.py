@@ -29,6 +29,7 @@ from serendip.cli.common import (
     handle_errors,
     lines_cell,
     rate_progress,
+    terminate_as_exit,
 )
 from serendip.cli.display import json_line, visible
 
@@ -63,7 +64,7 @@ def finetune_cmd(
     from serendip.models.summaries import metrics_summary, numeric_metrics
     from serendip.models.train import finetune
 
-    with handle_errors():
+    with handle_errors(), terminate_as_exit():  # SIGTERM: the run is marked failed (interrupted)
         cfg = apply_overrides(load_config(config), set_ or [])
         ws = _workspace(workspace)
         with rate_progress("steps") as bar:

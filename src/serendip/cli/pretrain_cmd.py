@@ -15,6 +15,7 @@ from serendip.cli.common import (
     console,
     handle_errors,
     rate_progress,
+    terminate_as_exit,
 )
 from serendip.cli.display import visible
 
@@ -52,7 +53,7 @@ def pretrain_command(
 
     Saves a Hugging Face model folder (weights, tokenizer, pretrain_report.json) that fine-tuning
     can start from; reports held-out masked-token accuracy and perplexity beside a unigram baseline."""
-    with handle_errors():
+    with handle_errors(), terminate_as_exit():  # SIGTERM: the last checkpoint is kept, as on Ctrl-C
         from serendip.models.pretrain import (
             check_inputs,
             pretrain,

@@ -9,7 +9,9 @@ each text, disjoint, in order). Entries of :data:`TAGGERS` are factories
   (:class:`~serendip.kg.ner_eval.DictionaryTagger`, the NER baseline of ``benchmarks/kg_bc5cdr.py``);
 * ``model``: a fine-tuned ``token`` run of the engine (``run_dir``), tagging sliding windows of words as
   ``benchmarks/kg_bc5cdr.py`` does (:func:`tag_documents`), each window narrowed until its word pieces
-  fit the run's ``max_length`` so no word is cut off (:func:`fitted_window`).
+  fit the run's ``max_length`` so no word is cut off (:func:`fitted_window`);
+* ``model+dictionary`` / ``dictionary+model``: both of them, the first named leading (:class:`UnionTagger`:
+  its spans, then each span of the other that overlaps none of them, :func:`union_spans`).
 
 Both taggers then give each short form a text defines the type of its tagged long form
 (:func:`~serendip.kg.abbreviations.propagate_short_forms`: "nitric oxide (NO)" tagged Chemical makes
@@ -25,6 +27,7 @@ training files' bytes).
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
@@ -46,7 +49,7 @@ from serendip.kg.pubtator import Document, read_pubtator
 from serendip.registry import Registry
 
 __all__ = ["BC5CDR_TRAINING", "TAGGERS", "DictionaryTextTagger", "ModelTagger", "Tagger", "fitted_window",
-           "load_normaliser", "make_tagger", "tag_documents", "training_documents"]
+           "UnionTagger", "load_normaliser", "make_tagger", "tag_documents", "training_documents", "union_spans"]
 
 #: The BC5CDR files the default lexicon and normaliser are fitted on (train + dev; never test)
 BC5CDR_TRAINING = ("bc5cdr/CDR_TrainingSet.PubTator.txt.gz", "bc5cdr/CDR_DevelopmentSet.PubTator.txt.gz")
@@ -269,10 +272,60 @@ def _model(training: Sequence[Document], run_dir: str | Path | None = None, **op
     return ModelTagger(run_dir, **options)
 
 
+def union_spans(first: Sequence[Span], second: Sequence[Span]) -> list[Span]:
+    """``first``'s spans, then each span of ``second`` that overlaps none of them (a shared character is
+    an overlap), in text order. Both inputs disjoint (as taggers give them); so is the result. Spans
+    ``(start, end, type)``, character offsets, end exclusive."""
+    kept = sorted(first)
+    starts = [span[0] for span in kept]
+    added = []
+    for span in second:
+        i = bisect.bisect_right(starts, span[0])
+        if (i and kept[i - 1][1] > span[0]) or (i < len(kept) and kept[i][0] < span[1]):
+            continue
+        added.append(span)
+    return sorted(kept + added)
+
+
+class UnionTagger(_ShortFormTagger):
+    """Two taggers as one: per text the spans of ``first``, then each span of ``second`` overlapping none of
+    them (:func:`union_spans`), then (``short_forms``) each defined short form given its long form's type.
+    The ``model+dictionary`` tagger (a fine-tuned run leading, the lexicon adding what it missed) and
+    ``dictionary+model``; ``benchmarks/kg_bc5cdr.py`` chooses between them and each alone on the
+    development abstracts."""
+
+    def __init__(self, first: _ShortFormTagger, second: _ShortFormTagger, *, short_forms: bool = True):
+        self.first, self.second, self.short_forms = first, second, short_forms
+        runs = [str(t.run_dir) for t in (first, second) if isinstance(t, ModelTagger)]
+        self.name = "+".join(t.name.split(":", 1)[0] for t in (first, second)) + "".join(f":{r}" for r in runs)
+
+    @property
+    def truncated(self) -> int:
+        return sum(getattr(t, "truncated", 0) for t in (self.first, self.second))
+
+    def _spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        return [union_spans(a, b) for a, b in zip(self.first._spans(texts), self.second._spans(texts))]
+
+
+@TAGGERS.register("model+dictionary")
+def _model_dictionary(training: Sequence[Document], run_dir: str | Path | None = None, **options) -> UnionTagger:
+    """a fine-tuned token run, then the lexicon's spans it overlaps none of (--tagger model+dictionary:RUN_DIR)"""
+    return UnionTagger(_model(training, run_dir, **options), DictionaryTextTagger(training))
+
+
+@TAGGERS.register("dictionary+model")
+def _dictionary_model(training: Sequence[Document], run_dir: str | Path | None = None, **options) -> UnionTagger:
+    """the lexicon, then a fine-tuned run's spans it overlaps none of (--tagger dictionary+model:RUN_DIR)"""
+    if run_dir is None:
+        raise ConfigError("the dictionary+model tagger needs a fine-tuned token run folder: "
+                          "--tagger dictionary+model:RUN_DIR")
+    return UnionTagger(DictionaryTextTagger(training), ModelTagger(run_dir, **options))
+
+
 def make_tagger(spec: str, training: Sequence[Document], **options) -> Tagger:
-    """The tagger ``spec`` names: a name of :data:`TAGGERS` other than ``model`` (``"dictionary"``), or
-    a run folder (``"model:PATH"`` or a plain path to a folder) for the ``model`` tagger. ``options``
-    go to the model tagger (``window``, ``overlap``, ``batch_size``, ``device``).
+    """The tagger ``spec`` names: ``"dictionary"``; a run folder (``"model:PATH"`` or a plain path to a
+    folder) for the ``model`` tagger; or ``"model+dictionary:PATH"`` / ``"dictionary+model:PATH"`` for
+    their union (:class:`UnionTagger`). ``options`` go to the model tagger (``window``, ``overlap``, ``batch_size``, ``device``).
 
     Raises
     ------
@@ -281,11 +334,14 @@ def make_tagger(spec: str, training: Sequence[Document], **options) -> Tagger:
     RunNotFound, DataError
         The folder is not a complete run (see :func:`serendip.models.predict.load_run_model`).
     """
-    if spec.startswith("model:"):
-        return TAGGERS.get("model")(training, run_dir=spec[len("model:"):], **options)
+    name, colon, run_dir = spec.partition(":")
+    if colon and name in TAGGERS and name != "dictionary":
+        return TAGGERS.get(name)(training, run_dir=run_dir, **options)
     if spec in TAGGERS:  # "model" alone: the model factory says a run folder is needed
         return TAGGERS.get(spec)(training)
     if Path(spec).is_dir():
         return TAGGERS.get("model")(training, run_dir=spec, **options)
     names = ", ".join(n for n in TAGGERS.keys() if n != "model")
-    raise ConfigError(f"unknown kg tagger {spec!r}: give one of {names} or a fine-tuned token run folder")
+    raise ConfigError(f"unknown kg tagger {spec!r}: give dictionary, a fine-tuned token run folder (or "
+                      f"model:RUN_DIR), or a union of both as model+dictionary:RUN_DIR or dictionary+model:RUN_DIR "
+                      f"(registered: {names})")

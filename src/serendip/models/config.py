@@ -357,11 +357,23 @@ class FineTuneConfig(_Strict):
 
 
 # -- files ---------------------------------------------------------------------------------------
+def _local_backbone(base: Path, name: str | None) -> str | None:
+    """``name`` as a path under the config's folder ``base`` where it is one (it exists there, or it
+    starts with ``./`` / ``../``); else ``name`` unchanged (a model id, an absolute path, or a folder
+    relative to the working directory)."""
+    if not name or Path(name).is_absolute():
+        return name
+    local = base / name
+    return str(local) if local.exists() or name.startswith(("./", "../")) else name
+
+
 def load_config(path: str | Path) -> FineTuneConfig:
     """Read and validate a fine-tuning config (``.toml``, or ``.yaml``/``.yml``).
 
     Relative paths in the file (``data.train/dev/test``, ``output.run_dir``) are taken relative to
-    the file's folder.
+    the file's folder; so are ``backbone.name`` / ``backbone.tokenizer`` when they name something there
+    or start with ``./`` or ``../`` (otherwise a model id, or a folder relative to the working
+    directory, as before).
 
     Raises
     ------
@@ -377,6 +389,8 @@ def load_config(path: str | Path) -> FineTuneConfig:
     def rel(p: Path | None) -> Path | None:
         return p if p is None or p.is_absolute() else base / p
 
+    cfg.backbone.name = _local_backbone(base, cfg.backbone.name)
+    cfg.backbone.tokenizer = _local_backbone(base, cfg.backbone.tokenizer)
     cfg.data.train = rel(cfg.data.train)
     cfg.data.dev = rel(cfg.data.dev)
     cfg.data.test = rel(cfg.data.test)

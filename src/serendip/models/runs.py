@@ -23,6 +23,7 @@ the error) when it ends. A ``running`` row left behind means the process was kil
 """
 from __future__ import annotations
 
+import contextlib
 import platform
 import secrets
 import sys
@@ -243,8 +244,7 @@ class RunFolder:
         """Mark the run failed with the error's message (never raises itself)."""
         self.info.status = "failed"
         self.info.finished_at = datetime.now(UTC)
-        self.info.error = (f"{type(error).__name__}: {error}" if isinstance(error, BaseException)
-                           else str(error))
+        self.info.error = failure_text(error)
         try:
             self._write_info()
             self._update_row()
@@ -257,6 +257,23 @@ class RunFolder:
 def _info_from_row(row: Any) -> RunInfo:
     data = dict(row._mapping)
     return RunInfo.from_dict(data)
+
+
+def failure_text(error: BaseException | str) -> str:
+    """What a failed run records as its error: ``"interrupted (Ctrl-C)"``, ``"interrupted (SIGTERM)"``
+    for a ``SystemExit`` of 128 + a signal's number (what the CLI raises on ``kill``), else
+    ``"<ExceptionType>: <message>"`` (a string as it is)."""
+    import signal
+
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(error, SystemExit):
+        code = error.code
+        if isinstance(code, int) and code > 128:
+            with contextlib.suppress(ValueError):
+                return f"interrupted ({signal.Signals(code - 128).name})"
+        return f"stopped (exit status {code})"
+    return f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
 
 
 def list_runs(ws: Any, *, status: str | None = None, limit: int | None = None) -> list[RunInfo]:

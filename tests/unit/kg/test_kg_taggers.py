@@ -13,11 +13,14 @@ from serendip.errors import ConfigError, WorkspaceError
 from serendip.kg.pubtator import Document, parse_pubtator
 from serendip.kg.taggers import (
     TAGGERS,
+    DictionaryTextTagger,
+    ModelTagger,
     fitted_window,
     load_normaliser,
     make_tagger,
     tag_documents,
     training_documents,
+    union_spans,
 )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -114,7 +117,34 @@ def _case_model(factory, token_run) -> None:
         factory(_docs())
 
 
-TAGGER_CASES = {"dictionary": _case_dictionary, "model": _case_model}
+def _case_union(first: str):
+    def case(factory, token_run) -> None:
+        tagger = factory(_docs(), run_dir=token_run)
+        assert tagger.name == f"{first}:{Path(token_run).resolve()}"
+        got = _check_spans(tagger, TEXTS)
+        model, lexicon = ModelTagger(token_run, short_forms=False), DictionaryTextTagger(_docs(), short_forms=False)
+        lead, other = (model, lexicon) if first == "model+dictionary" else (lexicon, model)
+        tagger.short_forms = False  # with short forms off, exactly the union of the two taggers' spans
+        assert tagger.tag(TEXTS) == [union_spans(a, b) for a, b in zip(lead.tag(TEXTS), other.tag(TEXTS))]
+        for spans, led in zip(got, lead.tag(TEXTS)):
+            assert set(led) <= set(spans)  # the leading tagger's spans are all kept
+        with pytest.raises(ConfigError, match="needs a fine-tuned token run folder"):
+            factory(_docs())
+    return case
+
+
+TAGGER_CASES = {"dictionary": _case_dictionary, "model": _case_model,
+                "model+dictionary": _case_union("model+dictionary"),
+                "dictionary+model": _case_union("dictionary+model")}
+
+
+def test_union_spans_keeps_the_first_and_adds_what_overlaps_none_of_them():
+    first = [(10, 20, "Disease"), (0, 5, "Chemical")]
+    second = [(0, 3, "Disease"), (5, 10, "Chemical"), (19, 25, "Chemical"), (20, 22, "Disease"), (30, 31, "Disease")]
+    # (0, 3) and (19, 25) share characters with a kept span; (5, 10) and (20, 22) only touch one
+    assert union_spans(first, second) == [(0, 5, "Chemical"), (5, 10, "Chemical"), (10, 20, "Disease"),
+                                          (20, 22, "Disease"), (30, 31, "Disease")]
+    assert union_spans([], second[:2]) == second[:2] and union_spans(first, []) == sorted(first)
 
 
 @pytest.mark.parametrize("name", TAGGERS.keys())
@@ -128,8 +158,12 @@ def test_make_tagger_reads_names_and_run_folders(token_run, tmp_path):
     assert make_tagger("dictionary", _docs()).name == "dictionary"
     assert make_tagger(str(token_run), _docs()).name.startswith("model:")
     assert make_tagger(f"model:{token_run}", _docs()).name.startswith("model:")
-    with pytest.raises(ConfigError, match="unknown kg tagger 'spacy': give one of dictionary or a fine-tuned"):
+    assert make_tagger(f"model+dictionary:{token_run}", _docs()).name.startswith("model+dictionary:/")
+    assert make_tagger(f"dictionary+model:{token_run}", _docs()).name.startswith("dictionary+model:/")
+    with pytest.raises(ConfigError, match="unknown kg tagger 'spacy': give dictionary, a fine-tuned token run"):
         make_tagger("spacy", _docs())
+    with pytest.raises(ConfigError, match="unknown kg tagger 'dictionary:x'"):
+        make_tagger("dictionary:x", _docs())
     with pytest.raises(ConfigError, match="needs a fine-tuned token run folder"):
         make_tagger("model", _docs())
 

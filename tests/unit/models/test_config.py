@@ -74,8 +74,21 @@ def test_yaml(tmp_path):
     cfg = load_config(write(tmp_path / "ft.yaml", YAML))
     assert cfg.task.params == {"sep": "|"}
     assert str(cfg.data.train) == "/abs/train.jsonl" and cfg.data.dev == tmp_path / "dev.jsonl"
-    assert cfg.backbone.name == "./my-model" and cfg.peft.method == "lora"
+    assert cfg.backbone.name == str(tmp_path / "my-model") and cfg.peft.method == "lora"  # ./: the file's folder
     assert cfg.training.batch_size == 8 and cfg.training.epochs == 3 and cfg.output.mlflow
+
+
+def test_backbone_folders_are_found_beside_the_config_file_whatever_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "cfg" / "models" / "bio").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cfg = load_config(write(tmp_path / "cfg" / "ft.toml", 'task = "binary"\n[data]\ntrain = "t.csv"\n'
+                            '[backbone]\nname = "models/bio"\ntokenizer = "../tok"\n'))
+    assert cfg.backbone.name == str(tmp_path / "cfg" / "models" / "bio")  # as data.train is read
+    assert cfg.backbone.tokenizer == str(tmp_path / "cfg" / ".." / "tok")  # ../: a path, even if missing
+    cfg = load_config(write(tmp_path / "cfg" / "id.toml", 'task = "binary"\nbackbone = "org/model"\n'
+                            '[data]\ntrain = "t.csv"\n'))
+    assert cfg.backbone.name == "org/model"  # nothing of that name beside the file: a model id, unchanged
 
 
 def test_unknown_key_names_file_and_dotted_path(tmp_path):
