@@ -4,6 +4,9 @@ default lexicon (marked ``data``)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 
 import pytest
 from kg_helpers import RECORDS, cli_workspace, flat, write_training
@@ -166,8 +169,9 @@ def test_build_with_a_damaged_relations_run_is_one_line(ws, tmp_path, content, w
     assert r.exit_code == 2 and f"{tmp_path / 'nonexistent'} does not exist" in flat(r.output)
 
 
-def _interrupt_second_batch(monkeypatch):
-    """``kg build``'s second batch raises KeyboardInterrupt, as Ctrl-C there would."""
+def _interrupt_second_batch(monkeypatch, sigterm: bool = False):
+    """``kg build``'s second batch raises KeyboardInterrupt, as Ctrl-C there would (``sigterm``: the
+    process sends itself SIGTERM there instead, as ``kill`` would)."""
     import serendip.kg.build as kg_build
 
     real, calls = kg_build._read_batch, []
@@ -175,6 +179,9 @@ def _interrupt_second_batch(monkeypatch):
     def read_batch(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
+            if sigterm:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises before this ends
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
@@ -228,3 +235,13 @@ def test_ctrl_c_during_build_is_reported_and_queries_warn(ws, tmp_path, monkeypa
     assert r.exit_code == 0 and ("warning: the last `serendip kg build` has not finished (it is still running, or was "
                                  "killed): the graph is incomplete; run `serendip kg build` again to finish it"
                                  ) in flat(r.output)
+
+
+def test_a_build_stopped_by_sigterm_is_marked_failed_and_says_so(ws, tmp_path, monkeypatch):
+    _interrupt_second_batch(monkeypatch, sigterm=True)
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path)), "--batch", "1"])
+    assert r.exit_code == 128 + signal.SIGTERM, r.output
+    assert flat(r.output).endswith("stopped: terminated; 1 record read; run `serendip kg build` again to finish")
+    assert "Traceback" not in r.output
+    r = runner.invoke(app, ["kg", "show", "aspirin", "-w", str(ws)])
+    assert r.exit_code == 0 and STOPPED in flat(r.output), r.output

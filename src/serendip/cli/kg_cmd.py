@@ -105,7 +105,10 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
                         relations=relations, relation_threshold=relation_threshold)
         except KeyboardInterrupt:
             bar.close()
-            _stopped(ws.engine)
+            _stopped(ws.engine, "Ctrl-C", 130)
+        except SystemExit as stop:  # SIGTERM (terminate_as_exit)
+            bar.close()
+            _stopped(ws.engine, "terminated", stop.code if isinstance(stop.code, int) else 1)
         finally:
             bar.close()
         if json_out:
@@ -135,17 +138,18 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
                               highlight=False, soft_wrap=True)
 
 
-def _stopped(engine) -> None:
-    """After Ctrl-C in ``kg build``: say how far it got (the build's ``kg_builds`` row, marked ``failed``
-    with its records read; none when stopped before it started) and what to run; exit 130."""
+def _stopped(engine, how: str, status: int) -> None:
+    """After Ctrl-C (``how``) or SIGTERM in ``kg build``: say how far it got (the build's ``kg_builds``
+    row, marked ``failed`` with its records read; none when stopped before it started) and what to run;
+    exit ``status`` (130, or 143 for SIGTERM)."""
     from serendip.kg.store import unfinished_build
 
     with engine.connect() as conn:
         row = unfinished_build(conn)
     n = row.records_read if row is not None else 0
-    err_console.print(labelled("[yellow]stopped:[/]", f"Ctrl-C; {n:,} record{'' if n == 1 else 's'} read; run "
+    err_console.print(labelled("[yellow]stopped:[/]", f"{how}; {n:,} record{'' if n == 1 else 's'} read; run "
                                "`serendip kg build` again to finish"), highlight=False, soft_wrap=True)
-    raise typer.Exit(130)
+    raise typer.Exit(status)
 
 
 def _where(ev: dict) -> str:
