@@ -21,9 +21,10 @@ negatives). The defaults fit the budget of 2 shared CPU cores (training about 1.
 word pieces while other jobs ran; 256 pieces and two epochs would have taken over an hour): 128 word
 pieces, a quarter of the negative training pairs, one epoch. No final model on train+dev was trained
 (no budget left for it); the rows are of the model trained on train alone. Test: (a) gold entities: the test abstracts' own mentions and ids; (b) predicted entities: the
-train+dev dictionary tagger (:class:`serendip.kg.ner_eval.DictionaryTagger`) then the
-:class:`serendip.kg.normalise.Normaliser` fitted on train+dev. The fine-tuned NER model of
-``kg_bc5cdr`` is not kept on disk, so the dictionary stands in for it here.
+train+dev dictionary tagger (:class:`serendip.kg.ner_eval.DictionaryTagger`), or with ``--tagger SPEC``
+any kg tagger (e.g. ``model+dictionary:RUN``: the NER run ``kg_bc5cdr`` trained, then the lexicon's
+spans it overlaps none of; its rows name it as ``ner``), then the
+:class:`serendip.kg.normalise.Normaliser` fitted on train+dev.
 
 Baselines, same candidates: ``cooccur-sentence`` (CID when a chemical and a disease mention share a
 sentence) and ``cooccur-abstract`` (every candidate).
@@ -80,18 +81,26 @@ def load_documents(smoke: int, select_docs: int, workdir: Path) -> tuple[dict[st
     return docs, paths
 
 
-def predicted_documents(train_dev: list, test: list) -> list:
-    """The test abstracts with the mentions of the train+dev dictionary tagger, normalised by the
-    train+dev Normaliser (relations kept for scoring)."""
+def predicted_documents(train_dev: list, test: list, tagger_spec: str | None = None) -> list:
+    """The test abstracts with the mentions of the train+dev dictionary tagger (``tagger_spec`` None), or
+    of the kg tagger ``tagger_spec`` names (:func:`serendip.kg.taggers.make_tagger`, fitted on train+dev:
+    e.g. ``model+dictionary:RUN``, short forms given their long form's type as ``kg build`` does),
+    normalised by the train+dev Normaliser (relations kept for scoring)."""
     from serendip.kg.ner_eval import DictionaryTagger
     from serendip.kg.normalise import Normaliser
     from serendip.kg.pubtator import Mention
     from serendip.kg.relations import with_normalised
+    from serendip.kg.taggers import make_tagger
 
-    tagger, norm = DictionaryTagger(train_dev), Normaliser().fit(train_dev)
+    norm = Normaliser().fit(train_dev)
+    if tagger_spec is None:
+        lexicon = DictionaryTagger(train_dev)
+        spans = [lexicon.tag(d.text) for d in test]
+    else:
+        spans = make_tagger(tagger_spec, train_dev).tag([d.text for d in test])
     out = []
-    for d in test:
-        mentions = [Mention(s, e, d.text[s:e], t) for s, e, t in tagger.tag(d.text)]
+    for d, found in zip(test, spans):
+        mentions = [Mention(s, e, d.text[s:e], t) for s, e, t in found]
         out.append(with_normalised(d, norm.normalise_document(d, mentions)))
     return out
 
@@ -176,7 +185,7 @@ def _prf_rows(method: str, scores: dict, n: int, settings: dict, *, split: str =
             for metric in ("f1", "precision", "recall")]
 
 
-def baselines(test_sets: dict[str, list], gold: set, n: int) -> tuple[list[dict], dict]:
+def baselines(test_sets: dict[str, list], gold: set, n: int, sources: dict) -> tuple[list[dict], dict]:
     """The co-occurrence rows per entity source, and the sentence-level scores (the baseline of cid-ft)."""
     from serendip.kg.relations import cid_scores, cooccurrence_pairs
 
@@ -186,7 +195,7 @@ def baselines(test_sets: dict[str, list], gold: set, n: int) -> tuple[list[dict]
             t = time.perf_counter()
             s = cid_scores(gold, cooccurrence_pairs(ds, level))
             _print(f"test {method}, {source} entities", s)
-            rows += _prf_rows(method, s, n, {"entities": source}, wall=time.perf_counter() - t)
+            rows += _prf_rows(method, s, n, sources[source], wall=time.perf_counter() - t)
             base.setdefault(source, s)
     return rows, base
 
@@ -205,6 +214,9 @@ def main() -> None:
     ap.add_argument("--threads", type=_rows.positive_int, default=2, help="torch CPU threads")
     ap.add_argument("--log-every", type=_rows.positive_int, default=20, help="steps between progress lines")
     ap.add_argument("--run-dir", type=Path, help="evaluate this run instead of training one")
+    ap.add_argument("--tagger", help="kg tagger for the predicted entities (default: the train+dev dictionary), "
+                                     "e.g. model+dictionary:NER_RUN (a token run of benchmarks/kg_bc5cdr.py)")
+    ap.add_argument("--tagger-name", help="what the rows call --tagger (default: the spec as given)")
     ap.add_argument("--workdir", type=Path, default=None, help="runs and written files (default: a new temp folder)")
     ap.add_argument("--smoke", type=_rows.positive_int, default=0,
                     help="use only the first N abstracts of each split (a check that the script runs; writes nothing)")
@@ -233,7 +245,9 @@ def run(args, workdir: Path) -> None:
     t_all = time.perf_counter()
     docs, paths = load_documents(args.smoke, args.select_docs, workdir)
     test, n = docs["test"], len(docs["test"])
-    test_sets = {"gold": test, "predicted": predicted_documents(docs["train"] + docs["dev"], test)}
+    test_sets = {"gold": test, "predicted": predicted_documents(docs["train"] + docs["dev"], test, args.tagger)}
+    ner = {"ner": args.tagger_name or args.tagger} if args.tagger else {}
+    sources = {"gold": {"entities": "gold"}, "predicted": {"entities": "predicted", **ner}}
     gold = gold_relations(test)
     rows = []
     for name, ds in [("train", docs["train"]), ("dev", docs["dev"])] + [(f"test-{k}", v) for k, v in test_sets.items()]:
@@ -242,8 +256,8 @@ def run(args, workdir: Path) -> None:
               f"{len(rep.missing)} gold pairs without a candidate (recall ceiling {rep.recall_ceiling:.4f})", flush=True)
         if name.startswith("test-"):
             rows.append(_rows.row(BENCH, DATASET, "test", n, "candidates", "recall_ceiling", rep.recall_ceiling,
-                                  settings={"entities": name[5:]}))
-    base_rows, base = baselines(test_sets, gold, n)
+                                  settings=sources[name[5:]]))
+    base_rows, base = baselines(test_sets, gold, n, sources)
     rows += base_rows
 
     if args.run_dir is None:
@@ -269,7 +283,7 @@ def run(args, workdir: Path) -> None:
     for source in test_sets:
         s = cid_scores(gold, {x for x, p in scored[source] if p >= threshold})
         _print(f"test {METHOD}, {source} entities", s)
-        rows += _prf_rows(METHOD, s, n, {"entities": source, **settings}, base=base[source],
+        rows += _prf_rows(METHOD, s, n, {**sources[source], **settings}, base=base[source],
                           anchor=source == "predicted", wall=wall)
     from serendip.kg.relation_data import fit_counts, read_cid_examples
 
@@ -278,10 +292,10 @@ def run(args, workdir: Path) -> None:
     for name, c in counts.items():
         print(f"{name} examples by fitting stage: {c}", flush=True)
         split = name if name in ("train", "dev") else "test"
-        entities = "predicted" if name == "predicted" else "gold"
+        entities = sources["predicted" if name == "predicted" else "gold"]
         for metric, value in (("examples_cut", c["cut"]), ("examples_truncated", c["truncated"])):
             rows.append(_rows.row(BENCH, DATASET, split, len(docs[split]), METHOD, metric, value,
-                                  settings={"entities": entities, "max_length": args.max_length}))
+                                  settings={**entities, "max_length": args.max_length}))
     if train_s is not None:
         rows.append(_rows.row(BENCH, DATASET, "train", len(docs["train"]), METHOD, "train_wall_s", train_s,
                               settings={"entities": "gold", **settings}))
