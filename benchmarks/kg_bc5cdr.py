@@ -10,7 +10,9 @@ one adapted by ``serendip pretrain``) fine-tuned through :func:`serendip.models.
 data reader (words of :func:`serendip.kg.ner_data.tokenize`, windows of ``--window`` words overlapping by
 ``--overlap``, nothing truncated); the development file selects the epoch (the engine's strict seqeval
 entity F1 on its windows). The test abstracts are then cut into the same windows without labels,
-tagged by the saved model, and the window tags merged back into document character spans
+tagged by the saved model (``--decoding``: ``viterbi``, the best IOB2-valid tag sequence of each window,
+:func:`serendip.models.token_task.iob2_viterbi`, the engine's default; ``argmax``, each word's most
+probable tag, as the rows of commit 415ef55 were made), and the window tags merged back into document character spans
 (:func:`serendip.kg.ner_data.merge_window_tags`: each word's tag from the window where it is most
 central). Metric: strict entity-level precision, recall and F1 over (PMID, start, end, type)
 (:func:`serendip.kg.ner_eval.strict_scores`), per type and micro; F1 in the rows as fractions.
@@ -151,8 +153,9 @@ def tag_documents(run_dir: Path, docs: list, args) -> tuple[dict, int]:
     from serendip.kg.taggers import tag_documents as tag
     from serendip.models.predict import load_run_model
 
-    return tag(load_run_model(run_dir), docs, window=args.window, overlap=args.overlap,
-               batch_size=args.batch_size * 2, fit=False)
+    bundle = load_run_model(run_dir)
+    bundle.task.decoding = args.decoding
+    return tag(bundle, docs, window=args.window, overlap=args.overlap, batch_size=args.batch_size * 2, fit=False)
 
 
 def _score_rows(method: str, scores: dict, n: int, *, settings: dict, base: dict | None, wall: float) -> list:
@@ -282,6 +285,9 @@ def main() -> None:
                     help="use only the first N documents of each split (a check that the script runs; writes nothing)")
     ap.add_argument("--dictionary-only", action="store_true",
                     help="run the dictionary baseline alone and rewrite only its rows (no training)")
+    ap.add_argument("--decoding", choices=("viterbi", "argmax"), default="viterbi",
+                    help="tags from the model's word scores: the best IOB2-valid sequence, or each word's argmax "
+                         "(the rows of commit 415ef55 and before)")
     ap.add_argument("--run-dir", type=Path, default=None,
                     help="score a run this script trained before (its folder under WORKDIR/runs) instead of "
                          "training one; its recorded settings must be the ones given")
@@ -342,13 +348,15 @@ def main() -> None:
     name = args.backbone_name or (Path(args.backbone).name if Path(args.backbone).is_dir() else "all-MiniLM-L6-v2")
     settings = {"backbone": name, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                 "max_length": args.max_length, "window": args.window, "overlap": args.overlap,
-                "seed": args.seed, "best_epoch": result.best_epoch, "train_s": round(train_s, 1),
+                "seed": args.seed, "decoding": args.decoding, "best_epoch": result.best_epoch,
+                "train_s": round(train_s, 1),
                 "test_windows_truncated": truncated}
     rows = _score_rows("token-ft", scores, n, settings=settings, base=base, wall=test_wall) + dict_rows
     rows += _abbreviation_rows("token-ft", *model_abbrev, test, gold, settings)
     rows += _union_rows(result.run_dir, docs, spans, base_spans, scores, args, settings)
     dev_f1 = best.get("f1")
-    if isinstance(dev_f1, (int, float)) and dev_f1 == dev_f1:  # a finite figure only (NaN: no dev entity)
+    # a finite figure only (NaN: no dev entity); not for --run-dir (its training decoded dev as it did then)
+    if isinstance(dev_f1, (int, float)) and dev_f1 == dev_f1 and not args.run_dir:
         rows.append(_rows.row(BENCH, DATASET, "dev", len(docs["dev"]), "token-ft", "f1_windows_seqeval",
                               dev_f1, settings=settings))
     _rows.finish(BENCH, rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))

@@ -14,6 +14,7 @@ from serendip.models.tasks import (
     TokenTask,
     make_task,
 )
+from serendip.models.token_task import iob2_viterbi
 
 
 def ex(text, label=None, pair=None, id=None, **meta):
@@ -164,6 +165,30 @@ def test_token_alignment_and_per_token_prediction():
     assert m["recall"] == pytest.approx(0.5) and m["precision"] == 1.0
     with pytest.raises(DataError, match="need the examples"):
         task.predict([words], space)
+
+
+def test_token_decoding_keeps_to_iob2_where_the_argmax_breaks_it():
+    classes = ("B-D", "I-D", "O")
+    probs = np.array([[0.3, 0.1, 0.6], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7]])  # argmax: O I-D O (ill-formed)
+    assert iob2_viterbi(np.log(probs), classes) == ["B-D", "I-D", "O"]  # 0.3*0.7 beats 0.6*0.2 (O O)
+    probs[0] = [0.05, 0.05, 0.9]  # now O O (0.9*0.2) beats B-D I-D (0.05*0.7)
+    assert iob2_viterbi(np.log(probs), classes) == ["O", "O", "O"]
+    assert iob2_viterbi(np.log([[0.1, 0.8, 0.1]]), classes) == ["B-D"]  # no sequence starts with I-
+    two = ("B-C", "B-D", "I-C", "I-D", "O")
+    # I-D right after B-C is not allowed: the type changes only through B-
+    assert iob2_viterbi(np.log([[0.7, 0.1, 0.05, 0.05, 0.1], [0.05, 0.1, 0.05, 0.7, 0.1]]), two) == ["B-C", "B-D"]
+    assert iob2_viterbi(np.zeros((0, 5)), two) == []
+
+    e = ex("x y z", ["B-D", "I-D", "O"])
+    space = make_task("token").fit_labels([e])
+    logits = [np.log(probs)[:, [space.classes.index(c) for c in classes]]]
+    assert make_task("token").decoding == "viterbi"
+    assert make_task("token", decoding="argmax").predict(logits, space, [e]).labels == [["O", "I-D", "O"]]
+    logits[0][2] = np.nan  # a truncated word: O
+    assert make_task("token").predict(logits, space, [e]).labels == [["O", "O", "O"]]
+    assert make_task("token", scheme=None).decoding == "argmax"
+    with pytest.raises(ConfigError, match="decoding must be 'viterbi' or 'argmax'; got 'crf'"):
+        make_task("token", decoding="crf")
 
 
 def test_make_task_errors():
