@@ -24,9 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def git_sha() -> str:
-    """The short commit of the checkout (``$SERENDIP_BENCH_COMMIT`` where a copy without ``.git`` runs
-    the script, e.g. on a GPU machine), or "unknown"."""
+def _head() -> str:
     if os.environ.get("SERENDIP_BENCH_COMMIT"):
         return os.environ["SERENDIP_BENCH_COMMIT"]
     try:
@@ -34,6 +32,17 @@ def git_sha() -> str:
                               text=True, check=True).stdout.strip()
     except Exception:  # noqa: BLE001 - not a git checkout
         return "unknown"
+
+
+#: The commit checked out when the script started (this module is imported first): the code it runs,
+#: even when a commit lands while a long benchmark is still going
+_COMMIT_AT_START = _head()
+
+
+def git_sha() -> str:
+    """The short commit of the checkout when the script started (``$SERENDIP_BENCH_COMMIT`` where a
+    copy without ``.git`` runs the script, e.g. on a GPU machine), or "unknown"."""
+    return _COMMIT_AT_START
 
 
 def peak_rss_mb() -> float:
