@@ -203,7 +203,7 @@ def _set_last_build_status(folder, status: str) -> None:
         w.close()
 
 
-STOPPED = ("warning: the last `serendip kg build` stopped after reading 1 record (Ctrl-C or an error): the graph is "
+STOPPED = ("warning: the last `serendip kg build` stopped after reading 1 record (Ctrl-C, a kill or an error): the graph is "
            "incomplete; run `serendip kg build` again to finish it")
 
 

@@ -66,6 +66,8 @@ def test_a_terminated_finetune_is_marked_failed_not_running(tmp_path):
             proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM, (out, err)
     assert "Traceback" not in err
+    assert "stopped: interrupted (SIGTERM); the run is kept, marked failed" in " ".join(err.split())
+    assert "steps done" not in err  # the progress line says it stopped, not that it finished
     info = json.loads(infos[0].read_text())
     assert (info["status"], info["error"]) == ("failed", "interrupted (SIGTERM)")
     listed = subprocess.run(_cli("runs", "list", "-w", str(ws), "--json"), env=_env(), check=True,

@@ -161,8 +161,9 @@ class RateProgress(Progress):
     """A :class:`rich.progress.Progress` that, when its console is not a terminal (output redirected to a
     file or a pipe, where Rich draws nothing until the end), prints plain lines instead: one per step
     every :data:`PLAIN_EVERY_S` seconds (``embed: 1,024/5,000 records (20%), 512 records/s, eta
-    0:00:08``) and one when the step ends (``embed: 5,000 records done in 0:00:10, 500 records/s``).
-    On a terminal it is Rich's bar, unchanged."""
+    0:00:08``) and one when the step ends (``embed: 5,000 records done in 0:00:10, 500 records/s``;
+    ``stopped after`` instead of ``done`` when it ends by an exception: Ctrl-C, a kill, an error, or
+    :meth:`stop` with ``interrupted``). On a terminal it is Rich's bar, unchanged."""
 
     def __init__(self, *columns, unit: str, **kwargs):
         super().__init__(*columns, **kwargs)
@@ -171,6 +172,11 @@ class RateProgress(Progress):
         if self.plain:  # the lines say it all: no bars drawn at the end
             self.live.transient = True
         self._said: dict = {}  # task id -> (monotonic time, completed) of its last line
+        self.interrupted = False
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:
+        self.interrupted = self.interrupted or exc_type is not None
+        super().__exit__(exc_type, exc_val, exc_tb)
 
     def advance(self, task_id, advance: float = 1) -> None:
         super().advance(task_id, advance)
@@ -207,7 +213,9 @@ class RateProgress(Progress):
         speed = format_rate(rate, unit)
         if done:  # "1 record done": the unit's plural "s" dropped for one
             noun = unit[:-1] if task.completed == 1 and unit.endswith("s") else unit
-            line = f"{task.description}: {task.completed:,.0f} {noun} done in {_clock(elapsed)}, {speed}"
+            line = (f"{task.description}: stopped after {task.completed:,.0f} {noun} in {_clock(elapsed)}, {speed}"
+                    if self.interrupted else
+                    f"{task.description}: {task.completed:,.0f} {noun} done in {_clock(elapsed)}, {speed}")
         elif task.total:
             eta = f", eta {_clock((task.total - task.completed) / rate)}" if rate else ""
             line = (f"{task.description}: {task.completed:,.0f}/{task.total:,.0f} {unit} "

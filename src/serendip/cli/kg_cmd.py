@@ -62,8 +62,9 @@ class _Bar:
         progress = self.progress
         return lambda n: progress.advance(task, n)
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
         if self.progress is not None:
+            self.progress.interrupted = interrupted
             self.progress.stop()
             self.progress = None
 
@@ -104,10 +105,10 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
             rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar,
                         relations=relations, relation_threshold=relation_threshold)
         except KeyboardInterrupt:
-            bar.close()
+            bar.close(interrupted=True)
             _stopped(ws.engine, "Ctrl-C", 130)
         except SystemExit as stop:  # SIGTERM (terminate_as_exit)
-            bar.close()
+            bar.close(interrupted=True)
             _stopped(ws.engine, "terminated", stop.code if isinstance(stop.code, int) else 1)
         finally:
             bar.close()

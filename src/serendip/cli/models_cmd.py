@@ -27,6 +27,7 @@ from serendip.cli.common import (
     console,
     err_console,
     handle_errors,
+    labelled,
     lines_cell,
     rate_progress,
     terminate_as_exit,
@@ -42,6 +43,17 @@ def _workspace(path: Path | None, *, required: bool = False):
     from serendip.cli.common import open_workspace
 
     return open_workspace(path, required=required)
+
+
+def _finetune_stopped(stop: BaseException) -> None:
+    """After Ctrl-C or SIGTERM in ``finetune``: say so, and that the run is kept marked failed; exit 130
+    (Ctrl-C) or the SystemExit's status (143 for SIGTERM)."""
+    from serendip.models.runs import failure_text
+
+    status = stop.code if isinstance(stop, SystemExit) and isinstance(stop.code, int) else 130
+    err_console.print(labelled("[yellow]stopped:[/]", f"{failure_text(stop)}; the run is kept, marked failed "
+                               "(`serendip runs list`, `serendip runs show ID`)"), highlight=False, soft_wrap=True)
+    raise typer.Exit(status)
 
 
 def _num(value: Any) -> str:
@@ -80,7 +92,12 @@ def finetune_cmd(
                                       if k and k in metrics)
                     bar.console.print(visible(f"epoch {info['epoch']}: dev {shown}"), markup=False, highlight=False)
 
-            result = finetune(cfg, ws, progress=progress, merge=not no_merge)
+            try:
+                result = finetune(cfg, ws, progress=progress, merge=not no_merge)
+            except (KeyboardInterrupt, SystemExit) as stop:
+                bar.interrupted = True
+                bar.stop()
+                _finetune_stopped(stop)
         skipped = skipped_rows(result.run_dir)
         if skipped and not json_out:
             err_console.print(visible(f"skipped {len(skipped)} row(s) of the data files (first: {skipped[0]}); all of "

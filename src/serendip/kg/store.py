@@ -262,7 +262,7 @@ def unfinished_warning(row: Any) -> str:
         how = "has not finished (it is still running, or was killed)"
     else:
         n = row.records_read
-        how = f"stopped after reading {n:,} record{'' if n == 1 else 's'} (Ctrl-C or an error)"
+        how = f"stopped after reading {n:,} record{'' if n == 1 else 's'} (Ctrl-C, a kill or an error)"
     return (f"the last `serendip kg build` {how}: the graph is incomplete; run `serendip kg build` again to "
             f"finish it")
 

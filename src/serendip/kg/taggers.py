@@ -310,7 +310,10 @@ class UnionTagger(_ShortFormTagger):
 @TAGGERS.register("model+dictionary")
 def _model_dictionary(training: Sequence[Document], run_dir: str | Path | None = None, **options) -> UnionTagger:
     """a fine-tuned token run, then the lexicon's spans it overlaps none of (--tagger model+dictionary:RUN_DIR)"""
-    return UnionTagger(_model(training, run_dir, **options), DictionaryTextTagger(training))
+    if run_dir is None:
+        raise ConfigError("the model+dictionary tagger needs a fine-tuned token run folder: "
+                          "--tagger model+dictionary:RUN_DIR")
+    return UnionTagger(ModelTagger(run_dir, **options), DictionaryTextTagger(training))
 
 
 @TAGGERS.register("dictionary+model")
@@ -336,7 +339,11 @@ def make_tagger(spec: str, training: Sequence[Document], **options) -> Tagger:
     """
     name, colon, run_dir = spec.partition(":")
     if colon and name in TAGGERS and name != "dictionary":
-        return TAGGERS.get(name)(training, run_dir=run_dir, **options)
+        if not run_dir.strip():
+            raise ConfigError(f"kg tagger {spec!r}: no run folder after the colon (--tagger {name}:RUN_DIR)")
+        return TAGGERS.get(name)(training, run_dir=Path(run_dir).expanduser(), **options)
+    if not spec.strip():
+        raise ConfigError("kg tagger '': give dictionary, a fine-tuned token run folder, or model+dictionary:RUN_DIR")
     if spec in TAGGERS:  # "model" alone: the model factory says a run folder is needed
         return TAGGERS.get(spec)(training)
     if Path(spec).is_dir():

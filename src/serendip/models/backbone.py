@@ -40,10 +40,11 @@ def quiet_hf() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def resolve_backbone(name: str) -> str:
-    """A local model folder for ``name``: a folder path (holding ``config.json``) or the bundled
-    default (``sentence-transformers/all-MiniLM-L6-v2``, sha256-checked by
-    :func:`serendip.retrieval.dense.resolve_model`).
+def resolve_backbone(name: str, what: str = "backbone") -> str:
+    """A local model folder for ``name``: a folder path (holding ``config.json``; for ``what`` =
+    ``"tokenizer"`` any folder, a tokenizer needing no model config) or the bundled default
+    (``sentence-transformers/all-MiniLM-L6-v2``, sha256-checked by
+    :func:`serendip.retrieval.dense.resolve_model`). ``what`` names it in errors.
 
     Raises
     ------
@@ -52,6 +53,8 @@ def resolve_backbone(name: str) -> str:
     """
     path = Path(str(name)).expanduser()
     if path.is_dir():
+        if what == "tokenizer":  # a tokenizer folder needs no model config
+            return str(path.resolve())
         if not (path / "config.json").is_file():
             raise ConfigError(f"backbone folder {path} has no config.json (not a Hugging Face model "
                               f"folder)")
@@ -60,7 +63,8 @@ def resolve_backbone(name: str) -> str:
 
     if str(name).lower() in _DEFAULT_ALIASES:
         return resolve_model(str(name))
-    raise ConfigError(f"backbone {name!r} is not a local folder; model hub downloads are off in "
+    raise ConfigError(f"{what} {name!r} is not a local folder (looked in {Path.cwd()}; a config file's "
+                      f"relative paths are read beside it first); model hub downloads are off in "
                       f"Serendip. Give the path of a local Hugging Face model folder, or use the "
                       f"bundled 'sentence-transformers/all-MiniLM-L6-v2'.")
 

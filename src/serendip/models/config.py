@@ -172,8 +172,8 @@ class BackboneConfig(_Strict):
     2023, "On the effect of dropping layers of pre-trained transformer models", Computer Speech &
     Language 77; a smaller, faster model), None: all of them."""
 
-    name: str = DEFAULT_BACKBONE
-    tokenizer: str | None = None
+    name: str = Field(DEFAULT_BACKBONE, min_length=1)
+    tokenizer: str | None = Field(None, min_length=1)
     layers: int | None = Field(None, ge=1)
 
     @model_validator(mode="before")

@@ -334,6 +334,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
     path = run_dir / RUN_JSON
     if not path.is_file():
         raise RunNotFound(f"{run_dir} is not a run folder (no {RUN_JSON})" if run_dir.is_dir()
+                          else f"{run_dir} is a file, not a run folder" if run_dir.exists()
                           else f"{run_dir} does not exist (give a run folder)")
     data, reason = _json_or_reason(path)
     if reason is None and not isinstance(data, dict):

@@ -217,7 +217,7 @@ def iob2_viterbi(logits: np.ndarray, classes: Sequence[str]) -> list[str]:
         return []
     with np.errstate(invalid="ignore"):
         lp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-    lp = np.nan_to_num(lp, nan=-np.inf)
+    lp = np.where(np.isnan(lp), -np.inf, lp)  # (nan_to_num would make -inf the lowest finite float)
     parts = [c.partition("-") for c in classes]
     allowed = np.ones((k, k), dtype=bool)  # [previous, current]
     for j, (prefix, _, typ) in enumerate(parts):

@@ -238,7 +238,7 @@ def _build_model(cfg: Any, task: Task, space: LabelSpace | None, total_steps: in
 
     tr = cfg.training
     backbone = resolve_backbone(cfg.backbone.name)
-    tok_folder = resolve_backbone(cfg.backbone.tokenizer) if cfg.backbone.tokenizer else None
+    tok_folder = resolve_backbone(cfg.backbone.tokenizer, "tokenizer") if cfg.backbone.tokenizer else None
     device = tr.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"training.device = {device!r} but no CUDA device is available; use "

@@ -22,6 +22,7 @@ from serendip.kg.taggers import (
     training_documents,
     union_spans,
 )
+from serendip.models.run_json import RunNotFound
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -164,6 +165,14 @@ def test_make_tagger_reads_names_and_run_folders(token_run, tmp_path):
         make_tagger("spacy", _docs())
     with pytest.raises(ConfigError, match="unknown kg tagger 'dictionary:x'"):
         make_tagger("dictionary:x", _docs())
+    for spec in ("model:", "model+dictionary: ", "dictionary+model:"):  # never the working folder by default
+        with pytest.raises(ConfigError, match="no run folder after the colon"):
+            make_tagger(spec, _docs())
+    with pytest.raises(ConfigError, match=r"needs a fine-tuned token run folder: --tagger model\+dictionary:RUN_DIR"):
+        make_tagger("model+dictionary", _docs())
+    (tmp_path / "file.jsonl").write_text("{}\n")
+    with pytest.raises(RunNotFound, match="file.jsonl is a file, not a run folder"):
+        make_tagger(f"model+dictionary:{tmp_path / 'file.jsonl'}", _docs())
     with pytest.raises(ConfigError, match="needs a fine-tuned token run folder"):
         make_tagger("model", _docs())
 

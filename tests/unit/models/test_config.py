@@ -89,6 +89,8 @@ def test_backbone_folders_are_found_beside_the_config_file_whatever_the_working_
     cfg = load_config(write(tmp_path / "cfg" / "id.toml", 'task = "binary"\nbackbone = "org/model"\n'
                             '[data]\ntrain = "t.csv"\n'))
     assert cfg.backbone.name == "org/model"  # nothing of that name beside the file: a model id, unchanged
+    with pytest.raises(ConfigError, match="backbone.name"):  # empty: never the working folder by default
+        load_config(write(tmp_path / "cfg" / "empty.toml", 'task = "binary"\nbackbone = ""\n[data]\ntrain = "t.csv"\n'))
 
 
 def test_unknown_key_names_file_and_dotted_path(tmp_path):
@@ -178,3 +180,15 @@ def test_override_errors_name_the_key(tmp_path, flag, match):
     cfg = load_config(write(tmp_path / "ft.toml", TOML))
     with pytest.raises(ConfigError, match=match):
         apply_overrides(cfg, [flag])
+
+
+def test_backbone_and_tokenizer_folders_are_resolved_with_their_own_names(tmp_path):
+    from serendip.models.backbone import resolve_backbone
+
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer.json").write_text("{}")
+    assert resolve_backbone(str(tmp_path / "tok"), "tokenizer") == str((tmp_path / "tok").resolve())
+    with pytest.raises(ConfigError, match="has no config.json"):  # a model folder needs its config
+        resolve_backbone(str(tmp_path / "tok"))
+    with pytest.raises(ConfigError, match=r"tokenizer 'nope' is not a local folder \(looked in "):
+        resolve_backbone("nope", "tokenizer")
