@@ -115,6 +115,12 @@ def test_cli_errors_exit_2(project, tmp_path, monkeypatch):
     assert r.exit_code == 2 and "not a Serendip workspace" in r.output
 
 
+def test_runs_list_of_a_workspace_without_runs_is_one_line(tmp_path):
+    assert runner.invoke(app, ["init", str(tmp_path / "empty")]).exit_code == 0
+    r = runner.invoke(app, ["runs", "list", "-w", str(tmp_path / "empty")])
+    assert r.exit_code == 0 and r.output.strip() == "no runs yet: `serendip finetune CONFIG` makes one"
+
+
 def test_finetune_says_which_rows_it_skipped(project, tmp_path, monkeypatch):
     """A data row the reader or the task refuses is named on the console (file and line), not only in
     the run's split_report.json."""

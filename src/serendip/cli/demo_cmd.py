@@ -39,8 +39,8 @@ def demo(workspace: Path = workspace_option(Path(DEMO_DIR), help="Folder for the
     console.print(labelled("[bold]2/4[/]", f"workspace {report.workspace}"))  # the path alone: no wrap inside a count
     console.print(visible(f"    ingested {report.ingested:,}, duplicates {report.duplicates:,}, failed {report.failed:,}; "
                   f"{count(report.records, 'record')} stored"), markup=False)
-    console.print(f"[bold]3/4[/] indexes: BM25 {count(report.bm25_docs, 'record')}, dense {report.dense_total} vectors "
-                  f"({report.dense_added} embedded now) in {report.index_s:.0f} s")
+    console.print(f"[bold]3/4[/] indexes: BM25 {count(report.bm25_docs, 'record')}, dense {count(report.dense_total, 'vector')} "
+                  f"({report.dense_added:,} embedded now) in {report.index_s:.0f} s")
     console.print(labelled("[bold]4/4[/]", f"evaluation on the {report.queries} {report.dataset} {report.split} "
                            f"claims (BEIR {report.split} qrels):"))
     console.print(results_table(report.rows, report.dataset, report.split))

@@ -260,9 +260,10 @@ def runs_list(workspace: Path | None = WorkspaceOpt,
         if json_out:
             print(json_line([i.to_dict() for i in infos], default=str))
             return
-        console.print(runs_table(infos))
-        if not infos:
+        if not infos:  # no empty table: one line saying what to run
             err_console.print("no runs yet: `serendip finetune CONFIG` makes one")
+            return
+        console.print(runs_table(infos))
 
 
 @runs_app.command("show")
