@@ -1,8 +1,12 @@
 """Molecule generation on MOSES: a SMILES LSTM trained on the 250k MOSES train subset under a wall-clock
-budget, 30,000 samples scored with the MOSES metrics against MOSES test and test-scaffolds.
+budget, 30,000 samples scored with the MOSES metrics against MOSES test and test-scaffolds, drawn twice
+from the same model: from its own distribution (``sampling=free``) and with the SMILES grammar mask
+(``sampling=syntax-mask``, :mod:`serendip.chem.generate.syntax`: no unclosed ring or branch, valences
+unchecked), so the mask's effect is measured on one model in one run.
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/generation_moses.py [--minutes 55] \\
-        [--n 30000] [--temperature 1.0] [--hidden 384 --layers 2] [--threads 2] [--seed 0]
+        [--n 30000] [--temperature 1.0] [--hidden 384 --layers 2] [--threads 2] [--seed 0] \\
+        [--sampling both|syntax|free] [--skip-train]
 
 Metrics (:mod:`serendip.chem.generate.metrics`, from Polykovskiy et al. 2020, Front. Pharmacol.
 11:565644 and the ``molecularsets/moses`` code): valid, unique@1k/10k, novelty, IntDiv1/2 (exact, all
@@ -39,6 +43,11 @@ CHARRNN = {"valid": 0.975, "unique@1k": 1.0, "unique@10k": 0.999, "novelty": 0.8
 MOSES_TRAIN = {"valid": 1.0, "unique@1k": 1.0, "unique@10k": 1.0, "novelty": 0.0, "IntDiv1": 0.857,
                "IntDiv2": 0.851, "FCD/Test": 0.008, "FCD/TestSF": 0.476, "SNN/Test": 0.642, "SNN/TestSF": 0.586,
                "Frag/Test": 1.0, "Frag/TestSF": 0.999, "Scaf/Test": 0.991, "Scaf/TestSF": 0.0}
+
+
+#: the ``sampling`` setting of each row: the model's own distribution, or renormalised over the tokens
+#: the SMILES grammar allows next (serendip.chem.generate.syntax)
+SAMPLING = {"free": "free", "syntax": "syntax-mask"}
 
 
 def cache_dir() -> Path:
@@ -137,6 +146,8 @@ def main() -> None:
     ap.add_argument("--train-ref-max", type=_rows.positive_int, default=None,
                     help="novelty against a seeded draw of this many training molecules (smoke runs; default: "
                          "all 250k)")
+    ap.add_argument("--sampling", choices=("both", "syntax", "free"), default="both",
+                    help="score samples drawn with the SMILES grammar mask, without it, or both (the default)")
     ap.add_argument("--skip-train", action="store_true", help="score the model saved by an earlier run")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     args = ap.parse_args()
@@ -179,11 +190,13 @@ def main() -> None:
     if args.skip_train:  # the training figures of the saved model (its config.json "info")
         rows += training_rows(model_dir, settings)
     model = SmilesGenerator.load(model_dir)
-    t = time.perf_counter()
-    gen = model.sample(args.n, temperature=args.temperature, seed=args.seed)
-    sample_s = time.perf_counter() - t
-    (cache / f"samples-{model_dir.name}.csv").write_text("SMILES\n" + "".join(s + "\n" for s in gen))
-    _log(f"sampled {len(gen):,} in {sample_s:.0f} s")
+    samples = {}
+    for mode in (("free", "syntax") if args.sampling == "both" else (args.sampling,)):
+        t = time.perf_counter()
+        samples[mode] = model.sample(args.n, temperature=args.temperature, seed=args.seed, syntax=mode == "syntax")
+        text = "SMILES\n" + "".join(s + "\n" for s in samples[mode])
+        (cache / f"samples-{model_dir.name}-{mode}.csv").write_text(text)
+        _log(f"sampled {args.n:,} ({mode}) in {time.perf_counter() - t:.0f} s")
     train_smiles = read_smiles_file(files[TRAIN])[0]
     import numpy as np
 
@@ -194,16 +207,17 @@ def main() -> None:
     refs = {name: references(files[f], cache, name, args.ref_max, args.seed)
             for name, f in (("Test", TEST), ("TestSF", TEST_SF))}
     evs = {}
-    for label, smiles in (("train-sample", drawn), ("serendip", gen)):
+    for label, smiles in (("train-sample", drawn), *samples.items()):
         t = time.perf_counter()
         evs[label] = evaluate(smiles, train_canonical=canon, train_scaffolds=scafs, refs=refs,
                               on_stage=lambda s, lb=label: _log(f"{lb}: {s}"))
         evs[label].wall_s = time.perf_counter() - t
         _log(f"{label}: " + ", ".join(f"{k} {v:.4f}" for k, v in evs[label].metrics.items()))
-    rows += rows_for("serendip-smiles-lstm", evs["serendip"], settings, evs["train-sample"].metrics, CHARRNN,
-                     "CharRNN", args.n, evs["serendip"].wall_s)
-    rows += rows_for("sample the training set", evs["train-sample"], {"train": "moses-250k-seed0", **ref_settings}, None,
-                     MOSES_TRAIN, "MOSES Train row", args.n, evs["train-sample"].wall_s)
+    for mode in samples:
+        rows += rows_for("serendip-smiles-lstm", evs[mode], {**settings, "sampling": SAMPLING[mode]},
+                         evs["train-sample"].metrics, CHARRNN, "CharRNN", args.n, evs[mode].wall_s)
+    rows += rows_for("sample the training set", evs["train-sample"], {"train": "moses-250k-seed0", **ref_settings},
+                     None, MOSES_TRAIN, "MOSES Train row", args.n, evs["train-sample"].wall_s)
     _rows.finish(BENCH, rows, time.perf_counter() - start, no_write=args.no_write)
 
 

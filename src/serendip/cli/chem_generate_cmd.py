@@ -98,8 +98,13 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                seed: int = typer.Option(0, "--seed", min=0, help="Sampling seed."),
                batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Strings drawn together."),
                max_length: Optional[int] = typer.Option(None, "--max-length", min=1, help="Token cap (default: the "
-                                                        "model's).")) -> None:
-    """Draw SMILES strings, unchecked (invalid ones included, so validity can be measured)."""
+                                                        "model's)."),
+               syntax: bool = typer.Option(True, "--syntax-mask/--no-syntax-mask", help="Draw only tokens the SMILES "
+                                           "grammar allows next (no unclosed ring or branch); off: the model's "
+                                           "raw distribution.")) -> None:
+    """Draw SMILES strings, not checked by RDKit (invalid ones included, so validity can be measured).
+    By default each token is drawn among those the SMILES grammar allows next; valences are not
+    checked."""
     with handle_errors():
         if out is not None:  # before sampling: a folder or a missing parent is refused at once
             from serendip.cli.chem_cmd import _check_writable
@@ -109,7 +114,8 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
         with rate_progress("molecules") as bar:
             task = bar.add_task("sampling", total=n)
             smiles = gen.sample_to_file(model_dir, n, out, temperature=temperature, seed=seed, batch_size=batch_size,
-                                        max_length=max_length, on_batch=lambda k: bar.advance(task, k))
+                                        max_length=max_length, syntax=syntax,
+                                        on_batch=lambda k: bar.advance(task, k))
         if out is None:
             for s in smiles:
                 print(s)

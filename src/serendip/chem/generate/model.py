@@ -2,7 +2,8 @@
 shape of MOSES's CharRNN (Polykovskiy et al. 2020, Front. Pharmacol. 11:565644; moses/char_rnn/model.py:
 3 LSTM layers of 768 units, dropout 0.2, one-hot input) with a learnt embedding and sizes chosen for
 CPU training (:class:`GeneratorConfig`). Sampling draws one token at a time from
-``softmax(logits / temperature)`` (Segler et al. 2018, ACS Cent. Sci. 4:120, "temperature").
+``softmax(logits / temperature)`` (Segler et al. 2018, ACS Cent. Sci. 4:120, "temperature"), by default
+over the tokens the SMILES grammar allows next (:mod:`serendip.chem.generate.syntax`).
 
 The model folder (:meth:`SmilesGenerator.save`) holds ``config.json`` (the config and the training
 record), ``vocab.json`` (:class:`~serendip.chem.tokenize.Vocab`) and ``weights.safetensors``: no pickle.
@@ -17,6 +18,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
+from serendip.chem.generate.syntax import SyntaxMask
 from serendip.chem.tokenize import Vocab
 from serendip.errors import ConfigError, DataError
 
@@ -67,9 +69,12 @@ class SmilesGenerator:
 
     @torch.no_grad()
     def sample(self, n: int, *, temperature: float = 1.0, batch_size: int = 1000, max_length: int | None = None,
-               seed: int = 0, on_batch: Callable[[int], None] | None = None) -> list[str]:
-        """``n`` SMILES strings (not checked: an invalid one is returned as drawn, so validity can be
-        measured). Each string is drawn token by token from ``softmax(logits / temperature)`` until
+               seed: int = 0, syntax: bool = True, on_batch: Callable[[int], None] | None = None) -> list[str]:
+        """``n`` SMILES strings (not checked by RDKit: an invalid one is returned as drawn, so validity can
+        be measured). Each string is drawn token by token from ``softmax(logits / temperature)``, with
+        ``syntax`` (the default) renormalised over the tokens the SMILES grammar allows next
+        (:class:`~serendip.chem.generate.syntax.SyntaxMask`: no unclosed ring or branch, no empty
+        branch, no dangling bond; valences are not checked), without it over the whole vocabulary, until
         ``<eos>`` or ``max_length`` tokens (default: the config's; ``<pad>`` and ``<bos>`` are never
         drawn); a string cut at ``max_length`` is
         returned as far as it got. ``seed`` seeds a private ``torch.Generator`` (same seed, same
@@ -87,24 +92,30 @@ class SmilesGenerator:
         try:
             for start in range(0, n, batch_size):
                 b = min(batch_size, n - start)
-                out.extend(self._sample_batch(b, temperature, max_length, gen))
+                out.extend(self._sample_batch(b, temperature, max_length, gen, syntax))
                 if on_batch is not None:
                     on_batch(b)
         finally:
             self.net.train(was_training)
         return out
 
-    def _sample_batch(self, b: int, temperature: float, max_length: int, gen: torch.Generator) -> list[str]:
+    def _sample_batch(self, b: int, temperature: float, max_length: int, gen: torch.Generator,
+                      syntax: bool) -> list[str]:
         v = self.vocab
         x = torch.full((b, 1), v.bos_id, dtype=torch.long)
         done = torch.zeros(b, dtype=torch.bool)
+        mask = SyntaxMask(v, b, max_depth=max_length + 1) if syntax else None
         steps, state = [], None
         for _ in range(max_length + 1):  # + 1: room for the <eos> after max_length tokens
             logits, state = self.net(x, state)
             logits = logits[:, -1].float()
             logits[:, [v.pad_id, v.bos_id]] = float("-inf")  # never targets in training: never drawn
+            if mask is not None:
+                logits = logits.masked_fill(~mask.allowed(), float("-inf"))
             probs = torch.softmax(logits / temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+            if mask is not None:
+                mask.step(nxt, done)
             nxt = torch.where(done, torch.full_like(nxt, v.pad_id), nxt)
             steps.append(nxt)
             done |= nxt == v.eos_id

@@ -1,0 +1,133 @@
+"""SMILES syntax masks for sampling: at each step, the tokens that cannot continue a well-formed SMILES
+are given probability zero, and the rest renormalised.
+
+The rules are the SMILES grammar's (OpenSMILES specification, Daylight SMILES theory manual, section 3)
+on the token classes of :mod:`serendip.chem.tokenize`:
+
+- a string starts with an atom, and so does what follows ``(`` (or a bond), a bond or ``.``;
+- a bond is followed by an atom or a ring-closure digit, never by ``(``, ``)``, another bond or the end;
+- a ring-closure digit follows an atom, another digit or a bond (``C=1``, but not ``C(=1)``); a digit
+  that is open closes its ring, except where that would bond two atoms already bonded: the atom that
+  opened it (``C11``), the atom's parent in the chain (``C1C1``, ``C1(C1)``) or an atom a ring already
+  closed on this atom reaches (``C12CC12``), which RDKit refuses as a duplicate bond;
+- ``)`` needs an open ``(`` and never directly follows ``(`` (no empty branch) or a bond;
+- ``(`` follows an atom, a digit or ``)``;
+- the string may end only after an atom, a digit or ``)``, with every ``(`` and every ring closed;
+- ``.`` only outside branches, after an atom, a digit or ``)``; any other token outside brackets
+  (``+``, ``@``, ``?``, ``>``) is never drawn.
+
+This removes the unclosed rings and branches that most invalid samples of a SMILES language model come
+from (Arús-Pous et al. 2019, J. Cheminform. 11:71, "Randomized SMILES strings improve the quality of
+molecular generative models", on the errors of RNN samples), in the spirit of grammar- and
+syntax-directed decoding (Kusner et al. 2017, "Grammar Variational Autoencoder", ICML; Dai et al. 2018,
+"Syntax-Directed Variational Autoencoder", ICLR). It does not check valences or aromaticity (RDKit
+still refuses ``C(C)(C)(C)(C)C`` or an odd aromatic ring), so validity is still measured with RDKit.
+A string cut at the length limit may still be open.
+"""
+from __future__ import annotations
+
+import torch
+
+from serendip.chem.tokenize import Vocab
+
+#: token classes; START is the state before the first token
+START, ATOM, BOND, OPEN, CLOSE, RING, DOT, END, OTHER, BRANCH_BOND = range(10)
+_BONDS = {"-", "=", "#", "$", ":", "/", "\\", "~"}
+_ORGANIC = {"B", "C", "N", "O", "P", "S", "F", "Cl", "Br", "I", "b", "c", "n", "o", "s", "p", "*"}
+#: class of the previous token -> classes that may follow it (before the counts are looked at)
+_FOLLOWS = {
+    START: {ATOM},
+    ATOM: {ATOM, BOND, OPEN, CLOSE, RING, DOT, END},
+    RING: {ATOM, BOND, OPEN, CLOSE, RING, DOT, END},
+    CLOSE: {ATOM, BOND, OPEN, CLOSE, DOT, END},
+    BOND: {ATOM, RING},
+    OPEN: {ATOM, BOND},
+    DOT: {ATOM},
+    BRANCH_BOND: {ATOM},  # the bond right after "(": a branch holds an atom
+    END: {END},  # a finished row draws padding the caller discards
+}
+
+
+def token_class(token: str) -> int:
+    """The grammar class of one vocabulary token (:data:`ATOM`, :data:`BOND`, ...; :data:`OTHER` for a
+    token that cannot stand outside brackets)."""
+    if token == "<eos>":
+        return END
+    if token in _ORGANIC or (token.startswith("[") and token.endswith("]")):
+        return ATOM
+    if token in _BONDS:
+        return BOND
+    if token.isdigit() or (token.startswith("%") and token[1:].isdigit()):
+        return RING
+    return {"(": OPEN, ")": CLOSE, ".": DOT}.get(token, OTHER)
+
+
+class SyntaxMask:
+    """The state of a batch of partial SMILES and the mask of allowed next tokens.
+
+    ``allowed()`` returns a bool tensor of shape (batch, vocab); ``step(ids)`` takes the int64 tensor of
+    shape (batch,) of the tokens drawn and updates the state (branch depth, open ring labels and the
+    atom each was opened on, the class of the last token). Rows whose string has ended are left as they
+    are. Every row always has at least one allowed token (an atom is allowed wherever nothing else is).
+    """
+
+    def __init__(self, vocab: Vocab, batch: int, max_depth: int = 100):
+        classes = torch.tensor([token_class(t) for t in vocab.tokens], dtype=torch.long)
+        self.classes = classes
+        self.follows = torch.stack([torch.isin(classes, torch.tensor(sorted(_FOLLOWS.get(c, set())), dtype=torch.long))
+                                    for c in range(BRANCH_BOND + 1)])  # (n_classes, vocab)
+        self.ring_ids = torch.nonzero(classes == RING).squeeze(1)  # vocab ids of ring labels
+        self.close_ids = torch.nonzero(classes == CLOSE).squeeze(1)
+        self.dot_ids = torch.nonzero(classes == DOT).squeeze(1)
+        self.eos_id = vocab.eos_id
+        n_rings = len(self.ring_ids)
+        self.prev = torch.full((batch,), START, dtype=torch.long)
+        self.depth = torch.zeros(batch, dtype=torch.long)
+        self.atoms = torch.zeros(batch, dtype=torch.long)  # atoms so far; the current atom is atoms - 1
+        self.parent = torch.full((batch,), -1, dtype=torch.long)  # the current atom's chain parent
+        self.attach = torch.full((batch,), -1, dtype=torch.long)  # where the next chain atom bonds
+        self.stack = torch.full((batch, max_depth + 1), -1, dtype=torch.long)  # attach points at each "("
+        self.ring_open = torch.zeros(batch, n_rings, dtype=torch.bool)
+        self.ring_atom = torch.full((batch, n_rings), -1, dtype=torch.long)  # the atom each open label is on
+        self.partners = torch.full((batch, n_rings), -2, dtype=torch.long)  # atoms rings closed here reach
+        self._ring_col = torch.full((len(classes),), -1, dtype=torch.long)
+        self._ring_col[self.ring_ids] = torch.arange(n_rings)
+
+    def allowed(self) -> torch.Tensor:
+        ok = self.follows[self.prev].clone()
+        inside = self.depth > 0
+        ok[:, self.close_ids] &= inside.unsqueeze(1)
+        ok[:, self.dot_ids] &= (~inside).unsqueeze(1)
+        ok[:, self.eos_id] &= (~inside) & ~self.ring_open.any(1)
+        cur = (self.atoms - 1).unsqueeze(1)
+        bonded = ((self.ring_atom == cur) | (self.ring_atom == self.parent.unsqueeze(1))
+                  | (self.ring_atom.unsqueeze(2) == self.partners.unsqueeze(1)).any(2))
+        ok[:, self.ring_ids] &= ~(self.ring_open & bonded)
+        return ok
+
+    def step(self, ids: torch.Tensor, done: torch.Tensor) -> None:
+        """Advance the rows that are not ``done`` (bool, shape (batch,)) by the tokens ``ids``."""
+        live = ~done
+        cls = self.classes[ids]
+        rows = torch.arange(len(ids))
+        atom = live & (cls == ATOM)
+        self.parent = torch.where(atom, self.attach, self.parent)
+        self.attach = torch.where(atom, self.atoms, self.attach)
+        self.partners[atom] = -2
+        self.atoms += atom.long()
+        opening = live & (cls == OPEN)
+        self.stack[rows[opening], self.depth[opening]] = self.attach[opening]
+        self.depth += opening.long()
+        closing = live & (cls == CLOSE)
+        self.depth -= closing.long()
+        self.attach = torch.where(closing, self.stack[rows, self.depth.clamp(min=0)], self.attach)
+        self.attach = torch.where(live & (cls == DOT), torch.full_like(self.attach, -1), self.attach)
+        ring = live & (cls == RING)
+        if bool(ring.any()):
+            r, j = rows[ring], self._ring_col[ids[ring]]
+            was_open = self.ring_open[r, j]
+            self.partners[r[was_open], j[was_open]] = self.ring_atom[r[was_open], j[was_open]]
+            self.ring_atom[r, j] = torch.where(was_open, torch.full_like(j, -1), self.atoms[r] - 1)
+            self.ring_open[r, j] = ~was_open
+        new_prev = torch.where((cls == BOND) & (self.prev == OPEN), torch.full_like(cls, BRANCH_BOND), cls)
+        self.prev = torch.where(live, new_prev, self.prev)
