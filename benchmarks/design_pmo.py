@@ -14,9 +14,12 @@ Jensen's graph GA with PMO's settings, Serendip's surrogate GA, and "best in tra
 screening). Rows: per oracle and method the mean ± sd over seeds (baseline: the graph GA), and the sum
 over the oracles every method and seed finished (``auc_top10_sum``, sd over per-seed sums).
 
-Each finished run is kept as JSON under ``$SERENDIP_CACHE/design_pmo/budget-<B>/`` and reused, so
-several invocations (e.g. one per oracle subset, in parallel) share their runs and a final invocation
-over all oracles writes the sum.
+Every row carries ``code``, a fingerprint of the modules a run executes (:func:`code_fingerprint`).
+A finished run is kept as JSON under ``$SERENDIP_CACHE/design_pmo/budget-<B>/<code>/``, and its
+per-seed row in ``results/design_pmo.json``; both are reused while the fingerprint is unchanged, so
+invocations over oracle subsets, in parallel or in later sessions on another machine, add up to the
+sum, which a final invocation over all oracles writes. A stored run is never written again (its row
+keeps the commit that ran it).
 """
 from __future__ import annotations
 
@@ -37,16 +40,49 @@ METHODS = ("graph_ga", "surrogate_ga", "best_in_training_set")
 POOL_NAME = "moses-train-250k-seed0"
 
 
-def cache_dir(budget: int) -> Path:
-    """``$SERENDIP_CACHE/design_pmo/budget-<budget>`` (default under ``~/.cache/serendip``)."""
+#: the modules of ``serendip.chem.design`` that a PMO run executes (the property-model oracles are not used)
+RUN_MODULES = ("api.py", "budget.py", "graph_ops.py", "methods.py", "oracles.py", "scoring.py")
+
+
+def code_fingerprint() -> str:
+    """The first 12 hex digits of the SHA-256 of :data:`RUN_MODULES` (name and bytes of each): runs
+    with the same fingerprint ran the same code and are reused; any edit to those files starts afresh."""
+    import hashlib
+
+    import serendip.chem.design as design
+
+    root, digest = Path(design.__file__).parent, hashlib.sha256()
+    for name in RUN_MODULES:
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_dir(budget: int, code: str) -> Path:
+    """``$SERENDIP_CACHE/design_pmo/budget-<budget>/<code>`` (default under ``~/.cache/serendip``)."""
     base = os.environ.get("SERENDIP_CACHE", "").strip()
     root = Path(base).expanduser() if base else Path.home() / ".cache" / "serendip"
-    return root / BENCH / f"budget-{budget}"
+    return root / BENCH / f"budget-{budget}" / code
 
 
-def run_one(oracle: str, method: str, seed: int, budget: int, pool: list[str]) -> dict:
+def stored_runs(rows: list[dict], budget: int, code: str) -> dict:
+    """``{(oracle, method, seed): run}`` from per-seed ``auc_top10`` rows of this budget and code
+    fingerprint (runs a script stored earlier, here or on another machine)."""
+    runs = {}
+    for r in rows:
+        settings = r.get("settings") or {}
+        if (r["metric"] != "auc_top10" or r.get("seed") is None or settings.get("budget") != budget
+                or settings.get("code") != code):
+            continue
+        oracle = r["dataset"].removeprefix("pmo/")
+        runs[(oracle, r["method"], r["seed"])] = {"oracle": oracle, "method": r["method"], "seed": r["seed"],
+                                                  "budget": budget, "auc_top10": r["value"], "calls": r["n"],
+                                                  "wall_s": r["wall_s"]}
+    return runs
+
+
+def run_one(oracle: str, method: str, seed: int, budget: int, pool: list[str], code: str) -> dict:
     """One run (cached): auc_top10, calls, final top-10 mean, best molecule, wall seconds."""
-    path = cache_dir(budget) / f"{oracle}--{method}--{seed}.json"
+    path = cache_dir(budget, code) / f"{oracle}--{method}--{seed}.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     from serendip.chem.design import optimize
@@ -64,8 +100,8 @@ def run_one(oracle: str, method: str, seed: int, budget: int, pool: list[str]) -
     return out
 
 
-def _settings(budget: int) -> dict:
-    return {"budget": budget, "start_pool": POOL_NAME, "auc": "top-10, every 100 calls"}
+def _settings(budget: int, code: str) -> dict:
+    return {"budget": budget, "start_pool": POOL_NAME, "auc": "top-10, every 100 calls", "code": code}
 
 
 def _oracle_set(names: list[str]) -> str:
@@ -75,9 +111,10 @@ def _oracle_set(names: list[str]) -> str:
     return f"pmo-{len(names)}" if sorted(names) == sorted(PMO_ORACLES) else ",".join(names)
 
 
-def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[int], budget: int,
-               with_sum: bool = True) -> list[dict]:
-    """Per-seed and pooled rows per (oracle, method), and (``with_sum``) the sum over complete oracles."""
+def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[int], budget: int, code: str,
+               with_sum: bool = True, fresh: set | None = None) -> list[dict]:
+    """Per-seed rows of the runs in ``fresh`` (all when None: a stored run keeps its row), pooled rows
+    per (oracle, method), and (``with_sum``) the sum over the oracles every method and seed finished."""
     rows = []
     complete = [o for o in oracles if all((o, m, s) in runs for m in methods for s in seeds)]
     for oracle in oracles:
@@ -89,8 +126,10 @@ def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[i
             base = [runs[(oracle, BASELINE, r["seed"])]["auc_top10"] for r in done
                     if (oracle, BASELINE, r["seed"]) in runs]
             baseline = (BASELINE, statistics.fmean(base)) if method != BASELINE and len(base) == len(done) else None
-            common = dict(settings=_settings(budget), baseline=baseline)
+            common = dict(settings=_settings(budget, code), baseline=baseline)
             for r in done:
+                if fresh is not None and (oracle, method, r["seed"]) not in fresh:
+                    continue
                 rows.append(_rows.row(BENCH, f"pmo/{oracle}", "goal-directed", r["calls"], method, "auc_top10",
                                       r["auc_top10"], seed=r["seed"], wall_s=r["wall_s"], **common))
             if len(done) > 1:
@@ -106,7 +145,7 @@ def build_rows(runs: dict, oracles: list[str], methods: list[str], seeds: list[i
                               "auc_top10_sum", statistics.fmean(sums[method]), seed=None if len(seeds) > 1 else seeds[0],
                               seeds=list(seeds) if len(seeds) > 1 else None,
                               sd=statistics.stdev(sums[method]) if len(seeds) > 1 else None,
-                              settings={**_settings(budget), "oracles": _oracle_set(complete)}, baseline=base))
+                              settings={**_settings(budget, code), "oracles": _oracle_set(complete)}, baseline=base))
         print(f"sum over {len(complete)} oracles, {method:22s}: {statistics.fmean(sums[method]):.3f} "
               f"(per seed {', '.join(f'{v:.3f}' for v in sums[method])})")
     return rows
@@ -120,7 +159,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=_rows.int_list, default=[0, 1, 2])
     ap.add_argument("--oracles", default=",".join(PMO_ORACLES), help="comma-separated oracle names")
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--no-run", action="store_true", help="only build rows from cached runs")
+    ap.add_argument("--no-run", action="store_true", help="only build rows from stored and cached runs")
     ap.add_argument("--no-sum", action="store_true", help="per-oracle rows only (e.g. a partial oracle set)")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     args = ap.parse_args()
@@ -133,20 +172,24 @@ def main() -> None:
     for name in methods:
         REGISTERED.get(name)
     start = time.perf_counter()
-    pool = None
-    runs: dict = {}
+    code = code_fingerprint()
+    runs = stored_runs(_rows.read_all_rows(BENCH), args.budget, code)
+    print(f"code {code}: {len(runs)} runs of budget {args.budget:,} stored in the results", flush=True)
+    pool, fresh = None, set()
     for seed in args.seeds:  # seed-major: every oracle of seed 0 first, so that partial runs give a sum
         for oracle in oracles:
             for method in methods:
-                cached = cache_dir(args.budget) / f"{oracle}--{method}--{seed}.json"
-                if args.no_run and not cached.exists():
+                key = (oracle, method, seed)
+                cached = cache_dir(args.budget, code) / f"{oracle}--{method}--{seed}.json"
+                if key in runs or (args.no_run and not cached.exists()):
                     continue
                 if pool is None and not cached.exists():
                     from serendip.chem.design import moses_pool
 
                     pool = moses_pool()
-                runs[(oracle, method, seed)] = run_one(oracle, method, seed, args.budget, pool)
-    rows = build_rows(runs, oracles, methods, args.seeds, args.budget, with_sum=not args.no_sum)
+                runs[key] = run_one(oracle, method, seed, args.budget, pool, code)
+                fresh.add(key)
+    rows = build_rows(runs, oracles, methods, args.seeds, args.budget, code, with_sum=not args.no_sum, fresh=fresh)
     _rows.finish(BENCH, rows, time.perf_counter() - start, no_write=args.no_write)
 
 
