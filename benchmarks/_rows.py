@@ -263,6 +263,33 @@ def _write_locked(script: str, rows: list[dict]) -> None:
 MAX_JSON_BYTES = 200_000
 
 
+def finished_run_config(run_dir: Path, given: dict) -> dict:
+    """The ``config`` of the fine-tuning run in ``run_dir`` (its ``run.json``), checked against the
+    settings a script's rows will name: ``given`` maps ``backbone``, ``epochs``, ``lr``, ``batch_size``,
+    ``max_length``, ``seed`` (the run's backbone name and training section) or any key of the run's
+    data options to the value the script was given.
+
+    Raises DataError (:mod:`serendip.errors`) when the folder holds no ``metrics.json``, ``history.json``
+    or ``run.json`` (not a finished run), or a recorded setting differs from ``given`` (the rows would
+    name settings the run was not trained with), listing each difference."""
+    from serendip.errors import DataError
+
+    try:
+        for name in ("metrics.json", "history.json"):
+            json.loads((run_dir / name).read_text())
+        config = json.loads((run_dir / "run.json").read_text())["config"]
+        training, options = config["training"], config["data"].get("options") or {}
+        recorded = {"backbone": config["backbone"]["name"], **{k: training[k] for k in
+                                                                ("epochs", "lr", "batch_size", "max_length", "seed")}}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"{run_dir}: not a finished fine-tuning run ({e})") from e
+    recorded = {k: recorded[k] if k in recorded else options.get(k) for k in given}
+    if recorded != given:
+        diff = ", ".join(f"{k}: run {recorded[k]!r}, given {given[k]!r}" for k in given if recorded[k] != given[k])
+        raise DataError(f"{run_dir} was trained with other settings than these ({diff})")
+    return config
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (``--subset 0`` would otherwise mean "everything")."""
     import argparse

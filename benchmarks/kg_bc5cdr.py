@@ -119,27 +119,15 @@ def finished_run(run_dir: Path, args):
     ------
     DataError
         The folder holds no ``metrics.json`` / ``history.json`` / ``run.json`` (not a finished run), or
-        its recorded settings differ from ``args`` (the rows would name settings it was not trained with).
+        its recorded settings differ from ``args`` (:func:`_rows.finished_run_config`).
     """
     import json
     from types import SimpleNamespace
 
-    from serendip.errors import DataError
-
-    try:
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        history = json.loads((run_dir / "history.json").read_text())
-        config = json.loads((run_dir / "run.json").read_text())["config"]
-    except (OSError, ValueError, KeyError) as e:
-        raise DataError(f"{run_dir}: not a finished fine-tuning run ({e})") from e
-    tr = config["training"]
-    recorded = {"backbone": config["backbone"]["name"], "epochs": tr["epochs"], "lr": tr["lr"],
-                "batch_size": tr["batch_size"], "max_length": tr["max_length"], "seed": tr["seed"],
-                "window": config["data"]["options"].get("window"), "overlap": config["data"]["options"].get("overlap")}
-    given = {k: getattr(args, k) for k in recorded}
-    if recorded != given:
-        diff = ", ".join(f"{k}: run {recorded[k]!r}, given {given[k]!r}" for k in recorded if recorded[k] != given[k])
-        raise DataError(f"{run_dir} was trained with other settings than these ({diff})")
+    keys = ("backbone", "epochs", "lr", "batch_size", "max_length", "seed", "window", "overlap")
+    _rows.finished_run_config(run_dir, {k: getattr(args, k) for k in keys})
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    history = json.loads((run_dir / "history.json").read_text())
     result = SimpleNamespace(run_dir=run_dir, metrics=metrics, history=history,
                              best_epoch=(metrics.get("selection") or {}).get("best_epoch"))
     return result, float(metrics["wall_s"])

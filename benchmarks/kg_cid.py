@@ -268,6 +268,8 @@ def run(args, workdir: Path) -> None:
         import json
 
         run_dir, train_s = args.run_dir, None
+        _rows.finished_run_config(run_dir, {k: getattr(args, k) for k in ("backbone", "epochs", "lr", "batch_size",
+                                                                          "max_length", "seed", "negatives")})
         best_epoch = json.loads((run_dir / "metrics.json").read_text())["selection"].get("best_epoch")
     clf = CidClassifier(run_dir, batch_size=args.batch_size * 2)
     t = time.perf_counter()

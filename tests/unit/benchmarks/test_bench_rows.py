@@ -197,3 +197,19 @@ def test_bad_rows_are_refused(tmp_path, monkeypatch):
         path.write_text(bad)
         with pytest.raises(ValueError, match=match):
             _rows.read_rows(path)
+
+
+def test_finished_run_config_checks_the_settings_rows_will_name(tmp_path):
+    from serendip.errors import DataError
+
+    config = {"backbone": {"name": "mini"}, "training": {"epochs": 3, "lr": 1e-4, "batch_size": 16, "max_length": 128,
+                                                         "seed": 0}, "data": {"options": {"negatives": 0.25}}}
+    with pytest.raises(DataError, match="not a finished fine-tuning run"):
+        _rows.finished_run_config(tmp_path, {"epochs": 3})
+    for name, body in (("metrics.json", {}), ("history.json", []), ("run.json", {"config": config})):
+        (tmp_path / name).write_text(json.dumps(body))
+    given = {"backbone": "mini", "epochs": 3, "max_length": 128, "negatives": 0.25}
+    assert _rows.finished_run_config(tmp_path, given) == config
+    with pytest.raises(DataError, match=r"other settings than these \(epochs: run 3, given 10, negatives: run 0.25, "
+                                        r"given 0.5\)"):
+        _rows.finished_run_config(tmp_path, {**given, "epochs": 10, "negatives": 0.5})
