@@ -32,6 +32,9 @@ def test_build_paths_export_import(ws, tmp_path):
     assert "graph: 9 entities, 19 mentions, 15 edges (17 evidence rows) over 3 records" in out
     r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train, "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["records_read"] == 0
+    r = runner.invoke(app, ["kg", "build", "-w", str(ws), "--training", train])  # nothing new: no rate of nothing
+    assert r.exit_code == 0 and "kg build: 0 records read (0 mentions added) in " in flat(r.output)
+    assert "docs/s" not in r.output
 
     r = runner.invoke(app, ["kg", "paths", "aspirin", "D006261", "-w", str(ws)])
     assert r.exit_code == 0, r.output

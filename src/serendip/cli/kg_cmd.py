@@ -118,9 +118,10 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         c = rep.counts
         since = (f"{rep.records_changed:,} changed and {rep.records_deleted:,} deleted since the last build, "
                  f"their old rows removed; " if rep.records_removed else "")
+        rate = (f", {rep.docs_per_s:,.1f} docs/s overall (loading the tagger included; the bar's rate is tagging "
+                f"alone)" if rep.records_read else "")  # no rate of nothing (e.g. another build read them first)
         _say(f"kg build: {count(rep.records_read, 'record')} read ({since}{rep.mentions_added:,} "
-             f"mentions added) in {rep.seconds:.1f} s, {rep.docs_per_s:,.1f} docs/s overall (loading the tagger "
-             f"included; the bar's rate is tagging alone), tagger {rep.tagger}"
+             f"mentions added) in {rep.seconds:.1f} s{rate}, tagger {rep.tagger}"
              + (f"; sentences of {rep.passages_reused:,} from the passage index" if rep.passages_reused else ""))
         _say(f"graph: {count(c['entities'], 'entity', 'entities')}, {count(c['mentions'], 'mention')}, {count(c['edges'], 'edge')} "
              f"({c['evidence']:,} evidence rows) over {count(c['records'], 'record')}")
