@@ -110,9 +110,10 @@ class SmilesGenerator:
             logits, state = self.net(x, state)
             logits = logits[:, -1].float()
             logits[:, [v.pad_id, v.bos_id]] = float("-inf")  # never targets in training: never drawn
-            if mask is not None:
-                logits = logits.masked_fill(~mask.allowed(), float("-inf"))
-            probs = torch.softmax(logits / temperature, dim=-1)
+            if mask is None:
+                probs = torch.softmax(logits / temperature, dim=-1)
+            else:
+                probs = mask.restrict(logits, temperature)
             nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
             if mask is not None:
                 mask.step(nxt, done)

@@ -6,7 +6,8 @@ on the token classes of :mod:`serendip.chem.tokenize`:
 
 - a string starts with an atom, and so does what follows ``(`` (or a bond), a bond or ``.``;
 - a bond is followed by an atom or a ring-closure digit, never by ``(``, ``)``, another bond or the end;
-- a ring-closure digit follows an atom, another digit or a bond (``C=1``, but not ``C(=1)``); a digit
+- a ring-closure digit follows an atom, another digit or a bond after one of them (``C=1``, but not
+  ``C(=1)`` or ``C(C)=1``); a digit
   that is open closes its ring, except where that would bond two atoms already bonded: the atom that
   opened it (``C11``), the atom's parent in the chain (``C1C1``, ``C1(C1)``) or an atom a ring already
   closed on this atom reaches (``C12CC12``), which RDKit refuses as a duplicate bond;
@@ -43,7 +44,7 @@ _FOLLOWS = {
     BOND: {ATOM, RING},
     OPEN: {ATOM, BOND},
     DOT: {ATOM},
-    BRANCH_BOND: {ATOM},  # the bond right after "(": a branch holds an atom
+    BRANCH_BOND: {ATOM},  # a bond right after "(" or ")": a branch holds an atom; ring digits follow atoms
     END: {END},  # a finished row draws padding the caller discards
 }
 
@@ -105,6 +106,35 @@ class SyntaxMask:
         ok[:, self.ring_ids] &= ~(self.ring_open & bonded)
         return ok
 
+    def restrict(self, logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """Sampling weights, float of shape (batch, vocab), from next-token ``logits`` of that shape:
+        ``softmax(logits / temperature)`` kept on the allowed tokens, and the probability of ``<eos>``
+        where the grammar forbids ending moved to the allowed tokens that close an open ring or branch
+        (in proportion to their own probability; evenly when it is 0), so that "end here" becomes
+        "close what is open" rather than whatever else the model ranks next. A row whose weights
+        underflow to 0 gets ``softmax`` over its allowed tokens alone."""
+        ok = self.allowed()
+        probs = torch.softmax(logits / temperature, dim=-1)
+        moved = probs[:, self.eos_id] * ~ok[:, self.eos_id]
+        closers = ok & self._closing()
+        own = probs * closers
+        total = own.sum(1, keepdim=True)
+        even = closers / closers.sum(1, keepdim=True).clamp(min=1)
+        share = torch.where(total > 0, own / total.clamp(min=1e-30), even)
+        weights = probs * ok + share * moved.unsqueeze(1)
+        empty = weights.sum(1) <= 0
+        if bool(empty.any()):
+            weights[empty] = torch.softmax(logits[empty].masked_fill(~ok[empty], float("-inf")) / temperature, -1)
+        return weights
+
+    def _closing(self) -> torch.Tensor:
+        """Bool (batch, vocab): the tokens that close something open (an open ring label, ``)``
+        inside a branch), before the grammar's other checks."""
+        out = torch.zeros(len(self.prev), len(self.classes), dtype=torch.bool)
+        out[:, self.ring_ids] = self.ring_open
+        out[:, self.close_ids] = (self.depth > 0).unsqueeze(1)
+        return out
+
     def step(self, ids: torch.Tensor, done: torch.Tensor) -> None:
         """Advance the rows that are not ``done`` (bool, shape (batch,)) by the tokens ``ids``."""
         live = ~done
@@ -129,5 +159,6 @@ class SyntaxMask:
             self.partners[r[was_open], j[was_open]] = self.ring_atom[r[was_open], j[was_open]]
             self.ring_atom[r, j] = torch.where(was_open, torch.full_like(j, -1), self.atoms[r] - 1)
             self.ring_open[r, j] = ~was_open
-        new_prev = torch.where((cls == BOND) & (self.prev == OPEN), torch.full_like(cls, BRANCH_BOND), cls)
+        after_branch = (cls == BOND) & ((self.prev == OPEN) | (self.prev == CLOSE))
+        new_prev = torch.where(after_branch, torch.full_like(cls, BRANCH_BOND), cls)
         self.prev = torch.where(live, new_prev, self.prev)

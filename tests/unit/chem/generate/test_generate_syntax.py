@@ -63,7 +63,7 @@ def test_every_step_of_a_real_smiles_is_allowed_and_it_may_end(smiles: str) -> N
     ("C=", "<eos>"), ("C=", "("), ("C=", "="),             # nor a dangling bond
     ("C(", ")"), ("C", ")"), ("C(", "1"), ("C(=", "1"),    # no empty branch, no branch of a lone ring bond
     ("C1", "1"), ("C1C", "1"), ("C1(C", "1"), ("C12CC1", "2"),  # no bond between atoms already bonded
-    ("C(C", "."), ("C", "+"), ("C", "@"), ("CC(C)", "1"),  # dots outside branches; ring digits follow atoms
+    ("C(C", "."), ("C", "+"), ("C", "@"), ("CC(C)", "1"), ("CC(C)-", "1"),  # dots outside branches; ring digits follow atoms
 ])
 def test_steps_that_break_the_grammar_are_refused(prefix: str, token: str) -> None:
     assert not _allows(prefix, token)
@@ -90,3 +90,21 @@ def test_an_untrained_model_samples_strings_that_parse_with_the_mask_and_not_wit
     assert len(ended) > 20 and parse_share(ended) == 1.0
     assert parse_share(model.sample(400, seed=0, batch_size=200, syntax=False)) < 0.5
     assert model.sample(50, seed=4, batch_size=20) == model.sample(50, seed=4, batch_size=20)  # seeded
+
+
+def test_the_wish_to_end_inside_an_open_ring_becomes_its_closure() -> None:
+    mask, seen = _feed("C1CC")
+    assert all(seen)
+    logits = torch.full((1, len(VOCAB)), -5.0)
+    logits[0, VOCAB.eos_id] = 5.0  # the model wants to end here, but ring 1 is open
+    weights = mask.restrict(logits)
+    probs = torch.softmax(logits, -1)
+    one = VOCAB.index["1"]
+    assert weights[0, VOCAB.eos_id] == 0
+    assert float(weights[0, one]) == pytest.approx(float(probs[0, one] + probs[0, VOCAB.eos_id]))
+    assert float(weights[0, VOCAB.index["C"]]) == pytest.approx(float(probs[0, VOCAB.index["C"]]))
+    assert float(weights[0, VOCAB.index[")"]]) == 0  # no branch is open
+    cold = mask.restrict(logits, temperature=1e-6)  # everything but <eos> underflows: still a distribution
+    assert float(cold.sum()) > 0 and bool(torch.isfinite(cold).all()) and int(cold.argmax()) == one
+    ended, _ = _feed("CCO")
+    assert float(ended.restrict(logits)[0, VOCAB.eos_id]) == pytest.approx(float(probs[0, VOCAB.eos_id]))
