@@ -1,12 +1,13 @@
 """Molecule generation on MOSES: a SMILES LSTM trained on the 250k MOSES train subset under a wall-clock
-budget, 30,000 samples scored with the MOSES metrics against MOSES test and test-scaffolds, drawn twice
-from the same model: from its own distribution (``sampling=free``) and with the SMILES grammar mask
-(``sampling=syntax-mask``, :mod:`serendip.chem.generate.syntax`: no unclosed ring or branch, valences
-unchecked), so the mask's effect is measured on one model in one run.
+budget, 30,000 samples scored with the MOSES metrics against MOSES test and test-scaffolds, drawn from
+the same model once per ``--sampling`` mask: its own distribution (``sampling=free``), the SMILES
+grammar mask (``syntax-mask``, :mod:`serendip.chem.generate.syntax`: no unclosed ring or branch) and,
+when asked, grammar and valence (``valence-mask``, :mod:`serendip.chem.generate.valence`), so each
+mask's effect is measured on one model in one run.
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/generation_moses.py [--minutes 55] \\
         [--n 30000] [--temperature 1.0] [--hidden 384 --layers 2] [--threads 2] [--seed 0] \\
-        [--sampling both|syntax|free] [--skip-train]
+        [--sampling none,syntax,valence] [--skip-train]
 
 Metrics (:mod:`serendip.chem.generate.metrics`, from Polykovskiy et al. 2020, Front. Pharmacol.
 11:565644 and the ``molecularsets/moses`` code): valid, unique@1k/10k, novelty, IntDiv1/2 (exact, all
@@ -47,7 +48,7 @@ MOSES_TRAIN = {"valid": 1.0, "unique@1k": 1.0, "unique@10k": 1.0, "novelty": 0.0
 
 #: the ``sampling`` setting of each row: the model's own distribution, or renormalised over the tokens
 #: the SMILES grammar allows next (serendip.chem.generate.syntax)
-SAMPLING = {"free": "free", "syntax": "syntax-mask"}
+SAMPLING = {"none": "free", "syntax": "syntax-mask", "valence": "valence-mask"}
 
 
 def cache_dir() -> Path:
@@ -146,11 +147,15 @@ def main() -> None:
     ap.add_argument("--train-ref-max", type=_rows.positive_int, default=None,
                     help="novelty against a seeded draw of this many training molecules (smoke runs; default: "
                          "all 250k)")
-    ap.add_argument("--sampling", choices=("both", "syntax", "free"), default="both",
-                    help="score samples drawn with the SMILES grammar mask, without it, or both (the default)")
+    ap.add_argument("--sampling", default="none,syntax",
+                    help="comma-separated masks to sample with, each scored (none: the model's own distribution; "
+                         "syntax: the SMILES grammar mask; valence: grammar and valence)")
     ap.add_argument("--skip-train", action="store_true", help="score the model saved by an earlier run")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     args = ap.parse_args()
+    masks = args.sampling.split(",")
+    if not masks or any(m not in SAMPLING for m in masks):
+        ap.error(f"--sampling takes a comma-separated list of {', '.join(SAMPLING)}, got {args.sampling}")
     import torch
 
     from serendip import datasets
@@ -191,9 +196,9 @@ def main() -> None:
         rows += training_rows(model_dir, settings)
     model = SmilesGenerator.load(model_dir)
     samples = {}
-    for mode in (("free", "syntax") if args.sampling == "both" else (args.sampling,)):
+    for mode in masks:
         t = time.perf_counter()
-        samples[mode] = model.sample(args.n, temperature=args.temperature, seed=args.seed, syntax=mode == "syntax")
+        samples[mode] = model.sample(args.n, temperature=args.temperature, seed=args.seed, mask=mode)
         text = "SMILES\n" + "".join(s + "\n" for s in samples[mode])
         (cache / f"samples-{model_dir.name}-{mode}.csv").write_text(text)
         _log(f"sampled {args.n:,} ({mode}) in {time.perf_counter() - t:.0f} s")

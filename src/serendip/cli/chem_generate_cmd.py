@@ -17,6 +17,7 @@ from serendip.cli.common import (
     rate_progress,
 )
 from serendip.cli.display import count, visible
+from serendip.errors import ConfigError
 
 app = SerendipTyper(no_args_is_help=True, help="Molecule generation: train a SMILES language model, sample it, "
                     "score samples with the MOSES metrics.")
@@ -99,13 +100,16 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Strings drawn together."),
                max_length: Optional[int] = typer.Option(None, "--max-length", min=1, help="Token cap (default: the "
                                                         "model's)."),
-               syntax: bool = typer.Option(True, "--syntax-mask/--no-syntax-mask", help="Draw only tokens the SMILES "
-                                           "grammar allows next (no unclosed ring or branch); off: the model's "
-                                           "raw distribution.")) -> None:
+               mask: str = typer.Option("syntax", "--mask", help="syntax: draw only tokens the SMILES grammar "
+                                        "allows next (no unclosed ring or branch); valence: also no bond an atom "
+                                        "has no room for; none: the model's raw distribution.")) -> None:
     """Draw SMILES strings, not checked by RDKit (invalid ones included, so validity can be measured).
-    By default each token is drawn among those the SMILES grammar allows next; valences are not
-    checked."""
+    By default each token is drawn among those the SMILES grammar allows next (--mask)."""
     with handle_errors():
+        from serendip.chem.generate.model import MASKS
+
+        if mask not in MASKS:
+            raise ConfigError(f"--mask must be one of {', '.join(MASKS)}, got {mask}")
         if out is not None:  # before sampling: a folder or a missing parent is refused at once
             from serendip.cli.chem_cmd import _check_writable
 
@@ -114,7 +118,7 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
         with rate_progress("molecules") as bar:
             task = bar.add_task("sampling", total=n)
             smiles = gen.sample_to_file(model_dir, n, out, temperature=temperature, seed=seed, batch_size=batch_size,
-                                        max_length=max_length, syntax=syntax,
+                                        max_length=max_length, mask=mask,
                                         on_batch=lambda k: bar.advance(task, k))
         if out is None:
             for s in smiles:

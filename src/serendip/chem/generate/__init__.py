@@ -5,8 +5,8 @@ Modules: :mod:`~serendip.chem.generate.model` (the LSTM, sampling, the model fol
 :mod:`~serendip.chem.generate.train` (reading SMILES files, the budgeted training loop),
 :mod:`~serendip.chem.generate.metrics` (validity, unique@k, novelty, IntDiv1/2, scaffold novelty, SNN,
 Frag, Scaf, FCD). The functions below are what ``serendip chem generate train|sample|evaluate`` wrap.
-Tokenisation: :mod:`serendip.chem.tokenize`; the grammar mask used while sampling:
-:mod:`~serendip.chem.generate.syntax`.
+Tokenisation: :mod:`serendip.chem.tokenize`; the masks used while sampling:
+:mod:`~serendip.chem.generate.syntax` (grammar) and :mod:`~serendip.chem.generate.valence`.
 """
 from __future__ import annotations
 
@@ -44,14 +44,14 @@ def train_file(path: Path, out: Path, *, config: GeneratorConfig | None = None, 
 
 
 def sample_to_file(model_dir: Path, n: int, out: Path | None, *, temperature: float = 1.0, seed: int = 0,
-                   batch_size: int = 1000, max_length: int | None = None, syntax: bool = True,
+                   batch_size: int = 1000, max_length: int | None = None, mask: str = "syntax",
                    on_batch: Callable[[int], None] | None = None) -> list[str]:
     """Draw ``n`` SMILES from the model folder ``model_dir`` (:meth:`SmilesGenerator.sample`) and, when
     ``out`` is given, write them one a line under a ``SMILES`` header (an empty line for an empty draw).
     Returns the strings."""
     model = SmilesGenerator.load(model_dir)
     smiles = model.sample(n, temperature=temperature, seed=seed, batch_size=batch_size, max_length=max_length,
-                          syntax=syntax, on_batch=on_batch)
+                          mask=mask, on_batch=on_batch)
     if out is not None:
         Path(out).write_text("SMILES\n" + "".join(s + "\n" for s in smiles), encoding="utf-8")
     return smiles

@@ -3,7 +3,8 @@ shape of MOSES's CharRNN (Polykovskiy et al. 2020, Front. Pharmacol. 11:565644; 
 3 LSTM layers of 768 units, dropout 0.2, one-hot input) with a learnt embedding and sizes chosen for
 CPU training (:class:`GeneratorConfig`). Sampling draws one token at a time from
 ``softmax(logits / temperature)`` (Segler et al. 2018, ACS Cent. Sci. 4:120, "temperature"), by default
-over the tokens the SMILES grammar allows next (:mod:`serendip.chem.generate.syntax`).
+over the tokens the SMILES grammar allows next (:mod:`serendip.chem.generate.syntax`; optionally also
+each atom's valence, :mod:`serendip.chem.generate.valence`).
 
 The model folder (:meth:`SmilesGenerator.save`) holds ``config.json`` (the config and the training
 record), ``vocab.json`` (:class:`~serendip.chem.tokenize.Vocab`) and ``weights.safetensors``: no pickle.
@@ -19,10 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from serendip.chem.generate.syntax import SyntaxMask
+from serendip.chem.generate.valence import ValenceMask
 from serendip.chem.tokenize import Vocab
 from serendip.errors import ConfigError, DataError
 
 FORMAT = "serendip-smiles-lm/1"
+#: sampling masks by name (``SmilesGenerator.sample(mask=...)``)
+MASKS = {"none": None, "syntax": SyntaxMask, "valence": ValenceMask}
 FILES = ("config.json", "vocab.json", "weights.safetensors")
 
 
@@ -69,12 +73,13 @@ class SmilesGenerator:
 
     @torch.no_grad()
     def sample(self, n: int, *, temperature: float = 1.0, batch_size: int = 1000, max_length: int | None = None,
-               seed: int = 0, syntax: bool = True, on_batch: Callable[[int], None] | None = None) -> list[str]:
+               seed: int = 0, mask: str = "syntax", on_batch: Callable[[int], None] | None = None) -> list[str]:
         """``n`` SMILES strings (not checked by RDKit: an invalid one is returned as drawn, so validity can
         be measured). Each string is drawn token by token from ``softmax(logits / temperature)``, with
-        ``syntax`` (the default) renormalised over the tokens the SMILES grammar allows next
-        (:class:`~serendip.chem.generate.syntax.SyntaxMask`: no unclosed ring or branch, no empty
-        branch, no dangling bond; valences are not checked), without it over the whole vocabulary, until
+        ``mask`` (:data:`MASKS`): ``"syntax"`` (the default) renormalised over the tokens the SMILES
+        grammar allows next (:class:`~serendip.chem.generate.syntax.SyntaxMask`: no unclosed ring or
+        branch, no empty branch, no dangling bond), ``"valence"`` also refusing bonds an atom has no room
+        for (:class:`~serendip.chem.generate.valence.ValenceMask`), ``"none"`` over the whole vocabulary, until
         ``<eos>`` or ``max_length`` tokens (default: the config's; ``<pad>`` and ``<bos>`` are never
         drawn); a string cut at ``max_length`` is
         returned as far as it got. ``seed`` seeds a private ``torch.Generator`` (same seed, same
@@ -82,6 +87,8 @@ class SmilesGenerator:
         finished batch. Raises ConfigError for ``n`` < 0, a temperature <= 0 or a batch size < 1."""
         if n < 0 or batch_size < 1:
             raise ConfigError(f"sample: n must be >= 0 and batch_size >= 1, got n={n}, batch_size={batch_size}")
+        if mask not in MASKS:
+            raise ConfigError(f"sample: mask must be one of {', '.join(MASKS)}, got {mask}")
         if not temperature > 0:
             raise ConfigError(f"sample: temperature must be > 0, got {temperature}")
         max_length = max_length or self.config.max_length
@@ -92,7 +99,7 @@ class SmilesGenerator:
         try:
             for start in range(0, n, batch_size):
                 b = min(batch_size, n - start)
-                out.extend(self._sample_batch(b, temperature, max_length, gen, syntax))
+                out.extend(self._sample_batch(b, temperature, max_length, gen, mask))
                 if on_batch is not None:
                     on_batch(b)
         finally:
@@ -100,11 +107,12 @@ class SmilesGenerator:
         return out
 
     def _sample_batch(self, b: int, temperature: float, max_length: int, gen: torch.Generator,
-                      syntax: bool) -> list[str]:
+                      mask_name: str) -> list[str]:
         v = self.vocab
         x = torch.full((b, 1), v.bos_id, dtype=torch.long)
         done = torch.zeros(b, dtype=torch.bool)
-        mask = SyntaxMask(v, b, max_depth=max_length + 1) if syntax else None
+        kind = MASKS[mask_name]
+        mask = None if kind is None else kind(v, b, max_depth=max_length + 1)
         steps, state = [], None
         for _ in range(max_length + 1):  # + 1: room for the <eos> after max_length tokens
             logits, state = self.net(x, state)

@@ -29,7 +29,7 @@ def test_train_sample_evaluate(tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert lines[0] == "SMILES" and len(lines) == 21
     r = runner.invoke(app, ["chem", "generate", "sample", str(model), "-n", "20", "--out", str(out), "--seed", "1",
-                            "--no-syntax-mask"])  # the model's raw distribution: other strings, same count
+                            "--mask", "none"])  # the model's raw distribution: other strings, same count
     assert r.exit_code == 0, r.output
     raw = out.read_text().splitlines()
     assert len(raw) == 21 and raw != lines

@@ -88,7 +88,7 @@ def test_an_untrained_model_samples_strings_that_parse_with_the_mask_and_not_wit
     masked = model.sample(400, seed=0, batch_size=200)
     ended = [s for s in masked if len(tokenize_smiles(s)) < 60]
     assert len(ended) > 20 and parse_share(ended) == 1.0
-    assert parse_share(model.sample(400, seed=0, batch_size=200, syntax=False)) < 0.5
+    assert parse_share(model.sample(400, seed=0, batch_size=200, mask="none")) < 0.5
     assert model.sample(50, seed=4, batch_size=20) == model.sample(50, seed=4, batch_size=20)  # seeded
 
 
