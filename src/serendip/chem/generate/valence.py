@@ -38,7 +38,9 @@ from serendip.chem.tokenize import Vocab
 BOND_ORDER = {"-": 1, "/": 1, "\\": 1, ":": 1, "~": 1, "=": 2, "#": 3, "$": 4}
 #: a capacity that never binds (the dummy atom ``*``, metals RDKit gives any valence)
 UNBOUNDED = 99
-_BRACKET = re.compile(r"^\[(\d*)([A-Z][a-z]?|[a-z][a-z]?|\*)(@@|@(?:TH|AL|SQ|SP|TB|OH)\d+|@)?(H\d*)?([+-]+\d*)?(:\d+)?\]$")
+#: a bracket atom: isotope, element, chirality, hydrogens, charge, atom class
+_BRACKET = re.compile(r"^\[(\d*)([A-Z][a-z]?|[a-z][a-z]?|\*)(@@|@(?:TH|AL|SQ|SP|TB|OH)\d+|@)?"
+                      r"(H\d*)?([+-]+\d*)?(:\d+)?\]$")
 
 
 @lru_cache(maxsize=None)

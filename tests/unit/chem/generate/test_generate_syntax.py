@@ -63,7 +63,8 @@ def test_every_step_of_a_real_smiles_is_allowed_and_it_may_end(smiles: str) -> N
     ("C=", "<eos>"), ("C=", "("), ("C=", "="),             # nor a dangling bond
     ("C(", ")"), ("C", ")"), ("C(", "1"), ("C(=", "1"),    # no empty branch, no branch of a lone ring bond
     ("C1", "1"), ("C1C", "1"), ("C1(C", "1"), ("C12CC1", "2"),  # no bond between atoms already bonded
-    ("C(C", "."), ("C", "+"), ("C", "@"), ("CC(C)", "1"), ("CC(C)-", "1"),  # dots outside branches; ring digits follow atoms
+    ("C(C", "."), ("C", "+"), ("C", "@"),  # dots outside branches; no charge or chirality outside brackets
+    ("CC(C)", "1"), ("CC(C)-", "1"),       # ring digits follow atoms
 ])
 def test_steps_that_break_the_grammar_are_refused(prefix: str, token: str) -> None:
     assert not _allows(prefix, token)
