@@ -84,7 +84,10 @@ def run_one(oracle: str, method: str, seed: int, budget: int, pool: list[str], c
     """One run (cached): auc_top10, calls, final top-10 mean, best molecule, wall seconds."""
     path = cache_dir(budget, code) / f"{oracle}--{method}--{seed}.json"
     if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+        out = json.loads(path.read_text(encoding="utf-8"))
+        print(f"{oracle:26s} {method:22s} seed {seed}: AUC top-10 {out['auc_top10']:.4f} (from the cache, {path})",
+              flush=True)
+        return out
     from serendip.chem.design import optimize
 
     res = optimize(oracle, method, budget=budget, seed=seed, pool=pool)

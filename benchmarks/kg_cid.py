@@ -243,6 +243,9 @@ def run(args, workdir: Path) -> None:
     )
 
     t_all = time.perf_counter()
+    if args.run_dir is not None:  # before any work: a run trained otherwise would be named wrongly
+        _rows.finished_run_config(args.run_dir, {k: getattr(args, k) for k in ("backbone", "epochs", "lr", "batch_size",
+                                                                               "max_length", "seed", "negatives")})
     docs, paths = load_documents(args.smoke, args.select_docs, workdir)
     test, n = docs["test"], len(docs["test"])
     test_sets = {"gold": test, "predicted": predicted_documents(docs["train"] + docs["dev"], test, args.tagger)}
@@ -268,8 +271,6 @@ def run(args, workdir: Path) -> None:
         import json
 
         run_dir, train_s = args.run_dir, None
-        _rows.finished_run_config(run_dir, {k: getattr(args, k) for k in ("backbone", "epochs", "lr", "batch_size",
-                                                                          "max_length", "seed", "negatives")})
         best_epoch = json.loads((run_dir / "metrics.json").read_text())["selection"].get("best_epoch")
     clf = CidClassifier(run_dir, batch_size=args.batch_size * 2)
     t = time.perf_counter()
