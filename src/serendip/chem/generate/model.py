@@ -84,7 +84,8 @@ class SmilesGenerator:
         drawn); a string cut at ``max_length`` is
         returned as far as it got. ``seed`` seeds a private ``torch.Generator`` (same seed, same
         strings on the same machine). ``on_batch(k)`` is called with the number of strings of each
-        finished batch. Raises ConfigError for ``n`` < 0, a temperature <= 0 or a batch size < 1."""
+        finished batch. Raises ConfigError for ``n`` < 0, a temperature <= 0, a batch size < 1 or a mask
+        not in :data:`MASKS`."""
         if n < 0 or batch_size < 1:
             raise ConfigError(f"sample: n must be >= 0 and batch_size >= 1, got n={n}, batch_size={batch_size}")
         if mask not in MASKS:
