@@ -3,11 +3,13 @@ budget, 30,000 samples scored with the MOSES metrics against MOSES test and test
 the same model once per ``--sampling`` mask: its own distribution (``sampling=free``), the SMILES
 grammar mask (``syntax-mask``, :mod:`serendip.chem.generate.syntax`: no unclosed ring or branch) and,
 when asked, grammar and valence (``valence-mask``, :mod:`serendip.chem.generate.valence`), so each
-mask's effect is measured on one model in one run.
+mask's effect is measured on one model in one run. ``--smiles-form kekule`` trains (and samples) the
+model on canonical Kekulé SMILES instead of the file's aromatic ones (:class:`GeneratorConfig`
+``smiles_form``; rows carry ``smiles_form: kekule``), so the valence mask sees every bond order.
 
     SERENDIP_DATA_MIRROR=/work/shared/data python benchmarks/generation_moses.py [--minutes 55] \\
         [--n 30000] [--temperature 1.0] [--hidden 384 --layers 2] [--threads 2] [--seed 0] \\
-        [--sampling none,syntax,valence] [--skip-train]
+        [--sampling none,syntax,valence] [--smiles-form as-given|kekule] [--skip-train]
 
 Metrics (:mod:`serendip.chem.generate.metrics`, from Polykovskiy et al. 2020, Front. Pharmacol.
 11:565644 and the ``molecularsets/moses`` code): valid, unique@1k/10k, novelty, IntDiv1/2 (exact, all
@@ -150,6 +152,8 @@ def main() -> None:
     ap.add_argument("--sampling", default="none,syntax",
                     help="comma-separated masks to sample with, each scored (none: the model's own distribution; "
                          "syntax: the SMILES grammar mask; valence: grammar and valence)")
+    ap.add_argument("--smiles-form", choices=("as-given", "kekule"), default="as-given",
+                    help="train on the file's SMILES or on their canonical Kekulé form")
     ap.add_argument("--skip-train", action="store_true", help="score the model saved by an earlier run")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     args = ap.parse_args()
@@ -172,15 +176,18 @@ def main() -> None:
     files = datasets.resolve("moses")
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    model_dir = cache / f"model-h{args.hidden}-l{args.layers}-seed{args.seed}"
+    kekule = args.smiles_form == "kekule"
+    model_dir = cache / f"model-h{args.hidden}-l{args.layers}-seed{args.seed}{'-kekule' if kekule else ''}"
     settings = {"model": "smiles-lstm", "hidden": args.hidden, "layers": args.layers, "embedding": args.embedding,
                 "batch_size": args.batch_size, "lr": args.lr, "minutes": args.minutes,
-                "temperature": args.temperature, "threads": args.threads, "train": "moses-250k-seed0"}
+                "temperature": args.temperature, "threads": args.threads, "train": "moses-250k-seed0",
+                **({"smiles_form": "kekule"} if kekule else {})}
     ref_settings = {k: v for k, v in (("ref_max", args.ref_max), ("train_ref_max", args.train_ref_max)) if v}
     settings.update(ref_settings)
     rows = []
     if not args.skip_train:
-        cfg = GeneratorConfig(embedding_dim=args.embedding, hidden_size=args.hidden, num_layers=args.layers)
+        cfg = GeneratorConfig(embedding_dim=args.embedding, hidden_size=args.hidden, num_layers=args.layers,
+                              smiles_form=args.smiles_form)
         _log(f"training {cfg} for {args.minutes} min on {args.threads} thread(s)")
         res = train_file(files[TRAIN], model_dir, config=cfg, minutes=args.minutes, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, force=True)

@@ -47,12 +47,15 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
               layers: int = typer.Option(2, "--layers", min=1, help="LSTM layers."),
               embedding: int = typer.Option(64, "--embedding", min=1, help="Token embedding size."),
               dropout: float = typer.Option(0.0, "--dropout", min=0.0, max=0.99, help="Dropout between LSTM layers."),
+              kekule: bool = typer.Option(False, "--kekule", help="Train on (and sample) Kekulé SMILES, every "
+                                          "bond order written out, so `sample --mask valence` checks them all."),
               batch_size: int = typer.Option(128, "--batch-size", min=1, help="Molecules per batch."),
               lr: float = typer.Option(1e-3, "--lr", min=1e-8, help="Peak learning rate (Adam)."),
               seed: int = typer.Option(0, "--seed", min=0, help="Seeds the split, the batches and the weights."),
               threads: int = typer.Option(0, "--threads", min=0, help="torch threads (0: torch's default)."),
               resume: bool = typer.Option(False, "--resume", help="Continue training the model already in --out "
-                                          "(its vocabulary and sizes; the size options are then ignored)."),
+                                          "(its vocabulary, sizes and SMILES form; the size options and --kekule "
+                                          "are then ignored)."),
               force: bool = typer.Option(False, "--force", help="Replace the model already in --out."),
               checkpoint_minutes: float = typer.Option(5.0, "--checkpoint-minutes", min=0.01,
                                                        help="Save the model folder every this many minutes."),
@@ -67,7 +70,7 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
         if threads:
             torch.set_num_threads(threads)
         cfg = None if resume else gen.GeneratorConfig(embedding_dim=embedding, hidden_size=hidden, num_layers=layers,
-                                                      dropout=dropout)
+                                                      dropout=dropout, smiles_form="kekule" if kekule else "as-given")
         with rate_progress("molecules") as bar:
             task = bar.add_task("training", total=None)
             res = gen.train_file(file, out, config=cfg, minutes=minutes, epochs=epochs, batch_size=batch_size,

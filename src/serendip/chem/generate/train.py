@@ -117,15 +117,18 @@ class TrainResult:
     issues: list[SmilesIssue] = field(default_factory=list)
 
 
-def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: list[int] | None = None
-                 ) -> tuple[list[str], list[int], list[SmilesIssue]]:
+def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: list[int] | None = None,
+                 kekule: bool = False) -> tuple[list[str], list[int], list[SmilesIssue]]:
     """``(kept SMILES, their lines, issues)``: the molecules fit to train on, in order. A SMILES is left
     out, as a :class:`SmilesIssue` naming ``file``, its line (``lines[k]``; default ``k + 1``) and why, when
     it cannot be tokenised (:func:`~serendip.chem.tokenize.tokenize_smiles`), has more than ``max_tokens``
     tokens (the model's ``max_length``: it could never be sampled whole, and is refused rather than cut),
     or RDKit cannot parse and sanitise it (:func:`~serendip.chem.standardize.parse_smiles`: a pentavalent
     carbon, an unclosed ring...; one of more than ``MAX_SMILES_CHARS`` characters is refused unparsed, before
-    tokenising, its issue keeping 50 of them), or it is empty (a blank line). Nothing is repaired."""
+    tokenising, its issue keeping 50 of them), or it is empty (a blank line). Nothing is repaired.
+
+    ``kekule``: each kept SMILES is returned as RDKit's canonical Kekulé SMILES (:func:`kekule_smiles`;
+    the token limit applies to that form), and one RDKit cannot kekulise is left out with RDKit's reason."""
     from serendip.chem.standardize import parse_smiles
     from serendip.chem.tokenize import tokenize_smiles
 
@@ -138,22 +141,50 @@ def check_smiles(smiles: list[str], *, max_tokens: int, file: str = "", lines: l
         if len(smi) > MAX_SMILES_CHARS:  # refused before tokenising, and named without its text
             issues.append(SmilesIssue(file, line, smi[:50] + "...", parse_smiles(smi)[1]))
             continue
+        given, mol, reason = smi, None, None
+        if kekule:
+            mol, reason = parse_smiles(smi)
+            if mol is None:
+                issues.append(SmilesIssue(file, line, smi, f"RDKit rejects the SMILES {smi}: {reason}"))
+                continue
+            smi, reason = kekule_smiles(mol)
+            if smi is None:
+                issues.append(SmilesIssue(file, line, given, reason))
+                continue
         try:
             n_tok = len(tokenize_smiles(smi))
         except ParseError as exc:
-            issues.append(SmilesIssue(file, line, smi, exc.reason))
+            issues.append(SmilesIssue(file, line, given, exc.reason))
             continue
         if n_tok > max_tokens:
-            issues.append(SmilesIssue(file, line, smi, f"SMILES of {n_tok} tokens, longer than the model's "
-                                                       f"max_length of {max_tokens}: not trained on"))
+            form = " (Kekulé form)" if kekule else ""
+            issues.append(SmilesIssue(file, line, given, f"SMILES of {n_tok} tokens{form}, longer than the model's "
+                                                         f"max_length of {max_tokens}: not trained on"))
             continue
-        mol, reason = parse_smiles(smi)
         if mol is None:
-            issues.append(SmilesIssue(file, line, smi, f"RDKit rejects the SMILES {smi}: {reason}"))
+            mol, reason = parse_smiles(smi)
+        if mol is None:
+            issues.append(SmilesIssue(file, line, given, f"RDKit rejects the SMILES {smi}: {reason}"))
             continue
         kept.append(smi)
         kept_lines.append(line)
     return kept, kept_lines, issues
+
+
+def kekule_smiles(mol) -> tuple[str | None, str | None]:
+    """``(SMILES, None)``: the sanitised RDKit ``mol`` written as canonical Kekulé SMILES (a copy is
+    kekulised with ``clearAromaticFlags``, then ``MolToSmiles(kekuleSmiles=True)``: every aromatic bond
+    written as ``-``/``=`` in one Kekulé structure, atoms upper case); ``(None, reason)`` when RDKit cannot
+    kekulise it. The string parses back to the same molecule (same canonical SMILES)."""
+    from rdkit import Chem, rdBase
+
+    mol = Chem.Mol(mol)
+    try:
+        with rdBase.BlockLogs():
+            Chem.Kekulize(mol, clearAromaticFlags=True)
+    except Exception as exc:  # KekulizeException and its kin
+        return None, f"RDKit cannot kekulise {Chem.MolToSmiles(mol)}: {exc}"
+    return Chem.MolToSmiles(mol, kekuleSmiles=True), None
 
 
 def encode_all(smiles: list[str], vocab: Vocab, *, file: str = "", lines: list[int] | None = None
@@ -236,7 +267,8 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     ``checkpoint_minutes`` and at the end, with the training record in ``config.json``. ``on_step(k)``
     gets the molecules of each batch. A SMILES that cannot be tokenised, that RDKit rejects, or that is
     longer than the model's ``max_length`` tokens is left out and listed in ``issues`` (``file`` and
-    ``lines`` name it; :func:`check_smiles`), and counted as ``n_skipped`` in the training record.
+    ``lines`` name it; :func:`check_smiles`), and counted as ``n_skipped`` in the training record. With
+    ``config.smiles_form == "kekule"`` the molecules are trained on as canonical Kekulé SMILES.
     Raises ConfigError when no stopping rule is given or a setting is out of range, DataError when fewer
     than two molecules remain or, before any work, when ``out`` is a file, a folder holding other files,
     or a generator folder that is neither ``init_from`` nor to be replaced (``force``)."""
@@ -252,8 +284,9 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     if init_from is not None and config is not None:
         raise ConfigError("train_generator: init_from continues a saved model with its own config; give no config")
     start_model = SmilesGenerator.load(init_from) if init_from is not None else None
-    max_tokens = (start_model.config if start_model else (config or GeneratorConfig())).max_length
-    smiles, lines, issues = check_smiles(smiles, max_tokens=max_tokens, file=file, lines=lines)
+    model_config = start_model.config if start_model else (config or GeneratorConfig())
+    smiles, lines, issues = check_smiles(smiles, max_tokens=model_config.max_length, file=file, lines=lines,
+                                         kekule=model_config.smiles_form == "kekule")
     vocab = start_model.vocab if start_model else Vocab.build(smiles)
     ids, lengths, not_encoded = encode_all(smiles, vocab, file=file, lines=lines)
     issues = sorted(issues + not_encoded, key=lambda i: i.line)

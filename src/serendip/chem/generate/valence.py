@@ -125,9 +125,33 @@ class ValenceMask(SyntaxMask):
         fits = (self._room(cur).unsqueeze(1) >= torch.where(after_bond.unsqueeze(1), 0, ring_k))
         fits &= ~self.ring_open | (opener_room >= ring_k - self.ring_order)
         ok[:, self.ring_ids] &= fits
+        self._keep_a_way_on(ok, incoming, ring_k)
         stuck = ~ok.any(1)
         ok[stuck] = grammar[stuck]
         return ok
+
+    def _keep_a_way_on(self, ok: torch.Tensor, incoming: torch.Tensor, ring_k: torch.Tensor) -> None:
+        """Refuse (in place, in ``ok``) a token after which a ring stays open but no atom the string can
+        still grow from has room: the atom it would continue from (a new atom, or the current one after a
+        ring digit) nor any atom a ``)`` leads back to. That string could only end invalid (``CC1CC=C12``
+        fills the last carbon with ring 2 open); without the rule the row would fall back to the grammar."""
+        n_open = self.ring_open.sum(1)
+        depth_ok = torch.arange(self.stack.shape[1]).unsqueeze(0) < self.depth.unsqueeze(1)
+        at = self.stack.clamp(min=0)
+        stack_room = torch.where(self.stack >= 0, self.cap.gather(1, at) - self.used.gather(1, at), UNBOUNDED)
+        back = (depth_ok & (stack_room >= 1)).any(1)  # a ")" leads to an atom with room
+        # an atom bonding to a branch point on the stack takes its room there first
+        takes = torch.where(self.stack == self.attach.unsqueeze(1), incoming.unsqueeze(1), 0)
+        back_after_atom = (depth_ok & (stack_room - takes >= 1)).any(1)
+        new_room = self.token_cap[self.atom_ids].unsqueeze(0) - incoming.unsqueeze(1)
+        ok[:, self.atom_ids] &= ((n_open == 0) | back_after_atom).unsqueeze(1) | (new_room >= 1)
+        opening = ~self.ring_open
+        open_after = n_open.unsqueeze(1) + torch.where(opening, 1, -1)
+        left = self._room(self.atoms - 1).unsqueeze(1) - ring_k  # the ring bond's order, wherever it was written
+        ok[:, self.ring_ids] &= (open_after == 0) | back.unsqueeze(1) | (left >= 1)
+        ok[:, self.close_ids] &= ((n_open == 0) | back).unsqueeze(1)
+        max_cap = int(self.token_cap[self.atom_ids].max()) if len(self.atom_ids) else 0
+        ok[:, self.bond_ids] &= ((n_open == 0) | back).unsqueeze(1) | (max_cap - self.order[self.bond_ids] >= 1)
 
     def step(self, ids: torch.Tensor, done: torch.Tensor) -> None:
         live, cls = ~done, self.classes[ids]

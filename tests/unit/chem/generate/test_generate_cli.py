@@ -114,3 +114,15 @@ def test_sample_refuses_a_folder_out_before_loading_or_sampling(tmp_path: Path) 
     r = runner.invoke(app, ["chem", "generate", "sample", str(tmp_path / "nomodel"), "-n", "3", "--out",
                             str(tmp_path / "no" / "gen.csv")])
     assert r.exit_code == 2 and "does not exist" in r.output and list(out.iterdir()) == []
+
+
+def test_train_kekule_writes_a_kekule_model(tmp_path: Path) -> None:
+    data = tmp_path / "train.smi"
+    data.write_text("".join(s + "\n" for s in SMILES))
+    model = tmp_path / "m"
+    r = runner.invoke(app, ["chem", "generate", "train", str(data), "--out", str(model), "--epochs", "1",
+                            "--hidden", "8", "--layers", "1", "--embedding", "4", "--kekule"])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((model / "config.json").read_text())
+    assert meta["config"]["smiles_form"] == "kekule"
+    assert "c" not in json.loads((model / "vocab.json").read_text())["tokens"]

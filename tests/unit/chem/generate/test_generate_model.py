@@ -162,3 +162,32 @@ def test_training_names_a_200k_character_line_without_its_text(tmp_path: Path) -
     assert [str(i) for i in res.issues] == ["t.smi, line 11: a SMILES of 200,000 characters, longer than 10,000: "
                                             "not parsed"]
     assert len(res.issues[0].text) == 53 and res.n_train + res.n_val == 10
+
+
+def test_kekule_form_trains_on_kekule_smiles_of_the_same_molecules(tmp_path: Path) -> None:
+    from rdkit import Chem
+
+    from serendip.chem.generate.train import check_smiles
+
+    data = ["c1ccccc1", "c1cc[nH]c1", "Cc1ncc(Cl)c(C(=O)N(C)CCOCc2ccccc2)n1", "c1cccc1C", "CCO"]
+    kept, lines, issues = check_smiles(data, max_tokens=60, file="k.smi", kekule=True)
+    assert kept[:2] == ["C1=CC=CC=C1", "C1=CNC=C1"] and lines == [1, 2, 3, 5] and kept[3] == "CCO"
+    assert not any(ch in "cnos" for s in kept for ch in s if ch.islower() and ch != "l")  # no aromatic atom
+    for given, k in zip([data[i - 1] for i in lines], kept):  # the same molecule, nothing repaired
+        assert Chem.MolToSmiles(Chem.MolFromSmiles(k)) == Chem.MolToSmiles(Chem.MolFromSmiles(given))
+    assert [(i.file, i.line, i.text) for i in issues] == [("k.smi", 4, "c1cccc1C")]  # cannot be kekulised
+    assert "RDKit rejects the SMILES c1cccc1C" in issues[0].reason
+    # the token limit applies to the Kekulé form: benzene is 8 tokens as given, 11 written out
+    kept, _, issues = check_smiles(["c1ccccc1"], max_tokens=8, kekule=True)
+    assert kept == [] and "11 tokens (Kekulé form), longer than the model's max_length of 8" in issues[0].reason
+    assert check_smiles(["c1ccccc1"], max_tokens=8)[0] == ["c1ccccc1"]
+
+    torch.set_num_threads(1)
+    cfg = TINY.model_copy(update={"smiles_form": "kekule"})
+    res = train_generator(SMILES, tmp_path / "m", config=cfg, minutes=None, max_steps=1, batch_size=8, n_val=3)
+    model = SmilesGenerator.load(tmp_path / "m")
+    assert model.config.smiles_form == "kekule" and res.n_train + res.n_val == len(SMILES)
+    assert not {"c", "n", "[nH]"} & set(model.vocab.tokens) and {"=", "N", "C"} <= set(model.vocab.tokens)
+    res = train_generator(SMILES, tmp_path / "m", minutes=None, max_steps=1, batch_size=8, n_val=3,
+                          init_from=tmp_path / "m")  # continuing keeps the form: no aromatic token to encode
+    assert res.issues == [] and SmilesGenerator.load(tmp_path / "m").config.smiles_form == "kekule"

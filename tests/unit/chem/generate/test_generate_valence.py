@@ -43,7 +43,7 @@ def test_every_step_of_a_real_smiles_is_allowed(smiles: str) -> None:
     ("CC(C)(C)(C)", "("), ("CC(C)(C)(C)", "C"),  # a fifth bond on carbon
     ("CN", "#"), ("CO", "="), ("C=O", "C"),   # no room on N or O
     ("C", "[NH4+]"), ("C#", "O"), ("C=", "F"),  # the atom cannot take the bond that reaches it
-    ("CC1(F)(F)", "("), ("CC1(F)(F)", "C"),     # chain, ring bond and two branches fill a carbon
+    ("C1CC1(F)(F)", "("), ("C1CC1(F)(F)", "C"),  # chain, ring bond and two branches fill a carbon
 ])
 def test_bonds_without_room_are_refused(prefix: str, token: str) -> None:
     mask, seen = _feed(prefix)
@@ -71,3 +71,20 @@ def test_an_untrained_model_never_overfills_an_atom() -> None:
                                                     for a in m.GetAtoms() if not a.GetIsAromatic()
                                                     and a.GetFormalCharge() == 0 and not a.GetNumExplicitHs())]
     assert over == []
+
+
+@pytest.mark.parametrize("prefix, token", [
+    ("CC1CC=C1", "2"),       # ring 2 would fill the last carbon and stay open: no way on
+    ("C1CC", "F"),           # a fluorine ends the chain with ring 1 open and no branch to go back to
+    ("C1CC(C)(C)(", "F"),    # nor inside a branch whose branch point is full
+])
+def test_a_step_that_leaves_a_ring_no_way_to_close_is_refused(prefix: str, token: str) -> None:
+    mask, seen = _feed(prefix)
+    assert all(seen)
+    assert not bool(mask.allowed()[0, VOCAB.index[token]])
+
+
+@pytest.mark.parametrize("prefix, token", [("CC1CC=C", "1"), ("C1CC(", "F"), ("C1CC(C)(C)(", "C"), ("CC", "F")])
+def test_the_same_steps_with_a_way_on_are_allowed(prefix: str, token: str) -> None:
+    mask, seen = _feed(prefix)
+    assert all(seen) and bool(mask.allowed()[0, VOCAB.index[token]])
