@@ -106,8 +106,9 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                mask: str = typer.Option("syntax", "--mask", help="syntax: draw only tokens the SMILES grammar "
                                         "allows next (no unclosed ring or branch); valence: also no bond an atom "
                                         "has no room for; none: the model's raw distribution.")) -> None:
-    """Draw SMILES strings, not checked by RDKit (invalid ones included, so validity can be measured).
-    By default each token is drawn among those the SMILES grammar allows next (--mask)."""
+    """Draw SMILES strings, not checked by RDKit (invalid ones included, so validity can be measured), in
+    the model's form (Kekulé SMILES from a model trained with --kekule). By default each token is drawn
+    among those the SMILES grammar allows next (--mask)."""
     with handle_errors():
         from serendip.chem.generate.model import MASKS
 

@@ -12,8 +12,14 @@ atom it leaves has room for its order, an atom only if its capacity holds the bo
 Aromatic atoms (``c``, ``n``, ``[nH]``...) are held to the same capacity, counting an aromatic bond
 as 1: a loose bound (it lets through an aromatic carbon with three ring bonds and a substituent),
 since whether a ring can be kekulised is decided only when it is complete; so aromaticity errors stay
-possible and validity is still measured with RDKit. Where the valence rule leaves a row no token at
-all, that row falls back to the grammar mask alone, so sampling never stalls.
+possible and validity is still measured with RDKit. A model trained on Kekulé SMILES
+(``GeneratorConfig(smiles_form="kekule")``) writes every bond order out, so nothing is left loose.
+
+A step is also refused when, after it, a ring stays open but no atom the string can still grow from
+has room: neither the atom it would continue from nor any branch point a ``)`` leads back to
+(``CC1CC=C12``: ring 2 fills the last carbon and can never close). Such a string could only end
+invalid. Where the rules leave a row no token at all, that row falls back to the grammar mask alone,
+so sampling never stalls.
 """
 from __future__ import annotations
 
