@@ -69,6 +69,8 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
 
         if threads:
             torch.set_num_threads(threads)
+        if resume and kekule:
+            _check_resumed_form(out)
         cfg = None if resume else gen.GeneratorConfig(embedding_dim=embedding, hidden_size=hidden, num_layers=layers,
                                                       dropout=dropout, smiles_form="kekule" if kekule else "as-given")
         with rate_progress("molecules") as bar:
@@ -86,11 +88,27 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
         else:
             _say(f"{res.steps:,} steps, {count(res.molecules_seen, 'molecule')} ({res.epochs:.2f} epochs) in "
                  f"{res.wall_s:.0f} s ({res.mol_per_s:.0f} molecules/s; {res.mol_per_cpu_s:.0f} per CPU-second); "
-                 f"train loss {res.train_loss:.3f}, validation loss {res.val_loss:.3f} nats/token; stopped by "
+                 f"train loss {_loss(res.train_loss)}, validation loss {_loss(res.val_loss)} nats/token; stopped by "
                  f"{res.stopped}; {res.n_parameters:,} parameters; {count(res.n_train + res.n_val, 'molecule')} used, "
                  f"{len(res.issues):,} skipped; saved to {res.folder}")
     if res.issues:
         raise typer.Exit(1)
+
+
+def _loss(value: float | None) -> str:
+    return "none" if value is None else f"{value:.3f}"
+
+
+def _check_resumed_form(out: Path) -> None:
+    """``--resume --kekule``: refuse, before any work, a model in ``out`` trained on as-given SMILES
+    (continuing keeps a model's own form; a missing or damaged folder is left to the training call)."""
+    try:
+        form = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"].get("smiles_form", "as-given")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    if form != "kekule":
+        raise ConfigError(f"--kekule with --resume: the model in {out} was trained on {form} SMILES and keeps "
+                          "that form; leave out --kekule, or train a new model (--force) with it")
 
 
 @app.command("sample")

@@ -37,9 +37,7 @@ def train_file(path: Path, out: Path, *, config: GeneratorConfig | None = None, 
     """Read the SMILES of ``path`` (:func:`read_smiles_file`) and train a generator into the folder
     ``out`` (:func:`train_generator`, whose keyword arguments pass through; SMILES it cannot train on
     are left out and listed in ``issues`` with file, line and reason; a blank line among them too)."""
-    smiles, lines = read_smiles_file(path, blank_lines="keep")
-    while smiles and not smiles[-1].strip():  # blank lines that end the file (an editor's extra newline)
-        smiles, lines = smiles[:-1], lines[:-1]
+    smiles, lines = read_smiles_file(path, blank_lines="keep-rows")
     return train_generator(smiles, out, config=config, file=str(path), lines=lines, **kwargs)
 
 

@@ -52,10 +52,12 @@ def read_smiles_file(path: Path, *, blank_lines: str = "error") -> tuple[list[st
     last SMILES, a row without the SMILES field, or a SMILES longer than
     :data:`~serendip.chem.standardize.MAX_SMILES_CHARS` characters (blank lines that end the file are
     ignored). ``"keep"``: such a line gives ``""`` at its line number and a long SMILES is returned as it
-    is (the caller reports them: training lists them as skipped lines, the MOSES metrics count them as
-    invalid samples); only the file's last newline ends it, so every line of a sample file is one draw."""
-    if blank_lines not in ("error", "keep"):
-        raise ValueError(f"blank_lines must be 'error' or 'keep', got {blank_lines!r}")
+    is (the caller reports them: the MOSES metrics count them as invalid samples); only the file's last
+    newline ends it, so every line of a sample file is one draw. ``"keep-rows"`` (training files): as
+    ``"keep"``, but blank lines that end the file are ignored (an editor's extra newlines), while a last
+    row with an empty SMILES field (``6,,1``) is kept as ``""`` for the caller to report."""
+    if blank_lines not in ("error", "keep", "keep-rows"):
+        raise ValueError(f"blank_lines must be 'error', 'keep' or 'keep-rows', got {blank_lines!r}")
     path = Path(path)
     try:
         raw = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
@@ -63,7 +65,7 @@ def read_smiles_file(path: Path, *, blank_lines: str = "error") -> tuple[list[st
             lines = fh.read().splitlines()
     except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot be read ({exc})") from None
-    while lines and not lines[-1].strip() and blank_lines == "error":  # an editor's extra newlines
+    while lines and not lines[-1].strip() and blank_lines != "keep":  # an editor's extra newlines
         lines.pop()
     if not lines:
         raise DataError(f"{path}: empty file")
@@ -97,7 +99,8 @@ class TrainResult:
     """What a training run did. ``wall_s`` / ``cpu_s``: the whole call (reading, tokenising, training,
     validation, saving); ``prep_s``: the reading and tokenising part of it. ``mol_per_s`` is molecules per
     wall-clock second of training after the preparation; ``mol_per_cpu_s`` per second of this process's
-    CPU time after it (the speed a machine to itself would see)."""
+    CPU time after it (the speed a machine to itself would see). ``train_loss`` (mean of the last 100
+    batches) is None when no step ran, ``val_loss`` when no molecule was held out (fewer than 10)."""
     folder: str
     steps: int
     molecules_seen: int
@@ -107,8 +110,8 @@ class TrainResult:
     cpu_s: float
     mol_per_s: float
     mol_per_cpu_s: float
-    train_loss: float
-    val_loss: float
+    train_loss: float | None
+    val_loss: float | None
     n_train: int
     n_val: int
     n_parameters: int
@@ -285,13 +288,19 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
         raise ConfigError("train_generator: init_from continues a saved model with its own config; give no config")
     start_model = SmilesGenerator.load(init_from) if init_from is not None else None
     model_config = start_model.config if start_model else (config or GeneratorConfig())
+    kekule = model_config.smiles_form == "kekule"
+    given = dict(zip(lines or range(1, len(smiles) + 1), smiles)) if kekule else {}
     smiles, lines, issues = check_smiles(smiles, max_tokens=model_config.max_length, file=file, lines=lines,
-                                         kekule=model_config.smiles_form == "kekule")
+                                         kekule=kekule)
     vocab = start_model.vocab if start_model else Vocab.build(smiles)
     ids, lengths, not_encoded = encode_all(smiles, vocab, file=file, lines=lines)
+    if kekule:  # name the line as the file has it, and say the token is of the Kekulé form
+        not_encoded = [SmilesIssue(i.file, i.line, given[i.line], f"{i.reason} (Kekulé form)") for i in not_encoded]
     issues = sorted(issues + not_encoded, key=lambda i: i.line)
     if len(ids) < 2:
-        raise DataError(f"{file or 'training set'}: {len(ids)} usable SMILES; at least 2 are needed")
+        shown = "; ".join(str(i) for i in issues[:3]) + ("; ..." if len(issues) > 3 else "")
+        raise DataError(f"{file or 'training set'}: {len(ids)} usable SMILES; at least 2 are needed"
+                        + (f" ({len(issues):,} left out: {shown})" if issues else ""))
     perm = rng.permutation(len(ids))
     n_val = min(n_val, len(ids) // 10)
     val, tr = perm[:n_val], perm[n_val:]
@@ -329,7 +338,7 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
                 model.save(out)
                 last_ckpt = time.monotonic()
         epoch += 1
-    val_loss = token_nll(model, ids[val], lengths[val]) if len(val) else float("nan")
+    val_loss = token_nll(model, ids[val], lengths[val]) if len(val) else None
     info = _record(model, step, seen, tokens, len(tr), recent, val_loss, t0, c0, stopped)
     info.update(n_train=len(tr), n_val=len(val), n_skipped=len(issues), batch_size=batch_size, lr=lr, seed=seed,
                 minutes=minutes, continued_from=None if init_from is None else str(init_from), prep_s=round(prep_s, 2))
@@ -338,7 +347,8 @@ def train_generator(smiles: list[str], out: Path, *, config: GeneratorConfig | N
     wall, cpu = info["train_wall_s"], info["train_cpu_s"]
     return TrainResult(folder=str(out), steps=step, molecules_seen=seen, tokens_seen=tokens,
                        epochs=seen / len(tr), wall_s=wall, cpu_s=cpu, mol_per_s=seen / max(wall - prep_s, 1e-9),
-                       mol_per_cpu_s=seen / max(cpu - prep_cpu, 1e-9), prep_s=prep_s, train_loss=info["train_loss"], val_loss=val_loss,
+                       mol_per_cpu_s=seen / max(cpu - prep_cpu, 1e-9), prep_s=prep_s, train_loss=info["train_loss"],
+                       val_loss=val_loss,
                        n_train=len(tr), n_val=len(val), n_parameters=model.n_parameters(), stopped=stopped,
                        issues=issues)
 
@@ -367,7 +377,7 @@ def _stop_reason(elapsed, budget_s, epochs_done, epochs, step, max_steps) -> str
 
 def _record(model, step, seen, tokens, n_train, recent, val_loss, t0, c0, state) -> dict:
     info = {"steps": step, "molecules_seen": seen, "tokens_seen": tokens, "epochs": round(seen / n_train, 4),
-            "train_loss": float(np.mean(recent)) if recent else float("nan"),
+            "train_loss": float(np.mean(recent)) if recent else None,
             "val_loss": val_loss, "train_wall_s": round(time.monotonic() - t0, 2),
             "train_cpu_s": round(time.process_time() - c0, 2), "state": state}
     model.info.update(info)

@@ -126,3 +126,25 @@ def test_train_kekule_writes_a_kekule_model(tmp_path: Path) -> None:
     meta = json.loads((model / "config.json").read_text())
     assert meta["config"]["smiles_form"] == "kekule"
     assert "c" not in json.loads((model / "vocab.json").read_text())["tokens"]
+
+
+def test_train_reports_an_empty_last_row_and_ignores_trailing_blank_lines(tmp_path: Path) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("id,SMILES,y\n" + "".join(f"{k},{s},1\n" for k, s in enumerate(SMILES)) + "99,,1\n\n\n")
+    r = runner.invoke(app, ["chem", "generate", "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+                            "--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "8"])
+    assert r.exit_code == 1, r.output                         # the empty SMILES field of the last row: reported
+    assert f"t.csv, line {len(SMILES) + 2}: no SMILES on this line" in r.output
+    assert "1 skipped" in r.output
+
+
+def test_resume_with_kekule_on_an_as_given_model_is_refused_before_training(tmp_path: Path) -> None:
+    data = tmp_path / "t.smi"
+    data.write_text("".join(s + "\n" for s in SMILES))
+    args = ["chem", "generate", "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--hidden", "8",
+            "--layers", "1", "--embedding", "4", "--batch-size", "8"]
+    assert runner.invoke(app, args).exit_code == 0
+    before = (tmp_path / "m" / "weights.safetensors").read_bytes()
+    r = runner.invoke(app, args + ["--resume", "--kekule"])
+    assert r.exit_code == 2 and "trained on as-given SMILES and keeps that form" in r.output
+    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before

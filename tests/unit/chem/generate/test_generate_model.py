@@ -191,3 +191,27 @@ def test_kekule_form_trains_on_kekule_smiles_of_the_same_molecules(tmp_path: Pat
     res = train_generator(SMILES, tmp_path / "m", minutes=None, max_steps=1, batch_size=8, n_val=3,
                           init_from=tmp_path / "m")  # continuing keeps the form: no aromatic token to encode
     assert res.issues == [] and SmilesGenerator.load(tmp_path / "m").config.smiles_form == "kekule"
+
+
+def test_too_few_usable_smiles_names_why_and_no_validation_set_is_none(tmp_path: Path) -> None:
+    import json
+
+    with pytest.raises(DataError, match=r"0 usable SMILES; at least 2 are needed \(3 left out: b.smi, line 1: .*"
+                                        r"b.smi, line 2: .*; b.smi, line 3"):
+        train_generator(["C!C", "aspirin", "C(C)(C)(C)(C)C"], tmp_path / "m", config=TINY, max_steps=1,
+                        file="b.smi")
+    torch.set_num_threads(1)
+    res = train_generator(SMILES[:5], tmp_path / "m", config=TINY, minutes=None, max_steps=1, batch_size=8)
+    assert res.n_val == 0 and res.val_loss is None and res.train_loss > 0  # under 10 molecules: none held out
+    info = json.loads((tmp_path / "m" / "config.json").read_text(), parse_constant=pytest.fail)["info"]
+    assert info["val_loss"] is None                                         # strict JSON: null, not NaN
+
+
+def test_kekule_resume_names_an_unseen_token_with_the_line_as_given(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    cfg = TINY.model_copy(update={"smiles_form": "kekule"})
+    train_generator(["CCO", "C1=CC=CC=C1", "CCN"] * 4, tmp_path / "m", config=cfg, minutes=None, max_steps=1)
+    res = train_generator(["CCO", "c1ccsc1", "c1ccccc1"] * 4, tmp_path / "m", minutes=None, max_steps=1,
+                          init_from=tmp_path / "m", file="r.smi")
+    assert [(i.line, i.text) for i in res.issues] == [(2, "c1ccsc1"), (5, "c1ccsc1"), (8, "c1ccsc1"), (11, "c1ccsc1")]
+    assert res.issues[0].reason.endswith("(Kekulé form)") and "C1=CSC=C1" in res.issues[0].reason
