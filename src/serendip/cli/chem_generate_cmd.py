@@ -174,6 +174,11 @@ def evaluate_cmd(file: Path = typer.Argument(..., help="Generated SMILES (as `sa
             n_empty = ev.counts["n_empty"]
             err_console.print(labelled("[yellow]note:[/]", f"{n_empty:,} empty line{'s' * (n_empty != 1)} counted "
                                        "as invalid samples (empty draws)"), highlight=False, soft_wrap=True)
+        if ev.counts.get("n_train_rejected"):
+            k = ev.counts["n_train_rejected"]
+            err_console.print(labelled("[yellow]note:[/]", f"{k:,} SMILES of {train} RDKit rejects: left out of the "
+                                       "novelty reference (counts.n_train_rejected with --json)"),
+                              highlight=False, soft_wrap=True)
         if json_out:
             print(json.dumps({"metrics": ev.metrics, "counts": ev.counts}))
             return

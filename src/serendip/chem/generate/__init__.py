@@ -57,11 +57,17 @@ def sample_to_file(model_dir: Path, n: int, out: Path | None, *, temperature: fl
 
 def train_reference(train_smiles: Sequence[str]) -> tuple[set[str], set[str]]:
     """(canonical SMILES, Bemis-Murcko scaffolds) of the training molecules, for novelty and scaffold
-    novelty; invalid training SMILES add nothing."""
+    novelty; invalid training SMILES add nothing (:func:`evaluate_file` counts them)."""
+    return _train_reference(train_smiles)[:2]
+
+
+def _train_reference(train_smiles: Sequence[str]) -> tuple[set[str], set[str], int]:
     from serendip.chem.generate.metrics import canonical
 
-    mols = [m for m in parse_all(train_smiles) if m is not None]
-    return set(canonical(mols)), {s for s in (scaffold_of(m) for m in mols) if s is not None}
+    parsed = parse_all(train_smiles)
+    mols = [m for m in parsed if m is not None]
+    scaffolds = {s for s in (scaffold_of(m) for m in mols) if s is not None}
+    return set(canonical(mols)), scaffolds, len(parsed) - len(mols)
 
 
 def reference_stats(smiles_file: Path, cache: Path | None = None,
@@ -84,15 +90,19 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
     (novelty, scaffold novelty), the test file (``/Test`` metrics) and the scaffold-test file
     (``/TestSF``); reference statistics are cached under ``cache/<file name>``. Every line of
     ``gen_file`` is a draw: an empty line (an empty draw, as :func:`sample_to_file` writes it) is an
-    invalid sample."""
+    invalid sample. With ``train_file``, ``counts["n_train_rejected"]`` is the number of its SMILES RDKit
+    rejects, left out of the novelty reference."""
     gen, _ = read_smiles_file(gen_file, blank_lines="keep")
     train_canon = train_scafs = None
     if train_file is not None:
         if on_stage:
             on_stage("training set (canonical SMILES, scaffolds)")
-        train_canon, train_scafs = train_reference(read_smiles_file(train_file)[0])
+        train_canon, train_scafs, n_rejected = _train_reference(read_smiles_file(train_file)[0])
     refs = {}
     for name, f in (("Test", test_file), ("TestSF", test_sf_file)):
         if f is not None:
             refs[name] = reference_stats(f, None if cache is None else Path(cache) / Path(f).name, on_stage)
-    return evaluate(gen, train_canonical=train_canon, train_scaffolds=train_scafs, refs=refs, on_stage=on_stage)
+    ev = evaluate(gen, train_canonical=train_canon, train_scaffolds=train_scafs, refs=refs, on_stage=on_stage)
+    if train_file is not None:
+        ev.counts["n_train_rejected"] = n_rejected
+    return ev

@@ -148,3 +148,17 @@ def test_resume_with_kekule_on_an_as_given_model_is_refused_before_training(tmp_
     r = runner.invoke(app, args + ["--resume", "--kekule"])
     assert r.exit_code == 2 and "trained on as-given SMILES and keeps that form" in r.output
     assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
+
+
+def test_evaluate_counts_training_smiles_rdkit_rejects(tmp_path: Path) -> None:
+    train = tmp_path / "train.smi"
+    train.write_text("CCO\nC(C)(C)(C)(C)C\nc1ccccc1\nc1cccc1C\n")   # two RDKit rejects: pentavalent, not kekulisable
+    gen = tmp_path / "gen.csv"
+    gen.write_text("SMILES\nCCO\nCCN\n")
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--train", str(train), "--json"])
+    assert r.exit_code == 0, r.output
+    assert "2 SMILES of" in r.output and "RDKit rejects: left out of the novelty reference" in r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["counts"]["n_train_rejected"] == 2 and got["metrics"]["novelty"] == 0.5
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--json"])  # no --train: no count
+    assert "n_train_rejected" not in json.loads(r.stdout.strip().splitlines()[-1])["counts"]
