@@ -120,8 +120,8 @@ def sample_cmd(model_dir: Path = typer.Argument(..., help="A folder written by `
                seed: int = typer.Option(0, "--seed", min=0, help="Sampling seed."),
                batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Strings drawn together."),
                max_length: Optional[int] = typer.Option(None, "--max-length", min=1, help="Token cap (default: the "
-                                                        "model's); a string cut there is written as far as it "
-                                                        "got, possibly with a ring or branch open."),
+                                                        "model's); near it the masks close what is open, and a "
+                                                        "string still cut there is written as far as it got."),
                mask: str = typer.Option("syntax", "--mask", help="syntax: draw only tokens the SMILES grammar "
                                         "allows next (no unclosed ring or branch); valence: also no bond an atom "
                                         "has no room for; none: the model's raw distribution.")) -> None:

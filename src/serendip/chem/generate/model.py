@@ -87,8 +87,9 @@ class SmilesGenerator:
         branch, no empty branch, no dangling bond), ``"valence"`` also refusing bonds an atom has no room
         for (:class:`~serendip.chem.generate.valence.ValenceMask`), ``"none"`` over the whole vocabulary, until
         ``<eos>`` or ``max_length`` tokens (default: the config's; ``<pad>`` and ``<bos>`` are never
-        drawn); a string cut at ``max_length`` is
-        returned as far as it got. ``seed`` seeds a private ``torch.Generator`` (same seed, same
+        drawn); near ``max_length`` a mask draws only tokens after which what is open can still close
+        in time (:meth:`~serendip.chem.generate.syntax.SyntaxMask.finish_in_time`), and a string cut at
+        ``max_length`` is returned as far as it got. ``seed`` seeds a private ``torch.Generator`` (same seed, same
         strings on the same machine). ``on_batch(k)`` is called with the number of strings of each
         finished batch. Raises ConfigError for ``n`` < 0, a temperature <= 0, a batch size < 1 or a mask
         not in :data:`MASKS`."""
@@ -121,14 +122,14 @@ class SmilesGenerator:
         kind = MASKS[mask_name]
         mask = None if kind is None else kind(v, b, max_depth=max_length + 1)
         steps, state = [], None
-        for _ in range(max_length + 1):  # + 1: room for the <eos> after max_length tokens
+        for t in range(max_length + 1):  # + 1: room for the <eos> after max_length tokens
             logits, state = self.net(x, state)
             logits = logits[:, -1].float()
             logits[:, [v.pad_id, v.bos_id]] = float("-inf")  # never targets in training: never drawn
             if mask is None:
                 probs = torch.softmax(logits / temperature, dim=-1)
             else:
-                probs = mask.restrict(logits, temperature)
+                probs = mask.restrict(logits, temperature, steps_left=max_length + 1 - t)
             nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
             if mask is not None:
                 mask.step(nxt, done)

@@ -23,7 +23,9 @@ molecular generative models", on the errors of RNN samples), in the spirit of gr
 syntax-directed decoding (Kusner et al. 2017, "Grammar Variational Autoencoder", ICML; Dai et al. 2018,
 "Syntax-Directed Variational Autoencoder", ICLR). It does not check valences or aromaticity (RDKit
 still refuses ``C(C)(C)(C)(C)C`` or an odd aromatic ring), so validity is still measured with RDKit.
-A string cut at the length limit may still be open.
+Near the length limit, only tokens after which the string can still close what is open in time are
+drawn (:meth:`SyntaxMask.finish_in_time`; best effort: rings opened on one atom can still run out of
+room), so few strings are cut open.
 """
 from __future__ import annotations
 
@@ -106,14 +108,19 @@ class SyntaxMask:
         ok[:, self.ring_ids] &= ~(self.ring_open & bonded)
         return ok
 
-    def restrict(self, logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    def restrict(self, logits: torch.Tensor, temperature: float = 1.0, steps_left: int | None = None
+                 ) -> torch.Tensor:
         """Sampling weights, float of shape (batch, vocab), from next-token ``logits`` of that shape:
         ``softmax(logits / temperature)`` kept on the allowed tokens, and the probability of ``<eos>``
         where the grammar forbids ending moved to the allowed tokens that close an open ring or branch
         (in proportion to their own probability; evenly when it is 0), so that "end here" becomes
         "close what is open" rather than whatever else the model ranks next. A row whose weights
-        underflow to 0 gets ``softmax`` over its allowed tokens alone."""
+        underflow to 0 gets ``softmax`` over its allowed tokens alone. ``steps_left`` (tokens that may
+        still be drawn, ``<eos>`` included): a row with no more room than it needs to finish draws only
+        the tokens that bring it closer (:meth:`finish_in_time`)."""
         ok = self.allowed()
+        if steps_left is not None:
+            ok = self.finish_in_time(ok, steps_left)
         probs = torch.softmax(logits / temperature, dim=-1)
         moved = probs[:, self.eos_id] * ~ok[:, self.eos_id]
         closers = ok & self._closing()
@@ -126,6 +133,44 @@ class SyntaxMask:
         if bool(empty.any()):
             weights[empty] = torch.softmax(logits[empty].masked_fill(~ok[empty], float("-inf")) / temperature, -1)
         return weights
+
+    def finish_in_time(self, ok: torch.Tensor, steps_left: int) -> torch.Tensor:
+        """``ok`` (bool (batch, vocab)) without the tokens after which the string could no longer finish
+        within ``steps_left`` tokens (``<eos>`` included). What a state needs to finish is counted as one
+        ``)`` per open branch, a digit and an atom per open ring (rings opened on one atom cannot close
+        on one atom: ``C12CC12`` bonds the same pair twice), an atom where one must come next (also after
+        ``)`` while a ring is open: a digit follows an atom) and, while a
+        ring is open, the atoms still needed before the ring opened last may close (two after the atom
+        that opened it: a ring cannot close on that atom or its neighbour); then ``<eos>``. So a string
+        nearing the length cap closes what is open instead of being cut; a row this would leave no
+        token keeps ``ok``."""
+        cls = self.classes
+        n_rings = self.ring_open.sum(1)
+        needs_atom = ((self.prev == START) | (self.prev == BOND) | (self.prev == BRANCH_BOND) | (self.prev == OPEN)
+                      | (self.prev == DOT) | ((self.prev == CLOSE) & (n_rings > 0))).long()  # no digit after ")"
+        last_opener = torch.where(self.ring_open, self.ring_atom, -1).max(1).values if n_rings.numel() else None
+        gap = (self.atoms - 1 - last_opener) if last_opener is not None else torch.zeros_like(n_rings)
+        wait = torch.where(n_rings > 0, (2 - gap).clamp(min=0), 0)
+        # one token adds at most 4 to what is needed (a ring opened: its digit, an atom, two atoms' wait)
+        if not bool((self.depth + 2 * n_rings + needs_atom + wait + 6 >= steps_left).any()):
+            return ok
+        b, v = ok.shape
+        depth = self.depth.unsqueeze(1).expand(b, v).clone()
+        rings = n_rings.unsqueeze(1).expand(b, v).clone()
+        wait_after = wait.unsqueeze(1).expand(b, v).clone()
+        atom = torch.zeros(b, v, dtype=torch.long)
+        atom[:, (cls == BOND) | (cls == OPEN) | (cls == DOT)] = 1
+        depth[:, cls == OPEN] += 1
+        depth[:, cls == CLOSE] -= 1
+        wait_after[:, cls == ATOM] = (wait - 1).clamp(min=0).unsqueeze(1)
+        rings[:, self.ring_ids] += torch.where(self.ring_open, -1, 1)
+        wait_after[:, self.ring_ids] = torch.where(self.ring_open, wait.unsqueeze(1), 2)
+        wait_after = torch.where(rings > 0, wait_after, 0)
+        atom[:, cls == CLOSE] = (n_rings > 0).long().unsqueeze(1)
+        fits = depth + 2 * rings + atom + wait_after <= steps_left - 2
+        fits[:, self.eos_id] = True
+        narrowed = ok & fits
+        return torch.where(narrowed.any(1, keepdim=True), narrowed, ok)
 
     def _closing(self) -> torch.Tensor:
         """Bool (batch, vocab): the tokens that close something open (an open ring label, ``)``
