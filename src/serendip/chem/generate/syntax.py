@@ -148,8 +148,10 @@ class SyntaxMask:
         n_rings = self.ring_open.sum(1)
         needs_atom = ((self.prev == START) | (self.prev == BOND) | (self.prev == BRANCH_BOND) | (self.prev == OPEN)
                       | (self.prev == DOT) | ((self.prev == CLOSE) & (n_rings > 0))).long()  # no digit after ")"
-        last_opener = torch.where(self.ring_open, self.ring_atom, -1).max(1).values if n_rings.numel() else None
-        gap = (self.atoms - 1 - last_opener) if last_opener is not None else torch.zeros_like(n_rings)
+        if self.ring_open.shape[1]:  # a vocabulary without ring digits has no ring to wait for
+            gap = self.atoms - 1 - torch.where(self.ring_open, self.ring_atom, -1).max(1).values
+        else:
+            gap = torch.zeros_like(n_rings)
         wait = torch.where(n_rings > 0, (2 - gap).clamp(min=0), 0)
         # one token adds at most 4 to what is needed (a ring opened: its digit, an atom, two atoms' wait)
         if not bool((self.depth + 2 * n_rings + needs_atom + wait + 6 >= steps_left).any()):

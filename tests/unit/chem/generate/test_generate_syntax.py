@@ -133,3 +133,12 @@ def test_near_the_cap_only_steps_that_can_still_finish_are_allowed() -> None:
     tight = mask.finish_in_time(free, steps_left=2)  # room for one token and <eos>: close ring 1 now
     assert [VOCAB.tokens[i] for i in torch.nonzero(tight[0]).squeeze(1).tolist()] == ["1"]
     assert torch.equal(mask.finish_in_time(free, steps_left=50), free)     # far from the cap: unchanged
+
+
+@pytest.mark.parametrize("mask", ["syntax", "valence"])
+def test_a_vocabulary_without_ring_digits_samples_to_the_cap(mask: str) -> None:
+    torch.manual_seed(0)
+    vocab = Vocab.build(["CCO", "CC(C)N"])
+    model = SmilesGenerator(vocab, GeneratorConfig(embedding_dim=4, hidden_size=8, num_layers=1, max_length=8))
+    drawn = model.sample(40, seed=0, batch_size=20, mask=mask)
+    assert len(drawn) == 40 and all(Chem.MolFromSmiles(s, sanitize=False) is not None for s in drawn)
