@@ -69,6 +69,8 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
 
         if threads:
             torch.set_num_threads(threads)
+        if resume and force:
+            raise ConfigError("--resume continues the model in --out and --force replaces it: give one of them")
         if resume and kekule:
             _check_resumed_form(out)
         cfg = None if resume else gen.GeneratorConfig(embedding_dim=embedding, hidden_size=hidden, num_layers=layers,
@@ -174,6 +176,11 @@ def evaluate_cmd(file: Path = typer.Argument(..., help="Generated SMILES (as `sa
             n_empty = ev.counts["n_empty"]
             err_console.print(labelled("[yellow]note:[/]", f"{n_empty:,} empty line{'s' * (n_empty != 1)} counted "
                                        "as invalid samples (empty draws)"), highlight=False, soft_wrap=True)
+        if ev.counts.get("n_train_blank"):
+            k = ev.counts["n_train_blank"]
+            err_console.print(labelled("[yellow]note:[/]", f"{k:,} row{'s' * (k != 1)} of {train} with no SMILES: "
+                                       "left out of the novelty reference (counts.n_train_blank with --json)"),
+                              highlight=False, soft_wrap=True)
         if ev.counts.get("n_train_rejected"):
             k = ev.counts["n_train_rejected"]
             err_console.print(labelled("[yellow]note:[/]", f"{k:,} SMILES of {train} RDKit rejects: left out of the "

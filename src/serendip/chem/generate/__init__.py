@@ -90,14 +90,18 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
     (novelty, scaffold novelty), the test file (``/Test`` metrics) and the scaffold-test file
     (``/TestSF``); reference statistics are cached under ``cache/<file name>``. Every line of
     ``gen_file`` is a draw: an empty line (an empty draw, as :func:`sample_to_file` writes it) is an
-    invalid sample. With ``train_file``, ``counts["n_train_rejected"]`` is the number of its SMILES RDKit
-    rejects, left out of the novelty reference."""
+    invalid sample. ``train_file`` is read as :func:`train_file` reads it (``blank_lines="keep-rows"``), so
+    a file training accepted is accepted here: ``counts["n_train_blank"]`` is the number of its rows with
+    no SMILES and ``counts["n_train_rejected"]`` that of its SMILES RDKit rejects, both left out of the
+    novelty reference."""
     gen, _ = read_smiles_file(gen_file, blank_lines="keep")
     train_canon = train_scafs = None
     if train_file is not None:
         if on_stage:
             on_stage("training set (canonical SMILES, scaffolds)")
-        train_canon, train_scafs, n_rejected = _train_reference(read_smiles_file(train_file)[0])
+        train_smiles = read_smiles_file(train_file, blank_lines="keep-rows")[0]
+        given = [s for s in train_smiles if s]
+        train_canon, train_scafs, n_rejected = _train_reference(given)
     refs = {}
     for name, f in (("Test", test_file), ("TestSF", test_sf_file)):
         if f is not None:
@@ -105,4 +109,5 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
     ev = evaluate(gen, train_canonical=train_canon, train_scaffolds=train_scafs, refs=refs, on_stage=on_stage)
     if train_file is not None:
         ev.counts["n_train_rejected"] = n_rejected
+        ev.counts["n_train_blank"] = len(train_smiles) - len(given)
     return ev

@@ -162,3 +162,30 @@ def test_evaluate_counts_training_smiles_rdkit_rejects(tmp_path: Path) -> None:
     assert got["counts"]["n_train_rejected"] == 2 and got["metrics"]["novelty"] == 0.5
     r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--json"])  # no --train: no count
     assert "n_train_rejected" not in json.loads(r.stdout.strip().splitlines()[-1])["counts"]
+
+
+def test_evaluate_reads_the_training_file_as_train_does(tmp_path: Path) -> None:
+    """A training file with a blank row in it (that `train` accepts, naming the row) is accepted by
+    `evaluate --train`: the blank rows are counted and left out of the novelty reference."""
+    train = tmp_path / "train.csv"
+    train.write_text("SMILES\nCCO\n\nc1ccccc1\n,\n\n")   # line 3 blank, line 5 an empty field; extra newline
+    gen = tmp_path / "gen.csv"
+    gen.write_text("SMILES\nCCO\nCCN\n")
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--train", str(train), "--json"])
+    assert r.exit_code == 0, r.output
+    assert "2 rows of" in r.output and "with no SMILES: left out of the novelty reference" in r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["counts"]["n_train_blank"] == 2 and got["counts"]["n_train_rejected"] == 0
+    assert got["metrics"]["novelty"] == 0.5
+
+
+def test_train_refuses_resume_with_force(tmp_path: Path) -> None:
+    smi = tmp_path / "t.smi"
+    smi.write_text("CCO\nc1ccccc1\nCCN\nCC(=O)O\n" * 3)
+    args = ["chem", "generate", "train", str(smi), "--out", str(tmp_path / "m"), "--epochs", "1", "--hidden", "8",
+            "--layers", "1", "--embedding", "4", "--batch-size", "8"]
+    assert runner.invoke(app, args).exit_code == 0
+    before = (tmp_path / "m" / "weights.safetensors").read_bytes()
+    r = runner.invoke(app, args + ["--resume", "--force"])
+    assert r.exit_code == 2 and "--resume continues the model in --out and --force replaces it" in r.output
+    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
