@@ -39,7 +39,8 @@ REGISTRY_CHOICES.setdefault("tagger", taggers_help)
 
 
 #: Where ``kg build``'s relation threshold came from (:attr:`serendip.kg.build.BuildReport.threshold_source`)
-_SOURCES = {"given": "--relation-threshold", "run": "saved with the run", "default": "the default"}
+_SOURCES = {"given": "--relation-threshold", "stacker": "the run's stacker", "run": "saved with the run",
+            "default": "the default"}
 
 
 def _say(text: str) -> None:

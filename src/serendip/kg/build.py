@@ -83,7 +83,7 @@ class BuildReport:
     sentence splitter failed on: each field counted as one sentence), ``counts`` (the graph after it:
     records, entities, mentions, edges, evidence), ``seconds`` (wall) and ``docs_per_s``. With relations:
     ``relations`` (the CID run folder, None without), ``relation_threshold`` and where it came from
-    (``threshold_source``: ``"given"``, ``"run"`` or ``"default"``), ``candidates_scored`` (this build)
+    (``threshold_source``: ``"given"``, ``"stacker"``, ``"run"`` or ``"default"``), ``candidates_scored`` (this build)
     and ``cid_edges`` (``cid`` edges in the graph after it, 0 without relations)."""
 
     build_id: int

@@ -20,7 +20,11 @@ those evidence sentences, its ``abstract_count`` the records, its ``score`` is t
 over its records (:func:`refresh_cid_scores`, set again after records are removed) and its ``npmi``
 stays NULL.
 
-Threshold: given, else the one saved with the run (``cid_threshold.json``, written by
+Scores: the classifier's probability, or, when the run folder holds a second-stage scorer
+(``cid_stacker.json``, :mod:`serendip.kg.cid_stack`), the stacker's probability from it and the
+document's features.
+
+Threshold: given, else the stacker's, else the one saved with the run (``cid_threshold.json``, written by
 :meth:`~serendip.kg.relations.CidClassifier.save_threshold`, as ``benchmarks/kg_cid.py`` does with the
 threshold chosen on the development set), else 0.5. The run folder and the threshold are kept in the
 build's ``kg_builds`` row; a build with another run, another threshold, or without ``--relations`` over
@@ -119,7 +123,8 @@ class RelationStep:
         The run folder, resolved (kept in ``kg_builds.relations``).
     threshold : float
     threshold_source : str
-        ``"given"``, ``"run"`` (the run's ``cid_threshold.json``) or ``"default"`` (0.5).
+        ``"given"``, ``"stacker"`` (the run's ``cid_stacker.json``), ``"run"`` (its ``cid_threshold.json``) or
+        ``"default"`` (0.5).
 
     Raises
     ------
@@ -140,6 +145,7 @@ class RelationStep:
         self.name = str(Path(run_dir).resolve())
         self.threshold = self.classifier.threshold
         self.threshold_source = ("given" if threshold is not None else
+                                 "stacker" if self.classifier.stacker is not None else
                                  "run" if (Path(run_dir) / THRESHOLD_FILE).is_file() else "default")
         bundle = self.classifier.bundle
         self._fitter = CidTextFitter(bundle.tokenizer, bundle.max_length)
@@ -164,12 +170,12 @@ class RelationStep:
                 continue
             for cand, ex in pair_examples(doc, self._fitter, labelled=False, sentences=sentences):
                 examples.append(ex)
-                where.append((rec, cand))
+                where.append((rec, doc, cand, sentences))
         self.candidates += len(examples)
-        probs = self.classifier.probabilities(examples)
+        probs = self.classifier.pair_probabilities([w[1:] for w in where], examples)
         return [CidHit(rec.record_id, rec.pmid, entity_key(CHEMICAL, cand.chemical, ""),
                        entity_key(DISEASE, cand.disease, ""), p, _evidence_passage(rec, cand.chemical, cand.disease))
-                for (rec, cand), p in zip(where, probs) if p >= self.threshold]
+                for (rec, _, cand, _), p in zip(where, probs) if p >= self.threshold]
 
     def write(self, conn: Connection, hits: list[CidHit], entities: dict[str, int]) -> None:
         """Add the ``cid`` edges and evidence rows of ``hits`` (``entities``: entity key -> id, holding

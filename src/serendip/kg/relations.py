@@ -315,21 +315,26 @@ class CidClassifier:
     run_dir : str or Path
         A run folder of :func:`serendip.models.train.finetune` (binary task, positive class ``CID``).
     threshold : float, optional
-        Probability at or above which a candidate is a CID relation; default: the run's
-        ``cid_threshold.json`` (written by :meth:`save_threshold`), else 0.5.
+        Probability at or above which a candidate is a CID relation; default: the stacker's (below),
+        else the run's ``cid_threshold.json`` (written by :meth:`save_threshold`), else 0.5.
     batch_size : int, default 32
     device : str, optional
+    stacked : bool, default True
+        Use the run's second-stage scorer (``cid_stacker.json``, :class:`serendip.kg.cid_stack.CidStacker`)
+        when it has one: a candidate's probability is then the stacker's, from the classifier's and the
+        document's features. False: the classifier's own probability.
 
     Raises
     ------
     RunNotFound, DataError
         As :func:`serendip.models.predict.load_run_model`; DataError also when the run has no ``CID`` class
-        or its ``cid_threshold.json`` is damaged.
+        or its ``cid_threshold.json`` or ``cid_stacker.json`` is damaged.
     """
 
     def __init__(self, run_dir: str | Path, *, threshold: float | None = None, batch_size: int = 32,
-                 device: str | None = None):
+                 device: str | None = None, stacked: bool = True):
         from serendip.errors import DataError
+        from serendip.kg.cid_stack import STACKER_FILE, CidStacker
         from serendip.models.predict import load_run_model
 
         self.run_dir = Path(run_dir)
@@ -338,6 +343,10 @@ class CidClassifier:
         if "CID" not in classes:
             raise DataError(f"run {self.run_dir} has classes {classes}, not a CID classifier (no 'CID' class)")
         self._positive = classes.index("CID")
+        stacker_file = self.run_dir / STACKER_FILE
+        self.stacker = CidStacker.load(stacker_file) if stacked and stacker_file.is_file() else None
+        if threshold is None and self.stacker is not None:
+            threshold = self.stacker.threshold
         saved = self.run_dir / THRESHOLD_FILE
         if threshold is None and saved.is_file():
             try:
@@ -375,6 +384,18 @@ class CidClassifier:
         scores = predict_examples(self.bundle, firsts, batch_size=self.batch_size, progress=progress).scores
         return [float(scores[unique[ex.text], self._positive]) for ex in examples]
 
+    def pair_probabilities(self, pairs: Sequence[tuple[Document, Candidate, Sequence[tuple[int, int]]]],
+                           examples: Sequence[Any], progress: Any = None) -> list[float]:
+        """P(CID) of candidates given as ``(document, candidate, sentence spans)`` with their examples (the
+        same order): the classifier's (:meth:`probabilities`), then the stacker's when one is loaded."""
+        probs = self.probabilities(examples, progress)
+        if self.stacker is None:
+            return probs
+        from serendip.kg.cid_stack import pair_features
+
+        return [self.stacker.probability(pair_features(doc, cand, spans, p, self.stacker.prior))
+                for (doc, cand, spans), p in zip(pairs, probs)]
+
     def predict(self, documents: Iterable[Document], *, threshold: float | None = None,
                 all_candidates: bool = False, progress: Any = None) -> list[CidPrediction]:
         """CID relations of documents whose mentions carry MeSH ids (gold ones, or predicted ones made by
@@ -398,7 +419,7 @@ class CidClassifier:
                 where.append((doc, cand, spans))
         cut = self.threshold if threshold is None else threshold
         out = []
-        for (doc, cand, spans), p in zip(where, self.probabilities(examples, progress)):
+        for (doc, cand, spans), p in zip(where, self.pair_probabilities(where, examples, progress)):
             if all_candidates or p >= cut:
                 out.append(CidPrediction(doc.pmid, cand.chemical, cand.disease, p, evidence_sentence(doc, cand, spans)))
         return out

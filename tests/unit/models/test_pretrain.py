@@ -131,6 +131,77 @@ def test_continued_pretraining_from_folder(tiny_run, tmp_path):
     assert result.losses[0] < first.losses[0]  # starts from the trained weights
 
 
+def _encoder_only(model_dir: Path, out: Path) -> Path:
+    """The encoder of a masked LM saved without its head (as a sentence-transformers folder holds it)."""
+    import shutil
+
+    from transformers import BertModel
+
+    BertModel.from_pretrained(str(model_dir)).save_pretrained(str(out))
+    for f in model_dir.iterdir():
+        if f.name.startswith(("tokenizer", "special_tokens", "vocab", "serendip")) and not (out / f.name).exists():
+            shutil.copy(f, out / f.name)
+    return out
+
+
+def test_continuing_a_model_without_its_head_warms_the_new_head_up_first(tiny_run, tmp_path):
+    """An ``init_from`` folder without the masked-LM head: the new head weights are named, trained alone
+    for ``head_warmup_steps`` steps (counted in the run's steps), and reported."""
+    cfg, first, _ = tiny_run
+    data = cfg.model_dump(mode="python")
+    data["model"]["init_from"] = _encoder_only(first.output_dir, tmp_path / "enc")
+    data["training"].update(max_steps=3, eval_every=100, head_warmup_steps=2)
+    data["output"]["dir"] = tmp_path / "cont"
+    result = pretrain(PretrainConfig.model_validate(data))
+    report = json.loads((result.output_dir / "pretrain_report.json").read_text())["optimisation"]
+    assert result.steps == 5 and len(result.losses) == 5
+    assert report["head_warmup_steps"] == 2 and report["head_lr"] == 1e-3
+    assert "cls.predictions.transform.dense.weight" in report["new_parameters"]
+    assert not any(n.startswith("bert.") for n in report["new_parameters"])
+    data["training"].update(head_warmup_steps=None)  # default: min(200, a quarter of the 3 steps) = 0
+    data["output"].update(dir=tmp_path / "cont2")
+    assert pretrain(PretrainConfig.model_validate(data)).steps == 3
+
+
+def test_head_phase_moves_only_the_new_weights():
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from serendip.models.pretrain.loop import (
+        TrainingPlan,
+        make_plan_optimizer,
+        set_head_phase,
+    )
+
+    torch.manual_seed(0)
+    model = BertForMaskedLM(BertConfig(vocab_size=20, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                       intermediate_size=32, max_position_embeddings=16))
+    new = [n for n, _ in model.named_parameters() if n.startswith("cls.")]
+    plan = TrainingPlan(total=4, warmup=0, lr=1e-3, batch_size=2, steps_per_epoch=2, head_steps=2, head_lr=1e-2,
+                        new_params=new)
+    optim, sched = make_plan_optimizer(model, plan, 0.01)
+    ids = torch.randint(0, 20, (2, 8))
+
+    def snapshot():
+        return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    start = snapshot()
+    for step in range(1, 5):
+        set_head_phase(model, plan, step)
+        loss = model(input_ids=ids, labels=ids).loss
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        sched.step()
+        if step == 2:
+            after_head = snapshot()
+    assert all(torch.equal(after_head[n], start[n]) for n in start if n not in new)
+    assert any(not torch.equal(after_head[n], start[n]) for n in new)
+    final = snapshot()
+    assert not torch.equal(final["bert.encoder.layer.0.output.dense.weight"],
+                           start["bert.encoder.layer.0.output.dense.weight"])
+
+
 def test_dna_bpe_pretraining_uses_the_corpus_kinds_alphabet(tmp_path):
     """``kind = "dna"`` with ``tokenizer.kind = "bpe"``: the DNA corpus declares the BPE alphabet
     (ACGTN, no pre-tokenization), so the tokenizer holds no byte-level symbols and reads lower case."""

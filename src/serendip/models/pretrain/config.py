@@ -167,6 +167,11 @@ class TrainingSection(StrictModel):
     mask_span: int | None = Field(None, ge=1)
     eval_every: int = Field(100, ge=1)
     checkpoint_every: int | None = Field(None, ge=1)  # steps between checkpoints (None: none)
+    #: steps that train only the masked-LM head weights ``model.init_from`` lacks (new ones), the rest
+    #: frozen, at ``head_lr``, before the ``max_steps``/``epochs`` steps (None: min(200, a quarter of
+    #: those) when some head weights are new, else 0)
+    head_warmup_steps: int | None = Field(None, ge=0)
+    head_lr: float = Field(1e-3, gt=0.0)
     seed: Seed = 0
     device: str | None = None  # None: "cuda" if available else "cpu"
     bf16: bool = False  # bfloat16 autocast (GPU)

@@ -27,21 +27,26 @@ if TYPE_CHECKING:
 __all__ = ["LoopResult", "TrainingPlan", "build_model", "load_init_model", "plan_training", "train_mlm"]
 
 
-def load_init_model(cfg: PretrainConfig) -> tuple[Any, int]:
-    """The masked LM of ``model.init_from`` (None without one) and the most tokens a sequence may have.
+def load_init_model(cfg: PretrainConfig) -> tuple[Any, int, list[str]]:
+    """The masked LM of ``model.init_from`` (None without one), the most tokens a sequence may have and
+    the names of its parameters the folder lacked (newly initialised: the masked-LM head of a
+    sentence-transformers or classification checkpoint; empty for a masked LM's own folder).
 
     RoBERTa-style models offset positions by the padding index, so they take two tokens fewer than
     their ``max_position_embeddings``.
     """
     if cfg.model.init_from is None:
-        return None, cfg.model.max_position_embeddings
+        return None, cfg.model.max_position_embeddings, []
     from transformers import AutoModelForMaskedLM
 
-    model = AutoModelForMaskedLM.from_pretrained(str(cfg.model.init_from), local_files_only=True)
+    model, info = AutoModelForMaskedLM.from_pretrained(str(cfg.model.init_from), local_files_only=True,
+                                                       output_loading_info=True)
+    names = dict(model.named_parameters())
+    new = sorted(k for k in info.get("missing_keys", ()) if k in names)
     max_tokens = int(model.config.max_position_embeddings)
     if model.config.model_type in ("roberta", "xlm-roberta", "camembert"):
         max_tokens -= 2
-    return model, max_tokens
+    return model, max_tokens, new
 
 
 def build_model(cfg: PretrainConfig, tokenizer: Any, init_model: Any) -> Any:
@@ -70,26 +75,82 @@ def build_model(cfg: PretrainConfig, tokenizer: Any, init_model: Any) -> Any:
 
 @dataclass
 class TrainingPlan:
-    """Steps, warm-up steps, peak learning rate, batch size and steps per epoch of a run."""
+    """Steps, warm-up steps, peak learning rate, batch size and steps per epoch of a run; ``head_steps``
+    of them come first and train only the ``new_params`` (the head weights the continued model lacked)
+    at ``head_lr``; ``total`` counts them."""
 
     total: int
     warmup: int
     lr: float
     batch_size: int
     steps_per_epoch: int
+    head_steps: int = 0
+    head_lr: float = 0.0
+    new_params: list[str] = field(default_factory=list)
 
 
-def plan_training(cfg: PretrainConfig, n_train: int) -> TrainingPlan:
+def plan_training(cfg: PretrainConfig, n_train: int, new_params: list[str] | None = None) -> TrainingPlan:
     """``training.max_steps`` (else ``epochs`` over ``n_train`` sequences), warm-up (``warmup_steps``,
     else ``warmup_ratio`` of the steps) and the peak lr (``training.lr``, else 5e-5 when continuing,
-    else :data:`LEARNING_RATES` by size)."""
+    else :data:`LEARNING_RATES` by size). With ``new_params`` (the continued model's newly initialised
+    weights), ``training.head_warmup_steps`` steps (None: min(200, a quarter of the others)) are added
+    before the others, training only those at ``training.head_lr``: a head learnt from scratch at the
+    continued model's small lr would, for most of the run, send the encoder the gradients of random
+    weights (the adapter literature's "warm up the new head first"; Kumar et al., "Fine-Tuning can
+    Distort Pretrained Features", ICLR 2022: linear probing, then fine-tuning)."""
     t = cfg.training
     steps_per_epoch = math.ceil(n_train / t.batch_size)
     total = t.max_steps or max(1, math.ceil(t.epochs * steps_per_epoch))
     warmup = t.warmup_steps if t.warmup_steps is not None else int(t.warmup_ratio * total)
     lr = t.lr or (5e-5 if cfg.model.init_from is not None else LEARNING_RATES[cfg.model.size])
-    return TrainingPlan(total=total, warmup=warmup, lr=lr, batch_size=t.batch_size,
-                        steps_per_epoch=steps_per_epoch)
+    new = list(new_params or [])
+    head = 0 if not new else (t.head_warmup_steps if t.head_warmup_steps is not None else min(200, total // 4))
+    return TrainingPlan(total=total + head, warmup=warmup, lr=lr, batch_size=t.batch_size,
+                        steps_per_epoch=steps_per_epoch, head_steps=head, head_lr=t.head_lr, new_params=new)
+
+
+def make_plan_optimizer(model: Any, plan: TrainingPlan, weight_decay: float) -> tuple[Any, Any]:
+    """AdamW and its scheduler for ``plan`` (:func:`serendip.models.optim.make_optimizer` without a head
+    phase). With ``plan.head_steps``: the new parameters form their own groups, at ``plan.head_lr`` with
+    a 10 % warm-up and linear decay over the head phase, then at the run's schedule; the others stay at
+    0 during the head phase (and are frozen by :func:`set_head_phase`), then follow the run's linear
+    warm-up/decay over the remaining steps."""
+    if not plan.head_steps:
+        return make_optimizer(model, lr=plan.lr, weight_decay=weight_decay, warmup_steps=plan.warmup,
+                              total_steps=plan.total)
+    import torch
+
+    from serendip.models.optim import _no_decay, linear_warmup_factor
+
+    new = set(plan.new_params)
+    groups: dict[tuple[bool, bool], list] = {(h, d): [] for h in (False, True) for d in (False, True)}
+    for name, param in model.named_parameters():
+        groups[(name in new, not _no_decay(name, param))].append(param)
+    keys = [k for k, v in groups.items() if v]
+    optim = torch.optim.AdamW([{"params": groups[k], "weight_decay": weight_decay if k[1] else 0.0} for k in keys],
+                              lr=plan.lr)
+    head, rest = plan.head_steps, plan.total - plan.head_steps
+
+    def body(step: int) -> float:
+        return 0.0 if step < head else linear_warmup_factor(step - head, plan.warmup, rest)
+
+    def new_head(step: int) -> float:
+        if step < head:
+            return plan.head_lr / plan.lr * linear_warmup_factor(step, max(1, head // 10), head)
+        return body(step)
+
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, [new_head if k[0] else body for k in keys])
+    return optim, sched
+
+
+def set_head_phase(model: Any, plan: TrainingPlan, step: int) -> None:
+    """Freeze every parameter but the new ones while ``step`` (1-based) is in the head phase; unfreeze
+    all after it (no-op without a head phase)."""
+    if not plan.head_steps:
+        return
+    new = set(plan.new_params)
+    for name, param in model.named_parameters():
+        param.requires_grad_(step > plan.head_steps or name in new)
 
 
 @dataclass
@@ -136,8 +197,7 @@ def train_mlm(cfg: PretrainConfig, model: Any, train_ids: list[Any], held_batche
 
     pad_id = collator.tokenizer.pad_token_id
     special_ids = torch.tensor(sorted(set(collator.tokenizer.all_special_ids)), dtype=torch.long)
-    optim, sched = make_optimizer(model, lr=plan.lr, weight_decay=cfg.training.weight_decay,
-                                  warmup_steps=plan.warmup, total_steps=plan.total)
+    optim, sched = make_plan_optimizer(model, plan, cfg.training.weight_decay)
     shuffle = torch.Generator().manual_seed(cfg.training.seed)
     order: list[int] = []
     run = LoopResult()
@@ -148,6 +208,8 @@ def train_mlm(cfg: PretrainConfig, model: Any, train_ids: list[Any], held_batche
             say(f"resumed after step {done} of {plan.total} ({checkpoint.path})")
     model.train()
     for step in range(done + 1, plan.total + 1):
+        if step == done + 1 or step == plan.head_steps + 1:
+            set_head_phase(model, plan, step)
         while len(order) < plan.batch_size:
             order += torch.randperm(len(train_ids), generator=shuffle).tolist()
         picked, order = order[:plan.batch_size], order[plan.batch_size:]

@@ -84,7 +84,7 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         say(kind.describe(cfg, corpus.stats))
         tokenizer = _tokenizer_for(cfg, corpus)
         say(f"tokenizer: {type(tokenizer).__name__}, {len(tokenizer)} tokens")
-        init_model, max_tokens = load_init_model(cfg)
+        init_model, max_tokens, new_params = load_init_model(cfg)
         train_ids, held_ids = _encode(kind, tokenizer, corpus, cfg, max_tokens, init_model is not None, say)
         checkpoint = Checkpoint(partial, run_fingerprint(cfg, train_ids), cfg.training.checkpoint_every)
         if cfg.output.resume and not checkpoint.load():
@@ -101,9 +101,14 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         held_batches, baseline = _heldout(cfg, tokenizer, span, train_ids, held_ids, max_tokens)
         bs = cfg.training.batch_size
 
-        plan = plan_training(cfg, len(train_ids))
-        say(f"training: {plan.total} steps of {bs} (≈{plan.total / plan.steps_per_epoch:.2f} epochs), "
+        plan = plan_training(cfg, len(train_ids), new_params)
+        body = plan.total - plan.head_steps
+        say(f"training: {body} steps of {bs} (≈{body / plan.steps_per_epoch:.2f} epochs), "
             f"peak lr {plan.lr:g}, warm-up {plan.warmup}, mask span {span}")
+        if plan.head_steps:
+            say(f"head warm-up first: {plan.head_steps} steps training only the {len(new_params)} weights "
+                f"{cfg.model.init_from} lacks ({', '.join(new_params[:4])}{', ...' if len(new_params) > 4 else ''}) "
+                f"at lr {plan.head_lr:g}, the rest frozen")
         loop, final = train_mlm(cfg, model, train_ids, held_batches, collator, plan, device,
                                 autocast_for(device, cfg.training.bf16), max_tokens,
                                 progress=progress, say=say, checkpoint=checkpoint)
@@ -118,7 +123,9 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
             wall_s=time.perf_counter() - t_start)
         result.report = build_report(cfg, files, corpus, issues, tokenizer, model, span, result, device)
         result.report["optimisation"] = {"lr": plan.lr, "warmup_steps": plan.warmup, "batch_size": bs,
-                                         "epochs": plan.total / plan.steps_per_epoch}
+                                         "epochs": (plan.total - plan.head_steps) / plan.steps_per_epoch,
+                                         "head_warmup_steps": plan.head_steps, "head_lr": plan.head_lr,
+                                         "new_parameters": plan.new_params}
         (partial / "pretrain_report.json").write_text(json.dumps(result.report, indent=1), encoding="utf-8")
         _publish(partial, out_dir)
         say(f"saved {out_dir}")
