@@ -29,6 +29,15 @@ spans it overlaps none of; its rows name it as ``ner``), then the
 Baselines, same candidates: ``cooccur-sentence`` (CID when a chemical and a disease mention share a
 sentence) and ``cooccur-abstract`` (every candidate).
 
+Method ``cid-stacked`` (unless ``--no-stack``): the second-stage scorer of :mod:`serendip.kg.cid_stack`, a
+logistic regression over the classifier's logit, where and how often each concept is mentioned, trigger
+words in shared sentences and a prior from the training set's CID relations, fitted on every development
+candidate (gold entities: the classifier never trained on them; ``C`` and the threshold by 5-fold
+cross-validation over the development abstracts), saved in the run folder (``cid_stacker.json``, which
+:class:`~serendip.kg.relations.CidClassifier` and ``kg build --relations RUN`` then use), and scored on
+test beside ``cid-ft``. ``cid-features``: the same with the classifier's logit set to 0 (features and prior
+alone), beside ``cooccur-sentence``: what the fine-tuned model adds.
+
 Metric (:func:`serendip.kg.relations.cid_scores`): micro precision, recall and F1 over (PMID, chemical id,
 disease id) against the gold relations of the 500 test abstracts: the CID measure of BioCreative V.
 
@@ -178,11 +187,71 @@ def _print(name: str, s: dict) -> None:
 
 
 def _prf_rows(method: str, scores: dict, n: int, settings: dict, *, split: str = "test",
-              base: dict | None = None, anchor: bool = False, wall: float | None = None) -> list[dict]:
+              base: dict | None = None, anchor: bool = False, wall: float | None = None,
+              base_name: str = BASELINE) -> list[dict]:
     return [_rows.row(BENCH, DATASET, split, n, method, metric, scores[metric], settings=settings, wall_s=wall,
-                      baseline=None if base is None else (BASELINE, base[metric]),
+                      baseline=None if base is None else (base_name, base[metric]),
                       anchor=ANCHOR if anchor and metric == "f1" else None)
             for metric in ("f1", "precision", "recall")]
+
+
+def stacked(clf, docs: dict[str, list], test_sets: dict[str, list], scored: dict[str, list], seed: int,
+            with_model: bool = True) -> tuple[object, dict[str, set]]:
+    """Fit the second-stage scorer (:class:`serendip.kg.cid_stack.CidStacker`) on every development
+    candidate (gold entities; the classifier never trained on them) with the training set's relations
+    as its prior; returns it and the triples it predicts per test entity source. ``with_model`` False:
+    the classifier's logit is replaced by 0 everywhere (the features and the prior alone)."""
+    from serendip.kg.cid_stack import CidPrior, CidStacker, candidate_rows
+
+    def rows_of(ds: list, probs: list) -> tuple[list, int]:
+        found, n_gold = candidate_rows(ds, dict(probs), prior)
+        return ([(t, [f[0] if with_model else 0.0, *f[1:]], y) for t, f, y in found], n_gold)
+
+    prior = CidPrior.from_documents(docs["train"])
+    stacker = CidStacker.fit(*rows_of(docs["dev"], scored["dev"]), prior, seed=seed, info={
+        "fitted_on": "BC5CDR development set, gold entities, every candidate (benchmarks/kg_cid.py)",
+        "prior": "BC5CDR training set CID relations", "with_model": with_model})
+    out = {}
+    for source, ds in test_sets.items():
+        found, _ = rows_of(ds, scored[source])
+        out[source] = {t for t, f, _ in found if stacker.probability(f) >= stacker.threshold}
+    return stacker, out
+
+
+def stacked_rows(clf, docs: dict[str, list], test_sets: dict[str, list], scored: dict[str, list], gold: set,
+                 n: int, sources: dict, settings: dict, base: dict, ft_scores: dict, seed: int,
+                 save: bool = True) -> list[dict]:
+    """Rows of ``cid-stacked`` (beside ``cid-ft``; its stacker saved in the run folder, where
+    CidClassifier and ``kg build`` use it) and of ``cid-features`` (the same without the classifier,
+    beside the co-occurrence baseline)."""
+    from serendip.kg.relations import cid_scores
+
+    rows = []
+    for method, with_model in (("cid-stacked", True), ("cid-features", False)):
+        t = time.perf_counter()
+        stacker, predicted = stacked(clf, docs, test_sets, scored, seed, with_model)
+        info = stacker.info
+        print(f"{method}: C {info['C']}, threshold {stacker.threshold}, dev 5-fold F1 {info['cv_f1']}; weights "
+              + ", ".join(f"{k} {w:+.2f}" for k, w in zip(stacker_features(), stacker.coef)), flush=True)
+        if with_model and save:
+            print(f"saved {stacker.save(clf.run_dir)}", flush=True)
+        extra = {"stacker_C": info["C"], "stacker_threshold": stacker.threshold, "stacker_fit": "dev, gold entities",
+                 "prior": "train CID relations"}
+        extra = {**settings, **extra} if with_model else extra
+        wall = time.perf_counter() - t
+        for source, triples in predicted.items():
+            s = cid_scores(gold, triples)
+            _print(f"test {method}, {source} entities", s)
+            rows += _prf_rows(method, s, n, {**sources[source], **extra}, wall=wall, anchor=source == "predicted",
+                              base=ft_scores[source] if with_model else base[source],
+                              base_name=METHOD if with_model else BASELINE)
+    return rows
+
+
+def stacker_features() -> tuple[str, ...]:
+    from serendip.kg.cid_stack import FEATURES
+
+    return FEATURES
 
 
 def baselines(test_sets: dict[str, list], gold: set, n: int, sources: dict) -> tuple[list[dict], dict]:
@@ -220,6 +289,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="runs and written files (default: a new temp folder)")
     ap.add_argument("--smoke", type=_rows.positive_int, default=0,
                     help="use only the first N abstracts of each split (a check that the script runs; writes nothing)")
+    ap.add_argument("--no-stack", action="store_true", help="leave out the second-stage scorer (cid-stacked, "
+                                                            "cid-features) and keep the run folder as it is")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     import os
@@ -283,11 +354,15 @@ def run(args, workdir: Path) -> None:
                 "epochs": args.epochs, "best_epoch": best_epoch, "threshold": threshold,
                 "max_length": args.max_length, "negatives": args.negatives}
     rows += _prf_rows(METHOD, dev_scores, len(docs["dev"]), {"entities": "gold", **settings}, split="dev")
+    ft_scores = {}
     for source in test_sets:
-        s = cid_scores(gold, {x for x, p in scored[source] if p >= threshold})
+        s = ft_scores[source] = cid_scores(gold, {x for x, p in scored[source] if p >= threshold})
         _print(f"test {METHOD}, {source} entities", s)
         rows += _prf_rows(METHOD, s, n, {**sources[source], **settings}, base=base[source],
                           anchor=source == "predicted", wall=wall)
+    if not args.no_stack:
+        rows += stacked_rows(clf, docs, test_sets, scored, gold, n, sources, settings, base, ft_scores, args.seed,
+                             save=not args.smoke)
     from serendip.kg.relation_data import fit_counts, read_cid_examples
 
     counts["train"] = fit_counts(read_cid_examples(paths["train"], backbone=args.backbone, max_length=args.max_length,

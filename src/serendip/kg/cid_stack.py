@@ -54,7 +54,7 @@ from serendip.kg.relations import (
     sentence_of,
 )
 
-__all__ = ["FEATURES", "STACKER_FILE", "TRIGGER", "CidPrior", "CidStacker", "labelled_rows", "pair_features"]
+__all__ = ["FEATURES", "STACKER_FILE", "TRIGGER", "CidPrior", "CidStacker", "candidate_rows", "pair_features"]
 
 STACKER_FILE = "cid_stacker.json"
 FEATURES = ("model_logit", "shared_sentences", "any_shared", "chemical_in_title", "disease_in_title",
@@ -143,12 +143,12 @@ class CidStacker:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     @classmethod
-    def fit(cls, rows: Sequence[tuple[str, list[float], bool]], n_gold: int, prior: CidPrior, *, seed: int = 0,
-            info: dict | None = None) -> CidStacker:
-        """Fit on ``rows`` of ``(pmid, features, label)`` (every candidate of some labelled documents the
-        classifier did not train on); ``n_gold`` is their number of gold pairs (those without a candidate
-        included, as BioCreative recall counts them). Raises DataError when both classes are not present
-        or there are fewer than 5 documents."""
+    def fit(cls, rows: Sequence[tuple[tuple[str, str, str], list[float], bool]], n_gold: int, prior: CidPrior, *,
+            seed: int = 0, info: dict | None = None) -> CidStacker:
+        """Fit on ``rows`` of ``(triple, features, label)`` (:func:`candidate_rows`: every candidate of some
+        labelled documents the classifier did not train on; folds by the triple's PMID); ``n_gold`` is
+        their number of gold pairs (those without a candidate included, as BioCreative recall counts
+        them). Raises DataError when both classes are not present or there are fewer than 5 documents."""
         import numpy as np
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import GroupKFold
@@ -156,7 +156,7 @@ class CidStacker:
 
         x = np.array([r[1] for r in rows], dtype=float)
         y = np.array([bool(r[2]) for r in rows])
-        groups = np.array([r[0] for r in rows])
+        groups = np.array([r[0][0] for r in rows])
         if len(set(y.tolist())) < 2 or len(set(groups.tolist())) < 5:
             raise DataError(f"CID stacker: {len(rows)} candidates in {len(set(groups.tolist()))} documents with "
                             f"{int(y.sum())} positive: need both classes and at least 5 documents")
@@ -223,10 +223,11 @@ def _f1(predicted: Any, y: Any, n_gold: int) -> float:
     return 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
 
 
-def labelled_rows(docs: Iterable[Document], scored: dict[tuple[str, str, str], float],
-                  prior: CidPrior) -> tuple[list[tuple[str, list[float], bool]], int]:
-    """``(pmid, features, label)`` of every candidate of labelled ``docs`` whose triple ``scored`` holds
-    (the classifier's probabilities), and the documents' number of gold pairs."""
+def candidate_rows(docs: Iterable[Document], scored: dict[tuple[str, str, str], float],
+                   prior: CidPrior) -> tuple[list[tuple[tuple[str, str, str], list[float], bool]], int]:
+    """``(triple, features, label)`` of every candidate of ``docs`` (``scored``: the classifier's
+    probability of each candidate triple; label False for an unlabelled document's) and the documents'
+    number of gold CID pairs (those without a candidate included)."""
     from serendip.kg.relations import document_sentences
 
     rows, n_gold = [], 0
@@ -234,5 +235,5 @@ def labelled_rows(docs: Iterable[Document], scored: dict[tuple[str, str, str], f
         found, _ = document_candidates(doc)
         n_gold += len({(r.id1, r.id2) for r in doc.relations if r.type == "CID"})
         spans = document_sentences(doc) if found else []
-        rows += [(doc.pmid, pair_features(doc, c, spans, scored[c.triple], prior), bool(c.label)) for c in found]
+        rows += [(c.triple, pair_features(doc, c, spans, scored[c.triple], prior), bool(c.label)) for c in found]
     return rows, n_gold
