@@ -173,6 +173,39 @@ def test_threshold_saved_with_the_run_is_the_default(tmp_path, cid_run):
     assert RelationStep(run, 0.75).threshold == 0.75  # a given threshold does not read the file
 
 
+def test_a_stacker_saved_with_the_run_scores_and_sets_the_threshold(tmp_path, cid_run):
+    """With ``cid_stacker.json`` in the run, CidClassifier's probabilities are the stacker's (from the
+    classifier's own and the document's features), its threshold the default; ``stacked=False`` or a
+    given threshold override them."""
+    from serendip.kg.cid_stack import CidPrior, CidStacker, pair_features
+    from serendip.kg.relations import CidClassifier, document_sentences
+
+    run = shutil.copytree(cid_run, tmp_path / "run")
+    docs = [make_doc("1"), make_doc("2")]
+    raw = {(p.pmid, p.chemical, p.disease): p.probability for p in CidClassifier(run).predict(docs, all_candidates=True)}
+    n = len(raw)
+    stacker = CidStacker([0.0] * 14, [1.0] * 14, [0.5] + [0.3] * 13, -1.0, 0.35, CidPrior({("C1", "D1"): 1}, {}, {}))
+    stacker.save(run)
+    clf = CidClassifier(run)
+    assert clf.threshold == 0.35 and (RelationStep(run).threshold, RelationStep(run).threshold_source) == (0.35, "stacker")
+    got = clf.predict(docs, all_candidates=True)
+    assert len(got) == n
+    spans = document_sentences(docs[0])
+    from serendip.kg.relations import document_candidates
+
+    for cand in document_candidates(docs[0])[0]:
+        p = next(g.probability for g in got if (g.pmid, g.chemical, g.disease) == cand.triple)
+        assert p == pytest.approx(stacker.probability(pair_features(docs[0], cand, spans, raw[cand.triple],
+                                                                    stacker.prior)))
+    plain = CidClassifier(run, stacked=False)
+    assert plain.threshold == 0.5 and {(p.pmid, p.chemical, p.disease): p.probability
+                                       for p in plain.predict(docs, all_candidates=True)} == raw
+    assert RelationStep(run, 0.75).threshold_source == "given"
+    (run / "cid_stacker.json").write_text("{}")
+    with pytest.raises(DataError, match=r"cid_stacker.json: not a saved CID stacker"):
+        CidClassifier(run)
+
+
 def test_cli_build_with_relations_prints_cid_edges(tmp_path, cid_run):
     from kg_helpers import cli_workspace, flat, write_training
     from typer.testing import CliRunner
