@@ -16,7 +16,8 @@ first character):
 
 - ``model_logit``: logit of the classifier's P(CID), clipped to [-10, 10];
 - ``shared_sentences``: log(1 + sentences holding a mention of both); ``any_shared``: 1 when there is one;
-- ``chemical_in_title``, ``disease_in_title``: 1 when the title mentions the concept;
+- ``chemical_in_title``, ``disease_in_title``: 1 when the title mentions the concept; ``both_in_title``:
+  1 when it mentions both;
 - ``chemical_share``, ``disease_share``: the concept's mentions over the most mentions of any concept
   of its type in the document (1: the most mentioned);
 - ``sentence_gap``: log(1 + the fewest sentences between a mention of each);
@@ -58,13 +59,13 @@ __all__ = ["FEATURES", "STACKER_FILE", "TRIGGER", "CidPrior", "CidStacker", "can
 
 STACKER_FILE = "cid_stacker.json"
 FEATURES = ("model_logit", "shared_sentences", "any_shared", "chemical_in_title", "disease_in_title",
-            "chemical_share", "disease_share", "sentence_gap", "trigger", "n_chemicals", "n_diseases",
+            "both_in_title", "chemical_share", "disease_share", "sentence_gap", "trigger", "n_chemicals", "n_diseases",
             "prior_pair", "prior_chemical", "prior_disease")
 #: Words that state causation in CDR abstracts (lower-cased match anywhere in a shared sentence)
 TRIGGER = re.compile(r"induc|caus|associated with|due to|toxicit|after|following|secondary to|develop|produc"
                      r"|adverse|side effect|complicat|related")
 GRID = [round(0.05 * i, 2) for i in range(1, 20)]
-C_GRID = (0.01, 0.1, 1.0, 10.0)
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 10.0)
 
 
 @dataclass
@@ -118,9 +119,10 @@ def pair_features(doc: Document, cand: Candidate, sentences: Sequence[tuple[int,
     gap = min((abs(a - b) for a in chem for b in dis), default=len(sentences))
     text = doc.text
     trigger = any(TRIGGER.search(text[sentences[i][0]:sentences[i][1]].lower()) for i in shared) if sentences else False
+    chem_title = any(m.start < title_end for m in cand.chemical_mentions)
+    dis_title = any(m.start < title_end for m in cand.disease_mentions)
     return [max(-10.0, min(10.0, math.log(p / (1 - p)))), math.log1p(len(shared)), float(bool(shared)),
-            float(any(m.start < title_end for m in cand.chemical_mentions)),
-            float(any(m.start < title_end for m in cand.disease_mentions)),
+            float(chem_title), float(dis_title), float(chem_title and dis_title),
             counts[CHEMICAL][cand.chemical] / top[CHEMICAL], counts[DISEASE][cand.disease] / top[DISEASE],
             math.log1p(gap), float(trigger), math.log1p(len(counts[CHEMICAL])), math.log1p(len(counts[DISEASE])),
             math.log1p(prior.pair_cid.get((cand.chemical, cand.disease), 0)), prior.rate(cand.chemical),

@@ -184,7 +184,7 @@ def test_a_stacker_saved_with_the_run_scores_and_sets_the_threshold(tmp_path, ci
     docs = [make_doc("1"), make_doc("2")]
     raw = {(p.pmid, p.chemical, p.disease): p.probability for p in CidClassifier(run).predict(docs, all_candidates=True)}
     n = len(raw)
-    stacker = CidStacker([0.0] * 14, [1.0] * 14, [0.5] + [0.3] * 13, -1.0, 0.35, CidPrior({("C1", "D1"): 1}, {}, {}))
+    stacker = CidStacker([0.0] * 15, [1.0] * 15, [0.5] + [0.3] * 14, -1.0, 0.35, CidPrior({("C1", "D1"): 1}, {}, {}))
     stacker.save(run)
     clf = CidClassifier(run)
     assert clf.threshold == 0.35 and (RelationStep(run).threshold, RelationStep(run).threshold_source) == (0.35, "stacker")

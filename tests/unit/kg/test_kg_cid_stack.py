@@ -12,6 +12,7 @@ from kg_relation_helpers import make_doc
 
 from serendip.errors import DataError
 from serendip.kg.cid_stack import (
+    C_GRID,
     FEATURES,
     STACKER_FILE,
     CidPrior,
@@ -32,13 +33,13 @@ def test_features_of_the_hand_made_document():
     assert sorted(by_pair) == [("C1", "D1"), ("C1", "D2"), ("C1", "D3")]
     f = dict(zip(FEATURES, pair_features(doc, by_pair[("C1", "D1")], spans, 0.5, prior)))
     assert f == {"model_logit": 0.0, "shared_sentences": math.log(2), "any_shared": 1.0, "chemical_in_title": 1.0,
-                 "disease_in_title": 1.0, "chemical_share": 1.0, "disease_share": 1.0, "sentence_gap": 0.0,
+                 "disease_in_title": 1.0, "both_in_title": 1.0, "chemical_share": 1.0, "disease_share": 1.0, "sentence_gap": 0.0,
                  "trigger": 1.0,  # "after" in the shared title
                  "n_chemicals": math.log(2), "n_diseases": math.log(4), "prior_pair": math.log(2),
                  "prior_chemical": 1.0, "prior_disease": 1.0}
     g = dict(zip(FEATURES, pair_features(doc, by_pair[("C1", "D3")], spans, 0.9, prior)))
     assert g["model_logit"] == pytest.approx(math.log(9)) and g["any_shared"] == g["shared_sentences"] == 0.0
-    assert (g["disease_in_title"], g["sentence_gap"], g["trigger"]) == (0.0, math.log(2), 0.0)  # sentences 1 and 2
+    assert (g["disease_in_title"], g["both_in_title"], g["sentence_gap"], g["trigger"]) == (0.0, 0.0, math.log(2), 0.0)  # sentences 1 and 2
     assert g["prior_pair"] == math.log(2)  # C1-D3 is a CID pair of the training document too
     assert pair_features(doc, by_pair[("C1", "D2")], spans, 1.0, CidPrior({}, {}, {}))[0] == 10.0  # clipped
 
@@ -70,7 +71,7 @@ def test_fit_learns_the_signal_and_saves_what_it_predicts(tmp_path):
     stacker = CidStacker.fit(rows, n_gold, CidPrior({("C1", "D"): 2}, {"C1": 4}, {"C1": 2}), info={"by": "test"})
     assert stacker.coef[1] > 1.0 and abs(stacker.coef[2]) < stacker.coef[1] / 3
     assert 0.05 <= stacker.threshold <= 0.95 and stacker.info["by"] == "test"
-    assert stacker.info["n_documents"] == 40 and stacker.info["n_gold"] == n_gold and stacker.info["C"] in (0.01, 0.1, 1.0, 10.0)
+    assert stacker.info["n_documents"] == 40 and stacker.info["n_gold"] == n_gold and stacker.info["C"] in C_GRID
     high, low = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
     high[1], low[1] = 2.0, -2.0
     assert stacker.probability(high) > 0.9 > 0.1 > stacker.probability(low)
