@@ -343,7 +343,7 @@ def run(args, workdir: Path) -> None:
 
         run_dir, train_s = args.run_dir, None
         best_epoch = json.loads((run_dir / "metrics.json").read_text())["selection"].get("best_epoch")
-    clf = CidClassifier(run_dir, batch_size=args.batch_size * 2)
+    clf = CidClassifier(run_dir, batch_size=args.batch_size * 2, stacked=False)  # its stacker is refitted below
     t = time.perf_counter()
     scored, counts = score_candidates(clf, {"dev": docs["dev"], **test_sets})
     threshold, dev_scores = choose_threshold(scored["dev"], gold_relations(docs["dev"]))
