@@ -12,7 +12,7 @@ data reader (words of :func:`serendip.kg.ner_data.tokenize`, windows of ``--wind
 entity F1 on its windows). The test abstracts are then cut into the same windows without labels,
 tagged by the saved model (``--decoding``: ``viterbi``, the best IOB2-valid tag sequence of each window,
 :func:`serendip.models.token_task.iob2_viterbi`, the engine's default; ``argmax``, each word's most
-probable tag, as the rows of commit 415ef55 were made), and the window tags merged back into document character spans
+probable tag, as the rows of commit 415ef55 were made, now in `results/archive`), and the window tags merged back into document character spans
 (:func:`serendip.kg.ner_data.merge_window_tags`: each word's tag from the window where it is most
 central). Metric: strict entity-level precision, recall and F1 over (PMID, start, end, type)
 (:func:`serendip.kg.ner_eval.strict_scores`), per type and micro; F1 in the rows as fractions.

@@ -60,7 +60,7 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "kg_bc5cdr": (("test",), ("f1_chemical", "f1_disease"),  # f1_micro and every union in the JSON
                   ("token-ft", "dev-chosen", "dictionary-longest-match", "dictionary-longest-match+abbreviations")),
     "kg_build": (None, ("docs_per_s",)),  # wall_s, counts and the no-storage rate in the JSON
-    "kg_cid": (("test",), ("f1",), ("cid-ft",)),  # the co-occurrence baseline beside each
+    "kg_cid": (("test",), ("f1",), ("cid-ft", "cid-stacked", "cid-features")),  # each beside its baseline
     "kg_normalise": (("test",), ("f1_chemical", "f1_disease")),
     "kg_timeslice": (None, ("roc_auc", "hits@100"), ("random", "preferential-attachment", "resource-allocation",
                                                      "learned-logreg", "learned-gb")),
