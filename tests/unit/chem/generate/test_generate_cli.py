@@ -138,54 +138,49 @@ def test_train_reports_an_empty_last_row_and_ignores_trailing_blank_lines(tmp_pa
     assert "1 skipped" in r.output
 
 
-def test_resume_with_kekule_on_an_as_given_model_is_refused_before_training(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra, message", [
+    (["--resume", "--kekule"], "trained on as-given SMILES and keeps that form"),
+    (["--resume", "--force"], "--resume continues the model in --out and --force replaces it"),
+])
+def test_contradicting_resume_options_are_refused_before_training(tmp_path: Path, extra: list, message: str) -> None:
+    """``--resume --kekule`` on an as-given model, and ``--resume --force``: refused, the model untouched."""
     data = tmp_path / "t.smi"
     data.write_text("".join(s + "\n" for s in SMILES))
     args = ["chem", "generate", "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--hidden", "8",
             "--layers", "1", "--embedding", "4", "--batch-size", "8"]
     assert runner.invoke(app, args).exit_code == 0
     before = (tmp_path / "m" / "weights.safetensors").read_bytes()
-    r = runner.invoke(app, args + ["--resume", "--kekule"])
-    assert r.exit_code == 2 and "trained on as-given SMILES and keeps that form" in r.output
+    r = runner.invoke(app, args + extra)
+    assert r.exit_code == 2 and message in " ".join(r.output.split())
     assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
 
 
-def test_evaluate_counts_training_smiles_rdkit_rejects(tmp_path: Path) -> None:
-    train = tmp_path / "train.smi"
-    train.write_text("CCO\nC(C)(C)(C)(C)C\nc1ccccc1\nc1cccc1C\n")   # two RDKit rejects: pentavalent, not kekulisable
+def _evaluate_with_train(tmp_path: Path, train_name: str, train_text: str) -> tuple[str, dict]:
+    """`evaluate --json` of two generated SMILES (CCO, CCN) against a training file: (output, counts+metrics)."""
+    train = tmp_path / train_name
+    train.write_text(train_text)
     gen = tmp_path / "gen.csv"
     gen.write_text("SMILES\nCCO\nCCN\n")
     r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--train", str(train), "--json"])
     assert r.exit_code == 0, r.output
-    assert "2 SMILES of" in r.output and "RDKit rejects: left out of the novelty reference" in r.output
-    got = json.loads(r.stdout.strip().splitlines()[-1])
+    return r.output, json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_evaluate_counts_training_smiles_rdkit_rejects(tmp_path: Path) -> None:
+    # two RDKit rejects: pentavalent, not kekulisable
+    output, got = _evaluate_with_train(tmp_path, "train.smi", "CCO\nC(C)(C)(C)(C)C\nc1ccccc1\nc1cccc1C\n")
+    assert "2 SMILES of" in output and "RDKit rejects: left out of the novelty reference" in output
     assert got["counts"]["n_train_rejected"] == 2 and got["metrics"]["novelty"] == 0.5
-    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--json"])  # no --train: no count
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(tmp_path / "gen.csv"), "--json"])  # no --train: no count
     assert "n_train_rejected" not in json.loads(r.stdout.strip().splitlines()[-1])["counts"]
 
 
 def test_evaluate_reads_the_training_file_as_train_does(tmp_path: Path) -> None:
     """A training file with a blank row in it (that `train` accepts, naming the row) is accepted by
     `evaluate --train`: the blank rows are counted and left out of the novelty reference."""
-    train = tmp_path / "train.csv"
-    train.write_text("SMILES\nCCO\n\nc1ccccc1\n,\n\n")   # line 3 blank, line 5 an empty field; extra newline
-    gen = tmp_path / "gen.csv"
-    gen.write_text("SMILES\nCCO\nCCN\n")
-    r = runner.invoke(app, ["chem", "generate", "evaluate", str(gen), "--train", str(train), "--json"])
-    assert r.exit_code == 0, r.output
-    assert "2 rows of" in r.output and "with no SMILES: left out of the novelty reference" in r.output
-    got = json.loads(r.stdout.strip().splitlines()[-1])
+    # line 3 blank, line 5 an empty field; an extra newline at the end
+    output, got = _evaluate_with_train(tmp_path, "train.csv", "SMILES\nCCO\n\nc1ccccc1\n,\n\n")
+    assert "2 rows of" in output and "with no SMILES: left out of the novelty reference" in output
     assert got["counts"]["n_train_blank"] == 2 and got["counts"]["n_train_rejected"] == 0
     assert got["metrics"]["novelty"] == 0.5
 
-
-def test_train_refuses_resume_with_force(tmp_path: Path) -> None:
-    smi = tmp_path / "t.smi"
-    smi.write_text("CCO\nc1ccccc1\nCCN\nCC(=O)O\n" * 3)
-    args = ["chem", "generate", "train", str(smi), "--out", str(tmp_path / "m"), "--epochs", "1", "--hidden", "8",
-            "--layers", "1", "--embedding", "4", "--batch-size", "8"]
-    assert runner.invoke(app, args).exit_code == 0
-    before = (tmp_path / "m" / "weights.safetensors").read_bytes()
-    r = runner.invoke(app, args + ["--resume", "--force"])
-    assert r.exit_code == 2 and "--resume continues the model in --out and --force replaces it" in r.output
-    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
