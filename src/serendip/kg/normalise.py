@@ -1,4 +1,5 @@
-"""Normalisation of chemical and disease mentions to MeSH ids: a counted lexicon, abbreviations, fuzzy match.
+"""Normalisation of chemical and disease mentions to MeSH ids: a counted lexicon, abbreviations, fuzzy and
+embedding match.
 
 A :class:`Normaliser` is fitted on annotated PubTator documents (e.g. the BC5CDR training set, whose
 mentions carry MeSH ids) and maps each mention ``(start, end, text, type)`` of a new document to a MeSH
@@ -17,7 +18,10 @@ id, in this order:
    (a 2- or 3-letter form is within one edit of many others). The scorer and thresholds are chosen on
    development data by ``benchmarks/kg_normalise.py``; the defaults, :data:`TUNED_SCORER` and
    :data:`TUNED_THRESHOLDS`, are its choice on BC5CDR.
-4. **unresolved**: none of the above; the mention is returned with ``mesh_id=None``, never dropped.
+4. **embedding** (only when the normaliser is given embedding thresholds): the lexicon form of the
+   mention's type nearest to the mention (its long form for a defined short form) by the cosine of
+   sentence embeddings, accepted at or above the type's threshold (:mod:`serendip.kg.normalise_embed`);
+5. **unresolved**: none of the above; the mention is returned with ``mesh_id=None``, never dropped.
 
 Lexicon: per entity type, normal form -> MeSH id -> count of training mentions. A form seen with several
 ids (ambiguous) keeps them all counted and resolves to the most frequent (ties: the first seen). A
@@ -70,7 +74,7 @@ __all__ = ["CASE_KEPT_MAX", "METHODS", "SCORERS", "TUNED_SCORER", "TUNED_THRESHO
            "Normaliser", "normal_form"]
 
 #: How a mention was resolved
-METHODS = ("exact", "abbreviation", "fuzzy", "unresolved")
+METHODS = ("exact", "abbreviation", "fuzzy", "embedding", "unresolved")
 #: rapidfuzz scorers by name (``rapidfuzz.fuzz.<name>``)
 SCORERS = ("ratio", "token_sort_ratio", "token_set_ratio", "WRatio")
 #: The scorer and per-type thresholds chosen on the BC5CDR development set (lexicon from the training
@@ -165,8 +169,9 @@ class NormalisedMention:
     method : str
         One of :data:`METHODS`.
     score : float
-        100.0 for an exact or abbreviation match; the rapidfuzz score (0-100) of a fuzzy match; for an
-        unresolved mention the best fuzzy score seen below the threshold (0.0 when none was tried).
+        100.0 for an exact or abbreviation match; the rapidfuzz score (0-100) of a fuzzy match; 100 times
+        the cosine similarity of an embedding match; for an unresolved mention the best fuzzy score seen
+        below the threshold (0.0 when none was tried).
     matched : str or None
         The lexicon form matched (None when unresolved).
     """
@@ -184,7 +189,8 @@ class NormalisedMention:
 
 
 class Normaliser:
-    """Mentions -> MeSH ids by abbreviation, exact lexicon form, then fuzzy match (module docstring).
+    """Mentions -> MeSH ids by abbreviation, exact lexicon form, fuzzy, then (optionally) embedding match
+    (module docstring).
 
     Parameters
     ----------
@@ -199,16 +205,24 @@ class Normaliser:
         Normal forms shorter than this are not fuzzy-matched.
     case_kept_max : int, default :data:`CASE_KEPT_MAX`
         Forms of at most this many characters keep their case (:func:`normal_form`).
+    embedding : dict, optional
+        ``{type: lowest cosine similarity}`` for step 4 (None: no embedding match); a type missing from
+        it is not matched. ``benchmarks/kg_normalise.py`` chooses them on development data.
+    embedding_model : str, default "sentence-transformers/all-MiniLM-L6-v2"
+        The sentence encoder of step 4 (a local folder or the bundled model).
 
     Raises
     ------
     ValueError
-        An unknown scorer or a threshold outside 0-100.
+        An unknown scorer, a fuzzy threshold outside 0-100 or an embedding threshold outside [-1, 1].
     """
 
     def __init__(self, threshold: float | dict[str, float] | None = None, scorer: str = TUNED_SCORER, *,
                  abbreviations: bool = True, fuzzy: bool = True, min_fuzzy_chars: int = 4,
-                 case_kept_max: int = CASE_KEPT_MAX):
+                 case_kept_max: int = CASE_KEPT_MAX, embedding: dict[str, float] | None = None,
+                 embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"):
+        from serendip.kg.normalise_embed import EmbeddingMatcher
+
         threshold = dict(TUNED_THRESHOLDS) if threshold is None else threshold
         if scorer not in SCORERS:
             raise ValueError(f"scorer {scorer!r} is not one of {', '.join(SCORERS)}")
@@ -219,6 +233,8 @@ class Normaliser:
         self.scorer, self.abbreviations, self.fuzzy = scorer, abbreviations, fuzzy
         self.min_fuzzy_chars = min_fuzzy_chars
         self.lexicon = Lexicon(case_kept_max)
+        self.embedding, self.embedding_model = (dict(embedding) if embedding else None), embedding_model
+        self.embedder = EmbeddingMatcher(self.embedding, embedding_model) if self.embedding else None
         self._fuzzy_cache: dict[tuple[str, str], tuple[str, float] | None] = {}
 
     def fit(self, documents: Iterable[Document]) -> "Normaliser":
@@ -314,7 +330,23 @@ class Normaliser:
                 raise DataError(f"{doc_id}: mention {m.text!r} at {m.start}-{m.end} but the text there is "
                                 f"{text[m.start:m.end]!r}")
         abbreviations = abbreviation_map(text) if self.abbreviations and mentions else {}
-        return [self.normalise_mention(m, abbreviations) for m in mentions]
+        out = [self.normalise_mention(m, abbreviations) for m in mentions]
+        return self._embedding_step(out, abbreviations) if self.embedder is not None else out
+
+    def _embedding_step(self, found: list[NormalisedMention], abbreviations: dict[str, str]) -> list[NormalisedMention]:
+        """Step 4 for the unresolved mentions of one document, one encoder call per type."""
+        out = list(found)
+        for type in self.embedding or {}:
+            todo = [(i, abbreviations.get(n.mention.text) if self.abbreviations else None)
+                    for i, n in enumerate(out) if n.method == "unresolved" and n.mention.type == type]
+            todo = [(i, long or out[i].mention.text) for i, long in todo
+                    if len(normal_form(long or out[i].mention.text, self.lexicon.case_kept_max)) >= self.min_fuzzy_chars]
+            hits = self.embedder.best([text for _, text in todo], self.lexicon.forms(type), type)
+            for (i, _), hit in zip(todo, hits):
+                if hit is not None and self.embedder.accepts(type, hit[1]):
+                    mesh_id = self.lexicon.counts[type][hit[0]].most_common(1)[0][0]
+                    out[i] = NormalisedMention(out[i].mention, mesh_id, "embedding", round(100.0 * hit[1], 4), hit[0])
+        return out
 
     def normalise_document(self, doc: Document, mentions: Iterable[Mention] | None = None
                            ) -> list[NormalisedMention]:
@@ -326,7 +358,8 @@ class Normaliser:
         return {"format": _FORMAT, "version": 1,
                 "settings": {"threshold": self.threshold, "scorer": self.scorer, "abbreviations": self.abbreviations,
                              "fuzzy": self.fuzzy, "min_fuzzy_chars": self.min_fuzzy_chars,
-                             "case_kept_max": self.lexicon.case_kept_max},
+                             "case_kept_max": self.lexicon.case_kept_max, "embedding": self.embedding,
+                             "embedding_model": self.embedding_model},
                 "lexicon": {t: {k: dict(c) for k, c in forms.items()} for t, forms in self.lexicon.counts.items()}}
 
     def save(self, path: str | Path) -> Path:

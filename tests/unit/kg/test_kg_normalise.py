@@ -226,3 +226,29 @@ def test_bc5cdr_slice_normalises_its_own_mentions(mirror):
     scores = concept_scores(gold_concepts(docs), predicted_concepts(
         {d.pmid: full.normalise_document(d) for d in docs}))
     assert scores["micro"]["recall"] >= 0.9 and scores["micro"]["precision"] >= 0.9
+
+
+def test_embedding_match_resolves_what_the_lexicon_and_fuzzy_match_miss(tmp_path):
+    """Step 4: "heart arrest" is no lexicon form and no fuzzy match of one, but its nearest lexicon form by
+    MiniLM cosine is "cardiac asystole"; taken at a low threshold, left unresolved at a high one or
+    without the step; a short form is matched through its long form; saved and loaded with the
+    normaliser; a threshold outside [-1, 1] is refused."""
+    text = "Heart arrest in an elderly man given lidocaine. Heart arrest (HA) recurred; HA is rare."
+    mentions = [_mention(text, "Heart arrest", "Disease"), _mention(text, "lidocaine", "Chemical"),
+                _mention(text, "HA", "Disease", 1)]
+    plain = Normaliser().fit(TRAIN).normalise(text, mentions)
+    assert [n.method for n in plain] == ["unresolved", "exact", "unresolved"]
+    low = Normaliser(embedding={"Disease": 0.3}).fit(TRAIN)
+    got = low.normalise(text, mentions)
+    assert [(n.method, n.mesh_id, n.matched) for n in got] == [
+        ("embedding", "D006323", "cardiac asystole"), ("exact", "D008012", "lidocaine"),
+        ("embedding", "D006323", "cardiac asystole")]  # HA through its long form, "Heart arrest"
+    assert 30.0 <= got[0].score <= 100.0 and got[2].score == got[0].score
+    high = Normaliser(embedding={"Disease": 0.99}).fit(TRAIN).normalise(text, mentions)
+    assert [n.method for n in high] == ["unresolved", "exact", "unresolved"]
+    back = Normaliser.load(low.save(tmp_path / "n.json"))
+    assert back.embedding == {"Disease": 0.3} and [n.mesh_id for n in back.normalise(text, mentions)] == \
+        [n.mesh_id for n in got]
+    assert "embedding" in METHODS
+    with pytest.raises(ValueError, match="embedding threshold must be within"):
+        Normaliser(embedding={"Disease": 1.5})
