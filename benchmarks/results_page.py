@@ -61,7 +61,8 @@ HEADLINE: dict[str, tuple[tuple[str, ...] | None, ...]] = {
                   ("token-ft", "dev-chosen", "dictionary-longest-match", "dictionary-longest-match+abbreviations")),
     "kg_build": (None, ("docs_per_s",)),  # wall_s, counts and the no-storage rate in the JSON
     "kg_cid": (("test",), ("f1",), ("cid-ft", "cid-stacked", "cid-features")),  # each beside its baseline
-    "kg_normalise": (("test",), ("f1_chemical", "f1_disease")),
+    # lexicon-abbrev-fuzzy beside each; it and exact-lexicon alone in the JSON
+    "kg_normalise": (("test",), ("f1_chemical", "f1_disease"), ("lexicon-abbrev-fuzzy-embedding",)),
     "kg_timeslice": (None, ("roc_auc", "hits@100"), ("random", "preferential-attachment", "resource-allocation",
                                                      "learned-logreg", "learned-gb")),
     # Adamic-Adar, Jaccard, common neighbours, MRR and the bootstrap intervals in the JSON

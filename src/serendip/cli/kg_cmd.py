@@ -88,6 +88,10 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
                                                                  help="Probability at or above which a CID candidate "
                                                                  "is an edge (default: the threshold saved with the "
                                                                  "run, else 0.5)."),
+              relation_stacker: bool = typer.Option(True, "--relation-stacker/--no-relation-stacker",
+                                                     help="Score with the run's second stage (cid_stacker.json) "
+                                                     "when it has one; --no-relation-stacker: the classifier "
+                                                     "alone."),
               json_out: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
               workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Tag the records not read yet (title + abstract), normalise the mentions to MeSH ids and add
@@ -104,7 +108,7 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         bar = _Bar()
         try:
             rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar,
-                        relations=relations, relation_threshold=relation_threshold)
+                        relations=relations, relation_threshold=relation_threshold, relation_stacker=relation_stacker)
         except KeyboardInterrupt:
             bar.close(interrupted=True)
             _stopped(ws.engine, "Ctrl-C", 130)

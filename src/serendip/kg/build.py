@@ -299,7 +299,7 @@ def _start(conn: Connection, tagger: str, normaliser: str, rebuild: bool, step: 
 def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: int | None = None,
           rebuild: bool = False, training: Sequence[str | Path] | None = None, steps: Steps | None = None,
           tagger_options: dict[str, Any] | None = None, relations: str | Path | None = None,
-          relation_threshold: float | None = None) -> BuildReport:
+          relation_threshold: float | None = None, relation_stacker: bool = True) -> BuildReport:
     """Bring the workspace's knowledge graph up to date with its records (module docstring).
 
     Parameters
@@ -326,6 +326,9 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
     relation_threshold : float, optional
         Probability in [0, 1] at or above which a candidate is an edge; default: the threshold saved
         with the run (``cid_threshold.json``), else 0.5.
+    relation_stacker : bool, default True
+        Score with the run's second stage (``cid_stacker.json``) when it has one (its threshold is then the
+        default); False: the classifier alone.
 
     Returns
     -------
@@ -357,7 +360,7 @@ def build(ws: Workspace, tagger: str = "dictionary", *, batch: int = 64, limit: 
     docs, paths = training_documents(training)
     tg = make_tagger(tagger, docs, **(tagger_options or {}))
     normaliser, norm_name = load_normaliser(ws.path / "models" / "kg", docs, paths)
-    step = RelationStep(relations, relation_threshold) if relations is not None else None
+    step = RelationStep(relations, relation_threshold, stacked=relation_stacker) if relations is not None else None
     engine = ws.engine
     with kg_lock(ws.path):
         with engine.begin() as conn:

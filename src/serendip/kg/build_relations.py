@@ -52,6 +52,8 @@ __all__ = ["CID", "CidHit", "RelationStep", "check_relations", "record_document"
 
 #: The edge type of the CID classifier's edges (:mod:`serendip.kg.store`)
 CID = "cid"
+#: What a relations run's name in ``kg_builds`` carries after the folder when a stacker scored it
+STACKER_MARK = " (stacker sha256 "
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,14 @@ class RelationStep:
         In [0, 1]; default: the run's saved threshold, else 0.5.
     batch_size : int, default 32
     device : str, optional
+    stacked : bool, default True
+        Score with the run's stacker (``cid_stacker.json``) when it has one; False: the classifier alone.
 
     Attributes
     ----------
     name : str
-        The run folder, resolved (kept in ``kg_builds.relations``).
+        The run folder, resolved, and with a stacker `` (stacker sha256 <12 hex digits>)`` of its file
+        (kept in ``kg_builds.relations``: another stacker, or none, needs ``--rebuild``).
     threshold : float
     threshold_source : str
         ``"given"``, ``"stacker"`` (the run's ``cid_stacker.json``), ``"run"`` (its ``cid_threshold.json``) or
@@ -135,14 +140,22 @@ class RelationStep:
     """
 
     def __init__(self, run_dir: str | Path, threshold: float | None = None, *, batch_size: int = 32,
-                 device: str | None = None):
+                 device: str | None = None, stacked: bool = True):
         from serendip.kg.relation_data import CidTextFitter
         from serendip.kg.relations import THRESHOLD_FILE, CidClassifier
 
         if threshold is not None and not (0.0 <= threshold <= 1.0 and math.isfinite(threshold)):
             raise ConfigError(f"kg build: the relation threshold must be in [0, 1], got {threshold}")
-        self.classifier = CidClassifier(run_dir, threshold=threshold, batch_size=batch_size, device=device)
+        self.classifier = CidClassifier(run_dir, threshold=threshold, batch_size=batch_size, device=device,
+                                        stacked=stacked)
         self.name = str(Path(run_dir).resolve())
+        if self.classifier.stacker is not None:  # another stacker scores otherwise: a build notices it
+            import hashlib
+
+            from serendip.kg.cid_stack import STACKER_FILE
+
+            digest = hashlib.sha256((Path(run_dir) / STACKER_FILE).read_bytes()).hexdigest()[:12]
+            self.name += f"{STACKER_MARK}{digest})"
         self.threshold = self.classifier.threshold
         self.threshold_source = ("given" if threshold is not None else
                                  "stacker" if self.classifier.stacker is not None else
@@ -219,6 +232,7 @@ def check_relations(last: Any, step: RelationStep | None) -> None:
     if last is None:
         return
     was, now = last.relations, step.name if step else None
+    was_run = was.split(STACKER_MARK)[0] if was else was
     same_threshold = (step is None or last.relation_threshold is None
                       or math.isclose(last.relation_threshold, step.threshold, abs_tol=1e-12))
     if was == now and same_threshold:
@@ -226,6 +240,13 @@ def check_relations(last: Any, step: RelationStep | None) -> None:
     t = last.relation_threshold
     before = f"with relations run {was} at threshold {t}" if was else "without relations"
     after = f"with relations run {now} at threshold {step.threshold}" if step else "without relations"
-    keep = f"give --relations {was} --relation-threshold {t} to keep building it that way, or " if was else ""
+    keep = ""
+    if was:
+        from serendip.kg.cid_stack import STACKER_FILE
+
+        # a run scored without a stacker that has one now: keep it out to build as before
+        stacker = " --no-relation-stacker" if STACKER_MARK not in was and (Path(was_run) / STACKER_FILE).is_file() else ""
+        keep = (f"give --relations {was_run} --relation-threshold {t}{stacker} to keep building it that way"
+                f"{' (with the stacker it had)' if STACKER_MARK in was else ''}, or ")
     raise ConfigError(f"the workspace's knowledge graph was built {before}, not {after}: {keep}add --rebuild to "
                       f"build it again {after}")

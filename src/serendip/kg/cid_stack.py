@@ -71,7 +71,8 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 10.0)
 @dataclass
 class CidPrior:
     """What the training abstracts say about pairs and concepts: per (chemical, disease) the abstracts
-    where it is a CID relation; per concept the abstracts mentioning it and those where it is in one."""
+    where it is a CID relation; per concept the abstracts mentioning it and, of those, the ones where it
+    is in a CID relation."""
 
     pair_cid: dict[tuple[str, str], int]
     concept_docs: dict[str, int]
@@ -84,10 +85,11 @@ class CidPrior:
         concept_docs: Counter = Counter()
         concept_cid: Counter = Counter()
         for doc in docs:
-            concept_docs.update({i for m in doc.mentions for i in concept_ids(m)})
+            mentioned = {i for m in doc.mentions for i in concept_ids(m)}
+            concept_docs.update(mentioned)
             pairs = {(r.id1, r.id2) for r in doc.relations if r.type == "CID"}
             pair_cid.update(pairs)
-            concept_cid.update({i for pair in pairs for i in pair})
+            concept_cid.update({i for pair in pairs for i in pair} & mentioned)
         return cls(dict(pair_cid), dict(concept_docs), dict(concept_cid))
 
     def rate(self, concept: str) -> float:
@@ -101,8 +103,31 @@ class CidPrior:
 
     @classmethod
     def from_json(cls, data: dict) -> CidPrior:
-        return cls({(c, d): int(n) for c, d, n in data["pair_cid"]}, {k: int(v) for k, v in data["concept_docs"].items()},
-                   {k: int(v) for k, v in data["concept_cid"].items()})
+        """Read :meth:`to_json`'s data. Raises ValueError on a count that is not a whole number >= 0 and
+        on more CID abstracts than abstracts for a concept; KeyError/TypeError on another shape."""
+        prior = cls({(str(c), str(d)): _count(n) for c, d, n in data["pair_cid"]},
+                    {str(k): _count(v) for k, v in data["concept_docs"].items()},
+                    {str(k): _count(v) for k, v in data["concept_cid"].items()})
+        over = [k for k, n in prior.concept_cid.items() if n > prior.concept_docs.get(k, 0)]
+        if over:
+            raise ValueError(f"concepts in more CID abstracts than abstracts: {', '.join(sorted(over)[:3])}")
+        return prior
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"count {value!r} is not a whole number >= 0")
+    return value
+
+
+def _numbers(values: Any, name: str, n: int, positive: bool = False) -> list[float]:
+    """``values`` as ``n`` finite floats (> 0 with ``positive``); ValueError naming ``name`` otherwise."""
+    if not isinstance(values, list) or len(values) != n:
+        raise ValueError(f"{name} is not a list of {n} numbers")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and v <= 0):
+            raise ValueError(f"{name} holds {v!r}, not a finite number{' > 0' if positive else ''}")
+    return [float(v) for v in values]
 
 
 def pair_features(doc: Document, cand: Candidate, sentences: Sequence[tuple[int, int]], probability: float,
@@ -187,18 +212,24 @@ class CidStacker:
 
     @classmethod
     def load(cls, path: str | Path) -> CidStacker:
-        """Read a saved stacker. Raises DataError naming the file when it is not one (or has other features)."""
+        """Read a saved stacker. Raises DataError naming the file when it is not one: not JSON, other
+        features, a number that is not finite (a scale <= 0, a threshold outside [0, 1]), a prior count that is
+        not a whole number >= 0."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data["features"] != list(FEATURES):
                 raise ValueError(f"features {data['features']} are not this version's {list(FEATURES)}")
             n = len(FEATURES)
-            if not all(len(data[k]) == n for k in ("mean", "scale", "coef")) or not 0 <= data["threshold"] <= 1:
-                raise ValueError("wrong lengths or a threshold outside [0, 1]")
-            return cls(data["mean"], data["scale"], data["coef"], data["intercept"], data["threshold"],
-                       CidPrior.from_json(data["prior"]), data.get("info"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            mean, scale, coef = (_numbers(data[k], k, n, positive=k == "scale") for k in ("mean", "scale", "coef"))
+            (intercept,), (threshold,) = _numbers([data["intercept"]], "intercept", 1), \
+                _numbers([data["threshold"]], "threshold", 1)
+            if not 0 <= threshold <= 1:
+                raise ValueError(f"threshold {threshold} is outside [0, 1]")
+            info = data.get("info")
+            return cls(mean, scale, coef, intercept, threshold, CidPrior.from_json(data["prior"]),
+                       info if isinstance(info, dict) else None)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DataError(f"{path}: not a saved CID stacker ({type(exc).__name__}: {exc}); delete it to use the "
                             "classifier alone") from None
 

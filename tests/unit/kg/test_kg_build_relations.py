@@ -157,6 +157,26 @@ def test_relations_mismatch_needs_rebuild_and_bad_thresholds(kg_ws, tmp_path, tr
         build(kg_ws, training=training, relations=cid_run, relation_threshold=1.5)
 
 
+def test_a_stacker_added_to_the_run_needs_rebuild_unless_left_out(kg_ws, tmp_path, training, cid_run):
+    """The stacker's file is part of the relations a graph was built with: adding one (or changing it)
+    asks for --rebuild; relation_stacker=False (``--no-relation-stacker``) keeps scoring as before."""
+    from serendip.kg.cid_stack import CidPrior, CidStacker
+
+    run = shutil.copytree(cid_run, tmp_path / "run")
+    _ingest(kg_ws, tmp_path / "r.jsonl", RECORDS)
+    build(kg_ws, training=training, relations=run)
+    CidStacker([0.0] * 15, [1.0] * 15, [0.1] * 15, 0.0, 0.5, CidPrior({}, {}, {})).save(run)
+    with pytest.raises(ConfigError, match=r"built with relations run .*run at threshold 0.5, not with relations run "
+                                          r".*run \(stacker sha256 [0-9a-f]{12}\) at threshold 0.5"):
+        build(kg_ws, training=training, relations=run)
+    build(kg_ws, training=training, relations=run, relation_stacker=False)  # as before: no error
+    rep = build(kg_ws, training=training, relations=run, rebuild=True)
+    assert rep.threshold_source == "stacker" and "(stacker sha256 " in rep.relations
+    with pytest.raises(ConfigError, match=r"give --relations \S*run --relation-threshold 0.5 to keep building it that "
+                                          r"way \(with the stacker it had\)"):
+        build(kg_ws, training=training, relations=run, relation_stacker=False)
+
+
 def test_threshold_saved_with_the_run_is_the_default(tmp_path, cid_run):
     from serendip.kg.relations import CidClassifier
 

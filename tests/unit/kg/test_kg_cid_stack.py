@@ -96,7 +96,15 @@ def test_damaged_or_other_stacker_files_are_refused_naming_the_file(tmp_path):
     bad = {"not json": "{", "no prior": json.dumps({k: v for k, v in data.items() if k != "prior"}),
            "other features": json.dumps({**data, "features": ["model_logit"]}),
            "short coef": json.dumps({**data, "coef": data["coef"][:-1]}),
-           "threshold": json.dumps({**data, "threshold": 2})}
+           "threshold": json.dumps({**data, "threshold": 2}),
+           "threshold true": json.dumps({**data, "threshold": True}),
+           "nan coef": json.dumps({**data, "coef": [float("nan")] * len(FEATURES)}),
+           "infinite intercept": json.dumps({**data, "intercept": float("inf")}),
+           "zero scale": json.dumps({**data, "scale": [0.0] * len(FEATURES)}),
+           "string coef": json.dumps({**data, "coef": ["a"] * len(FEATURES)}),
+           "negative prior": json.dumps({**data, "prior": {**data["prior"], "pair_cid": [["C1", "D1", -2]]}}),
+           "prior list": json.dumps({**data, "prior": {**data["prior"], "concept_docs": []}}),
+           "a list": "[1, 2]"}
     for why, text in bad.items():
         path = tmp_path / f"{why}.json"
         path.write_text(text)
