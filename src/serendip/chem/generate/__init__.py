@@ -27,6 +27,7 @@ from serendip.chem.generate.train import (
     read_smiles_file,
     train_generator,
 )
+from serendip.errors import DataError
 
 __all__ = ["Evaluation", "GeneratorConfig", "ReferenceStats", "SmilesGenerator", "SmilesIssue", "TrainResult",
            "evaluate", "evaluate_file", "read_smiles_file", "reference_stats", "sample_to_file", "train_file",
@@ -93,7 +94,8 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
     invalid sample. ``train_file`` is read as :func:`train_file` reads it (``blank_lines="keep-rows"``), so
     a file training accepted is accepted here: ``counts["n_train_blank"]`` is the number of its rows with
     no SMILES and ``counts["n_train_rejected"]`` that of its SMILES RDKit rejects, both left out of the
-    novelty reference."""
+    novelty reference. Raises DataError when ``train_file`` has no SMILES at all (novelty would be 1.0
+    against nothing)."""
     gen, _ = read_smiles_file(gen_file, blank_lines="keep")
     train_canon = train_scafs = None
     if train_file is not None:
@@ -101,6 +103,9 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
             on_stage("training set (canonical SMILES, scaffolds)")
         train_smiles = read_smiles_file(train_file, blank_lines="keep-rows")[0]
         given = [s for s in train_smiles if s]
+        if not given:
+            rows = f"{len(train_smiles):,} rows, none with a SMILES" if train_smiles else "a header and no rows"
+            raise DataError(f"{train_file}: no training SMILES to measure novelty against ({rows})")
         train_canon, train_scafs, n_rejected = _train_reference(given)
     refs = {}
     for name, f in (("Test", test_file), ("TestSF", test_sf_file)):

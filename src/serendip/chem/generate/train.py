@@ -60,7 +60,8 @@ def read_smiles_file(path: Path, *, blank_lines: str = "error") -> tuple[list[st
         raise ValueError(f"blank_lines must be 'error', 'keep' or 'keep-rows', got {blank_lines!r}")
     path = Path(path)
     try:
-        raw = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the header's first name
+        raw = gzip.open(path, "rt", encoding="utf-8-sig") if path.suffix == ".gz" else path.open(encoding="utf-8-sig")
         with raw as fh:
             lines = fh.read().splitlines()
     except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
@@ -72,7 +73,7 @@ def read_smiles_file(path: Path, *, blank_lines: str = "error") -> tuple[list[st
     if not any(ln.strip() for ln in lines):
         raise DataError(f"{path}: only blank lines ({len(lines):,}), no SMILES")
     first = lines[0]
-    delim = "\t" if "\t" in first else ("," if "," in first or first.strip().lower() == "smiles" else " ")
+    delim = "\t" if "\t" in first else ("," if "," in first or first.strip().strip('"').lower() == "smiles" else " ")
     names = [h.strip().lower() for h in _fields(first, delim)]
     col, start = (names.index("smiles"), 2) if "smiles" in names else (0, 1)
     smiles, where = [], []

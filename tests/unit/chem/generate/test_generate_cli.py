@@ -184,3 +184,23 @@ def test_evaluate_reads_the_training_file_as_train_does(tmp_path: Path) -> None:
     assert got["counts"]["n_train_blank"] == 2 and got["counts"]["n_train_rejected"] == 0
     assert got["metrics"]["novelty"] == 0.5
 
+
+
+@pytest.mark.parametrize("text, what", [("SMILES\n", "a header and no rows"),
+                                        ("smiles,x\n,1\n,2\n", "2 rows, none with a SMILES")])
+def test_evaluate_refuses_a_training_file_without_smiles(tmp_path: Path, text: str, what: str) -> None:
+    """Novelty against an empty reference would read 1.0: refused, naming the file."""
+    (tmp_path / "train.csv").write_text(text)
+    (tmp_path / "gen.csv").write_text("SMILES\nCCO\n")
+    r = runner.invoke(app, ["chem", "generate", "evaluate", str(tmp_path / "gen.csv"), "--train",
+                            str(tmp_path / "train.csv")])
+    assert r.exit_code == 2 and f"no training SMILES to measure novelty against ({what})" in " ".join(r.output.split())
+
+
+def test_a_byte_order_mark_or_a_quoted_header_is_read_as_the_header(tmp_path: Path) -> None:
+    from serendip.chem.generate import read_smiles_file
+
+    (tmp_path / "bom.csv").write_text("\ufeffsmiles,x\nCCO,1\nc1ccccc1,2\n", encoding="utf-8")
+    assert read_smiles_file(tmp_path / "bom.csv") == (["CCO", "c1ccccc1"], [2, 3])
+    (tmp_path / "quoted.csv").write_text('"smiles"\n"CCO"\n""\n')
+    assert read_smiles_file(tmp_path / "quoted.csv", blank_lines="keep-rows") == (["CCO", ""], [2, 3])
