@@ -152,15 +152,25 @@ def test_continuing_a_model_without_its_head_warms_the_new_head_up_first(tiny_ru
     data["model"]["init_from"] = _encoder_only(first.output_dir, tmp_path / "enc")
     data["training"].update(max_steps=3, eval_every=100, head_warmup_steps=2)
     data["output"]["dir"] = tmp_path / "cont"
-    result = pretrain(PretrainConfig.model_validate(data))
+    said: list[str] = []
+    result = pretrain(PretrainConfig.model_validate(data), log=said.append)
     report = json.loads((result.output_dir / "pretrain_report.json").read_text())["optimisation"]
     assert result.steps == 5 and len(result.losses) == 5
+    assert any(line.startswith("head warm-up first: 2 steps training only the 5 new tensors") for line in said), said
     assert report["head_warmup_steps"] == 2 and report["head_lr"] == 1e-3
     assert "cls.predictions.transform.dense.weight" in report["new_parameters"]
     assert not any(n.startswith("bert.") for n in report["new_parameters"])
     data["training"].update(head_warmup_steps=None)  # default: min(200, a quarter of the 3 steps) = 0
     data["output"].update(dir=tmp_path / "cont2")
-    assert pretrain(PretrainConfig.model_validate(data)).steps == 3
+    said.clear()
+    assert pretrain(PretrainConfig.model_validate(data), log=said.append).steps == 3
+    assert any("lacks 5 masked-LM head tensors" in line and "start untrained" in line for line in said), said
+    data["model"]["init_from"] = first.output_dir  # a masked LM with its head: a warm-up asked for is said to be ignored
+    data["training"].update(head_warmup_steps=2)
+    data["output"].update(dir=tmp_path / "cont3")
+    said.clear()
+    assert pretrain(PretrainConfig.model_validate(data), log=said.append).steps == 3
+    assert any("training.head_warmup_steps=2 ignored" in line for line in said), said
 
 
 def test_head_phase_moves_only_the_new_weights():

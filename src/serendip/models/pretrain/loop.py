@@ -38,9 +38,15 @@ def load_init_model(cfg: PretrainConfig) -> tuple[Any, int, list[str]]:
     if cfg.model.init_from is None:
         return None, cfg.model.max_position_embeddings, []
     from transformers import AutoModelForMaskedLM
+    from transformers.utils import logging as hf_logging
 
-    model, info = AutoModelForMaskedLM.from_pretrained(str(cfg.model.init_from), local_files_only=True,
-                                                       output_loading_info=True)
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its missing-head table and "checkpoint seem corrupted": said plainly later
+    try:
+        model, info = AutoModelForMaskedLM.from_pretrained(str(cfg.model.init_from), local_files_only=True,
+                                                           output_loading_info=True)
+    finally:
+        hf_logging.set_verbosity(level)
     names = dict(model.named_parameters())
     new = sorted(k for k in info.get("missing_keys", ()) if k in names)
     max_tokens = int(model.config.max_position_embeddings)

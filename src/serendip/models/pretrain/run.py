@@ -105,10 +105,7 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
         body = plan.total - plan.head_steps
         say(f"training: {body} steps of {bs} (≈{body / plan.steps_per_epoch:.2f} epochs), "
             f"peak lr {plan.lr:g}, warm-up {plan.warmup}, mask span {span}")
-        if plan.head_steps:
-            say(f"head warm-up first: {plan.head_steps} steps training only the {len(new_params)} weights "
-                f"{cfg.model.init_from} lacks ({', '.join(new_params[:4])}{', ...' if len(new_params) > 4 else ''}) "
-                f"at lr {plan.head_lr:g}, the rest frozen")
+        _say_head(cfg, plan, new_params, say)
         loop, final = train_mlm(cfg, model, train_ids, held_batches, collator, plan, device,
                                 autocast_for(device, cfg.training.bf16), max_tokens,
                                 progress=progress, say=say, checkpoint=checkpoint)
@@ -137,6 +134,23 @@ def pretrain(cfg: PretrainConfig, progress: Callable[[int, int, float], None] | 
             say(f"stopped; the checkpoint after step {checkpoint.saved_step} is kept in {partial}: rerun "
                 f"with --resume (output.resume=true) to go on from it")
         raise
+
+
+def _say_head(cfg: PretrainConfig, plan: Any, new_params: list[str], say: Callable[[str], None]) -> None:
+    """What the run does about masked-LM head weights the continued model lacks (or a head warm-up asked
+    for that has nothing to warm up)."""
+    asked = cfg.training.head_warmup_steps
+    names = f"{', '.join(new_params[:4])}{', ...' if len(new_params) > 4 else ''}"
+    if plan.head_steps:
+        say(f"head warm-up first: {plan.head_steps} step{'s' * (plan.head_steps != 1)} training only the "
+            f"{len(new_params)} new tensors {cfg.model.init_from} lacks ({names}) at lr {plan.head_lr:g}, the rest "
+            "frozen")
+    elif new_params:
+        say(f"note: {cfg.model.init_from} lacks {len(new_params)} masked-LM head tensors ({names}); they start "
+            f"untrained{' (training.head_warmup_steps=0)' if asked == 0 else ''}")
+    elif asked:
+        say(f"note: training.head_warmup_steps={asked} ignored: "
+            f"{'the model is new' if cfg.model.init_from is None else f'{cfg.model.init_from} has its head'}")
 
 
 def _heldout(cfg: PretrainConfig, tokenizer: Any, span: int, train_ids: list[Any], held_ids: list[Any],
