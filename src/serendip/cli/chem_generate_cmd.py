@@ -181,6 +181,13 @@ def evaluate_cmd(file: Path = typer.Argument(..., help="Generated SMILES (as `sa
             err_console.print(labelled("[yellow]note:[/]", f"{k:,} row{'s' * (k != 1)} of {train} with no SMILES: "
                                        "left out of the novelty reference (counts.n_train_blank with --json)"),
                               highlight=False, soft_wrap=True)
+        if ev.counts.get("n_train_too_long"):
+            from serendip.chem.standardize import MAX_SMILES_CHARS
+
+            k = ev.counts["n_train_too_long"]
+            err_console.print(labelled("[yellow]note:[/]", f"{k:,} SMILES of {train} longer than {MAX_SMILES_CHARS:,} "
+                                       "characters (damaged lines?): not parsed, left out of the novelty reference "
+                                       "(counts.n_train_too_long with --json)"), highlight=False, soft_wrap=True)
         if ev.counts.get("n_train_rejected"):
             k = ev.counts["n_train_rejected"]
             err_console.print(labelled("[yellow]note:[/]", f"{k:,} SMILES of {train} RDKit rejects: left out of the "

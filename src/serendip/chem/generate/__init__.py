@@ -93,7 +93,9 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
     ``gen_file`` is a draw: an empty line (an empty draw, as :func:`sample_to_file` writes it) is an
     invalid sample. ``train_file`` is read as :func:`train_file` reads it (``blank_lines="keep-rows"``), so
     a file training accepted is accepted here: ``counts["n_train_blank"]`` is the number of its rows with
-    no SMILES and ``counts["n_train_rejected"]`` that of its SMILES RDKit rejects, both left out of the
+    no SMILES, ``counts["n_train_too_long"]`` that of its SMILES longer than
+    :data:`~serendip.chem.standardize.MAX_SMILES_CHARS` characters (not parsed) and
+    ``counts["n_train_rejected"]`` that of the others RDKit rejects, all left out of the
     novelty reference. Raises DataError when ``train_file`` has no SMILES at all (novelty would be 1.0
     against nothing)."""
     gen, _ = read_smiles_file(gen_file, blank_lines="keep")
@@ -106,6 +108,9 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
         if not given:
             rows = f"{len(train_smiles):,} rows, none with a SMILES" if train_smiles else "a header and no rows"
             raise DataError(f"{train_file}: no training SMILES to measure novelty against ({rows})")
+        from serendip.chem.standardize import MAX_SMILES_CHARS
+
+        n_long = sum(len(smi) > MAX_SMILES_CHARS for smi in given)  # never parsed: damaged lines, not chemistry
         train_canon, train_scafs, n_rejected = _train_reference(given)
     refs = {}
     for name, f in (("Test", test_file), ("TestSF", test_sf_file)):
@@ -113,6 +118,7 @@ def evaluate_file(gen_file: Path, *, train_file: Path | None = None, test_file: 
             refs[name] = reference_stats(f, None if cache is None else Path(cache) / Path(f).name, on_stage)
     ev = evaluate(gen, train_canonical=train_canon, train_scaffolds=train_scafs, refs=refs, on_stage=on_stage)
     if train_file is not None:
-        ev.counts["n_train_rejected"] = n_rejected
+        ev.counts["n_train_rejected"] = n_rejected - n_long
+        ev.counts["n_train_too_long"] = n_long
         ev.counts["n_train_blank"] = len(train_smiles) - len(given)
     return ev

@@ -171,6 +171,10 @@ def test_evaluate_counts_training_smiles_rdkit_rejects(tmp_path: Path) -> None:
     output, got = _evaluate_with_train(tmp_path, "train.smi", "CCO\nC(C)(C)(C)(C)C\nc1ccccc1\nc1cccc1C\n")
     assert "2 SMILES of" in output and "RDKit rejects: left out of the novelty reference" in output
     assert got["counts"]["n_train_rejected"] == 2 and got["metrics"]["novelty"] == 0.5
+    assert got["counts"]["n_train_too_long"] == 0
+    output, got = _evaluate_with_train(tmp_path, "long.smi", "CCO\n" + "C" * 2_000_000 + "\n")
+    assert got["counts"]["n_train_too_long"] == 1 and got["counts"]["n_train_rejected"] == 0
+    assert "1 SMILES of" in output and "(damaged lines?): not parsed" in " ".join(output.split())
     r = runner.invoke(app, ["chem", "generate", "evaluate", str(tmp_path / "gen.csv"), "--json"])  # no --train: no count
     assert "n_train_rejected" not in json.loads(r.stdout.strip().splitlines()[-1])["counts"]
 
