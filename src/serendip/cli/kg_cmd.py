@@ -88,10 +88,9 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
                                                                  help="Probability at or above which a CID candidate "
                                                                  "is an edge (default: the threshold saved with the "
                                                                  "run, else 0.5)."),
-              relation_stacker: bool = typer.Option(True, "--relation-stacker/--no-relation-stacker",
-                                                     help="Score with the run's second stage (cid_stacker.json) "
-                                                     "when it has one; --no-relation-stacker: the classifier "
-                                                     "alone."),
+              no_stacker: bool = typer.Option(False, "--no-relation-stacker", help="Score with the CID "
+                                              "classifier alone, not with the run's second stage "
+                                              "(cid_stacker.json, used by default when the run has one)."),
               json_out: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
               workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Tag the records not read yet (title + abstract), normalise the mentions to MeSH ids and add
@@ -108,7 +107,7 @@ def build_cmd(tagger: str = typer.Option("dictionary", "--tagger", help="Entity 
         bar = _Bar()
         try:
             rep = build(ws, tagger, batch=batch, limit=limit, rebuild=rebuild, training=training or None, steps=bar,
-                        relations=relations, relation_threshold=relation_threshold, relation_stacker=relation_stacker)
+                        relations=relations, relation_threshold=relation_threshold, relation_stacker=not no_stacker)
         except KeyboardInterrupt:
             bar.close(interrupted=True)
             _stopped(ws.engine, "Ctrl-C", 130)

@@ -250,3 +250,22 @@ def test_cli_build_with_relations_prints_cid_edges(tmp_path, cid_run):
     assert got["by"] == "score" and scores == sorted(scores, reverse=True) and all(0 <= x <= 1 for x in scores)
     r = runner.invoke(app, args)  # the default threshold (0.5) is another one
     assert r.exit_code == 2 and "--rebuild" in r.output
+
+
+def test_cli_no_relation_stacker_scores_with_the_classifier_alone(tmp_path, cid_run):
+    from kg_helpers import cli_workspace, flat, write_training
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+    from serendip.kg.cid_stack import CidPrior, CidStacker
+
+    run = shutil.copytree(cid_run, tmp_path / "run")
+    CidStacker([0.0] * 15, [1.0] * 15, [0.0] * 15, -5.0, 0.5, CidPrior({}, {}, {})).save(run)  # P ~ 0.007: no edge
+    runner, ws = CliRunner(), cli_workspace(tmp_path)
+    args = ["kg", "build", "-w", str(ws), "--training", str(write_training(tmp_path)), "--relations", str(run)]
+    r = runner.invoke(app, args + ["--no-relation-stacker", "--relation-threshold", "0"])
+    assert r.exit_code == 0 and "relations: 9 cid edges" in flat(r.output), r.output
+    r = runner.invoke(app, args + ["--relation-threshold", "0", "--rebuild"])
+    assert r.exit_code == 0 and "relations: 9 cid edges" in flat(r.output)  # threshold 0: every candidate
+    r = runner.invoke(app, args + ["--rebuild"])  # the stacker's threshold, 0.5: none of P ~ 0.007
+    assert r.exit_code == 0 and "relations: 0 cid edges" in flat(r.output) and "(the run's stacker)" in flat(r.output)
