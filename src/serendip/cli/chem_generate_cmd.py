@@ -97,6 +97,22 @@ def train_cmd(file: Path = typer.Argument(..., help="SMILES file: CSV with a SMI
         raise typer.Exit(1)
 
 
+def _note_training_file(counts: dict, train: Optional[Path]) -> None:
+    """A note per kind of training-file row left out of the novelty reference (blank, too long, rejected)."""
+    from serendip.chem.standardize import MAX_SMILES_CHARS
+
+    kinds = (("n_train_blank", "row{s} of {train} with no SMILES"),
+             ("n_train_too_long", f"SMILES of {{train}} longer than {MAX_SMILES_CHARS:,} characters (damaged lines?): "
+                                  "not parsed"),
+             ("n_train_rejected", "SMILES of {train} RDKit rejects"))
+    for key, what in kinds:
+        k = counts.get(key)
+        if k:
+            err_console.print(labelled("[yellow]note:[/]", f"{k:,} " + what.format(s="s" * (k != 1), train=train)
+                                       + f": left out of the novelty reference (counts.{key} with --json)"),
+                              highlight=False, soft_wrap=True)
+
+
 def _loss(value: float | None) -> str:
     return "none" if value is None else f"{value:.3f}"
 
@@ -176,23 +192,7 @@ def evaluate_cmd(file: Path = typer.Argument(..., help="Generated SMILES (as `sa
             n_empty = ev.counts["n_empty"]
             err_console.print(labelled("[yellow]note:[/]", f"{n_empty:,} empty line{'s' * (n_empty != 1)} counted "
                                        "as invalid samples (empty draws)"), highlight=False, soft_wrap=True)
-        if ev.counts.get("n_train_blank"):
-            k = ev.counts["n_train_blank"]
-            err_console.print(labelled("[yellow]note:[/]", f"{k:,} row{'s' * (k != 1)} of {train} with no SMILES: "
-                                       "left out of the novelty reference (counts.n_train_blank with --json)"),
-                              highlight=False, soft_wrap=True)
-        if ev.counts.get("n_train_too_long"):
-            from serendip.chem.standardize import MAX_SMILES_CHARS
-
-            k = ev.counts["n_train_too_long"]
-            err_console.print(labelled("[yellow]note:[/]", f"{k:,} SMILES of {train} longer than {MAX_SMILES_CHARS:,} "
-                                       "characters (damaged lines?): not parsed, left out of the novelty reference "
-                                       "(counts.n_train_too_long with --json)"), highlight=False, soft_wrap=True)
-        if ev.counts.get("n_train_rejected"):
-            k = ev.counts["n_train_rejected"]
-            err_console.print(labelled("[yellow]note:[/]", f"{k:,} SMILES of {train} RDKit rejects: left out of the "
-                                       "novelty reference (counts.n_train_rejected with --json)"),
-                              highlight=False, soft_wrap=True)
+        _note_training_file(ev.counts, train)
         if json_out:
             print(json.dumps({"metrics": ev.metrics, "counts": ev.counts}))
             return
