@@ -26,3 +26,36 @@ def test_score_rows_carry_baseline_and_anchor():
     assert all(_rows._row_problem(r) is None for r in rows)
     dictionary = kg_bc5cdr._score_rows("dictionary-longest-match", base, 1, settings={}, base=None, wall=0.1)
     assert all(r["baseline"] is None and r["anchor"] is None for r in dictionary)
+
+
+def _fake_run(folder: Path, train_file: str, dev: str | None) -> Path:
+    import json
+
+    folder.mkdir()
+    data = {"train": train_file, "dev": dev, "options": {"window": 128, "overlap": 32}}
+    config = {"backbone": {"name": "B"}, "data": data,
+              "training": {"epochs": 2, "lr": 1e-4, "batch_size": 16, "max_length": 256, "seed": 0}}
+    (folder / "run.json").write_text(json.dumps({"config": config}))
+    (folder / "metrics.json").write_text(json.dumps({"wall_s": 5.0}))
+    (folder / "history.json").write_text("[]")
+    return folder
+
+
+def test_finished_run_must_match_train_on(tmp_path):
+    import argparse
+
+    import pytest
+
+    from serendip.errors import DataError
+
+    args = argparse.Namespace(backbone="B", epochs=2, lr=1e-4, batch_size=16, max_length=256, seed=0, window=128,
+                              overlap=32, train_on="train")
+    both = _fake_run(tmp_path / "both", f"/w/{kg_bc5cdr.TRAIN_DEV_FILE}", None)
+    alone = _fake_run(tmp_path / "alone", "/w/train.PubTator.txt", "/w/dev.PubTator.txt")
+    assert kg_bc5cdr.finished_run(alone, args)[1] == 5.0
+    with pytest.raises(DataError, match="trained on train\\+dev .*not --train-on train"):
+        kg_bc5cdr.finished_run(both, args)
+    args.train_on = "train+dev"
+    assert kg_bc5cdr.finished_run(both, args)[1] == 5.0
+    with pytest.raises(DataError, match="trained on train .*not --train-on train\\+dev"):
+        kg_bc5cdr.finished_run(alone, args)
