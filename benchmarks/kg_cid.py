@@ -24,7 +24,9 @@ pieces, a quarter of the negative training pairs, one epoch. No final model on t
 train+dev dictionary tagger (:class:`serendip.kg.ner_eval.DictionaryTagger`), or with ``--tagger SPEC``
 any kg tagger (e.g. ``model+dictionary:RUN``: the NER run ``kg_bc5cdr`` trained, then the lexicon's
 spans it overlaps none of; its rows name it as ``ner``), then the
-:class:`serendip.kg.normalise.Normaliser` fitted on train+dev.
+:class:`serendip.kg.normalise.Normaliser` fitted on train+dev (``--embedding Chemical=C,Disease=D``: with
+its embedding step at those cosines, e.g. the ones ``benchmarks/kg_normalise.py`` chose on dev; the rows
+name them as ``embedding``).
 
 Baselines, same candidates: ``cooccur-sentence`` (CID when a chemical and a disease mention share a
 sentence) and ``cooccur-abstract`` (every candidate).
@@ -90,18 +92,20 @@ def load_documents(smoke: int, select_docs: int, workdir: Path) -> tuple[dict[st
     return docs, paths
 
 
-def predicted_documents(train_dev: list, test: list, tagger_spec: str | None = None) -> list:
+def predicted_documents(train_dev: list, test: list, tagger_spec: str | None = None,
+                        embedding: dict[str, float] | None = None) -> list:
     """The test abstracts with the mentions of the train+dev dictionary tagger (``tagger_spec`` None), or
     of the kg tagger ``tagger_spec`` names (:func:`serendip.kg.taggers.make_tagger`, fitted on train+dev:
     e.g. ``model+dictionary:RUN``, short forms given their long form's type as ``kg build`` does),
-    normalised by the train+dev Normaliser (relations kept for scoring)."""
+    normalised by the train+dev Normaliser (relations kept for scoring), with its embedding step at the
+    ``embedding`` cosines (``{type: cosine}``; None: no embedding step)."""
     from serendip.kg.ner_eval import DictionaryTagger
     from serendip.kg.normalise import Normaliser
     from serendip.kg.pubtator import Mention
     from serendip.kg.relations import with_normalised
     from serendip.kg.taggers import make_tagger
 
-    norm = Normaliser().fit(train_dev)
+    norm = Normaliser(embedding=embedding).fit(train_dev)
     if tagger_spec is None:
         lexicon = DictionaryTagger(train_dev)
         spans = [lexicon.tag(d.text) for d in test]
@@ -111,6 +115,26 @@ def predicted_documents(train_dev: list, test: list, tagger_spec: str | None = N
     for d, found in zip(test, spans):
         mentions = [Mention(s, e, d.text[s:e], t) for s, e, t in found]
         out.append(with_normalised(d, norm.normalise_document(d, mentions)))
+    return out
+
+
+def type_cosines(text: str) -> dict[str, float]:
+    """argparse type of ``--embedding``: ``TYPE=COS[,TYPE=COS]`` -> ``{type: cosine}``, each type Chemical
+    or Disease (once) and each cosine a number in [-1, 1]."""
+    import argparse
+
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            cosine = float(value)
+        except ValueError:
+            cosine = float("nan")
+        if not sep or name not in ("Chemical", "Disease") or name in out or not -1.0 <= cosine <= 1.0:
+            raise argparse.ArgumentTypeError(f"expected TYPE=COS pairs (Chemical or Disease, a cosine in [-1, 1], "
+                                             f"each type once), got {part!r}")
+        out[name] = cosine
     return out
 
 
@@ -286,6 +310,8 @@ def main() -> None:
     ap.add_argument("--tagger", help="kg tagger for the predicted entities (default: the train+dev dictionary), "
                                      "e.g. model+dictionary:NER_RUN (a token run of benchmarks/kg_bc5cdr.py)")
     ap.add_argument("--tagger-name", help="what the rows call --tagger (default: the spec as given)")
+    ap.add_argument("--embedding", type=type_cosines, metavar="TYPE=COS,...",
+                    help="the normaliser's embedding step for predicted entities, e.g. Chemical=0.84,Disease=0.76")
     ap.add_argument("--workdir", type=Path, default=None, help="runs and written files (default: a new temp folder)")
     ap.add_argument("--smoke", type=_rows.positive_int, default=0,
                     help="use only the first N abstracts of each split (a check that the script runs; writes nothing)")
@@ -319,8 +345,11 @@ def run(args, workdir: Path) -> None:
                                                                                "max_length", "seed", "negatives")})
     docs, paths = load_documents(args.smoke, args.select_docs, workdir)
     test, n = docs["test"], len(docs["test"])
-    test_sets = {"gold": test, "predicted": predicted_documents(docs["train"] + docs["dev"], test, args.tagger)}
+    test_sets = {"gold": test,
+                 "predicted": predicted_documents(docs["train"] + docs["dev"], test, args.tagger, args.embedding)}
     ner = {"ner": args.tagger_name or args.tagger} if args.tagger else {}
+    if args.embedding:
+        ner["embedding"] = args.embedding
     sources = {"gold": {"entities": "gold"}, "predicted": {"entities": "predicted", **ner}}
     gold = gold_relations(test)
     rows = []

@@ -1,0 +1,23 @@
+"""benchmarks/kg_cid.py: the ``--embedding`` argument (the normaliser's cosines for predicted entities)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+import kg_cid
+
+
+def test_type_cosines_reads_each_type_once():
+    assert kg_cid.type_cosines("Chemical=0.84,Disease=0.76") == {"Chemical": 0.84, "Disease": 0.76}
+    assert kg_cid.type_cosines("Disease=-0.5") == {"Disease": -0.5}
+
+
+@pytest.mark.parametrize("text", ["Disease", "Disease=abc", "Disease=1.5", "Gene=0.8", "Disease=0.7,Disease=0.8",
+                                  "Disease=nan", ""])
+def test_type_cosines_refuses_bad_pairs(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="TYPE=COS"):
+        kg_cid.type_cosines(text)
