@@ -175,7 +175,8 @@ class CidStacker:
         """Fit on ``rows`` of ``(triple, features, label)`` (:func:`candidate_rows`: every candidate of some
         labelled documents the classifier did not train on; folds by the triple's PMID); ``n_gold`` is
         their number of gold pairs (those without a candidate included, as BioCreative recall counts
-        them). Raises DataError when both classes are not present or there are fewer than 5 documents."""
+        them). Raises DataError when both classes are not present, there are fewer than 5 documents, or
+        ``n_gold`` is below the number of positive candidates (each positive is a gold pair)."""
         import numpy as np
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import GroupKFold
@@ -187,6 +188,9 @@ class CidStacker:
         if len(set(y.tolist())) < 2 or len(set(groups.tolist())) < 5:
             raise DataError(f"CID stacker: {len(rows)} candidates in {len(set(groups.tolist()))} documents with "
                             f"{int(y.sum())} positive: need both classes and at least 5 documents")
+        if n_gold < int(y.sum()):
+            raise DataError(f"CID stacker: n_gold {n_gold} is below the {int(y.sum())} positive candidates "
+                            f"(each positive candidate is a gold pair)")
         folds = list(GroupKFold(n_splits=5).split(x, y, groups))
         best = None
         for c in C_GRID:

@@ -88,6 +88,10 @@ def test_fit_refuses_one_class_or_too_few_documents():
         CidStacker.fit(rows, 0, CidPrior({}, {}, {}))
     with pytest.raises(DataError, match="in 3 documents"):
         CidStacker.fit(_rows(n_docs=3), 5, CidPrior({}, {}, {}))
+    rows = _rows()
+    positives = sum(y for _, _, y in rows)
+    with pytest.raises(DataError, match=f"n_gold {positives - 1} is below the {positives} positive candidates"):
+        CidStacker.fit(rows, positives - 1, CidPrior({}, {}, {}))
 
 
 def test_damaged_or_other_stacker_files_are_refused_naming_the_file(tmp_path):
