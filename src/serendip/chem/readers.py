@@ -136,6 +136,16 @@ def _parses(text: str) -> bool:
         return bool(text) and Chem.MolFromSmiles(text, sanitize=False) is not None
 
 
+def _looks_like_header(first: list[str], delim: str) -> bool:
+    """Whether the first line's ``first`` fields are a header: one is a SMILES column name (any case);
+    in a whitespace-delimited (``.smi``) file, also no other field parses as SMILES, so that a header-less
+    line such as ``CCO smiles`` (a molecule named "smiles") stays a record."""
+    named = [i for i, f in enumerate(first) if f.lower() in SMILES_NAMES]
+    if not named:
+        return False
+    return delim != " " or not any(_parses(f) for i, f in enumerate(first) if i not in named)
+
+
 def _pick(header: list[str], wanted: str | None, known: tuple[str, ...], what: str, path: Path) -> int | None:
     lower = [h.strip().lower() for h in header]
     if wanted is not None:
@@ -163,7 +173,8 @@ def read_smiles_file(path: str | Path, *, delimiter: str | None = None, header: 
         tab if the first non-blank line holds one, else comma if it holds one, else whitespace.
     header : bool, optional
         Whether the first non-blank line is a header. Default: it is when one of its fields is a
-        SMILES column name (:data:`SMILES_NAMES`, any case).
+        SMILES column name (:data:`SMILES_NAMES`, any case) and, in a whitespace-delimited file, no
+        other field of it parses as SMILES (``CCO smiles`` is a molecule named "smiles").
     smiles_column, name_column : str, optional
         Header names (exact, else case-insensitive). Default: the first of :data:`SMILES_NAMES` /
         :data:`NAME_NAMES` present; without a header the SMILES is field 1 or 2 (``name_first``).
@@ -192,7 +203,7 @@ def read_smiles_file(path: str | Path, *, delimiter: str | None = None, header: 
         return
     delim = delimiter or _sniff_delimiter(numbered[0][1])
     first = [f.strip() for f in _split(numbered[0][1], delim)]
-    has_header = header if header is not None else any(f.lower() in SMILES_NAMES for f in first)
+    has_header = header if header is not None else _looks_like_header(first, delim)
     name_idx: int | None
     if has_header:
         smi_idx = _pick(first, smiles_column, SMILES_NAMES, "SMILES", path)

@@ -34,6 +34,16 @@ def test_smi_without_header_name_first_or_second(tmp_path: Path) -> None:
     assert [(m.name, m.smiles, m.line) for m in got_b.molecules] == [("ethanol", "CCO", 1), ("benzene", "c1ccccc1", 2)]
 
 
+def test_smi_first_line_named_smiles_is_a_record_not_a_header(tmp_path: Path) -> None:
+    headless = tmp_path / "headless.smi"
+    headless.write_text("CCO smiles\nc1ccccc1 benzene\n")
+    assert [(m.name, m.smiles, m.line) for m in read_molecules(headless).molecules] == [
+        ("smiles", "CCO", 1), ("benzene", "c1ccccc1", 2)]
+    headed = tmp_path / "headed.smi"
+    headed.write_text("SMILES Name\nCCO ethanol\n")
+    assert [(m.name, m.smiles, m.line) for m in read_molecules(headed).molecules] == [("ethanol", "CCO", 2)]
+
+
 def test_csv_duplicates_merged_with_their_values(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("id,SMILES,logS\nm1,OCC,-0.5\nm2,CCO,-0.7\nm3,[Na+].CC(=O)[O-],1.0\nm4,CC(=O)O,x\n")
