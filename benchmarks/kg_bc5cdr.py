@@ -359,8 +359,8 @@ def main() -> None:
     name = args.backbone_name or (Path(args.backbone).name if Path(args.backbone).is_dir() else "all-MiniLM-L6-v2")
     settings = {"backbone": name, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                 "max_length": args.max_length, "window": args.window, "overlap": args.overlap,
-                "seed": args.seed, "decoding": args.decoding, "best_epoch": result.best_epoch,
-                **({"train_on": "train+dev"} if args.train_on == "train+dev" else {}),
+                "seed": args.seed, "decoding": args.decoding,
+                **({"best_epoch": result.best_epoch} if args.train_on == "train" else {"train_on": "train+dev"}),
                 "train_s": round(train_s, 1),
                 "test_windows_truncated": truncated}
     rows = _score_rows("token-ft", scores, n, settings=settings, base=base, wall=test_wall) + dict_rows
