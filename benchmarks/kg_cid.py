@@ -19,8 +19,9 @@ PR-AUC on the first ``--select-docs`` development abstracts (same reader and opt
 threshold (grid 0.05, 0.10, ..., 0.95) by the BioCreative F1 of every development candidate (all
 negatives). The defaults fit the budget of 2 shared CPU cores (training about 1.2 examples/s at 128
 word pieces while other jobs ran; 256 pieces and two epochs would have taken over an hour): 128 word
-pieces, a quarter of the negative training pairs, one epoch. No final model on train+dev was trained
-(no budget left for it); the rows are of the model trained on train alone. Test: (a) gold entities: the test abstracts' own mentions and ids; (b) predicted entities: the
+pieces, a quarter of the negative training pairs, one epoch. The rows here are of the model trained on
+train alone; ``benchmarks/kg_cid_final.py`` refits it on train+dev (the final model, this run's threshold
+and stacker copied) and writes its rows to the same file, marked ``train_on: train+dev``. Test: (a) gold entities: the test abstracts' own mentions and ids; (b) predicted entities: the
 train+dev dictionary tagger (:class:`serendip.kg.ner_eval.DictionaryTagger`), or with ``--tagger SPEC``
 any kg tagger (e.g. ``model+dictionary:RUN``: the NER run ``kg_bc5cdr`` trained, then the lexicon's
 spans it overlaps none of; its rows name it as ``ner``), then the
