@@ -23,6 +23,11 @@ everything but the tagging costs. A middle row, ``tag-normalise-split-no-storage
 reading of each record (:func:`serendip.kg.reading.read_record`) without writing anything, so the
 storage share is its time beside the build's.
 
+With ``--tagger model:NER_RUN`` (a ``token`` run of ``benchmarks/kg_bc5cdr.py``) the build, its rerun and
+the baselines tag with that model instead (short forms given their long form's type, as ``kg build``
+does); the baseline is then ``model-tagger-loop``, ``--batch`` records per call, and ``--tagger-name``
+names it in the rows.
+
 With ``--relations RUN_DIR`` (a CID classifier run of ``benchmarks/kg_cid.py``) every build also scores the
 chemical-disease candidates of each record and stores ``cid`` edges (:mod:`serendip.kg.build_relations`):
 the rows carry the run and its threshold in their settings, and a ``cid_edges`` row is added.
@@ -69,27 +74,34 @@ def _texts(ws, limit: int | None) -> list[tuple]:
         return conn.execute(stmt.limit(limit) if limit else stmt).all()
 
 
-def baselines(ws, limit: int | None) -> dict[str, float]:
-    """Seconds of the bare tagger loop and of tag + normalise + sentences without storage."""
+def baselines(ws, limit: int | None, spec: str = "dictionary", batch: int = 64) -> dict[str, float]:
+    """Seconds of the bare tagger loop and of tag + normalise + sentences without storage, with the
+    tagger ``spec`` names (:func:`serendip.kg.taggers.make_tagger`; the dictionary one record at a time,
+    a model ``batch`` records at a time, as the build batches them)."""
     from serendip.kg.normalise import Normaliser
     from serendip.kg.reading import read_record
-    from serendip.kg.taggers import DictionaryTextTagger, training_documents
+    from serendip.kg.taggers import make_tagger, training_documents
 
     docs, _ = training_documents()
-    tagger = DictionaryTextTagger(docs)
+    tagger = make_tagger(spec, docs)
+    step = 1 if spec == "dictionary" else batch
     normaliser = Normaliser().fit(docs)
     rows = _texts(ws, limit)
     for row in rows[:5]:  # imports and the sentence splitter's set-up, outside the timings
         spans = tagger.tag([row.title or "", row.abstract or ""])
         read_record(row.id, row.pmid, row.title, row.abstract, (spans[0], spans[1]), Normaliser().fit(docs[:1]))
+
+    def tagged(part: list) -> list:
+        return tagger.tag_records([[row.title or "", row.abstract or ""] for row in part])
+
     t = time.perf_counter()
-    for row in rows:
-        tagger.tag([row.title or "", row.abstract or ""])
+    for i in range(0, len(rows), step):
+        tagged(rows[i:i + step])
     loop_s = time.perf_counter() - t
     t = time.perf_counter()
-    for row in rows:
-        spans = tagger.tag([row.title or "", row.abstract or ""])
-        read_record(row.id, row.pmid, row.title, row.abstract, (spans[0], spans[1]), normaliser)
+    for i in range(0, len(rows), step):
+        for row, spans in zip(rows[i:i + step], tagged(rows[i:i + step])):
+            read_record(row.id, row.pmid, row.title, row.abstract, (spans[0], spans[1]), normaliser)
     return {"n": len(rows), "loop_s": loop_s, "pipeline_s": time.perf_counter() - t}
 
 
@@ -97,7 +109,7 @@ def rows_for(rep, again, base: dict, rss: float, settings: dict) -> list[dict]:
     """The result rows of a build report ``rep`` (:class:`serendip.kg.build.BuildReport`), the second
     build's report ``again``, the :func:`baselines` timings and the peak RSS (MiB)."""
     n = base["n"]
-    loop = ("dictionary-tagger-loop", n / base["loop_s"])
+    loop = (("dictionary" if settings["tagger"] == "dictionary" else "model") + "-tagger-loop", n / base["loop_s"])
 
     def row(method: str, metric: str, value: float, **kw) -> dict:
         return _rows.row(BENCH, DATASET, "corpus", n, method, metric, value, settings=settings, **kw)
@@ -127,7 +139,7 @@ def passage_index_rows(ws, args, rep, n: int) -> list[dict]:
     t = time.perf_counter()
     update_passages(ws)
     index_s = time.perf_counter() - t
-    reused = build(ws, "dictionary", batch=args.batch, limit=args.limit, rebuild=True, **_relations(args))
+    reused = build(ws, args.tagger, batch=args.batch, limit=args.limit, rebuild=True, **_relations(args))
     same = reused.counts == rep.counts
     print(f"passage index built in {index_s:.1f} s; kg build --rebuild with it: {reused.records_read:,} records "
           f"in {reused.seconds:.1f} s ({reused.docs_per_s:,.1f} docs/s; sentences of {reused.passages_reused:,} "
@@ -148,9 +160,10 @@ def _relations(args) -> dict:
 
 
 def _settings(args, rep) -> dict:
-    out = {"tagger": "dictionary", "batch": args.batch}
+    out = {"tagger": args.tagger_name or args.tagger, "batch": args.batch}
     if args.relations:
-        out.update(relations=f"cid-ft run {args.relations.name}", relation_threshold=rep.relation_threshold)
+        scorer = "cid-stacked" if (args.relations / "cid_stacker.json").is_file() else "cid-ft"
+        out.update(relations=f"{scorer} run {args.relations.name}", relation_threshold=rep.relation_threshold)
     return out
 
 
@@ -163,6 +176,9 @@ def main() -> None:
     ap.add_argument("--no-passages", action="store_true", help="skip the build that reuses the passage index")
     ap.add_argument("--relations", type=Path, default=None,
                     help="a CID classifier run (benchmarks/kg_cid.py): the build also stores cid edges")
+    ap.add_argument("--tagger", default="dictionary", help="the build's tagger: dictionary, or model:NER_RUN "
+                                                           "(a token run of benchmarks/kg_bc5cdr.py)")
+    ap.add_argument("--tagger-name", help="what the rows call --tagger (default: the spec as given)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     from serendip import datasets
@@ -177,13 +193,13 @@ def main() -> None:
     ingested = ws.ingest([folder], fmt="beir").ingested
     print(f"workspace {ws.path}: {ingested:,} records ingested in {time.perf_counter() - t:.1f} s", flush=True)
 
-    base = baselines(ws, args.limit)
+    base = baselines(ws, args.limit, args.tagger, args.batch)
     n = base["n"]
     print(f"bare tagger loop: {n:,} records in {base['loop_s']:.2f} s ({n / base['loop_s']:,.0f} docs/s); "
           f"tag + normalise + sentences, no storage: {base['pipeline_s']:.2f} s "
           f"({n / base['pipeline_s']:,.0f} docs/s)", flush=True)
 
-    rep = build(ws, "dictionary", batch=args.batch, limit=args.limit, **_relations(args))
+    rep = build(ws, args.tagger, batch=args.batch, limit=args.limit, **_relations(args))
     rss = _rows.peak_rss_mb()
     c = rep.counts
     print(f"kg build: {rep.records_read:,} records in {rep.seconds:.1f} s ({rep.docs_per_s:,.1f} docs/s); "
@@ -192,7 +208,7 @@ def main() -> None:
     if args.relations:
         print(f"relations: {rep.cid_edges:,} cid edges from {rep.candidates_scored:,} candidates (threshold "
               f"{rep.relation_threshold}, {rep.threshold_source})", flush=True)
-    again = build(ws, "dictionary", batch=args.batch, limit=0 if args.limit else None,  # --limit: nothing more
+    again = build(ws, args.tagger, batch=args.batch, limit=0 if args.limit else None,  # --limit: nothing more
                   **_relations(args))
     print(f"second build: {again.records_read} records read in {again.seconds:.1f} s; counts "
           f"{'unchanged' if again.counts == c else 'CHANGED: ' + str(again.counts)}", flush=True)

@@ -139,6 +139,18 @@ def type_cosines(text: str) -> dict[str, float]:
     return out
 
 
+def entity_sources(args) -> dict[str, dict]:
+    """The settings the rows of each test entity source carry: ``gold``, and ``predicted`` with the tagger
+    (``ner``: ``--tagger-name`` or the spec) and the embedding cosines (``embedding``: ``"TYPE=COS,..."``)
+    when given; plain values only, as the rows' settings must be."""
+    predicted = {"entities": "predicted"}
+    if args.tagger:
+        predicted["ner"] = args.tagger_name or args.tagger
+    if args.embedding:
+        predicted["embedding"] = ",".join(f"{k}={v}" for k, v in args.embedding.items())
+    return {"gold": {"entities": "gold"}, "predicted": predicted}
+
+
 def train(args, paths: dict[str, Path], workdir: Path):
     """The fine-tuned run and its training seconds; progress printed every ``--log-every`` steps."""
     from serendip.models.config import FineTuneConfig
@@ -348,10 +360,7 @@ def run(args, workdir: Path) -> None:
     test, n = docs["test"], len(docs["test"])
     test_sets = {"gold": test,
                  "predicted": predicted_documents(docs["train"] + docs["dev"], test, args.tagger, args.embedding)}
-    ner = {"ner": args.tagger_name or args.tagger} if args.tagger else {}
-    if args.embedding:
-        ner["embedding"] = args.embedding
-    sources = {"gold": {"entities": "gold"}, "predicted": {"entities": "predicted", **ner}}
+    sources = entity_sources(args)
     gold = gold_relations(test)
     rows = []
     for name, ds in [("train", docs["train"]), ("dev", docs["dev"])] + [(f"test-{k}", v) for k, v in test_sets.items()]:

@@ -128,7 +128,12 @@ def stacked_triples(stacker, ds: list, scored: list) -> set:
 def run(args, workdir: Path) -> None:
     from serendip.kg.cid_stack import STACKER_FILE, CidStacker
     from serendip.kg.pubtator import write_pubtator
-    from serendip.kg.relations import CidClassifier, cid_scores, cooccurrence_pairs, gold_relations
+    from serendip.kg.relations import (
+        CidClassifier,
+        cid_scores,
+        cooccurrence_pairs,
+        gold_relations,
+    )
 
     t_all = time.perf_counter()
     base = check_runs(args.run_dir, args.final_run_dir)
@@ -139,10 +144,7 @@ def run(args, workdir: Path) -> None:
     test, n = docs["test"], len(docs["test"])
     predicted = kg_cid.predicted_documents(docs["train"] + docs["dev"], test, args.tagger, args.embedding)
     test_sets = {"gold": test, "predicted": predicted}
-    ner = {"ner": args.tagger_name or args.tagger} if args.tagger else {}
-    if args.embedding:
-        ner["embedding"] = args.embedding
-    sources = {"gold": {"entities": "gold"}, "predicted": {"entities": "predicted", **ner}}
+    sources = kg_cid.entity_sources(args)
     gold = gold_relations(test)
     if args.final_run_dir is None:
         result, train_s = train_final(base, train_dev, workdir, args.log_every)
