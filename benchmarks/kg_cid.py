@@ -317,9 +317,19 @@ def main() -> None:
     ap.add_argument("--select-docs", type=_rows.positive_int, default=60,
                     help="development abstracts scored after each epoch to choose it")
     ap.add_argument("--seed", type=_rows.seed, default=0)
+    ap.add_argument("--run-dir", type=Path, help="evaluate this run instead of training one")
+    add_shared_arguments(ap)
+    ap.add_argument("--no-stack", action="store_true", help="leave out the second-stage scorer (cid-stacked, "
+                                                            "cid-features) and keep the run folder as it is")
+    args = ap.parse_args()
+    run(args, start(args, "kg_cid_"))
+
+
+def add_shared_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options this script and ``kg_cid_final.py`` share: threads, progress, the predicted entities'
+    tagger and normaliser, the work folder, smoke and no-write."""
     ap.add_argument("--threads", type=_rows.positive_int, default=2, help="torch CPU threads")
     ap.add_argument("--log-every", type=_rows.positive_int, default=20, help="steps between progress lines")
-    ap.add_argument("--run-dir", type=Path, help="evaluate this run instead of training one")
     ap.add_argument("--tagger", help="kg tagger for the predicted entities (default: the train+dev dictionary), "
                                      "e.g. model+dictionary:NER_RUN (a token run of benchmarks/kg_bc5cdr.py)")
     ap.add_argument("--tagger-name", help="what the rows call --tagger (default: the spec as given)")
@@ -328,10 +338,11 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="runs and written files (default: a new temp folder)")
     ap.add_argument("--smoke", type=_rows.positive_int, default=0,
                     help="use only the first N abstracts of each split (a check that the script runs; writes nothing)")
-    ap.add_argument("--no-stack", action="store_true", help="leave out the second-stage scorer (cid-stacked, "
-                                                            "cid-features) and keep the run folder as it is")
     ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
+
+
+def start(args, prefix: str) -> Path:
+    """Offline mode, ``--threads`` torch threads, and the work folder (made; a new temp one by default)."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -339,9 +350,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kg_cid_"))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix=prefix))
     workdir.mkdir(parents=True, exist_ok=True)
-    run(args, workdir)
+    return workdir
 
 
 def run(args, workdir: Path) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -187,27 +186,9 @@ def main() -> None:
     ap.add_argument("--run-dir", type=Path, required=True,
                     help="the train-only run of kg_cid.py (with its saved threshold and stacker)")
     ap.add_argument("--final-run-dir", type=Path, help="a train+dev run this script trained before")
-    ap.add_argument("--tagger", help="kg tagger for the predicted entities (as kg_cid.py)")
-    ap.add_argument("--tagger-name", help="what the rows call --tagger (default: the spec as given)")
-    ap.add_argument("--embedding", type=kg_cid.type_cosines, metavar="TYPE=COS,...",
-                    help="the normaliser's embedding step for predicted entities (as kg_cid.py)")
-    ap.add_argument("--threads", type=_rows.positive_int, default=2, help="torch CPU threads")
-    ap.add_argument("--log-every", type=_rows.positive_int, default=20, help="steps between progress lines")
-    ap.add_argument("--workdir", type=Path, default=None, help="runs and written files (default: a new temp folder)")
-    ap.add_argument("--smoke", type=_rows.positive_int, default=0,
-                    help="use only the first N abstracts of each split (a check that the script runs; writes nothing)")
-    ap.add_argument("--no-write", action="store_true")
+    kg_cid.add_shared_arguments(ap)
     args = ap.parse_args()
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-
-    torch.set_num_threads(args.threads)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kg_cid_final_"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    run(args, workdir)
+    run(args, kg_cid.start(args, "kg_cid_final_"))
 
 
 if __name__ == "__main__":
