@@ -290,6 +290,27 @@ def finished_run_config(run_dir: Path, given: dict) -> dict:
     return config
 
 
+def check_training_file(run_dir: Path, path: Path) -> None:
+    """Raise DataError (:mod:`serendip.errors`) unless the run in ``run_dir`` was trained on the bytes of
+    ``path``: the sha256 its ``data_files.json`` recorded for ``train`` against the file's now (a run
+    trained on a ``--smoke`` subset, or on another file, would otherwise be scored as the full model)."""
+    import hashlib
+
+    from serendip.errors import DataError
+
+    try:
+        recorded = json.loads((run_dir / "data_files.json").read_text())["train"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"{run_dir}: no training-file checksum in data_files.json ({type(e).__name__}: {e})") from e
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != recorded:
+        raise DataError(f"{run_dir} was trained on another file than {path} (sha256 {recorded[:12]}, the file's "
+                        f"{digest.hexdigest()[:12]}): a --smoke run, or other data")
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (``--subset 0`` would otherwise mean "everything")."""
     import argparse

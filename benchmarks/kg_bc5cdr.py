@@ -126,9 +126,10 @@ def train(args, paths: dict[str, Path], workdir: Path):
     return result, time.perf_counter() - t
 
 
-def finished_run(run_dir: Path, args):
+def finished_run(run_dir: Path, args, train_file: Path | None = None):
     """A run :func:`train` finished before (``--run-dir``): its folder, ``metrics.json``, best epoch and
-    history as :func:`train`'s result gives them, and its training seconds as it recorded them.
+    history as :func:`train`'s result gives them, and its training seconds as it recorded them; with
+    ``train_file``, the run must have been trained on that file's bytes (:func:`_rows.check_training_file`).
 
     Raises
     ------
@@ -147,6 +148,8 @@ def finished_run(run_dir: Path, args):
     if trained_on != args.train_on or (trained_on == "train+dev") != (config["data"].get("dev") is None):
         raise DataError(f"{run_dir} was trained on {trained_on} (file {config['data']['train']}, dev "
                         f"{config['data'].get('dev')}), not --train-on {args.train_on}")
+    if train_file is not None:
+        _rows.check_training_file(run_dir, train_file)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     history = json.loads((run_dir / "history.json").read_text())
     result = SimpleNamespace(run_dir=run_dir, metrics=metrics, history=history,
@@ -344,7 +347,8 @@ def main() -> None:
         _rows.finish(BENCH, dict_rows, time.perf_counter() - t_all, no_write=args.no_write or bool(args.smoke))
         return
 
-    result, train_s = finished_run(args.run_dir, args) if args.run_dir else train(args, paths, workdir)
+    train_file = paths["train+dev" if args.train_on == "train+dev" else "train"]
+    result, train_s = finished_run(args.run_dir, args, train_file) if args.run_dir else train(args, paths, workdir)
     best = result.metrics.get("best") or {}
     print(f"run {result.run_dir}: best dev epoch {result.best_epoch} of {len(result.history)}, dev window F1 "
           f"{best.get('f1')}; {train_s:.0f} s", flush=True)

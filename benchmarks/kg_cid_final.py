@@ -48,26 +48,28 @@ TRAINING_KEYS = ("epochs", "lr", "batch_size", "max_length", "seed")
 def recorded_settings(run_dir: Path) -> dict:
     """The settings of the fine-tuning run in ``run_dir`` that the final run repeats: ``backbone``,
     :data:`TRAINING_KEYS` and ``negatives`` (its ``run.json``). Raises DataError when the folder is not
-    a finished ``pubtator-cid`` run."""
+    a finished ``pubtator-cid`` run (``run.json`` and ``metrics.json`` readable)."""
     from serendip.errors import DataError
 
     try:
         config = json.loads((run_dir / "run.json").read_text())["config"]
-        out = {"backbone": config["backbone"]["name"], **{k: config["training"][k] for k in TRAINING_KEYS},
-               "negatives": config["data"]["options"]["negatives"], "train": config["data"]["train"],
-               "dev": config["data"].get("dev"), "format": config["data"]["format"]}
+        json.loads((run_dir / "metrics.json").read_text())  # written when the run finished
+        if config["data"]["format"] != "pubtator-cid":
+            raise DataError(f"{run_dir}: a {config['data']['format']} run, not a pubtator-cid one")
+        return {"backbone": config["backbone"]["name"], **{k: config["training"][k] for k in TRAINING_KEYS},
+                "negatives": config["data"]["options"]["negatives"], "train": config["data"]["train"],
+                "dev": config["data"].get("dev")}
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DataError(f"{run_dir}: not a finished CID run of benchmarks/kg_cid.py ({e})") from e
-    if out["format"] != "pubtator-cid":
-        raise DataError(f"{run_dir}: a {out['format']} run, not a pubtator-cid one")
-    return out
+        raise DataError(f"{run_dir}: not a finished CID run of benchmarks/kg_cid.py "
+                        f"({type(e).__name__}: {e})") from e
 
 
-def check_runs(run_dir: Path, final_dir: Path | None) -> dict:
+def check_runs(run_dir: Path, final_dir: Path | None, train_dev: Path | None = None) -> dict:
     """The train-only run's settings (:func:`recorded_settings`), checked: it holds the threshold and
     stacker ``kg_cid.py`` saves, was trained on the training file alone, and ``final_dir`` (when given)
-    was trained on :data:`TRAIN_DEV_FILE` without a dev file, with the same settings. Raises DataError
-    naming the folder and what differs."""
+    was trained on :data:`TRAIN_DEV_FILE` without a dev file, with the same settings (and, given
+    ``train_dev``, on that file's bytes: :func:`_rows.check_training_file`). Raises DataError naming the
+    folder and what differs."""
     from serendip.errors import DataError
     from serendip.kg.cid_stack import STACKER_FILE
     from serendip.kg.relations import THRESHOLD_FILE
@@ -87,6 +89,8 @@ def check_runs(run_dir: Path, final_dir: Path | None) -> dict:
         diff = [f"{k}: {final[k]!r} against {base[k]!r}" for k in keys if final[k] != base[k]]
         if diff:
             raise DataError(f"{final_dir} was trained with other settings than {run_dir} ({', '.join(diff)})")
+        if train_dev is not None:
+            _rows.check_training_file(final_dir, train_dev)
     return base
 
 
@@ -136,10 +140,12 @@ def run(args, workdir: Path) -> None:
 
     t_all = time.perf_counter()
     base = check_runs(args.run_dir, args.final_run_dir)
-    threshold = CidClassifier(args.run_dir, stacked=False).threshold
-    stacker = CidStacker.load(args.run_dir / STACKER_FILE)
     docs, _ = kg_cid.load_documents(args.smoke, 1, workdir)
     train_dev = write_pubtator(docs["train"] + docs["dev"], workdir / TRAIN_DEV_FILE)
+    if args.final_run_dir is not None:  # trained on these bytes (not a --smoke subset)
+        check_runs(args.run_dir, args.final_run_dir, train_dev)
+    threshold = CidClassifier(args.run_dir, stacked=False).threshold
+    stacker = CidStacker.load(args.run_dir / STACKER_FILE)
     test, n = docs["test"], len(docs["test"])
     predicted = kg_cid.predicted_documents(docs["train"] + docs["dev"], test, args.tagger, args.embedding)
     test_sets = {"gold": test, "predicted": predicted}

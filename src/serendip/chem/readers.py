@@ -136,14 +136,17 @@ def _parses(text: str) -> bool:
         return bool(text) and Chem.MolFromSmiles(text, sanitize=False) is not None
 
 
-def _looks_like_header(first: list[str], delim: str) -> bool:
-    """Whether the first line's ``first`` fields are a header: one is a SMILES column name (any case);
-    in a whitespace-delimited (``.smi``) file, also no other field parses as SMILES, so that a header-less
-    line such as ``CCO smiles`` (a molecule named "smiles") stays a record."""
+def _looks_like_header(first: list[str], second: list[str] | None) -> bool:
+    """Whether the first line's ``first`` fields are a header: one is a SMILES column name (any case),
+    unless another of them parses as SMILES and the next line (``second``, None for a one-line file)
+    has no SMILES in that named column, so ``CCO smiles`` followed by ``c1ccccc1 benzene`` is a molecule
+    named "smiles" while ``SMILES BBBP`` followed by ``CCO 1`` stays a header."""
     named = [i for i, f in enumerate(first) if f.lower() in SMILES_NAMES]
     if not named:
         return False
-    return delim != " " or not any(_parses(f) for i, f in enumerate(first) if i not in named)
+    if not any(_parses(f) for i, f in enumerate(first) if i not in named):
+        return True
+    return second is not None and any(i < len(second) and _parses(second[i]) for i in named)
 
 
 def _pick(header: list[str], wanted: str | None, known: tuple[str, ...], what: str, path: Path) -> int | None:
@@ -173,8 +176,9 @@ def read_smiles_file(path: str | Path, *, delimiter: str | None = None, header: 
         tab if the first non-blank line holds one, else comma if it holds one, else whitespace.
     header : bool, optional
         Whether the first non-blank line is a header. Default: it is when one of its fields is a
-        SMILES column name (:data:`SMILES_NAMES`, any case) and, in a whitespace-delimited file, no
-        other field of it parses as SMILES (``CCO smiles`` is a molecule named "smiles").
+        SMILES column name (:data:`SMILES_NAMES`, any case), unless another field of it parses as
+        SMILES and the next line holds none in the named column (``CCO smiles`` then ``c1ccccc1
+        benzene``: a molecule named "smiles").
     smiles_column, name_column : str, optional
         Header names (exact, else case-insensitive). Default: the first of :data:`SMILES_NAMES` /
         :data:`NAME_NAMES` present; without a header the SMILES is field 1 or 2 (``name_first``).
@@ -203,7 +207,8 @@ def read_smiles_file(path: str | Path, *, delimiter: str | None = None, header: 
         return
     delim = delimiter or _sniff_delimiter(numbered[0][1])
     first = [f.strip() for f in _split(numbered[0][1], delim)]
-    has_header = header if header is not None else _looks_like_header(first, delim)
+    second = [f.strip() for f in _split(numbered[1][1], delim)] if len(numbered) > 1 else None
+    has_header = header if header is not None else _looks_like_header(first, second)
     name_idx: int | None
     if has_header:
         smi_idx = _pick(first, smiles_column, SMILES_NAMES, "SMILES", path)

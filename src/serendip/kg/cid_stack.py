@@ -188,7 +188,7 @@ class CidStacker:
         if len(set(y.tolist())) < 2 or len(set(groups.tolist())) < 5:
             raise DataError(f"CID stacker: {len(rows)} candidates in {len(set(groups.tolist()))} documents with "
                             f"{int(y.sum())} positive: need both classes and at least 5 documents")
-        if n_gold < int(y.sum()):
+        if not n_gold >= int(y.sum()):  # (NaN too)
             raise DataError(f"CID stacker: n_gold {n_gold} is below the {int(y.sum())} positive candidates "
                             f"(each positive candidate is a gold pair)")
         folds = list(GroupKFold(n_splits=5).split(x, y, groups))

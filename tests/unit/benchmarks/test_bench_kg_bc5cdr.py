@@ -59,3 +59,28 @@ def test_finished_run_must_match_train_on(tmp_path):
     assert kg_bc5cdr.finished_run(both, args)[1] == 5.0
     with pytest.raises(DataError, match="trained on train .*not --train-on train\\+dev"):
         kg_bc5cdr.finished_run(alone, args)
+
+
+def test_finished_run_must_be_trained_on_the_given_bytes(tmp_path):
+    import argparse
+    import hashlib
+    import json
+
+    import pytest
+
+    from serendip.errors import DataError
+
+    args = argparse.Namespace(backbone="B", epochs=2, lr=1e-4, batch_size=16, max_length=256, seed=0, window=128,
+                              overlap=32, train_on="train+dev")
+    run = _fake_run(tmp_path / "run", f"/w/{kg_bc5cdr.TRAIN_DEV_FILE}", None)
+    data = tmp_path / kg_bc5cdr.TRAIN_DEV_FILE
+    data.write_text("1|t|four documents of a smoke run\n")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    (run / "data_files.json").write_text(json.dumps({"train": {"sha256": digest}}))
+    assert kg_bc5cdr.finished_run(run, args, data)[1] == 5.0
+    data.write_text("1|t|the whole file\n")
+    with pytest.raises(DataError, match="trained on another file than"):
+        kg_bc5cdr.finished_run(run, args, data)
+    (run / "data_files.json").unlink()
+    with pytest.raises(DataError, match="no training-file checksum"):
+        kg_bc5cdr.finished_run(run, args, data)

@@ -21,6 +21,7 @@ def _run(folder: Path, train: str, dev: str | None, *, epochs: int = 1, saved: b
                        "options": {"negatives": 0.25, "max_length": 128}},
               "training": {"epochs": epochs, "lr": 1e-4, "batch_size": 16, "max_length": 128, "seed": 0}}
     (folder / "run.json").write_text(json.dumps({"config": config}))
+    (folder / "metrics.json").write_text('{"wall_s": 1.0}')
     if saved:
         (folder / "cid_threshold.json").write_text('{"threshold": 0.5}')
         (folder / "cid_stacker.json").write_text("{}")
@@ -51,3 +52,27 @@ def test_refuses_runs_that_do_not_fit(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="not a finished CID run"):
         kg_cid_final.check_runs(tmp_path / "empty", None)
+
+
+def test_refuses_an_unfinished_final_run_or_one_trained_on_other_bytes(tmp_path):
+    import hashlib
+
+    alone = _run(tmp_path / "alone", "/w/train.txt", "/w/select.txt", saved=True)
+    final = _run(tmp_path / "final", f"/w/{kg_cid_final.TRAIN_DEV_FILE}", None)
+    data = tmp_path / kg_cid_final.TRAIN_DEV_FILE
+    data.write_text("1|t|a title\n")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    (final / "data_files.json").write_text(json.dumps({"train": {"sha256": digest}}))
+    kg_cid_final.check_runs(alone, final, data)
+    data.write_text("1|t|a title\n2|t|another\n")  # e.g. the full file, where the run saw a --smoke subset
+    with pytest.raises(DataError, match="trained on another file than .*--smoke"):
+        kg_cid_final.check_runs(alone, final, data)
+    (final / "metrics.json").unlink()  # interrupted: run.json is written when a run starts
+    with pytest.raises(DataError, match="not a finished CID run .*metrics.json"):
+        kg_cid_final.check_runs(alone, final)
+    ner = _run(tmp_path / "ner", "/w/train.txt", "/w/dev.txt", saved=True)
+    config = json.loads((ner / "run.json").read_text())
+    config["config"]["data"] = {"train": "/w/train.txt", "format": "pubtator-ner", "options": {}}
+    (ner / "run.json").write_text(json.dumps(config))
+    with pytest.raises(DataError, match="a pubtator-ner run, not a pubtator-cid one"):
+        kg_cid_final.check_runs(ner, None)

@@ -42,6 +42,16 @@ def test_smi_first_line_named_smiles_is_a_record_not_a_header(tmp_path: Path) ->
     headed = tmp_path / "headed.smi"
     headed.write_text("SMILES Name\nCCO ethanol\n")
     assert [(m.name, m.smiles, m.line) for m in read_molecules(headed).molecules] == [("ethanol", "CCO", 2)]
+    # a header whose other column name parses as SMILES (B-B-B-P, C-N) stays a header
+    for text in ("SMILES BBBP\nCCO 1\nCCN 0\n", "smiles,CN\nCCO,1\nCCN,0\n"):
+        other = tmp_path / ("o.smi" if " " in text else "o.csv")
+        other.write_text(text)
+        assert [(m.smiles, m.line) for m in read_molecules(other).molecules] == [("CCO", 2), ("CCN", 3)], text
+    for sep in ("\t", ","):  # the same record rule in tab- and comma-separated files
+        named = tmp_path / "named.txt"
+        named.write_text(f"CCO{sep}smiles\nc1ccccc1{sep}benzene\n")
+        assert [(m.name, m.smiles) for m in read_molecules(named, fmt="smi").molecules] == [
+            ("smiles", "CCO"), ("benzene", "c1ccccc1")]
 
 
 def test_csv_duplicates_merged_with_their_values(tmp_path: Path) -> None:

@@ -92,6 +92,8 @@ def test_fit_refuses_one_class_or_too_few_documents():
     positives = sum(y for _, _, y in rows)
     with pytest.raises(DataError, match=f"n_gold {positives - 1} is below the {positives} positive candidates"):
         CidStacker.fit(rows, positives - 1, CidPrior({}, {}, {}))
+    with pytest.raises(DataError, match="n_gold nan is below"):
+        CidStacker.fit(rows, float("nan"), CidPrior({}, {}, {}))
 
 
 def test_damaged_or_other_stacker_files_are_refused_naming_the_file(tmp_path):
