@@ -368,6 +368,8 @@ def run(args, workdir: Path) -> None:
         _rows.finished_run_config(args.run_dir, {k: getattr(args, k) for k in ("backbone", "epochs", "lr", "batch_size",
                                                                                "max_length", "seed", "negatives")})
     docs, paths = load_documents(args.smoke, args.select_docs, workdir)
+    if args.run_dir is not None:  # trained on these bytes (not a --smoke subset of them)
+        _rows.check_training_file(args.run_dir, paths["train"])
     test, n = docs["test"], len(docs["test"])
     test_sets = {"gold": test,
                  "predicted": predicted_documents(docs["train"] + docs["dev"], test, args.tagger, args.embedding)}
