@@ -76,7 +76,7 @@ BENCH = "screening_cohen"
 DATASET = "cohen-2006"
 SIMPLE = ("tfidf-nb", "tfidf-svm", "minilm-logreg")
 #: Serendip's combinations, among which ``serendip`` is chosen per review on the other reviews
-CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean", "fused-auc3")
+CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean", "fused-auc3", "fused-mesh-auc")
 CHOSEN = "serendip"
 METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
 #: per review rows (the issue's three; WSS@100 is printed per review and summarised over the reviews)

@@ -45,6 +45,13 @@ Built in (settings read from ASReview's source, not tuned here):
   In ``benchmarks/screening_cohen.py`` (14 reviews, seeds 0-4) it is above ASReview's elas_u4 on 10 of 14
   reviews, but its mean WSS@95 (31.1 %) is below ``fused-mesh-wmean``'s (32.6 %): it loses most where MeSH
   helps most (NSAIDS, Opiods, UrinaryIncontinence), so the leave-one-review-out choice does not pick it.
+* ``fused-mesh-auc``: ``fused-mesh-wmean``'s two models and 3:1 weights, each weight scaled by the part's
+  prequential ``AUC - 0.5`` (:class:`_PrequentialFusion` with prior 3:1), so a review where the
+  embeddings rank the records read badly gives them less than a quarter, one where they rank well more.
+  Written on 2026-12-06 after seeing the rows of ``fused-mesh-wmean`` and ``fused-auc3`` on the same 14
+  reviews (``fused-auc3`` gained where the embeddings are weak and lost where MeSH helps most, having
+  ``tfidf-svm`` without MeSH as a third part): not independent of them. No setting of it was tried
+  before its figures in ``benchmarks/screening_cohen.py``.
 * ``fused``: the fusion chosen on 2026-12-04 by simulation on the 11 Cohen reviews then not scored
   (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
   ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
@@ -291,6 +298,10 @@ def _auc3(store: FeatureStore, seed: int) -> Learner:
     return _PrequentialFusion([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
 
 
+def _mesh_auc(store: FeatureStore, seed: int) -> Learner:
+    return _PrequentialFusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], MESH_WMEAN_WEIGHTS)
+
+
 _ASR3 = "ASReview 3.0.8, asreview/models/models.py (elas_u4)"
 _MODELS = [
     ScreeningModel("tfidf-nb", lambda store, seed: Learner(store.tfidf(NB_TFIDF), _nb, "proba"),
@@ -326,6 +337,11 @@ _MODELS = [
     ScreeningModel("fused-auc3", _auc3,
                    description="z-scores of tfidf-svm, tfidf-mesh-svm and minilm-logreg weighted by their "
                                "prequential ROC-AUC on the records labelled so far",
+                   reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
+                   needs_embeddings=True),
+    ScreeningModel("fused-mesh-auc", _mesh_auc,
+                   description="z-scores of tfidf-mesh-svm and minilm-logreg weighted 3:1, each weight scaled by "
+                               "the part's prequential ROC-AUC on the records labelled so far",
                    reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
                    needs_embeddings=True),
 ]
