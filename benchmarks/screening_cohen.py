@@ -15,8 +15,9 @@ the same records and labels (``--seed SEED``), its screening order read from the
 table and scored by Serendip's metrics (asreview-insights is not used: it downgrades asreview); Serendip's
 simple models (``tfidf-nb``, ``tfidf-svm``: elas_u4 rebuilt, ``minilm-logreg``) and its own
 (:data:`CANDIDATES`: ``tfidf-mesh-svm``, with the records' MeSH headings, ``fused-mesh-mean``, that
-SVM fused with MiniLM embeddings, ``fused-mesh-wmean``, the same fusion weighted 3:1 towards the SVM, and
-``fused-auc3``, three models weighted by their prequential ROC-AUC on each review's labels). ``tfidf-logreg`` and ``fused-mean`` run with ``--models`` (left out of
+SVM fused with MiniLM embeddings, ``fused-mesh-wmean``, the same fusion weighted 3:1 towards the SVM,
+``fused-auc3``, three models weighted by their prequential ROC-AUC on each review's labels, and
+``fused-mesh-auc``, the two models of ``fused-mesh-wmean`` with its 3:1 weights scaled by that AUC). ``tfidf-logreg`` and ``fused-mean`` run with ``--models`` (left out of
 the default run: on 2 cores they doubled its time, about 3 hours for 14 reviews x 5 seeds). **serendip** is Serendip's best model chosen honestly: for each
 review, the candidate with the highest mean WSS@95 over the *other* 13 reviews (leave-one-review-out; the
 same seeds), so the review scored never takes part in choosing the model that scores it.
@@ -61,6 +62,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
+# One BLAS thread per process, set before NumPy is first imported: a worker forked afterwards keeps the thread
+# pool the parent opened, and two workers x two threads on 2 cores ran MiniLM's logistic regression fits about
+# 10 times slower (ACEInhibitors: 16 s a seed against 145-177 s). ASReview's runs get the same setting.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
 import _screening_carry  # noqa: E402
@@ -109,7 +115,6 @@ def load_set(review: str):
 
 def run_task(review: str, system: str, seed: int, asreview: str | None, cache: str | None) -> tuple:
     """One simulation in a worker: (review, system, seed, run as a dict, note)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     ds = load_set(review)
     if system == ASREVIEW:
         run, note = asreview_run(ds, asreview, seed, Path(cache) if cache else None)

@@ -108,9 +108,12 @@ def test_prequential_fusions_are_registered_and_run_a_simulation():
     base = tiny_set(6, 30)
     mesh = [["Include Heading", "Humans"] if y else ["Humans"] for y in base.labels]
     ds = ScreeningSet(base.name, base.ids, base.titles, base.abstracts, base.labels, mesh=mesh, source="tiny")
-    for name, n_parts in (("fused-auc3", 3),):
+    for name, n_parts, prior in (("fused-auc3", 3, [1 / 3] * 3), ("fused-mesh-auc", 2, [0.75, 0.25])):
         spec = SCREENING_MODELS.get(name)
         assert spec.needs_embeddings and "Dawid 1984" in spec.reference
-        assert len(spec.build(FeatureStore(ds, toy_context()), 0).parts) == n_parts
+        fusion = spec.build(FeatureStore(ds, toy_context()), 0)
+        assert len(fusion.parts) == n_parts
+        assert fusion.current_weights() == pytest.approx(prior)  # no label read yet: the prior
+        assert [p.kind for p in fusion.parts][-2:] == ["margin", "proba"]  # tfidf-mesh-svm, minilm-logreg
         run = simulate(ds, name, "max", [0], context=toy_context(), stop_rules=()).runs[0]
         assert sorted(ds.labels[run.order[:5]]) == [1] * 5
