@@ -56,9 +56,18 @@ Built in (settings read from ASReview's source, not tuned here):
   (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
   ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
   ``benchmarks/screening_cohen.py`` scores all 14 reviews (seeds 0-4) and chooses Serendip's model for
-  each review on the other 13 among ``tfidf-mesh-svm``, ``fused-mesh-mean`` and ``fused-mesh-wmean``:
-  ``fused-mesh-wmean`` every time. Screening sessions default to ``tfidf-mesh-svm`` (0.25 points of
-  WSS@95 below it on the mean, and no sentence embeddings to compute for every record of a workspace).
+  each review on the other 13 among its ``CANDIDATES`` (the combinations above; the choice per review is
+  in the rows' ``chosen`` setting). Screening sessions default to ``tfidf-mesh-svm`` (0.25 points of
+  WSS@95 below ``fused-mesh-wmean`` on the mean, and no sentence embeddings to compute for every record of
+  a workspace).
+* ``fused-lr3``: the three parts of ``fused-auc3``, their z-scores weighted by a logistic regression fitted
+  on the review's own prequential (z-score, label) pairs (:class:`_PrequentialStack`; stacking, Wolpert
+  1992), so the labels set how sharply one part is preferred, which ``AUC - 0.5`` fixes in advance.
+  Written on 2026-12-06 after seeing ``fused-auc3`` and ``fused-mesh-auc`` on the same 14 reviews
+  (``fused-auc3`` gains where MeSH hurts, BetaBlockers and ProtonPumpInhibitors, and loses where MeSH helps
+  most, its weights being too flat to follow the MeSH model there): not independent of them. It has no
+  setting of its own (the regression's C = 1 and balanced class weights are scikit-learn's and
+  ASReview's usual ones), and none was tried before its figures in ``benchmarks/screening_cohen.py``.
 """
 from __future__ import annotations
 
@@ -214,6 +223,27 @@ class _PrequentialFusion(_Fusion):
         return np.asarray(self.weights) @ z / float(np.sum(self.weights))
 
 
+class _PrequentialStack(_PrequentialFusion):
+    """A linear combination of the parts' z-scores whose weights a logistic regression fits on the set's own
+    prequential (z, label) pairs (those of :class:`_PrequentialFusion`): stacking (Wolpert 1992, Neural
+    Networks 5:241) on out-of-sample scores, as each z was given before its record's label was known.
+    The regression (C = 1, ``balanced`` class weights) learns both which part to trust and how sharply;
+    negative coefficients are set to 0 (a part never counts against a record); before ``min_each``
+    includes and excludes, or when no coefficient is positive, the weights are ``prior``."""
+
+    def current_weights(self) -> np.ndarray:
+        from sklearn.linear_model import LogisticRegression
+
+        labels = np.asarray(self._hist_y, dtype=np.int8)
+        n_inc = int(labels.sum())
+        weights = self.prior
+        if min(n_inc, len(labels) - n_inc) >= self.min_each:
+            stack = LogisticRegression(C=1.0, class_weight="balanced").fit(np.array(self._hist_z), labels)
+            coef = np.maximum(stack.coef_[0], 0.0)
+            weights = coef if coef.sum() > 0 else self.prior
+        return weights / weights.sum()
+
+
 @dataclass(frozen=True)
 class ScreeningModel:
     """One registered model.
@@ -298,6 +328,10 @@ def _auc3(store: FeatureStore, seed: int) -> Learner:
     return _PrequentialFusion([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
 
 
+def _lr3(store: FeatureStore, seed: int) -> Learner:
+    return _PrequentialStack([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
+
+
 def _mesh_auc(store: FeatureStore, seed: int) -> Learner:
     return _PrequentialFusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], MESH_WMEAN_WEIGHTS)
 
@@ -338,6 +372,11 @@ _MODELS = [
                    description="z-scores of tfidf-svm, tfidf-mesh-svm and minilm-logreg weighted by their "
                                "prequential ROC-AUC on the records labelled so far",
                    reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
+                   needs_embeddings=True),
+    ScreeningModel("fused-lr3", _lr3,
+                   description="z-scores of tfidf-svm, tfidf-mesh-svm and minilm-logreg weighted by a logistic "
+                               "regression fitted on their prequential scores of the records labelled so far",
+                   reference="Wolpert 1992 (stacked generalisation); Dawid 1984 (prequential assessment)",
                    needs_embeddings=True),
     ScreeningModel("fused-mesh-auc", _mesh_auc,
                    description="z-scores of tfidf-mesh-svm and minilm-logreg weighted 3:1, each weight scaled by "

@@ -15,6 +15,7 @@ from serendip.screening.models import (
     Learner,
     _Fusion,
     _PrequentialFusion,
+    _PrequentialStack,
 )
 from serendip.screening.simulate import simulate
 
@@ -108,7 +109,8 @@ def test_prequential_fusions_are_registered_and_run_a_simulation():
     base = tiny_set(6, 30)
     mesh = [["Include Heading", "Humans"] if y else ["Humans"] for y in base.labels]
     ds = ScreeningSet(base.name, base.ids, base.titles, base.abstracts, base.labels, mesh=mesh, source="tiny")
-    for name, n_parts, prior in (("fused-auc3", 3, [1 / 3] * 3), ("fused-mesh-auc", 2, [0.75, 0.25])):
+    for name, n_parts, prior in (("fused-auc3", 3, [1 / 3] * 3), ("fused-mesh-auc", 2, [0.75, 0.25]),
+                                 ("fused-lr3", 3, [1 / 3] * 3)):
         spec = SCREENING_MODELS.get(name)
         assert spec.needs_embeddings and "Dawid 1984" in spec.reference
         fusion = spec.build(FeatureStore(ds, toy_context()), 0)
@@ -117,3 +119,14 @@ def test_prequential_fusions_are_registered_and_run_a_simulation():
         assert [p.kind for p in fusion.parts][-2:] == ["margin", "proba"]  # tfidf-mesh-svm, minilm-logreg
         run = simulate(ds, name, "max", [0], context=toy_context(), stop_rules=()).runs[0]
         assert sorted(ds.labels[run.order[:5]]) == [1] * 5
+
+
+def test_prequential_stack_weights_the_part_that_separates_the_labels():
+    # the labels are 0 0 0 0 1 1 1 1: ``good`` ranks them perfectly, ``noise`` has the same mean in both
+    good, noise = _Fixed([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]), _Fixed([7.0, 0.0, 5.0, 2.0, 6.0, 1.0, 4.0, 3.0])
+    stack = _PrequentialStack([good, noise], min_each=2)
+    stack.score(np.arange(8))
+    assert stack.current_weights() == pytest.approx([0.5, 0.5])  # no label read: the prior
+    stack.fit(np.arange(8), np.array([0, 0, 0, 0, 1, 1, 1, 1]), None)
+    weights = stack.current_weights()
+    assert weights.sum() == pytest.approx(1.0) and weights[0] > 0.85  # the separating part takes most weight
