@@ -213,11 +213,16 @@ def run_all(args, systems: list[str], reviews: list[str]) -> dict:
     return {(r, s): [_run_from(done[(r, s, seed)]) for seed in args.seeds] for r in reviews for s in systems}
 
 
-def result_of(review: str, system: str, runs: list):
+def result_of(review: str, system: str, runs: list, model: str | None = None):
+    """The :class:`SimulationResult` of ``system``'s ``runs`` on ``review``; its balancer is that of the
+    registered model ``model`` (default: ``system``), ``balanced`` for ASReview's elas_u4."""
+    from serendip.screening.models import SCREENING_MODELS
     from serendip.screening.simulate import SimulationResult
 
     ds = load_set(review)
-    return SimulationResult(review, len(ds), ds.n_includes, system, "max", "balanced", 1, runs)
+    model = model or system
+    balance = "balanced" if model == ASREVIEW else SCREENING_MODELS.get(model).balance[0]
+    return SimulationResult(review, len(ds), ds.n_includes, system, "max", balance, 1, runs)
 
 
 def choose_loro(results: dict, reviews: list[str]) -> dict[str, tuple[str, dict[str, float]]]:
@@ -376,7 +381,7 @@ def main() -> None:
         results = {s: result_of(review, s, runs[(review, s)]) for s in systems}
         if review in loro:
             chosen, means = loro[review]
-            results[CHOSEN] = result_of(review, CHOSEN, runs[(review, chosen)])
+            results[CHOSEN] = result_of(review, CHOSEN, runs[(review, chosen)], chosen)
             print(f"{review}: serendip = {chosen} (mean WSS@95 on the other reviews: "
                   + ", ".join(f"{c} {100 * m:.2f}" for c, m in means.items()) + ")")
         show(review, results)
