@@ -51,7 +51,8 @@ Built in (settings read from ASReview's source, not tuned here):
   Written on 2026-12-06 after seeing the rows of ``fused-mesh-wmean`` and ``fused-auc3`` on the same 14
   reviews (``fused-auc3`` gained where the embeddings are weak and lost where MeSH helps most, having
   ``tfidf-svm`` without MeSH as a third part): not independent of them. No setting of it was tried
-  before its figures in ``benchmarks/screening_cohen.py``.
+  before its figures in ``benchmarks/screening_cohen.py`` (14 reviews, seeds 0-4, commit 8cf0eb1): mean
+  WSS@95 32.4 %, above elas_u4 on 8 of 14 reviews, within 2.0 points of ``fused-mesh-wmean`` on each.
 * ``fused``: the fusion chosen on 2026-12-04 by simulation on the 11 Cohen reviews then not scored
   (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
   ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
@@ -67,7 +68,9 @@ Built in (settings read from ASReview's source, not tuned here):
   (``fused-auc3`` gains where MeSH hurts, BetaBlockers and ProtonPumpInhibitors, and loses where MeSH helps
   most, its weights being too flat to follow the MeSH model there): not independent of them. It has no
   setting of its own (the regression's C = 1 and balanced class weights are scikit-learn's and
-  ASReview's usual ones), and none was tried before its figures in ``benchmarks/screening_cohen.py``.
+  ASReview's usual ones), and none was tried before its figures in ``benchmarks/screening_cohen.py``
+  (commit 8cf0eb1): mean WSS@95 31.2 %, above elas_u4 on 9 of 14 reviews (BetaBlockers and
+  ProtonPumpInhibitors won, SkeletalMuscleRelaxants 34.5 % and NSAIDS 32.1 % far below the MeSH models).
 """
 from __future__ import annotations
 
