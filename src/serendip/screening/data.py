@@ -19,6 +19,7 @@ exclude (a simulation needs both classes).
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import json
 from collections.abc import Iterable, Sequence
@@ -123,6 +124,13 @@ class RecordText(NamedTuple):
     mesh: tuple[str, ...] = ()
 
 
+def _missing(path: Path, what: str) -> FileNotFoundError:
+    """The error for an input ``path`` that is not a file: a FileNotFoundError carrying the path as its
+    ``filename`` (so the CLI prints one line, "cannot open PATH: no such labels file")."""
+    why = f"a folder, not a {what} file" if path.is_dir() else f"no such {what} file"
+    return FileNotFoundError(errno.ENOENT, why, str(path))
+
+
 def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
                  ) -> tuple[dict[str, RecordText], list[Issue]]:
     """Read JSON-lines record files into ``{id: (title, abstract)}``.
@@ -154,7 +162,7 @@ def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
     issues: list[Issue] = []
     for path in map(Path, paths):
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such records file")
+            raise _missing(path, "records")
         try:
             with _open_text(path) as fh:
                 for lineno, line in enumerate(fh, 1):
@@ -221,7 +229,7 @@ def read_labels(path: str | Path, review: str, label_column: str = "label_abstra
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such labels file")
+        raise _missing(path, "labels")
     rows: list[tuple[str, int, int]] = []
     first_line: dict[str, int] = {}
     reviews: set[str] = set()

@@ -68,3 +68,13 @@ def test_help_lists_the_registered_models_and_strategies():
     assert r.exit_code == 0 and "Registered: tfidf-nb: TF-IDF + multinomial naive Bayes" in flat
     assert "fused: Serendip's choice," in flat
     assert "mixed: max 95% of the time" in flat and "double: resampled training set" in flat
+
+
+def test_a_missing_records_file_or_a_folder_as_labels_is_one_line(tmp_path):
+    records, labels = write_files(tiny_set(), tmp_path)
+    for args, text in ((_args(tmp_path / "nosuch.jsonl", labels), f"cannot open {tmp_path / 'nosuch.jsonl'}: "
+                        "no such records file"),
+                       (_args(records, tmp_path), f"cannot open {tmp_path}: a folder, not a labels file")):
+        r = runner.invoke(app, args, env={"COLUMNS": "300"})
+        lines = [ln for ln in r.output.splitlines() if ln.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and lines[0] == f"error: {text}", r.output
