@@ -154,7 +154,7 @@ def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
     Raises
     ------
     FileNotFoundError
-        A file does not exist.
+        A path is not a file (missing, or a folder); ``filename`` is the path.
     ParseError
         A gzip stream is broken or a file is not UTF-8 (the file is named).
     """
@@ -220,7 +220,7 @@ def read_labels(path: str | Path, review: str, label_column: str = "label_abstra
     Raises
     ------
     FileNotFoundError
-        No such file.
+        ``path`` is not a file (missing, or a folder); ``filename`` is the path.
     ParseError
         A missing column (line 1), a label other than 0 / 1, or a PMID labelled twice in the review (the
         line is named).
