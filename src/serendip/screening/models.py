@@ -57,7 +57,7 @@ Built in (settings read from ASReview's source, not tuned here):
   (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
   ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
   ``benchmarks/screening_cohen.py`` scores all 14 reviews (seeds 0-4) and chooses Serendip's model for
-  each review on the other 13 among its ``CANDIDATES`` (the combinations above; the choice per review is
+  each review on the other 13 among its ``CANDIDATES`` (the combinations in this list; the choice per review is
   in the rows' ``chosen`` setting). Screening sessions default to ``tfidf-mesh-svm`` (0.25 points of
   WSS@95 below ``fused-mesh-wmean`` on the mean, and no sentence embeddings to compute for every record of
   a workspace).
