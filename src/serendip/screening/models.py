@@ -57,10 +57,10 @@ Built in (settings read from ASReview's source, not tuned here):
   (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
   ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
   ``benchmarks/screening_cohen.py`` scores all 14 reviews (seeds 0-4) and chooses Serendip's model for
-  each review on the other 13 among its ``CANDIDATES`` (the combinations in this list; the choice per review is
-  in the rows' ``chosen`` setting). Screening sessions default to ``tfidf-mesh-svm`` (0.25 points of
-  WSS@95 below ``fused-mesh-wmean`` on the mean, and no sentence embeddings to compute for every record of
-  a workspace).
+  each review on the other 13 among its ``CANDIDATES`` (the combinations in this list; the choice per
+  review is in the rows' ``chosen`` setting). Screening sessions default to ``tfidf-mesh-svm`` (0.25
+  points of WSS@95 below ``fused-mesh-wmean`` on the mean, and no sentence embeddings to compute for every
+  record of a workspace).
 * ``fused-lr3``: the three parts of ``fused-auc3``, their z-scores weighted by a logistic regression fitted
   on the review's own prequential (z-score, label) pairs (:class:`_PrequentialStack`; stacking, Wolpert
   1992), so the labels set how sharply one part is preferred, which ``AUC - 0.5`` fixes in advance.
