@@ -48,7 +48,7 @@ Usage::
 
 Time on 2 cores with ``--jobs 2`` (2026-12-06, one BLAS thread per worker): 3,873 s for every system of
 the default run but ``fused-lr3`` (630 runs, ASReview's included; ACEInhibitors, the largest review, about
-28 % of it), 879 s more for ``fused-lr3``.
+18 min of it, read off the progress log), 879 s more for ``fused-lr3``.
 
 ASReview: ``pip install 'serendip[peers]'`` (asreview==3.0.8) or any virtual environment holding it, named
 by ``--asreview`` or ``$SERENDIP_ASREVIEW``; ``--no-asreview`` runs Serendip's models only. Each ASReview
