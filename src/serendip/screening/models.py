@@ -37,17 +37,18 @@ Built in (settings read from ASReview's source, not tuned here):
   reaches mean WSS@95 32.6 % and is above ASReview's elas_u4 on 9 of 14 reviews (``tfidf-mesh-svm``
   32.4 %, 8 of 14; ``fused-mesh-mean`` 31.4 %, 9 of 14; elas_u4 30.3 %).
 * ``fused-auc3``: ``tfidf-svm``, ``tfidf-mesh-svm`` and ``minilm-logreg``, their z-scores weighted by how
-  well each has ranked the records labelled so far (:class:`_PrequentialFusion`: weight ``AUC - 0.5`` of
-  its scores, given before each label, on the records read; equal weights until 5 includes and 5
-  excludes are read), so each review's own labels choose between text, MeSH and embeddings. Written on
+  well each has ranked the records labelled so far
+  (:class:`~serendip.screening.fusion.PrequentialFusion`: weight ``AUC - 0.5`` of its scores, given
+  before each label, on the records read; equal weights until 5 includes and 5 excludes are read),
+  so each review's own labels choose between text, MeSH and embeddings. Written on
   2026-12-05 after seeing that ``fused-mesh-wmean`` lost 5 reviews to ASReview, and after a look at seed 0
   of those 5 with a two-part variant (dropped: it lost 4 of them); no setting changed after that look.
   In ``benchmarks/screening_cohen.py`` (14 reviews, seeds 0-4) it is above ASReview's elas_u4 on 10 of 14
   reviews, but its mean WSS@95 (31.1 %) is below ``fused-mesh-wmean``'s (32.6 %): it loses most where MeSH
   helps most (NSAIDS, Opiods, UrinaryIncontinence), so the leave-one-review-out choice does not pick it.
 * ``fused-mesh-auc``: ``fused-mesh-wmean``'s two models and 3:1 weights, each weight scaled by the part's
-  prequential ``AUC - 0.5`` (:class:`_PrequentialFusion` with prior 3:1), so a review where the
-  embeddings rank the records read badly gives them less than a quarter, one where they rank well more.
+  prequential ``AUC - 0.5`` (:class:`~serendip.screening.fusion.PrequentialFusion` with prior 3:1), so a
+  review where the embeddings rank the records read badly gives them less than a quarter, one where they rank well more.
   Written on 2026-12-06 after seeing the rows of ``fused-mesh-wmean`` and ``fused-auc3`` on the same 14
   reviews (``fused-auc3`` gained where the embeddings are weak and lost where MeSH helps most, having
   ``tfidf-svm`` without MeSH as a third part): not independent of them. No setting of it was tried
@@ -62,8 +63,9 @@ Built in (settings read from ASReview's source, not tuned here):
   points of WSS@95 below ``fused-mesh-wmean`` on the mean, and no sentence embeddings to compute for every
   record of a workspace).
 * ``fused-lr3``: the three parts of ``fused-auc3``, their z-scores weighted by a logistic regression fitted
-  on the review's own prequential (z-score, label) pairs (:class:`_PrequentialStack`; stacking, Wolpert
-  1992), so the labels set how sharply one part is preferred, which ``AUC - 0.5`` fixes in advance.
+  on the review's own prequential (z-score, label) pairs
+  (:class:`~serendip.screening.fusion.PrequentialStack`; stacking, Wolpert 1992), so the labels set how
+  sharply one part is preferred, which ``AUC - 0.5`` fixes in advance.
   Written on 2026-12-06 after seeing ``fused-auc3`` and ``fused-mesh-auc`` on the same 14 reviews
   (``fused-auc3`` gains where MeSH hurts, BetaBlockers and ProtonPumpInhibitors, and loses where MeSH helps
   most, its weights being too flat to follow the MeSH model there): not independent of them. It has no
@@ -71,6 +73,16 @@ Built in (settings read from ASReview's source, not tuned here):
   ASReview's usual ones), and none was tried before its figures in ``benchmarks/screening_cohen.py``
   (commit 8cf0eb1): mean WSS@95 31.2 %, above elas_u4 on 9 of 14 reviews (BetaBlockers and
   ProtonPumpInhibitors won, SkeletalMuscleRelaxants 34.5 % and NSAIDS 32.1 % far below the MeSH models).
+* ``fused-mesh-pick``: ``fused-mesh-wmean`` (SVM 3 : MiniLM 1) whose SVM is ``tfidf-mesh-svm`` or
+  ``tfidf-svm``, whichever has the higher prequential ROC-AUC on the records labelled so far
+  (:class:`~serendip.screening.fusion.PrequentialPick`; ``tfidf-mesh-svm`` until 5 includes and 5
+  excludes are read, and on ties), so a review whose MeSH headings mislead drops them while the MiniLM
+  share stays a quarter. Written on 2026-12-06 (session 38) after seeing every candidate above on the same
+  14 reviews: ``fused-mesh-wmean`` loses to elas_u4 where the MeSH SVM alone is below the text SVM
+  (ProtonPumpInhibitors, BetaBlockers, OralHypoglycemics), and ``fused-auc3``/``fused-lr3`` switch weights too
+  flatly or too noisily to keep the MeSH gains; not independent of them. Its settings are those of
+  ``fused-mesh-wmean`` and ``fused-auc3``; none was tried before its one run in
+  ``benchmarks/screening_cohen.py``.
 """
 from __future__ import annotations
 
@@ -81,6 +93,13 @@ import numpy as np
 
 from serendip.registry import Registry
 from serendip.screening.features import ELAS_TFIDF, NB_TFIDF, FeatureStore
+from serendip.screening.fusion import (
+    Fusion,
+    PrequentialFusion,
+    PrequentialPick,
+    PrequentialStack,
+)
+from serendip.screening.learner import Learner
 
 __all__ = ["FUSED_CHOICE", "SCREENING_MODELS", "Learner", "ScreeningModel", "model_names"]
 
@@ -90,161 +109,6 @@ ELAS_RATIO = 9.8
 MESH_WEIGHT = 0.5
 #: weights of ``tfidf-mesh-svm`` and ``minilm-logreg`` in ``fused-mesh-wmean``
 MESH_WMEAN_WEIGHTS = (3.0, 1.0)
-
-
-class Learner:
-    """A model bound to one set's features: ``fit`` on labelled rows, ``score`` unlabelled rows.
-
-    Parameters
-    ----------
-    X : array or sparse matrix of shape (n, d)
-        The set's features.
-    make : callable
-        ``make() -> scikit-learn classifier`` (fresh each fit).
-    kind : {"proba", "margin"}
-        Score by ``predict_proba(X)[:, 1]`` (midpoint 0.5) or ``decision_function(X)`` (midpoint 0).
-    """
-
-    def __init__(self, X, make: Callable[[], object], kind: str):
-        self.X, self.make, self.kind = X, make, kind
-        self.midpoint: float | None = 0.5 if kind == "proba" else 0.0
-        self.estimator = None
-
-    def fit(self, rows: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> None:
-        """Fit on the records ``rows`` (int64, labelling order) with labels ``y`` (int8) and sample
-        weights (None: equal)."""
-        self.estimator = self.make()
-        self.estimator.fit(self.X[rows], y, sample_weight=weight)
-
-    def score(self, rows: np.ndarray) -> np.ndarray:
-        """float64 scores of the records ``rows``, shape (len(rows),).
-
-        When the features are sparse and ``rows`` hold more than half the records, every record is
-        scored and ``rows`` taken from the result: the same values (a sparse row's products are summed in
-        its stored order either way) without copying most of the matrix (hundreds of MB at 10^5
-        records). Dense features are sliced as before (BLAS may sum a sliced block in another order)."""
-        from scipy import sparse
-
-        whole = sparse.issparse(self.X) and len(rows) * 2 > self.X.shape[0]
-        X = self.X if whole else self.X[rows]
-        if self.kind == "proba":
-            out = self.estimator.predict_proba(X)[:, 1].astype(np.float64)
-        else:
-            out = np.asarray(self.estimator.decision_function(X), dtype=np.float64)
-        return out[rows] if whole else out
-
-
-class _Fusion(Learner):
-    """Learners fitted on the same rows; their scores combined over the scored rows by ``how``:
-    ``"rrf"`` (sum of 1 / (60 + rank), rank 1 = highest) or ``"mean"`` (mean of z-scores, weighted by
-    ``weights`` when given: sum of w_i z_i / sum of w_i, a linear combination of normalised scores, Vogt &
-    Cottrell 1999, Information Retrieval 1:151; equal weights when None)."""
-
-    def __init__(self, parts: list[Learner], how: str, weights: tuple[float, ...] | None = None):
-        self.parts, self.how, self.weights = parts, how, weights
-        self.midpoint = None
-
-    def fit(self, rows, y, weight) -> None:
-        for part in self.parts:
-            part.fit(rows, y, weight)
-
-    def score(self, rows) -> np.ndarray:
-        scores = [part.score(rows) for part in self.parts]
-        if self.how == "rrf":
-            out = np.zeros(len(rows))
-            for s in scores:
-                rank = np.empty(len(s))
-                rank[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
-                out += 1.0 / (60.0 + rank)
-            return out
-        z = _z_scores(scores)
-        if self.weights is None:
-            return np.mean(z, axis=0)
-        weights = np.asarray(self.weights, dtype=np.float64)
-        return weights @ z / weights.sum()
-
-
-def _z_scores(scores: list[np.ndarray]) -> np.ndarray:
-    """Each part's scores standardised over the scored rows (population sd; a constant part gives 0s),
-    stacked: shape (n_parts, n_rows)."""
-    return np.array([(s - s.mean()) / (s.std() or 1.0) for s in scores])
-
-
-class _PrequentialFusion(_Fusion):
-    """A weighted mean of the parts' z-scores whose weights follow the set's own labels, prequentially.
-
-    Each record labelled since the last fit was scored, before its label was known, by every part
-    (z-scores over the unlabelled records of that step); those (z, label) pairs accumulate. Once they
-    hold ``min_each`` includes and ``min_each`` excludes, part i weighs ``prior_i * max(AUC_i - 0.5, 0)``,
-    AUC_i being the ROC-AUC of its z-scores on them (Mann-Whitney, ties half); before that, or when no
-    part is above chance, the weights are ``prior``. Prequential ("test then train") assessment:
-    Dawid 1984, JRSS A 147:278. The records are those the fused ranking put on top, so the AUC measures
-    how each part orders the candidates actually read, the part of the ranking that decides WSS.
-    """
-
-    def __init__(self, parts: list[Learner], prior: tuple[float, ...] | None = None, min_each: int = 5):
-        super().__init__(parts, "mean", prior or (1.0,) * len(parts))
-        self.prior, self.min_each = np.asarray(self.weights, dtype=np.float64), min_each
-        self._seen: set[int] = set()
-        self._scored_rows = np.zeros(0, dtype=np.int64)
-        self._scored_z = np.zeros((len(parts), 0))
-        self._hist_z: list[np.ndarray] = []
-        self._hist_y: list[int] = []
-
-    def fit(self, rows, y, weight) -> None:
-        order = np.argsort(self._scored_rows, kind="stable")
-        sorted_rows = self._scored_rows[order]
-        for row, label in zip(np.asarray(rows).tolist(), np.asarray(y).tolist()):
-            if row in self._seen:
-                continue
-            self._seen.add(row)
-            at = int(np.searchsorted(sorted_rows, row))
-            if at < len(sorted_rows) and sorted_rows[at] == row:  # scored before it was labelled
-                self._hist_z.append(self._scored_z[:, order[at]])
-                self._hist_y.append(int(label))
-        self.weights = tuple(self.current_weights().tolist())
-        super().fit(rows, y, weight)
-
-    def current_weights(self) -> np.ndarray:
-        """float64 weights of shape (n_parts,), summing to 1, from the (z, label) pairs gathered so far."""
-        from scipy.stats import rankdata
-
-        labels = np.asarray(self._hist_y, dtype=np.int8)
-        n_inc, n_exc = int(labels.sum()), int(len(labels) - labels.sum())
-        weights = self.prior
-        if min(n_inc, n_exc) >= self.min_each:
-            z = np.array(self._hist_z)  # (n, parts)
-            ranks = np.apply_along_axis(rankdata, 0, z)
-            auc = (ranks[labels == 1].sum(axis=0) - n_inc * (n_inc + 1) / 2) / (n_inc * n_exc)
-            above = self.prior * np.maximum(auc - 0.5, 0.0)
-            weights = above if above.sum() > 0 else self.prior
-        return weights / weights.sum()
-
-    def score(self, rows) -> np.ndarray:
-        z = _z_scores([part.score(rows) for part in self.parts])
-        self._scored_rows, self._scored_z = np.asarray(rows, dtype=np.int64), z
-        return np.asarray(self.weights) @ z / float(np.sum(self.weights))
-
-
-class _PrequentialStack(_PrequentialFusion):
-    """A linear combination of the parts' z-scores whose weights a logistic regression fits on the set's own
-    prequential (z, label) pairs (those of :class:`_PrequentialFusion`): stacking (Wolpert 1992, Neural
-    Networks 5:241) on out-of-sample scores, as each z was given before its record's label was known.
-    The regression (C = 1, ``balanced`` class weights) learns both which part to trust and how sharply;
-    negative coefficients are set to 0 (a part never counts against a record); before ``min_each``
-    includes and excludes, or when no coefficient is positive, the weights are ``prior``."""
-
-    def current_weights(self) -> np.ndarray:
-        from sklearn.linear_model import LogisticRegression
-
-        labels = np.asarray(self._hist_y, dtype=np.int8)
-        n_inc = int(labels.sum())
-        weights = self.prior
-        if min(n_inc, len(labels) - n_inc) >= self.min_each:
-            stack = LogisticRegression(C=1.0, class_weight="balanced").fit(np.array(self._hist_z), labels)
-            coef = np.maximum(stack.coef_[0], 0.0)
-            weights = coef if coef.sum() > 0 else self.prior
-        return weights / weights.sum()
 
 
 @dataclass(frozen=True)
@@ -324,19 +188,25 @@ def _stack(store: FeatureStore, seed: int, weight: float = 1.0) -> Learner:
 
 
 def _mesh_wmean(store: FeatureStore, seed: int) -> Learner:
-    return _Fusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], "mean", MESH_WMEAN_WEIGHTS)
+    return Fusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], "mean", MESH_WMEAN_WEIGHTS)
 
 
 def _auc3(store: FeatureStore, seed: int) -> Learner:
-    return _PrequentialFusion([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
+    return PrequentialFusion([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
 
 
 def _lr3(store: FeatureStore, seed: int) -> Learner:
-    return _PrequentialStack([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
+    return PrequentialStack([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)])
 
 
 def _mesh_auc(store: FeatureStore, seed: int) -> Learner:
-    return _PrequentialFusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], MESH_WMEAN_WEIGHTS)
+    return PrequentialFusion([_mesh_svm(store, seed), _minilm_logreg(store, seed)], MESH_WMEAN_WEIGHTS)
+
+
+def _mesh_pick(store: FeatureStore, seed: int) -> Learner:
+    svm, emb = MESH_WMEAN_WEIGHTS
+    return PrequentialPick([_tfidf_svm(store, seed), _mesh_svm(store, seed), _minilm_logreg(store, seed)],
+                           (svm, svm, emb), pick=(0, 1), default=1)
 
 
 _ASR3 = "ASReview 3.0.8, asreview/models/models.py (elas_u4)"
@@ -355,15 +225,15 @@ _MODELS = [
                    reference="Reimers & Gurevych 2019 (Sentence-BERT); all-MiniLM-L6-v2", needs_embeddings=True),
     ScreeningModel("fused-stack", _stack, description="one linear SVM on TF-IDF and MiniLM embeddings side by side",
                    reference=_ASR3 + " classifier; Serendip", needs_embeddings=True),
-    ScreeningModel("fused-rrf", lambda store, seed: _Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
+    ScreeningModel("fused-rrf", lambda store, seed: Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
                                                             "rrf"),
                    description="reciprocal rank fusion of tfidf-svm and minilm-logreg",
                    reference="Cormack, Clarke & Buettcher 2009 (SIGIR)", needs_embeddings=True),
-    ScreeningModel("fused-mean", lambda store, seed: _Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
+    ScreeningModel("fused-mean", lambda store, seed: Fusion([_tfidf_svm(store, seed), _minilm_logreg(store, seed)],
                                                              "mean"),
                    description="mean of the z-scored scores of tfidf-svm and minilm-logreg",
                    reference="Serendip (score averaging)", needs_embeddings=True),
-    ScreeningModel("fused-mesh-mean", lambda store, seed: _Fusion([_mesh_svm(store, seed),
+    ScreeningModel("fused-mesh-mean", lambda store, seed: Fusion([_mesh_svm(store, seed),
                                                                   _minilm_logreg(store, seed)], "mean"),
                    description="mean of the z-scored scores of tfidf-mesh-svm and minilm-logreg",
                    reference="Serendip (score averaging)", needs_embeddings=True),
@@ -384,6 +254,11 @@ _MODELS = [
     ScreeningModel("fused-mesh-auc", _mesh_auc,
                    description="z-scores of tfidf-mesh-svm and minilm-logreg weighted 3:1, each weight scaled by "
                                "the part's prequential ROC-AUC on the records labelled so far",
+                   reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
+                   needs_embeddings=True),
+    ScreeningModel("fused-mesh-pick", _mesh_pick,
+                   description="fused-mesh-wmean whose SVM is tfidf-mesh-svm or tfidf-svm, whichever has ranked "
+                               "the records labelled so far better (prequential ROC-AUC)",
                    reference="Dawid 1984 (prequential assessment); Vogt & Cottrell 1999 (linear score fusion)",
                    needs_embeddings=True),
 ]
