@@ -369,6 +369,11 @@ def main() -> None:
     unknown = sorted(set(reviews) - set(names))
     if unknown:
         raise _rows.UsageError(f"unknown review {', '.join(unknown)}; reviews: {', '.join(names)}")
+    from serendip.screening.models import model_names
+
+    unknown = sorted(set(args.models) - set(model_names()))
+    if unknown:  # refused before any file is written or any run starts
+        raise _rows.UsageError(f"unknown model {', '.join(unknown)}; models: {', '.join(model_names())}")
     args.asreview_exe = None if args.no_asreview else find_asreview(args.asreview)
     cache = None if args.no_asreview_cache else args.asreview_cache or asreview_cache_dir()
     args.asreview_cache_dir = str(cache) if cache else None

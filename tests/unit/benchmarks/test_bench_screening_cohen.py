@@ -110,3 +110,13 @@ def test_stored_runs_are_keyed_by_the_modules_a_simulation_runs():
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)}, check=True)
     assert set(out.stdout.split()) <= set(names)
     assert len(screening_cohen.code_hash()) == 16
+
+
+def test_an_unknown_model_is_refused_before_any_runs_file_is_written(monkeypatch, tmp_path):
+    runs = tmp_path / "runs.jsonl"
+    monkeypatch.setattr(screening_cohen, "review_names", lambda: ["Antihistamines"])
+    monkeypatch.setattr(sys, "argv", ["screening_cohen.py", "--models", "tfidf-svm", "nope", "--no-asreview",
+                                      "--runs-file", str(runs)])
+    with pytest.raises(_rows.UsageError, match=r"unknown model nope; models: .*tfidf-svm"):
+        screening_cohen.main()
+    assert not runs.exists()
