@@ -298,7 +298,10 @@ def load_screening_set(records: Sequence[str | Path] | str | Path, labels: str |
     for pmid, _label, lineno in rows:
         if pmid not in recs:
             where = ", ".join(map(str, paths))
-            why = f"; its record line was skipped: {skipped[pmid]}" if pmid in skipped else ""
+            unread = [str(issue) for issue in issues if not issue.record]  # lines whose PMID could not be read
+            why = (f"; its record line was skipped: {skipped[pmid]}" if pmid in skipped else
+                   f"; {len(unread)} record line(s) could not be read, it may be one: {'; '.join(unread[:3])}"
+                   + (" ..." if len(unread) > 3 else "") if unread else "")
             raise ParseError(f"PMID {pmid} of review {review!r} is in no records file ({where}){why}",
                              file=str(labels), line=lineno)
     texts = [recs[p] for p, _, _ in rows]

@@ -57,10 +57,30 @@ class PrequentialFusion(Fusion):
     part is above chance, the weights are ``prior``. Prequential ("test then train") assessment:
     Dawid 1984, JRSS A 147:278. The records are those the fused ranking put on top, so the AUC measures
     how each part orders the candidates actually read, the part of the ranking that decides WSS.
+
+    Parameters
+    ----------
+    parts : list of Learner
+    prior : tuple of float, optional
+        One weight >= 0 per part, not all 0 (default: equal weights).
+    min_each : int, default 5
+        Includes and excludes (each) to gather before the labels set the weights; at least 1.
+
+    Raises
+    ------
+    ValueError
+        If ``prior`` has not one finite weight >= 0 per part or they are all 0, or ``min_each`` is not an
+        integer >= 1.
     """
 
     def __init__(self, parts: list[Learner], prior: tuple[float, ...] | None = None, min_each: int = 5):
-        super().__init__(parts, "mean", prior or (1.0,) * len(parts))
+        prior = (1.0,) * len(parts) if prior is None else tuple(prior)
+        if len(prior) != len(parts) or not all(np.isfinite(w) and w >= 0 for w in prior) or sum(prior) <= 0:
+            raise ValueError(f"prior {prior} must give each of the {len(parts)} parts a finite weight >= 0, "
+                             "not all 0")
+        if isinstance(min_each, bool) or not isinstance(min_each, int) or min_each < 1:
+            raise ValueError(f"min_each must be an integer >= 1, got {min_each!r}")
+        super().__init__(parts, "mean", prior)
         self.prior, self.min_each = np.asarray(self.weights, dtype=np.float64), min_each
         self._seen: set[int] = set()
         self._scored_rows = np.zeros(0, dtype=np.int64)
@@ -149,16 +169,22 @@ class PrequentialPick(PrequentialFusion):
     default : int
         The alternative used until the labels decide, and on ties; one of ``pick``.
     min_each : int, default 5
+        Includes and excludes (each) to gather before the labels choose; at least 1.
 
     Raises
     ------
     ValueError
-        If ``pick`` has fewer than 2 parts, names a part that does not exist, or ``default`` is not in it.
+        If ``pick`` is not a tuple or list of at least 2 part indices (int), ``default`` is not one of them,
+        or ``prior`` / ``min_each`` are refused by :class:`PrequentialFusion`.
     """
 
     def __init__(self, parts: list[Learner], prior: tuple[float, ...], pick: tuple[int, ...], default: int,
                  min_each: int = 5):
-        if len(set(pick)) < 2 or not set(pick) <= set(range(len(parts))) or default not in pick:
+        def index(i) -> bool:
+            return isinstance(i, int) and not isinstance(i, bool)
+
+        if not isinstance(pick, (tuple, list)) or not all(map(index, pick)) or not index(default) \
+                or len(set(pick)) < 2 or not set(pick) <= set(range(len(parts))) or default not in pick:
             raise ValueError(f"pick {pick} must name at least 2 of the {len(parts)} parts and hold default {default}")
         self.pick, self.default = tuple(pick), default
         super().__init__(parts, prior, min_each)

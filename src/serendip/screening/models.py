@@ -54,9 +54,10 @@ Built in (settings read from ASReview's source, not tuned here):
   ``tfidf-svm`` without MeSH as a third part): not independent of them. No setting of it was tried
   before its figures in ``benchmarks/screening_cohen.py`` (14 reviews, seeds 0-4, commit 8cf0eb1): mean
   WSS@95 32.4 %, above elas_u4 on 8 of 14 reviews, within 2.0 points of ``fused-mesh-wmean`` on each.
-* ``fused``: the fusion chosen on 2026-12-04 by simulation on the 11 Cohen reviews then not scored
-  (seeds 0-1; figures in :data:`FUSED_CHOICE`): ``fused-mean``, 31.1 % (``fused-rrf`` 30.8,
-  ``fused-stack`` 29.6; ``tfidf-svm``, no combination, 31.3). Since 2026-12-05
+* ``fused``: Serendip's choice, ``fused-mesh-wmean`` since 2026-12-06 (:data:`FUSED_CHOICE`); before,
+  the fusion chosen on 2026-12-04 by simulation on the 11 Cohen reviews then not scored (seeds 0-1):
+  ``fused-mean``, 31.1 % (``fused-rrf`` 30.8, ``fused-stack`` 29.6; ``tfidf-svm``, no combination,
+  31.3). Since 2026-12-05
   ``benchmarks/screening_cohen.py`` scores all 14 reviews (seeds 0-4) and chooses Serendip's model for
   each review on the other 13 among its ``CANDIDATES`` (the combinations in this list; the choice per
   review is in the rows' ``chosen`` setting). Screening sessions default to ``tfidf-mesh-svm`` (0.25
@@ -268,8 +269,14 @@ _MODELS = [
 for _m in _MODELS:
     SCREENING_MODELS.add(_m.name, _m)
 
-#: How ``fused`` was chosen: mean WSS@95 over the 11 Cohen reviews not scored by
-#: ``benchmarks/screening_cohen.py`` (seeds 0 and 1, strategy max; ``--select``), 2026-12-04.
-FUSED_CHOICE = {"chosen": "fused-mean", "on": "11 other Cohen reviews, seeds 0-1",
-                "wss@95": {"fused-mean": 0.3114, "fused-rrf": 0.3083, "fused-stack": 0.2962, "tfidf-svm": 0.3131}}
+#: How ``fused`` is chosen: ``benchmarks/screening_cohen.py``'s leave-one-review-out choice (for each Cohen
+#: review, the candidate of highest mean WSS@95 over the other 13; seeds 0-4, strategy max), the same
+#: candidate for all 14 reviews in the rows of commit 6d51fa0 (2026-12-06); the figures are the
+#: candidates' mean WSS@95 over all 14. Until 2026-12-06 ``fused`` was ``fused-mean``, chosen on 2026-12-04
+#: on the 11 reviews then not scored (seeds 0-1: fused-mean 0.3114, fused-rrf 0.3083, fused-stack 0.2962,
+#: tfidf-svm 0.3131).
+FUSED_CHOICE = {"chosen": "fused-mesh-wmean", "on": "14 Cohen reviews, each chosen on the other 13, seeds 0-4",
+                "wss@95": {"fused-mesh-wmean": 0.3261, "fused-mesh-auc": 0.3238, "tfidf-mesh-svm": 0.3236,
+                           "fused-mesh-pick": 0.3197, "fused-mesh-mean": 0.3145, "fused-lr3": 0.3123,
+                           "fused-auc3": 0.3109}}
 SCREENING_MODELS.register("fused")(SCREENING_MODELS.get(FUSED_CHOICE["chosen"]))

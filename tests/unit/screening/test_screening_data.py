@@ -36,6 +36,18 @@ def test_a_label_for_an_unknown_pmid_names_the_labels_file_and_line(tmp_path):
     assert msg.startswith(f"{labels}, line 3: PMID 999 of review 'Toy' is in no records file") and "\n" not in msg
 
 
+def test_a_labelled_pmid_whose_record_line_cannot_be_read_names_that_line(tmp_path):
+    records, labels = write_files(tiny_set(), tmp_path)
+    lines = records.read_text().splitlines()
+    lines[1] = lines[1][:20]  # record 1001's line cut short: not JSON, so its PMID cannot be read
+    records.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ParseError) as err:
+        load_screening_set(records, labels, "Toy")
+    msg = str(err.value)
+    assert "PMID 1001 of review 'Toy' is in no records file" in msg and "\n" not in msg
+    assert f"1 record line(s) could not be read, it may be one: {records}, line 2: not JSON" in msg
+
+
 def test_a_review_with_no_include_or_no_exclude_is_refused(tmp_path):
     records, labels = write_files(tiny_set(), tmp_path)
     labels.write_text(HEADER + "Toy\t1000\t0\t0\nToy\t1001\t0\t0\n")

@@ -156,9 +156,22 @@ def test_prequential_pick_keeps_the_default_on_a_tie_and_refuses_a_bad_pick():
     pick.score(np.arange(4))
     pick.fit(np.array([0, 3]), np.array([0, 1]), None)
     assert pick.prequential_auc() == pytest.approx([1.0, 1.0]) and pick.chosen() == 1
-    for bad_pick, default in (((0,), 0), ((0, 2), 0), ((0, 1), 2)):
+    for bad_pick, default in (((0,), 0), ((0, 2), 0), ((0, 1), 2), (None, 0), ((0.0, 1.0), 0), ((0, 1), True)):
         with pytest.raises(ValueError, match="pick"):
             PrequentialPick([_Fixed(same), _Fixed(same)], (1.0, 1.0), pick=bad_pick, default=default)
+
+
+@pytest.mark.parametrize("prior, min_each, match", [
+    ((1.0, 1.0, 1.0), 5, "prior"), ((0.0, 0.0), 5, "prior"), ((0.5, -1.0), 5, "prior"),
+    ((1.0, float("nan")), 5, "prior"), ((1.0, 1.0), 0, "min_each"), ((1.0, 1.0), True, "min_each"),
+])
+def test_prequential_fusions_refuse_a_bad_prior_or_min_each(prior, min_each, match):
+    same = [0.0, 1.0, 2.0, 3.0]
+    for make in (lambda: PrequentialFusion([_Fixed(same), _Fixed(same)], prior, min_each),
+                 lambda: PrequentialPick([_Fixed(same), _Fixed(same)], prior, pick=(0, 1), default=0,
+                                         min_each=min_each)):
+        with pytest.raises(ValueError, match=match):
+            make()
 
 
 def _z(values: np.ndarray) -> np.ndarray:
