@@ -265,6 +265,18 @@ def read_labels(path: str | Path, review: str, label_column: str = "label_abstra
     return rows
 
 
+def _why_missing(pmid: str, skipped: dict, issues: list[Issue]) -> str:
+    """The end of the "PMID ... is in no records file" error: the skipped line of that PMID, else the
+    record lines whose PMID could not be read (the first 3), else nothing."""
+    if pmid in skipped:
+        return f"; its record line was skipped: {skipped[pmid]}"
+    unread = [str(issue) for issue in issues if not issue.record]
+    if not unread:
+        return ""
+    more = " ..." if len(unread) > 3 else ""
+    return f"; {len(unread)} record line(s) could not be read, it may be one: {'; '.join(unread[:3])}{more}"
+
+
 def load_screening_set(records: Sequence[str | Path] | str | Path, labels: str | Path, review: str,
                        label_column: str = "label_abstract_screening", na_values: Sequence[str] = ("NA",)
                        ) -> ScreeningSet:
@@ -298,10 +310,7 @@ def load_screening_set(records: Sequence[str | Path] | str | Path, labels: str |
     for pmid, _label, lineno in rows:
         if pmid not in recs:
             where = ", ".join(map(str, paths))
-            unread = [str(issue) for issue in issues if not issue.record]  # lines whose PMID could not be read
-            why = (f"; its record line was skipped: {skipped[pmid]}" if pmid in skipped else
-                   f"; {len(unread)} record line(s) could not be read, it may be one: {'; '.join(unread[:3])}"
-                   + (" ..." if len(unread) > 3 else "") if unread else "")
+            why = _why_missing(pmid, skipped, issues)
             raise ParseError(f"PMID {pmid} of review {review!r} is in no records file ({where}){why}",
                              file=str(labels), line=lineno)
     texts = [recs[p] for p, _, _ in rows]

@@ -110,7 +110,7 @@ class PrequentialFusion(Fusion):
 
         labels = np.asarray(self._hist_y, dtype=np.int8)
         n_inc, n_exc = int(labels.sum()), int(len(labels) - labels.sum())
-        if min(n_inc, n_exc) < self.min_each or n_inc == 0 or n_exc == 0:
+        if min(n_inc, n_exc) < self.min_each:  # min_each >= 1: both classes present
             return None
         ranks = np.apply_along_axis(rankdata, 0, np.array(self._hist_z))  # (n, parts)
         return (ranks[labels == 1].sum(axis=0) - n_inc * (n_inc + 1) / 2) / (n_inc * n_exc)
