@@ -29,7 +29,7 @@ def _case(table: dict, kind: str, name: str):
 MODEL_CASES = {"tfidf-nb": 0.5, "tfidf-svm": 0.0, "tfidf-mesh-svm": 0.0, "tfidf-logreg": 0.5, "minilm-logreg": 0.5, "fused-stack": 0.0,
                "fused-rrf": None, "fused-mean": None, "fused-mesh-mean": None,
                "fused-mesh-wmean": None, "fused-auc3": None, "fused-mesh-auc": None,
-               "fused-lr3": None, "fused-mesh-pick": None}
+               "fused-lr3": None, "fused-mesh-pick": None, "fused-wmean3": None}
 MODEL_CASES["fused"] = MODEL_CASES[FUSED_CHOICE["chosen"]]
 
 

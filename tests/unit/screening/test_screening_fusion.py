@@ -16,7 +16,11 @@ from serendip.screening.fusion import (
     PrequentialStack,
 )
 from serendip.screening.learner import Learner
-from serendip.screening.models import MESH_WMEAN_WEIGHTS, SCREENING_MODELS
+from serendip.screening.models import (
+    MESH_WMEAN_WEIGHTS,
+    SCREENING_MODELS,
+    WMEAN3_WEIGHTS,
+)
 from serendip.screening.simulate import simulate
 
 
@@ -79,6 +83,20 @@ def test_fused_mesh_wmean_finds_the_includes_first_and_follows_the_svm_where_the
     svm, emb = _Fixed([2.0, 0.0, 1.0]), _Fixed([0.0, 2.0, 1.0])
     fused = Fusion([svm, emb], "mean", MESH_WMEAN_WEIGHTS).score(np.arange(3))
     assert fused[0] > fused[2] > fused[1]
+
+
+def test_fused_wmean3_is_the_mesh_svm_the_text_svm_and_minilm_weighted_3_to_1_5_to_1():
+    spec = SCREENING_MODELS.get("fused-wmean3")
+    assert spec.needs_embeddings and spec.balance == ("balanced", {"ratio": 9.8})
+    assert "Vogt & Cottrell 1999" in spec.reference and "3 : 1.5 : 1" in spec.description
+    learner = spec.build(FeatureStore(tiny_set(), toy_context()), 0)
+    assert learner.how == "mean" and learner.weights == WMEAN3_WEIGHTS == (3.0, 1.5, 1.0)
+    assert [p.kind for p in learner.parts] == ["margin", "margin", "proba"]
+    # z-scores of (0, 1, 2) are (-a, 0, a), a = sqrt(3/2); parts ranking 0,1,2 / 2,1,0 / 2,1,0 give
+    # record 0: (-3 a + 1.5 a + a) / 5.5 = -a / 11, record 2: +a / 11, record 1: 0
+    parts = [_Fixed([0.0, 1.0, 2.0]), _Fixed([2.0, 1.0, 0.0]), _Fixed([2.0, 1.0, 0.0])]
+    a = np.sqrt(1.5)
+    assert Fusion(parts, "mean", WMEAN3_WEIGHTS).score(np.arange(3)) == pytest.approx([-a / 11, 0.0, a / 11])
 
 
 def test_prequential_fusion_weighs_each_part_by_its_auc_on_the_records_labelled_since_it_scored_them():
