@@ -19,6 +19,7 @@ import json
 import os
 import resource
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -205,9 +206,29 @@ def read_all_rows(script: str) -> list[dict]:
     return merge_rows(read_rows(archive_path(script)), read_rows(HERE / "results" / f"{script}.json"))
 
 
-def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
+def moved_out_rows(names: Sequence[str]) -> dict[tuple, dict]:
+    """The rows of the archive files ``names`` (under ``results/archive/``), by :func:`row_key`: rows
+    moved out of a live results file by hand to keep it small, not superseded (each file's entry in
+    ``results/archive/README.md`` says so). Raises FileNotFoundError naming a missing file, ValueError
+    as :func:`read_rows`."""
+    out: dict[tuple, dict] = {}
+    for name in names:
+        path = HERE / "results" / "archive" / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such archive of moved-out rows")
+        out.update((row_key(r), r) for r in read_rows(path))
+    return out
+
+
+def _same_figure(a: dict, b: dict) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("value", "sd", "baseline", "anchor"))
+
+
+def write(script: str, rows: list[dict], wall_s: float | None = None, moved_out: Sequence[str] = ()) -> None:
     """Merge the rows into results/<script>.json (see :func:`merge_rows`; every row normalised by
-    :func:`_row_fields.normalise` first), move per-seed detail (:func:`split_detail`) to
+    :func:`_row_fields.normalise` first; a row whose key and figures (value, sd, baseline, anchor) equal a
+    row of the archives ``moved_out`` (:func:`moved_out_rows`) is not written back, the archived row
+    standing for it, and their count is printed on stderr), move per-seed detail (:func:`split_detail`) to
     :func:`archive_path`, then regenerate RESULTS.md (:func:`results_page.write_page`), holding an
     exclusive lock on ``results/.write.lock`` (POSIX ``flock``) meanwhile. A JSON past
     :data:`MAX_JSON_BYTES` is written with a warning on stderr. ``wall_s`` is printed by
@@ -226,6 +247,17 @@ def write(script: str, rows: list[dict], wall_s: float | None = None) -> None:
     import _row_fields
 
     rows = [_row_fields.normalise(r) for r in rows]
+    if moved_out:
+        moved = moved_out_rows(moved_out)
+        kept = [r for r in rows if not (row_key(r) in moved and _same_figure(r, moved[row_key(r)]))]
+        if len(kept) < len(rows):
+            import sys
+
+            print(f"{len(rows) - len(kept)} rows equal to rows moved to results/archive/ ({', '.join(moved_out)}) "
+                  "not written again", file=sys.stderr)
+        rows = kept
+        if not rows:
+            return
     (HERE / "results").mkdir(exist_ok=True)
     # runs often end side by side (seeds in parallel): one writer at a time, so the read-merge-replace
     # below never loses the other run's rows
@@ -354,12 +386,14 @@ def int_list(text: str) -> list[int]:
     return values
 
 
-def finish(script: str, rows: list[dict], wall_s: float, *, no_write: bool = False) -> None:
+def finish(script: str, rows: list[dict], wall_s: float, *, no_write: bool = False,
+           moved_out: Sequence[str] = ()) -> None:
     """The end of a benchmark run: print the total wall time (seconds) and peak RSS (MiB), then
-    :func:`write` the rows unless ``no_write`` (``--no-write``: print only)."""
+    :func:`write` the rows unless ``no_write`` (``--no-write``: print only); ``moved_out`` as in
+    :func:`write`."""
     print(f"total {wall_s:.0f} s, peak RSS {peak_rss_mb():.0f} MB")
     if not no_write:
-        write(script, rows, wall_s=wall_s)
+        write(script, rows, wall_s=wall_s, moved_out=moved_out)
 
 
 class UsageError(Exception):

@@ -183,6 +183,23 @@ def test_pooled_rows_move_the_per_seed_detail_to_the_archive(tmp_path, monkeypat
     assert "WARNING" in capsys.readouterr().err
 
 
+def test_rows_equal_to_moved_out_rows_are_not_written_back(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_rows, "HERE", tmp_path)
+    moved = [_r("d1", "m", "atd", 12.5), _r("d2", "m", "atd", 7.0)]
+    _rows.write_gzip_rows(tmp_path / "results" / "archive" / "s-moved.json.gz", moved)
+    # a rerun: d1 reproduced (not written back), d2 changed (written), a new row (written)
+    _rows.write("s", [_r("d1", "m", "atd", 12.5), _r("d2", "m", "atd", 8.0), _r("d3", "m", "atd", 1.0)],
+                moved_out=["s-moved.json.gz"])
+    live = _rows.read_rows(tmp_path / "results" / "s.json")
+    assert [(r["dataset"], r["value"]) for r in live] == [("d2", 8.0), ("d3", 1.0)]
+    assert "1 rows equal to rows moved to results/archive/ (s-moved.json.gz) not written again" in capsys.readouterr().err
+    # every row reproduced: nothing written, the live file unchanged
+    _rows.write("s", [_r("d1", "m", "atd", 12.5)], moved_out=["s-moved.json.gz"])
+    assert _rows.read_rows(tmp_path / "results" / "s.json") == live
+    with pytest.raises(FileNotFoundError, match="s-gone.json.gz"):
+        _rows.write("s", [_r("d1", "m", "atd", 12.5)], moved_out=["s-gone.json.gz"])
+
+
 def test_bad_rows_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(_rows, "HERE", tmp_path)
     with pytest.raises(ValueError, match="without a finite value"):

@@ -120,3 +120,10 @@ def test_an_unknown_model_is_refused_before_any_runs_file_is_written(monkeypatch
     with pytest.raises(_rows.UsageError, match=r"unknown model nope; models: .*tfidf-svm"):
         screening_cohen.main()
     assert not runs.exists()
+
+
+def test_moved_out_archives_exist_and_none_of_their_rows_is_also_live():
+    moved = _rows.moved_out_rows(screening_cohen.MOVED_OUT)
+    assert len(moved) == 112 + 56 + 56 and {k[4] for k in moved} == {"rrf@10", "atd"}
+    live = _rows.read_rows(_rows.HERE / "results" / "screening_cohen.json")
+    assert not [r for r in live if _rows.row_key(r) in moved]
