@@ -1,4 +1,4 @@
-"""``serendip screen start | next | label | status | export`` (screening sessions over a workspace's
+"""``serendip screen start | next | label | status | export | keywords`` (screening sessions over a workspace's
 records, wrapping :mod:`serendip.screening.session` and :mod:`serendip.screening.export`) and
 ``serendip recommend`` (wrapping :func:`serendip.screening.recommend.recommend`)."""
 from __future__ import annotations
@@ -113,10 +113,72 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
             return
         _say(f"record {rec.record_id}" + (f"  PMID {rec.pmid}" if rec.pmid else "") + (f"  DOI {rec.doi}" if rec.doi
                                                                                         else ""))
-        _say(f"title: {rec.title or '(none)'}")
-        _say(f"abstract: {rec.abstract or '(none)'}")
+        keywords = s.keywords()
+        _say_marked("title: ", rec.title, keywords)
+        _say_marked("abstract: ", rec.abstract, keywords)
+        if rec.highlights:
+            _say("keywords found: " + _found(rec.highlights))
         _say(f"score {rec.score:.3f}; {rec.screened} of {rec.total} screened; {_estimates(rec.estimates)}")
         _say(f"label it: serendip screen label {rec.record_id} include|exclude|maybe [--note TEXT]")
+
+
+#: Rich styles of the keywords ``screen next`` shows (the "keywords found" line says the same without colour)
+KEYWORD_STYLES = {"include": "bold green", "exclude": "bold red"}
+
+
+def _say_marked(prefix: str, text: str | None, keywords: dict[str, str]) -> None:
+    """``prefix`` + the (visibly escaped) text, the session's keywords in it styled by kind."""
+    from serendip.screening.highlight import find_highlights
+
+    shown = visible(text) if text else "(none)"
+    line = Text(prefix + shown)
+    for h in find_highlights(shown if text else "", keywords, "text"):
+        line.stylize(KEYWORD_STYLES[h.kind], len(prefix) + h.start, len(prefix) + h.end)
+    console.print(line, highlight=False, soft_wrap=True)
+
+
+def _found(highlights) -> str:
+    """``include: randomi* x2, placebo; exclude: rat``: each keyword found, by kind, with its count."""
+    from collections import Counter
+
+    parts = []
+    for kind in KEYWORD_STYLES:
+        n = Counter(h.term for h in highlights if h.kind == kind)
+        if n:
+            parts.append(f"{kind}: " + ", ".join(visible(t) + (f" x{c}" if c > 1 else "") for t, c in n.items()))
+    return "; ".join(parts)
+
+
+def keywords_cmd(terms: Optional[list[str]] = typer.Argument(None, help="Keywords or phrases (quote a phrase); "
+                                                             "a * ends a word prefix: random*."),
+                 exclude_kind: bool = typer.Option(False, "--exclude", help="Add them as exclude keywords (red) "
+                                                   "instead of include keywords (green)."),
+                 remove: bool = typer.Option(False, "--remove", help="Remove them instead."),
+                 json_out: bool = typer.Option(False, "--json", help="Print the keywords as JSON."),
+                 session: Optional[str] = SessionOpt, workspace: Optional[Path] = WorkspaceOpt) -> None:
+    """Add, remove or list the session's highlighting keywords: `screen next` marks them in each title and
+    abstract (case-insensitive, whole words; include keywords green, exclude keywords red). No terms: list."""
+    from serendip.errors import ConfigError
+
+    with handle_errors():
+        s = _session(open_workspace(workspace), session)
+        if remove and exclude_kind:
+            raise ConfigError("--remove and --exclude do not go together: remove a keyword by its term alone")
+        if (remove or exclude_kind) and not terms:
+            raise ConfigError(f"{'--remove' if remove else '--exclude'} needs the keyword(s) to act on")
+        if terms:
+            kw = s.remove_keywords(terms) if remove else s.add_keywords(terms, "exclude" if exclude_kind else "include")
+        else:
+            kw = s.keywords()
+        if json_out:
+            print(json_line(kw))
+            return
+        if not kw:
+            _say(f"session {s.name!r}: no keywords (add some: serendip screen keywords randomized \"double blind\")")
+        for kind in KEYWORD_STYLES:
+            mine = [t for t, k in kw.items() if k == kind]
+            if mine:
+                _say(f"{kind}: " + ", ".join(mine))
 
 
 def label_cmd(record_id: int = typer.Argument(..., help="Record id (as `screen next` shows it)."),
@@ -209,4 +271,5 @@ def register(root: typer.Typer) -> None:
     app.command("label")(label_cmd)
     app.command("status")(status_cmd)
     app.command("export")(export_cmd)
+    app.command("keywords")(keywords_cmd)
     root.command("recommend")(recommend_cmd)

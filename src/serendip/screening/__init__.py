@@ -14,7 +14,9 @@ Modules: :mod:`~serendip.screening.data` (records and labels read, checked and j
 (WSS@R, RRF@x, ATD), :mod:`~serendip.screening.stopping`, :mod:`~serendip.screening.simulate` (seeded
 simulation as ``asreview simulate`` runs it), :mod:`~serendip.screening.plot` (recall curves),
 :mod:`~serendip.screening.session` (screening sessions over a workspace's records, stored by
-:mod:`~serendip.screening.store`, Alembic revision 0008), :mod:`~serendip.screening.export` (labels as
+:mod:`~serendip.screening.store`, Alembic revisions 0008 and 0011), :mod:`~serendip.screening.highlight` and
+:mod:`~serendip.screening.keywords` (a session's include / exclude keywords, found in each record shown),
+:mod:`~serendip.screening.export` (labels as
 CSV or RIS) and :mod:`~serendip.screening.recommend` (records like given ones, with reasons).
 """
 from serendip.screening.data import ScreeningSet, load_screening_set

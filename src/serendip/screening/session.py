@@ -46,6 +46,8 @@ from sqlalchemy import insert, select
 from serendip.errors import ConfigError, DataError
 from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureCache
 from serendip.screening.features import FeatureContext, FeatureStore
+from serendip.screening.highlight import Highlight, find_highlights
+from serendip.screening.keywords import add_keywords, read_keywords, remove_keywords
 from serendip.screening.models import SCREENING_MODELS
 from serendip.screening.session_checks import check_priors, check_scope, existing_ids
 from serendip.screening.session_texts import SessionTexts
@@ -70,7 +72,9 @@ DEFAULT_MODEL = "tfidf-mesh-svm"
 class NextRecord:
     """The record to screen next: its workspace ``record_id``, PMID, DOI, title and abstract, the model's
     ``score`` (float; higher = more likely an include), ``screened`` (records labelled so far) of
-    ``total``, and each stopping rule's answer now (``estimates``: rule name -> StopCheck)."""
+    ``total``, each stopping rule's answer now (``estimates``: rule name -> StopCheck) and the session's
+    keywords found in the title and abstract (``highlights``: :class:`~serendip.screening.highlight.Highlight`
+    s, title first, offsets into ``title`` / ``abstract``)."""
 
     record_id: int
     pmid: str | None
@@ -81,11 +85,13 @@ class NextRecord:
     screened: int
     total: int
     estimates: dict[str, StopCheck] = field(default_factory=dict)
+    highlights: list[Highlight] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         out = {k: getattr(self, k) for k in ("record_id", "pmid", "doi", "title", "abstract", "score", "screened",
                                               "total")}
         out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
+        out["highlights"] = [h.to_dict() for h in self.highlights]
         return out
 
 
@@ -296,6 +302,19 @@ class ScreeningSession:
             conn.execute(insert(screen_labels).values(session_id=self.row["id"], record_id=rid, label=label,
                                                       note=note, prior=False, created_at=_now()))
 
+    # -- keywords (serendip.screening.keywords) ----------------------------------------------------
+    def keywords(self) -> dict[str, str]:
+        """The session's highlighting keywords: term -> ``include`` / ``exclude``, oldest first."""
+        return read_keywords(self.ws, int(self.row["id"]))
+
+    def add_keywords(self, terms: Iterable[str], kind: str = "include") -> dict[str, str]:
+        """:func:`~serendip.screening.keywords.add_keywords` for this session."""
+        return add_keywords(self.ws, int(self.row["id"]), terms, kind)
+
+    def remove_keywords(self, terms: Iterable[str]) -> dict[str, str]:
+        """:func:`~serendip.screening.keywords.remove_keywords` for this session."""
+        return remove_keywords(self.ws, int(self.row["id"]), terms)
+
     # -- model ----------------------------------------------------------------------------------
     def _features(self) -> FeatureStore:
         """The session's feature store: texts read on first use (:class:`SessionTexts`), matrices from the
@@ -361,9 +380,11 @@ class ScreeningSession:
         title, abstract = self._features().data.text_at(pos)
         with self.ws.engine.connect() as conn:
             ident = conn.execute(select(records.c.pmid, records.c.doi).where(records.c.id == rid)).first()
+        keywords = self.keywords()
+        marks = find_highlights(title, keywords, "title") + find_highlights(abstract, keywords, "abstract")
         return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, title, abstract,
                           float(scores[i]), len(current), len(self.record_ids) - self._deleted_unlabelled(current),
-                          self.estimates(current))
+                          self.estimates(current), marks)
 
     def status(self) -> SessionStatus:
         """Counts, estimated recall per stopping rule and whether :data:`DEFAULT_STOP_RULE` says stop."""

@@ -15,6 +15,11 @@ agree on SQLite and PostgreSQL).
   started) and ``created_at``. A record's current label is its newest row (highest ``id``); the older
   rows stay as its history. No foreign key to ``records``: a record deleted from the workspace keeps
   its labels (the export shows them).
+* ``screen_keywords`` (Alembic revision ``0011``): the session's highlighting keywords
+  (:mod:`serendip.screening.highlight`): ``session_id``, ``term`` (as the reviewer typed it, stripped),
+  ``kind`` (``include`` / ``exclude``) and ``created_at``; one row per term and session, terms compared
+  case-insensitively (:mod:`serendip.screening.keywords`). A setting of the session, not a decision: a
+  removed keyword's row is deleted.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from sqlalchemy import (
 
 from serendip.workspace.schema import metadata
 
-__all__ = ["LABELS", "SCREEN_TABLES", "screen_labels", "screen_sessions"]
+__all__ = ["LABELS", "SCREEN_TABLES", "screen_keywords", "screen_labels", "screen_sessions"]
 
 #: The labels a reviewer gives
 LABELS = ("include", "exclude", "maybe")
@@ -65,5 +70,16 @@ screen_labels = Table(
 
 Index("ix_screen_labels_session_record", screen_labels.c.session_id, screen_labels.c.record_id)
 
+screen_keywords = Table(
+    "screen_keywords", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", Integer, ForeignKey("screen_sessions.id"), nullable=False),
+    Column("term", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_screen_keywords_session", screen_keywords.c.session_id)
+
 #: Every screening table, children first
-SCREEN_TABLES = (screen_labels, screen_sessions)
+SCREEN_TABLES = (screen_keywords, screen_labels, screen_sessions)

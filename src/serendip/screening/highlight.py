@@ -1,0 +1,96 @@
+"""Keyword highlighting for screening: the reviewer's include and exclude keywords found in a record's
+title and abstract, so the words that decide a record stand out while reading it (a feature screening
+tools offer and reviewers ask for: Rayyan's include / exclude keyword highlighting; Ouzzani et al. 2016,
+Systematic Reviews 5:210).
+
+A keyword matches case-insensitively and as whole words: ``rat`` finds "Rat" and "rats," not "rate" or
+"pirate". Written conventions:
+
+* ``random*``: a ``*`` at the end of a word matches any word ending (``random*`` finds "randomised",
+  "randomized", "Randomly"); a ``*`` anywhere else is refused;
+* ``double blind``: words separated by spaces or hyphens match any run of spaces and hyphens, so the
+  phrase finds "double-blind" and "double blind".
+
+Where matches overlap, the one starting first wins, then the longer (``double blind`` over ``blind``);
+each character is in at most one highlight. Offsets are Python string indices (code points) into the
+text given.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from serendip.errors import ConfigError
+
+__all__ = ["KEYWORD_KINDS", "MAX_KEYWORD_CHARS", "Highlight", "check_keyword", "find_highlights", "keyword_pattern"]
+
+#: What a keyword marks: words that suggest an include, or an exclude
+KEYWORD_KINDS = ("include", "exclude")
+#: Longest keyword accepted (characters)
+MAX_KEYWORD_CHARS = 200
+
+_WORD = re.compile(r"[^\s\-]+")
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """One keyword found: ``text[start:end]`` of the ``field`` (``"title"`` or ``"abstract"``) matched
+    ``term`` (the keyword as stored), a keyword of ``kind`` (``"include"`` or ``"exclude"``)."""
+
+    field: str
+    start: int
+    end: int
+    term: str
+    kind: str
+
+    def to_dict(self) -> dict:
+        return {"field": self.field, "start": self.start, "end": self.end, "term": self.term, "kind": self.kind}
+
+
+def check_keyword(term: str) -> str:
+    """``term`` stripped, or ConfigError naming it: empty, over :data:`MAX_KEYWORD_CHARS` characters, a
+    line break, no letter or digit, or a ``*`` not at the end of a word."""
+    text = term.strip() if isinstance(term, str) else ""
+    if not text:
+        raise ConfigError(f"keyword {term!r} is empty")
+    if len(text) > MAX_KEYWORD_CHARS:
+        raise ConfigError(f"keyword {text[:40]!r}... has {len(text)} characters, over {MAX_KEYWORD_CHARS}")
+    if "\n" in text or "\r" in text:
+        raise ConfigError(f"keyword {text!r} holds a line break: give one keyword or phrase per argument")
+    if not re.search(r"\w", text):
+        raise ConfigError(f"keyword {text!r} has no letter or digit")
+    for word in _WORD.findall(text):
+        if "*" in word[:-1] or word == "*":
+            raise ConfigError(f"keyword {text!r}: a * may only end a word (random* finds randomised, randomized)")
+    return text
+
+
+@lru_cache(maxsize=1024)
+def keyword_pattern(term: str) -> re.Pattern:
+    """The compiled, case-insensitive pattern of ``term`` (see the module docstring). Raises ConfigError
+    as :func:`check_keyword`."""
+    parts = []
+    for word in _WORD.findall(check_keyword(term)):
+        parts.append(re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word))
+    return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def find_highlights(text: str | None, keywords: dict[str, str], field: str) -> list[Highlight]:
+    """Every keyword of ``keywords`` (term -> kind, kinds of :data:`KEYWORD_KINDS`) found in ``text``,
+    as non-overlapping :class:`Highlight` s sorted by ``start`` (the first-starting, then the longest,
+    match wins an overlap). ``text`` None or empty gives []. Raises ConfigError for a bad term or kind."""
+    if not text:
+        return []
+    found = []
+    for term, kind in keywords.items():
+        if kind not in KEYWORD_KINDS:
+            raise ConfigError(f"keyword {term!r}: kind must be one of {', '.join(KEYWORD_KINDS)}, got {kind!r}")
+        found.extend((m.start(), -(m.end() - m.start()), term, kind) for m in keyword_pattern(term).finditer(text)
+                     if m.end() > m.start())
+    out: list[Highlight] = []
+    for start, neg_len, term, kind in sorted(found):
+        if out and start < out[-1].end:
+            continue
+        out.append(Highlight(field, start, start - neg_len, term, kind))
+    return out

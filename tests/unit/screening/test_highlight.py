@@ -1,0 +1,57 @@
+"""Keyword highlighting (:mod:`serendip.screening.highlight`): whole-word, case-insensitive matches, a
+trailing * as a word prefix, phrases across spaces and hyphens, overlaps resolved, bad keywords refused."""
+from __future__ import annotations
+
+import pytest
+
+from serendip.errors import ConfigError
+from serendip.screening.highlight import Highlight, check_keyword, find_highlights
+
+
+def _spans(text, keywords):
+    return [(text[h.start:h.end], h.term, h.kind) for h in find_highlights(text, keywords, "abstract")]
+
+
+def test_whole_words_case_insensitive():
+    text = "Rats, a rat and the rate of pirate rat-bites."
+    assert _spans(text, {"rat": "exclude"}) == [("rat", "rat", "exclude"), ("rat", "rat", "exclude")]
+    assert _spans(text, {"RATS": "exclude"}) == [("Rats", "RATS", "exclude")]
+
+
+def test_a_trailing_star_matches_word_endings():
+    text = "Randomised, randomized and random allocation; not arandom."
+    assert [s for s, _, _ in _spans(text, {"random*": "include"})] == ["Randomised", "randomized", "random"]
+
+
+def test_a_phrase_matches_across_spaces_and_hyphens_and_wins_over_a_shorter_overlap():
+    text = "A double-blind, double  blind trial; blinded? blind."
+    got = _spans(text, {"blind": "include", "double blind": "include"})
+    assert got == [("double-blind", "double blind", "include"), ("double  blind", "double blind", "include"),
+                   ("blind", "blind", "include")]
+
+
+def test_offsets_and_kinds():
+    text = "Aspirin in mice"
+    got = find_highlights(text, {"aspirin": "include", "mice": "exclude"}, "title")
+    assert got == [Highlight("title", 0, 7, "aspirin", "include"), Highlight("title", 11, 15, "mice", "exclude")]
+    assert got[0].to_dict() == {"field": "title", "start": 0, "end": 7, "term": "aspirin", "kind": "include"}
+    assert find_highlights(None, {"x": "include"}, "title") == [] and find_highlights("", {}, "title") == []
+
+
+def test_regex_characters_are_literal():
+    assert _spans("IL-6 (interleukin), IL 6 and C++ a.b", {"il-6": "include", "c++": "include"}) == [
+        ("IL-6", "il-6", "include"), ("IL 6", "il-6", "include"), ("C++", "c++", "include")]
+    assert _spans("a.b axb", {"a.b": "include"}) == [("a.b", "a.b", "include")]
+
+
+@pytest.mark.parametrize("term, why", [("", "empty"), ("   ", "empty"), ("*", "no letter or digit"),
+                                       ("ran*dom", "only end a word"), ("a\nb", "line break"),
+                                       ("---", "no letter or digit"), ("x" * 201, "over 200")])
+def test_bad_keywords_are_refused(term, why):
+    with pytest.raises(ConfigError, match=why):
+        check_keyword(term)
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ConfigError, match="kind must be one of include, exclude"):
+        find_highlights("text", {"text": "maybe"}, "title")
