@@ -118,6 +118,8 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
         _say_marked("abstract: ", rec.abstract, keywords)
         if rec.highlights:
             _say("keywords found: " + _found(rec.highlights))
+        for d in rec.duplicates:
+            _say(f"possible duplicate of record {d.record_id} (labelled {d.label}): {d.reason}")
         _say(f"score {rec.score:.3f}; {rec.screened} of {rec.total} screened; {_estimates(rec.estimates)}")
         _say(f"label it: serendip screen label {rec.record_id} include|exclude|maybe [--note TEXT]")
 

@@ -16,6 +16,7 @@ simulation as ``asreview simulate`` runs it), :mod:`~serendip.screening.plot` (r
 :mod:`~serendip.screening.session` (screening sessions over a workspace's records, stored by
 :mod:`~serendip.screening.store`, Alembic revisions 0008 and 0011), :mod:`~serendip.screening.highlight` and
 :mod:`~serendip.screening.keywords` (a session's include / exclude keywords, found in each record shown),
+:mod:`~serendip.screening.duplicates` (labelled records the shown one may duplicate),
 :mod:`~serendip.screening.export` (labels as
 CSV or RIS) and :mod:`~serendip.screening.recommend` (records like given ones, with reasons).
 """

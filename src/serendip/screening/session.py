@@ -37,19 +37,20 @@ record it shows: :mod:`serendip.screening.session_texts`); embedding models embe
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
 from sqlalchemy import insert, select
 
 from serendip.errors import ConfigError, DataError
+from serendip.screening.duplicates import labelled_titles, possible_duplicates
 from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureCache
 from serendip.screening.features import FeatureContext, FeatureStore
-from serendip.screening.highlight import Highlight, find_highlights
+from serendip.screening.highlight import find_highlights
 from serendip.screening.keywords import add_keywords, read_keywords, remove_keywords
 from serendip.screening.models import SCREENING_MODELS
 from serendip.screening.session_checks import check_priors, check_scope, existing_ids
+from serendip.screening.session_results import NextRecord, SessionStatus
 from serendip.screening.session_texts import SessionTexts
 from serendip.screening.stopping import STOPPING_RULES, StopCheck
 from serendip.screening.store import LABELS, screen_labels, screen_sessions
@@ -68,53 +69,6 @@ DEFAULT_STOP_RULE = "hypergeometric"
 #: (32.6 %), needs sentence embeddings of every record of the workspace (minutes to hours on a laptop's
 #: CPU) for 0.25 points: ``--model fused-mesh-wmean`` asks for it.
 DEFAULT_MODEL = "tfidf-mesh-svm"
-@dataclass
-class NextRecord:
-    """The record to screen next: its workspace ``record_id``, PMID, DOI, title and abstract, the model's
-    ``score`` (float; higher = more likely an include), ``screened`` (records labelled so far) of
-    ``total``, each stopping rule's answer now (``estimates``: rule name -> StopCheck) and the session's
-    keywords found in the title and abstract (``highlights``: :class:`~serendip.screening.highlight.Highlight`
-    s, title first, offsets into ``title`` / ``abstract``)."""
-
-    record_id: int
-    pmid: str | None
-    doi: str | None
-    title: str
-    abstract: str
-    score: float
-    screened: int
-    total: int
-    estimates: dict[str, StopCheck] = field(default_factory=dict)
-    highlights: list[Highlight] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("record_id", "pmid", "doi", "title", "abstract", "score", "screened",
-                                              "total")}
-        out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
-        out["highlights"] = [h.to_dict() for h in self.highlights]
-        return out
-
-
-@dataclass
-class SessionStatus:
-    """Counts of current labels (``include``, ``exclude``, ``maybe``, ``unlabelled``; ``deleted``: records
-    deleted from the workspace before they were labelled, in no other count), ``total`` records (those
-    deleted unlabelled left out),
-    ``history`` (labels given, relabels included), each stopping rule's answer (``estimates``) and
-    ``stop``: the answer of :data:`DEFAULT_STOP_RULE` (else of the session's first rule)."""
-
-    name: str
-    total: int
-    counts: dict[str, int]
-    history: int
-    estimates: dict[str, StopCheck]
-    stop: bool
-    stop_rule: str
-
-    def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("name", "total", "counts", "history", "stop", "stop_rule")}
-        out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
-        return out
 
 
 def _now() -> datetime:
@@ -382,9 +336,11 @@ class ScreeningSession:
             ident = conn.execute(select(records.c.pmid, records.c.doi).where(records.c.id == rid)).first()
         keywords = self.keywords()
         marks = find_highlights(title, keywords, "title") + find_highlights(abstract, keywords, "abstract")
+        titles = labelled_titles(self.ws.engine, list(current))
+        twins = possible_duplicates(title, {r: (t, current[r]["label"]) for r, t in titles.items()}, exclude=rid)
         return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, title, abstract,
                           float(scores[i]), len(current), len(self.record_ids) - self._deleted_unlabelled(current),
-                          self.estimates(current), marks)
+                          self.estimates(current), marks, twins)
 
     def status(self) -> SessionStatus:
         """Counts, estimated recall per stopping rule and whether :data:`DEFAULT_STOP_RULE` says stop."""
