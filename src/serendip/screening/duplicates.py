@@ -7,7 +7,8 @@ DOIs, or another year, or a slightly different title: a conference abstract and 
 duplicate publication, a reprint. Those are flagged, never merged (merging is the reviewer's decision):
 
 * ``same title``: the titles' keys are equal (:func:`serendip.literature.normalize.title_key`: NFKC,
-  case-folded, letters and digits only);
+  case-folded, letters and digits only; the key ingest stored in ``records.title_key``, so no record's
+  text is read);
 * ``one title is the other's start``: one key a prefix of the other (a dropped subtitle), and
   ``near-identical title (similarity 0.93)``: difflib similarity of the keys at least
   :data:`~serendip.literature.dedupe.TITLE_SIMILARITY` (a typo, a transliteration): the titles do not
@@ -25,11 +26,10 @@ from difflib import SequenceMatcher
 from sqlalchemy import select
 
 from serendip.literature.dedupe import PREFIX_MIN_CHARS, TITLE_SIMILARITY
-from serendip.literature.normalize import title_key
 from serendip.screening.session_checks import CHUNK
 from serendip.workspace.schema import possible_record_ids, records
 
-__all__ = ["MIN_KEY_CHARS", "PossibleDuplicate", "labelled_titles", "possible_duplicates"]
+__all__ = ["MIN_KEY_CHARS", "PossibleDuplicate", "labelled_title_keys", "possible_duplicates"]
 
 #: Shortest title key (letters and digits) compared
 MIN_KEY_CHARS = 20
@@ -47,15 +47,18 @@ class PossibleDuplicate:
         return {"record_id": self.record_id, "label": self.label, "reason": self.reason}
 
 
-def labelled_titles(engine, ids: Sequence[int]) -> dict[int, str]:
-    """record id -> title of the workspace records ``ids`` that have one (one ``IN`` query per
-    :data:`~serendip.screening.session_checks.CHUNK` ids; deleted records are left out)."""
+def labelled_title_keys(engine, ids: Sequence[int]) -> dict[int, str]:
+    """record id -> stored title key (``records.title_key``, written by ingest with
+    :func:`~serendip.literature.normalize.title_key`, at most 200 characters) of the workspace records
+    ``ids`` that have a title (a record keyed by its abstract, or deleted, is left out); one ``IN`` query per
+    :data:`~serendip.screening.session_checks.CHUNK` ids, reading no record's text."""
     ids = possible_record_ids(ids)
     out: dict[int, str] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
-            rows = conn.execute(select(records.c.id, records.c.title).where(records.c.id.in_(ids[start:start + CHUNK])))
-            out.update((int(rid), title) for rid, title in rows if title)
+            rows = conn.execute(select(records.c.id, records.c.title_key)
+                                .where(records.c.id.in_(ids[start:start + CHUNK])))
+            out.update((int(rid), key) for rid, key in rows if key and not key.startswith("abstract:"))
     return out
 
 
@@ -67,17 +70,16 @@ def _similarity(a: str, b: str) -> float:
     return m.ratio()
 
 
-def possible_duplicates(title: str | None, labelled: dict[int, tuple[str, str]], *,
+def possible_duplicates(key: str | None, labelled: dict[int, tuple[str, str]], *,
                         exclude: int | None = None) -> list[PossibleDuplicate]:
-    """The records of ``labelled`` (record id -> (title, label)) whose title is the same as, or
-    near-identical to, ``title`` (see the module docstring), ``exclude`` (the shown record's own id) left
-    out; same titles first, then by record id. [] when ``title`` is missing or its key is short."""
-    key = title_key(title)
-    if not key or len(key) < MIN_KEY_CHARS:
+    """The records of ``labelled`` (record id -> (title key, label)) whose title key is the same as, or
+    near-identical to, ``key`` (title keys: :func:`~serendip.literature.normalize.title_key`; see the module
+    docstring), ``exclude`` (the shown record's own id) left out; same titles first, then by record id.
+    [] when ``key`` is missing or shorter than :data:`MIN_KEY_CHARS`."""
+    if not key or len(key) < MIN_KEY_CHARS or key.startswith("abstract:"):
         return []
     same, near = [], []
-    for rid, (other, label) in labelled.items():
-        other_key = title_key(other)
+    for rid, (other_key, label) in labelled.items():
         if rid == exclude or not other_key or len(other_key) < MIN_KEY_CHARS:
             continue
         if other_key == key:

@@ -43,7 +43,7 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from serendip.errors import ConfigError, DataError
-from serendip.screening.duplicates import labelled_titles, possible_duplicates
+from serendip.screening.duplicates import labelled_title_keys, possible_duplicates
 from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureCache
 from serendip.screening.features import FeatureContext, FeatureStore
 from serendip.screening.highlight import find_highlights
@@ -336,8 +336,8 @@ class ScreeningSession:
             ident = conn.execute(select(records.c.pmid, records.c.doi).where(records.c.id == rid)).first()
         keywords = self.keywords()
         marks = find_highlights(title, keywords, "title") + find_highlights(abstract, keywords, "abstract")
-        titles = labelled_titles(self.ws.engine, list(current))
-        twins = possible_duplicates(title, {r: (t, current[r]["label"]) for r, t in titles.items()}, exclude=rid)
+        keys = labelled_title_keys(self.ws.engine, [*current, rid])
+        twins = possible_duplicates(keys.get(rid), {r: (k, current[r]["label"]) for r, k in keys.items() if r != rid})
         return NextRecord(rid, ident[0] if ident else None, ident[1] if ident else None, title, abstract,
                           float(scores[i]), len(current), len(self.record_ids) - self._deleted_unlabelled(current),
                           self.estimates(current), marks, twins)

@@ -9,6 +9,7 @@ from screening_helpers import make_workspace
 from typer.testing import CliRunner
 
 from serendip.cli.app import app
+from serendip.literature.normalize import title_key
 from serendip.screening.duplicates import PossibleDuplicate, possible_duplicates
 from serendip.screening.session import start_session
 
@@ -16,12 +17,13 @@ TITLE = "Low-dose aspirin after myocardial infarction: a randomised trial."
 
 
 def test_same_title_prefix_and_typo_are_flagged_with_the_reason():
-    labelled = {1: ("LOW-DOSE ASPIRIN AFTER MYOCARDIAL INFARCTION - A RANDOMISED TRIAL", "include"),
-                2: ("Low-dose aspirin after myocardial infarction", "exclude"),
-                3: ("Low-dose aspirin after myocardial infraction: a randomised trial", "maybe"),
-                4: ("High-dose clopidogrel in zebrafish embryos: a randomised trial", "exclude"),
-                5: (None, "exclude"), 6: (TITLE, "include")}
-    got = possible_duplicates(TITLE, labelled, exclude=6)
+    titles = {1: ("LOW-DOSE ASPIRIN AFTER MYOCARDIAL INFARCTION - A RANDOMISED TRIAL", "include"),
+              2: ("Low-dose aspirin after myocardial infarction", "exclude"),
+              3: ("Low-dose aspirin after myocardial infraction: a randomised trial", "maybe"),
+              4: ("High-dose clopidogrel in zebrafish embryos: a randomised trial", "exclude"),
+              5: (None, "exclude"), 6: (TITLE, "include")}
+    labelled = {rid: (title_key(t), label) for rid, (t, label) in titles.items()}
+    got = possible_duplicates(title_key(TITLE), labelled, exclude=6)
     assert [(d.record_id, d.label) for d in got] == [(1, "include"), (2, "exclude"), (3, "maybe")]
     assert got[0].reason == "same title" and "subtitle dropped" in got[1].reason
     assert got[2].reason.startswith("near-identical title (similarity 0.9")
@@ -29,9 +31,10 @@ def test_same_title_prefix_and_typo_are_flagged_with_the_reason():
 
 
 def test_short_or_missing_titles_are_never_compared():
-    assert possible_duplicates("Reply.", {1: ("Reply", "exclude")}) == []
-    assert possible_duplicates(None, {1: (TITLE, "include")}) == []
-    assert possible_duplicates("Erratum", {1: ("Erratum.", "include")}) == []
+    assert possible_duplicates(title_key("Reply."), {1: ("reply", "exclude")}) == []
+    assert possible_duplicates(None, {1: (title_key(TITLE), "include")}) == []
+    key = "abstract:" + "0" * 40  # a record without a title is keyed by its abstract: not a title
+    assert possible_duplicates(key, {1: (key, "include")}) == []
 
 
 def test_a_session_shows_a_second_copy_of_a_labelled_record_as_a_possible_duplicate(tmp_path):
