@@ -24,15 +24,6 @@ from serendip.workspace.database import (
 )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def sws(request, tmp_path):
-    """(workspace, include ids, exclude ids, database URL or None) on each backend."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("fresh_pg_database")()
-    ws, inc, exc = make_workspace(tmp_path / "ws", database=url)
-    yield ws, inc, exc
-    ws.close()
-
-
 def _oracle(inc):
     return lambda rid: "include" if rid in inc else "exclude"
 

@@ -14,14 +14,6 @@ from serendip.errors import ConfigError, DataError
 from serendip.screening.session import open_session, start_session
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def sws(request, tmp_path):
-    url = None if request.param == "sqlite" else request.getfixturevalue("fresh_pg_database")()
-    ws, inc, exc = make_workspace(tmp_path / "ws", database=url)
-    yield ws, inc, exc
-    ws.close()
-
-
 def test_keywords_are_stored_found_in_the_next_record_and_kept_on_reopening(sws):
     ws, inc, exc = sws
     s = start_session(ws, "review", [inc[0]], [exc[0]])
