@@ -215,7 +215,9 @@ def moved_out_rows(names: Sequence[str]) -> dict[tuple, dict]:
     for name in names:
         path = HERE / "results" / "archive" / name
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such archive of moved-out rows")
+            err = FileNotFoundError(f"{path}: no such archive of moved-out rows")
+            err.filename = str(path)
+            raise err
         out.update((row_key(r), r) for r in read_rows(path))
     return out
 

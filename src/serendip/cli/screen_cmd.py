@@ -100,11 +100,13 @@ def simulate_cmd(
         load_screening_set,
         simulate,
     )
-    from serendip.screening.plot import plot_recall
+    from serendip.screening.plot import check_plot_path, plot_recall
 
     with handle_errors():
         seed_list = _seeds(seeds)
         SCREENING_MODELS.get(screen_model)  # a wrong name fails before any file is read
+        if plot is not None:
+            check_plot_path(plot)  # and a PNG path that cannot be written, before any run
         QUERY_STRATEGIES.get(strategy)
         if balance is not None:
             BALANCERS.get(balance)

@@ -111,7 +111,9 @@ class ScreeningSet:
 
 
 def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+    """``path`` as UTF-8 text (``.gz``: gunzipped); a byte-order mark at its start (as Excel and Notepad
+    write UTF-8) is an encoding marker, not data, and is dropped (``utf-8-sig``)."""
+    return gzip.open(path, "rt", encoding="utf-8-sig") if path.suffix == ".gz" else path.open(encoding="utf-8-sig")
 
 
 class RecordText(NamedTuple):
@@ -176,7 +178,7 @@ def read_records(paths: Iterable[str | Path], na_values: Sequence[str] = ("NA",)
 def _read_record_line(line: str, path: Path, lineno: int, records: dict, issues: list[Issue],
                       na_values: frozenset[str]) -> None:
     try:
-        obj = json.loads(line)
+        obj = json.loads(line.rstrip("\r\n"))  # a cut-off line: "Unterminated string", not the newline
     except ValueError as exc:
         issues.append(Issue(str(path), f"not JSON ({exc}); line skipped", line=lineno))
         return
@@ -233,7 +235,7 @@ def read_labels(path: str | Path, review: str, label_column: str = "label_abstra
     rows: list[tuple[str, int, int]] = []
     first_line: dict[str, int] = {}
     reviews: set[str] = set()
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:  # a byte-order mark (Excel's UTF-8) dropped
         reader = csv.reader(fh, delimiter="\t")
         header = next(reader, None) or []
         missing = [c for c in ("review", "pmid", label_column) if c not in header]

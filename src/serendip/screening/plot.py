@@ -9,7 +9,22 @@ import numpy as np
 from serendip.errors import ConfigError
 from serendip.screening.simulate import SimulationResult
 
-__all__ = ["plot_recall"]
+__all__ = ["check_plot_path", "plot_recall"]
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """``path`` as a Path, or ConfigError when no PNG can be written there: it is a folder, or a part of
+    it is a file (``afile/x.png``). Called before a simulation runs, so a bad path costs no run; missing
+    folders are fine (:func:`plot_recall` creates them)."""
+    out = Path(path)
+    if out.is_dir():
+        raise ConfigError(f"--plot {out}: a folder, not a PNG file path")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"--plot {out}: {parent} is a file, not a folder")
+            break
+    return out
 
 
 def plot_recall(results: Sequence[SimulationResult], labels_by_set: dict[str, np.ndarray], path: str | Path

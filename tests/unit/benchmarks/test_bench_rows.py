@@ -196,8 +196,9 @@ def test_rows_equal_to_moved_out_rows_are_not_written_back(tmp_path, monkeypatch
     # every row reproduced: nothing written, the live file unchanged
     _rows.write("s", [_r("d1", "m", "atd", 12.5)], moved_out=["s-moved.json.gz"])
     assert _rows.read_rows(tmp_path / "results" / "s.json") == live
-    with pytest.raises(FileNotFoundError, match="s-gone.json.gz"):
+    with pytest.raises(FileNotFoundError, match="s-gone.json.gz") as err:
         _rows.write("s", [_r("d1", "m", "atd", 12.5)], moved_out=["s-gone.json.gz"])
+    assert err.value.filename == str(tmp_path / "results" / "archive" / "s-gone.json.gz")
 
 
 def test_bad_rows_are_refused(tmp_path, monkeypatch):

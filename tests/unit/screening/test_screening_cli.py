@@ -78,3 +78,27 @@ def test_a_missing_records_file_or_a_folder_as_labels_is_one_line(tmp_path):
         r = runner.invoke(app, args, env={"COLUMNS": "300"})
         lines = [ln for ln in r.output.splitlines() if ln.strip()]
         assert r.exit_code == 2 and len(lines) == 1 and lines[0] == f"error: {text}", r.output
+
+
+def test_a_plot_path_that_cannot_be_written_is_refused_before_any_run(tmp_path, monkeypatch):
+    import importlib
+
+    simulate_module = importlib.import_module("serendip.screening.simulate")
+    records, labels = write_files(tiny_set(), tmp_path)
+    (tmp_path / "afile").write_text("x")
+    ran = []
+    monkeypatch.setattr(simulate_module, "simulate_seed", lambda *a, **k: ran.append(1))
+    for bad, why in ((tmp_path / "afile" / "x.png", f"{tmp_path / 'afile'} is a file, not a folder"),
+                     (tmp_path, "a folder, not a PNG file path")):
+        r = runner.invoke(app, _args(records, labels, "--plot", str(bad)), env={"COLUMNS": "300"})
+        assert r.exit_code == 2 and why in " ".join(r.output.split()) and ran == []
+
+
+def test_a_byte_order_mark_and_a_cut_off_record_line(tmp_path):
+    records, labels = write_files(tiny_set(), tmp_path)
+    labels.write_bytes(b"\xef\xbb\xbf" + labels.read_bytes())  # UTF-8 as Excel saves it
+    records.write_bytes(b"\xef\xbb\xbf" + records.read_bytes() + b'{"pmid": "77", "title": "cut off\n')
+    r = runner.invoke(app, _args(records, labels, "--json"), env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["summary"]["wss@95"]["mean"] == pytest.approx(0.65)
+    assert "line 13: not JSON (Unterminated string" in " ".join(r.stderr.split())
