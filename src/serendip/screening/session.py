@@ -14,6 +14,10 @@ classes). Each call of :meth:`ScreeningSession.next` then does what one step of
 3. report each stopping rule's answer (:data:`~serendip.screening.stopping.STOPPING_RULES`) on the
    screening so far: stop or not and the recall it estimates.
 
+The record shown comes with the session's keywords found in its title and abstract
+(:mod:`serendip.screening.keywords`, :mod:`serendip.screening.highlight`) and the labelled records it may
+duplicate (:mod:`serendip.screening.duplicates`); neither changes what the model learns.
+
 Labels are ``include``, ``exclude`` or ``maybe``, each with an optional note. **A ``maybe`` record is
 neither an include nor an exclude for training**: the model never sees it, the query strategy never
 shows it again, and the stopping rules count it as not yet screened (it may be an include, so it can
