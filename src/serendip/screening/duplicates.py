@@ -12,13 +12,16 @@ duplicate publication, a reprint. Those are flagged, never merged (merging is th
 * ``one title is the other's start``: one key a prefix of the other (a dropped subtitle), and
   ``near-identical title (similarity 0.93)``: difflib similarity of the keys at least
   :data:`~serendip.literature.dedupe.TITLE_SIMILARITY` (a typo, a transliteration): the titles do not
-  clearly differ, as :func:`serendip.literature.dedupe.titles_clearly_differ` decides for ingest.
+  clearly differ, as :func:`serendip.literature.dedupe.titles_clearly_differ` decides for ingest. Numbers
+  tell works apart here: titles whose numbers differ ("Part 1" / "Part 2", "12-week" / "24-week") are not
+  near-identical, and a prefix that ends inside a number ("number 1" of "number 11") is no start.
 
 Titles whose key is shorter than :data:`MIN_KEY_CHARS` ("Reply", "Editorial", "Erratum") are never
 compared: such titles say nothing about the work.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -33,6 +36,7 @@ __all__ = ["MIN_KEY_CHARS", "PossibleDuplicate", "labelled_title_keys", "possibl
 
 #: Shortest title key (letters and digits) compared
 MIN_KEY_CHARS = 20
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,10 @@ def possible_duplicates(key: str | None, labelled: dict[int, tuple[str, str]], *
             continue
         short, long_ = sorted((key, other_key), key=len)
         if len(short) >= PREFIX_MIN_CHARS and long_.startswith(short):
-            near.append(PossibleDuplicate(rid, label, "one title is the other's start (a subtitle dropped?)"))
+            if not (short[-1].isdigit() and long_[len(short)].isdigit()):  # "number 1" is no start of "number 11"
+                near.append(PossibleDuplicate(rid, label, "one title is the other's start (a subtitle dropped?)"))
+            continue
+        if _DIGITS.findall(key) != _DIGITS.findall(other_key):  # Part 1 / Part 2, 12-week / 24-week
             continue
         similarity = _similarity(key, other_key)
         if similarity >= TITLE_SIMILARITY:

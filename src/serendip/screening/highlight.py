@@ -12,7 +12,9 @@ A keyword matches case-insensitively and as whole words: ``rat`` finds "Rat" and
   phrase finds "double-blind" and "double blind".
 
 Where matches overlap, the one starting first wins, then the longer (``double blind`` over ``blind``);
-each character is in at most one highlight. Offsets are Python string indices (code points) into the
+on the same span an exact keyword wins over a ``word*`` one (``rats`` over ``rat*``), then an exclude
+keyword over an include one (the reason to exclude is the one not to miss); each character is in at most
+one highlight. Runs of spaces inside a keyword count as one (``double   blind`` is ``double blind``). Offsets are Python string indices (code points) into the
 text given.
 """
 from __future__ import annotations
@@ -49,15 +51,16 @@ class Highlight:
 
 
 def check_keyword(term: str) -> str:
-    """``term`` stripped, or ConfigError naming it: empty, over :data:`MAX_KEYWORD_CHARS` characters, a
-    line break, no letter or digit, or a ``*`` not at the end of a word."""
-    text = term.strip() if isinstance(term, str) else ""
-    if not text:
+    """``term`` stripped, each run of spaces or tabs inside it made one space; or ConfigError naming it:
+    empty, over :data:`MAX_KEYWORD_CHARS` characters, a line break, no letter or digit, or a ``*`` not at
+    the end of a word."""
+    if not isinstance(term, str) or not term.strip():
         raise ConfigError(f"keyword {term!r} is empty")
+    if "\n" in term or "\r" in term:
+        raise ConfigError(f"keyword {term.strip()!r} holds a line break: give one keyword or phrase per argument")
+    text = re.sub(r"\s+", " ", term.strip())
     if len(text) > MAX_KEYWORD_CHARS:
         raise ConfigError(f"keyword {text[:40]!r}... has {len(text)} characters, over {MAX_KEYWORD_CHARS}")
-    if "\n" in text or "\r" in text:
-        raise ConfigError(f"keyword {text!r} holds a line break: give one keyword or phrase per argument")
     if not re.search(r"\w", text):
         raise ConfigError(f"keyword {text!r} has no letter or digit")
     for word in _WORD.findall(text):
@@ -86,10 +89,11 @@ def find_highlights(text: str | None, keywords: dict[str, str], field: str) -> l
     for term, kind in keywords.items():
         if kind not in KEYWORD_KINDS:
             raise ConfigError(f"keyword {term!r}: kind must be one of {', '.join(KEYWORD_KINDS)}, got {kind!r}")
-        found.extend((m.start(), -(m.end() - m.start()), term, kind) for m in keyword_pattern(term).finditer(text)
+        rank = (term.endswith("*"), kind != "exclude")  # exact before word*, then exclude before include
+        found.extend((m.start(), -(m.end() - m.start()), rank, term, kind) for m in keyword_pattern(term).finditer(text)
                      if m.end() > m.start())
     out: list[Highlight] = []
-    for start, neg_len, term, kind in sorted(found):
+    for start, neg_len, _rank, term, kind in sorted(found):
         if out and start < out[-1].end:
             continue
         out.append(Highlight(field, start, start - neg_len, term, kind))

@@ -55,3 +55,13 @@ def test_bad_keywords_are_refused(term, why):
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ConfigError, match="kind must be one of include, exclude"):
         find_highlights("text", {"text": "maybe"}, "title")
+
+
+def test_on_the_same_span_an_exact_term_then_an_exclude_keyword_wins():
+    assert _spans("Rats were dosed.", {"rat*": "include", "rats": "exclude"}) == [("Rats", "rats", "exclude")]
+    assert _spans("Rats were dosed.", {"rats": "include", "rat*": "exclude"}) == [("Rats", "rats", "include")]
+    assert _spans("Mice.", {"mice": "include", "MICE": "exclude"}) == [("Mice", "MICE", "exclude")]
+
+
+def test_runs_of_spaces_in_a_keyword_count_as_one():
+    assert check_keyword("  double \t  blind ") == "double blind"

@@ -58,3 +58,12 @@ def test_a_session_shows_a_second_copy_of_a_labelled_record_as_a_possible_duplic
     assert f"possible duplicate of record {original} (labelled include): same title" in r.output
     out = json.loads(CliRunner().invoke(app, ["screen", "next", "--json", "-w", str(tmp_path / "ws")]).stdout)
     assert out["duplicates"] == [{"record_id": original, "label": "include", "reason": "same title"}]
+
+
+def test_titles_whose_numbers_differ_are_different_works():
+    base = "Aspirin after myocardial infarction in the elderly, part "
+    labelled = {1: (title_key(base + "1"), "include"), 2: (title_key(base + "11"), "exclude"),
+                3: (title_key("Twelve-week aspirin after myocardial infarction: 12 weeks"), "include")}
+    assert possible_duplicates(title_key(base + "2"), labelled) == []
+    assert possible_duplicates(title_key(base + "1"), labelled, exclude=1) == []  # "1" is no start of "11"
+    assert possible_duplicates(title_key("Twelve-week aspirin after myocardial infarction: 24 weeks"), labelled) == []
