@@ -243,8 +243,8 @@ def recommend_cmd(from_ids: list[str] = typer.Option(..., "--from", help="Seed r
                                                  "TF-IDF), dense or tfidf."),
                   json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
                   workspace: Optional[Path] = WorkspaceOpt) -> None:
-    """Records like these: embedding (or TF-IDF) similarity, shared MeSH headings and shared knowledge-graph
-    entities, fused; each with the reasons it was recommended."""
+    """Records like these: embedding (or TF-IDF) similarity, shared MeSH headings, shared knowledge-graph
+    entities and citation links (PubMed reference lists), fused; each with the reasons it was recommended."""
     from serendip.screening.recommend import recommend
 
     with handle_errors():

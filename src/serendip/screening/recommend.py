@@ -1,6 +1,6 @@
 """Records like these: recommendations from a few seed records, each with the reasons it was chosen.
 
-Three signals, each a score in [0, 1] per candidate record (the seeds themselves are never recommended):
+Four signals, each a score in [0, 1] per candidate record (the seeds themselves are never recommended):
 
 * ``similarity``: the highest cosine between the candidate and any seed (clipped at 0), with the seed
   it is closest to. From the workspace's dense index when ``serendip index`` built one and it holds
@@ -16,13 +16,17 @@ Three signals, each a score in [0, 1] per candidate record (the seeds themselves
   weighted the same way by the number of records mentioning each (``kg_entities.n_records`` over the
   records the graph has read); the candidate is a neighbour of the seeds in the record-entity graph
   (reason ``"shares KG entity Aspirin (D001241)"``).
+* ``citations``: records linked to a seed by the workspace's reference lists (PubMed XML's, where
+  present): direct citation, bibliographic coupling and co-citation (:mod:`serendip.screening.citations`;
+  reasons ``"cites 123"``, ``"shares 5 references with 123"``, ``"co-cited with 123 by 2 records"``).
 
 Fusion: ``score = sum_c w_c * s_c / sum_c w_c`` over the signals available for this call (a signal is
 unavailable when no seed has MeSH headings, or no graph has been built or it mentions nothing in the
-seeds), with weights :data:`WEIGHTS` (similarity 0.6, MeSH 0.2, KG 0.2: content first, the curated
-and extracted vocabularies as corroboration; not tuned on a benchmark). So a score is a weighted mean
+seeds, or no seed cites a work or is cited in the workspace), with weights :data:`WEIGHTS` (similarity
+0.6, MeSH 0.2, KG 0.2, citations 0.2: content first, the curated and extracted vocabularies and the
+citation links as corroboration; not tuned on a benchmark). So a score is a weighted mean
 in [0, 1]; ties go to the lower record id. Candidates are every record sharing a MeSH heading or an
-entity with a seed plus the ``max(5 k, 100)`` nearest records by similarity.
+entity or a citation link with a seed plus the ``max(5 k, 100)`` nearest records by similarity.
 """
 from __future__ import annotations
 
@@ -35,12 +39,13 @@ import numpy as np
 from sqlalchemy import select
 
 from serendip.errors import ConfigError, DataError
+from serendip.screening.citations import citation_scores
 from serendip.workspace.schema import records
 
 __all__ = ["WEIGHTS", "Recommendation", "RecommendResult", "recommend"]
 
 #: Weight of each signal in the fused score (see the module docstring)
-WEIGHTS = {"similarity": 0.6, "mesh": 0.2, "kg": 0.2}
+WEIGHTS = {"similarity": 0.6, "mesh": 0.2, "kg": 0.2, "citations": 0.2}
 
 
 @dataclass
@@ -64,7 +69,7 @@ class Recommendation:
 @dataclass
 class RecommendResult:
     """The recommendations, best first, with the signals used (signal -> how: ``"dense"``, ``"tfidf"``,
-    ``"mesh"``, ``"kg"``) and notes on those left out or limited."""
+    ``"mesh"``, ``"kg"``, ``"citations"``) and notes on those left out or limited."""
 
     seeds: list[int]
     items: list[Recommendation]
@@ -81,7 +86,8 @@ def _idf(df: int, n: int) -> float:
 
 
 def _read_all(ws) -> tuple[list[int], dict[int, dict]]:
-    """Every record id (ascending) and per record its pmid, title, year, text and MeSH terms."""
+    """Every record id (ascending) and per record its pmid, title, year, text, MeSH terms and the PMIDs it
+    cites (``refs``: PubMed XML's reference list, ``extra["cited_pmids"]``)."""
     from serendip.literature.record import Record
 
     ids, info = [], {}
@@ -90,7 +96,8 @@ def _read_all(ws) -> tuple[list[int], dict[int, dict]]:
             rec = Record.from_dict(data)
             ids.append(rid)
             info[rid] = {"pmid": rec.pmid, "title": rec.title, "year": rec.year,
-                         "text": f"{rec.title or ''} {rec.abstract}", "mesh": list(dict.fromkeys(rec.mesh_terms))}
+                         "text": f"{rec.title or ''} {rec.abstract}", "mesh": list(dict.fromkeys(rec.mesh_terms)),
+                         "refs": list(rec.extra.get("cited_pmids") or ())}
     return ids, info
 
 
@@ -199,7 +206,7 @@ def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, fl
         Workspace record ids (at least one).
     k : int, default 20
     weights : dict, optional
-        Signal weights overriding :data:`WEIGHTS` (keys ``similarity``, ``mesh``, ``kg``; >= 0).
+        Signal weights overriding :data:`WEIGHTS` (keys ``similarity``, ``mesh``, ``kg``, ``citations``; >= 0).
     similarity : {"auto", "dense", "tfidf"}
         ``auto``: the dense index when it holds a seed, else TF-IDF; ``dense`` fails without one.
 
@@ -235,6 +242,7 @@ def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, fl
         sim = _tfidf_similarity(ids, info, seeds)
     mesh = _mesh_scores(ids, info, seeds)
     kg = _kg_scores(ws, seeds)
+    cites = citation_scores(ids, info, seeds)
     signals = {"similarity": how}
     if mesh:
         signals["mesh"] = "mesh"
@@ -244,9 +252,14 @@ def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, fl
         signals["kg"] = "kg"
     else:
         notes.append("no knowledge-graph signal: no graph mentions the seed records (run `serendip kg build`)")
+    if cites:
+        signals["citations"] = "citations"
+    else:
+        notes.append("no citation signal: the seed records cite nothing and are cited by no record here (reference "
+                     "lists come from PubMed XML, where PMC deposited them)")
     norm = sum(w[s] for s in signals) or 1.0
     top_sim = sorted(sim, key=lambda r: (-sim[r][0], r))[:max(5 * k, 100) + len(seeds)]
-    candidates = (set(top_sim) | set(mesh) | set(kg or {})) - set(seeds)
+    candidates = (set(top_sim) | set(mesh) | set(kg or {}) | set(cites or {})) - set(seeds)
     gone = candidates - set(info)  # deleted since the dense index or the graph was built: never shown
     if gone:
         candidates -= gone
@@ -265,6 +278,9 @@ def recommend(ws, from_ids: Iterable[int], k: int = 20, *, weights: dict[str, fl
             parts["kg"] = kg[rid][0]
             reasons.append(("shares KG entity " if len(kg[rid][1]) == 1 else "shares KG entities ")
                            + ", ".join(kg[rid][1][:3]) + (" …" if len(kg[rid][1]) > 3 else ""))
+        if cites and rid in cites:
+            parts["citations"] = cites[rid][0]
+            reasons.extend(cites[rid][1])
         score = sum(w[s] * parts.get(s, 0.0) for s in signals) / norm
         scored.append((score, rid, parts, reasons))
     scored.sort(key=lambda t: (-t[0], t[1]))

@@ -104,7 +104,7 @@ def test_bad_input(rws):
     with pytest.raises(ConfigError, match="k must be >= 1"):
         recommend(ws, [inc[0]], k=0)
     with pytest.raises(ConfigError, match="weights take the signals"):
-        recommend(ws, [inc[0]], weights={"citations": 1.0})
+        recommend(ws, [inc[0]], weights={"cocitations": 1.0})
     with pytest.raises(IndexNotBuilt, match="serendip index"):
         recommend(ws, [inc[0]], similarity="dense")
 

@@ -22,7 +22,7 @@ from serendip.literature.record import (
     Record,
 )
 
-__all__ = ["parse_record"]
+__all__ = ["cited_pmids", "parse_record"]
 
 _NOT_AVAILABLE = {"[not available].", "[not available]", "not available", "not available."}
 _MONTHS = {m: i for i, m in enumerate(
@@ -197,6 +197,17 @@ def _ids(data) -> tuple[list[str], list[str]]:
     return dois, pmcs
 
 
+def cited_pmids(data) -> list[str]:
+    """PMIDs of the works the record cites: ``ReferenceList/Reference/ArticleIdList/ArticleId`` of IdType
+    ``pubmed`` under ``PubmedData`` (nested reference lists included), normalised, in document order, each
+    once; [] without a reference list (most records: PubMed gives one where PMC deposited it)."""
+    if data is None:
+        return []
+    found = (norm.pmid(x.text) for x in data.iterfind("ReferenceList//Reference/ArticleIdList/ArticleId")
+             if x.get("IdType") == "pubmed")
+    return list(dict.fromkeys(p for p in found if p))
+
+
 def _first_doi(candidates) -> str | None:
     for c in candidates:
         d = norm.doi(c)
@@ -282,6 +293,9 @@ def _from_citation(mc, pubmed_data, rec: Record) -> None:
     data_dois, pmcs = _ids(pubmed_data)
     rec.doi = _first_doi(dois + data_dois)
     rec.pmcid = next(filter(None, map(norm.pmcid, pmcs)), None)
+    refs = cited_pmids(pubmed_data)
+    if refs:
+        rec.extra["cited_pmids"] = refs
 
 
 def _from_book(el, rec: Record) -> None:

@@ -364,3 +364,22 @@ def test_record_lines_right_past_line_65535(tmp_path):
         assert rec.source_line > 65_535 and lines[rec.source_line - 1] == "<PubmedArticle>"
     deletion = [i for i in items if type(i).__name__ == "CitationDeletion"]
     assert len(deletion) == 1 and lines[deletion[0].line - 1] == "<DeleteCitation>"
+
+
+def test_the_reference_list_gives_the_cited_pmids(tmp_path):
+    from lxml import etree
+
+    from serendip.literature.readers._pubmed_fields import cited_pmids
+
+    data = etree.fromstring(
+        '<PubmedData><ArticleIdList><ArticleId IdType="pubmed">1</ArticleId></ArticleIdList>'
+        '<ReferenceList><Title>References</Title>'
+        '<Reference><Citation>A</Citation><ArticleIdList><ArticleId IdType="pubmed">27464733</ArticleId>'
+        '<ArticleId IdType="doi">10.1/x</ArticleId></ArticleIdList></Reference>'
+        '<Reference><Citation>B, no id</Citation></Reference>'
+        '<ReferenceList><Reference><ArticleIdList><ArticleId IdType="pubmed"> 11099048 </ArticleId>'
+        '</ArticleIdList></Reference></ReferenceList>'
+        '<Reference><ArticleIdList><ArticleId IdType="pubmed">27464733</ArticleId></ArticleIdList></Reference>'
+        '</ReferenceList></PubmedData>')
+    assert cited_pmids(data) == ["27464733", "11099048"]  # nested list read, the repeat once, the record's own PMID not
+    assert cited_pmids(None) == [] and cited_pmids(etree.fromstring("<PubmedData/>")) == []
