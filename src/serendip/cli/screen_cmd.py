@@ -88,6 +88,10 @@ def simulate_cmd(
                                          help="Labels column: label_abstract_screening or label_included."),
         retrain_every: int = typer.Option(1, "--retrain-every", min=1, help="Refit the model every N labels "
                                           "(1: after each label, as ASReview)."),
+        embedding_model: Optional[Path] = typer.Option(None, "--embedding-model", help="Sentence embeddings of "
+                                                       "the models that read them: a sentence-transformers folder "
+                                                       "or a `serendip pretrain` checkpoint (mean-pooled); default "
+                                                       "the bundled all-MiniLM-L6-v2."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Write the recall curves to this PNG."),
         json_out: bool = typer.Option(False, "--json", help="Print the result (settings, per-seed runs, "
                                       "summary) as JSON."),
@@ -100,6 +104,7 @@ def simulate_cmd(
         load_screening_set,
         simulate,
     )
+    from serendip.screening.embedding_source import embedding_context
     from serendip.screening.plot import check_plot_path, plot_recall
 
     with handle_errors():
@@ -107,6 +112,7 @@ def simulate_cmd(
         SCREENING_MODELS.get(screen_model)  # a wrong name fails before any file is read
         if plot is not None:
             check_plot_path(plot)  # and a PNG path that cannot be written, before any run
+        context = embedding_context(embedding_model)
         QUERY_STRATEGIES.get(strategy)
         if balance is not None:
             BALANCERS.get(balance)
@@ -115,7 +121,7 @@ def simulate_cmd(
             err_console.print(labelled("[yellow]warning:[/]", issue), highlight=False, soft_wrap=True)
         with rate_progress("records") as bar:
             result = simulate(ds, screen_model, strategy, seed_list, balance=balance, retrain_every=retrain_every,
-                              steps=_bar_steps(bar))
+                              context=context, steps=_bar_steps(bar))
         if plot is not None:
             written = plot_recall([result], {ds.name: ds.labels}, plot)
         if json_out:

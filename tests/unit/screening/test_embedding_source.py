@@ -1,0 +1,76 @@
+"""``--embedding-model``: a transformers checkpoint (as ``serendip pretrain`` writes) embedded by mean
+pooling, a sentence-transformers folder passed to the encoder, anything else refused with the path named;
+``screen simulate`` runs a model on a checkpoint's embeddings."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from screening_helpers import tiny_set, write_files
+from typer.testing import CliRunner
+
+from serendip.cli.app import app
+from serendip.errors import ConfigError
+from serendip.screening.embedding_source import checkpoint_folder, embedding_context
+
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "aspirin", "trial", "heart", "zebrafish", "gene", "fin"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny BERT checkpoint in ``run/model`` (the layout of a `serendip pretrain` run folder)."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    run = tmp_path_factory.mktemp("run")
+    folder = run / "model"
+    folder.mkdir()
+    (folder / "vocab.txt").write_text("\n".join(WORDS) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertForMaskedLM(config).save_pretrained(folder)
+    return run
+
+
+def test_a_checkpoint_is_mean_pooled_over_its_tokens(checkpoint):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    assert checkpoint_folder(checkpoint) == checkpoint / "model"
+    ctx = embedding_context(checkpoint)
+    assert ctx.cache_key.startswith(f"mean-pool:{(checkpoint / 'model').resolve()}:") and len(ctx.cache_key) > 64
+    vecs = ctx.embed(["aspirin trial heart", "gene", ""])
+    assert vecs.shape == (3, 16) and vecs.dtype == np.float32
+    tok, model = AutoTokenizer.from_pretrained(checkpoint / "model"), AutoModel.from_pretrained(checkpoint / "model")
+    with torch.no_grad():
+        hidden = model(**tok(["gene"], return_tensors="pt")).last_hidden_state[0]
+    assert vecs[1] == pytest.approx(hidden.mean(0).numpy(), abs=1e-5)  # [CLS] gene [SEP], no padding
+    assert ctx.embed(["gene"])[0] == pytest.approx(vecs[1], abs=1e-5)  # padding in a batch changes nothing
+
+
+def test_the_default_a_sentence_transformers_folder_and_bad_paths(tmp_path):
+    assert embedding_context(None).model == "sentence-transformers/all-MiniLM-L6-v2"
+    st = tmp_path / "st"
+    st.mkdir()
+    (st / "modules.json").write_text("[]")
+    assert embedding_context(st).model == str(st.resolve()) and embedding_context(st).embed is None
+    with pytest.raises(ConfigError, match="is not a folder"):
+        embedding_context(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="neither a sentence-transformers model"):
+        embedding_context(tmp_path)
+
+
+def test_screen_simulate_with_a_checkpoint(checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("SERENDIP_CACHE", str(tmp_path / "cache"))
+    records, labels = write_files(tiny_set(), tmp_path)
+    args = ["screen", "simulate", "--data", str(records), "--labels", str(labels), "--review", "Toy",
+            "--model", "minilm-logreg", "--json", "--embedding-model", str(checkpoint)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["model"] == "minilm-logreg"
+    assert len(list((tmp_path / "cache" / "screening-embeddings").glob("*.npy"))) == 1  # cached for the next run
+    r = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "nowhere")], env={"COLUMNS": "300"})
+    assert r.exit_code == 2 and "is not a folder" in r.output
