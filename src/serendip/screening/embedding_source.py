@@ -45,7 +45,10 @@ def _mean_pool_embedder(folder: Path, batch_size: int = 32):
         if not loaded:
             from transformers import AutoModel, AutoTokenizer
 
-            loaded.extend((AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()))
+            from serendip.models.backbone import quiet_hf
+
+            with quiet_hf():  # its load report lists the masked-LM head left out: expected here
+                loaded.extend((AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()))
         tokenizer, model = loaded
         out = [np.zeros((0, model.config.hidden_size), np.float32)]
         with torch.no_grad():
