@@ -26,6 +26,11 @@ the default run: on 2 cores they doubled its time, about 3 hours for 14 reviews 
 review, the candidate with the highest mean WSS@95 over the *other* 13 reviews (leave-one-review-out; the
 same seeds), so the review scored never takes part in choosing the model that scores it.
 
+``--adapted-model PATH`` (a ``serendip pretrain`` checkpoint, mean-pooled, or a sentence-transformers folder:
+:mod:`serendip.screening.embedding_source`) also runs ``minilm-logreg`` and ``fused-mesh-wmean`` on that encoder's
+embeddings in place of MiniLM's (systems ``NAME@adapted``; the encoder's folder and a digest of its weights in
+the rows' settings), the fusion among the candidates: the issue's "domain-adapted encoder where it exists".
+
 Metrics (fractions; :mod:`serendip.screening.metrics`): WSS@95 and WSS@100 (Cohen et al. 2006), RRF@10
 and ATD in records (asreview-insights; Ferdinands et al. 2023), computed without the priors; for each
 stopping rule (:mod:`serendip.screening.stopping`) the recall it reached and the share of records it left
@@ -94,6 +99,12 @@ SIMPLE = ("tfidf-nb", "tfidf-svm", "minilm-logreg")
 CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean", "fused-auc3", "fused-mesh-auc",
               "fused-lr3", "fused-mesh-pick", "fused-wmean3")
 CHOSEN = "serendip"
+#: models also run on a domain-adapted encoder's embeddings with ``--adapted-model`` (systems ``NAME@adapted``);
+#: the fusion joins the candidates
+ADAPTED_MODELS = ("minilm-logreg", "fused-mesh-wmean")
+ADAPTED_ENV = "SERENDIP_BENCH_ADAPTED_MODEL"
+#: what an ``@adapted`` row's settings name as its encoder (set by :func:`main`)
+_ADAPTED: dict[str, str] = {}
 METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
 #: archives of per-review RRF@10 / ATD rows moved out of results/screening_cohen.json to keep it under
 #: 200 kB (``results/archive/README.md``); a rerun that reproduces one of their rows does not write it back
@@ -133,15 +144,28 @@ def run_task(review: str, system: str, seed: int, asreview: str | None, cache: s
     if system == ASREVIEW:
         run, note = asreview_run(ds, asreview, seed, Path(cache) if cache else None)
         return review, system, seed, asdict(run), note
+    from serendip.screening.embedding_source import embedding_context
     from serendip.screening.features import FeatureContext, FeatureStore
     from serendip.screening.simulate import simulate
 
-    key = (review, "store")
+    adapted = "@adapted" in system
+    key = (review, "adapted" if adapted else "store")
     if key not in _SETS:
-        _SETS[key] = FeatureStore(ds, FeatureContext(encoder="onnx", threads=1))
-    res = simulate(ds, system, "max", [seed], store=_SETS[key])
+        ctx = embedding_context(os.environ[ADAPTED_ENV]) if adapted else FeatureContext(encoder="onnx", threads=1)
+        _SETS[key] = FeatureStore(ds, ctx)
+    res = simulate(ds, model_of(system), "max", [seed], store=_SETS[key])
     run = res.runs[0]
     return review, system, seed, asdict(run), f"{system} seed {seed}: {run.wall_s:.0f} s"
+
+
+def model_of(system: str) -> str:
+    """The registered model a system runs: ``fused-mesh-wmean@adapted:1a2b…`` -> ``fused-mesh-wmean``."""
+    return system.split("@", 1)[0]
+
+
+def shown_name(system: str) -> str:
+    """A system's name in rows and tables: the adapted encoder's digest left to the settings."""
+    return system.split(":", 1)[0]
 
 
 def _run_from(d: dict):
@@ -231,19 +255,21 @@ def result_of(review: str, system: str, runs: list, model: str | None = None):
     from serendip.screening.simulate import SimulationResult
 
     ds = load_set(review)
-    model = model or system
+    model = model or model_of(system)
     balance = "balanced" if model == ASREVIEW else SCREENING_MODELS.get(model).balance[0]
     return SimulationResult(review, len(ds), ds.n_includes, system, "max", balance, 1, runs)
 
 
-def choose_loro(results: dict, reviews: list[str]) -> dict[str, tuple[str, dict[str, float]]]:
-    """review -> (candidate with the highest mean WSS@95 over the other reviews, {candidate: that mean})."""
-    wss = {(r, c): results[(r, c)].summary()["wss@95"][0] for r in reviews for c in CANDIDATES}
+def choose_loro(results: dict, reviews: list[str], candidates=None) -> dict[str, tuple[str, dict[str, float]]]:
+    """review -> (candidate with the highest mean WSS@95 over the other reviews, {candidate: that mean});
+    ``candidates`` default :data:`CANDIDATES`."""
+    candidates = candidates or CANDIDATES
+    wss = {(r, c): results[(r, c)].summary()["wss@95"][0] for r in reviews for c in candidates}
     out = {}
     for review in reviews:
         others = [r for r in reviews if r != review]
-        means = {c: statistics.fmean(wss[(r, c)] for r in others) for c in CANDIDATES}
-        out[review] = (max(CANDIDATES, key=lambda c: means[c]), means)
+        means = {c: statistics.fmean(wss[(r, c)] for r in others) for c in candidates}
+        out[review] = (max(candidates, key=lambda c: means[c]), means)
     return out
 
 
@@ -277,7 +303,9 @@ def rows_for(review: str, results: dict, seeds, chosen: str | None) -> list[dict
         base = "tfidf-nb" if method == ASREVIEW else ASREVIEW
         s = dict(settings, balance=res.balance)
         if method == CHOSEN:
-            s["chosen"] = f"{chosen} (on the other reviews)"
+            s["chosen"] = f"{shown_name(chosen)} (on the other reviews)"
+        if "@adapted" in method or (method == CHOSEN and "@adapted" in (chosen or "")):
+            s["embedding_model"] = _ADAPTED["label"]
         for key in ROW_METRICS:
             mean, sd = pooled(res, key)
             b = results.get(base)
@@ -363,8 +391,30 @@ def parse_args():
     ap.add_argument("--no-asreview-cache", action="store_true", help="run ASReview again, cached runs unused")
     ap.add_argument("--asreview", help="asreview 3.0.8 executable")
     ap.add_argument("--no-asreview", action="store_true", help="Serendip's models only")
+    ap.add_argument("--adapted-model", type=Path, default=None,
+                    help="a domain-adapted encoder (a `serendip pretrain` checkpoint or a sentence-transformers "
+                         f"folder): also run {', '.join(ADAPTED_MODELS)} on its embeddings (NAME@adapted), the "
+                         "fusion among the candidates")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     return ap.parse_args()
+
+
+def adapted_systems(path: Path | None) -> list[str]:
+    """``NAME@adapted:<digest>`` per :data:`ADAPTED_MODELS` for the encoder at ``path`` ([] without one): the
+    digest (12 hex of the embeddings' cache key: the folder and its weights' sha256) keeps a stored run from
+    being reused for another encoder. Sets :data:`ADAPTED_ENV` for the workers and the rows' label."""
+    if path is None:
+        return []
+    import hashlib
+
+    from serendip.screening.embedding_source import embedding_context
+
+    ctx = embedding_context(path)  # refuses a path that is no encoder, before any run
+    ident = ctx.cache_key or ctx.model
+    digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12]
+    os.environ[ADAPTED_ENV] = str(Path(path).resolve())
+    _ADAPTED["label"] = f"{Path(path).resolve().name} ({digest})"
+    return [f"{m}@adapted:{digest}" for m in ADAPTED_MODELS]
 
 
 def main() -> None:
@@ -388,18 +438,20 @@ def main() -> None:
     if args.carry_runs and not args.carry_runs.is_file():
         what = "a folder, not a runs file" if args.carry_runs.is_dir() else "no such file"
         raise _rows.UsageError(f"--carry-runs {args.carry_runs}: {what}")
-    systems = list(args.models) + ([ASREVIEW] if args.asreview_exe else [])
+    adapted = adapted_systems(args.adapted_model)
+    systems = list(args.models) + adapted + ([ASREVIEW] if args.asreview_exe else [])
     runs = run_all(args, systems, reviews)
-    loro = choose_loro({k: result_of(*k, v) for k, v in runs.items()}, reviews) \
+    candidates = (*CANDIDATES, *[s for s in adapted if model_of(s) in CANDIDATES])
+    loro = choose_loro({k: result_of(*k, v) for k, v in runs.items()}, reviews, candidates) \
         if set(CANDIDATES) <= set(args.models) and len(reviews) > 1 else {}
     per_review, rows = {}, []
     for review in reviews:
-        results = {s: result_of(review, s, runs[(review, s)]) for s in systems}
+        results = {shown_name(s): result_of(review, s, runs[(review, s)]) for s in systems}
         if review in loro:
             chosen, means = loro[review]
-            results[CHOSEN] = result_of(review, CHOSEN, runs[(review, chosen)], chosen)
-            print(f"{review}: serendip = {chosen} (mean WSS@95 on the other reviews: "
-                  + ", ".join(f"{c} {100 * m:.2f}" for c, m in means.items()) + ")")
+            results[CHOSEN] = result_of(review, CHOSEN, runs[(review, chosen)], model_of(chosen))
+            print(f"{review}: serendip = {shown_name(chosen)} (mean WSS@95 on the other reviews: "
+                  + ", ".join(f"{shown_name(c)} {100 * m:.2f}" for c, m in means.items()) + ")")
         show(review, results)
         per_review[review] = results
         rows += rows_for(review, results, args.seeds, loro.get(review, (None,))[0])

@@ -127,3 +127,21 @@ def test_moved_out_archives_exist_and_none_of_their_rows_is_also_live():
     assert len(moved) == 112 + 56 + 56 and {k[4] for k in moved} == {"rrf@10", "atd"}
     live = _rows.read_rows(_rows.HERE / "results" / "screening_cohen.json")
     assert not [r for r in live if _rows.row_key(r) in moved]
+
+
+def test_adapted_systems_carry_the_encoders_digest_and_show_without_it(tmp_path, monkeypatch):
+    from serendip.errors import ConfigError
+
+    monkeypatch.delenv(screening_cohen.ADAPTED_ENV, raising=False)
+    assert screening_cohen.adapted_systems(None) == []
+    with pytest.raises(ConfigError, match="is not a folder"):
+        screening_cohen.adapted_systems(tmp_path / "missing")
+    st = tmp_path / "encoder"
+    st.mkdir()
+    (st / "modules.json").write_text("[]")
+    systems = screening_cohen.adapted_systems(st)
+    assert [screening_cohen.shown_name(s) for s in systems] == ["minilm-logreg@adapted", "fused-mesh-wmean@adapted"]
+    assert [screening_cohen.model_of(s) for s in systems] == ["minilm-logreg", "fused-mesh-wmean"]
+    digest = systems[0].split(":", 1)[1]
+    assert len(digest) == 12 and os.environ[screening_cohen.ADAPTED_ENV] == str(st.resolve())
+    assert screening_cohen._ADAPTED["label"] == f"encoder ({digest})"
