@@ -56,7 +56,9 @@ Usage::
 Time on 2 cores with ``--jobs 2`` (2026-12-06, one BLAS thread per worker): 3,873 s for every system of
 the default run but ``fused-lr3`` (630 runs, ASReview's included; ACEInhibitors, the largest review, about
 18 min of it, read off the progress log), 879 s more for ``fused-lr3``, 837 s for ``fused-wmean3`` (70 runs, every
-other system's runs carried).
+other system's runs carried), 1,049 s for ``minilm-logreg@adapted`` and ``fused-mesh-wmean@adapted`` (140 runs and
+the other systems' carry checks; the adapted encoder's embeddings of 5 reviews cached by an earlier run, the other 9
+computed in the workers).
 
 ASReview: ``pip install 'serendip[peers]'`` (asreview==3.0.8) or any virtual environment holding it, named
 by ``--asreview`` or ``$SERENDIP_ASREVIEW``; ``--no-asreview`` runs Serendip's models only. Each ASReview
@@ -109,7 +111,7 @@ METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
 #: archives of per-review RRF@10 / ATD rows moved out of results/screening_cohen.json to keep it under
 #: 200 kB (``results/archive/README.md``); a rerun that reproduces one of their rows does not write it back
 MOVED_OUT = ("screening_cohen-rrf-atd-simple-2026-12-06.json.gz", "screening_cohen-rrf-atd-auc-lr3-2026-12-06.json.gz",
-             "screening_cohen-rrf-atd-pick-wmean3-2026-12-06.json.gz")
+             "screening_cohen-rrf-atd-pick-wmean3-2026-12-06.json.gz", "screening_cohen-rrf-atd-adapted-mesh-2026-12-06.json.gz")
 #: per review rows (the issue's three; WSS@100 is printed per review and summarised over the reviews)
 ROW_METRICS = ("wss@95", "rrf@10", "atd")
 #: WSS@95 mean and sd over seeds 0-2 of ASReview 3.0.8 elas_u4 quoted by issue 17

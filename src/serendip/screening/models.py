@@ -293,7 +293,11 @@ _MODELS = [
 for _m in _MODELS:
     SCREENING_MODELS.add(_m.name, _m)
 
-#: How ``fused`` is chosen: ``benchmarks/screening_cohen.py``'s leave-one-review-out choice (for each Cohen
+#: How ``fused`` is chosen. Since 2026-12-06 (commit adc2650) the benchmark's leave-one-review-out choice is
+#: ``fused-mesh-wmean`` on a domain-adapted encoder's embeddings (``--adapted-model``, mean WSS@95 0.3296, above
+#: ASReview on 9 of 14 reviews): the same registered model, so ``fused`` stays ``fused-mesh-wmean``, and the
+#: encoder is a setting (``screen simulate --embedding-model``). Before: ``benchmarks/screening_cohen.py``'s
+#: leave-one-review-out choice (for each Cohen
 #: review, the candidate of highest mean WSS@95 over the other 13; seeds 0-4, strategy max), the same
 #: candidate for all 14 reviews in the rows of commits 6d51fa0 and a9970a3 (2026-12-06); the figures are the
 #: candidates' mean WSS@95 over all 14. Until 2026-12-06 ``fused`` was ``fused-mean``, chosen on 2026-12-04
@@ -302,5 +306,5 @@ for _m in _MODELS:
 FUSED_CHOICE = {"chosen": "fused-mesh-wmean", "on": "14 Cohen reviews, each chosen on the other 13, seeds 0-4",
                 "wss@95": {"fused-mesh-wmean": 0.3261, "fused-mesh-auc": 0.3238, "tfidf-mesh-svm": 0.3236,
                            "fused-mesh-pick": 0.3197, "fused-mesh-mean": 0.3145, "fused-lr3": 0.3123,
-                           "fused-auc3": 0.3109, "fused-wmean3": 0.3168}}
+                           "fused-auc3": 0.3109, "fused-wmean3": 0.3168, "fused-mesh-wmean@adapted": 0.3296}}
 SCREENING_MODELS.register("fused")(SCREENING_MODELS.get(FUSED_CHOICE["chosen"]))

@@ -124,7 +124,7 @@ def test_an_unknown_model_is_refused_before_any_runs_file_is_written(monkeypatch
 
 def test_moved_out_archives_exist_and_none_of_their_rows_is_also_live():
     moved = _rows.moved_out_rows(screening_cohen.MOVED_OUT)
-    assert len(moved) == 112 + 56 + 56 and {k[4] for k in moved} == {"rrf@10", "atd"}
+    assert len(moved) == 112 + 56 + 56 + 84 and {k[4] for k in moved} == {"rrf@10", "atd"}
     live = _rows.read_rows(_rows.HERE / "results" / "screening_cohen.json")
     assert not [r for r in live if _rows.row_key(r) in moved]
 
