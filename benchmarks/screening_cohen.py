@@ -86,6 +86,14 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rows  # noqa: E402
 import _screening_carry  # noqa: E402
+from _screening_adapted import (  # noqa: E402
+    _ADAPTED,
+    ADAPTED_ENV,
+    ADAPTED_MODELS,
+    adapted_systems,
+    model_of,
+    shown_name,
+)
 from _screening_asreview import (  # noqa: E402
     ASREVIEW,
     asreview_cache_dir,
@@ -101,12 +109,6 @@ SIMPLE = ("tfidf-nb", "tfidf-svm", "minilm-logreg")
 CANDIDATES = ("tfidf-mesh-svm", "fused-mesh-mean", "fused-mesh-wmean", "fused-auc3", "fused-mesh-auc",
               "fused-lr3", "fused-mesh-pick", "fused-wmean3")
 CHOSEN = "serendip"
-#: models also run on a domain-adapted encoder's embeddings with ``--adapted-model`` (systems ``NAME@adapted``);
-#: the fusion joins the candidates
-ADAPTED_MODELS = ("minilm-logreg", "fused-mesh-wmean")
-ADAPTED_ENV = "SERENDIP_BENCH_ADAPTED_MODEL"
-#: what an ``@adapted`` row's settings name as its encoder (set by :func:`main`)
-_ADAPTED: dict[str, str] = {}
 METRICS = ("wss@95", "wss@100", "rrf@10", "atd")
 #: archives of per-review RRF@10 / ATD rows moved out of results/screening_cohen.json to keep it under
 #: 200 kB (``results/archive/README.md``); a rerun that reproduces one of their rows does not write it back
@@ -158,16 +160,6 @@ def run_task(review: str, system: str, seed: int, asreview: str | None, cache: s
     res = simulate(ds, model_of(system), "max", [seed], store=_SETS[key])
     run = res.runs[0]
     return review, system, seed, asdict(run), f"{system} seed {seed}: {run.wall_s:.0f} s"
-
-
-def model_of(system: str) -> str:
-    """The registered model a system runs: ``fused-mesh-wmean@adapted:1a2b…`` -> ``fused-mesh-wmean``."""
-    return system.split("@", 1)[0]
-
-
-def shown_name(system: str) -> str:
-    """A system's name in rows and tables: the adapted encoder's digest left to the settings."""
-    return system.split(":", 1)[0]
 
 
 def _run_from(d: dict):
@@ -399,24 +391,6 @@ def parse_args():
                          "fusion among the candidates")
     ap.add_argument("--no-write", action="store_true", help="print, do not write rows")
     return ap.parse_args()
-
-
-def adapted_systems(path: Path | None) -> list[str]:
-    """``NAME@adapted:<digest>`` per :data:`ADAPTED_MODELS` for the encoder at ``path`` ([] without one): the
-    digest (12 hex of the embeddings' cache key: the folder and its weights' sha256) keeps a stored run from
-    being reused for another encoder. Sets :data:`ADAPTED_ENV` for the workers and the rows' label."""
-    if path is None:
-        return []
-    import hashlib
-
-    from serendip.screening.embedding_source import embedding_context
-
-    ctx = embedding_context(path)  # refuses a path that is no encoder, before any run
-    ident = ctx.cache_key or ctx.model
-    digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12]
-    os.environ[ADAPTED_ENV] = str(Path(path).resolve())
-    _ADAPTED["label"] = f"{Path(path).resolve().name} ({digest})"
-    return [f"{m}@adapted:{digest}" for m in ADAPTED_MODELS]
 
 
 def main() -> None:
