@@ -90,3 +90,24 @@ def make_workspace(folder: Path, database: str | None = None, **kw):
     inc = [by_pmid[r["pmid"]] for r in rows if r["_inc"]]
     exc = [by_pmid[r["pmid"]] for r in rows if not r["_inc"]]
     return ws, inc, exc
+
+
+CHECKPOINT_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "aspirin", "trial", "heart", "zebrafish", "gene",
+                    "fin"]
+
+
+def tiny_checkpoint(run: Path, seed: int = 0) -> Path:
+    """A tiny BERT checkpoint in ``run/model`` (the layout of a `serendip pretrain` run folder), its weights
+    drawn with ``seed``; returns ``run``."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    folder = run / "model"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(CHECKPOINT_WORDS) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(CHECKPOINT_WORDS), hidden_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    BertForMaskedLM(config).save_pretrained(folder)
+    return run

@@ -77,6 +77,11 @@ def start_cmd(name: str = typer.Argument(..., help="Session name (unique in the 
               strategy: str = typer.Option("max", "--strategy", help="Query strategy."),
               balance: Optional[str] = typer.Option(None, "--balance", help="Balancer (default: the model's own)."),
               seed: int = typer.Option(0, "--seed", min=0, help="Seed of the model and the query strategy."),
+              embedding_model: Optional[Path] = typer.Option(None, "--embedding-model", help="With a model that "
+                                                             "reads sentence embeddings (minilm-logreg, fused-*): a "
+                                                             "sentence-transformers folder or a `serendip pretrain` "
+                                                             "checkpoint, kept with the session (default: the bundled "
+                                                             "all-MiniLM-L6-v2)."),
               workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Start a screening session over the workspace's records (or a search's top hits) from prior includes
     and excludes (record ids: the `record` column of `serendip search`, not PMIDs; at least one of each)."""
@@ -85,10 +90,12 @@ def start_cmd(name: str = typer.Argument(..., help="Session name (unique in the 
     with handle_errors():
         ws = open_workspace(workspace)
         s = start_session(ws, name, _ids(include, "--include"), _ids(exclude, "--exclude"), model=screen_model,
-                          strategy=strategy, balance=balance, seed=seed, query=query, top=top, mode=mode)
+                          strategy=strategy, balance=balance, seed=seed, query=query, top=top, mode=mode,
+                          embedding_model=embedding_model)
         st = s.status()
+        emb = f" on {st.embedding_model}" if st.embedding_model else ""
         _say(f"session {name!r} started: {count(st.total, 'record')}, {st.counts['include']} prior include(s), "
-             f"{st.counts['exclude']} prior exclude(s); model {screen_model}, strategy {strategy}, seed {seed}. "
+             f"{st.counts['exclude']} prior exclude(s); model {screen_model}{emb}, strategy {strategy}, seed {seed}. "
              f"Next: serendip screen next" + ("" if len(_all(ws)) == 1 else f" --session {name}"))
 
 
@@ -210,6 +217,7 @@ def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Optio
                 if c.get("deleted") else "")
         _say(f"session {st.name!r}: {count(st.total, 'record')}: {c['include']} include, {c['exclude']} exclude, "
              f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given{gone})")
+        _say(f"  model {st.model}" + (f" on the embeddings of {st.embedding_model}" if st.embedding_model else ""))
         for rule, check in st.estimates.items():
             _say(f"  {rule}: estimated recall {100 * check.recall_estimate:.1f} %, "
                  f"{'says stop' if check.stop else 'keep screening'}")

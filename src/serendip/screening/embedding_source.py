@@ -18,7 +18,7 @@ import numpy as np
 from serendip.errors import ConfigError
 from serendip.screening.features import FeatureContext
 
-__all__ = ["MAX_TOKENS", "checkpoint_folder", "embedding_context"]
+__all__ = ["MAX_TOKENS", "checkpoint_folder", "embedding_context", "embedding_model_id"]
 
 #: Tokens per text for a checkpoint (sentence-transformers' ``max_seq_length`` of all-MiniLM-L6-v2)
 MAX_TOKENS = 256
@@ -63,6 +63,32 @@ def _mean_pool_embedder(folder: Path, batch_size: int = 32):
     return embed
 
 
+def _weights_file(folder: Path) -> Path | None:
+    return next((folder / w for w in _WEIGHTS if (folder / w).is_file()), None)
+
+
+def embedding_model_id(model: str | Path) -> tuple[str, str]:
+    """``(folder, sha256)`` of an embedding model a screening session stores: the resolved folder
+    :func:`embedding_context` reads and the sha256 (64 hex digits) of its weights file, so a session can
+    tell when the model it was started with has changed.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`embedding_context`, or a sentence-transformers folder without ``model.safetensors`` or
+        ``pytorch_model.bin``.
+    """
+    from serendip.core.files import sha256_file
+
+    embedding_context(model)  # the same checks, the same messages
+    path = Path(model).expanduser().resolve()
+    folder = path if (path / "modules.json").is_file() else checkpoint_folder(path)
+    weights = _weights_file(folder)
+    if weights is None:
+        raise ConfigError(f"{folder} has no weights file ({' or '.join(_WEIGHTS)}) to identify the model by")
+    return str(path), sha256_file(weights)
+
+
 def embedding_context(model: str | Path | None = None) -> FeatureContext:
     """The :class:`FeatureContext` of ``model``: None, the bundled MiniLM; a sentence-transformers folder
     (``modules.json``), read by the ONNX encoder; a transformers checkpoint (:func:`checkpoint_folder`),
@@ -87,6 +113,6 @@ def embedding_context(model: str | Path | None = None) -> FeatureContext:
                           f"checkpoint (config.json with {' or '.join(_WEIGHTS)}), nor one in {path / 'model'}")
     from serendip.core.files import sha256_file
 
-    weights = next(folder / w for w in _WEIGHTS if (folder / w).is_file())
+    weights = _weights_file(folder)
     return FeatureContext(embed=_mean_pool_embedder(folder.resolve()),
                           cache_key=f"mean-pool:{folder.resolve()}:{sha256_file(weights)}")

@@ -42,18 +42,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import insert, select
 
 from serendip.errors import ConfigError, DataError
 from serendip.screening.duplicates import labelled_title_keys, possible_duplicates
+from serendip.screening.embedding_source import embedding_model_id
 from serendip.screening.feature_cache import CachedFeatureStore, SessionFeatureCache
 from serendip.screening.features import FeatureContext, FeatureStore
 from serendip.screening.highlight import find_highlights
 from serendip.screening.keywords import add_keywords, read_keywords, remove_keywords
 from serendip.screening.models import SCREENING_MODELS
-from serendip.screening.session_checks import check_priors, check_scope, existing_ids
+from serendip.screening.session_checks import (
+    check_priors,
+    check_scope,
+    embedding_models,
+    existing_ids,
+    stored_embedding_context,
+)
 from serendip.screening.session_results import NextRecord, SessionStatus
 from serendip.screening.session_texts import SessionTexts
 from serendip.screening.stopping import STOPPING_RULES, StopCheck
@@ -99,7 +107,7 @@ def _scope_ids(ws, query: str | None, top: int | None, mode: str | None) -> tupl
 def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int], *, model: str = DEFAULT_MODEL,
                   strategy: str = "max", balance: str | None = None, seed: int = 0,
                   stop_rules: Sequence[str] = tuple(STOPPING_RULES.keys()), query: str | None = None,
-                  top: int | None = None, mode: str | None = None,
+                  top: int | None = None, mode: str | None = None, embedding_model: str | Path | None = None,
                   context: FeatureContext | None = None) -> "ScreeningSession":
     """Start the session ``name`` over the workspace's records (all, or a search's top ``top``).
 
@@ -117,8 +125,14 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
     stop_rules : sequence of str
     query, top, mode : optional
         Screen the top ``top`` hits of ``ws.search(query, mode)`` instead of every record.
+    embedding_model : str or Path, optional
+        The sentence embeddings an embedding model (``minilm-logreg``, ``fused-*``) reads: a
+        sentence-transformers folder or a ``serendip pretrain`` checkpoint
+        (:func:`~serendip.screening.embedding_source.embedding_context`; default: the bundled MiniLM).
+        Stored with the session with the sha256 of its weights: :func:`open_session` refuses the session
+        once they change, so a resumed session shows the same next record.
     context : FeatureContext, optional
-        How embedding models embed (default: the offline MiniLM).
+        How embedding models embed, overriding ``embedding_model`` for this process (tests; not stored).
 
     Returns
     -------
@@ -128,13 +142,18 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
     ------
     ConfigError
         Unknown model, strategy, balancer or stopping rule; a name already used or empty; top without
-        query or top < 1; a read-only workspace.
+        query or top < 1; a read-only workspace; ``embedding_model`` with a model that reads no
+        embeddings, or a folder that holds no embedding model.
     DataError
         A prior id that is no record of the workspace; no prior include or no prior exclude; an id
         given as both; a scope with no record.
     """
     ws.store.require_writable("screen start")
-    SCREENING_MODELS.get(model)
+    spec = SCREENING_MODELS.get(model)
+    if embedding_model is not None and not spec.needs_embeddings:
+        raise ConfigError(f"model {model!r} reads no sentence embeddings, so --embedding-model does not apply: "
+                          f"choose an embedding model ({', '.join(embedding_models())}) or leave it out")
+    emb_folder, emb_sha = embedding_model_id(embedding_model) if embedding_model is not None else (None, None)
     QUERY_STRATEGIES.get(strategy)
     if balance is not None:
         BALANCERS.get(balance)
@@ -162,7 +181,8 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
     with ws.engine.begin() as conn:
         sid = conn.execute(insert(screen_sessions).values(
             name=name, created_at=now, model=model, strategy=strategy,
-            balance=balance, seed=int(seed), stop_rules=rules, scope=scope, record_ids=ids)).inserted_primary_key[0]
+            balance=balance, seed=int(seed), stop_rules=rules, scope=scope, record_ids=ids,
+            embedding_model=emb_folder, embedding_sha256=emb_sha)).inserted_primary_key[0]
         conn.execute(insert(screen_labels), [{"session_id": sid, "record_id": r, "label": lab, "note": None,
                                               "prior": True, "created_at": now}
                                              for rs, lab in ((inc, "include"), (exc, "exclude")) for r in rs])
@@ -172,12 +192,15 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
 def open_session(ws, name: str, *, context: FeatureContext | None = None,
                  feature_cache: bool = True) -> "ScreeningSession":
     """The stored session ``name`` of ``ws``; ``feature_cache`` False fits the TF-IDF features anew
-    instead of reading (and writing) :mod:`serendip.screening.feature_cache`.
+    instead of reading (and writing) :mod:`serendip.screening.feature_cache`. Its embeddings come from
+    ``context`` when given, else from the embedding model it was started with.
 
     Raises
     ------
     DataError
         No session of that name (the message lists the workspace's sessions).
+    ConfigError
+        The session's embedding model is gone or its weights changed since the session started.
     """
     with ws.engine.connect() as conn:
         row = conn.execute(select(screen_sessions).where(screen_sessions.c.name == name)).mappings().first()
@@ -185,7 +208,8 @@ def open_session(ws, name: str, *, context: FeatureContext | None = None,
         names = list_sessions(ws)
         raise DataError(f"no screening session named {name!r} in {ws.path}; "
                         + (f"sessions: {', '.join(names)}" if names else "start one with `serendip screen start`"))
-    return ScreeningSession(ws, dict(row), context or FeatureContext(), feature_cache=feature_cache)
+    return ScreeningSession(ws, dict(row), context or stored_embedding_context(dict(row)), feature_cache=feature_cache)
+
 
 
 def list_sessions(ws) -> list[str]:
@@ -357,4 +381,4 @@ class ScreeningSession:
         est = self.estimates(current)
         rule = DEFAULT_STOP_RULE if DEFAULT_STOP_RULE in est else next(iter(est))
         return SessionStatus(self.name, len(self.record_ids) - deleted, counts, len(history), est, est[rule].stop,
-                             rule)
+                             rule, self.row["model"], self.row.get("embedding_model"))

@@ -1,5 +1,6 @@
 """The checks :func:`serendip.screening.session.start_session` makes of what it is given: the
-search scope's options, the prior ids (which are records, at least one of each class)."""
+search scope's options, the prior ids (which are records, at least one of each class), and the check
+:func:`~serendip.screening.session.open_session` makes of a stored embedding model."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,9 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from serendip.errors import ConfigError, DataError
+from serendip.screening.embedding_source import embedding_context, embedding_model_id
+from serendip.screening.features import FeatureContext
+from serendip.screening.models import SCREENING_MODELS
 from serendip.workspace.schema import possible_record_ids, records
 
-__all__ = ["CHUNK", "check_priors", "check_scope", "existing_ids"]
+__all__ = ["CHUNK", "check_priors", "check_scope", "embedding_models", "existing_ids", "stored_embedding_context"]
 
 #: ids per ``IN`` query (under SQLite's bound-parameter limit)
 CHUNK = 900
@@ -44,3 +48,26 @@ def check_scope(query: str | None, top: int | None, mode: str | None) -> None:
         raise ConfigError("a session over a search (--query) needs --top N: how many of its hits to screen")
     elif top < 1:
         raise ConfigError(f"a session over a search needs top >= 1 (--top N), got {top}")
+
+
+def embedding_models() -> list[str]:
+    """Names of the registered screening models that read sentence embeddings."""
+    return [n for n in SCREENING_MODELS.keys() if SCREENING_MODELS.get(n).needs_embeddings]
+
+
+def stored_embedding_context(row: dict) -> FeatureContext:
+    """The :class:`FeatureContext` of the embedding model stored with the session (the bundled MiniLM when
+    none), after checking its weights are those the session started with."""
+    folder = row.get("embedding_model")
+    if folder is None:
+        return FeatureContext()
+    try:
+        _, sha = embedding_model_id(folder)
+    except ConfigError as exc:
+        raise ConfigError(f"session {row['name']!r} was started with the embedding model {folder}, which cannot "
+                          f"be read now: {exc}") from None
+    if sha != row.get("embedding_sha256"):
+        raise ConfigError(f"the embedding model of session {row['name']!r} ({folder}) has changed since the session "
+                          f"started (weights sha256 {row.get('embedding_sha256')} then, {sha} now): its next records "
+                          "would differ. Put the original weights back, or start a new session with this model")
+    return embedding_context(folder)

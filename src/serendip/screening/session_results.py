@@ -46,7 +46,8 @@ class SessionStatus:
     deleted from the workspace before they were labelled, in no other count), ``total`` records (those
     deleted unlabelled left out),
     ``history`` (labels given, relabels included), each stopping rule's answer (``estimates``) and
-    ``stop``: the answer of :data:`DEFAULT_STOP_RULE` (else of the session's first rule)."""
+    ``stop``: the answer of :data:`DEFAULT_STOP_RULE` (else of the session's first rule), the screening
+    ``model`` and its ``embedding_model`` folder (None: the bundled MiniLM, or a model without embeddings)."""
 
     name: str
     total: int
@@ -55,8 +56,11 @@ class SessionStatus:
     estimates: dict[str, StopCheck]
     stop: bool
     stop_rule: str
+    model: str = ""
+    embedding_model: str | None = None
 
     def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("name", "total", "counts", "history", "stop", "stop_rule")}
+        out = {k: getattr(self, k) for k in ("name", "total", "counts", "history", "stop", "stop_rule", "model",
+                                              "embedding_model")}
         out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
         return out

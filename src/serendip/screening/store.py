@@ -9,7 +9,10 @@ agree on SQLite and PostgreSQL).
   ``model``, query ``strategy`` and ``balance`` (None: the model's own) names, the ``seed``, the
   ``stop_rules`` (JSON list of :data:`~serendip.screening.stopping.STOPPING_RULES` names), the
   ``scope`` it was started over (JSON: ``{"kind": "all"}`` or ``{"kind": "query", "query", "top",
-  "mode"}``) and ``record_ids``, the workspace record ids it screens (JSON list of int, fixed at start).
+  "mode"}``) and ``record_ids``, the workspace record ids it screens (JSON list of int, fixed at start);
+  since Alembic revision ``0012``, ``embedding_model`` (the resolved folder of the sentence embeddings its
+  model reads; NULL: the bundled MiniLM) and ``embedding_sha256`` (the sha256 of that folder's weights when
+  the session started, so a changed model is refused instead of silently changing the order).
 * ``screen_labels``: one row per label given, never updated or deleted: ``session_id``, ``record_id``,
   ``label`` (``include`` / ``exclude`` / ``maybe``), ``note``, ``prior`` (given when the session was
   started) and ``created_at``. A record's current label is its newest row (highest ``id``); the older
@@ -55,6 +58,8 @@ screen_sessions = Table(
     Column("stop_rules", JSON, nullable=False),
     Column("scope", JSON, nullable=False),
     Column("record_ids", JSON, nullable=False),
+    Column("embedding_model", Text),
+    Column("embedding_sha256", String(64)),
 )
 
 screen_labels = Table(

@@ -7,32 +7,17 @@ import json
 
 import numpy as np
 import pytest
-from screening_helpers import tiny_set, write_files
+from screening_helpers import tiny_checkpoint, tiny_set, write_files
 from typer.testing import CliRunner
 
 from serendip.cli.app import app
 from serendip.errors import ConfigError
 from serendip.screening.embedding_source import checkpoint_folder, embedding_context
 
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "aspirin", "trial", "heart", "zebrafish", "gene", "fin"]
-
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """A tiny BERT checkpoint in ``run/model`` (the layout of a `serendip pretrain` run folder)."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    run = tmp_path_factory.mktemp("run")
-    folder = run / "model"
-    folder.mkdir()
-    (folder / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    BertForMaskedLM(config).save_pretrained(folder)
-    return run
+    return tiny_checkpoint(tmp_path_factory.mktemp("run"))
 
 
 def test_a_checkpoint_is_mean_pooled_over_its_tokens(checkpoint):
