@@ -108,12 +108,17 @@ def _all(ws) -> list[str]:
 def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
              workspace: Optional[Path] = WorkspaceOpt) -> None:
     """Show the record to screen next (chosen by the session's model and query strategy) with the recall
-    the stopping rules estimate so far."""
+    the stopping rules estimate so far. With --json: the record with "done": false, or {"done": true, ...}
+    with the label counts once every record is labelled."""
     with handle_errors():
         s = _session(open_workspace(workspace), session)
         rec = s.next()
-        if json_out:
-            print(json_line(rec.to_dict() if rec else None))
+        if json_out:  # "done" tells a script the session is finished without testing for null
+            if rec is None:
+                st = s.status()
+                print(json_line({"done": True, "session": s.name, "total": st.total, "counts": st.counts}))
+            else:
+                print(json_line({"done": False, **rec.to_dict()}))
             return
         if rec is None:
             _say(f"session {s.name!r}: every record is labelled")

@@ -14,7 +14,7 @@ Modules: :mod:`~serendip.screening.data` (records and labels read, checked and j
 (WSS@R, RRF@x, ATD), :mod:`~serendip.screening.stopping`, :mod:`~serendip.screening.simulate` (seeded
 simulation as ``asreview simulate`` runs it), :mod:`~serendip.screening.plot` (recall curves),
 :mod:`~serendip.screening.session` (screening sessions over a workspace's records, stored by
-:mod:`~serendip.screening.store`, Alembic revisions 0008 and 0011), :mod:`~serendip.screening.highlight` and
+:mod:`~serendip.screening.store`, Alembic revisions 0008, 0011 and 0012), :mod:`~serendip.screening.highlight` and
 :mod:`~serendip.screening.keywords` (a session's include / exclude keywords, found in each record shown),
 :mod:`~serendip.screening.duplicates` (labelled records the shown one may duplicate),
 :mod:`~serendip.screening.export` (labels as

@@ -32,7 +32,8 @@ def test_a_session_from_start_to_export(wsdir, tmp_path):
     r = _run("screen", "next", "-w", ws, "--json")
     assert r.exit_code == 0, r.output
     nxt = json.loads(r.stdout)
-    assert nxt["record_id"] in inc and nxt["pmid"] == str(1999 + nxt["record_id"]) and nxt["screened"] == 3
+    assert nxt["done"] is False and nxt["record_id"] in inc and nxt["pmid"] == str(1999 + nxt["record_id"])
+    assert nxt["screened"] == 3
     assert set(nxt["estimates"]) == {"consecutive-excludes", "hypergeometric"}
     r = _run("screen", "next", "-w", ws)
     assert f"record {nxt['record_id']}  PMID {nxt['pmid']}" in r.output and "title: " in r.output
@@ -61,6 +62,18 @@ def test_a_session_from_start_to_export(wsdir, tmp_path):
     r = _run("screen", "export", tmp_path / "labels.csv", "-w", ws)
     assert r.exit_code == 0 and (f"warning: 1 labelled record(s) were deleted from the workspace after they were "
                                  f"labelled (record {exc[1]})") in " ".join(r.output.split())
+
+
+def test_next_says_done_once_every_record_is_labelled(wsdir):
+    ws, inc, exc = wsdir
+    assert _run("screen", "start", "rev", "--include", inc[0], "--exclude", exc[0], "-w", ws).exit_code == 0
+    for rid in [*inc[1:], *exc[1:]]:
+        assert _run("screen", "label", rid, "maybe" if rid == exc[1] else "exclude", "-w", ws).exit_code == 0
+    r = _run("screen", "next", "-w", ws, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"done": True, "session": "rev", "total": 24,
+                                    "counts": {"include": 1, "exclude": 22, "maybe": 1, "unlabelled": 0, "deleted": 0}}
+    assert "session 'rev': every record is labelled" in _run("screen", "next", "-w", ws).output
 
 
 def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):
