@@ -14,12 +14,17 @@ A keyword matches case-insensitively and as whole words: ``rat`` finds "Rat" and
 Where matches overlap, the one starting first wins, then the longer (``double blind`` over ``blind``);
 on the same span an exact keyword wins over a ``word*`` one (``rats`` over ``rat*``), then an exclude
 keyword over an include one (the reason to exclude is the one not to miss); each character is in at most
-one highlight. Runs of spaces inside a keyword count as one (``double   blind`` is ``double blind``). Offsets are Python string indices (code points) into the
-text given.
+one highlight. Runs of spaces inside a keyword count as one (``double   blind`` is ``double blind``).
+
+Text and keywords are compared in Unicode compatibility form (NFKC, Unicode Standard Annex #15): the
+ligature in "\ufb01sh" (from a PDF) is "fish", a full-width "\uff21" is "A", and "cafe" with a combining
+accent is "caf\u00e9". Offsets are Python string indices (code points) into the text given, as stored,
+never into a normalised copy: a highlight covers the original characters its match came from.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,7 +63,7 @@ def check_keyword(term: str) -> str:
         raise ConfigError(f"keyword {term!r} is empty")
     if "\n" in term or "\r" in term:
         raise ConfigError(f"keyword {term.strip()!r} holds a line break: give one keyword or phrase per argument")
-    text = re.sub(r"\s+", " ", term.strip())
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", term).strip())
     if len(text) > MAX_KEYWORD_CHARS:
         raise ConfigError(f"keyword {text[:40]!r}... has {len(text)} characters, over {MAX_KEYWORD_CHARS}")
     if not re.search(r"\w", text):
@@ -79,19 +84,39 @@ def keyword_pattern(term: str) -> re.Pattern:
     return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)", re.IGNORECASE)
 
 
+def _folded(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` in NFKC form, with, for each of its characters, the start and end offsets in ``text`` of the
+    characters it came from (a base character and the combining marks after it are normalised together)."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text, list(range(len(text))), list(range(1, len(text) + 1))
+    parts, starts, ends = [], [], []
+    i = 0
+    while i < len(text):
+        j = i + 1
+        while j < len(text) and unicodedata.combining(text[j]):
+            j += 1
+        folded = unicodedata.normalize("NFKC", text[i:j])
+        parts.append(folded)
+        starts += [i] * len(folded)
+        ends += [j] * len(folded)
+        i = j
+    return "".join(parts), starts, ends
+
+
 def find_highlights(text: str | None, keywords: dict[str, str], field: str) -> list[Highlight]:
     """Every keyword of ``keywords`` (term -> kind, kinds of :data:`KEYWORD_KINDS`) found in ``text``,
     as non-overlapping :class:`Highlight` s sorted by ``start`` (the first-starting, then the longest,
     match wins an overlap). ``text`` None or empty gives []. Raises ConfigError for a bad term or kind."""
     if not text:
         return []
+    folded, starts, ends = _folded(text)
     found = []
     for term, kind in keywords.items():
         if kind not in KEYWORD_KINDS:
             raise ConfigError(f"keyword {term!r}: kind must be one of {', '.join(KEYWORD_KINDS)}, got {kind!r}")
         rank = (term.endswith("*"), kind != "exclude")  # exact before word*, then exclude before include
-        found.extend((m.start(), -(m.end() - m.start()), rank, term, kind) for m in keyword_pattern(term).finditer(text)
-                     if m.end() > m.start())
+        found.extend((starts[m.start()], -(ends[m.end() - 1] - starts[m.start()]), rank, term, kind)
+                     for m in keyword_pattern(term).finditer(folded) if m.end() > m.start())
     out: list[Highlight] = []
     for start, neg_len, _rank, term, kind in sorted(found):
         if out and start < out[-1].end:

@@ -65,3 +65,17 @@ def test_on_the_same_span_an_exact_term_then_an_exclude_keyword_wins():
 
 def test_runs_of_spaces_in_a_keyword_count_as_one():
     assert check_keyword("  double \t  blind ") == "double blind"
+
+
+def test_ligatures_full_width_letters_and_combining_accents_match_with_offsets_into_the_stored_text():
+    """NFKC comparison: "\ufb01sh" (a PDF's fi ligature) is "fish", a full-width "\uff21" is "A", "cafe" +
+    U+0301 is "café"; each highlight spans the original characters."""
+    text = "The \ufb01sh oil trial: cafe\u0301 drinkers, \uff21SPIRIN dose; fish"
+    got = find_highlights(text, {"fish": "include", "café": "include", "aspirin": "exclude"}, "title")
+    assert [(text[h.start:h.end], h.term, h.kind) for h in got] == [
+        ("\ufb01sh", "fish", "include"), ("cafe\u0301", "café", "include"), ("\uff21SPIRIN", "aspirin", "exclude"),
+        ("fish", "fish", "include")]
+    assert (got[0].start, got[0].end) == (4, 7)          # 3 stored characters, 4 compared
+    hit = find_highlights("o\ufb03ce", {"office": "include"}, "t")[0]   # a ligature of three letters
+    assert (hit.start, hit.end) == (0, 4)
+    assert find_highlights("de\ufb01ne", {"fine": "include"}, "t") == []      # still whole words only
