@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from serendip.kg.fold import fold
+from serendip.core.fold import fold
 from serendip.kg.ner_data import tokenize
 from serendip.kg.pubtator import Document
 
@@ -162,7 +162,7 @@ class DictionaryTagger:
     def tag(self, text: str) -> list[tuple[int, int, str]]:
         """Entity spans ``(start, end, type)`` in character offsets of ``text``, in order, disjoint.
 
-        Matched on the NFKC view of ``text`` (:func:`serendip.kg.fold.fold`: ``ＰＤ`` matches ``PD``, ``ﬁ``
+        Matched on the NFKC view of ``text`` (:func:`serendip.core.fold.fold`: ``ＰＤ`` matches ``PD``, ``ﬁ``
         is ``fi``), the spans given in offsets of ``text`` itself; a match that begins or ends inside
         one original character's folded form (``1`` of ``½``) is not taken."""
         folded = fold(text)

@@ -244,7 +244,7 @@ class ModelTagger(_ShortFormTagger):
         self.truncated = 0
 
     def _spans(self, texts: Sequence[str]) -> list[list[Span]]:
-        from serendip.kg.fold import fold
+        from serendip.core.fold import fold
 
         folded = [fold(t) for t in texts]  # the model reads the NFKC view: ＰＤ as PD, ﬁ as fi
         docs = [Document(pmid=str(i), title=f.text) for i, f in enumerate(folded)]

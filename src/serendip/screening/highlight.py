@@ -19,7 +19,8 @@ one highlight. Runs of spaces inside a keyword count as one (``double   blind`` 
 Text and keywords are compared in Unicode compatibility form (NFKC, Unicode Standard Annex #15): the
 ligature in "\ufb01sh" (from a PDF) is "fish", a full-width "\uff21" is "A", and "cafe" with a combining
 accent is "caf\u00e9". Offsets are Python string indices (code points) into the text given, as stored,
-never into a normalised copy: a highlight covers the original characters its match came from.
+never into a normalised copy (:func:`serendip.core.fold.fold`): a highlight covers the original characters
+its match came from, and a match that starts or ends inside one character's folded form is not shown.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from serendip.core.fold import fold
 from serendip.errors import ConfigError
 
 __all__ = ["KEYWORD_KINDS", "MAX_KEYWORD_CHARS", "Highlight", "check_keyword", "find_highlights", "keyword_pattern"]
@@ -84,39 +86,22 @@ def keyword_pattern(term: str) -> re.Pattern:
     return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)", re.IGNORECASE)
 
 
-def _folded(text: str) -> tuple[str, list[int], list[int]]:
-    """``text`` in NFKC form, with, for each of its characters, the start and end offsets in ``text`` of the
-    characters it came from (a base character and the combining marks after it are normalised together)."""
-    if unicodedata.is_normalized("NFKC", text):
-        return text, list(range(len(text))), list(range(1, len(text) + 1))
-    parts, starts, ends = [], [], []
-    i = 0
-    while i < len(text):
-        j = i + 1
-        while j < len(text) and unicodedata.combining(text[j]):
-            j += 1
-        folded = unicodedata.normalize("NFKC", text[i:j])
-        parts.append(folded)
-        starts += [i] * len(folded)
-        ends += [j] * len(folded)
-        i = j
-    return "".join(parts), starts, ends
-
-
 def find_highlights(text: str | None, keywords: dict[str, str], field: str) -> list[Highlight]:
     """Every keyword of ``keywords`` (term -> kind, kinds of :data:`KEYWORD_KINDS`) found in ``text``,
     as non-overlapping :class:`Highlight` s sorted by ``start`` (the first-starting, then the longest,
     match wins an overlap). ``text`` None or empty gives []. Raises ConfigError for a bad term or kind."""
     if not text:
         return []
-    folded, starts, ends = _folded(text)
+    view = fold(text)
     found = []
     for term, kind in keywords.items():
         if kind not in KEYWORD_KINDS:
             raise ConfigError(f"keyword {term!r}: kind must be one of {', '.join(KEYWORD_KINDS)}, got {kind!r}")
         rank = (term.endswith("*"), kind != "exclude")  # exact before word*, then exclude before include
-        found.extend((starts[m.start()], -(ends[m.end() - 1] - starts[m.start()]), rank, term, kind)
-                     for m in keyword_pattern(term).finditer(folded) if m.end() > m.start())
+        for m in keyword_pattern(term).finditer(view.text):
+            span = view.original(m.start(), m.end()) if m.end() > m.start() else None
+            if span is not None:  # None: the match starts or ends inside one character's folded form
+                found.append((span[0], span[0] - span[1], rank, term, kind))
     out: list[Highlight] = []
     for start, neg_len, _rank, term, kind in sorted(found):
         if out and start < out[-1].end:

@@ -1,8 +1,8 @@
-"""The NFKC view of a text with offsets into the original (serendip.kg.fold), and the dictionary tagger
+"""The NFKC view of a text with offsets into the original (serendip.core.fold), and the dictionary tagger
 matching full-width forms, ligatures and squared units through it, its spans exact in the original."""
 from __future__ import annotations
 
-from serendip.kg.fold import fold
+from serendip.core.fold import fold
 from serendip.kg.ner_eval import DictionaryTagger
 from serendip.kg.pubtator import Document, Mention
 

@@ -231,7 +231,7 @@ def test_build_with_the_model_tagger_stores_every_span(token_run, tmp_path):
 
 
 def test_the_model_tagger_reads_the_nfkc_view_and_answers_in_original_offsets(token_run):
-    from serendip.kg.fold import fold
+    from serendip.core.fold import fold
     from serendip.kg.taggers import ModelTagger, _unfolded
 
     tagger = ModelTagger(token_run)

@@ -1,6 +1,7 @@
 """A compatibility-folded view of a text (Unicode NFKC) that maps every position back to the original.
 
-Taggers match on the folded view, so full-width forms (``ＰＤ``, ``ｃｉｓｐｌａｔｉｎ``), ligatures
+The knowledge graph's taggers (:mod:`serendip.kg.taggers`) and the screening keyword highlighter
+(:mod:`serendip.screening.highlight`) match on the folded view, so full-width forms (``ＰＤ``, ``ｃｉｓｐｌａｔｉｎ``), ligatures
 (``ﬁ``), squared units (``㎎``) and other compatibility characters match the lexicon's plain forms,
 while the spans they give are offsets into the original text (``text[start:end]`` is what was
 written, full-width letters included).
