@@ -2,8 +2,10 @@
 
 Resolve the dataset (mirror, cache, then download), ingest its abstracts into a workspace, build the
 BM25 and dense indexes, evaluate every registered retrieval mode on the test claims (nDCG@10,
-Recall@100, MRR@10 beside the published figures) and run three example searches. ``serendip demo``
-prints the report; a notebook can call :func:`run` the same way.
+Recall@100, MRR@10 beside the published figures), run three example searches, answer one question with
+cited passages, and simulate screening one Cohen (2006) review with ASReview's default model and
+Serendip's (:mod:`serendip.screening.demo_step`). ``serendip demo`` prints the report; a notebook can call
+:func:`run` the same way.
 """
 from __future__ import annotations
 
@@ -68,9 +70,11 @@ class DemoReport:
     answer : serendip.evidence.answer.Answer
         :data:`EXAMPLE_QUESTION` answered by the extractive backend (cited passages, or "no evidence
         found").
+    screening : serendip.screening.demo_step.ScreeningDemo
+        The simulated screening (or why it was skipped); None when ``screening=False``.
     timings : dict
         Wall seconds per step: ``ingest``, ``index``, ``evaluate``, ``examples`` (searches and the
-        answer), ``total``.
+        answer), ``screening``, ``total``.
     """
 
     dataset: str
@@ -89,12 +93,13 @@ class DemoReport:
     rows: list[dict[str, Any]] = field(default_factory=list)
     examples: list[tuple[str, list[Any]]] = field(default_factory=list)
     answer: Any = None
+    screening: Any = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
 def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress: Progress | None = None,
         on_total: OnTotal | None = None, example_queries: list[str] | None = None,
-        k: int = 3) -> DemoReport:
+        k: int = 3, screening: bool = True) -> DemoReport:
     """Run the demo on ``dataset`` in the workspace folder ``workspace`` (created if needed).
 
     Parameters
@@ -108,6 +113,9 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
         before the embedding starts.
     example_queries : list of str, optional
         Example searches (default: :data:`EXAMPLE_QUERIES`); ``k`` hits each.
+    screening : bool, default True
+        Simulate screening a Cohen review (:func:`serendip.screening.demo_step.run_screening_demo`, about
+        10 s; skipped with the reason when the collection is not in the data mirror).
 
     Returns
     -------
@@ -152,13 +160,19 @@ def run(workspace: str | Path = DEMO_DIR, dataset: str = "scifact", *, progress:
         from serendip.evidence.answer import ask
 
         answer = ask(ws, EXAMPLE_QUESTION, verifier=None)  # extractive: no model to train first
+        t_examples = time.perf_counter()
+        screened = None
+        if screening:
+            from serendip.screening.demo_step import run_screening_demo
+
+            screened = run_screening_demo()
         t_end = time.perf_counter()
         return DemoReport(
             dataset, DEMO_SPLIT, Path(corpus), ws.path, rep.ingested, rep.duplicates, rep.failed,
             ws.count(), irep.bm25_docs, irep.dense_total, irep.dense_added, irep.seconds, n_queries,
-            rows=results_rows(results, dataset), examples=examples, answer=answer,
+            rows=results_rows(results, dataset), examples=examples, answer=answer, screening=screened,
             timings={"ingest": t_ingest - t0, "index": t_index - t_ingest, "evaluate": t_eval - t_index,
-                     "examples": t_end - t_eval, "total": t_end - t0})
+                     "examples": t_examples - t_eval, "screening": t_end - t_examples, "total": t_end - t0})
     finally:
         ws.close()
 

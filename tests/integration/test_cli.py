@@ -186,6 +186,9 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     from serendip.retrieval.modes import mode_names
 
     _tiny_beir(tmp_path, monkeypatch)
+    # no Cohen collection here: the screening step says why it was skipped (its figures: test_demo_step.py)
+    monkeypatch.setenv("SERENDIP_DATA_MIRROR", str(tmp_path / "no-mirror"))
+    (tmp_path / "no-mirror").mkdir()
     stages: dict[str, int] = {}
     events: list[tuple[str, str, int]] = []
 
@@ -205,7 +208,8 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     assert [q for q, _ in report.examples] == EXAMPLE_QUERIES
     assert report.examples[0][1][0].title == "Vitamin D and fractures"
     assert report.queries == 2
-    assert set(report.timings) == {"ingest", "index", "evaluate", "examples", "total"}
+    assert set(report.timings) == {"ingest", "index", "evaluate", "examples", "screening", "total"}
+    assert report.screening.results == [] and "cohen-2006" in report.screening.skipped
     r = runner.invoke(app, ["demo", "-w", str(tmp_path / "demo"), "--dataset", "tiny"])
     assert r.exit_code == 0, r.output
     assert "ingested 0, duplicates 4" in r.output and "evaluation on the 2 tiny test claims" in r.output
@@ -214,6 +218,7 @@ def test_demo_run_report_and_cli(tmp_path, monkeypatch):
     for mode in mode_names():
         assert f"│ {mode} " in r.output
     assert "hybrid: vitamin D supplementation" in r.output and "demo done" in r.output
+    assert "simulated screening skipped: dataset 'cohen-2006'" in " ".join(r.output.split())
     # the cited answer: every sentence cites a supplied passage; the vitamin D abstract is cited
     answer = report.answer
     assert answer.question == EXAMPLE_QUESTION and answer.status == "answered"
