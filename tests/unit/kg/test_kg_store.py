@@ -5,11 +5,11 @@ the relations run and threshold of a build and the probability of an evidence ro
 from __future__ import annotations
 
 import pytest
+from alembic_helpers import alembic_to
 from sqlalchemy import create_engine, inspect
 
 from serendip.kg.store import KG_TABLES, MAX_KEY_CHARS, entity_key
 from serendip.workspace.database import (
-    MIGRATIONS,
     current_revision,
     head_revision,
     upgrade,
@@ -22,16 +22,6 @@ def db_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'kg.db'}"
     return request.getfixturevalue("fresh_pg_database")()
 
-
-def _alembic(engine, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
 
 
 def test_migration_matches_the_kg_tables_and_downgrades(db_url):
@@ -48,7 +38,7 @@ def test_migration_matches_the_kg_tables_and_downgrades(db_url):
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert [d for d in diffs if names & set(_names(d))] == []
-    _alembic(engine, "0006", down=True)
+    alembic_to(engine, "0006", down=True)
     assert not names & set(inspect(engine).get_table_names())
     assert current_revision(engine) == "0006"
     engine.dispose()
@@ -66,7 +56,7 @@ def test_migration_0009_adds_the_held_flag_of_tombstones(db_url):
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert [d for d in diffs if "deleted_citations" in set(_names(d))] == []
-    _alembic(engine, "0008", down=True)
+    alembic_to(engine, "0008", down=True)
     assert "held" not in {c["name"] for c in inspect(engine).get_columns("deleted_citations")}
     engine.dispose()
 
@@ -76,10 +66,10 @@ def test_migration_0010_adds_the_relations_columns_and_downgrades(db_url):
     upgrade(engine)
     cols = lambda table: {c["name"] for c in inspect(engine).get_columns(table)}  # noqa: E731
     assert {"relations", "relation_threshold"} <= cols("kg_builds") and "score" in cols("kg_evidence")
-    _alembic(engine, "0009", down=True)
+    alembic_to(engine, "0009", down=True)
     assert not {"relations", "relation_threshold"} & cols("kg_builds") and "score" not in cols("kg_evidence")
     assert current_revision(engine) == "0009"
-    _alembic(engine, "0010")
+    alembic_to(engine, "0010")
     assert "score" in cols("kg_evidence") and current_revision(engine) == "0010"
     engine.dispose()
 

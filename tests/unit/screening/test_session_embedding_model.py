@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from alembic_helpers import alembic_to
 from screening_helpers import make_workspace, tiny_checkpoint
 from sqlalchemy import create_engine, inspect
 
@@ -18,18 +19,7 @@ from serendip.screening.session import list_sessions, open_session, start_sessio
 from serendip.screening.session_checks import stored_embedding_context
 from serendip.screening.store import screen_sessions
 from serendip.workbench import Workspace
-from serendip.workspace.database import MIGRATIONS, upgrade
-
-
-def _alembic(engine, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
+from serendip.workspace.database import upgrade
 
 
 @pytest.fixture
@@ -87,7 +77,7 @@ def test_migration_0012_keeps_older_sessions_on_minilm(tmp_path):
     """A session stored before 0012 (no embedding columns) reads NULL after the upgrade: the bundled MiniLM;
     a downgrade to 0011 drops the two columns again."""
     engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    _alembic(engine, "0011")
+    alembic_to(engine, "0011")
     old_columns = {c["name"] for c in inspect(engine).get_columns("screen_sessions")}
     assert "embedding_model" not in old_columns
     with engine.begin() as conn:
@@ -100,7 +90,7 @@ def test_migration_0012_keeps_older_sessions_on_minilm(tmp_path):
         row = conn.execute(screen_sessions.select()).mappings().one()
     assert (row["name"], row["embedding_model"], row["embedding_sha256"]) == ("old", None, None)
     assert stored_embedding_context(dict(row)) == embedding_context(None)
-    _alembic(engine, "0011", down=True)
+    alembic_to(engine, "0011", down=True)
     assert {c["name"] for c in inspect(engine).get_columns("screen_sessions")} == old_columns
     engine.dispose()
 

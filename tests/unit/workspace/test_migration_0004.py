@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from alembic_helpers import alembic_to
 from sqlalchemy import create_engine, inspect, text
 
-from serendip.workspace.database import MIGRATIONS, current_revision
-
-
-def _alembic(engine, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
+from serendip.workspace.database import current_revision
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -30,7 +20,7 @@ def db_url(request, tmp_path):
 
 def test_0004_upgrades_a_0003_database_with_records(db_url):
     engine = create_engine(db_url)
-    _alembic(engine, "0003")
+    alembic_to(engine, "0003")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO ingest_reports (id, started_at, status, paths, format, ingested, "
                           "duplicates, failed, errors) VALUES (1, '2026-01-01', 'done', '[]', 'auto', 3, "
@@ -40,7 +30,7 @@ def test_0004_upgrades_a_0003_database_with_records(db_url):
             conn.execute(text("INSERT INTO records (source_id, source_format, title, ingest_id, data) "
                               "VALUES (:s, :f, 'Old', 1, :d)"),
                          {"s": sid, "f": fmt, "d": json.dumps({"title": "Old"})})
-    _alembic(engine, "0004")
+    alembic_to(engine, "0004")
     assert current_revision(engine) == "0004"
     assert "revision" in {c["name"] for c in inspect(engine).get_columns("records")}
     with engine.connect() as conn:
@@ -48,7 +38,7 @@ def test_0004_upgrades_a_0003_database_with_records(db_url):
             ("WOS:000424022700066", None), ("WOS:000424022700040", None), ("beir:4983", None)]
         assert conn.execute(text("SELECT name, value FROM workspace_counters")).all() == [("changes", 0)]
         assert conn.execute(text("SELECT deleted, skipped, failed FROM ingest_reports")).one() == (0, None, 2)
-    _alembic(engine, "0003", down=True)
+    alembic_to(engine, "0003", down=True)
     assert "workspace_counters" not in inspect(engine).get_table_names()
     with engine.connect() as conn:
         assert [r[0] for r in conn.execute(text("SELECT source_id FROM records ORDER BY id"))] == [
