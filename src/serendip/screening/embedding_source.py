@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from serendip.core.files import sha256_file
 from serendip.errors import ConfigError
 from serendip.screening.features import FeatureContext
 
-__all__ = ["MAX_TOKENS", "checkpoint_folder", "embedding_context", "embedding_model_id"]
+__all__ = ["MAX_TOKENS", "checkpoint_folder", "embedding_context", "embedding_model_id", "weights_digest"]
 
 #: Tokens per text for a checkpoint (sentence-transformers' ``max_seq_length`` of all-MiniLM-L6-v2)
 MAX_TOKENS = 256
@@ -67,10 +68,24 @@ def _weights_file(folder: Path) -> Path | None:
     return next((folder / w for w in _WEIGHTS if (folder / w).is_file()), None)
 
 
+def weights_digest(folder: Path) -> str | None:
+    """sha256 (64 hex) of the model's weights in ``folder``: of its weights file, or, when the weights lie in
+    module subfolders (``0_Transformer/``, ``2_Dense/`` of a sentence-transformers folder) or in both, of
+    the lines ``relative/path:sha256`` of every weights file, sorted; None when there is none."""
+    files = [f for f in [_weights_file(folder), *(_weights_file(sub) for sub in sorted(folder.iterdir())
+                                                  if sub.is_dir())] if f is not None]
+    if len(files) <= 1:
+        return sha256_file(files[0]) if files else None
+    import hashlib
+
+    lines = "".join(f"{f.relative_to(folder).as_posix()}:{sha256_file(f)}\n" for f in files)
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
 def embedding_model_id(model: str | Path) -> tuple[str, str]:
     """``(folder, sha256)`` of an embedding model a screening session stores: the resolved folder
-    :func:`embedding_context` reads and the sha256 (64 hex digits) of its weights file, so a session can
-    tell when the model it was started with has changed.
+    :func:`embedding_context` reads and the sha256 (64 hex digits) of its weights (:func:`weights_digest`),
+    so a session can tell when the model it was started with has changed.
 
     Raises
     ------
@@ -78,15 +93,14 @@ def embedding_model_id(model: str | Path) -> tuple[str, str]:
         As :func:`embedding_context`, or a sentence-transformers folder without ``model.safetensors`` or
         ``pytorch_model.bin``.
     """
-    from serendip.core.files import sha256_file
-
     embedding_context(model)  # the same checks, the same messages
     path = Path(model).expanduser().resolve()
     folder = path if (path / "modules.json").is_file() else checkpoint_folder(path)
-    weights = _weights_file(folder)
-    if weights is None:
-        raise ConfigError(f"{folder} has no weights file ({' or '.join(_WEIGHTS)}) to identify the model by")
-    return str(path), sha256_file(weights)
+    digest = weights_digest(folder)
+    if digest is None:
+        raise ConfigError(f"{folder} has no weights file ({' or '.join(_WEIGHTS)}, in it or in a module "
+                          "subfolder) to identify the model by")
+    return str(path), digest
 
 
 def embedding_context(model: str | Path | None = None) -> FeatureContext:
@@ -106,13 +120,12 @@ def embedding_context(model: str | Path | None = None) -> FeatureContext:
         raise ConfigError(f"embedding model {str(model)!r} is not a folder (give a sentence-transformers folder or "
                           "a checkpoint written by `serendip pretrain`; model hub downloads are off)")
     if (path / "modules.json").is_file():
-        return FeatureContext(model=str(path.resolve()))
+        digest = weights_digest(path)  # in the cache key: a folder retrained in place gets new vectors
+        return FeatureContext(model=str(path.resolve()), cache_key=f"sha256:{digest}" if digest else None)
     folder = checkpoint_folder(path)
     if folder is None:
         raise ConfigError(f"{path} holds neither a sentence-transformers model (modules.json) nor a transformers "
                           f"checkpoint (config.json with {' or '.join(_WEIGHTS)}), nor one in {path / 'model'}")
-    from serendip.core.files import sha256_file
-
     weights = _weights_file(folder)
     return FeatureContext(embed=_mean_pool_embedder(folder.resolve()),
                           cache_key=f"mean-pool:{folder.resolve()}:{sha256_file(weights)}")

@@ -78,7 +78,8 @@ class FeatureContext:
         ``embed(texts) -> float32 array (len(texts), d)`` used instead of the encoder (another model, or
         a small deterministic one in tests); its vectors are cached only when ``cache_key`` is given.
     cache_key : str, optional
-        Names ``embed`` in the cache key.
+        Names ``embed`` in the cache key; without ``embed``, it is added to the encoder's key (the sha256
+        of a local model's weights, so a model retrained in place never reuses its old vectors).
     batch_size : int, default 32
     threads : int, optional
         ONNX Runtime intra-op threads for the ``onnx`` / ``onnx-int8`` encoders (default: its own
@@ -179,7 +180,7 @@ class FeatureStore:
             from serendip.retrieval.dense import resolve_model
 
             folder = resolve_model(ctx.model)
-            who = f"{ctx.encoder}:{folder}"
+            who = f"{ctx.encoder}:{folder}" + (f":{ctx.cache_key}" if ctx.cache_key else "")
 
             def embed(batch: list[str]) -> np.ndarray:
                 return _encoder(ctx).encode(batch, ctx.batch_size)

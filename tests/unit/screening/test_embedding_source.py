@@ -59,3 +59,36 @@ def test_screen_simulate_with_a_checkpoint(checkpoint, tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "screening-embeddings").glob("*.npy"))) == 1  # cached for the next run
     r = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "nowhere")], env={"COLUMNS": "300"})
     assert r.exit_code == 2 and "is not a folder" in r.output
+
+
+def test_a_sentence_transformers_folder_is_cached_by_its_weights(tmp_path):
+    """Retrained in place (other weights), the same folder gets another cache key: no stale vectors."""
+    st = tmp_path / "st"
+    st.mkdir()
+    (st / "modules.json").write_text("[]")
+    (st / "model.safetensors").write_bytes(b"weights one")
+    first = embedding_context(st).cache_key
+    assert first.startswith("sha256:") and len(first) == 7 + 64
+    (st / "model.safetensors").write_bytes(b"weights two")
+    assert embedding_context(st).cache_key != first
+    assert embedding_context(None).cache_key is None  # the bundled MiniLM: the key it always had
+
+
+def test_weights_in_module_subfolders_are_all_in_the_digest(tmp_path):
+    """An older sentence-transformers layout keeps its weights in module folders: each one counts."""
+    from serendip.screening.embedding_source import embedding_model_id, weights_digest
+
+    st = tmp_path / "st"
+    for sub, data in (("0_Transformer", b"encoder"), ("2_Dense", b"dense")):
+        (st / sub).mkdir(parents=True)
+        (st / sub / "pytorch_model.bin").write_bytes(data)
+    (st / "modules.json").write_text("[]")
+    first = weights_digest(st)
+    assert embedding_model_id(st) == (str(st.resolve()), first) and len(first) == 64
+    (st / "2_Dense" / "pytorch_model.bin").write_bytes(b"dense, retrained")
+    assert weights_digest(st) != first
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "modules.json").write_text("[]")
+    with pytest.raises(ConfigError, match="has no weights file"):
+        embedding_model_id(empty)
