@@ -25,10 +25,24 @@ def shown_name(system: str) -> str:
     return system.split(":", 1)[0]
 
 
+def _identity(path: Path, ctx) -> str:
+    """What the digest of :func:`adapted_systems` hashes: ``mean-pool:<checkpoint folder>:<sha256 of its
+    weights file>`` for a checkpoint (the embeddings' cache key until 2026-12-06, kept so the systems of the
+    stored runs keep their names), the folder for a sentence-transformers model."""
+    from serendip.core.files import sha256_file
+    from serendip.screening.embedding_source import checkpoint_folder
+
+    folder = checkpoint_folder(path)
+    if ctx.embed is None or folder is None:
+        return ctx.model
+    weights = next(folder / w for w in ("model.safetensors", "pytorch_model.bin") if (folder / w).is_file())
+    return f"mean-pool:{folder.resolve()}:{sha256_file(weights)}"
+
+
 def adapted_systems(path: Path | None) -> list[str]:
     """``NAME@adapted:<digest>`` per :data:`ADAPTED_MODELS` for the encoder at ``path`` ([] without one): the
-    digest (12 hex of the embeddings' cache key: the folder and its weights' sha256) keeps a stored run from
-    being reused for another encoder. Sets :data:`ADAPTED_ENV` for the workers and the rows' label."""
+    digest (12 hex of the sha256 of :func:`_identity`: the folder and its weights' sha256) keeps a stored run
+    from being reused for another encoder. Sets :data:`ADAPTED_ENV` for the workers and the rows' label."""
     if path is None:
         return []
     import hashlib
@@ -36,8 +50,7 @@ def adapted_systems(path: Path | None) -> list[str]:
     from serendip.screening.embedding_source import embedding_context
 
     ctx = embedding_context(path)  # refuses a path that is no encoder, before any run
-    ident = ctx.cache_key or ctx.model
-    digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha256(_identity(Path(path), ctx).encode("utf-8")).hexdigest()[:12]
     os.environ[ADAPTED_ENV] = str(Path(path).resolve())
     _ADAPTED["label"] = f"{Path(path).resolve().name} ({digest})"
     return [f"{m}@adapted:{digest}" for m in ADAPTED_MODELS]

@@ -6,8 +6,8 @@ A checkpoint is embedded as sentence-transformers embeds all-MiniLM-L6-v2 (Reime
 Sentence-BERT): the last hidden states averaged over the non-padding tokens (mean pooling), inputs
 truncated at :data:`MAX_TOKENS` tokens, each vector L2-normalised; a masked-LM head in the checkpoint
 is not used. Its vectors are cached like MiniLM's (:class:`~serendip.screening.features.FeatureStore`),
-keyed by the folder and the sha256 of its weights, so retraining the checkpoint in place never reuses
-stale vectors.
+keyed by the folder and the sha256 of its weights, configuration and tokenizer (:func:`model_digest`), so
+retraining or editing the checkpoint in place never reuses stale vectors.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from serendip.core.files import sha256_file
 from serendip.errors import ConfigError
 from serendip.screening.features import FeatureContext
 
-__all__ = ["MAX_TOKENS", "checkpoint_folder", "embedding_context", "embedding_model_id", "weights_digest"]
+__all__ = ["MAX_TOKENS", "checkpoint_folder", "embedding_context", "embedding_model_id", "model_digest"]
 
 #: Tokens per text for a checkpoint (sentence-transformers' ``max_seq_length`` of all-MiniLM-L6-v2)
 MAX_TOKENS = 256
@@ -48,8 +48,12 @@ def _mean_pool_embedder(folder: Path, batch_size: int = 32):
 
             from serendip.models.backbone import quiet_hf
 
-            with quiet_hf():  # its load report lists the masked-LM head left out: expected here
-                loaded.extend((AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()))
+            try:
+                with quiet_hf():  # its load report lists the masked-LM head left out: expected here
+                    loaded.extend((AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()))
+            except Exception as exc:  # transformers / safetensors raise many kinds on a damaged checkpoint
+                raise ConfigError(f"could not load the checkpoint {folder}: {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else 'no message'}") from exc
         tokenizer, model = loaded
         out = [np.zeros((0, model.config.hidden_size), np.float32)]
         with torch.no_grad():
@@ -64,28 +68,31 @@ def _mean_pool_embedder(folder: Path, batch_size: int = 32):
     return embed
 
 
-def _weights_file(folder: Path) -> Path | None:
-    return next((folder / w for w in _WEIGHTS if (folder / w).is_file()), None)
+#: files whose bytes decide a model's vectors besides its weights: architecture, tokenizer, pooling
+_MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "merges.txt",
+                "special_tokens_map.json", "sentencepiece.bpe.model", "spiece.model", "modules.json",
+                "sentence_bert_config.json", "config_sentence_transformers.json")
 
 
-def weights_digest(folder: Path) -> str | None:
-    """sha256 (64 hex) of the model's weights in ``folder``: of its weights file, or, when the weights lie in
-    module subfolders (``0_Transformer/``, ``2_Dense/`` of a sentence-transformers folder) or in both, of
-    the lines ``relative/path:sha256`` of every weights file, sorted; None when there is none."""
-    files = [f for f in [_weights_file(folder), *(_weights_file(sub) for sub in sorted(folder.iterdir())
-                                                  if sub.is_dir())] if f is not None]
-    if len(files) <= 1:
-        return sha256_file(files[0]) if files else None
+def model_digest(folder: Path) -> str | None:
+    """sha256 (64 hex) identifying the model in ``folder``: of the lines ``relative/path:sha256`` (sorted)
+    of its weights (:data:`_WEIGHTS`) and the files that decide its vectors beside them (config, tokenizer,
+    pooling: :data:`_MODEL_FILES`), in ``folder`` and in its module subfolders (``0_Transformer/``,
+    ``1_Pooling/``, ``2_Dense/`` of a sentence-transformers folder); None when no weights file is there."""
     import hashlib
 
-    lines = "".join(f"{f.relative_to(folder).as_posix()}:{sha256_file(f)}\n" for f in files)
+    folders = [folder, *(sub for sub in sorted(folder.iterdir()) if sub.is_dir())]
+    files = [d / name for d in folders for name in (*_WEIGHTS, *_MODEL_FILES) if (d / name).is_file()]
+    if not any(f.name in _WEIGHTS for f in files):
+        return None
+    lines = "".join(f"{f.relative_to(folder).as_posix()}:{sha256_file(f)}\n" for f in sorted(files))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
 def embedding_model_id(model: str | Path) -> tuple[str, str]:
     """``(folder, sha256)`` of an embedding model a screening session stores: the resolved folder
-    :func:`embedding_context` reads and the sha256 (64 hex digits) of its weights (:func:`weights_digest`),
-    so a session can tell when the model it was started with has changed.
+    :func:`embedding_context` reads and the sha256 (64 hex digits) of its weights, configuration and
+    tokenizer (:func:`model_digest`), so a session can tell when the model it was started with has changed.
 
     Raises
     ------
@@ -96,7 +103,7 @@ def embedding_model_id(model: str | Path) -> tuple[str, str]:
     embedding_context(model)  # the same checks, the same messages
     path = Path(model).expanduser().resolve()
     folder = path if (path / "modules.json").is_file() else checkpoint_folder(path)
-    digest = weights_digest(folder)
+    digest = model_digest(folder)
     if digest is None:
         raise ConfigError(f"{folder} has no weights file ({' or '.join(_WEIGHTS)}, in it or in a module "
                           "subfolder) to identify the model by")
@@ -120,12 +127,11 @@ def embedding_context(model: str | Path | None = None) -> FeatureContext:
         raise ConfigError(f"embedding model {str(model)!r} is not a folder (give a sentence-transformers folder or "
                           "a checkpoint written by `serendip pretrain`; model hub downloads are off)")
     if (path / "modules.json").is_file():
-        digest = weights_digest(path)  # in the cache key: a folder retrained in place gets new vectors
+        digest = model_digest(path)  # in the cache key: a folder retrained in place gets new vectors
         return FeatureContext(model=str(path.resolve()), cache_key=f"sha256:{digest}" if digest else None)
     folder = checkpoint_folder(path)
     if folder is None:
         raise ConfigError(f"{path} holds neither a sentence-transformers model (modules.json) nor a transformers "
                           f"checkpoint (config.json with {' or '.join(_WEIGHTS)}), nor one in {path / 'model'}")
-    weights = _weights_file(folder)
     return FeatureContext(embed=_mean_pool_embedder(folder.resolve()),
-                          cache_key=f"mean-pool:{folder.resolve()}:{sha256_file(weights)}")
+                          cache_key=f"mean-pool:{folder.resolve()}:{model_digest(folder)}")

@@ -193,14 +193,14 @@ def open_session(ws, name: str, *, context: FeatureContext | None = None,
                  feature_cache: bool = True) -> "ScreeningSession":
     """The stored session ``name`` of ``ws``; ``feature_cache`` False fits the TF-IDF features anew
     instead of reading (and writing) :mod:`serendip.screening.feature_cache`. Its embeddings come from
-    ``context`` when given, else from the embedding model it was started with.
+    ``context`` when given, else from the embedding model it was started with, checked when
+    :meth:`ScreeningSession.next` first needs them (so ``status``, ``label``, ``keywords`` and ``export``
+    work when that model is gone).
 
     Raises
     ------
     DataError
         No session of that name (the message lists the workspace's sessions).
-    ConfigError
-        The session's embedding model is gone or its weights changed since the session started.
     """
     with ws.engine.connect() as conn:
         row = conn.execute(select(screen_sessions).where(screen_sessions.c.name == name)).mappings().first()
@@ -208,9 +208,7 @@ def open_session(ws, name: str, *, context: FeatureContext | None = None,
         names = list_sessions(ws)
         raise DataError(f"no screening session named {name!r} in {ws.path}; "
                         + (f"sessions: {', '.join(names)}" if names else "start one with `serendip screen start`"))
-    return ScreeningSession(ws, dict(row), context or stored_embedding_context(dict(row)), feature_cache=feature_cache)
-
-
+    return ScreeningSession(ws, dict(row), context, feature_cache=feature_cache)
 
 def list_sessions(ws) -> list[str]:
     """Names of the workspace's screening sessions, oldest first."""
@@ -222,8 +220,9 @@ class ScreeningSession:
     """One stored screening session (see the module docstring); made by :func:`start_session` or
     :func:`open_session`, never directly. Every method reads the labels from the database."""
 
-    def __init__(self, ws, row: dict, context: FeatureContext, feature_cache: bool = True):
-        self.ws, self.row, self.context = ws, row, context
+    def __init__(self, ws, row: dict, context: FeatureContext | None, feature_cache: bool = True):
+        self.ws, self.row = ws, row
+        self._context = context  # None: the stored embedding model's, read when next() first needs it
         self.name: str = row["name"]
         self.record_ids: list[int] = [int(i) for i in row["record_ids"]]
         self._pos = {rid: i for i, rid in enumerate(self.record_ids)}
@@ -304,8 +303,9 @@ class ScreeningSession:
         if self._store is None:
             changes = self.ws.store.changes()  # read before any record: a later change moves it past this
             data = SessionTexts(self.name, self.record_ids, self.ws.engine)
-            self._store = (FeatureStore(data, self.context) if self.feature_cache is None
-                           else CachedFeatureStore(data, self.context, disk=self.feature_cache, changes=changes))
+            context = self._context or FeatureContext()  # next() sets the stored model's before any embedding
+            self._store = (FeatureStore(data, context) if self.feature_cache is None
+                           else CachedFeatureStore(data, context, disk=self.feature_cache, changes=changes))
         return self._store
 
     def deleted_records(self) -> set[int]:
@@ -333,6 +333,8 @@ class ScreeningSession:
         ------
         DataError
             The current labels hold no include or no exclude (a prior relabelled): label one first.
+        ConfigError
+            The session's embedding model is gone or has changed since the session started.
         """
         history = self.history()
         current = _current(history)
@@ -349,6 +351,9 @@ class ScreeningSession:
             raise DataError(f"session {self.name!r} has no record labelled {which} now: the model needs both "
                             f"classes; label one {which} first")
         spec = SCREENING_MODELS.get(self.row["model"])
+        if spec.needs_embeddings and self._context is None:
+            self._context = stored_embedding_context(self.row)  # ConfigError: the model is gone or changed
+            self._features().context = self._context
         bal = self.row["balance"] or spec.balance[0]
         params = spec.balance[1] if bal == spec.balance[0] else {}
         rng = np.random.default_rng([int(self.row["seed"]), len(history)])

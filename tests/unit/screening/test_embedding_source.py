@@ -71,24 +71,37 @@ def test_a_sentence_transformers_folder_is_cached_by_its_weights(tmp_path):
     assert first.startswith("sha256:") and len(first) == 7 + 64
     (st / "model.safetensors").write_bytes(b"weights two")
     assert embedding_context(st).cache_key != first
+    (st / "config.json").write_text('{"hidden_act": "relu"}')    # edited in place: other vectors too
+    assert embedding_context(st).cache_key not in (first, None)
     assert embedding_context(None).cache_key is None  # the bundled MiniLM: the key it always had
 
 
 def test_weights_in_module_subfolders_are_all_in_the_digest(tmp_path):
-    """An older sentence-transformers layout keeps its weights in module folders: each one counts."""
-    from serendip.screening.embedding_source import embedding_model_id, weights_digest
+    """An older sentence-transformers layout keeps its weights in module folders: each one counts, and so
+    does a configuration file."""
+    from serendip.screening.embedding_source import embedding_model_id, model_digest
 
     st = tmp_path / "st"
     for sub, data in (("0_Transformer", b"encoder"), ("2_Dense", b"dense")):
         (st / sub).mkdir(parents=True)
         (st / sub / "pytorch_model.bin").write_bytes(data)
     (st / "modules.json").write_text("[]")
-    first = weights_digest(st)
+    first = model_digest(st)
     assert embedding_model_id(st) == (str(st.resolve()), first) and len(first) == 64
     (st / "2_Dense" / "pytorch_model.bin").write_bytes(b"dense, retrained")
-    assert weights_digest(st) != first
+    second = model_digest(st)
+    assert second != first
+    (st / "0_Transformer" / "config.json").write_text("{}")
+    assert model_digest(st) not in (first, second)
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "modules.json").write_text("[]")
     with pytest.raises(ConfigError, match="has no weights file"):
         embedding_model_id(empty)
+
+
+def test_a_damaged_checkpoint_is_one_clear_error(tmp_path):
+    run = tiny_checkpoint(tmp_path / "run")
+    (run / "model" / "model.safetensors").write_bytes(b"garbage\n")
+    with pytest.raises(ConfigError, match=f"could not load the checkpoint {run / 'model'}: SafetensorError"):
+        embedding_context(run).embed(["aspirin"])

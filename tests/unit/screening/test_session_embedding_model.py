@@ -12,9 +12,12 @@ from alembic_helpers import alembic_to
 from screening_helpers import make_workspace, tiny_checkpoint
 from sqlalchemy import create_engine, inspect
 
-from serendip.core.files import sha256_file
 from serendip.errors import ConfigError
-from serendip.screening.embedding_source import embedding_context, embedding_model_id
+from serendip.screening.embedding_source import (
+    embedding_context,
+    embedding_model_id,
+    model_digest,
+)
 from serendip.screening.session import list_sessions, open_session, start_session
 from serendip.screening.session_checks import stored_embedding_context
 from serendip.screening.store import screen_sessions
@@ -33,32 +36,40 @@ def test_a_session_keeps_its_checkpoint_across_a_reopen(sws, tmp_path, cache):
     run = tiny_checkpoint(tmp_path / "run")
     s = start_session(ws, "adapted", [inc[0]], [exc[0]], model="minilm-logreg", embedding_model=run)
     folder, sha = embedding_model_id(run)
-    assert (folder, sha) == (str(run.resolve()), sha256_file(run / "model" / "model.safetensors"))
+    assert (folder, sha) == (str(run.resolve()), model_digest(run / "model")) and len(sha) == 64
     st = s.status()
     assert (st.model, st.embedding_model) == ("minilm-logreg", folder)
     assert st.to_dict()["embedding_model"] == folder
+    before = s.next()
     emb = s._features().embeddings()
     assert emb.shape == (24, 16) and emb.dtype == np.float32  # the checkpoint's 16-d vectors, not MiniLM's 384
-    before = s.next()
     path = ws.path
     ws.close()
     with Workspace.open(path) as again:                    # nothing kept in memory: read from the database
         reopened = open_session(again, "adapted")
-        assert reopened._features().embeddings() == pytest.approx(emb, abs=1e-6)
         after = reopened.next()
+        assert reopened._features().embeddings() == pytest.approx(emb, abs=1e-6)
     assert (after.record_id, after.score) == (before.record_id, pytest.approx(before.score))
 
 
-def test_a_changed_or_missing_checkpoint_is_refused(tmp_path, cache):
+def test_a_changed_or_missing_checkpoint_is_refused_by_next_only(tmp_path, cache):
+    """``next`` needs the model and refuses; counts, labels, keywords and the export do not need it."""
+    from serendip.screening.export import export_labels
+
     ws, inc, exc = make_workspace(tmp_path / "ws")
     run = tiny_checkpoint(tmp_path / "run")
     start_session(ws, "adapted", [inc[0]], [exc[0]], model="fused-mesh-wmean", embedding_model=run)
     tiny_checkpoint(run, seed=1)                            # retrained in place: other weights
     with pytest.raises(ConfigError, match="'adapted'.*has changed since the session started"):
-        open_session(ws, "adapted")
+        open_session(ws, "adapted").next()
     shutil.rmtree(run)
+    s = open_session(ws, "adapted")
     with pytest.raises(ConfigError, match=f"started with the embedding model {run}.*cannot be read now"):
-        open_session(ws, "adapted")
+        s.next()
+    s.label(inc[1], "include")
+    s.add_keywords(["aspirin"])
+    assert s.status().counts["include"] == 2
+    assert export_labels(s, tmp_path / "labels.csv") == 3
     ws.close()
 
 
