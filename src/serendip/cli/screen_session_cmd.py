@@ -125,9 +125,8 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
             return
         _say(f"record {rec.record_id}" + (f"  PMID {rec.pmid}" if rec.pmid else "") + (f"  DOI {rec.doi}" if rec.doi
                                                                                         else ""))
-        keywords = s.keywords()
-        _say_marked("title: ", rec.title, keywords)
-        _say_marked("abstract: ", rec.abstract, keywords)
+        _say_marked("title: ", rec.title, [h for h in rec.highlights if h.field == "title"])
+        _say_marked("abstract: ", rec.abstract, [h for h in rec.highlights if h.field == "abstract"])
         if rec.highlights:
             _say("keywords found: " + _found(rec.highlights))
         for d in rec.duplicates:
@@ -140,14 +139,20 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
 KEYWORD_STYLES = {"include": "bold green", "exclude": "bold red"}
 
 
-def _say_marked(prefix: str, text: str | None, keywords: dict[str, str]) -> None:
-    """``prefix`` + the (visibly escaped) text, the session's keywords in it styled by kind."""
-    from serendip.screening.highlight import find_highlights
-
-    shown = visible(text) if text else "(none)"
-    line = Text(prefix + shown)
-    for h in find_highlights(shown if text else "", keywords, "text"):
-        line.stylize(KEYWORD_STYLES[h.kind], len(prefix) + h.start, len(prefix) + h.end)
+def _say_marked(prefix: str, text: str | None, highlights) -> None:
+    """``prefix`` + the text, each highlight (found in the stored text, as ``--json`` gives them) styled by
+    its kind; every piece escaped by :func:`visible` on its own, so an escape never splits a keyword's colour
+    or takes one (a keyword ``x1b`` is not coloured inside ``\\x1b``)."""
+    line = Text(prefix)
+    if not text:
+        line.append("(none)")
+    else:
+        pos = 0
+        for h in highlights:
+            line.append(visible(text[pos:h.start]))
+            line.append(visible(text[h.start:h.end]), style=KEYWORD_STYLES[h.kind])
+            pos = h.end
+        line.append(visible(text[pos:]))
     console.print(line, highlight=False, soft_wrap=True)
 
 

@@ -9,7 +9,8 @@ written, full-width letters included).
 NFKC (Unicode Standard Annex #15, "Unicode Normalization Forms") can change a text's length: ``ﬁ``
 becomes ``fi``, ``㎎`` ``mg``, and ``e`` + U+0301 COMBINING ACUTE ACCENT one ``é``. The text is
 therefore folded by clusters (a character and the combining marks after it, ``unicodedata.combining``
-> 0), each normalised on its own, and every folded character remembers the original cluster it came
+> 0, or the characters NFKC composes with it: a decomposed Hangul syllable's jamo, a two-part Indic vowel
+sign), each normalised on its own, and every folded character remembers the original cluster it came
 from (:class:`Folded`). A span of the folded view maps back only when it starts and ends on cluster
 boundaries (:meth:`Folded.original`): a word that is part of one cluster (``1`` of ``½`` -> ``1⁄2``)
 has no exact original span.
@@ -47,6 +48,20 @@ class Folded:
         return self.starts[start], self.ends[end - 1]
 
 
+def _joins(text: str, i: int, j: int) -> bool:
+    """Whether ``text[j]`` belongs to the cluster ``text[i:j]``: a combining mark, or a character NFKC
+    composes with it (a Hangul vowel or final jamo after its leading one, a Bengali or Tamil two-part vowel
+    sign: combining class 0, yet not foldable on its own). An ASCII character never does."""
+    char = text[j]
+    if char.isascii():
+        return False
+    if unicodedata.combining(char):
+        return True
+    head = text[i:j]
+    return unicodedata.normalize("NFKC", head + char) != unicodedata.normalize("NFKC", head) + unicodedata.normalize(
+        "NFKC", char)
+
+
 def fold(text: str) -> Folded:
     """``text`` in NFKC, folded cluster by cluster with each folded character's original offsets (the
     module docstring).
@@ -65,7 +80,7 @@ def fold(text: str) -> Folded:
     i, n = 0, len(text)
     while i < n:
         j = i + 1
-        while j < n and unicodedata.combining(text[j]):
+        while j < n and _joins(text, i, j):
             j += 1
         folded = unicodedata.normalize("NFKC", text[i:j])
         parts.append(folded)

@@ -8,8 +8,9 @@ A keyword matches case-insensitively and as whole words: ``rat`` finds "Rat" and
 
 * ``random*``: a ``*`` at the end of a word matches any word ending (``random*`` finds "randomised",
   "randomized", "Randomly"); a ``*`` anywhere else is refused;
-* ``double blind``: words separated by spaces or hyphens match any run of spaces and hyphens, so the
-  phrase finds "double-blind" and "double blind".
+* ``double blind``: words separated by spaces or hyphens match any run of spaces, hyphens and dashes
+  (U+2010-U+2015 and the minus sign too, as PubMed and PDF text write them), so the phrase finds
+  "double-blind", "double\u2010blind" and "double blind", and ``covid-19`` finds "COVID\u201019".
 
 Where matches overlap, the one starting first wins, then the longer (``double blind`` over ``blind``);
 on the same span an exact keyword wins over a ``word*`` one (``rats`` over ``rat*``), then an exclude
@@ -18,7 +19,7 @@ one highlight. Runs of spaces inside a keyword count as one (``double   blind`` 
 
 Text and keywords are compared in Unicode compatibility form (NFKC, Unicode Standard Annex #15): the
 ligature in "\ufb01sh" (from a PDF) is "fish", a full-width "\uff21" is "A", and "cafe" with a combining
-accent is "caf\u00e9". Offsets are Python string indices (code points) into the text given, as stored,
+accent is "caf\u00e9"; a soft hyphen or a zero-width space inside a word is skipped. Offsets are Python string indices (code points) into the text given, as stored,
 never into a normalised copy (:func:`serendip.core.fold.fold`): a highlight covers the original characters
 its match came from, and a match that starts or ends inside one character's folded form is not shown.
 """
@@ -39,7 +40,13 @@ KEYWORD_KINDS = ("include", "exclude")
 #: Longest keyword accepted (characters)
 MAX_KEYWORD_CHARS = 200
 
-_WORD = re.compile(r"[^\s\-]+")
+#: what separates a phrase's words: white space and the hyphens and dashes of Unicode (after NFKC: the
+#: non-breaking hyphen is U+2010, the full-width hyphen-minus "-"), minus sign included
+_SEPARATORS = r"\s\-\u2010-\u2015\u2212"
+_WORD = re.compile(rf"[^{_SEPARATORS}]+")
+#: invisible characters a word may hold (soft hyphen, zero-width space, non-joiner and joiner, word joiner,
+#: byte-order mark): skipped when matching, so "ran\u00addomised" is "randomised"
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,17 @@ def keyword_pattern(term: str) -> re.Pattern:
     parts = []
     for word in _WORD.findall(check_keyword(term)):
         parts.append(re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word))
-    return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)" + f"[{_SEPARATORS}]+".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def _searchable(text: str):
+    """(the text keywords are matched in, ``original(start, end)`` -> the span of ``text`` it came from or
+    None): ``text`` folded (:func:`~serendip.core.fold.fold`) with the :data:`_INVISIBLE` characters left out."""
+    view = fold(text)
+    if not _INVISIBLE.intersection(view.text):
+        return view.text, view.original
+    kept = [j for j, char in enumerate(view.text) if char not in _INVISIBLE]
+    return "".join(view.text[j] for j in kept), lambda start, end: view.original(kept[start], kept[end - 1] + 1)
 
 
 def find_highlights(text: str | None, keywords: dict[str, str], field: str) -> list[Highlight]:
@@ -92,14 +109,14 @@ def find_highlights(text: str | None, keywords: dict[str, str], field: str) -> l
     match wins an overlap). ``text`` None or empty gives []. Raises ConfigError for a bad term or kind."""
     if not text:
         return []
-    view = fold(text)
+    searched, original = _searchable(text)
     found = []
     for term, kind in keywords.items():
         if kind not in KEYWORD_KINDS:
             raise ConfigError(f"keyword {term!r}: kind must be one of {', '.join(KEYWORD_KINDS)}, got {kind!r}")
         rank = (term.endswith("*"), kind != "exclude")  # exact before word*, then exclude before include
-        for m in keyword_pattern(term).finditer(view.text):
-            span = view.original(m.start(), m.end()) if m.end() > m.start() else None
+        for m in keyword_pattern(term).finditer(searched):
+            span = original(m.start(), m.end()) if m.end() > m.start() else None
             if span is not None:  # None: the match starts or ends inside one character's folded form
                 found.append((span[0], span[0] - span[1], rank, term, kind))
     out: list[Highlight] = []

@@ -44,3 +44,12 @@ def test_full_width_forms_are_tagged_with_offsets_into_the_original_text():
     assert tagger.tag(text) == [(3, 5, "Disease")] and text[3:5] == "ＰＤ"
     # a match only part of one original character is not taken ("PD" never inside a longer letter run)
     assert tagger.tag("ﬁPD ½PD") == [(5, 7, "Disease")]
+
+
+def test_characters_nfkc_composes_are_one_cluster():
+    """A decomposed Hangul syllable (three jamo of combining class 0) and a Bengali two-part vowel sign fold
+    to their composed forms, each mapping back to all the characters it came from."""
+    hangul = fold("\u1100\u1161\u11a8 x")
+    assert hangul.text == "\uac01 x" and hangul.original(0, 1) == (0, 3) and hangul.original(2, 3) == (4, 5)
+    bengali = fold("\u0995\u09c7\u09be")
+    assert bengali.text == "\u0995\u09cb" and bengali.original(1, 2) == (1, 3)

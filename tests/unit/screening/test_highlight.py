@@ -2,6 +2,8 @@
 trailing * as a word prefix, phrases across spaces and hyphens, overlaps resolved, bad keywords refused."""
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from serendip.errors import ConfigError
@@ -79,3 +81,20 @@ def test_ligatures_full_width_letters_and_combining_accents_match_with_offsets_i
     hit = find_highlights("o\ufb03ce", {"office": "include"}, "t")[0]   # a ligature of three letters
     assert (hit.start, hit.end) == (0, 4)
     assert find_highlights("de\ufb01ne", {"fine": "include"}, "t") == []      # still whole words only
+
+
+def test_unicode_hyphens_dashes_and_invisible_characters_in_the_text():
+    """PubMed and PDF text: U+2010 / U+2011 hyphens, an en dash, a minus sign, a soft hyphen, a zero-width
+    space; each highlight still slices the stored text."""
+    text = "A double\u2010blind, COVID\u201119 trial (5\u221210 mg); ran\u00addomised \u200bplacebo\u2013controlled."
+    keywords = {"double blind": "include", "covid-19": "include", "randomised": "include",
+                "placebo controlled": "include", "5-10": "exclude"}
+    got = find_highlights(text, keywords, "abstract")
+    assert [text[h.start:h.end] for h in got] == ["double\u2010blind", "COVID\u201119", "5\u221210",
+                                                   "ran\u00addomised", "placebo\u2013controlled"]
+
+
+def test_decomposed_hangul_and_two_part_indic_vowels_match_their_composed_keywords():
+    for text, term in (("\u1100\u1161\u11a8 \uc5f0\uad6c", "\uac01"), ("\u0995\u09c7\u09be", "\u0995\u09cb")):
+        got = find_highlights(text, {term: "include"}, "title")
+        assert len(got) == 1 and unicodedata.normalize("NFC", text[got[0].start:got[0].end]) == term

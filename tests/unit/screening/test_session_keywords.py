@@ -93,7 +93,14 @@ def test_screen_next_colours_the_keywords_by_kind(monkeypatch):
 
     out = Console(record=True, force_terminal=True, color_system="standard", width=200)
     monkeypatch.setattr(screen_session_cmd, "console", out)
-    screen_session_cmd._say_marked("title: ", "Aspirin in zebrafish\x1b[31m", {"aspirin": "include", "zebrafish": "exclude"})
+    from serendip.screening.highlight import find_highlights
+
+    title = "Aspirin in zebrafish\x1b[31m \u202easpirin\u202c x1b"
+    keywords = {"aspirin": "include", "zebrafish": "exclude", "x1b": "exclude"}
+    screen_session_cmd._say_marked("title: ", title, find_highlights(title, keywords, "title"))
     spans = [(seg.text, str(seg.style)) for seg in out._record_buffer if seg.style and seg.style.color]
-    assert ("Aspirin", "bold green") in spans and ("zebrafish", "bold red") in spans
-    assert "\\x1b[31m" in out.export_text()  # a control character in a title is shown escaped, not run
+    # the keywords of the stored text, as --json gives them: the one between bidi controls too, and x1b
+    # as a word only, never inside the escape \x1b
+    assert spans == [("Aspirin", "bold green"), ("zebrafish", "bold red"), ("aspirin", "bold green"),
+                     ("x1b", "bold red")]
+    assert "\\x1b[31m \\u202easpirin\\u202c x1b" in out.export_text()  # controls shown escaped, not run
