@@ -121,7 +121,10 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
                 print(json_line({"done": False, **rec.to_dict()}))
             return
         if rec is None:
-            _say(f"session {s.name!r}: every record is labelled")
+            maybe = s.status().counts["maybe"]
+            _say(f"session {s.name!r}: every record is labelled" + (
+                f"; {maybe} maybe: label them include or exclude (the stopping rules count a maybe as unscreened; "
+                f"list them with `serendip screen export labels.csv`)" if maybe else ""))
             return
         _say(f"record {rec.record_id}" + (f"  PMID {rec.pmid}" if rec.pmid else "") + (f"  DOI {rec.doi}" if rec.doi
                                                                                         else ""))
@@ -227,7 +230,8 @@ def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Optio
                 if c.get("deleted") else "")
         _say(f"session {st.name!r}: {count(st.total, 'record')}: {c['include']} include, {c['exclude']} exclude, "
              f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given{gone})")
-        _say(f"  model {st.model}" + (f" on the embeddings of {st.embedding_model}" if st.embedding_model else ""))
+        _say(f"  model {st.model}" + (f" on the embeddings of {st.embedding_model} (sha256 {st.embedding_sha256[:12]}…)"
+                                      if st.embedding_model else ""))
         for rule, check in st.estimates.items():
             _say(f"  {rule}: estimated recall {100 * check.recall_estimate:.1f} %, "
                  f"{'says stop' if check.stop else 'keep screening'}")

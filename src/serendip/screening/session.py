@@ -386,4 +386,4 @@ class ScreeningSession:
         est = self.estimates(current)
         rule = DEFAULT_STOP_RULE if DEFAULT_STOP_RULE in est else next(iter(est))
         return SessionStatus(self.name, len(self.record_ids) - deleted, counts, len(history), est, est[rule].stop,
-                             rule, self.row["model"], self.row.get("embedding_model"))
+                             rule, self.row["model"], self.row.get("embedding_model"), self.row.get("embedding_sha256"))

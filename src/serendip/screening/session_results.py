@@ -47,7 +47,8 @@ class SessionStatus:
     deleted unlabelled left out),
     ``history`` (labels given, relabels included), each stopping rule's answer (``estimates``) and
     ``stop``: the answer of :data:`DEFAULT_STOP_RULE` (else of the session's first rule), the screening
-    ``model`` and its ``embedding_model`` folder (None: the bundled MiniLM, or a model without embeddings)."""
+    ``model`` and its ``embedding_model`` folder with that model's ``embedding_sha256`` when the session
+    started (None: the bundled MiniLM, or a model without embeddings)."""
 
     name: str
     total: int
@@ -58,9 +59,10 @@ class SessionStatus:
     stop_rule: str
     model: str = ""
     embedding_model: str | None = None
+    embedding_sha256: str | None = None
 
     def to_dict(self) -> dict:
         out = {k: getattr(self, k) for k in ("name", "total", "counts", "history", "stop", "stop_rule", "model",
-                                              "embedding_model")}
+                                              "embedding_model", "embedding_sha256")}
         out["estimates"] = {k: {"stop": v.stop, "recall_estimate": v.recall_estimate} for k, v in self.estimates.items()}
         return out

@@ -73,7 +73,8 @@ def test_next_says_done_once_every_record_is_labelled(wsdir):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == {"done": True, "session": "rev", "total": 24,
                                     "counts": {"include": 1, "exclude": 22, "maybe": 1, "unlabelled": 0, "deleted": 0}}
-    assert "session 'rev': every record is labelled" in _run("screen", "next", "-w", ws).output
+    said = " ".join(_run("screen", "next", "-w", ws).output.split())
+    assert "session 'rev': every record is labelled; 1 maybe: label them include or exclude" in said
 
 
 def test_errors_are_one_line_with_exit_2(wsdir, tmp_path):

@@ -39,7 +39,7 @@ def test_a_session_keeps_its_checkpoint_across_a_reopen(sws, tmp_path, cache):
     assert (folder, sha) == (str(run.resolve()), model_digest(run / "model")) and len(sha) == 64
     st = s.status()
     assert (st.model, st.embedding_model) == ("minilm-logreg", folder)
-    assert st.to_dict()["embedding_model"] == folder
+    assert st.to_dict()["embedding_model"] == folder and st.to_dict()["embedding_sha256"] == sha
     before = s.next()
     emb = s._features().embeddings()
     assert emb.shape == (24, 16) and emb.dtype == np.float32  # the checkpoint's 16-d vectors, not MiniLM's 384
@@ -123,7 +123,7 @@ def test_screen_start_with_an_embedding_model_on_the_command_line(tmp_path, cach
     assert r.exit_code == 0, r.output
     assert f"model minilm-logreg on {run.resolve()}" in r.output
     r = cli("screen", "status", "-w", tmp_path / "ws")
-    assert f"model minilm-logreg on the embeddings of {run.resolve()}" in r.output
+    assert f"model minilm-logreg on the embeddings of {run.resolve()} (sha256 " in r.output
     r = cli("screen", "start", "svm", "--include", inc[0], "--exclude", exc[0], "--embedding-model", run,
             "-w", tmp_path / "ws")
     assert r.exit_code == 2 and "reads no sentence embeddings" in r.output
