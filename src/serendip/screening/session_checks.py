@@ -56,8 +56,16 @@ def embedding_models() -> list[str]:
 
 
 def stored_embedding_context(row: dict) -> FeatureContext:
-    """The :class:`FeatureContext` of the embedding model stored with the session (the bundled MiniLM when
-    none), after checking its weights are those the session started with."""
+    """The :class:`FeatureContext` of the embedding model stored with the session ``row`` (a
+    ``screen_sessions`` row as a dict; the bundled MiniLM when it names none), after checking that the
+    model's digest (:func:`~serendip.screening.embedding_source.model_digest`) is the one stored at start.
+
+    Raises
+    ------
+    ConfigError
+        The folder cannot be read as an embedding model now (gone, emptied), or its digest changed: both
+        digests are named.
+    """
     folder = row.get("embedding_model")
     if folder is None:
         return FeatureContext()
