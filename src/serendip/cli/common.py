@@ -234,6 +234,28 @@ def rate_progress(unit: str = "records") -> Progress:
                         RateColumn(unit), TimeElapsedColumn(), EtaColumn(), console=err_console, unit=unit)
 
 
+@contextlib.contextmanager
+def lazy_progress(unit: str = "records"):
+    """A ``steps(name, total) -> advance(n)`` callback (:mod:`serendip.core.progress`) whose
+    :func:`rate_progress` bar opens on stderr only when a step starts: a call with no long step prints
+    nothing."""
+    opened: list = []
+
+    def steps(name: str, total: int | None):
+        if not opened:
+            bar = rate_progress(unit)
+            opened.append((bar, bar.__enter__()))
+        bar = opened[0][1]
+        task = bar.add_task(name, total=total)
+        return lambda n: bar.advance(task, n)
+
+    try:
+        yield steps
+    finally:
+        if opened:
+            opened[0][0].__exit__(None, None, None)
+
+
 def open_workspace(path: Path | None, *, required: bool = True):
     """The workspace at ``path``, else the default one (the one policy:
     :func:`serendip.workspace.paths.resolve_workspace_path`: ``$SERENDIP_WORKSPACE``, the workspace

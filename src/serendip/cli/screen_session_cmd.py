@@ -17,6 +17,7 @@ from serendip.cli.common import (
     console,
     err_console,
     handle_errors,
+    lazy_progress,
     open_workspace,
 )
 from serendip.cli.display import count, json_line, visible
@@ -112,7 +113,9 @@ def next_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Option(
     with the label counts once every record is labelled."""
     with handle_errors():
         s = _session(open_workspace(workspace), session)
-        rec = s.next()
+        with lazy_progress("records") as steps:  # a bar only when next() embeds the records (first time)
+            s.steps = steps
+            rec = s.next()
         if json_out:  # "done" tells a script the session is finished without testing for null
             if rec is None:
                 st = s.status()
@@ -232,9 +235,8 @@ def status_cmd(session: Optional[str] = SessionOpt, json_out: bool = typer.Optio
              f"{c['maybe']} maybe, {c['unlabelled']} unlabelled ({st.history} labels given{gone})")
         _say(f"  model {st.model}" + (f" on the embeddings of {st.embedding_model} (sha256 {st.embedding_sha256[:12]}…)"
                                       if st.embedding_model else ""))
-        for rule, check in st.estimates.items():
-            _say(f"  {rule}: estimated recall {100 * check.recall_estimate:.1f} %, "
-                 f"{'says stop' if check.stop else 'keep screening'}")
+        for rule, check in st.estimates.items():  # worded as next words them: a bound says so
+            _say(f"  {_estimates({rule: check})}, {'says stop' if check.stop else 'keep screening'}")
         _say(f"stop: {'yes' if st.stop else 'no'} ({st.stop_rule})")
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serendip.core.progress import Steps, start_step
 from serendip.screening.data import ScreeningSet
 
 __all__ = ["ELAS_TFIDF", "MESH_MIN_COVERAGE", "NB_TFIDF", "FeatureContext", "FeatureStore", "embedding_cache_dir", "tfidf_matrix"]
@@ -42,6 +43,9 @@ NB_TFIDF = {"ngram_range": (1, 1), "stop_words": "english"}
 
 #: Share of a set's records that must have MeSH headings for the MeSH block to be used.
 MESH_MIN_COVERAGE = 0.5
+#: records embedded per call when embeddings are computed (a multiple of the encoders' batch size, 32, so
+#: the batches, and the vectors, are those of one call over every record)
+EMBED_CHUNK = 512
 
 
 def tfidf_matrix(texts: list[str], **params):
@@ -122,11 +126,15 @@ class FeatureStore:
     ----------
     data : ScreeningSet
     context : FeatureContext, optional
+    steps : callable, optional
+        Progress (:mod:`serendip.core.progress`): ``steps("embed <set>", n)`` when sentence embeddings are
+        computed (not read from the cache), advanced every :data:`EMBED_CHUNK` records.
     """
 
     data: ScreeningSet
     context: FeatureContext = field(default_factory=FeatureContext)
     _cache: dict = field(default_factory=dict, repr=False)
+    steps: Steps | None = field(default=None, repr=False)
 
     def tfidf(self, params: dict):
         """:func:`tfidf_matrix` of the set's texts with ``params`` (computed once per distinct params)."""
@@ -194,7 +202,12 @@ class FeatureStore:
                 vecs = np.load(path)
                 if vecs.shape[0] == len(texts):
                     return vecs
-        vecs = np.asarray(embed(texts), dtype=np.float32)
+        advance = start_step(self.steps, f"embed {getattr(self.data, 'name', 'records')}", len(texts))
+        parts = []
+        for start in range(0, max(len(texts), 1), EMBED_CHUNK):  # a multiple of the batch sizes: the same batches
+            parts.append(np.asarray(embed(texts[start:start + EMBED_CHUNK]), dtype=np.float32))
+            advance(len(parts[-1]))
+        vecs = np.concatenate(parts) if len(parts) > 1 else parts[0]
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         vecs = vecs / np.clip(norms, 1e-12, None)
         if path is not None:

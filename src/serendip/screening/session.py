@@ -223,6 +223,9 @@ class ScreeningSession:
     def __init__(self, ws, row: dict, context: FeatureContext | None, feature_cache: bool = True):
         self.ws, self.row = ws, row
         self._context = context  # None: the stored embedding model's, read when next() first needs it
+        #: progress of a long step of :meth:`next` (embedding every record the first time): ``steps(name,
+        #: total) -> advance(n)`` (:mod:`serendip.core.progress`); None: silent
+        self.steps = None
         self.name: str = row["name"]
         self.record_ids: list[int] = [int(i) for i in row["record_ids"]]
         self._pos = {rid: i for i, rid in enumerate(self.record_ids)}
@@ -358,6 +361,7 @@ class ScreeningSession:
         params = spec.balance[1] if bal == spec.balance[0] else {}
         rng = np.random.default_rng([int(self.row["seed"]), len(history)])
         fit_rows, fit_y, weight = BALANCERS.get(bal).balance(rows, y, rng, **params)
+        self._features().steps = self.steps
         learner = spec.build(self._features(), int(self.row["seed"]))
         learner.fit(fit_rows, fit_y, weight)
         scores = learner.score(pool)

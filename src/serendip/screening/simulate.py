@@ -287,7 +287,7 @@ def simulate(data: ScreeningSet, model: str = "tfidf-svm", strategy: str = "max"
     for name in stop_rules:
         STOPPING_RULES.get(name)
     check_simulable(data)
-    store = store or FeatureStore(data, context or FeatureContext())
+    store = store or FeatureStore(data, context or FeatureContext(), steps=steps)
     t0 = time.perf_counter()
     spec.build(store, 0)  # features once, timed apart from the runs
     features_s = time.perf_counter() - t0

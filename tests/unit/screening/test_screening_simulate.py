@@ -101,3 +101,17 @@ def test_embeddings_are_cached_on_disk(tmp_path):
     again = FeatureStore(tiny_set(), ctx).embeddings()
     assert calls == [12] and np.allclose(first, again) and np.allclose(np.linalg.norm(first, axis=1), 1)
     assert len(list(tmp_path.glob("*.npy"))) == 1
+
+
+def test_embeddings_are_computed_in_chunks_with_progress(monkeypatch):
+    """Chunks of EMBED_CHUNK records, each reported to ``steps``; the vectors those of one call."""
+    from serendip.screening import features
+
+    monkeypatch.setattr(features, "EMBED_CHUNK", 5)
+    data = tiny_set()                                   # 12 records: chunks of 5, 5, 2
+    seen = []
+    store = features.FeatureStore(data, toy_context(None), steps=lambda name, total: (
+        seen.append((name, total)) or (lambda n: seen.append(n))))
+    whole = features.FeatureStore(data, toy_context(None)).embeddings()
+    assert store.embeddings() == pytest.approx(whole)
+    assert seen == [("embed Toy", 12), 5, 5, 2]

@@ -43,7 +43,9 @@ def test_a_session_from_start_to_export(wsdir, tmp_path):
     r = _run("screen", "status", "-w", ws, "--json")
     st = json.loads(r.stdout)
     assert st["counts"] == {"include": 2, "exclude": 2, "maybe": 0, "unlabelled": 20, "deleted": 0} and st["stop"] is False
-    assert "stop: no (hypergeometric)" in _run("screen", "status", "-w", ws).output
+    said = _run("screen", "status", "-w", ws).output
+    assert "stop: no (hypergeometric)" in said and "hypergeometric: recall ≥" in said  # a bound, as next says
+    assert "consecutive-excludes: recall ≈" in said
     out = tmp_path / "labels.ris"
     r = _run("screen", "export", out, "-w", ws)
     assert r.exit_code == 0 and "4 labelled record(s)" in r.output and "N1  - adult RCT" in out.read_text()

@@ -127,3 +127,23 @@ def test_screen_start_with_an_embedding_model_on_the_command_line(tmp_path, cach
     r = cli("screen", "start", "svm", "--include", inc[0], "--exclude", exc[0], "--embedding-model", run,
             "-w", tmp_path / "ws")
     assert r.exit_code == 2 and "reads no sentence embeddings" in r.output
+
+
+def test_the_first_next_shows_the_embedding_progress_on_stderr_only(tmp_path, cache):
+    from typer.testing import CliRunner
+
+    from serendip.cli.app import app
+
+    ws, inc, exc = make_workspace(tmp_path / "ws")
+    ws.close()
+    run = tiny_checkpoint(tmp_path / "run")
+    runner = CliRunner()
+    args = ["-w", str(tmp_path / "ws")]
+    assert runner.invoke(app, ["screen", "start", "rev", "--include", str(inc[0]), "--exclude", str(exc[0]),
+                               "--model", "minilm-logreg", "--embedding-model", str(run), *args]).exit_code == 0
+    r = runner.invoke(app, ["screen", "next", "--json", *args])
+    assert r.exit_code == 0, r.output
+    assert '"done": false' in r.stdout and "embed" not in r.stdout
+    assert "embed" in r.stderr and "24 records" in r.stderr       # the first call embeds all 24 records
+    again = runner.invoke(app, ["screen", "next", "--json", *args])
+    assert again.exit_code == 0 and again.stderr == ""            # cached: no bar at all
