@@ -104,7 +104,8 @@ def test_embeddings_are_cached_on_disk(tmp_path):
 
 
 def test_embeddings_are_computed_in_chunks_with_progress(monkeypatch):
-    """Chunks of EMBED_CHUNK records, each reported to ``steps``; the vectors those of one call."""
+    """Chunks of EMBED_CHUNK records, each reported to ``steps``; the vectors those of one call (the toy
+    embedding has no batches; the ONNX encoder's figures are in the EMBED_CHUNK comment)."""
     from serendip.screening import features
 
     monkeypatch.setattr(features, "EMBED_CHUNK", 5)
