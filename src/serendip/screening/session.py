@@ -129,8 +129,9 @@ def start_session(ws, name: str, includes: Iterable[int], excludes: Iterable[int
         The sentence embeddings an embedding model (``minilm-logreg``, ``fused-*``) reads: a
         sentence-transformers folder or a ``serendip pretrain`` checkpoint
         (:func:`~serendip.screening.embedding_source.embedding_context`; default: the bundled MiniLM).
-        Stored with the session with the sha256 of its weights: :func:`open_session` refuses the session
-        once they change, so a resumed session shows the same next record.
+        Stored with the session with a sha256 of its weights, configuration and tokenizer files
+        (:func:`~serendip.screening.embedding_source.model_digest`): :meth:`ScreeningSession.next` refuses
+        once they change, so a resumed session never shows another model's next record.
     context : FeatureContext, optional
         How embedding models embed, overriding ``embedding_model`` for this process (tests; not stored).
 
@@ -209,6 +210,7 @@ def open_session(ws, name: str, *, context: FeatureContext | None = None,
         raise DataError(f"no screening session named {name!r} in {ws.path}; "
                         + (f"sessions: {', '.join(names)}" if names else "start one with `serendip screen start`"))
     return ScreeningSession(ws, dict(row), context, feature_cache=feature_cache)
+
 
 def list_sessions(ws) -> list[str]:
     """Names of the workspace's screening sessions, oldest first."""
