@@ -65,6 +65,7 @@ def print_screening(demo) -> None:
     from rich.table import Table
 
     from serendip.cli.common import cells
+    from serendip.cli.screen_cmd import percent_sd as pct
 
     if demo.skipped:
         console.print(labelled("[bold]screen[/]", f"simulated screening skipped: {demo.skipped}"))
@@ -78,14 +79,10 @@ def print_screening(demo) -> None:
     for col in ("model", "WSS@95", "RRF@10", "stop: recall", "unread"):
         table.add_column(col)
 
-    def pct(pair) -> str:
-        mean, sd = pair
-        return f"{100 * mean:.1f} %" + (f" ± {100 * sd:.1f}" if sd is not None else "")
-
     for res in demo.results:
         s = res.summary()
-        table.add_row(*cells(res.model, pct(s["wss@95"]), pct(s["rrf@10"]), pct(s["stop:hypergeometric:recall"]),
-                             pct(s["stop:hypergeometric:saved"])))
+        table.add_row(*cells(res.model, pct(*s["wss@95"]), pct(*s["rrf@10"]), pct(*s["stop:hypergeometric:recall"]),
+                             pct(*s["stop:hypergeometric:saved"])))
     console.print(table)
     console.print("    tfidf-svm screens in the order of ASReview 3.0.8's default model (elas_u4); tfidf-mesh-svm, "
                   "the MeSH headings beside the text, is what `serendip screen start` uses. stop: the hypergeometric "

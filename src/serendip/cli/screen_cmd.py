@@ -44,7 +44,8 @@ def _bar_steps(bar):
     return steps
 
 
-def _pct(mean: float, sd: float | None) -> str:
+def percent_sd(mean: float, sd: float | None) -> str:
+    """``mean`` (a share) as ``"12.3 % ± 0.4"`` (no ``±`` part when ``sd`` is None)."""
     return f"{100 * mean:.1f} %" + (f" ± {100 * sd:.1f}" if sd is not None else "")
 
 
@@ -57,15 +58,15 @@ def summary_table(result) -> Table:
     for col in ("metric", "mean ± sd", "per seed"):
         table.add_column(col)
     for key, name in (("wss@95", "WSS@95"), ("wss@100", "WSS@100"), ("rrf@10", "RRF@10")):
-        table.add_row(*cells(name, _pct(*s[key]), ", ".join(f"{100 * r.metrics[key]:.1f}" for r in result.runs)))
+        table.add_row(*cells(name, percent_sd(*s[key]), ", ".join(f"{100 * r.metrics[key]:.1f}" for r in result.runs)))
     mean, sd = s["atd"]
     table.add_row(*cells("ATD (records)", f"{mean:.1f}" + (f" ± {sd:.1f}" if sd is not None else ""),
                          ", ".join(f"{r.metrics['atd']:.1f}" for r in result.runs)))
     for rule in result.runs[0].stops:
         outs = [r.stops[rule] for r in result.runs]
-        table.add_row(*cells(f"stop {rule}: recall reached", _pct(*s[f"stop:{rule}:recall"]),
+        table.add_row(*cells(f"stop {rule}: recall reached", percent_sd(*s[f"stop:{rule}:recall"]),
                              ", ".join(f"{100 * o.recall:.1f}" for o in outs)))
-        table.add_row(*cells(f"stop {rule}: records saved", _pct(*s[f"stop:{rule}:saved"]),
+        table.add_row(*cells(f"stop {rule}: records saved", percent_sd(*s[f"stop:{rule}:saved"]),
                              ", ".join(f"{100 * o.saved:.1f}" for o in outs)))
         table.add_row(*cells(f"stop {rule}: recall it estimated", "",
                              ", ".join(f"{100 * o.recall_estimate:.1f}" for o in outs)))
